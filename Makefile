@@ -1,0 +1,191 @@
+# tollgate - an application firewall that is the proxy.
+#
+#   make            build build/tollgated and build/tollgate
+#   sudo make run   install what is missing, run tollgated guarding $SUDO_USER
+#   sudo make test  install what is missing, run every test (unit, fuzz, integration)
+#   sudo make bench side-by-side benchmarks (not part of make test)
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make deps       install the Debian packages that build, tests and bench need
+#   make fuzz       run each libFuzzer target for FUZZ_SECONDS
+#   make format     clang-format every source file
+#   make lint       cppcheck
+#   make clean
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+
+CC         ?= cc
+CLANG      ?= clang
+PKG_CONFIG ?= pkg-config
+PKGS        = libevent libnftnl libmnl libssl libcrypto
+FUZZ_SECONDS ?= 60
+
+# Debian packages: to build, to test, to benchmark.
+DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
+            libmnl-dev libssl-dev
+DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
+            curl openssl socat python3 perl util-linux procps passwd \
+            dnsutils
+DEB_BENCH = iperf3 apache2-utils redsocks microsocks
+DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
+
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Wshadow -Wno-unused-parameter
+CPPFLAGS += -I. -D_GNU_SOURCE
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lpthread
+
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=undefined
+
+# Everything but the programs' main() files is one library, built twice:
+# plain for the programs, with ASan+UBSan for the unit tests.
+LIB_SRC   = $(wildcard common/*.c redirect/*.c) \
+            $(filter-out proxyd/main.c,$(wildcard proxyd/*.c))
+LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
+SAN_OBJ   = $(LIB_SRC:%.c=build/san/%.o)
+CLI_SRC   = $(wildcard cli/*.c)
+HEADERS   = $(wildcard */*.h)
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+FUZZ_SRC  = $(wildcard fuzz/fuzz_*.c)
+FUZZ_BIN  = $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+PROGS     = build/tollgated build/tollgate
+
+.PHONY: all deps check-deps test unit integ fuzz fuzz-build bench run \
+        install install-user uninstall format lint clean
+
+all: check-deps $(PROGS)
+
+check-deps:
+	@$(PKG_CONFIG) --exists $(PKGS) || { \
+	  echo "tollgate: missing build libraries ($(PKGS));" \
+	       "run 'sudo make deps' first" >&2; exit 1; }
+
+deps:
+	@missing=""; for p in $(DEB_ALL); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; \
+	else \
+	  echo "deps: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "deps: need root to install packages: sudo make deps" >&2; \
+	    exit 1; fi; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -q && \
+	  apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+build/san/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c -o $@ $<
+
+build/libtg.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/libtg-san.a: $(SAN_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/tollgated: proxyd/main.c build/libtg.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ proxyd/main.c build/libtg.a $(LDLIBS)
+
+build/tollgate: $(CLI_SRC) build/libtg.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_SRC) build/libtg.a $(LDLIBS)
+
+build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/libtg-san.a \
+	    $(LDLIBS) -lcmocka
+
+unit: check-deps $(UNIT_BIN)
+
+# libFuzzer targets: clang, ASan+UBSan, the code under test compiled in.
+FUZZ_LIB_SRC = common/log.c proxyd/peek.c
+build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
+	    $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@for f in $(FUZZ_BIN); do \
+	  t=$$(basename $$f); mkdir -p build/fuzz/corpus-$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=40000 \
+	      build/fuzz/corpus-$$t fuzz/corpus/$$t || exit 1; \
+	done
+
+test: deps
+	$(MAKE) all unit fuzz-build
+	tests/run
+
+integ: all
+	tests/run --integ-only
+
+bench: deps
+	$(MAKE) all
+	bench/run
+
+run: deps
+	$(MAKE) all
+	$(MAKE) install-user
+	tools/run-dev
+
+install-user:
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd _tollgate >/dev/null; then \
+	  echo "install: creating system user _tollgate"; \
+	  useradd --system --no-create-home --home-dir /nonexistent \
+	          --shell /usr/sbin/nologin _tollgate; \
+	fi
+
+install: all install-user
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/tollgate
+	install -m 755 build/tollgated $(DESTDIR)$(SBINDIR)/tollgated
+	install -m 755 build/tollgate $(DESTDIR)$(BINDIR)/tollgate
+	install -m 644 docs/tollgated.8 docs/tollgate.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 docs/tollgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/tollgated.service.in \
+	    > $(DESTDIR)$(UNITDIR)/tollgated.service
+	install -m 644 contrib/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/tollgate.conf
+	@if [ ! -e $(DESTDIR)$(SYSCONFDIR)/tollgate/tollgate.conf ]; then \
+	  install -m 644 contrib/tollgate.conf \
+	      $(DESTDIR)$(SYSCONFDIR)/tollgate/tollgate.conf; \
+	else echo "install: keeping existing $(SYSCONFDIR)/tollgate/tollgate.conf"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/tollgated $(DESTDIR)$(BINDIR)/tollgate \
+	    $(DESTDIR)$(MANDIR)/man8/tollgated.8 $(DESTDIR)$(MANDIR)/man8/tollgate.8 \
+	    $(DESTDIR)$(MANDIR)/man5/tollgate.conf.5 \
+	    $(DESTDIR)$(UNITDIR)/tollgated.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/tollgate.conf
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+lint:
+	cppcheck --quiet --enable=warning,portability --inline-suppr \
+	    --error-exitcode=1 -I. -D_GNU_SOURCE $$(git ls-files '*.c')
+
+clean:
+	rm -rf build

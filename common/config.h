@@ -1,0 +1,77 @@
+/*
+ * config.h - tollgate.conf: built-in defaults, the parser, the printer.
+ *
+ * One parser serves tollgated, tollgate and tollgate-prompt.  Syntax:
+ * "key = value" lines, '#' starts a comment, blank lines are ignored.
+ * Every key has a default, so no file at all is a valid configuration.
+ * Every key is documented in docs/tollgate.conf.5 and README.md.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/tollgate/tollgate.conf"
+#define CONFIG_MAX_LISTEN   4
+#define CONFIG_MAX_GUARD    64
+#define CONFIG_ERRLEN       512
+
+/* What happens to a connection; shared by config, rules and events. */
+enum action {
+	ACTION_ALLOW,
+	ACTION_DENY,
+	ACTION_REJECT,
+};
+
+/* Parse "allow", "deny", "reject"; -1 when unknown. */
+int action_parse(const char *s);
+const char *action_name(enum action a);
+
+struct config {
+	char path[4096];	/* file read, "" when built-in defaults */
+	uid_t guard_uids[CONFIG_MAX_GUARD];
+	size_t n_guard;
+	char user[64];		/* account tollgated drops to */
+	struct sockaddr_storage transparent_listen[CONFIG_MAX_LISTEN];
+	size_t n_transparent;
+	enum action default_action;
+	unsigned peek_timeout_ms;
+	unsigned connect_timeout_ms;
+	unsigned idle_timeout_ms;
+	bool keep_redirect_on_exit;
+	int log_level;
+	unsigned max_connections;
+	uint32_t socket_mark;
+};
+
+void config_defaults(struct config *cfg);
+
+/*
+ * Read path over the defaults already in *cfg.  When path is NULL the
+ * default file is read if it exists, else the defaults stay.  Returns 0, or
+ * -1 with err holding "FILE:LINE: what was wrong and what was expected".
+ * On error *cfg may be partly changed.
+ */
+int config_load(struct config *cfg, const char *path, char *err,
+    size_t errlen);
+
+/*
+ * Check what no single line can: for now, that all transparent listeners
+ * share one port (nftables redirects to a port).  Returns 0 or -1 + err.
+ */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/* Print the effective configuration in the file's own syntax. */
+void config_print(const struct config *cfg, FILE *out);
+
+/* The port that guarded TCP is redirected to. */
+uint16_t config_transparent_port(const struct config *cfg);
+
+/* Parse "250ms", "5s", "2m", "1h" or bare seconds into ms; -1 if bad. */
+int config_parse_duration(const char *s, unsigned *ms);
+
+#endif
