@@ -111,7 +111,7 @@ socklen_t
 addr_len(const struct sockaddr *sa)
 {
 	return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-					 : sizeof(struct sockaddr_in);
+	                                 : sizeof(struct sockaddr_in);
 }
 
 int
@@ -124,8 +124,8 @@ addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
 	if (a->sa_family == AF_INET6)
 		return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-			   &((const struct sockaddr_in6 *)b)->sin6_addr,
-			   sizeof(struct in6_addr)) == 0;
+		              &((const struct sockaddr_in6 *)b)->sin6_addr,
+		              sizeof(struct in6_addr)) == 0;
 	return 0;
 }
 

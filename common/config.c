@@ -95,7 +95,7 @@ print_duration(FILE *out, unsigned ms)
 /* Split a list value on commas and blanks; calls fn for each item. */
 static int
 parse_list(struct config *cfg, const char *value,
-    int (*fn)(struct config *, const char *))
+           int (*fn)(struct config *, const char *))
 {
 	char copy[CONFIG_LINE_MAX], *item, *save;
 
@@ -128,7 +128,7 @@ guard_one(struct config *cfg, const char *item)
 		uid = pw->pw_uid;
 	}
 	if (uid == 0)
-		return -1;	/* guarding root would guard tollgated too */
+		return -1; /* guarding root would guard tollgated too */
 	cfg->guard_uids[cfg->n_guard++] = uid;
 	return 0;
 }
@@ -181,7 +181,7 @@ listen_one(struct config *cfg, const char *item)
 	if (cfg->n_transparent == CONFIG_MAX_LISTEN)
 		return -1;
 	return addr_parse(item, &cfg->transparent_listen[cfg->n_transparent++],
-	    &len);
+	                  &len);
 }
 
 static int
@@ -200,9 +200,11 @@ print_transparent_listen(const struct config *cfg, FILE *out)
 	size_t i;
 
 	for (i = 0; i < cfg->n_transparent; i++)
-		fprintf(out, "%s%s", i > 0 ? ", " : "",
-		    addr_fmt((const struct sockaddr *)&cfg->transparent_listen[i],
-			buf, sizeof(buf)));
+		fprintf(
+		    out, "%s%s", i > 0 ? ", " : "",
+		    addr_fmt(
+		        (const struct sockaddr *)&cfg->transparent_listen[i],
+		        buf, sizeof(buf)));
 	fputc('\n', out);
 }
 
@@ -223,18 +225,18 @@ print_default_action(const struct config *cfg, FILE *out)
 	fprintf(out, "%s\n", action_name(cfg->default_action));
 }
 
-#define DURATION_KEY(field, min_ms)                                        \
-	static int parse_##field(struct config *cfg, const char *v)        \
-	{                                                                  \
-		unsigned ms;                                               \
-		if (config_parse_duration(v, &ms) == -1 || ms < (min_ms))  \
-			return -1;                                         \
-		cfg->field##_ms = ms;                                      \
-		return 0;                                                  \
-	}                                                                  \
-	static void print_##field(const struct config *cfg, FILE *out)     \
-	{                                                                  \
-		print_duration(out, cfg->field##_ms);                      \
+#define DURATION_KEY(field, min_ms)                                            \
+	static int parse_##field(struct config *cfg, const char *v)            \
+	{                                                                      \
+		unsigned ms;                                                   \
+		if (config_parse_duration(v, &ms) == -1 || ms < (min_ms))      \
+			return -1;                                             \
+		cfg->field##_ms = ms;                                          \
+		return 0;                                                      \
+	}                                                                      \
+	static void print_##field(const struct config *cfg, FILE *out)         \
+	{                                                                      \
+		print_duration(out, cfg->field##_ms);                          \
 	}
 
 DURATION_KEY(peek_timeout, 10)
@@ -319,29 +321,29 @@ print_socket_mark(const struct config *cfg, FILE *out)
 }
 
 static const struct config_key config_keys[] = {
-	{"guard_users", "user names or uids (not root) separated by commas",
-	    parse_guard_users, print_guard_users},
-	{"user", "the name of the account tollgated runs as", parse_user,
-	    print_user},
-	{"transparent_listen",
-	    "IP:PORT or [IPv6]:PORT addresses separated by commas (at most 4)",
-	    parse_transparent_listen, print_transparent_listen},
-	{"default_action", "allow, deny or reject", parse_default_action,
-	    print_default_action},
-	{"peek_timeout", "a duration of at least 10ms, like 500ms, 3s or 1m",
-	    parse_peek_timeout, print_peek_timeout},
-	{"connect_timeout", "a duration of at least 100ms, like 10s",
-	    parse_connect_timeout, print_connect_timeout},
-	{"idle_timeout", "a duration of at least 1s, like 30m or 2h",
-	    parse_idle_timeout, print_idle_timeout},
-	{"keep_redirect_on_exit", "yes or no", parse_keep_redirect_on_exit,
-	    print_keep_redirect_on_exit},
-	{"log_level", "error, warning, info or debug", parse_log_level,
-	    print_log_level},
-	{"max_connections", "a number from 1 to 1000000",
-	    parse_max_connections, print_max_connections},
-	{"socket_mark", "a non-zero 32-bit number, like 0x746f6c6c",
-	    parse_socket_mark, print_socket_mark},
+    {"guard_users", "user names or uids (not root) separated by commas",
+     parse_guard_users, print_guard_users},
+    {"user", "the name of the account tollgated runs as", parse_user,
+     print_user},
+    {"transparent_listen",
+     "IP:PORT or [IPv6]:PORT addresses separated by commas (at most 4)",
+     parse_transparent_listen, print_transparent_listen},
+    {"default_action", "allow, deny or reject", parse_default_action,
+     print_default_action},
+    {"peek_timeout", "a duration of at least 10ms, like 500ms, 3s or 1m",
+     parse_peek_timeout, print_peek_timeout},
+    {"connect_timeout", "a duration of at least 100ms, like 10s",
+     parse_connect_timeout, print_connect_timeout},
+    {"idle_timeout", "a duration of at least 1s, like 30m or 2h",
+     parse_idle_timeout, print_idle_timeout},
+    {"keep_redirect_on_exit", "yes or no", parse_keep_redirect_on_exit,
+     print_keep_redirect_on_exit},
+    {"log_level", "error, warning, info or debug", parse_log_level,
+     print_log_level},
+    {"max_connections", "a number from 1 to 1000000", parse_max_connections,
+     print_max_connections},
+    {"socket_mark", "a non-zero 32-bit number, like 0x746f6c6c",
+     parse_socket_mark, print_socket_mark},
 };
 
 #define N_KEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -393,7 +395,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		if (path == NULL && errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "%s: cannot open: %s", file,
-		    strerror(errno));
+		         strerror(errno));
 		return -1;
 	}
 	snprintf(cfg->path, sizeof(cfg->path), "%s", file);
@@ -402,8 +404,9 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 		lineno++;
 		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen, "%s:%u: line longer than %d bytes",
-			    file, lineno, CONFIG_LINE_MAX);
+			snprintf(err, errlen,
+			         "%s:%u: line longer than %d bytes", file,
+			         lineno, CONFIG_LINE_MAX);
 			goto fail;
 		}
 		if ((hash = strchr(line, '#')) != NULL)
@@ -413,7 +416,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			continue;
 		eq = strchr(key, '=');
 		if (eq == NULL) {
-			snprintf(err, errlen,
+			snprintf(
+			    err, errlen,
 			    "%s:%u: expected \"key = value\", got \"%.60s\"",
 			    file, lineno, key);
 			goto fail;
@@ -426,12 +430,14 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 				break;
 		if (i == N_KEYS) {
 			snprintf(err, errlen,
-			    "%s:%u: unknown key \"%.60s\" (see tollgate.conf(5))",
-			    file, lineno, key);
+			         "%s:%u: unknown key \"%.60s\" (see "
+			         "tollgate.conf(5))",
+			         file, lineno, key);
 			goto fail;
 		}
 		if (config_keys[i].parse(cfg, value) == -1) {
-			snprintf(err, errlen,
+			snprintf(
+			    err, errlen,
 			    "%s:%u: bad value \"%.80s\" for %s: expected %s",
 			    file, lineno, value, key, config_keys[i].expected);
 			goto fail;
@@ -439,7 +445,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error: %s", file,
-		    strerror(errno));
+		         strerror(errno));
 		goto fail;
 	}
 	fclose(f);
@@ -456,9 +462,11 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	size_t i;
 
 	for (i = 1; i < cfg->n_transparent; i++)
-		if (addr_port((const struct sockaddr *)&cfg->transparent_listen[i]) !=
+		if (addr_port(
+		        (const struct sockaddr *)&cfg->transparent_listen[i]) !=
 		    port) {
-			snprintf(err, errlen,
+			snprintf(
+			    err, errlen,
 			    "%s: transparent_listen: every address must use "
 			    "the same port (nftables redirects to one port)",
 			    cfg->path[0] ? cfg->path : "defaults");
@@ -479,7 +487,7 @@ config_print(const struct config *cfg, FILE *out)
 	size_t i;
 
 	fprintf(out, "# effective configuration (%s)\n",
-	    cfg->path[0] ? cfg->path : "built-in defaults");
+	        cfg->path[0] ? cfg->path : "built-in defaults");
 	for (i = 0; i < N_KEYS; i++) {
 		fprintf(out, "%s = ", config_keys[i].name);
 		config_keys[i].print(cfg, out);

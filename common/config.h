@@ -32,10 +32,10 @@ int action_parse(const char *s);
 const char *action_name(enum action a);
 
 struct config {
-	char path[4096];	/* file read, "" when built-in defaults */
+	char path[4096]; /* file read, "" when built-in defaults */
 	uid_t guard_uids[CONFIG_MAX_GUARD];
 	size_t n_guard;
-	char user[64];		/* account tollgated drops to */
+	char user[64]; /* account tollgated drops to */
 	struct sockaddr_storage transparent_listen[CONFIG_MAX_LISTEN];
 	size_t n_transparent;
 	enum action default_action;
@@ -56,8 +56,7 @@ void config_defaults(struct config *cfg);
  * -1 with err holding "FILE:LINE: what was wrong and what was expected".
  * On error *cfg may be partly changed.
  */
-int config_load(struct config *cfg, const char *path, char *err,
-    size_t errlen);
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /*
  * Check what no single line can: for now, that all transparent listeners

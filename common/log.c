@@ -15,10 +15,10 @@ static const struct {
 	const char *name;
 	int level;
 } log_levels[] = {
-	{"error", LOG_ERR},
-	{"warning", LOG_WARNING},
-	{"info", LOG_INFO},
-	{"debug", LOG_DEBUG},
+    {"error", LOG_ERR},
+    {"warning", LOG_WARNING},
+    {"info", LOG_INFO},
+    {"debug", LOG_DEBUG},
 };
 
 void
@@ -71,10 +71,10 @@ log_vmsg(int level, const char *fmt, va_list ap)
 	if (level > log_level)
 		return;
 	n = snprintf(line, sizeof(line), "%s: %s: ", log_prog,
-	    level <= LOG_ERR       ? "error"
-	    : level == LOG_WARNING ? "warning"
-	    : level == LOG_DEBUG   ? "debug"
-				   : "info");
+	             level <= LOG_ERR       ? "error"
+	             : level == LOG_WARNING ? "warning"
+	             : level == LOG_DEBUG   ? "debug"
+	                                    : "info");
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
 	vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

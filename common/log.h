@@ -37,6 +37,6 @@ void log_vmsg(int level, const char *fmt, va_list ap);
  * silently at the end of buf; *off never exceeds len - 1.
  */
 void log_kv(char *buf, size_t len, size_t *off, const char *key,
-    const char *value);
+            const char *value);
 
 #endif

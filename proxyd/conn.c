@@ -1,0 +1,584 @@
+/*
+ * conn.c - one connection's state machine; see conn.h.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxyd/conn.h"
+
+/* The peek buffer starts small and doubles up to PEEK_MAX_BYTES. */
+#define CONN_PEEK_INITIAL 4096
+#define DECISION_LINE_MAX 2048
+
+static void conn_decide(struct conn *c);
+static void conn_connect(struct conn *c);
+static void conn_send_peeked(struct conn *c);
+
+static time_t
+now_coarse(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+const char *
+conn_reason_str(enum conn_reason r)
+{
+	switch (r) {
+	case REASON_DEFAULT:
+		return "default";
+	case REASON_PEEK_INVALID:
+		return "peek-invalid";
+	case REASON_PEEK_TIMEOUT:
+		return "peek-timeout";
+	case REASON_LOOP:
+		return "loop";
+	case REASON_NO_DST:
+		return "no-original-dst";
+	case REASON_OVERLOAD:
+		return "overload";
+	}
+	return "?";
+}
+
+void
+conn_log(const struct conn *c, int level, const char *fmt, ...)
+{
+	char msg[1024], a[ADDR_STRLEN], b[ADDR_STRLEN];
+	va_list ap;
+
+	if (level > log_get_level())
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_msg(level, "conn %llu %s -> %s: %s", (unsigned long long)c->id,
+	        addr_fmt((const struct sockaddr *)&c->client, a, sizeof(a)),
+	        addr_fmt((const struct sockaddr *)&c->dst, b, sizeof(b)), msg);
+}
+
+/* Close fd so that the peer sees a TCP reset, not an orderly FIN. */
+static void
+reset_fd(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	if (fd == -1)
+		return;
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * The decision line: one per connection, key=value, greppable.  app may be
+ * NULL (refused before attribution).
+ */
+static void
+log_decision(uint64_t id, enum action verdict, enum conn_reason reason,
+             const struct app *app, const struct sockaddr *dst,
+             const struct peek_info *peek, const char *flags, const char *error)
+{
+	char line[DECISION_LINE_MAX], num[32], a[ADDR_STRLEN];
+	size_t off = 0;
+
+	line[0] = '\0';
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
+	log_kv(line, sizeof(line), &off, "decision conn", num);
+	log_kv(line, sizeof(line), &off, "verdict", action_name(verdict));
+	log_kv(line, sizeof(line), &off, "reason", conn_reason_str(reason));
+	if (app != NULL && app->known)
+		snprintf(num, sizeof(num), "%ld", (long)app->pid);
+	else
+		snprintf(num, sizeof(num), "-");
+	log_kv(line, sizeof(line), &off, "pid", num);
+	if (app != NULL && app->uid_known)
+		snprintf(num, sizeof(num), "%u", (unsigned)app->uid);
+	else
+		snprintf(num, sizeof(num), "-");
+	log_kv(line, sizeof(line), &off, "uid", num);
+	log_kv(line, sizeof(line), &off, "user",
+	       app != NULL && app->uid_known ? app->user : "-");
+	log_kv(line, sizeof(line), &off, "exe",
+	       app != NULL && app->known ? app->exe : "-");
+	log_kv(line, sizeof(line), &off, "dst", addr_fmt(dst, a, sizeof(a)));
+	log_kv(line, sizeof(line), &off, "name",
+	       peek != NULL && peek->source != NAME_NONE ? peek->name : "-");
+	log_kv(line, sizeof(line), &off, "source",
+	       name_source_str(peek != NULL ? peek->source : NAME_NONE));
+	log_kv(line, sizeof(line), &off, "proto",
+	       peek != NULL && peek->proto != NULL ? peek->proto : "none");
+	if (flags != NULL && flags[0] != '\0')
+		log_kv(line, sizeof(line), &off, "flags", flags);
+	if (app != NULL && app->known)
+		log_kv(line, sizeof(line), &off, "cmdline", app->cmdline);
+	if (error != NULL)
+		log_kv(line, sizeof(line), &off, "error", error);
+	log_info("%s", line);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
+	if (c->relaying) {
+		relay_stop(&c->relay);
+		c->relaying = false;
+	}
+	if (c->cev != NULL)
+		event_free(c->cev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->cev = c->timer = NULL;
+	if (c->cfd != -1)
+		close(c->cfd);
+	if (c->sfd != -1)
+		close(c->sfd);
+	c->cfd = c->sfd = -1;
+	free(c->peek_buf);
+	c->peek_buf = NULL;
+	if (c->attr_pending) {
+		/* The worker still writes c->app: free on its completion. */
+		c->state = CONN_DEAD;
+		return;
+	}
+	TAILQ_REMOVE(&pd->conns, c, entry);
+	pd->n_conns--;
+	free(c);
+}
+
+/* End a connection abortively: both peers see a reset. */
+static void
+conn_abort(struct conn *c)
+{
+	reset_fd(c->cfd);
+	reset_fd(c->sfd);
+	c->cfd = c->sfd = -1;
+	conn_free(c);
+}
+
+void
+conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
+                  const struct sockaddr *dst, enum conn_reason reason)
+{
+	pd->stats.refused++;
+	log_decision(pd->next_conn_id++, ACTION_REJECT, reason, NULL, dst, NULL,
+	             NULL, NULL);
+	reset_fd(fd);
+}
+
+static void
+conn_attr_run(struct worker_job *job, void *ctx)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	/* Runs on the worker thread: touches only c->app and the two
+	 * addresses, which the loop leaves alone while attr_pending. */
+	memset(&c->app, 0, sizeof(c->app));
+	if (ctx != NULL)
+		attr_lookup(ctx, (const struct sockaddr *)&c->client,
+		            (const struct sockaddr *)&c->dst, &c->app);
+}
+
+static void
+conn_maybe_decide(struct conn *c)
+{
+	if (c->state != CONN_PEEK || !c->peek_done || !c->attr_done)
+		return;
+	c->state = CONN_DECIDE;
+	conn_decide(c);
+}
+
+static void
+conn_attr_done(struct worker_job *job)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	c->attr_pending = false;
+	c->attr_done = true;
+	if (c->state == CONN_DEAD) {
+		conn_free(c);
+		return;
+	}
+	conn_maybe_decide(c);
+}
+
+static void
+conn_peek_finish(struct conn *c)
+{
+	c->peek_done = true;
+	event_del(c->cev);
+	evtimer_del(c->timer);
+	conn_maybe_decide(c);
+}
+
+/* CONN_PEEK: the client sent bytes (or closed). */
+static void
+conn_peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	ssize_t n;
+
+	if (c->peek_len == c->peek_cap) {
+		size_t cap =
+		    c->peek_cap == 0 ? CONN_PEEK_INITIAL : c->peek_cap * 2;
+		uint8_t *nb;
+
+		if (cap > PEEK_MAX_BYTES)
+			cap = PEEK_MAX_BYTES;
+		nb = realloc(c->peek_buf, cap);
+		if (nb == NULL) {
+			conn_log(c, LOG_ERR, "peek buffer: %s",
+			         strerror(errno));
+			conn_abort(c);
+			return;
+		}
+		c->peek_buf = nb;
+		c->peek_cap = cap;
+	}
+	n = read(fd, c->peek_buf + c->peek_len, c->peek_cap - c->peek_len);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_log(c, LOG_INFO, "client gone while peeking: %s",
+		         strerror(errno));
+		conn_abort(c);
+		return;
+	}
+	if (n == 0) {
+		if (c->peek_len == 0) {
+			conn_log(c, LOG_DEBUG, "client closed before sending");
+			conn_free(c);
+			return;
+		}
+		/* Half-closed after a partial message: judge what we have. */
+		c->peek_res = peek_name(c->peek_buf, c->peek_len, &c->peek);
+		if (c->peek_res == PEEK_NEED_MORE) {
+			c->peek_res = PEEK_INVALID;
+			c->peek.error =
+			    "client closed in the middle of a message";
+		}
+		conn_peek_finish(c);
+		return;
+	}
+	c->peek_len += n;
+	c->peek_res = peek_name(c->peek_buf, c->peek_len, &c->peek);
+	if (c->peek_res == PEEK_NEED_MORE && c->peek_len < PEEK_MAX_BYTES)
+		return;
+	if (c->peek_res == PEEK_NEED_MORE) {
+		c->peek_res = PEEK_INVALID;
+		c->peek.error = "first message longer than the peek limit";
+	}
+	conn_peek_finish(c);
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	switch (c->state) {
+	case CONN_PEEK:
+		if (c->peek_len == 0) {
+			/* Server speaks first: go on without a name. */
+			memset(&c->peek, 0, sizeof(c->peek));
+			c->peek.source = NAME_NONE;
+			c->peek.proto = "none";
+			c->peek_res = PEEK_DONE;
+		}
+		/* else peek_res stays PEEK_NEED_MORE: a peek timeout */
+		conn_peek_finish(c);
+		break;
+	case CONN_CONNECT:
+	case CONN_SEND_PEEKED:
+		conn_log(c, LOG_WARNING, "connect: no answer within %ums",
+		         c->pd->cfg.connect_timeout_ms);
+		conn_abort(c);
+		break;
+	default:
+		conn_log(c, LOG_ERR, "timer fired in state %d", c->state);
+		break;
+	}
+}
+
+/* CONN_DECIDE: take the verdict and act on it. */
+static void
+conn_decide(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	char flags[64] = "";
+	const char *error = NULL;
+
+	if (c->peek_res == PEEK_INVALID) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_INVALID;
+		error = c->peek.error;
+	} else if (c->peek_res == PEEK_NEED_MORE) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_TIMEOUT;
+	} else {
+		c->verdict = pd->cfg.default_action;
+		c->reason = REASON_DEFAULT;
+	}
+	if (c->peek.ech)
+		snprintf(flags, sizeof(flags), "ech");
+	if (!c->app.known)
+		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
+		         "%sunknown-process", flags[0] ? "," : "");
+	log_decision(c->id, c->verdict, c->reason, &c->app,
+	             (const struct sockaddr *)&c->dst, &c->peek, flags, error);
+	if (c->verdict != ACTION_ALLOW) {
+		/* deny and reject both end a transparent TCP connection with a
+		 * reset; nothing has been sent onward. */
+		pd->stats.refused++;
+		conn_abort(c);
+		return;
+	}
+	pd->stats.allowed++;
+	conn_connect(c);
+}
+
+/* CONN_CONNECT: the onward socket became writable, or failed. */
+static void
+conn_connect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		conn_log(c, LOG_WARNING, "connect: %s", strerror(err));
+		conn_abort(c);
+		return;
+	}
+	evtimer_del(c->timer);
+	c->state = CONN_SEND_PEEKED;
+	conn_send_peeked(c);
+}
+
+static void
+conn_connect(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	const struct sockaddr *dst = (const struct sockaddr *)&c->dst;
+	struct timeval tv;
+	int one = 1;
+
+	c->state = CONN_CONNECT;
+	c->sfd = socket(dst->sa_family,
+	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->sfd == -1) {
+		conn_log(c, LOG_ERR, "socket: %s", strerror(errno));
+		goto fail;
+	}
+	/* The mark keeps our own connection out of the redirect; without it
+	 * we would not send at all. */
+	if (setsockopt(c->sfd, SOL_SOCKET, SO_MARK, &pd->cfg.socket_mark,
+	               sizeof(pd->cfg.socket_mark)) == -1) {
+		conn_log(c, LOG_ERR, "setsockopt SO_MARK: %s", strerror(errno));
+		goto fail;
+	}
+	(void)setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(c->sfd, dst, addr_len(dst)) == -1 && errno != EINPROGRESS) {
+		conn_log(c, LOG_WARNING, "connect: %s", strerror(errno));
+		goto fail;
+	}
+	event_free(c->cev);
+	c->cev = event_new(pd->base, c->sfd, EV_WRITE, conn_connect_cb, c);
+	if (c->cev == NULL || event_add(c->cev, NULL) == -1) {
+		conn_log(c, LOG_ERR, "cannot add connect event");
+		goto fail;
+	}
+	tv.tv_sec = pd->cfg.connect_timeout_ms / 1000;
+	tv.tv_usec = (pd->cfg.connect_timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	return;
+fail:
+	conn_abort(c);
+}
+
+static void
+conn_relay_activity(void *arg)
+{
+	struct conn *c = arg;
+
+	c->last_active = now_coarse();
+}
+
+static void
+conn_relay_end(struct relay *r, enum relay_end how, int err, void *arg)
+{
+	struct conn *c = arg;
+	struct proxyd *pd = c->pd;
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
+	     (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	pd->stats.bytes_up += r->up.bytes;
+	pd->stats.bytes_down += r->down.bytes;
+	if (how == RELAY_END_EOF)
+		log_info("close conn=%llu up=%llu down=%llu duration_ms=%lld",
+		         (unsigned long long)c->id,
+		         (unsigned long long)r->up.bytes,
+		         (unsigned long long)r->down.bytes, ms);
+	else
+		log_info("close conn=%llu up=%llu down=%llu duration_ms=%lld "
+		         "error=\"%s\"",
+		         (unsigned long long)c->id,
+		         (unsigned long long)r->up.bytes,
+		         (unsigned long long)r->down.bytes, ms, strerror(err));
+	c->relaying = false;
+	if (how == RELAY_END_EOF)
+		conn_free(c);
+	else
+		conn_abort(c);
+}
+
+/* CONN_SEND_PEEKED: hand the destination what the client already sent. */
+static void
+conn_send_peeked_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_send_peeked(arg);
+}
+
+static void
+conn_send_peeked(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	ssize_t n;
+
+	while (c->peek_sent < c->peek_len) {
+		n = write(c->sfd, c->peek_buf + c->peek_sent,
+		          c->peek_len - c->peek_sent);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			event_free(c->cev);
+			c->cev = event_new(pd->base, c->sfd, EV_WRITE,
+			                   conn_send_peeked_cb, c);
+			if (c->cev == NULL || event_add(c->cev, NULL) == -1) {
+				conn_log(c, LOG_ERR, "cannot add write event");
+				conn_abort(c);
+			}
+			return;
+		}
+		if (n < 0) {
+			conn_log(c, LOG_WARNING, "sending peeked bytes: %s",
+			         strerror(errno));
+			conn_abort(c);
+			return;
+		}
+		c->peek_sent += n;
+	}
+	free(c->peek_buf);
+	c->peek_buf = NULL;
+	c->peek_cap = 0;
+	event_free(c->cev);
+	event_free(c->timer);
+	c->cev = c->timer = NULL;
+	c->state = CONN_RELAY;
+	c->last_active = now_coarse();
+	if (relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd,
+	                conn_relay_end, conn_relay_activity, c) == -1) {
+		conn_log(c, LOG_ERR, "cannot start relay");
+		conn_abort(c);
+		return;
+	}
+	c->relaying = true;
+	/* The peeked bytes count as sent up. */
+	c->relay.up.bytes = c->peek_len;
+}
+
+void
+conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
+            const struct sockaddr *dst)
+{
+	struct conn *c;
+	struct timeval tv;
+	int one = 1;
+
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		log_error("accept: calloc: %s", strerror(errno));
+		reset_fd(fd);
+		return;
+	}
+	c->pd = pd;
+	c->id = pd->next_conn_id++;
+	c->state = CONN_PEEK;
+	c->cfd = fd;
+	c->sfd = -1;
+	memcpy(&c->client, client, addr_len(client));
+	memcpy(&c->dst, dst, addr_len(dst));
+	clock_gettime(CLOCK_MONOTONIC, &c->started);
+	c->last_active = c->started.tv_sec;
+	TAILQ_INSERT_TAIL(&pd->conns, c, entry);
+	pd->n_conns++;
+	pd->stats.accepted++;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+	c->cev = event_new(pd->base, fd, EV_READ | EV_PERSIST, conn_peek_cb, c);
+	c->timer = evtimer_new(pd->base, conn_timer_cb, c);
+	if (c->cev == NULL || c->timer == NULL ||
+	    event_add(c->cev, NULL) == -1) {
+		conn_log(c, LOG_ERR, "cannot add client events");
+		conn_abort(c);
+		return;
+	}
+	tv.tv_sec = pd->cfg.peek_timeout_ms / 1000;
+	tv.tv_usec = (pd->cfg.peek_timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+
+	c->job.run = conn_attr_run;
+	c->job.done = conn_attr_done;
+	c->attr_pending = true;
+	worker_submit(pd->worker, &c->job);
+}
+
+void
+conn_sweep_idle(struct proxyd *pd)
+{
+	struct conn *c, *next;
+	time_t now = now_coarse();
+	time_t idle = pd->cfg.idle_timeout_ms / 1000;
+
+	for (c = TAILQ_FIRST(&pd->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state == CONN_RELAY && now - c->last_active >= idle) {
+			conn_log(c, LOG_INFO, "idle for %llds, closing",
+			         (long long)(now - c->last_active));
+			conn_abort(c);
+		}
+	}
+}
+
+void
+conn_close_all(struct proxyd *pd)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&pd->conns)) != NULL) {
+		/* The worker has stopped: no job is in flight any more. */
+		c->attr_pending = false;
+		if (c->state == CONN_DEAD) {
+			TAILQ_REMOVE(&pd->conns, c, entry);
+			pd->n_conns--;
+			free(c);
+			continue;
+		}
+		conn_abort(c);
+	}
+}

@@ -1,0 +1,116 @@
+/*
+ * conn.h - one intercepted connection, from accept to close.
+ *
+ * States, in order (each callback in conn.c says which it expects):
+ *   CONN_PEEK        reading the client's first bytes for a name, while
+ *                    the worker thread finds the owning process
+ *   CONN_DECIDE      peek and attribution done: the verdict is taken
+ *   CONN_CONNECT     allowed: connecting to the original destination
+ *   CONN_SEND_PEEKED writing the peeked bytes to the destination
+ *   CONN_RELAY       splicing both ways until both sides close
+ * A refused connection is reset and freed straight from CONN_DECIDE.
+ *
+ * A conn lives in proxyd.conns and owns its two sockets.  While its
+ * attribution job is on the worker thread it cannot be freed: conn_close()
+ * then only marks it, and the job's completion frees it.
+ */
+#ifndef TG_CONN_H
+#define TG_CONN_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "proxyd/attr.h"
+#include "proxyd/peek.h"
+#include "proxyd/proxyd.h"
+#include "proxyd/relay.h"
+#include "proxyd/worker.h"
+
+enum conn_state {
+	CONN_PEEK,
+	CONN_DECIDE,
+	CONN_CONNECT,
+	CONN_SEND_PEEKED,
+	CONN_RELAY,
+	CONN_DEAD, /* closed, waiting for its attribution job */
+};
+
+/* Why a connection got its verdict; printed as reason= in the log. */
+enum conn_reason {
+	REASON_DEFAULT,      /* default_action: no rule decided */
+	REASON_PEEK_INVALID, /* malformed or oversize TLS/HTTP head */
+	REASON_PEEK_TIMEOUT, /* name still incomplete at peek_timeout */
+	REASON_LOOP,         /* destination is tollgated itself */
+	REASON_NO_DST,       /* no original destination: not redirected */
+	REASON_OVERLOAD,     /* max_connections reached */
+};
+
+struct conn {
+	TAILQ_ENTRY(conn) entry;
+	struct proxyd *pd;
+	uint64_t id;
+	enum conn_state state;
+	int cfd;                        /* the client */
+	int sfd;                        /* the destination, -1 until connect */
+	struct sockaddr_storage client; /* the client's address */
+	struct sockaddr_storage dst;    /* original destination */
+	struct timespec started;
+	time_t last_active; /* monotonic seconds, for idle */
+
+	/* CONN_PEEK */
+	uint8_t *peek_buf;
+	size_t peek_len, peek_cap, peek_sent;
+	struct peek_info peek;
+	enum peek_result peek_res;
+	bool peek_done;
+	struct event *cev;   /* client readable / dest writable */
+	struct event *timer; /* peek_timeout, then connect_timeout */
+
+	/* attribution, run on the worker thread */
+	struct worker_job job;
+	bool attr_pending;
+	bool attr_done;
+	struct app app;
+
+	enum action verdict;
+	enum conn_reason reason;
+	struct relay relay;
+	bool relaying;
+};
+
+/*
+ * Take a freshly accepted client socket (non-blocking) whose original
+ * destination is dst.  Starts the peek and the attribution.  The conn is
+ * freed by itself when it ends; on allocation failure the socket is reset
+ * and closed.
+ */
+void conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
+                 const struct sockaddr *dst);
+
+/*
+ * Refuse a client socket without a conn (overload, no destination, loop):
+ * log one decision line with the reason and reset it.
+ */
+void conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
+                       const struct sockaddr *dst, enum conn_reason reason);
+
+/* Close idle relayed connections; called from a periodic timer. */
+void conn_sweep_idle(struct proxyd *pd);
+
+/* Reset and free every connection (shutdown). */
+void conn_close_all(struct proxyd *pd);
+
+const char *conn_reason_str(enum conn_reason r);
+
+/*
+ * The one way to log a line about a connection: prefixes
+ * "conn N CLIENT -> DST: " so a log can be read per connection.
+ */
+void conn_log(const struct conn *c, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,231 @@
+/*
+ * listener.c - transparent listeners; see listener.h.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+/* After netinet/in.h, which the kernel headers then defer to. */
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter_ipv6/ip6_tables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "proxyd/conn.h"
+#include "proxyd/listener.h"
+
+#define LISTEN_BACKLOG 1024
+/* Pause after EMFILE/ENFILE, doubling up to the maximum. */
+#define ACCEPT_BACKOFF_MIN_MS 10
+#define ACCEPT_BACKOFF_MAX_MS 1000
+
+struct listener {
+	struct listener *next;
+	struct proxyd *pd;
+	struct evconnlistener *evl;
+	struct sockaddr_storage addr;
+	struct event *resume;
+	unsigned backoff_ms;
+};
+
+static int
+original_dst(int fd, int family, struct sockaddr_storage *dst)
+{
+	socklen_t len = sizeof(*dst);
+
+	memset(dst, 0, sizeof(*dst));
+	if (family == AF_INET)
+		return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, &len);
+	return getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, &len);
+}
+
+/* 1 when dst is one of our own listeners (or any loopback address: the
+ * redirect leaves loopback alone, so such a destination was not
+ * redirected and reached us by a direct connect). */
+static int
+is_loop(struct proxyd *pd, const struct sockaddr *dst)
+{
+	struct listener *l;
+
+	if (addr_is_loopback(dst))
+		return 1;
+	for (l = pd->listeners; l != NULL; l = l->next)
+		if (addr_equal(dst, (const struct sockaddr *)&l->addr))
+			return 1;
+	return 0;
+}
+
+static void
+listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+                   struct sockaddr *client, int clen, void *arg)
+{
+	struct listener *l = arg;
+	struct proxyd *pd = l->pd;
+	struct sockaddr_storage dst;
+
+	l->backoff_ms = 0;
+	if (original_dst(fd, client->sa_family, &dst) == -1) {
+		log_debug("accept: no original destination: %s",
+		          strerror(errno));
+		memcpy(&dst, &l->addr, sizeof(dst));
+		conn_refuse_early(pd, fd, client, (struct sockaddr *)&dst,
+		                  REASON_NO_DST);
+		return;
+	}
+	if (is_loop(pd, (struct sockaddr *)&dst)) {
+		conn_refuse_early(pd, fd, client, (struct sockaddr *)&dst,
+		                  REASON_LOOP);
+		return;
+	}
+	if (pd->n_conns >= pd->cfg.max_connections) {
+		conn_refuse_early(pd, fd, client, (struct sockaddr *)&dst,
+		                  REASON_OVERLOAD);
+		return;
+	}
+	conn_accept(pd, fd, client, (struct sockaddr *)&dst);
+}
+
+static void
+listener_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener *l = arg;
+
+	evconnlistener_enable(l->evl);
+}
+
+static void
+listener_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct listener *l = arg;
+	char a[ADDR_STRLEN];
+	int err = EVUTIL_SOCKET_ERROR();
+	struct timeval tv;
+
+	addr_fmt((struct sockaddr *)&l->addr, a, sizeof(a));
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
+		log_warn("listener %s: accept: %s", a, strerror(err));
+		return;
+	}
+	/* Out of descriptors or memory: stop accepting for a while instead
+	 * of spinning; clients wait in the backlog meanwhile. */
+	l->backoff_ms =
+	    l->backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS : l->backoff_ms * 2;
+	if (l->backoff_ms > ACCEPT_BACKOFF_MAX_MS)
+		l->backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+	log_warn("listener %s: accept: %s; pausing %ums (%u connections)", a,
+	         strerror(err), l->backoff_ms, l->pd->n_conns);
+	evconnlistener_disable(evl);
+	tv.tv_sec = l->backoff_ms / 1000;
+	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
+	evtimer_add(l->resume, &tv);
+}
+
+static int
+listener_open(struct proxyd *pd, const struct sockaddr *sa)
+{
+	struct listener *l;
+	char a[ADDR_STRLEN];
+	int fd = -1, one = 1;
+
+	addr_fmt(sa, a, sizeof(a));
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		log_error("listener %s: calloc: %s", a, strerror(errno));
+		return -1;
+	}
+	l->pd = pd;
+	memcpy(&l->addr, sa, addr_len(sa));
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	            0);
+	if (fd == -1) {
+		log_error("listener %s: socket: %s", a, strerror(errno));
+		goto fail;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) {
+		log_error("listener %s: SO_REUSEADDR: %s", a, strerror(errno));
+		goto fail;
+	}
+	if (sa->sa_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) ==
+	        -1) {
+		log_error("listener %s: IPV6_V6ONLY: %s", a, strerror(errno));
+		goto fail;
+	}
+	if (bind(fd, sa, addr_len(sa)) == -1) {
+		log_error("listener %s: bind: %s", a, strerror(errno));
+		goto fail;
+	}
+	l->evl = evconnlistener_new(
+	    pd->base, listener_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);
+	if (l->evl == NULL) {
+		log_error("listener %s: listen: %s", a, strerror(errno));
+		goto fail;
+	}
+	fd = -1; /* owned by evl now */
+	evconnlistener_set_error_cb(l->evl, listener_error_cb);
+	l->resume = evtimer_new(pd->base, listener_resume_cb, l);
+	if (l->resume == NULL) {
+		log_error("listener %s: cannot make timer", a);
+		evconnlistener_free(l->evl);
+		goto fail;
+	}
+	l->next = pd->listeners;
+	pd->listeners = l;
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(l);
+	return -1;
+}
+
+int
+listener_open_all(struct proxyd *pd)
+{
+	size_t i;
+
+	for (i = 0; i < pd->cfg.n_transparent; i++)
+		if (listener_open(pd, (const struct sockaddr *)&pd->cfg
+		                          .transparent_listen[i]) == -1)
+			return -1;
+	return 0;
+}
+
+void
+listener_close_all(struct proxyd *pd)
+{
+	struct listener *l, *next;
+
+	for (l = pd->listeners; l != NULL; l = next) {
+		next = l->next;
+		evconnlistener_free(l->evl);
+		event_free(l->resume);
+		free(l);
+	}
+	pd->listeners = NULL;
+}
+
+const char *
+listener_describe(const struct proxyd *pd, char *buf, size_t len)
+{
+	const struct listener *l;
+	char a[ADDR_STRLEN];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (l = pd->listeners; l != NULL && off < len; l = l->next) {
+		int n = snprintf(
+		    buf + off, len - off, "%s%s", off > 0 ? ", " : "",
+		    addr_fmt((const struct sockaddr *)&l->addr, a, sizeof(a)));
+		if (n < 0)
+			break;
+		off += n;
+	}
+	return buf;
+}

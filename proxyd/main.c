@@ -1,0 +1,317 @@
+/*
+ * main.c - tollgated: start-up, signals, shutdown.
+ *
+ * Start-up order matters:
+ *   1. configuration (any error stops us before anything changes)
+ *   2. listeners bound, so the redirect points at a live port
+ *   3. nftables table installed (root)
+ *   4. root dropped, keeping three capabilities (privs.h)
+ *   5. the worker thread started (it inherits the reduced capabilities)
+ *   6. "ready:" logged, the loop runs
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "proxyd/attr.h"
+#include "proxyd/conn.h"
+#include "proxyd/listener.h"
+#include "proxyd/privs.h"
+#include "proxyd/proxyd.h"
+#include "proxyd/relay.h"
+#include "proxyd/worker.h"
+#include "redirect/redirect.h"
+
+#define TOLLGATE_VERSION "0.1.0"
+/* Descriptors beyond two per connection: pipes, listeners, netlink. */
+#define FD_HEADROOM (2 * RELAY_POOL_MAX + 256)
+#define SWEEP_MAX_S 30
+
+static void
+usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "usage: tollgated [-c FILE] [--print-config]\n"
+	    "\n"
+	    "The tollgate daemon: takes every TCP connection of the guarded\n"
+	    "users (nftables table inet tollgate), finds the program and the\n"
+	    "destination name, decides, and relays what is allowed.\n"
+	    "Runs in the foreground and logs to stderr.\n"
+	    "\n"
+	    "  -c, --config FILE   configuration file (default %s)\n"
+	    "  -p, --print-config  print the effective configuration and exit\n"
+	    "  -h, --help          this help\n"
+	    "  -V, --version       print the version\n"
+	    "\n"
+	    "See tollgated(8) and tollgate.conf(5).\n",
+	    CONFIG_DEFAULT_PATH);
+}
+
+static void *
+attr_thread_init(void)
+{
+	struct attr *a = attr_new();
+
+	if (a == NULL)
+		log_error("attribution: cannot open sock_diag socket: %s; "
+		          "every connection will be of an unknown process",
+		          strerror(errno));
+	return a;
+}
+
+static void
+attr_thread_fini(void *ctx)
+{
+	if (ctx != NULL)
+		attr_free(ctx);
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxyd *pd = arg;
+
+	log_info("%s: shutting down (%u connections open)",
+	         sig == SIGINT ? "SIGINT" : "SIGTERM", pd->n_conns);
+	event_base_loopbreak(pd->base);
+}
+
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("SIGHUP: nothing to reload in this version; restart to "
+	         "apply configuration changes");
+}
+
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxyd *pd = arg;
+	unsigned in_use, spare;
+
+	relay_pool_counts(pd->pipes, &in_use, &spare);
+	log_info("stats: connections=%u accepted=%llu allowed=%llu "
+	         "refused=%llu bytes_up=%llu bytes_down=%llu pipes_in_use=%u "
+	         "pipes_spare=%u",
+	         pd->n_conns, (unsigned long long)pd->stats.accepted,
+	         (unsigned long long)pd->stats.allowed,
+	         (unsigned long long)pd->stats.refused,
+	         (unsigned long long)pd->stats.bytes_up,
+	         (unsigned long long)pd->stats.bytes_down, in_use, spare);
+}
+
+static void
+on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	conn_sweep_idle(arg);
+}
+
+static void
+describe_guarded(const struct config *cfg, char *buf, size_t len)
+{
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	if (cfg->n_guard == 0) {
+		snprintf(buf, len, "nobody (guard_users is empty)");
+		return;
+	}
+	for (i = 0; i < cfg->n_guard && off < len; i++) {
+		struct passwd *pw = getpwuid(cfg->guard_uids[i]);
+		int n =
+		    snprintf(buf + off, len - off, "%suid %u (%s)",
+		             i > 0 ? ", " : "", (unsigned)cfg->guard_uids[i],
+		             pw != NULL ? pw->pw_name : "no such user");
+
+		if (n < 0)
+			break;
+		off += n;
+	}
+}
+
+static int
+install_redirect(const struct config *cfg)
+{
+	struct redirect_spec spec = {
+	    .uids = cfg->guard_uids,
+	    .n_uids = cfg->n_guard,
+	    .tcp_port = config_transparent_port(cfg),
+	    .mark = cfg->socket_mark,
+	};
+	char err[CONFIG_ERRLEN];
+
+	if (redirect_install(&spec, err, sizeof(err)) == -1) {
+		log_error("nftables: %s", err);
+		return -1;
+	}
+	log_info("nftables: table inet %s installed", REDIRECT_TABLE);
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"print-config", no_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct proxyd pd;
+	const char *path = NULL;
+	char err[CONFIG_ERRLEN], lbuf[256], gbuf[512];
+	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL,
+	             *sig_usr1 = NULL;
+	struct timeval sweep;
+	int opt, print = 0, rc = 1, redirect_on = 0;
+	unsigned long nofile;
+
+	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'p':
+			print = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("tollgated %s\n", TOLLGATE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tollgated: unexpected argument \"%s\"\n",
+		        argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	memset(&pd, 0, sizeof(pd));
+	TAILQ_INIT(&pd.conns);
+	pd.next_conn_id = 1;
+	config_defaults(&pd.cfg);
+	log_init("tollgated", LOG_INFO);
+	if (config_load(&pd.cfg, path, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (print) {
+		config_print(&pd.cfg, stdout);
+		return 0;
+	}
+	log_set_level(pd.cfg.log_level);
+	if (geteuid() != 0) {
+		log_error("must be started as root (it installs the nftables "
+		          "table, then drops to user %s)",
+		          pd.cfg.user);
+		return 1;
+	}
+	if (getpwnam(pd.cfg.user) == NULL) {
+		log_error("user %s does not exist: create it with 'sudo make "
+		          "install-user', or set user = in %s",
+		          pd.cfg.user,
+		          pd.cfg.path[0] ? pd.cfg.path : "tollgate.conf");
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	nofile = privs_raise_nofile(2UL * pd.cfg.max_connections + FD_HEADROOM);
+	if (nofile < 2UL * pd.cfg.max_connections + FD_HEADROOM)
+		log_warn("descriptor limit is %lu, below the %lu that "
+		         "max_connections = %u needs; accept will back off",
+		         nofile, 2UL * pd.cfg.max_connections + FD_HEADROOM,
+		         pd.cfg.max_connections);
+
+	pd.base = event_base_new();
+	pd.pipes = relay_pool_new();
+	if (pd.base == NULL || pd.pipes == NULL) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	if (listener_open_all(&pd) == -1)
+		goto out;
+	if (install_redirect(&pd.cfg) == -1)
+		goto out;
+	redirect_on = 1;
+	if (privs_drop(pd.cfg.user, err, sizeof(err)) == -1) {
+		log_error("dropping privileges: %s", err);
+		goto out;
+	}
+	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
+	if (pd.worker == NULL)
+		goto out;
+
+	sig_int = evsignal_new(pd.base, SIGINT, on_stop_signal, &pd);
+	sig_term = evsignal_new(pd.base, SIGTERM, on_stop_signal, &pd);
+	sig_hup = evsignal_new(pd.base, SIGHUP, on_hup, &pd);
+	sig_usr1 = evsignal_new(pd.base, SIGUSR1, on_usr1, &pd);
+	pd.sweep_ev = event_new(pd.base, -1, EV_PERSIST, on_sweep, &pd);
+	sweep.tv_sec = pd.cfg.idle_timeout_ms / 4000;
+	if (sweep.tv_sec < 1)
+		sweep.tv_sec = 1;
+	if (sweep.tv_sec > SWEEP_MAX_S)
+		sweep.tv_sec = SWEEP_MAX_S;
+	sweep.tv_usec = 0;
+	if (sig_int == NULL || sig_term == NULL || sig_hup == NULL ||
+	    sig_usr1 == NULL || pd.sweep_ev == NULL ||
+	    event_add(sig_int, NULL) == -1 || event_add(sig_term, NULL) == -1 ||
+	    event_add(sig_hup, NULL) == -1 || event_add(sig_usr1, NULL) == -1 ||
+	    event_add(pd.sweep_ev, &sweep) == -1) {
+		log_error("cannot install signal handlers");
+		goto out;
+	}
+
+	describe_guarded(&pd.cfg, gbuf, sizeof(gbuf));
+	log_info("ready: listening on %s; guarding %s; default_action %s; "
+	         "running as %s",
+	         listener_describe(&pd, lbuf, sizeof(lbuf)), gbuf,
+	         action_name(pd.cfg.default_action), pd.cfg.user);
+	if (event_base_dispatch(pd.base) == -1)
+		log_error("event loop failed");
+	rc = 0;
+out:
+	listener_close_all(&pd);
+	worker_free(pd.worker);
+	conn_close_all(&pd);
+	if (redirect_on && !pd.cfg.keep_redirect_on_exit) {
+		if (redirect_remove(err, sizeof(err)) == -1) {
+			log_error("nftables: removing the table: %s", err);
+			rc = 1;
+		} else
+			log_info("nftables: table removed "
+			         "(keep_redirect_on_exit = no)");
+	} else if (redirect_on)
+		log_info("nftables: table kept: guarded connections fail "
+		         "until tollgated runs again (tollgate redirect off "
+		         "gives the network back)");
+	if (sig_int != NULL)
+		event_free(sig_int);
+	if (sig_term != NULL)
+		event_free(sig_term);
+	if (sig_hup != NULL)
+		event_free(sig_hup);
+	if (sig_usr1 != NULL)
+		event_free(sig_usr1);
+	if (pd.sweep_ev != NULL)
+		event_free(pd.sweep_ev);
+	relay_pool_free(pd.pipes);
+	if (pd.base != NULL)
+		event_base_free(pd.base);
+	return rc;
+}

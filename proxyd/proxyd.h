@@ -1,0 +1,45 @@
+/*
+ * proxyd.h - the state tollgated shares between its modules.
+ *
+ * One struct proxyd per daemon, owned by main.c.  Everything in it is used
+ * from the event loop thread only, except where a field says otherwise.
+ */
+#ifndef TG_PROXYD_H
+#define TG_PROXYD_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include <event2/event.h>
+
+#include "common/config.h"
+
+struct conn;
+struct worker;
+struct relay_pool;
+struct listener;
+
+TAILQ_HEAD(conn_list, conn);
+
+struct proxyd_stats {
+	uint64_t accepted;
+	uint64_t allowed;
+	uint64_t refused; /* deny, reject, overload, loop, bad peek */
+	uint64_t bytes_up;
+	uint64_t bytes_down;
+};
+
+struct proxyd {
+	struct event_base *base;
+	struct config cfg;
+	struct worker *worker;    /* attribution off the loop */
+	struct relay_pool *pipes; /* spare pipes for splice */
+	struct conn_list conns;   /* every live connection */
+	unsigned n_conns;
+	uint64_t next_conn_id;
+	struct listener *listeners;
+	struct event *sweep_ev; /* idle timeout sweep */
+	struct proxyd_stats stats;
+};
+
+#endif

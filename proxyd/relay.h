@@ -1,0 +1,76 @@
+/*
+ * relay.h - move bytes between two sockets with splice(2).
+ *
+ * A relay has two directions (client → server "up", server → client
+ * "down").  Each direction borrows a pipe from a shared pool only while it
+ * holds bytes in flight, so an idle relayed connection costs two sockets and
+ * no pipe.  Back-pressure: while a direction cannot write, it stops reading.
+ * Half-close: EOF from one side, once its bytes are written, becomes
+ * shutdown(SHUT_WR) on the other.  The relay ends when both directions have
+ * seen EOF, or at the first error, and then calls its end callback once.
+ */
+#ifndef TG_RELAY_H
+#define TG_RELAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+
+/* Spare pipes kept for reuse; more are made on demand, bounded by fds. */
+#define RELAY_POOL_MAX 256
+/* Bytes moved per splice call, and calls per readiness event, so one busy
+ * connection cannot starve the others. */
+#define RELAY_CHUNK  (64 * 1024)
+#define RELAY_ROUNDS 16
+
+struct relay_pool;
+
+struct relay_pool *relay_pool_new(void);
+void relay_pool_free(struct relay_pool *pool);
+/* Pipes in use and spare, for status and benchmarks. */
+void relay_pool_counts(const struct relay_pool *pool, unsigned *in_use,
+                       unsigned *spare);
+
+enum relay_end {
+	RELAY_END_EOF,   /* both sides closed their writing half */
+	RELAY_END_ERROR, /* a read or write failed (reset, ...) */
+};
+
+struct relay_dir {
+	int from, to;
+	struct event *rev, *wev;
+	int pipe[2];    /* -1 when none borrowed */
+	size_t in_pipe; /* bytes in the pipe, not yet written */
+	uint64_t bytes; /* bytes written to `to` */
+	bool eof;       /* read 0 from `from` */
+	bool shut;      /* shutdown(to, SHUT_WR) done */
+};
+
+struct relay {
+	struct relay_pool *pool;
+	struct relay_dir up, down;
+	void (*on_end)(struct relay *, enum relay_end, int err, void *arg);
+	void (*on_activity)(void *arg);
+	void *arg;
+	bool ended;
+};
+
+/*
+ * Start relaying between the connected, non-blocking sockets cfd and sfd.
+ * The relay does not own or close the sockets.  on_activity is called
+ * whenever bytes move (for idle timeouts); on_end once, from a callback,
+ * after which the relay is stopped and relay_stop() only frees events.
+ * Returns 0, or -1 if events could not be made.
+ */
+int relay_start(struct relay *r, struct event_base *base,
+                struct relay_pool *pool, int cfd, int sfd,
+                void (*on_end)(struct relay *, enum relay_end, int, void *),
+                void (*on_activity)(void *), void *arg);
+
+/* Stop and free the events and borrowed pipes (a pipe holding bytes is
+ * closed, not returned).  Safe to call more than once and after on_end. */
+void relay_stop(struct relay *r);
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * test_config.c - tollgate.conf: defaults, every key, every kind of error;
+ * and the helpers the parser stands on (addresses, log key=value).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/addr.h"
+#include "common/config.h"
+#include "common/log.h"
+
+/* Write text to a temporary file; returns its path (static buffer). */
+static const char *
+conf_file(const char *text)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/tg-test-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (int)strlen(text));
+	close(fd);
+	return path;
+}
+
+static int
+load(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	const char *path = conf_file(text);
+	int rc;
+
+	config_defaults(cfg);
+	rc = config_load(cfg, path, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config cfg;
+	char buf[ADDR_STRLEN];
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.default_action, ACTION_DENY);
+	assert_true(cfg.keep_redirect_on_exit);
+	assert_int_equal(cfg.n_transparent, 2);
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.transparent_listen[0], buf,
+	             sizeof(buf)),
+	    "127.0.0.1:9040");
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.transparent_listen[1], buf,
+	             sizeof(buf)),
+	    "[::1]:9040");
+	assert_int_equal(config_transparent_port(&cfg), 9040);
+	assert_string_equal(cfg.user, "_tollgate");
+	assert_int_equal(cfg.n_guard, 0);
+}
+
+static void
+test_every_key(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "";
+
+	assert_int_equal(load(&cfg,
+	                      "# a comment\n"
+	                      "\n"
+	                      "guard_users = 1001, 1002 1003\n"
+	                      "user = nobody   # trailing comment\n"
+	                      "transparent_listen = 127.0.0.1:9999\n"
+	                      "default_action = allow\n"
+	                      "peek_timeout = 250ms\n"
+	                      "connect_timeout = 2m\n"
+	                      "idle_timeout = 1h\n"
+	                      "keep_redirect_on_exit = no\n"
+	                      "log_level = debug\n"
+	                      "max_connections = 100\n"
+	                      "socket_mark = 0x10\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.n_guard, 3);
+	assert_int_equal(cfg.guard_uids[2], 1003);
+	assert_string_equal(cfg.user, "nobody");
+	assert_int_equal(cfg.n_transparent, 1);
+	assert_int_equal(config_transparent_port(&cfg), 9999);
+	assert_int_equal(cfg.default_action, ACTION_ALLOW);
+	assert_int_equal(cfg.peek_timeout_ms, 250);
+	assert_int_equal(cfg.connect_timeout_ms, 120000);
+	assert_int_equal(cfg.idle_timeout_ms, 3600000);
+	assert_false(cfg.keep_redirect_on_exit);
+	assert_int_equal(cfg.log_level, LOG_DEBUG);
+	assert_int_equal(cfg.max_connections, 100);
+	assert_int_equal(cfg.socket_mark, 0x10);
+}
+
+static void
+test_user_names_resolve(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "";
+
+	/* "nobody" exists on every Debian system. */
+	assert_int_equal(load(&cfg, "guard_users = nobody\n", err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.n_guard, 1);
+	assert_int_equal(cfg.guard_uids[0], 65534);
+}
+
+/* Each bad line is refused with the file, the line and what was expected. */
+static void
+test_errors_name_file_line_and_expectation(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *want;
+	} cases[] = {
+	    {"\n\nfoo = bar\n", ":3: unknown key \"foo\""},
+	    {"default_action = maybe\n",
+	     ":1: bad value \"maybe\" for default_action: expected "
+	     "allow, deny or reject"},
+	    {"# x\nguard_users = root\n", ":2: bad value \"root\""},
+	    {"guard_users = 0\n", "bad value \"0\""},
+	    {"guard_users = no-such-user-tg\n", "bad value"},
+	    {"transparent_listen = localhost:9040\n", "expected IP:PORT"},
+	    {"transparent_listen = 127.0.0.1:0\n", "bad value"},
+	    {"transparent_listen = 127.0.0.1:70000\n", "bad value"},
+	    {"transparent_listen = [::1:9040\n", "bad value"},
+	    {"transparent_listen = 127.0.0.1:9040, [::1]:9041\n", "same port"},
+	    {"peek_timeout = 5 s\n", "bad value"},
+	    {"peek_timeout = 1ms\n", "at least 10ms"},
+	    {"peek_timeout = -1\n", "bad value"},
+	    {"keep_redirect_on_exit = maybe\n", "yes or no"},
+	    {"log_level = loud\n", "error, warning, info or debug"},
+	    {"max_connections = 0\n", "bad value"},
+	    {"max_connections = 12abc\n", "bad value"},
+	    {"socket_mark = 0\n", "non-zero"},
+	    {"just some words\n", ":1: expected \"key = value\""},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct config cfg;
+		char err[CONFIG_ERRLEN] = "";
+
+		assert_int_equal(load(&cfg, cases[i].text, err, sizeof(err)),
+		                 -1);
+		if (strstr(err, cases[i].want) == NULL ||
+		    strstr(err, "/tmp/tg-test-conf-") != err)
+			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err,
+			         cases[i].want);
+	}
+}
+
+static void
+test_missing_files(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "";
+
+	config_defaults(&cfg);
+	assert_int_equal(
+	    config_load(&cfg, "/nonexistent/tollgate.conf", err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "/nonexistent/tollgate.conf: cannot open"));
+}
+
+static void
+test_long_line(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "";
+	char *text = malloc(10000);
+
+	memset(text, 'a', 9998);
+	text[9998] = '\n';
+	text[9999] = '\0';
+	assert_int_equal(load(&cfg, text, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":1: line longer than"));
+	free(text);
+}
+
+/* What --print-config prints reads back to the same configuration. */
+static void
+test_print_round_trip(void **state)
+{
+	struct config a, b;
+	char err[CONFIG_ERRLEN] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(load(&a,
+	                      "default_action = reject\npeek_timeout = 1500ms\n"
+	                      "guard_users = 4242\nsocket_mark = 77\n",
+	                      err, sizeof(err)),
+	                 0);
+	f = open_memstream(&text, &len);
+	config_print(&a, f);
+	fclose(f);
+	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_int_equal(b.default_action, ACTION_REJECT);
+	assert_int_equal(b.peek_timeout_ms, 1500);
+	assert_int_equal(b.guard_uids[0], 4242);
+	assert_int_equal(b.socket_mark, 77);
+	assert_int_equal(b.n_transparent, a.n_transparent);
+	free(text);
+}
+
+static void
+test_durations(void **state)
+{
+	unsigned ms;
+
+	assert_int_equal(config_parse_duration("3", &ms), 0);
+	assert_int_equal(ms, 3000);
+	assert_int_equal(config_parse_duration("3s", &ms), 0);
+	assert_int_equal(config_parse_duration("10ms", &ms), 0);
+	assert_int_equal(ms, 10);
+	assert_int_equal(config_parse_duration("2h", &ms), 0);
+	assert_int_equal(ms, 7200000);
+	assert_int_equal(config_parse_duration("", &ms), -1);
+	assert_int_equal(config_parse_duration("s", &ms), -1);
+	assert_int_equal(config_parse_duration("3d", &ms), -1);
+	assert_int_equal(config_parse_duration("99999999h", &ms), -1);
+}
+
+static void
+test_addr(void **state)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	char buf[ADDR_STRLEN];
+
+	assert_int_equal(addr_parse("192.0.2.1:443", &ss, &len), 0);
+	assert_string_equal(addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	                    "192.0.2.1:443");
+	assert_false(addr_is_loopback((struct sockaddr *)&ss));
+	assert_int_equal(addr_parse("[2001:db8::2]:80", &ss, &len), 0);
+	assert_string_equal(addr_fmt((struct sockaddr *)&ss, buf, sizeof(buf)),
+	                    "[2001:db8::2]:80");
+	assert_int_equal(addr_parse("[::1]:80", &ss, &len), 0);
+	assert_true(addr_is_loopback((struct sockaddr *)&ss));
+	assert_int_equal(addr_parse("127.9.9.9:1", &ss, &len), 0);
+	assert_true(addr_is_loopback((struct sockaddr *)&ss));
+	assert_int_equal(addr_parse("::1:80", &ss, &len), -1);
+	assert_int_equal(addr_parse("1.2.3.4", &ss, &len), -1);
+	assert_int_equal(addr_parse("1.2.3.4:", &ss, &len), -1);
+	assert_int_equal(addr_parse("1.2.3.4:+80", &ss, &len), -1);
+}
+
+static void
+test_log_kv_quotes_what_needs_it(void **state)
+{
+	char buf[128];
+	size_t off = 0;
+
+	buf[0] = '\0';
+	log_kv(buf, sizeof(buf), &off, "exe", "/usr/bin/curl");
+	log_kv(buf, sizeof(buf), &off, "cmdline", "curl -s \"x\"");
+	log_kv(buf, sizeof(buf), &off, "name", "");
+	log_kv(buf, sizeof(buf), &off, "ctl", "a\nb");
+	assert_string_equal(buf,
+	                    "exe=/usr/bin/curl cmdline=\"curl -s \\\"x\\\"\" "
+	                    "name=\"\" ctl=\"a\\x0ab\"");
+	/* Truncation never overruns. */
+	off = 0;
+	log_kv(buf, 8, &off, "key", "0123456789");
+	assert_int_equal(strlen(buf), 7);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_every_key),
+	    cmocka_unit_test(test_user_names_resolve),
+	    cmocka_unit_test(test_errors_name_file_line_and_expectation),
+	    cmocka_unit_test(test_missing_files),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_addr),
+	    cmocka_unit_test(test_log_kv_quotes_what_needs_it),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
