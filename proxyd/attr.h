@@ -9,48 +9,83 @@
  * These calls block (netlink round trip, /proc reads): tollgated runs them
  * on its worker thread, never on the event loop.  One struct attr per
  * thread; not thread-safe.
+ *
+ * Privileges: sock_diag for TCP needs none.  Reading another user's
+ * /proc/PID/fd needs CAP_DAC_READ_SEARCH (the directory is mode 0500 of
+ * its owner) and reading its fd links and exe needs ptrace read access,
+ * i.e. CAP_SYS_PTRACE; tollgated keeps exactly these two after dropping to
+ * its own user.  Without them only the caller's own processes are found.
+ * Only processes of the pid namespace whose /proc is mounted are seen.
  */
 #ifndef TG_ATTR_H
 #define TG_ATTR_H
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 
 #define ATTR_CMDLINE_MAX 512
-#define ATTR_MRU_SIZE	 64
+#define ATTR_MRU_SIZE    64
+#define ATTR_TIMEOUT_MS  200 /* longest wait for the kernel's answer */
 
 struct app {
-	bool known;		/* pid, exe and cmdline are valid */
-	bool uid_known;		/* uid and user are valid */
+	bool known;     /* pid, exe and cmdline are valid */
+	bool uid_known; /* uid and user are valid */
 	pid_t pid;
-	uid_t uid;
-	char user[64];		/* name, or the uid as digits */
-	char exe[PATH_MAX];	/* /proc/PID/exe target */
-	char cmdline[ATTR_CMDLINE_MAX]; /* argv joined by spaces */
+	uid_t uid;          /* the socket's owner (its creator's fsuid) */
+	char user[64];      /* name, or the uid as digits */
+	char exe[PATH_MAX]; /* /proc/PID/exe target, " (deleted)" kept */
+	char cmdline[ATTR_CMDLINE_MAX]; /* argv joined by spaces, truncated;
+	                                 * bytes outside 0x20-0x7e are '?' */
+};
+
+/* Counters since attr_new(), for logs, tests and benchmarks. */
+struct attr_stats {
+	uint64_t lookups;       /* attr_lookup() calls */
+	uint64_t no_socket;     /* no such socket (or only TIME_WAIT) */
+	uint64_t errors;        /* sock_diag failed or did not answer */
+	uint64_t mru_hits;      /* process found in the MRU cache */
+	uint64_t uid_hits;      /* found among the processes of the uid */
+	uint64_t other_hits;    /* found among the other processes */
+	uint64_t no_process;    /* socket found, process not (or vanished) */
+	uint64_t procs_scanned; /* /proc/PID/fd directories read */
 };
 
 struct attr;
 
-/* Open the sock_diag socket of the current network namespace.  NULL and
- * errno on failure. */
+/*
+ * Open the sock_diag socket of the current network namespace and check
+ * that the kernel answers TCP queries (tcp_diag).  Keeps /proc open.
+ * NULL and errno on failure, logged.
+ */
 struct attr *attr_new(void);
 void attr_free(struct attr *a);
 
 /*
  * Fill *app for the TCP socket whose local address is client and whose
- * remote address is dst (both AF_INET or both AF_INET6).  Returns 0 when at
+ * remote address is dst (both AF_INET or both AF_INET6, IPv4-mapped IPv6
+ * allowed: the kernel matches either kind of socket).  Returns 0 when at
  * least the uid was found (app->known tells whether the process was too),
- * -1 when no such socket exists (app->uid_known false).  Never guesses.
+ * -1 when no such socket exists (errno ENOENT) or the query failed (other
+ * errno, logged); app->uid_known is then false.  A socket in TIME_WAIT
+ * has no owner any more and counts as not found.  Never guesses: the
+ * kernel's answer must match the 4-tuple asked for, and a process is only
+ * named when one of its descriptors is that very socket.
  */
 int attr_lookup(struct attr *a, const struct sockaddr *client,
-    const struct sockaddr *dst, struct app *app);
+                const struct sockaddr *dst, struct app *app);
+
+void attr_stats(const struct attr *a, struct attr_stats *st);
 
 /*
  * One place that formats an app's identity for humans:
  * "/usr/bin/curl (pid 123, uid 1000 alice)" or
  * "unknown process of uid 1000 (alice)" or "unknown process".
+ * The user name is left out when there is none (user holds the digits).
+ * Control bytes in the path are shown as '?'.  Truncates to len; returns
+ * buf.
  */
 const char *attr_describe(const struct app *app, char *buf, size_t len);
 

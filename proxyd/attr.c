@@ -1,0 +1,853 @@
+/*
+ * attr.c - which process made a TCP connection; see attr.h.
+ *
+ * Two steps.  sock_diag answers one exact 4-tuple query with the client
+ * socket's uid and inode; the kernel keeps the pre-NAT destination in the
+ * client's socket, so (client, original destination) names it exactly.
+ * Then the inode is looked for among the "socket:[INODE]" links of
+ * /proc/PID/fd.  Each /proc/PID is opened once as a directory and every
+ * later read (fd/, exe, cmdline) goes through that descriptor, so a pid
+ * reused by a new process between the steps cannot be mixed up with the
+ * one that held the socket: the old directory just stops answering.
+ *
+ * Not found, hence "unknown process of uid N": a socket only in flight in
+ * an SCM_RIGHTS message, and one of a process whose main thread has exited
+ * (its /proc/PID/fd lists nothing; only /proc/PID/task/TID/fd would).
+ *
+ * Loops are bounded by what the kernel lists (pid_max processes, each one's
+ * open descriptors) or by named constants below.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "proxyd/attr.h"
+
+#define ATTR_NL_BUFSIZE   8192 /* one inet_diag_msg and its attributes */
+#define ATTR_NL_MAX_READS 8    /* datagrams read per query, stale included */
+#define ATTR_PWBUF_SIZE   4096 /* getpwuid_r scratch */
+#define ATTR_LINK_MAX     32   /* "socket:[4294967295]" fits */
+
+/* include/net/tcp_states.h */
+#define ATTR_TCP_TIME_WAIT 6
+
+struct attr {
+	int nl;                   /* NETLINK_SOCK_DIAG socket */
+	uint32_t seq;             /* of the last request sent */
+	DIR *proc;                /* /proc, rewound for each scan */
+	pid_t mru[ATTR_MRU_SIZE]; /* most recently matched first */
+	size_t n_mru;
+	struct attr_stats st;
+	char buf[ATTR_NL_BUFSIZE]
+	    __attribute__((aligned(__alignof__(struct nlmsghdr))));
+};
+
+/* An endpoint as the kernel compares it: IPv4 as IPv4-mapped IPv6. */
+struct attr_ep {
+	uint8_t ip[16];
+	uint16_t port; /* network order */
+};
+
+/* Where a process scan stands after one /proc/PID. */
+struct attr_scan {
+	const char *want; /* "socket:[INODE]" */
+	size_t wantlen;
+	unsigned denied; /* processes whose descriptors we may not read */
+};
+
+static int attr_nl_send(struct attr *, void *, size_t);
+static struct nlmsghdr *attr_nl_recv(struct attr *, uint32_t);
+static int attr_probe(struct attr *);
+static int attr_diag(struct attr *, const struct sockaddr *,
+                     const struct sockaddr *, uid_t *, unsigned long *);
+static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
+static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
+                              struct attr_ep *);
+static int attr_diag_has_owner(const struct nlmsghdr *);
+static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
+static int attr_scan_pid(struct attr *, int, pid_t, struct attr_scan *);
+static int attr_open_pid(struct attr *, const char *);
+static int attr_fill(int, pid_t, struct app *);
+static int attr_read_cmdline(int, pid_t, char *, size_t);
+static void attr_user(uid_t, char *, size_t);
+static pid_t attr_parse_pid(const char *);
+static int attr_mru_has(const struct attr *, pid_t);
+static void attr_mru_drop(struct attr *, size_t);
+static void attr_mru_front(struct attr *, pid_t);
+static size_t attr_copy_printable(char *, size_t, const char *);
+
+struct attr *
+attr_new(void)
+{
+	struct attr *a;
+	struct timeval tv;
+	int saved;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		log_error("attr: allocating state: %s", strerror(errno));
+		return NULL;
+	}
+	a->nl = -1;
+	a->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (a->nl == -1) {
+		log_error("attr: socket NETLINK_SOCK_DIAG: %s",
+		          strerror(errno));
+		goto fail;
+	}
+	/* A kernel that does not answer must not hang the worker thread. */
+	tv.tv_sec = ATTR_TIMEOUT_MS / 1000;
+	tv.tv_usec = (ATTR_TIMEOUT_MS % 1000) * 1000;
+	if (setsockopt(a->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
+		log_error("attr: setsockopt SO_RCVTIMEO on sock_diag: %s",
+		          strerror(errno));
+		goto fail;
+	}
+	if ((a->proc = opendir("/proc")) == NULL) {
+		log_error("attr: opendir /proc: %s", strerror(errno));
+		goto fail;
+	}
+	if (attr_probe(a) == -1)
+		goto fail;
+	return a;
+
+fail:
+	saved = errno;
+	attr_free(a);
+	errno = saved;
+	return NULL;
+}
+
+void
+attr_free(struct attr *a)
+{
+	if (a == NULL)
+		return;
+	if (a->nl != -1)
+		close(a->nl);
+	if (a->proc != NULL)
+		closedir(a->proc);
+	free(a);
+}
+
+void
+attr_stats(const struct attr *a, struct attr_stats *st)
+{
+	*st = a->st;
+}
+
+int
+attr_lookup(struct attr *a, const struct sockaddr *client,
+            const struct sockaddr *dst, struct app *app)
+{
+	unsigned long inode;
+	uid_t uid;
+
+	memset(app, 0, sizeof(*app));
+	a->st.lookups++;
+	if (attr_diag(a, client, dst, &uid, &inode) == -1)
+		return -1;
+
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(uid, app->user, sizeof(app->user));
+
+	/* An orphaned socket (its process closed it) has no inode. */
+	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
+		a->st.no_process++;
+	return 0;
+}
+
+const char *
+attr_describe(const struct app *app, char *buf, size_t len)
+{
+	char who[96], digits[16];
+	bool named;
+	size_t off;
+
+	if (len == 0)
+		return buf;
+	snprintf(digits, sizeof(digits), "%u", (unsigned)app->uid);
+	named = app->uid_known && app->user[0] != '\0' &&
+	        strcmp(app->user, digits) != 0;
+
+	if (app->known) {
+		if (!app->uid_known)
+			who[0] = '\0';
+		else if (named)
+			snprintf(who, sizeof(who), ", uid %s %s", digits,
+			         app->user);
+		else
+			snprintf(who, sizeof(who), ", uid %s", digits);
+		off = attr_copy_printable(buf, len, app->exe);
+		snprintf(buf + off, len - off, " (pid %ld%s)", (long)app->pid,
+		         who);
+	} else if (named)
+		snprintf(buf, len, "unknown process of uid %s (%s)", digits,
+		         app->user);
+	else if (app->uid_known)
+		snprintf(buf, len, "unknown process of uid %s", digits);
+	else
+		snprintf(buf, len, "unknown process");
+	return buf;
+}
+
+/*
+ * sock_diag
+ */
+
+static int
+attr_nl_send(struct attr *a, void *msg, size_t len)
+{
+	struct sockaddr_nl kernel;
+	ssize_t n;
+
+	memset(&kernel, 0, sizeof(kernel));
+	kernel.nl_family = AF_NETLINK;
+	n = sendto(a->nl, msg, len, 0, (struct sockaddr *)&kernel,
+	           sizeof(kernel));
+	if (n == -1) {
+		log_error("attr: sending sock_diag request: %s",
+		          strerror(errno));
+		return -1;
+	}
+	if ((size_t)n != len) {
+		log_error("attr: sending sock_diag request: short write");
+		errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * The kernel's first message answering request seq, in a->buf.  Answers
+ * to earlier requests that came after their timeout are skipped.  NULL
+ * with errno (logged) when none comes within the bounds.
+ */
+static struct nlmsghdr *
+attr_nl_recv(struct attr *a, uint32_t seq)
+{
+	struct sockaddr_nl from;
+	struct nlmsghdr *nlh;
+	socklen_t fromlen;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < ATTR_NL_MAX_READS; i++) {
+		fromlen = sizeof(from);
+		n = recvfrom(a->nl, a->buf, sizeof(a->buf), MSG_TRUNC,
+		             (struct sockaddr *)&from, &fromlen);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				log_warn("attr: sock_diag: no answer within "
+				         "%d ms",
+				         ATTR_TIMEOUT_MS);
+				errno = ETIMEDOUT;
+			} else
+				log_error("attr: receiving sock_diag answer: "
+				          "%s",
+				          strerror(errno));
+			return NULL;
+		}
+		if ((size_t)n > sizeof(a->buf)) {
+			log_warn("attr: sock_diag answer of %zd bytes "
+			         "truncated, ignored",
+			         n);
+			continue;
+		}
+		/* Only the kernel may answer. */
+		if (fromlen < sizeof(from) || from.nl_pid != 0)
+			continue;
+		for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, n);
+		     nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_seq == seq)
+				return nlh;
+		}
+	}
+	log_error("attr: sock_diag: no answer to request %u among %d "
+	          "messages",
+	          seq, ATTR_NL_MAX_READS);
+	errno = EPROTO;
+	return NULL;
+}
+
+/*
+ * Check once that the kernel answers TCP queries: without tcp_diag every
+ * exact query would say ENOENT, which would look like "no such socket".
+ * An empty dump (no states) costs nothing and tells the two apart.
+ */
+static int
+attr_probe(struct attr *a)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.nlh.nlmsg_seq = ++a->seq;
+	msg.req.sdiag_family = AF_INET;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = 0;
+
+	if (attr_nl_send(a, &msg, sizeof(msg)) == -1)
+		return -1;
+	if ((nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL)
+		return -1;
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(nlh);
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)) ||
+		    e->error == 0) {
+			errno = EPROTO;
+			log_error("attr: sock_diag probe: malformed error");
+			return -1;
+		}
+		errno = -e->error;
+		log_error("attr: sock_diag does not answer TCP queries (is "
+		          "the tcp_diag module available?): %s",
+		          strerror(errno));
+		return -1;
+	}
+	if (nlh->nlmsg_type != NLMSG_DONE) {
+		errno = EPROTO;
+		log_error("attr: sock_diag probe: unexpected answer type %u",
+		          nlh->nlmsg_type);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Ask for the socket whose local end is client and remote end is dst.
+ * 0 with its uid and inode, or -1 with errno: ENOENT when there is none
+ * (counted), anything else when the query failed (counted, logged).
+ */
+static int
+attr_diag(struct attr *a, const struct sockaddr *client,
+          const struct sockaddr *dst, uid_t *uid, unsigned long *inode)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+	} msg;
+	struct inet_diag_sockid *id = &msg.req.id;
+	const struct sockaddr_in6 *c6, *d6;
+	const struct sockaddr_in *c4, *d4;
+	struct attr_ep want_src, want_dst, got_src, got_dst;
+	char cs[ADDR_STRLEN], ds[ADDR_STRLEN];
+	struct inet_diag_msg *m;
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+
+	if (client->sa_family != dst->sa_family ||
+	    attr_ep_from_sa(client, &want_src) == -1 ||
+	    attr_ep_from_sa(dst, &want_dst) == -1) {
+		log_error("attr: lookup of an unsupported address pair "
+		          "(families %d, %d)",
+		          client->sa_family, dst->sa_family);
+		a->st.errors++;
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
+	msg.nlh.nlmsg_seq = ++a->seq;
+	msg.req.sdiag_family = client->sa_family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = ~0U;
+	id->idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+	id->idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+	if (client->sa_family == AF_INET) {
+		c4 = (const struct sockaddr_in *)client;
+		d4 = (const struct sockaddr_in *)dst;
+		id->idiag_sport = c4->sin_port;
+		id->idiag_dport = d4->sin_port;
+		memcpy(id->idiag_src, &c4->sin_addr, sizeof(c4->sin_addr));
+		memcpy(id->idiag_dst, &d4->sin_addr, sizeof(d4->sin_addr));
+	} else {
+		c6 = (const struct sockaddr_in6 *)client;
+		d6 = (const struct sockaddr_in6 *)dst;
+		id->idiag_sport = c6->sin6_port;
+		id->idiag_dport = d6->sin6_port;
+		memcpy(id->idiag_src, &c6->sin6_addr, sizeof(c6->sin6_addr));
+		memcpy(id->idiag_dst, &d6->sin6_addr, sizeof(d6->sin6_addr));
+		/*
+		 * A socket connected to a link-local address is bound to
+		 * that interface and only matches a query naming it.
+		 */
+		id->idiag_if = d6->sin6_scope_id != 0 ? d6->sin6_scope_id
+		                                      : c6->sin6_scope_id;
+	}
+
+	if (attr_nl_send(a, &msg, sizeof(msg)) == -1 ||
+	    (nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL) {
+		a->st.errors++;
+		return -1;
+	}
+
+	if (nlh->nlmsg_type == NLMSG_ERROR) {
+		e = NLMSG_DATA(nlh);
+		if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) &&
+		    e->error == -ENOENT) {
+			a->st.no_socket++;
+			errno = ENOENT;
+			return -1;
+		}
+		errno =
+		    nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(*e)) && e->error < 0
+		        ? -e->error
+		        : EPROTO;
+		log_error("attr: sock_diag lookup of %s -> %s: %s",
+		          addr_fmt(client, cs, sizeof(cs)),
+		          addr_fmt(dst, ds, sizeof(ds)), strerror(errno));
+		a->st.errors++;
+		return -1;
+	}
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m))) {
+		log_error("attr: sock_diag lookup of %s -> %s: unexpected "
+		          "answer type %u length %u",
+		          addr_fmt(client, cs, sizeof(cs)),
+		          addr_fmt(dst, ds, sizeof(ds)), nlh->nlmsg_type,
+		          nlh->nlmsg_len);
+		a->st.errors++;
+		errno = EPROTO;
+		return -1;
+	}
+	m = NLMSG_DATA(nlh);
+
+	/*
+	 * When no connection matches, the kernel falls back to a listener
+	 * on the local end; only the exact 4-tuple is an answer.
+	 */
+	attr_ep_from_diag(m->idiag_family, m->id.idiag_src, m->id.idiag_sport,
+	                  &got_src);
+	attr_ep_from_diag(m->idiag_family, m->id.idiag_dst, m->id.idiag_dport,
+	                  &got_dst);
+	if (memcmp(&got_src, &want_src, sizeof(got_src)) != 0 ||
+	    memcmp(&got_dst, &want_dst, sizeof(got_dst)) != 0) {
+		a->st.no_socket++;
+		errno = ENOENT;
+		return -1;
+	}
+	/*
+	 * A TIME_WAIT socket (also an orphan that reached FIN_WAIT2) is a
+	 * mini socket that has forgotten its owner: the kernel says uid 0,
+	 * which would be a guess.  Only full sockets carry attributes, and
+	 * always INET_DIAG_SHUTDOWN.
+	 */
+	if (m->idiag_state == ATTR_TCP_TIME_WAIT || !attr_diag_has_owner(nlh)) {
+		a->st.no_socket++;
+		errno = ENOENT;
+		return -1;
+	}
+	*uid = m->idiag_uid;
+	*inode = m->idiag_inode;
+	return 0;
+}
+
+static int
+attr_ep_from_sa(const struct sockaddr *sa, struct attr_ep *ep)
+{
+	const struct sockaddr_in *sin;
+	const struct sockaddr_in6 *sin6;
+
+	memset(ep, 0, sizeof(*ep));
+	if (sa->sa_family == AF_INET) {
+		sin = (const struct sockaddr_in *)sa;
+		ep->ip[10] = ep->ip[11] = 0xff;
+		memcpy(&ep->ip[12], &sin->sin_addr, 4);
+		ep->port = sin->sin_port;
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		sin6 = (const struct sockaddr_in6 *)sa;
+		memcpy(ep->ip, &sin6->sin6_addr, 16);
+		ep->port = sin6->sin6_port;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+attr_ep_from_diag(uint8_t family, const __be32 *addr, __be16 port,
+                  struct attr_ep *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (family == AF_INET) {
+		ep->ip[10] = ep->ip[11] = 0xff;
+		memcpy(&ep->ip[12], addr, 4);
+	} else
+		memcpy(ep->ip, addr, 16);
+	ep->port = port;
+}
+
+static int
+attr_diag_has_owner(const struct nlmsghdr *nlh)
+{
+	const struct rtattr *rta;
+	int len;
+
+	len = nlh->nlmsg_len - NLMSG_LENGTH(sizeof(struct inet_diag_msg));
+	rta =
+	    (const struct rtattr *)((const char *)NLMSG_DATA(nlh) +
+	                            NLMSG_ALIGN(sizeof(struct inet_diag_msg)));
+	for (; RTA_OK(rta, len); rta = RTA_NEXT(rta, len)) {
+		if (rta->rta_type == INET_DIAG_SHUTDOWN)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * /proc
+ */
+
+/*
+ * Find the process holding socket inode and fill app from it.  The MRU
+ * pids first, then the processes owned by uid (the owner of /proc/PID is
+ * the process's euid, or root when it is not dumpable), then the rest.
+ * 0 when found and read, -1 when not (app->known stays false).
+ */
+static int
+attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
+{
+	char want[ATTR_LINK_MAX], name[16];
+	struct attr_scan scan;
+	struct dirent *de;
+	struct stat st;
+	size_t i;
+	pid_t pid;
+	int pass, pfd, r;
+
+	r = snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	scan.want = want;
+	scan.wantlen = (size_t)r;
+	scan.denied = 0;
+
+	for (i = 0; i < a->n_mru;) {
+		pid = a->mru[i];
+		snprintf(name, sizeof(name), "%ld", (long)pid);
+		if ((pfd = attr_open_pid(a, name)) == -1) {
+			if (errno == ENOENT || errno == ESRCH)
+				attr_mru_drop(a, i); /* exited */
+			else
+				i++;
+			continue;
+		}
+		r = attr_scan_pid(a, pfd, pid, &scan);
+		if (r == 1 && attr_fill(pfd, pid, app) == 0) {
+			close(pfd);
+			attr_mru_front(a, pid);
+			a->st.mru_hits++;
+			return 0;
+		}
+		close(pfd);
+		if (r == 1)
+			return -1; /* it held the socket but vanished */
+		i++;
+	}
+
+	for (pass = 0; pass < 2; pass++) {
+		rewinddir(a->proc);
+		for (;;) {
+			errno = 0;
+			if ((de = readdir(a->proc)) == NULL)
+				break;
+			if ((pid = attr_parse_pid(de->d_name)) == -1 ||
+			    attr_mru_has(a, pid))
+				continue;
+			if (fstatat(dirfd(a->proc), de->d_name, &st, 0) == -1)
+				continue; /* exited */
+			if ((st.st_uid == uid) != (pass == 0))
+				continue;
+			if ((pfd = attr_open_pid(a, de->d_name)) == -1)
+				continue;
+			r = attr_scan_pid(a, pfd, pid, &scan);
+			if (r == 1 && attr_fill(pfd, pid, app) == 0) {
+				close(pfd);
+				attr_mru_front(a, pid);
+				if (pass == 0)
+					a->st.uid_hits++;
+				else
+					a->st.other_hits++;
+				return 0;
+			}
+			close(pfd);
+			if (r == 1)
+				return -1;
+		}
+		if (errno != 0) {
+			log_error("attr: readdir /proc: %s", strerror(errno));
+			return -1;
+		}
+	}
+
+	if (scan.denied > 0)
+		log_warn("attr: socket %lu of uid %u: the descriptors of %u "
+		         "processes were unreadable (CAP_DAC_READ_SEARCH and "
+		         "CAP_SYS_PTRACE are needed)",
+		         inode, (unsigned)uid, scan.denied);
+	else
+		log_debug("attr: socket %lu of uid %u: held by no visible "
+		          "process",
+		          inode, (unsigned)uid);
+	return -1;
+}
+
+static int
+attr_open_pid(struct attr *a, const char *name)
+{
+	return openat(dirfd(a->proc), name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * Whether the process of directory pfd holds scan->want: 1 yes, 0 no
+ * (also when it exited or may not be read, the latter counted).
+ */
+static int
+attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan)
+{
+	char link[ATTR_LINK_MAX];
+	struct dirent *de;
+	ssize_t n;
+	DIR *d;
+	int fdfd, found = 0;
+
+	if ((fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1) {
+		if (errno == EACCES || errno == EPERM)
+			scan->denied++;
+		else if (errno != ENOENT && errno != ESRCH)
+			log_warn("attr: open /proc/%ld/fd: %s", (long)pid,
+			         strerror(errno));
+		return 0;
+	}
+	if ((d = fdopendir(fdfd)) == NULL) {
+		log_warn("attr: fdopendir /proc/%ld/fd: %s", (long)pid,
+		         strerror(errno));
+		close(fdfd);
+		return 0;
+	}
+	a->st.procs_scanned++;
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (de->d_name[0] == '.')
+			continue;
+		/* A truncated link is longer than any wanted one. */
+		n = readlinkat(fdfd, de->d_name, link, sizeof(link));
+		if (n == -1) {
+			if (errno == EACCES || errno == EPERM) {
+				scan->denied++;
+				break;
+			}
+			continue; /* closed meanwhile */
+		}
+		if ((size_t)n == scan->wantlen &&
+		    memcmp(link, scan->want, scan->wantlen) == 0) {
+			found = 1;
+			break;
+		}
+	}
+	if (de == NULL && errno != 0 && errno != ENOENT && errno != ESRCH)
+		log_warn("attr: readdir /proc/%ld/fd: %s", (long)pid,
+		         strerror(errno));
+	closedir(d);
+	return found;
+}
+
+/* Read exe and cmdline of the process of directory pfd; 0 or -1. */
+static int
+attr_fill(int pfd, pid_t pid, struct app *app)
+{
+	ssize_t n;
+
+	n = readlinkat(pfd, "exe", app->exe, sizeof(app->exe));
+	if (n == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			log_debug("attr: pid %ld exited during lookup",
+			          (long)pid);
+		else
+			log_warn("attr: readlink /proc/%ld/exe: %s", (long)pid,
+			         strerror(errno));
+		goto fail;
+	}
+	if ((size_t)n >= sizeof(app->exe)) {
+		log_warn("attr: readlink /proc/%ld/exe: path too long",
+		         (long)pid);
+		goto fail;
+	}
+	app->exe[n] = '\0';
+	if (attr_read_cmdline(pfd, pid, app->cmdline, sizeof(app->cmdline)) ==
+	    -1)
+		goto fail;
+	app->pid = pid;
+	app->known = true;
+	return 0;
+
+fail:
+	app->exe[0] = '\0';
+	app->cmdline[0] = '\0';
+	return -1;
+}
+
+static int
+attr_read_cmdline(int pfd, pid_t pid, char *buf, size_t len)
+{
+	size_t off = 0, i;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(pfd, "cmdline", O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT && errno != ESRCH)
+			log_warn("attr: open /proc/%ld/cmdline: %s", (long)pid,
+			         strerror(errno));
+		return -1;
+	}
+	/* Each round adds at least one byte or ends. */
+	while (off < len - 1) {
+		n = read(fd, buf + off, len - 1 - off);
+		if (n == -1) {
+			if (errno != ESRCH)
+				log_warn("attr: read /proc/%ld/cmdline: %s",
+				         (long)pid, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+
+	while (off > 0 && buf[off - 1] == '\0')
+		off--;
+	for (i = 0; i < off; i++) {
+		if (buf[i] == '\0')
+			buf[i] = ' ';
+		else if ((unsigned char)buf[i] < 0x20 ||
+		         (unsigned char)buf[i] > 0x7e)
+			buf[i] = '?';
+	}
+	buf[off] = '\0';
+	return 0;
+}
+
+static void
+attr_user(uid_t uid, char *user, size_t len)
+{
+	char buf[ATTR_PWBUF_SIZE];
+	struct passwd pw, *res = NULL;
+	int e;
+
+	e = getpwuid_r(uid, &pw, buf, sizeof(buf), &res);
+	if (e == 0 && res != NULL && res->pw_name[0] != '\0' &&
+	    strlen(res->pw_name) < len) {
+		memcpy(user, res->pw_name, strlen(res->pw_name) + 1);
+		return;
+	}
+	/* The "no such user" codes getpwuid_r(3) lists are not errors. */
+	if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM)
+		log_warn("attr: getpwuid_r %u: %s", (unsigned)uid, strerror(e));
+	snprintf(user, len, "%u", (unsigned)uid);
+}
+
+/* The pid a /proc entry names, -1 for the other entries. */
+static pid_t
+attr_parse_pid(const char *s)
+{
+	long long v = 0;
+	int i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= 10)
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (i == 0 || v <= 0 || v > INT_MAX)
+		return -1;
+	return (pid_t)v;
+}
+
+static int
+attr_mru_has(const struct attr *a, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_mru; i++) {
+		if (a->mru[i] == pid)
+			return 1;
+	}
+	return 0;
+}
+
+static void
+attr_mru_drop(struct attr *a, size_t i)
+{
+	memmove(&a->mru[i], &a->mru[i + 1],
+	        (a->n_mru - i - 1) * sizeof(a->mru[0]));
+	a->n_mru--;
+}
+
+/* Put pid first, dropping the least recent one when full. */
+static void
+attr_mru_front(struct attr *a, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_mru && a->mru[i] != pid; i++)
+		;
+	if (i == a->n_mru) {
+		if (a->n_mru < ATTR_MRU_SIZE)
+			a->n_mru++;
+		else
+			i = ATTR_MRU_SIZE - 1;
+	}
+	memmove(&a->mru[1], &a->mru[0], i * sizeof(a->mru[0]));
+	a->mru[0] = pid;
+}
+
+/* Copy s into buf showing control bytes as '?'; returns the length. */
+static size_t
+attr_copy_printable(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++) {
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			buf[i] = '?';
+		else
+			buf[i] = s[i];
+	}
+	buf[i] = '\0';
+	return i;
+}
