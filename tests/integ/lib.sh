@@ -174,15 +174,16 @@ unlike() {
 # --- cleanup -------------------------------------------------------------
 
 # _tg_reap PID SECONDS: wait for our child PID to exit, at most SECONDS;
-# prints its exit status, or nothing if it is still running.
+# sets TG_REAPED to its exit status and returns 0, or returns 1 if it is
+# still running.  (Not in $(...): a subshell cannot wait for our child.)
 _tg_reap() {
-	local pid=$1 secs=$2 i state st
+	local pid=$1 secs=$2 i state
+	TG_REAPED=
 	for ((i = 0; i < secs * 20; i++)); do
 		state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
 		if [ -z "$state" ] || [ "$state" = Z ]; then
 			wait "$pid" 2>/dev/null
-			st=$?
-			echo "$st"
+			TG_REAPED=$?
 			return 0
 		fi
 		sleep 0.05
@@ -195,15 +196,15 @@ _tg_cleanup() {
 	trap - EXIT
 	if [ -n "$TG_DPID" ]; then
 		kill -TERM "$TG_DPID" 2>/dev/null
-		_tg_reap "$TG_DPID" 5 >/dev/null ||
-		    { kill -KILL "$TG_DPID" 2>/dev/null; _tg_reap "$TG_DPID" 2 >/dev/null; }
+		_tg_reap "$TG_DPID" 5 ||
+		    { kill -KILL "$TG_DPID" 2>/dev/null; _tg_reap "$TG_DPID" 2; }
 	fi
 	for pid in "${TG_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
 	for pid in "${TG_PIDS[@]}"; do
-		_tg_reap "$pid" 2 >/dev/null ||
-		    { kill -KILL "$pid" 2>/dev/null; _tg_reap "$pid" 1 >/dev/null; }
+		_tg_reap "$pid" 2 ||
+		    { kill -KILL "$pid" 2>/dev/null; _tg_reap "$pid" 1; }
 	done
 	# Whatever still runs inside our namespaces was started by this test
 	# (forked server children, clients left by a failed assertion).
@@ -455,6 +456,10 @@ in_client() {
 	timeout -k 2 "${TG_T:-15}" ip netns exec "$TG_CNS" "$@"
 }
 
+# as_guard "${TG_SHOWPID[@]}" CMD...: prints "pid=PID" first, PID being
+# CMD's own (the shell execs it).
+TG_SHOWPID=(sh -c 'echo "pid=$$"; exec "$@"' sh)
+
 # tlsclient MODE ARGS...: the odd TLS client, as the guarded user.
 tlsclient() {
 	as_guard /usr/bin/python3 -I "$TG_TOOLS/tlsclient.py" "$@"
@@ -522,7 +527,8 @@ tg_start() {
 		fi
 		if ! kill -0 "$TG_DPID" 2>/dev/null ||
 		    [ "$(awk '{print $3}' "/proc/$TG_DPID/stat" 2>/dev/null)" = Z ]; then
-			TG_DEXIT=$(_tg_reap "$TG_DPID" 1)
+			_tg_reap "$TG_DPID" 1
+			TG_DEXIT=$TG_REAPED
 			TG_DPID=
 			diag "tollgated exited ($TG_DEXIT) before ready:"
 			diag "$(sed 's/^/    /' "$TG_LOG" | tail -n 20)"
@@ -543,11 +549,12 @@ tg_stop() {
 	TG_DEXIT=
 	[ -n "$TG_DPID" ] || return 1
 	kill -"$sig" "$TG_DPID" 2>/dev/null
-	if ! TG_DEXIT=$(_tg_reap "$TG_DPID" 5); then
+	if _tg_reap "$TG_DPID" 5; then
+		TG_DEXIT=$TG_REAPED
+	else
 		diag "tollgated still running 5 s after SIG$sig; killing it"
 		kill -KILL "$TG_DPID" 2>/dev/null
-		_tg_reap "$TG_DPID" 2 >/dev/null
-		TG_DEXIT=
+		_tg_reap "$TG_DPID" 2
 	fi
 	TG_DPID=
 	[ -n "$TG_DEXIT" ]
