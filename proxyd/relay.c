@@ -58,8 +58,13 @@ pipe_borrow(struct relay_pool *pool, int p[2])
 		pool->n_spare--;
 		p[0] = pool->spare[pool->n_spare][0];
 		p[1] = pool->spare[pool->n_spare][1];
-	} else if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
-		return -1;
+	} else {
+		if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+			return -1;
+		/* Best effort: past pipe-user-pages-soft the kernel says no
+		 * and the pipe keeps its default size. */
+		(void)fcntl(p[1], F_SETPIPE_SZ, RELAY_PIPE_SIZE);
+	}
 	pool->in_use++;
 	return 0;
 }

@@ -20,10 +20,13 @@
 
 /* Spare pipes kept for reuse; more are made on demand, bounded by fds. */
 #define RELAY_POOL_MAX 256
-/* Bytes moved per splice call, and calls per readiness event, so one busy
+/* Pipe capacity asked for (F_SETPIPE_SZ; the default 64 KiB stays when the
+ * kernel refuses) and bytes moved per splice call: bigger moves mean fewer
+ * system calls per byte.  Calls per readiness event are bounded, so one busy
  * connection cannot starve the others. */
-#define RELAY_CHUNK  (64 * 1024)
-#define RELAY_ROUNDS 16
+#define RELAY_PIPE_SIZE (256 * 1024)
+#define RELAY_CHUNK     RELAY_PIPE_SIZE
+#define RELAY_ROUNDS    16
 
 struct relay_pool;
 
