@@ -5,6 +5,7 @@
  * how to print it back, and what a valid value looks like (for errors).
  */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -21,8 +22,10 @@
 struct config_key {
 	const char *name;
 	const char *expected;
-	int (*parse)(struct config *, const char *);
-	void (*print)(const struct config *, FILE *);
+	int (*parse)(struct config *, const struct config_key *, const char *);
+	void (*print)(const struct config *, const struct config_key *, FILE *);
+	size_t field; /* offsetof() for keys that share a parser */
+	unsigned min; /* smallest value, for those */
 };
 
 int
@@ -134,14 +137,15 @@ guard_one(struct config *cfg, const char *item)
 }
 
 static int
-parse_guard_users(struct config *cfg, const char *v)
+parse_guard_users(struct config *cfg, const struct config_key *k, const char *v)
 {
 	cfg->n_guard = 0;
 	return parse_list(cfg, v, guard_one);
 }
 
 static void
-print_guard_users(const struct config *cfg, FILE *out)
+print_guard_users(const struct config *cfg, const struct config_key *k,
+                  FILE *out)
 {
 	size_t i;
 
@@ -159,7 +163,7 @@ print_guard_users(const struct config *cfg, FILE *out)
 }
 
 static int
-parse_user(struct config *cfg, const char *v)
+parse_user(struct config *cfg, const struct config_key *k, const char *v)
 {
 	if (strlen(v) >= sizeof(cfg->user) || v[0] == '\0')
 		return -1;
@@ -168,7 +172,7 @@ parse_user(struct config *cfg, const char *v)
 }
 
 static void
-print_user(const struct config *cfg, FILE *out)
+print_user(const struct config *cfg, const struct config_key *k, FILE *out)
 {
 	fprintf(out, "%s\n", cfg->user);
 }
@@ -185,7 +189,8 @@ listen_one(struct config *cfg, const char *item)
 }
 
 static int
-parse_transparent_listen(struct config *cfg, const char *v)
+parse_transparent_listen(struct config *cfg, const struct config_key *k,
+                         const char *v)
 {
 	cfg->n_transparent = 0;
 	if (parse_list(cfg, v, listen_one) == -1)
@@ -194,7 +199,8 @@ parse_transparent_listen(struct config *cfg, const char *v)
 }
 
 static void
-print_transparent_listen(const struct config *cfg, FILE *out)
+print_transparent_listen(const struct config *cfg, const struct config_key *k,
+                         FILE *out)
 {
 	char buf[ADDR_STRLEN];
 	size_t i;
@@ -209,7 +215,8 @@ print_transparent_listen(const struct config *cfg, FILE *out)
 }
 
 static int
-parse_default_action(struct config *cfg, const char *v)
+parse_default_action(struct config *cfg, const struct config_key *k,
+                     const char *v)
 {
 	int a = action_parse(v);
 
@@ -220,31 +227,42 @@ parse_default_action(struct config *cfg, const char *v)
 }
 
 static void
-print_default_action(const struct config *cfg, FILE *out)
+print_default_action(const struct config *cfg, const struct config_key *k,
+                     FILE *out)
 {
 	fprintf(out, "%s\n", action_name(cfg->default_action));
 }
 
-#define DURATION_KEY(field, min_ms)                                            \
-	static int parse_##field(struct config *cfg, const char *v)            \
-	{                                                                      \
-		unsigned ms;                                                   \
-		if (config_parse_duration(v, &ms) == -1 || ms < (min_ms))      \
-			return -1;                                             \
-		cfg->field##_ms = ms;                                          \
-		return 0;                                                      \
-	}                                                                      \
-	static void print_##field(const struct config *cfg, FILE *out)         \
-	{                                                                      \
-		print_duration(out, cfg->field##_ms);                          \
-	}
-
-DURATION_KEY(peek_timeout, 10)
-DURATION_KEY(connect_timeout, 100)
-DURATION_KEY(idle_timeout, 1000)
+/* Durations share one parser: the key's row says which field and the
+ * smallest value that makes sense. */
+static unsigned *
+duration_field(struct config *cfg, const struct config_key *k)
+{
+	return (unsigned *)((char *)cfg + k->field);
+}
 
 static int
-parse_keep_redirect_on_exit(struct config *cfg, const char *v)
+parse_duration_key(struct config *cfg, const struct config_key *k,
+                   const char *v)
+{
+	unsigned ms;
+
+	if (config_parse_duration(v, &ms) == -1 || ms < k->min)
+		return -1;
+	*duration_field(cfg, k) = ms;
+	return 0;
+}
+
+static void
+print_duration_key(const struct config *cfg, const struct config_key *k,
+                   FILE *out)
+{
+	print_duration(out, *duration_field((struct config *)cfg, k));
+}
+
+static int
+parse_keep_redirect_on_exit(struct config *cfg, const struct config_key *k,
+                            const char *v)
 {
 	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
 		cfg->keep_redirect_on_exit = true;
@@ -256,13 +274,14 @@ parse_keep_redirect_on_exit(struct config *cfg, const char *v)
 }
 
 static void
-print_keep_redirect_on_exit(const struct config *cfg, FILE *out)
+print_keep_redirect_on_exit(const struct config *cfg,
+                            const struct config_key *k, FILE *out)
 {
 	fprintf(out, "%s\n", cfg->keep_redirect_on_exit ? "yes" : "no");
 }
 
 static int
-parse_log_level(struct config *cfg, const char *v)
+parse_log_level(struct config *cfg, const struct config_key *k, const char *v)
 {
 	int l = log_level_parse(v);
 
@@ -273,13 +292,14 @@ parse_log_level(struct config *cfg, const char *v)
 }
 
 static void
-print_log_level(const struct config *cfg, FILE *out)
+print_log_level(const struct config *cfg, const struct config_key *k, FILE *out)
 {
 	fprintf(out, "%s\n", log_level_name(cfg->log_level));
 }
 
 static int
-parse_max_connections(struct config *cfg, const char *v)
+parse_max_connections(struct config *cfg, const struct config_key *k,
+                      const char *v)
 {
 	char *end;
 	unsigned long n;
@@ -294,13 +314,14 @@ parse_max_connections(struct config *cfg, const char *v)
 }
 
 static void
-print_max_connections(const struct config *cfg, FILE *out)
+print_max_connections(const struct config *cfg, const struct config_key *k,
+                      FILE *out)
 {
 	fprintf(out, "%u\n", cfg->max_connections);
 }
 
 static int
-parse_socket_mark(struct config *cfg, const char *v)
+parse_socket_mark(struct config *cfg, const struct config_key *k, const char *v)
 {
 	char *end;
 	unsigned long long n;
@@ -315,7 +336,8 @@ parse_socket_mark(struct config *cfg, const char *v)
 }
 
 static void
-print_socket_mark(const struct config *cfg, FILE *out)
+print_socket_mark(const struct config *cfg, const struct config_key *k,
+                  FILE *out)
 {
 	fprintf(out, "0x%08x\n", cfg->socket_mark);
 }
@@ -331,11 +353,14 @@ static const struct config_key config_keys[] = {
     {"default_action", "allow, deny or reject", parse_default_action,
      print_default_action},
     {"peek_timeout", "a duration of at least 10ms, like 500ms, 3s or 1m",
-     parse_peek_timeout, print_peek_timeout},
+     parse_duration_key, print_duration_key,
+     offsetof(struct config, peek_timeout_ms), 10},
     {"connect_timeout", "a duration of at least 100ms, like 10s",
-     parse_connect_timeout, print_connect_timeout},
+     parse_duration_key, print_duration_key,
+     offsetof(struct config, connect_timeout_ms), 100},
     {"idle_timeout", "a duration of at least 1s, like 30m or 2h",
-     parse_idle_timeout, print_idle_timeout},
+     parse_duration_key, print_duration_key,
+     offsetof(struct config, idle_timeout_ms), 1000},
     {"keep_redirect_on_exit", "yes or no", parse_keep_redirect_on_exit,
      print_keep_redirect_on_exit},
     {"log_level", "error, warning, info or debug", parse_log_level,
@@ -435,7 +460,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			         file, lineno, key);
 			goto fail;
 		}
-		if (config_keys[i].parse(cfg, value) == -1) {
+		if (config_keys[i].parse(cfg, &config_keys[i], value) == -1) {
 			snprintf(
 			    err, errlen,
 			    "%s:%u: bad value \"%.80s\" for %s: expected %s",
@@ -490,6 +515,6 @@ config_print(const struct config *cfg, FILE *out)
 	        cfg->path[0] ? cfg->path : "built-in defaults");
 	for (i = 0; i < N_KEYS; i++) {
 		fprintf(out, "%s = ", config_keys[i].name);
-		config_keys[i].print(cfg, out);
+		config_keys[i].print(cfg, &config_keys[i], out);
 	}
 }
