@@ -112,21 +112,25 @@ _tg_result() {
 }
 
 # ok STATUS DESC (STATUS is an exit status, 0 passes) or
-# ok 'CONDITION' DESC (a shell condition, evaluated).
+# ok 'CONDITION' DESC (a shell condition, evaluated; its variables are the
+# caller's, so this function's own names start with _tg_).
 ok() {
-	local cond=$1 desc=$2 st
-	if [[ $cond =~ ^[0-9]+$ ]]; then
-		st=$cond
+	local _tg_cond=$1 _tg_desc=$2 _tg_st
+	if [[ $_tg_cond =~ ^[0-9]+$ ]]; then
+		_tg_st=$_tg_cond
 	else
-		(eval "$cond") >/dev/null 2>&1
-		st=$?
+		(eval "$_tg_cond") >/dev/null 2>&1
+		_tg_st=$?
 	fi
-	if [ "$st" = 0 ]; then
-		_tg_result 1 "$desc"
+	if [ "$_tg_st" = 0 ]; then
+		_tg_result 1 "$_tg_desc"
 	else
-		_tg_result 0 "$desc"
-		[[ $cond =~ ^[0-9]+$ ]] && diag "  exit status $cond" ||
-		    diag "  condition: $cond"
+		_tg_result 0 "$_tg_desc"
+		if [[ $_tg_cond =~ ^[0-9]+$ ]]; then
+			diag "  exit status $_tg_cond"
+		else
+			diag "  condition: $_tg_cond"
+		fi
 		_tg_fail_context
 		return 1
 	fi
@@ -182,7 +186,7 @@ _tg_reap() {
 	for ((i = 0; i < secs * 20; i++)); do
 		state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
 		if [ -z "$state" ] || [ "$state" = Z ]; then
-			wait "$pid" 2>/dev/null
+			{ wait "$pid"; } 2>/dev/null
 			TG_REAPED=$?
 			return 0
 		fi
@@ -521,7 +525,7 @@ tg_start() {
 	    "$TG_DAEMON" -c "$conf" </dev/null >"$TG_LOG.out" 2>"$TG_LOG" &
 	TG_DPID=$!
 	for ((i = 0; i < 200; i++)); do
-		if grep -q 'ready:' "$TG_LOG"; then
+		if grep -qs 'ready:' "$TG_LOG"; then
 			tg_mark
 			return 0
 		fi
