@@ -186,14 +186,14 @@ _tg_reap() {
 	for ((i = 0; i < secs * 20; i++)); do
 		state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)
 		if [ -z "$state" ] || [ "$state" = Z ]; then
-			{ wait "$pid"; } 2>/dev/null
+			wait "$pid"
 			TG_REAPED=$?
 			return 0
 		fi
 		sleep 0.05
 	done
 	return 1
-}
+} 2>/dev/null # also hides bash's "Killed" notice for the job
 
 _tg_cleanup() {
 	local st=$? pid ns i
