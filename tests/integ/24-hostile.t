@@ -4,12 +4,13 @@
 # still has its name read and reaches the server; garbage that looks like
 # TLS, an oversize ClientHello, and a client that trickles its ClientHello
 # are cut off without the server seeing them; a client that says nothing
-# (the server speaks first) is let through without a name.  Meanwhile a
-# normal user's request is not held up.
+# (the server speaks first) is let through without a name; a connection
+# straight to tollgated's own port is refused, not looped.  Meanwhile a
+# normal request is not held up.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 52
 tg_setup
 
 curl4=(curl -sS --max-time 8 --cacert "$TG_CA" --resolve "a.test:443:$TG_S4")
@@ -105,6 +106,21 @@ ok $? "the decision says reason=peek-timeout"
 is "$(kv "$d" user)" "$TG_GUARD" "user=tgguard"
 is "$(kv "$d" dst)" "$TG_S4:443" "dst=$TG_S4:443"
 is "$(syn_count all)" "$syn" "the server saw no connection"
+
+# --- a client that connects straight to tollgated's own port --------------
+# Loopback is not redirected, so this reaches the listener with an original
+# destination that is the listener itself; it must not loop.
+
+tg_mark
+out=$(as_guard curl -sS --max-time 5 http://127.0.0.1:9040/ 2>&1)
+like "$?" '^(7|52|56)$' "tgguard's request to 127.0.0.1:9040 itself is turned away ($out)"
+d=$(tg_decision dst=127.0.0.1:9040)
+is "$(kv "$d" verdict)/$(kv "$d" reason)" reject/loop "the decision says verdict=reject reason=loop"
+out=$(as_guard curl -sS --max-time 5 "http://[::1]:9040/" 2>&1)
+like "$?" '^(7|52|56)$' "so is one to [::1]:9040 ($out)"
+d=$(tg_decision dst="[::1]:9040")
+is "$(kv "$d" verdict)/$(kv "$d" reason)" reject/loop "the decision says verdict=reject reason=loop"
+is "$(syn_count all)" "$syn" "the server saw nothing"
 
 # --- all of them at once, and a normal request -----------------------------
 
