@@ -15,8 +15,15 @@
  *       admin-prohibited reject; each with a counter.
  * Rules carry nft comments, so "nft list table inet tollgate" reads well.
  *
- * It never includes anything from proxyd/ or prompt/.  Needs CAP_NET_ADMIN
- * in the current network namespace.
+ * It never includes anything from proxyd/ or prompt/.  Every function
+ * talks to the kernel of the current network namespace and needs
+ * CAP_NET_ADMIN there, even to read.
+ *
+ * Errors: -1 with err (of errlen bytes) holding one line, "what was being
+ * done: strerror", and errno holding the cause: EPERM without
+ * CAP_NET_ADMIN, ETIMEDOUT when the kernel did not answer within
+ * REDIRECT_NL_TIMEOUT_MS (nl.h), EINVAL for a spec that cannot be built.
+ * Nothing is printed on errors; the caller reports err.
  */
 #ifndef TG_REDIRECT_H
 #define TG_REDIRECT_H
@@ -28,28 +35,39 @@
 
 #define REDIRECT_TABLE "tollgate"
 
+/* Bound on spec->n_uids: two rules per uid, all in one batch. */
+#define REDIRECT_MAX_UIDS 4096
+
 struct redirect_spec {
-	const uid_t *uids;	/* guarded users */
-	size_t n_uids;
-	uint16_t tcp_port;	/* transparent listener, host order */
-	uint32_t mark;		/* SO_MARK of tollgated's own sockets */
+	const uid_t *uids; /* guarded users; repeats are ignored */
+	size_t n_uids;     /* 0 is valid: a table guarding nobody */
+	uint16_t tcp_port; /* transparent listener, host order, not 0 */
+	uint32_t mark;     /* SO_MARK of tollgated's own sockets, not 0 */
 };
 
 /*
  * Create or replace the table in one batch: either the whole new table is
  * in place afterwards, or the old one (if any) is untouched.  Other tables
- * are never touched.  Returns 0, or -1 with err set ("what: strerror").
+ * are never touched.  The caller keeps ownership of spec.  Returns 0, or
+ * -1 with err set; when the kernel refuses a part of the batch, err names
+ * that part ("adding rule \"...\" to chain nat_out: ...").
  */
 int redirect_install(const struct redirect_spec *spec, char *err,
-    size_t errlen);
+                     size_t errlen);
 
-/* Delete the table; a missing table is not an error.  0 or -1 + err. */
+/*
+ * Delete the table in a batch of its own; a missing table is not an error.
+ * Returns 0 or -1 + err.
+ */
 int redirect_remove(char *err, size_t errlen);
 
 /*
- * Print a human summary of the installed table to out: its chains, each
- * rule's comment and its packet counter.  Returns 1 when the table is
- * installed, 0 when absent (prints a line saying so), -1 on error + err.
+ * Print a human summary of the installed table to out: the guarded uids
+ * and the port (read back from the nat_out rules), then each chain with
+ * its hook, and each rule's comment with its packet and byte counter where
+ * it has one.  Nothing is printed before the whole table has been read.
+ * Returns 1 when the table is installed, 0 when absent (prints one line
+ * saying so), -1 on error + err (nothing printed).
  */
 int redirect_status(FILE *out, char *err, size_t errlen);
 

@@ -1,0 +1,154 @@
+/*
+ * main.c - the tollgate command: global options, then one subcommand from
+ * cli_cmds[]; see cli.h and tollgate(8).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/config.h"
+
+static const struct cli_cmd cli_cmds[] = {
+    {"redirect", "on|off|status",
+     "install, remove or show the nftables redirect table", cli_redirect},
+};
+
+#define CLI_N_CMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs(CLI_PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fprintf(stderr, CLI_PROG ": %s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (usage: " CLI_PROG " [-c FILE] %s %s)\n", cmd->name,
+	        cmd->args);
+	return CLI_EXIT_USAGE;
+}
+
+static const struct cli_cmd *
+cli_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CLI_N_CMDS; i++)
+		if (strcmp(name, cli_cmds[i].name) == 0)
+			return &cli_cmds[i];
+	return NULL;
+}
+
+int
+cli_config_load(const struct cli_opts *opts, const char *what,
+                struct config *cfg)
+{
+	char err[CONFIG_ERRLEN];
+
+	config_defaults(cfg);
+	if (config_load(cfg, opts->config_path, err, sizeof(err)) == -1) {
+		cli_error("%s: %s", what, err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: " CLI_PROG " [-c FILE] COMMAND [ARGS...]\n"
+	             "       " CLI_PROG " -h | --help | --version\n"
+	             "\n"
+	             "Commands:\n");
+	for (i = 0; i < CLI_N_CMDS; i++)
+		fprintf(out, "  %s %-16s %s\n", cli_cmds[i].name,
+		        cli_cmds[i].args, cli_cmds[i].help);
+	fprintf(out,
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE  configuration file (default %s)\n"
+	        "  -h, --help         this help\n"
+	        "      --version      print the version\n"
+	        "\n"
+	        "Exit status: 0 success, 1 failure, 2 usage error.  "
+	        "See tollgate(8).\n",
+	        CONFIG_DEFAULT_PATH);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cli_opts opts = {0};
+	const struct cli_cmd *cmd;
+	int ch;
+
+	opterr = 0;
+	/*
+	 * "+": stop at the subcommand, whose options are its own; ":": tell
+	 * a missing argument from an unknown option.
+	 */
+	while ((ch = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opts.config_path = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return CLI_EXIT_OK;
+		case 'V':
+			printf(CLI_PROG " " CLI_VERSION "\n");
+			return CLI_EXIT_OK;
+		case ':':
+			cli_error("option %s needs an argument (try " CLI_PROG
+			          " --help)",
+			          argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		default:
+			if (optopt != 0)
+				cli_error("unknown option -%c (try " CLI_PROG
+				          " --help)",
+				          optopt);
+			else
+				cli_error("unknown option %s (try " CLI_PROG
+				          " --help)",
+				          argv[optind - 1]);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	if (optind == argc) {
+		cli_error("no command given (try " CLI_PROG " --help)");
+		return CLI_EXIT_USAGE;
+	}
+	cmd = cli_cmd_find(argv[optind]);
+	if (cmd == NULL) {
+		cli_error("unknown command \"%s\" (try " CLI_PROG " --help)",
+		          argv[optind]);
+		return CLI_EXIT_USAGE;
+	}
+	return cmd->run(cmd, &opts, argc - optind, argv + optind);
+}

@@ -1,0 +1,153 @@
+/*
+ * redirect.c - "tollgate redirect on|off|status": the nftables table of
+ * redirect/redirect.h, made from the configuration.
+ *
+ *   on      read the configuration, install (or atomically replace) the table
+ *   off     remove the table; it not being there is fine
+ *   status  print the table's summary; exit 1 when it is not installed
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/config.h"
+#include "redirect/redirect.h"
+
+#define CLI_REDIRECT_ERRLEN 512
+
+struct cli_redirect_action {
+	const char *name;
+	const char *help;
+	int (*run)(const struct cli_opts *opts);
+};
+
+static int cli_redirect_on(const struct cli_opts *opts);
+static int cli_redirect_off(const struct cli_opts *opts);
+static int cli_redirect_status(const struct cli_opts *opts);
+
+static const struct cli_redirect_action cli_redirect_actions[] = {
+    {"on",
+     "install the table for the configured guard_users, or replace "
+     "it in one step",
+     cli_redirect_on},
+    {"off", "remove the table (guarded users are no longer redirected)",
+     cli_redirect_off},
+    {"status",
+     "show the guarded uids, the chains and the rules' counters; "
+     "exit 1 when the table is not installed",
+     cli_redirect_status},
+};
+
+#define CLI_REDIRECT_N_ACTIONS                                                 \
+	(sizeof(cli_redirect_actions) / sizeof(cli_redirect_actions[0]))
+
+/* Report a failure of the redirect library; errno tells a missing right. */
+static int
+cli_redirect_failed(const char *action, const char *err, int error)
+{
+	if (error == EPERM)
+		cli_error("redirect %s: %s (run as root, or with "
+		          "CAP_NET_ADMIN)",
+		          action, err);
+	else
+		cli_error("redirect %s: %s", action, err);
+	return CLI_EXIT_FAIL;
+}
+
+static int
+cli_redirect_on(const struct cli_opts *opts)
+{
+	struct config cfg;
+	struct redirect_spec spec;
+	char err[CLI_REDIRECT_ERRLEN];
+	size_t i;
+
+	if (cli_config_load(opts, "redirect on", &cfg) == -1)
+		return CLI_EXIT_FAIL;
+	spec.uids = cfg.guard_uids;
+	spec.n_uids = cfg.n_guard;
+	spec.tcp_port = config_transparent_port(&cfg);
+	spec.mark = cfg.socket_mark;
+	if (redirect_install(&spec, err, sizeof(err)) == -1)
+		return cli_redirect_failed("on", err, errno);
+
+	printf("table inet %s installed from %s: ", REDIRECT_TABLE,
+	       cfg.path[0] != '\0' ? cfg.path : "the built-in defaults");
+	if (spec.n_uids == 0) {
+		printf("no guard_users, nothing is redirected\n");
+		return CLI_EXIT_OK;
+	}
+	printf("TCP of uid");
+	for (i = 0; i < spec.n_uids; i++)
+		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.uids[i]);
+	printf(" goes to port %u\n", (unsigned)spec.tcp_port);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_redirect_off(const struct cli_opts *opts)
+{
+	char err[CLI_REDIRECT_ERRLEN];
+
+	if (redirect_remove(err, sizeof(err)) == -1)
+		return cli_redirect_failed("off", err, errno);
+	printf("table inet %s is not installed now\n", REDIRECT_TABLE);
+	return CLI_EXIT_OK;
+}
+
+static int
+cli_redirect_status(const struct cli_opts *opts)
+{
+	char err[CLI_REDIRECT_ERRLEN];
+
+	switch (redirect_status(stdout, err, sizeof(err))) {
+	case 1:
+		return CLI_EXIT_OK;
+	case 0:
+		return CLI_EXIT_FAIL;
+	default:
+		return cli_redirect_failed("status", err, errno);
+	}
+}
+
+static void
+cli_redirect_help(const struct cli_cmd *cmd)
+{
+	size_t i;
+
+	printf("usage: " CLI_PROG " [-c FILE] %s %s\n\n", cmd->name, cmd->args);
+	for (i = 0; i < CLI_REDIRECT_N_ACTIONS; i++)
+		printf("  %-8s %s\n", cli_redirect_actions[i].name,
+		       cli_redirect_actions[i].help);
+}
+
+int
+cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+             char **argv)
+{
+	size_t i;
+
+	if (argc == 2 &&
+	    (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+	     strcmp(argv[1], "help") == 0)) {
+		cli_redirect_help(cmd);
+		return CLI_EXIT_OK;
+	}
+	if (argc < 2)
+		return cli_usage_error(cmd, "missing on, off or status");
+	for (i = 0; i < CLI_REDIRECT_N_ACTIONS; i++)
+		if (strcmp(argv[1], cli_redirect_actions[i].name) == 0)
+			break;
+	if (i == CLI_REDIRECT_N_ACTIONS)
+		return cli_usage_error(cmd,
+		                       "unknown action \"%s\" (expected "
+		                       "on, off or status)",
+		                       argv[1]);
+	if (argc > 2)
+		return cli_usage_error(cmd,
+		                       "unexpected argument \"%s\" after "
+		                       "%s",
+		                       argv[2], argv[1]);
+	return cli_redirect_actions[i].run(opts);
+}
