@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 52
+plan 56
 tg_setup
 
 curl4=(curl -sS --max-time 8 --cacert "$TG_CA" --resolve "a.test:443:$TG_S4")
@@ -31,6 +31,19 @@ ok $? "tollgated read the name split.b.test across the records"
 is "$(kv "$d" verdict)" allow "verdict=allow"
 is "$(kv "$d" source)" sni "source=sni"
 is "$(kv "$d" user)" "$TG_GUARD" "user=tgguard"
+is "$(syn_count 443)" $((syn + 1)) "the server saw the connection"
+
+# --- a ClientHello in one-byte records, sent at once ------------------------
+
+tg_mark
+syn=$(syn_count 443)
+out=$(tlsclient split --connect "$TG_S4:443" --name tiny.b.test \
+    --cafile "$TG_CA" --piece-size 1 --gap 0)
+ok '[ "$(field "$out" records)" -gt 400 ]' \
+    "the client sent its ClientHello in $(field "$out" records) one-byte records ($(field "$out" wire_bytes) bytes)"
+is "$(field "$out" handshake)" ok "its TLS handshake with the server completes"
+d=$(tg_decision name=tiny.b.test)
+ok $? "tollgated read the name tiny.b.test"
 is "$(syn_count 443)" $((syn + 1)) "the server saw the connection"
 
 # --- a ClientHello larger than one TLS record (>= 16 KiB) ------------------

@@ -9,10 +9,11 @@ TLS allows a handshake message to be cut across records at any byte, so a
 re-framed ClientHello still completes the handshake with a real server.
 
 Modes:
-  split     the ClientHello cut into N records (the cuts fall inside the
-            handshake header and inside the server name), each sent as its
-            own TCP segment after a pause; then the handshake is finished
-            and "GET /" is sent over TLS.
+  split     the ClientHello cut into --records records (the cuts fall
+            inside the handshake header and inside the server name), or
+            into records of --piece-size bytes, each sent as its own TCP
+            segment after --gap seconds (0: all at once); then the
+            handshake is finished and "GET /" is sent over TLS.
   big       a ClientHello of at least --min-size bytes (a long ALPN list),
             as OpenSSL frames it (more than one record); handshake + GET.
   garbage   200 bytes that start like a TLS handshake record but hold a
@@ -22,7 +23,7 @@ Modes:
   slow      a real ClientHello, one byte every --gap seconds.
   silent    send nothing; print what the server says first.
 
-Printed keys: hello_bytes, records, sent, handshake (ok|failed: why),
+Printed keys: hello_bytes, records, wire_bytes, sent, handshake (ok|failed: why),
 response (first line), closed_after (seconds, or "never"), closed_by
 (eof|reset|send-error), banner, waited.
 """
@@ -165,14 +166,17 @@ def mode_split(args):
     say("hello_bytes", len(payload))
     name = args.name.encode()
     at = payload.find(name)
-    # Cut inside the 4-byte handshake header, then inside the name, then
-    # evenly through what is left.
-    cuts = [2]
-    if at > 2:
-        cuts.append(at + len(name) // 2)
-    while len(cuts) < args.records - 1:
-        last = cuts[-1]
-        cuts.append(last + (len(payload) - last) // 2)
+    if args.piece_size:
+        cuts = list(range(args.piece_size, len(payload), args.piece_size))
+    else:
+        # Cut inside the 4-byte handshake header, then inside the name,
+        # then evenly through what is left.
+        cuts = [2]
+        if at > 2:
+            cuts.append(at + len(name) // 2)
+        while len(cuts) < args.records - 1:
+            last = cuts[-1]
+            cuts.append(last + (len(payload) - last) // 2)
     cuts = sorted(set(c for c in cuts if 0 < c < len(payload)))
     pieces, prev = [], 0
     for c in cuts + [len(payload)]:
@@ -180,10 +184,15 @@ def mode_split(args):
         prev = c
     say("records", len(pieces))
     sock = connect(args.connect, args.max_time)
-    for i, piece in enumerate(pieces):
-        if i > 0:
-            time.sleep(args.gap)
-        sock.sendall(frame(0x16, version, piece))
+    if args.gap > 0:
+        for i, piece in enumerate(pieces):
+            if i > 0:
+                time.sleep(args.gap)
+            sock.sendall(frame(0x16, version, piece))
+    else:
+        wire = b"".join(frame(0x16, version, p) for p in pieces)
+        say("wire_bytes", len(wire))
+        sock.sendall(wire)
     finish(sock, tls, inc, out, time.monotonic() + args.max_time, args.name)
     sock.close()
 
@@ -289,6 +298,7 @@ def main():
     p.add_argument("--name", default="a.test", help="server name (SNI)")
     p.add_argument("--cafile", help="CA to verify the server with")
     p.add_argument("--records", type=int, default=3)
+    p.add_argument("--piece-size", type=int, default=0)
     p.add_argument("--gap", type=float, default=0.2,
                    help="seconds between pieces (split) or bytes (slow)")
     p.add_argument("--min-size", type=int, default=16 * 1024 + 512)
