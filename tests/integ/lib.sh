@@ -262,17 +262,30 @@ _tg_need() {
 	done
 }
 
-_tg_users() {
-	local u
-	for u in "$TG_GUARD" "$TG_OTHER"; do
-		getent passwd "$u" >/dev/null ||
-		    useradd --system --user-group --no-create-home \
-			--home-dir /nonexistent --shell /usr/sbin/nologin "$u" ||
-		    return 1
+# _tg_user NAME USERADD-OPTIONS...: create a system user unless it exists.
+# Another test run may be creating it at the same moment (useradd then
+# fails on the lock or the duplicate); it only matters that it exists.
+_tg_user() {
+	local name=$1 i
+	shift
+	for i in 1 2 3 4 5; do
+		getent passwd "$name" >/dev/null && return 0
+		useradd "$@" "$name" 2>/dev/null && return 0
+		sleep 0.2
 	done
-	getent passwd _tollgate >/dev/null ||
-	    useradd --system --no-create-home --home-dir /nonexistent \
-		--shell /usr/sbin/nologin _tollgate
+	getent passwd "$name" >/dev/null || {
+		diag "cannot create user $name"
+		return 1
+	}
+}
+
+_tg_users() {
+	_tg_user "$TG_GUARD" --system --user-group --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin &&
+	_tg_user "$TG_OTHER" --system --user-group --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin &&
+	_tg_user _tollgate --system --no-create-home \
+	    --home-dir /nonexistent --shell /usr/sbin/nologin
 }
 
 _tg_pki() {
