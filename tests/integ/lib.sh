@@ -12,9 +12,12 @@
 #                HTTP  python3 http.server on 80 (/ says "hello from tgs")
 #                SMTP-like banner "220 tgs.test ESMTP ready" on 25
 #                      (a server that speaks first)
+#                echo  TCP on 7 (sends back what it gets until EOF)
+#                drop  TCP on 9: SYNs are dropped, nothing ever answers
 #                UDP   echo on 53 and 9999
+#              ($TG_WWW is the HTTP server's directory)
 #              and an nftables table counting what arrives from the veth:
-#                syn_count PORT (TCP SYNs, PORT in 25 80 443 or "all"),
+#                syn_count PORT (TCP SYNs, PORT in 7 9 25 80 443 or "all"),
 #                udp_count PORT (datagrams, PORT in 53 9999 or "all").
 #   users      tgguard (guarded), tgother (not guarded), _tollgate.
 #   clients    as_guard CMD..., as_other CMD...: CMD in the client
@@ -45,7 +48,7 @@ TG_C4=192.0.2.1
 TG_S4=192.0.2.2
 TG_C6=2001:db8::1
 TG_S6=2001:db8::2
-TG_TCP_PORTS="25 80 443"
+TG_TCP_PORTS="7 9 25 80 443"
 TG_UDP_PORTS="53 9999"
 TG_GUARD=tgguard
 TG_OTHER=tgother
@@ -338,6 +341,8 @@ _tg_counters() {
 		rules+="tcp dport $p tcp flags & (syn | ack) == syn counter name \"syn_$p\""$'\n'
 	done
 	rules+="tcp flags & (syn | ack) == syn counter name \"syn_all\""$'\n'
+	# Port 9 answers nothing: a destination that never accepts.
+	rules+="tcp dport 9 drop"$'\n'
 	for p in $TG_UDP_PORTS; do
 		rules+="udp dport $p counter name \"udp_$p\""$'\n'
 	done
@@ -375,8 +380,9 @@ _tg_wait_listen() {
 
 _tg_servers() {
 	local d=$TG_TMP/srv
-	mkdir -p "$d/www" || return 1
-	echo "hello from tgs" >"$d/www/index.html"
+	TG_WWW=$d/www
+	mkdir -p "$TG_WWW" || return 1
+	echo "hello from tgs" >"$TG_WWW/index.html"
 
 	tg_bg ip netns exec "$TG_SNS" openssl s_server -www -quiet \
 	    -cert "$TG_TMP/pki/server.pem" -key "$TG_TMP/pki/server.key" \
@@ -406,6 +412,11 @@ _tg_servers() {
 	    SYSTEM:'echo "220 tgs.test ESMTP ready"' </dev/null \
 	    >"$d/banner.log" 2>&1
 	_tg_wait_listen tcp 25 || return 1
+
+	tg_bg ip netns exec "$TG_SNS" socat -t 5 \
+	    TCP6-LISTEN:7,ipv6only=0,fork,reuseaddr EXEC:cat </dev/null \
+	    >"$d/echo.log" 2>&1
+	_tg_wait_listen tcp 7 || return 1
 
 	local p
 	for p in $TG_UDP_PORTS; do

@@ -22,10 +22,12 @@ Modes:
             until the peer closes or --fill bytes are sent.
   slow      a real ClientHello, one byte every --gap seconds.
   silent    send nothing; print what the server says first.
+  idle      send a line, read the echo, then send nothing and wait for
+            the peer to close.
 
-Printed keys: hello_bytes, records, wire_bytes, sent, handshake (ok|failed: why),
-response (first line), closed_after (seconds, or "never"), closed_by
-(eof|reset|send-error), banner, waited.
+Printed keys: hello_bytes, records, wire_bytes, sent, handshake (ok or
+failed: why), response (first line), closed_after (seconds, or "never"), closed_by
+(eof|reset|send-error), banner, waited, echo.
 """
 
 import argparse
@@ -290,10 +292,28 @@ def mode_silent(args):
     sock.close()
 
 
+def mode_idle(args):
+    sock = connect(args.connect, args.max_time)
+    sock.sendall(b"hello\n")
+    got = b""
+    try:
+        while b"\n" not in got:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+    except (socket.timeout, OSError):
+        pass
+    say("echo", got.split(b"\n", 1)[0].decode("latin-1") or "none")
+    start = time.monotonic()
+    report_closed(wait_closed(sock, start, start + args.max_time), start)
+    sock.close()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", choices=["split", "big", "garbage", "oversize",
-                                    "slow", "silent"])
+                                    "slow", "silent", "idle"])
     p.add_argument("--connect", required=True, help="HOST:PORT or [V6]:PORT")
     p.add_argument("--name", default="a.test", help="server name (SNI)")
     p.add_argument("--cafile", help="CA to verify the server with")
