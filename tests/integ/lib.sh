@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # tests/integ/lib.sh - sourced by every tests/integ/*.t script.
 #
 # What it gives a test:
@@ -430,7 +431,6 @@ _tg_servers() {
 # tg_setup: users, a CA, both namespaces, servers and counters.  Stops
 # the script (as a failed test) when any of it cannot be done.
 tg_setup() {
-	_tg_need
 	TG_TMP=$(mktemp -d /tmp/tollgate-integ.XXXXXX) || exit 1
 	chmod 755 "$TG_TMP"
 	if ! { _tg_users && _tg_pki && _tg_net && _tg_counters &&
@@ -675,3 +675,6 @@ tg_close_line() {
 tg_table_present() {
 	ip netns exec "$TG_CNS" nft list table inet tollgate >/dev/null 2>&1
 }
+
+# Before the script prints its plan: without root or the tools, skip it all.
+_tg_need
