@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""report.py - turn bench/run's raw measurements into the results table.
+
+usage: report.py RAW.tsv NOTES.txt META.txt OUT.md
+
+RAW.tsv   lines "PATH<TAB>METRIC<TAB>ROUND<TAB>VALUE", PATH one of direct,
+          tollgated, peer; a metric measured in several rounds is reported
+          as the median of its rounds.
+NOTES.txt free lines, printed under the table (path checks, errors).
+META.txt  "key: value" lines describing the run (printed as the header).
+
+Prints the table as text on stdout and writes the same, plus the value of
+every round, as markdown to OUT.md.  Exit status 0 when every goal that
+could be judged passed, 3 when one missed, 4 when tollgated could not be
+measured at all.
+"""
+import collections
+import statistics
+import sys
+
+PATHS = ("direct", "tollgated", "peer")
+TITLES = {"direct": "direct", "tollgated": "tollgated",
+          "peer": "redsocks+microsocks"}
+
+# key, label, format, how the proxies compare with direct, goal.
+#   compare: "ratio" (path / direct), "delta" (path - direct, in the
+#            metric's unit, plus the ratio), None (nothing to compare).
+#   goal:    None, ("ratio>=", x) on the ratio to direct, or
+#            ("<=", x) on tollgated's own figure.
+ROWS = [
+    ("tput1_gbps", "throughput, 1 stream (Gbit/s)", "%.2f", "ratio",
+     ("ratio>=", 0.6)),
+    ("tput4_gbps", "throughput, 4 streams (Gbit/s)", "%.2f", "ratio",
+     ("ratio>=", 0.6)),
+    ("cps_http", "new connections/s, HTTP (ab -c 16)", "%.0f", "ratio",
+     ("ratio>=", 0.5)),
+    ("cps_https", "new connections/s, HTTPS (ab -c 16)", "%.0f", "ratio",
+     ("ratio>=", 0.5)),
+    ("lat_p50_us", "connect+request+1st byte, p50 (us)", "%.0f", "delta",
+     None),
+    ("lat_p99_us", "connect+request+1st byte, p99 (us)", "%.0f", "delta",
+     None),
+    ("rss_idle_kib", "proxy RSS idle (KiB) [peer: redsocks]", "%.0f", None,
+     None),
+    ("rss_hold_kib", "proxy RSS, N idle connections (KiB)", "%.0f", None,
+     None),
+    ("rss_per_conn_kib", "proxy RSS per connection (KiB)", "%.2f", None,
+     ("<=", 8.0)),
+    ("rss_per_conn_socks_kib", "  peer's microsocks RSS per connection (KiB)",
+     "%.2f", None, None),
+    ("hold_open", "idle connections held (N)", "%.0f", None, None),
+    ("hold_secs", "time to open N connections (s)", "%.2f", "ratio", None),
+    ("cpu_gb1", "proxy CPU s per GB, 1 stream [peer: both]", "%.3f", None,
+     ("<=", 0.3)),
+    ("cpu_gb4", "proxy CPU s per GB, 4 streams", "%.3f", None,
+     ("<=", 0.3)),
+]
+
+
+def load(path):
+    data = collections.defaultdict(dict)  # (path, metric) -> {round: v}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 4:
+                    continue
+                p, m, r, v = parts
+                try:
+                    data[(p, m)][r] = float(v)
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        pass
+    return data
+
+
+def lines_of(path):
+    try:
+        with open(path) as f:
+            return [l.rstrip("\n") for l in f if l.strip()]
+    except FileNotFoundError:
+        return []
+
+
+def median(data, p, m):
+    vals = list(data.get((p, m), {}).values())
+    return statistics.median(vals) if vals else None
+
+
+def fmt(f, v):
+    return "-" if v is None else f % v
+
+
+def compare(kind, v, d, f):
+    if kind is None or v is None or d is None:
+        return ""
+    if kind == "ratio":
+        return "%.2fx" % (v / d) if d else ""
+    if kind == "delta":
+        return ("%+.0f (%.2fx)" % (v - d, v / d)) if d else "%+.0f" % (v - d)
+    return ""
+
+
+def judge(goal, v, d):
+    """(goal text, PASS/MISS/n/a)."""
+    if goal is None:
+        return "", ""
+    op, x = goal
+    if op == "ratio>=":
+        text = ">= %.1fx direct" % x
+        if v is None or not d:
+            return text, "n/a"
+        return text, "PASS" if v / d >= x else "MISS"
+    text = "<= %g" % x
+    if v is None:
+        return text, "n/a"
+    return text, "PASS" if v <= x else "MISS"
+
+
+def build(data):
+    head = ["metric", TITLES["direct"], TITLES["tollgated"], "vs direct",
+            TITLES["peer"], "vs direct", "goal (tollgated)", "result"]
+    rows, verdicts = [], []
+    for key, label, f, kind, goal in ROWS:
+        d, t, p = (median(data, x, key) for x in PATHS)
+        if d is None and t is None and p is None:
+            continue
+        gtext, verdict = judge(goal, t, d)
+        if verdict:
+            verdicts.append((label, verdict))
+        rows.append([label, fmt(f, d), fmt(f, t), compare(kind, t, d, f),
+                     fmt(f, p), compare(kind, p, d, f), gtext, verdict])
+    return head, rows, verdicts
+
+
+def text_table(head, rows):
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    out = []
+    for n, r in enumerate([head] + rows):
+        cells = []
+        for i, c in enumerate(r):
+            cells.append(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]))
+        out.append("  ".join(cells).rstrip())
+        if n == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def md_table(head, rows):
+    out = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|"]
+    for r in rows:
+        out.append("| " + " | ".join(c if c else " " for c in r) + " |")
+    return "\n".join(out)
+
+
+def rounds_table(data):
+    """Every round's value, to judge the noise behind a median."""
+    rounds = sorted({r for (p, m), vals in data.items() for r in vals},
+                    key=lambda s: (len(s), s))
+    head = ["metric", "path"] + ["round %s" % r for r in rounds]
+    rows = []
+    for key, label, f, kind, goal in ROWS:
+        for p in PATHS:
+            vals = data.get((p, key))
+            if not vals:
+                continue
+            rows.append([key, TITLES[p]] +
+                        [fmt(f, vals.get(r)) for r in rounds])
+    return head, rows
+
+
+def main():
+    if len(sys.argv) != 5:
+        print(__doc__, file=sys.stderr)
+        return 2
+    raw, notes_path, meta_path, out_md = sys.argv[1:]
+    data = load(raw)
+    notes = lines_of(notes_path)
+    meta = lines_of(meta_path)
+    head, rows, verdicts = build(data)
+
+    print()
+    print("tollgate bench: " + "; ".join(meta))
+    print()
+    print(text_table(head, rows))
+    print()
+    print("Figures are medians over the rounds; 'vs direct' is the ratio "
+          "to direct (for latency: the difference in us, then the ratio).")
+    if verdicts:
+        print("Goals: " + ", ".join("%s %s" % (v, l) for l, v in verdicts))
+    for n in notes:
+        print("note: " + n)
+
+    md = ["# tollgate bench results", ""]
+    md += ["- " + m for m in meta]
+    md += ["", md_table(head, rows), "",
+           "Figures are medians over the rounds; *vs direct* is the ratio "
+           "to direct (for latency: the difference in µs, then the ratio). "
+           "*result* judges tollgated against its goal.", ""]
+    if notes:
+        md += ["## Notes", ""] + ["- " + n for n in notes] + [""]
+    rh, rr = rounds_table(data)
+    if rr:
+        md += ["## Every round", "", md_table(rh, rr), ""]
+    with open(out_md, "w") as f:
+        f.write("\n".join(md))
+
+    if not any(p == "tollgated" for (p, m) in data):
+        return 4
+    if any(v == "MISS" for l, v in verdicts):
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
