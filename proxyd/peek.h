@@ -45,7 +45,9 @@ struct peek_info {
 };
 
 /*
- * Look at buf[0..len) (the bytes the client sent so far).
+ * Look at buf[0..len) (the bytes the client sent so far).  The first byte
+ * picks the source: 0x16 TLS, an upper case letter HTTP, anything else is
+ * PEEK_DONE with NAME_NONE and proto "other".
  * Returns:
  *  PEEK_NEED_MORE  the bytes are a prefix of something we parse and do not
  *                  yet hold the whole ClientHello / request head;
@@ -61,7 +63,27 @@ struct peek_info {
 enum peek_result peek_name(const uint8_t *buf, size_t len,
     struct peek_info *info);
 
-/* The sources one by one, for tests and fuzzing; same contract. */
+/*
+ * The sources one by one, for tests and fuzzing; same contract.
+ *
+ * peek_tls(): the first record must be a handshake record and the first
+ * handshake message a ClientHello, whole within PEEK_MAX_BYTES including
+ * its record headers; anything else (an SSLv2-style hello too) is
+ * PEEK_INVALID.  Bytes after the record that completes the ClientHello
+ * are not looked at.  An SNI that is an IP literal gives NAME_NONE (RFC
+ * 6066 forbids it, some clients send it anyway); any other SNI that is
+ * not a host name, or a server_name list that is not exactly one
+ * host_name, is PEEK_INVALID.
+ *
+ * peek_http(): the whole request head is read, up to the empty line,
+ * rather than stopping at the Host line, so that a second Host header or
+ * a request target naming another host than Host (absolute form, CONNECT)
+ * is refused as PEEK_INVALID; such a target's host is the name.  No Host,
+ * an empty one or an IP literal gives NAME_NONE.  A first line that
+ * starts with an upper case word but is not "METHOD SP target SP HTTP/"
+ * (an IRC client's "NICK x", the HTTP/2 preface) is not HTTP: PEEK_DONE,
+ * NAME_NONE, proto "other".
+ */
 enum peek_result peek_tls(const uint8_t *buf, size_t len,
     struct peek_info *info);
 enum peek_result peek_http(const uint8_t *buf, size_t len,
