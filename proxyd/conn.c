@@ -156,14 +156,67 @@ conn_free(struct conn *c)
 	free(c);
 }
 
+/*
+ * The close line: one per allowed connection, whatever ended it, with the
+ * bytes each way (the peeked bytes count as sent up) and why it ended when
+ * that was not an orderly close from both sides.
+ */
+static void
+conn_log_close(struct conn *c, const char *error)
+{
+	struct proxyd *pd = c->pd;
+	struct timespec now;
+	uint64_t up = c->peek_sent, down = 0;
+	char line[256], num[32];
+	size_t off = 0;
+	long long ms;
+
+	if (c->state == CONN_RELAY) {
+		up = c->relay.up.bytes;
+		down = c->relay.down.bytes;
+	}
+	pd->stats.bytes_up += up;
+	pd->stats.bytes_down += down;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
+	     (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	line[0] = '\0';
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->id);
+	log_kv(line, sizeof(line), &off, "close conn", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)up);
+	log_kv(line, sizeof(line), &off, "up", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)down);
+	log_kv(line, sizeof(line), &off, "down", num);
+	snprintf(num, sizeof(num), "%lld", ms);
+	log_kv(line, sizeof(line), &off, "duration_ms", num);
+	if (error != NULL)
+		log_kv(line, sizeof(line), &off, "error", error);
+	log_info("%s", line);
+}
+
+/*
+ * End a connection.  With reset, both peers see a TCP reset instead of an
+ * orderly close.  error says why it ended when it was not an orderly close
+ * (NULL otherwise).  A connection that was allowed gets its close line here.
+ */
+static void
+conn_end(struct conn *c, bool reset, const char *error)
+{
+	if (c->state >= CONN_CONNECT && c->state <= CONN_RELAY)
+		conn_log_close(c, error);
+	if (reset) {
+		reset_fd(c->cfd);
+		reset_fd(c->sfd);
+		c->cfd = c->sfd = -1;
+	}
+	conn_free(c);
+}
+
 /* End a connection abortively: both peers see a reset. */
 static void
-conn_abort(struct conn *c)
+conn_abort(struct conn *c, const char *error)
 {
-	reset_fd(c->cfd);
-	reset_fd(c->sfd);
-	c->cfd = c->sfd = -1;
-	conn_free(c);
+	conn_end(c, true, error);
 }
 
 void
@@ -241,7 +294,7 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 		if (nb == NULL) {
 			conn_log(c, LOG_ERR, "peek buffer: %s",
 			         strerror(errno));
-			conn_abort(c);
+			conn_abort(c, NULL);
 			return;
 		}
 		c->peek_buf = nb;
@@ -253,7 +306,7 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		conn_log(c, LOG_INFO, "client gone while peeking: %s",
 		         strerror(errno));
-		conn_abort(c);
+		conn_abort(c, NULL);
 		return;
 	}
 	if (n == 0) {
@@ -302,9 +355,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_CONNECT:
 	case CONN_SEND_PEEKED:
-		conn_log(c, LOG_WARNING, "connect: no answer within %ums",
-		         c->pd->cfg.connect_timeout_ms);
-		conn_abort(c);
+		conn_abort(c, c->state == CONN_CONNECT
+		                  ? "connect timeout"
+		                  : "destination not reading within "
+		                    "connect_timeout");
 		break;
 	default:
 		conn_log(c, LOG_ERR, "timer fired in state %d", c->state);
@@ -342,7 +396,7 @@ conn_decide(struct conn *c)
 		/* deny and reject both end a transparent TCP connection with a
 		 * reset; nothing has been sent onward. */
 		pd->stats.refused++;
-		conn_abort(c);
+		conn_abort(c, NULL);
 		return;
 	}
 	pd->stats.allowed++;
@@ -360,8 +414,10 @@ conn_connect_cb(evutil_socket_t fd, short what, void *arg)
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
 		err = errno;
 	if (err != 0) {
-		conn_log(c, LOG_WARNING, "connect: %s", strerror(err));
-		conn_abort(c);
+		char msg[128];
+
+		snprintf(msg, sizeof(msg), "connect: %s", strerror(err));
+		conn_abort(c, msg);
 		return;
 	}
 	evtimer_del(c->timer);
@@ -375,31 +431,33 @@ conn_connect(struct conn *c)
 	struct proxyd *pd = c->pd;
 	const struct sockaddr *dst = (const struct sockaddr *)&c->dst;
 	struct timeval tv;
+	char msg[128];
 	int one = 1;
 
 	c->state = CONN_CONNECT;
 	c->sfd = socket(dst->sa_family,
 	                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->sfd == -1) {
-		conn_log(c, LOG_ERR, "socket: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "socket: %s", strerror(errno));
 		goto fail;
 	}
 	/* The mark keeps our own connection out of the redirect; without it
 	 * we would not send at all. */
 	if (setsockopt(c->sfd, SOL_SOCKET, SO_MARK, &pd->cfg.socket_mark,
 	               sizeof(pd->cfg.socket_mark)) == -1) {
-		conn_log(c, LOG_ERR, "setsockopt SO_MARK: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "setsockopt SO_MARK: %s",
+		         strerror(errno));
 		goto fail;
 	}
 	(void)setsockopt(c->sfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (connect(c->sfd, dst, addr_len(dst)) == -1 && errno != EINPROGRESS) {
-		conn_log(c, LOG_WARNING, "connect: %s", strerror(errno));
+		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
 		goto fail;
 	}
 	event_free(c->cev);
 	c->cev = event_new(pd->base, c->sfd, EV_WRITE, conn_connect_cb, c);
 	if (c->cev == NULL || event_add(c->cev, NULL) == -1) {
-		conn_log(c, LOG_ERR, "cannot add connect event");
+		snprintf(msg, sizeof(msg), "cannot add connect event");
 		goto fail;
 	}
 	tv.tv_sec = pd->cfg.connect_timeout_ms / 1000;
@@ -407,7 +465,7 @@ conn_connect(struct conn *c)
 	evtimer_add(c->timer, &tv);
 	return;
 fail:
-	conn_abort(c);
+	conn_abort(c, msg);
 }
 
 static void
@@ -422,31 +480,12 @@ static void
 conn_relay_end(struct relay *r, enum relay_end how, int err, void *arg)
 {
 	struct conn *c = arg;
-	struct proxyd *pd = c->pd;
-	struct timespec now;
-	long long ms;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
-	     (now.tv_nsec - c->started.tv_nsec) / 1000000;
-	pd->stats.bytes_up += r->up.bytes;
-	pd->stats.bytes_down += r->down.bytes;
-	if (how == RELAY_END_EOF)
-		log_info("close conn=%llu up=%llu down=%llu duration_ms=%lld",
-		         (unsigned long long)c->id,
-		         (unsigned long long)r->up.bytes,
-		         (unsigned long long)r->down.bytes, ms);
-	else
-		log_info("close conn=%llu up=%llu down=%llu duration_ms=%lld "
-		         "error=\"%s\"",
-		         (unsigned long long)c->id,
-		         (unsigned long long)r->up.bytes,
-		         (unsigned long long)r->down.bytes, ms, strerror(err));
 	c->relaying = false;
 	if (how == RELAY_END_EOF)
-		conn_free(c);
+		conn_end(c, false, NULL);
 	else
-		conn_abort(c);
+		conn_abort(c, strerror(err));
 }
 
 /* CONN_SEND_PEEKED: hand the destination what the client already sent. */
@@ -471,14 +510,17 @@ conn_send_peeked(struct conn *c)
 			                   conn_send_peeked_cb, c);
 			if (c->cev == NULL || event_add(c->cev, NULL) == -1) {
 				conn_log(c, LOG_ERR, "cannot add write event");
-				conn_abort(c);
+				conn_abort(c,
+				           "cannot wait for the destination");
 			}
 			return;
 		}
 		if (n < 0) {
-			conn_log(c, LOG_WARNING, "sending peeked bytes: %s",
+			char msg[128];
+
+			snprintf(msg, sizeof(msg), "sending peeked bytes: %s",
 			         strerror(errno));
-			conn_abort(c);
+			conn_abort(c, msg);
 			return;
 		}
 		c->peek_sent += n;
@@ -494,7 +536,7 @@ conn_send_peeked(struct conn *c)
 	if (relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd,
 	                conn_relay_end, conn_relay_activity, c) == -1) {
 		conn_log(c, LOG_ERR, "cannot start relay");
-		conn_abort(c);
+		conn_abort(c, "cannot start relay");
 		return;
 	}
 	c->relaying = true;
@@ -535,7 +577,7 @@ conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
 	if (c->cev == NULL || c->timer == NULL ||
 	    event_add(c->cev, NULL) == -1) {
 		conn_log(c, LOG_ERR, "cannot add client events");
-		conn_abort(c);
+		conn_abort(c, NULL);
 		return;
 	}
 	tv.tv_sec = pd->cfg.peek_timeout_ms / 1000;
@@ -558,9 +600,7 @@ conn_sweep_idle(struct proxyd *pd)
 	for (c = TAILQ_FIRST(&pd->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
 		if (c->state == CONN_RELAY && now - c->last_active >= idle) {
-			conn_log(c, LOG_INFO, "idle for %llds, closing",
-			         (long long)(now - c->last_active));
-			conn_abort(c);
+			conn_abort(c, "idle timeout");
 		}
 	}
 }
@@ -579,6 +619,6 @@ conn_close_all(struct proxyd *pd)
 			free(c);
 			continue;
 		}
-		conn_abort(c);
+		conn_abort(c, "tollgated stopping");
 	}
 }
