@@ -117,7 +117,7 @@ build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 unit: check-deps $(UNIT_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan, the code under test compiled in.
-FUZZ_LIB_SRC = common/log.c proxyd/peek.c
+FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

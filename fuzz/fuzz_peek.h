@@ -12,6 +12,7 @@
 
 #include <openssl/err.h>
 
+#include "common/name.h"
 #include "proxyd/peek.h"
 
 typedef enum peek_result (*fuzz_peek_fn)(const uint8_t *, size_t,
@@ -59,7 +60,7 @@ fuzz_check(enum peek_result r, const struct peek_info *info, size_t len)
 		if (info->source != NAME_SNI && info->source != NAME_HTTP)
 			fuzz_fail("unknown name source", len);
 		memcpy(name, info->name, sizeof(info->name));
-		if (peek_normalise_name(name) != 0 ||
+		if (name_normalise(name) != 0 ||
 		    strcmp(name, info->name) != 0)
 			fuzz_fail("name not in normal form", len);
 		break;

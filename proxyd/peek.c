@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "common/log.h"
+#include "common/name.h"
 #include "proxyd/peek.h"
 
 /* TLS record layer (RFC 8446 5.1) and handshake framing (4). */
@@ -40,7 +41,7 @@
 /* The longest port after "host:". */
 #define PEEK_HTTP_PORT_MAX 5
 
-#define PEEK_LABEL_MAX 63
+
 
 /*
  * One name source.  match() looks at the first byte only, which is enough
@@ -101,104 +102,10 @@ peek_is_upper(int c)
 	return c >= 'A' && c <= 'Z';
 }
 
-static bool
-peek_is_hex(int c)
-{
-	return peek_is_digit(c) || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
-}
-
 static int
 peek_lower(int c)
 {
 	return peek_is_upper(c) ? c - 'A' + 'a' : c;
-}
-
-/*
- * A label that URL parsers and inet_aton() read as a number: decimal, or
- * "0x" and hex digits.  No top-level domain looks like that, so a name
- * ending in one is an address or nothing.
- */
-static bool
-peek_label_is_number(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		for (i = 2; i < n; i++)
-			if (!peek_is_hex((unsigned char)s[i]))
-				return false;
-		return true;
-	}
-	for (i = 0; i < n; i++)
-		if (!peek_is_digit((unsigned char)s[i]))
-			return false;
-	return n > 0;
-}
-
-/*
- * An IPv6 literal, or an IPv4 address in any form inet_aton() takes
- * ("192.0.2.1", "127.1", "0x7f.1"): what a client connects to without a
- * lookup, so the rule has to match the IP anyway.  One trailing dot is
- * allowed, as in a name.
- */
-static bool
-peek_is_ip_literal(const char *s)
-{
-	char buf[PEEK_NAME_MAX + 2];
-	struct in6_addr a6;
-	struct in_addr a4;
-	size_t n, i;
-
-	n = strlen(s);
-	if (n == 0 || n >= sizeof(buf))
-		return false;
-	if (inet_pton(AF_INET6, s, &a6) == 1)
-		return true;
-	memcpy(buf, s, n + 1);
-	if (buf[n - 1] == '.')
-		buf[--n] = '\0';
-	/* inet_aton() stops at white space; only digits may reach it. */
-	for (i = 0; i < n; i++)
-		if (!peek_is_hex((unsigned char)buf[i]) && buf[i] != '.' &&
-		    buf[i] != 'x' && buf[i] != 'X')
-			return false;
-	return n > 0 && inet_aton(buf, &a4) == 1;
-}
-
-int
-peek_normalise_name(char *s)
-{
-	size_t n, i, label;
-	int c;
-
-	n = strlen(s);
-	if (n > 0 && s[n - 1] == '.')
-		n--;
-	if (n == 0 || n > PEEK_NAME_MAX)
-		return -1;
-	label = 0;
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (c == '.') {
-			if (label == 0)
-				return -1;
-			label = 0;
-			continue;
-		}
-		c = peek_lower(c);
-		if (!((c >= 'a' && c <= 'z') || peek_is_digit(c) || c == '-' ||
-		      c == '_'))
-			return -1;
-		if (++label > PEEK_LABEL_MAX)
-			return -1;
-	}
-	if (label == 0 || peek_label_is_number(s + n - label, label))
-		return -1;
-	for (i = 0; i < n; i++)
-		s[i] = peek_lower((unsigned char)s[i]);
-	s[n] = '\0';
-	return 0;
 }
 
 /*
@@ -217,9 +124,9 @@ peek_set_name(const uint8_t *p, size_t n, struct peek_info *info,
 		goto bad;
 	memcpy(host, p, n);
 	host[n] = '\0';
-	if (peek_is_ip_literal(host))
+	if (name_is_ip_literal(host))
 		return PEEK_DONE;
-	if (peek_normalise_name(host) == -1)
+	if (name_normalise(host) == -1)
 		goto bad;
 	memcpy(info->name, host, strlen(host) + 1);
 	return PEEK_DONE;

@@ -18,10 +18,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/name.h"
+
 /* The most bytes a peek may hold: a ClientHello of up to this size is
  * reassembled; a longer one is invalid. */
 #define PEEK_MAX_BYTES (32 * 1024)
-#define PEEK_NAME_MAX 253
+#define PEEK_NAME_MAX NAME_MAX_LEN
 
 enum name_source {
 	NAME_NONE,	/* no name: the rule must match the IP */
@@ -92,12 +94,5 @@ enum peek_result peek_http(const uint8_t *buf, size_t len,
 /* "sni", "http" or "none". */
 const char *name_source_str(enum name_source s);
 
-/*
- * Check and normalise a host name in place: lower case, trailing dot
- * removed, letters/digits/'-'/'_' in labels of 1-63 bytes, at most
- * PEEK_NAME_MAX bytes.  Returns 0, or -1 when s is not a host name (an IP
- * literal is not a name either).
- */
-int peek_normalise_name(char *s);
 
 #endif

@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "common/name.h"
 #include "proxyd/peek.h"
 
 /* Extension types the test client adds: padding of ours, and ECH. */
@@ -885,11 +886,11 @@ test_normalise_name(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		strcpy(buf, cases[i].in);
 		if (cases[i].out == NULL) {
-			if (peek_normalise_name(buf) != -1)
+			if (name_normalise(buf) != -1)
 				fail_msg("\"%s\" accepted", cases[i].in);
 			continue;
 		}
-		if (peek_normalise_name(buf) != 0)
+		if (name_normalise(buf) != 0)
 			fail_msg("\"%s\" refused", cases[i].in);
 		assert_string_equal(buf, cases[i].out);
 	}
@@ -922,20 +923,20 @@ test_normalise_name_lengths(void **state)
 	char buf[512];
 
 	name_of_labels(buf, sizeof(buf), l63, 2);
-	assert_int_equal(peek_normalise_name(buf), 0);
+	assert_int_equal(name_normalise(buf), 0);
 	name_of_labels(buf, sizeof(buf), l64, 2);
-	assert_int_equal(peek_normalise_name(buf), -1);
+	assert_int_equal(name_normalise(buf), -1);
 
 	name_of_labels(buf, sizeof(buf), n253, 4);
 	assert_int_equal(strlen(buf), 253);
-	assert_int_equal(peek_normalise_name(buf), 0);
+	assert_int_equal(name_normalise(buf), 0);
 	strcat(buf, ".");
-	assert_int_equal(peek_normalise_name(buf), 0);
+	assert_int_equal(name_normalise(buf), 0);
 	assert_int_equal(strlen(buf), 253);
 
 	name_of_labels(buf, sizeof(buf), n254, 4);
 	assert_int_equal(strlen(buf), 254);
-	assert_int_equal(peek_normalise_name(buf), -1);
+	assert_int_equal(name_normalise(buf), -1);
 }
 
 static void
