@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -25,7 +26,7 @@ struct config_key {
 	int (*parse)(struct config *, const struct config_key *, const char *);
 	void (*print)(const struct config *, const struct config_key *, FILE *);
 	size_t field; /* offsetof() for keys that share a parser */
-	unsigned min; /* smallest value, for those */
+	unsigned min; /* smallest duration, or size of a path field */
 };
 
 int
@@ -260,6 +261,52 @@ print_duration_key(const struct config *cfg, const struct config_key *k,
 	print_duration(out, *duration_field((struct config *)cfg, k));
 }
 
+/* Paths share one parser: absolute, and short enough for their field. */
+static char *
+path_field(struct config *cfg, const struct config_key *k)
+{
+	return (char *)cfg + k->field;
+}
+
+static int
+parse_path_key(struct config *cfg, const struct config_key *k, const char *v)
+{
+	if (v[0] != '/' || strlen(v) >= k->min)
+		return -1;
+	snprintf(path_field(cfg, k), k->min, "%s", v);
+	return 0;
+}
+
+static void
+print_path_key(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	fprintf(out, "%s\n", path_field((struct config *)cfg, k));
+}
+
+static int
+parse_admin_group(struct config *cfg, const struct config_key *k, const char *v)
+{
+	struct group *gr;
+
+	if (v[0] == '\0' || strcmp(v, "none") == 0) {
+		cfg->admin_group[0] = '\0';
+		return 0;
+	}
+	gr = getgrnam(v);
+	if (gr == NULL || strlen(v) >= sizeof(cfg->admin_group))
+		return -1;
+	snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s", v);
+	cfg->admin_gid = gr->gr_gid;
+	return 0;
+}
+
+static void
+print_admin_group(const struct config *cfg, const struct config_key *k,
+                  FILE *out)
+{
+	fprintf(out, "%s\n", cfg->admin_group[0] ? cfg->admin_group : "none");
+}
+
 static int
 parse_keep_redirect_on_exit(struct config *cfg, const struct config_key *k,
                             const char *v)
@@ -411,6 +458,28 @@ static const struct config_key config_keys[] = {
         .print = print_max_connections,
     },
     {
+        .name = "database",
+        .expected = "an absolute path to the SQLite database",
+        .parse = parse_path_key,
+        .print = print_path_key,
+        .field = offsetof(struct config, database),
+        .min = sizeof(((struct config *)0)->database),
+    },
+    {
+        .name = "control_socket",
+        .expected = "an absolute path of at most 107 bytes",
+        .parse = parse_path_key,
+        .print = print_path_key,
+        .field = offsetof(struct config, control_socket),
+        .min = sizeof(((struct config *)0)->control_socket),
+    },
+    {
+        .name = "admin_group",
+        .expected = "the name of an existing group, or none",
+        .parse = parse_admin_group,
+        .print = print_admin_group,
+    },
+    {
         .name = "socket_mark",
         .expected = "a non-zero 32-bit number, like 0x746f6c6c",
         .parse = parse_socket_mark,
@@ -438,6 +507,10 @@ config_defaults(struct config *cfg)
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 16384;
 	cfg->socket_mark = 0x746f6c6c; /* "toll" */
+	snprintf(cfg->database, sizeof(cfg->database), "%s",
+	         CONFIG_DEFAULT_DATABASE);
+	snprintf(cfg->control_socket, sizeof(cfg->control_socket), "%s",
+	         CONFIG_DEFAULT_CONTROL);
 }
 
 static char *

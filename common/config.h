@@ -15,10 +15,12 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define CONFIG_DEFAULT_PATH "/etc/tollgate/tollgate.conf"
-#define CONFIG_MAX_LISTEN   4
-#define CONFIG_MAX_GUARD    64
-#define CONFIG_ERRLEN       512
+#define CONFIG_DEFAULT_PATH     "/etc/tollgate/tollgate.conf"
+#define CONFIG_DEFAULT_DATABASE "/var/lib/tollgate/tollgate.db"
+#define CONFIG_DEFAULT_CONTROL  "/run/tollgate/control.sock"
+#define CONFIG_MAX_LISTEN       4
+#define CONFIG_MAX_GUARD        64
+#define CONFIG_ERRLEN           512
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {
@@ -46,6 +48,10 @@ struct config {
 	int log_level;
 	unsigned max_connections;
 	uint32_t socket_mark;
+	char database[4096];      /* SQLite file of rules (and events) */
+	char control_socket[108]; /* unix socket path (sun_path size) */
+	char admin_group[64];     /* "" = only root may change rules */
+	gid_t admin_gid;          /* valid when admin_group[0] */
 };
 
 void config_defaults(struct config *cfg);

@@ -86,7 +86,10 @@ test_every_key(void **state)
 	                      "keep_redirect_on_exit = no\n"
 	                      "log_level = debug\n"
 	                      "max_connections = 100\n"
-	                      "socket_mark = 0x10\n",
+	                      "socket_mark = 0x10\n"
+	                      "database = /tmp/x/rules.db\n"
+	                      "control_socket = /tmp/x/ctl.sock\n"
+	                      "admin_group = root\n",
 	                      err, sizeof(err)),
 	                 0);
 	assert_int_equal(cfg.n_guard, 3);
@@ -102,6 +105,10 @@ test_every_key(void **state)
 	assert_int_equal(cfg.log_level, LOG_DEBUG);
 	assert_int_equal(cfg.max_connections, 100);
 	assert_int_equal(cfg.socket_mark, 0x10);
+	assert_string_equal(cfg.database, "/tmp/x/rules.db");
+	assert_string_equal(cfg.control_socket, "/tmp/x/ctl.sock");
+	assert_string_equal(cfg.admin_group, "root");
+	assert_int_equal(cfg.admin_gid, 0);
 }
 
 static void
@@ -145,6 +152,12 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"max_connections = 0\n", "bad value"},
 	    {"max_connections = 12abc\n", "bad value"},
 	    {"socket_mark = 0\n", "non-zero"},
+	    {"database = rules.db\n", "expected an absolute path"},
+	    {"control_socket = /run/"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	     "at most 107 bytes"},
+	    {"admin_group = no-such-group-tg\n", "an existing group"},
 	    {"just some words\n", ":1: expected \"key = value\""},
 	};
 	size_t i;
