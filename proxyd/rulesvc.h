@@ -1,0 +1,86 @@
+/*
+ * rulesvc.h - the daemon's rules: the SQLite store, touched only on its own
+ * worker thread, and the live index, read only on the event loop.
+ *
+ * A change (from the control socket) is stored on the worker thread, the
+ * whole rule set is reloaded and a new index built there, aside; then, on
+ * the loop, the index pointer is swapped and the old index freed.  A lookup
+ * never sees half a change, and connections in flight keep the verdict they
+ * already had.  Hit counts are kept per index slot on the loop and written
+ * back in one transaction every RULESVC_FLUSH_S seconds, off the loop.
+ */
+#ifndef TG_RULESVC_H
+#define TG_RULESVC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proxyd/proxyd.h"
+#include "rules/match.h"
+#include "rules/rule.h"
+
+#define RULESVC_FLUSH_S 5
+
+enum rulesvc_op {
+	RULESVC_ADD,		/* store change->rule; result id */
+	RULESVC_DEL,		/* by change->id */
+	RULESVC_ENABLE,
+	RULESVC_DISABLE,
+	RULESVC_EDIT,		/* replace rule change->id by change->rule */
+	RULESVC_IMPORT,		/* change->import, in one transaction */
+	RULESVC_RELOAD,		/* re-read the store (another writer) */
+};
+
+struct rulesvc_change {
+	enum rulesvc_op op;
+	int64_t id;
+	struct rule rule;
+	struct rules_set *import;	/* owned by the change; freed after */
+};
+
+struct rulesvc_result {
+	bool ok;
+	int64_t id;		/* ADD: the new rule's id */
+	unsigned rules;		/* rules in force after the change */
+	char err[256];		/* when !ok: what was wrong, for ERR lines */
+	const char *code;	/* when !ok: "notfound", "invalid", "internal" */
+};
+
+/*
+ * Open the store (creating it; as root, before privileges are dropped, so
+ * the file can be given to `owner`), remove "once" and "restart" rules
+ * left from the last run, and build the first index.  A corrupt, newer or
+ * unreadable database fails here: tollgated then refuses to start (its
+ * nftables table stays, so traffic fails closed).  0, or -1 + err.
+ */
+int rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
+    size_t errlen);
+
+/* Start the store's worker thread and the hit-flush timer (after the
+ * privilege drop).  0 or -1 (logged). */
+int rulesvc_start(struct proxyd *pd);
+
+/* Flush pending hits, stop the thread, close the store, free the index. */
+void rulesvc_stop(struct proxyd *pd);
+
+/*
+ * Apply a change off the loop.  done(arg, result) runs on the loop once the
+ * change is stored and the new index is live, or it failed.  The change is
+ * copied; the caller may free it after this returns (but `import` passes
+ * to rulesvc).
+ */
+void rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
+    void (*done)(void *arg, const struct rulesvc_result *result), void *arg);
+
+/*
+ * On the loop: the rule that decides q (NULL: none, default_action), with
+ * why filled when not NULL.  Counts a hit for it; a "once" rule is used up
+ * by this call.
+ */
+const struct rule *rulesvc_decide(struct proxyd *pd,
+    const struct rules_query *q, struct rules_explain *why);
+
+/* Rules in the live index. */
+unsigned rulesvc_count(const struct proxyd *pd);
+
+#endif
