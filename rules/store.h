@@ -1,0 +1,217 @@
+/*
+ * store.h - the SQLite database of rules (and, later, events) shared by
+ * tollgated and the tollgate CLI.
+ *
+ * One file (config key "database", default /var/lib/tollgate/tollgate.db)
+ * in WAL mode, so the CLI's read-only queries never block the daemon and
+ * the daemon never blocks them.  Every write is one transaction (BEGIN
+ * IMMEDIATE, synchronous=FULL): it is all there after a crash or not at
+ * all.  A writer that finds another writer busy waits up to
+ * STORE_BUSY_TIMEOUT_MS; only then does it fail.
+ *
+ * The schema is versioned with PRAGMA user_version and moved forward by
+ * an ordered list of migration steps in store.c, each in its own
+ * transaction (a new database runs them all from 0):
+ *   1  rules, list_names
+ *   2  rules.note, index rules(app)
+ * A database from a newer tollgate, a corrupt one, or a file that is not
+ * tollgate's is refused and left untouched.  Tables (times in Unix
+ * seconds, enums as their lower-case words):
+ *   rules(id, app, uid NULL when none, dest_kind, dest, addr BLOB NULL
+ *         unless ip/cidr, prefix, port_lo, port_hi, proto, action,
+ *         duration, expires, priority, enabled, created, updated, hits,
+ *         last_hit, note)
+ *   list_names(rule_id -> rules(id) ON DELETE CASCADE, name), one row per
+ *         name of a DEST_LIST rule's list; the list's own name is the
+ *         rule's dest.
+ *
+ * Threads: a struct store is used by one thread at a time; each thread
+ * that needs the database opens its own.  tollgated opens it as root,
+ * hands it to store_chown(), drops privileges and then uses it only from
+ * its worker thread.
+ *
+ * Errors: every function that can fail takes err/errlen and fills err
+ * with one line naming what was being done, the file and SQLite's reason.
+ * A failed write has changed nothing.
+ */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "rules/rule.h"
+
+#define STORE_SCHEMA_VERSION  2    /* what this tollgate writes */
+#define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
+#define STORE_ERRLEN          512
+#define STORE_RULES_MAX       10000   /* rules in one database */
+#define STORE_LIST_NAMES_MAX  1000000 /* names in one list */
+#define STORE_DIR_MODE        0750    /* a directory store_open() makes */
+#define STORE_FILE_MODE       0640    /* the database, -wal and -shm */
+
+/* Returns of the functions that act on one rule by id. */
+#define STORE_OK       0
+#define STORE_ERROR    (-1) /* err says what failed */
+#define STORE_NOTFOUND (-2) /* no rule with that id; err says so */
+
+enum store_mode {
+	STORE_READONLY,  /* queries only; the file must exist */
+	STORE_READWRITE, /* creates the file (and its directory) if missing,
+	                  * migrates it to STORE_SCHEMA_VERSION */
+};
+
+struct store;
+
+/*
+ * Open the database at path.  STORE_READONLY never writes, never blocks a
+ * writer and fails with "no database yet at PATH" when the file is
+ * missing, or when it has an older schema that only tollgated (read-write)
+ * may upgrade.  STORE_READWRITE creates a missing directory (the last path
+ * component only, STORE_DIR_MODE) and file (STORE_FILE_MODE), switches to
+ * WAL and runs the migrations.  Both check the file (PRAGMA quick_check)
+ * and refuse one that is corrupt, not an SQLite database, not tollgate's,
+ * from a newer schema ("database is from a newer tollgate (schema N, this
+ * one knows M)") or unreadable.  Returns the store, to be closed with
+ * store_close(), or NULL with err set.
+ */
+struct store *store_open(const char *path, enum store_mode mode, char *err,
+                         size_t errlen);
+void store_close(struct store *s);
+
+/* The schema version of the open database (STORE_SCHEMA_VERSION after a
+ * read-write open). */
+int store_schema_version(const struct store *s);
+
+/*
+ * Give the database file, its -wal and -shm files and its directory to
+ * uid:gid (mode unchanged).  For tollgated before it drops root; a file
+ * that does not exist is skipped.  Returns 0 or -1 + err.
+ */
+int store_chown(struct store *s, uid_t uid, gid_t gid, char *err,
+                size_t errlen);
+
+/*
+ * Add one rule.  For a DEST_LIST rule, names[0..n_names) are its list
+ * (normalised names; duplicates are stored once); otherwise names must be
+ * NULL and n_names 0.  r->id is ignored; on success r->id is the new id
+ * and r->created and r->updated are now, hits and last_hit are kept.
+ * Returns 0 or -1 + err (nothing stored).
+ */
+int store_rule_add(struct store *s, struct rule *r, const char *const *names,
+                   size_t n_names, char *err, size_t errlen);
+
+/* Delete rule id and its list.  STORE_OK, STORE_NOTFOUND or STORE_ERROR. */
+int store_rule_delete(struct store *s, int64_t id, char *err, size_t errlen);
+
+/* Enable or disable rule id; sets updated to now.  STORE_OK,
+ * STORE_NOTFOUND or STORE_ERROR. */
+int store_rule_enable(struct store *s, int64_t id, bool enabled, char *err,
+                      size_t errlen);
+
+/*
+ * Replace the fields of rule r->id with r's: everything but id, created,
+ * hits and last_hit, which the store keeps; updated is set to now and
+ * written back into *r with the kept fields.  Lists: when r is DEST_LIST
+ * and names is not NULL the list becomes names[0..n_names); when names is
+ * NULL the rule keeps the names it has; when r is not DEST_LIST its list
+ * is dropped.  STORE_OK, STORE_NOTFOUND or STORE_ERROR (nothing changed).
+ */
+int store_rule_edit(struct store *s, struct rule *r, const char *const *names,
+                    size_t n_names, char *err, size_t errlen);
+
+/* Read rule id into *r.  STORE_OK, STORE_NOTFOUND or STORE_ERROR. */
+int store_rule_get(struct store *s, int64_t id, struct rule *r, char *err,
+                   size_t errlen);
+
+/*
+ * Every rule, or only those whose app is exactly app when app is not NULL,
+ * by id.  *rules is a malloc()ed array of *n rules (NULL when *n is 0) that
+ * the caller frees with free().  Returns 0 or -1 + err (*rules NULL).
+ */
+int store_rule_list(struct store *s, const char *app, struct rule **rules,
+                    size_t *n, char *err, size_t errlen);
+
+/* The number of names in rule id's list (0 when none), or -1 + err. */
+int64_t store_list_count(struct store *s, int64_t id, char *err, size_t errlen);
+
+/* One list as the store hands it out: the names of rule rule_id's list,
+ * sorted (byte order) and unique, pointing into one block owned by the
+ * list. */
+struct store_list {
+	int64_t rule_id;
+	char name[RULE_LIST_NAME_MAX]; /* the rule's dest */
+	const char **names;
+	size_t n;
+	char *buf; /* the names' bytes */
+};
+
+/*
+ * Everything the matcher needs, read in one read transaction (one
+ * consistent picture): every rule, enabled or not, by id, and the list of
+ * each DEST_LIST rule, in rule id order.  Free with store_loaded_free().
+ */
+struct store_loaded {
+	struct rule *rules;
+	size_t n_rules;
+	struct store_list *lists;
+	size_t n_lists;
+};
+
+/* Fill *out (which the caller need not clear).  Returns 0 or -1 + err
+ * (*out then empty). */
+int store_load(struct store *s, struct store_loaded *out, char *err,
+               size_t errlen);
+void store_loaded_free(struct store_loaded *l);
+
+/*
+ * Names given for one list in an import: every DEST_LIST rule of the
+ * import whose dest is list gets names[0..n).
+ */
+struct store_import_list {
+	const char *list;
+	const char *const *names;
+	size_t n;
+};
+
+/*
+ * Add rules[0..n_rules) with the lists they name, in one transaction: all
+ * are stored or none.  A DEST_LIST rule whose list is not among lists is
+ * an error, as is a list no rule uses.  With replace every rule already
+ * stored is deleted first (a restore).  Each rule gets a new id written
+ * back into rules[i].id; created, updated, hits and last_hit are kept when
+ * not 0 (an exported rule read back), else set to now and 0.  Returns 0 or
+ * -1 + err naming the rule (by its index in rules) or list that failed.
+ */
+int store_import(struct store *s, struct rule *rules, size_t n_rules,
+                 const struct store_import_list *lists, size_t n_lists,
+                 bool replace, char *err, size_t errlen);
+
+/* Hits counted by the daemon since its last batch, for one rule. */
+struct store_hit {
+	int64_t id;
+	uint64_t hits;
+	time_t last_hit;
+};
+
+/*
+ * Add hits[i].hits to rule hits[i].id's count and raise its last_hit to
+ * hits[i].last_hit, for all i, in one transaction.  An id that is no
+ * longer stored (deleted meanwhile) is skipped.  Returns 0 or -1 + err
+ * (no count changed).
+ */
+int store_add_hits(struct store *s, const struct store_hit *hits, size_t n,
+                   char *err, size_t errlen);
+
+/* Delete the DUR_UNTIL rules whose expires <= now.  Returns how many, or
+ * -1 + err. */
+int store_delete_expired(struct store *s, time_t now, char *err, size_t errlen);
+
+/* Delete every DUR_ONCE and DUR_RESTART rule: tollgated calls it when it
+ * starts.  Returns how many, or -1 + err. */
+int store_delete_transient(struct store *s, char *err, size_t errlen);
+
+#endif
