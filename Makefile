@@ -23,12 +23,12 @@ DESTDIR    ?=
 CC         ?= cc
 CLANG      ?= clang
 PKG_CONFIG ?= pkg-config
-PKGS        = libevent libnftnl libmnl libssl libcrypto sqlite3
+PKGS        = libevent libnftnl libmnl libssl libcrypto sqlite3 libidn2
 FUZZ_SECONDS ?= 60
 
 # Debian packages: to build, to test, to benchmark.
 DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
-            libmnl-dev libssl-dev libsqlite3-dev
+            libmnl-dev libssl-dev libsqlite3-dev libidn2-dev
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils
