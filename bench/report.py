@@ -36,6 +36,12 @@ ROWS = [
      ("ratio>=", 0.5)),
     ("cps_https", "new connections/s, HTTPS (ab -c 16)", "%.0f", "ratio",
      ("ratio>=", 0.5)),
+    ("mcpu_us_cps_http", "  machine CPU per HTTP connection (us)", "%.0f",
+     "delta", None),
+    ("cpu_us_cps_http", "  proxy CPU per HTTP connection (us)", "%.0f",
+     None, None),
+    ("mcpu_us_cps_https", "  machine CPU per HTTPS connection (us)", "%.0f",
+     "delta", None),
     ("lat_p50_us", "connect+request+1st byte, p50 (us)", "%.0f", "delta",
      None),
     ("lat_p99_us", "connect+request+1st byte, p99 (us)", "%.0f", "delta",
@@ -54,6 +60,8 @@ ROWS = [
      ("<=", 0.3)),
     ("cpu_gb4", "proxy CPU s per GB, 4 streams", "%.3f", None,
      ("<=", 0.3)),
+    ("mcpu_gb1", "machine CPU s per GB, 1 stream", "%.3f", "delta", None),
+    ("mcpu_gb4", "machine CPU s per GB, 4 streams", "%.3f", "delta", None),
 ]
 
 
@@ -98,7 +106,8 @@ def compare(kind, v, d, f):
     if kind == "ratio":
         return "%.2fx" % (v / d) if d else ""
     if kind == "delta":
-        return ("%+.0f (%.2fx)" % (v - d, v / d)) if d else "%+.0f" % (v - d)
+        df = "%+.0f" if abs(d) >= 10 else "%+.3f"
+        return ((df + " (%.2fx)") % (v - d, v / d)) if d else df % (v - d)
     return ""
 
 
