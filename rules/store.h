@@ -43,6 +43,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
 #define STORE_SCHEMA_VERSION  2    /* what this tollgate writes */
@@ -138,57 +139,29 @@ int store_rule_list(struct store *s, const char *app, struct rule **rules,
 /* The number of names in rule id's list (0 when none), or -1 + err. */
 int64_t store_list_count(struct store *s, int64_t id, char *err, size_t errlen);
 
-/* One list as the store hands it out: the names of rule rule_id's list,
- * sorted (byte order) and unique, pointing into one block owned by the
- * list. */
-struct store_list {
-	int64_t rule_id;
-	char name[RULE_LIST_NAME_MAX]; /* the rule's dest */
-	const char **names;
-	size_t n;
-	char *buf; /* the names' bytes */
-};
-
 /*
  * Everything the matcher needs, read in one read transaction (one
- * consistent picture): every rule, enabled or not, by id, and the list of
- * each DEST_LIST rule, in rule id order.  Free with store_loaded_free().
+ * consistent picture): every rule, enabled or not, in id order, each
+ * DEST_LIST rule with its names (sorted in byte order, unique), appended
+ * to set with rules_set_add() (match.h).  set must be empty
+ * (rules_set_init()); the caller frees it with rules_set_free().  Returns
+ * 0, or -1 + err with set empty again.
  */
-struct store_loaded {
-	struct rule *rules;
-	size_t n_rules;
-	struct store_list *lists;
-	size_t n_lists;
-};
-
-/* Fill *out (which the caller need not clear).  Returns 0 or -1 + err
- * (*out then empty). */
-int store_load(struct store *s, struct store_loaded *out, char *err,
+int store_load(struct store *s, struct rules_set *set, char *err,
                size_t errlen);
-void store_loaded_free(struct store_loaded *l);
 
 /*
- * Names given for one list in an import: every DEST_LIST rule of the
- * import whose dest is list gets names[0..n).
+ * Add the rules of set (with set->lists[i] as rule i's names when it is a
+ * DEST_LIST rule; no names is an empty list) in one transaction: all are
+ * stored or none.  With replace every rule already stored is deleted
+ * first (a restore).  Each rule gets a new id, written back into
+ * set->rules[i].id; created, updated, hits and last_hit are kept when not
+ * 0 (an exported rule read back), else set to now and 0.  Returns 0, or
+ * -1 + err naming the rule (its place in the set, from 1) that failed,
+ * with nothing stored and every id 0.
  */
-struct store_import_list {
-	const char *list;
-	const char *const *names;
-	size_t n;
-};
-
-/*
- * Add rules[0..n_rules) with the lists they name, in one transaction: all
- * are stored or none.  A DEST_LIST rule whose list is not among lists is
- * an error, as is a list no rule uses.  With replace every rule already
- * stored is deleted first (a restore).  Each rule gets a new id written
- * back into rules[i].id; created, updated, hits and last_hit are kept when
- * not 0 (an exported rule read back), else set to now and 0.  Returns 0 or
- * -1 + err naming the rule (by its index in rules) or list that failed.
- */
-int store_import(struct store *s, struct rule *rules, size_t n_rules,
-                 const struct store_import_list *lists, size_t n_lists,
-                 bool replace, char *err, size_t errlen);
+int store_import(struct store *s, struct rules_set *set, bool replace,
+                 char *err, size_t errlen);
 
 /* Hits counted by the daemon since its last batch, for one rule. */
 struct store_hit {
