@@ -23,7 +23,7 @@ refused() {
 	as_guard "$@" >/dev/null 2>"$TG_TMP/client.err"
 	st=$?
 	ms=$(($(tg_ms) - t0))
-	like "$st" '^(7|35|56)$' "$what fails like a reset (curl exit $st: $(head -c 120 "$TG_TMP/client.err"))"
+	like "$st" "$TG_CURL_RESET" "$what fails like a reset (curl exit $st: $(head -c 120 "$TG_TMP/client.err"))"
 	ok '[ "$ms" -lt 3000 ]' "$what fails at once (${ms} ms)"
 }
 

@@ -484,6 +484,11 @@ in_client() {
 	timeout -k 2 "${TG_T:-15}" ip netns exec "$TG_CNS" "$@"
 }
 
+# curl's exit status when the connection is reset: 7 (reset while
+# connecting), 35 (during the TLS handshake), 55 (while sending), 56 (while
+# receiving).  Which one depends on how far curl got when the RST came.
+TG_CURL_RESET='^(7|35|55|56)$'
+
 # as_guard "${TG_SHOWPID[@]}" CMD...: prints "pid=PID" first, PID being
 # CMD's own (the shell execs it).
 TG_SHOWPID=(sh -c 'echo "pid=$$"; exec "$@"' sh)
