@@ -146,12 +146,13 @@ const char *rule_duration_str(const struct rule *r, char *buf, size_t len);
  *   updated hits last_hit note
  * (uid=any when none; times as rule_time_str(), "-" for 0; enabled=yes|no;
  * duration as rule_duration_str()).  A buffer of RULE_LINE_MAX always
- * holds it.  rule_parse_line() reads one back: fields it does not find
- * keep rule_init() defaults; an unknown key, a key given twice or a bad
- * value is an error naming the key.  A relative duration ("30m") is for
- * typing only: the text form takes once, restart, forever or until:TIME.
- * rule_format() then rule_parse_line() gives rule_equal() rules.
- * Returns 0 or -1 + err.
+ * holds a rule whose app passed rule_parse_app().  rule_parse_line() reads one
+ * back: fields it does not find keep rule_init() defaults; an unknown key, a
+ * key given twice or a bad value is an error naming the key.  A relative
+ * duration ("30m") is for typing only: the text form takes once, restart,
+ * forever or until:TIME. rule_format() then rule_parse_line() gives
+ * rule_equal() rules. Returns 0, or -1 + err (*r then partly filled: throw it
+ * away).
  */
 void rule_format(const struct rule *r, char *buf, size_t len);
 int rule_parse_line(struct rule *r, const char *line, char *err, size_t errlen);
