@@ -1,0 +1,209 @@
+/*
+ * ctl.h - the control protocol of tollgated: the one implementation, used
+ * by the daemon's server (proxyd/control.c) and by its clients (the
+ * tollgate command).  The protocol is described for its users in
+ * docs/control.md.
+ *
+ * Lines.  Every request and every reply is one line ending in "\n" (a "\r"
+ * before it is dropped, so "socat - UNIX-CONNECT:..,crlf" works).  A line
+ * holds at most CTL_LINE_MAX bytes before its "\n"; it never holds a NUL
+ * or another control byte (below 0x20, or 0x7f).
+ *
+ * Words.  A line is words separated by spaces.  A word is bare (bytes
+ * other than space, control bytes, '"' and '\') or quoted ("..." in which
+ * \" \\ and \xHH stand for a quote, a backslash and byte HH).  A word may
+ * be key=value, the value bare or quoted.  This is the quoting of log_kv()
+ * in common/log.h, so a rule's text form, a log line and a reply read the
+ * same way.  When quoting, ctl_put_*() also quote a positional word that
+ * holds '=', so that it does not read back as key=value.
+ *
+ * Requests: "VERB ARG..." (enum ctl_verb).  Replies:
+ *   OK [key=value ...]
+ *   ERR <code> <message>
+ * where code is one of enum ctl_code by name and the message is free text
+ * to the end of the line.
+ *
+ * Memory: nothing here keeps state between calls; every buffer is the
+ * caller's or is freed by the matching _free() function.
+ */
+#ifndef TG_CTL_H
+#define TG_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CTL_LINE_MAX   65536 /* bytes of a line before its "\n" */
+#define CTL_WORDS_MAX  64    /* words in one line */
+#define CTL_MSG_MAX    1024  /* bytes of an ERR message kept by a client */
+#define CTL_ERRLEN     512
+#define CTL_TIMEOUT_MS 10000 /* a client's wait for connect, send, reply */
+/* IMPORT: lines that may follow it, and their bytes in all. */
+#define CTL_IMPORT_LINES_MAX 1100000
+#define CTL_IMPORT_BYTES_MAX (64UL * 1024 * 1024)
+
+enum ctl_verb {
+	CTL_STATUS,       /* STATUS */
+	CTL_RULE_ADD,     /* RULE-ADD <rule fields> */
+	CTL_RULE_DEL,     /* RULE-DEL ID */
+	CTL_RULE_ENABLE,  /* RULE-ENABLE ID */
+	CTL_RULE_DISABLE, /* RULE-DISABLE ID */
+	CTL_RULE_EDIT,    /* RULE-EDIT ID <rule fields> */
+	CTL_IMPORT,       /* IMPORT N, then N lines of export text */
+	CTL_RELOAD,       /* RELOAD */
+};
+
+enum ctl_code {
+	CTL_E_PERM,  /* the peer may not do this */
+	CTL_E_USAGE, /* not a request: unknown verb, bad arguments, quoting */
+	CTL_E_NOTFOUND, /* no rule with that id */
+	CTL_E_INVALID,  /* a request, but its rule or import text is bad */
+	CTL_E_INTERNAL, /* the daemon failed (store, memory, too busy) */
+	CTL_E_TOOLONG,  /* a line over CTL_LINE_MAX, or an IMPORT too big */
+};
+
+const char *ctl_verb_name(enum ctl_verb v);
+/* True for the verbs that change rules: root or admin_group only. */
+bool ctl_verb_needs_admin(enum ctl_verb v);
+
+const char *ctl_code_name(enum ctl_code c);
+/* The code named s; -1 when s names none. */
+int ctl_code_parse(const char *s);
+
+/*
+ * One word of a split line.  key is NULL for a positional word; value is
+ * the word unquoted (NUL-terminated; a \x00 escape is refused, so values
+ * are C strings).
+ */
+struct ctl_word {
+	const char *key;
+	const char *value;
+};
+
+/*
+ * Split line[0..len) into at most max words, unquoting in place: line must
+ * have room for a NUL at line[len].  The words point into line.  A trailing
+ * "\r" and spaces around words are ignored.  Returns the number of words,
+ * or -1 with err saying what was wrong and where (an unclosed quote, a
+ * control byte, a bad escape, a '"' or '\' in a bare word, too many
+ * words); line is then garbage.
+ */
+int ctl_split(char *line, size_t len, struct ctl_word *words, size_t max,
+              char *err, size_t errlen);
+
+/*
+ * A request, parsed.  Everything points into buf, which belongs to the
+ * request: free with ctl_req_free().
+ */
+struct ctl_req {
+	enum ctl_verb verb;
+	int64_t id;         /* RULE-DEL, -ENABLE, -DISABLE, -EDIT: > 0 */
+	unsigned long n;    /* IMPORT: lines that follow, <= the maximum */
+	const char *fields; /* RULE-ADD, RULE-EDIT: the rule's key=value
+	                     * fields as sent (the rule text form of rules/
+	                     * rule.h without its leading word "rule") */
+	char *buf;
+};
+
+/*
+ * Parse one request line (without its "\n"; a trailing "\r" is dropped).
+ * Returns 0, or -1 with *code set (CTL_E_TOOLONG for a line over
+ * CTL_LINE_MAX or an IMPORT over the limits, CTL_E_USAGE for anything else
+ * that is not a request, CTL_E_INTERNAL when out of memory) and err
+ * holding the message for the ERR line.  The syntax of the rule fields is
+ * checked here (words and quoting); their meaning is the rule parser's.
+ * On -1 nothing needs freeing.
+ */
+int ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
+                  enum ctl_code *code, char *err, size_t errlen);
+void ctl_req_free(struct ctl_req *req);
+
+/*
+ * Building a line into a caller's buffer.  The line is kept
+ * NUL-terminated; once it would pass CTL_LINE_MAX or the buffer, `over` is
+ * set and later calls do nothing.  ctl_line_end() appends the "\n" and
+ * returns the line's length with it, or -1 when over.
+ */
+struct ctl_line {
+	char *buf;
+	size_t cap; /* bytes of buf */
+	size_t len; /* bytes used, without the NUL */
+	bool over;
+};
+
+void ctl_line_init(struct ctl_line *l, char *buf, size_t cap);
+/* Append a positional word, quoted when it must be. */
+void ctl_put_word(struct ctl_line *l, const char *word);
+/* Append key=value, the value quoted when it must be (as log_kv()). */
+void ctl_put_kv(struct ctl_line *l, const char *key, const char *value);
+void ctl_put_kvf(struct ctl_line *l, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Append text that is already words (a rule's fields), after a space. */
+void ctl_put_raw(struct ctl_line *l, const char *text);
+int ctl_line_end(struct ctl_line *l);
+
+/*
+ * A whole ERR line (with its "\n") in buf: control bytes of the message
+ * become '?', and a message too long for the line is cut.  Returns the
+ * length.
+ */
+size_t ctl_fmt_err(char *buf, size_t cap, enum ctl_code code, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * A reply, parsed.  For OK, kv[0..n) are its key=value words; for ERR,
+ * code (codestr as sent, when it is a code this version does not know)
+ * and msg.  Free with ctl_reply_free().
+ */
+struct ctl_reply {
+	bool ok;
+	int code; /* enum ctl_code, or -1 when unknown */
+	char codestr[16];
+	char msg[CTL_MSG_MAX];
+	struct ctl_word kv[CTL_WORDS_MAX];
+	size_t n;
+	char *buf;
+};
+
+/* Parse one reply line (without its "\n").  0, or -1 + err when it is
+ * neither a well-formed OK nor an ERR line. */
+int ctl_reply_parse(const char *line, size_t len, struct ctl_reply *rep,
+                    char *err, size_t errlen);
+void ctl_reply_free(struct ctl_reply *rep);
+/* The value of key in an OK reply, or NULL. */
+const char *ctl_reply_get(const struct ctl_reply *rep, const char *key);
+
+/*
+ * Client side.  ctl_connect() returns a connected socket, or CTL_DOWN when
+ * the daemon is not running (no socket file, or nothing listening on it),
+ * with err saying "tollgated is not running (no socket at PATH)", or -1 +
+ * err for anything else (permission denied, a path too long).
+ */
+#define CTL_DOWN (-2)
+int ctl_connect(const char *path, char *err, size_t errlen);
+
+/*
+ * Send buf[0..len) (whole lines) within timeout_ms.  0, or -1 + err; when
+ * the daemon closed the connection (EPIPE) a reply may still be waiting,
+ * so read it before giving up.
+ */
+int ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
+             size_t errlen);
+
+/*
+ * Read one reply line within timeout_ms and parse it.  Reads exactly that
+ * line and nothing after it.  0, or -1 + err (timeout, the daemon closed
+ * the connection, a line too long or malformed).
+ */
+int ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
+                   size_t errlen);
+
+/*
+ * Connect, send request (one line without "\n") and read the reply.
+ * Returns 0 (a reply, OK or ERR, is in *rep), CTL_DOWN (not running; err
+ * says so), or -1 + err.
+ */
+int ctl_call(const char *path, const char *request, struct ctl_reply *rep,
+             char *err, size_t errlen);
+
+#endif
