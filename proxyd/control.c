@@ -1,0 +1,924 @@
+/*
+ * control.c - the control server; see control.h and common/ctl.h.
+ *
+ * A client is in one of four states:
+ *   READY    reading request lines
+ *   IMPORT   reading the n lines that follow "IMPORT n" into an export
+ *            reader; the reply comes after the last one
+ *   WAITING  a change is with rulesvc; further lines stay buffered
+ *   CLOSING  a last reply is being written, then the client is freed
+ * Lines are taken CONTROL_LINES_PER_TURN at a time; when more are
+ * buffered, the client's `more` event continues on the next turn.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "common/ctl.h"
+#include "common/log.h"
+#include "proxyd/control.h"
+#include "proxyd/rulesvc.h"
+#include "rules/export.h"
+#include "rules/rule.h"
+
+#define CONTROL_ACCEPT_BACKOFF_MS 1000
+#define CONTROL_GROUPS_MAX        65536 /* NGROUPS_MAX of Linux */
+#define CONTROL_REPLY_MAX         (CTL_MSG_MAX + 64)
+
+enum client_state {
+	CLIENT_READY,
+	CLIENT_IMPORT,
+	CLIENT_WAITING,
+	CLIENT_CLOSING,
+};
+
+struct control_pending;
+
+struct control_client {
+	TAILQ_ENTRY(control_client) entry;
+	struct control *ctl;
+	uint64_t id;
+	struct bufferevent *bev;
+	struct event *more;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool admin;
+	enum client_state state;
+	struct control_pending *pending; /* WAITING: the change in flight */
+	/* IMPORT */
+	struct export_reader *import;
+	unsigned long import_left;
+	size_t import_bytes;
+	char import_err[CTL_ERRLEN + 16]; /* a bad line: said after the last */
+};
+
+TAILQ_HEAD(control_clients, control_client);
+
+struct control {
+	struct proxyd *pd;
+	int fd; /* until control_start() hands it to evl */
+	struct evconnlistener *evl;
+	struct event *resume;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct control_clients clients;
+	unsigned n_clients;
+	uint64_t next_id;
+	time_t started;
+};
+
+/*
+ * A change handed to rulesvc.  It outlives its client when the client
+ * leaves first (client NULL); the done callback frees it.
+ */
+struct control_pending {
+	struct control_client *client;
+	uint64_t client_id;
+	uid_t uid;
+	pid_t pid;
+	enum ctl_verb verb;
+	int64_t id;
+	size_t n_rules, n_names; /* IMPORT */
+};
+
+static void client_process(struct control_client *c);
+
+/* "client 3 (uid 1000, pid 4242)" */
+static const char *
+client_desc(const struct control_client *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "client %llu (uid %u, pid %d)",
+	         (unsigned long long)c->id, (unsigned)c->uid, (int)c->pid);
+	return buf;
+}
+
+static void
+client_free(struct control_client *c)
+{
+	struct control *ctl = c->ctl;
+
+	if (c->pending != NULL)
+		c->pending->client = NULL;
+	TAILQ_REMOVE(&ctl->clients, c, entry);
+	ctl->n_clients--;
+	bufferevent_free(c->bev);
+	event_free(c->more);
+	export_reader_free(c->import);
+	free(c);
+}
+
+static void
+client_send(struct control_client *c, const char *line, size_t len)
+{
+	char d[64];
+
+	if (bufferevent_write(c->bev, line, len) == -1) {
+		log_warn("control: %s: cannot queue the reply; closing",
+		         client_desc(c, d, sizeof(d)));
+		c->state = CLIENT_CLOSING;
+		bufferevent_disable(c->bev, EV_READ);
+		event_active(c->more, EV_TIMEOUT, 1);
+	}
+}
+
+static void
+client_err(struct control_client *c, enum ctl_code code, const char *msg)
+{
+	char buf[CONTROL_REPLY_MAX];
+	size_t n;
+
+	n = ctl_fmt_err(buf, sizeof(buf), code, "%s", msg);
+	client_send(c, buf, n);
+}
+
+/* Say ERR and close once it is written. */
+static void
+client_fail(struct control_client *c, enum ctl_code code, const char *msg)
+{
+	char d[64];
+
+	log_info("control: %s: ERR %s %s; closing",
+	         client_desc(c, d, sizeof(d)), ctl_code_name(code), msg);
+	client_err(c, code, msg);
+	c->state = CLIENT_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	/* Freed once the reply is out: by client_write_cb(), or by
+	 * client_more_cb() when nothing could be queued. */
+	event_active(c->more, EV_TIMEOUT, 1);
+}
+
+static void
+client_ok(struct control_client *c, struct ctl_line *l)
+{
+	int n = ctl_line_end(l);
+
+	if (n == -1) {
+		client_err(c, CTL_E_INTERNAL, "reply too long");
+		return;
+	}
+	client_send(c, l->buf, (size_t)n);
+}
+
+static void
+control_done(void *arg, const struct rulesvc_result *res)
+{
+	struct control_pending *p = arg;
+	struct control_client *c = p->client;
+	char buf[CONTROL_REPLY_MAX], what[64];
+	struct ctl_line l;
+	int code;
+
+	snprintf(what, sizeof(what), "client %llu (uid %u, pid %d): %s",
+	         (unsigned long long)p->client_id, (unsigned)p->uid,
+	         (int)p->pid, ctl_verb_name(p->verb));
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "OK");
+	if (res->ok) {
+		switch (p->verb) {
+		case CTL_RULE_ADD:
+			ctl_put_kvf(&l, "id", "%lld", (long long)res->id);
+			break;
+		case CTL_IMPORT:
+			ctl_put_kvf(&l, "rules", "%zu", p->n_rules);
+			ctl_put_kvf(&l, "names", "%zu", p->n_names);
+			break;
+		case CTL_RELOAD:
+			ctl_put_kvf(&l, "rules", "%u", res->rules);
+			break;
+		default:
+			ctl_put_kvf(&l, "id", "%lld", (long long)p->id);
+			break;
+		}
+		log_info("control: %s: %s (%u rules in force)", what, buf,
+		         res->rules);
+	} else
+		log_info("control: %s: failed: %s: %s", what,
+		         res->code != NULL ? res->code : "internal", res->err);
+	if (c == NULL) {
+		log_info("control: %s: the client left before the reply", what);
+		free(p);
+		return;
+	}
+	c->pending = NULL;
+	free(p);
+	if (res->ok)
+		client_ok(c, &l);
+	else {
+		code = res->code != NULL ? ctl_code_parse(res->code) : -1;
+		client_err(c, code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code,
+		           res->err);
+	}
+	if (c->state == CLIENT_WAITING) {
+		c->state = CLIENT_READY;
+		event_active(c->more, EV_TIMEOUT, 1);
+	}
+}
+
+/* Hand change to rulesvc; the reply comes from control_done(). */
+static void
+client_apply(struct control_client *c, const struct rulesvc_change *change,
+             enum ctl_verb verb, size_t n_rules, size_t n_names)
+{
+	struct control_pending *p;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_error("control: calloc: %s", strerror(errno));
+		client_err(c, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	p->client = c;
+	p->client_id = c->id;
+	p->uid = c->uid;
+	p->pid = c->pid;
+	p->verb = verb;
+	p->id = change->id;
+	p->n_rules = n_rules;
+	p->n_names = n_names;
+	c->pending = p;
+	c->state = CLIENT_WAITING;
+	/* done() may run before this returns; p is not ours after it. */
+	rulesvc_apply(c->ctl->pd, change, control_done, p);
+}
+
+static void
+client_status(struct control_client *c)
+{
+	struct proxyd *pd = c->ctl->pd;
+	char buf[1024];
+	struct ctl_line l;
+
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "OK");
+	ctl_put_kvf(&l, "pid", "%d", (int)getpid());
+	ctl_put_kvf(&l, "uptime", "%lld",
+	            (long long)(time(NULL) - c->ctl->started));
+	ctl_put_kvf(&l, "rules", "%u", rulesvc_count(pd));
+	ctl_put_kvf(&l, "connections", "%u", pd->n_conns);
+	ctl_put_kvf(&l, "accepted", "%llu",
+	            (unsigned long long)pd->stats.accepted);
+	ctl_put_kvf(&l, "allowed", "%llu",
+	            (unsigned long long)pd->stats.allowed);
+	ctl_put_kvf(&l, "refused", "%llu",
+	            (unsigned long long)pd->stats.refused);
+	ctl_put_kvf(&l, "bytes_up", "%llu",
+	            (unsigned long long)pd->stats.bytes_up);
+	ctl_put_kvf(&l, "bytes_down", "%llu",
+	            (unsigned long long)pd->stats.bytes_down);
+	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
+	ctl_put_kvf(&l, "guarded", "%zu", pd->cfg.n_guard);
+	ctl_put_kvf(&l, "clients", "%u", c->ctl->n_clients);
+	ctl_put_kv(&l, "admin", c->admin ? "yes" : "no");
+	client_ok(c, &l);
+}
+
+/* RULE-ADD and RULE-EDIT: the fields as one rule. */
+static void
+client_rule(struct control_client *c, const struct ctl_req *req)
+{
+	struct rulesvc_change *change;
+	char err[CTL_ERRLEN], *line = NULL;
+
+	change = calloc(1, sizeof(*change));
+	if (change == NULL || asprintf(&line, "rule %s", req->fields) == -1) {
+		line = NULL;
+		client_err(c, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (rule_parse_line(&change->rule, line, err, sizeof(err)) == -1) {
+		client_err(c, CTL_E_INVALID, err);
+		goto out;
+	}
+	if (change->rule.dest_kind == DEST_LIST && req->verb == CTL_RULE_ADD) {
+		client_err(c, CTL_E_INVALID,
+		           "dest: a list rule comes with its names: send it "
+		           "with IMPORT (tollgate rules import)");
+		goto out;
+	}
+	/* What the store keeps or sets itself is not the client's to say. */
+	change->rule.hits = 0;
+	change->rule.last_hit = 0;
+	change->rule.created = 0;
+	change->rule.updated = 0;
+	if (req->verb == CTL_RULE_ADD) {
+		change->op = RULESVC_ADD;
+		change->rule.id = 0;
+	} else {
+		change->op = RULESVC_EDIT;
+		change->id = req->id;
+		change->rule.id = req->id;
+	}
+	client_apply(c, change, req->verb, 0, 0);
+out:
+	free(line);
+	free(change);
+}
+
+static void
+client_simple(struct control_client *c, const struct ctl_req *req,
+              enum rulesvc_op op)
+{
+	struct rulesvc_change change;
+
+	memset(&change, 0, sizeof(change));
+	change.op = op;
+	change.id = req->id;
+	client_apply(c, &change, req->verb, 0, 0);
+}
+
+static void
+client_import_end(struct control_client *c)
+{
+	struct rulesvc_change change;
+	struct rules_set *set = NULL;
+	char err[CTL_ERRLEN], buf[128];
+	size_t n_rules = 0, n_names = 0;
+	struct ctl_line l;
+
+	c->state = CLIENT_READY;
+	if (c->import_err[0] != '\0') {
+		client_err(c, CTL_E_INVALID, c->import_err);
+		goto out;
+	}
+	set = malloc(sizeof(*set));
+	if (set == NULL) {
+		client_err(c, CTL_E_INTERNAL, "out of memory");
+		goto out;
+	}
+	rules_set_init(set);
+	if (export_reader_finish(c->import, set, &n_rules, &n_names, err,
+	                         sizeof(err)) == -1) {
+		client_err(c, CTL_E_INVALID, err);
+		goto out;
+	}
+	if (n_rules == 0) {
+		ctl_line_init(&l, buf, sizeof(buf));
+		ctl_put_word(&l, "OK");
+		ctl_put_kv(&l, "rules", "0");
+		ctl_put_kv(&l, "names", "0");
+		client_ok(c, &l);
+		goto out;
+	}
+	memset(&change, 0, sizeof(change));
+	change.op = RULESVC_IMPORT;
+	change.import = set; /* rulesvc's now */
+	set = NULL;
+	client_apply(c, &change, CTL_IMPORT, n_rules, n_names);
+out:
+	if (set != NULL) {
+		rules_set_free(set);
+		free(set);
+	}
+	export_reader_free(c->import);
+	c->import = NULL;
+}
+
+static void
+client_import_line(struct control_client *c, const char *line, size_t len)
+{
+	char err[CTL_ERRLEN];
+
+	c->import_bytes += len + 1;
+	if (c->import_bytes > CTL_IMPORT_BYTES_MAX) {
+		snprintf(err, sizeof(err), "IMPORT of more than %lu bytes",
+		         (unsigned long)CTL_IMPORT_BYTES_MAX);
+		client_fail(c, CTL_E_TOOLONG, err);
+		return;
+	}
+	if (c->import_err[0] == '\0' &&
+	    export_reader_line(c->import, line, len, err, sizeof(err)) == -1)
+		snprintf(c->import_err, sizeof(c->import_err), "import %s",
+		         err);
+	if (--c->import_left == 0)
+		client_import_end(c);
+}
+
+static void
+client_request(struct control_client *c, const char *line, size_t len)
+{
+	struct ctl_req req;
+	enum ctl_code code;
+	char err[CTL_ERRLEN], d[64];
+
+	if (ctl_req_parse(line, len, &req, &code, err, sizeof(err)) == -1) {
+		client_fail(c, code, err);
+		return;
+	}
+	log_debug("control: %s: %s", client_desc(c, d, sizeof(d)),
+	          ctl_verb_name(req.verb));
+	if (ctl_verb_needs_admin(req.verb) && !c->admin) {
+		if (c->ctl->pd->cfg.admin_group[0] != '\0')
+			snprintf(err, sizeof(err),
+			         "%s needs root or group %s (you are uid %u)",
+			         ctl_verb_name(req.verb),
+			         c->ctl->pd->cfg.admin_group, (unsigned)c->uid);
+		else
+			snprintf(err, sizeof(err),
+			         "%s needs root (you are uid %u; admin_group "
+			         "is not set)",
+			         ctl_verb_name(req.verb), (unsigned)c->uid);
+		log_info("control: %s: %s refused: not root nor in "
+		         "admin_group",
+		         d, ctl_verb_name(req.verb));
+		/* The lines after an IMPORT are not read: close instead. */
+		if (req.verb == CTL_IMPORT)
+			client_fail(c, CTL_E_PERM, err);
+		else
+			client_err(c, CTL_E_PERM, err);
+		ctl_req_free(&req);
+		return;
+	}
+	switch (req.verb) {
+	case CTL_STATUS:
+		client_status(c);
+		break;
+	case CTL_RULE_ADD:
+	case CTL_RULE_EDIT:
+		client_rule(c, &req);
+		break;
+	case CTL_RULE_DEL:
+		client_simple(c, &req, RULESVC_DEL);
+		break;
+	case CTL_RULE_ENABLE:
+		client_simple(c, &req, RULESVC_ENABLE);
+		break;
+	case CTL_RULE_DISABLE:
+		client_simple(c, &req, RULESVC_DISABLE);
+		break;
+	case CTL_RELOAD:
+		client_simple(c, &req, RULESVC_RELOAD);
+		break;
+	case CTL_IMPORT:
+		c->import = export_reader_new();
+		if (c->import == NULL) {
+			client_fail(c, CTL_E_INTERNAL, "out of memory");
+			break;
+		}
+		c->import_left = req.n;
+		c->import_bytes = 0;
+		c->import_err[0] = '\0';
+		c->state = CLIENT_IMPORT;
+		if (req.n == 0)
+			client_import_end(c);
+		break;
+	}
+	ctl_req_free(&req);
+}
+
+static void
+client_process(struct control_client *c)
+{
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	char *line, err[CTL_ERRLEN];
+	size_t len;
+	unsigned i;
+
+	for (i = 0; i < CONTROL_LINES_PER_TURN; i++) {
+		if (c->state != CLIENT_READY && c->state != CLIENT_IMPORT)
+			return;
+		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL) {
+			/* No "\n" yet: a line over the limit will not get
+			 * one in time. */
+			if (evbuffer_get_length(in) > CTL_LINE_MAX + 1) {
+				snprintf(err, sizeof(err),
+				         "line over the %d-byte limit",
+				         CTL_LINE_MAX);
+				client_fail(c, CTL_E_TOOLONG, err);
+			}
+			return;
+		}
+		if (len > CTL_LINE_MAX + 1) {
+			snprintf(err, sizeof(err),
+			         "line of %zu bytes, over the %d-byte limit",
+			         len, CTL_LINE_MAX);
+			client_fail(c, CTL_E_TOOLONG, err);
+		} else if (c->state == CLIENT_IMPORT)
+			client_import_line(c, line, len);
+		else
+			client_request(c, line, len);
+		free(line);
+	}
+	if (evbuffer_get_length(in) > 0)
+		event_active(c->more, EV_TIMEOUT, 1);
+}
+
+static void
+client_more_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *c = arg;
+
+	if (c->state == CLIENT_CLOSING) {
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			client_free(c);
+		return;
+	}
+	client_process(c);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	client_process(arg);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client *c = arg;
+
+	/* Called when the output has drained. */
+	if (c->state == CLIENT_CLOSING)
+		client_free(c);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_client *c = arg;
+	char d[64];
+
+	client_desc(c, d, sizeof(d));
+	if (what & BEV_EVENT_TIMEOUT)
+		log_info("control: %s: %s timeout; closing", d,
+		         (what & BEV_EVENT_READING) ? "idle" : "write");
+	else if (what & BEV_EVENT_ERROR)
+		log_debug("control: %s: %s", d,
+		          strerror(EVUTIL_SOCKET_ERROR()));
+	else
+		log_debug("control: %s: closed", d);
+	if (c->state == CLIENT_IMPORT)
+		log_info("control: %s: left in the middle of an IMPORT (%lu "
+		         "lines missing); nothing imported",
+		         d, c->import_left);
+	client_free(c);
+}
+
+/* The peer's uid, gid, pid and groups; whether it may change rules. */
+static int
+client_identify(struct control *ctl, struct control_client *c, int fd)
+{
+	const struct config *cfg = &ctl->pd->cfg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	gid_t small[64], *groups = small;
+	size_t i, n;
+	int rc = -1;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: getsockopt(SO_PEERCRED): %s",
+		         strerror(errno));
+		return -1;
+	}
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->admin = cred.uid == 0;
+	if (c->admin || cfg->admin_group[0] == '\0')
+		return 0;
+	if (cred.gid == cfg->admin_gid) {
+		c->admin = true;
+		return 0;
+	}
+	len = sizeof(small);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1) {
+		if (errno != ERANGE ||
+		    len > CONTROL_GROUPS_MAX * sizeof(gid_t)) {
+			log_warn("control: getsockopt(SO_PEERGROUPS): %s",
+			         strerror(errno));
+			return -1;
+		}
+		groups = malloc(len);
+		if (groups == NULL) {
+			log_warn("control: malloc: %s", strerror(errno));
+			return -1;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) ==
+		    -1) {
+			log_warn("control: getsockopt(SO_PEERGROUPS): %s",
+			         strerror(errno));
+			goto out;
+		}
+	}
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n; i++)
+		if (groups[i] == cfg->admin_gid)
+			c->admin = true;
+	rc = 0;
+out:
+	if (groups != small)
+		free(groups);
+	return rc;
+}
+
+/* Tell a client we cannot take it, without waiting for it. */
+static void
+control_turn_away(int fd, const char *why)
+{
+	char buf[CONTROL_REPLY_MAX];
+	size_t n;
+
+	n = ctl_fmt_err(buf, sizeof(buf), CTL_E_INTERNAL, "%s", why);
+	if (send(fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) == -1)
+		log_debug("control: telling a client \"%s\": %s", why,
+		          strerror(errno));
+	close(fd);
+}
+
+static void
+control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+                  struct sockaddr *sa, int salen, void *arg)
+{
+	struct control *ctl = arg;
+	struct control_client *c;
+	struct timeval idle = {CONTROL_IDLE_S, 0}, wr = {CONTROL_WRITE_S, 0};
+	char d[64];
+
+	if (ctl->n_clients >= CONTROL_MAX_CLIENTS) {
+		log_warn("control: %u clients already; turning one away",
+		         ctl->n_clients);
+		control_turn_away(fd, "too many control clients; try again");
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		log_error("control: calloc: %s", strerror(errno));
+		control_turn_away(fd, "out of memory");
+		return;
+	}
+	if (client_identify(ctl, c, fd) == -1) {
+		free(c);
+		control_turn_away(fd, "cannot tell who you are");
+		return;
+	}
+	c->ctl = ctl;
+	c->id = ++ctl->next_id;
+	c->bev =
+	    bufferevent_socket_new(ctl->pd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->more = event_new(ctl->pd->base, -1, 0, client_more_cb, c);
+	if (c->bev == NULL || c->more == NULL) {
+		log_error("control: cannot set up a client's events");
+		if (c->bev != NULL)
+			bufferevent_free(c->bev);
+		else
+			close(fd);
+		if (c->more != NULL)
+			event_free(c->more);
+		free(c);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
+	ctl->n_clients++;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	                  client_event_cb, c);
+	/* Reading stops while a line longer than the limit is buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
+	bufferevent_set_timeouts(c->bev, &idle, &wr);
+	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
+		log_error("control: cannot read from a client");
+		client_free(c);
+		return;
+	}
+	log_debug("control: %s connected%s", client_desc(c, d, sizeof(d)),
+	          c->admin ? " (may change rules)" : "");
+}
+
+static void
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control *ctl = arg;
+
+	evconnlistener_enable(ctl->evl);
+}
+
+static void
+control_error_cb(struct evconnlistener *evl, void *arg)
+{
+	struct control *ctl = arg;
+	struct timeval tv = {CONTROL_ACCEPT_BACKOFF_MS / 1000,
+	                     (CONTROL_ACCEPT_BACKOFF_MS % 1000) * 1000};
+	int err = EVUTIL_SOCKET_ERROR();
+
+	log_warn("control: accept on %s: %s; pausing %d ms", ctl->path,
+	         strerror(err), CONTROL_ACCEPT_BACKOFF_MS);
+	evconnlistener_disable(evl);
+	if (evtimer_add(ctl->resume, &tv) == -1)
+		log_error("control: cannot arm the accept timer; the control "
+		          "socket stays paused");
+}
+
+/* mkdir -p of path's directory; only a directory made here is chowned. */
+static int
+control_mkdir(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *p;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	p = strrchr(dir, '/');
+	if (p == NULL || p == dir)
+		return 0; /* in "/" */
+	*p = '\0';
+	if (stat(dir, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return 0;
+		snprintf(err, errlen, "%s is not a directory", dir);
+		return -1;
+	}
+	for (p = dir + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(dir, CONTROL_DIR_MODE) == -1 && errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", dir,
+			         strerror(errno));
+			return -1;
+		}
+		*p = '/';
+	}
+	if (mkdir(dir, CONTROL_DIR_MODE) == -1) {
+		snprintf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	/* Exactly CONTROL_DIR_MODE whatever the umask; and ours to clean. */
+	if (chmod(dir, CONTROL_DIR_MODE) == -1 || chown(dir, uid, gid) == -1) {
+		snprintf(err, errlen, "setting up %s: %s", dir,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove a socket file nothing answers on; refuse anything else. */
+static int
+control_clear_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(sun->sun_path, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "%s: %s", sun->sun_path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+		         "%s exists and is not a socket (remove it, or set "
+		         "control_socket)",
+		         sun->sun_path);
+		return -1;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket(AF_UNIX): %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof(*sun));
+	close(fd);
+	if (rc == 0 || errno == EAGAIN) {
+		snprintf(err, errlen,
+		         "another tollgated answers on %s (stop it first)",
+		         sun->sun_path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED) {
+		snprintf(err, errlen, "probing %s: %s", sun->sun_path,
+		         strerror(errno));
+		return -1;
+	}
+	if (unlink(sun->sun_path) == -1) {
+		snprintf(err, errlen, "removing the stale socket %s: %s",
+		         sun->sun_path, strerror(errno));
+		return -1;
+	}
+	log_info("control: replaced the stale socket %s", sun->sun_path);
+	return 0;
+}
+
+struct control *
+control_open(struct proxyd *pd, char *err, size_t errlen)
+{
+	struct control *ctl;
+	struct sockaddr_un sun;
+	struct passwd *pw;
+	const char *path = pd->cfg.control_socket;
+
+	ctl = calloc(1, sizeof(*ctl));
+	if (ctl == NULL) {
+		snprintf(err, errlen, "calloc: %s", strerror(errno));
+		return NULL;
+	}
+	ctl->pd = pd;
+	ctl->fd = -1;
+	TAILQ_INIT(&ctl->clients);
+	ctl->started = time(NULL);
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control_socket %s is too long", path);
+		goto fail;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	pw = getpwnam(pd->cfg.user);
+	if (pw == NULL) {
+		snprintf(err, errlen, "user %s does not exist", pd->cfg.user);
+		goto fail;
+	}
+	if (control_mkdir(path, pw->pw_uid, pw->pw_gid, err, errlen) == -1 ||
+	    control_clear_stale(&sun, err, errlen) == -1)
+		goto fail;
+	ctl->fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (ctl->fd == -1) {
+		snprintf(err, errlen, "socket(AF_UNIX): %s", strerror(errno));
+		goto fail;
+	}
+	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* fchmod() does not reach a socket's file; until this chmod the
+	 * file is only narrower than it will be. */
+	if (chmod(path, CONTROL_SOCK_MODE) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	if (listen(ctl->fd, CONTROL_BACKLOG) == -1) {
+		snprintf(err, errlen, "listen %s: %s", path, strerror(errno));
+		goto fail_unlink;
+	}
+	return ctl;
+fail_unlink:
+	if (unlink(path) == -1)
+		log_warn("control: removing %s: %s", path, strerror(errno));
+fail:
+	if (ctl->fd != -1)
+		close(ctl->fd);
+	free(ctl);
+	return NULL;
+}
+
+int
+control_start(struct control *ctl)
+{
+	ctl->resume = evtimer_new(ctl->pd->base, control_resume_cb, ctl);
+	if (ctl->resume == NULL) {
+		log_error("control: cannot make the accept timer");
+		return -1;
+	}
+	/* Backlog 0: listen() was called by control_open(). */
+	ctl->evl = evconnlistener_new(
+	    ctl->pd->base, control_accept_cb, ctl,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, ctl->fd);
+	if (ctl->evl == NULL) {
+		log_error("control: cannot listen on %s", ctl->path);
+		return -1;
+	}
+	ctl->fd = -1; /* evl's now */
+	evconnlistener_set_error_cb(ctl->evl, control_error_cb);
+	log_info("control: listening on %s", ctl->path);
+	return 0;
+}
+
+void
+control_close(struct control *ctl)
+{
+	struct control_client *c;
+
+	if (ctl == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL)
+		client_free(c);
+	if (ctl->evl != NULL)
+		evconnlistener_free(ctl->evl);
+	if (ctl->fd != -1)
+		close(ctl->fd);
+	if (ctl->resume != NULL)
+		event_free(ctl->resume);
+	if (unlink(ctl->path) == -1) {
+		if (errno == EACCES || errno == EPERM)
+			log_info("control: %s stays (its directory is not "
+			         "writable by %s); the next start replaces it",
+			         ctl->path, ctl->pd->cfg.user);
+		else if (errno != ENOENT)
+			log_warn("control: removing %s: %s", ctl->path,
+			         strerror(errno));
+	}
+	free(ctl);
+}

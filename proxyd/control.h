@@ -1,0 +1,67 @@
+/*
+ * control.h - tollgated's control server: the unix stream socket at
+ * control_socket, speaking the protocol of common/ctl.h (docs/control.md).
+ *
+ * Who may do what.  Each client is known by the kernel's word for it:
+ * SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS (supplementary groups), as
+ * they were when it connected.  STATUS is open to everyone (the socket is
+ * mode 0666: the prompt agents of ordinary users will connect to it); the
+ * verbs that change rules (ctl_verb_needs_admin()) need uid 0 or the group
+ * admin_group, as primary or supplementary group.  Anyone else gets
+ * "ERR perm ..." and nothing changes.
+ *
+ * Bounds: CONTROL_MAX_CLIENTS at once (one more is told "ERR internal" and
+ * closed), CTL_LINE_MAX per line, CTL_IMPORT_LINES_MAX and
+ * CTL_IMPORT_BYTES_MAX per IMPORT, CONTROL_IDLE_S without a byte from the
+ * client and CONTROL_WRITE_S for a reply to be taken.  A line that is not
+ * a request (usage), too long (toolong) or an IMPORT refused for perm is
+ * answered with ERR and the connection closed; other errors (perm,
+ * notfound, invalid, internal) leave it open.  One client's garbage never
+ * touches another client.
+ *
+ * Changes go to rulesvc_apply(); the reply is written from its done
+ * callback, once the change is stored and live.  A client that left
+ * meanwhile is forgotten; the change still happens.
+ */
+#ifndef TG_CONTROL_H
+#define TG_CONTROL_H
+
+#include <stddef.h>
+
+#include "proxyd/proxyd.h"
+
+#define CONTROL_MAX_CLIENTS 64
+#define CONTROL_IDLE_S      60 /* a client silent this long is closed */
+#define CONTROL_WRITE_S     10 /* a reply not taken this long: closed */
+#define CONTROL_BACKLOG     16
+#define CONTROL_DIR_MODE    0755 /* a directory control_open() makes */
+#define CONTROL_SOCK_MODE   0666 /* authorisation is per request */
+/* Lines handled per turn of the loop; an IMPORT of a million names
+ * takes many turns and other work runs between them. */
+#define CONTROL_LINES_PER_TURN 512
+
+struct control;
+
+/*
+ * As root, before the privilege drop: make the socket's directory when
+ * missing (CONTROL_DIR_MODE, given to cfg.user so that tollgated can
+ * remove its socket when it stops), replace a stale socket file (one that
+ * nothing answers on), bind, set CONTROL_SOCK_MODE and listen.  Refuses
+ * when another tollgated answers on the path, or when the path is
+ * something other than a socket.  Clients that connect before
+ * control_start() wait in the backlog.  Returns the server, or NULL + err.
+ */
+struct control *control_open(struct proxyd *pd, char *err, size_t errlen);
+
+/* On the loop's thread, after the privilege drop: start taking clients.
+ * 0, or -1 (logged). */
+int control_start(struct control *ctl);
+
+/*
+ * Close every client (their pending changes still complete, unanswered),
+ * stop listening and remove the socket file when the directory lets us.
+ * NULL is fine.
+ */
+void control_close(struct control *ctl);
+
+#endif
