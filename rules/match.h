@@ -46,7 +46,7 @@
 
 #include "rules/rule.h"
 
-#define RULES_EXPLAIN_MAX 512        /* rules_explain.text, with its NUL */
+#define RULES_EXPLAIN_MAX 1024       /* rules_explain.text, with its NUL */
 #define RULES_INDEX_MAX   (1u << 24) /* rules plus list names in one index */
 
 /* One list rule's names, as given to the set. */
