@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proxyd/conn.h"
+#include "proxyd/rulesvc.h"
 
 /* The peek buffer starts small and doubles up to PEEK_MAX_BYTES. */
 #define CONN_PEEK_INITIAL 4096
@@ -36,6 +37,8 @@ conn_reason_str(enum conn_reason r)
 	switch (r) {
 	case REASON_DEFAULT:
 		return "default";
+	case REASON_RULE:
+		return "rule";
 	case REASON_PEEK_INVALID:
 		return "peek-invalid";
 	case REASON_PEEK_TIMEOUT:
@@ -84,7 +87,7 @@ reset_fd(int fd)
  */
 static void
 log_decision(uint64_t id, enum action verdict, enum conn_reason reason,
-             const struct app *app, const struct sockaddr *dst,
+             int64_t rule_id, const struct app *app, const struct sockaddr *dst,
              const struct peek_info *peek, const char *flags, const char *error)
 {
 	char line[DECISION_LINE_MAX], num[32], a[ADDR_STRLEN];
@@ -95,6 +98,10 @@ log_decision(uint64_t id, enum action verdict, enum conn_reason reason,
 	log_kv(line, sizeof(line), &off, "decision conn", num);
 	log_kv(line, sizeof(line), &off, "verdict", action_name(verdict));
 	log_kv(line, sizeof(line), &off, "reason", conn_reason_str(reason));
+	if (reason == REASON_RULE) {
+		snprintf(num, sizeof(num), "%lld", (long long)rule_id);
+		log_kv(line, sizeof(line), &off, "rule", num);
+	}
 	if (app != NULL && app->known)
 		snprintf(num, sizeof(num), "%ld", (long)app->pid);
 	else
@@ -224,8 +231,8 @@ conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
                   const struct sockaddr *dst, enum conn_reason reason)
 {
 	pd->stats.refused++;
-	log_decision(pd->next_conn_id++, ACTION_REJECT, reason, NULL, dst, NULL,
-	             NULL, NULL);
+	log_decision(pd->next_conn_id++, ACTION_REJECT, reason, 0, NULL, dst,
+	             NULL, NULL, NULL);
 	reset_fd(fd);
 }
 
@@ -366,6 +373,34 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Ask the rules about a connection that peeked cleanly. */
+static void
+conn_judge(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	const struct rules_entry *e;
+	struct rules_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.app = c->app.known ? c->app.exe : NULL;
+	q.has_uid = c->app.uid_known;
+	q.uid = c->app.uid;
+	q.name = c->peek.source != NAME_NONE ? c->peek.name : NULL;
+	q.addr = (const struct sockaddr *)&c->dst;
+	q.port = addr_port(q.addr);
+	q.proto = RPROTO_TCP;
+	q.now = time(NULL);
+	e = rulesvc_decide(pd, &q, NULL);
+	if (e != NULL) {
+		c->verdict = e->action;
+		c->reason = REASON_RULE;
+		c->rule_id = e->id;
+	} else {
+		c->verdict = pd->cfg.default_action;
+		c->reason = REASON_DEFAULT;
+	}
+}
+
 /* CONN_DECIDE: take the verdict and act on it. */
 static void
 conn_decide(struct conn *c)
@@ -381,16 +416,14 @@ conn_decide(struct conn *c)
 	} else if (c->peek_res == PEEK_NEED_MORE) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_TIMEOUT;
-	} else {
-		c->verdict = pd->cfg.default_action;
-		c->reason = REASON_DEFAULT;
-	}
+	} else
+		conn_judge(c);
 	if (c->peek.ech)
 		snprintf(flags, sizeof(flags), "ech");
 	if (!c->app.known)
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
 		         "%sunknown-process", flags[0] ? "," : "");
-	log_decision(c->id, c->verdict, c->reason, &c->app,
+	log_decision(c->id, c->verdict, c->reason, c->rule_id, &c->app,
 	             (const struct sockaddr *)&c->dst, &c->peek, flags, error);
 	if (c->verdict != ACTION_ALLOW) {
 		/* deny and reject both end a transparent TCP connection with a

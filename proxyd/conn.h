@@ -42,6 +42,7 @@ enum conn_state {
 /* Why a connection got its verdict; printed as reason= in the log. */
 enum conn_reason {
 	REASON_DEFAULT,      /* default_action: no rule decided */
+	REASON_RULE,         /* a rule decided: rule_id */
 	REASON_PEEK_INVALID, /* malformed or oversize TLS/HTTP head */
 	REASON_PEEK_TIMEOUT, /* name still incomplete at peek_timeout */
 	REASON_LOOP,         /* destination is tollgated itself */
@@ -78,6 +79,7 @@ struct conn {
 
 	enum action verdict;
 	enum conn_reason reason;
+	int64_t rule_id; /* REASON_RULE */
 	struct relay relay;
 	bool relaying;
 };

@@ -28,6 +28,7 @@
 #include "proxyd/privs.h"
 #include "proxyd/proxyd.h"
 #include "proxyd/relay.h"
+#include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
 #include "redirect/redirect.h"
 
@@ -158,6 +159,26 @@ install_redirect(const struct config *cfg)
 	return 0;
 }
 
+/* Open the rule store as root, giving its files to the daemon's user. */
+static int
+open_rules(struct proxyd *pd)
+{
+	struct passwd *pw = getpwnam(pd->cfg.user);
+	char err[CONFIG_ERRLEN];
+
+	if (pw == NULL) {
+		log_error("user %s does not exist", pd->cfg.user);
+		return -1;
+	}
+	if (rulesvc_open(pd, pw->pw_uid, pw->pw_gid, err, sizeof(err)) == -1) {
+		log_error("rules: %s; not starting (the nftables table stays, "
+		          "so guarded traffic is refused)",
+		          err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -174,7 +195,7 @@ main(int argc, char **argv)
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL,
 	             *sig_usr1 = NULL;
 	struct timeval sweep;
-	int opt, print = 0, rc = 1, redirect_on = 0;
+	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0;
 	unsigned long nofile;
 
 	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
@@ -249,12 +270,18 @@ main(int argc, char **argv)
 	if (install_redirect(&pd.cfg) == -1)
 		goto out;
 	redirect_on = 1;
+	if (open_rules(&pd) == -1) {
+		/* Without its rules tollgated must not run, and the guarded
+		 * users must not get out around it: the table stays. */
+		keep_table = 1;
+		goto out;
+	}
 	if (privs_drop(pd.cfg.user, err, sizeof(err)) == -1) {
 		log_error("dropping privileges: %s", err);
 		goto out;
 	}
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
-	if (pd.worker == NULL)
+	if (pd.worker == NULL || rulesvc_start(&pd) == -1)
 		goto out;
 
 	sig_int = evsignal_new(pd.base, SIGINT, on_stop_signal, &pd);
@@ -287,9 +314,10 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	listener_close_all(&pd);
-	worker_free(pd.worker);
+	worker_free(pd.worker, false);
 	conn_close_all(&pd);
-	if (redirect_on && !pd.cfg.keep_redirect_on_exit) {
+	rulesvc_stop(&pd);
+	if (redirect_on && !pd.cfg.keep_redirect_on_exit && !keep_table) {
 		if (redirect_remove(err, sizeof(err)) == -1) {
 			log_error("nftables: removing the table: %s", err);
 			rc = 1;

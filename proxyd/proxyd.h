@@ -18,6 +18,7 @@ struct conn;
 struct worker;
 struct relay_pool;
 struct listener;
+struct rulesvc;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -39,6 +40,7 @@ struct proxyd {
 	uint64_t next_conn_id;
 	struct listener *listeners;
 	struct event *sweep_ev; /* idle timeout sweep */
+	struct rulesvc *rules;  /* store, live index, hit counts */
 	struct proxyd_stats stats;
 };
 

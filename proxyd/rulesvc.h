@@ -22,28 +22,28 @@
 #define RULESVC_FLUSH_S 5
 
 enum rulesvc_op {
-	RULESVC_ADD,		/* store change->rule; result id */
-	RULESVC_DEL,		/* by change->id */
+	RULESVC_ADD, /* store change->rule; result id */
+	RULESVC_DEL, /* by change->id */
 	RULESVC_ENABLE,
 	RULESVC_DISABLE,
-	RULESVC_EDIT,		/* replace rule change->id by change->rule */
-	RULESVC_IMPORT,		/* change->import, in one transaction */
-	RULESVC_RELOAD,		/* re-read the store (another writer) */
+	RULESVC_EDIT,   /* replace rule change->id by change->rule */
+	RULESVC_IMPORT, /* change->import, in one transaction */
+	RULESVC_RELOAD, /* re-read the store (another writer) */
 };
 
 struct rulesvc_change {
 	enum rulesvc_op op;
 	int64_t id;
 	struct rule rule;
-	struct rules_set *import;	/* owned by the change; freed after */
+	struct rules_set *import; /* owned by the change; freed after */
 };
 
 struct rulesvc_result {
 	bool ok;
-	int64_t id;		/* ADD: the new rule's id */
-	unsigned rules;		/* rules in force after the change */
-	char err[256];		/* when !ok: what was wrong, for ERR lines */
-	const char *code;	/* when !ok: "notfound", "invalid", "internal" */
+	int64_t id;       /* ADD: the new rule's id */
+	unsigned rules;   /* rules in force after the change */
+	char err[256];    /* when !ok: what was wrong, for ERR lines */
+	const char *code; /* when !ok: "notfound", "invalid", "internal" */
 };
 
 /*
@@ -54,7 +54,7 @@ struct rulesvc_result {
  * nftables table stays, so traffic fails closed).  0, or -1 + err.
  */
 int rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
-    size_t errlen);
+                 size_t errlen);
 
 /* Start the store's worker thread and the hit-flush timer (after the
  * privilege drop).  0 or -1 (logged). */
@@ -70,15 +70,18 @@ void rulesvc_stop(struct proxyd *pd);
  * to rulesvc).
  */
 void rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
-    void (*done)(void *arg, const struct rulesvc_result *result), void *arg);
+                   void (*done)(void *arg, const struct rulesvc_result *result),
+                   void *arg);
 
 /*
  * On the loop: the rule that decides q (NULL: none, default_action), with
  * why filled when not NULL.  Counts a hit for it; a "once" rule is used up
- * by this call.
+ * by this call (and deleted from the store).  The entry is valid until the
+ * next change is put in force: copy what you keep.
  */
-const struct rule *rulesvc_decide(struct proxyd *pd,
-    const struct rules_query *q, struct rules_explain *why);
+const struct rules_entry *rulesvc_decide(struct proxyd *pd,
+                                         const struct rules_query *q,
+                                         struct rules_explain *why);
 
 /* Rules in the live index. */
 unsigned rulesvc_count(const struct proxyd *pd);

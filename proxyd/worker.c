@@ -152,8 +152,10 @@ worker_submit(struct worker *w, struct worker_job *job)
 }
 
 void
-worker_free(struct worker *w)
+worker_free(struct worker *w, bool finish)
 {
+	struct worker_job *j, *next;
+
 	if (w == NULL)
 		return;
 	pthread_mutex_lock(&w->lock);
@@ -161,6 +163,11 @@ worker_free(struct worker *w)
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	if (finish)
+		for (j = fifo_take_all(&w->done); j != NULL; j = next) {
+			next = j->next;
+			j->done(j);
+		}
 	event_free(w->ev);
 	close(w->efd);
 	pthread_mutex_destroy(&w->lock);

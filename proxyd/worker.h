@@ -10,6 +10,8 @@
 #ifndef TG_WORKER_H
 #define TG_WORKER_H
 
+#include <stdbool.h>
+
 #include <event2/event.h>
 
 struct worker_job {
@@ -31,8 +33,12 @@ struct worker *worker_new(struct event_base *base, void *(*init)(void),
 
 void worker_submit(struct worker *w, struct worker_job *job);
 
-/* Stop the thread after the jobs already queued; done() is not called
- * for jobs finished after this. */
-void worker_free(struct worker *w);
+/*
+ * Stop the thread after it has run the jobs already queued.  With finish,
+ * done() is then called, on the caller's thread, for every job whose
+ * done() the loop has not called yet; without, those jobs are dropped
+ * (their owner frees them).
+ */
+void worker_free(struct worker *w, bool finish);
 
 #endif

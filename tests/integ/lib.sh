@@ -517,8 +517,11 @@ tg_conf() {
 		[guard_users]=$TG_GUARD
 		[default_action]=allow
 		[log_level]=info
+		[database]=$TG_TMP/tollgate.db
+		[control_socket]=$TG_TMP/control.sock
 	)
-	local -a order=(guard_users default_action log_level)
+	local -a order=(guard_users default_action log_level database
+	    control_socket)
 	local kv k f
 	for kv in "$@"; do
 		k=${kv%%=*}

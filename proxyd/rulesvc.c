@@ -1,0 +1,394 @@
+/*
+ * rulesvc.c - the daemon's rules; see rulesvc.h.
+ *
+ * Threads: the store is opened on the main thread before the privilege
+ * drop and used afterwards only by the rule worker thread.  The live index
+ * and the hit counters belong to the event loop.  A job carries a change
+ * (or a batch of hits) to the thread and comes back with the new index.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "proxyd/rulesvc.h"
+#include "proxyd/worker.h"
+#include "rules/store.h"
+
+struct rulesvc_hit {
+	uint64_t hits;
+	time_t last;
+	bool used; /* a "once" rule that has decided already */
+};
+
+struct rulesvc {
+	struct store *store; /* the worker thread's, after start */
+	struct worker *worker;
+	struct rules_index *idx;  /* live; the loop's */
+	struct rulesvc_hit *hits; /* one per slot of idx */
+	size_t n_slots;
+	struct event *flush_ev;
+	unsigned jobs_in_flight;
+	bool stopping; /* no new jobs: the worker is going */
+};
+
+struct rulesvc_job {
+	struct worker_job job; /* first: the job is the struct */
+	struct proxyd *pd;
+	bool is_flush;
+	struct rulesvc_change change;
+	struct rulesvc_result result;
+	struct rules_index *new_idx; /* built on the thread */
+	struct store_hit *hits;      /* a flush's batch */
+	size_t n_hits;
+	void (*done)(void *, const struct rulesvc_result *);
+	void *arg;
+};
+
+/* Load every rule and build an index; on the thread (or before start). */
+static struct rules_index *
+rulesvc_build(struct store *st, char *err, size_t errlen)
+{
+	struct rules_set set;
+	struct rules_index *idx;
+
+	rules_set_init(&set);
+	if (store_load(st, &set, err, errlen) == -1)
+		return NULL;
+	idx = rules_index_build(&set, time(NULL), err, errlen);
+	rules_set_free(&set);
+	return idx;
+}
+
+/* Put idx in force on the loop; the hits of the old one are flushed. */
+static int
+rulesvc_swap(struct rulesvc *rs, struct rules_index *idx)
+{
+	struct rulesvc_hit *hits;
+	size_t n = rules_index_count(idx);
+
+	hits = calloc(n > 0 ? n : 1, sizeof(*hits));
+	if (hits == NULL)
+		return -1;
+	rules_index_free(rs->idx);
+	free(rs->hits);
+	rs->idx = idx;
+	rs->hits = hits;
+	rs->n_slots = n;
+	return 0;
+}
+
+int
+rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
+             size_t errlen)
+{
+	struct rulesvc *rs;
+	struct rules_index *idx;
+	int n;
+
+	rs = calloc(1, sizeof(*rs));
+	if (rs == NULL) {
+		snprintf(err, errlen, "rules: calloc: %s", strerror(errno));
+		return -1;
+	}
+	rs->store = store_open(pd->cfg.database, STORE_READWRITE, err, errlen);
+	if (rs->store == NULL)
+		goto fail;
+	if (store_chown(rs->store, owner, group, err, errlen) == -1)
+		goto fail;
+	n = store_delete_transient(rs->store, err, errlen);
+	if (n == -1)
+		goto fail;
+	if (n > 0)
+		log_info("rules: removed %d once/until-restart rules of the "
+		         "last run",
+		         n);
+	idx = rulesvc_build(rs->store, err, errlen);
+	if (idx == NULL || rulesvc_swap(rs, idx) == -1) {
+		if (idx != NULL) {
+			rules_index_free(idx);
+			snprintf(err, errlen, "rules: out of memory");
+		}
+		goto fail;
+	}
+	pd->rules = rs;
+	log_info("rules: %zu in force from %s", rs->n_slots, pd->cfg.database);
+	return 0;
+fail:
+	if (rs->store != NULL)
+		store_close(rs->store);
+	free(rs);
+	return -1;
+}
+
+/* On the worker thread: apply the change, then rebuild the index. */
+static void
+rulesvc_job_run(struct worker_job *job, void *ctx)
+{
+	struct rulesvc_job *j = (struct rulesvc_job *)job;
+	struct rulesvc *rs = j->pd->rules;
+	struct rulesvc_change *ch = &j->change;
+	struct rulesvc_result *res = &j->result;
+	int rc = 0;
+
+	res->ok = false;
+	res->code = "internal";
+	if (j->is_flush) {
+		if (j->n_hits > 0 &&
+		    store_add_hits(rs->store, j->hits, j->n_hits, res->err,
+		                   sizeof(res->err)) == -1)
+			log_warn("rules: writing hit counts: %s", res->err);
+		if (store_delete_expired(rs->store, time(NULL), res->err,
+		                         sizeof(res->err)) == -1)
+			log_warn("rules: removing expired rules: %s", res->err);
+		return;
+	}
+	switch (ch->op) {
+	case RULESVC_ADD:
+		rc = store_rule_add(rs->store, &ch->rule, NULL, 0, res->err,
+		                    sizeof(res->err));
+		res->id = ch->rule.id;
+		break;
+	case RULESVC_DEL:
+		rc = store_rule_delete(rs->store, ch->id, res->err,
+		                       sizeof(res->err));
+		break;
+	case RULESVC_ENABLE:
+	case RULESVC_DISABLE:
+		rc = store_rule_enable(rs->store, ch->id,
+		                       ch->op == RULESVC_ENABLE, res->err,
+		                       sizeof(res->err));
+		break;
+	case RULESVC_EDIT:
+		ch->rule.id = ch->id;
+		rc = store_rule_edit(rs->store, &ch->rule, NULL, 0, res->err,
+		                     sizeof(res->err));
+		res->id = ch->id;
+		break;
+	case RULESVC_IMPORT:
+		rc = ch->import == NULL
+		         ? 0
+		         : store_import(rs->store, ch->import, false, res->err,
+		                        sizeof(res->err));
+		break;
+	case RULESVC_RELOAD:
+		break;
+	}
+	if (rc == STORE_NOTFOUND) {
+		res->code = "notfound";
+		return;
+	}
+	if (rc != 0) {
+		res->code = "invalid";
+		return;
+	}
+	j->new_idx = rulesvc_build(rs->store, res->err, sizeof(res->err));
+	if (j->new_idx == NULL)
+		return;
+	res->ok = true;
+	res->code = NULL;
+	res->rules = rules_index_count(j->new_idx);
+}
+
+static void rulesvc_flush(struct proxyd *pd);
+
+/* On the loop: put the new index in force and answer. */
+static void
+rulesvc_job_done(struct worker_job *job)
+{
+	struct rulesvc_job *j = (struct rulesvc_job *)job;
+	struct proxyd *pd = j->pd;
+	struct rulesvc *rs = pd->rules;
+
+	rs->jobs_in_flight--;
+	if (j->new_idx != NULL) {
+		/* The old slots' hits go to the store before they vanish. */
+		if (!rs->stopping)
+			rulesvc_flush(pd);
+		if (rulesvc_swap(rs, j->new_idx) == -1) {
+			rules_index_free(j->new_idx);
+			j->result.ok = false;
+			j->result.code = "internal";
+			snprintf(j->result.err, sizeof(j->result.err),
+			         "out of memory");
+		}
+	}
+	if (!j->is_flush && j->result.ok)
+		log_info("rules: %zu in force", rs->n_slots);
+	else if (!j->is_flush)
+		log_warn("rules: change refused: %s", j->result.err);
+	if (j->done != NULL)
+		j->done(j->arg, &j->result);
+	if (j->change.import != NULL) {
+		rules_set_free(j->change.import);
+		free(j->change.import);
+	}
+	free(j->hits);
+	free(j);
+}
+
+static void
+rulesvc_submit(struct proxyd *pd, struct rulesvc_job *j)
+{
+	j->pd = pd;
+	j->job.run = rulesvc_job_run;
+	j->job.done = rulesvc_job_done;
+	pd->rules->jobs_in_flight++;
+	worker_submit(pd->rules->worker, &j->job);
+}
+
+void
+rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
+              void (*done)(void *, const struct rulesvc_result *), void *arg)
+{
+	struct rulesvc_job *j;
+	struct rulesvc_result res;
+
+	j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		memset(&res, 0, sizeof(res));
+		res.code = "internal";
+		snprintf(res.err, sizeof(res.err), "out of memory");
+		if (change->import != NULL) {
+			rules_set_free(change->import);
+			free(change->import);
+		}
+		if (done != NULL)
+			done(arg, &res);
+		return;
+	}
+	j->change = *change;
+	j->done = done;
+	j->arg = arg;
+	rulesvc_submit(pd, j);
+}
+
+/* Hand the counted hits to the thread; nothing to do when none. */
+static void
+rulesvc_flush(struct proxyd *pd)
+{
+	struct rulesvc *rs = pd->rules;
+	struct rulesvc_job *j;
+	size_t i, n = 0;
+
+	for (i = 0; i < rs->n_slots; i++)
+		if (rs->hits[i].hits > 0)
+			n++;
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return; /* the counts stay for the next try */
+	j->is_flush = true;
+	if (n > 0) {
+		j->hits = calloc(n, sizeof(*j->hits));
+		if (j->hits == NULL) {
+			free(j);
+			return;
+		}
+	}
+	for (i = 0; i < rs->n_slots && j->n_hits < n; i++) {
+		const struct rules_entry *e;
+
+		if (rs->hits[i].hits == 0)
+			continue;
+		e = rules_index_entry(rs->idx, i);
+		j->hits[j->n_hits].id = e->id;
+		j->hits[j->n_hits].hits = rs->hits[i].hits;
+		j->hits[j->n_hits].last_hit = rs->hits[i].last;
+		j->n_hits++;
+		rs->hits[i].hits = 0;
+	}
+	rulesvc_submit(pd, j);
+}
+
+static void
+rulesvc_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rulesvc_flush(arg);
+}
+
+int
+rulesvc_start(struct proxyd *pd)
+{
+	struct rulesvc *rs = pd->rules;
+	struct timeval tv = {.tv_sec = RULESVC_FLUSH_S, .tv_usec = 0};
+
+	rs->worker = worker_new(pd->base, NULL, NULL);
+	if (rs->worker == NULL)
+		return -1;
+	rs->flush_ev =
+	    event_new(pd->base, -1, EV_PERSIST, rulesvc_flush_cb, pd);
+	if (rs->flush_ev == NULL || event_add(rs->flush_ev, &tv) == -1) {
+		log_error("rules: cannot add the flush timer");
+		return -1;
+	}
+	return 0;
+}
+
+void
+rulesvc_stop(struct proxyd *pd)
+{
+	struct rulesvc *rs = pd->rules;
+
+	if (rs == NULL)
+		return;
+	if (rs->worker != NULL) {
+		/* The last counts, then every job runs to its end, done()
+		 * included, on this thread: the loop no longer runs. */
+		rulesvc_flush(pd);
+		rs->stopping = true;
+		worker_free(rs->worker, true);
+	}
+	if (rs->flush_ev != NULL)
+		event_free(rs->flush_ev);
+	store_close(rs->store);
+	rules_index_free(rs->idx);
+	free(rs->hits);
+	free(rs);
+	pd->rules = NULL;
+}
+
+const struct rules_entry *
+rulesvc_decide(struct proxyd *pd, const struct rules_query *q,
+               struct rules_explain *why)
+{
+	struct rulesvc *rs = pd->rules;
+	const struct rules_entry *e;
+	struct rules_explain local;
+	struct rulesvc_hit *h;
+
+	if (rs == NULL || rs->idx == NULL)
+		return NULL;
+	if (why == NULL)
+		why = &local;
+	e = rules_match(rs->idx, q, why);
+	if (e != NULL && rs->hits[e->slot].used)
+		/* A "once" rule already used, until its deletion lands: the
+		 * next rule in line decides, if it is not one too. */
+		e = why->runner_up != NULL &&
+		            !rs->hits[why->runner_up->slot].used
+		        ? why->runner_up
+		        : NULL;
+	if (e == NULL)
+		return NULL;
+	h = &rs->hits[e->slot];
+	h->hits++;
+	h->last = q->now;
+	if (e->duration == DUR_ONCE) {
+		struct rulesvc_change ch;
+
+		h->used = true;
+		memset(&ch, 0, sizeof(ch));
+		ch.op = RULESVC_DEL;
+		ch.id = e->id;
+		if (!rs->stopping)
+			rulesvc_apply(pd, &ch, NULL, NULL);
+	}
+	return e;
+}
+
+unsigned
+rulesvc_count(const struct proxyd *pd)
+{
+	return pd->rules != NULL ? pd->rules->n_slots : 0;
+}
