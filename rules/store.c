@@ -434,6 +434,7 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	struct store *s;
 	const char *jm;
 	sqlite3_stmt *st;
+	char sql[64];
 	int flags, persist = 1;
 
 	if (path == NULL || path[0] == '\0' || strlen(path) >= PATH_MAX) {
@@ -507,6 +508,12 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	sqlite3_finalize(st);
 	if (exec(s, "PRAGMA synchronous = FULL", "setting synchronous", err,
 	         errlen) == -1)
+		goto fail;
+	/* Without a limit the -wal file keeps its largest size for good;
+	 * with one, it is cut back after checkpoints and emptied on close. */
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %d",
+	         STORE_WAL_MAX_BYTES);
+	if (exec(s, sql, "limiting the WAL", err, errlen) == -1)
 		goto fail;
 	if (migrate(s, err, errlen) == -1)
 		goto fail;
@@ -834,10 +841,23 @@ check_room(struct store *s, size_t adding, const char *what, char *err,
 
 /* Inside a write transaction: store names as rule id's list. */
 static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/*
+ * Inside a write transaction: store names as rule id's list.  They go in
+ * sorted, the table's own order, so that each lands at the end of the
+ * b-tree: in the order given, a list larger than the page cache costs a
+ * read and a write to the WAL for nearly every name.
+ */
+static int
 insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
              const char *what, char *err, size_t errlen)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL;
+	const char **sorted = NULL;
 	size_t i, len;
 
 	if (n > STORE_LIST_NAMES_MAX) {
@@ -845,15 +865,12 @@ insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
 		     s->path, what, STORE_LIST_NAMES_MAX);
 		return -1;
 	}
-	if (n > 0 && names == NULL) {
+	if (n == 0)
+		return 0;
+	if (names == NULL) {
 		fail(err, errlen, "%s: %s: no names given", s->path, what);
 		return -1;
 	}
-	if (prepare(s,
-	            "INSERT OR IGNORE INTO list_names (rule_id, name) "
-	            "VALUES (?1, ?2)",
-	            &st, what, err, errlen) == -1)
-		return -1;
 	for (i = 0; i < n; i++) {
 		len =
 		    names[i] == NULL ? 0 : strnlen(names[i], NAME_MAX_LEN + 1);
@@ -862,11 +879,24 @@ insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
 			     "%s: %s: name %zu of the list is empty or too "
 			     "long",
 			     s->path, what, i + 1);
-			goto fail;
+			return -1;
 		}
+	}
+	if ((sorted = malloc(n * sizeof(*sorted))) == NULL) {
+		fail(err, errlen, "%s: %s: %s", s->path, what, strerror(errno));
+		return -1;
+	}
+	memcpy(sorted, names, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), name_cmp);
+	if (prepare(s,
+	            "INSERT OR IGNORE INTO list_names (rule_id, name) "
+	            "VALUES (?1, ?2)",
+	            &st, what, err, errlen) == -1)
+		goto fail;
+	for (i = 0; i < n; i++) {
 		if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
-		    sqlite3_bind_text(st, 2, names[i], (int)len,
-		                      SQLITE_STATIC) != SQLITE_OK) {
+		    sqlite3_bind_text(st, 2, sorted[i], -1, SQLITE_STATIC) !=
+		        SQLITE_OK) {
 			fail_db(s, err, errlen, what);
 			goto fail;
 		}
@@ -875,9 +905,11 @@ insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	free(sorted);
 	return 0;
 fail:
 	sqlite3_finalize(st);
+	free(sorted);
 	return -1;
 }
 

@@ -49,10 +49,11 @@
 #define STORE_SCHEMA_VERSION  2    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
-#define STORE_RULES_MAX       10000   /* rules in one database */
-#define STORE_LIST_NAMES_MAX  1000000 /* names in one list */
-#define STORE_DIR_MODE        0750    /* a directory store_open() makes */
-#define STORE_FILE_MODE       0640    /* the database, -wal and -shm */
+#define STORE_RULES_MAX       10000     /* rules in one database */
+#define STORE_LIST_NAMES_MAX  1000000   /* names in one list */
+#define STORE_DIR_MODE        0750      /* a directory store_open() makes */
+#define STORE_FILE_MODE       0640      /* the database, -wal and -shm */
+#define STORE_WAL_MAX_BYTES   (4 << 20) /* -wal kept after a checkpoint */
 
 /* Returns of the functions that act on one rule by id. */
 #define STORE_OK       0
