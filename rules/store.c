@@ -466,6 +466,9 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+	/* Until the checks pass, closing must not checkpoint a -wal file
+	 * into a database that is refused. */
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (exec(s, "PRAGMA foreign_keys = ON", "enabling foreign keys", err,
 	         errlen) == -1)
 		goto fail;
@@ -490,6 +493,7 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 		return s;
 	}
 
+	sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 	/* Keep -wal and -shm when the last writer closes, so that a reader
 	 * that may not create files in the directory can still open it. */
 	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);

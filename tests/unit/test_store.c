@@ -176,6 +176,29 @@ raw_sql(const char *path, const char *sql)
 	sqlite3_close(db);
 }
 
+/* Run SQL in a WAL database from a child that then dies without closing
+ * it, as a crashed daemon would: the change stays in the -wal file. */
+static void
+crash_after_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	pid_t pid;
+	int st;
+
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (sqlite3_open(path, &db) != SQLITE_OK ||
+		    sqlite3_exec(db, "PRAGMA journal_mode = WAL", NULL, NULL,
+		                 NULL) != SQLITE_OK ||
+		    sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			_exit(1);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
 /* The whole file, to show that a refused database was not touched. */
 static char *
 slurp(const char *path, size_t *len)
@@ -869,6 +892,13 @@ test_newer_schema_refused(void **state)
 	         STORE_SCHEMA_VERSION + 1, STORE_SCHEMA_VERSION);
 	assert_refused(f->db, STORE_READWRITE, want);
 	assert_refused(f->db, STORE_READONLY, want);
+
+	/* A newer tollgated that died with its last change still in the
+	 * -wal file: the refusal does not checkpoint it into the database. */
+	unlink(f->db);
+	make_db(f->db, 3);
+	crash_after_sql(f->db, sql);
+	assert_refused(f->db, STORE_READWRITE, want);
 }
 
 static void
@@ -951,8 +981,11 @@ open_fails_denied(const char *path)
 	}
 }
 
+/* What reads_rules() expects to find (set before the fork). */
+static size_t want_rules;
+
 static void
-reads_three_rules(const char *path)
+reads_rules(const char *path)
 {
 	char err[STORE_ERRLEN] = "";
 	struct store *s = store_open(path, STORE_READONLY, err, sizeof(err));
@@ -964,7 +997,7 @@ reads_three_rules(const char *path)
 		_exit(1);
 	}
 	if (store_rule_list(s, NULL, &rules, &n, err, sizeof(err)) != 0 ||
-	    n != 3) {
+	    n != want_rules) {
 		fprintf(stderr, "reader: %s (%zu rules)\n", err, n);
 		_exit(2);
 	}
@@ -979,6 +1012,7 @@ test_unreadable_refused_and_group_reader(void **state)
 	char err[STORE_ERRLEN] = "", p[256];
 	struct store *s;
 	struct stat sb;
+	struct rule r;
 
 	if (geteuid() != 0) {
 		print_message("not root: cannot switch users; skipped\n");
@@ -1000,7 +1034,17 @@ test_unreadable_refused_and_group_reader(void **state)
 
 	/* In the group: reads with no writer running, in a directory it
 	 * may not write to. */
-	assert_int_equal(as_nobody(reads_three_rules, f->db), 0);
+	want_rules = 3;
+	assert_int_equal(as_nobody(reads_rules, f->db), 0);
+
+	/* And while the daemon has it open, with a change still in the
+	 * -wal file. */
+	s = open_rw(f->db);
+	plain_rule(&r, "/usr/bin/curl", "fourth.example");
+	add(s, &r);
+	want_rules = 4;
+	assert_int_equal(as_nobody(reads_rules, f->db), 0);
+	store_close(s);
 
 	/* Not in the group: a clear refusal. */
 	s = open_rw(f->db);
