@@ -1395,37 +1395,50 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 {
 	const char *what = "loading rules";
 	sqlite3_stmt *st = NULL;
-	struct rule *rules = NULL;
+	struct rule *r;
 	struct names l = {0};
-	size_t i, n = 0;
+	size_t n = 0;
+	int rc;
 
+	/* One rule at a time straight into the set: a struct rule is large. */
+	if ((r = malloc(sizeof(*r))) == NULL) {
+		fail(err, errlen, "%s: %s: %s", s->path, what, strerror(errno));
+		return -1;
+	}
 	/* One read transaction: rules and lists from the same moment. */
 	if (exec(s, "BEGIN", what, err, errlen) == -1)
-		return -1;
+		goto fail;
 	if (prepare(s, "SELECT " RULE_COLUMNS " FROM rules ORDER BY id", &st,
 	            what, err, errlen) == -1)
 		goto fail;
-	if (read_rules(s, st, &rules, &n, what, err, errlen) == -1)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	for (i = 0; i < n; i++) {
-		if (rules[i].dest_kind == DEST_LIST &&
-		    read_names(s, rules[i].id, &l, err, errlen) == -1)
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (++n > STORE_RULES_MAX) {
+			fail(err, errlen, "%s: %s: more than %d rules", s->path,
+			     what, STORE_RULES_MAX);
 			goto fail;
-		if (rules_set_add(set, &rules[i], l.names, l.n, err, errlen) ==
-		    -1)
+		}
+		if (row_rule(s, st, r, err, errlen) == -1)
+			goto fail;
+		if (r->dest_kind == DEST_LIST &&
+		    read_names(s, r->id, &l, err, errlen) == -1)
+			goto fail;
+		if (rules_set_add(set, r, l.names, l.n, err, errlen) == -1)
 			goto fail;
 		names_free(&l);
 	}
+	if (rc != SQLITE_DONE) {
+		fail_db(s, err, errlen, what);
+		goto fail;
+	}
+	sqlite3_finalize(st);
 	txn_abort(s); /* a read: nothing to commit */
-	free(rules);
+	free(r);
 	return 0;
 fail:
 	sqlite3_finalize(st);
 	txn_abort(s);
 	names_free(&l);
-	free(rules);
+	free(r);
 	rules_set_free(set);
 	return -1;
 }
