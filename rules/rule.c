@@ -668,8 +668,14 @@ rule_duration_str(const struct rule *r, char *buf, size_t len)
 		snprintf(buf, len, "restart");
 		break;
 	case DUR_UNTIL:
-		snprintf(buf, len, "until:%s",
-		         rule_time_str(r->expires, t, sizeof(t)));
+		/* Always a time: 0 (and before) is the epoch, not "-". */
+		if (r->expires <= 0)
+			snprintf(t, sizeof(t), "1970-01-01T00:00:00Z");
+		else
+			rule_time_str(r->expires > RULE_TIME_MAX ? RULE_TIME_MAX
+			                                         : r->expires,
+			              t, sizeof(t));
+		snprintf(buf, len, "until:%s", t);
 		break;
 	default:
 		snprintf(buf, len, "forever");
