@@ -224,11 +224,17 @@ ctl_split(char *line, size_t len, struct ctl_word *words, size_t max, char *err,
 				         r + 1);
 				return -1;
 			}
-			if (c == '"' || c == '\\' || ctl_is_ctrl(c)) {
+			if (ctl_is_ctrl(c)) {
 				snprintf(err, errlen,
-				         "%s at column %zu (quote the word)",
-				         ctl_byte_desc(c, what, sizeof(what)),
-				         r + 1);
+				         "control byte 0x%02x at column %zu "
+				         "(write it as \\x%02x in quotes)",
+				         c, r + 1, c);
+				return -1;
+			}
+			if (c == '"' || c == '\\') {
+				snprintf(err, errlen,
+				         "'%c' at column %zu (quote the word)",
+				         c, r + 1);
 				return -1;
 			}
 			line[w++] = c;
@@ -346,13 +352,14 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		    strcasecmp(verb, ctl_verbs[i].name) == 0)
 			break;
 	if (i == CTL_N_VERBS) {
+		/* The words point into raw: say it before freeing. */
+		ctl_req_fail(code, CTL_E_USAGE, err, errlen,
+		             "unknown verb \"%.64s\" (expected STATUS, "
+		             "RULE-ADD, RULE-DEL, RULE-ENABLE, RULE-DISABLE, "
+		             "RULE-EDIT, IMPORT or RELOAD)",
+		             words[0].key != NULL ? words[0].key : verb);
 		free(raw);
-		return ctl_req_fail(
-		    code, CTL_E_USAGE, err, errlen,
-		    "unknown verb \"%.64s\" (expected STATUS, "
-		    "RULE-ADD, RULE-DEL, RULE-ENABLE, "
-		    "RULE-DISABLE, RULE-EDIT, IMPORT or RELOAD)",
-		    words[0].key != NULL ? words[0].key : verb);
+		return -1;
 	}
 	req->verb = (enum ctl_verb)i;
 	req->buf = raw;
@@ -668,7 +675,8 @@ ctl_reply_parse(const char *line, size_t len, struct ctl_reply *rep, char *err,
 		}
 		return 0;
 	}
-	snprintf(err, errlen, "reply is neither OK nor ERR: \"%.64s\"", line);
+	snprintf(err, errlen, "reply is neither OK nor ERR: \"%.*s\"",
+	         (int)(len < 64 ? len : 64), line);
 	return -1;
 bad:
 	free(rep->buf);
@@ -820,7 +828,7 @@ ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
 				errno = ETIMEDOUT;
 			return -1;
 		}
-		if (n == -1 && errno == EPIPE) {
+		if (n == -1 && (errno == EPIPE || errno == ECONNRESET)) {
 			snprintf(err, errlen,
 			         "tollgated closed the control connection");
 			return -1;
@@ -857,6 +865,12 @@ ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
 			if (ctl_wait(fd, POLLIN, deadline, err, errlen) != 1)
 				goto out;
 			continue;
+		}
+		if (n == -1 && errno == ECONNRESET) {
+			snprintf(err, errlen,
+			         "tollgated closed the control connection "
+			         "without a reply (reset)");
+			goto out;
 		}
 		if (n == -1) {
 			snprintf(err, errlen, "reading from tollgated: %s",
@@ -922,8 +936,9 @@ ctl_call(const char *path, const char *request, struct ctl_reply *rep,
 		free(buf);
 		return fd;
 	}
+	/* When the daemon closed early, its ERR may still be there. */
 	if (ctl_send(fd, buf, (size_t)len, CTL_TIMEOUT_MS, err, errlen) == 0 ||
-	    errno == EPIPE)
+	    errno == EPIPE || errno == ECONNRESET)
 		rc = ctl_recv_reply(fd, rep, CTL_TIMEOUT_MS, err, errlen);
 	close(fd);
 	free(buf);

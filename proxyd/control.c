@@ -431,14 +431,15 @@ client_request(struct control_client *c, const char *line, size_t len)
 			         "%s needs root (you are uid %u; admin_group "
 			         "is not set)",
 			         ctl_verb_name(req.verb), (unsigned)c->uid);
-		log_info("control: %s: %s refused: not root nor in "
-		         "admin_group",
-		         d, ctl_verb_name(req.verb));
 		/* The lines after an IMPORT are not read: close instead. */
 		if (req.verb == CTL_IMPORT)
 			client_fail(c, CTL_E_PERM, err);
-		else
+		else {
+			log_info("control: %s: %s refused: not root nor in "
+			         "admin_group",
+			         d, ctl_verb_name(req.verb));
 			client_err(c, CTL_E_PERM, err);
+		}
 		ctl_req_free(&req);
 		return;
 	}
