@@ -12,6 +12,8 @@
 #ifndef TG_CLI_H
 #define TG_CLI_H
 
+#include <stdio.h>
+
 #include "common/config.h"
 
 #define CLI_PROG    "tollgate"
@@ -56,8 +58,18 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 int cli_config_load(const struct cli_opts *opts, const char *what,
                     struct config *cfg);
 
+/*
+ * Write s as a JSON string, quotes included: '"', '\\' and control bytes
+ * escaped, bytes that are not UTF-8 written as U+FFFD (json.c).
+ */
+void cli_json_str(FILE *out, const char *s);
+
 /* Handlers, one per subcommand. */
 int cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts,
                  int argc, char **argv);
+int cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+              char **argv);
+int cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+               char **argv);
 
 #endif

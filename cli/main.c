@@ -13,6 +13,10 @@
 static const struct cli_cmd cli_cmds[] = {
     {"redirect", "on|off|status",
      "install, remove or show the nftables redirect table", cli_redirect},
+    {"rules", "list|add|del|enable|disable|edit|test|import|export ...",
+     "show, change, test, import and export the rules", cli_rules},
+    {"status", "[--json]", "whether tollgated runs, and what it is doing",
+     cli_status},
 };
 
 #define CLI_N_CMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))

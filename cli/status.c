@@ -1,0 +1,194 @@
+/*
+ * status.c - "tollgate status [--json]": whether tollgated runs, and what
+ * it says about itself (the control socket's STATUS, docs/control.md).
+ * Exit 0 when it runs, 1 when it does not or cannot be asked.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "common/ctl.h"
+
+/* The STATUS keys --json passes on, and whether each is a number. */
+static const struct {
+	const char *key;
+	bool number;
+} status_keys[] = {
+    {"pid", true},        {"uptime", true},
+    {"rules", true},      {"connections", true},
+    {"accepted", true},   {"allowed", true},
+    {"refused", true},    {"bytes_up", true},
+    {"bytes_down", true}, {"default_action", false},
+    {"guarded", true},    {"clients", true},
+    {"admin", false},
+};
+
+#define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
+
+static const char *
+get(const struct ctl_reply *rep, const char *key)
+{
+	const char *v = ctl_reply_get(rep, key);
+
+	return v != NULL ? v : "?";
+}
+
+static const char *
+human_bytes(const char *s, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = strtod(s, NULL);
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", v);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+	return buf;
+}
+
+static const char *
+human_uptime(const char *s, char *buf, size_t len)
+{
+	unsigned long long t = strtoull(s, NULL, 10);
+
+	if (t >= 86400)
+		snprintf(buf, len, "%llud %lluh", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		snprintf(buf, len, "%lluh %02llum", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(buf, len, "%llum %02llus", t / 60, t % 60);
+	else
+		snprintf(buf, len, "%llus", t);
+	return buf;
+}
+
+static void
+print_json(const struct config *cfg, const struct ctl_reply *rep,
+           const char *down)
+{
+	const char *v;
+	size_t i;
+
+	printf("{\"running\":%s,\"control_socket\":",
+	       down == NULL ? "true" : "false");
+	cli_json_str(stdout, cfg->control_socket);
+	printf(",\"database\":");
+	cli_json_str(stdout, cfg->database);
+	if (down != NULL) {
+		printf(",\"error\":");
+		cli_json_str(stdout, down);
+		printf("}\n");
+		return;
+	}
+	for (i = 0; i < STATUS_N_KEYS; i++) {
+		v = ctl_reply_get(rep, status_keys[i].key);
+		if (v == NULL)
+			continue;
+		printf(",\"%s\":", status_keys[i].key);
+		if (strcmp(status_keys[i].key, "admin") == 0)
+			printf("%s", strcmp(v, "yes") == 0 ? "true" : "false");
+		else if (status_keys[i].number &&
+		         strspn(v, "0123456789") == strlen(v) && v[0] != '\0')
+			printf("%s", v);
+		else
+			cli_json_str(stdout, v);
+	}
+	printf("}\n");
+}
+
+static void
+print_human(const struct config *cfg, const struct ctl_reply *rep)
+{
+	char a[32], b[32];
+
+	printf("tollgated is running: pid %s, up %s\n", get(rep, "pid"),
+	       human_uptime(get(rep, "uptime"), a, sizeof(a)));
+	printf("rules in force:  %s\n", get(rep, "rules"));
+	printf("connections:     %s open; %s accepted, %s allowed, %s "
+	       "refused\n",
+	       get(rep, "connections"), get(rep, "accepted"),
+	       get(rep, "allowed"), get(rep, "refused"));
+	printf("traffic:         %s up, %s down\n",
+	       human_bytes(get(rep, "bytes_up"), a, sizeof(a)),
+	       human_bytes(get(rep, "bytes_down"), b, sizeof(b)));
+	printf("default_action:  %s\n", get(rep, "default_action"));
+	printf("guarded users:   %s\n", get(rep, "guarded"));
+	printf("control socket:  %s (%s clients; you %s)\n",
+	       cfg->control_socket, get(rep, "clients"),
+	       strcmp(get(rep, "admin"), "yes") == 0
+	           ? "may change rules"
+	           : "may not change rules: that needs root or admin_group");
+	printf("database:        %s\n", cfg->database);
+}
+
+int
+cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+           char **argv)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct config cfg;
+	struct ctl_reply rep;
+	char err[CTL_ERRLEN];
+	bool json = false;
+	int ch, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			json = true;
+			break;
+		case 'h':
+			printf("usage: " CLI_PROG " [-c FILE] %s %s\n\n%s.\n"
+			       "Exit 0 when tollgated runs, 1 when it does "
+			       "not.\n",
+			       cmd->name, cmd->args, cmd->help);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error(cmd, "unknown option %s",
+			                       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		                       argv[optind]);
+	if (cli_config_load(opts, "status", &cfg) == -1)
+		return CLI_EXIT_FAIL;
+
+	rc = ctl_call(cfg.control_socket, "STATUS", &rep, err, sizeof(err));
+	if (rc == CTL_DOWN) {
+		if (json)
+			print_json(&cfg, NULL, err);
+		else
+			printf("%s\n", err);
+		return CLI_EXIT_FAIL;
+	}
+	if (rc == -1) {
+		cli_error("status: %s", err);
+		return CLI_EXIT_FAIL;
+	}
+	if (!rep.ok) {
+		cli_error("status: tollgated: %s", rep.msg);
+		ctl_reply_free(&rep);
+		return CLI_EXIT_FAIL;
+	}
+	if (json)
+		print_json(&cfg, &rep, NULL);
+	else
+		print_human(&cfg, &rep);
+	ctl_reply_free(&rep);
+	return CLI_EXIT_OK;
+}
