@@ -100,28 +100,48 @@ def fmt(f, v):
     return "-" if v is None else f % v
 
 
-def compare(kind, v, d, f):
-    if kind is None or v is None or d is None:
+def paired(data, p, m):
+    """Median ratio and median difference of PATH to direct over the
+    rounds that measured both (each round runs the paths back to back, so
+    a pair shares the machine's state); (None, None) without a pair."""
+    mine = data.get((p, m), {})
+    base = data.get(("direct", m), {})
+    rounds = [r for r in mine if r in base]
+    if not rounds:
+        return None, None
+    diffs = [mine[r] - base[r] for r in rounds]
+    ratios = [mine[r] / base[r] for r in rounds if base[r]]
+    return (statistics.median(ratios) if ratios else None,
+            statistics.median(diffs))
+
+
+def compare(kind, data, p, m):
+    if kind is None:
         return ""
+    ratio, diff = paired(data, p, m)
     if kind == "ratio":
-        return "%.2fx" % (v / d) if d else ""
-    if kind == "delta":
-        df = "%+.0f" if abs(d) >= 10 else "%+.3f"
-        return ((df + " (%.2fx)") % (v - d, v / d)) if d else df % (v - d)
+        return "%.2fx" % ratio if ratio is not None else ""
+    if kind == "delta" and diff is not None:
+        base = median(data, "direct", m) or 0
+        df = "%+.0f" if abs(base) >= 10 else "%+.3f"
+        return ((df + " (%.2fx)") % (diff, ratio) if ratio is not None
+                else df % diff)
     return ""
 
 
-def judge(goal, v, d):
-    """(goal text, PASS/MISS/n/a)."""
+def judge(goal, data, m):
+    """(goal text, PASS/MISS/n/a) for tollgated."""
     if goal is None:
         return "", ""
     op, x = goal
     if op == "ratio>=":
         text = ">= %.1fx direct" % x
-        if v is None or not d:
+        ratio, _ = paired(data, "tollgated", m)
+        if ratio is None:
             return text, "n/a"
-        return text, "PASS" if v / d >= x else "MISS"
+        return text, "PASS" if ratio >= x else "MISS"
     text = "<= %g" % x
+    v = median(data, "tollgated", m)
     if v is None:
         return text, "n/a"
     return text, "PASS" if v <= x else "MISS"
@@ -135,11 +155,13 @@ def build(data):
         d, t, p = (median(data, x, key) for x in PATHS)
         if d is None and t is None and p is None:
             continue
-        gtext, verdict = judge(goal, t, d)
+        gtext, verdict = judge(goal, data, key)
         if verdict:
             verdicts.append((label, verdict))
-        rows.append([label, fmt(f, d), fmt(f, t), compare(kind, t, d, f),
-                     fmt(f, p), compare(kind, p, d, f), gtext, verdict])
+        rows.append([label, fmt(f, d), fmt(f, t),
+                     compare(kind, data, "tollgated", key),
+                     fmt(f, p), compare(kind, data, "peer", key), gtext,
+                     verdict])
     return head, rows, verdicts
 
 
@@ -195,8 +217,9 @@ def main():
     print()
     print(text_table(head, rows))
     print()
-    print("Figures are medians over the rounds; 'vs direct' is the ratio "
-          "to direct (for latency: the difference in us, then the ratio).")
+    print("Figures are medians over the rounds.  'vs direct' is the median "
+          "over the rounds of the path's ratio to direct in the same round "
+          "(for latency and CPU: the difference, then the ratio).")
     if verdicts:
         print("Goals: " + ", ".join("%s %s" % (v, l) for l, v in verdicts))
     for n in notes:
@@ -205,9 +228,11 @@ def main():
     md = ["# tollgate bench results", ""]
     md += ["- " + m for m in meta]
     md += ["", md_table(head, rows), "",
-           "Figures are medians over the rounds; *vs direct* is the ratio "
-           "to direct (for latency: the difference in µs, then the ratio). "
-           "*result* judges tollgated against its goal.", ""]
+           "Figures are medians over the rounds. *vs direct* is the median "
+           "over the rounds of the path's ratio to direct measured in the "
+           "same round, back to back (for latency and CPU: the difference, "
+           "then the ratio), so a slow round on a shared machine counts "
+           "against both. *result* judges tollgated against its goal.", ""]
     if notes:
         md += ["## Notes", ""] + ["- " + n for n in notes] + [""]
     rh, rr = rounds_table(data)
