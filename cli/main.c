@@ -13,8 +13,9 @@
 static const struct cli_cmd cli_cmds[] = {
     {"redirect", "on|off|status",
      "install, remove or show the nftables redirect table", cli_redirect},
-    {"rules", "list|add|del|enable|disable|edit|test|import|export ...",
-     "show, change, test, import and export the rules", cli_rules},
+    {"rules", "ACTION ...",
+     "list, add, del, enable, disable, edit, test, import or export rules",
+     cli_rules},
     {"status", "[--json]", "whether tollgated runs, and what it is doing",
      cli_status},
 };
@@ -77,15 +78,18 @@ cli_config_load(const struct cli_opts *opts, const char *what,
 static void
 usage(FILE *out)
 {
+	char synopsis[64];
 	size_t i;
 
 	fprintf(out, "usage: " CLI_PROG " [-c FILE] COMMAND [ARGS...]\n"
 	             "       " CLI_PROG " -h | --help | --version\n"
 	             "\n"
 	             "Commands:\n");
-	for (i = 0; i < CLI_N_CMDS; i++)
-		fprintf(out, "  %s %-16s %s\n", cli_cmds[i].name,
-		        cli_cmds[i].args, cli_cmds[i].help);
+	for (i = 0; i < CLI_N_CMDS; i++) {
+		snprintf(synopsis, sizeof(synopsis), "%s %s", cli_cmds[i].name,
+		         cli_cmds[i].args);
+		fprintf(out, "  %-24s %s\n", synopsis, cli_cmds[i].help);
+	}
 	fprintf(out,
 	        "\n"
 	        "Options:\n"

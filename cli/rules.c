@@ -172,7 +172,8 @@ rules_usage(const struct rules_ctx *ctx, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
-/* The same, for helpers that return -1. */
+/* A bad option value, for helpers that return -1: the error names the
+ * option, the help has the rest. */
 static int rules_badarg(const struct rules_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -186,8 +187,8 @@ rules_badarg(const struct rules_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (usage: " CLI_PROG " [-c FILE] rules %s %s)\n",
-	        ctx->act->name, ctx->act->args);
+	fprintf(stderr, " (see " CLI_PROG " rules %s --help)\n",
+	        ctx->act->name);
 	return -1;
 }
 
