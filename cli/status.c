@@ -71,23 +71,31 @@ human_uptime(const char *s, char *buf, size_t len)
 }
 
 static void
-print_json(const struct config *cfg, const struct ctl_reply *rep,
-           const char *down)
+print_json_head(const struct config *cfg, bool running)
+{
+	printf("{\"running\":%s,\"control_socket\":",
+	       running ? "true" : "false");
+	cli_json_str(stdout, cfg->control_socket);
+	printf(",\"database\":");
+	cli_json_str(stdout, cfg->database);
+}
+
+static void
+print_json_down(const struct config *cfg, const char *why)
+{
+	print_json_head(cfg, false);
+	printf(",\"error\":");
+	cli_json_str(stdout, why);
+	printf("}\n");
+}
+
+static void
+print_json(const struct config *cfg, const struct ctl_reply *rep)
 {
 	const char *v;
 	size_t i;
 
-	printf("{\"running\":%s,\"control_socket\":",
-	       down == NULL ? "true" : "false");
-	cli_json_str(stdout, cfg->control_socket);
-	printf(",\"database\":");
-	cli_json_str(stdout, cfg->database);
-	if (down != NULL) {
-		printf(",\"error\":");
-		cli_json_str(stdout, down);
-		printf("}\n");
-		return;
-	}
+	print_json_head(cfg, true);
 	for (i = 0; i < STATUS_N_KEYS; i++) {
 		v = ctl_reply_get(rep, status_keys[i].key);
 		if (v == NULL)
@@ -171,7 +179,7 @@ cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	rc = ctl_call(cfg.control_socket, "STATUS", &rep, err, sizeof(err));
 	if (rc == CTL_DOWN) {
 		if (json)
-			print_json(&cfg, NULL, err);
+			print_json_down(&cfg, err);
 		else
 			printf("%s\n", err);
 		return CLI_EXIT_FAIL;
@@ -186,7 +194,7 @@ cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		return CLI_EXIT_FAIL;
 	}
 	if (json)
-		print_json(&cfg, &rep, NULL);
+		print_json(&cfg, &rep);
 	else
 		print_human(&cfg, &rep);
 	ctl_reply_free(&rep);

@@ -1,0 +1,203 @@
+/*
+ * test_export.c - the export text (rules/export.h): what "tollgate rules
+ * export" writes, "tollgate rules import" and IMPORT read back to the same
+ * rules and lists; every bad line fails the whole read and is named.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rules/export.h"
+#include "rules/rule.h"
+
+static int
+read_text(const char *text, struct rules_set *set, size_t *n_rules,
+          size_t *n_names, char *err, size_t errlen)
+{
+	FILE *f = fmemopen((void *)text, strlen(text), "r");
+	int rc;
+
+	assert_non_null(f);
+	rules_set_init(set);
+	rc = export_read_file(f, set, n_rules, n_names, err, errlen);
+	fclose(f);
+	return rc;
+}
+
+static void
+test_read(void **state)
+{
+	struct rules_set set;
+	size_t n_rules, n_names;
+	char err[EXPORT_ERRLEN];
+
+	assert_int_equal(
+	    read_text("# tollgate rules v1\r\n"
+	              "\n"
+	              "# blocked ads\n"
+	              "rule id=4 app=* dest=list:ads action=deny\n"
+	              "list ads ads.example.com\n"
+	              "list ads\tTracker.Example.\n"
+	              "list ads ads.example.com\n"
+	              "rule id=7 app=/usr/bin/curl dest=*.example.com "
+	              "port=443 proto=tcp action=allow note=\"work proxy\"\n"
+	              "rule app=* dest=list:ads action=reject uid=1000\n",
+	              &set, &n_rules, &n_names, err, sizeof(err)),
+	    0);
+	assert_int_equal(n_rules, 3);
+	assert_int_equal(n_names, 2); /* duplicates folded, names normalised */
+	assert_int_equal(set.n_rules, 3);
+	assert_int_equal(set.rules[0].dest_kind, DEST_LIST);
+	assert_int_equal(set.lists[0].n, 2);
+	assert_string_equal(set.lists[0].names[1], "tracker.example");
+	assert_string_equal(set.rules[1].note, "work proxy");
+	assert_int_equal(set.rules[1].port_lo, 443);
+	/* Both rules naming the list get its names. */
+	assert_int_equal(set.lists[2].n, 2);
+	rules_set_free(&set);
+}
+
+static void
+test_bad_texts(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *says;
+	} bad[] = {
+	    {"", "empty"},
+	    {"rule app=* action=deny\n", "line 1: not tollgate export text"},
+	    {"# tollgate rules v2\n", "line 1: \"# tollgate rules v2\" is from "
+	                              "a newer tollgate"},
+	    {"# tollgate rules v1\nrule app=* colour=red\n", "line 2: colour"},
+	    {"# tollgate rules v1\nallow everything\n", "line 2: expected"},
+	    {"# tollgate rules v1\nlist ads\n", "line 2: expected \"list NAME"},
+	    {"# tollgate rules v1\nlist ads a.example b.example\n",
+	     "line 2: expected \"list NAME"},
+	    {"# tollgate rules v1\nlist a/b x.example\n", "line 2: list name"},
+	    {"# tollgate rules v1\nlist ads not..valid\n", "line 2: list ads"},
+	    {"# tollgate rules v1\nlist ads x.example\n",
+	     "list ads: no rule has dest=list:ads"},
+	};
+	struct rules_set set;
+	size_t n_rules, n_names, i;
+	char err[EXPORT_ERRLEN];
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(read_text(bad[i].text, &set, &n_rules,
+		                           &n_names, err, sizeof(err)),
+		                 -1);
+		if (strstr(err, bad[i].says) == NULL)
+			fail_msg("text %zu: \"%s\" does not say \"%s\"", i, err,
+			         bad[i].says);
+		assert_int_equal(set.n_rules, 0);
+	}
+}
+
+static void
+test_round_trip(void **state)
+{
+	const char *names[] = {"a.example", "b.example", "xn--caf-dma.example"};
+	struct rules_set set, back;
+	struct rule r;
+	char err[EXPORT_ERRLEN], *text = NULL;
+	size_t len = 0, n_rules, n_names, i;
+	FILE *m;
+
+	rules_set_init(&set);
+	rule_init(&r);
+	assert_int_equal(rule_parse_app(&r, "/usr/bin/curl", err, sizeof(err)),
+	                 0);
+	assert_int_equal(rule_parse_dest(&r, "192.0.2.0/24", err, sizeof(err)),
+	                 0);
+	r.id = 3;
+	r.action = ACTION_ALLOW;
+	r.priority = -5;
+	r.enabled = false;
+	r.created = 1764000000;
+	r.hits = 42;
+	snprintf(r.note, sizeof(r.note), "say \"hi\"\\ \x01");
+	assert_int_equal(rules_set_add(&set, &r, NULL, 0, err, sizeof(err)), 0);
+	rule_init(&r);
+	assert_int_equal(rule_parse_dest(&r, "list:block", err, sizeof(err)),
+	                 0);
+	assert_int_equal(rules_set_add(&set, &r, names, 3, err, sizeof(err)),
+	                 0);
+
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	assert_int_equal(export_write(m, &set), 1 + 2 + 3);
+	fclose(m);
+	assert_true(strncmp(text, EXPORT_HEADER "\n", 20) == 0);
+	assert_true(export_is_export(text, len));
+
+	assert_int_equal(
+	    read_text(text, &back, &n_rules, &n_names, err, sizeof(err)), 0);
+	assert_int_equal(n_rules, 2);
+	assert_int_equal(n_names, 3);
+	for (i = 0; i < 2; i++)
+		assert_true(rule_equal(&set.rules[i], &back.rules[i]));
+	assert_int_equal(back.lists[1].n, 3);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(back.lists[1].names[i], names[i]);
+	rules_set_free(&back);
+	rules_set_free(&set);
+	free(text);
+}
+
+static void
+test_streaming_and_limits(void **state)
+{
+	struct export_reader *rd = export_reader_new();
+	struct rules_set set;
+	size_t n_rules, n_names;
+	char err[EXPORT_ERRLEN], *big;
+
+	assert_non_null(rd);
+	assert_int_equal(
+	    export_reader_line(rd, EXPORT_HEADER, 19, err, sizeof(err)), 0);
+	/* A line with a NUL in it is refused, not cut short. */
+	assert_int_equal(
+	    export_reader_line(rd, "rule app=*\0x", 12, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 2: NUL"));
+	/* After an error the reader takes nothing more. */
+	assert_int_equal(export_reader_line(rd, "# ok", 4, err, sizeof(err)),
+	                 -1);
+	rules_set_init(&set);
+	assert_int_equal(export_reader_finish(rd, &set, &n_rules, &n_names, err,
+	                                      sizeof(err)),
+	                 -1);
+	export_reader_free(rd);
+
+	rd = export_reader_new();
+	big = malloc(RULE_LINE_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'x', RULE_LINE_MAX + 1);
+	assert_int_equal(
+	    export_reader_line(rd, EXPORT_HEADER, 19, err, sizeof(err)), 0);
+	assert_int_equal(
+	    export_reader_line(rd, big, RULE_LINE_MAX + 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "longer than"));
+	free(big);
+	export_reader_free(rd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_read),
+	    cmocka_unit_test(test_bad_texts),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_streaming_and_limits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
