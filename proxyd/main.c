@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
+#include "proxyd/control.h"
 #include "proxyd/listener.h"
 #include "proxyd/privs.h"
 #include "proxyd/proxyd.h"
@@ -190,6 +191,7 @@ main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	struct proxyd pd;
+	struct control *control = NULL; /* the control socket (control.h) */
 	const char *path = NULL;
 	char err[CONFIG_ERRLEN], lbuf[256], gbuf[512];
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL,
@@ -276,12 +278,23 @@ main(int argc, char **argv)
 		keep_table = 1;
 		goto out;
 	}
+
+	/* The control socket: made as root, served after the drop. */
+	control = control_open(&pd, err, sizeof(err));
+	if (control == NULL) {
+		log_error("control socket: %s", err);
+		goto out;
+	}
+
 	if (privs_drop(pd.cfg.user, err, sizeof(err)) == -1) {
 		log_error("dropping privileges: %s", err);
 		goto out;
 	}
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1)
+		goto out;
+
+	if (control_start(control) == -1) /* the control socket */
 		goto out;
 
 	sig_int = evsignal_new(pd.base, SIGINT, on_stop_signal, &pd);
@@ -313,6 +326,7 @@ main(int argc, char **argv)
 		log_error("event loop failed");
 	rc = 0;
 out:
+	control_close(control); /* first: no change arrives while stopping */
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);
