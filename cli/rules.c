@@ -632,17 +632,13 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 	const char *base;
 
 	snprintf(id, sizeof(id), "%lld", (long long)r->id);
-	if (wide || strcmp(r->app, "*") == 0)
-		snprintf(app, sizeof(app), "%s", r->app);
-	else {
-		base = strrchr(r->app, '/');
-		base = base != NULL && base[1] != '\0' ? base + 1 : r->app;
-		if (r->has_uid)
-			snprintf(app, sizeof(app), "%s (uid %u)", base,
-			         (unsigned)r->uid);
-		else
-			snprintf(app, sizeof(app), "%s", base);
-	}
+	base = strrchr(r->app, '/');
+	base = wide || base == NULL || base[1] == '\0' ? r->app : base + 1;
+	if (r->has_uid && !wide)
+		snprintf(app, sizeof(app), "%s (uid %u)", base,
+		         (unsigned)r->uid);
+	else
+		snprintf(app, sizeof(app), "%s", base);
 	rule_dest_str(r, tmp, sizeof(tmp));
 	if (n_names >= 0)
 		snprintf(dest, sizeof(dest), "%s (%lld names)", tmp,

@@ -129,7 +129,7 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	       human_bytes(get(rep, "bytes_down"), b, sizeof(b)));
 	printf("default_action:  %s\n", get(rep, "default_action"));
 	printf("guarded users:   %s\n", get(rep, "guarded"));
-	printf("control socket:  %s (%s clients; you %s)\n",
+	printf("control socket:  %s (clients: %s; you %s)\n",
 	       cfg->control_socket, get(rep, "clients"),
 	       strcmp(get(rep, "admin"), "yes") == 0
 	           ? "may change rules"

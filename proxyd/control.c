@@ -38,6 +38,8 @@
 #define CONTROL_ACCEPT_BACKOFF_MS 1000
 #define CONTROL_GROUPS_MAX        65536 /* NGROUPS_MAX of Linux */
 #define CONTROL_REPLY_MAX         (CTL_MSG_MAX + 64)
+/* Replies a client has not taken yet: past this, its requests wait. */
+#define CONTROL_OUTPUT_MAX (256 * 1024)
 
 enum client_state {
 	CLIENT_READY,
@@ -491,6 +493,11 @@ client_process(struct control_client *c)
 	for (i = 0; i < CONTROL_LINES_PER_TURN; i++) {
 		if (c->state != CLIENT_READY && c->state != CLIENT_IMPORT)
 			return;
+		/* A client that asks without reading the answers waits
+		 * until it has read them (client_write_cb). */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    CONTROL_OUTPUT_MAX)
+			return;
 		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
 		if (line == NULL) {
 			/* No "\n" yet: a line over the limit will not get
@@ -545,6 +552,8 @@ client_write_cb(struct bufferevent *bev, void *arg)
 	/* Called when the output has drained. */
 	if (c->state == CLIENT_CLOSING)
 		client_free(c);
+	else if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		client_process(c);
 }
 
 static void

@@ -13,7 +13,9 @@
  * Bounds: CONTROL_MAX_CLIENTS at once (one more is told "ERR internal" and
  * closed), CTL_LINE_MAX per line, CTL_IMPORT_LINES_MAX and
  * CTL_IMPORT_BYTES_MAX per IMPORT, CONTROL_IDLE_S without a byte from the
- * client and CONTROL_WRITE_S for a reply to be taken.  A line that is not
+ * client and CONTROL_WRITE_S for a reply to be taken; a client with
+ * replies it has not read (control.c's CONTROL_OUTPUT_MAX) is not read
+ * from until it takes them.  A line that is not
  * a request (usage), too long (toolong) or an IMPORT refused for perm is
  * answered with ERR and the connection closed; other errors (perm,
  * notfound, invalid, internal) leave it open.  One client's garbage never
