@@ -9,7 +9,10 @@
  *            for that name and of the wildcard and list rules whose base
  *            or entry it is; found by a hash of the name computed from
  *            its last byte to its first, so that one pass over a query
- *            name yields the hash of each of its suffixes in turn;
+ *            name yields the hash of each of its suffixes in turn; table
+ *            slots carry a tag of the hash so a miss touches no node, and
+ *            a bit filter over the suffix hashes skips the suffixes no
+ *            rule of any app names (most of them: "com", "example.com");
  *   nets     per address family, per prefix length in use (longest
  *            first), one node per masked address with the slots of the
  *            IP and CIDR rules for it, of every app.
@@ -41,16 +44,31 @@ struct ix_app {
 	const char *name;
 	uint64_t hash;
 	uint32_t any_off, any_n;
+	bool has_names; /* any name node for this app */
 };
 
+/* A hash table slot: a tag (the key's top half) before the index, so
+ * that a probe that misses never touches a node. */
+struct ix_slot {
+	uint32_t tag;
+	uint32_t idx; /* index + 1; 0 = empty */
+};
+
+/*
+ * A name node, one cache line: the first IX_HEAD bytes of the name are
+ * compared in place, and a node with one rule of a kind holds its slot
+ * itself (n_exact or n_wild 1) instead of an offset into name_refs.
+ */
+#define IX_HEAD 24
 struct ix_name {
-	uint64_t hash; /* of (app, name) */
-	const char *name;
+	uint64_t key;     /* of (app, name) */
+	const char *name; /* all of it, in the arena */
 	uint32_t app;
 	uint32_t len;
-	uint32_t exact_off, n_exact;
-	uint32_t wild_off, n_wild;
-};
+	uint32_t exact, n_exact; /* the slot, or the offset of n slots */
+	uint32_t wild, n_wild;
+	char head[IX_HEAD];
+} __attribute__((aligned(64)));
 
 struct ix_net {
 	uint8_t addr[16];
@@ -79,11 +97,14 @@ struct rules_index {
 	size_t app_mask;
 	struct ix_name *names;
 	size_t n_names;
-	uint32_t *name_tab; /* index + 1 into names */
+	struct ix_slot *name_tab;
 	size_t name_mask;
+	uint64_t *filter; /* one bit per suffix hash that has a node */
+	size_t filter_mask;
 	uint32_t *name_refs;
 	uint32_t *any_refs;
 	uint32_t *net_refs;
+	uint32_t *net_apps;      /* the app of each net_refs slot */
 	struct ix_family fam[2]; /* AF_INET, AF_INET6 */
 	struct ix_block *arena;
 	size_t mem;
@@ -94,6 +115,14 @@ struct ix_cand {
 	const struct rules_entry *e;
 	const char *via; /* the suffix a wildcard or list rule matched */
 	int64_t rank[IX_RANKS];
+};
+
+/* One (rule, name) to index, gathered before the name nodes are made. */
+struct ix_pair {
+	const char *name; /* in the set: valid during the build */
+	uint32_t slot;
+	uint32_t node;
+	bool exact;
 };
 
 static int ix_err(char *err, size_t errlen, const char *fmt, ...)
@@ -328,9 +357,11 @@ rules_index_free(struct rules_index *idx)
 	free(idx->app_tab);
 	free(idx->names);
 	free(idx->name_tab);
+	free(idx->filter);
 	free(idx->name_refs);
 	free(idx->any_refs);
 	free(idx->net_refs);
+	free(idx->net_apps);
 	ix_free_arena(idx->arena);
 	free(idx);
 }
@@ -371,45 +402,67 @@ ix_app_add(struct rules_index *idx, const char *app)
 	return a;
 }
 
-static struct ix_name *
+static const struct ix_name *
 ix_name_find(const struct rules_index *idx, uint32_t app, const char *name,
              size_t len, uint64_t key)
 {
-	struct ix_name *nd;
-	size_t i;
-	uint32_t k;
+	const struct ix_name *nd;
+	const struct ix_slot *sl;
+	uint32_t tag = (uint32_t)(key >> 32);
+	size_t i, head = len < IX_HEAD ? len : IX_HEAD;
 
-	for (i = key & idx->name_mask; (k = idx->name_tab[i]) != 0;
+	for (i = key & idx->name_mask; (sl = &idx->name_tab[i])->idx != 0;
 	     i = (i + 1) & idx->name_mask) {
-		nd = &idx->names[k - 1];
-		if (nd->hash == key && nd->app == app && nd->len == len &&
-		    memcmp(nd->name, name, len) == 0)
+		if (sl->tag != tag)
+			continue;
+		nd = &idx->names[sl->idx - 1];
+		/* The hash is no proof: names are compared byte for byte. */
+		if (nd->key == key && nd->app == app && nd->len == len &&
+		    memcmp(nd->head, name, head) == 0 &&
+		    (len <= IX_HEAD ||
+		     memcmp(nd->name + IX_HEAD, name + IX_HEAD,
+		            len - IX_HEAD) == 0))
 			return nd;
 	}
 	return NULL;
 }
 
-static struct ix_name *
+/* The filter bit of a suffix, whatever the app. */
+static size_t
+ix_filter_bit(const struct rules_index *idx, uint64_t rhash)
+{
+	return ix_mix(rhash) & idx->filter_mask;
+}
+
+/* The node of (app, name), made if new.  Returns its index or IX_NONE. */
+static uint32_t
 ix_name_add(struct rules_index *idx, uint32_t app, const char *name)
 {
-	size_t len = strlen(name), i;
-	uint64_t key = ix_name_key(ix_rhash(name, len), app);
+	size_t len = strlen(name), i, bit;
+	uint64_t rhash = ix_rhash(name, len);
+	uint64_t key = ix_name_key(rhash, app);
+	const struct ix_name *found;
 	struct ix_name *nd;
 
-	if ((nd = ix_name_find(idx, app, name, len, key)) != NULL)
-		return nd;
+	if ((found = ix_name_find(idx, app, name, len, key)) != NULL)
+		return (uint32_t)(found - idx->names);
 	nd = &idx->names[idx->n_names];
 	memset(nd, 0, sizeof(*nd));
 	if ((nd->name = ix_strdup(idx, name)) == NULL)
-		return NULL;
-	nd->hash = key;
+		return IX_NONE;
+	nd->key = key;
 	nd->app = app;
 	nd->len = (uint32_t)len;
-	for (i = key & idx->name_mask; idx->name_tab[i] != 0;
+	memcpy(nd->head, name, len < IX_HEAD ? len : IX_HEAD);
+	for (i = key & idx->name_mask; idx->name_tab[i].idx != 0;
 	     i = (i + 1) & idx->name_mask)
 		;
-	idx->name_tab[i] = (uint32_t)(++idx->n_names);
-	return nd;
+	idx->name_tab[i].tag = (uint32_t)(key >> 32);
+	idx->name_tab[i].idx = (uint32_t)(++idx->n_names);
+	bit = ix_filter_bit(idx, rhash);
+	idx->filter[bit / 64] |= 1ULL << (bit % 64);
+	idx->apps[app].has_names = true;
+	return (uint32_t)(idx->n_names - 1);
 }
 
 /* A rule the index can take: 0, or -1 + err naming it. */
@@ -463,105 +516,97 @@ ix_entry_fill(struct rules_entry *e, const struct rule *r, uint32_t slot)
 }
 
 /*
- * The name nodes, in two passes over every (rule, name): count, then
- * place the slots.  A list's duplicate names land next to each other in a
- * node (slots are placed in slot order) and are placed once.
+ * The name nodes from the pairs: make (or find) each pair's node and
+ * count its rules, a list's duplicate names (which come one after the
+ * other in a node, pairs being in slot order) once; then lay out the slot
+ * lists of the nodes with more than one rule of a kind and fill them.
  */
 static int
-ix_build_names(struct rules_index *idx, const struct rules_set *set,
-               const size_t *from, uint32_t *rapp, size_t n_pairs, char *err,
-               size_t errlen)
+ix_build_names(struct rules_index *idx, struct ix_pair *pairs, size_t n_pairs,
+               const uint32_t *rapp)
 {
-	const struct rules_set_list *l;
-	const struct rule *r;
 	struct ix_name *nd, *names;
-	size_t pass, s, j, n, total = 0, off;
-	const char *name;
-	uint32_t *slotp;
-	bool exact;
+	uint32_t *fill = NULL;
+	size_t i, total = 0, bits, n_nodes;
+	int rc = -1;
 
-	idx->names = malloc((n_pairs == 0 ? 1 : n_pairs) * sizeof(*idx->names));
+	if (posix_memalign((void **)&names, 64,
+	                   (n_pairs == 0 ? 1 : n_pairs) * sizeof(*nd)) != 0)
+		return -1;
+	idx->names = names;
 	idx->name_mask = ix_pow2(2 * n_pairs) - 1;
-	idx->name_tab = ix_calloc(idx, idx->name_mask + 1, sizeof(uint32_t));
-	if (idx->names == NULL || idx->name_tab == NULL)
-		goto nomem;
-	for (pass = 0; pass < 2; pass++) {
-		for (s = 0; s < idx->n; s++) {
-			r = &set->rules[from[s]];
-			l = set->lists != NULL ? &set->lists[from[s]] : NULL;
-			if (r->dest_kind == DEST_LIST)
-				n = l != NULL && l->names != NULL ? l->n : 0;
-			else if (r->dest_kind == DEST_NAME ||
-			         r->dest_kind == DEST_WILDCARD)
-				n = 1;
-			else
-				continue;
-			exact = r->dest_kind == DEST_NAME;
-			for (j = 0; j < n; j++) {
-				name = r->dest_kind == DEST_LIST ? l->names[j]
-				                                 : r->dest;
-				if (pass == 0) {
-					nd = ix_name_add(idx, rapp[s], name);
-					if (nd == NULL)
-						goto nomem;
-					if (exact)
-						nd->n_exact++;
-					else
-						nd->n_wild++;
-					if (r->dest_kind != DEST_LIST)
-						idx->entries[s].dest = nd->name;
-					continue;
-				}
-				nd = ix_name_find(
-				    idx, rapp[s], name, strlen(name),
-				    ix_name_key(ix_rhash(name, strlen(name)),
-				                rapp[s]));
-				if (exact)
-					slotp = &idx->name_refs[nd->exact_off +
-					                        nd->n_exact];
-				else {
-					if (nd->n_wild > 0 &&
-					    idx->name_refs[nd->wild_off +
-					                   nd->n_wild - 1] == s)
-						continue;
-					slotp = &idx->name_refs[nd->wild_off +
-					                        nd->n_wild];
-				}
-				*slotp = (uint32_t)s;
-				if (exact)
-					nd->n_exact++;
-				else
-					nd->n_wild++;
-			}
-		}
-		if (pass == 1)
-			break;
-		/* Between the passes: shrink, lay out the slot lists. */
-		if (idx->n_names > 0 &&
-		    (names = realloc(idx->names,
-		                     idx->n_names * sizeof(*names))) != NULL)
-			idx->names = names;
-		idx->mem += (idx->n_names == 0 ? 1 : idx->n_names) *
-		            sizeof(*idx->names);
-		for (j = 0; j < idx->n_names; j++) {
-			nd = &idx->names[j];
-			total += nd->n_exact + nd->n_wild;
-		}
-		idx->name_refs = ix_calloc(idx, total, sizeof(uint32_t));
-		if (idx->name_refs == NULL)
-			goto nomem;
-		for (off = 0, j = 0; j < idx->n_names; j++) {
-			nd = &idx->names[j];
-			nd->exact_off = (uint32_t)off;
-			off += nd->n_exact;
-			nd->wild_off = (uint32_t)off;
-			off += nd->n_wild;
-			nd->n_exact = nd->n_wild = 0;
+	idx->name_tab =
+	    ix_calloc(idx, idx->name_mask + 1, sizeof(struct ix_slot));
+	bits = ix_pow2(8 * n_pairs < 512 ? 512 : 8 * n_pairs);
+	idx->filter_mask = bits - 1;
+	idx->filter = ix_calloc(idx, bits / 64, sizeof(uint64_t));
+	if (idx->name_tab == NULL || idx->filter == NULL)
+		return -1;
+	for (i = 0; i < n_pairs; i++) {
+		pairs[i].node =
+		    ix_name_add(idx, rapp[pairs[i].slot], pairs[i].name);
+		if (pairs[i].node == IX_NONE)
+			return -1;
+		nd = &idx->names[pairs[i].node];
+		if (idx->entries[pairs[i].slot].dest_kind != DEST_LIST)
+			idx->entries[pairs[i].slot].dest = nd->name;
+		if (pairs[i].exact) {
+			nd->exact = pairs[i].slot;
+			nd->n_exact++;
+		} else if (nd->n_wild > 0 && nd->wild == pairs[i].slot)
+			pairs[i].node = IX_NONE; /* a duplicate */
+		else {
+			nd->wild = pairs[i].slot;
+			nd->n_wild++;
 		}
 	}
-	return 0;
-nomem:
-	return ix_err(err, errlen, "building the rule index: out of memory");
+	/* A list with many duplicates leaves room unused: give it back. */
+	n_nodes = idx->n_names == 0 ? 1 : idx->n_names;
+	if (idx->n_names < n_pairs - n_pairs / 4 &&
+	    posix_memalign((void **)&names, 64, n_nodes * sizeof(*nd)) == 0) {
+		memcpy(names, idx->names, idx->n_names * sizeof(*nd));
+		free(idx->names);
+		idx->names = names;
+		idx->mem += n_nodes * sizeof(*nd);
+	} else
+		idx->mem += (n_pairs == 0 ? 1 : n_pairs) * sizeof(*nd);
+	if ((fill = calloc(n_nodes, sizeof(*fill))) == NULL)
+		return -1;
+	for (i = 0; i < idx->n_names; i++) {
+		nd = &idx->names[i];
+		if (nd->n_exact > 1) {
+			nd->exact = (uint32_t)total;
+			total += nd->n_exact;
+		}
+		if (nd->n_wild > 1) {
+			nd->wild = (uint32_t)total;
+			total += nd->n_wild;
+		}
+	}
+	if ((idx->name_refs = ix_calloc(idx, total, sizeof(uint32_t))) == NULL)
+		goto done;
+	/* fill[node]: the exact slots placed so far, then the wild ones. */
+	for (i = 0; i < n_pairs; i++) {
+		if (pairs[i].node == IX_NONE || !pairs[i].exact)
+			continue;
+		nd = &idx->names[pairs[i].node];
+		if (nd->n_exact > 1)
+			idx->name_refs[nd->exact + fill[pairs[i].node]++] =
+			    pairs[i].slot;
+	}
+	memset(fill, 0, n_nodes * sizeof(*fill));
+	for (i = 0; i < n_pairs; i++) {
+		if (pairs[i].node == IX_NONE || pairs[i].exact)
+			continue;
+		nd = &idx->names[pairs[i].node];
+		if (nd->n_wild > 1)
+			idx->name_refs[nd->wild + fill[pairs[i].node]++] =
+			    pairs[i].slot;
+	}
+	rc = 0;
+done:
+	free(fill);
+	return rc;
 }
 
 static int
@@ -593,7 +638,7 @@ ix_net_cmp(const void *pa, const void *pb, void *arg)
  * address, so that each node's slots are one run of the sorted array.
  */
 static int
-ix_build_nets(struct rules_index *idx, size_t n_nets, char *err, size_t errlen)
+ix_build_nets(struct rules_index *idx, size_t n_nets, const uint32_t *rapp)
 {
 	const struct rules_entry *e, *p;
 	struct ix_family *fam;
@@ -602,14 +647,17 @@ ix_build_nets(struct rules_index *idx, size_t n_nets, char *err, size_t errlen)
 	size_t s, i, j, k, run, h;
 
 	idx->net_refs = ix_calloc(idx, n_nets, sizeof(uint32_t));
-	if (idx->net_refs == NULL)
-		goto nomem;
+	idx->net_apps = ix_calloc(idx, n_nets, sizeof(uint32_t));
+	if (idx->net_refs == NULL || idx->net_apps == NULL)
+		return -1;
 	for (k = 0, s = 0; s < idx->n; s++)
 		if (idx->entries[s].dest_kind == DEST_IP ||
 		    idx->entries[s].dest_kind == DEST_CIDR)
 			idx->net_refs[k++] = (uint32_t)s;
 	qsort_r(idx->net_refs, n_nets, sizeof(uint32_t), ix_net_cmp,
 	        idx->entries);
+	for (k = 0; k < n_nets; k++)
+		idx->net_apps[k] = rapp[idx->net_refs[k]];
 
 	for (i = 0; i < n_nets; i = j) {
 		/* One (family, prefix) group: [i, j). */
@@ -622,14 +670,14 @@ ix_build_nets(struct rules_index *idx, size_t n_nets, char *err, size_t errlen)
 		}
 		if (fam->plens == NULL &&
 		    (fam->plens = ix_calloc(idx, 129, sizeof(*pl))) == NULL)
-			goto nomem;
+			return -1;
 		pl = &fam->plens[fam->n++];
 		pl->prefix = e->prefix;
 		pl->nets = ix_calloc(idx, j - i, sizeof(*net));
 		pl->mask = ix_pow2(2 * (j - i)) - 1;
 		pl->tab = ix_calloc(idx, pl->mask + 1, sizeof(uint32_t));
 		if (pl->nets == NULL || pl->tab == NULL)
-			goto nomem;
+			return -1;
 		for (k = i; k < j; k += run) {
 			e = &idx->entries[idx->net_refs[k]];
 			for (run = 1; k + run < j; run++) {
@@ -648,21 +696,16 @@ ix_build_nets(struct rules_index *idx, size_t n_nets, char *err, size_t errlen)
 		}
 	}
 	return 0;
-nomem:
-	return ix_err(err, errlen, "building the rule index: out of memory");
 }
 
 /* The any-destination slots, grouped by app. */
 static int
-ix_build_any(struct rules_index *idx, const uint32_t *rapp, size_t n_any,
-             char *err, size_t errlen)
+ix_build_any(struct rules_index *idx, const uint32_t *rapp, size_t n_any)
 {
 	size_t s, a, off;
 
-	idx->any_refs = ix_calloc(idx, n_any, sizeof(uint32_t));
-	if (idx->any_refs == NULL)
-		return ix_err(err, errlen,
-		              "building the rule index: out of memory");
+	if ((idx->any_refs = ix_calloc(idx, n_any, sizeof(uint32_t))) == NULL)
+		return -1;
 	for (s = 0; s < idx->n; s++)
 		if (idx->entries[s].dest_kind == DEST_ANY)
 			idx->apps[rapp[s]].any_n++;
@@ -680,6 +723,79 @@ ix_build_any(struct rules_index *idx, const uint32_t *rapp, size_t n_any,
 	return 0;
 }
 
+/*
+ * The app table was sized for one app per rule; most rules share a few
+ * apps.  Remake it at their size.  0 or -1.
+ */
+static int
+ix_apps_shrink(struct rules_index *idx)
+{
+	struct ix_app *apps;
+	uint32_t *tab;
+	size_t mask, a, i;
+
+	mask = ix_pow2(2 * idx->n_apps) - 1;
+	if ((tab = calloc(mask + 1, sizeof(*tab))) == NULL)
+		return -1;
+	for (a = 0; a < idx->n_apps; a++) {
+		for (i = idx->apps[a].hash & mask; tab[i] != 0;
+		     i = (i + 1) & mask)
+			;
+		tab[i] = (uint32_t)a + 1;
+	}
+	free(idx->app_tab);
+	idx->app_tab = tab;
+	idx->app_mask = mask;
+	if ((apps = realloc(idx->apps, idx->n_apps * sizeof(*apps))) != NULL)
+		idx->apps = apps;
+	idx->mem += (mask + 1) * sizeof(*tab) + idx->n_apps * sizeof(*apps);
+	return 0;
+}
+
+/*
+ * A struct rule is almost 5 KB, so each rule of a set is on pages of its
+ * own and no hardware prefetcher sees the next one coming: ask for the
+ * lines the build reads a few rules ahead.
+ */
+#define IX_PREFETCH 4
+static void
+ix_prefetch_rule(const struct rule *r)
+{
+	__builtin_prefetch(r);
+	__builtin_prefetch(&r->dest_kind);
+	__builtin_prefetch(&r->port_lo);
+	__builtin_prefetch(&r->expires);
+	__builtin_prefetch(&r->last_hit);
+}
+
+/* Append a pair, growing the array.  0 or -1. */
+static int
+ix_pair_push(struct ix_pair **pairs, size_t *n, size_t *cap, const char *name,
+             uint32_t slot, bool exact)
+{
+	struct ix_pair *p;
+	size_t c;
+
+	if (*n == *cap) {
+		c = *cap == 0 ? 1024 : *cap * 2;
+		if ((p = realloc(*pairs, c * sizeof(*p))) == NULL)
+			return -1;
+		*pairs = p;
+		*cap = c;
+	}
+	p = &(*pairs)[(*n)++];
+	p->name = name;
+	p->slot = slot;
+	p->node = IX_NONE;
+	p->exact = exact;
+	return 0;
+}
+
+/*
+ * One pass over the set (a struct rule is large: each is read once) makes
+ * the entries, interns the apps and gathers the names; then the name,
+ * address and any-destination tables are made from the compact entries.
+ */
 struct rules_index *
 rules_index_build(const struct rules_set *set, time_t now, char *err,
                   size_t errlen)
@@ -687,84 +803,91 @@ rules_index_build(const struct rules_set *set, time_t now, char *err,
 	struct rules_index *idx;
 	const struct rules_set_list *l;
 	const struct rule *r;
-	struct rules_entry *e;
-	size_t i, n = 0, n_pairs = 0, n_nets = 0, n_any = 0;
-	size_t *from = NULL;
+	struct rules_entry *e, *entries;
+	struct ix_pair *pairs = NULL;
+	size_t i, j, s, n_pairs = 0, cap_pairs = 0, n_nets = 0, n_any = 0;
 	uint32_t *rapp = NULL;
 
-	if ((idx = calloc(1, sizeof(*idx))) == NULL) {
-		ix_err(err, errlen, "building the rule index: out of memory");
-		return NULL;
-	}
+	if ((idx = calloc(1, sizeof(*idx))) == NULL)
+		goto nomem;
 	idx->mem = sizeof(*idx);
-	from = malloc((set->n_rules == 0 ? 1 : set->n_rules) * sizeof(*from));
-	if (from == NULL)
+	idx->entries = malloc((set->n_rules == 0 ? 1 : set->n_rules) *
+	                      sizeof(*idx->entries));
+	idx->apps = calloc(set->n_rules + 1, sizeof(*idx->apps));
+	idx->app_mask = ix_pow2(2 * (set->n_rules + 1)) - 1;
+	idx->app_tab = calloc(idx->app_mask + 1, sizeof(uint32_t));
+	rapp = malloc((set->n_rules == 0 ? 1 : set->n_rules) * sizeof(*rapp));
+	if (idx->entries == NULL || idx->apps == NULL || idx->app_tab == NULL ||
+	    rapp == NULL || ix_app_add(idx, "*") != 0)
 		goto nomem;
 	for (i = 0; i < set->n_rules; i++) {
 		r = &set->rules[i];
 		l = set->lists != NULL ? &set->lists[i] : NULL;
+		if (i + IX_PREFETCH < set->n_rules)
+			ix_prefetch_rule(&set->rules[i + IX_PREFETCH]);
 		if (!r->enabled || rule_expired(r, now))
 			continue;
 		if (ix_rule_check(r, err, errlen) == -1)
 			goto fail;
-		from[n++] = i;
-		if (r->dest_kind == DEST_LIST && l != NULL && l->names != NULL)
-			n_pairs += l->n;
-		else if (r->dest_kind == DEST_NAME ||
-		         r->dest_kind == DEST_WILDCARD)
-			n_pairs++;
-		else if (r->dest_kind == DEST_ANY)
-			n_any++;
-		else
-			n_nets++;
-		if (n + n_pairs > RULES_INDEX_MAX) {
+		s = idx->n++;
+		e = &idx->entries[s];
+		ix_entry_fill(e, r, (uint32_t)s);
+		if ((rapp[s] = ix_app_add(idx, r->app)) == IX_NONE ||
+		    (e->note = ix_strdup(idx, r->note)) == NULL)
+			goto nomem;
+		e->app = idx->apps[rapp[s]].name;
+		switch (r->dest_kind) {
+		case DEST_NAME:
+		case DEST_WILDCARD:
+			/* dest: the name node's copy, set with the nodes */
+			if (ix_pair_push(&pairs, &n_pairs, &cap_pairs, r->dest,
+			                 (uint32_t)s,
+			                 r->dest_kind == DEST_NAME) == -1)
+				goto nomem;
+			break;
+		case DEST_LIST:
+			if (l != NULL && l->names != NULL)
+				for (j = 0; j < l->n; j++)
+					if (ix_pair_push(
+					        &pairs, &n_pairs, &cap_pairs,
+					        l->names[j], (uint32_t)s,
+					        false) == -1)
+						goto nomem;
+			/* FALLTHROUGH */
+		default:
+			if ((e->dest = ix_strdup(idx, r->dest)) == NULL)
+				goto nomem;
+			if (r->dest_kind == DEST_IP ||
+			    r->dest_kind == DEST_CIDR)
+				n_nets++;
+			else if (r->dest_kind == DEST_ANY)
+				n_any++;
+			break;
+		}
+		if (idx->n + n_pairs > RULES_INDEX_MAX) {
 			ix_err(err, errlen,
 			       "more than %u rules and list names in one index",
 			       RULES_INDEX_MAX);
 			goto fail;
 		}
 	}
-	idx->n = n;
-	idx->entries = ix_calloc(idx, n, sizeof(*idx->entries));
-	idx->apps = malloc((n + 1) * sizeof(*idx->apps));
-	idx->app_mask = ix_pow2(2 * (n + 1)) - 1;
-	idx->app_tab = ix_calloc(idx, idx->app_mask + 1, sizeof(uint32_t));
-	rapp = malloc((n == 0 ? 1 : n) * sizeof(*rapp));
-	if (idx->entries == NULL || idx->apps == NULL || idx->app_tab == NULL ||
-	    rapp == NULL)
+	if (idx->n > 0 &&
+	    (entries = realloc(idx->entries, idx->n * sizeof(*entries))) !=
+	        NULL)
+		idx->entries = entries;
+	idx->mem += (idx->n == 0 ? 1 : idx->n) * sizeof(*idx->entries);
+	if (ix_apps_shrink(idx) == -1 ||
+	    ix_build_names(idx, pairs, n_pairs, rapp) == -1 ||
+	    ix_build_nets(idx, n_nets, rapp) == -1 ||
+	    ix_build_any(idx, rapp, n_any) == -1)
 		goto nomem;
-	memset(idx->apps, 0, (n + 1) * sizeof(*idx->apps));
-	if (ix_app_add(idx, "*") != 0)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		r = &set->rules[from[i]];
-		e = &idx->entries[i];
-		ix_entry_fill(e, r, (uint32_t)i);
-		if ((rapp[i] = ix_app_add(idx, r->app)) == IX_NONE)
-			goto nomem;
-		e->app = idx->apps[rapp[i]].name;
-		e->note = ix_strdup(idx, r->note);
-		e->dest =
-		    r->dest_kind == DEST_NAME || r->dest_kind == DEST_WILDCARD
-		        ? NULL /* the name node's, set below */
-		        : ix_strdup(idx, r->dest);
-		if (e->note == NULL ||
-		    (e->dest == NULL && r->dest_kind != DEST_NAME &&
-		     r->dest_kind != DEST_WILDCARD))
-			goto nomem;
-	}
-	idx->mem += (n + 1) * sizeof(*idx->apps);
-	if (ix_build_names(idx, set, from, rapp, n_pairs, err, errlen) == -1 ||
-	    ix_build_nets(idx, n_nets, err, errlen) == -1 ||
-	    ix_build_any(idx, rapp, n_any, err, errlen) == -1)
-		goto fail;
-	free(from);
+	free(pairs);
 	free(rapp);
 	return idx;
 nomem:
 	ix_err(err, errlen, "building the rule index: out of memory");
 fail:
-	free(from);
+	free(pairs);
 	free(rapp);
 	rules_index_free(idx);
 	return NULL;
@@ -820,12 +943,6 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
  * Matching.
  */
 
-static bool
-ix_is_star(const char *app)
-{
-	return app[0] == '*' && app[1] == '\0';
-}
-
 /* Destination classes of step 3, most specific highest. */
 enum ix_dest_rank {
 	IX_DEST_ANY = 1,
@@ -835,6 +952,17 @@ enum ix_dest_rank {
 	IX_DEST_EXACT,
 };
 
+struct ix_search {
+	const struct rules_index *idx;
+	const struct rules_query *q;
+	const char *app;  /* the query's interned app, or NULL */
+	const char *star; /* the interned "*" */
+	uint32_t app_id;  /* IX_NONE when the app has no rules */
+	bool explain;
+	struct ix_cand best, second;
+	size_t n_matches;
+};
+
 /*
  * The rank of a candidate: one field per precedence step, higher is
  * better; the last two are the id step (lower id first, then no id, then
@@ -842,13 +970,13 @@ enum ix_dest_rank {
  * rule matched.
  */
 static void
-ix_rank(struct ix_cand *c, size_t via_len)
+ix_rank(const struct ix_search *sr, struct ix_cand *c, size_t via_len)
 {
 	const struct rules_entry *e = c->e;
 	int64_t d;
 
 	c->rank[0] = e->priority;
-	c->rank[1] = !ix_is_star(e->app) * 2 + e->has_uid;
+	c->rank[1] = (e->app != sr->star) * 2 + e->has_uid;
 	switch (e->dest_kind) {
 	case DEST_NAME:
 		d = IX_DEST_EXACT * 1024;
@@ -884,26 +1012,15 @@ ix_rank(struct ix_cand *c, size_t via_len)
 static int
 ix_cmp(const struct ix_cand *a, const struct ix_cand *b)
 {
-	int i;
+	int i, step;
 
 	for (i = 0; i < IX_RANKS; i++)
 		if (a->rank[i] != b->rank[i]) {
-			int step = i < 6 ? i + 1 : RULES_STEP_ID;
-
+			step = i < 6 ? i + 1 : RULES_STEP_ID;
 			return a->rank[i] > b->rank[i] ? step : -step;
 		}
 	return 0;
 }
-
-struct ix_search {
-	const struct rules_index *idx;
-	const struct rules_query *q;
-	const char *app;  /* the query's interned app, or NULL */
-	const char *star; /* the interned "*" */
-	bool explain;
-	struct ix_cand best, second;
-	size_t n_matches;
-};
 
 static bool
 ix_fits(const struct ix_search *sr, const struct rules_entry *e)
@@ -932,12 +1049,12 @@ ix_offer(struct ix_search *sr, uint32_t slot, const char *via, size_t via_len)
 
 	if (!ix_fits(sr, e))
 		return;
-	sr->n_matches++;
 	c.e = e;
 	c.via = via;
-	ix_rank(&c, via_len);
+	ix_rank(sr, &c, via_len);
 	if (sr->best.e == NULL) {
 		sr->best = c;
+		sr->n_matches++;
 		return;
 	}
 	if (c.e == sr->best.e) {
@@ -946,14 +1063,21 @@ ix_offer(struct ix_search *sr, uint32_t slot, const char *via, size_t via_len)
 			sr->best = c;
 		return;
 	}
+	if (c.e == sr->second.e) {
+		if (ix_cmp(&c, &sr->best) > 0) {
+			sr->second = sr->best;
+			sr->best = c;
+		} else if (ix_cmp(&c, &sr->second) > 0)
+			sr->second = c;
+		return;
+	}
+	sr->n_matches++;
 	if (ix_cmp(&c, &sr->best) > 0) {
 		if (sr->explain)
 			sr->second = sr->best;
 		sr->best = c;
-		return;
-	}
-	if (sr->explain &&
-	    (sr->second.e == NULL || ix_cmp(&c, &sr->second) > 0))
+	} else if (sr->explain &&
+	           (sr->second.e == NULL || ix_cmp(&c, &sr->second) > 0))
 		sr->second = c;
 }
 
@@ -968,30 +1092,50 @@ ix_offer_name(struct ix_search *sr, uint32_t app, const char *suffix,
 	nd = ix_name_find(idx, app, suffix, len, ix_name_key(rhash, app));
 	if (nd == NULL)
 		return;
-	if (whole)
+	if (whole && nd->n_exact == 1)
+		ix_offer(sr, nd->exact, NULL, 0);
+	else if (whole)
 		for (i = 0; i < nd->n_exact; i++)
-			ix_offer(sr, idx->name_refs[nd->exact_off + i], NULL,
-			         0);
-	for (i = 0; i < nd->n_wild; i++)
-		ix_offer(sr, idx->name_refs[nd->wild_off + i], nd->name, len);
+			ix_offer(sr, idx->name_refs[nd->exact + i], NULL, 0);
+	if (nd->n_wild == 1)
+		ix_offer(sr, nd->wild, nd->name, len);
+	else
+		for (i = 0; i < nd->n_wild; i++)
+			ix_offer(sr, idx->name_refs[nd->wild + i], nd->name,
+			         len);
 }
 
+/*
+ * Each suffix of the name, shortest first, for the app and for "*": the
+ * hash is carried from one suffix to the next, and the filter skips the
+ * suffixes no rule of any app names.
+ */
 static void
-ix_search_name(struct ix_search *sr, uint32_t app)
+ix_search_name(struct ix_search *sr)
 {
+	const struct rules_index *idx = sr->idx;
 	const char *name = sr->q->name;
+	bool app_names, star_names;
 	uint64_t h = IX_FNV_OFFSET;
-	size_t n = strlen(name), i;
+	size_t n = strlen(name), i, bit;
 
+	app_names = sr->app_id != IX_NONE && idx->apps[sr->app_id].has_names;
+	star_names = idx->apps[0].has_names;
+	if (!app_names && !star_names)
+		return;
 	for (i = n; i > 0; i--) {
 		h = (h ^ (unsigned char)name[i - 1]) * IX_FNV_PRIME;
-		if (i == 1 || name[i - 2] == '.') {
-			if (app != IX_NONE)
-				ix_offer_name(sr, app, name + i - 1, n - i + 1,
-				              h, i == 1);
+		if (i > 1 && name[i - 2] != '.')
+			continue;
+		bit = ix_filter_bit(idx, h);
+		if ((idx->filter[bit / 64] & (1ULL << (bit % 64))) == 0)
+			continue;
+		if (app_names)
+			ix_offer_name(sr, sr->app_id, name + i - 1, n - i + 1,
+			              h, i == 1);
+		if (star_names)
 			ix_offer_name(sr, 0, name + i - 1, n - i + 1, h,
 			              i == 1);
-		}
 	}
 }
 
@@ -1000,13 +1144,14 @@ ix_search_addr(struct ix_search *sr)
 {
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
 	                                   0, 0, 0, 0, 0xff, 0xff};
+	const struct rules_index *idx = sr->idx;
 	const struct sockaddr *sa = sr->q->addr;
 	const struct ix_family *fam;
 	const struct ix_plen *pl;
 	const struct ix_net *net;
 	uint8_t a[16];
 	size_t i, h, bytes;
-	uint32_t k, j;
+	uint32_t k, j, app;
 	unsigned bits;
 
 	memset(a, 0, sizeof(a));
@@ -1015,7 +1160,7 @@ ix_search_addr(struct ix_search *sr)
 		    a,
 		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
 		    4);
-		fam = &sr->idx->fam[0];
+		fam = &idx->fam[0];
 	} else if (sa->sa_family == AF_INET6) {
 		memcpy(
 		    a,
@@ -1024,9 +1169,9 @@ ix_search_addr(struct ix_search *sr)
 		if (memcmp(a, mapped, 12) == 0) {
 			memmove(a, a + 12, 4);
 			memset(a + 4, 0, 12);
-			fam = &sr->idx->fam[0];
+			fam = &idx->fam[0];
 		} else
-			fam = &sr->idx->fam[1];
+			fam = &idx->fam[1];
 	} else
 		return;
 	for (i = 0; i < fam->n; i++) {
@@ -1042,9 +1187,13 @@ ix_search_addr(struct ix_search *sr)
 			net = &pl->nets[k - 1];
 			if (memcmp(net->addr, a, 16) != 0)
 				continue;
-			for (j = 0; j < net->n; j++)
-				ix_offer(sr, sr->idx->net_refs[net->off + j],
-				         NULL, 0);
+			for (j = 0; j < net->n; j++) {
+				app = idx->net_apps[net->off + j];
+				if (app == 0 || app == sr->app_id)
+					ix_offer(sr,
+					         idx->net_refs[net->off + j],
+					         NULL, 0);
+			}
 			break;
 		}
 	}
@@ -1104,6 +1253,12 @@ ix_dest_desc(const struct ix_cand *c, char *buf, size_t len)
 		break;
 	}
 	return buf;
+}
+
+static bool
+ix_is_star(const char *app)
+{
+	return app[0] == '*' && app[1] == '\0';
 }
 
 static const char *
@@ -1200,26 +1355,28 @@ rules_match(const struct rules_index *idx, const struct rules_query *q,
             struct rules_explain *why)
 {
 	struct ix_search sr;
-	uint32_t app = IX_NONE;
 
-	memset(&sr, 0, sizeof(sr));
 	sr.idx = idx;
 	sr.q = q;
 	sr.explain = why != NULL;
 	sr.star = idx->apps[0].name;
+	sr.app = NULL;
+	sr.app_id = IX_NONE;
+	sr.best.e = sr.second.e = NULL;
+	sr.n_matches = 0;
 	if (q->app != NULL) {
-		app = ix_app_find(idx, q->app, ix_str_hash(q->app));
-		if (app == 0)
-			app = IX_NONE; /* "*" is no exe path */
-		if (app != IX_NONE)
-			sr.app = idx->apps[app].name;
+		sr.app_id = ix_app_find(idx, q->app, ix_str_hash(q->app));
+		if (sr.app_id == 0)
+			sr.app_id = IX_NONE; /* "*" is no exe path */
+		if (sr.app_id != IX_NONE)
+			sr.app = idx->apps[sr.app_id].name;
 	}
 	if (q->name != NULL)
-		ix_search_name(&sr, app);
+		ix_search_name(&sr);
 	if (q->addr != NULL)
 		ix_search_addr(&sr);
-	if (app != IX_NONE)
-		ix_search_any(&sr, app);
+	if (sr.app_id != IX_NONE)
+		ix_search_any(&sr, sr.app_id);
 	ix_search_any(&sr, 0);
 	if (why != NULL)
 		ix_explain(&sr, why);

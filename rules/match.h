@@ -91,22 +91,24 @@ void rules_set_free(struct rules_set *set);
  * rules_index_free().  The fields are struct rule's, strings interned.
  */
 struct rules_entry {
-	int64_t id;
-	uint32_t slot; /* 0 .. rules_index_count() - 1 */
-	enum action action;
-	enum rule_duration duration;
-	time_t expires; /* DUR_UNTIL only */
-	int priority;
+	/* What a lookup reads, together. */
 	const char *app; /* exe path or "*" */
+	time_t expires;  /* DUR_UNTIL only */
+	enum rule_duration duration;
+	uint16_t port_lo, port_hi;
+	enum rule_proto proto;
 	bool has_uid;
 	uid_t uid;
+	int priority;
 	enum rule_dest dest_kind;
+	enum action action;
+	unsigned prefix;
+	int64_t id;
+	uint32_t slot; /* 0 .. rules_index_count() - 1 */
+	/* The rest of the rule. */
 	const char *dest; /* as struct rule's dest */
 	int family;
 	uint8_t addr[16];
-	unsigned prefix;
-	uint16_t port_lo, port_hi;
-	enum rule_proto proto;
 	time_t created, updated, last_hit;
 	uint64_t hits; /* as loaded; live counts are the caller's */
 	const char *note;
