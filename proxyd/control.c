@@ -61,6 +61,7 @@ struct control_client {
 	gid_t gid;
 	bool admin;
 	enum client_state state;
+	bool eof; /* the client sends no more: close once all is answered */
 	struct control_pending *pending; /* WAITING: the change in flight */
 	/* IMPORT */
 	struct export_reader *import;
@@ -180,7 +181,7 @@ control_done(void *arg, const struct rulesvc_result *res)
 {
 	struct control_pending *p = arg;
 	struct control_client *c = p->client;
-	char buf[CONTROL_REPLY_MAX], what[64];
+	char buf[CONTROL_REPLY_MAX], what[128];
 	struct ctl_line l;
 	int code;
 
@@ -241,6 +242,11 @@ client_apply(struct control_client *c, const struct rulesvc_change *change,
 	if (p == NULL) {
 		log_error("control: calloc: %s", strerror(errno));
 		client_err(c, CTL_E_INTERNAL, "out of memory");
+		if (change->import != NULL) {
+			/* It was to be rulesvc's; nobody else frees it. */
+			rules_set_free(change->import);
+			free(change->import);
+		}
 		return;
 	}
 	p->client = c;
@@ -482,6 +488,31 @@ client_request(struct control_client *c, const char *line, size_t len)
 	ctl_req_free(&req);
 }
 
+/*
+ * A client that has said all it will say (it shut its side down, as socat
+ * does at the end of its input) still gets every reply; then it is closed.
+ */
+static void
+client_settle(struct control_client *c)
+{
+	char err[CTL_ERRLEN];
+
+	if (!c->eof ||
+	    (c->state != CLIENT_READY && c->state != CLIENT_IMPORT) ||
+	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		return;
+	if (c->state == CLIENT_IMPORT) {
+		snprintf(
+		    err, sizeof(err),
+		    "IMPORT cut short: %lu lines missing; nothing imported",
+		    c->import_left);
+		client_fail(c, CTL_E_INVALID, err);
+		return;
+	}
+	c->state = CLIENT_CLOSING;
+	event_active(c->more, EV_TIMEOUT, 1);
+}
+
 static void
 client_process(struct control_client *c)
 {
@@ -499,6 +530,19 @@ client_process(struct control_client *c)
 		    CONTROL_OUTPUT_MAX)
 			return;
 		line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+		if (line == NULL && c->eof &&
+		    (len = evbuffer_get_length(in)) > 0 &&
+		    len <= CTL_LINE_MAX + 1) {
+			/* The client's last words, without a "\n". */
+			line = malloc(len + 1);
+			if (line == NULL ||
+			    evbuffer_remove(in, line, len) != (int)len) {
+				free(line);
+				client_fail(c, CTL_E_INTERNAL, "out of memory");
+				return;
+			}
+			line[len] = '\0';
+		}
 		if (line == NULL) {
 			/* No "\n" yet: a line over the limit will not get
 			 * one in time. */
@@ -507,7 +551,8 @@ client_process(struct control_client *c)
 				         "line over the %d-byte limit",
 				         CTL_LINE_MAX);
 				client_fail(c, CTL_E_TOOLONG, err);
-			}
+			} else
+				client_settle(c);
 			return;
 		}
 		if (len > CTL_LINE_MAX + 1) {
@@ -563,6 +608,16 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	char d[64];
 
 	client_desc(c, d, sizeof(d));
+	if ((what & BEV_EVENT_EOF) &&
+	    !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+		/* Answer what was sent (client_process() takes a last line
+		 * without its "\n" too), then close. */
+		log_debug("control: %s: sends no more", d);
+		c->eof = true;
+		if (c->state == CLIENT_READY || c->state == CLIENT_IMPORT)
+			client_process(c);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT)
 		log_info("control: %s: %s timeout; closing", d,
 		         (what & BEV_EVENT_READING) ? "idle" : "write");
