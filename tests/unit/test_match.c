@@ -607,6 +607,58 @@ test_lists(void **state)
 	teardown((void **)&f);
 }
 
+/* Names longer than a node keeps in place are still compared in full. */
+static void
+test_long_names_compare_every_byte(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "id=1 dest=*.a-rather-long-label-for-a-name.example.com", NULL);
+	add(f, "id=2 dest=www.a-rather-long-label-for-a-name.example.org",
+	    NULL);
+	build(f);
+	assert_int_equal(decide(f, "x.a-rather-long-label-for-a-name.example."
+	                           "com"),
+	                 1);
+	assert_int_equal(
+	    decide(f, "x.a-rather-long-label-for-a-name.examplx.com"), -1);
+	assert_int_equal(decide(f, "www.a-rather-long-label-for-a-name.example."
+	                           "org"),
+	                 2);
+	assert_int_equal(
+	    decide(f, "www.a-rather-long-label-for-a-name.exampl.org"), -1);
+	assert_int_equal(
+	    decide(f, "www.a-rather-long-label-for-a-name.example.orh"), -1);
+}
+
+/* Several rules on one (app, name), from wildcards and lists. */
+static void
+test_rules_sharing_a_name(void **state)
+{
+	static const char *const l1[] = {"x.org", "y.org", "x.org", NULL};
+	static const char *const l2[] = {"x.org", NULL};
+	struct fixture *f = *state;
+
+	add(f, "id=1 dest=*.x.org port=80", NULL);
+	add(f, "id=2 dest=list:one port=443", l1);
+	add(f, "id=3 dest=list:two port=443 proto=udp", l2);
+	add(f, "id=4 dest=x.org port=22", NULL);
+	add(f, "id=5 dest=x.org port=443 proto=udp", NULL);
+	build(f);
+	assert_int_equal(decide(f, "a.x.org"), 2);
+	assert_int_equal(f->why.n_matches, 1);
+	f->q.port = 80;
+	assert_int_equal(decide(f, "a.x.org"), 1);
+	f->q.port = 443;
+	f->q.proto = RPROTO_UDP;
+	assert_int_equal(decide(f, "a.x.org"), 3);
+	assert_int_equal(decide(f, "x.org"), 5);
+	assert_int_equal(f->why.runner_up->id, 3);
+	f->q.port = 22;
+	assert_int_equal(decide(f, "x.org"), 4);
+	assert_int_equal(decide(f, "y.x.org"), -1);
+}
+
 static void
 test_slots_and_entries(void **state)
 {
@@ -741,6 +793,10 @@ main(void)
 	    cmocka_unit_test(test_unknown_app_matches_any_app_rules_only),
 	    cmocka_unit_test(test_no_name_matches_ip_cidr_and_any_only),
 	    cmocka_unit_test(test_lists),
+	    cmocka_unit_test_setup_teardown(test_long_names_compare_every_byte,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_sharing_a_name, setup,
+	                                    teardown),
 	    cmocka_unit_test(test_slots_and_entries),
 	    cmocka_unit_test(test_bad_sets_are_refused),
 	    cmocka_unit_test_setup_teardown(test_empty_index, setup, teardown),
