@@ -727,7 +727,7 @@ ctl_connect(const char *path, char *err, size_t errlen)
 	}
 	/* A unix connect waits for room in the backlog this long at most. */
 	tv.tv_sec = CTL_TIMEOUT_MS / 1000;
-	tv.tv_usec = (CTL_TIMEOUT_MS % 1000) * 1000;
+	tv.tv_usec = (CTL_TIMEOUT_MS % 1000) * 1000L;
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
 		snprintf(err, errlen, "setsockopt(SO_SNDTIMEO): %s",
 		         strerror(errno));

@@ -39,7 +39,7 @@
 #define CONTROL_GROUPS_MAX        65536 /* NGROUPS_MAX of Linux */
 #define CONTROL_REPLY_MAX         (CTL_MSG_MAX + 64)
 /* Replies a client has not taken yet: past this, its requests wait. */
-#define CONTROL_OUTPUT_MAX (256 * 1024)
+#define CONTROL_OUTPUT_MAX ((size_t)256 * 1024)
 
 enum client_state {
 	CLIENT_READY,
@@ -775,7 +775,7 @@ control_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct control *ctl = arg;
 	struct timeval tv = {CONTROL_ACCEPT_BACKOFF_MS / 1000,
-	                     (CONTROL_ACCEPT_BACKOFF_MS % 1000) * 1000};
+	                     (CONTROL_ACCEPT_BACKOFF_MS % 1000) * 1000L};
 	int err = EVUTIL_SOCKET_ERROR();
 
 	log_warn("control: accept on %s: %s; pausing %d ms", ctl->path,
