@@ -183,9 +183,9 @@ const char *ctl_reply_get(const struct ctl_reply *rep, const char *key);
 int ctl_connect(const char *path, char *err, size_t errlen);
 
 /*
- * Send buf[0..len) (whole lines) within timeout_ms.  0, or -1 + err; when
- * the daemon closed the connection (EPIPE) a reply may still be waiting,
- * so read it before giving up.
+ * Send buf[0..len) (whole lines) within timeout_ms.  0, or -1 + err with
+ * errno set; when the daemon closed the connection (EPIPE, ECONNRESET) its
+ * ERR reply may still be waiting, so read it before giving up.
  */
 int ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
              size_t errlen);
