@@ -5,7 +5,7 @@
  * Who may do what.  Each client is known by the kernel's word for it:
  * SO_PEERCRED (uid, gid, pid) and SO_PEERGROUPS (supplementary groups), as
  * they were when it connected.  STATUS is open to everyone (the socket is
- * mode 0666: the prompt agents of ordinary users will connect to it); the
+ * mode 0666: tollgate-prompt, run by ordinary users, will connect to it); the
  * verbs that change rules (ctl_verb_needs_admin()) need uid 0 or the group
  * admin_group, as primary or supplementary group.  Anyone else gets
  * "ERR perm ..." and nothing changes.
