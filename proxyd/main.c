@@ -171,7 +171,12 @@ open_rules(struct proxyd *pd)
 		log_error("user %s does not exist", pd->cfg.user);
 		return -1;
 	}
-	if (rulesvc_open(pd, pw->pw_uid, pw->pw_gid, err, sizeof(err)) == -1) {
+	/* With an admin_group, its members may read the rules (the CLI's
+	 * list, test and export) while only tollgated writes. */
+	if (rulesvc_open(pd, pw->pw_uid,
+	                 pd->cfg.admin_group[0] ? pd->cfg.admin_gid
+	                                        : pw->pw_gid,
+	                 err, sizeof(err)) == -1) {
 		log_error("rules: %s; not starting (the nftables table stays, "
 		          "so guarded traffic is refused)",
 		          err);

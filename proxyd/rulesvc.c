@@ -180,7 +180,9 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 		return;
 	}
 	if (rc != 0) {
-		res->code = "invalid";
+		/* The control server checked the rule before it came here;
+		 * what fails now is the database itself. */
+		res->code = "internal";
 		return;
 	}
 	j->new_idx = rulesvc_build(rs->store, res->err, sizeof(res->err));
