@@ -158,6 +158,7 @@ conn_free(struct conn *c)
 		c->state = CONN_DEAD;
 		return;
 	}
+	free(c->app);
 	TAILQ_REMOVE(&pd->conns, c, entry);
 	pd->n_conns--;
 	free(c);
@@ -244,10 +245,10 @@ conn_attr_run(struct worker_job *job, void *ctx)
 
 	/* Runs on the worker thread: touches only c->app and the two
 	 * addresses, which the loop leaves alone while attr_pending. */
-	memset(&c->app, 0, sizeof(c->app));
+	memset(c->app, 0, sizeof(*c->app));
 	if (ctx != NULL)
 		attr_lookup(ctx, (const struct sockaddr *)&c->client,
-		            (const struct sockaddr *)&c->dst, &c->app);
+		            (const struct sockaddr *)&c->dst, c->app);
 }
 
 static void
@@ -382,9 +383,9 @@ conn_judge(struct conn *c)
 	struct rules_query q;
 
 	memset(&q, 0, sizeof(q));
-	q.app = c->app.known ? c->app.exe : NULL;
-	q.has_uid = c->app.uid_known;
-	q.uid = c->app.uid;
+	q.app = c->app->known ? c->app->exe : NULL;
+	q.has_uid = c->app->uid_known;
+	q.uid = c->app->uid;
 	q.name = c->peek.source != NAME_NONE ? c->peek.name : NULL;
 	q.addr = (const struct sockaddr *)&c->dst;
 	q.port = addr_port(q.addr);
@@ -420,11 +421,15 @@ conn_decide(struct conn *c)
 		conn_judge(c);
 	if (c->peek.ech)
 		snprintf(flags, sizeof(flags), "ech");
-	if (!c->app.known)
+	if (!c->app->known)
 		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
 		         "%sunknown-process", flags[0] ? "," : "");
-	log_decision(c->id, c->verdict, c->reason, c->rule_id, &c->app,
+	log_decision(c->id, c->verdict, c->reason, c->rule_id, c->app,
 	             (const struct sockaddr *)&c->dst, &c->peek, flags, error);
+	/* Who it was is in the log now; a relayed connection need not carry
+	 * its 5 KB of paths for hours. */
+	free(c->app);
+	c->app = NULL;
 	if (c->verdict != ACTION_ALLOW) {
 		/* deny and reject both end a transparent TCP connection with a
 		 * reset; nothing has been sent onward. */
@@ -605,9 +610,10 @@ conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
 	pd->stats.accepted++;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
+	c->app = calloc(1, sizeof(*c->app));
 	c->cev = event_new(pd->base, fd, EV_READ | EV_PERSIST, conn_peek_cb, c);
 	c->timer = evtimer_new(pd->base, conn_timer_cb, c);
-	if (c->cev == NULL || c->timer == NULL ||
+	if (c->app == NULL || c->cev == NULL || c->timer == NULL ||
 	    event_add(c->cev, NULL) == -1) {
 		conn_log(c, LOG_ERR, "cannot add client events");
 		conn_abort(c, NULL);
@@ -649,6 +655,7 @@ conn_close_all(struct proxyd *pd)
 		if (c->state == CONN_DEAD) {
 			TAILQ_REMOVE(&pd->conns, c, entry);
 			pd->n_conns--;
+			free(c->app);
 			free(c);
 			continue;
 		}

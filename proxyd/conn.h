@@ -75,7 +75,7 @@ struct conn {
 	struct worker_job job;
 	bool attr_pending;
 	bool attr_done;
-	struct app app;
+	struct app *app; /* until the decision: most of a conn's size */
 
 	enum action verdict;
 	enum conn_reason reason;
