@@ -60,8 +60,7 @@ fuzz_check(enum peek_result r, const struct peek_info *info, size_t len)
 		if (info->source != NAME_SNI && info->source != NAME_HTTP)
 			fuzz_fail("unknown name source", len);
 		memcpy(name, info->name, sizeof(info->name));
-		if (name_normalise(name) != 0 ||
-		    strcmp(name, info->name) != 0)
+		if (name_normalise(name) != 0 || strcmp(name, info->name) != 0)
 			fuzz_fail("name not in normal form", len);
 		break;
 	default:

@@ -41,8 +41,6 @@
 /* The longest port after "host:". */
 #define PEEK_HTTP_PORT_MAX 5
 
-
-
 /*
  * One name source.  match() looks at the first byte only, which is enough
  * to route: a TLS record starts with 0x16, an HTTP request with an upper

@@ -23,27 +23,27 @@
 /* The most bytes a peek may hold: a ClientHello of up to this size is
  * reassembled; a longer one is invalid. */
 #define PEEK_MAX_BYTES (32 * 1024)
-#define PEEK_NAME_MAX NAME_MAX_LEN
+#define PEEK_NAME_MAX  NAME_MAX_LEN
 
 enum name_source {
-	NAME_NONE,	/* no name: the rule must match the IP */
-	NAME_SNI,	/* TLS ClientHello server_name */
-	NAME_HTTP,	/* HTTP/1.x Host header */
+	NAME_NONE, /* no name: the rule must match the IP */
+	NAME_SNI,  /* TLS ClientHello server_name */
+	NAME_HTTP, /* HTTP/1.x Host header */
 };
 
 enum peek_result {
-	PEEK_NEED_MORE,	/* incomplete: call again when more bytes arrived */
-	PEEK_DONE,	/* decided: see info->source (may be NAME_NONE) */
-	PEEK_INVALID,	/* a recognised protocol, malformed: info->error */
+	PEEK_NEED_MORE, /* incomplete: call again when more bytes arrived */
+	PEEK_DONE,      /* decided: see info->source (may be NAME_NONE) */
+	PEEK_INVALID,   /* a recognised protocol, malformed: info->error */
 };
 
 struct peek_info {
 	enum name_source source;
-	char name[PEEK_NAME_MAX + 1];	/* lower case, no trailing dot */
-	bool ech;			/* ClientHello offers ECH: the SNI
-					 * is only the outer public name */
-	const char *proto;		/* "tls", "http" or "other" */
-	const char *error;		/* static text when PEEK_INVALID */
+	char name[PEEK_NAME_MAX + 1]; /* lower case, no trailing dot */
+	bool ech;                     /* ClientHello offers ECH: the SNI
+	                               * is only the outer public name */
+	const char *proto;            /* "tls", "http" or "other" */
+	const char *error;            /* static text when PEEK_INVALID */
 };
 
 /*
@@ -63,7 +63,7 @@ struct peek_info {
  * result is never PEEK_NEED_MORE.
  */
 enum peek_result peek_name(const uint8_t *buf, size_t len,
-    struct peek_info *info);
+                           struct peek_info *info);
 
 /*
  * The sources one by one, for tests and fuzzing; same contract.
@@ -87,12 +87,11 @@ enum peek_result peek_name(const uint8_t *buf, size_t len,
  * NAME_NONE, proto "other".
  */
 enum peek_result peek_tls(const uint8_t *buf, size_t len,
-    struct peek_info *info);
+                          struct peek_info *info);
 enum peek_result peek_http(const uint8_t *buf, size_t len,
-    struct peek_info *info);
+                           struct peek_info *info);
 
 /* "sni", "http" or "none". */
 const char *name_source_str(enum name_source s);
-
 
 #endif
