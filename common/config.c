@@ -26,7 +26,8 @@ struct config_key {
 	int (*parse)(struct config *, const struct config_key *, const char *);
 	void (*print)(const struct config *, const struct config_key *, FILE *);
 	size_t field; /* offsetof() for keys that share a parser */
-	unsigned min; /* smallest duration, or size of a path field */
+	unsigned min; /* smallest duration or count, or size of a path */
+	unsigned max; /* largest count or age */
 };
 
 int
@@ -344,27 +345,74 @@ print_log_level(const struct config *cfg, const struct config_key *k, FILE *out)
 	fprintf(out, "%s\n", log_level_name(cfg->log_level));
 }
 
+/* Counts share one parser: the row gives the field and the range. */
+static unsigned *
+count_field(struct config *cfg, const struct config_key *k)
+{
+	return (unsigned *)((char *)cfg + k->field);
+}
+
 static int
-parse_max_connections(struct config *cfg, const struct config_key *k,
-                      const char *v)
+parse_count_key(struct config *cfg, const struct config_key *k, const char *v)
 {
 	char *end;
 	unsigned long n;
 
 	errno = 0;
 	n = strtoul(v, &end, 10);
-	if (*end != '\0' || errno != 0 || n < 1 || n > 1000000 ||
+	if (*end != '\0' || errno != 0 || n < k->min || n > k->max ||
 	    !isdigit((unsigned char)v[0]))
 		return -1;
-	cfg->max_connections = n;
+	*count_field(cfg, k) = n;
 	return 0;
 }
 
 static void
-print_max_connections(const struct config *cfg, const struct config_key *k,
-                      FILE *out)
+print_count_key(const struct config *cfg, const struct config_key *k, FILE *out)
 {
-	fprintf(out, "%u\n", cfg->max_connections);
+	fprintf(out, "%u\n", *count_field((struct config *)cfg, k));
+}
+
+/* An age: "30d", "12h", "90m", "3600s" or bare seconds; kept in seconds. */
+static int
+parse_age_key(struct config *cfg, const struct config_key *k, const char *v)
+{
+	char *end;
+	unsigned long long n, mult;
+
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "d") == 0)
+		mult = 86400;
+	else if (strcmp(end, "h") == 0)
+		mult = 3600;
+	else if (strcmp(end, "m") == 0)
+		mult = 60;
+	else if (*end == '\0' || strcmp(end, "s") == 0)
+		mult = 1;
+	else
+		return -1;
+	if (n == 0 || n > k->max / mult)
+		return -1;
+	*count_field(cfg, k) = n * mult;
+	return 0;
+}
+
+static void
+print_age_key(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	unsigned s = *count_field((struct config *)cfg, k);
+
+	if (s % 86400 == 0)
+		fprintf(out, "%ud\n", s / 86400);
+	else if (s % 3600 == 0)
+		fprintf(out, "%uh\n", s / 3600);
+	else
+		fprintf(out, "%us\n", s);
 }
 
 static int
@@ -454,8 +502,37 @@ static const struct config_key config_keys[] = {
     {
         .name = "max_connections",
         .expected = "a number from 1 to 1000000",
-        .parse = parse_max_connections,
-        .print = print_max_connections,
+        .parse = parse_count_key,
+        .print = print_count_key,
+        .field = offsetof(struct config, max_connections),
+        .min = 1,
+        .max = 1000000,
+    },
+    {
+        .name = "event_queue",
+        .expected = "a number from 16 to 1000000",
+        .parse = parse_count_key,
+        .print = print_count_key,
+        .field = offsetof(struct config, event_queue),
+        .min = 16,
+        .max = 1000000,
+    },
+    {
+        .name = "event_max_rows",
+        .expected = "a number from 1000 to 100000000",
+        .parse = parse_count_key,
+        .print = print_count_key,
+        .field = offsetof(struct config, event_max_rows),
+        .min = 1000,
+        .max = 100000000,
+    },
+    {
+        .name = "event_max_age",
+        .expected = "an age like 30d, 12h or 90m (at most 3650d)",
+        .parse = parse_age_key,
+        .print = print_age_key,
+        .field = offsetof(struct config, event_max_age_s),
+        .max = 3650u * 86400u,
     },
     {
         .name = "database",
@@ -506,6 +583,9 @@ config_defaults(struct config *cfg)
 	cfg->keep_redirect_on_exit = true;
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 16384;
+	cfg->event_queue = 4096;
+	cfg->event_max_rows = 1000000;
+	cfg->event_max_age_s = 30 * 86400;
 	cfg->socket_mark = 0x746f6c6c; /* "toll" */
 	snprintf(cfg->database, sizeof(cfg->database), "%s",
 	         CONFIG_DEFAULT_DATABASE);

@@ -47,6 +47,9 @@ struct config {
 	bool keep_redirect_on_exit;
 	int log_level;
 	unsigned max_connections;
+	unsigned event_queue;     /* events waiting for the writer */
+	unsigned event_max_rows;  /* the event log keeps the newest */
+	unsigned event_max_age_s; /* and nothing older than this */
 	uint32_t socket_mark;
 	char database[4096];      /* SQLite file of rules (and events) */
 	char control_socket[108]; /* unix socket path (sun_path size) */

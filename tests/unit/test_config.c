@@ -89,7 +89,10 @@ test_every_key(void **state)
 	                      "socket_mark = 0x10\n"
 	                      "database = /tmp/x/rules.db\n"
 	                      "control_socket = /tmp/x/ctl.sock\n"
-	                      "admin_group = root\n",
+	                      "admin_group = root\n"
+	                      "event_queue = 64\n"
+	                      "event_max_rows = 5000\n"
+	                      "event_max_age = 12h\n",
 	                      err, sizeof(err)),
 	                 0);
 	assert_int_equal(cfg.n_guard, 3);
@@ -109,6 +112,9 @@ test_every_key(void **state)
 	assert_string_equal(cfg.control_socket, "/tmp/x/ctl.sock");
 	assert_string_equal(cfg.admin_group, "root");
 	assert_int_equal(cfg.admin_gid, 0);
+	assert_int_equal(cfg.event_queue, 64);
+	assert_int_equal(cfg.event_max_rows, 5000);
+	assert_int_equal(cfg.event_max_age_s, 43200);
 }
 
 static void
@@ -158,6 +164,10 @@ test_errors_name_file_line_and_expectation(void **state)
 	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
 	     "at most 107 bytes"},
 	    {"admin_group = no-such-group-tg\n", "an existing group"},
+	    {"event_queue = 8\n", "from 16 to"},
+	    {"event_max_age = 0d\n", "an age like"},
+	    {"event_max_age = 4000d\n", "at most 3650d"},
+	    {"event_max_age = 3w\n", "an age like"},
 	    {"just some words\n", ":1: expected \"key = value\""},
 	};
 	size_t i;
