@@ -62,7 +62,24 @@ ROWS = [
      ("<=", 0.3)),
     ("pcpu_gb1", "CPU s per GB, all, 1 stream", "%.3f", "delta", None),
     ("pcpu_gb4", "CPU s per GB, all, 4 streams", "%.3f", "delta", None),
+    ("bg", "other work on the machine (CPUs)", "%.2f", None, None),
 ]
+
+# Metrics whose per-round values are pooled into one row ("bg" above).
+POOLED = {"bg": ("bg_cps_http", "bg_cps_https", "bg_tput1_gbps",
+                 "bg_tput4_gbps")}
+
+
+def pool(data):
+    """Add the pooled metrics: one value per round, the mean of its parts."""
+    for key, parts in POOLED.items():
+        for p in PATHS:
+            rounds = collections.defaultdict(list)
+            for m in parts:
+                for r, v in data.get((p, m), {}).items():
+                    rounds[r].append(v)
+            for r, vals in rounds.items():
+                data[(p, key)][r] = statistics.fmean(vals)
 
 
 def load(path):
@@ -208,6 +225,7 @@ def main():
         return 2
     raw, notes_path, meta_path, out_md = sys.argv[1:]
     data = load(raw)
+    pool(data)
     notes = lines_of(notes_path)
     meta = lines_of(meta_path)
     head, rows, verdicts = build(data)
