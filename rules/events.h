@@ -10,6 +10,28 @@
  * of kind EVENT_GAP stands for events that were not recorded (the writer
  * fell behind): "N events not recorded between T1 and T2".
  *
+ * The row is struct event_row, not struct event: that tag is libevent's,
+ * and the daemon's writer sees both.
+ *
+ * Storage (schema step 3, see store.h): table events, one row per struct
+ * event_row, enums as their lower-case words; besides the fields, exe_base
+ * (the exe's last component) and rname (the name's labels reversed, with
+ * a trailing dot: "www.a.test" is "test.a.www.") so that "this app" and
+ * "this domain and every name under it" are index range scans.  Indexes:
+ * time_ms; (exe_base, time_ms); (rname, time_ms); conn_id; gap rows.
+ *
+ * Durability: the event writes run with synchronous=NORMAL (set for their
+ * transaction, FULL put back after): in WAL mode a committed batch
+ * survives tollgated crashing, and a power loss may lose the last batches
+ * written before the last checkpoint, never the database.  Rule writes
+ * keep FULL.  One fsync per batch would cap the log at a few hundred
+ * batches a second on a slow disk, for events nobody would miss.
+ *
+ * Threads: as store.h, one thread at a time per struct store.  Readers
+ * (store_open(STORE_READONLY)) never block the writer and need no daemon.
+ *
+ * Errors: as store.h: err gets one line, a failed write changed nothing.
+ *
  * rules/ never includes anything from proxyd/ or cli/.
  */
 #ifndef TG_EVENTS_H
@@ -23,6 +45,7 @@
 
 #include "common/config.h" /* enum action */
 #include "common/name.h"
+#include "rules/store.h"
 
 #define EVENT_EXE_MAX     4096
 #define EVENT_CMDLINE_MAX 512
@@ -51,29 +74,30 @@ enum event_decider {
 #define EVENT_F_MISMATCH 0x2 /* two name sources disagreed */
 #define EVENT_F_UNKNOWN  0x4 /* unknown process */
 
-struct event {
-	int64_t id;          /* 0 until stored */
+struct event_row {
+	int64_t id; /* 0 until stored (events_insert() sets it) */
 	enum event_kind kind;
-	int64_t conn_id;     /* tollgated's connection number (per run) */
-	int64_t time_ms;     /* Unix time of the decision, in ms */
-	pid_t pid;           /* 0 = unknown */
+	int64_t conn_id; /* tollgated's connection number (per run) */
+	int64_t time_ms; /* Unix time of the decision, in ms; of a gap
+	                  * row, when it was recorded */
+	pid_t pid;       /* 0 = unknown */
 	bool has_uid;
 	uid_t uid;
 	char user[EVENT_USER_MAX];
-	char exe[EVENT_EXE_MAX];         /* "" = unknown process */
+	char exe[EVENT_EXE_MAX]; /* "" = unknown process */
 	char cmdline[EVENT_CMDLINE_MAX];
-	char proto[8];                   /* "tcp", "udp", "dns" */
-	char src_ip[EVENT_IP_MAX];       /* the client */
+	char proto[8];             /* "tcp", "udp", "dns" */
+	char src_ip[EVENT_IP_MAX]; /* the client */
 	uint16_t src_port;
 	char dst_ip[EVENT_IP_MAX];
 	uint16_t dst_port;
-	char name[NAME_MAX_LEN + 1];     /* "" = none */
-	char name_source[8];             /* "sni", "http", "socks", "fakeip",
-	                                  * "dns", "none" */
+	char name[NAME_MAX_LEN + 1]; /* "" = none */
+	char name_source[8];         /* "sni", "http", "socks", "fakeip",
+	                              * "dns", "none" */
 	enum action verdict;
 	enum event_decider decider;
-	int64_t rule_id;                 /* DECIDER_RULE */
-	char upstream[64];               /* "direct" or "socks5://..." */
+	int64_t rule_id;   /* DECIDER_RULE */
+	char upstream[64]; /* "direct" or "socks5://..." */
 	unsigned flags;
 	/* filled when the connection ends; -1 until then */
 	int64_t bytes_up, bytes_down, duration_ms;
@@ -81,6 +105,145 @@ struct event {
 	int64_t n_lost, lost_first_ms, lost_last_ms;
 };
 
+/* Bounds. */
+#define EVENTS_BATCH_MAX                                                       \
+	4096                       /* rows per events_insert() or closes per   \
+	                            * events_close_batch() */
+#define EVENTS_TOP_MAX   100       /* top apps or domains in events_stats() */
+#define EVENTS_HOURS_MAX (24 * 92) /* hour buckets in events_stats() */
+#define EVENTS_HOUR_MS   3600000
+
 const char *event_decider_str(enum event_decider d);
+
+/*
+ * Store ev[0..n) (0 < n <= EVENTS_BATCH_MAX) in one transaction: all or
+ * none.  ev[i].id is ignored and set to the new row's id on success
+ * (ids grow with every insert, so a reader can follow with after_id);
+ * nothing is changed on failure.  Strings must be terminated within
+ * their arrays; bytes_up, bytes_down and duration_ms are stored as
+ * given (-1: not closed yet).  Rows of kind EVENT_GAP keep only time_ms,
+ * n_lost, lost_first_ms and lost_last_ms.  Sustains more than 50,000
+ * rows a second in batches of 256 or more (bench/events_bench.c).
+ * Returns 0 or -1 + err.
+ */
+int events_insert(struct store *s, struct event_row *ev, size_t n, char *err,
+                  size_t errlen);
+
+/* A connection's end, for events_close_batch(). */
+struct event_close {
+	int64_t conn_id;
+	int64_t bytes_up, bytes_down, duration_ms;
+};
+
+/*
+ * Fill bytes_up, bytes_down and duration_ms of the newest decision row of
+ * c[i].conn_id, for all i (0 < n <= EVENTS_BATCH_MAX), in one
+ * transaction.  conn ids restart when tollgated restarts; a close always
+ * follows its decision in the same run, so the newest row is the right
+ * one: insert a connection's decision before its close.  A conn_id with
+ * no row (pruned meanwhile) is skipped.  Returns how many rows were
+ * filled, or -1 + err (none).
+ */
+int events_close_batch(struct store *s, const struct event_close *c, size_t n,
+                       char *err, size_t errlen);
+
+/* events_close_batch() for one connection: 1, 0 (no row) or -1 + err. */
+int events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
+                 int64_t bytes_down, int64_t duration_ms, char *err,
+                 size_t errlen);
+
+/*
+ * Delete rows older than max_age_s seconds before now_ms (time_ms <
+ * now_ms - max_age_s * 1000), then rows beyond the newest max_rows (by
+ * id), oldest first, at most step (> 0) rows in all, in one short
+ * transaction.  0 for max_age_s or max_rows means no limit of that kind.
+ * Meant to be called again and again in the background until it returns
+ * less than step.  Returns how many rows it deleted, or -1 + err (none).
+ */
+int64_t events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
+                     int64_t now_ms, size_t step, char *err, size_t errlen);
+
+/* The largest id stored, 0 when there is none, or -1 + err. */
+int64_t events_max_id(struct store *s, char *err, size_t errlen);
+
+/*
+ * What events_query() selects.  Zero it (memset or = {0}) for "every
+ * row", then set what narrows it; every condition set must hold.
+ */
+struct events_filter {
+	const char *app;    /* NULL: any.  With a '/': exe is exactly app;
+	                     * without: the exe's last component is app */
+	const char *domain; /* NULL: any.  The name domain and every name
+	                     * under it: "a.test" matches "a.test" and
+	                     * "x.a.test", not "xa.test".  Normalised like
+	                     * name_normalise() (case, trailing dot); a
+	                     * domain that is not a name is an error */
+	bool has_verdict;
+	enum action verdict;
+	int64_t since_ms; /* 0: no bound; else time_ms >= since_ms */
+	int64_t until_ms; /* 0: no bound; else time_ms < until_ms */
+	pid_t pid;        /* 0: any */
+	bool has_uid;
+	uid_t uid;
+	bool no_gaps;     /* leave gap rows out */
+	size_t limit;     /* 0: every matching row */
+	int64_t after_id; /* > 0: only rows with id > after_id (follow) */
+};
+
+/*
+ * Gap rows carry no app, name, verdict, pid or uid: they are in the
+ * answer whenever their time_ms is within since/until and their id is
+ * after after_id, whatever the other conditions, since the events they
+ * stand for may have matched them (unless no_gaps).
+ *
+ * Call fn(row, arg) for each row that f selects, oldest first:
+ *  - after_id == 0: the newest limit matching rows (all when limit is 0),
+ *    in time order (time_ms, then id);
+ *  - after_id > 0: the first limit matching rows with id > after_id (all
+ *    when limit is 0), in id order, so a follower that passes the last id
+ *    it saw misses nothing.
+ * row is valid during the call only.  fn returns 0 to go on, anything
+ * else to stop: events_query() then returns that value.  One read
+ * transaction: the rows are one consistent picture.  Returns 0 when every
+ * row was seen, fn's value when it stopped, or -1 + err.
+ */
+int events_query(struct store *s, const struct events_filter *f,
+                 int (*fn)(const struct event_row *row, void *arg), void *arg,
+                 char *err, size_t errlen);
+
+/* One app (exe) or one domain (name) in events_stats(). */
+struct events_top {
+	char key[EVENT_EXE_MAX]; /* exe, or name */
+	int64_t count;           /* decisions */
+	int64_t denied;          /* of which deny or reject */
+};
+
+struct events_stats {
+	int64_t since_ms, until_ms; /* as asked */
+	int64_t total;              /* decisions */
+	int64_t denied;             /* decisions deny or reject */
+	int64_t unnamed;            /* decisions without a name */
+	int64_t gaps, lost;         /* gap rows, sum of their n_lost */
+	struct events_top *apps;    /* by count, most first, then key */
+	size_t n_apps;
+	struct events_top *domains; /* names, not "" */
+	size_t n_domains;
+	int64_t *hours; /* hours[i]: decisions with time_ms in [since_ms +
+	                 * i h, since_ms + (i + 1) h) */
+	size_t n_hours; /* (until_ms - since_ms) / 1 h, rounded up */
+};
+
+/*
+ * Count the decisions with since_ms <= time_ms < until_ms (until_ms -
+ * since_ms between 1 ms and EVENTS_HOURS_MAX hours): totals, the top n_top
+ * (<= EVENTS_TOP_MAX) apps and domains, and one bucket per hour from
+ * since_ms (pass an hour's start for clock hours).  One read transaction.
+ * *st is filled (arrays malloc()ed, NULL when empty) and freed with
+ * events_stats_free(), also after a failure.  Returns 0 or -1 + err.
+ */
+int events_stats(struct store *s, int64_t since_ms, int64_t until_ms,
+                 size_t n_top, struct events_stats *st, char *err,
+                 size_t errlen);
+void events_stats_free(struct events_stats *st);
 
 #endif

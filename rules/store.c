@@ -22,12 +22,16 @@ struct store {
 	enum store_mode mode;
 	int version;
 	char path[PATH_MAX];
+	/* store_stmt()'s statements and the SQL they were made from */
+	const char *stmt_sql[STORE_STMT_MAX];
+	sqlite3_stmt *stmt[STORE_STMT_MAX];
+	size_t n_stmt;
 };
 
 /*
  * The schema, one step per version: step i moves a database from version
  * i to i + 1.  A step, once released, is never edited; a change is a new
- * step at the end (the events table is the next one).
+ * step at the end.
  */
 static const char *const store_migrations[] = {
     /* 1: rules and the names of their lists. */
@@ -62,6 +66,50 @@ static const char *const store_migrations[] = {
     /* 2: a note on each rule; "rules list --app" without a scan. */
     "ALTER TABLE rules ADD COLUMN note TEXT NOT NULL DEFAULT '';"
     "CREATE INDEX rules_app ON rules(app);",
+
+    /*
+     * 3: the event log (events.h).  AUTOINCREMENT: ids never go back,
+     * even when pruning has emptied the table, so a follower's last id
+     * stays valid.  exe_base and rname make "this app" and "this domain
+     * and every name under it" range scans; the gap index holds only gap
+     * rows.
+     */
+    "CREATE TABLE events ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " kind TEXT NOT NULL CHECK (kind IN ('decision', 'gap')),"
+    " conn_id INTEGER NOT NULL DEFAULT 0,"
+    " time_ms INTEGER NOT NULL,"
+    " pid INTEGER NOT NULL DEFAULT 0,"
+    " uid INTEGER CHECK (uid IS NULL OR uid BETWEEN 0 AND 4294967294),"
+    " user TEXT NOT NULL DEFAULT '',"
+    " exe TEXT NOT NULL DEFAULT '',"
+    " exe_base TEXT NOT NULL DEFAULT '',"
+    " cmdline TEXT NOT NULL DEFAULT '',"
+    " proto TEXT NOT NULL DEFAULT '',"
+    " src_ip TEXT NOT NULL DEFAULT '',"
+    " src_port INTEGER NOT NULL DEFAULT 0,"
+    " dst_ip TEXT NOT NULL DEFAULT '',"
+    " dst_port INTEGER NOT NULL DEFAULT 0,"
+    " name TEXT NOT NULL DEFAULT '',"
+    " rname TEXT NOT NULL DEFAULT '',"
+    " name_source TEXT NOT NULL DEFAULT '',"
+    " verdict TEXT CHECK (verdict IS NULL OR verdict IN"
+    "  ('allow', 'deny', 'reject')),"
+    " decider TEXT,"
+    " rule_id INTEGER NOT NULL DEFAULT 0,"
+    " upstream TEXT NOT NULL DEFAULT '',"
+    " flags INTEGER NOT NULL DEFAULT 0,"
+    " bytes_up INTEGER NOT NULL DEFAULT -1,"
+    " bytes_down INTEGER NOT NULL DEFAULT -1,"
+    " duration_ms INTEGER NOT NULL DEFAULT -1,"
+    " n_lost INTEGER NOT NULL DEFAULT 0,"
+    " lost_first_ms INTEGER NOT NULL DEFAULT 0,"
+    " lost_last_ms INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX events_time ON events(time_ms);"
+    "CREATE INDEX events_app ON events(exe_base, time_ms);"
+    "CREATE INDEX events_name ON events(rname, time_ms);"
+    "CREATE INDEX events_conn ON events(conn_id);"
+    "CREATE INDEX events_gap ON events(time_ms) WHERE kind = 'gap';",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
@@ -530,8 +578,12 @@ fail:
 void
 store_close(struct store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
+	for (i = 0; i < s->n_stmt; i++)
+		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close_v2(s->db);
 	free(s);
 }
@@ -540,6 +592,51 @@ int
 store_schema_version(const struct store *s)
 {
 	return s->version;
+}
+
+sqlite3 *
+store_sqlite(struct store *s)
+{
+	return s->db;
+}
+
+const char *
+store_path(const struct store *s)
+{
+	return s->path;
+}
+
+bool
+store_writable(const struct store *s)
+{
+	return s->mode == STORE_READWRITE;
+}
+
+sqlite3_stmt *
+store_stmt(struct store *s, const char *sql, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < s->n_stmt; i++)
+		if (s->stmt_sql[i] == sql || strcmp(s->stmt_sql[i], sql) == 0) {
+			sqlite3_reset(s->stmt[i]);
+			sqlite3_clear_bindings(s->stmt[i]);
+			return s->stmt[i];
+		}
+	if (s->n_stmt == STORE_STMT_MAX) {
+		fail(err, errlen, "%s: more than %d kept statements", s->path,
+		     STORE_STMT_MAX);
+		return NULL;
+	}
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+	                       NULL) != SQLITE_OK) {
+		fail_db(s, err, errlen, "preparing a statement");
+		return NULL;
+	}
+	s->stmt_sql[s->n_stmt] = sql;
+	s->stmt[s->n_stmt++] = st;
+	return st;
 }
 
 int

@@ -1,6 +1,6 @@
 /*
- * store.h - the SQLite database of rules (and, later, events) shared by
- * tollgated and the tollgate CLI.
+ * store.h - the SQLite database of rules and events shared by tollgated
+ * and the tollgate CLI (the events' functions are in events.h).
  *
  * One file (config key "database", default /var/lib/tollgate/tollgate.db)
  * in WAL mode, so the CLI's read-only queries never block the daemon and
@@ -14,7 +14,7 @@
  * transaction (a new database runs them all from 0):
  *   1  rules, list_names
  *   2  rules.note, index rules(app)
- * (events come as step 3: append the step, raise STORE_SCHEMA_VERSION.)
+ *   3  events and its indexes (events.h)
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) costs about 20 ms per 100,000 list names at every open.
@@ -27,6 +27,11 @@
  *   list_names(rule_id -> rules(id) ON DELETE CASCADE, name), one row per
  *         name of a DEST_LIST rule's list; the list's own name is the
  *         rule's dest.
+ *   events(id, kind, conn_id, time_ms, pid, uid NULL when unknown, user,
+ *         exe, exe_base, cmdline, proto, src_ip, src_port, dst_ip,
+ *         dst_port, name, rname, name_source, verdict, decider, rule_id,
+ *         upstream, flags, bytes_up, bytes_down, duration_ms, n_lost,
+ *         lost_first_ms, lost_last_ms), times in Unix ms; see events.h.
  *
  * Files: the database and its -wal and -shm files (kept when the last
  * writer closes, the -wal emptied) share STORE_FILE_MODE and the owner
@@ -55,7 +60,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  2    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  3    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */
@@ -63,6 +68,7 @@
 #define STORE_DIR_MODE        0750      /* a directory store_open() makes */
 #define STORE_FILE_MODE       0640      /* the database, -wal and -shm */
 #define STORE_WAL_MAX_BYTES   (4 << 20) /* -wal kept after a checkpoint */
+#define STORE_STMT_MAX        16        /* statements store_stmt() keeps */
 
 /* Returns of the functions that act on one rule by id. */
 #define STORE_OK       0
@@ -196,5 +202,23 @@ int store_delete_expired(struct store *s, time_t now, char *err, size_t errlen);
 /* Delete every DUR_ONCE and DUR_RESTART rule: tollgated calls it when it
  * starts.  Returns how many, or -1 + err. */
 int store_delete_transient(struct store *s, char *err, size_t errlen);
+
+/*
+ * For the other modules of rules/ whose tables live in the same database
+ * (events.c), not for callers outside rules/.  The handle stays the
+ * store's: never closed, its settings put back as found.  store_stmt()
+ * returns the statement for sql, prepared on first use and kept until
+ * store_close() (at most STORE_STMT_MAX of them; sql is a string
+ * constant, its text the key), reset with no bindings; the caller
+ * sqlite3_reset()s it after use and never finalizes it.  NULL + err when
+ * it cannot be prepared.
+ */
+struct sqlite3;
+struct sqlite3_stmt;
+struct sqlite3 *store_sqlite(struct store *s);
+const char *store_path(const struct store *s);
+bool store_writable(const struct store *s);
+struct sqlite3_stmt *store_stmt(struct store *s, const char *sql, char *err,
+                                size_t errlen);
 
 #endif
