@@ -31,7 +31,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
             libmnl-dev libssl-dev libsqlite3-dev libidn2-dev
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
-            dnsutils
+            dnsutils jq
 DEB_BENCH = iperf3 apache2-utils redsocks microsocks
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
