@@ -100,6 +100,20 @@ def load(path):
     return data
 
 
+def background_notes(data, limit=0.3):
+    """One note on the load runs during which other work took CPU."""
+    runs = [(v, p, m[3:], r) for (p, m), vals in data.items()
+            if m.startswith("bg_") for r, v in vals.items()]
+    busy = sorted((x for x in runs if x[0] > limit), reverse=True)
+    if not busy:
+        return []
+    worst = ", ".join("%s %s round %s: %.2f" % (TITLES[p], m, r, v)
+                      for v, p, m, r in busy[:3])
+    return ["other work on the machine took more than %.1f CPUs during %d "
+            "of the %d load runs (most: %s); their figures are squeezed"
+            % (limit, len(busy), len(runs), worst)]
+
+
 def lines_of(path):
     try:
         with open(path) as f:
@@ -226,7 +240,7 @@ def main():
     raw, notes_path, meta_path, out_md = sys.argv[1:]
     data = load(raw)
     pool(data)
-    notes = lines_of(notes_path)
+    notes = lines_of(notes_path) + background_notes(data)
     meta = lines_of(meta_path)
     head, rows, verdicts = build(data)
 
