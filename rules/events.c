@@ -1,0 +1,1085 @@
+/*
+ * events.c - the event log in the store's database; see events.h for the
+ * contract and store.c for the table (schema step 3).
+ *
+ * Writes reuse statements the store keeps (store_stmt()), one transaction
+ * per batch.  Queries are built from the filter for the index that fits
+ * it and prepared per call: a reader makes a few calls a second at most.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "rules/events.h"
+
+/* How enums are spelled in the database: stable, whatever the UI says. */
+static const char *const kind_words[] = {
+    [EVENT_DECISION] = "decision",
+    [EVENT_GAP] = "gap",
+};
+static const char *const verdict_words[] = {
+    [ACTION_ALLOW] = "allow",
+    [ACTION_DENY] = "deny",
+    [ACTION_REJECT] = "reject",
+};
+static const char *const decider_words[] = {
+    [DECIDER_RULE] = "rule",         [DECIDER_DEFAULT] = "default",
+    [DECIDER_PROMPT] = "prompt",     [DECIDER_TIMEOUT] = "timeout",
+    [DECIDER_PEEK] = "peek",         [DECIDER_LOOP] = "loop",
+    [DECIDER_OVERLOAD] = "overload", [DECIDER_NO_DST] = "no-dst",
+};
+#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A reversed name: every byte of the name and one more dot. */
+#define RNAME_MAX (NAME_MAX_LEN + 2)
+
+/* Parameters ?1..?27, bound by bind_row(). */
+#define EVENT_INSERT                                                           \
+	"INSERT INTO events (kind, conn_id, time_ms, pid, uid, user, exe, "    \
+	"exe_base, cmdline, proto, src_ip, src_port, dst_ip, dst_port, name, " \
+	"rname, name_source, verdict, decider, rule_id, upstream, flags, "     \
+	"bytes_up, bytes_down, duration_ms, n_lost, lost_first_ms, "           \
+	"lost_last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " \
+	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "    \
+	"?25, ?26, ?27, ?28)"
+
+/* The newest decision of a connection: conn_id's index, then the row. */
+#define EVENT_CLOSE                                                            \
+	"UPDATE events SET bytes_up = ?2, bytes_down = ?3, duration_ms = ?4 "  \
+	"WHERE id = (SELECT max(id) FROM events WHERE conn_id = ?1 AND "       \
+	"kind = 'decision')"
+
+/* What row_event() reads, in its order. */
+#define EVENT_COLUMNS                                                          \
+	"id, kind, conn_id, time_ms, pid, uid, user, exe, cmdline, proto, "    \
+	"src_ip, src_port, dst_ip, dst_port, name, name_source, verdict, "     \
+	"decider, rule_id, upstream, flags, bytes_up, bytes_down, "            \
+	"duration_ms, n_lost, lost_first_ms, lost_last_ms"
+
+static void fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* "PATH: what: SQLite's reason", for a failed SQLite call. */
+static void
+fail_db(struct store *s, char *err, size_t errlen, const char *what)
+{
+	fail(err, errlen, "%s: %s: %s", store_path(s), what,
+	     sqlite3_errmsg(store_sqlite(s)));
+}
+
+static int
+exec(struct store *s, const char *sql, const char *what, char *err,
+     size_t errlen)
+{
+	if (sqlite3_exec(store_sqlite(s), sql, NULL, NULL, NULL) != SQLITE_OK) {
+		fail_db(s, err, errlen, what);
+		return -1;
+	}
+	return 0;
+}
+
+/* Run a kept statement that returns no rows, and reset it. */
+static int
+step_done(struct store *s, sqlite3_stmt *st, const char *what, char *err,
+          size_t errlen)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc != SQLITE_DONE) {
+		fail_db(s, err, errlen, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+const char *
+event_decider_str(enum event_decider d)
+{
+	if ((unsigned)d >= NWORDS(decider_words))
+		return "?";
+	return decider_words[d];
+}
+
+static int
+word_index(const char *const *words, size_t n, const unsigned char *w)
+{
+	size_t i;
+
+	if (w == NULL)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (strcmp(words[i], (const char *)w) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "www.a.test" -> "test.a.www.", "" -> "".  out has RNAME_MAX bytes. */
+static void
+name_reverse(const char *name, char *out)
+{
+	const char *end = name + strlen(name), *dot;
+	size_t used = 0, n;
+
+	while (end > name) {
+		for (dot = end; dot > name && dot[-1] != '.'; dot--)
+			;
+		n = (size_t)(end - dot);
+		memcpy(out + used, dot, n);
+		used += n;
+		out[used++] = '.';
+		end = dot > name ? dot - 1 : name;
+	}
+	out[used] = '\0';
+}
+
+/* The exe's last component: what "--app firefox-esr" names. */
+static const char *
+exe_base(const char *exe)
+{
+	const char *slash = strrchr(exe, '/');
+
+	return slash != NULL ? slash + 1 : exe;
+}
+
+/* --- writes --------------------------------------------------------------- */
+
+/*
+ * An event write: synchronous=NORMAL for this transaction only (see
+ * events.h), then the write lock, waiting for another writer up to the
+ * store's busy timeout.
+ */
+static int
+write_begin(struct store *s, const char *what, char *err, size_t errlen)
+{
+	if (!store_writable(s)) {
+		fail(err, errlen, "%s: %s: the database is open read-only",
+		     store_path(s), what);
+		return -1;
+	}
+	if (exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) == -1)
+		return -1;
+	if (exec(s, "BEGIN IMMEDIATE", what, err, errlen) == -1) {
+		exec(s, "PRAGMA synchronous = FULL", what, NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* Undo the write (SQLite may have rolled it back already) and put FULL
+ * back; the error that led here is in err already. */
+static void
+write_abort(struct store *s)
+{
+	sqlite3 *db = store_sqlite(s);
+
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+}
+
+/*
+ * Commit and put FULL back.  Setting a pragma fails only when SQLite is
+ * out of memory; then the rows are stored, the connection stays at
+ * NORMAL, and -1 tells the caller something is wrong.
+ */
+static int
+write_commit(struct store *s, const char *what, char *err, size_t errlen)
+{
+	if (exec(s, "COMMIT", what, err, errlen) == -1) {
+		write_abort(s);
+		return -1;
+	}
+	return exec(s, "PRAGMA synchronous = FULL", what, err, errlen);
+}
+
+/* Which field of ev the store would not read back, or NULL. */
+static const char *
+check_row(const struct event_row *ev)
+{
+#define TOO_LONG(f) (strnlen(ev->f, sizeof(ev->f)) == sizeof(ev->f))
+	if ((unsigned)ev->kind >= NWORDS(kind_words))
+		return "kind";
+	if (ev->kind == EVENT_GAP)
+		return ev->n_lost < 0 ? "n_lost" : NULL;
+	if ((unsigned)ev->verdict >= NWORDS(verdict_words))
+		return "verdict";
+	if ((unsigned)ev->decider >= NWORDS(decider_words))
+		return "decider";
+	if (ev->has_uid && ev->uid == (uid_t)-1)
+		return "uid";
+	if (TOO_LONG(user))
+		return "user";
+	if (TOO_LONG(exe))
+		return "exe";
+	if (TOO_LONG(cmdline))
+		return "cmdline";
+	if (TOO_LONG(proto))
+		return "proto";
+	if (TOO_LONG(src_ip))
+		return "src_ip";
+	if (TOO_LONG(dst_ip))
+		return "dst_ip";
+	if (TOO_LONG(name))
+		return "name";
+	if (TOO_LONG(name_source))
+		return "name_source";
+	if (TOO_LONG(upstream))
+		return "upstream";
+	return NULL;
+#undef TOO_LONG
+}
+
+static int
+bind_str(sqlite3_stmt *st, int i, const char *v)
+{
+	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+/* Bind ev to ?1..?28 of EVENT_INSERT; rname is ev's reversed name. */
+static int
+bind_row(sqlite3_stmt *st, const struct event_row *ev, const char *rname)
+{
+	/* The text columns of EVENT_INSERT, "" in a gap row. */
+	static const int text_params[] = {6,  7,  8,  9,  10, 11,
+	                                  13, 15, 16, 17, 21};
+	size_t i;
+	int rc = 0;
+
+	rc |= bind_str(st, 1, kind_words[ev->kind]);
+	rc |= sqlite3_bind_int64(st, 3, ev->time_ms);
+	if (ev->kind == EVENT_GAP) {
+		/* The rest keep their defaults: no app, name or verdict. */
+		rc |= sqlite3_bind_int64(st, 2, 0);
+		rc |= sqlite3_bind_int64(st, 4, 0);
+		rc |= sqlite3_bind_null(st, 5);
+		rc |= sqlite3_bind_int64(st, 12, 0);
+		rc |= sqlite3_bind_int64(st, 14, 0);
+		rc |= sqlite3_bind_null(st, 18);
+		rc |= sqlite3_bind_null(st, 19);
+		rc |= sqlite3_bind_int64(st, 20, 0);
+		rc |= sqlite3_bind_int64(st, 22, 0);
+		rc |= sqlite3_bind_int64(st, 23, -1);
+		rc |= sqlite3_bind_int64(st, 24, -1);
+		rc |= sqlite3_bind_int64(st, 25, -1);
+		rc |= sqlite3_bind_int64(st, 26, ev->n_lost);
+		rc |= sqlite3_bind_int64(st, 27, ev->lost_first_ms);
+		rc |= sqlite3_bind_int64(st, 28, ev->lost_last_ms);
+		for (i = 0; i < NWORDS(text_params); i++)
+			rc |= bind_str(st, text_params[i], "");
+		return rc == SQLITE_OK ? 0 : -1;
+	}
+	rc |= sqlite3_bind_int64(st, 2, ev->conn_id);
+	rc |= sqlite3_bind_int64(st, 4, ev->pid);
+	if (ev->has_uid)
+		rc |= sqlite3_bind_int64(st, 5, ev->uid);
+	else
+		rc |= sqlite3_bind_null(st, 5);
+	rc |= bind_str(st, 6, ev->user);
+	rc |= bind_str(st, 7, ev->exe);
+	rc |= bind_str(st, 8, exe_base(ev->exe));
+	rc |= bind_str(st, 9, ev->cmdline);
+	rc |= bind_str(st, 10, ev->proto);
+	rc |= bind_str(st, 11, ev->src_ip);
+	rc |= sqlite3_bind_int(st, 12, ev->src_port);
+	rc |= bind_str(st, 13, ev->dst_ip);
+	rc |= sqlite3_bind_int(st, 14, ev->dst_port);
+	rc |= bind_str(st, 15, ev->name);
+	rc |= bind_str(st, 16, rname);
+	rc |= bind_str(st, 17, ev->name_source);
+	rc |= bind_str(st, 18, verdict_words[ev->verdict]);
+	rc |= bind_str(st, 19, decider_words[ev->decider]);
+	rc |= sqlite3_bind_int64(st, 20, ev->rule_id);
+	rc |= bind_str(st, 21, ev->upstream);
+	rc |= sqlite3_bind_int64(st, 22, ev->flags);
+	rc |= sqlite3_bind_int64(st, 23, ev->bytes_up);
+	rc |= sqlite3_bind_int64(st, 24, ev->bytes_down);
+	rc |= sqlite3_bind_int64(st, 25, ev->duration_ms);
+	rc |= sqlite3_bind_int64(st, 26, 0);
+	rc |= sqlite3_bind_int64(st, 27, 0);
+	rc |= sqlite3_bind_int64(st, 28, 0);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int
+events_insert(struct store *s, struct event_row *ev, size_t n, char *err,
+              size_t errlen)
+{
+	const char *what = "recording events", *bad;
+	char rname[RNAME_MAX];
+	sqlite3_stmt *st;
+	int64_t first = 0;
+	size_t i;
+
+	if (n == 0 || n > EVENTS_BATCH_MAX) {
+		fail(err, errlen, "%s: %s: %zu rows (1 to %d at a time)",
+		     store_path(s), what, n, EVENTS_BATCH_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((bad = check_row(&ev[i])) != NULL) {
+			fail(err, errlen, "%s: %s: row %zu has a bad %s",
+			     store_path(s), what, i + 1, bad);
+			return -1;
+		}
+	if (write_begin(s, what, err, errlen) == -1)
+		return -1;
+	if ((st = store_stmt(s, EVENT_INSERT, err, errlen)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (ev[i].kind == EVENT_GAP)
+			rname[0] = '\0';
+		else
+			name_reverse(ev[i].name, rname);
+		if (bind_row(st, &ev[i], rname) == -1) {
+			fail_db(s, err, errlen, what);
+			goto fail;
+		}
+		if (step_done(s, st, what, err, errlen) == -1)
+			goto fail;
+		if (i == 0)
+			first = sqlite3_last_insert_rowid(store_sqlite(s));
+	}
+	sqlite3_clear_bindings(st);
+	if (write_commit(s, what, err, errlen) == -1)
+		return -1;
+	/* One writer holds the lock and AUTOINCREMENT counts up by one: the
+	 * batch's ids follow each other. */
+	for (i = 0; i < n; i++)
+		ev[i].id = first + (int64_t)i;
+	return 0;
+fail:
+	if (st != NULL)
+		sqlite3_clear_bindings(st);
+	write_abort(s);
+	return -1;
+}
+
+int
+events_close_batch(struct store *s, const struct event_close *c, size_t n,
+                   char *err, size_t errlen)
+{
+	const char *what = "recording connection ends";
+	sqlite3_stmt *st;
+	int filled = 0;
+	size_t i;
+
+	if (n == 0 || n > EVENTS_BATCH_MAX) {
+		fail(err, errlen, "%s: %s: %zu rows (1 to %d at a time)",
+		     store_path(s), what, n, EVENTS_BATCH_MAX);
+		return -1;
+	}
+	if (write_begin(s, what, err, errlen) == -1)
+		return -1;
+	if ((st = store_stmt(s, EVENT_CLOSE, err, errlen)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (sqlite3_bind_int64(st, 1, c[i].conn_id) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, c[i].bytes_up) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 3, c[i].bytes_down) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 4, c[i].duration_ms) != SQLITE_OK) {
+			fail_db(s, err, errlen, what);
+			goto fail;
+		}
+		if (step_done(s, st, what, err, errlen) == -1)
+			goto fail;
+		filled += sqlite3_changes(store_sqlite(s));
+	}
+	if (write_commit(s, what, err, errlen) == -1)
+		return -1;
+	return filled;
+fail:
+	write_abort(s);
+	return -1;
+}
+
+int
+events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
+             int64_t bytes_down, int64_t duration_ms, char *err, size_t errlen)
+{
+	struct event_close c = {
+	    .conn_id = conn_id,
+	    .bytes_up = bytes_up,
+	    .bytes_down = bytes_down,
+	    .duration_ms = duration_ms,
+	};
+
+	return events_close_batch(s, &c, 1, err, errlen);
+}
+
+/* Run a kept statement returning one row of one integer or NULL (0). */
+static int
+kept_int(struct store *s, const char *sql, int64_t p1, int64_t p2, int64_t *v,
+         const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((st = store_stmt(s, sql, err, errlen)) == NULL)
+		return -1;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, p1);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		fail_db(s, err, errlen, what);
+		sqlite3_reset(st);
+		return -1;
+	}
+	*v = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return 0;
+}
+
+/* Run a kept statement that changes rows; how many, or -1 + err. */
+static int64_t
+kept_write(struct store *s, const char *sql, int64_t p1, int64_t p2,
+           const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+
+	if ((st = store_stmt(s, sql, err, errlen)) == NULL)
+		return -1;
+	if (sqlite3_bind_parameter_count(st) >= 1)
+		sqlite3_bind_int64(st, 1, p1);
+	if (sqlite3_bind_parameter_count(st) >= 2)
+		sqlite3_bind_int64(st, 2, p2);
+	if (step_done(s, st, what, err, errlen) == -1)
+		return -1;
+	return sqlite3_changes64(store_sqlite(s));
+}
+
+/*
+ * Both deletes go by an index from the old end: by time_ms for the age,
+ * by id for the count.  The count is only taken (a scan of the smallest
+ * index, some milliseconds per million rows) when the span of ids says
+ * there may be too many rows.
+ */
+int64_t
+events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
+             int64_t now_ms, size_t step, char *err, size_t errlen)
+{
+	const char *what = "pruning events";
+	int64_t deleted = 0, lo, hi, count, cutoff, excess;
+	int64_t left;
+
+	if (step == 0 || step > INT64_MAX || max_age_s < 0 || max_rows < 0 ||
+	    max_age_s > INT64_MAX / 1000) {
+		fail(err, errlen, "%s: %s: bad limits", store_path(s), what);
+		return -1;
+	}
+	left = (int64_t)step;
+	if (write_begin(s, what, err, errlen) == -1)
+		return -1;
+	if (max_age_s > 0) {
+		cutoff = now_ms < INT64_MIN + max_age_s * 1000
+		             ? INT64_MIN
+		             : now_ms - max_age_s * 1000;
+		deleted =
+		    kept_write(s,
+		               "DELETE FROM events WHERE id IN (SELECT id "
+		               "FROM events WHERE time_ms < ?1 ORDER BY "
+		               "time_ms LIMIT ?2)",
+		               cutoff, left, what, err, errlen);
+		if (deleted == -1)
+			goto fail;
+		left -= deleted;
+	}
+	if (max_rows > 0 && left > 0) {
+		if (kept_int(s, "SELECT min(id) FROM events", 0, 0, &lo, what,
+		             err, errlen) == -1 ||
+		    kept_int(s, "SELECT max(id) FROM events", 0, 0, &hi, what,
+		             err, errlen) == -1)
+			goto fail;
+		if (hi - lo + 1 > max_rows) {
+			if (kept_int(s, "SELECT count(*) FROM events", 0, 0,
+			             &count, what, err, errlen) == -1)
+				goto fail;
+			excess = count - max_rows;
+			if (excess > left)
+				excess = left;
+			if (excess > 0) {
+				count = kept_write(
+				    s,
+				    "DELETE FROM events WHERE id IN "
+				    "(SELECT id FROM events ORDER BY "
+				    "id LIMIT ?1)",
+				    excess, 0, what, err, errlen);
+				if (count == -1)
+					goto fail;
+				deleted += count;
+			}
+		}
+	}
+	if (write_commit(s, what, err, errlen) == -1)
+		return -1;
+	return deleted;
+fail:
+	write_abort(s);
+	return -1;
+}
+
+int64_t
+events_max_id(struct store *s, char *err, size_t errlen)
+{
+	int64_t id;
+
+	if (kept_int(s, "SELECT max(id) FROM events", 0, 0, &id,
+	             "reading the last event id", err, errlen) == -1)
+		return -1;
+	return id;
+}
+
+/* --- reads ---------------------------------------------------------------- */
+
+/* Copy a text column into dst[len]; -1 when it does not fit. */
+static int
+col_text(sqlite3_stmt *st, int col, char *dst, size_t len)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (t == NULL) {
+		dst[0] = '\0';
+		return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : -1;
+	}
+	if (n < 0 || (size_t)n >= len || memchr(t, '\0', (size_t)n) != NULL)
+		return -1;
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Read a row of SELECT EVENT_COLUMNS into *ev; -1 + err naming the event
+ * and column when a value is not one the store writes. */
+static int
+row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
+          size_t errlen)
+{
+	const char *bad = NULL;
+	int64_t uid;
+	int k;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->id = sqlite3_column_int64(st, 0);
+	if ((k = word_index(kind_words, NWORDS(kind_words),
+	                    sqlite3_column_text(st, 1))) < 0)
+		bad = "kind";
+	ev->kind = k;
+	ev->conn_id = sqlite3_column_int64(st, 2);
+	ev->time_ms = sqlite3_column_int64(st, 3);
+	ev->pid = (pid_t)sqlite3_column_int64(st, 4);
+	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
+		uid = sqlite3_column_int64(st, 5);
+		if (uid < 0 || uid >= (int64_t)UINT32_MAX)
+			bad = "uid";
+		ev->has_uid = true;
+		ev->uid = (uid_t)uid;
+	}
+	if (col_text(st, 6, ev->user, sizeof(ev->user)) == -1)
+		bad = "user";
+	if (col_text(st, 7, ev->exe, sizeof(ev->exe)) == -1)
+		bad = "exe";
+	if (col_text(st, 8, ev->cmdline, sizeof(ev->cmdline)) == -1)
+		bad = "cmdline";
+	if (col_text(st, 9, ev->proto, sizeof(ev->proto)) == -1)
+		bad = "proto";
+	if (col_text(st, 10, ev->src_ip, sizeof(ev->src_ip)) == -1)
+		bad = "src_ip";
+	ev->src_port = (uint16_t)sqlite3_column_int(st, 11);
+	if (col_text(st, 12, ev->dst_ip, sizeof(ev->dst_ip)) == -1)
+		bad = "dst_ip";
+	ev->dst_port = (uint16_t)sqlite3_column_int(st, 13);
+	if (col_text(st, 14, ev->name, sizeof(ev->name)) == -1)
+		bad = "name";
+	if (col_text(st, 15, ev->name_source, sizeof(ev->name_source)) == -1)
+		bad = "name_source";
+	if (ev->kind == EVENT_DECISION) {
+		if ((k = word_index(verdict_words, NWORDS(verdict_words),
+		                    sqlite3_column_text(st, 16))) < 0)
+			bad = "verdict";
+		ev->verdict = k;
+		if ((k = word_index(decider_words, NWORDS(decider_words),
+		                    sqlite3_column_text(st, 17))) < 0)
+			bad = "decider";
+		ev->decider = k;
+	}
+	ev->rule_id = sqlite3_column_int64(st, 18);
+	if (col_text(st, 19, ev->upstream, sizeof(ev->upstream)) == -1)
+		bad = "upstream";
+	ev->flags = (unsigned)sqlite3_column_int64(st, 20);
+	ev->bytes_up = sqlite3_column_int64(st, 21);
+	ev->bytes_down = sqlite3_column_int64(st, 22);
+	ev->duration_ms = sqlite3_column_int64(st, 23);
+	ev->n_lost = sqlite3_column_int64(st, 24);
+	ev->lost_first_ms = sqlite3_column_int64(st, 25);
+	ev->lost_last_ms = sqlite3_column_int64(st, 26);
+	if (bad != NULL) {
+		fail(err, errlen, "%s: event %lld has a bad %s", store_path(s),
+		     (long long)ev->id, bad);
+		return -1;
+	}
+	return 0;
+}
+
+/* SQL text built in a fixed buffer; too long is a bug, reported. */
+struct sqlbuf {
+	char s[2048];
+	size_t len;
+	bool overflow;
+};
+
+static void sql_add(struct sqlbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sql_add(struct sqlbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->overflow)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->s + b->len, sizeof(b->s) - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(b->s) - b->len)
+		b->overflow = true;
+	else
+		b->len += (size_t)n;
+}
+
+/* A filter's values, checked and in the form the table holds them. */
+struct query {
+	const struct events_filter *f;
+	char app[EVENT_EXE_MAX];
+	const char *app_base;
+	char lo[RNAME_MAX + 1], hi[RNAME_MAX + 1]; /* rname range */
+	bool per_row; /* conditions a gap row cannot meet */
+};
+
+static int
+query_check(struct store *s, const struct events_filter *f, struct query *q,
+            char *err, size_t errlen)
+{
+	char name[NAME_MAX_LEN + 2];
+	size_t n;
+
+	memset(q, 0, sizeof(*q));
+	q->f = f;
+	if (f->app != NULL) {
+		n = strnlen(f->app, sizeof(q->app));
+		if (n == 0 || n == sizeof(q->app)) {
+			fail(err, errlen, "app is empty or too long");
+			return -1;
+		}
+		memcpy(q->app, f->app, n + 1);
+		q->app_base = exe_base(q->app);
+		if (q->app_base[0] == '\0') {
+			fail(err, errlen, "app %s ends with a slash", f->app);
+			return -1;
+		}
+	}
+	if (f->domain != NULL) {
+		n = strnlen(f->domain, sizeof(name));
+		if (n == sizeof(name)) {
+			fail(err, errlen, "domain is too long");
+			return -1;
+		}
+		memcpy(name, f->domain, n + 1);
+		if (name_normalise(name) == -1) {
+			fail(err, errlen, "domain %s is not a host name",
+			     f->domain);
+			return -1;
+		}
+		/* Every rname that starts with "test.a.": from "test.a."
+		 * to "test.a/" ('/' follows '.'). */
+		name_reverse(name, q->lo);
+		memcpy(q->hi, q->lo, sizeof(q->hi));
+		q->hi[strlen(q->hi) - 1] = '.' + 1;
+	}
+	if (f->has_verdict && (unsigned)f->verdict >= NWORDS(verdict_words)) {
+		fail(err, errlen, "unknown verdict %d", (int)f->verdict);
+		return -1;
+	}
+	if (f->has_uid && f->uid == (uid_t)-1) {
+		fail(err, errlen, "bad uid");
+		return -1;
+	}
+	if (f->limit > INT64_MAX || f->after_id < 0) {
+		fail(err, errlen, "bad limit or id");
+		return -1;
+	}
+	q->per_row = f->app != NULL || f->domain != NULL || f->has_verdict ||
+	             f->pid != 0 || f->has_uid;
+	return 0;
+}
+
+/*
+ * The parameters, by number: ?1 app (exe or base), ?2 app's base, ?3 and
+ * ?4 the rname range, ?5 verdict, ?6 pid, ?7 uid, ?8 since, ?9 until,
+ * ?10 after_id, ?11 limit.  Unused numbers are left unbound.
+ */
+static void
+query_where_row(struct sqlbuf *b, const struct query *q)
+{
+	const struct events_filter *f = q->f;
+
+	if (f->app != NULL && strchr(f->app, '/') != NULL)
+		sql_add(b, " AND exe_base = ?2 AND exe = ?1");
+	else if (f->app != NULL)
+		sql_add(b, " AND exe_base = ?1");
+	if (f->domain != NULL)
+		sql_add(b, " AND rname >= ?3 AND rname < ?4");
+	if (f->has_verdict)
+		sql_add(b, " AND verdict = ?5");
+	if (f->pid != 0)
+		sql_add(b, " AND pid = ?6");
+	if (f->has_uid)
+		sql_add(b, " AND uid = ?7");
+}
+
+static void
+query_where_time(struct sqlbuf *b, const struct query *q)
+{
+	if (q->f->since_ms != 0)
+		sql_add(b, " AND time_ms >= ?8");
+	if (q->f->until_ms != 0)
+		sql_add(b, " AND time_ms < ?9");
+	if (q->f->after_id > 0)
+		sql_add(b, " AND id > ?10");
+}
+
+/*
+ * SELECT ... WHERE: the rows that meet the filter, then (unless no_gaps)
+ * the gap rows of the same time, by the gap index.  Decisions and gaps
+ * differ in kind, so UNION ALL never repeats a row.
+ */
+static void
+query_select(struct sqlbuf *b, const struct query *q)
+{
+	sql_add(b, "SELECT " EVENT_COLUMNS " FROM events WHERE 1");
+	query_where_row(b, q);
+	query_where_time(b, q);
+	if (q->f->no_gaps && !q->per_row)
+		sql_add(b, " AND kind = 'decision'");
+	if (q->per_row && !q->f->no_gaps) {
+		sql_add(b, " UNION ALL SELECT " EVENT_COLUMNS
+		           " FROM events WHERE kind = 'gap'");
+		query_where_time(b, q);
+	}
+}
+
+static void
+query_sql(struct sqlbuf *b, const struct query *q)
+{
+	if (q->f->after_id > 0) {
+		query_select(b, q);
+		sql_add(b, " ORDER BY id");
+		if (q->f->limit > 0)
+			sql_add(b, " LIMIT ?11");
+	} else if (q->f->limit > 0) {
+		/* The newest limit rows, handed out oldest first. */
+		sql_add(b, "SELECT * FROM (");
+		query_select(b, q);
+		sql_add(b, " ORDER BY time_ms DESC, id DESC LIMIT ?11) "
+		           "ORDER BY time_ms, id");
+	} else {
+		query_select(b, q);
+		sql_add(b, " ORDER BY time_ms, id");
+	}
+}
+
+static int
+query_bind(sqlite3_stmt *st, const struct query *q)
+{
+	const struct events_filter *f = q->f;
+	int rc = 0, n = sqlite3_bind_parameter_count(st);
+
+	/* Bind what the statement numbers; the rest stays unbound. */
+	if (f->app != NULL && n >= 1)
+		rc |= bind_str(st, 1, q->app);
+	if (f->app != NULL && n >= 2)
+		rc |= bind_str(st, 2, q->app_base);
+	if (f->domain != NULL && n >= 4) {
+		rc |= bind_str(st, 3, q->lo);
+		rc |= bind_str(st, 4, q->hi);
+	}
+	if (f->has_verdict && n >= 5)
+		rc |= bind_str(st, 5, verdict_words[f->verdict]);
+	if (n >= 6)
+		rc |= sqlite3_bind_int64(st, 6, f->pid);
+	if (n >= 7)
+		rc |= sqlite3_bind_int64(st, 7, f->uid);
+	if (n >= 8)
+		rc |= sqlite3_bind_int64(st, 8, f->since_ms);
+	if (n >= 9)
+		rc |= sqlite3_bind_int64(st, 9, f->until_ms);
+	if (n >= 10)
+		rc |= sqlite3_bind_int64(st, 10, f->after_id);
+	if (n >= 11)
+		rc |= sqlite3_bind_int64(st, 11, (int64_t)f->limit);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+/* Prepare a statement for one use; the caller finalizes it. */
+static sqlite3_stmt *
+prepare(struct store *s, const char *sql, const char *what, char *err,
+        size_t errlen)
+{
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		fail_db(s, err, errlen, what);
+		return NULL;
+	}
+	return st;
+}
+
+int
+events_query(struct store *s, const struct events_filter *f,
+             int (*fn)(const struct event_row *row, void *arg), void *arg,
+             char *err, size_t errlen)
+{
+	const char *what = "reading events";
+	struct sqlbuf b = {.len = 0};
+	struct event_row *row = NULL;
+	sqlite3_stmt *st = NULL;
+	struct query *q;
+	int rc, ret = -1;
+
+	if ((q = malloc(sizeof(*q))) == NULL ||
+	    (row = malloc(sizeof(*row))) == NULL) {
+		fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		     strerror(errno));
+		goto done;
+	}
+	if (query_check(s, f, q, err, errlen) == -1)
+		goto done;
+	query_sql(&b, q);
+	if (b.overflow) {
+		fail(err, errlen, "%s: %s: query too long", store_path(s),
+		     what);
+		goto done;
+	}
+	if ((st = prepare(s, b.s, what, err, errlen)) == NULL)
+		goto done;
+	if (query_bind(st, q) == -1) {
+		fail_db(s, err, errlen, what);
+		goto done;
+	}
+	/* One statement is one read transaction. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (row_event(s, st, row, err, errlen) == -1)
+			goto done;
+		if ((rc = fn(row, arg)) != 0) {
+			ret = rc;
+			goto done;
+		}
+	}
+	if (rc != SQLITE_DONE) {
+		fail_db(s, err, errlen, what);
+		goto done;
+	}
+	ret = 0;
+done:
+	sqlite3_finalize(st);
+	free(row);
+	free(q);
+	return ret;
+}
+
+/* --- stats ---------------------------------------------------------------- */
+
+#define STATS_RANGE "time_ms >= ?1 AND time_ms < ?2"
+
+/* Fill top[0..n_top) from "SELECT key, count, denied ... LIMIT ?3". */
+static int
+stats_top(struct store *s, const char *sql, const struct events_stats *st,
+          size_t n_top, struct events_top **top, size_t *n, char *err,
+          size_t errlen)
+{
+	const char *what = "counting events";
+	sqlite3_stmt *q;
+	struct events_top *t;
+	int rc;
+
+	*n = 0;
+	if (n_top == 0)
+		return 0;
+	if ((*top = calloc(n_top, sizeof(**top))) == NULL) {
+		fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		     strerror(errno));
+		return -1;
+	}
+	if ((q = prepare(s, sql, what, err, errlen)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, st->since_ms);
+	sqlite3_bind_int64(q, 2, st->until_ms);
+	sqlite3_bind_int64(q, 3, (int64_t)n_top);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < n_top) {
+		t = &(*top)[*n];
+		if (col_text(q, 0, t->key, sizeof(t->key)) == -1) {
+			fail(err, errlen, "%s: %s: a name or exe is too long",
+			     store_path(s), what);
+			sqlite3_finalize(q);
+			return -1;
+		}
+		t->count = sqlite3_column_int64(q, 1);
+		t->denied = sqlite3_column_int64(q, 2);
+		(*n)++;
+	}
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		fail_db(s, err, errlen, what);
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	if (*n == 0) {
+		free(*top);
+		*top = NULL;
+	}
+	return 0;
+}
+
+/* The decisions per hour, and the totals as their sum. */
+static int
+stats_hours(struct store *s, struct events_stats *st, char *err, size_t errlen)
+{
+	const char *what = "counting events per hour";
+	sqlite3_stmt *q;
+	int64_t h;
+	int rc;
+
+	if ((q = prepare(s,
+	                 "SELECT (time_ms - ?1) / 3600000, count(*), "
+	                 "sum(verdict <> 'allow'), sum(name = '') FROM events "
+	                 "WHERE " STATS_RANGE " AND kind = 'decision' "
+	                 "GROUP BY 1",
+	                 what, err, errlen)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, st->since_ms);
+	sqlite3_bind_int64(q, 2, st->until_ms);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		h = sqlite3_column_int64(q, 0);
+		if (h < 0 || (uint64_t)h >= st->n_hours)
+			continue; /* cannot be: the range bounds it */
+		st->hours[h] = sqlite3_column_int64(q, 1);
+		st->total += st->hours[h];
+		st->denied += sqlite3_column_int64(q, 2);
+		st->unnamed += sqlite3_column_int64(q, 3);
+	}
+	if (rc != SQLITE_DONE) {
+		fail_db(s, err, errlen, what);
+		sqlite3_finalize(q);
+		return -1;
+	}
+	sqlite3_finalize(q);
+	return 0;
+}
+
+static int
+stats_gaps(struct store *s, struct events_stats *st, char *err, size_t errlen)
+{
+	const char *what = "counting gaps";
+	sqlite3_stmt *q;
+
+	if ((q = prepare(s,
+	                 "SELECT count(*), coalesce(sum(n_lost), 0) FROM "
+	                 "events WHERE kind = 'gap' AND " STATS_RANGE,
+	                 what, err, errlen)) == NULL)
+		return -1;
+	sqlite3_bind_int64(q, 1, st->since_ms);
+	sqlite3_bind_int64(q, 2, st->until_ms);
+	if (sqlite3_step(q) != SQLITE_ROW) {
+		fail_db(s, err, errlen, what);
+		sqlite3_finalize(q);
+		return -1;
+	}
+	st->gaps = sqlite3_column_int64(q, 0);
+	st->lost = sqlite3_column_int64(q, 1);
+	sqlite3_finalize(q);
+	return 0;
+}
+
+int
+events_stats(struct store *s, int64_t since_ms, int64_t until_ms, size_t n_top,
+             struct events_stats *st, char *err, size_t errlen)
+{
+	const char *what = "counting events";
+
+	memset(st, 0, sizeof(*st));
+	st->since_ms = since_ms;
+	st->until_ms = until_ms;
+	if (until_ms <= since_ms || since_ms < 0 ||
+	    until_ms - since_ms > (int64_t)EVENTS_HOURS_MAX * EVENTS_HOUR_MS) {
+		fail(err, errlen, "%s: %s: the span must be 1 ms to %d hours",
+		     store_path(s), what, EVENTS_HOURS_MAX);
+		return -1;
+	}
+	if (n_top > EVENTS_TOP_MAX) {
+		fail(err, errlen, "%s: %s: at most %d top apps or domains",
+		     store_path(s), what, EVENTS_TOP_MAX);
+		return -1;
+	}
+	st->n_hours = (size_t)((until_ms - since_ms + EVENTS_HOUR_MS - 1) /
+	                       EVENTS_HOUR_MS);
+	if ((st->hours = calloc(st->n_hours, sizeof(*st->hours))) == NULL) {
+		fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		     strerror(errno));
+		return -1;
+	}
+	/* One read transaction: every number from the same moment. */
+	if (exec(s, "BEGIN", what, err, errlen) == -1)
+		return -1;
+	if (stats_hours(s, st, err, errlen) == -1 ||
+	    stats_gaps(s, st, err, errlen) == -1 ||
+	    stats_top(s,
+	              "SELECT exe, count(*) AS n, sum(verdict <> 'allow') "
+	              "FROM events WHERE " STATS_RANGE " AND kind = 'decision' "
+	              "GROUP BY exe ORDER BY n DESC, exe LIMIT ?3",
+	              st, n_top, &st->apps, &st->n_apps, err, errlen) == -1 ||
+	    stats_top(s,
+	              "SELECT name, count(*) AS n, sum(verdict <> 'allow') "
+	              "FROM events WHERE " STATS_RANGE " AND kind = 'decision' "
+	              "AND name <> '' GROUP BY name ORDER BY n DESC, name "
+	              "LIMIT ?3",
+	              st, n_top, &st->domains, &st->n_domains, err,
+	              errlen) == -1) {
+		sqlite3_exec(store_sqlite(s), "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	sqlite3_exec(store_sqlite(s), "ROLLBACK", NULL, NULL, NULL);
+	return 0;
+}
+
+void
+events_stats_free(struct events_stats *st)
+{
+	free(st->apps);
+	free(st->domains);
+	free(st->hours);
+	st->apps = st->domains = NULL;
+	st->hours = NULL;
+	st->n_apps = st->n_domains = st->n_hours = 0;
+}
