@@ -12,7 +12,10 @@
 #ifndef TG_CLI_H
 #define TG_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "common/config.h"
 
@@ -64,7 +67,61 @@ int cli_config_load(const struct cli_opts *opts, const char *what,
  */
 void cli_json_str(FILE *out, const char *s);
 
+/*
+ * The terminal that "tollgate events" draws on (events_fmt.c): whether
+ * stdout is one, its size, whether to colour (not with NO_COLOR or
+ * TERM=dumb) and whether to use UTF-8 (the locale's variables say so and
+ * --ascii was not given).  Tables fit CLI_TERM_WIDTH columns, or the
+ * terminal when it is narrower.
+ */
+#define CLI_TERM_WIDTH 100
+
+struct cli_term {
+	bool tty, color, utf8;
+	int cols; /* columns to fit, at most CLI_TERM_WIDTH */
+	int rows; /* the terminal's rows, 0 when not a terminal */
+};
+
+void cli_term_get(struct cli_term *t, bool ascii);
+
+/* Columns of a UTF-8 string: one per character. */
+size_t cli_ev_width(const char *s);
+
+/*
+ * s made safe to print into out[outlen]: control bytes and bytes that are
+ * not UTF-8 (or not ASCII, without UTF-8) as '?'; cut to width columns
+ * (0: no limit) with an ellipsis at the end, or at the start with
+ * cut_left.  Returns out.
+ */
+const char *cli_ev_text(const struct cli_term *t, const char *s, size_t width,
+                        bool cut_left, char *out, size_t outlen);
+
+/* Print s padded to width columns, flush left or right. */
+void cli_ev_pad(FILE *out, const char *s, size_t width, bool right);
+
+/* Short human forms, "-" for -1: bytes "1.2M", durations "5m03s", local
+ * times "13:02:11" (today) or "Nov 27 13:02"; long local times; ISO 8601
+ * UTC with milliseconds. */
+const char *cli_ev_bytes(int64_t b, char *buf, size_t len);
+const char *cli_ev_duration(int64_t ms, char *buf, size_t len);
+const char *cli_ev_time_short(int64_t ms, time_t now, char *buf, size_t len);
+const char *cli_ev_time_long(int64_t ms, char *buf, size_t len);
+const char *cli_ev_time_iso(int64_t ms, char *buf, size_t len);
+
+struct store;
+
+/*
+ * "tollgate events stats" (events_stats.c): draw the decisions with
+ * since_ms <= time < until_ms of the open database s, the top n_top apps
+ * and domains, for t, or as one JSON object.  0, or -1 + err.
+ */
+int cli_events_stats(struct store *s, int64_t since_ms, int64_t until_ms,
+                     size_t n_top, const struct cli_term *t, bool json,
+                     char *err, size_t errlen);
+
 /* Handlers, one per subcommand. */
+int cli_events(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+               char **argv);
 int cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts,
                  int argc, char **argv);
 int cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,

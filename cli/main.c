@@ -11,6 +11,9 @@
 #include "common/config.h"
 
 static const struct cli_cmd cli_cmds[] = {
+    {"events", "[stats] [OPTIONS]",
+     "what tollgated decided: a table, JSON lines, live, or at a glance",
+     cli_events},
     {"redirect", "on|off|status",
      "install, remove or show the nftables redirect table", cli_redirect},
     {"rules", "ACTION ...",
