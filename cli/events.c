@@ -1281,6 +1281,14 @@ ev_follow(struct ev_ctx *ctx)
 				ev_sleep_ms(EVENTS_POLL_MS);
 				continue;
 			case EV_OPEN_ERROR:
+				/* At the start it is for the user to fix
+				 * (permissions, a wrong path); later, or
+				 * while tollgated creates it, it passes. */
+				if (first && !waited) {
+					ev_fail(ctx, "%s", err);
+					ev_table_free(&ctx->t);
+					return CLI_EXIT_FAIL;
+				}
 				snprintf(msg, sizeof(msg), "%s; trying again",
 				         err);
 				ev_say_once(ctx, said, sizeof(said), msg);

@@ -58,7 +58,7 @@ like() { # like GOT REGEX DESC
 	fi
 }
 
-echo "1..49"
+echo "1..50"
 
 # --- the helper that writes events ----------------------------------------
 
@@ -333,6 +333,9 @@ st=$?
 is "$st" 1 "a file that is not a database: exit 1"
 like "$(printf '%s\n' "$out" | wc -l) $out" "^1 tollgate: events: .*bad\.db" \
     "with one line naming the file"
+out=$(timeout 5 "$TG" -c "$TMP/bad.conf" events --follow 2>&1)
+like "$? $out" "^1 tollgate: events: .*bad\.db" \
+    "--follow on it: the same error at once, not a wait"
 
 # --- stats ----------------------------------------------------------------
 
