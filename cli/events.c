@@ -7,8 +7,10 @@
  * The events are read from the database (rules/events.h), read-only: it
  * works with tollgated down and never blocks its writer.  A follower polls
  * by id every EVENTS_POLL_MS; it reopens the database when the file is
- * replaced or fails, waits for it when it is missing, and holds at most
- * one batch of EVENTS_POLL_BATCH rows, whatever it runs into.
+ * replaced or fails, and waits for it when it is missing.  Memory is
+ * bounded whatever comes: a listing holds at most EVENTS_MEASURE_MAX rows
+ * (to fit the columns to them) and streams beyond that; a follower prints
+ * each row as it reads it.
  */
 #include <sys/stat.h>
 
