@@ -46,7 +46,7 @@ import socket, sys
 s = socket.create_connection((sys.argv[1], 7), timeout=5)
 s.sendall(b"x\n"); sys.exit(0 if s.recv(10) else 1)
 ' "$TG_S4" 2>/dev/null
-ok '[ $? -ne 0 ]' "a new python3 connection is refused by the rule"
+nok $? "a new python3 connection is refused by the rule"
 d=$(tg_decision exe="$py" verdict=deny)
 is "$(kv "$d" reason)" rule "the decision says the rule decided"
 
@@ -71,7 +71,7 @@ out=$(as_other "$TG" -c "$CONF" rules add --app '*' --dest c.test \
 ok $? "tgother, in admin_group, adds an until-restart rule ($out)"
 as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
     --resolve "c.test:443:$TG_S4" -o /dev/null https://c.test/ 2>/dev/null
-ok '[ $? -ne 0 ]' "it applies at once"
+nok $? "it applies at once"
 out=$(as_other "$TG" -c "$CONF" rules list 2>&1)
 ok $? "tgother may read the rules too"
 like "$out" "c\.test" "and sees the new one"

@@ -2,7 +2,8 @@
 # tests/integ/lib.sh - sourced by every tests/integ/*.t script.
 #
 # What it gives a test:
-#   TAP        plan N, ok STATUS|'CONDITION' DESC, is GOT WANT DESC,
+#   TAP        plan N, ok STATUS|'CONDITION' DESC, nok STATUS DESC (passes
+#              when STATUS is not 0), is GOT WANT DESC,
 #              like GOT REGEX DESC, unlike, diag, note, skip_all REASON.
 #   a network  two namespaces joined by a veth pair:
 #                client side $TG_CNS  192.0.2.1/24  2001:db8::1/64
@@ -135,6 +136,19 @@ ok() {
 		else
 			diag "  condition: $_tg_cond"
 		fi
+		_tg_fail_context
+		return 1
+	fi
+}
+
+# nok STATUS DESC: passes when STATUS (a command's $?) is not 0: the
+# thing was refused, as it should be.
+nok() {
+	if [ "$1" != 0 ]; then
+		_tg_result 1 "$2"
+	else
+		_tg_result 0 "$2"
+		diag "  it succeeded (exit 0), it should have failed"
 		_tg_fail_context
 		return 1
 	fi
