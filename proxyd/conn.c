@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "proxyd/conn.h"
+#include "proxyd/eventlog.h"
 #include "proxyd/rulesvc.h"
 
 /* The peek buffer starts small and doubles up to PEEK_MAX_BYTES. */
@@ -81,25 +82,106 @@ reset_fd(int fd)
 	close(fd);
 }
 
+/* What record_decision() writes down about one decision. */
+struct decision {
+	uint64_t id;
+	enum action verdict;
+	enum conn_reason reason;
+	int64_t rule_id;
+	const struct app *app; /* NULL: refused before attribution */
+	const struct sockaddr *client;
+	const struct sockaddr *dst;
+	const struct peek_info *peek; /* NULL: refused before the peek */
+	unsigned flags;               /* EVENT_F_* */
+	const char *error;
+};
+
+static enum event_decider
+reason_decider(enum conn_reason r)
+{
+	switch (r) {
+	case REASON_DEFAULT:
+		return DECIDER_DEFAULT;
+	case REASON_RULE:
+		return DECIDER_RULE;
+	case REASON_PEEK_INVALID:
+	case REASON_PEEK_TIMEOUT:
+		return DECIDER_PEEK;
+	case REASON_LOOP:
+		return DECIDER_LOOP;
+	case REASON_NO_DST:
+		return DECIDER_NO_DST;
+	case REASON_OVERLOAD:
+		return DECIDER_OVERLOAD;
+	}
+	return DECIDER_DEFAULT;
+}
+
+/* The event row of a decision, for the event log. */
+static void
+queue_event(struct proxyd *pd, const struct decision *d)
+{
+	struct event_row *ev;
+	struct timespec now;
+
+	ev = calloc(1, sizeof(*ev));
+	if (ev == NULL) {
+		eventlog_lost(pd, 1);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev->kind = EVENT_DECISION;
+	ev->conn_id = d->id;
+	ev->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (d->app != NULL && d->app->known) {
+		ev->pid = d->app->pid;
+		snprintf(ev->exe, sizeof(ev->exe), "%s", d->app->exe);
+		snprintf(ev->cmdline, sizeof(ev->cmdline), "%s",
+		         d->app->cmdline);
+	}
+	if (d->app != NULL && d->app->uid_known) {
+		ev->has_uid = true;
+		ev->uid = d->app->uid;
+		snprintf(ev->user, sizeof(ev->user), "%s", d->app->user);
+	}
+	snprintf(ev->proto, sizeof(ev->proto), "tcp");
+	addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
+	ev->src_port = addr_port(d->client);
+	addr_fmt_ip(d->dst, ev->dst_ip, sizeof(ev->dst_ip));
+	ev->dst_port = addr_port(d->dst);
+	if (d->peek != NULL && d->peek->source != NAME_NONE)
+		snprintf(ev->name, sizeof(ev->name), "%s", d->peek->name);
+	snprintf(
+	    ev->name_source, sizeof(ev->name_source), "%s",
+	    name_source_str(d->peek != NULL ? d->peek->source : NAME_NONE));
+	ev->verdict = d->verdict;
+	ev->decider = reason_decider(d->reason);
+	ev->rule_id = d->rule_id;
+	snprintf(ev->upstream, sizeof(ev->upstream), "direct");
+	ev->flags = d->flags;
+	ev->bytes_up = ev->bytes_down = ev->duration_ms = -1;
+	eventlog_decision(pd, ev);
+}
+
 /*
- * The decision line: one per connection, key=value, greppable.  app may be
- * NULL (refused before attribution).
+ * Record a decision: one log line (key=value, greppable) and one event
+ * row.  d->app and d->peek may be NULL (refused before attribution).
  */
 static void
-log_decision(uint64_t id, enum action verdict, enum conn_reason reason,
-             int64_t rule_id, const struct app *app, const struct sockaddr *dst,
-             const struct peek_info *peek, const char *flags, const char *error)
+record_decision(struct proxyd *pd, const struct decision *d)
 {
-	char line[DECISION_LINE_MAX], num[32], a[ADDR_STRLEN];
+	char line[DECISION_LINE_MAX], num[32], a[ADDR_STRLEN], flags[64];
+	const struct app *app = d->app;
+	const struct peek_info *peek = d->peek;
 	size_t off = 0;
 
 	line[0] = '\0';
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)id);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)d->id);
 	log_kv(line, sizeof(line), &off, "decision conn", num);
-	log_kv(line, sizeof(line), &off, "verdict", action_name(verdict));
-	log_kv(line, sizeof(line), &off, "reason", conn_reason_str(reason));
-	if (reason == REASON_RULE) {
-		snprintf(num, sizeof(num), "%lld", (long long)rule_id);
+	log_kv(line, sizeof(line), &off, "verdict", action_name(d->verdict));
+	log_kv(line, sizeof(line), &off, "reason", conn_reason_str(d->reason));
+	if (d->reason == REASON_RULE) {
+		snprintf(num, sizeof(num), "%lld", (long long)d->rule_id);
 		log_kv(line, sizeof(line), &off, "rule", num);
 	}
 	if (app != NULL && app->known)
@@ -116,20 +198,25 @@ log_decision(uint64_t id, enum action verdict, enum conn_reason reason,
 	       app != NULL && app->uid_known ? app->user : "-");
 	log_kv(line, sizeof(line), &off, "exe",
 	       app != NULL && app->known ? app->exe : "-");
-	log_kv(line, sizeof(line), &off, "dst", addr_fmt(dst, a, sizeof(a)));
+	log_kv(line, sizeof(line), &off, "dst", addr_fmt(d->dst, a, sizeof(a)));
 	log_kv(line, sizeof(line), &off, "name",
 	       peek != NULL && peek->source != NAME_NONE ? peek->name : "-");
 	log_kv(line, sizeof(line), &off, "source",
 	       name_source_str(peek != NULL ? peek->source : NAME_NONE));
 	log_kv(line, sizeof(line), &off, "proto",
 	       peek != NULL && peek->proto != NULL ? peek->proto : "none");
-	if (flags != NULL && flags[0] != '\0')
+	snprintf(
+	    flags, sizeof(flags), "%s%s%s", d->flags & EVENT_F_ECH ? "ech" : "",
+	    (d->flags & EVENT_F_ECH) && (d->flags & EVENT_F_UNKNOWN) ? "," : "",
+	    d->flags & EVENT_F_UNKNOWN ? "unknown-process" : "");
+	if (flags[0] != '\0')
 		log_kv(line, sizeof(line), &off, "flags", flags);
 	if (app != NULL && app->known)
 		log_kv(line, sizeof(line), &off, "cmdline", app->cmdline);
-	if (error != NULL)
-		log_kv(line, sizeof(line), &off, "error", error);
+	if (d->error != NULL)
+		log_kv(line, sizeof(line), &off, "error", d->error);
 	log_info("%s", line);
+	queue_event(pd, d);
 }
 
 static void
@@ -200,6 +287,7 @@ conn_log_close(struct conn *c, const char *error)
 	if (error != NULL)
 		log_kv(line, sizeof(line), &off, "error", error);
 	log_info("%s", line);
+	eventlog_close(pd, c->id, up, down, ms);
 }
 
 /*
@@ -231,9 +319,16 @@ void
 conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
                   const struct sockaddr *dst, enum conn_reason reason)
 {
+	struct decision d = {
+	    .id = pd->next_conn_id++,
+	    .verdict = ACTION_REJECT,
+	    .reason = reason,
+	    .client = client,
+	    .dst = dst,
+	};
+
 	pd->stats.refused++;
-	log_decision(pd->next_conn_id++, ACTION_REJECT, reason, 0, NULL, dst,
-	             NULL, NULL, NULL);
+	record_decision(pd, &d);
 	reset_fd(fd);
 }
 
@@ -407,25 +502,28 @@ static void
 conn_decide(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
-	char flags[64] = "";
-	const char *error = NULL;
+	struct decision d = {0};
 
 	if (c->peek_res == PEEK_INVALID) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_INVALID;
-		error = c->peek.error;
 	} else if (c->peek_res == PEEK_NEED_MORE) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_TIMEOUT;
 	} else
 		conn_judge(c);
-	if (c->peek.ech)
-		snprintf(flags, sizeof(flags), "ech");
-	if (!c->app->known)
-		snprintf(flags + strlen(flags), sizeof(flags) - strlen(flags),
-		         "%sunknown-process", flags[0] ? "," : "");
-	log_decision(c->id, c->verdict, c->reason, c->rule_id, c->app,
-	             (const struct sockaddr *)&c->dst, &c->peek, flags, error);
+	d.id = c->id;
+	d.verdict = c->verdict;
+	d.reason = c->reason;
+	d.rule_id = c->rule_id;
+	d.app = c->app;
+	d.client = (const struct sockaddr *)&c->client;
+	d.dst = (const struct sockaddr *)&c->dst;
+	d.peek = &c->peek;
+	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
+	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
+	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
+	record_decision(pd, &d);
 	/* Who it was is in the log now; a relayed connection need not carry
 	 * its 5 KB of paths for hours. */
 	free(c->app);

@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
+#include "proxyd/eventlog.h"
 #include "proxyd/control.h"
 #include "proxyd/listener.h"
 #include "proxyd/privs.h"
@@ -285,6 +286,11 @@ main(int argc, char **argv)
 	}
 
 	/* The control socket: made as root, served after the drop. */
+	if (eventlog_open(&pd, err, sizeof(err)) == -1) {
+		log_error("%s; not starting (the nftables table stays)", err);
+		keep_table = 1;
+		goto out;
+	}
 	control = control_open(&pd, err, sizeof(err));
 	if (control == NULL) {
 		log_error("control socket: %s", err);
@@ -296,7 +302,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
-	if (pd.worker == NULL || rulesvc_start(&pd) == -1)
+	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
+	    eventlog_start(&pd) == -1)
 		goto out;
 
 	if (control_start(control) == -1) /* the control socket */
@@ -335,6 +342,7 @@ out:
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);
+	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);
 	if (redirect_on && !pd.cfg.keep_redirect_on_exit && !keep_table) {
 		if (redirect_remove(err, sizeof(err)) == -1) {

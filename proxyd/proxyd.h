@@ -19,6 +19,7 @@ struct worker;
 struct relay_pool;
 struct listener;
 struct rulesvc;
+struct eventlog;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -39,8 +40,9 @@ struct proxyd {
 	unsigned n_conns;
 	uint64_t next_conn_id;
 	struct listener *listeners;
-	struct event *sweep_ev; /* idle timeout sweep */
-	struct rulesvc *rules;  /* store, live index, hit counts */
+	struct event *sweep_ev;  /* idle timeout sweep */
+	struct rulesvc *rules;   /* store, live index, hit counts */
+	struct eventlog *events; /* the event writer */
 	struct proxyd_stats stats;
 };
 

@@ -1,0 +1,340 @@
+/*
+ * eventlog.c - the event writer; see eventlog.h.
+ *
+ * The queue is a ring of items under one mutex, shared by the loop (the
+ * only producer) and the writer thread (the only consumer).  An item is a
+ * decision (a malloc()ed event row) or a close; the writer stores runs of
+ * each kind in order, so a connection's close never overtakes its
+ * decision.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "proxyd/eventlog.h"
+#include "rules/store.h"
+
+struct evitem {
+	struct event_row *row; /* a decision or a gap; NULL: a close */
+	struct event_close close;
+};
+
+struct eventlog {
+	struct store *store; /* the writer thread's */
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct evitem *ring;
+	size_t cap, head, n; /* items at head .. head + n - 1 */
+	bool stopping;
+	/* the loop's count of what it could not queue */
+	int64_t lost, lost_first_ms, lost_last_ms;
+	int64_t lost_closes;
+	int64_t max_age_s, max_rows;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+eventlog_open(struct proxyd *pd, char *err, size_t errlen)
+{
+	struct eventlog *el;
+
+	el = calloc(1, sizeof(*el));
+	if (el == NULL) {
+		snprintf(err, errlen, "events: calloc: %s", strerror(errno));
+		return -1;
+	}
+	el->cap = pd->cfg.event_queue;
+	el->ring = calloc(el->cap, sizeof(*el->ring));
+	if (el->ring == NULL) {
+		snprintf(err, errlen, "events: queue of %zu: %s", el->cap,
+		         strerror(errno));
+		free(el);
+		return -1;
+	}
+	el->store = store_open(pd->cfg.database, STORE_READWRITE, err, errlen);
+	if (el->store == NULL) {
+		free(el->ring);
+		free(el);
+		return -1;
+	}
+	el->max_age_s = pd->cfg.event_max_age_s;
+	el->max_rows = pd->cfg.event_max_rows;
+	pthread_mutex_init(&el->lock, NULL);
+	pthread_cond_init(&el->cond, NULL);
+	pd->events = el;
+	return 0;
+}
+
+/* Store rows[0..n); on failure wait and try again until it works or the
+ * daemon stops (then the rows are given up, and said so). */
+static void
+write_rows(struct eventlog *el, struct event_row **rows, size_t n)
+{
+	static struct event_row batch[EVENTLOG_BATCH];
+	char err[STORE_ERRLEN];
+	size_t i;
+	bool warned = false;
+
+	for (i = 0; i < n; i++)
+		batch[i] = *rows[i];
+	while (events_insert(el->store, batch, n, err, sizeof(err)) == -1) {
+		if (!warned)
+			log_warn("events: %s; retrying", err);
+		warned = true;
+		pthread_mutex_lock(&el->lock);
+		if (el->stopping) {
+			pthread_mutex_unlock(&el->lock);
+			log_error("events: %zu events not written at exit", n);
+			return;
+		}
+		pthread_mutex_unlock(&el->lock);
+		usleep(EVENTLOG_RETRY_MS * 1000);
+	}
+	if (warned)
+		log_info("events: writing again");
+}
+
+static void
+write_closes(struct eventlog *el, const struct event_close *c, size_t n)
+{
+	char err[STORE_ERRLEN];
+
+	if (events_close_batch(el->store, c, n, err, sizeof(err)) == -1)
+		log_warn("events: %zu connection ends not written: %s", n, err);
+}
+
+/* Take up to EVENTLOG_BATCH items off the ring; store them in order. */
+static void
+drain_once(struct eventlog *el, struct evitem *items, size_t n)
+{
+	struct event_row *rows[EVENTLOG_BATCH];
+	struct event_close closes[EVENTLOG_BATCH];
+	size_t i = 0, nr, nc;
+
+	while (i < n) {
+		for (nr = 0; i < n && items[i].row != NULL; i++)
+			rows[nr++] = items[i].row;
+		if (nr > 0) {
+			write_rows(el, rows, nr);
+			while (nr > 0)
+				free(rows[--nr]);
+		}
+		for (nc = 0; i < n && items[i].row == NULL; i++)
+			closes[nc++] = items[i].close;
+		if (nc > 0)
+			write_closes(el, closes, nc);
+	}
+}
+
+static void
+prune(struct eventlog *el)
+{
+	char err[STORE_ERRLEN];
+	int64_t n;
+	int steps;
+
+	/* A few steps at a time; the next idle wake-up goes on. */
+	for (steps = 0; steps < 5; steps++) {
+		n = events_prune(el->store, el->max_age_s, el->max_rows,
+		                 now_ms(), EVENTLOG_PRUNE_STEP, err,
+		                 sizeof(err));
+		if (n == -1) {
+			log_warn("events: pruning: %s", err);
+			return;
+		}
+		if (n < EVENTLOG_PRUNE_STEP)
+			return;
+	}
+}
+
+static void *
+eventlog_main(void *arg)
+{
+	struct eventlog *el = arg;
+	struct evitem items[EVENTLOG_BATCH];
+	struct timespec deadline;
+	time_t last_prune = 0;
+	size_t n, i;
+
+	pthread_mutex_lock(&el->lock);
+	for (;;) {
+		if (el->n == 0 && el->stopping)
+			break;
+		if (el->n == 0 &&
+		    time(NULL) - last_prune >= EVENTLOG_PRUNE_EVERY_S) {
+			/* Idle: retention, in small steps (first thing after
+			 * start, then every EVENTLOG_PRUNE_EVERY_S). */
+			pthread_mutex_unlock(&el->lock);
+			prune(el);
+			last_prune = time(NULL);
+			pthread_mutex_lock(&el->lock);
+			continue;
+		}
+		if (el->n == 0) {
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_sec += EVENTLOG_PRUNE_EVERY_S;
+			pthread_cond_timedwait(&el->cond, &el->lock, &deadline);
+			continue;
+		}
+		n = el->n < EVENTLOG_BATCH ? el->n : EVENTLOG_BATCH;
+		for (i = 0; i < n; i++)
+			items[i] = el->ring[(el->head + i) % el->cap];
+		el->head = (el->head + n) % el->cap;
+		el->n -= n;
+		pthread_mutex_unlock(&el->lock);
+		drain_once(el, items, n);
+		pthread_mutex_lock(&el->lock);
+	}
+	pthread_mutex_unlock(&el->lock);
+	return NULL;
+}
+
+int
+eventlog_start(struct proxyd *pd)
+{
+	struct eventlog *el = pd->events;
+	int rc;
+
+	rc = pthread_create(&el->thread, NULL, eventlog_main, el);
+	if (rc != 0) {
+		log_error("events: pthread_create: %s", strerror(rc));
+		return -1;
+	}
+	el->running = true;
+	return 0;
+}
+
+void
+eventlog_stop(struct proxyd *pd)
+{
+	struct eventlog *el = pd->events;
+	size_t i;
+
+	if (el == NULL)
+		return;
+	if (el->running) {
+		pthread_mutex_lock(&el->lock);
+		el->stopping = true;
+		pthread_cond_signal(&el->cond);
+		pthread_mutex_unlock(&el->lock);
+		pthread_join(el->thread, NULL);
+	}
+	for (i = 0; i < el->n; i++)
+		free(el->ring[(el->head + i) % el->cap].row);
+	if (el->lost > 0 || el->lost_closes > 0)
+		log_warn("events: %lld events and %lld connection ends not "
+		         "recorded at exit",
+		         (long long)el->lost, (long long)el->lost_closes);
+	store_close(el->store);
+	pthread_mutex_destroy(&el->lock);
+	pthread_cond_destroy(&el->cond);
+	free(el->ring);
+	free(el);
+	pd->events = NULL;
+}
+
+/* Put it on the ring if there is room; the caller holds the lock. */
+static bool
+push_locked(struct eventlog *el, const struct evitem *it)
+{
+	if (el->n == el->cap)
+		return false;
+	el->ring[(el->head + el->n) % el->cap] = *it;
+	el->n++;
+	return true;
+}
+
+/* Count what was not queued; the caller holds the lock. */
+static void
+lose_locked(struct eventlog *el, int64_t n, int64_t t)
+{
+	if (el->lost == 0)
+		el->lost_first_ms = t;
+	el->lost += n;
+	el->lost_last_ms = t;
+}
+
+void
+eventlog_lost(struct proxyd *pd, int64_t n)
+{
+	struct eventlog *el = pd->events;
+
+	if (el == NULL)
+		return;
+	pthread_mutex_lock(&el->lock);
+	lose_locked(el, n, now_ms());
+	pthread_mutex_unlock(&el->lock);
+}
+
+void
+eventlog_decision(struct proxyd *pd, struct event_row *ev)
+{
+	struct eventlog *el = pd->events;
+	struct evitem it = {0}, gap = {0};
+	int64_t t = ev->time_ms;
+
+	if (el == NULL) {
+		free(ev);
+		return;
+	}
+	it.row = ev;
+	pthread_mutex_lock(&el->lock);
+	/* A gap first: the events lost before this one, in their place. */
+	if (el->lost > 0 && el->n < el->cap) {
+		gap.row = calloc(1, sizeof(*gap.row));
+		if (gap.row != NULL) {
+			gap.row->kind = EVENT_GAP;
+			gap.row->time_ms = t;
+			gap.row->n_lost = el->lost;
+			gap.row->lost_first_ms = el->lost_first_ms;
+			gap.row->lost_last_ms = el->lost_last_ms;
+			gap.row->bytes_up = gap.row->bytes_down = -1;
+			gap.row->duration_ms = -1;
+			push_locked(el, &gap);
+			el->lost = 0;
+		}
+	}
+	if (el->lost > 0 || !push_locked(el, &it)) {
+		lose_locked(el, 1, t);
+		free(it.row);
+	}
+	pthread_cond_signal(&el->cond);
+	pthread_mutex_unlock(&el->lock);
+}
+
+void
+eventlog_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
+               uint64_t bytes_down, int64_t duration_ms)
+{
+	struct eventlog *el = pd->events;
+	struct evitem it = {0};
+
+	if (el == NULL)
+		return;
+	it.close.conn_id = conn_id;
+	it.close.bytes_up = bytes_up;
+	it.close.bytes_down = bytes_down;
+	it.close.duration_ms = duration_ms;
+	pthread_mutex_lock(&el->lock);
+	/* An end that does not fit leaves its row without bytes; the
+	 * decision itself is recorded, so nothing is hidden. */
+	if (!push_locked(el, &it))
+		el->lost_closes++;
+	pthread_cond_signal(&el->cond);
+	pthread_mutex_unlock(&el->lock);
+}
