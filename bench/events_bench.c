@@ -351,6 +351,38 @@ main(int argc, char **argv)
 	}
 	printf("query_domain_absent_any_time_ms=%.2f\n", median(times, 5));
 
+	/* The same for an app: one that made connections, one that never
+	 * did (the whole index again). */
+	for (i = 0; i < RUNS; i++) {
+		app_path(skewed(app_cdf, N_APPS), app, sizeof(app));
+		memset(&f, 0, sizeof(f));
+		f.app = strrchr(app, '/') + 1;
+		f.limit = 100;
+		n = 0;
+		t0 = mono_ms();
+		if (events_query(r, &f, count_row, &n, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		times[i] = mono_ms() - t0;
+	}
+	printf("query_app_any_time_limit100_ms=%.2f\n", median(times, RUNS));
+	for (i = 0; i < 5; i++) {
+		memset(&f, 0, sizeof(f));
+		f.app = "never-ran";
+		f.limit = 100;
+		n = 0;
+		t0 = mono_ms();
+		if (events_query(r, &f, count_row, &n, err, sizeof(err)) ==
+		    -1) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		times[i] = mono_ms() - t0;
+	}
+	printf("query_app_absent_any_time_ms=%.2f\n", median(times, 5));
+
 	for (i = 0; i < RUNS; i++) {
 		memset(&f, 0, sizeof(f));
 		f.limit = 100;

@@ -781,17 +781,23 @@ query_check(struct store *s, const struct events_filter *f, struct query *q,
  * ?4 the rname range, ?5 verdict, ?6 pid, ?7 uid, ?8 since, ?9 until,
  * ?10 after_id, ?11 limit.  Unused numbers are left unbound.
  */
+/*
+ * The conditions on a row's own fields.  A follower (after_id) asks for
+ * the few rows after the last it saw: the id range says where they are,
+ * and a "+" in front of a column keeps SQLite from walking the time
+ * index instead (all of since_ms.., each poll).
+ */
 static void
-query_where_row(struct sqlbuf *b, const struct query *q)
+query_where_row(struct sqlbuf *b, const struct query *q, const char *p)
 {
 	const struct events_filter *f = q->f;
 
 	if (f->app != NULL && strchr(f->app, '/') != NULL)
-		sql_add(b, " AND exe_base = ?2 AND exe = ?1");
+		sql_add(b, " AND %sexe_base = ?2 AND exe = ?1", p);
 	else if (f->app != NULL)
-		sql_add(b, " AND exe_base = ?1");
+		sql_add(b, " AND %sexe_base = ?1", p);
 	if (f->domain != NULL)
-		sql_add(b, " AND rname >= ?3 AND rname < ?4");
+		sql_add(b, " AND %srname >= ?3 AND %srname < ?4", p, p);
 	if (f->has_verdict)
 		sql_add(b, " AND verdict = ?5");
 	if (f->pid != 0)
@@ -801,12 +807,12 @@ query_where_row(struct sqlbuf *b, const struct query *q)
 }
 
 static void
-query_where_time(struct sqlbuf *b, const struct query *q)
+query_where_time(struct sqlbuf *b, const struct query *q, const char *p)
 {
 	if (q->f->since_ms != 0)
-		sql_add(b, " AND time_ms >= ?8");
+		sql_add(b, " AND %stime_ms >= ?8", p);
 	if (q->f->until_ms != 0)
-		sql_add(b, " AND time_ms < ?9");
+		sql_add(b, " AND %stime_ms < ?9", p);
 	if (q->f->after_id > 0)
 		sql_add(b, " AND id > ?10");
 }
@@ -819,15 +825,19 @@ query_where_time(struct sqlbuf *b, const struct query *q)
 static void
 query_select(struct sqlbuf *b, const struct query *q)
 {
+	const char *p = q->f->after_id > 0 ? "+" : "";
+
 	sql_add(b, "SELECT " EVENT_COLUMNS " FROM events WHERE 1");
-	query_where_row(b, q);
-	query_where_time(b, q);
+	query_where_row(b, q, p);
+	query_where_time(b, q, p);
 	if (q->f->no_gaps && !q->per_row)
-		sql_add(b, " AND kind = 'decision'");
+		sql_add(b, " AND %skind = 'decision'", p);
 	if (q->per_row && !q->f->no_gaps) {
-		sql_add(b, " UNION ALL SELECT " EVENT_COLUMNS
-		           " FROM events WHERE kind = 'gap'");
-		query_where_time(b, q);
+		sql_add(b,
+		        " UNION ALL SELECT " EVENT_COLUMNS
+		        " FROM events WHERE %skind = 'gap'",
+		        p);
+		query_where_time(b, q, p);
 	}
 }
 

@@ -16,15 +16,20 @@
  * Storage (schema step 3, see store.h): table events, one row per struct
  * event_row, enums as their lower-case words; besides the fields, exe_base
  * (the exe's last component) and rname (the name's labels reversed, with
- * a trailing dot: "www.a.test" is "test.a.www.") so that "this app" is
- * one index range and "this domain and every name under it" one range
- * of rname ("test.a." up to "test.a/"), no LIKE.  Indexes: (time_ms,
- * rname), (exe_base, time_ms), conn_id, and gap rows.  No index leads
- * with rname: with one, every batch rewrites a page per distinct name in
- * it, and inserts ran at half the rate (25,000 rows/s).  A domain is
- * checked on (time_ms, rname) instead, without reading the rows it
- * skips: over a day that is some milliseconds; a domain alone over the
- * whole log reads the whole index (about 15 ms per million rows).
+ * a trailing dot: "www.a.test" is "test.a.www.") so that "this app" is an
+ * equality and "this domain and every name under it" one range of rname
+ * ("test.a." up to "test.a/"), no LIKE.  Indexes: (time_ms, exe_base,
+ * rname), conn_id, and gap rows.  A query walks its time span on the
+ * first and checks app and domain there, reading only the rows that
+ * match: some milliseconds a day of rows (bench/events_bench.c: app and
+ * domain over a day in 2-3 ms of a million rows; stats of a day under
+ * 200 ms).  An app or domain with no time bound reads the index back from
+ * the newest row until limit rows match: all of it for one never seen,
+ * 100-250 ms per million rows (the default event_max_rows).  Indexes led
+ * by exe_base or rname would make those instant, but every batch would
+ * rewrite a page per app and per name in it: inserts measured at 45,000
+ * rows/s with the app index alone and 25,000 with the name index, where
+ * the goal is 50,000.
  *
  * Durability: the event writes run with synchronous=NORMAL (set for their
  * transaction, FULL put back after): in WAL mode a committed batch
