@@ -3,8 +3,8 @@
  * contract and store.c for the table (schema step 3).
  *
  * Writes reuse statements the store keeps (store_stmt()), one transaction
- * per batch.  Queries are built from the filter for the index that fits
- * it and prepared per call: a reader makes a few calls a second at most.
+ * per batch.  Queries are built from the filter and prepared per call: a
+ * reader makes a few calls a second at most.
  */
 #include <errno.h>
 #include <limits.h>
@@ -49,7 +49,7 @@ static const char *const decider_words[] = {
 /* A reversed name: every byte of the name and one more dot. */
 #define RNAME_MAX (NAME_MAX_LEN + 2)
 
-/* Parameters ?1..?27, bound by bind_row(). */
+/* Parameters ?1..?28, bound by bind_row(). */
 #define EVENT_INSERT                                                           \
 	"INSERT INTO events (kind, conn_id, time_ms, pid, uid, user, exe, "    \
 	"exe_base, cmdline, proto, src_ip, src_port, dst_ip, dst_port, name, " \
@@ -415,8 +415,9 @@ events_write(struct store *s, struct event_row *ev, size_t n,
 		}
 	if (write_begin(s, what, err, errlen) == -1)
 		return -1;
-	if (insert_rows(s, ev, n, &first, what, err, errlen) == -1 ||
-	    close_rows(s, c, nc, &filled, what, err, errlen) == -1) {
+	if ((n > 0 && insert_rows(s, ev, n, &first, what, err, errlen) == -1) ||
+	    (nc > 0 &&
+	     close_rows(s, c, nc, &filled, what, err, errlen) == -1)) {
 		write_abort(s);
 		return -1;
 	}
