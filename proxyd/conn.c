@@ -164,11 +164,11 @@ queue_event(struct proxyd *pd, const struct decision *d)
 }
 
 /*
- * Record a decision: one log line (key=value, greppable) and one event
- * row.  d->app and d->peek may be NULL (refused before attribution).
+ * A decision's log line, key=value, greppable.  d->app and d->peek may be
+ * NULL (refused before attribution).
  */
 static void
-record_decision(struct proxyd *pd, const struct decision *d)
+log_decision(const struct decision *d)
 {
 	char line[DECISION_LINE_MAX], num[32], a[ADDR_STRLEN], flags[64];
 	const struct app *app = d->app;
@@ -216,6 +216,15 @@ record_decision(struct proxyd *pd, const struct decision *d)
 	if (d->error != NULL)
 		log_kv(line, sizeof(line), &off, "error", d->error);
 	log_info("%s", line);
+}
+
+/* Record a decision: its log line and its event row. */
+static void
+record_decision(struct proxyd *pd, const struct decision *d)
+{
+	/* The line costs microseconds to build: only when it is printed. */
+	if (log_get_level() >= LOG_INFO)
+		log_decision(d);
 	queue_event(pd, d);
 }
 
@@ -275,6 +284,9 @@ conn_log_close(struct conn *c, const char *error)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
 	     (now.tv_nsec - c->started.tv_nsec) / 1000000;
+	eventlog_close(pd, c->id, up, down, ms);
+	if (log_get_level() < LOG_INFO)
+		return;
 	line[0] = '\0';
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)c->id);
 	log_kv(line, sizeof(line), &off, "close conn", num);
@@ -287,7 +299,6 @@ conn_log_close(struct conn *c, const char *error)
 	if (error != NULL)
 		log_kv(line, sizeof(line), &off, "error", error);
 	log_info("%s", line);
-	eventlog_close(pd, c->id, up, down, ms);
 }
 
 /*

@@ -80,26 +80,39 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 	return 0;
 }
 
-/* Store rows[0..n); on failure wait and try again until it works or the
- * daemon stops (then the rows are given up, and said so). */
+/*
+ * Store a batch: its rows, then its connection ends, in one transaction
+ * (a connection's decision always comes before its end, in this batch or
+ * an earlier one).  On failure wait and try again until it works or the
+ * daemon stops; then the batch is given up, and said so.
+ */
 static void
-write_rows(struct eventlog *el, struct event_row **rows, size_t n)
+drain_once(struct eventlog *el, struct evitem *items, size_t n)
 {
-	static struct event_row batch[EVENTLOG_BATCH];
+	static struct event_row rows[EVENTLOG_BATCH];
+	struct event_close closes[EVENTLOG_BATCH];
 	char err[STORE_ERRLEN];
-	size_t i;
+	size_t i, nr = 0, nc = 0;
 	bool warned = false;
 
-	for (i = 0; i < n; i++)
-		batch[i] = *rows[i];
-	while (events_insert(el->store, batch, n, err, sizeof(err)) == -1) {
+	for (i = 0; i < n; i++) {
+		if (items[i].row != NULL) {
+			rows[nr++] = *items[i].row;
+			free(items[i].row);
+		} else
+			closes[nc++] = items[i].close;
+	}
+	while (events_write(el->store, rows, nr, closes, nc, err,
+	                    sizeof(err)) == -1) {
 		if (!warned)
 			log_warn("events: %s; retrying", err);
 		warned = true;
 		pthread_mutex_lock(&el->lock);
 		if (el->stopping) {
 			pthread_mutex_unlock(&el->lock);
-			log_error("events: %zu events not written at exit", n);
+			log_error("events: %zu events and %zu connection ends "
+			          "not written at exit",
+			          nr, nc);
 			return;
 		}
 		pthread_mutex_unlock(&el->lock);
@@ -107,38 +120,6 @@ write_rows(struct eventlog *el, struct event_row **rows, size_t n)
 	}
 	if (warned)
 		log_info("events: writing again");
-}
-
-static void
-write_closes(struct eventlog *el, const struct event_close *c, size_t n)
-{
-	char err[STORE_ERRLEN];
-
-	if (events_close_batch(el->store, c, n, err, sizeof(err)) == -1)
-		log_warn("events: %zu connection ends not written: %s", n, err);
-}
-
-/* Take up to EVENTLOG_BATCH items off the ring; store them in order. */
-static void
-drain_once(struct eventlog *el, struct evitem *items, size_t n)
-{
-	struct event_row *rows[EVENTLOG_BATCH];
-	struct event_close closes[EVENTLOG_BATCH];
-	size_t i = 0, nr, nc;
-
-	while (i < n) {
-		for (nr = 0; i < n && items[i].row != NULL; i++)
-			rows[nr++] = items[i].row;
-		if (nr > 0) {
-			write_rows(el, rows, nr);
-			while (nr > 0)
-				free(rows[--nr]);
-		}
-		for (nc = 0; i < n && items[i].row == NULL; i++)
-			closes[nc++] = items[i].close;
-		if (nc > 0)
-			write_closes(el, closes, nc);
-	}
 }
 
 static void
