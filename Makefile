@@ -144,6 +144,7 @@ integ: all
 bench: deps
 	$(MAKE) all
 	bench/run
+	bench/modules
 
 run: deps
 	$(MAKE) all
