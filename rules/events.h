@@ -22,7 +22,7 @@
  * rname), conn_id, and gap rows.  A query walks its time span on the
  * first and checks app and domain there, reading only the rows that
  * match: some milliseconds a day of rows (bench/events_bench.c: app and
- * domain over a day in 2-3 ms of a million rows; stats of a day under
+ * domain over a day under 10 ms among a million rows; stats of a day under
  * 200 ms).  An app or domain with no time bound reads the index back from
  * the newest row until limit rows match: all of it for one never seen,
  * 100-250 ms per million rows (the default event_max_rows).  Indexes led
