@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/addr.h"
@@ -45,16 +46,31 @@
 #define ATTR_NL_MAX_READS 8    /* datagrams read per query, stale included */
 #define ATTR_PWBUF_SIZE   4096 /* getpwuid_r scratch */
 #define ATTR_LINK_MAX     32   /* "socket:[4294967295]" fits */
+#define ATTR_FD_BATCH     4096 /* fd numbers of a process checked newest first */
+#define ATTR_FD_SHALLOW   16   /* highest fds of each MRU process tried first */
+#define ATTR_USERS_SIZE   64   /* uid -> user name cache entries */
+#define ATTR_USER_TTL_S   60   /* a cached user name is read again after it */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
 
+/* A user name as read from the password database at fetched. */
+struct attr_user_ent {
+	bool used;
+	uid_t uid;
+	time_t fetched; /* CLOCK_MONOTONIC seconds */
+	char name[sizeof(((struct app *)0)->user)]; /* or the uid as digits */
+};
+
 struct attr {
-	int nl;                   /* NETLINK_SOCK_DIAG socket */
-	uint32_t seq;             /* of the last request sent */
-	DIR *proc;                /* /proc, rewound for each scan */
-	pid_t mru[ATTR_MRU_SIZE]; /* most recently matched first */
+	int nl;                    /* NETLINK_SOCK_DIAG socket */
+	uint32_t seq;              /* of the last request sent */
+	DIR *proc;                 /* /proc, rewound for each scan */
+	pid_t mru[ATTR_MRU_SIZE];  /* most recently matched first */
+	int mru_fd[ATTR_MRU_SIZE]; /* where its last socket was found */
 	size_t n_mru;
+	struct attr_user_ent users[ATTR_USERS_SIZE];
+	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_stats st;
 	char buf[ATTR_NL_BUFSIZE]
 	    __attribute__((aligned(__alignof__(struct nlmsghdr))));
@@ -70,6 +86,9 @@ struct attr_ep {
 struct attr_scan {
 	const char *want; /* "socket:[INODE]" */
 	size_t wantlen;
+	int hint;        /* descriptor to read first, or -1 */
+	int found;       /* the descriptor that is want */
+	int below;       /* only descriptors below it are listed and read */
 	unsigned denied; /* processes whose descriptors we may not read */
 };
 
@@ -83,15 +102,20 @@ static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
 static int attr_diag_has_owner(const struct nlmsghdr *);
 static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
-static int attr_scan_pid(struct attr *, int, pid_t, struct attr_scan *);
+static int attr_scan_pid(struct attr *, int, pid_t, struct attr_scan *, size_t,
+                         bool *);
+static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
+static int attr_int_cmp(const void *, const void *);
 static int attr_open_pid(struct attr *, const char *);
 static int attr_fill(int, pid_t, struct app *);
 static int attr_read_cmdline(int, pid_t, char *, size_t);
-static void attr_user(uid_t, char *, size_t);
+static void attr_user(struct attr *, uid_t, char *, size_t);
+static int attr_user_read(uid_t, char *, size_t);
+static int attr_parse_uint(const char *);
 static pid_t attr_parse_pid(const char *);
 static int attr_mru_has(const struct attr *, pid_t);
 static void attr_mru_drop(struct attr *, size_t);
-static void attr_mru_front(struct attr *, pid_t);
+static void attr_mru_front(struct attr *, pid_t, int);
 static size_t attr_copy_printable(char *, size_t, const char *);
 
 struct attr *
@@ -167,7 +191,7 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 
 	app->uid_known = true;
 	app->uid = uid;
-	attr_user(uid, app->user, sizeof(app->user));
+	attr_user(a, uid, app->user, sizeof(app->user));
 
 	/* An orphaned socket (its process closed it) has no inode. */
 	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
@@ -534,16 +558,26 @@ attr_diag_has_owner(const struct nlmsghdr *nlh)
  * Find the process holding socket inode and fill app from it.  The MRU
  * pids first, then the processes owned by uid (the owner of /proc/PID is
  * the process's euid, or root when it is not dumpable), then the rest.
+ * Of the MRU pids, only the ATTR_FD_SHALLOW highest descriptors of each
+ * are read at first, then the others: a burst from many processes with
+ * many descriptors each would otherwise read every descriptor of the
+ * processes ahead in the list for each connection.  The order only
+ * decides how soon the socket is found, never which process is named:
+ * that is always one holding the very socket.
  * 0 when found and read, -1 when not (app->known stays false).
  */
 static int
 attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 {
 	char want[ATTR_LINK_MAX], name[16];
+	pid_t deep[ATTR_MRU_SIZE];
+	int floor[ATTR_MRU_SIZE]; /* deep[i]'s descriptors from it up were read
+	                           */
 	struct attr_scan scan;
 	struct dirent *de;
 	struct stat st;
-	size_t i;
+	size_t i, n_deep = 0;
+	bool whole;
 	pid_t pid;
 	int pass, pfd, r;
 
@@ -551,6 +585,8 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 	scan.want = want;
 	scan.wantlen = (size_t)r;
 	scan.denied = 0;
+	scan.hint = -1;
+	scan.below = INT_MAX;
 
 	for (i = 0; i < a->n_mru;) {
 		pid = a->mru[i];
@@ -562,17 +598,42 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 				i++;
 			continue;
 		}
-		r = attr_scan_pid(a, pfd, pid, &scan);
+		scan.hint = a->mru_fd[i];
+		r = attr_scan_pid(a, pfd, pid, &scan, ATTR_FD_SHALLOW, &whole);
 		if (r == 1 && attr_fill(pfd, pid, app) == 0) {
 			close(pfd);
-			attr_mru_front(a, pid);
+			attr_mru_front(a, pid, scan.found);
 			a->st.mru_hits++;
 			return 0;
 		}
 		close(pfd);
 		if (r == 1)
 			return -1; /* it held the socket but vanished */
+		scan.hint = -1;
+		if (!whole) {
+			floor[n_deep] = scan.below;
+			deep[n_deep++] = pid;
+		}
+		scan.below = INT_MAX;
 		i++;
+	}
+	for (i = 0; i < n_deep; i++) {
+		pid = deep[i];
+		snprintf(name, sizeof(name), "%ld", (long)pid);
+		if ((pfd = attr_open_pid(a, name)) == -1)
+			continue; /* exited; dropped by the next lookup */
+		scan.below = floor[i];
+		r = attr_scan_pid(a, pfd, pid, &scan, 0, &whole);
+		scan.below = INT_MAX;
+		if (r == 1 && attr_fill(pfd, pid, app) == 0) {
+			close(pfd);
+			attr_mru_front(a, pid, scan.found);
+			a->st.mru_hits++;
+			return 0;
+		}
+		close(pfd);
+		if (r == 1)
+			return -1;
 	}
 
 	for (pass = 0; pass < 2; pass++) {
@@ -590,10 +651,10 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 				continue;
 			if ((pfd = attr_open_pid(a, de->d_name)) == -1)
 				continue;
-			r = attr_scan_pid(a, pfd, pid, &scan);
+			r = attr_scan_pid(a, pfd, pid, &scan, 0, &whole);
 			if (r == 1 && attr_fill(pfd, pid, app) == 0) {
 				close(pfd);
-				attr_mru_front(a, pid);
+				attr_mru_front(a, pid, scan.found);
 				if (pass == 0)
 					a->st.uid_hits++;
 				else
@@ -631,16 +692,29 @@ attr_open_pid(struct attr *a, const char *name)
 /*
  * Whether the process of directory pfd holds scan->want: 1 yes, 0 no
  * (also when it exited or may not be read, the latter counted).
+ *
+ * A new socket is almost always the process's highest descriptor, or a
+ * low one just freed, most often the one its previous socket had: that
+ * one (scan->hint, from the MRU) is read first, before listing the
+ * descriptors, which costs more than a link with many of them; then the
+ * listed descriptors' links are read from the highest down.  When depth > 0
+ * only the depth highest are read and *whole tells whether that was all of
+ * them; if not, scan->below may be lowered so that a later call reads
+ * only the others. a->fds keeps the last ATTR_FD_BATCH numbers listed (the
+ * highest: the kernel lists them in ascending order, though nothing here relies
+ * on it); the other descriptors of a process that has more are read in a
+ * second, listing-order pass.
  */
 static int
-attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan)
+attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan,
+              size_t depth, bool *whole)
 {
-	char link[ATTR_LINK_MAX];
 	struct dirent *de;
-	ssize_t n;
+	size_t total = 0, n, lo, i;
 	DIR *d;
-	int fdfd, found = 0;
+	int fdfd, fd, r = 0;
 
+	*whole = true;
 	if ((fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 	    -1) {
 		if (errno == EACCES || errno == EPERM)
@@ -657,32 +731,98 @@ attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan)
 		return 0;
 	}
 	a->st.procs_scanned++;
+	if (scan->hint >= 0 &&
+	    (r = attr_check_fd(a, fdfd, scan->hint, scan)) != 0)
+		goto done;
 	for (;;) {
 		errno = 0;
 		if ((de = readdir(d)) == NULL)
 			break;
-		if (de->d_name[0] == '.')
+		if ((fd = attr_parse_uint(de->d_name)) == -1 ||
+		    fd >= scan->below)
 			continue;
-		/* A truncated link is longer than any wanted one. */
-		n = readlinkat(fdfd, de->d_name, link, sizeof(link));
-		if (n == -1) {
-			if (errno == EACCES || errno == EPERM) {
-				scan->denied++;
-				break;
-			}
-			continue; /* closed meanwhile */
-		}
-		if ((size_t)n == scan->wantlen &&
-		    memcmp(link, scan->want, scan->wantlen) == 0) {
-			found = 1;
+		a->fds[total % ATTR_FD_BATCH] = fd;
+		total++;
+	}
+	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+		log_warn("attr: readdir /proc/%ld/fd: %s", (long)pid,
+		         strerror(errno));
+
+	n = total < ATTR_FD_BATCH ? total : ATTR_FD_BATCH;
+	for (i = 1; i < n && a->fds[i - 1] < a->fds[i]; i++)
+		;
+	if (i < n)
+		qsort(a->fds, n, sizeof(a->fds[0]), attr_int_cmp);
+	lo = depth > 0 && n > depth ? n - depth : 0;
+	for (i = n; i > lo && r == 0; i--)
+		r = attr_check_fd(a, fdfd, a->fds[i - 1], scan);
+	if (r != 0)
+		goto done;
+	if (lo > 0 || total > ATTR_FD_BATCH)
+		*whole = false;
+	/* With all of them listed, those not read are those below. */
+	if (lo > 0 && total <= ATTR_FD_BATCH)
+		scan->below = a->fds[lo];
+	if (lo > 0 || total <= ATTR_FD_BATCH)
+		goto done;
+
+	rewinddir(d);
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
 			break;
-		}
+		if ((fd = attr_parse_uint(de->d_name)) == -1 ||
+		    fd >= scan->below ||
+		    bsearch(&fd, a->fds, n, sizeof(a->fds[0]), attr_int_cmp) !=
+		        NULL)
+			continue;
+		if ((r = attr_check_fd(a, fdfd, fd, scan)) != 0)
+			break;
 	}
 	if (de == NULL && errno != 0 && errno != ENOENT && errno != ESRCH)
 		log_warn("attr: readdir /proc/%ld/fd: %s", (long)pid,
 		         strerror(errno));
+	*whole = true;
+
+done:
 	closedir(d);
-	return found;
+	return r == 1;
+}
+
+/*
+ * Whether descriptor fd of the fd directory fdfd is scan->want: 1 yes,
+ * 0 no (also when it was closed meanwhile), -1 when the links of this
+ * process may not be read (counted).
+ */
+static int
+attr_check_fd(struct attr *a, int fdfd, int fd, struct attr_scan *scan)
+{
+	char name[16], link[ATTR_LINK_MAX];
+	ssize_t n;
+
+	snprintf(name, sizeof(name), "%d", fd);
+	a->st.links_read++;
+	/* A truncated link is longer than any wanted one. */
+	if ((n = readlinkat(fdfd, name, link, sizeof(link))) == -1) {
+		if (errno == EACCES || errno == EPERM) {
+			scan->denied++;
+			return -1;
+		}
+		return 0;
+	}
+	if ((size_t)n != scan->wantlen ||
+	    memcmp(link, scan->want, scan->wantlen) != 0)
+		return 0;
+	scan->found = fd;
+	return 1;
+}
+
+static int
+attr_int_cmp(const void *x, const void *y)
+{
+	int a = *(const int *)x, b = *(const int *)y;
+
+	return (a > b) - (a < b);
 }
 
 /* Read exe and cmdline of the process of directory pfd; 0 or -1. */
@@ -762,8 +902,55 @@ attr_read_cmdline(int pfd, pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The name of uid into user.  getpwuid_r reads the whole of /etc/passwd
+ * (or asks NSS) each time, which cost more than the rest of a lookup
+ * from the MRU: answers are kept in a->users, the oldest replaced when
+ * full, and asked again after ATTR_USER_TTL_S so that a renamed or new
+ * user is seen within that time.  A failed lookup is not kept.
+ */
 static void
-attr_user(uid_t uid, char *user, size_t len)
+attr_user(struct attr *a, uid_t uid, char *user, size_t len)
+{
+	struct attr_user_ent *e, *slot = NULL;
+	struct timespec now;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (i = 0; i < ATTR_USERS_SIZE; i++) {
+		e = &a->users[i];
+		if (e->used && e->uid == uid) {
+			slot = e;
+			break;
+		}
+		if (slot == NULL || (slot->used && !e->used) ||
+		    (slot->used && e->fetched < slot->fetched))
+			slot = e;
+	}
+	if (slot->used && slot->uid == uid &&
+	    now.tv_sec - slot->fetched < ATTR_USER_TTL_S) {
+		snprintf(user, len, "%s", slot->name);
+		return;
+	}
+
+	a->st.users_read++;
+	if (attr_user_read(uid, user, len) == -1) {
+		if (slot->used && slot->uid == uid)
+			slot->used = false;
+		return;
+	}
+	slot->used = true;
+	slot->uid = uid;
+	slot->fetched = now.tv_sec;
+	snprintf(slot->name, sizeof(slot->name), "%s", user);
+}
+
+/*
+ * The name of uid from the password database into user, or the uid as
+ * digits when it has none (0) or the lookup failed (-1, logged).
+ */
+static int
+attr_user_read(uid_t uid, char *user, size_t len)
 {
 	char buf[ATTR_PWBUF_SIZE];
 	struct passwd pw, *res = NULL;
@@ -773,17 +960,20 @@ attr_user(uid_t uid, char *user, size_t len)
 	if (e == 0 && res != NULL && res->pw_name[0] != '\0' &&
 	    strlen(res->pw_name) < len) {
 		memcpy(user, res->pw_name, strlen(res->pw_name) + 1);
-		return;
+		return 0;
 	}
-	/* The "no such user" codes getpwuid_r(3) lists are not errors. */
-	if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM)
-		log_warn("attr: getpwuid_r %u: %s", (unsigned)uid, strerror(e));
 	snprintf(user, len, "%u", (unsigned)uid);
+	/* The "no such user" codes getpwuid_r(3) lists are not errors. */
+	if (e != 0 && e != ENOENT && e != ESRCH && e != EBADF && e != EPERM) {
+		log_warn("attr: getpwuid_r %u: %s", (unsigned)uid, strerror(e));
+		return -1;
+	}
+	return 0;
 }
 
-/* The pid a /proc entry names, -1 for the other entries. */
-static pid_t
-attr_parse_pid(const char *s)
+/* The number a /proc entry names (0 to INT_MAX), -1 for the others. */
+static int
+attr_parse_uint(const char *s)
 {
 	long long v = 0;
 	int i;
@@ -793,7 +983,18 @@ attr_parse_pid(const char *s)
 			return -1;
 		v = v * 10 + (s[i] - '0');
 	}
-	if (i == 0 || v <= 0 || v > INT_MAX)
+	if (i == 0 || v > INT_MAX)
+		return -1;
+	return (int)v;
+}
+
+/* The pid a /proc entry names, -1 for the other entries. */
+static pid_t
+attr_parse_pid(const char *s)
+{
+	int v;
+
+	if ((v = attr_parse_uint(s)) <= 0)
 		return -1;
 	return (pid_t)v;
 }
@@ -815,12 +1016,17 @@ attr_mru_drop(struct attr *a, size_t i)
 {
 	memmove(&a->mru[i], &a->mru[i + 1],
 	        (a->n_mru - i - 1) * sizeof(a->mru[0]));
+	memmove(&a->mru_fd[i], &a->mru_fd[i + 1],
+	        (a->n_mru - i - 1) * sizeof(a->mru_fd[0]));
 	a->n_mru--;
 }
 
-/* Put pid first, dropping the least recent one when full. */
+/*
+ * Put pid first, dropping the least recent one when full; fd held the
+ * socket just found.
+ */
 static void
-attr_mru_front(struct attr *a, pid_t pid)
+attr_mru_front(struct attr *a, pid_t pid, int fd)
 {
 	size_t i;
 
@@ -833,7 +1039,9 @@ attr_mru_front(struct attr *a, pid_t pid)
 			i = ATTR_MRU_SIZE - 1;
 	}
 	memmove(&a->mru[1], &a->mru[0], i * sizeof(a->mru[0]));
+	memmove(&a->mru_fd[1], &a->mru_fd[0], i * sizeof(a->mru_fd[0]));
 	a->mru[0] = pid;
+	a->mru_fd[0] = fd;
 }
 
 /* Copy s into buf showing control bytes as '?'; returns the length. */

@@ -51,6 +51,8 @@ struct attr_stats {
 	uint64_t other_hits;    /* found among the other processes */
 	uint64_t no_process;    /* socket found, process not (or vanished) */
 	uint64_t procs_scanned; /* /proc/PID/fd directories read */
+	uint64_t links_read;    /* /proc/PID/fd/N links read */
+	uint64_t users_read;    /* user names asked of the password database */
 };
 
 struct attr;

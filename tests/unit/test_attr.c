@@ -8,6 +8,7 @@
  * a lookup; it asserts nothing about time.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
@@ -36,6 +38,8 @@
 #define NOBODY_UID        65534
 #define BENCH_MRU_ROUNDS  2000
 #define BENCH_SCAN_ROUNDS 50
+#define MANY_FDS          1000 /* descriptors of a busy client */
+#define BENCH_MANY_ROUNDS 200
 
 /* One connection on the loopback interface. */
 struct conn {
@@ -742,6 +746,188 @@ test_benchmark(void **state)
 	conn_close(&c);
 }
 
+static int
+count_own_fds(void)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n - 1; /* d's own */
+}
+
+/* Open n descriptors of /dev/null into fds, lowest first. */
+static void
+hold_fds(int *fds, int n)
+{
+	struct rlimit rl;
+	int i;
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_cur < (rlim_t)n + 64) {
+		rl.rlim_cur = (rlim_t)n + 64;
+		if (rl.rlim_max < rl.rlim_cur)
+			skip();
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	}
+	for (i = 0; i < n; i++) {
+		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		assert_true(fds[i] >= 0);
+	}
+}
+
+static void
+release_fds(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (fds[i] != -1)
+			close(fds[i]);
+	}
+}
+
+/* Mean µs of lookups of c by a, each one after a fresh attr_new(). */
+static double
+bench_lookup(struct attr *a, const struct conn *c, int rounds)
+{
+	struct attr *fresh;
+	struct app app;
+	double t, total = 0;
+	int i;
+
+	for (i = 0; i < rounds; i++) {
+		fresh = a == NULL ? attr_new() : a;
+		assert_non_null(fresh);
+		t = now_us();
+		assert_int_equal(
+		    attr_lookup(fresh, (struct sockaddr *)&c->caddr,
+		                (struct sockaddr *)&c->laddr, &app),
+		    0);
+		total += now_us() - t;
+		assert_int_equal(app.pid, getpid());
+		if (a == NULL)
+			attr_free(fresh);
+	}
+	return total / rounds;
+}
+
+/* Mean µs of lookups of x and y by a, taking turns. */
+static double
+bench_turns(struct attr *a, const struct conn *x, const struct conn *y,
+            int rounds)
+{
+	double t;
+	int i;
+
+	t = now_us();
+	for (i = 0; i < rounds; i++)
+		bench_lookup(a, i % 2 == 0 ? x : y, 1);
+	return (now_us() - t) / rounds;
+}
+
+/* A connection whose client socket takes the lowest free descriptor. */
+static void
+conn_open_low(struct conn *c, int *fds)
+{
+	c->lfd = listener(AF_INET);
+	local_addr(c->lfd, &c->laddr);
+	close(fds[0]);
+	fds[0] = -1;
+	c->cfd = client_to(AF_INET, &c->laddr);
+	assert_true(c->cfd >= 0 && c->cfd < fds[1]);
+	local_addr(c->cfd, &c->caddr);
+	c->afd = accept(c->lfd, NULL, NULL);
+	assert_true(c->afd >= 0);
+}
+
+/*
+ * A client holding MANY_FDS descriptors opens connections: a socket above
+ * all of them is found among the first links read, not the last.
+ */
+static void
+test_process_of_many_fds_is_found_quickly(void **state)
+{
+	static int fds[MANY_FDS];
+	struct attr_stats before, after;
+	struct conn low, top;
+	struct app app;
+
+	hold_fds(fds, MANY_FDS);
+	conn_open_low(&low, fds);
+	conn_open(&top, AF_INET);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&low.caddr,
+	                             (struct sockaddr *)&low.laddr, &app),
+	                 0);
+	assert_is_me(&app);
+
+	attr_stats(*state, &before);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&top.caddr,
+	                             (struct sockaddr *)&top.laddr, &app),
+	                 0);
+	assert_is_me(&app);
+	attr_stats(*state, &after);
+	assert_int_equal(after.mru_hits - before.mru_hits, 1);
+	/* The last socket's descriptor, then the few above this one. */
+	assert_true(after.links_read - before.links_read <= 8);
+
+	/* The low one again: where the last socket of this process was. */
+	attr_stats(*state, &before);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&low.caddr,
+	                             (struct sockaddr *)&low.laddr, &app),
+	                 0);
+	assert_is_me(&app);
+	attr_stats(*state, &after);
+	/* The last socket's descriptor, then each of them at most once. */
+	assert_true(after.links_read - before.links_read <=
+	            (uint64_t)count_own_fds() + 1);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&low.caddr,
+	                             (struct sockaddr *)&low.laddr, &app),
+	                 0);
+	attr_stats(*state, &before);
+	assert_int_equal(before.links_read - after.links_read, 1);
+
+	conn_close(&top);
+	conn_close(&low);
+	release_fds(fds, MANY_FDS);
+}
+
+/*
+ * A client holding MANY_FDS descriptors opens connections: one above all
+ * of them, one on a low descriptor just freed.
+ */
+static void
+test_benchmark_many_fds(void **state)
+{
+	static int fds[MANY_FDS];
+	struct conn low, top;
+	double top_mru, top_scan, low_mru, turns;
+
+	hold_fds(fds, MANY_FDS);
+	conn_open_low(&low, fds);
+	conn_open(&top, AF_INET);
+	top_mru = bench_lookup(*state, &top, BENCH_MANY_ROUNDS);
+	top_scan = bench_lookup(NULL, &top, BENCH_SCAN_ROUNDS);
+	low_mru = bench_lookup(*state, &low, BENCH_MANY_ROUNDS);
+	turns = bench_turns(*state, &top, &low, BENCH_MANY_ROUNDS);
+	conn_close(&top);
+	conn_close(&low);
+	release_fds(fds, MANY_FDS);
+
+	printf("attr: a process of %d descriptors, per lookup: the same "
+	       "socket again, on top %.1f us, on a low descriptor %.1f us; "
+	       "the two in turns %.1f us; first lookup (fresh state, uid "
+	       "pass) %.1f us\n",
+	       MANY_FDS, top_mru, low_mru, turns, top_scan);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -761,7 +947,9 @@ main(void)
 	    T(test_process_that_changed_user_is_found_last),
 	    T(test_closed_socket_is_never_root),
 	    T(test_describe),
+	    T(test_process_of_many_fds_is_found_quickly),
 	    T(test_benchmark),
+	    T(test_benchmark_many_fds),
 	};
 
 	log_init("test_attr", LOG_WARNING);
