@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -467,6 +468,107 @@ test_repeat_lookups_hit_the_mru(void **state)
 	/* One /proc/PID/fd read each: ours, first in the cache. */
 	assert_int_equal(after.procs_scanned - before.procs_scanned, 3);
 	conn_close(&c);
+}
+
+/* The password database is asked once per user, not once per lookup. */
+static void
+test_user_name_is_read_once(void **state)
+{
+	struct attr_stats st;
+	struct passwd *pw;
+	struct conn c;
+	struct app app;
+	int i;
+
+	conn_open(&c, AF_INET);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(attr_lookup(*state,
+		                             (struct sockaddr *)&c.caddr,
+		                             (struct sockaddr *)&c.laddr, &app),
+		                 0);
+		pw = getpwuid(getuid());
+		assert_string_equal(app.user, pw != NULL ? pw->pw_name : "");
+	}
+	attr_stats(*state, &st);
+	assert_int_equal(st.users_read, 1);
+	conn_close(&c);
+}
+
+/*
+ * A process found once, then replaced by another program (execve keeps
+ * its pid and its socket): the next lookup names the new program.
+ */
+static void
+test_process_that_execs_is_named_anew(void **state)
+{
+	struct sockaddr_storage laddr, caddr;
+	char sleep_exe[PATH_MAX], exe[PATH_MAX], path[64];
+	struct app app;
+	int ready[2], go[2], lfd, afd, fd, status, i;
+	ssize_t n;
+	pid_t pid;
+	char c = 'x';
+
+	assert_non_null(realpath("/bin/sleep", sleep_exe));
+	lfd = listener(AF_INET);
+	local_addr(lfd, &laddr);
+	assert_int_equal(pipe(ready), 0);
+	assert_int_equal(pipe(go), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(ready[0]);
+		close(go[1]);
+		/* Kept across execve: no SOCK_CLOEXEC. */
+		if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1 ||
+		    connect(fd, (struct sockaddr *)&laddr, sa_len(&laddr)) ==
+		        -1)
+			_exit(3);
+		local_addr(fd, &caddr);
+		if (write(ready[1], &caddr, sizeof(caddr)) !=
+		        (ssize_t)sizeof(caddr) ||
+		    read(go[0], &c, 1) != 1)
+			_exit(4);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(5);
+	}
+	close(ready[1]);
+	close(go[0]);
+	assert_int_equal(read(ready[0], &caddr, sizeof(caddr)), sizeof(caddr));
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&caddr,
+	                             (struct sockaddr *)&laddr, &app),
+	                 0);
+	assert_int_equal(app.pid, pid);
+	assert_string_not_equal(app.exe, sleep_exe);
+
+	assert_int_equal(write(go[1], &c, 1), 1);
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	for (i = 0; i < 500; i++) {
+		n = readlink(path, exe, sizeof(exe) - 1);
+		if (n > 0 && (size_t)n == strlen(sleep_exe) &&
+		    memcmp(exe, sleep_exe, (size_t)n) == 0)
+			break;
+		usleep(2000);
+	}
+	assert_int_not_equal(i, 500);
+
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&caddr,
+	                             (struct sockaddr *)&laddr, &app),
+	                 0);
+	assert_true(app.known);
+	assert_int_equal(app.pid, pid);
+	assert_string_equal(app.exe, sleep_exe);
+	assert_string_equal(app.cmdline, "sleep 30");
+
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	close(ready[0]);
+	close(go[1]);
+	close(afd);
+	close(lfd);
 }
 
 static void
@@ -943,6 +1045,8 @@ main(void)
 	    T(test_listener_is_not_taken_for_the_client),
 	    T(test_mixed_families_are_refused),
 	    T(test_repeat_lookups_hit_the_mru),
+	    T(test_user_name_is_read_once),
+	    T(test_process_that_execs_is_named_anew),
 	    T(test_process_of_another_user),
 	    T(test_process_that_changed_user_is_found_last),
 	    T(test_closed_socket_is_never_root),
