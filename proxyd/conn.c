@@ -117,8 +117,8 @@ reason_decider(enum conn_reason r)
 	return DECIDER_DEFAULT;
 }
 
-/* The event row of a decision, for the event log. */
-static void
+/* The event row of a decision, for the event log; true when queued. */
+static bool
 queue_event(struct proxyd *pd, const struct decision *d)
 {
 	struct event_row *ev;
@@ -127,7 +127,7 @@ queue_event(struct proxyd *pd, const struct decision *d)
 	ev = calloc(1, sizeof(*ev));
 	if (ev == NULL) {
 		eventlog_lost(pd, 1);
-		return;
+		return false;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	ev->kind = EVENT_DECISION;
@@ -160,7 +160,7 @@ queue_event(struct proxyd *pd, const struct decision *d)
 	snprintf(ev->upstream, sizeof(ev->upstream), "direct");
 	ev->flags = d->flags;
 	ev->bytes_up = ev->bytes_down = ev->duration_ms = -1;
-	eventlog_decision(pd, ev);
+	return eventlog_decision(pd, ev);
 }
 
 /*
@@ -218,14 +218,15 @@ log_decision(const struct decision *d)
 	log_info("%s", line);
 }
 
-/* Record a decision: its log line and its event row. */
-static void
+/* Record a decision: its log line and its event row.  True when the row
+ * was queued (so the connection's end may be, too). */
+static bool
 record_decision(struct proxyd *pd, const struct decision *d)
 {
 	/* The line costs microseconds to build: only when it is printed. */
 	if (log_get_level() >= LOG_INFO)
 		log_decision(d);
-	queue_event(pd, d);
+	return queue_event(pd, d);
 }
 
 static void
@@ -284,7 +285,10 @@ conn_log_close(struct conn *c, const char *error)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
 	     (now.tv_nsec - c->started.tv_nsec) / 1000000;
-	eventlog_close(pd, c->id, up, down, ms);
+	/* Conn ids start again with each run: an end whose decision row was
+	 * not recorded would fill an older run's row of the same id. */
+	if (c->event_queued)
+		eventlog_close(pd, c->id, up, down, ms);
 	if (log_get_level() < LOG_INFO)
 		return;
 	line[0] = '\0';
@@ -534,7 +538,7 @@ conn_decide(struct conn *c)
 	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
 	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
-	record_decision(pd, &d);
+	c->event_queued = record_decision(pd, &d);
 	/* Who it was is in the log now; a relayed connection need not carry
 	 * its 5 KB of paths for hours. */
 	free(c->app);
@@ -567,7 +571,8 @@ conn_connect_cb(evutil_socket_t fd, short what, void *arg)
 		conn_abort(c, msg);
 		return;
 	}
-	evtimer_del(c->timer);
+	/* The connect timer runs on: a destination that accepts but does
+	 * not read the peeked bytes is given up after it too. */
 	c->state = CONN_SEND_PEEKED;
 	conn_send_peeked(c);
 }

@@ -79,7 +79,8 @@ struct conn {
 
 	enum action verdict;
 	enum conn_reason reason;
-	int64_t rule_id; /* REASON_RULE */
+	int64_t rule_id;   /* REASON_RULE */
+	bool event_queued; /* its decision row went to the event log */
 	struct relay relay;
 	bool relaying;
 };

@@ -156,10 +156,9 @@ eventlog_main(void *arg)
 	for (;;) {
 		if (el->n == 0 && el->stopping)
 			break;
-		if (el->n == 0 &&
-		    time(NULL) - last_prune >= EVENTLOG_PRUNE_EVERY_S) {
-			/* Idle: retention, in small steps (first thing after
-			 * start, then every EVENTLOG_PRUNE_EVERY_S). */
+		if (time(NULL) - last_prune >= EVENTLOG_PRUNE_EVERY_S) {
+			/* Retention, in small steps: first thing after start,
+			 * then every EVENTLOG_PRUNE_EVERY_S, busy or not. */
 			pthread_mutex_unlock(&el->lock);
 			prune(el);
 			last_prune = time(NULL);
@@ -262,16 +261,17 @@ eventlog_lost(struct proxyd *pd, int64_t n)
 	pthread_mutex_unlock(&el->lock);
 }
 
-void
+bool
 eventlog_decision(struct proxyd *pd, struct event_row *ev)
 {
 	struct eventlog *el = pd->events;
 	struct evitem it = {0}, gap = {0};
 	int64_t t = ev->time_ms;
+	bool queued = true;
 
 	if (el == NULL) {
 		free(ev);
-		return;
+		return false;
 	}
 	it.row = ev;
 	pthread_mutex_lock(&el->lock);
@@ -293,9 +293,11 @@ eventlog_decision(struct proxyd *pd, struct event_row *ev)
 	if (el->lost > 0 || !push_locked(el, &it)) {
 		lose_locked(el, 1, t);
 		free(it.row);
+		queued = false;
 	}
 	pthread_cond_signal(&el->cond);
 	pthread_mutex_unlock(&el->lock);
+	return queued;
 }
 
 void

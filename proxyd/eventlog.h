@@ -6,7 +6,7 @@
  * The loop only queues (a copy, never a wait); a writer thread of its own,
  * with its own connection to the database, stores the queue in batches,
  * one transaction each, and prunes by age and row count in small steps
- * when idle.  The queue is bounded (event_queue): when it is full, events
+ * every few seconds.  The queue is bounded (event_queue): when it is full, events
  * are counted instead of queued, and the first one that fits again is
  * preceded by a gap row, "N events not recorded between T1 and T2": the
  * log says what it lost, never silently.  A writer that cannot write
@@ -16,6 +16,7 @@
 #ifndef TG_EVENTLOG_H
 #define TG_EVENTLOG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -43,8 +44,9 @@ int eventlog_start(struct proxyd *pd);
 /* Write what is queued, stop the thread, close the database. */
 void eventlog_stop(struct proxyd *pd);
 
-/* On the loop: queue a decision row, malloc()ed; the log owns it now. */
-void eventlog_decision(struct proxyd *pd, struct event_row *ev);
+/* On the loop: queue a decision row, malloc()ed; the log owns it now.
+ * False when it could not be queued (it is counted for a gap row). */
+bool eventlog_decision(struct proxyd *pd, struct event_row *ev);
 
 /* On the loop: n events that could not even be made (out of memory);
  * they go into the next gap row. */

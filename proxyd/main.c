@@ -336,7 +336,8 @@ main(int argc, char **argv)
 	         action_name(pd.cfg.default_action), pd.cfg.user);
 	if (event_base_dispatch(pd.base) == -1)
 		log_error("event loop failed");
-	rc = 0;
+	else
+		rc = 0;
 out:
 	control_close(control); /* first: no change arrives while stopping */
 	listener_close_all(&pd);

@@ -66,11 +66,25 @@ static int
 rulesvc_swap(struct rulesvc *rs, struct rules_index *idx)
 {
 	struct rulesvc_hit *hits;
-	size_t n = rules_index_count(idx);
+	size_t n = rules_index_count(idx), i, j;
 
 	hits = calloc(n > 0 ? n : 1, sizeof(*hits));
 	if (hits == NULL)
 		return -1;
+	/* A used "once" rule stays used in the new index until its own
+	 * deletion lands: another change may come first. */
+	for (i = 0; i < rs->n_slots; i++) {
+		int64_t id;
+
+		if (!rs->hits[i].used)
+			continue;
+		id = rules_index_entry(rs->idx, i)->id;
+		for (j = 0; j < n; j++)
+			if (rules_index_entry(idx, j)->id == id) {
+				hits[j].used = true;
+				break;
+			}
+	}
 	rules_index_free(rs->idx);
 	free(rs->hits);
 	rs->idx = idx;

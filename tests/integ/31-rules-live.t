@@ -6,7 +6,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 14
+plan 18
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -75,6 +75,23 @@ nok $? "it applies at once"
 out=$(as_other "$TG" -c "$CONF" rules list 2>&1)
 ok $? "tgother may read the rules too"
 like "$out" "c\.test" "and sees the new one"
+
+# --- once ---------------------------------------------------------------------
+
+"$TG" -c "$CONF" rules add --app /usr/bin/curl --dest b.test --action deny \
+    --duration once >/dev/null
+ok $? "a once-only deny rule for curl to b.test is added"
+as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
+    --resolve "b.test:443:$TG_S4" -o /dev/null https://b.test/ 2>/dev/null
+nok $? "it refuses the next connection"
+as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
+    --resolve "b.test:443:$TG_S4" -o /dev/null https://b.test/ 2>/dev/null
+ok $? "and only that one"
+for ((i = 0; i < 50; i++)); do
+	"$TG" -c "$CONF" rules list | grep -q "b\.test" || break
+	sleep 0.1
+done
+unlike "$("$TG" -c "$CONF" rules list)" "b\.test" "then it is gone from the rules"
 
 # --- until restart ------------------------------------------------------------
 
