@@ -60,6 +60,7 @@
 #define ATTR_FD_SHALLOW   16   /* highest fds of each MRU process tried first */
 #define ATTR_USERS_SIZE   64   /* uid -> user name cache entries */
 #define ATTR_USER_TTL_S   60   /* a cached user name is read again after it */
+#define ATTR_SEEN_SIZE    16384 /* socket inodes seen in scans (power of 2) */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
@@ -72,6 +73,18 @@ struct attr_user_ent {
 	char name[sizeof(((struct app *)0)->user)]; /* or the uid as digits */
 };
 
+/*
+ * A socket seen while scanning for another one: in a burst of new
+ * connections a scan of a process reads the links of sockets whose own
+ * lookups are still queued, and those then need no scan at all.  Only a
+ * hint: the link is read again and must still be that socket.
+ */
+struct attr_seen {
+	unsigned long inode; /* 0: empty */
+	pid_t pid;
+	int fd;
+};
+
 struct attr {
 	int nl;                    /* NETLINK_SOCK_DIAG socket */
 	uint32_t seq;              /* of the last request sent */
@@ -81,6 +94,7 @@ struct attr {
 	size_t n_mru;
 	struct attr_user_ent users[ATTR_USERS_SIZE];
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
+	struct attr_seen seen[ATTR_SEEN_SIZE];
 	struct attr_stats st;
 	char buf[ATTR_NL_BUFSIZE]
 	    __attribute__((aligned(__alignof__(struct nlmsghdr))));
@@ -100,6 +114,7 @@ struct attr_scan {
 	int found;       /* the descriptor that is want */
 	int below;       /* only descriptors below it are listed and read */
 	unsigned denied; /* processes whose descriptors we may not read */
+	pid_t pid;       /* the process being scanned */
 };
 
 static int attr_nl_send(struct attr *, void *, size_t);
@@ -118,6 +133,9 @@ static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
 static int attr_int_cmp(const void *, const void *);
 static int attr_open_pid(struct attr *, const char *);
 static int attr_fill(int, pid_t, struct app *);
+static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
+                          struct app *);
+static void attr_seen_note(struct attr *, const char *, size_t, pid_t, int);
 static int attr_read_cmdline(int, pid_t, char *, size_t);
 static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
@@ -597,6 +615,9 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 	scan.denied = 0;
 	scan.hint = -1;
 	scan.below = INT_MAX;
+	scan.pid = 0;
+	if (attr_seen_find(a, inode, &scan, app) == 0)
+		return 0;
 
 	for (i = 0; i < a->n_mru;) {
 		pid = a->mru[i];
@@ -741,6 +762,7 @@ attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan,
 		return 0;
 	}
 	a->st.procs_scanned++;
+	scan->pid = pid;
 	if (scan->hint >= 0 &&
 	    (r = attr_check_fd(a, fdfd, scan->hint, scan)) != 0)
 		goto done;
@@ -804,6 +826,65 @@ done:
  * 0 no (also when it was closed meanwhile), -1 when the links of this
  * process may not be read (counted).
  */
+static size_t
+attr_seen_slot(unsigned long inode)
+{
+	return (inode * 0x9e3779b97f4a7c15ull >> 32) & (ATTR_SEEN_SIZE - 1);
+}
+
+/* Remember where a socket link (link[0..n)) was seen. */
+static void
+attr_seen_note(struct attr *a, const char *link, size_t n, pid_t pid, int fd)
+{
+	struct attr_seen *e;
+	unsigned long inode = 0;
+	size_t i;
+
+	if (n < 10 || memcmp(link, "socket:[", 8) != 0 || link[n - 1] != ']')
+		return;
+	for (i = 8; i < n - 1; i++) {
+		if (link[i] < '0' || link[i] > '9')
+			return;
+		inode = inode * 10 + (link[i] - '0');
+	}
+	e = &a->seen[attr_seen_slot(inode)];
+	e->inode = inode;
+	e->pid = pid;
+	e->fd = fd;
+}
+
+/*
+ * The process a scan saw holding the socket, if one did and it still
+ * does: 0 with *app filled, -1 otherwise (the slot is then cleared).
+ */
+static int
+attr_seen_find(struct attr *a, unsigned long inode, struct attr_scan *scan,
+               struct app *app)
+{
+	struct attr_seen *e = &a->seen[attr_seen_slot(inode)];
+	char name[16];
+	int pfd, fdfd, r;
+
+	if (e->inode != inode)
+		return -1;
+	e->inode = 0;
+	snprintf(name, sizeof(name), "%ld", (long)e->pid);
+	if ((pfd = attr_open_pid(a, name)) == -1)
+		return -1;
+	fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = fdfd == -1 ? 0 : attr_check_fd(a, fdfd, e->fd, scan);
+	if (fdfd != -1)
+		close(fdfd);
+	if (r == 1 && attr_fill(pfd, e->pid, app) == 0) {
+		close(pfd);
+		attr_mru_front(a, e->pid, e->fd);
+		a->st.seen_hits++;
+		return 0;
+	}
+	close(pfd);
+	return -1;
+}
+
 static int
 attr_check_fd(struct attr *a, int fdfd, int fd, struct attr_scan *scan)
 {
@@ -821,8 +902,10 @@ attr_check_fd(struct attr *a, int fdfd, int fd, struct attr_scan *scan)
 		return 0;
 	}
 	if ((size_t)n != scan->wantlen ||
-	    memcmp(link, scan->want, scan->wantlen) != 0)
+	    memcmp(link, scan->want, scan->wantlen) != 0) {
+		attr_seen_note(a, link, (size_t)n, scan->pid, fd);
 		return 0;
+	}
 	scan->found = fd;
 	return 1;
 }

@@ -46,6 +46,7 @@ struct attr_stats {
 	uint64_t lookups;       /* attr_lookup() calls */
 	uint64_t no_socket;     /* no such socket (or only TIME_WAIT) */
 	uint64_t errors;        /* sock_diag failed or did not answer */
+	uint64_t seen_hits;     /* found where an earlier scan saw the socket */
 	uint64_t mru_hits;      /* process found in the MRU cache */
 	uint64_t uid_hits;      /* found among the processes of the uid */
 	uint64_t other_hits;    /* found among the other processes */

@@ -371,8 +371,11 @@ test_forked_child_is_named_not_its_parent(void **state)
 	                 0);
 	assert_is_me(&app);
 	attr_stats(*state, &after);
-	assert_int_equal(after.mru_hits - before.mru_hits, 1);
-	assert_int_equal(after.procs_scanned - before.procs_scanned, 1);
+	/* Found in the recent process, or where a scan saw it already. */
+	assert_int_equal(after.mru_hits + after.seen_hits -
+	                     (before.mru_hits + before.seen_hits),
+	                 1);
+	assert_true(after.procs_scanned - before.procs_scanned <= 1);
 	conn_close(&c);
 }
 
@@ -976,7 +979,9 @@ test_process_of_many_fds_is_found_quickly(void **state)
 	                 0);
 	assert_is_me(&app);
 	attr_stats(*state, &after);
-	assert_int_equal(after.mru_hits - before.mru_hits, 1);
+	assert_int_equal(after.mru_hits + after.seen_hits -
+	                     (before.mru_hits + before.seen_hits),
+	                 1);
 	/* The last socket's descriptor, then the few above this one. */
 	assert_true(after.links_read - before.links_read <= 8);
 
