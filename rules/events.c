@@ -72,35 +72,12 @@ static const char *const decider_words[] = {
 	"decider, rule_id, upstream, flags, bytes_up, bytes_down, "            \
 	"duration_ms, n_lost, lost_first_ms, lost_last_ms"
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-/* "PATH: what: SQLite's reason", for a failed SQLite call. */
-static void
-fail_db(struct store *s, char *err, size_t errlen, const char *what)
-{
-	fail(err, errlen, "%s: %s: %s", store_path(s), what,
-	     sqlite3_errmsg(store_sqlite(s)));
-}
-
 static int
 exec(struct store *s, const char *sql, const char *what, char *err,
      size_t errlen)
 {
 	if (sqlite3_exec(store_sqlite(s), sql, NULL, NULL, NULL) != SQLITE_OK) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		return -1;
 	}
 	return 0;
@@ -114,7 +91,7 @@ step_done(struct store *s, sqlite3_stmt *st, const char *what, char *err,
 	int rc = sqlite3_step(st);
 
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -195,8 +172,9 @@ static int
 write_begin(struct store *s, const char *what, char *err, size_t errlen)
 {
 	if (!store_writable(s)) {
-		fail(err, errlen, "%s: %s: the database is open read-only",
-		     store_path(s), what);
+		store_fail(err, errlen,
+		           "%s: %s: the database is open read-only",
+		           store_path(s), what);
 		return -1;
 	}
 	if (exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) == -1)
@@ -351,7 +329,7 @@ insert_rows(struct store *s, const struct event_row *ev, size_t n,
 		else
 			name_reverse(ev[i].name, rname);
 		if (bind_row(st, &ev[i], rname) == -1) {
-			fail_db(s, err, errlen, what);
+			store_fail_db(s, err, errlen, what);
 			goto done;
 		}
 		if (step_done(s, st, what, err, errlen) == -1)
@@ -381,7 +359,7 @@ close_rows(struct store *s, const struct event_close *c, size_t n, int *filled,
 		    sqlite3_bind_int64(st, 2, c[i].bytes_up) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 3, c[i].bytes_down) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 4, c[i].duration_ms) != SQLITE_OK) {
-			fail_db(s, err, errlen, what);
+			store_fail_db(s, err, errlen, what);
 			return -1;
 		}
 		if (step_done(s, st, what, err, errlen) == -1)
@@ -402,15 +380,16 @@ events_write(struct store *s, struct event_row *ev, size_t n,
 
 	if (n > EVENTS_BATCH_MAX || nc > EVENTS_BATCH_MAX || n + nc == 0 ||
 	    (n > 0 && ev == NULL) || (nc > 0 && c == NULL)) {
-		fail(err, errlen,
-		     "%s: %s: %zu rows and %zu ends (0 to %d each, not none)",
-		     store_path(s), what, n, nc, EVENTS_BATCH_MAX);
+		store_fail(
+		    err, errlen,
+		    "%s: %s: %zu rows and %zu ends (0 to %d each, not none)",
+		    store_path(s), what, n, nc, EVENTS_BATCH_MAX);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if ((bad = check_row(&ev[i])) != NULL) {
-			fail(err, errlen, "%s: %s: row %zu has a bad %s",
-			     store_path(s), what, i + 1, bad);
+			store_fail(err, errlen, "%s: %s: row %zu has a bad %s",
+			           store_path(s), what, i + 1, bad);
 			return -1;
 		}
 	if (write_begin(s, what, err, errlen) == -1)
@@ -435,8 +414,8 @@ events_insert(struct store *s, struct event_row *ev, size_t n, char *err,
               size_t errlen)
 {
 	if (n == 0) {
-		fail(err, errlen, "%s: recording events: no rows",
-		     store_path(s));
+		store_fail(err, errlen, "%s: recording events: no rows",
+		           store_path(s));
 		return -1;
 	}
 	return events_write(s, ev, n, NULL, 0, err, errlen) == -1 ? -1 : 0;
@@ -447,8 +426,8 @@ events_close_batch(struct store *s, const struct event_close *c, size_t n,
                    char *err, size_t errlen)
 {
 	if (n == 0) {
-		fail(err, errlen, "%s: recording connection ends: none",
-		     store_path(s));
+		store_fail(err, errlen, "%s: recording connection ends: none",
+		           store_path(s));
 		return -1;
 	}
 	return events_write(s, NULL, 0, c, n, err, errlen);
@@ -484,7 +463,7 @@ kept_int(struct store *s, const char *sql, int64_t p1, int64_t p2, int64_t *v,
 		sqlite3_bind_int64(st, 2, p2);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_reset(st);
 		return -1;
 	}
@@ -527,7 +506,8 @@ events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
 
 	if (step == 0 || step > INT64_MAX || max_age_s < 0 || max_rows < 0 ||
 	    max_age_s > INT64_MAX / 1000) {
-		fail(err, errlen, "%s: %s: bad limits", store_path(s), what);
+		store_fail(err, errlen, "%s: %s: bad limits", store_path(s),
+		           what);
 		return -1;
 	}
 	left = (int64_t)step;
@@ -677,8 +657,8 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 	ev->lost_first_ms = sqlite3_column_int64(st, 25);
 	ev->lost_last_ms = sqlite3_column_int64(st, 26);
 	if (bad != NULL) {
-		fail(err, errlen, "%s: event %lld has a bad %s", store_path(s),
-		     (long long)ev->id, bad);
+		store_fail(err, errlen, "%s: event %lld has a bad %s",
+		           store_path(s), (long long)ev->id, bad);
 		return -1;
 	}
 	return 0;
@@ -732,26 +712,27 @@ query_check(struct store *s, const struct events_filter *f, struct query *q,
 	if (f->app != NULL) {
 		n = strnlen(f->app, sizeof(q->app));
 		if (n == 0 || n == sizeof(q->app)) {
-			fail(err, errlen, "app is empty or too long");
+			store_fail(err, errlen, "app is empty or too long");
 			return -1;
 		}
 		memcpy(q->app, f->app, n + 1);
 		q->app_base = exe_base(q->app);
 		if (q->app_base[0] == '\0') {
-			fail(err, errlen, "app %s ends with a slash", f->app);
+			store_fail(err, errlen, "app %s ends with a slash",
+			           f->app);
 			return -1;
 		}
 	}
 	if (f->domain != NULL) {
 		n = strnlen(f->domain, sizeof(name));
 		if (n == sizeof(name)) {
-			fail(err, errlen, "domain is too long");
+			store_fail(err, errlen, "domain is too long");
 			return -1;
 		}
 		memcpy(name, f->domain, n + 1);
 		if (name_normalise(name) == -1) {
-			fail(err, errlen, "domain %s is not a host name",
-			     f->domain);
+			store_fail(err, errlen, "domain %s is not a host name",
+			           f->domain);
 			return -1;
 		}
 		/* Every rname that starts with "test.a.": from "test.a."
@@ -761,15 +742,15 @@ query_check(struct store *s, const struct events_filter *f, struct query *q,
 		q->hi[strlen(q->hi) - 1] = '.' + 1;
 	}
 	if (f->has_verdict && (unsigned)f->verdict >= NWORDS(verdict_words)) {
-		fail(err, errlen, "unknown verdict %d", (int)f->verdict);
+		store_fail(err, errlen, "unknown verdict %d", (int)f->verdict);
 		return -1;
 	}
 	if (f->has_uid && f->uid == (uid_t)-1) {
-		fail(err, errlen, "bad uid");
+		store_fail(err, errlen, "bad uid");
 		return -1;
 	}
 	if (f->limit > INT64_MAX || f->after_id < 0) {
-		fail(err, errlen, "bad limit or id");
+		store_fail(err, errlen, "bad limit or id");
 		return -1;
 	}
 	q->per_row = f->app != NULL || f->domain != NULL || f->has_verdict ||
@@ -903,7 +884,7 @@ prepare(struct store *s, const char *sql, const char *what, char *err,
 
 	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
 	    SQLITE_OK) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		return NULL;
 	}
 	return st;
@@ -923,22 +904,22 @@ events_query(struct store *s, const struct events_filter *f,
 
 	if ((q = malloc(sizeof(*q))) == NULL ||
 	    (row = malloc(sizeof(*row))) == NULL) {
-		fail(err, errlen, "%s: %s: %s", store_path(s), what,
-		     strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		           strerror(errno));
 		goto done;
 	}
 	if (query_check(s, f, q, err, errlen) == -1)
 		goto done;
 	query_sql(&b, q);
 	if (b.overflow) {
-		fail(err, errlen, "%s: %s: query too long", store_path(s),
-		     what);
+		store_fail(err, errlen, "%s: %s: query too long", store_path(s),
+		           what);
 		goto done;
 	}
 	if ((st = prepare(s, b.s, what, err, errlen)) == NULL)
 		goto done;
 	if (query_bind(st, q) == -1) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto done;
 	}
 	/* One statement is one read transaction. */
@@ -951,7 +932,7 @@ events_query(struct store *s, const struct events_filter *f,
 		}
 	}
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto done;
 	}
 	ret = 0;
@@ -981,8 +962,8 @@ stats_top(struct store *s, const char *sql, const struct events_stats *st,
 	if (n_top == 0)
 		return 0;
 	if ((*top = calloc(n_top, sizeof(**top))) == NULL) {
-		fail(err, errlen, "%s: %s: %s", store_path(s), what,
-		     strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		           strerror(errno));
 		return -1;
 	}
 	if ((q = prepare(s, sql, what, err, errlen)) == NULL)
@@ -993,8 +974,9 @@ stats_top(struct store *s, const char *sql, const struct events_stats *st,
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < n_top) {
 		t = &(*top)[*n];
 		if (col_text(q, 0, t->key, sizeof(t->key)) == -1) {
-			fail(err, errlen, "%s: %s: a name or exe is too long",
-			     store_path(s), what);
+			store_fail(err, errlen,
+			           "%s: %s: a name or exe is too long",
+			           store_path(s), what);
 			sqlite3_finalize(q);
 			return -1;
 		}
@@ -1003,7 +985,7 @@ stats_top(struct store *s, const char *sql, const struct events_stats *st,
 		(*n)++;
 	}
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(q);
 		return -1;
 	}
@@ -1043,7 +1025,7 @@ stats_hours(struct store *s, struct events_stats *st, char *err, size_t errlen)
 		st->unnamed += sqlite3_column_int64(q, 3);
 	}
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(q);
 		return -1;
 	}
@@ -1065,7 +1047,7 @@ stats_gaps(struct store *s, struct events_stats *st, char *err, size_t errlen)
 	sqlite3_bind_int64(q, 1, st->since_ms);
 	sqlite3_bind_int64(q, 2, st->until_ms);
 	if (sqlite3_step(q) != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(q);
 		return -1;
 	}
@@ -1086,20 +1068,22 @@ events_stats(struct store *s, int64_t since_ms, int64_t until_ms, size_t n_top,
 	st->until_ms = until_ms;
 	if (until_ms <= since_ms || since_ms < 0 ||
 	    until_ms - since_ms > (int64_t)EVENTS_HOURS_MAX * EVENTS_HOUR_MS) {
-		fail(err, errlen, "%s: %s: the span must be 1 ms to %d hours",
-		     store_path(s), what, EVENTS_HOURS_MAX);
+		store_fail(err, errlen,
+		           "%s: %s: the span must be 1 ms to %d hours",
+		           store_path(s), what, EVENTS_HOURS_MAX);
 		return -1;
 	}
 	if (n_top > EVENTS_TOP_MAX) {
-		fail(err, errlen, "%s: %s: at most %d top apps or domains",
-		     store_path(s), what, EVENTS_TOP_MAX);
+		store_fail(err, errlen,
+		           "%s: %s: at most %d top apps or domains",
+		           store_path(s), what, EVENTS_TOP_MAX);
 		return -1;
 	}
 	st->n_hours = (size_t)((until_ms - since_ms + EVENTS_HOUR_MS - 1) /
 	                       EVENTS_HOUR_MS);
 	if ((st->hours = calloc(st->n_hours, sizeof(*st->hours))) == NULL) {
-		fail(err, errlen, "%s: %s: %s", store_path(s), what,
-		     strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		           strerror(errno));
 		return -1;
 	}
 	/* One read transaction: every number from the same moment. */

@@ -161,11 +161,8 @@ static const char *const duration_words[] = {
 	"action = ?10, duration = ?11, expires = ?12, priority = ?13, "        \
 	"enabled = ?14, updated = ?16, note = ?19 WHERE id = ?20"
 
-static void fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-fail(char *err, size_t errlen, const char *fmt, ...)
+void
+store_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -176,11 +173,11 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* "PATH: what: SQLite's reason", for a failed SQLite call. */
-static void
-fail_db(struct store *s, char *err, size_t errlen, const char *what)
+void
+store_fail_db(struct store *s, char *err, size_t errlen, const char *what)
 {
-	fail(err, errlen, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	store_fail(err, errlen, "%s: %s: %s", s->path, what,
+	           sqlite3_errmsg(s->db));
 }
 
 static int
@@ -201,7 +198,7 @@ exec(struct store *s, const char *sql, const char *what, char *err,
      size_t errlen)
 {
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		return -1;
 	}
 	return 0;
@@ -212,7 +209,7 @@ prepare(struct store *s, const char *sql, sqlite3_stmt **st, const char *what,
         char *err, size_t errlen)
 {
 	if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		*st = NULL;
 		return -1;
 	}
@@ -225,7 +222,7 @@ step_done(struct store *s, sqlite3_stmt *st, const char *what, char *err,
           size_t errlen)
 {
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		return -1;
 	}
 	return 0;
@@ -267,7 +264,7 @@ query_int(struct store *s, const char *sql, int64_t *v, const char *what,
 		return -1;
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -293,23 +290,23 @@ make_dir(const char *path, char *err, size_t errlen)
 	*slash = '\0';
 	if (stat(dir, &sb) == 0) {
 		if (!S_ISDIR(sb.st_mode)) {
-			fail(err, errlen, "%s: not a directory", dir);
+			store_fail(err, errlen, "%s: not a directory", dir);
 			return -1;
 		}
 		return 0;
 	}
 	if (errno != ENOENT) {
-		fail(err, errlen, "stat %s: %s", dir, strerror(errno));
+		store_fail(err, errlen, "stat %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (mkdir(dir, STORE_DIR_MODE) == -1 && errno != EEXIST) {
-		fail(err, errlen, "creating directory %s: %s", dir,
-		     strerror(errno));
+		store_fail(err, errlen, "creating directory %s: %s", dir,
+		           strerror(errno));
 		return -1;
 	}
 	/* mkdir() is subject to the umask; the mode is not. */
 	if (chmod(dir, STORE_DIR_MODE) == -1) {
-		fail(err, errlen, "chmod %s: %s", dir, strerror(errno));
+		store_fail(err, errlen, "chmod %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -335,15 +332,15 @@ check_file(const char *path, enum store_mode mode, char *err, size_t errlen)
 		          STORE_FILE_MODE);
 		if (fd >= 0) {
 			if (fchmod(fd, STORE_FILE_MODE) == -1) {
-				fail(err, errlen, "chmod %s: %s", path,
-				     strerror(errno));
+				store_fail(err, errlen, "chmod %s: %s", path,
+				           strerror(errno));
 				close(fd);
 				return -1;
 			}
 			close(fd);
 		} else if (errno != EEXIST) {
-			fail(err, errlen, "creating database %s: %s", path,
-			     strerror(errno));
+			store_fail(err, errlen, "creating database %s: %s",
+			           path, strerror(errno));
 			return -1;
 		}
 	}
@@ -356,20 +353,23 @@ check_file(const char *path, enum store_mode mode, char *err, size_t errlen)
 	 */
 	if (lstat(path, &sb) == -1) {
 		if (errno == ENOENT)
-			fail(err, errlen, "no database yet at %s", path);
+			store_fail(err, errlen, "no database yet at %s", path);
 		else
-			fail(err, errlen, "stat %s: %s", path, strerror(errno));
+			store_fail(err, errlen, "stat %s: %s", path,
+			           strerror(errno));
 		return -1;
 	}
 	if (!S_ISLNK(sb.st_mode) &&
 	    access(path, mode == STORE_READWRITE ? R_OK | W_OK : R_OK) == -1) {
-		fail(err, errlen, "cannot open database %s for %s: %s", path,
-		     mode == STORE_READWRITE ? "writing" : "reading",
-		     strerror(errno));
+		store_fail(err, errlen, "cannot open database %s for %s: %s",
+		           path,
+		           mode == STORE_READWRITE ? "writing" : "reading",
+		           strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		fail(err, errlen, "database %s is not a regular file", path);
+		store_fail(err, errlen, "database %s is not a regular file",
+		           path);
 		return -1;
 	}
 	return 0;
@@ -394,26 +394,30 @@ check_db(struct store *s, char *err, size_t errlen)
 		rc = sqlite3_extended_errcode(s->db);
 		if ((rc & 0xff) == SQLITE_NOTADB ||
 		    (rc & 0xff) == SQLITE_CORRUPT)
-			fail(err, errlen,
-			     "%s is not a tollgate database, or is corrupt: %s",
-			     s->path, sqlite3_errmsg(s->db));
+			store_fail(
+			    err, errlen,
+			    "%s is not a tollgate database, or is corrupt: %s",
+			    s->path, sqlite3_errmsg(s->db));
 		else
-			fail_db(s, err, errlen, "reading the schema version");
+			store_fail_db(s, err, errlen,
+			              "reading the schema version");
 		sqlite3_finalize(st);
 		return -1;
 	}
 	v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
 	if (v > STORE_SCHEMA_VERSION) {
-		fail(err, errlen,
-		     "%s: database is from a newer tollgate (schema %lld, this "
-		     "one knows %d)",
-		     s->path, (long long)v, STORE_SCHEMA_VERSION);
+		store_fail(
+		    err, errlen,
+		    "%s: database is from a newer tollgate (schema %lld, this "
+		    "one knows %d)",
+		    s->path, (long long)v, STORE_SCHEMA_VERSION);
 		return -1;
 	}
 	if (v < 0) {
-		fail(err, errlen, "%s: not a tollgate database (schema %lld)",
-		     s->path, (long long)v);
+		store_fail(err, errlen,
+		           "%s: not a tollgate database (schema %lld)", s->path,
+		           (long long)v);
 		return -1;
 	}
 	s->version = (int)v;
@@ -425,8 +429,8 @@ check_db(struct store *s, char *err, size_t errlen)
 	msg =
 	    rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
 	if (rc != SQLITE_ROW || msg == NULL || strcmp(msg, "ok") != 0) {
-		fail(err, errlen, "%s is corrupt: %s", s->path,
-		     msg != NULL ? msg : sqlite3_errmsg(s->db));
+		store_fail(err, errlen, "%s is corrupt: %s", s->path,
+		           msg != NULL ? msg : sqlite3_errmsg(s->db));
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -437,10 +441,11 @@ check_db(struct store *s, char *err, size_t errlen)
 		              "reading the schema", err, errlen) == -1)
 			return -1;
 		if (tables > 0) {
-			fail(err, errlen,
-			     "%s is an SQLite database, but not tollgate's "
-			     "(no schema version, %lld objects)",
-			     s->path, (long long)tables);
+			store_fail(
+			    err, errlen,
+			    "%s is an SQLite database, but not tollgate's "
+			    "(no schema version, %lld objects)",
+			    s->path, (long long)tables);
 			return -1;
 		}
 	}
@@ -492,17 +497,18 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	int flags, persist = 1;
 
 	if (path == NULL || path[0] == '\0' || strlen(path) >= PATH_MAX) {
-		fail(err, errlen, "database path is empty or too long");
+		store_fail(err, errlen, "database path is empty or too long");
 		return NULL;
 	}
 	if (mode != STORE_READONLY && mode != STORE_READWRITE) {
-		fail(err, errlen, "store_open: bad mode %d", (int)mode);
+		store_fail(err, errlen, "store_open: bad mode %d", (int)mode);
 		return NULL;
 	}
 	if (check_file(path, mode, err, errlen) == -1)
 		return NULL;
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		fail(err, errlen, "opening %s: %s", path, strerror(errno));
+		store_fail(err, errlen, "opening %s: %s", path,
+		           strerror(errno));
 		return NULL;
 	}
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -513,9 +519,10 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	        SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		if (s->db == NULL)
-			fail(err, errlen, "opening %s: out of memory", path);
+			store_fail(err, errlen, "opening %s: out of memory",
+			           path);
 		else
-			fail_db(s, err, errlen, "opening");
+			store_fail_db(s, err, errlen, "opening");
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
@@ -531,14 +538,15 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 
 	if (mode == STORE_READONLY) {
 		if (s->version == 0) {
-			fail(err, errlen, "no database yet at %s", path);
+			store_fail(err, errlen, "no database yet at %s", path);
 			goto fail;
 		}
 		if (s->version < STORE_SCHEMA_VERSION) {
-			fail(err, errlen,
-			     "%s: database has schema %d; tollgated upgrades "
-			     "it to %d when it starts",
-			     path, s->version, STORE_SCHEMA_VERSION);
+			store_fail(
+			    err, errlen,
+			    "%s: database has schema %d; tollgated upgrades "
+			    "it to %d when it starts",
+			    path, s->version, STORE_SCHEMA_VERSION);
 			goto fail;
 		}
 		if (exec(s, "PRAGMA query_only = ON", "opening read-only", err,
@@ -558,8 +566,8 @@ store_open(const char *path, enum store_mode mode, char *err, size_t errlen)
 	         ? (const char *)sqlite3_column_text(st, 0)
 	         : NULL;
 	if (jm == NULL || strcmp(jm, "wal") != 0) {
-		fail(err, errlen, "%s: switching to WAL: %s", path,
-		     jm != NULL ? jm : sqlite3_errmsg(s->db));
+		store_fail(err, errlen, "%s: switching to WAL: %s", path,
+		           jm != NULL ? jm : sqlite3_errmsg(s->db));
 		sqlite3_finalize(st);
 		goto fail;
 	}
@@ -631,13 +639,13 @@ store_stmt(struct store *s, const char *sql, char *err, size_t errlen)
 			return s->stmt[i];
 		}
 	if (s->n_stmt == STORE_STMT_MAX) {
-		fail(err, errlen, "%s: more than %d kept statements", s->path,
-		     STORE_STMT_MAX);
+		store_fail(err, errlen, "%s: more than %d kept statements",
+		           s->path, STORE_STMT_MAX);
 		return NULL;
 	}
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 	                       NULL) != SQLITE_OK) {
-		fail_db(s, err, errlen, "preparing a statement");
+		store_fail_db(s, err, errlen, "preparing a statement");
 		return NULL;
 	}
 	s->stmt_sql[s->n_stmt] = sql;
@@ -656,9 +664,9 @@ store_chown(struct store *s, uid_t uid, gid_t gid, char *err, size_t errlen)
 	for (i = 0; i < NWORDS(suffixes); i++) {
 		snprintf(p, sizeof(p), "%s%s", s->path, suffixes[i]);
 		if (lchown(p, uid, gid) == -1 && (errno != ENOENT || i == 0)) {
-			fail(err, errlen, "chown %s to %lu:%lu: %s", p,
-			     (unsigned long)uid, (unsigned long)gid,
-			     strerror(errno));
+			store_fail(err, errlen, "chown %s to %lu:%lu: %s", p,
+			           (unsigned long)uid, (unsigned long)gid,
+			           strerror(errno));
 			return -1;
 		}
 	}
@@ -669,8 +677,9 @@ store_chown(struct store *s, uid_t uid, gid_t gid, char *err, size_t errlen)
 		return 0; /* never chown / */
 	*slash = '\0';
 	if (chown(p, uid, gid) == -1) {
-		fail(err, errlen, "chown %s to %lu:%lu: %s", p,
-		     (unsigned long)uid, (unsigned long)gid, strerror(errno));
+		store_fail(err, errlen, "chown %s to %lu:%lu: %s", p,
+		           (unsigned long)uid, (unsigned long)gid,
+		           strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -721,7 +730,7 @@ check_rule(const struct rule *r, const char *what, char *err, size_t errlen)
 	         !(r->family == AF_INET6 && r->prefix <= 128))
 		bad = "bad address family or prefix";
 	if (bad != NULL) {
-		fail(err, errlen, "%s: %s", what, bad);
+		store_fail(err, errlen, "%s: %s", what, bad);
 		return -1;
 	}
 	return 0;
@@ -857,8 +866,8 @@ row_rule(struct store *s, sqlite3_stmt *st, struct rule *r, char *err,
 	if (col_text(st, 19, r->note, sizeof(r->note)) == -1)
 		bad = "note";
 	if (bad != NULL) {
-		fail(err, errlen, "%s: rule %lld has a bad %s", s->path,
-		     (long long)r->id, bad);
+		store_fail(err, errlen, "%s: rule %lld has a bad %s", s->path,
+		           (long long)r->id, bad);
 		return -1;
 	}
 	return 0;
@@ -877,8 +886,9 @@ read_rules(struct store *s, sqlite3_stmt *st, struct rule **out, size_t *n,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (used == cap) {
 			if (cap == STORE_RULES_MAX) {
-				fail(err, errlen, "%s: %s: more than %d rules",
-				     s->path, what, STORE_RULES_MAX);
+				store_fail(err, errlen,
+				           "%s: %s: more than %d rules",
+				           s->path, what, STORE_RULES_MAX);
 				goto fail;
 			}
 			cap = cap == 0 ? 16 : cap * 2;
@@ -886,8 +896,8 @@ read_rules(struct store *s, sqlite3_stmt *st, struct rule **out, size_t *n,
 				cap = STORE_RULES_MAX;
 			if ((more = realloc(rules, cap * sizeof(*rules))) ==
 			    NULL) {
-				fail(err, errlen, "%s: %s: %s", s->path, what,
-				     strerror(errno));
+				store_fail(err, errlen, "%s: %s: %s", s->path,
+				           what, strerror(errno));
 				goto fail;
 			}
 			rules = more;
@@ -897,7 +907,7 @@ read_rules(struct store *s, sqlite3_stmt *st, struct rule **out, size_t *n,
 		used++;
 	}
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto fail;
 	}
 	if (used == 0) {
@@ -920,8 +930,9 @@ static int
 check_writable(struct store *s, const char *what, char *err, size_t errlen)
 {
 	if (s->mode != STORE_READWRITE) {
-		fail(err, errlen, "%s: %s: the database is open read-only",
-		     s->path, what);
+		store_fail(err, errlen,
+		           "%s: %s: the database is open read-only", s->path,
+		           what);
 		return -1;
 	}
 	return 0;
@@ -939,8 +950,8 @@ check_room(struct store *s, size_t adding, const char *what, char *err,
 		return -1;
 	if (adding > STORE_RULES_MAX ||
 	    (uint64_t)have + adding > STORE_RULES_MAX) {
-		fail(err, errlen, "%s: %s: would have more than %d rules",
-		     s->path, what, STORE_RULES_MAX);
+		store_fail(err, errlen, "%s: %s: would have more than %d rules",
+		           s->path, what, STORE_RULES_MAX);
 		return -1;
 	}
 	return 0;
@@ -968,29 +979,33 @@ insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
 	size_t i, len;
 
 	if (n > STORE_LIST_NAMES_MAX) {
-		fail(err, errlen, "%s: %s: more than %d names in one list",
-		     s->path, what, STORE_LIST_NAMES_MAX);
+		store_fail(err, errlen,
+		           "%s: %s: more than %d names in one list", s->path,
+		           what, STORE_LIST_NAMES_MAX);
 		return -1;
 	}
 	if (n == 0)
 		return 0;
 	if (names == NULL) {
-		fail(err, errlen, "%s: %s: no names given", s->path, what);
+		store_fail(err, errlen, "%s: %s: no names given", s->path,
+		           what);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		len =
 		    names[i] == NULL ? 0 : strnlen(names[i], NAME_MAX_LEN + 1);
 		if (len == 0 || len > NAME_MAX_LEN) {
-			fail(err, errlen,
-			     "%s: %s: name %zu of the list is empty or too "
-			     "long",
-			     s->path, what, i + 1);
+			store_fail(
+			    err, errlen,
+			    "%s: %s: name %zu of the list is empty or too "
+			    "long",
+			    s->path, what, i + 1);
 			return -1;
 		}
 	}
 	if ((sorted = malloc(n * sizeof(*sorted))) == NULL) {
-		fail(err, errlen, "%s: %s: %s", s->path, what, strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
+		           strerror(errno));
 		return -1;
 	}
 	memcpy(sorted, names, n * sizeof(*sorted));
@@ -1004,7 +1019,7 @@ insert_names(struct store *s, int64_t id, const char *const *names, size_t n,
 		if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
 		    sqlite3_bind_text(st, 2, sorted[i], -1, SQLITE_STATIC) !=
 		        SQLITE_OK) {
-			fail_db(s, err, errlen, what);
+			store_fail_db(s, err, errlen, what);
 			goto fail;
 		}
 		if (step_done(s, st, what, err, errlen) == -1)
@@ -1031,14 +1046,14 @@ insert_rule(struct store *s, struct rule *r, const char *const *names,
 	if (check_rule(r, what, err, errlen) == -1)
 		return -1;
 	if (r->dest_kind != DEST_LIST && (names != NULL || n_names != 0)) {
-		fail(err, errlen, "%s: names given for a rule without a list",
-		     what);
+		store_fail(err, errlen,
+		           "%s: names given for a rule without a list", what);
 		return -1;
 	}
 	if (prepare(s, RULE_INSERT, &st, what, err, errlen) == -1)
 		return -1;
 	if (bind_rule(st, r) == -1) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(st);
 		return -1;
 	}
@@ -1105,7 +1120,7 @@ write_by_id(struct store *s, const char *sql, int64_t id, int64_t p2,
 	st = NULL;
 	if (sqlite3_changes(s->db) == 0) {
 		txn_abort(s);
-		fail(err, errlen, "no rule %lld", (long long)id);
+		store_fail(err, errlen, "no rule %lld", (long long)id);
 		return STORE_NOTFOUND;
 	}
 	if (txn_commit(s, what, err, errlen) == -1)
@@ -1149,8 +1164,8 @@ store_rule_edit(struct store *s, struct rule *r, const char *const *names,
 	    check_rule(r, what, err, errlen) == -1)
 		return STORE_ERROR;
 	if (r->dest_kind != DEST_LIST && (names != NULL || n_names != 0)) {
-		fail(err, errlen, "%s: names given for a rule without a list",
-		     what);
+		store_fail(err, errlen,
+		           "%s: names given for a rule without a list", what);
 		return STORE_ERROR;
 	}
 	if (txn_begin(s, what, err, errlen) == -1)
@@ -1166,7 +1181,7 @@ store_rule_edit(struct store *s, struct rule *r, const char *const *names,
 		goto fail;
 	if (bind_rule(st, &nr) == -1 ||
 	    sqlite3_bind_int64(st, 20, r->id) != SQLITE_OK) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto fail;
 	}
 	if (step_done(s, st, what, err, errlen) == -1)
@@ -1349,11 +1364,11 @@ store_rule_get(struct store *s, int64_t id, struct rule *r, char *err,
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE) {
 		sqlite3_finalize(st);
-		fail(err, errlen, "no rule %lld", (long long)id);
+		store_fail(err, errlen, "no rule %lld", (long long)id);
 		return STORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		sqlite3_finalize(st);
 		return STORE_ERROR;
 	}
@@ -1399,7 +1414,7 @@ store_list_count(struct store *s, int64_t id, char *err, size_t errlen)
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	else
-		fail_db(s, err, errlen, "counting a list");
+		store_fail_db(s, err, errlen, "counting a list");
 	sqlite3_finalize(st);
 	return n;
 }
@@ -1439,7 +1454,7 @@ read_names(struct store *s, int64_t id, struct names *l, char *err,
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto fail;
 	}
 	count = sqlite3_column_int64(st, 0);
@@ -1448,8 +1463,8 @@ read_names(struct store *s, int64_t id, struct names *l, char *err,
 	st = NULL;
 	if (count > STORE_LIST_NAMES_MAX ||
 	    bytes > count * (int64_t)NAME_MAX_LEN) {
-		fail(err, errlen, "%s: list of rule %lld: too many names",
-		     s->path, (long long)id);
+		store_fail(err, errlen, "%s: list of rule %lld: too many names",
+		           s->path, (long long)id);
 		goto fail;
 	}
 	if (count == 0)
@@ -1457,7 +1472,8 @@ read_names(struct store *s, int64_t id, struct names *l, char *err,
 	l->names = malloc((size_t)count * sizeof(*l->names));
 	l->buf = malloc((size_t)(bytes + count));
 	if (l->names == NULL || l->buf == NULL) {
-		fail(err, errlen, "%s: %s: %s", s->path, what, strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
+		           strerror(errno));
 		goto fail;
 	}
 	if (prepare(s,
@@ -1471,9 +1487,9 @@ read_names(struct store *s, int64_t id, struct names *l, char *err,
 		len = sqlite3_column_bytes(st, 0);
 		if (t == NULL || i == (size_t)count ||
 		    used + (size_t)len + 1 > (size_t)(bytes + count)) {
-			fail(err, errlen,
-			     "%s: list of rule %lld changed while read",
-			     s->path, (long long)id);
+			store_fail(err, errlen,
+			           "%s: list of rule %lld changed while read",
+			           s->path, (long long)id);
 			goto fail;
 		}
 		memcpy(l->buf + used, t, (size_t)len + 1);
@@ -1481,7 +1497,7 @@ read_names(struct store *s, int64_t id, struct names *l, char *err,
 		used += (size_t)len + 1;
 	}
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto fail;
 	}
 	sqlite3_finalize(st);
@@ -1505,7 +1521,8 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 
 	/* One rule at a time straight into the set: a struct rule is large. */
 	if ((r = malloc(sizeof(*r))) == NULL) {
-		fail(err, errlen, "%s: %s: %s", s->path, what, strerror(errno));
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
+		           strerror(errno));
 		return -1;
 	}
 	/* One read transaction: rules and lists from the same moment. */
@@ -1516,8 +1533,8 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 		goto fail;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (++n > STORE_RULES_MAX) {
-			fail(err, errlen, "%s: %s: more than %d rules", s->path,
-			     what, STORE_RULES_MAX);
+			store_fail(err, errlen, "%s: %s: more than %d rules",
+			           s->path, what, STORE_RULES_MAX);
 			goto fail;
 		}
 		if (row_rule(s, st, r, err, errlen) == -1)
@@ -1530,7 +1547,7 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 		names_free(&l);
 	}
 	if (rc != SQLITE_DONE) {
-		fail_db(s, err, errlen, what);
+		store_fail_db(s, err, errlen, what);
 		goto fail;
 	}
 	sqlite3_finalize(st);

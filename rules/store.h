@@ -217,6 +217,12 @@ struct sqlite3;
 struct sqlite3_stmt;
 struct sqlite3 *store_sqlite(struct store *s);
 const char *store_path(const struct store *s);
+
+/* The one way this module fills err: printf-style (NULL err is allowed),
+ * and "PATH: what: SQLite's reason" after a failed SQLite call. */
+void store_fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void store_fail_db(struct store *s, char *err, size_t errlen, const char *what);
 bool store_writable(const struct store *s);
 struct sqlite3_stmt *store_stmt(struct store *s, const char *sql, char *err,
                                 size_t errlen);
