@@ -22,6 +22,9 @@
 static void conn_decide(struct conn *c);
 static void conn_connect(struct conn *c);
 static void conn_send_peeked(struct conn *c);
+static void conn_relay_begin(struct conn *c);
+static void conn_watch_start(struct conn *c);
+static void conn_watch_decide(struct conn *c);
 
 static time_t
 now_coarse(void)
@@ -240,9 +243,11 @@ conn_free(struct conn *c)
 	}
 	if (c->cev != NULL)
 		event_free(c->cev);
+	if (c->sev != NULL)
+		event_free(c->sev);
 	if (c->timer != NULL)
 		event_free(c->timer);
-	c->cev = c->timer = NULL;
+	c->cev = c->sev = c->timer = NULL;
 	if (c->cfd != -1)
 		close(c->cfd);
 	if (c->sfd != -1)
@@ -394,11 +399,15 @@ conn_peek_finish(struct conn *c)
 	conn_maybe_decide(c);
 }
 
-/* CONN_PEEK: the client sent bytes (or closed). */
-static void
-conn_peek_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * Read what the client sent into the peek buffer and look at it.
+ * Returns 0 when more is needed, 1 when the peek is done (c->peek_res
+ * set), 2 when the client closed without sending anything, and -1 when
+ * the connection was ended (c is gone).
+ */
+static int
+conn_peek_read(struct conn *c)
 {
-	struct conn *c = arg;
 	ssize_t n;
 
 	if (c->peek_len == c->peek_cap) {
@@ -412,27 +421,24 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 		if (nb == NULL) {
 			conn_log(c, LOG_ERR, "peek buffer: %s",
 			         strerror(errno));
-			conn_abort(c, NULL);
-			return;
+			conn_abort(c, "out of memory");
+			return -1;
 		}
 		c->peek_buf = nb;
 		c->peek_cap = cap;
 	}
-	n = read(fd, c->peek_buf + c->peek_len, c->peek_cap - c->peek_len);
+	n = read(c->cfd, c->peek_buf + c->peek_len, c->peek_cap - c->peek_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
-			return;
+			return 0;
 		conn_log(c, LOG_INFO, "client gone while peeking: %s",
 		         strerror(errno));
-		conn_abort(c, NULL);
-		return;
+		conn_abort(c, "client gone");
+		return -1;
 	}
 	if (n == 0) {
-		if (c->peek_len == 0) {
-			conn_log(c, LOG_DEBUG, "client closed before sending");
-			conn_free(c);
-			return;
-		}
+		if (c->peek_len == 0)
+			return 2;
 		/* Half-closed after a partial message: judge what we have. */
 		c->peek_res = peek_name(c->peek_buf, c->peek_len, &c->peek);
 		if (c->peek_res == PEEK_NEED_MORE) {
@@ -440,18 +446,36 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 			c->peek.error =
 			    "client closed in the middle of a message";
 		}
-		conn_peek_finish(c);
-		return;
+		return 1;
 	}
 	c->peek_len += n;
 	c->peek_res = peek_name(c->peek_buf, c->peek_len, &c->peek);
 	if (c->peek_res == PEEK_NEED_MORE && c->peek_len < PEEK_MAX_BYTES)
-		return;
+		return 0;
 	if (c->peek_res == PEEK_NEED_MORE) {
 		c->peek_res = PEEK_INVALID;
 		c->peek.error = "first message longer than the peek limit";
 	}
-	conn_peek_finish(c);
+	return 1;
+}
+
+/* CONN_PEEK: the client sent bytes (or closed). */
+static void
+conn_peek_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	switch (conn_peek_read(c)) {
+	case 1:
+		conn_peek_finish(c);
+		break;
+	case 2:
+		conn_log(c, LOG_DEBUG, "client closed before sending");
+		conn_free(c);
+		break;
+	default:
+		break;
+	}
 }
 
 static void
@@ -462,7 +486,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	switch (c->state) {
 	case CONN_PEEK:
 		if (c->peek_len == 0) {
-			/* Server speaks first: go on without a name. */
+			/* Server speaks first: go on without a name, and
+			 * watch who speaks first once connected. */
+			c->silent = true;
 			memset(&c->peek, 0, sizeof(c->peek));
 			c->peek.source = NAME_NONE;
 			c->peek.proto = "none";
@@ -470,6 +496,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		/* else peek_res stays PEEK_NEED_MORE: a peek timeout */
 		conn_peek_finish(c);
+		break;
+	case CONN_WATCH:
+		/* The late first message is still incomplete. */
+		conn_watch_decide(c);
 		break;
 	case CONN_CONNECT:
 	case CONN_SEND_PEEKED:
@@ -540,9 +570,11 @@ conn_decide(struct conn *c)
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
 	c->event_queued = record_decision(pd, &d);
 	/* Who it was is in the log now; a relayed connection need not carry
-	 * its 5 KB of paths for hours. */
-	free(c->app);
-	c->app = NULL;
+	 * its 5 KB of paths for hours.  A silent one may be decided again. */
+	if (!c->silent) {
+		free(c->app);
+		c->app = NULL;
+	}
 	if (c->verdict != ACTION_ALLOW) {
 		/* deny and reject both end a transparent TCP connection with a
 		 * reset; nothing has been sent onward. */
@@ -677,12 +709,31 @@ conn_send_peeked(struct conn *c)
 		}
 		c->peek_sent += n;
 	}
+	if (c->silent) {
+		conn_watch_start(c);
+		return;
+	}
+	conn_relay_begin(c);
+}
+
+/* From CONN_SEND_PEEKED or CONN_WATCH: splice both ways. */
+static void
+conn_relay_begin(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
 	free(c->peek_buf);
 	c->peek_buf = NULL;
 	c->peek_cap = 0;
-	event_free(c->cev);
-	event_free(c->timer);
-	c->cev = c->timer = NULL;
+	free(c->app);
+	c->app = NULL;
+	if (c->cev != NULL)
+		event_free(c->cev);
+	if (c->sev != NULL)
+		event_free(c->sev);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	c->cev = c->sev = c->timer = NULL;
 	c->state = CONN_RELAY;
 	c->last_active = now_coarse();
 	if (relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd,
@@ -694,6 +745,128 @@ conn_send_peeked(struct conn *c)
 	c->relaying = true;
 	/* The peeked bytes count as sent up. */
 	c->relay.up.bytes = c->peek_len;
+}
+
+/* CONN_WATCH: the destination spoke first: a server-first protocol. */
+static void
+conn_watch_server_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	c->silent = false;
+	conn_relay_begin(c);
+}
+
+/* CONN_WATCH: the client spoke first after all: peek at it. */
+static void
+conn_watch_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct timeval tv;
+
+	switch (conn_peek_read(c)) {
+	case 0:
+		if (c->peek_len > 0 && evtimer_pending(c->timer, NULL) == 0) {
+			/* Its message decides now, not the server. */
+			event_del(c->sev);
+			tv.tv_sec = c->pd->cfg.peek_timeout_ms / 1000;
+			tv.tv_usec = (c->pd->cfg.peek_timeout_ms % 1000) * 1000;
+			evtimer_add(c->timer, &tv);
+		}
+		break;
+	case 1:
+		conn_watch_decide(c);
+		break;
+	case 2:
+		/* Closed without a word: pass the close on. */
+		c->silent = false;
+		conn_relay_begin(c);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+conn_watch_start(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
+	c->state = CONN_WATCH;
+	c->last_active = now_coarse();
+	evtimer_del(c->timer);
+	if (c->cev != NULL)
+		event_free(c->cev);
+	c->cev = event_new(pd->base, c->cfd, EV_READ | EV_PERSIST,
+	                   conn_watch_client_cb, c);
+	c->sev = event_new(pd->base, c->sfd, EV_READ, conn_watch_server_cb, c);
+	if (c->cev == NULL || c->sev == NULL || event_add(c->cev, NULL) == -1 ||
+	    event_add(c->sev, NULL) == -1) {
+		conn_log(c, LOG_ERR, "cannot add watch events");
+		conn_abort(c, "cannot watch the connection");
+	}
+}
+
+/* From CONN_WATCH: send the late first message on, under the connect
+ * timer like any peeked bytes. */
+static void
+conn_watch_send(struct conn *c)
+{
+	struct timeval tv;
+
+	c->state = CONN_SEND_PEEKED;
+	c->peek_sent = 0;
+	tv.tv_sec = c->pd->cfg.connect_timeout_ms / 1000;
+	tv.tv_usec = (c->pd->cfg.connect_timeout_ms % 1000) * 1000;
+	evtimer_add(c->timer, &tv);
+	conn_send_peeked(c);
+}
+
+/*
+ * CONN_WATCH: the late first message is complete (or timed out): decide
+ * again with what it says, and either send it on or reset both sides.
+ */
+static void
+conn_watch_decide(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	struct decision d = {0};
+
+	event_del(c->cev);
+	event_del(c->sev);
+	evtimer_del(c->timer);
+	c->silent = false;
+	if (c->peek_res == PEEK_DONE && c->peek.source == NAME_NONE) {
+		/* No name in it either: the verdict on the address stands. */
+		conn_watch_send(c);
+		return;
+	}
+	if (c->peek_res == PEEK_INVALID) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_INVALID;
+	} else if (c->peek_res == PEEK_NEED_MORE) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_TIMEOUT;
+	} else
+		conn_judge(c);
+	d.id = c->id;
+	d.verdict = c->verdict;
+	d.reason = c->reason;
+	d.rule_id = c->rule_id;
+	d.app = c->app;
+	d.client = (const struct sockaddr *)&c->client;
+	d.dst = (const struct sockaddr *)&c->dst;
+	d.peek = &c->peek;
+	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
+	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
+	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
+	c->event_queued = record_decision(pd, &d);
+	if (c->verdict != ACTION_ALLOW) {
+		pd->stats.refused++;
+		conn_abort(c, "refused on its first message, sent late");
+		return;
+	}
+	conn_watch_send(c);
 }
 
 void
@@ -752,7 +925,8 @@ conn_sweep_idle(struct proxyd *pd)
 
 	for (c = TAILQ_FIRST(&pd->conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);
-		if (c->state == CONN_RELAY && now - c->last_active >= idle) {
+		if ((c->state == CONN_RELAY || c->state == CONN_WATCH) &&
+		    now - c->last_active >= idle) {
 			conn_abort(c, "idle timeout");
 		}
 	}

@@ -7,6 +7,12 @@
  *   CONN_DECIDE      peek and attribution done: the verdict is taken
  *   CONN_CONNECT     allowed: connecting to the original destination
  *   CONN_SEND_PEEKED writing the peeked bytes to the destination
+ *   CONN_WATCH       a client that sent nothing within peek_timeout was
+ *                    decided without a name and connected; if it speaks
+ *                    before the server does after all, its first message
+ *                    is peeked and the connection decided again with the
+ *                    name (so waiting cannot dodge a name rule); if the
+ *                    server speaks first, it is a server-first protocol
  *   CONN_RELAY       splicing both ways until both sides close
  * A refused connection is reset and freed straight from CONN_DECIDE.
  *
@@ -35,6 +41,7 @@ enum conn_state {
 	CONN_DECIDE,
 	CONN_CONNECT,
 	CONN_SEND_PEEKED,
+	CONN_WATCH, /* silent client, connected: who speaks first? */
 	CONN_RELAY,
 	CONN_DEAD, /* closed, waiting for its attribution job */
 };
@@ -81,6 +88,8 @@ struct conn {
 	enum conn_reason reason;
 	int64_t rule_id;   /* REASON_RULE */
 	bool event_queued; /* its decision row went to the event log */
+	bool silent;       /* nothing within peek_timeout: CONN_WATCH next */
+	struct event *sev; /* CONN_WATCH: the destination spoke */
 	struct relay relay;
 	bool relaying;
 };

@@ -9,7 +9,8 @@ TLS allows a handshake message to be cut across records at any byte, so a
 re-framed ClientHello still completes the handshake with a real server.
 
 Modes:
-  split     the ClientHello cut into --records records (the cuts fall
+  split     after --delay seconds of silence (default 0),
+            the ClientHello cut into --records records (the cuts fall
             inside the handshake header and inside the server name), or
             into records of --piece-size bytes, each sent as its own TCP
             segment after --gap seconds (0: all at once); then the
@@ -186,6 +187,8 @@ def mode_split(args):
         prev = c
     say("records", len(pieces))
     sock = connect(args.connect, args.max_time)
+    if args.delay > 0:
+        time.sleep(args.delay)  # silent first, as a server-first client
     if args.gap > 0:
         for i, piece in enumerate(pieces):
             if i > 0:
@@ -318,6 +321,8 @@ def main():
     p.add_argument("--name", default="a.test", help="server name (SNI)")
     p.add_argument("--cafile", help="CA to verify the server with")
     p.add_argument("--records", type=int, default=3)
+    p.add_argument("--delay", type=float, default=0.0,
+                   help="split: seconds of silence before the ClientHello")
     p.add_argument("--piece-size", type=int, default=0)
     p.add_argument("--gap", type=float, default=0.2,
                    help="seconds between pieces (split) or bytes (slow)")
