@@ -176,6 +176,15 @@ client_ok(struct control_client *c, struct ctl_line *l)
 	client_send(c, l->buf, (size_t)n);
 }
 
+/* The read (idle) timeout when idle counts, and always the write one. */
+static void
+client_set_timeouts(struct control_client *c, bool idle_counts)
+{
+	struct timeval idle = {CONTROL_IDLE_S, 0}, wr = {CONTROL_WRITE_S, 0};
+
+	bufferevent_set_timeouts(c->bev, idle_counts ? &idle : NULL, &wr);
+}
+
 static void
 control_done(void *arg, const struct rulesvc_result *res)
 {
@@ -218,6 +227,7 @@ control_done(void *arg, const struct rulesvc_result *res)
 	}
 	c->pending = NULL;
 	free(p);
+	client_set_timeouts(c, true);
 	if (res->ok)
 		client_ok(c, &l);
 	else {
@@ -259,6 +269,9 @@ client_apply(struct control_client *c, const struct rulesvc_change *change,
 	p->n_names = n_names;
 	c->pending = p;
 	c->state = CLIENT_WAITING;
+	/* A slow change (a big import behind others) is not idleness: no
+	 * read timeout until its reply is out. */
+	client_set_timeouts(c, false);
 	/* done() may run before this returns; p is not ours after it. */
 	rulesvc_apply(c->ctl->pd, change, control_done, p);
 }
