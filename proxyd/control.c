@@ -723,7 +723,6 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct control *ctl = arg;
 	struct control_client *c;
-	struct timeval idle = {CONTROL_IDLE_S, 0}, wr = {CONTROL_WRITE_S, 0};
 	char d[64];
 
 	if (ctl->n_clients >= CONTROL_MAX_CLIENTS) {
@@ -765,7 +764,7 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	                  client_event_cb, c);
 	/* Reading stops while a line longer than the limit is buffered. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
-	bufferevent_set_timeouts(c->bev, &idle, &wr);
+	client_set_timeouts(c, true);
 	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
 		log_error("control: cannot read from a client");
 		client_free(c);
