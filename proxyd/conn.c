@@ -35,6 +35,20 @@ now_coarse(void)
 	return ts.tv_sec;
 }
 
+/* Arm c's timer for ms.  0, or -1 (logged) when libevent cannot. */
+static int
+conn_arm(struct conn *c, unsigned ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000,
+	                     .tv_usec = (ms % 1000) * 1000};
+
+	if (evtimer_add(c->timer, &tv) == -1) {
+		conn_log(c, LOG_ERR, "cannot arm a timer");
+		return -1;
+	}
+	return 0;
+}
+
 const char *
 conn_reason_str(enum conn_reason r)
 {
@@ -614,7 +628,6 @@ conn_connect(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
 	const struct sockaddr *dst = (const struct sockaddr *)&c->dst;
-	struct timeval tv;
 	char msg[128];
 	int one = 1;
 
@@ -644,9 +657,10 @@ conn_connect(struct conn *c)
 		snprintf(msg, sizeof(msg), "cannot add connect event");
 		goto fail;
 	}
-	tv.tv_sec = pd->cfg.connect_timeout_ms / 1000;
-	tv.tv_usec = (pd->cfg.connect_timeout_ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	if (conn_arm(c, pd->cfg.connect_timeout_ms) == -1) {
+		snprintf(msg, sizeof(msg), "cannot arm the connect timer");
+		goto fail;
+	}
 	return;
 fail:
 	conn_abort(c, msg);
@@ -762,16 +776,14 @@ static void
 conn_watch_client_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
-	struct timeval tv;
 
 	switch (conn_peek_read(c)) {
 	case 0:
 		if (c->peek_len > 0 && evtimer_pending(c->timer, NULL) == 0) {
 			/* Its message decides now, not the server. */
 			event_del(c->sev);
-			tv.tv_sec = c->pd->cfg.peek_timeout_ms / 1000;
-			tv.tv_usec = (c->pd->cfg.peek_timeout_ms % 1000) * 1000;
-			evtimer_add(c->timer, &tv);
+			if (conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1)
+				conn_abort(c, "cannot arm the peek timer");
 		}
 		break;
 	case 1:
@@ -812,13 +824,13 @@ conn_watch_start(struct conn *c)
 static void
 conn_watch_send(struct conn *c)
 {
-	struct timeval tv;
 
 	c->state = CONN_SEND_PEEKED;
 	c->peek_sent = 0;
-	tv.tv_sec = c->pd->cfg.connect_timeout_ms / 1000;
-	tv.tv_usec = (c->pd->cfg.connect_timeout_ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	if (conn_arm(c, c->pd->cfg.connect_timeout_ms) == -1) {
+		conn_abort(c, "cannot arm the connect timer");
+		return;
+	}
 	conn_send_peeked(c);
 }
 
@@ -874,7 +886,6 @@ conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
             const struct sockaddr *dst)
 {
 	struct conn *c;
-	struct timeval tv;
 	int one = 1;
 
 	c = calloc(1, sizeof(*c));
@@ -906,9 +917,10 @@ conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
 		conn_abort(c, NULL);
 		return;
 	}
-	tv.tv_sec = pd->cfg.peek_timeout_ms / 1000;
-	tv.tv_usec = (pd->cfg.peek_timeout_ms % 1000) * 1000;
-	evtimer_add(c->timer, &tv);
+	if (conn_arm(c, pd->cfg.peek_timeout_ms) == -1) {
+		conn_abort(c, NULL);
+		return;
+	}
 
 	c->job.run = conn_attr_run;
 	c->job.done = conn_attr_done;

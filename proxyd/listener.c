@@ -119,10 +119,13 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 		l->backoff_ms = ACCEPT_BACKOFF_MAX_MS;
 	log_warn("listener %s: accept: %s; pausing %ums (%u connections)", a,
 	         strerror(err), l->backoff_ms, l->pd->n_conns);
-	evconnlistener_disable(evl);
 	tv.tv_sec = l->backoff_ms / 1000;
 	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
-	evtimer_add(l->resume, &tv);
+	/* Pause only with a way back: without the timer, keep accepting. */
+	if (evtimer_add(l->resume, &tv) == -1)
+		log_error("listener %s: cannot arm the back-off timer", a);
+	else
+		evconnlistener_disable(evl);
 }
 
 static int

@@ -157,13 +157,20 @@ relay_pump(struct relay *r, struct relay_dir *d)
 	/* Arm exactly the event this direction now waits for. */
 	if (d->in_pipe > 0) {
 		event_del(d->rev);
-		event_add(d->wev, NULL);
+		if (event_add(d->wev, NULL) == -1) {
+			relay_end(r, RELAY_END_ERROR, ENOMEM);
+			return -1;
+		}
 	} else {
 		event_del(d->wev);
 		if (d->eof)
 			event_del(d->rev);
-		else
-			event_add(d->rev, NULL);
+		else if (event_add(d->rev, NULL) == -1) {
+			/* A direction nobody watches would stall until the
+			 * idle timeout: end it now instead. */
+			relay_end(r, RELAY_END_ERROR, ENOMEM);
+			return -1;
+		}
 	}
 	if (r->up.shut && r->down.shut) {
 		relay_end(r, RELAY_END_EOF, 0);
