@@ -135,6 +135,18 @@ rules_optname(int ch)
 	return "?";
 }
 
+/* "tollgate: rules ACTION: MESSAGE" and a tail (with its newline): the
+ * one printer of the three below. */
+static void
+rules_vsay(const struct rules_ctx *ctx, const char *tail, const char *fmt,
+           va_list ap)
+{
+	fflush(stdout);
+	fprintf(stderr, CLI_PROG ": rules %s: ", ctx->act->name);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+}
+
 /* "tollgate: rules ACTION: ..." and exit status 1. */
 static int rules_fail(const struct rules_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -144,12 +156,9 @@ rules_fail(const struct rules_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, CLI_PROG ": rules %s: ", ctx->act->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rules_vsay(ctx, "\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return CLI_EXIT_FAIL;
 }
 
@@ -160,15 +169,15 @@ static int rules_usage(const struct rules_ctx *ctx, const char *fmt, ...)
 static int
 rules_usage(const struct rules_ctx *ctx, const char *fmt, ...)
 {
+	char tail[512];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, CLI_PROG ": rules %s: ", ctx->act->name);
+	snprintf(tail, sizeof(tail),
+	         " (usage: " CLI_PROG " [-c FILE] rules %s %s)\n",
+	         ctx->act->name, ctx->act->args);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rules_vsay(ctx, tail, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (usage: " CLI_PROG " [-c FILE] rules %s %s)\n",
-	        ctx->act->name, ctx->act->args);
 	return CLI_EXIT_USAGE;
 }
 
@@ -180,15 +189,14 @@ static int rules_badarg(const struct rules_ctx *ctx, const char *fmt, ...)
 static int
 rules_badarg(const struct rules_ctx *ctx, const char *fmt, ...)
 {
+	char tail[128];
 	va_list ap;
 
-	fflush(stdout);
-	fprintf(stderr, CLI_PROG ": rules %s: ", ctx->act->name);
+	snprintf(tail, sizeof(tail), " (see " CLI_PROG " rules %s --help)\n",
+	         ctx->act->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rules_vsay(ctx, tail, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, " (see " CLI_PROG " rules %s --help)\n",
-	        ctx->act->name);
 	return -1;
 }
 
