@@ -4,7 +4,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 20
 tg_setup
 
 # start CONF: run tollgated in the client namespace (5 s at most); its
@@ -58,3 +58,11 @@ is "$st" 0 "--print-config exits 0"
 like "$out" $'(^|\n)default_action = reject(\n|$)' "it shows default_action = reject"
 like "$out" $'(^|\n)guard_users = tgguard(\n|$)' "and guard_users = tgguard"
 ok '! tg_table_present' "and installs no nftables table"
+
+# The example file that make install puts in /etc: every key it shows,
+# uncommented, is a key tollgated takes, with a valid value.
+sed -e 's/^#\([a-z_]* = \)/\1/' -e "s/^guard_users = user\$/guard_users = $TG_GUARD/" \
+    "$TG_ROOT/contrib/tollgate.conf" >"$TG_TMP/example.conf"
+start -c "$TG_TMP/example.conf" --print-config
+is "$st" 0 "the example tollgate.conf, every key uncommented, is valid ($err)"
+like "$out" $'(^|\n)event_max_age = 30d(\n|$)' "and sets what it says"
