@@ -557,10 +557,14 @@ conn_judge(struct conn *c)
 }
 
 /* CONN_DECIDE: take the verdict and act on it. */
+/*
+ * Take the verdict from what the peek found and the rules say, and record
+ * it (log line and event row).  For the first decision and for a silent
+ * client's second one alike.
+ */
 static void
-conn_decide(struct conn *c)
+conn_verdict(struct conn *c)
 {
-	struct proxyd *pd = c->pd;
 	struct decision d = {0};
 
 	if (c->peek_res == PEEK_INVALID) {
@@ -582,7 +586,15 @@ conn_decide(struct conn *c)
 	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
 	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
-	c->event_queued = record_decision(pd, &d);
+	c->event_queued = record_decision(c->pd, &d);
+}
+
+static void
+conn_decide(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
+	conn_verdict(c);
 	/* Who it was is in the log now; a relayed connection need not carry
 	 * its 5 KB of paths for hours.  A silent one may be decided again. */
 	if (!c->silent) {
@@ -842,7 +854,6 @@ static void
 conn_watch_decide(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
-	struct decision d = {0};
 
 	event_del(c->cev);
 	event_del(c->sev);
@@ -853,26 +864,7 @@ conn_watch_decide(struct conn *c)
 		conn_watch_send(c);
 		return;
 	}
-	if (c->peek_res == PEEK_INVALID) {
-		c->verdict = ACTION_REJECT;
-		c->reason = REASON_PEEK_INVALID;
-	} else if (c->peek_res == PEEK_NEED_MORE) {
-		c->verdict = ACTION_REJECT;
-		c->reason = REASON_PEEK_TIMEOUT;
-	} else
-		conn_judge(c);
-	d.id = c->id;
-	d.verdict = c->verdict;
-	d.reason = c->reason;
-	d.rule_id = c->rule_id;
-	d.app = c->app;
-	d.client = (const struct sockaddr *)&c->client;
-	d.dst = (const struct sockaddr *)&c->dst;
-	d.peek = &c->peek;
-	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
-	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
-	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
-	c->event_queued = record_decision(pd, &d);
+	conn_verdict(c);
 	if (c->verdict != ACTION_ALLOW) {
 		pd->stats.refused++;
 		conn_abort(c, "refused on its first message, sent late");
