@@ -249,7 +249,8 @@ parse_duration_key(struct config *cfg, const struct config_key *k,
 {
 	unsigned ms;
 
-	if (config_parse_duration(v, &ms) == -1 || ms < k->min)
+	if (config_parse_duration(v, &ms) == -1 || ms < k->min ||
+	    (k->max != 0 && ms > k->max))
 		return -1;
 	*duration_field(cfg, k) = ms;
 	return 0;
@@ -488,6 +489,23 @@ static const struct config_key config_keys[] = {
         .min = 1000,
     },
     {
+        .name = "prompt_timeout",
+        .expected = "a duration from 1s to 1h, like 99s or 2m",
+        .parse = parse_duration_key,
+        .print = print_duration_key,
+        .field = offsetof(struct config, prompt_timeout_ms),
+        .min = 1000,
+        .max = 3600 * 1000,
+    },
+    {
+        .name = "prompt_program",
+        .expected = "an absolute path to the tollgate-prompt executable",
+        .parse = parse_path_key,
+        .print = print_path_key,
+        .field = offsetof(struct config, prompt_program),
+        .min = sizeof(((struct config *)0)->prompt_program),
+    },
+    {
         .name = "keep_redirect_on_exit",
         .expected = "yes or no",
         .parse = parse_keep_redirect_on_exit,
@@ -580,6 +598,9 @@ config_defaults(struct config *cfg)
 	cfg->peek_timeout_ms = 3000;
 	cfg->connect_timeout_ms = 10000;
 	cfg->idle_timeout_ms = 2 * 3600 * 1000;
+	cfg->prompt_timeout_ms = 99 * 1000;
+	snprintf(cfg->prompt_program, sizeof(cfg->prompt_program), "%s",
+	         CONFIG_DEFAULT_PROMPT_PROGRAM);
 	cfg->keep_redirect_on_exit = true;
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 16384;

@@ -18,6 +18,11 @@
 #define CONFIG_DEFAULT_PATH     "/etc/tollgate/tollgate.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/tollgate/tollgate.db"
 #define CONFIG_DEFAULT_CONTROL  "/run/tollgate/control.sock"
+/* Where "make install" puts tollgate-prompt; the Makefile passes its
+ * own BINDIR. */
+#ifndef CONFIG_DEFAULT_PROMPT_PROGRAM
+#define CONFIG_DEFAULT_PROMPT_PROGRAM "/usr/local/bin/tollgate-prompt"
+#endif
 #define CONFIG_MAX_LISTEN       4
 #define CONFIG_MAX_GUARD        64
 #define CONFIG_ERRLEN           512
@@ -44,6 +49,8 @@ struct config {
 	unsigned peek_timeout_ms;
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;
+	unsigned prompt_timeout_ms; /* no answer: default_action */
+	char prompt_program[4096];  /* the one executable that may subscribe */
 	bool keep_redirect_on_exit;
 	int log_level;
 	unsigned max_connections;

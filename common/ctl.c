@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/config.h"
 #include "common/ctl.h"
 
 static const struct {
@@ -28,6 +29,24 @@ static const struct {
     [CTL_RULE_EDIT] = {"RULE-EDIT", true},
     [CTL_IMPORT] = {"IMPORT", true},
     [CTL_RELOAD] = {"RELOAD", true},
+    /* Checked by the server itself: who may subscribe and answer is
+     * more than "admin or not" (docs/control.md). */
+    [CTL_SUBSCRIBE] = {"SUBSCRIBE", false},
+    [CTL_PROMPTS] = {"PROMPTS", false},
+    [CTL_ANSWER] = {"ANSWER", false},
+};
+
+static const char *const ctl_scopes[CTL_N_SCOPES] = {
+    [CTL_SCOPE_NAME] = "name", [CTL_SCOPE_DOMAIN] = "domain",
+    [CTL_SCOPE_APP] = "app",   [CTL_SCOPE_IP] = "ip",
+    [CTL_SCOPE_PORT] = "port",
+};
+
+static const char *const ctl_durations[CTL_N_DURATIONS] = {
+    [CTL_DUR_ONCE] = "once",
+    [CTL_DUR_RESTART] = "restart",
+    [CTL_DUR_HOUR] = "1h",
+    [CTL_DUR_FOREVER] = "forever",
 };
 
 #define CTL_N_VERBS (sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
@@ -39,6 +58,41 @@ static const char *const ctl_codes[] = {
 };
 
 #define CTL_N_CODES (sizeof(ctl_codes) / sizeof(ctl_codes[0]))
+
+static int
+ctl_word_index(const char *const *words, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(words[i], s) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+ctl_scope_name(enum ctl_scope s)
+{
+	return (unsigned)s < CTL_N_SCOPES ? ctl_scopes[s] : "?";
+}
+
+const char *
+ctl_duration_name(enum ctl_duration d)
+{
+	return (unsigned)d < CTL_N_DURATIONS ? ctl_durations[d] : "?";
+}
+
+int
+ctl_scope_parse(const char *s)
+{
+	return ctl_word_index(ctl_scopes, CTL_N_SCOPES, s);
+}
+
+int
+ctl_duration_parse(const char *s)
+{
+	return ctl_word_index(ctl_durations, CTL_N_DURATIONS, s);
+}
 
 const char *
 ctl_verb_name(enum ctl_verb v)
@@ -344,7 +398,8 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		return ctl_req_fail(code, CTL_E_USAGE, err, errlen,
 		                    "empty request (expected a verb: STATUS, "
 		                    "RULE-ADD, RULE-DEL, RULE-ENABLE, "
-		                    "RULE-DISABLE, RULE-EDIT, IMPORT, RELOAD)");
+		                    "RULE-DISABLE, RULE-EDIT, IMPORT, RELOAD, "
+		                    "SUBSCRIBE, PROMPTS, ANSWER)");
 	}
 	verb = words[0].value;
 	for (i = 0; i < CTL_N_VERBS; i++)
@@ -356,7 +411,8 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		ctl_req_fail(code, CTL_E_USAGE, err, errlen,
 		             "unknown verb \"%.64s\" (expected STATUS, "
 		             "RULE-ADD, RULE-DEL, RULE-ENABLE, RULE-DISABLE, "
-		             "RULE-EDIT, IMPORT or RELOAD)",
+		             "RULE-EDIT, IMPORT, RELOAD, SUBSCRIBE, PROMPTS "
+		             "or ANSWER)",
 		             words[0].key != NULL ? words[0].key : verb);
 		free(raw);
 		return -1;
@@ -368,6 +424,8 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 	switch (req->verb) {
 	case CTL_STATUS:
 	case CTL_RELOAD:
+	case CTL_SUBSCRIBE:
+	case CTL_PROMPTS:
 		if (n != 1)
 			goto usage_noargs;
 		return 0;
@@ -403,6 +461,23 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		req->n = strtoul(words[1].value, NULL, 10);
 		if (req->n > CTL_IMPORT_LINES_MAX)
 			goto toomany;
+		return 0;
+	case CTL_ANSWER:
+		if (n != 5 || words[1].key != NULL || words[2].key != NULL ||
+		    words[3].key != NULL || words[4].key != NULL ||
+		    (req->id = ctl_parse_id(words[1].value)) == -1 ||
+		    (req->verdict = action_parse(words[2].value)) == -1 ||
+		    ctl_scope_parse(words[3].value) == -1 ||
+		    ctl_duration_parse(words[4].value) == -1) {
+			ctl_req_free(req);
+			return ctl_req_fail(
+			    code, CTL_E_USAGE, err, errlen,
+			    "usage: ANSWER ID allow|deny|reject "
+			    "name|domain|app|ip|port once|restart|1h|forever");
+		}
+		req->scope = (enum ctl_scope)ctl_scope_parse(words[3].value);
+		req->duration =
+		    (enum ctl_duration)ctl_duration_parse(words[4].value);
 		return 0;
 	default:
 		ctl_req_free(req);
@@ -941,6 +1016,251 @@ ctl_call(const char *path, const char *request, struct ctl_reply *rep,
 	    errno == EPIPE || errno == ECONNRESET)
 		rc = ctl_recv_reply(fd, rep, CTL_TIMEOUT_MS, err, errlen);
 	close(fd);
+	free(buf);
+	return rc;
+}
+
+/* "name,domain,app" from a bit set over words[]. */
+static void
+ctl_put_set(struct ctl_line *l, const char *key, unsigned set,
+            const char *const *words, size_t n)
+{
+	char buf[128];
+	size_t i, off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		if (set & (1u << i))
+			off += snprintf(buf + off, sizeof(buf) - off, "%s%s",
+			                off > 0 ? "," : "", words[i]);
+	ctl_put_kv(l, key, off > 0 ? buf : "-");
+}
+
+static void
+ctl_put_str(struct ctl_line *l, const char *key, const char *v)
+{
+	ctl_put_kv(l, key, v[0] != '\0' ? v : "-");
+}
+
+void
+ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p)
+{
+	ctl_put_kvf(l, "id", "%llu", (unsigned long long)p->id);
+	ctl_put_kvf(l, "uid", "%u", p->uid);
+	ctl_put_str(l, "user", p->user);
+	ctl_put_kvf(l, "pid", "%ld", p->pid);
+	ctl_put_str(l, "app", p->app);
+	ctl_put_str(l, "cmdline", p->cmdline);
+	ctl_put_str(l, "name", p->name);
+	ctl_put_str(l, "source", p->source);
+	ctl_put_kv(l, "dst", p->dst);
+	ctl_put_kvf(l, "port", "%u", p->port);
+	ctl_put_str(l, "proto", p->proto);
+	ctl_put_kvf(l, "created", "%lld", (long long)p->created);
+	ctl_put_kvf(l, "expires", "%lld", (long long)p->expires);
+	ctl_put_kvf(l, "connections", "%u", p->connections);
+	ctl_put_kv(l, "default", action_name((enum action)p->deflt));
+	ctl_put_str(l, "domain", p->domain);
+	ctl_put_set(l, "scopes", p->scopes, ctl_scopes, CTL_N_SCOPES);
+	ctl_put_set(l, "durations", p->durations, ctl_durations,
+	            CTL_N_DURATIONS);
+}
+
+/* "a,b,c" of words[] into a bit set; -1 on an unknown word. */
+static int
+ctl_parse_set(const char *v, const char *const *words, size_t n,
+              unsigned *set)
+{
+	char buf[128], *tok, *save = NULL;
+	int k;
+
+	*set = 0;
+	if (strcmp(v, "-") == 0)
+		return 0;
+	if (strlen(v) >= sizeof(buf))
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", v);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if ((k = ctl_word_index(words, n, tok)) == -1)
+			return -1;
+		*set |= 1u << k;
+	}
+	return 0;
+}
+
+/* A string value: "-" is "", too long is an error. */
+static int
+ctl_get_str(char *dst, size_t cap, const char *v)
+{
+	if (strcmp(v, "-") == 0)
+		v = "";
+	if (strlen(v) >= cap)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* An unsigned number of at most max; -1 when not one. */
+static int
+ctl_get_num(const char *v, unsigned long long max, unsigned long long *out)
+{
+	char *end;
+
+	if (v[0] < '0' || v[0] > '9')
+		return -1;
+	errno = 0;
+	*out = strtoull(v, &end, 10);
+	if (errno != 0 || *end != '\0' || *out > max)
+		return -1;
+	return 0;
+}
+
+/* Split "WORD k=v..." whose first word is want; words after it in w. */
+static int
+ctl_split_event(const char *line, size_t len, const char *want, char **buf,
+                struct ctl_word *w, char *err, size_t errlen)
+{
+	int n;
+
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	*buf = malloc(len + 1);
+	if (*buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(*buf, line, len);
+	n = ctl_split(*buf, len, w, CTL_WORDS_MAX, err, errlen);
+	if (n == -1)
+		goto fail;
+	if (n == 0 || w[0].key != NULL || strcmp(w[0].value, want) != 0) {
+		snprintf(err, errlen, "not a %s line", want);
+		goto fail;
+	}
+	return n;
+fail:
+	free(*buf);
+	*buf = NULL;
+	return -1;
+}
+
+int
+ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
+                 char *err, size_t errlen)
+{
+	struct ctl_word w[CTL_WORDS_MAX];
+	unsigned long long num;
+	unsigned need = 0;
+	char *buf;
+	const char *k, *v;
+	int n, i, bad = 0, a;
+
+	memset(p, 0, sizeof(*p));
+	p->deflt = -1;
+	if ((n = ctl_split_event(line, len, "PROMPT", &buf, w, err, errlen)) ==
+	    -1)
+		return -1;
+	for (i = 1; i < n && !bad; i++) {
+		k = w[i].key;
+		v = w[i].value;
+		if (k == NULL)
+			continue;
+		if (strcmp(k, "id") == 0) {
+			bad = ctl_get_num(v, UINT64_MAX, &num) == -1 ||
+			      num == 0;
+			p->id = num;
+			need |= 1;
+		} else if (strcmp(k, "uid") == 0) {
+			bad = ctl_get_num(v, UINT32_MAX - 1, &num) == -1;
+			p->uid = (unsigned)num;
+			need |= 2;
+		} else if (strcmp(k, "pid") == 0) {
+			bad = ctl_get_num(v, INT32_MAX, &num) == -1;
+			p->pid = (long)num;
+		} else if (strcmp(k, "port") == 0) {
+			bad = ctl_get_num(v, 65535, &num) == -1;
+			p->port = (unsigned)num;
+			need |= 4;
+		} else if (strcmp(k, "created") == 0 ||
+		           strcmp(k, "expires") == 0) {
+			bad = ctl_get_num(v, INT64_MAX, &num) == -1;
+			*(k[0] == 'c' ? &p->created : &p->expires) =
+			    (int64_t)num;
+		} else if (strcmp(k, "connections") == 0) {
+			bad = ctl_get_num(v, UINT32_MAX, &num) == -1;
+			p->connections = (unsigned)num;
+		} else if (strcmp(k, "default") == 0) {
+			bad = (a = action_parse(v)) == -1;
+			p->deflt = a;
+		} else if (strcmp(k, "scopes") == 0) {
+			bad = ctl_parse_set(v, ctl_scopes, CTL_N_SCOPES,
+			                    &p->scopes) == -1;
+			need |= 8;
+		} else if (strcmp(k, "durations") == 0) {
+			bad = ctl_parse_set(v, ctl_durations, CTL_N_DURATIONS,
+			                    &p->durations) == -1;
+			need |= 16;
+		} else if (strcmp(k, "dst") == 0) {
+			bad = ctl_get_str(p->dst, sizeof(p->dst), v);
+			need |= 32;
+		} else if (strcmp(k, "user") == 0)
+			bad = ctl_get_str(p->user, sizeof(p->user), v);
+		else if (strcmp(k, "app") == 0)
+			bad = ctl_get_str(p->app, sizeof(p->app), v);
+		else if (strcmp(k, "cmdline") == 0)
+			bad = ctl_get_str(p->cmdline, sizeof(p->cmdline), v);
+		else if (strcmp(k, "name") == 0)
+			bad = ctl_get_str(p->name, sizeof(p->name), v);
+		else if (strcmp(k, "source") == 0)
+			bad = ctl_get_str(p->source, sizeof(p->source), v);
+		else if (strcmp(k, "proto") == 0)
+			bad = ctl_get_str(p->proto, sizeof(p->proto), v);
+		else if (strcmp(k, "domain") == 0)
+			bad = ctl_get_str(p->domain, sizeof(p->domain), v);
+	}
+	if (bad)
+		snprintf(err, errlen, "PROMPT line: bad %s=%.64s", w[i - 1].key,
+		         w[i - 1].value);
+	else if (need != 63)
+		snprintf(err, errlen,
+		         "PROMPT line without id, uid, port, scopes, "
+		         "durations or dst");
+	free(buf);
+	return bad || need != 63 ? -1 : 0;
+}
+
+int
+ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
+                   char *err, size_t errlen)
+{
+	struct ctl_word words[CTL_WORDS_MAX];
+	unsigned long long num;
+	char *buf;
+	int n, i, rc = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->verdict = -1;
+	if ((n = ctl_split_event(line, len, "WITHDRAW", &buf, words, err,
+	                         errlen)) == -1)
+		return -1;
+	for (i = 1; i < n && rc == 0; i++) {
+		if (words[i].key == NULL)
+			continue;
+		if (strcmp(words[i].key, "id") == 0) {
+			if (ctl_get_num(words[i].value, UINT64_MAX, &num) == -1)
+				rc = -1;
+			w->id = num;
+		} else if (strcmp(words[i].key, "reason") == 0)
+			rc = ctl_get_str(w->reason, sizeof(w->reason),
+			                 words[i].value);
+		else if (strcmp(words[i].key, "verdict") == 0)
+			w->verdict = action_parse(words[i].value);
+	}
+	if (rc == 0 && w->id == 0)
+		rc = -1;
+	if (rc == -1)
+		snprintf(err, errlen, "WITHDRAW line without a valid id");
 	free(buf);
 	return rc;
 }

@@ -51,7 +51,36 @@ enum ctl_verb {
 	CTL_RULE_EDIT,    /* RULE-EDIT ID <rule fields> */
 	CTL_IMPORT,       /* IMPORT N, then N lines of export text */
 	CTL_RELOAD,       /* RELOAD */
+	CTL_SUBSCRIBE,    /* SUBSCRIBE: become a prompt agent */
+	CTL_PROMPTS,      /* PROMPTS: list pending prompts */
+	CTL_ANSWER,       /* ANSWER ID VERDICT SCOPE DURATION */
 };
+
+/* What a prompt's answer covers: the rule it adds (docs/control.md). */
+enum ctl_scope {
+	CTL_SCOPE_NAME,   /* dest=NAME */
+	CTL_SCOPE_DOMAIN, /* dest=*.DOMAIN, the registrable domain */
+	CTL_SCOPE_APP,    /* dest=*: this app, anywhere */
+	CTL_SCOPE_IP,     /* dest=IP */
+	CTL_SCOPE_PORT,   /* dest=* port=PORT */
+};
+#define CTL_N_SCOPES 5
+
+/* How long an answer holds. */
+enum ctl_duration {
+	CTL_DUR_ONCE,    /* no rule: the connections parked now */
+	CTL_DUR_RESTART, /* a rule until tollgated restarts */
+	CTL_DUR_HOUR,    /* a rule that expires in an hour */
+	CTL_DUR_FOREVER,
+};
+#define CTL_N_DURATIONS 4
+#define CTL_HOUR_S      3600
+
+const char *ctl_scope_name(enum ctl_scope s);
+const char *ctl_duration_name(enum ctl_duration d);
+/* The scope or duration named s; -1 when none. */
+int ctl_scope_parse(const char *s);
+int ctl_duration_parse(const char *s);
 
 enum ctl_code {
 	CTL_E_PERM,  /* the peer may not do this */
@@ -99,6 +128,10 @@ struct ctl_req {
 	enum ctl_verb verb;
 	int64_t id;         /* RULE-DEL, -ENABLE, -DISABLE, -EDIT: > 0 */
 	unsigned long n;    /* IMPORT: lines that follow, <= the maximum */
+	/* ANSWER ID VERDICT SCOPE DURATION */
+	int verdict; /* enum action of common/config.h */
+	enum ctl_scope scope;
+	enum ctl_duration duration;
 	const char *fields; /* RULE-ADD, RULE-EDIT: the rule's key=value
 	                     * fields as sent (the rule text form of rules/
 	                     * rule.h without its leading word "rule") */
@@ -172,6 +205,58 @@ int ctl_reply_parse(const char *line, size_t len, struct ctl_reply *rep,
 void ctl_reply_free(struct ctl_reply *rep);
 /* The value of key in an OK reply, or NULL. */
 const char *ctl_reply_get(const struct ctl_reply *rep, const char *key);
+
+/*
+ * A prompt as the daemon describes it to prompt agents and to PROMPTS:
+ * one "PROMPT key=value..." line (docs/control.md, Prompts).  The daemon
+ * writes it with ctl_prompt_put(); agents and the tollgate command read it
+ * with ctl_prompt_parse().  Strings are "" where the line says "-".
+ */
+#define CTL_PROMPT_APP_MAX     4096
+#define CTL_PROMPT_CMDLINE_MAX 512
+#define CTL_PROMPT_NAME_MAX    254 /* NAME_MAX_LEN + 1 */
+
+struct ctl_prompt {
+	uint64_t id;
+	unsigned uid;
+	char user[64];
+	long pid; /* 0: unknown */
+	char app[CTL_PROMPT_APP_MAX];
+	char cmdline[CTL_PROMPT_CMDLINE_MAX];
+	char name[CTL_PROMPT_NAME_MAX];
+	char source[8];
+	char dst[64];
+	unsigned port;
+	char proto[8];
+	int64_t created, expires; /* Unix times */
+	unsigned connections;
+	int deflt; /* enum action: what no answer means */
+	char domain[CTL_PROMPT_NAME_MAX];
+	unsigned scopes;    /* 1 << enum ctl_scope, OR-ed */
+	unsigned durations; /* 1 << enum ctl_duration, OR-ed */
+};
+
+/* Append p's words (after "PROMPT") to l. */
+void ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p);
+
+/*
+ * Parse a "PROMPT ..." line (without its "\n").  Keys it does not know
+ * are skipped (a newer daemon may say more).  0, or -1 + err when the
+ * line is not a PROMPT line or lacks id, uid, dst, port, scopes or
+ * durations.
+ */
+int ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
+                     char *err, size_t errlen);
+
+/* A "WITHDRAW id=N reason=R [verdict=V]" line. */
+struct ctl_withdraw {
+	uint64_t id;
+	char reason[16];
+	int verdict; /* enum action, or -1 when the line has none */
+};
+
+int ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
+                       char *err, size_t errlen);
 
 /*
  * Client side.  ctl_connect() returns a connected socket, or CTL_DOWN when
