@@ -23,15 +23,19 @@ DESTDIR    ?=
 CC         ?= cc
 CLANG      ?= clang
 PKG_CONFIG ?= pkg-config
-PKGS        = libevent libnftnl libmnl libssl libcrypto sqlite3 libidn2
+PKGS        = libevent libnftnl libmnl libssl libcrypto sqlite3 libidn2 libpsl
+# tollgate-prompt alone: the desktop notifications (GLib comes with them).
+PROMPT_PKGS = libnotify
 FUZZ_SECONDS ?= 60
 
 # Debian packages: to build, to test, to benchmark.
 DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
-            libmnl-dev libssl-dev libsqlite3-dev libidn2-dev
+            libmnl-dev libssl-dev libsqlite3-dev libidn2-dev libpsl-dev \
+            publicsuffix libnotify-dev
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
-            dnsutils jq
+            dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
+            imagemagick x11-utils
 DEB_BENCH = iperf3 apache2-utils redsocks microsocks
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
@@ -40,7 +44,8 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wno-unused-parameter
-CPPFLAGS += -I. -D_GNU_SOURCE
+CPPFLAGS += -I. -D_GNU_SOURCE \
+            -DCONFIG_DEFAULT_PROMPT_PROGRAM='"$(BINDIR)/tollgate-prompt"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
@@ -67,8 +72,8 @@ PROGS     = build/tollgated build/tollgate
 all: check-deps $(PROGS)
 
 check-deps:
-	@$(PKG_CONFIG) --exists $(PKGS) || { \
-	  echo "tollgate: missing build libraries ($(PKGS));" \
+	@$(PKG_CONFIG) --exists $(PKGS) $(PROMPT_PKGS) || { \
+	  echo "tollgate: missing build libraries ($(PKGS) $(PROMPT_PKGS));" \
 	       "run 'sudo make deps' first" >&2; exit 1; }
 
 deps:
