@@ -916,16 +916,16 @@ ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
 }
 
 int
-ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
-               size_t errlen)
+ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
+              size_t errlen)
 {
 	int64_t deadline = ctl_now_ms() + timeout_ms;
 	size_t have = 0, cap = CTL_LINE_MAX + 2, want;
 	char *buf, *nl;
 	ssize_t n;
-	int rc = -1;
 
-	memset(rep, 0, sizeof(*rep));
+	*line = NULL;
+	*len = 0;
 	buf = malloc(cap);
 	if (buf == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -976,9 +976,28 @@ ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
 			goto out;
 		}
 	}
-	rc = ctl_reply_parse(buf, have - 1, rep, err, errlen);
+	buf[have - 1] = '\0';
+	*line = buf;
+	*len = have - 1;
+	return 0;
 out:
 	free(buf);
+	return -1;
+}
+
+int
+ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
+               size_t errlen)
+{
+	char *line;
+	size_t len;
+	int rc;
+
+	memset(rep, 0, sizeof(*rep));
+	if (ctl_recv_line(fd, &line, &len, timeout_ms, err, errlen) == -1)
+		return -1;
+	rc = ctl_reply_parse(line, len, rep, err, errlen);
+	free(line);
 	return rc;
 }
 

@@ -284,6 +284,16 @@ int ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
                    size_t errlen);
 
 /*
+ * Read one line within timeout_ms, whatever it says (the PROMPT lines that
+ * follow "OK count=N", a subscriber's PROMPT and WITHDRAW lines).  Reads
+ * exactly that line and nothing after it.  0 with *line (NUL-terminated,
+ * without its "\n"; the caller frees it) and *len, or -1 + err as
+ * ctl_recv_reply(), *line then NULL.
+ */
+int ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
+                  size_t errlen);
+
+/*
  * Connect, send request (one line without "\n") and read the reply.
  * Returns 0 (a reply, OK or ERR, is in *rep), CTL_DOWN (not running; err
  * says so), or -1 + err.
