@@ -33,6 +33,19 @@
 #              after the mark with those fields and prints it; kv LINE KEY
 #              prints one field; tg_close_line CONN waits for its close
 #              line; tg_table_present tells whether "inet tollgate" exists.
+#   agents     guard_argv [VAR=VALUE...] CMD... sets TG_ARGV to CMD as
+#              tgguard in the client namespace with no time limit (for
+#              tg_bg or tty_start).
+#   desktop    desk_start [USER]: Xvfb, a session D-Bus and dunst of USER's
+#              (tgguard), every notification call monitored; TG_DESK_ENV
+#              holds DISPLAY= and DBUS_SESSION_BUS_ADDRESS=.  desk_run
+#              CMD... runs CMD there; desk_pick TEXT... chooses an action
+#              in dunst's context menu; desk_notifications lists the
+#              Notify/CloseNotification calls and the server's signals;
+#              desk_count; desk_shot FILE takes a screenshot; desk_stop.
+#   terminals  tty_start NAME CMD... (a 100x30 tmux session), tty_keys
+#              NAME KEYS..., tty_screen NAME [all], tty_wait NAME REGEX
+#              [SECS], tty_dead NAME, tty_stop.
 #
 # Everything started here is stopped, and both namespaces and the temp
 # directory removed, by the EXIT trap.  Every wait is bounded.
@@ -228,6 +241,8 @@ _tg_cleanup() {
 		_tg_reap "$pid" 2 ||
 		    { kill -KILL "$pid" 2>/dev/null; _tg_reap "$pid" 1; }
 	done
+	tty_stop
+	desk_stop
 	# Whatever still runs inside our namespaces was started by this test
 	# (forked server children, clients left by a failed assertion).
 	for ns in "${TG_NETNS[@]}"; do
@@ -700,3 +715,477 @@ tg_table_present() {
 
 # Before the script prints its plan: without root or the tools, skip it all.
 _tg_need
+
+# ===========================================================================
+# Desktop and terminal prompts: a private X display with a notification
+# server, and terminals to type into.  Nothing here needs tg_setup's
+# network, only $TG_TMP (made here when tg_setup has not run; call
+# tg_setup first when the test wants both).
+# ===========================================================================
+
+# _tg_tmp: make $TG_TMP unless tg_setup already did.
+_tg_tmp() {
+	[ -n "$TG_TMP" ] && [ -d "$TG_TMP" ] && return 0
+	TG_TMP=$(mktemp -d /tmp/tollgate-integ.XXXXXX) || return 1
+	chmod 755 "$TG_TMP"
+}
+
+# guard_argv [VAR=VALUE...] CMD...: set the array TG_ARGV to a command
+# line that runs CMD as tgguard in the client namespace with as_guard's
+# clean environment plus the VARs, and no time limit: for agents that run
+# the whole test, started with tg_bg "${TG_ARGV[@]}" (which then tracks
+# CMD's own pid: every step execs the next) or tty_start NAME
+# "${TG_ARGV[@]}".
+guard_argv() {
+	local -a envs=()
+	while [ $# -gt 0 ] && [[ $1 == [A-Za-z_]*=* ]]; do
+		envs+=("$1")
+		shift
+	done
+	TG_ARGV=(ip netns exec "$TG_CNS" setpriv --reuid="$TG_GUARD"
+	    --regid="$TG_GUARD" --init-groups env -i PATH="$TG_PATH"
+	    HOME=/nonexistent LANG=C.UTF-8 "${envs[@]}" "$@")
+}
+
+# --- desktop -------------------------------------------------------------
+#
+# desk_start [USER]: a desktop of USER's (default tgguard) for this test:
+#   Xvfb on a free display (1024x400, -nolisten tcp, no access control),
+#   a session D-Bus of USER's listening on $TG_DESK/bus (a path, so it is
+#   reachable from the client namespace too; no service activation, so
+#   nothing but our dunst ever answers org.freedesktop.Notifications),
+#   busctl monitoring every org.freedesktop.Notifications call, signal and
+#   reply into $TG_DESK/monitor.json, and dunst (never expiring anything,
+#   duplicates not stacked) whose context menu ("dmenu") is the picker
+#   script $TG_DESK/picker.
+#   Sets TG_DISPLAY (":N"), TG_BUS (the bus address) and TG_DESK_ENV
+#   (DISPLAY=... DBUS_SESSION_BUS_ADDRESS=..., for guard_argv).
+# desk_run CMD...: CMD as USER on that desktop (at most ${TG_T:-15} s).
+# desk_pick TEXT...: choose, in dunst's context menu, the first action
+#   whose menu line contains every TEXT, and wait (5 s) until dunst has
+#   told the application (an ActionInvoked signal).  dunst 1.9 lists
+#   the actions of every displayed notification, one a line, as
+#       #LABEL (SUMMARY) [NOTIFICATION-ID,ACTION-KEY]
+#   so TEXT may be a label, a summary or "[7,allow"; the menus dunst
+#   offered are kept in $TG_DESK/menu.log.  Returns 1, saying why, when
+#   no notification is displayed, nothing matches or nothing was invoked.
+# desk_notifications: what the applications asked of the notification
+#   server, from the monitor, one line each, in order:
+#       notify id=N replaces=N app="..." summary="..." body="..."
+#              actions="KEY=LABEL;KEY=LABEL" timeout=MS urgency=N sender=:1.N
+#       close id=N sender=:1.N         (CloseNotification by the app)
+#       closed id=N reason=N           (NotificationClosed from the server)
+#       action id=N key=KEY            (ActionInvoked from the server)
+#   Quoted as kv() reads them; a newline inside a value shows as " | ".
+#   id is the server's id (the reply to Notify), 0 when it never replied.
+# desk_count: notifications dunst displays now.
+# desk_shot FILE: a PNG screenshot of the whole screen.
+# desk_stop: stop all of it (the EXIT trap does too).
+
+TG_DESK=
+TG_DESK_USER=
+TG_DISPLAY=
+TG_BUS=
+TG_DESK_ENV=()
+TG_DESK_PIDS=()
+
+# _desk_argv CMD...: set TG_DESK_ARGV to CMD as the desktop's user with
+# its environment (setpriv and env exec CMD: one pid throughout).
+_desk_argv() {
+	TG_DESK_ARGV=(setpriv --reuid="$TG_DESK_USER" --regid="$TG_DESK_USER"
+	    --init-groups env -i PATH="$TG_PATH" HOME="$TG_DESK/home"
+	    LANG=C.UTF-8 XDG_CONFIG_HOME="$TG_DESK/home/.config"
+	    XDG_DATA_HOME="$TG_DESK/home/.local/share"
+	    XDG_CACHE_HOME="$TG_DESK/home/.cache"
+	    XDG_RUNTIME_DIR="$TG_DESK/run" "${TG_DESK_ENV[@]}" "$@")
+}
+
+# _desk_as CMD...: run CMD that way, in the foreground.
+_desk_as() {
+	local -a TG_DESK_ARGV
+	_desk_argv "$@"
+	"${TG_DESK_ARGV[@]}"
+}
+
+# _desk_bg_as CMD...: start CMD that way, to be stopped by desk_stop.
+_desk_bg_as() {
+	local -a TG_DESK_ARGV
+	_desk_argv "$@"
+	_desk_bg "${TG_DESK_ARGV[@]}"
+}
+
+# _desk_bg CMD...: start CMD in the background, to be stopped by desk_stop.
+_desk_bg() {
+	"$@" &
+	TG_DESK_PIDS+=($!)
+}
+
+# _desk_wait SECONDS DESC CMD...: poll CMD until it succeeds.
+_desk_wait() {
+	local secs=$1 desc=$2 i
+	shift 2
+	for ((i = 0; i < secs * 20; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	diag "desktop: $desc not within $secs s"
+	return 1
+}
+
+_desk_files() {
+	local d=$TG_DESK
+	mkdir -p "$d/home/.config" "$d/home/.local/share" "$d/home/.cache" \
+	    "$d/run" || return 1
+	chmod 700 "$d/run"
+	: >"$d/pick"
+	chmod 644 "$d/pick"
+
+	cat >"$d/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=$d/bus</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+CONF
+
+	cat >"$d/picker" <<PICKER
+#!/bin/sh
+# dunst's dmenu for a test: the menu's lines come on stdin; print the first
+# that contains every line of $d/pick (nothing when none does).
+d=$d
+cat >"\$d/menu.tmp"
+{ echo "--- menu"; cat "\$d/menu.tmp"; echo; } >>"\$d/menu.log"
+awk 'FILENAME == ARGV[1] { if (\$0 != "") want[++n] = \$0; next }
+     n > 0 { for (i = 1; i <= n; i++) if (index(\$0, want[i]) == 0) next
+             print; exit }' "\$d/pick" "\$d/menu.tmp" >"\$d/picked.tmp"
+mv "\$d/picked.tmp" "\$d/picked"
+cat "\$d/picked"
+PICKER
+	chmod 755 "$d/picker"
+
+	cat >"$d/dunstrc" <<DUNSTRC
+# dunst for tollgate's desktop prompt tests
+[global]
+    monitor = 0
+    follow = none
+    width = 760
+    height = 360
+    origin = top-left
+    offset = 12x12
+    notification_limit = 0
+    progress_bar = false
+    indicate_hidden = yes
+    separator_height = 2
+    padding = 10
+    horizontal_padding = 12
+    frame_width = 2
+    frame_color = "#8a8a8a"
+    separator_color = frame
+    sort = no
+    idle_threshold = 0
+    font = DejaVu Sans Mono 11
+    line_height = 2
+    markup = full
+    format = "<b>%s</b>\n%b"
+    alignment = left
+    vertical_alignment = top
+    show_age_threshold = -1
+    ellipsize = end
+    ignore_newline = no
+    stack_duplicates = false
+    hide_duplicate_count = false
+    show_indicators = yes
+    icon_position = off
+    sticky_history = yes
+    history_length = 100
+    dmenu = $d/picker -p dunst:
+    browser = /bin/true
+    always_run_script = false
+    title = Dunst
+    class = Dunst
+    ignore_dbusclose = false
+    mouse_left_click = none
+    mouse_middle_click = none
+    mouse_right_click = none
+[urgency_low]
+    background = "#1d2b3a"
+    foreground = "#e8e8e8"
+    timeout = 0
+[urgency_normal]
+    background = "#1d2b3a"
+    foreground = "#ffffff"
+    timeout = 0
+[urgency_critical]
+    background = "#5a1d1d"
+    foreground = "#ffffff"
+    frame_color = "#d08a2a"
+    timeout = 0
+DUNSTRC
+	chown -R "$TG_DESK_USER:" "$d"
+	chmod 755 "$d"
+}
+
+_desk_has_dunst() {
+	[ "$(_desk_as timeout 5 dunstctl is-paused 2>/dev/null)" = false ]
+}
+
+desk_start() {
+	local user=${1:-$TG_GUARD} t disp i
+	for t in Xvfb dbus-daemon busctl dunst dunstctl import; do
+		command -v "$t" >/dev/null 2>&1 ||
+		    { diag "desktop: needs $t"; return 1; }
+	done
+	_tg_tmp || return 1
+	if ! getent passwd "$user" >/dev/null; then
+		_tg_users || return 1
+	fi
+	TG_DESK_USER=$user
+	TG_DESK=$TG_TMP/desk
+	TG_DESK_ENV=()
+	mkdir -p "$TG_DESK" && _desk_files || return 1
+
+	# Xvfb picks a free display itself and writes its number once it
+	# accepts clients.
+	_desk_bg Xvfb -displayfd 3 -screen 0 1024x400x24 -nolisten tcp -ac \
+	    -noreset 3>"$TG_DESK/display" </dev/null >"$TG_DESK/xvfb.log" 2>&1
+	for ((i = 0; i < 200; i++)); do
+		disp=$(tr -dc 0-9 <"$TG_DESK/display")
+		[ -n "$disp" ] && break
+		sleep 0.05
+	done
+	if [ -z "$disp" ]; then
+		diag "desktop: Xvfb did not start:"
+		diag "$(sed 's/^/    /' "$TG_DESK/xvfb.log" | tail -n 10)"
+		return 1
+	fi
+	TG_DISPLAY=:$disp
+	TG_BUS=unix:path=$TG_DESK/bus
+
+	_desk_bg_as dbus-daemon --config-file="$TG_DESK/bus.conf" \
+	    --nofork --nopidfile --nosyslog </dev/null \
+	    >"$TG_DESK/bus.log" 2>&1
+	_desk_wait 10 "the session bus" test -S "$TG_DESK/bus" || return 1
+	TG_DESK_ENV=(DISPLAY="$TG_DISPLAY" DBUS_SESSION_BUS_ADDRESS="$TG_BUS")
+
+	: >"$TG_DESK/monitor.json"
+	_desk_bg_as busctl --address="$TG_BUS" monitor --json=short \
+	    --match "interface=org.freedesktop.Notifications" \
+	    --match "type=method_return,sender=org.freedesktop.Notifications" \
+	    </dev/null >"$TG_DESK/monitor.json" 2>"$TG_DESK/monitor.log"
+	_desk_wait 10 "the bus monitor" \
+	    grep -q 'Monitoring' "$TG_DESK/monitor.log" || return 1
+
+	_desk_bg_as dunst -config "$TG_DESK/dunstrc" </dev/null \
+	    >"$TG_DESK/dunst.log" 2>&1
+	if ! _desk_wait 10 "dunst" _desk_has_dunst; then
+		diag "$(sed 's/^/    /' "$TG_DESK/dunst.log" | tail -n 10)"
+		return 1
+	fi
+}
+
+desk_run() {
+	[ -n "$TG_DESK_USER" ] || { diag "desk_run: no desktop"; return 1; }
+	_desk_as timeout -k 2 "${TG_T:-15}" "$@"
+}
+
+# _desk_actions: how many ActionInvoked signals the monitor saw.
+_desk_actions() {
+	grep -c '"member":"ActionInvoked"' "$TG_DESK/monitor.json"
+}
+
+desk_pick() {
+	local before i picked
+	[ -n "$TG_DISPLAY" ] || { diag "desk_pick: no desktop"; return 1; }
+	printf '%s\n' "$@" >"$TG_DESK/pick"
+	rm -f "$TG_DESK/picked"
+	before=$(_desk_actions)
+	if [ "$(desk_count)" = 0 ]; then
+		diag "desk_pick: no notification is displayed"
+		return 1
+	fi
+	desk_run dunstctl context ||
+	    { diag "desk_pick: dunstctl context failed"; return 1; }
+	for ((i = 0; i < 100; i++)); do
+		[ -f "$TG_DESK/picked" ] && break
+		sleep 0.05
+	done
+	if [ ! -f "$TG_DESK/picked" ]; then
+		diag "desk_pick: dunst did not open its menu within 5 s"
+		return 1
+	fi
+	picked=$(cat "$TG_DESK/picked")
+	if [ -z "$picked" ]; then
+		diag "desk_pick: no menu line holds all of: $*; the menu was:"
+		diag "$(sed 's/^/    /' "$TG_DESK/menu.tmp")"
+		return 1
+	fi
+	for ((i = 0; i < 100; i++)); do
+		[ "$(_desk_actions)" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	diag "desk_pick: chose '$picked' but dunst invoked nothing within 5 s"
+	return 1
+}
+
+desk_notifications() {
+	[ -n "$TG_DESK" ] && [ -f "$TG_DESK/monitor.json" ] || return 1
+	python3 - "$TG_DESK/monitor.json" <<'PY'
+import json, sys
+
+def q(v):
+    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + s.replace("\r\n", " | ").replace("\n", " | ") + '"'
+
+msgs = []
+for line in open(sys.argv[1], encoding="utf-8", errors="replace"):
+    try:
+        msgs.append(json.loads(line))
+    except ValueError:
+        pass
+replies = {}
+for m in msgs:
+    if m.get("type") == "method_return":
+        replies[(m.get("destination"), m.get("reply_cookie"))] = m
+for m in msgs:
+    member = m.get("member")
+    data = (m.get("payload") or {}).get("data") or []
+    if m.get("type") == "method_call" and member == "Notify" and len(data) >= 8:
+        app, replaces, _icon, summary, body, actions, hints, timeout = data[:8]
+        r = replies.get((m.get("sender"), m.get("cookie")))
+        nid = 0
+        if r is not None:
+            rd = (r.get("payload") or {}).get("data") or [0]
+            nid = rd[0]
+        acts = ";".join("%s=%s" % (actions[i], actions[i + 1])
+                        for i in range(0, len(actions) - 1, 2))
+        urg = (hints.get("urgency") or {}).get("data", "-")
+        print("notify id=%s replaces=%s app=%s summary=%s body=%s actions=%s "
+              "timeout=%s urgency=%s sender=%s" % (nid, replaces, q(app),
+              q(summary), q(body), q(acts), timeout, urg, m.get("sender")))
+    elif m.get("type") == "method_call" and member == "CloseNotification":
+        print("close id=%s sender=%s" % (data[0] if data else "-",
+                                         m.get("sender")))
+    elif m.get("type") == "signal" and member == "NotificationClosed":
+        print("closed id=%s reason=%s" % tuple((data + ["-", "-"])[:2]))
+    elif m.get("type") == "signal" and member == "ActionInvoked":
+        print("action id=%s key=%s" % tuple((data + ["-", "-"])[:2]))
+PY
+}
+
+desk_count() {
+	desk_run dunstctl count displayed 2>/dev/null || echo 0
+}
+
+desk_shot() {
+	[ -n "$TG_DISPLAY" ] || { diag "desk_shot: no desktop"; return 1; }
+	timeout -k 2 10 import -display "$TG_DISPLAY" -window root "$1"
+}
+
+desk_stop() {
+	local pid i
+	# The reverse of the start: dunst, the monitor, the bus, then X.
+	for ((i = ${#TG_DESK_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${TG_DESK_PIDS[i]}
+		kill -TERM "$pid" 2>/dev/null
+		_tg_reap "$pid" 3 ||
+		    { kill -KILL "$pid" 2>/dev/null; _tg_reap "$pid" 1; }
+	done
+	TG_DESK_PIDS=()
+	TG_DISPLAY=
+	TG_BUS=
+	TG_DESK_ENV=()
+}
+
+# --- terminals ------------------------------------------------------------
+#
+# tty_start NAME CMD...: a detached tmux session NAME, 100x30, on a private
+#   server ($TG_TMP/tmux.sock, no user config), running CMD (directly, no
+#   shell); the pane stays after CMD exits, so its last screen can still
+#   be read.  TERM inside is tmux-256color.
+# tty_keys NAME KEYS...: tmux send-keys (so "Enter", "C-c", "y" or -l TEXT).
+# tty_screen NAME [all]: the visible screen, as text; with "all", the
+#   lines scrolled off it too (when CMD exits, tmux's "Pane is dead" line
+#   may push the last screen up into that history).
+# tty_wait NAME REGEX [SECONDS]: wait (default 5 s) until the screen, as
+#   one string, matches the extended REGEX; prints the last screen read
+#   either way, returns 1 on timeout.
+# tty_dead NAME: has CMD exited?
+# tty_stop: kill the tmux server (the EXIT trap does too).
+
+TG_TMUX=
+TG_TMUX_PID=
+
+_tmux() {
+	timeout -k 2 10 tmux -S "$TG_TMUX" -f "$TG_TMP/tmux.conf" "$@"
+}
+
+tty_start() {
+	local name=$1
+	shift
+	command -v tmux >/dev/null 2>&1 || { diag "tty: needs tmux"; return 1; }
+	_tg_tmp || return 1
+	TG_TMUX=$TG_TMP/tmux.sock
+	if [ ! -f "$TG_TMP/tmux.conf" ]; then
+		printf '%s\n' 'set -g remain-on-exit on' 'set -g history-limit 2000' \
+		    'set -g default-terminal tmux-256color' 'set -g status off' \
+		    'set -g exit-empty off' 'set -g default-size 100x30' >"$TG_TMP/tmux.conf"
+	fi
+	_tmux new-session -d -s "$name" -x 100 -y 30 -- "$@" || return 1
+	[ -n "$TG_TMUX_PID" ] || TG_TMUX_PID=$(_tmux display-message -p '#{pid}')
+}
+
+tty_keys() {
+	local name=$1
+	shift
+	_tmux send-keys -t "$name" "$@"
+}
+
+tty_screen() {
+	if [ "$2" = all ]; then
+		_tmux capture-pane -p -S - -t "$1"
+	else
+		_tmux capture-pane -p -t "$1"
+	fi
+}
+
+tty_wait() {
+	local name=$1 re=$2 secs=${3:-5} i scr
+	for ((i = 0; i < secs * 10; i++)); do
+		scr=$(tty_screen "$name")
+		if [[ $scr =~ $re ]]; then
+			printf '%s\n' "$scr"
+			return 0
+		fi
+		sleep 0.1
+	done
+	printf '%s\n' "$scr"
+	return 1
+}
+
+tty_dead() {
+	[ "$(_tmux display-message -p -t "$1" '#{pane_dead}')" = 1 ]
+}
+
+tty_stop() {
+	[ -n "$TG_TMUX" ] || return 0
+	_tmux kill-server >/dev/null 2>&1
+	if [ -n "$TG_TMUX_PID" ]; then
+		local i
+		local st
+		for ((i = 0; i < 40; i++)); do
+			st=$(awk '{print $3}' "/proc/$TG_TMUX_PID/stat" 2>/dev/null)
+			[ -z "$st" ] || [ "$st" = Z ] && break
+			sleep 0.05
+		done
+		kill -KILL "$TG_TMUX_PID" 2>/dev/null
+	fi
+	TG_TMUX=
+	TG_TMUX_PID=
+}
