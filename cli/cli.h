@@ -120,8 +120,12 @@ int cli_events_stats(struct store *s, int64_t since_ms, int64_t until_ms,
                      char *err, size_t errlen);
 
 /* Handlers, one per subcommand. */
+int cli_answer(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+               char **argv);
 int cli_events(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
                char **argv);
+int cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts,
+                int argc, char **argv);
 int cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts,
                  int argc, char **argv);
 int cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,

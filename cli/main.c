@@ -11,9 +11,14 @@
 #include "common/config.h"
 
 static const struct cli_cmd cli_cmds[] = {
+    {"answer", "ID VERDICT [OPTIONS]",
+     "answer a pending prompt: allow, deny or reject, and for how long",
+     cli_answer},
     {"events", "[stats] [OPTIONS]",
      "what tollgated decided: a table, JSON lines, live, or at a glance",
      cli_events},
+    {"prompts", "[--wide] [--json]",
+     "the prompts tollgated is waiting on an answer for", cli_prompts},
     {"redirect", "on|off|status",
      "install, remove or show the nftables redirect table", cli_redirect},
     {"rules", "ACTION ...",
@@ -83,15 +88,22 @@ usage(FILE *out)
 {
 	char synopsis[64];
 	size_t i;
+	int w = 0;
 
 	fprintf(out, "usage: " CLI_PROG " [-c FILE] COMMAND [ARGS...]\n"
 	             "       " CLI_PROG " -h | --help | --version\n"
 	             "\n"
 	             "Commands:\n");
+	/* The helps line up after the longest synopsis. */
+	for (i = 0; i < CLI_N_CMDS; i++)
+		if ((int)(strlen(cli_cmds[i].name) + 1 +
+		          strlen(cli_cmds[i].args)) > w)
+			w = (int)(strlen(cli_cmds[i].name) + 1 +
+			          strlen(cli_cmds[i].args));
 	for (i = 0; i < CLI_N_CMDS; i++) {
 		snprintf(synopsis, sizeof(synopsis), "%s %s", cli_cmds[i].name,
 		         cli_cmds[i].args);
-		fprintf(out, "  %-24s %s\n", synopsis, cli_cmds[i].help);
+		fprintf(out, "  %-*s  %s\n", w, synopsis, cli_cmds[i].help);
 	}
 	fprintf(out,
 	        "\n"
