@@ -6,7 +6,11 @@
  *     never reads past the line and leaves nothing to free on error;
  *   - a line ctl_split() accepts has words that, written again with
  *     ctl_put_word()/ctl_put_kv(), split back to the same words;
- *   - ctl_reply_parse() is as careful with the daemon's side.
+ *   - ctl_reply_parse() is as careful with the daemon's side;
+ *   - ctl_prompt_parse() and ctl_withdraw_parse(), which agents and the
+ *     tollgate command run on the daemon's PROMPT and WITHDRAW lines,
+ *     give values within their bounds, and a prompt they read is written
+ *     by ctl_prompt_put() to a line that reads back the same.
  * A broken promise aborts with the reason, which libFuzzer reports.
  */
 #include <stdint.h>
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/ctl.h"
 
 static void
@@ -64,8 +69,21 @@ fuzz_request(const uint8_t *data, size_t size)
 		if (req.n > CTL_IMPORT_LINES_MAX)
 			fuzz_fail("IMPORT over the limit accepted", size);
 		break;
+	case CTL_ANSWER:
+		if (req.id <= 0)
+			fuzz_fail("prompt id not positive", size);
+		if (req.verdict != ACTION_ALLOW && req.verdict != ACTION_DENY &&
+		    req.verdict != ACTION_REJECT)
+			fuzz_fail("ANSWER with an unknown verdict", size);
+		if ((unsigned)req.scope >= CTL_N_SCOPES ||
+		    (unsigned)req.duration >= CTL_N_DURATIONS)
+			fuzz_fail("ANSWER with an unknown scope or duration",
+			          size);
+		break;
 	case CTL_STATUS:
 	case CTL_RELOAD:
+	case CTL_SUBSCRIBE:
+	case CTL_PROMPTS:
 		break;
 	default:
 		fuzz_fail("unknown verb accepted", size);
@@ -141,11 +159,94 @@ fuzz_reply(const uint8_t *data, size_t size)
 	ctl_reply_free(&rep);
 }
 
+static bool
+fuzz_str_ok(const char *s, size_t cap)
+{
+	return memchr(s, '\0', cap) != NULL;
+}
+
+/* A prompt's values within their bounds, every string terminated. */
+static void
+fuzz_prompt_check(const struct ctl_prompt *p, size_t size)
+{
+	if (p->id == 0 || p->port > 65535 || p->pid < 0 ||
+	    p->scopes >= 1u << CTL_N_SCOPES ||
+	    p->durations >= 1u << CTL_N_DURATIONS || p->deflt < -1 ||
+	    p->deflt > ACTION_REJECT)
+		fuzz_fail("PROMPT value out of its bounds", size);
+	if (!fuzz_str_ok(p->user, sizeof(p->user)) ||
+	    !fuzz_str_ok(p->app, sizeof(p->app)) ||
+	    !fuzz_str_ok(p->cmdline, sizeof(p->cmdline)) ||
+	    !fuzz_str_ok(p->name, sizeof(p->name)) ||
+	    !fuzz_str_ok(p->source, sizeof(p->source)) ||
+	    !fuzz_str_ok(p->dst, sizeof(p->dst)) ||
+	    !fuzz_str_ok(p->proto, sizeof(p->proto)) ||
+	    !fuzz_str_ok(p->domain, sizeof(p->domain)))
+		fuzz_fail("PROMPT string not terminated", size);
+}
+
+static void
+fuzz_prompt(const uint8_t *data, size_t size)
+{
+	static struct ctl_prompt p, q;
+	static char line[CTL_LINE_MAX + 2];
+	char err[CTL_ERRLEN];
+	struct ctl_line l;
+
+	err[0] = '\0';
+	if (ctl_prompt_parse((const char *)data, size, &p, err, sizeof(err)) ==
+	    -1) {
+		if (err[0] == '\0')
+			fuzz_fail("PROMPT refused without a message", size);
+		return;
+	}
+	fuzz_prompt_check(&p, size);
+	/* The daemon always says what no answer means. */
+	if (p.deflt == -1)
+		p.deflt = ACTION_DENY;
+	ctl_line_init(&l, line, sizeof(line));
+	ctl_put_word(&l, "PROMPT");
+	ctl_prompt_put(&l, &p);
+	if (l.over)
+		return;
+	if (ctl_prompt_parse(line, l.len, &q, err, sizeof(err)) == -1)
+		fuzz_fail("a written PROMPT line does not read back", size);
+	if (p.id != q.id || p.uid != q.uid || p.pid != q.pid ||
+	    p.port != q.port || p.created != q.created ||
+	    p.expires != q.expires || p.connections != q.connections ||
+	    p.deflt != q.deflt || p.scopes != q.scopes ||
+	    p.durations != q.durations || strcmp(p.user, q.user) != 0 ||
+	    strcmp(p.app, q.app) != 0 || strcmp(p.cmdline, q.cmdline) != 0 ||
+	    strcmp(p.name, q.name) != 0 || strcmp(p.source, q.source) != 0 ||
+	    strcmp(p.dst, q.dst) != 0 || strcmp(p.proto, q.proto) != 0 ||
+	    strcmp(p.domain, q.domain) != 0)
+		fuzz_fail("a PROMPT changed on the round trip", size);
+}
+
+static void
+fuzz_withdraw(const uint8_t *data, size_t size)
+{
+	struct ctl_withdraw w;
+	char err[CTL_ERRLEN];
+
+	if (ctl_withdraw_parse((const char *)data, size, &w, err,
+	                       sizeof(err)) == -1)
+		return;
+	if (w.id == 0)
+		fuzz_fail("WITHDRAW without an id accepted", size);
+	if (!fuzz_str_ok(w.reason, sizeof(w.reason)))
+		fuzz_fail("WITHDRAW reason not terminated", size);
+	if (w.verdict < -1 || w.verdict > ACTION_REJECT)
+		fuzz_fail("WITHDRAW with an unknown verdict", size);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_request(data, size);
 	fuzz_words(data, size);
 	fuzz_reply(data, size);
+	fuzz_prompt(data, size);
+	fuzz_withdraw(data, size);
 	return 0;
 }
