@@ -59,12 +59,13 @@ LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c) \
 LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
 SAN_OBJ   = $(LIB_SRC:%.c=build/san/%.o)
 CLI_SRC   = $(wildcard cli/*.c)
+PROMPT_SRC = $(wildcard prompt/*.c)
 HEADERS   = $(wildcard */*.h)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
 FUZZ_SRC  = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-PROGS     = build/tollgated build/tollgate
+PROGS     = build/tollgated build/tollgate build/tollgate-prompt
 
 .PHONY: all deps check-deps test unit integ fuzz fuzz-build bench run \
         install install-user uninstall format lint clean
@@ -113,6 +114,11 @@ build/tollgated: proxyd/main.c build/libtg.a $(HEADERS)
 
 build/tollgate: $(CLI_SRC) build/libtg.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_SRC) build/libtg.a $(LDLIBS)
+
+build/tollgate-prompt: $(PROMPT_SRC) build/libtg.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PROMPT_PKGS)) \
+	    -o $@ $(PROMPT_SRC) build/libtg.a \
+	    $(shell $(PKG_CONFIG) --libs $(PROMPT_PKGS)) $(LDLIBS)
 
 build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 	@mkdir -p $(@D)

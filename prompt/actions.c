@@ -1,0 +1,323 @@
+/*
+ * actions.c - the six answers of a prompt agent and the text of a prompt;
+ * see actions.h.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "prompt/actions.h"
+
+const struct actions_def actions_table[ACTIONS_N] = {
+    {"allow-once", 'o', "Allow once", false, ACTION_ALLOW, CTL_SCOPE_NAME,
+     CTL_DUR_ONCE},
+    {"allow-name", 'a', "Allow always", true, ACTION_ALLOW, CTL_SCOPE_NAME,
+     CTL_DUR_FOREVER},
+    {"allow-domain", 'w', "Allow always", true, ACTION_ALLOW, CTL_SCOPE_DOMAIN,
+     CTL_DUR_FOREVER},
+    {"deny-once", 'd', "Deny once", false, ACTION_DENY, CTL_SCOPE_NAME,
+     CTL_DUR_ONCE},
+    {"deny-name", 'n', "Deny always", true, ACTION_DENY, CTL_SCOPE_NAME,
+     CTL_DUR_FOREVER},
+    {"deny-app", 'x', "Deny always", true, ACTION_DENY, CTL_SCOPE_APP,
+     CTL_DUR_FOREVER},
+};
+
+/* What the name sources of a PROMPT (source=) are called for people. */
+static const struct {
+	const char *source;
+	const char *text;
+} actions_sources[] = {
+    {"sni", "TLS SNI"},
+    {"http", "HTTP Host"},
+    {"socks", "SOCKS request"},
+    {"fakeip", "tollgate DNS"},
+    {"dns", "DNS"},
+};
+
+static bool
+actions_has_scope(const struct ctl_prompt *p, enum ctl_scope s)
+{
+	return (p->scopes & (1u << s)) != 0;
+}
+
+bool
+actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
+                struct actions_choice *c)
+{
+	char scope[CTL_PROMPT_NAME_MAX + 8];
+	enum ctl_scope s = def->scope;
+
+	memset(c, 0, sizeof(*c));
+	if ((p->durations & (1u << def->duration)) == 0)
+		return false;
+	/* "This destination" is the name only when there is one to name. */
+	if (s == CTL_SCOPE_NAME &&
+	    (p->name[0] == '\0' || !actions_has_scope(p, CTL_SCOPE_NAME)))
+		s = CTL_SCOPE_IP;
+	if (!actions_has_scope(p, s) ||
+	    (s == CTL_SCOPE_DOMAIN && p->domain[0] == '\0'))
+		return false;
+	c->def = def;
+	c->scope = s;
+	c->deflt = def->duration == CTL_DUR_ONCE && p->deflt >= 0 &&
+	           def->verdict == (enum action)p->deflt;
+	switch (s) {
+	case CTL_SCOPE_NAME:
+		snprintf(scope, sizeof(scope), "this name");
+		break;
+	case CTL_SCOPE_DOMAIN:
+		/* The daemon checked the name; clean it all the same. */
+		memcpy(scope, "*.", 2);
+		actions_clean(p->domain, false, scope + 2, sizeof(scope) - 2);
+		break;
+	case CTL_SCOPE_APP:
+		snprintf(scope, sizeof(scope), "this app, anywhere");
+		break;
+	case CTL_SCOPE_IP:
+		snprintf(scope, sizeof(scope), "this IP");
+		break;
+	case CTL_SCOPE_PORT:
+		snprintf(scope, sizeof(scope), "any address, port %u", p->port);
+		break;
+	}
+	snprintf(c->label, sizeof(c->label), "%s%s%s%s%s", def->label,
+	         def->show_scope ? " (" : "", def->show_scope ? scope : "",
+	         def->show_scope ? ")" : "", c->deflt ? " (default)" : "");
+	return true;
+}
+
+size_t
+actions_offered(const struct ctl_prompt *p, struct actions_choice *out)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < ACTIONS_N; i++)
+		if (actions_resolve(p, &actions_table[i], &out[n]))
+			n++;
+	return n;
+}
+
+bool
+actions_default(const struct ctl_prompt *p, struct actions_choice *c)
+{
+	size_t i;
+
+	for (i = 0; i < ACTIONS_N; i++)
+		if (actions_resolve(p, &actions_table[i], c) && c->deflt)
+			return true;
+	return false;
+}
+
+const struct actions_def *
+actions_by_key(int key)
+{
+	size_t i;
+
+	for (i = 0; i < ACTIONS_N; i++)
+		if (actions_table[i].key == key)
+			return &actions_table[i];
+	return NULL;
+}
+
+const struct actions_def *
+actions_by_id(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ACTIONS_N; i++)
+		if (strcmp(actions_table[i].id, id) == 0)
+			return &actions_table[i];
+	return NULL;
+}
+
+/*
+ * Decode the UTF-8 character at s into *cp: its length (1 to 4), or 0
+ * when it is not valid, shortest-form UTF-8 of a scalar value.
+ */
+static size_t
+actions_utf8(const unsigned char *s, unsigned *cp)
+{
+	static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
+	size_t n, i;
+
+	if (s[0] < 0x80)
+		n = 1;
+	else if ((s[0] & 0xe0) == 0xc0)
+		n = 2;
+	else if ((s[0] & 0xf0) == 0xe0)
+		n = 3;
+	else if ((s[0] & 0xf8) == 0xf0)
+		n = 4;
+	else
+		return 0;
+	*cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
+	for (i = 1; i < n; i++) {
+		/* A NUL ends the string here too: it is no continuation. */
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = *cp << 6 | (s[i] & 0x3f);
+	}
+	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* Characters that must not reach a screen as they are: they move the
+ * cursor, change colours, or reorder what follows (U+202A-E, U+2066-9). */
+static bool
+actions_unsafe(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) ||
+	       (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+void
+actions_clean(const char *s, bool ascii, char *buf, size_t len)
+{
+	const unsigned char *in = (const unsigned char *)s;
+	size_t o = 0, n;
+	unsigned cp;
+
+	if (len == 0)
+		return;
+	while (*in != '\0') {
+		n = actions_utf8(in, &cp);
+		if (n == 0 || actions_unsafe(cp) || (ascii && n > 1)) {
+			if (o + 1 >= len)
+				break;
+			buf[o++] = '?';
+			in += n > 0 ? n : 1;
+			continue;
+		}
+		if (o + n >= len)
+			break;
+		memcpy(buf + o, in, n);
+		o += n;
+		in += n;
+	}
+	buf[o] = '\0';
+}
+
+void
+actions_app(const struct ctl_prompt *p, char *buf, size_t len)
+{
+	const char *base;
+
+	if (p->app[0] == '\0') {
+		snprintf(buf, len, "unknown process");
+		return;
+	}
+	base = strrchr(p->app, '/');
+	actions_clean(base != NULL && base[1] != '\0' ? base + 1 : p->app,
+	              false, buf, len);
+}
+
+void
+actions_dest(const struct ctl_prompt *p, char *buf, size_t len)
+{
+	char host[CTL_PROMPT_NAME_MAX];
+
+	actions_clean(p->name[0] != '\0' ? p->name : p->dst, false, host,
+	              sizeof(host));
+	/* An IPv6 address takes brackets before its port. */
+	snprintf(buf, len, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u",
+	         host, p->port);
+}
+
+static const char *
+actions_source(const char *source)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(actions_sources) / sizeof(actions_sources[0]);
+	     i++)
+		if (strcmp(actions_sources[i].source, source) == 0)
+			return actions_sources[i].text;
+	return source;
+}
+
+/* Append one "Label: text" line of the body; the text is already clean. */
+static void
+actions_row(struct actions_text *t, size_t *off, const char *label,
+            const char *text)
+{
+	int n;
+
+	if (*off >= sizeof(t->body) - 1)
+		return;
+	n = snprintf(t->body + *off, sizeof(t->body) - *off, "%s%-8s %s",
+	             *off > 0 ? "\n" : "", label, text);
+	if (n > 0)
+		*off += (size_t)n;
+	if (*off >= sizeof(t->body))
+		*off = sizeof(t->body) - 1;
+}
+
+void
+actions_describe(const struct ctl_prompt *p, struct actions_text *t)
+{
+	char app[ACTIONS_APP_MAX], path[CTL_PROMPT_APP_MAX];
+	char cmd[CTL_PROMPT_CMDLINE_MAX], user[64], dest[ACTIONS_DEST_MAX];
+	char name[CTL_PROMPT_NAME_MAX], src[16], dst[64], proto[8];
+	char line[ACTIONS_APP_MAX + CTL_PROMPT_APP_MAX + 8];
+	size_t off = 0;
+
+	actions_app(p, app, sizeof(app));
+	actions_dest(p, dest, sizeof(dest));
+	actions_clean(p->user, false, user, sizeof(user));
+	actions_clean(p->source, false, src, sizeof(src));
+	actions_clean(p->dst, false, dst, sizeof(dst));
+	actions_clean(p->proto[0] != '\0' ? p->proto : "tcp", false, proto,
+	              sizeof(proto));
+	memset(t, 0, sizeof(*t));
+	if (p->app[0] == '\0')
+		snprintf(t->summary, sizeof(t->summary),
+		         "An unknown process of uid %u wants to connect to %s",
+		         p->uid, dest);
+	else
+		snprintf(t->summary, sizeof(t->summary),
+		         "%s wants to connect to %s", app, dest);
+
+	if (p->app[0] != '\0') {
+		actions_clean(p->app, false, path, sizeof(path));
+		snprintf(line, sizeof(line), "%s (%s)", app, path);
+	} else
+		snprintf(line, sizeof(line), "unknown process");
+	actions_row(t, &off, "App:", line);
+	if (p->cmdline[0] != '\0') {
+		actions_clean(p->cmdline, false, cmd, sizeof(cmd));
+		actions_row(t, &off, "Command:", cmd);
+	}
+	if (p->pid > 0)
+		snprintf(line, sizeof(line), "pid %ld, user %s (uid %u)",
+		         p->pid, user[0] != '\0' ? user : "?", p->uid);
+	else
+		snprintf(line, sizeof(line), "pid unknown, user %s (uid %u)",
+		         user[0] != '\0' ? user : "?", p->uid);
+	actions_row(t, &off, "Process:", line);
+	if (p->name[0] != '\0') {
+		actions_clean(p->name, false, name, sizeof(name));
+		snprintf(line, sizeof(line), "%s (from %s)", name,
+		         actions_source(src));
+	} else
+		snprintf(line, sizeof(line),
+		         "none read (a rule can match only the IP)");
+	actions_row(t, &off, "Name:", line);
+	snprintf(line, sizeof(line),
+	         strchr(dst, ':') != NULL ? "[%s]:%u %s" : "%s:%u %s", dst,
+	         p->port, proto);
+	actions_row(t, &off, "Address:", line);
+	if (p->connections > 1) {
+		snprintf(line, sizeof(line), "%u connections wait",
+		         p->connections);
+		actions_row(t, &off, "Waiting:", line);
+	}
+}
+
+long
+actions_left(const struct ctl_prompt *p, int64_t now)
+{
+	if (p->expires == 0)
+		return -1;
+	return p->expires > now ? (long)(p->expires - now) : 0;
+}

@@ -1,0 +1,278 @@
+/*
+ * desktop.c - the desktop front end: one libnotify notification per
+ * prompt, with the answers of actions_table[] as its actions.
+ *
+ * A notification's life: shown when its PROMPT arrives; closed by the
+ * server once the user picks an action (the answer is then on its way)
+ * or dismisses it (no answer: the daemon's default applies at the
+ * timeout); closed by us when the prompt is withdrawn, expires, or the
+ * connection to the daemon is lost.  Closing it never answers.
+ */
+#include <libnotify/notify.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "prompt/ui.h"
+
+#define DESKTOP_APP_NAME "tollgate"
+#define DESKTOP_ICON     "dialog-question"
+#define DESKTOP_ID_KEY   "tollgate-prompt-id" /* the prompt of a notification */
+#define DESKTOP_ERROR_MS 8000 /* how long "answer not taken" stays */
+
+struct desktop {
+	bool markup; /* the server reads markup in bodies: escape ours */
+};
+
+/* agent_prompt.ui: the notification of one prompt. */
+struct desktop_note {
+	NotifyNotification *n;
+	gulong closed; /* the "closed" handler */
+};
+
+static bool
+desktop_has_cap(GList *caps, const char *cap)
+{
+	return g_list_find_custom(caps, cap, (GCompareFunc)strcmp) != NULL;
+}
+
+static int
+desktop_start(struct agent *a)
+{
+	char *name = NULL, *vendor = NULL, *version = NULL, *spec = NULL;
+	struct desktop *d;
+	const char *bus;
+	GList *caps;
+
+	if (!notify_init(DESKTOP_APP_NAME)) {
+		log_error("cannot set up libnotify");
+		return -1;
+	}
+	if (!notify_get_server_info(&name, &vendor, &version, &spec)) {
+		bus = getenv("DBUS_SESSION_BUS_ADDRESS");
+		log_error("no notification server answers on the D-Bus session "
+		          "bus (%s); start one, or run " DESKTOP_APP_NAME
+		          "-prompt --tty",
+		          bus != NULL ? bus
+		                      : "DBUS_SESSION_BUS_ADDRESS is unset");
+		notify_uninit();
+		return -1;
+	}
+	d = g_new0(struct desktop, 1);
+	caps = notify_get_server_caps();
+	d->markup = desktop_has_cap(caps, "body-markup");
+	log_info("showing prompts through %s %s", name, version);
+	if (!desktop_has_cap(caps, "actions"))
+		log_warn("%s shows no actions: prompts can be seen but not "
+		         "answered here; run " DESKTOP_APP_NAME
+		         "-prompt --tty to "
+		         "answer them",
+		         name);
+	g_list_free_full(caps, g_free);
+	g_free(name);
+	g_free(vendor);
+	g_free(version);
+	g_free(spec);
+	a->ui_data = d;
+	return 0;
+}
+
+static void
+desktop_stop(struct agent *a)
+{
+	g_free(a->ui_data);
+	a->ui_data = NULL;
+	notify_uninit();
+}
+
+static void
+desktop_note(struct agent *a, int level, const char *msg)
+{
+	log_msg(level, "%s", msg);
+}
+
+/* The prompt that notification n shows, or NULL when it is gone. */
+static struct agent_prompt *
+desktop_prompt_of(struct agent *a, NotifyNotification *n)
+{
+	const guint64 *id = g_object_get_data(G_OBJECT(n), DESKTOP_ID_KEY);
+
+	return id != NULL ? agent_find(a, *id) : NULL;
+}
+
+/* Let go of a prompt's notification, closing it first unless the server
+ * closed it already. */
+static void
+desktop_forget(struct agent_prompt *ap, bool close)
+{
+	struct desktop_note *note = ap->ui;
+	GError *error = NULL;
+
+	if (note == NULL)
+		return;
+	g_signal_handler_disconnect(note->n, note->closed);
+	if (close && !notify_notification_close(note->n, &error)) {
+		/* It may have gone already: dismissed, or the server left. */
+		log_debug("prompt %llu: closing its notification: %s",
+		          (unsigned long long)ap->p.id, error->message);
+		g_error_free(error);
+	}
+	g_object_unref(note->n);
+	g_free(note);
+	ap->ui = NULL;
+}
+
+static void
+desktop_on_action(NotifyNotification *n, char *action, gpointer data)
+{
+	struct agent *a = data;
+	struct agent_prompt *ap = desktop_prompt_of(a, n);
+	const struct actions_def *def;
+	struct actions_choice c;
+	char err[AGENT_NOTE_MAX];
+
+	if (ap == NULL)
+		return;
+	/* "default" is the click on the notification itself. */
+	if (strcmp(action, "default") == 0)
+		def = actions_default(&ap->p, &c) ? c.def : NULL;
+	else
+		def = actions_by_id(action);
+	if (def == NULL || !actions_resolve(&ap->p, def, &c)) {
+		log_warn("prompt %llu: the notification sent action \"%s\", "
+		         "which it does not offer",
+		         (unsigned long long)ap->p.id, action);
+		return;
+	}
+	if (agent_answer(a, ap, def, err, sizeof(err)) == -1) {
+		log_warn("prompt %llu: %s", (unsigned long long)ap->p.id, err);
+		return;
+	}
+	log_info("prompt %llu: answered \"%s\"", (unsigned long long)ap->p.id,
+	         c.label);
+}
+
+static void
+desktop_on_closed(NotifyNotification *n, gpointer data)
+{
+	struct agent *a = data;
+	struct agent_prompt *ap = desktop_prompt_of(a, n);
+	struct desktop_note *note;
+
+	if (ap == NULL || (note = ap->ui) == NULL || note->n != n)
+		return;
+	/* Dismissed is not an answer: the default applies at the timeout. */
+	if (!ap->answering)
+		log_info("prompt %llu: dismissed without an answer",
+		         (unsigned long long)ap->p.id);
+	desktop_forget(ap, false);
+}
+
+static void
+desktop_added(struct agent *a, struct agent_prompt *ap)
+{
+	struct desktop *d = a->ui_data;
+	struct actions_choice choices[ACTIONS_N], dflt;
+	struct actions_text t;
+	struct desktop_note *note;
+	GError *error = NULL;
+	guint64 *id;
+	char *body, *shown;
+	long left;
+	size_t i, n;
+
+	actions_describe(&ap->p, &t);
+	left = actions_left(&ap->p, agent_now());
+	if (left > 0 && ap->p.deflt >= 0)
+		body =
+		    g_strdup_printf("%s\nNo answer in %ld s: %s", t.body, left,
+		                    action_name((enum action)ap->p.deflt));
+	else
+		body = g_strdup(t.body);
+	shown = d->markup ? g_markup_escape_text(body, -1) : g_strdup(body);
+	note = g_new0(struct desktop_note, 1);
+	note->n = notify_notification_new(t.summary, shown, DESKTOP_ICON);
+	g_free(body);
+	g_free(shown);
+	notify_notification_set_app_name(note->n, DESKTOP_APP_NAME);
+	notify_notification_set_category(note->n, "network");
+	notify_notification_set_urgency(note->n, NOTIFY_URGENCY_CRITICAL);
+	/* The server takes it down when the daemon's default applies. */
+	notify_notification_set_timeout(
+	    note->n, left > 0 && left < G_MAXINT / 1000 ? (int)left * 1000
+	                                                : NOTIFY_EXPIRES_NEVER);
+	id = g_new(guint64, 1);
+	*id = ap->p.id;
+	g_object_set_data_full(G_OBJECT(note->n), DESKTOP_ID_KEY, id, g_free);
+	n = actions_offered(&ap->p, choices);
+	for (i = 0; i < n; i++)
+		notify_notification_add_action(note->n, choices[i].def->id,
+		                               choices[i].label,
+		                               desktop_on_action, a, NULL);
+	if (actions_default(&ap->p, &dflt))
+		notify_notification_add_action(note->n, "default", dflt.label,
+		                               desktop_on_action, a, NULL);
+	note->closed = g_signal_connect(note->n, "closed",
+	                                G_CALLBACK(desktop_on_closed), a);
+	ap->ui = note;
+	if (!notify_notification_show(note->n, &error)) {
+		log_warn("prompt %llu: showing its notification: %s",
+		         (unsigned long long)ap->p.id, error->message);
+		g_error_free(error);
+		desktop_forget(ap, false);
+		return;
+	}
+	log_info("prompt %llu: %s", (unsigned long long)ap->p.id, t.summary);
+}
+
+static void
+desktop_removed(struct agent *a, struct agent_prompt *ap, const char *why)
+{
+	desktop_forget(ap, true);
+	/* The rest is said once for all: "lost the connection". */
+	if (strcmp(why, "disconnected") != 0 && strcmp(why, "quitting") != 0 &&
+	    strcmp(why, "answered") != 0)
+		log_info("prompt %llu: %s", (unsigned long long)ap->p.id, why);
+}
+
+static void
+desktop_answered(struct agent *a, struct agent_prompt *ap, uint64_t id, bool ok,
+                 const char *text)
+{
+	struct desktop *d = a->ui_data;
+	NotifyNotification *n;
+	GError *error = NULL;
+	char dest[ACTIONS_DEST_MAX], *summary, *body;
+
+	log_msg(ok ? LOG_INFO : LOG_WARNING, "prompt %llu: %s",
+	        (unsigned long long)id, text);
+	if (ok)
+		return;
+	/* The user believes they answered: say that it did not count. */
+	if (ap != NULL)
+		actions_dest(&ap->p, dest, sizeof(dest));
+	summary = g_strdup_printf("Your answer for %s did not count",
+	                          ap != NULL ? dest : "a prompt");
+	body = d->markup ? g_markup_escape_text(text, -1) : g_strdup(text);
+	n = notify_notification_new(summary, body, "dialog-warning");
+	notify_notification_set_app_name(n, DESKTOP_APP_NAME);
+	notify_notification_set_timeout(n, DESKTOP_ERROR_MS);
+	if (!notify_notification_show(n, &error)) {
+		log_warn("showing a notification: %s", error->message);
+		g_error_free(error);
+	}
+	g_object_unref(n);
+	g_free(summary);
+	g_free(body);
+}
+
+const struct agent_ui desktop_ui = {
+    .name = "desktop",
+    .start = desktop_start,
+    .stop = desktop_stop,
+    .note = desktop_note,
+    .added = desktop_added,
+    .removed = desktop_removed,
+    .answered = desktop_answered,
+};

@@ -1,0 +1,148 @@
+/*
+ * main.c - tollgate-prompt: options, the configuration (for the control
+ * socket's path), signals, and the GLib main loop that the agent and its
+ * front end run on; see tollgate-prompt(1).
+ */
+#include <getopt.h>
+#include <glib-unix.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "prompt/agent.h"
+#include "prompt/ui.h"
+
+#define PROMPT_PROG    "tollgate-prompt"
+#define PROMPT_VERSION "0.1.0"
+
+/* Exit status (tollgate-prompt(1)). */
+enum {
+	PROMPT_EXIT_OK = 0,
+	PROMPT_EXIT_FAIL = 1,
+	PROMPT_EXIT_USAGE = 2,
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: " PROMPT_PROG " [-c FILE] [--tty]\n"
+	        "       " PROMPT_PROG " -h | --help | --version\n"
+	        "\n"
+	        "Asks whether an app may make a connection that no rule of "
+	        "tollgated decides:\n"
+	        "as desktop notifications, or with --tty in this terminal.\n"
+	        "\n"
+	        "Options:\n"
+	        "  -c, --config FILE  where control_socket is set\n"
+	        "                     (default %s)\n"
+	        "      --tty          ask in this terminal instead of "
+	        "notifications\n"
+	        "  -h, --help         this help\n"
+	        "      --version      print the version\n"
+	        "\n"
+	        "Exit status: 0 success, 1 failure, 2 usage error.  "
+	        "See tollgate-prompt(1).\n",
+	        CONFIG_DEFAULT_PATH);
+}
+
+/* SIGINT, SIGTERM, SIGHUP: leave the loop, so that the terminal is
+ * restored and the notifications closed on the way out. */
+static gboolean
+main_on_signal(gpointer data)
+{
+	agent_quit(data, PROMPT_EXIT_OK);
+	return G_SOURCE_CONTINUE;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"tty", no_argument, NULL, 'T'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
+	};
+	static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
+	const char *config_path = NULL;
+	char err[CONFIG_ERRLEN];
+	struct config cfg;
+	struct agent a;
+	GMainLoop *loop;
+	bool tty = false;
+	int ch, status = PROMPT_EXIT_FAIL;
+	size_t i;
+
+	log_init(PROMPT_PROG, LOG_INFO);
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'T':
+			tty = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return PROMPT_EXIT_OK;
+		case 'V':
+			printf(PROMPT_PROG " " PROMPT_VERSION "\n");
+			return PROMPT_EXIT_OK;
+		case ':':
+			fprintf(stderr,
+			        PROMPT_PROG ": option %s needs an argument "
+			                    "(try " PROMPT_PROG " --help)\n",
+			        argv[optind - 1]);
+			return PROMPT_EXIT_USAGE;
+		default:
+			fprintf(stderr,
+			        PROMPT_PROG
+			        ": unknown option %s (try " PROMPT_PROG
+			        " --help)\n",
+			        argv[optind - 1]);
+			return PROMPT_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr,
+		        PROMPT_PROG
+		        ": unexpected argument \"%s\" (try " PROMPT_PROG
+		        " --help)\n",
+		        argv[optind]);
+		return PROMPT_EXIT_USAGE;
+	}
+
+	/* The terminal front end needs to know whether text may be UTF-8. */
+	setlocale(LC_CTYPE, "");
+	config_defaults(&cfg);
+	if (config_load(&cfg, config_path, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		return PROMPT_EXIT_FAIL;
+	}
+	/* A closed control socket is an error of send(), not a signal. */
+	signal(SIGPIPE, SIG_IGN);
+
+	loop = g_main_loop_new(NULL, FALSE);
+	if (agent_init(&a, cfg.control_socket, tty ? &tty_ui : &desktop_ui,
+	               loop) == -1) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (i = 0; i < sizeof(quit_signals) / sizeof(quit_signals[0]); i++)
+		g_unix_signal_add(quit_signals[i], main_on_signal, &a);
+	if (agent_start(&a) == -1)
+		goto out;
+	g_main_loop_run(loop);
+	agent_stop(&a);
+	status = a.status;
+out:
+	agent_free(&a);
+	g_main_loop_unref(loop);
+	return status;
+}

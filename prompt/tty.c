@@ -1,0 +1,693 @@
+/*
+ * tty.c - the terminal front end (--tty): the pending prompts on an ANSI
+ * terminal, for SSH sessions, tmux, and desktops without a notification
+ * server.
+ *
+ * The whole screen is drawn again (clear, home) whenever something
+ * changes and once a second for the countdown.  Nothing depends on what
+ * the terminal shows already, so a resized or re-attached tmux pane is
+ * right again within a second.  Keys are read as they are typed
+ * (non-canonical, no echo); the terminal's settings are restored on the
+ * way out: after q, SIGINT, SIGTERM or SIGHUP (main.c), or exit().
+ *
+ * Every string from the daemon passes actions_clean() before it is
+ * written, so a command line cannot move the cursor or set colours.
+ */
+#include <errno.h>
+#include <glib-unix.h>
+#include <langinfo.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "prompt/ui.h"
+
+#define TTY_MSG_S    6  /* seconds a reply or a complaint stays shown */
+#define TTY_URGENT_S 10 /* the countdown stands out from here on */
+#define TTY_LINE_MAX 1024
+#define TTY_COLS_MIN 40
+#define TTY_ROWS_MIN 10
+#define TTY_ENTER    "\033[?1049h\033[?25l" /* other screen, no cursor */
+#define TTY_LEAVE    "\033[?25h\033[?1049l"
+#define TTY_CLEAR    "\033[H\033[2J"
+#define TTY_BOLD     "\033[1m"
+#define TTY_REVERSE  "\033[7m"
+#define TTY_DIM      "\033[2m"
+#define TTY_PLAIN    "\033[0m"
+
+struct tty {
+	bool utf8, color;
+	guint in_watch, winch;
+	unsigned rows, cols;
+	uint64_t current; /* the prompt shown in full; 0 when none */
+	size_t pos;       /* its place among the pending, kept when it goes */
+	char msg[AGENT_NOTE_MAX]; /* the last reply or complaint */
+	int64_t msg_until;
+	char fatal[AGENT_NOTE_MAX]; /* said on stderr once the screen is back */
+};
+
+/* The screen being drawn: what is left of its rows, and its text. */
+struct tty_screen {
+	const struct tty *t;
+	GString *s;
+	unsigned rows_left;
+};
+
+/* The terminal as it was, for tty_restore(): also from exit(). */
+static struct termios tty_saved;
+static bool tty_raw;
+
+static void
+tty_write(const char *buf, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(STDOUT_FILENO, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		/* A terminal that is gone: stdin's end will stop us. */
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void
+tty_restore(void)
+{
+	if (!tty_raw)
+		return;
+	tty_raw = false;
+	tty_write(TTY_LEAVE, strlen(TTY_LEAVE));
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &tty_saved) == -1)
+		log_warn("restoring the terminal (tcsetattr): %s",
+		         strerror(errno));
+}
+
+static void
+tty_beep(void)
+{
+	tty_write("\a", 1);
+}
+
+static void __attribute__((format(printf, 2, 3)))
+tty_say(struct tty *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+	va_end(ap);
+	t->msg_until = agent_now() + TTY_MSG_S;
+}
+
+/* Characters (columns, as far as we count) of clean UTF-8 text. */
+static size_t
+tty_width(const char *s)
+{
+	size_t w = 0;
+
+	for (; *s != '\0'; s++)
+		w += ((unsigned char)*s & 0xc0) != 0x80;
+	return w;
+}
+
+/* Append clean text s in exactly width columns: cut with a mark, or
+ * padded with spaces when pad. */
+static void
+tty_fit(const struct tty *t, GString *out, const char *s, size_t width,
+        bool pad)
+{
+	size_t w = tty_width(s), i, n;
+
+	if (w <= width) {
+		g_string_append(out, s);
+		for (; pad && w < width; w++)
+			g_string_append_c(out, ' ');
+		return;
+	}
+	for (i = 0; i + 1 < width; i++) {
+		for (n = 1; ((unsigned char)s[n] & 0xc0) == 0x80; n++)
+			;
+		g_string_append_len(out, s, (gssize)n);
+		s += n;
+	}
+	if (width > 0)
+		g_string_append(out, t->utf8 ? "\xe2\x80\xa6" : "~");
+}
+
+/*
+ * One line of the screen in attr (NULL: plain): fmt's text made safe and
+ * cut to the width.  The last column stays empty, so that no terminal
+ * wraps; lines past the screen's last row are left out.
+ */
+static void __attribute__((format(printf, 3, 4)))
+tty_line(struct tty_screen *sc, const char *attr, const char *fmt, ...)
+{
+	char raw[TTY_LINE_MAX], clean[TTY_LINE_MAX];
+	va_list ap;
+
+	if (sc->rows_left == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	actions_clean(raw, !sc->t->utf8, clean, sizeof(clean));
+	if (sc->rows_left < sc->t->rows)
+		g_string_append(sc->s, "\r\n");
+	if (attr != NULL && sc->t->color)
+		g_string_append(sc->s, attr);
+	tty_fit(sc->t, sc->s, clean, sc->t->cols - 1, false);
+	if (attr != NULL && sc->t->color)
+		g_string_append(sc->s, TTY_PLAIN);
+	sc->rows_left--;
+}
+
+/* Text longer than a line as several, broken at spaces where it can be
+ * (a long path cannot), each indented by two. */
+static void
+tty_wrap(struct tty_screen *sc, const char *attr, const char *text)
+{
+	char clean[TTY_LINE_MAX];
+	const char *p, *q, *cut;
+	size_t width = sc->t->cols - 3, w;
+
+	actions_clean(text, !sc->t->utf8, clean, sizeof(clean));
+	for (p = clean; *p != '\0';) {
+		cut = NULL;
+		w = 0;
+		for (q = p; *q != '\0'; q++) {
+			if (((unsigned char)*q & 0xc0) != 0x80 && w++ == width)
+				break;
+			if (*q == ' ')
+				cut = q;
+		}
+		if (*q == '\0' || *q == ' ' || cut == NULL)
+			cut = q;
+		tty_line(sc, attr, "  %.*s", (int)(cut - p), p);
+		for (p = cut; *p == ' '; p++)
+			;
+	}
+}
+
+/* The prompt shown in full: the one chosen, or when it went, the one
+ * that took its place. */
+static struct agent_prompt *
+tty_current(struct agent *a)
+{
+	struct tty *t = a->ui_data;
+	size_t i;
+
+	if (a->n_prompts == 0) {
+		t->current = 0;
+		return NULL;
+	}
+	for (i = 0; i < a->n_prompts; i++)
+		if (a->prompts[i]->p.id == t->current) {
+			t->pos = i;
+			return a->prompts[i];
+		}
+	if (t->pos >= a->n_prompts)
+		t->pos = a->n_prompts - 1;
+	t->current = a->prompts[t->pos]->p.id;
+	return a->prompts[t->pos];
+}
+
+static void
+tty_move(struct agent *a, int step)
+{
+	struct tty *t = a->ui_data;
+	size_t n = a->n_prompts;
+
+	if (tty_current(a) == NULL)
+		return;
+	t->pos = step > 0 ? (t->pos + 1) % n : (t->pos + n - 1) % n;
+	t->current = a->prompts[t->pos]->p.id;
+}
+
+/* "12 s", "4 min", "3 h": how long ago. */
+static void
+tty_age(int64_t s, char *buf, size_t len)
+{
+	if (s < 0)
+		s = 0;
+	if (s < 120)
+		snprintf(buf, len, "%lld s", (long long)s);
+	else if (s < 2 * 3600)
+		snprintf(buf, len, "%lld min", (long long)(s / 60));
+	else
+		snprintf(buf, len, "%lld h", (long long)(s / 3600));
+}
+
+static void
+tty_draw_header(struct tty_screen *sc, struct agent *a)
+{
+	const char *dash = sc->t->utf8 ? "\xe2\x80\x94" : "-";
+
+	if (a->state == AGENT_SUBSCRIBED)
+		tty_line(sc, TTY_DIM,
+		         "tollgate-prompt %s %zu pending %s agent %u "
+		         "of uid %u at %s",
+		         dash, a->n_prompts, dash, a->agent_id, a->uid,
+		         a->path);
+	else
+		tty_line(sc, TTY_DIM, "tollgate-prompt %s not connected", dash);
+	tty_line(sc, NULL, "%s", "");
+}
+
+/* Nothing to answer: say why, and what we wait for. */
+static void
+tty_draw_idle(struct tty_screen *sc, struct agent *a)
+{
+	const char *dash = sc->t->utf8 ? "\xe2\x80\x94" : "-";
+
+	switch (a->state) {
+	case AGENT_SUBSCRIBED:
+		tty_line(sc, NULL,
+		         "No pending prompts %s waiting for tollgated "
+		         "at %s",
+		         dash, a->path);
+		break;
+	case AGENT_SUBSCRIBING:
+		tty_line(sc, NULL, "Subscribing to tollgated at %s ...",
+		         a->path);
+		break;
+	case AGENT_DOWN:
+		tty_line(sc, NULL, "%s; retrying every %d s",
+		         a->down ? "tollgated is not running"
+		                 : "Not connected to tollgated",
+		         AGENT_RETRY_MS / 1000);
+		tty_wrap(sc, TTY_DIM, a->note);
+		break;
+	}
+	tty_line(sc, NULL, "%s", "");
+	tty_line(sc, NULL, "q: quit");
+}
+
+/* The answers p offers, allow on the left and deny on the right. */
+static void
+tty_draw_actions(struct tty_screen *sc, const struct agent_prompt *ap)
+{
+	struct actions_choice c[ACTIONS_N];
+	const struct actions_choice *col[2][ACTIONS_N];
+	size_t n = actions_offered(&ap->p, c), k[2] = {0, 0}, i, j;
+	size_t width = (sc->t->cols - 3) / 2;
+	char cell[ACTIONS_LABEL_MAX + 8];
+	GString *row;
+
+	for (i = 0; i < n; i++) {
+		j = c[i].def->verdict == ACTION_ALLOW ? 0 : 1;
+		col[j][k[j]++] = &c[i];
+	}
+	row = g_string_new(NULL);
+	for (i = 0; i < k[0] || i < k[1]; i++) {
+		g_string_assign(row, "  ");
+		for (j = 0; j < 2; j++) {
+			cell[0] = '\0';
+			if (i < k[j])
+				snprintf(cell, sizeof(cell), "[%c] %s",
+				         col[j][i]->def->key, col[j][i]->label);
+			tty_fit(sc->t, row, cell, width, j == 0);
+		}
+		tty_line(sc, NULL, "%s", row->str);
+	}
+	g_string_free(row, TRUE);
+	if (n == 0)
+		tty_line(sc, NULL,
+		         "  (this prompt offers no answer this "
+		         "program knows)");
+}
+
+static void
+tty_draw_prompt(struct tty_screen *sc, struct agent *a,
+                const struct agent_prompt *ap, int64_t now)
+{
+	const struct tty *t = sc->t;
+	struct actions_text text;
+	long left = actions_left(&ap->p, now);
+	char *line, *save = NULL;
+
+	actions_describe(&ap->p, &text);
+	tty_line(sc, TTY_BOLD, "[%zu/%zu] %s", t->pos + 1, a->n_prompts,
+	         text.summary);
+	tty_line(sc, NULL, "%s", "");
+	for (line = strtok_r(text.body, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		tty_line(sc, NULL, "  %s", line);
+	tty_line(sc, NULL, "%s", "");
+	if (ap->answering)
+		tty_line(sc, TTY_BOLD, "  Answer sent; waiting for tollgated");
+	else if (left >= 0)
+		tty_line(sc, left <= TTY_URGENT_S ? TTY_REVERSE : TTY_BOLD,
+		         "  %s in %ld s",
+		         ap->p.deflt >= 0
+		             ? action_name((enum action)ap->p.deflt)
+		             : "default",
+		         left);
+	tty_line(sc, NULL, "%s", "");
+	tty_draw_actions(sc, ap);
+	tty_line(sc, TTY_DIM, "  %sq: quit",
+	         a->n_prompts > 1 ? "j/k/Tab: other prompt   " : "");
+}
+
+/* The pending prompts but the one shown: as many as the screen holds. */
+static void
+tty_draw_others(struct tty_screen *sc, struct agent *a, int64_t now)
+{
+	const struct tty *t = sc->t;
+	char app[ACTIONS_APP_MAX], dest[ACTIONS_DEST_MAX], age[24], id[24];
+	size_t i, shown = 0, others = a->n_prompts - 1;
+	size_t dw = t->cols > 40 ? t->cols - 40 : 8;
+	GString *row;
+
+	if (a->n_prompts < 2 || sc->rows_left < 4)
+		return;
+	tty_line(sc, NULL, "%s", "");
+	tty_line(sc, TTY_BOLD, "Other pending prompts (%zu):", others);
+	row = g_string_new(NULL);
+	g_string_assign(row, "  ");
+	tty_fit(t, row, "ID", 8, true);
+	tty_fit(t, row, "APP", 17, true);
+	tty_fit(t, row, "DESTINATION", dw + 1, true);
+	g_string_append(row, "AGE");
+	tty_line(sc, TTY_DIM, "%s", row->str);
+	for (i = 0; i < a->n_prompts; i++) {
+		if (i == t->pos)
+			continue;
+		if (sc->rows_left == 1 && shown + 1 < others) {
+			tty_line(sc, TTY_DIM, "  ... and %zu more",
+			         others - shown);
+			break;
+		}
+		snprintf(id, sizeof(id), "%llu",
+		         (unsigned long long)a->prompts[i]->p.id);
+		actions_app(&a->prompts[i]->p, app, sizeof(app));
+		actions_dest(&a->prompts[i]->p, dest, sizeof(dest));
+		tty_age(now - (a->prompts[i]->p.created > 0
+		                   ? a->prompts[i]->p.created
+		                   : a->prompts[i]->seen),
+		        age, sizeof(age));
+		g_string_assign(row, "  ");
+		tty_fit(t, row, id, 7, true);
+		g_string_append_c(row, ' ');
+		tty_fit(t, row, app, 16, true);
+		g_string_append_c(row, ' ');
+		tty_fit(t, row, dest, dw, true);
+		g_string_append_c(row, ' ');
+		g_string_append(row, age);
+		tty_line(sc, NULL, "%s", row->str);
+		shown++;
+	}
+	g_string_free(row, TRUE);
+}
+
+static void
+tty_size(struct tty *t)
+{
+	struct winsize ws;
+
+	t->cols = 80;
+	t->rows = 24;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
+	    ws.ws_row > 0) {
+		t->cols = ws.ws_col;
+		t->rows = ws.ws_row;
+	}
+	if (t->cols < TTY_COLS_MIN)
+		t->cols = TTY_COLS_MIN;
+	if (t->rows < TTY_ROWS_MIN)
+		t->rows = TTY_ROWS_MIN;
+}
+
+static void
+tty_draw(struct agent *a)
+{
+	struct tty *t = a->ui_data;
+	struct tty_screen sc;
+	struct agent_prompt *ap;
+	int64_t now = agent_now();
+
+	if (a->quitting)
+		return;
+	tty_size(t);
+	sc.t = t;
+	sc.s = g_string_new(TTY_CLEAR);
+	sc.rows_left = t->rows;
+	tty_draw_header(&sc, a);
+	ap = tty_current(a);
+	if (ap != NULL)
+		tty_draw_prompt(&sc, a, ap, now);
+	else
+		tty_draw_idle(&sc, a);
+	if (t->msg[0] != '\0' && now < t->msg_until) {
+		tty_line(&sc, NULL, "%s", "");
+		tty_line(&sc, TTY_BOLD, "%s", t->msg);
+	}
+	tty_draw_others(&sc, a, now);
+	tty_write(sc.s->str, sc.s->len);
+	g_string_free(sc.s, TRUE);
+}
+
+/* An answer key: answer the prompt shown, if it offers that answer. */
+static void
+tty_answer(struct agent *a, const struct actions_def *def)
+{
+	struct tty *t = a->ui_data;
+	struct agent_prompt *ap = tty_current(a);
+	struct actions_choice c;
+	char err[AGENT_NOTE_MAX];
+
+	if (ap == NULL) {
+		tty_beep();
+		tty_say(t, "Nothing to answer.");
+		return;
+	}
+	if (!actions_resolve(&ap->p, def, &c)) {
+		tty_beep();
+		tty_say(t, "%c: this prompt does not offer that answer.",
+		        def->key);
+		return;
+	}
+	if (agent_answer(a, ap, def, err, sizeof(err)) == -1) {
+		tty_beep();
+		tty_say(t, "%s", err);
+		return;
+	}
+	tty_say(t, "Prompt %llu: \"%s\" sent.", (unsigned long long)ap->p.id,
+	        c.label);
+}
+
+static void
+tty_key(struct agent *a, int key)
+{
+	struct tty *t = a->ui_data;
+	const struct actions_def *def;
+
+	if (key >= 'A' && key <= 'Z')
+		key += 'a' - 'A';
+	switch (key) {
+	case 'q':
+		agent_quit(a, 0);
+		return;
+	case 'j':
+	case '\t':
+		tty_move(a, 1);
+		return;
+	case 'k':
+		tty_move(a, -1);
+		return;
+	case '\f': /* ^L: draw again, as everywhere */
+		return;
+	}
+	if ((def = actions_by_key(key)) != NULL) {
+		tty_answer(a, def);
+		return;
+	}
+	tty_beep();
+	if (key > ' ' && key < 0x7f)
+		tty_say(t,
+		        "%c does nothing here; the keys are shown in "
+		        "brackets.",
+		        key);
+}
+
+static gboolean
+tty_on_input(int fd, GIOCondition cond, gpointer data)
+{
+	struct agent *a = data;
+	struct tty *t = a->ui_data;
+	unsigned char buf[64];
+	ssize_t n, i;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		/* The terminal is gone (ssh closed): nobody to ask. */
+		t->in_watch = 0;
+		agent_quit(a, 0);
+		return G_SOURCE_REMOVE;
+	}
+	for (i = 0; i < n && !a->quitting; i++) {
+		/* Arrows and Shift-Tab: ESC [ A, ESC O A, ESC [ Z. */
+		if (buf[i] == 0x1b && i + 2 < n &&
+		    (buf[i + 1] == '[' || buf[i + 1] == 'O')) {
+			if (buf[i + 2] == 'B')
+				tty_move(a, 1);
+			else if (buf[i + 2] == 'A' || buf[i + 2] == 'Z')
+				tty_move(a, -1);
+			i += 2;
+			continue;
+		}
+		if (buf[i] != 0x1b)
+			tty_key(a, buf[i]);
+	}
+	tty_draw(a);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+tty_on_winch(gpointer data)
+{
+	tty_draw(data);
+	return G_SOURCE_CONTINUE;
+}
+
+static int
+tty_start(struct agent *a)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	struct termios raw;
+	struct tty *t;
+
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		log_error("--tty needs a terminal on standard input and "
+		          "output");
+		return -1;
+	}
+	if (tcgetattr(STDIN_FILENO, &tty_saved) == -1) {
+		log_error("reading the terminal's settings (tcgetattr): %s",
+		          strerror(errno));
+		return -1;
+	}
+	raw = tty_saved;
+	/* Keys as they are typed, not echoed; ^C still signals.  ^Z would
+	 * leave a stopped program holding the terminal in this mode. */
+	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	raw.c_cc[VMIN] = 1;
+	raw.c_cc[VTIME] = 0;
+	raw.c_cc[VSUSP] = _POSIX_VDISABLE;
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == -1) {
+		log_error("setting up the terminal (tcsetattr): %s",
+		          strerror(errno));
+		return -1;
+	}
+	tty_raw = true;
+	atexit(tty_restore);
+	tty_write(TTY_ENTER, strlen(TTY_ENTER));
+
+	t = g_new0(struct tty, 1);
+	t->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
+	t->color = (nc == NULL || nc[0] == '\0') &&
+	           (term == NULL || strcmp(term, "dumb") != 0);
+	a->ui_data = t;
+	t->in_watch = g_unix_fd_add(STDIN_FILENO, G_IO_IN | G_IO_HUP | G_IO_ERR,
+	                            tty_on_input, a);
+	t->winch = g_unix_signal_add(SIGWINCH, tty_on_winch, a);
+	tty_draw(a);
+	return 0;
+}
+
+static void
+tty_stop(struct agent *a)
+{
+	struct tty *t = a->ui_data;
+
+	if (t->in_watch != 0)
+		g_source_remove(t->in_watch);
+	g_source_remove(t->winch);
+	tty_restore();
+	if (t->fatal[0] != '\0')
+		log_error("%s", t->fatal);
+	g_free(t);
+	a->ui_data = NULL;
+}
+
+static void
+tty_note(struct agent *a, int level, const char *msg)
+{
+	struct tty *t = a->ui_data;
+
+	if (level <= LOG_ERR)
+		snprintf(t->fatal, sizeof(t->fatal), "%s", msg);
+	/* The connection's state is on the screen already (a->note). */
+	if (level < LOG_DEBUG && strcmp(msg, a->note) != 0)
+		tty_say(t, "%s", msg);
+	tty_draw(a);
+}
+
+static void
+tty_added(struct agent *a, struct agent_prompt *ap)
+{
+	/* Someone waits: the terminal (or tmux's status line) says so. */
+	tty_beep();
+	tty_draw(a);
+}
+
+static void
+tty_removed(struct agent *a, struct agent_prompt *ap, const char *why)
+{
+	struct tty *t = a->ui_data;
+	char dest[ACTIONS_DEST_MAX];
+
+	/* Our own answer, a lost connection and the end speak for
+	 * themselves; a prompt decided elsewhere gets a word. */
+	if (strncmp(why, "withdrawn", 9) == 0 || strcmp(why, "expired") == 0) {
+		actions_dest(&ap->p, dest, sizeof(dest));
+		tty_say(t, "Prompt %llu (%s): %s.",
+		        (unsigned long long)ap->p.id, dest, why);
+	}
+	tty_draw(a);
+}
+
+static void
+tty_answered(struct agent *a, struct agent_prompt *ap, uint64_t id, bool ok,
+             const char *text)
+{
+	struct tty *t = a->ui_data;
+	char dest[ACTIONS_DEST_MAX];
+
+	if (!ok)
+		tty_beep();
+	if (ap != NULL) {
+		actions_dest(&ap->p, dest, sizeof(dest));
+		tty_say(t, "Prompt %llu (%s): %s.", (unsigned long long)id,
+		        dest, text);
+	} else
+		tty_say(t, "Prompt %llu: %s.", (unsigned long long)id, text);
+	tty_draw(a);
+}
+
+static void
+tty_tick(struct agent *a)
+{
+	tty_draw(a);
+}
+
+const struct agent_ui tty_ui = {
+    .name = "tty",
+    .start = tty_start,
+    .stop = tty_stop,
+    .note = tty_note,
+    .added = tty_added,
+    .removed = tty_removed,
+    .answered = tty_answered,
+    .tick = tty_tick,
+};
