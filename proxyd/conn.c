@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "proxyd/broker.h"
 #include "proxyd/conn.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/rulesvc.h"
@@ -67,6 +68,14 @@ conn_reason_str(enum conn_reason r)
 		return "no-original-dst";
 	case REASON_OVERLOAD:
 		return "overload";
+	case REASON_PROMPT:
+		return "prompt";
+	case REASON_PROMPT_TIMEOUT:
+		return "prompt-timeout";
+	case REASON_NO_AGENT:
+		return "no-agent";
+	case REASON_PROMPT_FULL:
+		return "prompt-full";
 	}
 	return "?";
 }
@@ -105,6 +114,7 @@ struct decision {
 	enum action verdict;
 	enum conn_reason reason;
 	int64_t rule_id;
+	uint64_t prompt_id;    /* REASON_PROMPT*: the prompt */
 	const struct app *app; /* NULL: refused before attribution */
 	const struct sockaddr *client;
 	const struct sockaddr *dst;
@@ -130,6 +140,14 @@ reason_decider(enum conn_reason r)
 		return DECIDER_NO_DST;
 	case REASON_OVERLOAD:
 		return DECIDER_OVERLOAD;
+	case REASON_PROMPT:
+		return DECIDER_PROMPT;
+	case REASON_PROMPT_TIMEOUT:
+		return DECIDER_TIMEOUT;
+	case REASON_NO_AGENT:
+		return DECIDER_NO_AGENT;
+	case REASON_PROMPT_FULL:
+		return DECIDER_PROMPT_FULL;
 	}
 	return DECIDER_DEFAULT;
 }
@@ -201,6 +219,11 @@ log_decision(const struct decision *d)
 		snprintf(num, sizeof(num), "%lld", (long long)d->rule_id);
 		log_kv(line, sizeof(line), &off, "rule", num);
 	}
+	if (d->prompt_id != 0) {
+		snprintf(num, sizeof(num), "%llu",
+		         (unsigned long long)d->prompt_id);
+		log_kv(line, sizeof(line), &off, "prompt", num);
+	}
 	if (app != NULL && app->known)
 		snprintf(num, sizeof(num), "%ld", (long)app->pid);
 	else
@@ -251,6 +274,8 @@ conn_free(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
 
+	if (c->prompt != NULL)
+		broker_unpark(c, "gone");
 	if (c->relaying) {
 		relay_stop(&c->relay);
 		c->relaying = false;
@@ -332,7 +357,10 @@ conn_log_close(struct conn *c, const char *error)
 static void
 conn_end(struct conn *c, bool reset, const char *error)
 {
-	if (c->state >= CONN_CONNECT && c->state <= CONN_RELAY)
+	/* A connection parked on its late first message was allowed and
+	 * connected before. */
+	if ((c->state >= CONN_CONNECT && c->state <= CONN_RELAY) ||
+	    (c->state == CONN_PARKED && c->sfd != -1))
 		conn_log_close(c, error);
 	if (reset) {
 		reset_fd(c->cfd);
@@ -528,8 +556,9 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Ask the rules about a connection that peeked cleanly. */
-static void
+/* Ask the rules about a connection that peeked cleanly: true when a rule
+ * decides (verdict, reason and rule_id set). */
+static bool
 conn_judge(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
@@ -546,39 +575,29 @@ conn_judge(struct conn *c)
 	q.proto = RPROTO_TCP;
 	q.now = time(NULL);
 	e = rulesvc_decide(pd, &q, NULL);
-	if (e != NULL) {
-		c->verdict = e->action;
-		c->reason = REASON_RULE;
-		c->rule_id = e->id;
-	} else {
-		c->verdict = pd->cfg.default_action;
-		c->reason = REASON_DEFAULT;
-	}
+	if (e == NULL)
+		return false;
+	c->verdict = e->action;
+	c->reason = REASON_RULE;
+	c->rule_id = e->id;
+	return true;
 }
 
 /* CONN_DECIDE: take the verdict and act on it. */
-/*
- * Take the verdict from what the peek found and the rules say, and record
- * it (log line and event row).  For the first decision and for a silent
- * client's second one alike.
- */
+/* Record c's verdict: its log line and event row. */
 static void
-conn_verdict(struct conn *c)
+conn_record(struct conn *c)
 {
 	struct decision d = {0};
 
-	if (c->peek_res == PEEK_INVALID) {
-		c->verdict = ACTION_REJECT;
-		c->reason = REASON_PEEK_INVALID;
-	} else if (c->peek_res == PEEK_NEED_MORE) {
-		c->verdict = ACTION_REJECT;
-		c->reason = REASON_PEEK_TIMEOUT;
-	} else
-		conn_judge(c);
 	d.id = c->id;
 	d.verdict = c->verdict;
 	d.reason = c->reason;
 	d.rule_id = c->rule_id;
+	d.prompt_id = c->reason == REASON_PROMPT ||
+	                      c->reason == REASON_PROMPT_TIMEOUT
+	                  ? c->prompt_id
+	                  : 0;
 	d.app = c->app;
 	d.client = (const struct sockaddr *)&c->client;
 	d.dst = (const struct sockaddr *)&c->dst;
@@ -589,12 +608,56 @@ conn_verdict(struct conn *c)
 	c->event_queued = record_decision(c->pd, &d);
 }
 
-static void
-conn_decide(struct conn *c)
+static void conn_park(struct conn *c);
+static void conn_watch_send(struct conn *c);
+
+/*
+ * Take the verdict from what the peek found and the rules say, and record
+ * it (log line and event row).  For the first decision and for a silent
+ * client's second one alike.  When no rule decides, the user is asked:
+ * false means c is parked and its verdict comes from the broker
+ * (conn_prompt_done()).
+ */
+static bool
+conn_verdict(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
 
-	conn_verdict(c);
+	if (c->peek_res == PEEK_INVALID) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_INVALID;
+	} else if (c->peek_res == PEEK_NEED_MORE) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_PEEK_TIMEOUT;
+	} else if (!conn_judge(c)) {
+		switch (broker_park(pd, c)) {
+		case BROKER_PARKED:
+			conn_park(c);
+			return false;
+		case BROKER_NO_AGENT:
+			c->reason = REASON_NO_AGENT;
+			break;
+		case BROKER_FULL:
+			c->reason = REASON_PROMPT_FULL;
+			break;
+		}
+		c->verdict = pd->cfg.default_action;
+	}
+	conn_record(c);
+	return true;
+}
+
+/*
+ * Act on the verdict taken: connect, or reset the client.  A connection
+ * parked on its late first message (CONN_WATCH before) is connected
+ * already: its message is sent on, or both sides reset.
+ */
+static void
+conn_act(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	bool connected = c->sfd != -1;
+
 	/* Who it was is in the log now; a relayed connection need not carry
 	 * its 5 KB of paths for hours.  A silent one may be decided again. */
 	if (!c->silent) {
@@ -605,11 +668,87 @@ conn_decide(struct conn *c)
 		/* deny and reject both end a transparent TCP connection with a
 		 * reset; nothing has been sent onward. */
 		pd->stats.refused++;
-		conn_abort(c, NULL);
+		conn_abort(c, connected ? "refused on its first message, sent "
+		                          "late"
+		                        : NULL);
+		return;
+	}
+	if (connected) {
+		conn_watch_send(c);
 		return;
 	}
 	pd->stats.allowed++;
 	conn_connect(c);
+}
+
+static void
+conn_decide(struct conn *c)
+{
+	if (conn_verdict(c))
+		conn_act(c);
+}
+
+/* CONN_PARKED: the client closed or reset its connection. */
+static void
+conn_parked_closed_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_log(c, LOG_INFO, "client left while waiting on prompt %llu",
+	         (unsigned long long)c->prompt_id);
+	conn_end(c, true, "client left while waiting for an answer");
+}
+
+/*
+ * CONN_PARKED: nothing to do until the broker answers, but a client that
+ * goes away is noticed (EV_CLOSED: its FIN or reset; data it sends
+ * meanwhile waits in the socket).  Without that feature in libevent's
+ * backend, a client that left is found when its prompt ends.
+ */
+static void
+conn_park(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
+	c->state = CONN_PARKED;
+	if (c->cev != NULL)
+		event_free(c->cev);
+	c->cev = NULL;
+	if (c->sev != NULL)
+		event_del(c->sev);
+	evtimer_del(c->timer);
+	if (!(event_base_get_features(pd->base) & EV_FEATURE_EARLY_CLOSE))
+		return;
+	c->cev = event_new(pd->base, c->cfd, EV_CLOSED, conn_parked_closed_cb,
+	                   c);
+	if (c->cev == NULL || event_add(c->cev, NULL) == -1)
+		conn_log(c, LOG_WARNING,
+		         "cannot watch the parked client; a client that leaves "
+		         "is noticed when its prompt ends");
+}
+
+void
+conn_prompt_done(struct conn *c, enum action verdict, enum conn_reason reason)
+{
+	if (c->cev != NULL)
+		event_del(c->cev);
+	c->verdict = verdict;
+	c->reason = reason;
+	c->rule_id = 0;
+	conn_record(c);
+	conn_act(c);
+}
+
+void
+conn_prompt_rejudge(struct conn *c)
+{
+	if (!conn_judge(c))
+		return;
+	broker_unpark(c, "rule");
+	if (c->cev != NULL)
+		event_del(c->cev);
+	conn_record(c);
+	conn_act(c);
 }
 
 /* CONN_CONNECT: the onward socket became writable, or failed. */
@@ -853,8 +992,6 @@ conn_watch_send(struct conn *c)
 static void
 conn_watch_decide(struct conn *c)
 {
-	struct proxyd *pd = c->pd;
-
 	event_del(c->cev);
 	event_del(c->sev);
 	evtimer_del(c->timer);
@@ -864,13 +1001,8 @@ conn_watch_decide(struct conn *c)
 		conn_watch_send(c);
 		return;
 	}
-	conn_verdict(c);
-	if (c->verdict != ACTION_ALLOW) {
-		pd->stats.refused++;
-		conn_abort(c, "refused on its first message, sent late");
-		return;
-	}
-	conn_watch_send(c);
+	if (conn_verdict(c))
+		conn_act(c);
 }
 
 void

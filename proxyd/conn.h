@@ -5,6 +5,9 @@
  *   CONN_PEEK        reading the client's first bytes for a name, while
  *                    the worker thread finds the owning process
  *   CONN_DECIDE      peek and attribution done: the verdict is taken
+ *   CONN_PARKED      no rule decides: waiting on a prompt (broker.h),
+ *                    its peeked bytes kept, nothing sent onward; the
+ *                    client closing it ends it
  *   CONN_CONNECT     allowed: connecting to the original destination
  *   CONN_SEND_PEEKED writing the peeked bytes to the destination
  *   CONN_WATCH       a client that sent nothing within peek_timeout was
@@ -39,6 +42,7 @@
 enum conn_state {
 	CONN_PEEK,
 	CONN_DECIDE,
+	CONN_PARKED, /* waiting for the user's answer */
 	CONN_CONNECT,
 	CONN_SEND_PEEKED,
 	CONN_WATCH, /* silent client, connected: who speaks first? */
@@ -55,6 +59,10 @@ enum conn_reason {
 	REASON_LOOP,         /* destination is tollgated itself */
 	REASON_NO_DST,       /* no original destination: not redirected */
 	REASON_OVERLOAD,     /* max_connections reached */
+	REASON_PROMPT,       /* the user answered prompt_id */
+	REASON_PROMPT_TIMEOUT, /* no answer within prompt_timeout */
+	REASON_NO_AGENT,     /* no prompt agent to ask */
+	REASON_PROMPT_FULL,  /* past the broker's bounds */
 };
 
 struct conn {
@@ -89,6 +97,11 @@ struct conn {
 	int64_t rule_id;   /* REASON_RULE */
 	bool event_queued; /* its decision row went to the event log */
 	bool silent;       /* nothing within peek_timeout: CONN_WATCH next */
+	/* CONN_PARKED: the prompt it waits on (broker.c's), and the one
+	 * that decided it, for the log */
+	struct prompt *prompt;
+	TAILQ_ENTRY(conn) park_entry;
+	uint64_t prompt_id;
 	struct event *sev; /* CONN_WATCH: the destination spoke */
 	struct relay relay;
 	bool relaying;
@@ -109,6 +122,19 @@ void conn_accept(struct proxyd *pd, int fd, const struct sockaddr *client,
  */
 void conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
                        const struct sockaddr *dst, enum conn_reason reason);
+
+/*
+ * The broker's verdict for a connection it had parked (c->prompt already
+ * cleared): record it and act on it.  c may be freed.
+ */
+void conn_prompt_done(struct conn *c, enum action verdict,
+                      enum conn_reason reason);
+
+/*
+ * A parked connection, after the rules changed: when a rule decides it
+ * now, it leaves its prompt with that verdict (c may be freed).
+ */
+void conn_prompt_rejudge(struct conn *c);
 
 /* Close idle relayed connections; called from a periodic timer. */
 void conn_sweep_idle(struct proxyd *pd);

@@ -30,6 +30,7 @@
 
 #include "common/ctl.h"
 #include "common/log.h"
+#include "proxyd/broker.h"
 #include "proxyd/control.h"
 #include "proxyd/rulesvc.h"
 #include "rules/export.h"
@@ -60,6 +61,7 @@ struct control_client {
 	uid_t uid;
 	gid_t gid;
 	bool admin;
+	bool agent; /* subscribed: a prompt agent (tollgate-prompt) */
 	enum client_state state;
 	bool eof; /* the client sends no more: close once all is answered */
 	struct control_pending *pending; /* WAITING: the change in flight */
@@ -82,6 +84,7 @@ struct control {
 	unsigned n_clients;
 	uint64_t next_id;
 	time_t started;
+	bool closing; /* control_close(): agents leaving end no prompt */
 };
 
 /*
@@ -98,6 +101,15 @@ struct control_pending {
 	size_t n_rules, n_names; /* IMPORT */
 };
 
+/* Whether agent c may see a prompt of uid (has_uid false: of an unknown
+ * user, which only admins see). */
+static bool
+agent_sees(const struct control_client *c, bool has_uid, uid_t uid)
+{
+	return c->agent && c->state != CLIENT_CLOSING &&
+	       (c->admin || (has_uid && c->uid == uid));
+}
+
 static void client_process(struct control_client *c);
 
 /* "client 3 (uid 1000, pid 4242)" */
@@ -113,6 +125,7 @@ static void
 client_free(struct control_client *c)
 {
 	struct control *ctl = c->ctl;
+	bool agent = c->agent;
 
 	if (c->pending != NULL)
 		c->pending->client = NULL;
@@ -122,6 +135,9 @@ client_free(struct control_client *c)
 	event_free(c->more);
 	export_reader_free(c->import);
 	free(c);
+	/* Last: the broker may write to the other agents. */
+	if (agent && !ctl->closing)
+		broker_agents_changed(ctl->pd);
 }
 
 static void
@@ -182,7 +198,34 @@ client_set_timeouts(struct control_client *c, bool idle_counts)
 {
 	struct timeval idle = {CONTROL_IDLE_S, 0}, wr = {CONTROL_WRITE_S, 0};
 
-	bufferevent_set_timeouts(c->bev, idle_counts ? &idle : NULL, &wr);
+	/* An agent waits for prompts: it is never idle. */
+	bufferevent_set_timeouts(c->bev, idle_counts && !c->agent ? &idle : NULL,
+	                         &wr);
+}
+
+/*
+ * The reply to a request that waited (a change, an answer): to its client
+ * when it is still connected; then the client's next requests.  Frees p.
+ */
+static void
+pending_reply(struct control_pending *p, struct ctl_line *ok,
+              enum ctl_code code, const char *err)
+{
+	struct control_client *c = p->client;
+
+	free(p);
+	if (c == NULL)
+		return;
+	c->pending = NULL;
+	client_set_timeouts(c, true);
+	if (ok != NULL)
+		client_ok(c, ok);
+	else
+		client_err(c, code, err);
+	if (c->state == CLIENT_WAITING) {
+		c->state = CLIENT_READY;
+		event_active(c->more, EV_TIMEOUT, 1);
+	}
 }
 
 static void
@@ -220,25 +263,38 @@ control_done(void *arg, const struct rulesvc_result *res)
 	} else
 		log_info("control: %s: failed: %s: %s", what,
 		         res->code != NULL ? res->code : "internal", res->err);
-	if (c == NULL) {
+	if (c == NULL)
 		log_info("control: %s: the client left before the reply", what);
-		free(p);
-		return;
+	code = res->code != NULL ? ctl_code_parse(res->code) : -1;
+	pending_reply(p, res->ok ? &l : NULL,
+	              code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code,
+	              res->err);
+}
+
+/* Make c wait for a reply that comes later; p is the request's. */
+static struct control_pending *
+client_wait(struct control_client *c, enum ctl_verb verb, int64_t id)
+{
+	struct control_pending *p;
+
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		log_error("control: calloc: %s", strerror(errno));
+		client_err(c, CTL_E_INTERNAL, "out of memory");
+		return NULL;
 	}
-	c->pending = NULL;
-	free(p);
-	client_set_timeouts(c, true);
-	if (res->ok)
-		client_ok(c, &l);
-	else {
-		code = res->code != NULL ? ctl_code_parse(res->code) : -1;
-		client_err(c, code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code,
-		           res->err);
-	}
-	if (c->state == CLIENT_WAITING) {
-		c->state = CLIENT_READY;
-		event_active(c->more, EV_TIMEOUT, 1);
-	}
+	p->client = c;
+	p->client_id = c->id;
+	p->uid = c->uid;
+	p->pid = c->pid;
+	p->verb = verb;
+	p->id = id;
+	c->pending = p;
+	c->state = CLIENT_WAITING;
+	/* A slow change (a big import behind others) is not idleness: no
+	 * read timeout until its reply is out. */
+	client_set_timeouts(c, false);
+	return p;
 }
 
 /* Hand change to rulesvc; the reply comes from control_done(). */
@@ -248,10 +304,8 @@ client_apply(struct control_client *c, const struct rulesvc_change *change,
 {
 	struct control_pending *p;
 
-	p = calloc(1, sizeof(*p));
+	p = client_wait(c, verb, change->id);
 	if (p == NULL) {
-		log_error("control: calloc: %s", strerror(errno));
-		client_err(c, CTL_E_INTERNAL, "out of memory");
 		if (change->import != NULL) {
 			/* It was to be rulesvc's; nobody else frees it. */
 			rules_set_free(change->import);
@@ -259,19 +313,8 @@ client_apply(struct control_client *c, const struct rulesvc_change *change,
 		}
 		return;
 	}
-	p->client = c;
-	p->client_id = c->id;
-	p->uid = c->uid;
-	p->pid = c->pid;
-	p->verb = verb;
-	p->id = change->id;
 	p->n_rules = n_rules;
 	p->n_names = n_names;
-	c->pending = p;
-	c->state = CLIENT_WAITING;
-	/* A slow change (a big import behind others) is not idleness: no
-	 * read timeout until its reply is out. */
-	client_set_timeouts(c, false);
 	/* done() may run before this returns; p is not ours after it. */
 	rulesvc_apply(c->ctl->pd, change, control_done, p);
 }
@@ -303,6 +346,8 @@ client_status(struct control_client *c)
 	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
 	ctl_put_kvf(&l, "guarded", "%zu", pd->cfg.n_guard);
 	ctl_put_kvf(&l, "clients", "%u", c->ctl->n_clients);
+	ctl_put_kvf(&l, "prompts", "%u", broker_pending(pd));
+	ctl_put_kvf(&l, "parked", "%u", broker_parked(pd));
 	ctl_put_kv(&l, "admin", c->admin ? "yes" : "no");
 	client_ok(c, &l);
 }
@@ -359,6 +404,156 @@ client_simple(struct control_client *c, const struct ctl_req *req,
 	change.op = op;
 	change.id = req->id;
 	client_apply(c, &change, req->verb, 0, 0);
+}
+
+static void
+client_emit(void *arg, const char *line, size_t len)
+{
+	client_send(arg, line, len);
+}
+
+/*
+ * Whether the peer is the installed tollgate-prompt: /proc/PID/exe and
+ * prompt_program are one file (device and inode), and PID is still a
+ * process of the peer's uid.  0, or -1 + err for the ERR line.
+ */
+static int
+client_is_prompt_program(const struct control_client *c, char *err,
+                         size_t errlen)
+{
+	const char *want = c->ctl->pd->cfg.prompt_program;
+	char path[64], exe[512];
+	struct stat w, g;
+	ssize_t n;
+
+	if (stat(want, &w) == -1) {
+		snprintf(err, errlen,
+		         "SUBSCRIBE: prompt_program %.200s: %s; no agent can "
+		         "subscribe",
+		         want, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d", (int)c->pid);
+	if (c->pid <= 0 || stat(path, &g) == -1 || g.st_uid != c->uid) {
+		snprintf(err, errlen,
+		         "SUBSCRIBE: cannot tell which program you are (pid %d)",
+		         (int)c->pid);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
+	if (stat(path, &g) == 0 && g.st_dev == w.st_dev &&
+	    g.st_ino == w.st_ino)
+		return 0;
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
+	snprintf(err, errlen,
+	         "SUBSCRIBE is for the installed tollgate-prompt (%.200s); you "
+	         "are %.200s",
+	         want, n > 0 ? exe : "a program tollgated cannot see");
+	return -1;
+}
+
+static bool
+uid_is_guarded(const struct config *cfg, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_guard; i++)
+		if (cfg->guard_uids[i] == uid)
+			return true;
+	return false;
+}
+
+static void
+client_subscribe(struct control_client *c)
+{
+	struct proxyd *pd = c->ctl->pd;
+	char err[CTL_ERRLEN], buf[256], d[64];
+	struct ctl_line l;
+
+	client_desc(c, d, sizeof(d));
+	if (c->agent) {
+		client_err(c, CTL_E_INVALID, "already subscribed");
+		return;
+	}
+	if (client_is_prompt_program(c, err, sizeof(err)) == -1 ||
+	    (!c->admin && !uid_is_guarded(&pd->cfg, c->uid) &&
+	     snprintf(err, sizeof(err),
+	              "SUBSCRIBE: uid %u is not guarded (guard_users) and "
+	              "not an admin: there is nothing to ask it",
+	              (unsigned)c->uid) > 0)) {
+		log_info("control: %s: SUBSCRIBE refused: %s", d, err);
+		client_err(c, CTL_E_PERM, err);
+		return;
+	}
+	c->agent = true;
+	client_set_timeouts(c, true);
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "OK");
+	ctl_put_kvf(&l, "agent", "%llu", (unsigned long long)c->id);
+	ctl_put_kvf(&l, "uid", "%u", (unsigned)c->uid);
+	ctl_put_kvf(&l, "timeout", "%u", pd->cfg.prompt_timeout_ms / 1000);
+	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
+	client_ok(c, &l);
+	log_info("control: %s: prompt agent subscribed%s", d,
+	         c->admin ? " (sees every prompt)" : "");
+	/* What is pending already, after the OK. */
+	broker_list(pd, c->admin ? -1 : (int64_t)c->uid, client_emit, c);
+}
+
+static void
+client_prompts(struct control_client *c)
+{
+	struct proxyd *pd = c->ctl->pd;
+	int64_t uid = c->admin ? -1 : (int64_t)c->uid;
+	char buf[64];
+	struct ctl_line l;
+
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "OK");
+	ctl_put_kvf(&l, "count", "%u", broker_list(pd, uid, NULL, NULL));
+	client_ok(c, &l);
+	broker_list(pd, uid, client_emit, c);
+}
+
+static void
+control_answered(void *arg, const struct broker_result *r)
+{
+	struct control_pending *p = arg;
+	char buf[256];
+	struct ctl_line l;
+
+	log_info("control: client %llu (uid %u, pid %d): ANSWER %llu: %s%s",
+	         (unsigned long long)p->client_id, (unsigned)p->uid,
+	         (int)p->pid, (unsigned long long)r->id,
+	         r->ok ? "done" : "failed: ", r->ok ? "" : r->err);
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "OK");
+	ctl_put_kvf(&l, "id", "%llu", (unsigned long long)r->id);
+	ctl_put_kv(&l, "verdict", action_name((enum action)r->verdict));
+	ctl_put_kvf(&l, "connections", "%u", r->connections);
+	ctl_put_kvf(&l, "rule", "%lld", (long long)r->rule_id);
+	pending_reply(p, r->ok ? &l : NULL, r->code, r->err);
+}
+
+static void
+client_answer(struct control_client *c, const struct ctl_req *req)
+{
+	struct control_pending *p;
+
+	if (!c->admin && !c->agent) {
+		client_err(c, CTL_E_PERM,
+		           "ANSWER needs root, admin_group, or tollgate-prompt "
+		           "subscribed as the prompt's user");
+		return;
+	}
+	p = client_wait(c, CTL_ANSWER, req->id);
+	if (p == NULL)
+		return;
+	/* done() may run before this returns; p is not ours after it. */
+	broker_answer(c->ctl->pd, (uint64_t)req->id,
+	              c->admin ? -1 : (int64_t)c->uid, c->uid, req->verdict,
+	              req->scope, req->duration, control_answered, p);
 }
 
 static void
@@ -483,6 +678,15 @@ client_request(struct control_client *c, const char *line, size_t len)
 		break;
 	case CTL_RELOAD:
 		client_simple(c, &req, RULESVC_RELOAD);
+		break;
+	case CTL_SUBSCRIBE:
+		client_subscribe(c);
+		break;
+	case CTL_PROMPTS:
+		client_prompts(c);
+		break;
+	case CTL_ANSWER:
+		client_answer(c, &req);
 		break;
 	case CTL_IMPORT:
 		c->import = export_reader_new();
@@ -980,6 +1184,8 @@ control_close(struct control *ctl)
 
 	if (ctl == NULL)
 		return;
+	ctl->closing = true;
+	ctl->pd->control = NULL;
 	while ((c = TAILQ_FIRST(&ctl->clients)) != NULL)
 		client_free(c);
 	if (ctl->evl != NULL)
@@ -998,4 +1204,46 @@ control_close(struct control *ctl)
 			         strerror(errno));
 	}
 	free(ctl);
+}
+
+bool
+control_has_agent(struct control *ctl, bool has_uid, uid_t uid)
+{
+	struct control_client *c;
+
+	if (ctl == NULL)
+		return false;
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+	if (agent_sees(c, has_uid, uid))
+		return true;
+	return false;
+}
+
+void
+control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
+               size_t len)
+{
+	struct control_client *c;
+	char d[64];
+
+	if (ctl == NULL)
+		return;
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+	{
+		if (!agent_sees(c, has_uid, uid))
+			continue;
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+		    CONTROL_OUTPUT_MAX) {
+			/* Closed on the next turn, not here: its leaving
+			 * may end prompts, which notifies again. */
+			log_warn("control: %s: a prompt agent that does not "
+			         "read its prompts; closing",
+			         client_desc(c, d, sizeof(d)));
+			c->state = CLIENT_CLOSING;
+			bufferevent_disable(c->bev, EV_READ);
+			event_active(c->more, EV_TIMEOUT, 1);
+			continue;
+		}
+		client_send(c, line, len);
+	}
 }

@@ -28,7 +28,9 @@
 #ifndef TG_CONTROL_H
 #define TG_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "proxyd/proxyd.h"
 
@@ -65,5 +67,15 @@ int control_start(struct control *ctl);
  * NULL is fine.
  */
 void control_close(struct control *ctl);
+
+/*
+ * Prompt agents (SUBSCRIBE; docs/control.md).  An agent sees the prompts
+ * of its own uid, an admin's agent every prompt; a prompt of an unknown
+ * user (has_uid false) only admins' agents.  NULL ctl: no agents.
+ */
+bool control_has_agent(struct control *ctl, bool has_uid, uid_t uid);
+/* Send line (with its "\n") to every agent that sees a prompt of uid. */
+void control_notify(struct control *ctl, bool has_uid, uid_t uid,
+                    const char *line, size_t len);
 
 #endif

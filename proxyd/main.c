@@ -25,6 +25,7 @@
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
 #include "proxyd/eventlog.h"
+#include "proxyd/broker.h"
 #include "proxyd/control.h"
 #include "proxyd/listener.h"
 #include "proxyd/privs.h"
@@ -296,6 +297,13 @@ main(int argc, char **argv)
 		log_error("control socket: %s", err);
 		goto out;
 	}
+	pd.control = control;
+	/* The public suffix list is read before the drop, like every file
+	 * tollgated needs. */
+	if (broker_open(&pd, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
 
 	if (privs_drop(pd.cfg.user, err, sizeof(err)) == -1) {
 		log_error("dropping privileges: %s", err);
@@ -343,6 +351,7 @@ out:
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);
+	broker_close(&pd); /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);
 	if (redirect_on && !pd.cfg.keep_redirect_on_exit && !keep_table) {

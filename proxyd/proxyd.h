@@ -20,6 +20,8 @@ struct relay_pool;
 struct listener;
 struct rulesvc;
 struct eventlog;
+struct control;
+struct broker;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -43,6 +45,8 @@ struct proxyd {
 	struct event *sweep_ev;  /* idle timeout sweep */
 	struct rulesvc *rules;   /* store, live index, hit counts */
 	struct eventlog *events; /* the event writer */
+	struct control *control; /* the control socket; NULL once closed */
+	struct broker *broker;   /* prompts and parked connections */
 	struct proxyd_stats stats;
 };
 

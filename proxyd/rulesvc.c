@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "proxyd/broker.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
 #include "rules/store.h"
@@ -236,6 +237,9 @@ rulesvc_job_done(struct worker_job *job)
 		log_warn("rules: change refused: %s", j->result.err);
 	if (j->done != NULL)
 		j->done(j->arg, &j->result);
+	/* Connections waiting on prompts that a rule now decides go. */
+	if (j->new_idx != NULL && j->result.ok)
+		broker_rules_changed(pd);
 	if (j->change.import != NULL) {
 		rules_set_free(j->change.import);
 		free(j->change.import);

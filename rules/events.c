@@ -32,6 +32,7 @@ static const char *const decider_words[] = {
     [DECIDER_PROMPT] = "prompt",     [DECIDER_TIMEOUT] = "timeout",
     [DECIDER_PEEK] = "peek",         [DECIDER_LOOP] = "loop",
     [DECIDER_OVERLOAD] = "overload", [DECIDER_NO_DST] = "no-dst",
+    [DECIDER_NO_AGENT] = "no-agent", [DECIDER_PROMPT_FULL] = "prompt-full",
 };
 #define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
 

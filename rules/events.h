@@ -72,12 +72,14 @@ enum event_kind {
 enum event_decider {
 	DECIDER_RULE,    /* rule_id */
 	DECIDER_DEFAULT, /* default_action */
-	DECIDER_PROMPT,  /* the user answered (prompt issue) */
-	DECIDER_TIMEOUT, /* no answer in time (prompt issue) */
+	DECIDER_PROMPT,  /* the user answered a prompt */
+	DECIDER_TIMEOUT, /* no answer within prompt_timeout */
 	DECIDER_PEEK,    /* malformed or incomplete first message */
 	DECIDER_LOOP,    /* a connection to tollgated itself */
 	DECIDER_OVERLOAD,
 	DECIDER_NO_DST,
+	DECIDER_NO_AGENT,    /* no prompt agent could be asked */
+	DECIDER_PROMPT_FULL, /* past the broker's bounds: not asked */
 };
 
 /* Flags, OR-ed. */

@@ -37,7 +37,7 @@ for action in deny reject; do
 	d=$(tg_decision dst="$TG_S4:443")
 	ok $? "a decision line for $TG_S4:443"
 	is "$(kv "$d" verdict)" "$action" "verdict=$action"
-	is "$(kv "$d" reason)" default "reason=default"
+	is "$(kv "$d" reason)" no-agent "reason=no-agent: no rule, and no prompt agent to ask"
 	is "$(kv "$d" name)" a.test "name=a.test: the name was read before deciding"
 	is "$(kv "$d" exe)" /usr/bin/curl "exe=/usr/bin/curl"
 
