@@ -170,6 +170,8 @@ prompts_secs(int64_t s, char *buf, size_t len)
 {
 	if (s < 0)
 		s = 0;
+	if (s > INT64_MAX / 1000) /* a daemon's nonsense, not an overflow */
+		s = INT64_MAX / 1000;
 	if (s < 60)
 		snprintf(buf, len, "%llds", (long long)s);
 	else
