@@ -310,7 +310,11 @@ broker_park(struct proxyd *pd, struct conn *c)
 	struct prompt *p;
 	bool has_uid;
 
-	if (b == NULL)
+	/* While an agent may see a prompt, it lasts: with none for this
+	 * user there is nothing to join either.  Asked first, as it is
+	 * cheap and the usual case of a daemon nobody is asked through. */
+	if (b == NULL ||
+	    !control_has_agent(pd->control, c->app->uid_known, c->app->uid))
 		return BROKER_NO_AGENT;
 	prompt_describe(b, c, &want, &has_uid);
 	p = prompt_find(b, &want, has_uid);
@@ -329,8 +333,6 @@ broker_park(struct proxyd *pd, struct conn *c)
 		         (unsigned long long)p->info.id, p->n_conns);
 		return BROKER_PARKED;
 	}
-	if (!control_has_agent(pd->control, has_uid, want.uid))
-		return BROKER_NO_AGENT;
 	if (b->n_prompts >= BROKER_PROMPTS_MAX ||
 	    b->n_parked >= BROKER_PARKED_MAX ||
 	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP) {
