@@ -101,6 +101,19 @@ struct control_pending {
 	size_t n_rules, n_names; /* IMPORT */
 };
 
+/* Subscribed prompt agents. */
+static unsigned
+control_agents(const struct control *ctl)
+{
+	const struct control_client *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+	if (c->agent && c->state != CLIENT_CLOSING)
+		n++;
+	return n;
+}
+
 /* Whether agent c may see a prompt of uid (has_uid false: of an unknown
  * user, which only admins see). */
 static bool
@@ -346,6 +359,7 @@ client_status(struct control_client *c)
 	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
 	ctl_put_kvf(&l, "guarded", "%zu", pd->cfg.n_guard);
 	ctl_put_kvf(&l, "clients", "%u", c->ctl->n_clients);
+	ctl_put_kvf(&l, "agents", "%u", control_agents(c->ctl));
 	ctl_put_kvf(&l, "prompts", "%u", broker_pending(pd));
 	ctl_put_kvf(&l, "parked", "%u", broker_parked(pd));
 	ctl_put_kv(&l, "admin", c->admin ? "yes" : "no");
