@@ -172,10 +172,19 @@ install-user:
 install: all install-user
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/tollgate
+	    $(DESTDIR)$(SYSCONFDIR)/tollgate \
+	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 build/tollgated $(DESTDIR)$(SBINDIR)/tollgated
 	install -m 755 build/tollgate $(DESTDIR)$(BINDIR)/tollgate
+	install -m 755 build/tollgate-prompt $(DESTDIR)$(BINDIR)/tollgate-prompt
+	install -m 644 docs/tollgate-prompt.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 contrib/tollgate-prompt.desktop \
+	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/tollgate-prompt.desktop
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/tollgate-prompt.service.in \
+	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/tollgate-prompt.service
 	install -m 644 docs/tollgated.8 docs/tollgate.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 docs/tollgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/tollgated.service.in \
@@ -188,6 +197,10 @@ install: all install-user
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tollgated $(DESTDIR)$(BINDIR)/tollgate \
+	    $(DESTDIR)$(BINDIR)/tollgate-prompt \
+	    $(DESTDIR)$(MANDIR)/man1/tollgate-prompt.1 \
+	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/tollgate-prompt.desktop \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/user/tollgate-prompt.service \
 	    $(DESTDIR)$(MANDIR)/man8/tollgated.8 $(DESTDIR)$(MANDIR)/man8/tollgate.8 \
 	    $(DESTDIR)$(MANDIR)/man5/tollgate.conf.5 \
 	    $(DESTDIR)$(UNITDIR)/tollgated.service \

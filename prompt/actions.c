@@ -308,7 +308,7 @@ actions_describe(const struct ctl_prompt *p, struct actions_text *t)
 	         p->port, proto);
 	actions_row(t, &off, "Address:", line);
 	if (p->connections > 1) {
-		snprintf(line, sizeof(line), "%u connections wait",
+		snprintf(line, sizeof(line), "%u connections",
 		         p->connections);
 		actions_row(t, &off, "Waiting:", line);
 	}
