@@ -401,11 +401,16 @@ agent_on_answered(struct agent *a, const struct agent_req *req,
 		p->answering = false;
 	if (a->ui->answered != NULL)
 		a->ui->answered(a, p, req->id, rep->ok, text);
-	/* Decided, or gone (notfound): either way nothing is left to ask.
-	 * The daemon withdraws a prompt only from the other agents. */
-	if (p != NULL && (rep->ok || rep->code == CTL_E_NOTFOUND))
-		agent_remove_at(a, (size_t)agent_index(a, req->id),
-		                rep->ok ? "answered" : "gone");
+	/* Decided by us, or gone (notfound, withdrawn): nothing is left
+	 * to ask. */
+	if (p == NULL || (i = agent_index(a, req->id)) < 0)
+		return;
+	if (rep->ok)
+		agent_remove_at(a, (size_t)i, "answered");
+	else if (p->withdrawn[0] != '\0')
+		agent_remove_at(a, (size_t)i, p->withdrawn);
+	else if (rep->code == CTL_E_NOTFOUND)
+		agent_remove_at(a, (size_t)i, "gone");
 }
 
 static void
@@ -480,7 +485,7 @@ agent_on_withdraw(struct agent *a, const char *line, size_t len)
 		agent_tell(a, LOG_WARNING, "ignored a WITHDRAW line: %s", err);
 		return;
 	}
-	/* None when we answered it ourselves and it is gone already. */
+	/* None when it is gone already (expired here). */
 	if ((i = agent_index(a, w.id)) < 0)
 		return;
 	text = w.reason;
@@ -492,6 +497,12 @@ agent_on_withdraw(struct agent *a, const char *line, size_t len)
 		         agent_verdict_done(w.verdict));
 	else
 		snprintf(why, sizeof(why), "withdrawn, %s", text);
+	/* Most likely by our own answer: its reply says, and comes next. */
+	if (a->prompts[i]->answering) {
+		snprintf(a->prompts[i]->withdrawn,
+		         sizeof(a->prompts[i]->withdrawn), "%s", why);
+		return;
+	}
 	agent_remove_at(a, (size_t)i, why);
 }
 

@@ -49,7 +49,11 @@ struct agent_prompt {
 	struct ctl_prompt p;
 	int64_t seen;   /* Unix time it arrived: its age on screen */
 	bool answering; /* our ANSWER is sent, its reply not read yet */
-	void *ui;       /* the front end's, released in its removed() */
+	/* Why the daemon withdrew it while our answer was on its way (it
+	 * withdraws from every agent, ours too, before the reply): "" when
+	 * it did not.  The reply says whether the answer was ours. */
+	char withdrawn[96];
+	void *ui; /* the front end's, released in its removed() */
 };
 
 struct agent;
