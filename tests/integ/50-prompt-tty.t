@@ -1,0 +1,207 @@
+#!/bin/bash
+# Being asked in a terminal: tollgate-prompt --tty runs as the guarded user
+# in a tmux pane.  A connection no rule decides waits, with nothing sent to
+# the server, while the screen names the app and the destination and
+# counts down; one key lets it through for good (a rule appears) or turns
+# it away for good (a deny rule).  Ten connections of one app to one name
+# are one prompt and go on together on one answer; another app's prompt
+# waits beside it; a connection a rule allows is not held up meanwhile.
+
+. "$(dirname "$0")/lib.sh"
+
+plan 47
+tg_setup
+chmod 711 "$TG_TMP" # the control socket's directory must be reachable
+TG=$TG_ROOT/build/tollgate
+PROMPT=$TG_ROOT/build/tollgate-prompt
+[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
+CONF=$(tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
+    control_socket="$TG_TMP/run/control.sock" prompt_program="$PROMPT" \
+    prompt_timeout=60s)
+
+# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
+# gets "pid=PID", curl's "code=NNN" and, once it ended, "exit=STATUS".
+bg_curl() {
+	(
+		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
+		    --cacert "$TG_CA" --resolve "$1:443:$TG_S4" -o /dev/null \
+		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
+		echo "exit=$?" >>"$2"
+	) &
+}
+# done_status OUT [SECONDS]: wait for a background client's end; print
+# its exit status ("" when it is still running).
+done_status() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		grep -q '^exit=' "$1" 2>/dev/null && break
+		sleep 0.05
+	done
+	sed -n 's/^exit=//p' "$1"
+}
+# curl_to NAME: a fetch in the foreground; its exit status.
+curl_to() {
+	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
+	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
+}
+# pj EXPR: EXPR over ps, the pending prompts (tollgate prompts --json).
+pj() {
+	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
+import json, sys
+ps = [json.loads(l) for l in sys.stdin if l.strip()]
+print(eval(sys.argv[1]))' "$1"
+}
+# wait_pj EXPR WANT [SECONDS]: until pj EXPR prints WANT.
+wait_pj() {
+	local i
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		[ "$(pj "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# rj EXPR: EXPR over rs, the rules (tollgate rules list --json).
+rj() {
+	"$TG" -c "$CONF" rules list --json 2>/dev/null | python3 -c '
+import json, sys
+rs = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+
+tg_start "$CONF"
+ok $? "tollgated starts with default_action = deny and prompt_program = build/tollgate-prompt"
+
+guard_argv TERM=tmux-256color "$PROMPT" -c "$CONF" --tty
+tty_start agent "${TG_ARGV[@]}"
+scr=$(tty_wait agent 'No pending prompts' 10)
+if ! ok $? "tollgate-prompt --tty runs as tgguard and says there is nothing to answer"; then
+	diag "$(tty_screen agent all)"
+	echo "Bail out! no prompt agent"
+	exit 1
+fi
+like "$scr" "agent [0-9]+ of uid $TG_GUARD_UID" "its header says it is subscribed, for uid $TG_GUARD_UID"
+
+# --- allow always (this name) ------------------------------------------------
+
+syn=$(syn_count 443)
+tg_mark
+bg_curl a.test "$TG_TMP/a1"
+scr=$(tty_wait agent 'curl wants to connect to a\.test:443' 10)
+ok $? "a curl to a.test brings up a prompt in the terminal" || diag "$scr"
+like "$scr" 'App: +curl \(/usr/bin/curl\)' "it shows the app: curl (/usr/bin/curl)"
+like "$scr" 'Name: +a\.test \(from TLS SNI\)' "and the name, read from the TLS SNI"
+like "$scr" "Process: +pid [0-9]+, user $TG_GUARD" "and whose process it is"
+like "$scr" '\[a\] Allow always \(this name\)' "it offers [a] Allow always (this name)"
+like "$scr" '\[n\] Deny always \(this name\)' "and [n] Deny always (this name)"
+left1=$(sed -n 's/.*deny in \([0-9]*\) s.*/\1/p' <<<"$scr" | head -n 1)
+like "$left1" '^[0-9]+$' "a countdown says when deny applies (deny in $left1 s)"
+ok '[ "$left1" -le 60 ] && [ "$left1" -ge 50 ]' "counting from prompt_timeout = 60s ($left1)"
+sleep 2.2
+left2=$(tty_screen agent | sed -n 's/.*deny in \([0-9]*\) s.*/\1/p' | head -n 1)
+ok '[ -n "$left2" ] && [ "$left2" -lt "$left1" ]' "and it counts down ($left1 s, then $left2 s)"
+is "$(done_status "$TG_TMP/a1" 0)" "" "meanwhile curl waits"
+is "$(syn_count 443)" "$syn" "and not one SYN reached the server"
+
+t0=$(tg_ms)
+tty_keys agent a
+st=$(done_status "$TG_TMP/a1" 10)
+ms=$(($(tg_ms) - t0))
+is "$st" 0 "pressing a lets the waiting curl finish (exit 0, ${ms} ms after the key)"
+like "$(cat "$TG_TMP/a1")" 'code=200' "and it got the page (HTTP 200)"
+is "$(rj '[(r["app"], r["uid"], r["dest"], r["action"], r["duration"]) for r in rs if r["dest"] == "a.test"]')" \
+    "[('/usr/bin/curl', $TG_GUARD_UID, 'a.test', 'allow', 'forever')]" \
+    "tollgate rules list shows the new rule: curl, uid $TG_GUARD_UID, a.test, allow, forever"
+scr=$(tty_wait agent 'No pending prompts' 5)
+ok $? "the prompt leaves the screen" || diag "$scr"
+like "$scr" 'allowed.*rule [0-9]+ added' "which says the answer was taken and a rule added"
+tg_mark
+curl_to a.test
+ok $? "the next curl to a.test goes straight through"
+d=$(tg_decision name=a.test)
+is "$(kv "$d" reason)" rule "decided by the new rule, without asking"
+
+# --- deny always (this name) -------------------------------------------------
+
+bg_curl c.test "$TG_TMP/c1"
+scr=$(tty_wait agent 'curl wants to connect to c\.test:443' 10)
+ok $? "a curl to c.test brings up its prompt" || diag "$scr"
+tty_keys agent n
+st=$(done_status "$TG_TMP/c1" 10)
+like "$st" "$TG_CURL_RESET" "pressing n resets the waiting curl (exit $st)"
+is "$(rj '[(r["app"], r["dest"], r["action"], r["duration"]) for r in rs if r["dest"] == "c.test"]')" \
+    "[('/usr/bin/curl', 'c.test', 'deny', 'forever')]" \
+    "and leaves a deny rule for curl to c.test"
+tty_wait agent 'No pending prompts' 5 >/dev/null
+tg_mark
+t0=$(tg_ms)
+curl_to c.test
+st=$?
+ms=$(($(tg_ms) - t0))
+like "$st" "$TG_CURL_RESET" "the next curl to c.test is reset (exit $st)"
+ok '[ "$ms" -lt 3000 ]' "at once, without a prompt (${ms} ms)"
+is "$(pj 'len(ps)')" 0 "no prompt is pending"
+
+# --- ten connections, one prompt; a second app beside it ---------------------
+
+syn=$(syn_count 443)
+for i in $(seq 1 10); do
+	bg_curl b.test "$TG_TMP/b$i"
+done
+wait_pj 'sum(p["connections"] for p in ps)' 10 15
+ok $? "ten parallel curls to b.test all wait"
+is "$(pj '[(p["app"], p["name"], p["connections"]) for p in ps]')" \
+    "[('/usr/bin/curl', 'b.test', 10)]" \
+    "on one prompt: tollgate prompts --json shows one, with connections=10"
+scr=$(tty_wait agent 'curl wants to connect to b\.test:443' 5)
+ok $? "the terminal shows it" || diag "$scr"
+unlike "$scr" 'Other pending prompts' "as the only prompt"
+
+python3_get() {
+	as_guard /usr/bin/python3 -I -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])
+with socket.create_connection((sys.argv[2], 443), timeout=40) as s:
+    with ctx.wrap_socket(s, server_hostname=sys.argv[3]) as t:
+        t.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[3].encode() + b"\r\n\r\n")
+        print(t.recv(100).split(b"\r\n")[0].decode())' "$TG_CA" "$TG_S4" "$1"
+}
+( TG_T=45 python3_get x.b.test >"$TG_TMP/py" 2>&1; echo "exit=$?" >>"$TG_TMP/py" ) &
+wait_pj 'len(ps)' 2 10
+ok $? "python3 to x.b.test meanwhile opens a second prompt"
+is "$(pj '[(p["app"].split("/")[-1][:7], p["name"], p["connections"]) for p in ps]')" \
+    "[('curl', 'b.test', 10), ('python3', 'x.b.test', 1)]" \
+    "both are pending: curl to b.test (10) and python3 to x.b.test (1)"
+scr=$(tty_wait agent 'Other pending prompts \(1\)' 5)
+ok $? "the terminal lists the other prompt" || diag "$scr"
+like "$scr" 'python3[^ ]* +x\.b\.test:443' "as python3 to x.b.test:443"
+like "$scr" '\[1/2\] curl wants to connect to b\.test:443' "while the first one stays in front"
+
+t0=$(tg_ms)
+curl_to a.test
+st=$?
+ms=$(($(tg_ms) - t0))
+is "$st" 0 "a curl to a.test, which a rule allows, goes through while both wait"
+ok '[ "$ms" -lt 3000 ]' "without waiting behind them (${ms} ms)"
+is "$(syn_count 443)" "$((syn + 1))" "it is the only connection that reached the server"
+
+tty_keys agent o
+fails=0
+for i in $(seq 1 10); do
+	st=$(done_status "$TG_TMP/b$i" 10)
+	{ [ "$st" = 0 ] && grep -q 'code=200' "$TG_TMP/b$i"; } ||
+	    { fails=$((fails + 1)); diag "curl $i: $(tr '\n' ' ' <"$TG_TMP/b$i")"; }
+done
+is "$fails" 0 "one key (o, allow once) and all ten curls get their page"
+is "$(rj 'len([r for r in rs if r["dest"] == "b.test"])')" 0 "once adds no rule"
+is "$(pj '[(p["app"].split("/")[-1][:7], p["name"]) for p in ps]')" \
+    "[('python3', 'x.b.test')]" "the python3 prompt is still pending"
+is "$(done_status "$TG_TMP/py" 0)" "" "and python3 still waits"
+scr=$(tty_wait agent '\[1/1\] python3[^ ]* wants to connect to x\.b\.test:443' 5)
+ok $? "the terminal shows it now" || diag "$scr"
+tty_keys agent d
+st=$(done_status "$TG_TMP/py" 10)
+err=$(grep -v '^exit=' "$TG_TMP/py" | tail -n 1)
+ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
+    "d (deny once) resets python3's connection (exit $st: $err)"
+is "$(pj 'len(ps)')" 0 "nothing is pending any more"
+is "$(rj 'len(rs)')" 2 "and the rules are the two answered always"
