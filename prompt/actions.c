@@ -22,17 +22,44 @@ const struct actions_def actions_table[ACTIONS_N] = {
      CTL_DUR_FOREVER},
 };
 
-/* What the name sources of a PROMPT (source=) are called for people. */
-static const struct {
-	const char *source;
+/* A word of the protocol and what it says to people. */
+struct actions_word {
+	const char *word;
 	const char *text;
-} actions_sources[] = {
+};
+
+/* Where the name came from: PROMPT's source=. */
+static const struct actions_word actions_sources[] = {
     {"sni", "TLS SNI"},
     {"http", "HTTP Host"},
     {"socks", "SOCKS request"},
     {"fakeip", "tollgate DNS"},
     {"dns", "DNS"},
 };
+
+/* Why a prompt went away: WITHDRAW's reason=. */
+static const struct actions_word actions_reasons[] = {
+    {"answered", "answered elsewhere"},
+    {"timeout", "no answer in time"},
+    {"rule", "a rule decided it"},
+    {"gone", "the app gave up"},
+    {"no-agent", "no prompt agent left for it"},
+};
+
+#define ACTIONS_LOOKUP(table, word)                                            \
+	actions_lookup(table, sizeof(table) / sizeof(table[0]), word)
+
+/* The text for word, or word itself when it is new to this version. */
+static const char *
+actions_lookup(const struct actions_word *table, size_t n, const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(table[i].word, word) == 0)
+			return table[i].text;
+	return word;
+}
 
 static bool
 actions_has_scope(const struct ctl_prompt *p, enum ctl_scope s)
@@ -224,18 +251,6 @@ actions_dest(const struct ctl_prompt *p, char *buf, size_t len)
 	         host, p->port);
 }
 
-static const char *
-actions_source(const char *source)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(actions_sources) / sizeof(actions_sources[0]);
-	     i++)
-		if (strcmp(actions_sources[i].source, source) == 0)
-			return actions_sources[i].text;
-	return source;
-}
-
 /* Append one "Label: text" line of the body; the text is already clean. */
 static void
 actions_row(struct actions_text *t, size_t *off, const char *label,
@@ -298,7 +313,7 @@ actions_describe(const struct ctl_prompt *p, struct actions_text *t)
 	if (p->name[0] != '\0') {
 		actions_clean(p->name, false, name, sizeof(name));
 		snprintf(line, sizeof(line), "%s (from %s)", name,
-		         actions_source(src));
+		         ACTIONS_LOOKUP(actions_sources, src));
 	} else
 		snprintf(line, sizeof(line),
 		         "none read (a rule can match only the IP)");
@@ -308,8 +323,7 @@ actions_describe(const struct ctl_prompt *p, struct actions_text *t)
 	         p->port, proto);
 	actions_row(t, &off, "Address:", line);
 	if (p->connections > 1) {
-		snprintf(line, sizeof(line), "%u connections",
-		         p->connections);
+		snprintf(line, sizeof(line), "%u connections", p->connections);
 		actions_row(t, &off, "Waiting:", line);
 	}
 }
@@ -320,4 +334,56 @@ actions_left(const struct ctl_prompt *p, int64_t now)
 	if (p->expires == 0)
 		return -1;
 	return p->expires > now ? (long)(p->expires - now) : 0;
+}
+
+const char *
+actions_verdict_done(int verdict)
+{
+	switch (verdict) {
+	case ACTION_ALLOW:
+		return "allowed";
+	case ACTION_DENY:
+		return "denied";
+	case ACTION_REJECT:
+		return "rejected";
+	}
+	return "decided";
+}
+
+void
+actions_withdrawn(const struct ctl_withdraw *w, char *buf, size_t len)
+{
+	char reason[sizeof(w->reason)];
+
+	actions_clean(w->reason, false, reason, sizeof(reason));
+	snprintf(buf, len, "withdrawn, %s%s%s",
+	         ACTIONS_LOOKUP(actions_reasons, reason),
+	         w->verdict >= 0 ? ": " : "",
+	         w->verdict >= 0 ? actions_verdict_done(w->verdict) : "");
+}
+
+void
+actions_reply(const struct ctl_reply *rep, char *buf, size_t len)
+{
+	const char *verdict, *conns, *rule;
+	char msg[CTL_MSG_MAX];
+
+	if (!rep->ok) {
+		actions_clean(rep->msg, false, msg, sizeof(msg));
+		snprintf(buf, len, "answer not taken: %s %s", rep->codestr,
+		         msg);
+		return;
+	}
+	verdict = ctl_reply_get(rep, "verdict");
+	conns = ctl_reply_get(rep, "connections");
+	rule = ctl_reply_get(rep, "rule");
+	if (conns == NULL)
+		conns = "?";
+	if (rule != NULL && strcmp(rule, "0") == 0)
+		rule = NULL;
+	snprintf(buf, len, "%s (%s connection%s); %s%s added",
+	         verdict != NULL ? actions_verdict_done(action_parse(verdict))
+	                         : "answered",
+	         conns, strcmp(conns, "1") == 0 ? "" : "s",
+	         rule != NULL ? "rule " : "no rule", rule != NULL ? rule : "");
 }

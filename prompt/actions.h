@@ -9,10 +9,12 @@
  * themselves but ask actions_offered().
  *
  * actions_describe() is the one place that turns a PROMPT into text for
- * people.  Every string in a PROMPT line comes from the daemon, and some
- * of it from the program that connected (its command line, its path), so
- * the text is made safe first: no control bytes, no invalid UTF-8, no
- * bidirectional overrides that could make one name look like another.
+ * people, and actions_withdrawn() and actions_reply() do the same for a
+ * WITHDRAW line and for the reply to an answer.  Every string in a PROMPT line
+ * comes from the daemon, and some of it from the program that connected (its
+ * command line, its path), so the text is made safe first: no control bytes, no
+ * invalid UTF-8, no bidirectional overrides that could make one name look like
+ * another.
  */
 #ifndef TG_PROMPT_ACTIONS_H
 #define TG_PROMPT_ACTIONS_H
@@ -102,6 +104,16 @@ void actions_dest(const struct ctl_prompt *p, char *buf, size_t len);
  * byte above 0x7f.  Cut at a character boundary when buf is too small.
  */
 void actions_clean(const char *s, bool ascii, char *buf, size_t len);
+
+/* "allowed", "denied", "rejected" for an enum action. */
+const char *actions_verdict_done(int verdict);
+
+/* Why w took its prompt away: "withdrawn, answered elsewhere: allowed". */
+void actions_withdrawn(const struct ctl_withdraw *w, char *buf, size_t len);
+
+/* The reply to an ANSWER: "allowed (1 connection); rule 14 added", or
+ * "answer not taken: notfound ...". */
+void actions_reply(const struct ctl_reply *rep, char *buf, size_t len);
 
 /* Seconds until p's default applies at now (Unix time); 0 when past,
  * -1 when p has no expiry. */

@@ -16,18 +16,6 @@
 
 #include "prompt/agent.h"
 
-/* What a WITHDRAW's reason= means, for people. */
-static const struct {
-	const char *reason;
-	const char *text;
-} agent_reasons[] = {
-    {"answered", "answered elsewhere"},
-    {"timeout", "no answer in time"},
-    {"rule", "a rule decided it"},
-    {"gone", "the app gave up"},
-    {"no-agent", "no prompt agent left for it"},
-};
-
 static void agent_connect(struct agent *a);
 static void agent_drop(struct agent *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -38,52 +26,43 @@ agent_now(void)
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
-/* Tell the user something now. */
+/*
+ * Tell the user msg.  A state of the connection is told only when it is
+ * not what they were last told: a daemon that stays away for an hour is
+ * one line, not 1800.
+ */
+static void
+agent_vtell(struct agent *a, bool state, int level, const char *fmt, va_list ap)
+{
+	char msg[AGENT_NOTE_MAX];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (state && strcmp(msg, a->note) == 0)
+		return;
+	if (state)
+		snprintf(a->note, sizeof(a->note), "%s", msg);
+	if (a->ui->note != NULL)
+		a->ui->note(a, level, msg);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 agent_tell(struct agent *a, int level, const char *fmt, ...)
 {
-	char msg[AGENT_NOTE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	agent_vtell(a, false, level, fmt, ap);
 	va_end(ap);
-	if (a->ui->note != NULL)
-		a->ui->note(a, level, msg);
 }
 
-/*
- * Tell the user the connection's state, unless it is what they were last
- * told: a daemon that stays away for an hour is one line, not 1800.
- */
 static void __attribute__((format(printf, 3, 4)))
 agent_tell_state(struct agent *a, int level, const char *fmt, ...)
 {
-	char msg[AGENT_NOTE_MAX];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	agent_vtell(a, true, level, fmt, ap);
 	va_end(ap);
-	if (strcmp(msg, a->note) == 0)
-		return;
-	snprintf(a->note, sizeof(a->note), "%s", msg);
-	if (a->ui->note != NULL)
-		a->ui->note(a, level, msg);
-}
-
-static const char *
-agent_verdict_done(int verdict)
-{
-	switch (verdict) {
-	case ACTION_ALLOW:
-		return "allowed";
-	case ACTION_DENY:
-		return "denied";
-	case ACTION_REJECT:
-		return "rejected";
-	}
-	return "decided";
 }
 
 static long
@@ -376,27 +355,11 @@ static void
 agent_on_answered(struct agent *a, const struct agent_req *req,
                   const struct ctl_reply *rep)
 {
-	const char *verdict, *conns, *rule;
 	char text[AGENT_NOTE_MAX];
 	long i = agent_index(a, req->id);
 	struct agent_prompt *p = i >= 0 ? a->prompts[i] : NULL;
 
-	if (rep->ok) {
-		verdict = ctl_reply_get(rep, "verdict");
-		conns = ctl_reply_get(rep, "connections");
-		rule = ctl_reply_get(rep, "rule");
-		snprintf(
-		    text, sizeof(text), "%s (%s connection%s); %s%s%s",
-		    verdict != NULL ? agent_verdict_done(action_parse(verdict))
-		                    : "answered",
-		    conns != NULL ? conns : "?",
-		    conns != NULL && strcmp(conns, "1") == 0 ? "" : "s",
-		    rule != NULL && strcmp(rule, "0") != 0 ? "rule " : "",
-		    rule != NULL && strcmp(rule, "0") != 0 ? rule : "no rule",
-		    " added");
-	} else
-		snprintf(text, sizeof(text), "answer not taken: %s %s",
-		         rep->codestr, rep->msg);
+	actions_reply(rep, text, sizeof(text));
 	if (p != NULL)
 		p->answering = false;
 	if (a->ui->answered != NULL)
@@ -476,9 +439,8 @@ static void
 agent_on_withdraw(struct agent *a, const char *line, size_t len)
 {
 	struct ctl_withdraw w;
-	char err[CTL_ERRLEN], why[96];
-	const char *text;
-	size_t k;
+	char err[CTL_ERRLEN],
+	    why[sizeof(((struct agent_prompt *)0)->withdrawn)];
 	long i;
 
 	if (ctl_withdraw_parse(line, len, &w, err, sizeof(err)) == -1) {
@@ -488,15 +450,7 @@ agent_on_withdraw(struct agent *a, const char *line, size_t len)
 	/* None when it is gone already (expired here). */
 	if ((i = agent_index(a, w.id)) < 0)
 		return;
-	text = w.reason;
-	for (k = 0; k < sizeof(agent_reasons) / sizeof(agent_reasons[0]); k++)
-		if (strcmp(agent_reasons[k].reason, w.reason) == 0)
-			text = agent_reasons[k].text;
-	if (w.verdict >= 0)
-		snprintf(why, sizeof(why), "withdrawn, %s: %s", text,
-		         agent_verdict_done(w.verdict));
-	else
-		snprintf(why, sizeof(why), "withdrawn, %s", text);
+	actions_withdrawn(&w, why, sizeof(why));
 	/* Most likely by our own answer: its reply says, and comes next. */
 	if (a->prompts[i]->answering) {
 		snprintf(a->prompts[i]->withdrawn,
