@@ -1,0 +1,189 @@
+#!/bin/bash
+# Being asked on the desktop: tollgate-prompt (desktop mode) runs as the
+# guarded user on a private X display with dunst as the notification
+# server.  A connection no rule decides raises a notification naming the
+# app and the destination, with the answers as its actions; choosing
+# "Allow always (this name)" in dunst's menu lets the waiting connection
+# through and leaves a rule, "Deny always (this name)" resets it and
+# leaves a deny rule; a prompt answered elsewhere leaves the screen.
+# The screenshot taken on the way is docs/prompt.png (TG_PROMPT_SHOT=FILE
+# keeps a copy of it).
+
+. "$(dirname "$0")/lib.sh"
+
+plan 36
+tg_setup
+chmod 711 "$TG_TMP" # the control socket's directory must be reachable
+TG=$TG_ROOT/build/tollgate
+PROMPT=$TG_ROOT/build/tollgate-prompt
+[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
+CONF=$(tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
+    control_socket="$TG_TMP/run/control.sock" prompt_program="$PROMPT" \
+    prompt_timeout=60s)
+
+# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
+# gets curl's "code=NNN" and, once it ended, "exit=STATUS".
+bg_curl() {
+	(
+		TG_T=45 as_guard curl -sS --max-time 40 --cacert "$TG_CA" \
+		    --resolve "$1:443:$TG_S4" -o /dev/null \
+		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
+		echo "exit=$?" >>"$2"
+	) &
+}
+# done_status OUT [SECONDS]: wait for a background client's end; print
+# its exit status ("" when it is still running).
+done_status() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		grep -q '^exit=' "$1" 2>/dev/null && break
+		sleep 0.05
+	done
+	sed -n 's/^exit=//p' "$1"
+}
+curl_to() {
+	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
+	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
+}
+# wait_note REGEX [SECONDS]: the first of desk_notifications's lines that
+# matches, once there is one.
+wait_note() {
+	local i line
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		line=$(desk_notifications | grep -E -m 1 -e "$1")
+		if [ -n "$line" ]; then
+			echo "$line"
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+# wait_count N [SECONDS]: until dunst displays N notifications.
+wait_count() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		[ "$(desk_count)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+rj() {
+	"$TG" -c "$CONF" rules list --json 2>/dev/null | python3 -c '
+import json, sys
+rs = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+pj() {
+	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
+import json, sys
+ps = [json.loads(l) for l in sys.stdin if l.strip()]
+print(eval(sys.argv[1]))' "$1"
+}
+
+tg_start "$CONF"
+ok $? "tollgated starts with default_action = deny and prompt_program = build/tollgate-prompt"
+desk_start
+if ! ok $? "a desktop: Xvfb $TG_DISPLAY, a session bus and dunst, all of tgguard's"; then
+	echo "Bail out! no desktop"
+	exit 1
+fi
+
+guard_argv "${TG_DESK_ENV[@]}" "$PROMPT" -c "$CONF"
+tg_bg "${TG_ARGV[@]}" </dev/null >"$TG_TMP/agent.out" 2>"$TG_TMP/agent.err"
+for ((i = 0; i < 100; i++)); do
+	grep -q 'subscribed' "$TG_TMP/agent.err" && break
+	sleep 0.1
+done
+if ! ok 'grep -q "showing prompts through dunst" "$TG_TMP/agent.err" &&
+    grep -q "subscribed to tollgated" "$TG_TMP/agent.err"' \
+    "tollgate-prompt, as tgguard in the client namespace, finds dunst and subscribes"; then
+	diag "$(sed 's/^/    /' "$TG_TMP/agent.err")"
+	echo "Bail out! no prompt agent"
+	exit 1
+fi
+
+# --- the notification --------------------------------------------------------
+
+bg_curl a.test "$TG_TMP/a1"
+n=$(wait_note 'summary="curl wants to connect to a\.test:443"')
+ok $? "a curl to a.test raises a notification: curl wants to connect to a.test:443" ||
+    diag "$(desk_notifications)"
+is "$(kv "$n" app)" tollgate "from the app tollgate"
+body=$(kv "$n" body)
+like "$body" 'App: +curl \(/usr/bin/curl\)' "its body names the app: curl (/usr/bin/curl)"
+like "$body" 'Name: +a\.test \(from TLS SNI\)' "and the name, read from the TLS SNI"
+like "$body" "Process: pid [0-9]+, user $TG_GUARD" "and whose process it is"
+like "$body" 'No answer in [0-9]+ s: deny' "and what no answer means"
+actions=$(kv "$n" actions)
+like "$actions" '(^|;)allow-name=Allow always \(this name\)(;|$)' "its actions offer Allow always (this name)"
+like "$actions" '(^|;)deny-name=Deny always \(this name\)(;|$)' "and Deny always (this name)"
+like "$actions" '(^|;)allow-once=Allow once(;|$)' "and Allow once"
+is "$(kv "$n" urgency)/$(kv "$n" timeout)" 2/60000 \
+    "it is critical and expires with the prompt (prompt_timeout = 60s)"
+wait_count 1
+ok $? "dunst displays it"
+
+desk_shot "$TG_TMP/prompt.png"
+ok $? "a screenshot of it"
+is "$(identify -format '%m %wx%h' "$TG_TMP/prompt.png" 2>/dev/null)" "PNG 1024x400" \
+    "a 1024x400 PNG"
+# The critical notification's background, from dunstrc (see lib.sh).
+bg=$(convert "$TG_TMP/prompt.png" -format %c histogram:info: 2>/dev/null |
+    awk 'tolower($0) ~ /#5a1d1d/ { sub(":", "", $1); print $1 }')
+ok '[ "${bg:-0}" -gt 20000 ]' "where the notification covers a good part (${bg:-0} pixels of its colour)"
+[ -n "$TG_PROMPT_SHOT" ] && cp "$TG_TMP/prompt.png" "$TG_PROMPT_SHOT"
+is "$(done_status "$TG_TMP/a1" 0)" "" "meanwhile curl waits"
+
+desk_pick 'Allow always (this name)' '(curl wants to connect to a.test:443)'
+ok $? "Allow always (this name) is chosen in dunst's menu"
+st=$(done_status "$TG_TMP/a1" 10)
+is "$st" 0 "the waiting curl finishes (exit 0)"
+like "$(cat "$TG_TMP/a1")" 'code=200' "with the page (HTTP 200)"
+is "$(rj '[(r["app"], r["uid"], r["dest"], r["action"], r["duration"]) for r in rs]')" \
+    "[('/usr/bin/curl', $TG_GUARD_UID, 'a.test', 'allow', 'forever')]" \
+    "tollgate rules list shows the new rule: curl, uid $TG_GUARD_UID, a.test, allow, forever"
+wait_count 0
+ok $? "the notification is gone"
+curl_to a.test
+ok $? "the next curl to a.test goes straight through"
+is "$(desk_notifications | grep -c '^notify ')" 1 "without another notification"
+
+# --- deny always -------------------------------------------------------------
+
+bg_curl c.test "$TG_TMP/c1"
+n=$(wait_note 'summary="curl wants to connect to c\.test:443"')
+ok $? "a curl to c.test raises its notification"
+desk_pick 'Deny always (this name)' '(curl wants to connect to c.test:443)'
+ok $? "Deny always (this name) is chosen"
+st=$(done_status "$TG_TMP/c1" 10)
+like "$st" "$TG_CURL_RESET" "the waiting curl is reset (exit $st)"
+is "$(rj '[(r["app"], r["dest"], r["action"], r["duration"]) for r in rs if r["dest"] == "c.test"]')" \
+    "[('/usr/bin/curl', 'c.test', 'deny', 'forever')]" \
+    "and a deny rule for curl to c.test is there"
+t0=$(tg_ms)
+curl_to c.test
+st=$?
+ms=$(($(tg_ms) - t0))
+ok '[[ $st =~ $TG_CURL_RESET ]] && [ "$ms" -lt 3000 ]' \
+    "the next curl to c.test is reset at once (exit $st, ${ms} ms)"
+is "$(desk_notifications | grep -c '^notify .*c\.test')" 1 "without another notification"
+
+# --- answered elsewhere --------------------------------------------------------
+
+bg_curl b.test "$TG_TMP/b1"
+n=$(wait_note 'summary="curl wants to connect to b\.test:443"')
+ok $? "a curl to b.test raises a notification"
+nid=$(kv "$n" id)
+pid=$(pj 'ps[0]["id"] if len(ps) == 1 else ""')
+out=$("$TG" -c "$CONF" answer "$pid" allow 2>&1)
+ok $? "root answers it with tollgate answer $pid allow: $out"
+is "$(done_status "$TG_TMP/b1" 10)" 0 "the waiting curl finishes"
+for ((i = 0; i < 50; i++)); do
+	desk_notifications | grep -q "^close id=$nid " && break
+	sleep 0.1
+done
+ok 'desk_notifications | grep -q "^close id=$nid "' \
+    "tollgate-prompt closes the notification ($nid)"
+wait_count 0
+ok $? "and it leaves the screen"
