@@ -1169,7 +1169,7 @@ ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
                  char *err, size_t errlen)
 {
 	struct ctl_word w[CTL_WORDS_MAX];
-	unsigned long long num;
+	unsigned long long num = 0;
 	unsigned need = 0;
 	char *buf;
 	const char *k, *v;
@@ -1254,7 +1254,7 @@ ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
                    char *err, size_t errlen)
 {
 	struct ctl_word words[CTL_WORDS_MAX];
-	unsigned long long num;
+	unsigned long long num = 0;
 	char *buf;
 	int n, i, rc = 0;
 

@@ -38,6 +38,7 @@ struct prompt {
 	struct parked_list conns;
 	unsigned n_conns;
 	struct event *timer; /* prompt_timeout */
+	int verdict;         /* answered: the answer's */
 };
 
 TAILQ_HEAD(prompt_list, prompt);
@@ -48,12 +49,16 @@ struct broker {
 	bool psl_owned; /* psl_latest() (ours to free) or psl_builtin() */
 	struct prompt_list prompts;
 	unsigned n_prompts;
+	/* Answered, their rule on its way to the store: a connection that
+	 * comes meanwhile gets the answer instead of a second prompt. */
+	struct prompt_list answered;
 	unsigned n_parked;
 	uint64_t next_id;
 };
 
 /* An ANSWER whose rule is being stored: its reply waits for rulesvc. */
 struct broker_pending_answer {
+	struct proxyd *pd;
 	struct broker_result res;
 	void (*done)(void *arg, const struct broker_result *r);
 	void *arg;
@@ -71,6 +76,7 @@ broker_open(struct proxyd *pd, char *err, size_t errlen)
 	}
 	b->pd = pd;
 	TAILQ_INIT(&b->prompts);
+	TAILQ_INIT(&b->answered);
 	b->next_id = 1;
 	/* Debian's publicsuffix package, kept current by apt; libpsl's
 	 * built-in copy when it is missing. */
@@ -100,6 +106,20 @@ prompt_free(struct broker *b, struct prompt *p)
 	free(p);
 }
 
+/* An answered prompt whose rule is in force now (or failed). */
+static void
+answered_free(struct broker *b, uint64_t id)
+{
+	struct prompt *p;
+
+	TAILQ_FOREACH(p, &b->answered, entry)
+	if (p->info.id == id) {
+		TAILQ_REMOVE(&b->answered, p, entry);
+		free(p);
+		return;
+	}
+}
+
 void
 broker_close(struct proxyd *pd)
 {
@@ -116,6 +136,8 @@ broker_close(struct proxyd *pd)
 		}
 		prompt_free(b, p);
 	}
+	while ((p = TAILQ_FIRST(&b->answered)) != NULL)
+		answered_free(b, p->info.id);
 	if (b->psl_owned)
 		psl_free(b->psl);
 	free(b);
@@ -153,12 +175,13 @@ prompt_announce(struct broker *b, struct prompt *p)
 
 /*
  * End p: withdraw it from the agents, give every parked connection the
- * verdict (conn_prompt_done() may free them), free p.  Returns how many
- * connections it decided.
+ * verdict (conn_prompt_done() may free them), and free p, or with keep
+ * move it to the answered list until its rule is in force.  Returns how
+ * many connections it decided.
  */
 static unsigned
 prompt_end(struct broker *b, struct prompt *p, int verdict,
-           enum conn_reason reason, const char *why)
+           enum conn_reason reason, const char *why, bool keep)
 {
 	struct parked_list conns;
 	struct ctl_line l;
@@ -190,7 +213,15 @@ prompt_end(struct broker *b, struct prompt *p, int verdict,
 	TAILQ_CONCAT(&conns, &p->conns, park_entry);
 	b->n_parked -= p->n_conns;
 	p->n_conns = 0;
-	prompt_free(b, p);
+	if (keep) {
+		TAILQ_REMOVE(&b->prompts, p, entry);
+		b->n_prompts--;
+		event_free(p->timer);
+		p->timer = NULL;
+		p->verdict = verdict;
+		TAILQ_INSERT_TAIL(&b->answered, p, entry);
+	} else
+		prompt_free(b, p);
 	while ((c = TAILQ_FIRST(&conns)) != NULL) {
 		TAILQ_REMOVE(&conns, c, park_entry);
 		c->prompt = NULL;
@@ -206,16 +237,17 @@ prompt_timeout_cb(evutil_socket_t fd, short what, void *arg)
 	struct prompt *p = arg;
 
 	prompt_end(p->b, p, p->b->pd->cfg.default_action,
-	           REASON_PROMPT_TIMEOUT, "timeout");
+	           REASON_PROMPT_TIMEOUT, "timeout", false);
 }
 
-/* The prompt c joins: same uid, app, destination and port. */
+/* The prompt of list c joins: same uid, app, destination and port. */
 static struct prompt *
-prompt_find(struct broker *b, const struct ctl_prompt *want, bool has_uid)
+prompt_find(struct prompt_list *list, const struct ctl_prompt *want,
+            bool has_uid)
 {
 	struct prompt *p;
 
-	TAILQ_FOREACH(p, &b->prompts, entry)
+	TAILQ_FOREACH(p, list, entry)
 	{
 		if (p->has_uid != has_uid || p->info.uid != want->uid ||
 		    p->info.port != want->port ||
@@ -317,7 +349,13 @@ broker_park(struct proxyd *pd, struct conn *c)
 	    !control_has_agent(pd->control, c->app->uid_known, c->app->uid))
 		return BROKER_NO_AGENT;
 	prompt_describe(b, c, &want, &has_uid);
-	p = prompt_find(b, &want, has_uid);
+	p = prompt_find(&b->answered, &want, has_uid);
+	if (p != NULL) {
+		c->verdict = (enum action)p->verdict;
+		c->prompt_id = p->info.id;
+		return BROKER_ANSWERED;
+	}
+	p = prompt_find(&b->prompts, &want, has_uid);
 	if (p != NULL) {
 		if (p->n_conns >= BROKER_PARKED_PER_PROMPT ||
 		    b->n_parked >= BROKER_PARKED_MAX) {
@@ -393,7 +431,7 @@ broker_unpark(struct conn *c, const char *why)
 	b->n_parked--;
 	if (p->n_conns == 0)
 		prompt_end(b, p, b->pd->cfg.default_action, REASON_DEFAULT,
-		           why);
+		           why, false);
 }
 
 void
@@ -433,7 +471,7 @@ broker_agents_changed(struct proxyd *pd)
 		next = TAILQ_NEXT(p, entry);
 		if (!control_has_agent(pd->control, p->has_uid, p->info.uid))
 			prompt_end(b, p, pd->cfg.default_action,
-			           REASON_NO_AGENT, "no-agent");
+			           REASON_NO_AGENT, "no-agent", false);
 	}
 }
 
@@ -528,6 +566,10 @@ answer_stored(void *arg, const struct rulesvc_result *res)
 {
 	struct broker_pending_answer *pa = arg;
 
+	/* The rule decides from now on (or failed to be stored: then the
+	 * next connection is asked again). */
+	if (pa->pd->broker != NULL)
+		answered_free(pa->pd->broker, pa->res.id);
 	if (res->ok)
 		pa->res.rule_id = res->id;
 	else {
@@ -634,6 +676,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		answer_fail(done, arg, id, CTL_E_INTERNAL, "out of memory");
 		return;
 	}
+	pa->pd = pd;
 	pa->done = done;
 	pa->arg = arg;
 	pa->res.ok = true;
@@ -643,8 +686,8 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	         (unsigned)answerer, action_name((enum action)verdict),
 	         ctl_scope_name(scope), ctl_duration_name(duration));
 	/* The waiting connections go first: nobody waits on the store. */
-	pa->res.connections =
-	    prompt_end(b, p, verdict, REASON_PROMPT, "answered");
+	pa->res.connections = prompt_end(b, p, verdict, REASON_PROMPT,
+	                                 "answered", change != NULL);
 	if (change == NULL) {
 		done(arg, &pa->res);
 		free(pa);

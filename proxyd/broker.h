@@ -45,6 +45,8 @@ enum broker_park {
 	BROKER_PARKED,   /* the verdict comes later: conn_prompt_done() */
 	BROKER_NO_AGENT, /* nobody could be asked: default_action now */
 	BROKER_FULL,     /* past a bound: default_action now */
+	BROKER_ANSWERED, /* its prompt was just answered, the rule is on
+	                  * its way: c->verdict and c->prompt_id set */
 };
 
 /* Load the public suffix list (Debian's file, else libpsl's built-in

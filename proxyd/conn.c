@@ -640,6 +640,10 @@ conn_verdict(struct conn *c)
 		case BROKER_FULL:
 			c->reason = REASON_PROMPT_FULL;
 			break;
+		case BROKER_ANSWERED:
+			c->reason = REASON_PROMPT;
+			conn_record(c);
+			return true;
 		}
 		c->verdict = pd->cfg.default_action;
 	}

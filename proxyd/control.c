@@ -55,13 +55,26 @@ struct control_client {
 	TAILQ_ENTRY(control_client) entry;
 	struct control *ctl;
 	uint64_t id;
-	struct bufferevent *bev;
+	struct bufferevent *bev; /* writes; reads are client_recv_cb()'s */
+	struct event *rev;       /* readable (or idle for CONTROL_IDLE_S) */
+	struct evbuffer *in;     /* what it sent, not yet taken as lines */
+	bool idle_counts;        /* rev carries the idle timeout */
+	bool paused;             /* rev off: too much unread input */
 	struct event *more;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
 	bool admin;
 	bool agent; /* subscribed: a prompt agent (tollgate-prompt) */
+	/* Who wrote what it sent (SCM_CREDENTIALS, per read: the kernel
+	 * never joins two writers' bytes in one).  A SUBSCRIBE counts only
+	 * when every byte so far came from the installed tollgate-prompt;
+	 * an agent's connection is closed on the first byte that did not.
+	 * So a script cannot connect, fork, let the parent exec
+	 * tollgate-prompt (the pid SO_PEERCRED names) and talk itself. */
+	pid_t writer;      /* the last writer checked */
+	bool writer_agent; /* it is the installed tollgate-prompt */
+	bool foreign;      /* some byte came from another program */
 	enum client_state state;
 	bool eof; /* the client sends no more: close once all is answered */
 	struct control_pending *pending; /* WAITING: the change in flight */
@@ -124,6 +137,7 @@ agent_sees(const struct control_client *c, bool has_uid, uid_t uid)
 }
 
 static void client_process(struct control_client *c);
+static void client_resume(struct control_client *c);
 
 /* "client 3 (uid 1000, pid 4242)" */
 static const char *
@@ -144,7 +158,9 @@ client_free(struct control_client *c)
 		c->pending->client = NULL;
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->n_clients--;
-	bufferevent_free(c->bev);
+	event_free(c->rev);
+	bufferevent_free(c->bev); /* closes the socket */
+	evbuffer_free(c->in);
 	event_free(c->more);
 	export_reader_free(c->import);
 	free(c);
@@ -162,7 +178,7 @@ client_send(struct control_client *c, const char *line, size_t len)
 		log_warn("control: %s: cannot queue the reply; closing",
 		         client_desc(c, d, sizeof(d)));
 		c->state = CLIENT_CLOSING;
-		bufferevent_disable(c->bev, EV_READ);
+		event_del(c->rev);
 		event_active(c->more, EV_TIMEOUT, 1);
 	}
 }
@@ -187,7 +203,7 @@ client_fail(struct control_client *c, enum ctl_code code, const char *msg)
 	         client_desc(c, d, sizeof(d)), ctl_code_name(code), msg);
 	client_err(c, code, msg);
 	c->state = CLIENT_CLOSING;
-	bufferevent_disable(c->bev, EV_READ);
+	event_del(c->rev);
 	/* Freed once the reply is out: by client_write_cb(), or by
 	 * client_more_cb() when nothing could be queued. */
 	event_active(c->more, EV_TIMEOUT, 1);
@@ -212,8 +228,11 @@ client_set_timeouts(struct control_client *c, bool idle_counts)
 	struct timeval idle = {CONTROL_IDLE_S, 0}, wr = {CONTROL_WRITE_S, 0};
 
 	/* An agent waits for prompts: it is never idle. */
-	bufferevent_set_timeouts(c->bev, idle_counts && !c->agent ? &idle : NULL,
-	                         &wr);
+	c->idle_counts = idle_counts && !c->agent;
+	bufferevent_set_timeouts(c->bev, NULL, &wr);
+	if (c->state != CLIENT_CLOSING && !c->eof && !c->paused &&
+	    event_add(c->rev, c->idle_counts ? &idle : NULL) == -1)
+		log_error("control: cannot wait for a client's requests");
 }
 
 /*
@@ -427,9 +446,10 @@ client_emit(void *arg, const char *line, size_t len)
 }
 
 /*
- * Whether the peer is the installed tollgate-prompt: /proc/PID/exe and
- * prompt_program are one file (device and inode), and PID is still a
- * process of the peer's uid.  0, or -1 + err for the ERR line.
+ * Whether everything the peer sent, SUBSCRIBE included, was written by the
+ * installed tollgate-prompt (client_writer()): /proc/PID/exe and
+ * prompt_program are one file (device and inode), and PID is a process of
+ * the peer's uid.  0, or -1 + err for the ERR line.
  */
 static int
 client_is_prompt_program(const struct control_client *c, char *err,
@@ -437,33 +457,34 @@ client_is_prompt_program(const struct control_client *c, char *err,
 {
 	const char *want = c->ctl->pd->cfg.prompt_program;
 	char path[64], exe[512];
-	struct stat w, g;
+	struct stat st;
 	ssize_t n;
 
-	if (stat(want, &w) == -1) {
+	if (stat(want, &st) == -1) {
 		snprintf(err, errlen,
 		         "SUBSCRIBE: prompt_program %.200s: %s; no agent can "
 		         "subscribe",
 		         want, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "/proc/%d", (int)c->pid);
-	if (c->pid <= 0 || stat(path, &g) == -1 || g.st_uid != c->uid) {
-		snprintf(err, errlen,
-		         "SUBSCRIBE: cannot tell which program you are (pid %d)",
-		         (int)c->pid);
-		return -1;
-	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
-	if (stat(path, &g) == 0 && g.st_dev == w.st_dev &&
-	    g.st_ino == w.st_ino)
+	snprintf(path, sizeof(path), "/proc/%d", (int)c->writer);
+	if (!c->foreign && c->writer_agent && stat(path, &st) == 0 &&
+	    st.st_uid == c->uid)
 		return 0;
-	n = readlink(path, exe, sizeof(exe) - 1);
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->writer);
+	n = c->writer > 0 ? readlink(path, exe, sizeof(exe) - 1) : -1;
 	exe[n > 0 ? n : 0] = '\0';
-	snprintf(err, errlen,
-	         "SUBSCRIBE is for the installed tollgate-prompt (%.200s); you "
-	         "are %.200s",
-	         want, n > 0 ? exe : "a program tollgated cannot see");
+	if (c->foreign && c->writer_agent)
+		snprintf(err, errlen,
+		         "SUBSCRIBE: other programs wrote on this connection "
+		         "before; only the installed tollgate-prompt (%.200s) "
+		         "may subscribe",
+		         want);
+	else
+		snprintf(err, errlen,
+		         "SUBSCRIBE is for the installed tollgate-prompt "
+		         "(%.200s); you are %.200s",
+		         want, n > 0 ? exe : "a program tollgated cannot see");
 	return -1;
 }
 
@@ -730,7 +751,7 @@ client_settle(struct control_client *c)
 
 	if (!c->eof ||
 	    (c->state != CLIENT_READY && c->state != CLIENT_IMPORT) ||
-	    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	    evbuffer_get_length(c->in) > 0)
 		return;
 	if (c->state == CLIENT_IMPORT) {
 		snprintf(
@@ -747,7 +768,7 @@ client_settle(struct control_client *c)
 static void
 client_process(struct control_client *c)
 {
-	struct evbuffer *in = bufferevent_get_input(c->bev);
+	struct evbuffer *in = c->in;
 	char *line, err[CTL_ERRLEN];
 	size_t len;
 	unsigned i;
@@ -799,6 +820,7 @@ client_process(struct control_client *c)
 	}
 	if (evbuffer_get_length(in) > 0)
 		event_active(c->more, EV_TIMEOUT, 1);
+	client_resume(c);
 }
 
 static void
@@ -814,11 +836,6 @@ client_more_cb(evutil_socket_t fd, short what, void *arg)
 	client_process(c);
 }
 
-static void
-client_read_cb(struct bufferevent *bev, void *arg)
-{
-	client_process(arg);
-}
 
 static void
 client_write_cb(struct bufferevent *bev, void *arg)
@@ -828,40 +845,145 @@ client_write_cb(struct bufferevent *bev, void *arg)
 	/* Called when the output has drained. */
 	if (c->state == CLIENT_CLOSING)
 		client_free(c);
-	else if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+	else if (evbuffer_get_length(c->in) > 0)
 		client_process(c);
+}
+
+/* The client is gone (error, timeout) or must go: say so and free it. */
+static void
+client_drop(struct control_client *c, const char *why)
+{
+	char d[64];
+
+	client_desc(c, d, sizeof(d));
+	log_info("control: %s: %s; closing", d, why);
+	if (c->state == CLIENT_IMPORT)
+		log_info("control: %s: left in the middle of an IMPORT (%lu "
+		         "lines missing); nothing imported",
+		         d, c->import_left);
+	client_free(c);
 }
 
 static void
 client_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_client *c = arg;
-	char d[64];
 
-	client_desc(c, d, sizeof(d));
-	if ((what & BEV_EVENT_EOF) &&
-	    !(what & (BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))) {
+	/* Only writing is the bufferevent's. */
+	if (what & BEV_EVENT_TIMEOUT)
+		client_drop(c, "write timeout");
+	else
+		client_drop(c, what & BEV_EVENT_ERROR
+		                   ? strerror(EVUTIL_SOCKET_ERROR())
+		                   : "closed");
+}
+
+/* Whether pid runs the installed tollgate-prompt (prompt_program). */
+static bool
+pid_is_prompt_program(const struct control *ctl, pid_t pid)
+{
+	char path[64];
+	struct stat w, g;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return pid > 0 && stat(ctl->pd->cfg.prompt_program, &w) == 0 &&
+	       stat(path, &g) == 0 && g.st_dev == w.st_dev &&
+	       g.st_ino == w.st_ino;
+}
+
+/*
+ * Bytes from writer pid arrived.  False when they must not be taken: the
+ * connection is an agent's and pid is not the installed tollgate-prompt.
+ */
+static bool
+client_writer(struct control_client *c, pid_t pid)
+{
+	if (pid != c->writer || pid == 0) {
+		c->writer = pid;
+		c->writer_agent = pid_is_prompt_program(c->ctl, pid);
+	}
+	if (!c->writer_agent)
+		c->foreign = true;
+	return !c->agent || c->writer_agent;
+}
+
+#define CONTROL_READ_CHUNK 16384
+
+/* Readable: take what came, with who wrote it; or idle too long. */
+static void
+client_recv_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client *c = arg;
+	char buf[CONTROL_READ_CHUNK], cbuf[CMSG_SPACE(sizeof(struct ucred))];
+	struct iovec iov = {buf, sizeof(buf)};
+	struct msghdr msg;
+	struct cmsghdr *cm;
+	struct ucred cred;
+	char why[128];
+	ssize_t n;
+
+	if (what & EV_TIMEOUT) {
+		client_drop(c, "idle timeout");
+		return;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = cbuf;
+	msg.msg_controllen = sizeof(cbuf);
+	n = recvmsg(fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		client_drop(c, strerror(errno));
+		return;
+	}
+	if (n == 0) {
 		/* Answer what was sent (client_process() takes a last line
 		 * without its "\n" too), then close. */
-		log_debug("control: %s: sends no more", d);
+		log_debug("control: client %llu sends no more",
+		          (unsigned long long)c->id);
 		c->eof = true;
+		event_del(c->rev);
 		if (c->state == CLIENT_READY || c->state == CLIENT_IMPORT)
 			client_process(c);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		log_info("control: %s: %s timeout; closing", d,
-		         (what & BEV_EVENT_READING) ? "idle" : "write");
-	else if (what & BEV_EVENT_ERROR)
-		log_debug("control: %s: %s", d,
-		          strerror(EVUTIL_SOCKET_ERROR()));
-	else
-		log_debug("control: %s: closed", d);
-	if (c->state == CLIENT_IMPORT)
-		log_info("control: %s: left in the middle of an IMPORT (%lu "
-		         "lines missing); nothing imported",
-		         d, c->import_left);
-	client_free(c);
+	memset(&cred, 0, sizeof(cred));
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_CREDENTIALS &&
+		    cm->cmsg_len >= CMSG_LEN(sizeof(cred)))
+			memcpy(&cred, CMSG_DATA(cm), sizeof(cred));
+	if (!client_writer(c, cred.pid)) {
+		snprintf(why, sizeof(why),
+		         "pid %d, not tollgate-prompt, wrote on a prompt "
+		         "agent's connection",
+		         (int)cred.pid);
+		client_drop(c, why);
+		return;
+	}
+	if (evbuffer_add(c->in, buf, (size_t)n) == -1) {
+		client_drop(c, "out of memory");
+		return;
+	}
+	/* A line longer than the limit is not read further. */
+	if (evbuffer_get_length(c->in) > CTL_LINE_MAX + 2) {
+		c->paused = true;
+		event_del(c->rev);
+	}
+	client_process(c);
+}
+
+/* After lines were taken: read again if reading had paused. */
+static void
+client_resume(struct control_client *c)
+{
+	if (!c->paused || c->eof || c->state == CLIENT_CLOSING ||
+	    evbuffer_get_length(c->in) > CTL_LINE_MAX + 2)
+		return;
+	c->paused = false;
+	client_set_timeouts(c, c->idle_counts);
 }
 
 /* The peer's uid, gid, pid and groups; whether it may change rules. */
@@ -942,6 +1064,7 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct control *ctl = arg;
 	struct control_client *c;
 	char d[64];
+	int one = 1;
 
 	if (ctl->n_clients >= CONTROL_MAX_CLIENTS) {
 		log_warn("control: %u clients already; turning one away",
@@ -962,15 +1085,32 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	c->ctl = ctl;
 	c->id = ++ctl->next_id;
+	c->writer = -1;
+	/* Every read then says who wrote it; also what was sent before. */
+	if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == -1) {
+		log_error("control: setsockopt(SO_PASSCRED): %s",
+		          strerror(errno));
+		free(c);
+		control_turn_away(fd, "cannot tell who writes");
+		return;
+	}
 	c->bev =
 	    bufferevent_socket_new(ctl->pd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->rev = event_new(ctl->pd->base, fd, EV_READ | EV_PERSIST,
+	                   client_recv_cb, c);
+	c->in = evbuffer_new();
 	c->more = event_new(ctl->pd->base, -1, 0, client_more_cb, c);
-	if (c->bev == NULL || c->more == NULL) {
+	if (c->bev == NULL || c->rev == NULL || c->in == NULL ||
+	    c->more == NULL) {
 		log_error("control: cannot set up a client's events");
 		if (c->bev != NULL)
 			bufferevent_free(c->bev);
 		else
 			close(fd);
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->in != NULL)
+			evbuffer_free(c->in);
 		if (c->more != NULL)
 			event_free(c->more);
 		free(c);
@@ -978,13 +1118,10 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->n_clients++;
-	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
-	                  client_event_cb, c);
-	/* Reading stops while a line longer than the limit is buffered. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, CTL_LINE_MAX + 2);
+	bufferevent_setcb(c->bev, NULL, client_write_cb, client_event_cb, c);
 	client_set_timeouts(c, true);
-	if (bufferevent_enable(c->bev, EV_READ | EV_WRITE) == -1) {
-		log_error("control: cannot read from a client");
+	if (bufferevent_enable(c->bev, EV_WRITE) == -1) {
+		log_error("control: cannot write to a client");
 		client_free(c);
 		return;
 	}
@@ -1254,7 +1391,7 @@ control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
 			         "read its prompts; closing",
 			         client_desc(c, d, sizeof(d)));
 			c->state = CLIENT_CLOSING;
-			bufferevent_disable(c->bev, EV_READ);
+			event_del(c->rev);
 			event_active(c->more, EV_TIMEOUT, 1);
 			continue;
 		}

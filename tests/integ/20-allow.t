@@ -25,7 +25,7 @@ curl_pid=$(sed -n 's/^pid=//p' <<<"$out")
 d=$(tg_decision dst="$TG_S4:443")
 ok $? "tollgated logs a decision for the connection to $TG_S4:443"
 is "$(kv "$d" verdict)" allow "the verdict is allow"
-is "$(kv "$d" reason)" default "decided by the default action"
+is "$(kv "$d" reason)" no-agent "decided by the default action: no rule, no agent to ask"
 is "$(kv "$d" name)" a.test "the name is the one curl asked for (a.test)"
 is "$(kv "$d" source)" sni "read from the TLS SNI"
 is "$(kv "$d" proto)" tls "the protocol is TLS"

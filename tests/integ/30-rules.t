@@ -55,7 +55,7 @@ ok $? "curl still reaches c.test"
 socat_to a.test
 ok $? "socat still reaches a.test: the rule is curl's alone"
 d=$(tg_decision name=a.test exe=/usr/bin/socat)
-is "$(kv "$d" verdict)/$(kv "$d" reason)" allow/default "socat's is decided by default_action"
+is "$(kv "$d" verdict)/$(kv "$d" reason)" allow/no-agent "socat's is decided by default_action (no agent to ask)"
 
 # --- an app rule beats an any-app rule --------------------------------------
 
@@ -122,7 +122,7 @@ nok $? "a.test is not (default deny)"
 socat_to xb.test
 nok $? "nor xb.test, which only ends like b.test"
 d=$(tg_decision name=xb.test)
-is "$(kv "$d" verdict)/$(kv "$d" reason)" deny/default "xb.test fell to default_action"
+is "$(kv "$d" verdict)/$(kv "$d" reason)" deny/no-agent "xb.test fell to default_action (no agent to ask)"
 
 # --- a 100,000-name blocklist ------------------------------------------------
 

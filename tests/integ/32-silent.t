@@ -36,7 +36,7 @@ out=$(late a.test)
 is "$(field "$out" handshake)" ok "a late ClientHello for a.test completes its handshake"
 like "$(field "$out" response)" "200" "and gets its page"
 d=$(tg_decision name=a.test)
-is "$(kv "$d" verdict)/$(kv "$d" reason)" allow/default "allowed by default, now by name"
+is "$(kv "$d" verdict)/$(kv "$d" reason)" allow/no-agent "allowed by default (no agent to ask), now by name"
 
 # A real server-first protocol still works: the banner comes first.
 out=$(tlsclient silent --connect "$TG_S4:25" --max-time 4)

@@ -54,7 +54,7 @@ wait_sql "SELECT count(*) FROM events WHERE kind='decision'" 2
 ok $? "two decision rows are in the event log"
 is "$(sql "SELECT exe, name, name_source, verdict, decider, user
     FROM events WHERE name='a.test'")" \
-    "/usr/bin/curl|a.test|sni|allow|default|$TG_GUARD" \
+    "/usr/bin/curl|a.test|sni|allow|no-agent|$TG_GUARD" \
     "a.test: curl, the name from the SNI, allowed by default, user tgguard"
 rid=$("$TG" -c "$CONF" rules list --json | python3 -c '
 import json, sys; print(json.load(sys.stdin)[0]["id"])')

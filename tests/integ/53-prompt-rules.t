@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 21
+plan 22
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -100,6 +100,30 @@ d=$(tg_decision name=y.b.test)
 is "$(kv "$d" reason)" rule "y.b.test was decided by the rule the answer added"
 "$TG" -c "$CONF" rules list --json | grep -q '"dest": *"\*\.b\.test"'
 ok $? "rules list shows the rule for *.b.test"
+
+# --- only tollgate-prompt itself may subscribe ---------------------------------------
+
+# A script connects, forks, and its parent execs the real tollgate-prompt
+# (kept waiting on a config file that is a named pipe), so the pid the
+# kernel names as the peer runs tollgate-prompt; the child, a python3,
+# then sends SUBSCRIBE on the connection.
+mkfifo "$TG_TMP/fifo.conf"
+chmod 666 "$TG_TMP/fifo.conf"
+out=$(as_guard python3 -c '
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+pid = os.fork()
+if pid > 0:
+    os.execv(sys.argv[2], [sys.argv[2], "-c", sys.argv[3]])
+time.sleep(0.5)
+s.sendall(b"SUBSCRIBE\n")
+s.settimeout(5)
+print(s.recv(500).decode().strip())
+os.kill(os.getppid(), 9)
+' "$SOCK" "$TG_ROOT/build/tollgate-prompt" "$TG_TMP/fifo.conf")
+like "$out" '^ERR perm SUBSCRIBE is for the installed tollgate-prompt' \
+    "a script whose parent execs tollgate-prompt cannot subscribe ($out)"
 
 # --- bounds ----------------------------------------------------------------------
 
