@@ -27,18 +27,20 @@
 #include "common/log.h"
 #include "prompt/ui.h"
 
-#define TTY_MSG_S    6  /* seconds a reply or a complaint stays shown */
-#define TTY_URGENT_S 10 /* the countdown stands out from here on */
-#define TTY_LINE_MAX 1024
-#define TTY_COLS_MIN 40
-#define TTY_ROWS_MIN 10
-#define TTY_ENTER    "\033[?1049h\033[?25l" /* other screen, no cursor */
-#define TTY_LEAVE    "\033[?25h\033[?1049l"
-#define TTY_CLEAR    "\033[H\033[2J"
-#define TTY_BOLD     "\033[1m"
-#define TTY_REVERSE  "\033[7m"
-#define TTY_DIM      "\033[2m"
-#define TTY_PLAIN    "\033[0m"
+#define TTY_MSG_S       6  /* seconds a reply or a complaint stays shown */
+#define TTY_URGENT_S    10 /* the countdown stands out from here on */
+#define TTY_LINE_MAX    1024
+#define TTY_COLS_MIN    40
+#define TTY_ROWS_MIN    10
+#define TTY_WRAP_MAX    3  /* lines of one wrapped value; the rest is cut */
+#define TTY_TWO_COLUMNS 76 /* columns that fit the answers side by side */
+#define TTY_ENTER       "\033[?1049h\033[?25l" /* other screen, no cursor */
+#define TTY_LEAVE       "\033[?25h\033[?1049l"
+#define TTY_CLEAR       "\033[H\033[2J"
+#define TTY_BOLD        "\033[1m"
+#define TTY_REVERSE     "\033[7m"
+#define TTY_DIM         "\033[2m"
+#define TTY_PLAIN       "\033[0m"
 
 struct tty {
 	bool utf8, color;
@@ -119,13 +121,17 @@ tty_width(const char *s)
 	return w;
 }
 
-/* Append clean text s in exactly width columns: cut with a mark, or
- * padded with spaces when pad. */
+/*
+ * Append clean text s in exactly width columns: padded with spaces when
+ * pad; when longer, cut and marked with an ellipsis at the end, or with
+ * cut_left at the start (a host name, whose end says the most).
+ */
 static void
 tty_fit(const struct tty *t, GString *out, const char *s, size_t width,
-        bool pad)
+        bool pad, bool cut_left)
 {
-	size_t w = tty_width(s), i, n;
+	const char *ell = t->utf8 ? "\xe2\x80\xa6" : "~";
+	size_t w = tty_width(s), skip;
 
 	if (w <= width) {
 		g_string_append(out, s);
@@ -133,14 +139,23 @@ tty_fit(const struct tty *t, GString *out, const char *s, size_t width,
 			g_string_append_c(out, ' ');
 		return;
 	}
-	for (i = 0; i + 1 < width; i++) {
-		for (n = 1; ((unsigned char)s[n] & 0xc0) == 0x80; n++)
-			;
-		g_string_append_len(out, s, (gssize)n);
-		s += n;
+	if (width == 0)
+		return;
+	/* Keep width - 1 characters, from the end or from the start. */
+	skip = cut_left ? w - (width - 1) : 0;
+	if (cut_left)
+		g_string_append(out, ell);
+	for (w = 0; *s != '\0' && w < skip + width - 1; s++) {
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			w++;
+		if (w > skip)
+			g_string_append_c(out, *s);
 	}
-	if (width > 0)
-		g_string_append(out, t->utf8 ? "\xe2\x80\xa6" : "~");
+	/* The rest of the last character kept. */
+	for (; ((unsigned char)*s & 0xc0) == 0x80 && w > skip; s++)
+		g_string_append_c(out, *s);
+	if (!cut_left)
+		g_string_append(out, ell);
 }
 
 /*
@@ -164,23 +179,32 @@ tty_line(struct tty_screen *sc, const char *attr, const char *fmt, ...)
 		g_string_append(sc->s, "\r\n");
 	if (attr != NULL && sc->t->color)
 		g_string_append(sc->s, attr);
-	tty_fit(sc->t, sc->s, clean, sc->t->cols - 1, false);
+	tty_fit(sc->t, sc->s, clean, sc->t->cols - 1, false, false);
 	if (attr != NULL && sc->t->color)
 		g_string_append(sc->s, TTY_PLAIN);
 	sc->rows_left--;
 }
 
-/* Text longer than a line as several, broken at spaces where it can be
- * (a long path cannot), each indented by two. */
+/*
+ * Text as at most max lines of the width, broken at spaces where it can
+ * be (a long path cannot), the last one cut: the first line starts with
+ * first, the others with more (indents).
+ */
 static void
-tty_wrap(struct tty_screen *sc, const char *attr, const char *text)
+tty_wrap(struct tty_screen *sc, const char *attr, const char *first,
+         const char *more, size_t max, const char *text)
 {
 	char clean[TTY_LINE_MAX];
-	const char *p, *q, *cut;
-	size_t width = sc->t->cols - 3, w;
+	const char *p, *q, *cut, *indent = first;
+	size_t width, w, n;
 
 	actions_clean(text, !sc->t->utf8, clean, sizeof(clean));
-	for (p = clean; *p != '\0';) {
+	for (p = clean, n = 1; *p != '\0'; indent = more, n++) {
+		if (n == max) {
+			tty_line(sc, attr, "%s%s", indent, p);
+			return;
+		}
+		width = sc->t->cols - 1 - strlen(indent);
 		cut = NULL;
 		w = 0;
 		for (q = p; *q != '\0'; q++) {
@@ -189,9 +213,12 @@ tty_wrap(struct tty_screen *sc, const char *attr, const char *text)
 			if (*q == ' ')
 				cut = q;
 		}
-		if (*q == '\0' || *q == ' ' || cut == NULL)
+		/* A break that would leave the line half empty is not worth
+		 * it: cut the long word instead. */
+		if (*q == '\0' || *q == ' ' || cut == NULL ||
+		    (size_t)(cut - p) < width / 2)
 			cut = q;
-		tty_line(sc, attr, "  %.*s", (int)(cut - p), p);
+		tty_line(sc, attr, "%s%.*s", indent, (int)(cut - p), p);
 		for (p = cut; *p == ' '; p++)
 			;
 	}
@@ -284,37 +311,42 @@ tty_draw_idle(struct tty_screen *sc, struct agent *a)
 		         a->down ? "tollgated is not running"
 		                 : "Not connected to tollgated",
 		         AGENT_RETRY_MS / 1000);
-		tty_wrap(sc, TTY_DIM, a->note);
+		tty_wrap(sc, TTY_DIM, "  ", "  ", TTY_WRAP_MAX, a->note);
 		break;
 	}
 	tty_line(sc, NULL, "%s", "");
 	tty_line(sc, NULL, "q: quit");
 }
 
-/* The answers p offers, allow on the left and deny on the right. */
+/* The answers p offers: allow on the left and deny on the right, or one
+ * a line when the terminal is too narrow for two columns. */
 static void
 tty_draw_actions(struct tty_screen *sc, const struct agent_prompt *ap)
 {
 	struct actions_choice c[ACTIONS_N];
 	const struct actions_choice *col[2][ACTIONS_N];
 	size_t n = actions_offered(&ap->p, c), k[2] = {0, 0}, i, j;
-	size_t width = (sc->t->cols - 3) / 2;
+	size_t ncols = sc->t->cols >= TTY_TWO_COLUMNS ? 2 : 1;
+	size_t width = (sc->t->cols - 3) / ncols; /* a cell and a space */
 	char cell[ACTIONS_LABEL_MAX + 8];
 	GString *row;
 
 	for (i = 0; i < n; i++) {
-		j = c[i].def->verdict == ACTION_ALLOW ? 0 : 1;
+		j = ncols == 2 && c[i].def->verdict != ACTION_ALLOW;
 		col[j][k[j]++] = &c[i];
 	}
 	row = g_string_new(NULL);
 	for (i = 0; i < k[0] || i < k[1]; i++) {
 		g_string_assign(row, "  ");
-		for (j = 0; j < 2; j++) {
+		for (j = 0; j < ncols; j++) {
 			cell[0] = '\0';
 			if (i < k[j])
 				snprintf(cell, sizeof(cell), "[%c] %s",
 				         col[j][i]->def->key, col[j][i]->label);
-			tty_fit(sc->t, row, cell, width, j == 0);
+			tty_fit(sc->t, row, cell, width - 1, j + 1 < ncols,
+			        false);
+			if (j + 1 < ncols)
+				g_string_append_c(row, ' ');
 		}
 		tty_line(sc, NULL, "%s", row->str);
 	}
@@ -332,15 +364,18 @@ tty_draw_prompt(struct tty_screen *sc, struct agent *a,
 	const struct tty *t = sc->t;
 	struct actions_text text;
 	long left = actions_left(&ap->p, now);
-	char *line, *save = NULL;
+	char head[ACTIONS_SUMMARY_MAX + 32], *line, *save = NULL;
 
 	actions_describe(&ap->p, &text);
-	tty_line(sc, TTY_BOLD, "[%zu/%zu] %s", t->pos + 1, a->n_prompts,
+	snprintf(head, sizeof(head), "[%zu/%zu] %s", t->pos + 1, a->n_prompts,
 	         text.summary);
+	/* Wrapped, not cut: the destination is at the end. */
+	tty_wrap(sc, TTY_BOLD, "", "  ", TTY_WRAP_MAX, head);
 	tty_line(sc, NULL, "%s", "");
+	/* A long value goes on under itself, past its "Label:   ". */
 	for (line = strtok_r(text.body, "\n", &save); line != NULL;
 	     line = strtok_r(NULL, "\n", &save))
-		tty_line(sc, NULL, "  %s", line);
+		tty_wrap(sc, NULL, "  ", "           ", TTY_WRAP_MAX, line);
 	tty_line(sc, NULL, "%s", "");
 	if (ap->answering)
 		tty_line(sc, TTY_BOLD, "  Answer sent; waiting for tollgated");
@@ -373,9 +408,9 @@ tty_draw_others(struct tty_screen *sc, struct agent *a, int64_t now)
 	tty_line(sc, TTY_BOLD, "Other pending prompts (%zu):", others);
 	row = g_string_new(NULL);
 	g_string_assign(row, "  ");
-	tty_fit(t, row, "ID", 8, true);
-	tty_fit(t, row, "APP", 17, true);
-	tty_fit(t, row, "DESTINATION", dw + 1, true);
+	tty_fit(t, row, "ID", 8, true, false);
+	tty_fit(t, row, "APP", 17, true, false);
+	tty_fit(t, row, "DESTINATION", dw + 1, true, false);
 	g_string_append(row, "AGE");
 	tty_line(sc, TTY_DIM, "%s", row->str);
 	for (i = 0; i < a->n_prompts; i++) {
@@ -395,11 +430,11 @@ tty_draw_others(struct tty_screen *sc, struct agent *a, int64_t now)
 		                   : a->prompts[i]->seen),
 		        age, sizeof(age));
 		g_string_assign(row, "  ");
-		tty_fit(t, row, id, 7, true);
+		tty_fit(t, row, id, 7, true, false);
 		g_string_append_c(row, ' ');
-		tty_fit(t, row, app, 16, true);
+		tty_fit(t, row, app, 16, true, false);
 		g_string_append_c(row, ' ');
-		tty_fit(t, row, dest, dw, true);
+		tty_fit(t, row, dest, dw, true, true);
 		g_string_append_c(row, ' ');
 		g_string_append(row, age);
 		tty_line(sc, NULL, "%s", row->str);
