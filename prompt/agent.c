@@ -319,10 +319,10 @@ agent_on_subscribed(struct agent *a, const struct ctl_reply *rep)
 	if (!rep->ok && rep->code == CTL_E_PERM) {
 		/* Asking again cannot help: who we are will not change. */
 		agent_tell(a, LOG_ERR,
-		           "tollgated at %s refused to let this program "
-		           "subscribe: %s (only the program named by "
-		           "prompt_program in tollgate.conf(5), run by a "
-		           "guarded user or an admin, may)",
+		           "tollgated at %s refused the subscription (ERR "
+		           "perm): %s; only the program that prompt_program "
+		           "in tollgate.conf(5) names may subscribe, run by a "
+		           "guarded user or an admin",
 		           a->path, rep->msg);
 		agent_quit(a, 1);
 		return;
