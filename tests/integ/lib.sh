@@ -45,7 +45,7 @@
 #              desk_count; desk_shot FILE takes a screenshot; desk_stop.
 #   terminals  tty_start NAME CMD... (a 100x30 tmux session), tty_keys
 #              NAME KEYS..., tty_screen NAME [all], tty_wait NAME REGEX
-#              [SECS], tty_dead NAME, tty_stop.
+#              [SECS], tty_dead NAME, tty_exit NAME, tty_stop.
 #
 # Everything started here is stopped, and both namespaces and the temp
 # directory removed, by the EXIT trap.  Every wait is bounded.
@@ -1116,7 +1116,8 @@ desk_stop() {
 # tty_wait NAME REGEX [SECONDS]: wait (default 5 s) until the screen, as
 #   one string, matches the extended REGEX; prints the last screen read
 #   either way, returns 1 on timeout.
-# tty_dead NAME: has CMD exited?
+# tty_dead NAME: has CMD exited?  tty_exit NAME: its exit status then
+#   ("signal N" when a signal ended it).
 # tty_stop: kill the tmux server (the EXIT trap does too).
 
 TG_TMUX=
@@ -1169,8 +1170,28 @@ tty_wait() {
 	return 1
 }
 
+# tmux marks the pane dead when its terminal closes, and learns the exit
+# status when it reaps the process; tmux 3.3 now and then misses the
+# SIGCHLD and leaves it a zombie with no status.  Dead means both here,
+# and a dead pane without a status gets tmux reminded.
+_tty_dead() {
+	_tmux display-message -p -t "$1" \
+	    '#{pane_dead}:#{pane_dead_status}#{pane_dead_signal}'
+}
+
 tty_dead() {
-	[ "$(_tmux display-message -p -t "$1" '#{pane_dead}')" = 1 ]
+	local st
+	st=$(_tty_dead "$1")
+	[[ $st =~ ^1:.+ ]] && return 0
+	[ "$st" = 1: ] && [ -n "$TG_TMUX_PID" ] || return 1
+	kill -CHLD "$TG_TMUX_PID" 2>/dev/null
+	sleep 0.1
+	[[ $(_tty_dead "$1") =~ ^1:.+ ]]
+}
+
+tty_exit() {
+	_tmux display-message -p -t "$1" \
+	    '#{pane_dead_status}#{?pane_dead_signal,signal #{pane_dead_signal},}'
 }
 
 tty_stop() {
