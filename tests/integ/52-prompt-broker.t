@@ -12,7 +12,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 60
+plan 62
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 TG=$TG_ROOT/build/tollgate
@@ -190,6 +190,49 @@ is "$(tty_exit copy)" 1 "a copy of tollgate-prompt run by tgguard exits 1"
 like "$(tty_screen copy all | tr -d '\n')" \
     'refused.*SUBSCRIBE is for the installed tollgate-prompt' \
     "saying tollgated refused it: it is not the installed tollgate-prompt"
+
+# A script that connects, then lets its process become tollgate-prompt
+# while a child it forked writes on the connection: SO_PEERCRED names the
+# first, whose executable is now the right one; the writer is not.
+mkdir -p "$TG_TMP/fork" && chown "$TG_GUARD:" "$TG_TMP/fork"
+cat >"$TG_TMP/fork/fork.py" <<'EOF'
+import os, socket, sys, time
+sock, prompt, conf, pid_id, out = sys.argv[1:6]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sock)
+if os.fork() == 0:
+    time.sleep(1)  # the parent is tollgate-prompt by now
+    f = s.makefile("rb")
+    s.sendall(b"SUBSCRIBE\n")
+    r1 = f.readline().decode(errors="replace").strip()
+    try:
+        s.sendall(b"ANSWER " + pid_id.encode() + b" allow name forever\n")
+        r2 = f.readline().decode(errors="replace").strip() or "(closed)"
+    except OSError as e:
+        r2 = "(closed: %s)" % e
+    with open(out, "w") as o:
+        o.write(r1 + "\n" + r2 + "\n")
+    os._exit(0)
+os.execv(prompt, [prompt, "-c", conf, "--tty"])
+EOF
+guard_argv TERM=tmux-256color /usr/bin/python3 -I "$TG_TMP/fork/fork.py" \
+    "$SOCK" "$PROMPT" "$CONF" "$id" "$TG_TMP/fork/out"
+tty_start fork "${TG_ARGV[@]}"
+for ((i = 0; i < 50; i++)); do
+	[ -s "$TG_TMP/fork/out" ] && break
+	sleep 0.1
+done
+like "$(sed -n 1p "$TG_TMP/fork/out" 2>/dev/null)" '^ERR perm ' \
+    "SUBSCRIBE written by the child of a process that then became tollgate-prompt: ERR perm"
+like "$(sed -n 2p "$TG_TMP/fork/out" 2>/dev/null)" '^(ERR perm |\(closed)' \
+    "and its ANSWER $id is refused ($(sed -n 2p "$TG_TMP/fork/out" 2>/dev/null))"
+# That tollgate-prompt is a real agent of tgguard's: it goes again.
+tty_wait fork 'curl wants to connect to b\.test:443' 5 >/dev/null
+tty_keys fork q
+for ((i = 0; i < 50; i++)); do
+	tty_dead fork && break
+	sleep 0.1
+done
 
 is "$(pj '[(p["id"], p["connections"]) for p in ps]')" "[($id, 1)]" \
     "after all that the prompt still waits, unanswered"
