@@ -251,7 +251,8 @@ actions_dest(const struct ctl_prompt *p, char *buf, size_t len)
 	         host, p->port);
 }
 
-/* Append one "Label: text" line of the body; the text is already clean. */
+/* Append one "Label: text" line of the body; the text is already clean,
+ * and is cut at a character boundary when the body is full. */
 static void
 actions_row(struct actions_text *t, size_t *off, const char *label,
             const char *text)
@@ -260,12 +261,16 @@ actions_row(struct actions_text *t, size_t *off, const char *label,
 
 	if (*off >= sizeof(t->body) - 1)
 		return;
-	n = snprintf(t->body + *off, sizeof(t->body) - *off, "%s%-8s %s",
-	             *off > 0 ? "\n" : "", label, text);
-	if (n > 0)
-		*off += (size_t)n;
-	if (*off >= sizeof(t->body))
-		*off = sizeof(t->body) - 1;
+	n = snprintf(t->body + *off, sizeof(t->body) - *off, "%s%-8s ",
+	             *off > 0 ? "\n" : "", label);
+	if (n < 0 || (size_t)n >= sizeof(t->body) - *off) {
+		t->body[*off] = '\0';
+		return;
+	}
+	*off += (size_t)n;
+	/* Not snprintf(): it would cut a long path mid-character. */
+	actions_clean(text, false, t->body + *off, sizeof(t->body) - *off);
+	*off += strlen(t->body + *off);
 }
 
 void
@@ -365,25 +370,26 @@ actions_withdrawn(const struct ctl_withdraw *w, char *buf, size_t len)
 void
 actions_reply(const struct ctl_reply *rep, char *buf, size_t len)
 {
-	const char *verdict, *conns, *rule;
-	char msg[CTL_MSG_MAX];
+	const char *verdict, *v;
+	char msg[CTL_MSG_MAX], code[sizeof(rep->codestr)];
+	char conns[16], rule[24]; /* a count, a rule id */
 
+	/* Every value is the daemon's: clean it like the PROMPT's. */
 	if (!rep->ok) {
+		actions_clean(rep->codestr, false, code, sizeof(code));
 		actions_clean(rep->msg, false, msg, sizeof(msg));
-		snprintf(buf, len, "answer not taken: %s %s", rep->codestr,
-		         msg);
+		snprintf(buf, len, "answer not taken: %s %s", code, msg);
 		return;
 	}
 	verdict = ctl_reply_get(rep, "verdict");
-	conns = ctl_reply_get(rep, "connections");
-	rule = ctl_reply_get(rep, "rule");
-	if (conns == NULL)
-		conns = "?";
-	if (rule != NULL && strcmp(rule, "0") == 0)
-		rule = NULL;
+	v = ctl_reply_get(rep, "connections");
+	actions_clean(v != NULL ? v : "?", false, conns, sizeof(conns));
+	v = ctl_reply_get(rep, "rule");
+	actions_clean(v != NULL ? v : "0", false, rule, sizeof(rule));
 	snprintf(buf, len, "%s (%s connection%s); %s%s added",
 	         verdict != NULL ? actions_verdict_done(action_parse(verdict))
 	                         : "answered",
 	         conns, strcmp(conns, "1") == 0 ? "" : "s",
-	         rule != NULL ? "rule " : "no rule", rule != NULL ? rule : "");
+	         strcmp(rule, "0") != 0 ? "rule " : "no rule",
+	         strcmp(rule, "0") != 0 ? rule : "");
 }

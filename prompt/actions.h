@@ -101,7 +101,8 @@ void actions_dest(const struct ctl_prompt *p, char *buf, size_t len);
  * Copy s into buf (of len bytes, always NUL-terminated) so that it is
  * safe to show: control bytes (C0, DEL, C1), invalid or overlong UTF-8
  * and the bidirectional controls become '?'; with ascii, so does every
- * byte above 0x7f.  Cut at a character boundary when buf is too small.
+ * character above U+007F (one '?' for each, not for each of its bytes).
+ * Cut at a character boundary when buf is too small.
  */
 void actions_clean(const char *s, bool ascii, char *buf, size_t len);
 
