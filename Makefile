@@ -120,6 +120,14 @@ build/tollgate-prompt: $(PROMPT_SRC) build/libtg.a $(HEADERS)
 	    -o $@ $(PROMPT_SRC) build/libtg.a \
 	    $(shell $(PKG_CONFIG) --libs $(PROMPT_PKGS)) $(LDLIBS)
 
+# prompt/ is not in the library (tollgate-prompt links GLib); actions.c needs
+# nothing beyond it, so its test compiles it in.
+build/tests/test_prompt_actions: tests/unit/test_prompt_actions.c \
+    prompt/actions.c build/libtg-san.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< prompt/actions.c \
+	    build/libtg-san.a $(LDLIBS) -lcmocka
+
 build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/libtg-san.a \
