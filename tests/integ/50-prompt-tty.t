@@ -11,68 +11,13 @@
 
 plan 47
 tg_setup
-chmod 711 "$TG_TMP" # the control socket's directory must be reachable
-TG=$TG_ROOT/build/tollgate
-PROMPT=$TG_ROOT/build/tollgate-prompt
-[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
-CONF=$(tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock" prompt_program="$PROMPT" \
-    prompt_timeout=60s)
-
-# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
-# gets "pid=PID", curl's "code=NNN" and, once it ended, "exit=STATUS".
-bg_curl() {
-	(
-		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
-		    --cacert "$TG_CA" --resolve "$1:443:$TG_S4" -o /dev/null \
-		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
-		echo "exit=$?" >>"$2"
-	) &
-}
-# done_status OUT [SECONDS]: wait for a background client's end; print
-# its exit status ("" when it is still running).
-done_status() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		grep -q '^exit=' "$1" 2>/dev/null && break
-		sleep 0.05
-	done
-	sed -n 's/^exit=//p' "$1"
-}
-# curl_to NAME: a fetch in the foreground; its exit status.
-curl_to() {
-	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
-	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
-}
-# pj EXPR: EXPR over ps, the pending prompts (tollgate prompts --json).
-pj() {
-	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
-import json, sys
-ps = [json.loads(l) for l in sys.stdin if l.strip()]
-print(eval(sys.argv[1]))' "$1"
-}
-# wait_pj EXPR WANT [SECONDS]: until pj EXPR prints WANT.
-wait_pj() {
-	local i
-	for ((i = 0; i < ${3:-10} * 10; i++)); do
-		[ "$(pj "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-# rj EXPR: EXPR over rs, the rules (tollgate rules list --json).
-rj() {
-	"$TG" -c "$CONF" rules list --json 2>/dev/null | python3 -c '
-import json, sys
-rs = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$1"
-}
+prompt_setup
+CONF=$(prompt_conf prompt_timeout=60s)
 
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = deny and prompt_program = build/tollgate-prompt"
 
-guard_argv TERM=tmux-256color "$PROMPT" -c "$CONF" --tty
-tty_start agent "${TG_ARGV[@]}"
+agent_start
 scr=$(tty_wait agent 'No pending prompts' 10)
 if ! ok $? "tollgate-prompt --tty runs as tgguard and says there is nothing to answer"; then
 	diag "$(tty_screen agent all)"

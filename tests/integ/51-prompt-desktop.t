@@ -13,73 +13,8 @@
 
 plan 36
 tg_setup
-chmod 711 "$TG_TMP" # the control socket's directory must be reachable
-TG=$TG_ROOT/build/tollgate
-PROMPT=$TG_ROOT/build/tollgate-prompt
-[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
-CONF=$(tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock" prompt_program="$PROMPT" \
-    prompt_timeout=60s)
-
-# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
-# gets curl's "code=NNN" and, once it ended, "exit=STATUS".
-bg_curl() {
-	(
-		TG_T=45 as_guard curl -sS --max-time 40 --cacert "$TG_CA" \
-		    --resolve "$1:443:$TG_S4" -o /dev/null \
-		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
-		echo "exit=$?" >>"$2"
-	) &
-}
-# done_status OUT [SECONDS]: wait for a background client's end; print
-# its exit status ("" when it is still running).
-done_status() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		grep -q '^exit=' "$1" 2>/dev/null && break
-		sleep 0.05
-	done
-	sed -n 's/^exit=//p' "$1"
-}
-curl_to() {
-	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
-	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
-}
-# wait_note REGEX [SECONDS]: the first of desk_notifications's lines that
-# matches, once there is one.
-wait_note() {
-	local i line
-	for ((i = 0; i < ${2:-10} * 10; i++)); do
-		line=$(desk_notifications | grep -E -m 1 -e "$1")
-		if [ -n "$line" ]; then
-			echo "$line"
-			return 0
-		fi
-		sleep 0.1
-	done
-	return 1
-}
-# wait_count N [SECONDS]: until dunst displays N notifications.
-wait_count() {
-	local i
-	for ((i = 0; i < ${2:-5} * 10; i++)); do
-		[ "$(desk_count)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-rj() {
-	"$TG" -c "$CONF" rules list --json 2>/dev/null | python3 -c '
-import json, sys
-rs = json.load(sys.stdin)
-print(eval(sys.argv[1]))' "$1"
-}
-pj() {
-	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
-import json, sys
-ps = [json.loads(l) for l in sys.stdin if l.strip()]
-print(eval(sys.argv[1]))' "$1"
-}
+prompt_setup
+CONF=$(prompt_conf prompt_timeout=60s)
 
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = deny and prompt_program = build/tollgate-prompt"
@@ -106,7 +41,7 @@ fi
 # --- the notification --------------------------------------------------------
 
 bg_curl a.test "$TG_TMP/a1"
-n=$(wait_note 'summary="curl wants to connect to a\.test:443"')
+n=$(desk_wait_note 'summary="curl wants to connect to a\.test:443"')
 ok $? "a curl to a.test raises a notification: curl wants to connect to a.test:443" ||
     diag "$(desk_notifications)"
 is "$(kv "$n" app)" tollgate "from the app tollgate"
@@ -121,7 +56,7 @@ like "$actions" '(^|;)deny-name=Deny always \(this name\)(;|$)' "and Deny always
 like "$actions" '(^|;)allow-once=Allow once(;|$)' "and Allow once"
 is "$(kv "$n" urgency)/$(kv "$n" timeout)" 2/60000 \
     "it is critical and expires with the prompt (prompt_timeout = 60s)"
-wait_count 1
+desk_wait_count 1
 ok $? "dunst displays it"
 
 desk_shot "$TG_TMP/prompt.png"
@@ -143,7 +78,7 @@ like "$(cat "$TG_TMP/a1")" 'code=200' "with the page (HTTP 200)"
 is "$(rj '[(r["app"], r["uid"], r["dest"], r["action"], r["duration"]) for r in rs]')" \
     "[('/usr/bin/curl', $TG_GUARD_UID, 'a.test', 'allow', 'forever')]" \
     "tollgate rules list shows the new rule: curl, uid $TG_GUARD_UID, a.test, allow, forever"
-wait_count 0
+desk_wait_count 0
 ok $? "the notification is gone"
 curl_to a.test
 ok $? "the next curl to a.test goes straight through"
@@ -152,7 +87,7 @@ is "$(desk_notifications | grep -c '^notify ')" 1 "without another notification"
 # --- deny always -------------------------------------------------------------
 
 bg_curl c.test "$TG_TMP/c1"
-n=$(wait_note 'summary="curl wants to connect to c\.test:443"')
+n=$(desk_wait_note 'summary="curl wants to connect to c\.test:443"')
 ok $? "a curl to c.test raises its notification"
 desk_pick 'Deny always (this name)' '(curl wants to connect to c.test:443)'
 ok $? "Deny always (this name) is chosen"
@@ -172,18 +107,14 @@ is "$(desk_notifications | grep -c '^notify .*c\.test')" 1 "without another noti
 # --- answered elsewhere --------------------------------------------------------
 
 bg_curl b.test "$TG_TMP/b1"
-n=$(wait_note 'summary="curl wants to connect to b\.test:443"')
+n=$(desk_wait_note 'summary="curl wants to connect to b\.test:443"')
 ok $? "a curl to b.test raises a notification"
 nid=$(kv "$n" id)
 pid=$(pj 'ps[0]["id"] if len(ps) == 1 else ""')
 out=$("$TG" -c "$CONF" answer "$pid" allow 2>&1)
 ok $? "root answers it with tollgate answer $pid allow: $out"
 is "$(done_status "$TG_TMP/b1" 10)" 0 "the waiting curl finishes"
-for ((i = 0; i < 50; i++)); do
-	desk_notifications | grep -q "^close id=$nid " && break
-	sleep 0.1
-done
-ok 'desk_notifications | grep -q "^close id=$nid "' \
-    "tollgate-prompt closes the notification ($nid)"
-wait_count 0
+desk_wait_note "^close id=$nid " 5 >/dev/null
+ok $? "tollgate-prompt closes the notification ($nid)"
+desk_wait_count 0
 ok $? "and it leaves the screen"

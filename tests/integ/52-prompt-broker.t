@@ -14,56 +14,8 @@
 
 plan 62
 tg_setup
-chmod 711 "$TG_TMP" # the control socket's directory must be reachable
-TG=$TG_ROOT/build/tollgate
-PROMPT=$TG_ROOT/build/tollgate-prompt
-[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
-SOCK=$TG_TMP/run/control.sock
-conf() {
-	tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
-	    control_socket="$SOCK" prompt_program="$PROMPT" "$@"
-}
+prompt_setup
 
-# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
-# gets "pid=PID" (curl's), curl's "code=NNN" and, once it ended,
-# "exit=STATUS".
-bg_curl() {
-	(
-		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
-		    --cacert "$TG_CA" --resolve "$1:443:$TG_S4" -o /dev/null \
-		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
-		echo "exit=$?" >>"$2"
-	) &
-}
-# done_status OUT [SECONDS]: wait for a background client's end; print
-# its exit status ("" when it is still running).
-done_status() {
-	local i
-	for ((i = 0; i < ${2:-10} * 20; i++)); do
-		grep -q '^exit=' "$1" 2>/dev/null && break
-		sleep 0.05
-	done
-	sed -n 's/^exit=//p' "$1"
-}
-curl_to() {
-	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
-	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
-}
-# pj EXPR: EXPR over ps, the pending prompts (tollgate prompts --json).
-pj() {
-	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
-import json, sys
-ps = [json.loads(l) for l in sys.stdin if l.strip()]
-print(eval(sys.argv[1]))' "$1"
-}
-wait_pj() {
-	local i
-	for ((i = 0; i < ${3:-10} * 10; i++)); do
-		[ "$(pj "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # ev NAME: "verdict decider" of the newest event row for NAME, once
 # there is one (the writer batches: at most 5 s).
 ev() {
@@ -86,14 +38,10 @@ if rows:
 ctl_guard() {
 	printf '%s\n' "$@" | as_guard socat -t 2 - "UNIX-CONNECT:$SOCK" 2>&1
 }
-agent_start() {
-	guard_argv TERM=tmux-256color "$PROMPT" -c "$CONF" --tty
-	tty_start agent "${TG_ARGV[@]}"
-}
 
 # --- no agent: default_action at once ---------------------------------------
 
-CONF=$(conf prompt_timeout=2s)
+CONF=$(prompt_conf prompt_timeout=2s)
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = deny, prompt_timeout = 2s, no agent"
 t0=$(tg_ms)
@@ -135,7 +83,7 @@ ok $? "from the agent's screen too" || diag "$scr"
 # --- a longer prompt_timeout for the rest ---------------------------------------
 
 tg_stop TERM
-CONF=$(conf prompt_timeout=30s)
+CONF=$(prompt_conf prompt_timeout=30s)
 tg_start "$CONF"
 ok $? "tollgated starts again with prompt_timeout = 30s"
 tg_wait_log 'prompt agent subscribed' 10 >/dev/null
@@ -238,8 +186,7 @@ is "$(pj '[(p["id"], p["connections"]) for p in ps]')" "[($id, 1)]" \
     "after all that the prompt still waits, unanswered"
 is "$(done_status "$TG_TMP/b1" 0)" "" "and so does curl"
 is "$(syn_count 443)" "$syn" "nothing reached the server"
-is "$("$TG" -c "$CONF" rules list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" \
-    1 "no rule was added"
+is "$(rj 'len(rs)')" 1 "no rule was added"
 
 out=$("$TG" -c "$CONF" answer "$id" allow 2>&1)
 ok $? "root: tollgate answer $id allow"
@@ -247,8 +194,7 @@ is "$out" "prompt $id: allow (1 connection); no rule added (once)" "which says: 
 is "$(done_status "$TG_TMP/b1" 5)" 0 "the waiting curl goes through"
 like "$(cat "$TG_TMP/b1")" 'code=200' "with the page"
 is "$(ev b.test)" "allow prompt" "its event: verdict allow, decider prompt"
-is "$("$TG" -c "$CONF" rules list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')" \
-    1 "once: still one rule"
+is "$(rj 'len(rs)')" 1 "once: still one rule"
 scr=$(tty_wait agent "Prompt $id \\(b\\.test:443\\): withdrawn" 5)
 ok $? "the agent says the prompt was answered elsewhere" || diag "$scr"
 out=$("$TG" -c "$CONF" answer "$id" deny 2>&1)

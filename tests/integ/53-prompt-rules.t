@@ -10,46 +10,14 @@
 
 plan 22
 tg_setup
-chmod 711 "$TG_TMP"
-TG=$TG_ROOT/build/tollgate
-SOCK=$TG_TMP/run/control.sock
-CONF=$(tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
-    control_socket="$SOCK" prompt_program="$TG_ROOT/build/tollgate-prompt" \
-    prompt_timeout=60s)
+prompt_setup
+CONF=$(prompt_conf prompt_timeout=60s)
 tg_start "$CONF"
 ok $? "tollgated starts"
 
-# wait_agent: until a prompt agent is subscribed (15 s: it retries every 2).
-wait_agent() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		echo STATUS | socat -t 2 - "UNIX-CONNECT:$SOCK" 2>/dev/null |
-		    grep -q ' agents=1 ' && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-guard_argv "$TG_ROOT/build/tollgate-prompt" -c "$CONF" --tty
-tty_start agent "${TG_ARGV[@]}"
+agent_start
 wait_agent
 ok $? "tollgate-prompt --tty runs as $TG_GUARD and subscribes"
-
-# pending: how many prompts tollgated holds now.
-pending() {
-	"$TG" -c "$CONF" prompts --json | grep -c '"id"'
-}
-
-# wait_pending N: until N prompts are pending (10 s).
-wait_pending() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ "$(pending)" = "$1" ] && return 0
-		sleep 0.1
-	done
-	diag "pending prompts: $(pending), not $1"
-	return 1
-}
 
 # fetch NAME OUT: a guarded curl of https://NAME/ in the background,
 # writing the HTTP status (000: refused) to OUT.
@@ -63,14 +31,14 @@ fetch() {
 
 fetch n1.b.test "$TG_TMP/r1"
 c1=$!
-wait_pending 1
+wait_pj 'len(ps)' 1
 ok $? "a curl to n1.b.test waits on a prompt"
 "$TG" -c "$CONF" rules add --app /usr/bin/curl --dest n1.b.test \
     --action allow >/dev/null
 ok $? "meanwhile root adds a rule allowing curl to n1.b.test"
 wait "$c1"
 is "$(cat "$TG_TMP/r1")" 200 "the waiting curl goes through"
-is "$(pending)" 0 "the prompt is withdrawn"
+is "$(pj 'len(ps)')" 0 "the prompt is withdrawn"
 d=$(tg_decision name=n1.b.test)
 is "$(kv "$d" reason)" rule "its decision says the new rule decided"
 
@@ -79,23 +47,19 @@ is "$(kv "$d" reason)" rule "its decision says the new rule decided"
 tg_mark
 fetch x.b.test "$TG_TMP/rx"
 cx=$!
-wait_pending 1
+wait_pj 'len(ps)' 1
 fetch y.b.test "$TG_TMP/ry"
 cy=$!
-wait_pending 2
+wait_pj 'len(ps)' 2
 ok $? "curls to x.b.test and y.b.test wait on two prompts"
-idx=$("$TG" -c "$CONF" prompts --json |
-    python3 -c 'import json,sys
-for l in sys.stdin:
-    p = json.loads(l)
-    if p["name"] == "x.b.test": print(p["id"])')
+idx=$(pj '[p["id"] for p in ps if p["name"] == "x.b.test"][0]')
 out=$("$TG" -c "$CONF" answer "$idx" allow --scope domain --duration forever)
 ok $? "root answers x.b.test's prompt: allow *.b.test forever"
 like "$out" 'rule [0-9]+' "the answer says a rule was added ($out)"
 wait "$cx" "$cy"
 is "$(cat "$TG_TMP/rx")" 200 "x.b.test goes through on the answer"
 is "$(cat "$TG_TMP/ry")" 200 "y.b.test goes through too: the new rule covers it"
-is "$(pending)" 0 "both prompts are gone"
+is "$(pj 'len(ps)')" 0 "both prompts are gone"
 d=$(tg_decision name=y.b.test)
 is "$(kv "$d" reason)" rule "y.b.test was decided by the rule the answer added"
 "$TG" -c "$CONF" rules list --json | grep -q '"dest": *"\*\.b\.test"'
@@ -121,7 +85,7 @@ s.sendall(b"SUBSCRIBE\n")
 s.settimeout(5)
 print(s.recv(500).decode().strip())
 os.kill(os.getppid(), 9)
-' "$SOCK" "$TG_ROOT/build/tollgate-prompt" "$TG_TMP/fifo.conf")
+' "$SOCK" "$PROMPT" "$TG_TMP/fifo.conf")
 like "$out" '^ERR perm SUBSCRIBE is for the installed tollgate-prompt' \
     "a script whose parent execs tollgate-prompt cannot subscribe ($out)"
 
@@ -133,7 +97,7 @@ for i in $(seq 1 33); do
 	fetch "p$i.c-bound.test" "$TG_TMP/p$i"
 	pids+=($!)
 done
-wait_pending 32
+wait_pj 'len(ps)' 32
 ok $? "33 names of one app: 32 prompts pending"
 d=$(tg_decision reason=prompt-full)
 ok $? "one connection was not parked: reason=prompt-full"
@@ -161,8 +125,7 @@ for ((i = 0; i < 150; i++)); do
 done
 d=$(tg_decision reason=prompt-full)
 ok $? "65 connections to one name: one is not parked (prompt-full)"
-c=$("$TG" -c "$CONF" prompts --json | python3 -c 'import json,sys
-print(sum(json.loads(l)["connections"] for l in sys.stdin))')
+c=$(pj 'sum(p["connections"] for p in ps)')
 is "$c" 64 "64 connections wait on the one prompt"
 tg_stop
 kill "${pids[@]}" 2>/dev/null

@@ -41,11 +41,20 @@
 #              holds DISPLAY= and DBUS_SESSION_BUS_ADDRESS=.  desk_run
 #              CMD... runs CMD there; desk_pick TEXT... chooses an action
 #              in dunst's context menu; desk_notifications lists the
-#              Notify/CloseNotification calls and the server's signals;
-#              desk_count; desk_shot FILE takes a screenshot; desk_stop.
+#              Notify/CloseNotification calls and the server's signals,
+#              desk_wait_note REGEX [SECS] waits for one; desk_count,
+#              desk_wait_count N [SECS]; desk_shot FILE takes a
+#              screenshot; desk_stop.
 #   terminals  tty_start NAME CMD... (a 100x30 tmux session), tty_keys
 #              NAME KEYS..., tty_screen NAME [all], tty_wait NAME REGEX
 #              [SECS], tty_dead NAME, tty_exit NAME, tty_stop.
+#   prompts    prompt_setup (after tg_setup) sets TG, PROMPT and SOCK;
+#              prompt_conf KEY=VALUE... writes a config that asks;
+#              agent_start (tollgate-prompt --tty in tmux), wait_agent;
+#              over the tollgated of $CONF: pj EXPR (its pending prompts),
+#              wait_pj EXPR WANT [SECS], rj EXPR (its rules); tgguard's
+#              curls: bg_curl NAME OUT, done_status OUT [SECS], curl_to
+#              NAME.
 #
 # Everything started here is stopped, and both namespaces and the temp
 # directory removed, by the EXIT trap.  Every wait is bounded.
@@ -634,12 +643,14 @@ _tg_since() {
 	tail -n +"$((TG_MARK + 1))" "$TG_LOG" 2>/dev/null
 }
 
-# tg_wait_log REGEX [SECONDS]: wait for a log line past the mark that
-# matches the extended REGEX; print the first one.
-tg_wait_log() {
-	local re=$1 secs=${2:-5} i line
+# _tg_wait_line REGEX SECONDS CMD...: wait until CMD prints a line that
+# matches the extended REGEX (CMD runs again every 0.05 s); print the
+# first one.
+_tg_wait_line() {
+	local re=$1 secs=$2 i line
+	shift 2
 	for ((i = 0; i < secs * 20; i++)); do
-		line=$(_tg_since | grep -E -m 1 -e "$re")
+		line=$("$@" | grep -E -m 1 -e "$re")
 		if [ -n "$line" ]; then
 			echo "$line"
 			return 0
@@ -647,6 +658,12 @@ tg_wait_log() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# tg_wait_log REGEX [SECONDS]: wait for a log line past the mark that
+# matches the extended REGEX; print the first one.
+tg_wait_log() {
+	_tg_wait_line "$1" "${2:-5}" _tg_since
 }
 
 # The fields of "tollgated: info: decision k=v k="v w" ..." lines on stdin
@@ -778,7 +795,10 @@ guard_argv() {
 #       action id=N key=KEY            (ActionInvoked from the server)
 #   Quoted as kv() reads them; a newline inside a value shows as " | ".
 #   id is the server's id (the reply to Notify), 0 when it never replied.
-# desk_count: notifications dunst displays now.
+# desk_wait_note REGEX [SECONDS]: wait (default 10 s) until one of
+#   desk_notifications's lines matches the extended REGEX; print the first.
+# desk_count: notifications dunst displays now.  desk_wait_count N
+#   [SECONDS]: wait (default 5 s) until it is N.
 # desk_shot FILE: a PNG screenshot of the whole screen.
 # desk_stop: stop all of it (the EXIT trap does too).
 
@@ -1079,8 +1099,21 @@ for m in msgs:
 PY
 }
 
+desk_wait_note() {
+	_tg_wait_line "$1" "${2:-10}" desk_notifications
+}
+
 desk_count() {
 	desk_run dunstctl count displayed 2>/dev/null || echo 0
+}
+
+desk_wait_count() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		[ "$(desk_count)" = "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 desk_shot() {
@@ -1209,4 +1242,103 @@ tty_stop() {
 	fi
 	TG_TMUX=
 	TG_TMUX_PID=
+}
+
+# --- prompts ----------------------------------------------------------------
+#
+# prompt_setup: after tg_setup, what a test of prompts starts with: TG
+#   (build/tollgate), PROMPT (build/tollgate-prompt; without it the script
+#   bails out) and SOCK, the control socket, under $TG_TMP, which is
+#   opened (711) so that tgguard's agent can reach it.
+# prompt_conf KEY=VALUE...: tg_conf for prompts (default_action = deny,
+#   the database and $SOCK under $TG_TMP, prompt_program = $PROMPT).
+# agent_start: tollgate-prompt --tty of $CONF as tgguard in the tmux
+#   session "agent".  wait_agent: until tollgated's STATUS says agents=1
+#   (15 s: an agent retries every 2 s).
+# pj EXPR: the Python expression EXPR over ps, the pending prompts of the
+#   tollgated of $CONF (tollgate prompts --json, a dict each), printed.
+#   wait_pj EXPR WANT [SECONDS]: until pj EXPR prints WANT (default 10 s);
+#   says what it printed instead when it never does.
+# rj EXPR: the same over rs, its rules (tollgate rules list --json).
+# bg_curl NAME OUT: tgguard fetches https://NAME/ in the background; OUT
+#   gets "pid=PID" (curl's), curl's "code=NNN" and, once it ended,
+#   "exit=STATUS".  done_status OUT [SECONDS]: wait (default 10 s) for
+#   that end; print the exit status ("" when it is still running).
+# curl_to NAME: tgguard fetches https://NAME/ in the foreground; curl's
+#   exit status.
+
+prompt_setup() {
+	chmod 711 "$TG_TMP"
+	TG=$TG_ROOT/build/tollgate
+	PROMPT=$TG_ROOT/build/tollgate-prompt
+	SOCK=$TG_TMP/run/control.sock
+	[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
+}
+
+prompt_conf() {
+	tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
+	    control_socket="$SOCK" prompt_program="$PROMPT" "$@"
+}
+
+# shellcheck disable=SC2153 # CONF is the script's: prompt_conf's output
+agent_start() {
+	guard_argv TERM=tmux-256color "$PROMPT" -c "$CONF" --tty
+	tty_start agent "${TG_ARGV[@]}"
+}
+
+wait_agent() {
+	local i
+	for ((i = 0; i < 150; i++)); do
+		echo STATUS | socat -t 2 - "UNIX-CONNECT:$SOCK" 2>/dev/null |
+		    grep -q ' agents=1 ' && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+pj() {
+	"$TG" -c "$CONF" prompts --json 2>/dev/null | python3 -c '
+import json, sys
+ps = [json.loads(l) for l in sys.stdin if l.strip()]
+print(eval(sys.argv[1]))' "$1"
+}
+
+wait_pj() {
+	local i
+	for ((i = 0; i < ${3:-10} * 10; i++)); do
+		[ "$(pj "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	diag "pj '$1' prints '$(pj "$1")', not '$2'"
+	return 1
+}
+
+rj() {
+	"$TG" -c "$CONF" rules list --json 2>/dev/null | python3 -c '
+import json, sys
+rs = json.load(sys.stdin)
+print(eval(sys.argv[1]))' "$1"
+}
+
+bg_curl() {
+	(
+		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
+		    --cacert "$TG_CA" --resolve "$1:443:$TG_S4" -o /dev/null \
+		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
+		echo "exit=$?" >>"$2"
+	) &
+}
+
+done_status() {
+	local i
+	for ((i = 0; i < ${2:-10} * 20; i++)); do
+		grep -q '^exit=' "$1" 2>/dev/null && break
+		sleep 0.05
+	done
+	sed -n 's/^exit=//p' "$1"
+}
+
+curl_to() {
+	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
+	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
 }
