@@ -18,11 +18,6 @@ conf() {
 }
 TG=$TG_ROOT/build/tollgate
 
-# curl_to NAME: tgguard fetches https://NAME/ (resolved to the server).
-curl_to() {
-	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
-	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
-}
 # socat_to NAME: tgguard asks http://NAME/ with socat instead of curl.
 socat_to() {
 	printf 'GET / HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" |

@@ -34,10 +34,6 @@ wait_sql() {
 	done
 	return 1
 }
-curl_to() {
-	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
-	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
-}
 
 CONF=$(conf default_action=allow)
 tg_start "$CONF"
