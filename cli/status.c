@@ -23,7 +23,8 @@ static const struct {
     {"refused", true},    {"bytes_up", true},
     {"bytes_down", true}, {"default_action", false},
     {"guarded", true},    {"clients", true},
-    {"admin", false},
+    {"agents", true},     {"prompts", true},
+    {"parked", true},     {"admin", false},
 };
 
 #define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -129,6 +130,12 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	       human_bytes(get(rep, "bytes_down"), b, sizeof(b)));
 	printf("default_action:  %s\n", get(rep, "default_action"));
 	printf("guarded users:   %s\n", get(rep, "guarded"));
+	printf("prompts:         %s pending (%s connections waiting); "
+	       "prompt agents: %s%s\n",
+	       get(rep, "prompts"), get(rep, "parked"), get(rep, "agents"),
+	       strcmp(get(rep, "agents"), "0") == 0
+	           ? " (nobody is asked: default_action decides)"
+	           : "");
 	printf("control socket:  %s (clients: %s; you %s)\n",
 	       cfg->control_socket, get(rep, "clients"),
 	       strcmp(get(rep, "admin"), "yes") == 0
