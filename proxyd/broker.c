@@ -25,8 +25,12 @@
 #include "proxyd/control.h"
 #include "proxyd/rulesvc.h"
 
-/* A PROMPT line: the description's strings fit with room to spare. */
-#define BROKER_LINE_MAX 16384
+/*
+ * The one buffer PROMPT lines are made in (on the loop; each is sent
+ * before the next is made).  A line of the longest values, every byte
+ * escaped as \xHH, fits a control line (tests/unit/test_ctl_prompt.c).
+ */
+static char prompt_buf[CTL_LINE_MAX + 2];
 
 TAILQ_HEAD(parked_list, conn);
 
@@ -144,33 +148,33 @@ broker_close(struct proxyd *pd)
 	pd->broker = NULL;
 }
 
-/* One "PROMPT ..." line with its "\n" in buf; its length, or -1. */
+/* p's "PROMPT ..." line with its "\n" in prompt_buf; its length, or -1
+ * (logged). */
 static int
-prompt_line(const struct prompt *p, char *buf, size_t cap)
+prompt_line(const struct prompt *p)
 {
 	struct ctl_prompt info = p->info;
 	struct ctl_line l;
+	int n;
 
 	info.connections = p->n_conns;
-	ctl_line_init(&l, buf, cap);
+	ctl_line_init(&l, prompt_buf, sizeof(prompt_buf));
 	ctl_put_word(&l, "PROMPT");
 	ctl_prompt_put(&l, &info);
-	return ctl_line_end(&l);
+	if ((n = ctl_line_end(&l)) == -1)
+		log_error("prompt %llu: its line is too long",
+		          (unsigned long long)p->info.id);
+	return n;
 }
 
 static void
 prompt_announce(struct broker *b, struct prompt *p)
 {
-	char buf[BROKER_LINE_MAX];
-	int n = prompt_line(p, buf, sizeof(buf));
+	int n = prompt_line(p);
 
-	if (n == -1) {
-		log_error("prompt %llu: its line is too long",
-		          (unsigned long long)p->info.id);
-		return;
-	}
-	control_notify(b->pd->control, p->has_uid, p->info.uid, buf,
-	               (size_t)n);
+	if (n > 0)
+		control_notify(b->pd->control, p->has_uid, p->info.uid,
+		               prompt_buf, (size_t)n);
 }
 
 /*
@@ -332,6 +336,17 @@ prompt_add_conn(struct broker *b, struct prompt *p, struct conn *c)
 	b->n_parked++;
 }
 
+/* Connections that may wait in all: BROKER_PARKED_MAX, and never more
+ * than half of max_connections, so that waiting ones cannot push the
+ * connections rules decide into overload. */
+static unsigned
+parked_max(const struct proxyd *pd)
+{
+	unsigned half = pd->cfg.max_connections / 2;
+
+	return half < BROKER_PARKED_MAX ? half : BROKER_PARKED_MAX;
+}
+
 enum broker_park
 broker_park(struct proxyd *pd, struct conn *c)
 {
@@ -358,7 +373,7 @@ broker_park(struct proxyd *pd, struct conn *c)
 	p = prompt_find(&b->prompts, &want, has_uid);
 	if (p != NULL) {
 		if (p->n_conns >= BROKER_PARKED_PER_PROMPT ||
-		    b->n_parked >= BROKER_PARKED_MAX) {
+		    b->n_parked >= parked_max(pd)) {
 			conn_log(c, LOG_INFO,
 			         "prompt %llu: %u connections wait on it, %u "
 			         "in all: not parked",
@@ -372,7 +387,7 @@ broker_park(struct proxyd *pd, struct conn *c)
 		return BROKER_PARKED;
 	}
 	if (b->n_prompts >= BROKER_PROMPTS_MAX ||
-	    b->n_parked >= BROKER_PARKED_MAX ||
+	    b->n_parked >= parked_max(pd) ||
 	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP) {
 		conn_log(c, LOG_INFO,
 		         "%u prompts pending (%u connections): not asking",
@@ -480,7 +495,6 @@ broker_list(struct proxyd *pd, int64_t uid,
             void (*emit)(void *arg, const char *line, size_t len), void *arg)
 {
 	struct broker *b = pd->broker;
-	char buf[BROKER_LINE_MAX];
 	struct prompt *p;
 	unsigned n = 0;
 	int len;
@@ -491,9 +505,10 @@ broker_list(struct proxyd *pd, int64_t uid,
 	{
 		if (uid != -1 && (!p->has_uid || p->info.uid != uid))
 			continue;
-		n++;
-		if (emit != NULL && (len = prompt_line(p, buf, sizeof(buf))) > 0)
-			emit(arg, buf, (size_t)len);
+		if ((len = prompt_line(p)) > 0) {
+			emit(arg, prompt_buf, (size_t)len);
+			n++;
+		}
 	}
 	return n;
 }
@@ -686,8 +701,13 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	         (unsigned)answerer, action_name((enum action)verdict),
 	         ctl_scope_name(scope), ctl_duration_name(duration));
 	/* The waiting connections go first: nobody waits on the store. */
-	pa->res.connections = prompt_end(b, p, verdict, REASON_PROMPT,
-	                                 "answered", change != NULL);
+	/* Until its rule is in force, a connection to the same key gets the
+	 * answer: unless the rule is narrower than the key (an IP, where
+	 * the key is a name that may have other addresses). */
+	pa->res.connections = prompt_end(
+	    b, p, verdict, REASON_PROMPT, "answered",
+	    change != NULL &&
+	        !(scope == CTL_SCOPE_IP && p->info.name[0] != '\0'));
 	if (change == NULL) {
 		done(arg, &pa->res);
 		free(pa);

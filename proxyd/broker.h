@@ -34,7 +34,7 @@
 #include "proxyd/proxyd.h"
 
 #define BROKER_PARKED_PER_PROMPT 64
-#define BROKER_PARKED_MAX        1024
+#define BROKER_PARKED_MAX        1024 /* and half of max_connections */
 #define BROKER_PROMPTS_PER_APP   32
 #define BROKER_PROMPTS_MAX       256
 
@@ -79,7 +79,7 @@ void broker_agents_changed(struct proxyd *pd);
 /*
  * The prompts the peer may see (all when uid is -1), oldest first, each as
  * one "PROMPT ..." line with its "\n": emit(arg, line, len).  Returns how
- * many; with emit NULL it only counts.
+ * many were emitted.
  */
 unsigned broker_list(struct proxyd *pd, int64_t uid,
                      void (*emit)(void *arg, const char *line, size_t len),

@@ -2,6 +2,7 @@
  * conn.c - one connection's state machine; see conn.h.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -19,6 +20,8 @@
 /* The peek buffer starts small and doubles up to PEEK_MAX_BYTES. */
 #define CONN_PEEK_INITIAL 4096
 #define DECISION_LINE_MAX 2048
+/* A parked client that half-closed: how often its process is looked at. */
+#define CONN_PARKED_CHECK_MS 500
 
 static void conn_decide(struct conn *c);
 static void conn_connect(struct conn *c);
@@ -26,6 +29,8 @@ static void conn_send_peeked(struct conn *c);
 static void conn_relay_begin(struct conn *c);
 static void conn_watch_start(struct conn *c);
 static void conn_watch_decide(struct conn *c);
+static void conn_parked_gone(struct conn *c);
+static bool conn_client_alive(const struct conn *c);
 
 static time_t
 now_coarse(void)
@@ -543,6 +548,13 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		/* The late first message is still incomplete. */
 		conn_watch_decide(c);
 		break;
+	case CONN_PARKED:
+		/* Half-closed while waiting: gone with its process. */
+		if (!conn_client_alive(c))
+			conn_parked_gone(c);
+		else if (conn_arm(c, CONN_PARKED_CHECK_MS) == -1)
+			conn_parked_gone(c);
+		break;
 	case CONN_CONNECT:
 	case CONN_SEND_PEEKED:
 		conn_abort(c, c->state == CONN_CONNECT
@@ -692,15 +704,67 @@ conn_decide(struct conn *c)
 		conn_act(c);
 }
 
+/* CONN_PARKED: the client left; nothing was sent onward. */
+static void
+conn_parked_gone(struct conn *c)
+{
+	conn_log(c, LOG_INFO, "client left while waiting on prompt %llu",
+	         (unsigned long long)c->prompt_id);
+	conn_end(c, true, "client left while waiting for an answer");
+}
+
+/*
+ * Whether the process that made the connection still runs (not a zombie).
+ * An unknown process counts as gone: nothing else can be looked at.
+ */
+static bool
+conn_client_alive(const struct conn *c)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (c->app == NULL || !c->app->known)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)c->app->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "PID (COMM) S ...": COMM may hold ')', the state follows the
+	 * last one. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' &&
+	       p[2] != 'x';
+}
+
 /* CONN_PARKED: the client closed or reset its connection. */
 static void
 conn_parked_closed_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
 
-	conn_log(c, LOG_INFO, "client left while waiting on prompt %llu",
+	/* A reset, or a FIN from a process that is gone, ends it.  A FIN
+	 * alone may be a half-close (the request sent, the answer awaited:
+	 * "shutdown(SHUT_WR)"); the connection then stays, and its process
+	 * is looked at now and then (conn_timer_cb) until its prompt ends. */
+	if (getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ti.tcpi_state == TCP_CLOSE || !conn_client_alive(c)) {
+		conn_parked_gone(c);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "client half-closed while waiting on prompt "
+	                       "%llu",
 	         (unsigned long long)c->prompt_id);
-	conn_end(c, true, "client left while waiting for an answer");
+	event_del(c->cev);
+	if (conn_arm(c, CONN_PARKED_CHECK_MS) == -1)
+		conn_parked_gone(c);
 }
 
 /*
@@ -736,6 +800,7 @@ conn_prompt_done(struct conn *c, enum action verdict, enum conn_reason reason)
 {
 	if (c->cev != NULL)
 		event_del(c->cev);
+	evtimer_del(c->timer);
 	c->verdict = verdict;
 	c->reason = reason;
 	c->rule_id = 0;
@@ -751,6 +816,7 @@ conn_prompt_rejudge(struct conn *c)
 	broker_unpark(c, "rule");
 	if (c->cev != NULL)
 		event_del(c->cev);
+	evtimer_del(c->timer);
 	conn_record(c);
 	conn_act(c);
 }
@@ -806,7 +872,8 @@ conn_connect(struct conn *c)
 		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
 		goto fail;
 	}
-	event_free(c->cev);
+	if (c->cev != NULL)
+		event_free(c->cev);
 	c->cev = event_new(pd->base, c->sfd, EV_WRITE, conn_connect_cb, c);
 	if (c->cev == NULL || event_add(c->cev, NULL) == -1) {
 		snprintf(msg, sizeof(msg), "cannot add connect event");
@@ -858,7 +925,8 @@ conn_send_peeked(struct conn *c)
 		n = write(c->sfd, c->peek_buf + c->peek_sent,
 		          c->peek_len - c->peek_sent);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			event_free(c->cev);
+			if (c->cev != NULL)
+				event_free(c->cev);
 			c->cev = event_new(pd->base, c->sfd, EV_WRITE,
 			                   conn_send_peeked_cb, c);
 			if (c->cev == NULL || event_add(c->cev, NULL) == -1) {

@@ -75,6 +75,10 @@ struct control_client {
 	pid_t writer;      /* the last writer checked */
 	bool writer_agent; /* it is the installed tollgate-prompt */
 	bool foreign;      /* some byte came from another program */
+	/* An agent: the file it subscribed as (an upgrade that replaces
+	 * prompt_program leaves running agents theirs). */
+	dev_t agent_dev;
+	ino_t agent_ino;
 	enum client_state state;
 	bool eof; /* the client sends no more: close once all is answered */
 	struct control_pending *pending; /* WAITING: the change in flight */
@@ -445,31 +449,75 @@ client_emit(void *arg, const char *line, size_t len)
 	client_send(arg, line, len);
 }
 
+/* PROMPTS' lines, made before its OK line, which counts them. */
+struct prompt_lines {
+	struct evbuffer *buf;
+	unsigned n;
+};
+
+static void
+lines_emit(void *arg, const char *line, size_t len)
+{
+	struct prompt_lines *pl = arg;
+
+	if (evbuffer_add(pl->buf, line, len) == 0)
+		pl->n++;
+}
+
+/* Whether pid runs the executable file (dev, ino). */
+static bool
+pid_runs(pid_t pid, dev_t dev, ino_t ino)
+{
+	char path[64];
+	struct stat g;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	return pid > 0 && stat(path, &g) == 0 && g.st_dev == dev &&
+	       g.st_ino == ino;
+}
+
 /*
- * Whether everything the peer sent, SUBSCRIBE included, was written by the
- * installed tollgate-prompt (client_writer()): /proc/PID/exe and
- * prompt_program are one file (device and inode), and PID is a process of
- * the peer's uid.  0, or -1 + err for the ERR line.
+ * Whether the peer is the installed tollgate-prompt.  0 with its file's
+ * device and inode in *st, or -1 + err for the ERR line.
+ *
+ * Installed as it should be, prompt_program is setgid to a group of its
+ * own (make install: _tollgate-prompt), and the peer's gid as the kernel
+ * recorded it at connect() must be that group: no other program can
+ * connect with it, and a setgid process can be neither traced nor
+ * LD_PRELOADed by its user.  Besides, the connecting process and every
+ * writer so far (client_writer()) run that file.  A prompt_program that
+ * is not setgid (a build run in place) has only the second check, which a
+ * determined program of the same user can get around (docs/control.md).
  */
 static int
-client_is_prompt_program(const struct control_client *c, char *err,
-                         size_t errlen)
+client_is_prompt_program(const struct control_client *c, struct stat *st,
+                         char *err, size_t errlen)
 {
 	const char *want = c->ctl->pd->cfg.prompt_program;
 	char path[64], exe[512];
-	struct stat st;
+	struct stat pst;
+	bool setgid;
 	ssize_t n;
 
-	if (stat(want, &st) == -1) {
+	if (stat(want, st) == -1) {
 		snprintf(err, errlen,
 		         "SUBSCRIBE: prompt_program %.200s: %s; no agent can "
 		         "subscribe",
 		         want, strerror(errno));
 		return -1;
 	}
+	setgid = (st->st_mode & S_ISGID) != 0;
+	if (setgid && c->gid != st->st_gid) {
+		snprintf(err, errlen,
+		         "SUBSCRIBE is for the installed tollgate-prompt "
+		         "(%.200s, setgid to gid %u); you connected with gid %u",
+		         want, (unsigned)st->st_gid, (unsigned)c->gid);
+		return -1;
+	}
 	snprintf(path, sizeof(path), "/proc/%d", (int)c->writer);
-	if (!c->foreign && c->writer_agent && stat(path, &st) == 0 &&
-	    st.st_uid == c->uid)
+	if (!c->foreign && c->writer_agent &&
+	    pid_runs(c->pid, st->st_dev, st->st_ino) &&
+	    (setgid || (stat(path, &pst) == 0 && pst.st_uid == c->uid)))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->writer);
 	n = c->writer > 0 ? readlink(path, exe, sizeof(exe) - 1) : -1;
@@ -505,13 +553,14 @@ client_subscribe(struct control_client *c)
 	struct proxyd *pd = c->ctl->pd;
 	char err[CTL_ERRLEN], buf[256], d[64];
 	struct ctl_line l;
+	struct stat st;
 
 	client_desc(c, d, sizeof(d));
 	if (c->agent) {
 		client_err(c, CTL_E_INVALID, "already subscribed");
 		return;
 	}
-	if (client_is_prompt_program(c, err, sizeof(err)) == -1 ||
+	if (client_is_prompt_program(c, &st, err, sizeof(err)) == -1 ||
 	    (!c->admin && !uid_is_guarded(&pd->cfg, c->uid) &&
 	     snprintf(err, sizeof(err),
 	              "SUBSCRIBE: uid %u is not guarded (guard_users) and "
@@ -522,6 +571,8 @@ client_subscribe(struct control_client *c)
 		return;
 	}
 	c->agent = true;
+	c->agent_dev = st.st_dev;
+	c->agent_ino = st.st_ino;
 	client_set_timeouts(c, true);
 	ctl_line_init(&l, buf, sizeof(buf));
 	ctl_put_word(&l, "OK");
@@ -544,11 +595,20 @@ client_prompts(struct control_client *c)
 	char buf[64];
 	struct ctl_line l;
 
+	struct prompt_lines pl = {evbuffer_new(), 0};
+
+	if (pl.buf == NULL) {
+		client_err(c, CTL_E_INTERNAL, "out of memory");
+		return;
+	}
+	broker_list(pd, uid, lines_emit, &pl);
 	ctl_line_init(&l, buf, sizeof(buf));
 	ctl_put_word(&l, "OK");
-	ctl_put_kvf(&l, "count", "%u", broker_list(pd, uid, NULL, NULL));
+	ctl_put_kvf(&l, "count", "%u", pl.n);
 	client_ok(c, &l);
-	broker_list(pd, uid, client_emit, c);
+	if (bufferevent_write_buffer(c->bev, pl.buf) == -1)
+		client_fail(c, CTL_E_INTERNAL, "cannot queue the prompts");
+	evbuffer_free(pl.buf);
 }
 
 static void
@@ -765,8 +825,19 @@ client_settle(struct control_client *c)
 	event_active(c->more, EV_TIMEOUT, 1);
 }
 
+static void client_process_lines(struct control_client *c);
+
+/* Take what lines can be taken now; then read on if reading had paused
+ * (whatever stopped the taking: a reply to wait for, unread replies). */
 static void
 client_process(struct control_client *c)
+{
+	client_process_lines(c);
+	client_resume(c);
+}
+
+static void
+client_process_lines(struct control_client *c)
 {
 	struct evbuffer *in = c->in;
 	char *line, err[CTL_ERRLEN];
@@ -820,7 +891,6 @@ client_process(struct control_client *c)
 	}
 	if (evbuffer_get_length(in) > 0)
 		event_active(c->more, EV_TIMEOUT, 1);
-	client_resume(c);
 }
 
 static void
@@ -878,29 +948,25 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 		                   : "closed");
 }
 
-/* Whether pid runs the installed tollgate-prompt (prompt_program). */
-static bool
-pid_is_prompt_program(const struct control *ctl, pid_t pid)
-{
-	char path[64];
-	struct stat w, g;
-
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	return pid > 0 && stat(ctl->pd->cfg.prompt_program, &w) == 0 &&
-	       stat(path, &g) == 0 && g.st_dev == w.st_dev &&
-	       g.st_ino == w.st_ino;
-}
-
 /*
  * Bytes from writer pid arrived.  False when they must not be taken: the
- * connection is an agent's and pid is not the installed tollgate-prompt.
+ * connection is an agent's and pid is not the tollgate-prompt it
+ * subscribed as.
  */
 static bool
 client_writer(struct control_client *c, pid_t pid)
 {
+	struct stat w;
+
 	if (pid != c->writer || pid == 0) {
 		c->writer = pid;
-		c->writer_agent = pid_is_prompt_program(c->ctl, pid);
+		if (c->agent)
+			c->writer_agent =
+			    pid_runs(pid, c->agent_dev, c->agent_ino);
+		else
+			c->writer_agent =
+			    stat(c->ctl->pd->cfg.prompt_program, &w) == 0 &&
+			    pid_runs(pid, w.st_dev, w.st_ino);
 	}
 	if (!c->writer_agent)
 		c->foreign = true;
@@ -1279,6 +1345,13 @@ control_open(struct proxyd *pd, char *err, size_t errlen)
 	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (ctl->fd == -1) {
 		snprintf(err, errlen, "socket(AF_UNIX): %s", strerror(errno));
+		goto fail;
+	}
+	/* Accepted sockets inherit it: every read says who wrote. */
+	if (setsockopt(ctl->fd, SOL_SOCKET, SO_PASSCRED, &(int){1},
+	               sizeof(int)) == -1) {
+		snprintf(err, errlen, "setsockopt(SO_PASSCRED): %s",
+		         strerror(errno));
 		goto fail;
 	}
 	if (bind(ctl->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
