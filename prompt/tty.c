@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <glib-unix.h>
+#include <limits.h>
 #include <langinfo.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,9 +43,32 @@
 #define TTY_DIM         "\033[2m"
 #define TTY_PLAIN       "\033[0m"
 
+/*
+ * Where the key reader is in an escape sequence, kept from one read to
+ * the next: a sequence may come in two reads.  Keys that are sequences
+ * (arrows, with Ctrl, Shift or Alt, function keys) are read to their end
+ * and never taken for the letters they hold: ESC [ 1 ; 5 A is Ctrl-Up,
+ * not A.
+ *   GROUND  a key on its own
+ *   ESC     ESC read: [ starts a CSI, O an SS3, ESC starts again; any
+ *           other byte ends it (Alt and that key)
+ *   CSI     ESC [ read: parameter and intermediate bytes (0x20-0x3f)
+ *           until a final byte (0x40-0x7e)
+ *   SS3     ESC O read: the same (ESC O A, or ESC O 5 A of old xterms)
+ */
+enum tty_keystate {
+	TTY_KEY_GROUND,
+	TTY_KEY_ESC,
+	TTY_KEY_CSI,
+	TTY_KEY_SS3,
+};
+
 struct tty {
 	bool utf8, color;
 	guint in_watch, winch;
+	enum tty_keystate keystate;
+	/* Bytes of the sequence read between ESC [ (or ESC O) and now. */
+	unsigned keyparams;
 	unsigned rows, cols;
 	uint64_t current; /* the prompt shown in full; 0 when none */
 	size_t pos;       /* its place among the pending, kept when it goes */
@@ -519,14 +543,35 @@ tty_answer(struct agent *a, const struct actions_def *def)
 	        c.label);
 }
 
+/* A key that does nothing: say which keys do.  Upper case is never
+ * taken for lower case: A is not a (nor the end of Ctrl-Up). */
+static void
+tty_unknown(struct agent *a, int key)
+{
+	struct tty *t = a->ui_data;
+
+	tty_beep();
+	if (key >= 'A' && key <= 'Z')
+		tty_say(t,
+		        "%c does nothing here; the keys are the lower-case "
+		        "letters shown in brackets.",
+		        key);
+	else if (key > ' ' && key < 0x7f)
+		tty_say(t,
+		        "%c does nothing here; the keys are shown in "
+		        "brackets.",
+		        key);
+	else
+		tty_say(t, "That key does nothing here; the keys are shown in "
+		           "brackets.");
+}
+
+/* A key on its own (not part of a sequence). */
 static void
 tty_key(struct agent *a, int key)
 {
-	struct tty *t = a->ui_data;
 	const struct actions_def *def;
 
-	if (key >= 'A' && key <= 'Z')
-		key += 'a' - 'A';
 	switch (key) {
 	case 'q':
 		agent_quit(a, 0);
@@ -541,16 +586,68 @@ tty_key(struct agent *a, int key)
 	case '\f': /* ^L: draw again, as everywhere */
 		return;
 	}
+	/* Only the exact key answers: actions_by_key() knows lower case. */
 	if ((def = actions_by_key(key)) != NULL) {
 		tty_answer(a, def);
 		return;
 	}
-	tty_beep();
-	if (key > ' ' && key < 0x7f)
-		tty_say(t,
-		        "%c does nothing here; the keys are shown in "
-		        "brackets.",
-		        key);
+	tty_unknown(a, key);
+}
+
+/* A whole CSI or SS3 sequence ended with final: Up, Down and Shift-Tab
+ * move between prompts, when they carry no modifier (no parameters);
+ * every other sequence does nothing. */
+static void
+tty_sequence(struct agent *a, unsigned params, int final)
+{
+	if (params == 0 && final == 'B')
+		tty_move(a, 1);
+	else if (params == 0 && (final == 'A' || final == 'Z'))
+		tty_move(a, -1);
+	else
+		tty_unknown(a, -1);
+}
+
+/* One byte read from the terminal, where the key reader is. */
+static void
+tty_byte(struct agent *a, unsigned char c)
+{
+	struct tty *t = a->ui_data;
+
+	switch (t->keystate) {
+	case TTY_KEY_GROUND:
+		if (c == 0x1b)
+			t->keystate = TTY_KEY_ESC;
+		else
+			tty_key(a, c);
+		return;
+	case TTY_KEY_ESC:
+		t->keyparams = 0;
+		if (c == '[')
+			t->keystate = TTY_KEY_CSI;
+		else if (c == 'O')
+			t->keystate = TTY_KEY_SS3;
+		else if (c != 0x1b) {
+			/* Alt and a key: not that key. */
+			t->keystate = TTY_KEY_GROUND;
+			tty_unknown(a, -1);
+		}
+		return;
+	case TTY_KEY_CSI:
+	case TTY_KEY_SS3:
+		if (c >= 0x20 && c <= 0x3f) {
+			if (t->keyparams < UINT_MAX)
+				t->keyparams++;
+			return;
+		}
+		t->keystate = c == 0x1b ? TTY_KEY_ESC : TTY_KEY_GROUND;
+		if (c >= 0x40 && c <= 0x7e)
+			tty_sequence(a, t->keyparams, c);
+		else if (c != 0x1b)
+			/* Not a sequence after all: dropped with it. */
+			tty_unknown(a, -1);
+		return;
+	}
 }
 
 static gboolean
@@ -570,20 +667,8 @@ tty_on_input(int fd, GIOCondition cond, gpointer data)
 		agent_quit(a, 0);
 		return G_SOURCE_REMOVE;
 	}
-	for (i = 0; i < n && !a->quitting; i++) {
-		/* Arrows and Shift-Tab: ESC [ A, ESC O A, ESC [ Z. */
-		if (buf[i] == 0x1b && i + 2 < n &&
-		    (buf[i + 1] == '[' || buf[i + 1] == 'O')) {
-			if (buf[i + 2] == 'B')
-				tty_move(a, 1);
-			else if (buf[i + 2] == 'A' || buf[i + 2] == 'Z')
-				tty_move(a, -1);
-			i += 2;
-			continue;
-		}
-		if (buf[i] != 0x1b)
-			tty_key(a, buf[i]);
-	}
+	for (i = 0; i < n && !a->quitting; i++)
+		tty_byte(a, buf[i]);
 	tty_draw(a);
 	return G_SOURCE_CONTINUE;
 }

@@ -2,14 +2,16 @@
 # Being asked in a terminal: tollgate-prompt --tty runs as the guarded user
 # in a tmux pane.  A connection no rule decides waits, with nothing sent to
 # the server, while the screen names the app and the destination and
-# counts down; one key lets it through for good (a rule appears) or turns
-# it away for good (a deny rule).  Ten connections of one app to one name
-# are one prompt and go on together on one answer; another app's prompt
-# waits beside it; a connection a rule allows is not held up meanwhile.
+# counts down; keys that are not an answer's (Ctrl-Up, Shift-Up, A)
+# answer nothing; one key lets it through for good (a rule appears) or
+# turns it away for good (a deny rule).  Ten connections of one app to one
+# name are one prompt and go on together on one answer; another app's
+# prompt waits beside it; a connection a rule allows is not held up
+# meanwhile.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 52
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -46,6 +48,25 @@ left2=$(tty_screen agent | sed -n 's/.*deny in \([0-9]*\) s.*/\1/p' | head -n 1)
 ok '[ -n "$left2" ] && [ "$left2" -lt "$left1" ]' "and it counts down ($left1 s, then $left2 s)"
 is "$(done_status "$TG_TMP/a1" 0)" "" "meanwhile curl waits"
 is "$(syn_count 443)" "$syn" "and not one SYN reached the server"
+
+# Keys that end in a capital A: Ctrl-Up is ESC [ 1 ; 5 A, Shift-Up
+# ESC [ 1 ; 2 A (xterm's, as tmux sends them); the third comes in two
+# reads.  None of them is a.
+tty_keys agent C-Up
+tty_keys agent S-Up
+tty_keys agent Escape
+sleep 0.3
+tty_keys agent -l '[1;5A'
+sleep 0.3
+tty_keys agent A
+scr=$(tty_wait agent 'A does nothing here' 5)
+ok $? "Ctrl-Up, Shift-Up, ESC [1;5A in two reads and A answer nothing; A, it says, does nothing" ||
+    diag "$scr"
+like "$scr" 'curl wants to connect to a\.test:443' "the prompt stays on the screen"
+sleep 0.5
+is "$(pj '[p["name"] for p in ps]')" "['a.test']" "and pending"
+is "$(rj 'len(rs)')" 0 "no rule was added"
+is "$(done_status "$TG_TMP/a1" 0)" "" "and curl still waits"
 
 t0=$(tg_ms)
 tty_keys agent a
