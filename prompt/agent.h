@@ -72,6 +72,9 @@ struct agent;
  *            when the prompt is gone already; text is for people
  *            ("allowed; rule 14 added", "refused: notfound ...")
  *   tick     once a second, after expired prompts were removed
+ *   suspend  the program stops (SIGTSTP): give back what start took
+ *   resume   the program was continued (SIGCONT, after SIGTSTP or an
+ *            untold SIGSTOP): take it again and show everything
  */
 struct agent_ui {
 	const char *name;
@@ -84,6 +87,8 @@ struct agent_ui {
 	void (*answered)(struct agent *a, struct agent_prompt *p, uint64_t id,
 	                 bool ok, const char *text);
 	void (*tick)(struct agent *a);
+	void (*suspend)(struct agent *a);
+	void (*resume)(struct agent *a);
 };
 
 /* A request on its way: what its reply answers. */

@@ -3,12 +3,15 @@
  * socket's path), signals, and the GLib main loop that the agent and its
  * front end run on; see tollgate-prompt(1).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <glib-unix.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/config.h"
 #include "common/log.h"
@@ -49,13 +52,87 @@ usage(FILE *out)
 	        CONFIG_DEFAULT_PATH);
 }
 
-/* SIGINT, SIGTERM, SIGHUP: leave the loop, so that the terminal is
- * restored and the notifications closed on the way out. */
-static gboolean
-main_on_signal(gpointer data)
+/*
+ * Signals, handled on the main loop: the handler only writes the
+ * signal's number down a pipe (GLib's g_unix_signal_add() knows none of
+ * SIGQUIT, SIGTSTP and SIGCONT).
+ *   SIGINT, SIGTERM, SIGHUP, SIGQUIT  leave the loop, so that the terminal
+ *                                     is restored and the notifications
+ *                                     closed on the way out
+ *   SIGTSTP  the front end's suspend(), then stop (SIGSTOP)
+ *   SIGCONT  the front end's resume(): also after a SIGSTOP from outside
+ * The pipe lives as long as the process, like the handlers.
+ */
+static const int main_signals[] = {SIGINT,  SIGTERM, SIGHUP,
+                                   SIGQUIT, SIGTSTP, SIGCONT};
+static int main_sigpipe[2] = {-1, -1};
+
+static void
+main_on_signal(int signo)
 {
-	agent_quit(data, PROMPT_EXIT_OK);
+	int saved = errno;
+	unsigned char b = (unsigned char)signo;
+
+	if (write(main_sigpipe[1], &b, 1) == -1) {
+		/* Full: 64 KiB of signals wait to be read; they will do. */
+	}
+	errno = saved;
+}
+
+static gboolean
+main_on_sigpipe(int fd, GIOCondition cond, gpointer data)
+{
+	struct agent *a = data;
+	unsigned char buf[64];
+	ssize_t n, i;
+
+	n = read(fd, buf, sizeof(buf));
+	for (i = 0; i < n; i++) {
+		switch (buf[i]) {
+		case SIGTSTP:
+			/* Continued already: nothing to stop for. */
+			if (memchr(buf + i + 1, SIGCONT, (size_t)(n - i - 1)) !=
+			    NULL)
+				break;
+			if (a->ui->suspend != NULL)
+				a->ui->suspend(a);
+			kill(getpid(), SIGSTOP);
+			break;
+		case SIGCONT:
+			if (a->ui->resume != NULL)
+				a->ui->resume(a);
+			break;
+		default:
+			agent_quit(a, PROMPT_EXIT_OK);
+			break;
+		}
+	}
 	return G_SOURCE_CONTINUE;
+}
+
+/* 0, or -1 after saying why. */
+static int
+main_signals_init(struct agent *a)
+{
+	struct sigaction sa;
+	size_t i;
+
+	if (pipe2(main_sigpipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_error("pipe for signals: %s", strerror(errno));
+		return -1;
+	}
+	g_unix_fd_add(main_sigpipe[0], G_IO_IN, main_on_sigpipe, a);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = main_on_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(main_signals) / sizeof(main_signals[0]); i++)
+		if (sigaction(main_signals[i], &sa, NULL) == -1) {
+			log_error("sigaction(%s): %s",
+			          strsignal(main_signals[i]), strerror(errno));
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -68,7 +145,6 @@ main(int argc, char **argv)
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const int quit_signals[] = {SIGINT, SIGTERM, SIGHUP};
 	const char *config_path = NULL;
 	char err[CONFIG_ERRLEN];
 	struct config cfg;
@@ -76,7 +152,6 @@ main(int argc, char **argv)
 	GMainLoop *loop;
 	bool tty = false;
 	int ch, status = PROMPT_EXIT_FAIL;
-	size_t i;
 
 	log_init(PROMPT_PROG, LOG_INFO);
 	opterr = 0;
@@ -134,9 +209,7 @@ main(int argc, char **argv)
 		log_error("out of memory");
 		goto out;
 	}
-	for (i = 0; i < sizeof(quit_signals) / sizeof(quit_signals[0]); i++)
-		g_unix_signal_add(quit_signals[i], main_on_signal, &a);
-	if (agent_start(&a) == -1)
+	if (main_signals_init(&a) == -1 || agent_start(&a) == -1)
 		goto out;
 	g_main_loop_run(loop);
 	agent_stop(&a);

@@ -8,7 +8,9 @@
  * the terminal shows already, so a resized or re-attached tmux pane is
  * right again within a second.  Keys are read as they are typed
  * (non-canonical, no echo); the terminal's settings are restored on the
- * way out: after q, SIGINT, SIGTERM or SIGHUP (main.c), or exit().
+ * way out: after q, SIGINT, SIGTERM, SIGHUP or SIGQUIT (main.c), or
+ * exit(); and before a SIGTSTP stops us, to be set again, and the screen
+ * drawn, on SIGCONT (which also follows a SIGSTOP).
  *
  * Every string from the daemon passes actions_clean() before it is
  * written, so a command line cannot move the cursor or set colours.
@@ -84,8 +86,9 @@ struct tty_screen {
 	unsigned rows_left;
 };
 
-/* The terminal as it was, for tty_restore(): also from exit(). */
-static struct termios tty_saved;
+/* The terminal as it was, for tty_restore(): also from exit(); and as
+ * we set it, for tty_enter(). */
+static struct termios tty_saved, tty_rawmode;
 static bool tty_raw;
 
 static void
@@ -115,6 +118,18 @@ tty_restore(void)
 	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &tty_saved) == -1)
 		log_warn("restoring the terminal (tcsetattr): %s",
 		         strerror(errno));
+}
+
+/* Set the terminal up for us (again): keys as typed, the other screen.
+ * 0, or -1 with errno (tcsetattr). */
+static int
+tty_enter(void)
+{
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &tty_rawmode) == -1)
+		return -1;
+	tty_raw = true;
+	tty_write(TTY_ENTER, strlen(TTY_ENTER));
+	return 0;
 }
 
 static void
@@ -684,7 +699,6 @@ static int
 tty_start(struct agent *a)
 {
 	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
-	struct termios raw;
 	struct tty *t;
 
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
@@ -697,21 +711,20 @@ tty_start(struct agent *a)
 		          strerror(errno));
 		return -1;
 	}
-	raw = tty_saved;
-	/* Keys as they are typed, not echoed; ^C still signals.  ^Z would
-	 * leave a stopped program holding the terminal in this mode. */
-	raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
-	raw.c_cc[VMIN] = 1;
-	raw.c_cc[VTIME] = 0;
-	raw.c_cc[VSUSP] = _POSIX_VDISABLE;
-	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == -1) {
+	tty_rawmode = tty_saved;
+	/* Keys as they are typed, not echoed; ^C and ^\ still signal (and
+	 * quit, main.c).  No ^Z: a stopped agent answers nothing, and the
+	 * prompts wait in vain. */
+	tty_rawmode.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+	tty_rawmode.c_cc[VMIN] = 1;
+	tty_rawmode.c_cc[VTIME] = 0;
+	tty_rawmode.c_cc[VSUSP] = _POSIX_VDISABLE;
+	if (tty_enter() == -1) {
 		log_error("setting up the terminal (tcsetattr): %s",
 		          strerror(errno));
 		return -1;
 	}
-	tty_raw = true;
 	atexit(tty_restore);
-	tty_write(TTY_ENTER, strlen(TTY_ENTER));
 
 	t = g_new0(struct tty, 1);
 	t->utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0;
@@ -801,6 +814,27 @@ tty_tick(struct agent *a)
 	tty_draw(a);
 }
 
+/* SIGTSTP: leave the terminal as it was before we stop. */
+static void
+tty_suspend(struct agent *a)
+{
+	tty_restore();
+}
+
+/* SIGCONT, after our SIGTSTP or a SIGSTOP we never saw: whatever ran
+ * meanwhile (a shell) set the terminal its way; set it ours again. */
+static void
+tty_resume(struct agent *a)
+{
+	/* Back from the other screen first, if a SIGSTOP left us there:
+	 * entering it again would save the cursor of the wrong one. */
+	tty_restore();
+	if (tty_enter() == -1)
+		log_warn("setting up the terminal again (tcsetattr): %s",
+		         strerror(errno));
+	tty_draw(a);
+}
+
 const struct agent_ui tty_ui = {
     .name = "tty",
     .start = tty_start,
@@ -810,4 +844,6 @@ const struct agent_ui tty_ui = {
     .removed = tty_removed,
     .answered = tty_answered,
     .tick = tty_tick,
+    .suspend = tty_suspend,
+    .resume = tty_resume,
 };

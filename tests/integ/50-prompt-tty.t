@@ -7,11 +7,12 @@
 # turns it away for good (a deny rule).  Ten connections of one app to one
 # name are one prompt and go on together on one answer; another app's
 # prompt waits beside it; a connection a rule allows is not held up
-# meanwhile.
+# meanwhile.  Stopped, the agent gives the terminal back, and takes it
+# again when continued; Ctrl-\ quits it cleanly.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 52
+plan 61
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -171,3 +172,65 @@ ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
     "d (deny once) resets python3's connection (exit $st: $err)"
 is "$(pj 'len(ps)')" 0 "nothing is pending any more"
 is "$(rj 'len(rs)')" 2 "and the rules are the two answered always"
+
+# --- stopped and continued; Ctrl-\ -------------------------------------------
+#
+# tmux continues a pane's program as soon as it stops; under a shell, as
+# in a terminal's job control, it stays stopped until continued.  The
+# shell ignores SIGINT and SIGQUIT, which the terminal sends it too.
+
+pstate() {
+	awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null
+}
+
+wait_pstate() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(pstate "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+guard_argv TERM=tmux-256color "$PROMPT" -c "$CONF" --tty
+tty_start job sh -c 'trap "" INT QUIT; "$@"; st=$?
+    echo "tollgate-prompt exited: $st; $(stty -a | grep -o -w -e "-\?icanon")"' \
+    sh "${TG_ARGV[@]}"
+scr=$(tty_wait job 'No pending prompts' 10)
+ok $? "a second tollgate-prompt --tty, run by a shell" || diag "$scr"
+jpid=$(pgrep -P "$(tty_pid job)")
+
+kill -TSTP "$jpid"
+wait_pstate "$jpid" T
+ok $? "SIGTSTP stops it"
+is "$(tty_alt job) $(tty_icanon job)" "0 icanon" \
+    "once it gave the terminal back as it was: the normal screen, whole lines"
+kill -CONT "$jpid"
+scr=$(tty_wait job 'No pending prompts' 5)
+ok $? "SIGCONT: it draws its screen again" || diag "$scr"
+is "$(tty_alt job) $(tty_icanon job)" "1 -icanon" \
+    "on the alternate screen, with keys read as typed"
+
+# A SIGSTOP it cannot see, and meanwhile something else (a shell) sets the
+# terminal its way and leaves the alternate screen.
+kill -STOP "$jpid"
+wait_pstate "$jpid" T
+pts=$(_tmux display-message -p -t job '#{pane_tty}')
+stty -F "$pts" icanon echo
+printf '\033[?1049l\033[2Jshell was here\r\n' >"$pts"
+tty_wait job 'shell was here' 5 >/dev/null
+kill -CONT "$jpid"
+scr=$(tty_wait job 'No pending prompts' 5)
+ok $? "SIGSTOP, a shell's turn, SIGCONT: it draws its screen again" || diag "$scr"
+is "$(tty_alt job) $(tty_icanon job)" "1 -icanon" \
+    "and sets the terminal up again"
+
+tty_keys job 'C-\'
+for ((i = 0; i < 50; i++)); do
+	tty_dead job && break
+	sleep 0.1
+done
+scr=$(tty_screen job all)
+like "$scr" 'tollgate-prompt exited: 0;' "Ctrl-\\ (SIGQUIT) quits it, exit status 0"
+like "$(tty_alt job) $scr" '^0 .*exited: 0; icanon' \
+    "leaving the terminal as it was: the normal screen, whole lines"

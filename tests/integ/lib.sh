@@ -1151,6 +1151,10 @@ desk_stop() {
 #   either way, returns 1 on timeout.
 # tty_dead NAME: has CMD exited?  tty_exit NAME: its exit status then
 #   ("signal N" when a signal ended it).
+# tty_pid NAME: CMD's pid.  tty_alt NAME: 1 while the pane shows the
+#   alternate screen (a full-screen program's), else 0.  tty_icanon NAME:
+#   its terminal's line mode as stty says it, "icanon" (lines, as a
+#   shell leaves it) or "-icanon" (keys as typed).
 # tty_stop: kill the tmux server (the EXIT trap does too).
 
 TG_TMUX=
@@ -1225,6 +1229,19 @@ tty_dead() {
 tty_exit() {
 	_tmux display-message -p -t "$1" \
 	    '#{pane_dead_status}#{?pane_dead_signal,signal #{pane_dead_signal},}'
+}
+
+tty_pid() {
+	_tmux display-message -p -t "$1" '#{pane_pid}'
+}
+
+tty_alt() {
+	_tmux display-message -p -t "$1" '#{alternate_on}'
+}
+
+tty_icanon() {
+	stty -a -F "$(_tmux display-message -p -t "$1" '#{pane_tty}')" |
+	    grep -o -w -e '-\?icanon'
 }
 
 tty_stop() {
