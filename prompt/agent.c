@@ -527,8 +527,12 @@ agent_on_input(int fd, GIOCondition cond, gpointer data)
 		         MSG_DONTWAIT);
 		if (n > 0) {
 			a->in_len += (size_t)n;
+			/* Closed: agent_close() removed this watch already.
+			 * Quitting: agent_stop() removes it, so it must stay
+			 * alive until then. */
 			if (!agent_take_lines(a))
-				return G_SOURCE_REMOVE;
+				return a->fd == -1 ? G_SOURCE_REMOVE
+				                   : G_SOURCE_CONTINUE;
 			continue;
 		}
 		if (n == -1 && errno == EINTR)
