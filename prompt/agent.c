@@ -592,10 +592,13 @@ agent_on_tick(gpointer data)
 	int64_t now = agent_now();
 	size_t i;
 
-	/* The daemon withdraws these itself; this is for a late WITHDRAW
-	 * or none, so that nothing is offered that can no longer count. */
+	/* The daemon withdraws these itself, and an answer counts until
+	 * it does: a prompt at 0 s stays.  This is for a WITHDRAW that
+	 * never comes, so that nothing is offered for long that can no
+	 * longer count. */
 	for (i = a->n_prompts; i-- > 0;)
-		if (actions_left(&a->prompts[i]->p, now) == 0)
+		if (a->prompts[i]->p.expires > 0 &&
+		    now >= a->prompts[i]->p.expires + AGENT_EXPIRE_GRACE_S)
 			agent_remove_at(a, i, "expired");
 	if (a->ui->tick != NULL)
 		a->ui->tick(a);

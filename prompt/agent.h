@@ -38,6 +38,10 @@
 #define AGENT_RETRY_MS    2000 /* between tries to reach the daemon */
 #define AGENT_IN_MAX      (CTL_LINE_MAX + 2) /* a line, its "\r\n" */
 #define AGENT_NOTE_MAX    (CTL_MSG_MAX + 256)
+/* A prompt past its expires= stays this long, waiting for the daemon's
+ * WITHDRAW: expires= is in whole seconds, the daemon's timer is not, so
+ * an answer may still count for up to a second after it. */
+#define AGENT_EXPIRE_GRACE_S 2
 
 enum agent_state {
 	AGENT_DOWN,

@@ -198,10 +198,13 @@ desktop_added(struct agent *a, struct agent_prompt *ap)
 	notify_notification_set_app_name(note->n, DESKTOP_APP_NAME);
 	notify_notification_set_category(note->n, "network");
 	notify_notification_set_urgency(note->n, NOTIFY_URGENCY_CRITICAL);
-	/* The server takes it down when the daemon's default applies. */
+	/* The daemon's WITHDRAW takes it down when the default applies;
+	 * the server does too, should that never come, when the agent
+	 * would give up waiting for it (agent.h). */
 	notify_notification_set_timeout(
-	    note->n, left > 0 && left < G_MAXINT / 1000 ? (int)left * 1000
-	                                                : NOTIFY_EXPIRES_NEVER);
+	    note->n, left > 0 && left < G_MAXINT / 1000 - AGENT_EXPIRE_GRACE_S
+	                 ? (int)(left + AGENT_EXPIRE_GRACE_S) * 1000
+	                 : NOTIFY_EXPIRES_NEVER);
 	id = g_new(guint64, 1);
 	*id = ap->p.id;
 	g_object_set_data_full(G_OBJECT(note->n), DESKTOP_ID_KEY, id, g_free);

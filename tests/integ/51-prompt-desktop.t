@@ -54,8 +54,8 @@ actions=$(kv "$n" actions)
 like "$actions" '(^|;)allow-name=Allow always \(this name\)(;|$)' "its actions offer Allow always (this name)"
 like "$actions" '(^|;)deny-name=Deny always \(this name\)(;|$)' "and Deny always (this name)"
 like "$actions" '(^|;)allow-once=Allow once(;|$)' "and Allow once"
-is "$(kv "$n" urgency)/$(kv "$n" timeout)" 2/60000 \
-    "it is critical and expires with the prompt (prompt_timeout = 60s)"
+is "$(kv "$n" urgency)/$(kv "$n" timeout)" 2/62000 \
+    "it is critical and expires 2 s after the prompt (prompt_timeout = 60s), should its WITHDRAW not come"
 desk_wait_count 1
 ok $? "dunst displays it"
 
