@@ -134,7 +134,7 @@ agent_close(struct agent *a, const char *why)
 		if (p != NULL)
 			p->answering = false;
 		if (a->ui->answered != NULL)
-			a->ui->answered(a, p, req.id, false,
+			a->ui->answered(a, p, req.id, AGENT_LOST,
 			                "not confirmed: the connection to "
 			                "tollgated was lost");
 	}
@@ -350,6 +350,22 @@ agent_on_subscribed(struct agent *a, const struct ctl_reply *rep)
 	                     : "?");
 }
 
+/*
+ * What the reply rep to our answer of p (NULL when gone) says became of
+ * it.  An ERR after the daemon withdrew p as answered, other than
+ * notfound (someone answered first), is about our answer's rule: the
+ * connections have their verdict already (docs/control.md, ANSWER).
+ */
+static enum agent_outcome
+agent_outcome(const struct agent_prompt *p, const struct ctl_reply *rep)
+{
+	if (rep->ok)
+		return AGENT_TAKEN;
+	if (p != NULL && p->decided && rep->code != CTL_E_NOTFOUND)
+		return AGENT_NO_RULE;
+	return AGENT_REFUSED;
+}
+
 /* The reply to our ANSWER of prompt req->id. */
 static void
 agent_on_answered(struct agent *a, const struct agent_req *req,
@@ -358,17 +374,22 @@ agent_on_answered(struct agent *a, const struct agent_req *req,
 	char text[AGENT_NOTE_MAX];
 	long i = agent_index(a, req->id);
 	struct agent_prompt *p = i >= 0 ? a->prompts[i] : NULL;
+	enum agent_outcome outcome = agent_outcome(p, rep);
 
-	actions_reply(rep, text, sizeof(text));
+	/* The daemon's own words say what was done and what was not. */
+	if (outcome == AGENT_NO_RULE)
+		actions_clean(rep->msg, false, text, sizeof(text));
+	else
+		actions_reply(rep, text, sizeof(text));
 	if (p != NULL)
 		p->answering = false;
 	if (a->ui->answered != NULL)
-		a->ui->answered(a, p, req->id, rep->ok, text);
+		a->ui->answered(a, p, req->id, outcome, text);
 	/* Decided by us, or gone (notfound, withdrawn): nothing is left
 	 * to ask. */
 	if (p == NULL || (i = agent_index(a, req->id)) < 0)
 		return;
-	if (rep->ok)
+	if (outcome == AGENT_TAKEN || outcome == AGENT_NO_RULE)
 		agent_remove_at(a, (size_t)i, "answered");
 	else if (p->withdrawn[0] != '\0')
 		agent_remove_at(a, (size_t)i, p->withdrawn);
@@ -455,6 +476,7 @@ agent_on_withdraw(struct agent *a, const char *line, size_t len)
 	if (a->prompts[i]->answering) {
 		snprintf(a->prompts[i]->withdrawn,
 		         sizeof(a->prompts[i]->withdrawn), "%s", why);
+		a->prompts[i]->decided = strcmp(w.reason, "answered") == 0;
 		return;
 	}
 	agent_remove_at(a, (size_t)i, why);

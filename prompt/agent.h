@@ -57,10 +57,21 @@ struct agent_prompt {
 	 * withdraws from every agent, ours too, before the reply): "" when
 	 * it did not.  The reply says whether the answer was ours. */
 	char withdrawn[96];
-	void *ui; /* the front end's, released in its removed() */
+	bool decided; /* that WITHDRAW said reason=answered */
+	void *ui;     /* the front end's, released in its removed() */
 };
 
 struct agent;
+
+/* What became of an answer we sent, as its reply says. */
+enum agent_outcome {
+	AGENT_TAKEN,   /* OK: it decided the prompt (and added its rule) */
+	AGENT_NO_RULE, /* ERR, but the prompt was decided by it: only the
+	                  rule it asked for was not added */
+	AGENT_REFUSED, /* ERR: it did not count (timed out, answered
+	                  elsewhere, not offered) */
+	AGENT_LOST,    /* no reply: the connection was lost first */
+};
 
 /*
  * A front end.  Every callback is optional but added and removed.
@@ -74,7 +85,9 @@ struct agent;
  *            elsewhere", "expired", "disconnected", ...
  *   answered the daemon's reply to our answer of prompt id; p is NULL
  *            when the prompt is gone already; text is for people
- *            ("allowed; rule 14 added", "refused: notfound ...")
+ *            ("allowed (1 connection); rule 14 added", "answer not
+ *            taken: notfound ...", or with AGENT_NO_RULE the daemon's
+ *            own message)
  *   tick     once a second, after expired prompts were removed
  *   suspend  the program stops (SIGTSTP): give back what start took
  *   resume   the program was continued (SIGCONT, after SIGTSTP or an
@@ -89,7 +102,7 @@ struct agent_ui {
 	void (*removed)(struct agent *a, struct agent_prompt *p,
 	                const char *why);
 	void (*answered)(struct agent *a, struct agent_prompt *p, uint64_t id,
-	                 bool ok, const char *text);
+	                 enum agent_outcome outcome, const char *text);
 	void (*tick)(struct agent *a);
 	void (*suspend)(struct agent *a);
 	void (*resume)(struct agent *a);

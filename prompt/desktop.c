@@ -240,23 +240,36 @@ desktop_removed(struct agent *a, struct agent_prompt *ap, const char *why)
 }
 
 static void
-desktop_answered(struct agent *a, struct agent_prompt *ap, uint64_t id, bool ok,
-                 const char *text)
+desktop_answered(struct agent *a, struct agent_prompt *ap, uint64_t id,
+                 enum agent_outcome outcome, const char *text)
 {
 	struct desktop *d = a->ui_data;
 	NotifyNotification *n;
 	GError *error = NULL;
 	char dest[ACTIONS_DEST_MAX], *summary, *body;
+	const char *what = " did not count";
 
-	log_msg(ok ? LOG_INFO : LOG_WARNING, "prompt %llu: %s",
-	        (unsigned long long)id, text);
-	if (ok)
+	log_msg(outcome == AGENT_TAKEN ? LOG_INFO : LOG_WARNING,
+	        "prompt %llu: %s", (unsigned long long)id, text);
+	/* The user believes they answered: say what became of it when it
+	 * is not all they asked for.  Decided without its rule, the
+	 * daemon's message says so; lost, nobody knows. */
+	switch (outcome) {
+	case AGENT_TAKEN:
 		return;
-	/* The user believes they answered: say that it did not count. */
+	case AGENT_NO_RULE:
+		what = "";
+		break;
+	case AGENT_LOST:
+		what = " was not confirmed";
+		break;
+	case AGENT_REFUSED:
+		break;
+	}
 	if (ap != NULL)
 		actions_dest(&ap->p, dest, sizeof(dest));
-	summary = g_strdup_printf("Your answer for %s did not count",
-	                          ap != NULL ? dest : "a prompt");
+	summary = g_strdup_printf("Your answer for %s%s",
+	                          ap != NULL ? dest : "a prompt", what);
 	body = d->markup ? g_markup_escape_text(text, -1) : g_strdup(text);
 	n = notify_notification_new(summary, body, "dialog-warning");
 	notify_notification_set_app_name(n, DESKTOP_APP_NAME);

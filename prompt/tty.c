@@ -791,15 +791,19 @@ tty_removed(struct agent *a, struct agent_prompt *ap, const char *why)
 }
 
 static void
-tty_answered(struct agent *a, struct agent_prompt *ap, uint64_t id, bool ok,
-             const char *text)
+tty_answered(struct agent *a, struct agent_prompt *ap, uint64_t id,
+             enum agent_outcome outcome, const char *text)
 {
 	struct tty *t = a->ui_data;
 	char dest[ACTIONS_DEST_MAX];
 
-	if (!ok)
+	if (outcome != AGENT_TAKEN)
 		tty_beep();
-	if (ap != NULL) {
+	/* Decided, but without its rule: the daemon's message says so,
+	 * prompt and all. */
+	if (outcome == AGENT_NO_RULE)
+		tty_say(t, "%s", text);
+	else if (ap != NULL) {
 		actions_dest(&ap->p, dest, sizeof(dest));
 		tty_say(t, "Prompt %llu (%s): %s.", (unsigned long long)id,
 		        dest, text);
