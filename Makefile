@@ -176,6 +176,10 @@ install-user:
 	  useradd --system --no-create-home --home-dir /nonexistent \
 	          --shell /usr/sbin/nologin _tollgate; \
 	fi
+	@if [ -z "$(DESTDIR)" ] && ! getent group _tollgate-prompt >/dev/null; then \
+	  echo "install: creating system group _tollgate-prompt"; \
+	  groupadd --system _tollgate-prompt; \
+	fi
 
 install: all install-user
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
@@ -187,7 +191,8 @@ install: all install-user
 	    $(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 build/tollgated $(DESTDIR)$(SBINDIR)/tollgated
 	install -m 755 build/tollgate $(DESTDIR)$(BINDIR)/tollgate
-	install -m 755 build/tollgate-prompt $(DESTDIR)$(BINDIR)/tollgate-prompt
+	install -m 2755 -g _tollgate-prompt build/tollgate-prompt \
+	    $(DESTDIR)$(BINDIR)/tollgate-prompt
 	install -m 644 docs/tollgate-prompt.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 contrib/tollgate-prompt.desktop \
 	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/tollgate-prompt.desktop

@@ -1,18 +1,19 @@
 #!/bin/bash
 # Being asked in a terminal: tollgate-prompt --tty runs as the guarded user
-# in a tmux pane.  A connection no rule decides waits, with nothing sent to
-# the server, while the screen names the app and the destination and
-# counts down; keys that are not an answer's (Ctrl-Up, Shift-Up, A)
-# answer nothing; one key lets it through for good (a rule appears) or
-# turns it away for good (a deny rule).  Ten connections of one app to one
-# name are one prompt and go on together on one answer; another app's
-# prompt waits beside it; a connection a rule allows is not held up
-# meanwhile.  Stopped, the agent gives the terminal back, and takes it
-# again when continued; Ctrl-\ quits it cleanly.
+# in a tmux pane, setgid _tollgate-prompt as installed.  A connection no
+# rule decides waits, with nothing sent to the server, while the screen
+# names the app and the destination and counts down; keys that are not
+# an answer's (Ctrl-Up, Shift-Up, A) answer nothing; one key lets it
+# through for good (a rule appears) or turns it away for good (a deny
+# rule).  Ten connections of one app to one name are one prompt and go on
+# together on one answer; another app's prompt waits beside it; a
+# connection a rule allows is not held up meanwhile.  Stopped, the agent
+# gives the terminal back, and takes it again when continued; Ctrl-\
+# quits it cleanly.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 61
+plan 62
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -28,6 +29,10 @@ if ! ok $? "tollgate-prompt --tty runs as tgguard and says there is nothing to a
 	exit 1
 fi
 like "$scr" "agent [0-9]+ of uid $TG_GUARD_UID" "its header says it is subscribed, for uid $TG_GUARD_UID"
+apid=$(tty_pid agent)
+is "$(awk '/^Gid:/ { print $2 "/" $3 }' "/proc/$apid/status")" \
+    "$(id -g "$TG_GUARD")/$(getent group _tollgate-prompt | cut -d: -f3)" \
+    "it runs as tgguard's group, with the effective group _tollgate-prompt (setgid)"
 
 # --- allow always (this name) ------------------------------------------------
 

@@ -38,7 +38,8 @@
 #              tg_bg or tty_start).
 #   desktop    desk_start [USER]: Xvfb, a session D-Bus and dunst of USER's
 #              (tgguard), every notification call monitored; TG_DESK_ENV
-#              holds DISPLAY= and DBUS_SESSION_BUS_ADDRESS=.  desk_run
+#              holds DISPLAY=, XDG_RUNTIME_DIR= (where the bus is, for a
+#              setgid agent) and DBUS_SESSION_BUS_ADDRESS=.  desk_run
 #              CMD... runs CMD there; desk_pick TEXT... chooses an action
 #              in dunst's context menu; desk_notifications lists the
 #              Notify/CloseNotification calls and the server's signals,
@@ -48,7 +49,8 @@
 #   terminals  tty_start NAME CMD... (a 100x30 tmux session), tty_keys
 #              NAME KEYS..., tty_screen NAME [all], tty_wait NAME REGEX
 #              [SECS], tty_dead NAME, tty_exit NAME, tty_stop.
-#   prompts    prompt_setup (after tg_setup) sets TG, PROMPT and SOCK;
+#   prompts    prompt_setup (after tg_setup) sets TG, PROMPT and SOCK,
+#              and makes PROMPT setgid _tollgate-prompt, as installed;
 #              prompt_conf KEY=VALUE... writes a config that asks;
 #              agent_start (tollgate-prompt --tty in tmux), wait_agent;
 #              over the tollgated of $CONF: pj EXPR (its pending prompts),
@@ -317,6 +319,20 @@ _tg_user() {
 	done
 	getent passwd "$name" >/dev/null || {
 		diag "cannot create user $name"
+		return 1
+	}
+}
+
+# _tg_group NAME: create a system group unless it exists (as _tg_user).
+_tg_group() {
+	local i
+	for i in 1 2 3 4 5; do
+		getent group "$1" >/dev/null && return 0
+		groupadd --system "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	getent group "$1" >/dev/null || {
+		diag "cannot create group $1"
 		return 1
 	}
 }
@@ -768,15 +784,19 @@ guard_argv() {
 #
 # desk_start [USER]: a desktop of USER's (default tgguard) for this test:
 #   Xvfb on a free display (1024x400, -nolisten tcp, no access control),
-#   a session D-Bus of USER's listening on $TG_DESK/bus (a path, so it is
-#   reachable from the client namespace too; no service activation, so
-#   nothing but our dunst ever answers org.freedesktop.Notifications),
+#   a session D-Bus of USER's listening on $TG_DESK/run/bus, that is
+#   $XDG_RUNTIME_DIR/bus as on a systemd desktop (/run/user/UID/bus):
+#   where a setgid tollgate-prompt finds it, GLib ignoring
+#   DBUS_SESSION_BUS_ADDRESS then (a path, so it is reachable from the
+#   client namespace too; no service activation, so nothing but our
+#   dunst ever answers org.freedesktop.Notifications),
 #   busctl monitoring every org.freedesktop.Notifications call, signal and
 #   reply into $TG_DESK/monitor.json, and dunst (never expiring anything,
 #   duplicates not stacked) whose context menu ("dmenu") is the picker
 #   script $TG_DESK/picker.
 #   Sets TG_DISPLAY (":N"), TG_BUS (the bus address) and TG_DESK_ENV
-#   (DISPLAY=... DBUS_SESSION_BUS_ADDRESS=..., for guard_argv).
+#   (DISPLAY=... XDG_RUNTIME_DIR=... DBUS_SESSION_BUS_ADDRESS=..., for
+#   guard_argv).
 # desk_run CMD...: CMD as USER on that desktop (at most ${TG_T:-15} s).
 # desk_pick TEXT...: choose, in dunst's context menu, the first action
 #   whose menu line contains every TEXT, and wait (5 s) until dunst has
@@ -865,7 +885,7 @@ _desk_files() {
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
 <busconfig>
   <type>session</type>
-  <listen>unix:path=$d/bus</listen>
+  <listen>unix:path=$d/run/bus</listen>
   <auth>EXTERNAL</auth>
   <policy context="default">
     <allow send_destination="*" eavesdrop="true"/>
@@ -986,13 +1006,14 @@ desk_start() {
 		return 1
 	fi
 	TG_DISPLAY=:$disp
-	TG_BUS=unix:path=$TG_DESK/bus
+	TG_BUS=unix:path=$TG_DESK/run/bus
 
 	_desk_bg_as dbus-daemon --config-file="$TG_DESK/bus.conf" \
 	    --nofork --nopidfile --nosyslog </dev/null \
 	    >"$TG_DESK/bus.log" 2>&1
-	_desk_wait 10 "the session bus" test -S "$TG_DESK/bus" || return 1
-	TG_DESK_ENV=(DISPLAY="$TG_DISPLAY" DBUS_SESSION_BUS_ADDRESS="$TG_BUS")
+	_desk_wait 10 "the session bus" test -S "$TG_DESK/run/bus" || return 1
+	TG_DESK_ENV=(DISPLAY="$TG_DISPLAY" XDG_RUNTIME_DIR="$TG_DESK/run"
+	    DBUS_SESSION_BUS_ADDRESS="$TG_BUS")
 
 	: >"$TG_DESK/monitor.json"
 	_desk_bg_as busctl --address="$TG_BUS" monitor --json=short \
@@ -1266,7 +1287,9 @@ tty_stop() {
 # prompt_setup: after tg_setup, what a test of prompts starts with: TG
 #   (build/tollgate), PROMPT (build/tollgate-prompt; without it the script
 #   bails out) and SOCK, the control socket, under $TG_TMP, which is
-#   opened (711) so that tgguard's agent can reach it.
+#   opened (711) so that tgguard's agent can reach it.  PROMPT is made
+#   what make install makes it, setgid _tollgate-prompt (2755; the group
+#   is created when missing), at every start: make builds it anew.
 # prompt_conf KEY=VALUE...: tg_conf for prompts (default_action = deny,
 #   the database and $SOCK under $TG_TMP, prompt_program = $PROMPT).
 # agent_start: tollgate-prompt --tty of $CONF as tgguard in the tmux
@@ -1290,6 +1313,9 @@ prompt_setup() {
 	PROMPT=$TG_ROOT/build/tollgate-prompt
 	SOCK=$TG_TMP/run/control.sock
 	[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
+	_tg_group _tollgate-prompt && chgrp _tollgate-prompt "$PROMPT" &&
+	    chmod 2755 "$PROMPT" ||
+	    { echo "Bail out! cannot make $PROMPT setgid _tollgate-prompt"; exit 1; }
 }
 
 prompt_conf() {
