@@ -8,10 +8,13 @@
  * timeout); closed by us when the prompt is withdrawn, expires, or the
  * connection to the daemon is lost.  Closing it never answers.
  */
+#include <gio/gio.h>
 #include <libnotify/notify.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "common/log.h"
 #include "prompt/ui.h"
@@ -37,25 +40,76 @@ desktop_has_cap(GList *caps, const char *cap)
 	return g_list_find_custom(caps, cap, (GCompareFunc)strcmp) != NULL;
 }
 
+/*
+ * Where GLib looks for the session bus, for messages.  Installed setgid
+ * (_tollgate-prompt), this program runs with AT_SECURE, and GLib then
+ * ignores DBUS_SESSION_BUS_ADDRESS: the bus is $XDG_RUNTIME_DIR/bus or
+ * none (GLib will not start one either).
+ */
+static void
+desktop_bus_where(bool secure, char *buf, size_t len)
+{
+	const char *v =
+	    getenv(secure ? "XDG_RUNTIME_DIR" : "DBUS_SESSION_BUS_ADDRESS");
+
+	if (v == NULL || v[0] == '\0')
+		snprintf(buf, len, "%s is unset",
+		         secure ? "XDG_RUNTIME_DIR"
+		                : "DBUS_SESSION_BUS_ADDRESS");
+	else
+		snprintf(buf, len, secure ? "%s/bus" : "%s", v);
+}
+
+/* Setgid and no bus where GLib will look: say so before libnotify fails
+ * with a message that blames nobody.  0, or -1 after saying what to do. */
+static int
+desktop_check_bus(void)
+{
+	char where[PATH_MAX + 32];
+	GError *error = NULL;
+	char *addr;
+
+	if (getauxval(AT_SECURE) == 0)
+		return 0;
+	addr =
+	    g_dbus_address_get_for_bus_sync(G_BUS_TYPE_SESSION, NULL, &error);
+	if (addr != NULL) {
+		g_free(addr);
+		return 0;
+	}
+	log_debug("the session bus's address: %s", error->message);
+	g_error_free(error);
+	desktop_bus_where(true, where, sizeof(where));
+	log_error("no D-Bus session bus (%s): " DESKTOP_APP_NAME
+	          "-prompt is setgid, so it looks only at $XDG_RUNTIME_DIR/bus "
+	          "and ignores DBUS_SESSION_BUS_ADDRESS; run the session bus "
+	          "there (the dbus-user-session package does), or "
+	          "use " DESKTOP_APP_NAME "-prompt --tty",
+	          where);
+	return -1;
+}
+
 static int
 desktop_start(struct agent *a)
 {
 	char *name = NULL, *vendor = NULL, *version = NULL, *spec = NULL;
+	char where[PATH_MAX + 32];
 	struct desktop *d;
-	const char *bus;
 	GList *caps;
 
+	if (desktop_check_bus() == -1)
+		return -1;
 	if (!notify_init(DESKTOP_APP_NAME)) {
 		log_error("cannot set up libnotify");
 		return -1;
 	}
 	if (!notify_get_server_info(&name, &vendor, &version, &spec)) {
-		bus = getenv("DBUS_SESSION_BUS_ADDRESS");
+		desktop_bus_where(getauxval(AT_SECURE) != 0, where,
+		                  sizeof(where));
 		log_error("no notification server answers on the D-Bus session "
 		          "bus (%s); start one, or run " DESKTOP_APP_NAME
 		          "-prompt --tty",
-		          bus != NULL ? bus
-		                      : "DBUS_SESSION_BUS_ADDRESS is unset");
+		          where);
 		notify_uninit();
 		return -1;
 	}

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Being asked on the desktop: tollgate-prompt (desktop mode) runs as the
 # guarded user on a private X display with dunst as the notification
-# server.  A connection no rule decides raises a notification naming the
-# app and the destination, with the answers as its actions; choosing
+# server, setgid _tollgate-prompt as installed.  It finds the session bus
+# at $XDG_RUNTIME_DIR/bus; with none there, it says so, and what to do, in
+# one line.  A connection no rule decides raises a notification naming
+# the app and the destination, with the answers as its actions; choosing
 # "Allow always (this name)" in dunst's menu lets the waiting connection
 # through and leaves a rule, "Deny always (this name)" resets it and
 # leaves a deny rule; a prompt answered elsewhere leaves the screen.
@@ -11,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 36
+plan 39
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -23,6 +25,16 @@ if ! ok $? "a desktop: Xvfb $TG_DISPLAY, a session bus and dunst, all of tgguard
 	echo "Bail out! no desktop"
 	exit 1
 fi
+
+# Setgid, GLib ignores DBUS_SESSION_BUS_ADDRESS: only $XDG_RUNTIME_DIR/bus
+# counts, and there is none in the desktop's home.
+as_guard "${TG_DESK_ENV[@]}" XDG_RUNTIME_DIR="$TG_DESK/home" "$PROMPT" \
+    -c "$CONF" </dev/null >"$TG_TMP/nobus.out" 2>"$TG_TMP/nobus.err"
+is "$?" 1 "tollgate-prompt with no bus at \$XDG_RUNTIME_DIR/bus (but DBUS_SESSION_BUS_ADDRESS set) exits 1"
+err=$(cat "$TG_TMP/nobus.err")
+like "$err" "no D-Bus session bus \($TG_DESK/home/bus\): tollgate-prompt is setgid, so it looks only at \\\$XDG_RUNTIME_DIR/bus.*dbus-user-session.*tollgate-prompt --tty" \
+    "saying where it looked, why there, and what to do: dbus-user-session or --tty"
+is "$(wc -l <"$TG_TMP/nobus.err")" 1 "in one line"
 
 guard_argv "${TG_DESK_ENV[@]}" "$PROMPT" -c "$CONF"
 tg_bg "${TG_ARGV[@]}" </dev/null >"$TG_TMP/agent.out" 2>"$TG_TMP/agent.err"
