@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 29
+plan 33
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -209,3 +209,26 @@ is "$c" 64 "64 connections wait on the one prompt"
 tg_stop
 kill "${pids[@]}" 2>/dev/null
 wait "${pids[@]}" 2>/dev/null || true
+
+# --- without EV_CLOSED ------------------------------------------------------------
+
+# libevent's select backend cannot watch for a client closing; a parked
+# connection is then allowed without that watch, and nothing breaks.
+printf '#!/bin/sh\nexec env EVENT_NOEPOLL=1 EVENT_NOPOLL=1 %s "$@"\n' \
+    "$TG_DAEMON" >"$TG_TMP/tollgated-select"
+chmod 755 "$TG_TMP/tollgated-select"
+TG_DAEMON=$TG_TMP/tollgated-select
+tg_start "$CONF"
+wait_agent || diag "the agent did not come back"
+as_guard curl -s --max-time 30 --resolve "sel.d.test:80:$TG_S4" \
+    -o /dev/null -w '%{http_code}' http://sel.d.test/ >"$TG_TMP/rsel" 2>/dev/null &
+csel=$!
+wait_pj 'len(ps)' 1
+ok $? "with the select backend, a curl waits on a prompt"
+"$TG" -c "$CONF" answer "$(pj 'ps[0]["id"]')" allow >/dev/null
+ok $? "root allows it once"
+wait "$csel"
+is "$(cat "$TG_TMP/rsel")" 200 "the curl gets its page"
+tg_stop
+is "$TG_DEXIT" 0 "tollgated was still running and stopped cleanly"
+
