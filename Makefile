@@ -191,8 +191,19 @@ install: all install-user
 	    $(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 build/tollgated $(DESTDIR)$(SBINDIR)/tollgated
 	install -m 755 build/tollgate $(DESTDIR)$(BINDIR)/tollgate
-	install -m 2755 -g _tollgate-prompt build/tollgate-prompt \
-	    $(DESTDIR)$(BINDIR)/tollgate-prompt
+	@# setgid to its own group: tollgated lets only that group subscribe
+	@# (docs/control.md).  A staged install (DESTDIR) on a machine without
+	@# the group leaves that to the package's postinst.
+	@if getent group _tollgate-prompt >/dev/null; then \
+	  install -m 2755 -g _tollgate-prompt build/tollgate-prompt \
+	    $(DESTDIR)$(BINDIR)/tollgate-prompt; \
+	else \
+	  install -m 755 build/tollgate-prompt \
+	    $(DESTDIR)$(BINDIR)/tollgate-prompt; \
+	  echo "install: no group _tollgate-prompt here: make" \
+	       "$(BINDIR)/tollgate-prompt setgid _tollgate-prompt (2755)" \
+	       "where it is installed" >&2; \
+	fi
 	install -m 644 docs/tollgate-prompt.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 contrib/tollgate-prompt.desktop \
 	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/tollgate-prompt.desktop
