@@ -81,6 +81,7 @@ TG_OTHER=tgother
 TG_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 TG_TMP=
+TG_PROMPT_COPY= # prompt_setup's copy of tollgate-prompt, off a nosuid mount
 TG_PIDS=()
 TG_NETNS=()
 TG_DPID=
@@ -273,6 +274,7 @@ _tg_cleanup() {
 		diag "failed $TG_FAILS of $TG_N tests"
 		st=$((TG_FAILS > 254 ? 254 : TG_FAILS))
 	fi
+	[ -n "$TG_PROMPT_COPY" ] && rm -rf "$TG_PROMPT_COPY"
 	if [ -n "$TG_TMP" ] && [ -d "$TG_TMP" ]; then
 		if [ -n "$TG_KEEP" ]; then
 			diag "kept $TG_TMP"
@@ -1313,9 +1315,29 @@ prompt_setup() {
 	PROMPT=$TG_ROOT/build/tollgate-prompt
 	SOCK=$TG_TMP/run/control.sock
 	[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
+	# setgid does nothing on a nosuid mount: then a copy where it works.
+	if _tg_nosuid "$PROMPT"; then
+		local d
+		for d in /var/tmp /var/lib /usr/local/lib ""; do
+			[ -n "$d" ] && [ -d "$d" ] && ! _tg_nosuid "$d" && break
+		done
+		[ -n "$d" ] ||
+		    { echo "Bail out! $PROMPT is on a nosuid mount, and so is every place to copy it"; exit 1; }
+		TG_PROMPT_COPY=$(mktemp -d "$d/tollgate-prompt.XXXXXX") &&
+		    chmod 755 "$TG_PROMPT_COPY" &&
+		    cp "$PROMPT" "$TG_PROMPT_COPY/tollgate-prompt" ||
+		    { echo "Bail out! cannot copy $PROMPT to $d"; exit 1; }
+		note "$PROMPT is on a nosuid mount: testing a copy in $TG_PROMPT_COPY"
+		PROMPT=$TG_PROMPT_COPY/tollgate-prompt
+	fi
 	_tg_group _tollgate-prompt && chgrp _tollgate-prompt "$PROMPT" &&
 	    chmod 2755 "$PROMPT" ||
 	    { echo "Bail out! cannot make $PROMPT setgid _tollgate-prompt"; exit 1; }
+}
+
+# _tg_nosuid PATH: whether PATH is on a mount with nosuid.
+_tg_nosuid() {
+	findmnt -no OPTIONS -T "$1" 2>/dev/null | tr , '\n' | grep -qx nosuid
 }
 
 prompt_conf() {
