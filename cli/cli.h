@@ -58,6 +58,15 @@ int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
  * the default file when it exists).  Returns 0, or -1 after printing the
  * parser's "FILE:LINE: ..." error prefixed with what.
  */
+/*
+ * The options of a subcommand that takes no arguments, only --json,
+ * --wide (when wide is not NULL) and --help.  help is printed after the
+ * usage line.  Returns -1 to go on, else the exit status to return
+ * (CLI_EXIT_OK after --help, CLI_EXIT_USAGE after a usage error).
+ */
+int cli_flags(const struct cli_cmd *cmd, int argc, char **argv,
+              const char *help, bool *json, bool *wide);
+
 int cli_config_load(const struct cli_opts *opts, const char *what,
                     struct config *cfg);
 

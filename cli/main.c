@@ -58,6 +58,46 @@ cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
 	return CLI_EXIT_USAGE;
 }
 
+int
+cli_flags(const struct cli_cmd *cmd, int argc, char **argv, const char *help,
+          bool *json, bool *wide)
+{
+	static const struct option longopts[] = {
+	    {"json", no_argument, NULL, 'j'},
+	    {"wide", no_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'j':
+			*json = true;
+			break;
+		case 'w':
+			if (wide == NULL)
+				return cli_usage_error(cmd, "unknown option %s",
+				                       argv[optind - 1]);
+			*wide = true;
+			break;
+		case 'h':
+			printf("usage: " CLI_PROG " [-c FILE] %s %s\n\n%s.\n%s",
+			       cmd->name, cmd->args, cmd->help, help);
+			return CLI_EXIT_OK;
+		default:
+			return cli_usage_error(cmd, "unknown option %s",
+			                       argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument \"%s\"",
+		                       argv[optind]);
+	return -1;
+}
+
 static const struct cli_cmd *
 cli_cmd_find(const char *name)
 {

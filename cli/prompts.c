@@ -338,12 +338,6 @@ int
 cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
             char **argv)
 {
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"wide", no_argument, NULL, 'w'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct prompts_row *rows = NULL;
 	struct ctl_prompt *ps;
 	struct cli_term term;
@@ -351,42 +345,23 @@ cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	bool json = false, wide = false;
 	time_t now;
 	size_t n, i;
-	int ch;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = true;
-			break;
-		case 'w':
-			wide = true;
-			break;
-		case 'h':
-			printf(
-			    "usage: " CLI_PROG " [-c FILE] %s %s\n\n%s.\n\n"
-			    "  --wide   the program's full path, nothing cut\n"
-			    "  --json   one JSON object a line, every field\n"
-			    "\n"
-			    "Columns: ID (for " CLI_PROG " answer), APP, USER, "
-			    "DESTINATION (the\n"
-			    "name asked for, or the address), AGE, LEFT (until "
-			    "default_action\n"
-			    "decides), CONNS (connections waiting).  Anyone "
-			    "may look; who is not\n"
-			    "root or in admin_group sees only their own "
-			    "prompts.  See tollgate(8).\n",
-			    cmd->name, cmd->args, cmd->help);
-			return CLI_EXIT_OK;
-		default:
-			return cli_usage_error(cmd, "unknown option %s",
-			                       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		                       argv[optind]);
+	rc = cli_flags(
+	    cmd, argc, argv,
+	    "\n"
+	    "  --wide   the program's full path, nothing cut\n"
+	    "  --json   one JSON object a line, every field\n"
+	    "\n"
+	    "Columns: ID (for " CLI_PROG " answer), APP, USER, DESTINATION (the\n"
+	    "name asked for, or the address), AGE, LEFT (until default_action\n"
+	    "decides), CONNS (connections waiting).  Anyone may look; who is "
+	    "not\n"
+	    "root or in admin_group sees only their own prompts.  See "
+	    "tollgate(8).\n",
+	    &json, &wide);
+	if (rc != -1)
+		return rc;
 	if (cli_config_load(opts, "prompts", &cfg) == -1)
 		return CLI_EXIT_FAIL;
 	if (prompts_fetch(cfg.control_socket, &ps, &n) == -1)

@@ -3,7 +3,6 @@
  * it says about itself (the control socket's STATUS, docs/control.md).
  * Exit 0 when it runs, 1 when it does not or cannot be asked.
  */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,38 +147,17 @@ int
 cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
            char **argv)
 {
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct config cfg;
 	struct ctl_reply rep;
 	char err[CTL_ERRLEN];
 	bool json = false;
-	int ch, rc;
+	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			json = true;
-			break;
-		case 'h':
-			printf("usage: " CLI_PROG " [-c FILE] %s %s\n\n%s.\n"
-			       "Exit 0 when tollgated runs, 1 when it does "
-			       "not.\n",
-			       cmd->name, cmd->args, cmd->help);
-			return CLI_EXIT_OK;
-		default:
-			return cli_usage_error(cmd, "unknown option %s",
-			                       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		                       argv[optind]);
+	rc = cli_flags(cmd, argc, argv,
+	               "Exit 0 when tollgated runs, 1 when it does not.\n",
+	               &json, NULL);
+	if (rc != -1)
+		return rc;
 	if (cli_config_load(opts, "status", &cfg) == -1)
 		return CLI_EXIT_FAIL;
 
