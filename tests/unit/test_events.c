@@ -48,6 +48,8 @@ setup(void **state)
 	f->s = store_open(f->db, STORE_READWRITE, err, sizeof(err));
 	if (f->s == NULL) {
 		fprintf(stderr, "store_open: %s\n", err);
+		rmdir(f->dir);
+		free(f);
 		return -1;
 	}
 	*state = f;
