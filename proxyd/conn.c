@@ -646,18 +646,18 @@ conn_verdict(struct conn *c)
 		case BROKER_PARKED:
 			conn_park(c);
 			return false;
+		case BROKER_ANSWERED: /* the verdict is the answer's */
+			c->reason = REASON_PROMPT;
+			break;
 		case BROKER_NO_AGENT:
+			c->verdict = pd->cfg.default_action;
 			c->reason = REASON_NO_AGENT;
 			break;
 		case BROKER_FULL:
+			c->verdict = pd->cfg.default_action;
 			c->reason = REASON_PROMPT_FULL;
 			break;
-		case BROKER_ANSWERED:
-			c->reason = REASON_PROMPT;
-			conn_record(c);
-			return true;
 		}
-		c->verdict = pd->cfg.default_action;
 	}
 	conn_record(c);
 	return true;
@@ -795,17 +795,24 @@ conn_park(struct conn *c)
 		         "is noticed when its prompt ends");
 }
 
-void
-conn_prompt_done(struct conn *c, enum action verdict, enum conn_reason reason)
+/* CONN_PARKED, off its prompt with a verdict: record it and act. */
+static void
+conn_unpark(struct conn *c)
 {
 	if (c->cev != NULL)
 		event_del(c->cev);
 	evtimer_del(c->timer);
+	conn_record(c);
+	conn_act(c);
+}
+
+void
+conn_prompt_done(struct conn *c, enum action verdict, enum conn_reason reason)
+{
 	c->verdict = verdict;
 	c->reason = reason;
 	c->rule_id = 0;
-	conn_record(c);
-	conn_act(c);
+	conn_unpark(c);
 }
 
 void
@@ -814,11 +821,7 @@ conn_prompt_rejudge(struct conn *c)
 	if (!conn_judge(c))
 		return;
 	broker_unpark(c, "rule");
-	if (c->cev != NULL)
-		event_del(c->cev);
-	evtimer_del(c->timer);
-	conn_record(c);
-	conn_act(c);
+	conn_unpark(c);
 }
 
 /* CONN_CONNECT: the onward socket became writable, or failed. */
