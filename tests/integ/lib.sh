@@ -374,6 +374,14 @@ _tg_net() {
 	TG_NETNS+=("$TG_CNS")
 	ip netns add "$TG_SNS" || return 1
 	TG_NETNS+=("$TG_SNS")
+	# No duplicate address detection, link-local addresses included: a
+	# tentative address holds IPv6 back for a second or two after the
+	# link comes up (a connect then timed out under connect_timeout=1s).
+	local ns
+	for ns in "$TG_CNS" "$TG_SNS"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+		    net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+	done
 	ip -n "$TG_CNS" link add "$TG_CVETH" type veth \
 	    peer name "$TG_SVETH" netns "$TG_SNS" &&
 	ip -n "$TG_CNS" link set lo up &&
@@ -383,7 +391,31 @@ _tg_net() {
 	ip -n "$TG_CNS" addr add "$TG_C6/64" dev "$TG_CVETH" nodad &&
 	ip -n "$TG_SNS" addr add "$TG_S6/64" dev "$TG_SVETH" nodad &&
 	ip -n "$TG_CNS" link set "$TG_CVETH" up &&
-	ip -n "$TG_SNS" link set "$TG_SVETH" up
+	ip -n "$TG_SNS" link set "$TG_SVETH" up || return 1
+	# Bounded: until no address of either side is tentative.
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ -z "$(ip -n "$TG_CNS" -6 addr show tentative)" ] &&
+		    [ -z "$(ip -n "$TG_SNS" -6 addr show tentative)" ] && return 0
+		sleep 0.1
+	done
+	echo "lib.sh: IPv6 addresses still tentative after 5 s" >&2
+	return 1
+}
+
+# _tg_net_warm: one UDP datagram each way over IPv6, so that both sides
+# know each other's link address before a test's first connection (the
+# first IPv6 SYN on a fresh veth was lost, and came again only after the
+# 1 s retransmission timeout).
+_tg_net_warm() {
+	ip netns exec "$TG_CNS" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b"warm", (sys.argv[1], 9))' "$TG_S6" &&
+	ip netns exec "$TG_SNS" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.sendto(b"warm", (sys.argv[1], 9))' "$TG_C6"
 }
 
 _tg_counters() {
@@ -489,7 +521,7 @@ _tg_servers() {
 tg_setup() {
 	TG_TMP=$(mktemp -d /tmp/tollgate-integ.XXXXXX) || exit 1
 	chmod 755 "$TG_TMP"
-	if ! { _tg_users && _tg_pki && _tg_net && _tg_counters &&
+	if ! { _tg_users && _tg_pki && _tg_net && _tg_net_warm && _tg_counters &&
 	    _tg_servers; }; then
 		echo "Bail out! cannot set up the test network"
 		exit 1
