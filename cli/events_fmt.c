@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/utf8.h"
 
 /* Whether the locale's character set is UTF-8, from the variables
  * setlocale() would read (LC_ALL, then LC_CTYPE, then LANG). */
@@ -59,37 +60,15 @@ cli_term_get(struct cli_term *t, bool ascii)
 	}
 }
 
-/* Length of the UTF-8 sequence at s (1-4) when it is valid and shortest,
- * else 0. */
+/* Length of the UTF-8 sequence at s (1-4) when it is valid and shortest
+ * and not a C1 control (U+0080-U+009F), else 0. */
 static int
 utf8_seq(const unsigned char *s)
 {
 	unsigned cp;
-	int n, i;
+	size_t n = utf8_decode(s, &cp);
 
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		n = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		n = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		n = 4;
-		cp = s[0] & 0x07;
-	} else
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
-	    (cp >= 0x80 && cp < 0xa0))
-		return 0;
-	return n;
+	return n > 0 && !(cp >= 0x80 && cp < 0xa0) ? (int)n : 0;
 }
 
 size_t

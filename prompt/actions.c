@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/utf8.h"
 #include "prompt/actions.h"
 
 const struct actions_def actions_table[ACTIONS_N] = {
@@ -157,38 +158,6 @@ actions_by_id(const char *id)
 	return NULL;
 }
 
-/*
- * Decode the UTF-8 character at s into *cp: its length (1 to 4), or 0
- * when it is not valid, shortest-form UTF-8 of a scalar value.
- */
-static size_t
-actions_utf8(const unsigned char *s, unsigned *cp)
-{
-	static const unsigned min[5] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t n, i;
-
-	if (s[0] < 0x80)
-		n = 1;
-	else if ((s[0] & 0xe0) == 0xc0)
-		n = 2;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4;
-	else
-		return 0;
-	*cp = n == 1 ? s[0] : s[0] & (0x7f >> n);
-	for (i = 1; i < n; i++) {
-		/* A NUL ends the string here too: it is no continuation. */
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = *cp << 6 | (s[i] & 0x3f);
-	}
-	if (*cp < min[n] || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return n;
-}
-
 /* Characters that must not reach a screen as they are: they move the
  * cursor, change colours, or reorder what follows (U+202A-E, U+2066-9). */
 static bool
@@ -208,7 +177,7 @@ actions_clean(const char *s, bool ascii, char *buf, size_t len)
 	if (len == 0)
 		return;
 	while (*in != '\0') {
-		n = actions_utf8(in, &cp);
+		n = utf8_decode(in, &cp);
 		if (n == 0 || actions_unsafe(cp) || (ascii && n > 1)) {
 			if (o + 1 >= len)
 				break;
