@@ -29,6 +29,7 @@
 
 #include "rules/match.h"
 #include "rules/store.h"
+#include "tests/unit/schema_v1.h"
 
 /* Each test gets a fresh directory; the database lives one level down so
  * that store_open() has a directory to make. */
@@ -782,34 +783,7 @@ test_expired_and_transient_cleanup(void **state)
 }
 
 /* Schema 1 exactly as the first tollgate wrote it; never edit. */
-static const char v1_sql[] =
-    "CREATE TABLE rules ("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " app TEXT NOT NULL,"
-    " uid INTEGER CHECK (uid IS NULL OR uid BETWEEN 0 AND 4294967294),"
-    " dest_kind TEXT NOT NULL CHECK (dest_kind IN"
-    "  ('any', 'name', 'wildcard', 'ip', 'cidr', 'list')),"
-    " dest TEXT NOT NULL,"
-    " addr BLOB CHECK (addr IS NULL OR length(addr) IN (4, 16)),"
-    " prefix INTEGER NOT NULL DEFAULT 0 CHECK (prefix BETWEEN 0 AND 128),"
-    " port_lo INTEGER NOT NULL DEFAULT 0 CHECK (port_lo BETWEEN 0 AND 65535),"
-    " port_hi INTEGER NOT NULL DEFAULT 0"
-    "  CHECK (port_hi BETWEEN port_lo AND 65535),"
-    " proto TEXT NOT NULL CHECK (proto IN ('any', 'tcp', 'udp', 'dns')),"
-    " action TEXT NOT NULL CHECK (action IN ('allow', 'deny', 'reject')),"
-    " duration TEXT NOT NULL CHECK (duration IN"
-    "  ('once', 'restart', 'until', 'forever')),"
-    " expires INTEGER NOT NULL DEFAULT 0,"
-    " priority INTEGER NOT NULL DEFAULT 0,"
-    " enabled INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),"
-    " created INTEGER NOT NULL,"
-    " updated INTEGER NOT NULL,"
-    " hits INTEGER NOT NULL DEFAULT 0,"
-    " last_hit INTEGER NOT NULL DEFAULT 0);"
-    "CREATE TABLE list_names ("
-    " rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,"
-    " name TEXT NOT NULL,"
-    " PRIMARY KEY (rule_id, name)) WITHOUT ROWID;"
+static const char v1_sql[] = SCHEMA_V1_TABLES
     "PRAGMA user_version = 1;"
     "INSERT INTO rules (app, uid, dest_kind, dest, port_lo, port_hi, proto,"
     " action, duration, expires, priority, enabled, created, updated, hits,"
