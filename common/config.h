@@ -23,9 +23,9 @@
 #ifndef CONFIG_DEFAULT_PROMPT_PROGRAM
 #define CONFIG_DEFAULT_PROMPT_PROGRAM "/usr/local/bin/tollgate-prompt"
 #endif
-#define CONFIG_MAX_LISTEN       4
-#define CONFIG_MAX_GUARD        64
-#define CONFIG_ERRLEN           512
+#define CONFIG_MAX_LISTEN 4
+#define CONFIG_MAX_GUARD  64
+#define CONFIG_ERRLEN     512
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {

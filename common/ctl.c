@@ -1087,8 +1087,7 @@ ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p)
 
 /* "a,b,c" of words[] into a bit set; -1 on an unknown word. */
 static int
-ctl_parse_set(const char *v, const char *const *words, size_t n,
-              unsigned *set)
+ctl_parse_set(const char *v, const char *const *words, size_t n, unsigned *set)
 {
 	char buf[128], *tok, *save = NULL;
 	int k;
@@ -1165,8 +1164,8 @@ fail:
 }
 
 int
-ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
-                 char *err, size_t errlen)
+ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p, char *err,
+                 size_t errlen)
 {
 	struct ctl_word w[CTL_WORDS_MAX];
 	unsigned long long num = 0;
@@ -1186,8 +1185,8 @@ ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
 		if (k == NULL)
 			continue;
 		if (strcmp(k, "id") == 0) {
-			bad = ctl_get_num(v, UINT64_MAX, &num) == -1 ||
-			      num == 0;
+			bad =
+			    ctl_get_num(v, UINT64_MAX, &num) == -1 || num == 0;
 			p->id = num;
 			need |= 1;
 		} else if (strcmp(k, "uid") == 0) {

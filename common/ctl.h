@@ -126,8 +126,8 @@ int ctl_split(char *line, size_t len, struct ctl_word *words, size_t max,
  */
 struct ctl_req {
 	enum ctl_verb verb;
-	int64_t id;         /* RULE-DEL, -ENABLE, -DISABLE, -EDIT: > 0 */
-	unsigned long n;    /* IMPORT: lines that follow, <= the maximum */
+	int64_t id;      /* RULE-DEL, -ENABLE, -DISABLE, -EDIT: > 0 */
+	unsigned long n; /* IMPORT: lines that follow, <= the maximum */
 	/* ANSWER ID VERDICT SCOPE DURATION */
 	int verdict; /* enum action of common/config.h */
 	enum ctl_scope scope;

@@ -240,8 +240,8 @@ prompt_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct prompt *p = arg;
 
-	prompt_end(p->b, p, p->b->pd->cfg.default_action,
-	           REASON_PROMPT_TIMEOUT, "timeout", false);
+	prompt_end(p->b, p, p->b->pd->cfg.default_action, REASON_PROMPT_TIMEOUT,
+	           "timeout", false);
 }
 
 /* The prompt of list c joins: same uid, app, destination and port. */
@@ -259,7 +259,8 @@ prompt_find(struct prompt_list *list, const struct ctl_prompt *want,
 		    strcmp(p->info.name, want->name) != 0)
 			continue;
 		/* Without a name, the address is the destination. */
-		if (want->name[0] == '\0' && strcmp(p->info.dst, want->dst) != 0)
+		if (want->name[0] == '\0' &&
+		    strcmp(p->info.dst, want->dst) != 0)
 			continue;
 		return p;
 	}
@@ -307,8 +308,8 @@ prompt_describe(struct broker *b, const struct conn *c, struct ctl_prompt *d,
 	d->port = addr_port((const struct sockaddr *)&c->dst);
 	snprintf(d->proto, sizeof(d->proto), "tcp");
 	d->deflt = b->pd->cfg.default_action;
-	d->scopes = 1u << CTL_SCOPE_APP | 1u << CTL_SCOPE_IP |
-	            1u << CTL_SCOPE_PORT;
+	d->scopes =
+	    1u << CTL_SCOPE_APP | 1u << CTL_SCOPE_IP | 1u << CTL_SCOPE_PORT;
 	if (d->name[0] != '\0') {
 		d->scopes |= 1u << CTL_SCOPE_NAME;
 		reg = name_is_ip_literal(d->name)
@@ -445,8 +446,8 @@ broker_unpark(struct conn *c, const char *why)
 	p->n_conns--;
 	b->n_parked--;
 	if (p->n_conns == 0)
-		prompt_end(b, p, b->pd->cfg.default_action, REASON_DEFAULT,
-		           why, false);
+		prompt_end(b, p, b->pd->cfg.default_action, REASON_DEFAULT, why,
+		           false);
 }
 
 void
@@ -590,11 +591,8 @@ answer_stored(void *arg, const struct rulesvc_result *res)
 	else {
 		/* The connections have their verdict; only the rule is
 		 * missing, and the reply says so. */
-		int code = res->code != NULL ? ctl_code_parse(res->code) : -1;
-
 		pa->res.ok = false;
-		pa->res.code =
-		    code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code;
+		pa->res.code = rulesvc_code(res);
 		snprintf(pa->res.err, sizeof(pa->res.err),
 		         "prompt %llu answered, but its rule was not added: "
 		         "%s",
@@ -604,9 +602,9 @@ answer_stored(void *arg, const struct rulesvc_result *res)
 	free(pa);
 }
 
-static void
-answer_fail(void (*done)(void *, const struct broker_result *), void *arg,
-            uint64_t id, enum ctl_code code, const char *fmt, ...)
+static void answer_fail(void (*done)(void *, const struct broker_result *),
+                        void *arg, uint64_t id, enum ctl_code code,
+                        const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static void
@@ -625,8 +623,7 @@ answer_fail(void (*done)(void *, const struct broker_result *), void *arg,
 void
 broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
               int verdict, enum ctl_scope scope, enum ctl_duration duration,
-              void (*done)(void *arg, const struct broker_result *r),
-              void *arg)
+              void (*done)(void *arg, const struct broker_result *r), void *arg)
 {
 	struct broker *b = pd->broker;
 	struct broker_pending_answer *pa;
@@ -648,24 +645,21 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	}
 	if (!(p->info.scopes & 1u << scope) ||
 	    !(p->info.durations & 1u << duration)) {
-		answer_fail(done, arg, id, CTL_E_INVALID,
-		            "prompt %llu offers scopes %s%s%s%s%s and "
-		            "durations %s%s%s%s, not %s %s",
-		            (unsigned long long)id,
-		            p->info.scopes & 1u << CTL_SCOPE_NAME ? "name " : "",
-		            p->info.scopes & 1u << CTL_SCOPE_DOMAIN ? "domain "
-		                                                      : "",
-		            p->info.scopes & 1u << CTL_SCOPE_APP ? "app " : "",
-		            p->info.scopes & 1u << CTL_SCOPE_IP ? "ip " : "",
-		            p->info.scopes & 1u << CTL_SCOPE_PORT ? "port" : "",
-		            p->info.durations & 1u << CTL_DUR_ONCE ? "once " : "",
-		            p->info.durations & 1u << CTL_DUR_RESTART
-		                ? "restart "
-		                : "",
-		            p->info.durations & 1u << CTL_DUR_HOUR ? "1h " : "",
-		            p->info.durations & 1u << CTL_DUR_FOREVER ? "forever"
-		                                                        : "",
-		            ctl_scope_name(scope), ctl_duration_name(duration));
+		answer_fail(
+		    done, arg, id, CTL_E_INVALID,
+		    "prompt %llu offers scopes %s%s%s%s%s and "
+		    "durations %s%s%s%s, not %s %s",
+		    (unsigned long long)id,
+		    p->info.scopes & 1u << CTL_SCOPE_NAME ? "name " : "",
+		    p->info.scopes & 1u << CTL_SCOPE_DOMAIN ? "domain " : "",
+		    p->info.scopes & 1u << CTL_SCOPE_APP ? "app " : "",
+		    p->info.scopes & 1u << CTL_SCOPE_IP ? "ip " : "",
+		    p->info.scopes & 1u << CTL_SCOPE_PORT ? "port" : "",
+		    p->info.durations & 1u << CTL_DUR_ONCE ? "once " : "",
+		    p->info.durations & 1u << CTL_DUR_RESTART ? "restart " : "",
+		    p->info.durations & 1u << CTL_DUR_HOUR ? "1h " : "",
+		    p->info.durations & 1u << CTL_DUR_FOREVER ? "forever" : "",
+		    ctl_scope_name(scope), ctl_duration_name(duration));
 		return;
 	}
 	change = NULL;
@@ -704,10 +698,10 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	/* Until its rule is in force, a connection to the same key gets the
 	 * answer: unless the rule is narrower than the key (an IP, where
 	 * the key is a name that may have other addresses). */
-	pa->res.connections = prompt_end(
-	    b, p, verdict, REASON_PROMPT, "answered",
-	    change != NULL &&
-	        !(scope == CTL_SCOPE_IP && p->info.name[0] != '\0'));
+	pa->res.connections =
+	    prompt_end(b, p, verdict, REASON_PROMPT, "answered",
+	               change != NULL &&
+	                   !(scope == CTL_SCOPE_IP && p->info.name[0] != '\0'));
 	if (change == NULL) {
 		done(arg, &pa->res);
 		free(pa);

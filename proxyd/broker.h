@@ -103,8 +103,8 @@ struct broker_result {
  * all done: at once for "once" and for an error, else when the rule is
  * stored and in force (or its storing failed).
  */
-void broker_answer(struct proxyd *pd, uint64_t id, int64_t uid,
-                   uid_t answerer, int verdict, enum ctl_scope scope,
+void broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
+                   int verdict, enum ctl_scope scope,
                    enum ctl_duration duration,
                    void (*done)(void *arg, const struct broker_result *r),
                    void *arg);

@@ -606,10 +606,10 @@ conn_record(struct conn *c)
 	d.verdict = c->verdict;
 	d.reason = c->reason;
 	d.rule_id = c->rule_id;
-	d.prompt_id = c->reason == REASON_PROMPT ||
-	                      c->reason == REASON_PROMPT_TIMEOUT
-	                  ? c->prompt_id
-	                  : 0;
+	d.prompt_id =
+	    c->reason == REASON_PROMPT || c->reason == REASON_PROMPT_TIMEOUT
+	        ? c->prompt_id
+	        : 0;
 	d.app = c->app;
 	d.client = (const struct sockaddr *)&c->client;
 	d.dst = (const struct sockaddr *)&c->dst;
@@ -759,8 +759,9 @@ conn_parked_closed_cb(evutil_socket_t fd, short what, void *arg)
 		conn_parked_gone(c);
 		return;
 	}
-	conn_log(c, LOG_DEBUG, "client half-closed while waiting on prompt "
-	                       "%llu",
+	conn_log(c, LOG_DEBUG,
+	         "client half-closed while waiting on prompt "
+	         "%llu",
 	         (unsigned long long)c->prompt_id);
 	event_del(c->cev);
 	if (conn_arm(c, CONN_PARKED_CHECK_MS) == -1)
@@ -787,8 +788,8 @@ conn_park(struct conn *c)
 	evtimer_del(c->timer);
 	if (!(event_base_get_features(pd->base) & EV_FEATURE_EARLY_CLOSE))
 		return;
-	c->cev = event_new(pd->base, c->cfd, EV_CLOSED, conn_parked_closed_cb,
-	                   c);
+	c->cev =
+	    event_new(pd->base, c->cfd, EV_CLOSED, conn_parked_closed_cb, c);
 	if (c->cev == NULL || event_add(c->cev, NULL) == -1)
 		conn_log(c, LOG_WARNING,
 		         "cannot watch the parked client; a client that leaves "

@@ -271,7 +271,6 @@ control_done(void *arg, const struct rulesvc_result *res)
 	struct control_client *c = p->client;
 	char buf[CONTROL_REPLY_MAX], what[128];
 	struct ctl_line l;
-	int code;
 
 	snprintf(what, sizeof(what), "client %llu (uid %u, pid %d): %s",
 	         (unsigned long long)p->client_id, (unsigned)p->uid,
@@ -301,10 +300,7 @@ control_done(void *arg, const struct rulesvc_result *res)
 		         res->code != NULL ? res->code : "internal", res->err);
 	if (c == NULL)
 		log_info("control: %s: the client left before the reply", what);
-	code = res->code != NULL ? ctl_code_parse(res->code) : -1;
-	pending_reply(p, res->ok ? &l : NULL,
-	              code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code,
-	              res->err);
+	pending_reply(p, res->ok ? &l : NULL, rulesvc_code(res), res->err);
 }
 
 /* Make c wait for a reply that comes later; p is the request's. */
@@ -508,10 +504,11 @@ client_is_prompt_program(const struct control_client *c, struct stat *st,
 	}
 	setgid = (st->st_mode & S_ISGID) != 0;
 	if (setgid && c->gid != st->st_gid) {
-		snprintf(err, errlen,
-		         "SUBSCRIBE is for the installed tollgate-prompt "
-		         "(%.200s, setgid to gid %u); you connected with gid %u",
-		         want, (unsigned)st->st_gid, (unsigned)c->gid);
+		snprintf(
+		    err, errlen,
+		    "SUBSCRIBE is for the installed tollgate-prompt "
+		    "(%.200s, setgid to gid %u); you connected with gid %u",
+		    want, (unsigned)st->st_gid, (unsigned)c->gid);
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d", (int)c->writer);
@@ -905,7 +902,6 @@ client_more_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	client_process(c);
 }
-
 
 static void
 client_write_cb(struct bufferevent *bev, void *arg)

@@ -351,7 +351,7 @@ out:
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);
-	broker_close(&pd); /* after its connections */
+	broker_close(&pd);  /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);
 	if (redirect_on && !pd.cfg.keep_redirect_on_exit && !keep_table) {

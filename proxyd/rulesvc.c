@@ -412,3 +412,11 @@ rulesvc_count(const struct proxyd *pd)
 {
 	return pd->rules != NULL ? pd->rules->n_slots : 0;
 }
+
+enum ctl_code
+rulesvc_code(const struct rulesvc_result *res)
+{
+	int code = res->code != NULL ? ctl_code_parse(res->code) : -1;
+
+	return code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code;
+}

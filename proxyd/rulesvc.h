@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/ctl.h"
 #include "proxyd/proxyd.h"
 #include "rules/match.h"
 #include "rules/rule.h"
@@ -82,6 +83,10 @@ void rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
 const struct rules_entry *rulesvc_decide(struct proxyd *pd,
                                          const struct rules_query *q,
                                          struct rules_explain *why);
+
+/* The control protocol's code for a failed change: res->code, or
+ * internal when it names none. */
+enum ctl_code rulesvc_code(const struct rulesvc_result *res);
 
 /* Rules in the live index. */
 unsigned rulesvc_count(const struct proxyd *pd);
