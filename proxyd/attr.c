@@ -61,6 +61,8 @@
 #define ATTR_USERS_SIZE   64   /* uid -> user name cache entries */
 #define ATTR_USER_TTL_S   60   /* a cached user name is read again after it */
 #define ATTR_SEEN_SIZE    16384 /* socket inodes seen in scans (power of 2) */
+#define ATTR_EXEC_TRIES   8    /* reads of a process caught inside execve */
+#define ATTR_EXEC_WAIT_US 250  /* between them */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
@@ -136,6 +138,7 @@ static int attr_fill(int, pid_t, struct app *);
 static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
                           struct app *);
 static void attr_seen_note(struct attr *, const char *, size_t, pid_t, int);
+static int attr_read_exe(int, pid_t, char *, size_t);
 static int attr_read_cmdline(int, pid_t, char *, size_t);
 static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
@@ -918,31 +921,40 @@ attr_int_cmp(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* Read exe and cmdline of the process of directory pfd; 0 or -1. */
+/*
+ * Read exe and cmdline of the process of directory pfd; 0 or -1.
+ *
+ * A process in the middle of execve(2) shows its new exe before its new
+ * command line exists: for a moment /proc/PID/cmdline reads empty, or the
+ * exe read before it still names the old program.  A pair is taken only
+ * when exe reads the same before and after cmdline and cmdline is not
+ * empty; else it is read again, at most ATTR_EXEC_TRIES times, ATTR_EXEC_WAIT_US
+ * apart.  A process whose command line really is empty (argv[0] NULL)
+ * costs those few tries and is taken as it is.
+ */
 static int
 attr_fill(int pfd, pid_t pid, struct app *app)
 {
-	ssize_t n;
+	char again[sizeof(app->exe)];
+	int try;
 
-	n = readlinkat(pfd, "exe", app->exe, sizeof(app->exe));
-	if (n == -1) {
-		if (errno == ENOENT || errno == ESRCH)
-			log_debug("attr: pid %ld exited during lookup",
-			          (long)pid);
-		else
-			log_warn("attr: readlink /proc/%ld/exe: %s", (long)pid,
-			         strerror(errno));
-		goto fail;
+	for (try = 1;; try++) {
+		if (attr_read_exe(pfd, pid, app->exe, sizeof(app->exe)) == -1 ||
+		    attr_read_cmdline(pfd, pid, app->cmdline,
+		                      sizeof(app->cmdline)) == -1 ||
+		    attr_read_exe(pfd, pid, again, sizeof(again)) == -1)
+			goto fail;
+		if (strcmp(app->exe, again) == 0 && app->cmdline[0] != '\0')
+			break;
+		if (try == ATTR_EXEC_TRIES) {
+			log_debug("attr: pid %ld: no settled exe and command "
+			          "line after %d reads; taking what it shows",
+			          (long)pid, try);
+			snprintf(app->exe, sizeof(app->exe), "%s", again);
+			break;
+		}
+		usleep(ATTR_EXEC_WAIT_US);
 	}
-	if ((size_t)n >= sizeof(app->exe)) {
-		log_warn("attr: readlink /proc/%ld/exe: path too long",
-		         (long)pid);
-		goto fail;
-	}
-	app->exe[n] = '\0';
-	if (attr_read_cmdline(pfd, pid, app->cmdline, sizeof(app->cmdline)) ==
-	    -1)
-		goto fail;
 	app->pid = pid;
 	app->known = true;
 	return 0;
@@ -951,6 +963,31 @@ fail:
 	app->exe[0] = '\0';
 	app->cmdline[0] = '\0';
 	return -1;
+}
+
+/* The target of /proc/PID/exe into buf; 0 or -1 (exited, or too long). */
+static int
+attr_read_exe(int pfd, pid_t pid, char *buf, size_t len)
+{
+	ssize_t n;
+
+	n = readlinkat(pfd, "exe", buf, len);
+	if (n == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			log_debug("attr: pid %ld exited during lookup",
+			          (long)pid);
+		else
+			log_warn("attr: readlink /proc/%ld/exe: %s", (long)pid,
+			         strerror(errno));
+		return -1;
+	}
+	if ((size_t)n >= len) {
+		log_warn("attr: readlink /proc/%ld/exe: path too long",
+		         (long)pid);
+		return -1;
+	}
+	buf[n] = '\0';
+	return 0;
 }
 
 static int
