@@ -69,8 +69,8 @@ ok $? "now the curl to a.test waits on a prompt"
 is "$(pj '[(p["app"], p["name"], p["default"], p["expires"] - p["created"]) for p in ps]')" \
     "[('/usr/bin/curl', 'a.test', 'deny', 10)]" \
     "tollgate prompts --json: curl, a.test, default deny, expires 10 s after it opened"
-tty_wait agent 'curl wants to connect to a\.test:443' 9 >/dev/null
-ok $? "the agent shows it"
+scr=$(tty_wait agent 'curl wants to connect to a\.test:443' 9)
+ok $? "the agent shows it" || diag "$scr"
 st=$(done_status "$TG_TMP/t1" 40)
 ms=$(($(done_ms "$TG_TMP/t1") - t0))
 like "$st" "$TG_CURL_RESET" "nobody answers: the curl is reset (exit $st)"
