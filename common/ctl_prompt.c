@@ -10,7 +10,7 @@
 #include "common/config.h"
 #include "common/ctl_prompt.h"
 
-/* The words of the sets: scopes and durations, by number. */
+/* The names of the sets' members: scopes and durations, by number. */
 static const char *
 ctl_scope_word(unsigned i)
 {
@@ -69,13 +69,13 @@ ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p)
 	            CTL_N_DURATIONS);
 }
 
-/* "a,b,c" of word(0..n) into a bit set; -1 on an unknown word. */
+/* "a,b,c" into a bit set, each word's bit as parse() numbers it; -1 on
+ * a word it does not know. */
 static int
-ctl_parse_set(const char *v, const char *(*word)(unsigned), size_t n,
-              unsigned *set)
+ctl_parse_set(const char *v, int (*parse)(const char *), unsigned *set)
 {
 	char buf[128], *tok, *save = NULL;
-	unsigned k;
+	int k;
 
 	*set = 0;
 	if (strcmp(v, "-") == 0)
@@ -85,9 +85,7 @@ ctl_parse_set(const char *v, const char *(*word)(unsigned), size_t n,
 	snprintf(buf, sizeof(buf), "%s", v);
 	for (tok = strtok_r(buf, ",", &save); tok != NULL;
 	     tok = strtok_r(NULL, ",", &save)) {
-		for (k = 0; k < n && strcmp(word(k), tok) != 0; k++)
-			;
-		if (k == n)
+		if ((k = parse(tok)) == -1)
 			return -1;
 		*set |= 1u << k;
 	}
@@ -199,13 +197,12 @@ ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p, char *err,
 			bad = (a = action_parse(v)) == -1;
 			p->deflt = a;
 		} else if (strcmp(k, "scopes") == 0) {
-			bad = ctl_parse_set(v, ctl_scope_word, CTL_N_SCOPES,
-			                    &p->scopes) == -1;
+			bad =
+			    ctl_parse_set(v, ctl_scope_parse, &p->scopes) == -1;
 			need |= 8;
 		} else if (strcmp(k, "durations") == 0) {
-			bad =
-			    ctl_parse_set(v, ctl_duration_word, CTL_N_DURATIONS,
-			                  &p->durations) == -1;
+			bad = ctl_parse_set(v, ctl_duration_parse,
+			                    &p->durations) == -1;
 			need |= 16;
 		} else if (strcmp(k, "dst") == 0) {
 			bad = ctl_get_str(p->dst, sizeof(p->dst), v);

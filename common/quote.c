@@ -91,28 +91,39 @@ quote_escape(const char *s, size_t len, size_t r, unsigned char *c, size_t *adv)
 	return QUOTE_OK;
 }
 
-enum quote_status
-quote_read(const char *s, size_t len, unsigned flags, char *out, size_t cap,
-           size_t *used, size_t *outlen)
+/* A bare value: up to a separator or the end of s. */
+static enum quote_status
+quote_read_bare(const char *s, size_t len, unsigned flags, char *out,
+                size_t cap, size_t *used, size_t *outlen)
+{
+	size_t r, w = 0;
+	unsigned char c;
+
+	for (r = 0; r < len; r++) {
+		c = (unsigned char)s[r];
+		if (quote_is_sep(c, flags) ||
+		    (c == '=' && (flags & QUOTE_STOP_EQ)))
+			break;
+		if (c == '"' || c == '\\' || quote_is_ctrl(c))
+			return quote_fail(QUOTE_BARE_BYTE, r, used);
+		if (w == cap)
+			return quote_fail(QUOTE_TOOLONG, r, used);
+		out[w++] = (char)c;
+	}
+	*used = r;
+	*outlen = w;
+	return QUOTE_OK;
+}
+
+/* A quoted value: s[0] is its opening quote. */
+static enum quote_status
+quote_read_quoted(const char *s, size_t len, unsigned flags, char *out,
+                  size_t cap, size_t *used, size_t *outlen)
 {
 	enum quote_status why;
 	size_t r, w = 0, adv;
 	unsigned char c;
 
-	if (len == 0 || s[0] != '"') {
-		for (r = 0; r < len; r++) {
-			c = (unsigned char)s[r];
-			if (quote_is_sep(c, flags) ||
-			    (c == '=' && (flags & QUOTE_STOP_EQ)))
-				break;
-			if (c == '"' || c == '\\' || quote_is_ctrl(c))
-				return quote_fail(QUOTE_BARE_BYTE, r, used);
-			if (w == cap)
-				return quote_fail(QUOTE_TOOLONG, r, used);
-			out[w++] = (char)c;
-		}
-		goto done;
-	}
 	for (r = 1;; r += adv) {
 		if (r == len)
 			return quote_fail(QUOTE_UNCLOSED, 0, used);
@@ -127,15 +138,22 @@ quote_read(const char *s, size_t len, unsigned flags, char *out, size_t cap,
 			return quote_fail(why, r, used);
 		if (w == cap)
 			return quote_fail(QUOTE_TOOLONG, r, used);
-		/* Behind r: a quoted value is at least its two quotes longer.
-		 */
+		/* In place, w stays behind r: the opening quote is read. */
 		out[w++] = (char)c;
 	}
 	r++;
 	if (r < len && !quote_is_sep((unsigned char)s[r], flags))
 		return quote_fail(QUOTE_AFTER_CLOSE, r, used);
-done:
 	*used = r;
 	*outlen = w;
 	return QUOTE_OK;
+}
+
+enum quote_status
+quote_read(const char *s, size_t len, unsigned flags, char *out, size_t cap,
+           size_t *used, size_t *outlen)
+{
+	if (len > 0 && s[0] == '"')
+		return quote_read_quoted(s, len, flags, out, cap, used, outlen);
+	return quote_read_bare(s, len, flags, out, cap, used, outlen);
 }
