@@ -137,7 +137,9 @@ unit: check-deps $(UNIT_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan, the code under test compiled in.
 FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
-               common/config.c common/addr.c rules/rule.c rules/list.c
+               common/ctl_prompt.c common/quote.c common/hex.c \
+               common/errbuf.c common/config.c common/addr.c rules/rule.c \
+               rules/list.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

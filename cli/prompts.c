@@ -24,6 +24,8 @@
 
 #include "cli/cli.h"
 #include "common/ctl.h"
+#include "common/ctl_client.h"
+#include "common/ctl_prompt.h"
 
 /* More prompts than tollgated ever holds (256 pending in all): a reply
  * that claims more is not believed. */

@@ -26,6 +26,7 @@
 
 #include "cli/cli.h"
 #include "common/ctl.h"
+#include "common/ctl_client.h"
 #include "common/name.h"
 #include "rules/export.h"
 #include "rules/list.h"

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "common/ctl.h"
+#include "common/ctl_client.h"
 
 /* The STATUS keys --json passes on, and whether each is a number. */
 static const struct {

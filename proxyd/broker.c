@@ -18,6 +18,7 @@
 #include <libpsl.h>
 
 #include "common/addr.h"
+#include "common/ctl_prompt.h"
 #include "common/log.h"
 #include "common/name.h"
 #include "proxyd/broker.h"
