@@ -15,7 +15,7 @@
 #include "proxyd/broker.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 struct rulesvc_hit {
 	uint64_t hits;
