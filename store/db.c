@@ -61,8 +61,9 @@ store_check_writable(struct store *s, const char *what, char *err,
 }
 
 int
-store_word_index(const char *const *words, size_t n, const char *w)
+store_col_word(sqlite3_stmt *st, int col, const char *const *words, size_t n)
 {
+	const char *w = (const char *)sqlite3_column_text(st, col);
 	size_t i;
 
 	if (w == NULL)

@@ -102,8 +102,10 @@ int store_txn_commit(struct store *s, const char *what, char *err,
                      size_t errlen);
 void store_txn_abort(struct store *s);
 
-/* The index of w in words[0..n), or -1 (NULL w included). */
-int store_word_index(const char *const *words, size_t n, const char *w);
+/* The index in words[0..n) of the word in text column col, or -1 (NULL
+ * included). */
+int store_col_word(sqlite3_stmt *st, int col, const char *const *words,
+                   size_t n);
 
 /* Copy text column col into dst[len]; -1 when it is NULL, holds a NUL or
  * does not fit. */

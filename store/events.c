@@ -535,9 +535,7 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->id = sqlite3_column_int64(st, 0);
-	if ((k = store_word_index(kind_words, NWORDS(kind_words),
-	                          (const char *)sqlite3_column_text(st, 1))) <
-	    0)
+	if ((k = store_col_word(st, 1, kind_words, NWORDS(kind_words))) < 0)
 		bad = "kind";
 	ev->kind = k;
 	ev->conn_id = sqlite3_column_int64(st, 2);
@@ -570,14 +568,12 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 	    -1)
 		bad = "name_source";
 	if (ev->kind == EVENT_DECISION) {
-		if ((k = store_word_index(
-		         store_action_words, NWORDS(store_action_words),
-		         (const char *)sqlite3_column_text(st, 16))) < 0)
+		if ((k = store_col_word(st, 16, store_action_words,
+		                        NWORDS(store_action_words))) < 0)
 			bad = "verdict";
 		ev->verdict = k;
-		if ((k = store_word_index(
-		         decider_words, NWORDS(decider_words),
-		         (const char *)sqlite3_column_text(st, 17))) < 0)
+		if ((k = store_col_word(st, 17, decider_words,
+		                        NWORDS(decider_words))) < 0)
 			bad = "decider";
 		ev->decider = k;
 	}

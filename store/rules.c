@@ -152,13 +152,6 @@ bind_rule(sqlite3_stmt *st, const struct rule *r)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
-static int
-col_word(sqlite3_stmt *st, int col, const char *const *words, size_t n)
-{
-	return store_word_index(words, n,
-	                        (const char *)sqlite3_column_text(st, col));
-}
-
 /* Read a row of SELECT RULE_COLUMNS into *r; -1 + err naming the rule
  * and column when a value is not one the store writes. */
 static int
@@ -182,7 +175,7 @@ row_rule(struct store *s, sqlite3_stmt *st, struct rule *r, char *err,
 		r->has_uid = true;
 		r->uid = (uid_t)uid;
 	}
-	if ((k = col_word(st, 3, dest_words, NWORDS(dest_words))) < 0)
+	if ((k = store_col_word(st, 3, dest_words, NWORDS(dest_words))) < 0)
 		bad = "dest_kind";
 	r->dest_kind = k;
 	if (store_col_text(st, 4, r->dest, sizeof(r->dest)) == -1)
@@ -201,14 +194,15 @@ row_rule(struct store *s, sqlite3_stmt *st, struct rule *r, char *err,
 	}
 	r->port_lo = (uint16_t)sqlite3_column_int(st, 7);
 	r->port_hi = (uint16_t)sqlite3_column_int(st, 8);
-	if ((k = col_word(st, 9, proto_words, NWORDS(proto_words))) < 0)
+	if ((k = store_col_word(st, 9, proto_words, NWORDS(proto_words))) < 0)
 		bad = "proto";
 	r->proto = k;
-	if ((k = col_word(st, 10, store_action_words,
-	                  NWORDS(store_action_words))) < 0)
+	if ((k = store_col_word(st, 10, store_action_words,
+	                        NWORDS(store_action_words))) < 0)
 		bad = "action";
 	r->action = k;
-	if ((k = col_word(st, 11, duration_words, NWORDS(duration_words))) < 0)
+	if ((k = store_col_word(st, 11, duration_words,
+	                        NWORDS(duration_words))) < 0)
 		bad = "duration";
 	r->duration = k;
 	r->expires = (time_t)sqlite3_column_int64(st, 12);
@@ -438,41 +432,59 @@ fail:
 	return -1;
 }
 
-/* Run a one-statement write on rule id: "UPDATE ... WHERE id = ?1" with
- * optional second parameter. */
+/*
+ * Run sql, one statement, in a write transaction of its own, with its
+ * parameters ?1..?3 (as many as it has) bound to p1..p3.  Returns how many
+ * rows it changed (none: nothing to commit, the transaction is dropped),
+ * or -1 + err with nothing changed.
+ */
 static int
-write_by_id(struct store *s, const char *sql, int64_t id, int64_t p2,
-            int64_t p3, const char *what, char *err, size_t errlen)
+write_one(struct store *s, const char *sql, int64_t p1, int64_t p2, int64_t p3,
+          const char *what, char *err, size_t errlen)
 {
+	const int64_t p[] = {p1, p2, p3};
 	sqlite3_stmt *st = NULL;
+	int i, n;
 
 	if (store_check_writable(s, what, err, errlen) == -1)
-		return STORE_ERROR;
+		return -1;
 	if (store_txn_begin(s, what, err, errlen) == -1)
-		return STORE_ERROR;
+		return -1;
 	if (store_prepare(s, sql, &st, what, err, errlen) == -1)
 		goto fail;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_bind_parameter_count(st) >= 2)
-		sqlite3_bind_int64(st, 2, p2);
-	if (sqlite3_bind_parameter_count(st) >= 3)
-		sqlite3_bind_int64(st, 3, p3);
+	for (i = 0; i < sqlite3_bind_parameter_count(st) && i < 3; i++)
+		sqlite3_bind_int64(st, i + 1, p[i]);
 	if (store_step_done(s, st, what, err, errlen) == -1)
 		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
-	if (sqlite3_changes(s->db) == 0) {
+	if ((n = sqlite3_changes(s->db)) == 0) {
 		store_txn_abort(s);
-		store_fail(err, errlen, "no rule %lld", (long long)id);
-		return STORE_NOTFOUND;
+		return 0;
 	}
 	if (store_txn_commit(s, what, err, errlen) == -1)
 		goto fail;
-	return STORE_OK;
+	return n;
 fail:
 	sqlite3_finalize(st);
 	store_txn_abort(s);
-	return STORE_ERROR;
+	return -1;
+}
+
+/* write_one() on rule id (?1): STORE_OK, STORE_NOTFOUND or STORE_ERROR. */
+static int
+write_by_id(struct store *s, const char *sql, int64_t id, int64_t p2,
+            int64_t p3, const char *what, char *err, size_t errlen)
+{
+	switch (write_one(s, sql, id, p2, p3, what, err, errlen)) {
+	case -1:
+		return STORE_ERROR;
+	case 0:
+		store_fail(err, errlen, "no rule %lld", (long long)id);
+		return STORE_NOTFOUND;
+	default:
+		return STORE_OK;
+	}
 }
 
 int
@@ -642,52 +654,23 @@ fail:
 	return -1;
 }
 
-/* Delete the rules a query selects; how many, or -1. */
-static int
-delete_where(struct store *s, const char *sql, int64_t p1, const char *what,
-             char *err, size_t errlen)
-{
-	sqlite3_stmt *st = NULL;
-	int n;
-
-	if (store_check_writable(s, what, err, errlen) == -1)
-		return -1;
-	if (store_txn_begin(s, what, err, errlen) == -1)
-		return -1;
-	if (store_prepare(s, sql, &st, what, err, errlen) == -1)
-		goto fail;
-	if (sqlite3_bind_parameter_count(st) >= 1)
-		sqlite3_bind_int64(st, 1, p1);
-	if (store_step_done(s, st, what, err, errlen) == -1)
-		goto fail;
-	sqlite3_finalize(st);
-	st = NULL;
-	n = sqlite3_changes(s->db);
-	if (store_txn_commit(s, what, err, errlen) == -1)
-		goto fail;
-	return n;
-fail:
-	sqlite3_finalize(st);
-	store_txn_abort(s);
-	return -1;
-}
-
 int
 store_delete_expired(struct store *s, time_t now, char *err, size_t errlen)
 {
-	return delete_where(s,
-	                    "DELETE FROM rules WHERE duration = 'until' AND "
-	                    "expires <= ?1",
-	                    now, "deleting expired rules", err, errlen);
+	return write_one(s,
+	                 "DELETE FROM rules WHERE duration = 'until' AND "
+	                 "expires <= ?1",
+	                 now, 0, 0, "deleting expired rules", err, errlen);
 }
 
 int
 store_delete_transient(struct store *s, char *err, size_t errlen)
 {
-	return delete_where(s,
-	                    "DELETE FROM rules WHERE duration IN "
-	                    "('once', 'restart')",
-	                    0, "deleting once and restart rules", err, errlen);
+	return write_one(s,
+	                 "DELETE FROM rules WHERE duration IN "
+	                 "('once', 'restart')",
+	                 0, 0, 0, "deleting once and restart rules", err,
+	                 errlen);
 }
 
 /* --- reads ---------------------------------------------------------------- */
