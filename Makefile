@@ -54,7 +54,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Everything but the programs' main() files is one library, built twice:
 # plain for the programs, with ASan+UBSan for the unit tests.
-LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c) \
+LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c store/*.c) \
             $(filter-out proxyd/main.c,$(wildcard proxyd/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
 SAN_OBJ   = $(LIB_SRC:%.c=build/san/%.o)

@@ -4,7 +4,7 @@
  * events_stats.c, the terminal helpers in events_fmt.c.  tollgate(8) and
  * docs/events.md say what the user sees.
  *
- * The events are read from the database (rules/events.h), read-only: it
+ * The events are read from the database (store/events.h), read-only: it
  * works with tollgated down and never blocks its writer.  A follower polls
  * by id every EVENTS_POLL_MS; it reopens the database when the file is
  * replaced or fails, and waits for it when it is missing.  Memory is
@@ -28,8 +28,8 @@
 
 #include "cli/cli.h"
 #include "common/name.h"
-#include "rules/events.h"
-#include "rules/store.h"
+#include "store/events.h"
+#include "store/store.h"
 
 #define EVENTS_POLL_MS     200  /* --follow: how often to look */
 #define EVENTS_POLL_BATCH  1000 /* --follow: rows per look, at most */

@@ -7,7 +7,7 @@
  * When it does not run (no socket, or nothing listening), they are
  * written to the database directly, which needs root; tollgated reads
  * them when it starts.  Queries (list, test, export) read the database
- * read-only (rules/store.h) and work whether tollgated runs or not.
+ * read-only (store/store.h) and work whether tollgated runs or not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +32,7 @@
 #include "rules/list.h"
 #include "rules/match.h"
 #include "rules/rule.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 /* An import may be big: a million names are parsed, stored and indexed
  * before the daemon answers. */

@@ -19,7 +19,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "proxyd/eventlog.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 struct evitem {
 	struct event_row *row; /* a decision or a gap; NULL: a close */

@@ -1,6 +1,6 @@
 /*
  * eventlog.h - tollgated's event writer: every decision becomes a row of
- * the event log (rules/events.h), and every allowed connection's bytes and
+ * the event log (store/events.h), and every allowed connection's bytes and
  * duration are added when it ends.
  *
  * The loop only queues (a copy, never a wait); a writer thread of its own,
@@ -28,7 +28,7 @@
 #include "proxyd/peek.h"
 #include "proxyd/proxyd.h"
 #include "proxyd/reason.h"
-#include "rules/events.h"
+#include "store/events.h"
 
 /* Rows per transaction, at most. */
 #define EVENTLOG_BATCH 512

@@ -14,7 +14,7 @@
 #include "common/log.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 struct rulesvc_hit {
 	uint64_t hits;

@@ -28,7 +28,7 @@
 #include <sqlite3.h>
 
 #include "rules/match.h"
-#include "rules/store.h"
+#include "store/store.h"
 #include "tests/unit/schema_v1.h"
 
 /* Each test gets a fresh directory; the database lives one level down so
