@@ -2,12 +2,16 @@
  * cli.h - what the subcommands of the tollgate command share.
  *
  * main.c parses the global options and dispatches through a table of
- * struct cli_cmd; each subcommand lives in a file of its own (redirect.c)
- * and receives its arguments with argv[0] being its own name.  Adding a
- * subcommand is one row in main.c and one handler.
+ * struct cli_cmd; each subcommand lives in a file of its own (status.c),
+ * or in files named after it (rules*.c, events*.c), and receives its
+ * arguments with argv[0] being its own name.  Adding a subcommand is one
+ * row in main.c and one handler.  A handler reads its options with
+ * opts.h, prints tables with table.h and parses numbers and times with
+ * values.h.
  *
  * Conventions (tollgate(8)): errors go to stderr as one line starting with
- * "tollgate: " and naming what was wrong; results go to stdout.
+ * "tollgate: " and naming what was wrong (the helpers below); results go
+ * to stdout.
  */
 #ifndef TG_CLI_H
 #define TG_CLI_H
@@ -106,7 +110,7 @@ int cli_config_load(const struct cli_opts *opts, const char *what,
 void cli_json_str(FILE *out, const char *s);
 
 /*
- * The terminal that "tollgate events" draws on (events_fmt.c): whether
+ * The terminal that the tables and "events stats" draw on (events_fmt.c): whether
  * stdout is one, its size, whether to colour (not with NO_COLOR or
  * TERM=dumb) and whether to use UTF-8 (the locale's variables say so and
  * --ascii was not given).  Tables fit CLI_TERM_WIDTH columns, or the

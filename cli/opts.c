@@ -8,11 +8,16 @@
 
 #include "cli/opts.h"
 
-/* getopt_long()'s code for row i: its short letter, else past every
+_Static_assert(CLI_OPTS_MAX <= 32, "a row of the table is a bit of allowed");
+
+/* getopt_long()'s code for row i: its short letter, else one past every
  * character. */
-#define CLI_OPT_VAL(set, i)                                                    \
-	((set)->opts[i].short_name != 0 ? (set)->opts[i].short_name            \
-	                                : 256 + (int)(i))
+static int
+cli_opt_val(const struct cli_optset *set, size_t i)
+{
+	return set->opts[i].short_name != 0 ? set->opts[i].short_name
+	                                    : 256 + (int)i;
+}
 
 /* The row that getopt_long() answered ch for, or -1. */
 static int
@@ -20,8 +25,8 @@ cli_opt_row(const struct cli_optset *set, int ch)
 {
 	size_t i;
 
-	for (i = 0; i < set->n_opts; i++)
-		if (CLI_OPT_VAL(set, i) == ch)
+	for (i = 0; i < set->n_opts && i < CLI_OPTS_MAX; i++)
+		if (cli_opt_val(set, i) == ch)
 			return (int)i;
 	return -1;
 }
@@ -47,7 +52,7 @@ cli_opts_parse(const struct cli_optset *set, uint32_t allowed,
 		longopts[i].has_arg =
 		    set->opts[i].arg != NULL ? required_argument : no_argument;
 		longopts[i].flag = NULL;
-		longopts[i].val = CLI_OPT_VAL(set, i);
+		longopts[i].val = cli_opt_val(set, i);
 		if (set->opts[i].short_name != 0)
 			shorts[n++] = set->opts[i].short_name;
 	}
@@ -69,7 +74,7 @@ cli_opts_parse(const struct cli_optset *set, uint32_t allowed,
 			return cli_usage(who, "unknown option %s",
 			                 argv[optind - 1]);
 		o = &set->opts[row];
-		if (row >= 32 || !(allowed & (UINT32_C(1) << row)))
+		if (!(allowed & (UINT32_C(1) << row)))
 			return cli_usage(who, "--%s does not apply here",
 			                 o->name);
 		if (o->arg == NULL) {
