@@ -30,36 +30,38 @@
 #define EVENTS_LIMIT_MAX  10000000
 #define EVENTS_STATS_TOP  10 /* default top apps and domains */
 
-/* EVENTS_LIMIT_PIPE in the help's text. */
-#define EVENTS_STR(n)        EVENTS_STR_DIGITS(n)
-#define EVENTS_STR_DIGITS(n) #n
+/* A number in the help's text. */
+#define EV_STR(n)  EV_STR1(n)
+#define EV_STR1(n) #n
 
-#define EV_OPT(name, arg, field, help)                                         \
-	{                                                                      \
-		name, 0, arg, help, offsetof(struct ev_args, field)            \
-	}
+#define EV_FIELD(f) offsetof(struct ev_args, f)
+
+/* clang-format off */
+#define EV_LIMIT_HELP                                                          \
+	"the newest N (default: a screenful, or " EV_STR(EVENTS_LIMIT_PIPE)    \
+	"; 0: all);\n"                                                         \
+	"stats: the top N apps and domains (" EV_STR(EVENTS_STATS_TOP) ")"
+/* clang-format on */
 
 static const struct cli_opt ev_opts[] = {
-    EV_OPT("app", "EXE", app,
-           "one program: its path, or its name (firefox-esr)"),
-    EV_OPT("domain", "NAME", domain, "one name and every name under it"),
-    EV_OPT("verdict", "V", verdict, "allow, deny or reject"),
-    EV_OPT("since", "T", since,
-           "from T: 30s, 10m, 2h, 3d, 1w ago, today, yesterday,\n"
-           "HH:MM, or YYYY-MM-DD[THH:MM[:SS]][Z] (local time\n"
-           "unless Z or +HH:MM)"),
-    EV_OPT("until", "T", until, "before T (same forms, and now)"),
-    EV_OPT("pid", "N", pid, "one process"),
-    EV_OPT("uid", "N|USER", uid, "one user"),
-    EV_OPT("limit", "N", limit,
-           "the newest N (default: a screenful, or " EVENTS_STR(
-               EVENTS_LIMIT_PIPE) "; 0: all);\n"
-                                  "stats: the top N apps and domains (10)"),
-    EV_OPT("wide", NULL, wide, "every field, in full"),
-    EV_OPT("json", NULL, json, "one JSON object a line, every field"),
-    EV_OPT("follow", NULL, follow,
-           "then show new events as they come (Ctrl-C stops)"),
-    EV_OPT("ascii", NULL, ascii, "no Unicode in the output"),
+    {"app", 0, "EXE", "one program: its path, or its name (firefox-esr)",
+     EV_FIELD(app)},
+    {"domain", 0, "NAME", "one name and every name under it", EV_FIELD(domain)},
+    {"verdict", 0, "V", "allow, deny or reject", EV_FIELD(verdict)},
+    {"since", 0, "T",
+     "from T: 30s, 10m, 2h, 3d, 1w ago, today, yesterday,\n"
+     "HH:MM, or YYYY-MM-DD[THH:MM[:SS]][Z] (local time\n"
+     "unless Z or +HH:MM)",
+     EV_FIELD(since)},
+    {"until", 0, "T", "before T (same forms, and now)", EV_FIELD(until)},
+    {"pid", 0, "N", "one process", EV_FIELD(pid)},
+    {"uid", 0, "N|USER", "one user", EV_FIELD(uid)},
+    {"limit", 0, "N", EV_LIMIT_HELP, EV_FIELD(limit)},
+    {"wide", 0, NULL, "every field, in full", EV_FIELD(wide)},
+    {"json", 0, NULL, "one JSON object a line, every field", EV_FIELD(json)},
+    {"follow", 0, NULL, "then show new events as they come (Ctrl-C stops)",
+     EV_FIELD(follow)},
+    {"ascii", 0, NULL, "no Unicode in the output", EV_FIELD(ascii)},
 };
 
 static const struct cli_optset ev_optset = {

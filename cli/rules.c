@@ -48,22 +48,21 @@ enum {
 	 RO_BIT(RO_PROTO) | RO_BIT(RO_ACTION) | RO_BIT(RO_DURATION) |          \
 	 RO_BIT(RO_PRIORITY) | RO_BIT(RO_NOTE))
 
-#define RULES_OPT(o, name, arg, field)                                         \
-	[o] = {name, 0, arg, NULL, offsetof(struct rules_args, field)}
+#define RULES_FIELD(f) offsetof(struct rules_args, f)
 
 static const struct cli_opt rules_opts[] = {
-    RULES_OPT(RO_APP, "app", "EXE", app),
-    RULES_OPT(RO_DEST, "dest", "DEST", dest),
-    RULES_OPT(RO_UID, "uid", "N", uid),
-    RULES_OPT(RO_PORT, "port", "N", port),
-    RULES_OPT(RO_PROTO, "proto", "PROTO", proto),
-    RULES_OPT(RO_ACTION, "action", "ACTION", action),
-    RULES_OPT(RO_DURATION, "duration", "DURATION", duration),
-    RULES_OPT(RO_PRIORITY, "priority", "N", priority),
-    RULES_OPT(RO_NOTE, "note", "TEXT", note),
-    RULES_OPT(RO_LIST_NAME, "list-name", "NAME", list_name),
-    RULES_OPT(RO_JSON, "json", NULL, json),
-    RULES_OPT(RO_WIDE, "wide", NULL, wide),
+    [RO_APP] = {"app", 0, "EXE", NULL, RULES_FIELD(app)},
+    [RO_DEST] = {"dest", 0, "DEST", NULL, RULES_FIELD(dest)},
+    [RO_UID] = {"uid", 0, "N", NULL, RULES_FIELD(uid)},
+    [RO_PORT] = {"port", 0, "N", NULL, RULES_FIELD(port)},
+    [RO_PROTO] = {"proto", 0, "PROTO", NULL, RULES_FIELD(proto)},
+    [RO_ACTION] = {"action", 0, "ACTION", NULL, RULES_FIELD(action)},
+    [RO_DURATION] = {"duration", 0, "DURATION", NULL, RULES_FIELD(duration)},
+    [RO_PRIORITY] = {"priority", 0, "N", NULL, RULES_FIELD(priority)},
+    [RO_NOTE] = {"note", 0, "TEXT", NULL, RULES_FIELD(note)},
+    [RO_LIST_NAME] = {"list-name", 0, "NAME", NULL, RULES_FIELD(list_name)},
+    [RO_JSON] = {"json", 0, NULL, NULL, RULES_FIELD(json)},
+    [RO_WIDE] = {"wide", 0, NULL, NULL, RULES_FIELD(wide)},
 };
 
 static const struct cli_optset rules_optset = {
