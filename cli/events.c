@@ -450,7 +450,6 @@ cli_events(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	int next, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.opts = opts;
 	ctx.who.name = "events";
 	ctx.who.help = "events";
 	if (argc >= 2 && strcmp(argv[1], "stats") == 0) {

@@ -34,7 +34,6 @@ struct ev_args {
 
 struct ev_ctx {
 	struct cli_who who; /* "events" or "events stats" */
-	const struct cli_opts *opts;
 	struct config cfg;
 	struct ev_args a;
 	struct cli_term term;

@@ -419,8 +419,6 @@ cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		return CLI_EXIT_OK;
 	}
 	memset(&ctx, 0, sizeof(ctx));
-	ctx.cmd = cmd;
-	ctx.opts = opts;
 	for (i = 0; i < RULES_N_ACTIONS; i++)
 		if (strcmp(argv[1], rules_actions[i].name) == 0)
 			break;

@@ -31,9 +31,7 @@ struct rules_args {
 };
 
 struct rules_ctx {
-	const struct cli_cmd *cmd;
 	const struct rules_action *act;
-	const struct cli_opts *opts;
 	char name[32];      /* "rules add" */
 	struct cli_who who; /* its messages */
 	struct config cfg;

@@ -56,7 +56,8 @@ enum table_flags {
 struct table {
 	const struct table_col *cols;
 	size_t n_cols;
-	const struct cli_term *term; /* the width to fit; NULL: none */
+	const struct cli_term *term; /* made safe and fitted for; NULL only
+	                               with TABLE_RAW */
 	unsigned flags;
 	size_t sep;      /* spaces between columns */
 	size_t flex_min; /* the flexible column, at least */
