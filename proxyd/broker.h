@@ -37,6 +37,7 @@
 #include <sys/types.h>
 
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 #include "proxyd/attr.h"
 #include "proxyd/peek.h"
 #include "proxyd/proxyd.h"

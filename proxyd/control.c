@@ -30,6 +30,7 @@
 
 #include "common/ctl.h"
 #include "common/log.h"
+#include "common/ctl_prompt.h"
 #include "proxyd/broker.h"
 #include "proxyd/control.h"
 #include "proxyd/rulesvc.h"

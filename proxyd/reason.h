@@ -7,7 +7,7 @@
 #ifndef TG_REASON_H
 #define TG_REASON_H
 
-#include "rules/events.h"
+#include "store/events.h"
 
 enum reason {
 	REASON_DEFAULT,        /* default_action: no rule decided */
