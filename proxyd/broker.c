@@ -348,6 +348,8 @@ enum broker_park
 broker_park(struct proxyd *pd, struct broker_waiter *w,
             const struct broker_ask *ask, enum action *verdict)
 {
+	char whobuf[BROKER_WHO_MAX];
+	const char *who;
 	struct broker *b = pd->broker;
 	struct ctl_prompt want;
 	struct timeval tv;
@@ -361,6 +363,7 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	if (b == NULL ||
 	    !broker_has_agent(b, ask->app->uid_known, ask->app->uid))
 		return BROKER_NO_AGENT;
+	who = ask->who(ask->owner, whobuf, sizeof(whobuf));
 	prompt_describe(b, ask, &want, &has_uid);
 	p = prompt_find(&b->answered, &want, has_uid);
 	if (p != NULL) {
@@ -374,12 +377,12 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 		    b->n_parked >= parked_max(pd)) {
 			log_info("%s: prompt %llu: %u connections wait on "
 			         "it, %u in all: not parked",
-			         ask->who, (unsigned long long)p->info.id,
+			         who, (unsigned long long)p->info.id,
 			         p->n_conns, b->n_parked);
 			return BROKER_FULL;
 		}
 		prompt_add_conn(b, p, w);
-		log_debug("%s: joins prompt %llu (%u waiting)", ask->who,
+		log_debug("%s: joins prompt %llu (%u waiting)", who,
 		          (unsigned long long)p->info.id, p->n_conns);
 		return BROKER_PARKED;
 	}
@@ -388,12 +391,12 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP) {
 		log_info("%s: %u prompts pending (%u connections): not "
 		         "asking",
-		         ask->who, b->n_prompts, b->n_parked);
+		         who, b->n_prompts, b->n_parked);
 		return BROKER_FULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		log_error("%s: prompt: calloc: %s", ask->who, strerror(errno));
+		log_error("%s: prompt: calloc: %s", who, strerror(errno));
 		return BROKER_FULL;
 	}
 	p->b = b;
@@ -404,7 +407,7 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	tv.tv_sec = pd->cfg.prompt_timeout_ms / 1000;
 	tv.tv_usec = (pd->cfg.prompt_timeout_ms % 1000) * 1000;
 	if (p->timer == NULL || evtimer_add(p->timer, &tv) == -1) {
-		log_error("%s: prompt: cannot arm its timer", ask->who);
+		log_error("%s: prompt: cannot arm its timer", who);
 		if (p->timer != NULL)
 			event_free(p->timer);
 		free(p);
@@ -418,7 +421,7 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	b->n_prompts++;
 	prompt_add_conn(b, p, w);
 	log_info("%s: prompt %llu: asking about %s (%s) -> %s port %u, %u s",
-	         ask->who, (unsigned long long)p->info.id,
+	         who, (unsigned long long)p->info.id,
 	         p->info.app[0] != '\0' ? p->info.app : "an unknown process",
 	         p->info.user[0] != '\0' ? p->info.user : "unknown user",
 	         p->info.name[0] != '\0' ? p->info.name : p->info.dst,

@@ -48,6 +48,7 @@
 #define BROKER_PARKED_MAX        1024 /* and half of max_connections */
 #define BROKER_PROMPTS_PER_APP   32
 #define BROKER_PROMPTS_MAX       256
+#define BROKER_WHO_MAX           160 /* a log line's prefix */
 
 struct prompt;
 struct broker_waiter;
@@ -85,7 +86,10 @@ struct broker_ask {
 	const char *name; /* NULL: none was read */
 	enum name_source source;
 	const struct sockaddr *dst;
-	const char *who; /* prefix of its log lines: "conn 2 A -> B" */
+	/* The prefix of its log lines ("conn 2 A -> B") into buf; made only
+	 * when it is to be parked, not for the usual no-agent answer. */
+	const char *(*who)(const void *owner, char *buf, size_t len);
+	const void *owner;
 };
 
 /* How the broker reaches the prompt agents (control.c's). */

@@ -484,17 +484,24 @@ conn_judge(struct conn *c)
 	return true;
 }
 
+/* broker_ask.who: the prefix of c's log lines. */
+static const char *
+conn_ask_who(const void *owner, char *buf, size_t len)
+{
+	return conn_who(owner, buf, len);
+}
+
 /* Ask the broker: park c, or take the verdict it gives at once. */
 static bool
 conn_ask(struct conn *c)
 {
-	char who[2 * ADDR_STRLEN + 32];
 	struct broker_ask ask = {
 	    .app = c->app,
 	    .name = c->peek.source != NAME_NONE ? c->peek.name : NULL,
 	    .source = c->peek.source,
 	    .dst = (const struct sockaddr *)&c->dst,
-	    .who = conn_who(c, who, sizeof(who)),
+	    .who = conn_ask_who,
+	    .owner = c,
 	};
 
 	switch (broker_park(c->pd, &c->wait, &ask, &c->verdict)) {

@@ -163,6 +163,13 @@ teardown(void **state)
 	return 0;
 }
 
+static const char *
+test_who(const void *owner, char *buf, size_t len)
+{
+	snprintf(buf, len, "conn test");
+	return buf;
+}
+
 /* Park waiter i, asking about name (NULL: none) at port 443. */
 static enum broker_park
 park(struct fixture *f, int i, const char *name, enum action *verdict)
@@ -172,7 +179,7 @@ park(struct fixture *f, int i, const char *name, enum action *verdict)
 	    .name = name,
 	    .source = name != NULL ? NAME_SNI : NAME_NONE,
 	    .dst = (const struct sockaddr *)&f->dst,
-	    .who = "conn test",
+	    .who = test_who,
 	};
 	enum action v = ACTION_ALLOW;
 
