@@ -3,12 +3,13 @@
  * same SQLite database as the rules (store.h), written by the daemon's
  * event writer thread and read by "tollgate events".
  *
- * Fields as DESIGN.md "Events": time, pid, uid, user, exe, cmdline, proto,
- * source, destination IP and port, name and where it came from, verdict,
- * what decided it, upstream, bytes each way, duration, flags.  Bytes and
- * duration are filled when the connection ends (events_close()).  A row
- * of kind EVENT_GAP stands for events that were not recorded (the writer
- * fell behind): "N events not recorded between T1 and T2".
+ * Fields as docs/events.md "The table": time, pid, uid, user, exe,
+ * cmdline, proto, source, destination IP and port, name and where it came
+ * from, verdict, what decided it, upstream, bytes each way, duration,
+ * flags.  Bytes and duration are filled when the connection ends
+ * (events_close()).  A row of kind EVENT_GAP stands for events that were
+ * not recorded (the writer fell behind): "N events not recorded between
+ * T1 and T2".
  *
  * The row is struct event_row, not struct event: that tag is libevent's,
  * and the daemon's writer sees both.
@@ -21,15 +22,11 @@
  * ("test.a." up to "test.a/"), no LIKE.  Indexes: (time_ms, exe_base,
  * rname), conn_id, and gap rows.  A query walks its time span on the
  * first and checks app and domain there, reading only the rows that
- * match: some milliseconds a day of rows (bench/events_bench.c: app and
- * domain over a day under 10 ms among a million rows; stats of a day under
- * 200 ms).  An app or domain with no time bound reads the index back from
- * the newest row until limit rows match: all of it for one never seen,
- * 100-250 ms per million rows (the default event_max_rows).  Indexes led
- * by exe_base or rname would make those instant, but every batch would
- * rewrite a page per app and per name in it: inserts measured at 45,000
- * rows/s with the app index alone and 25,000 with the name index, where
- * the goal is 50,000.
+ * match; an app or domain with no time bound reads the index back from
+ * the newest row until limit rows match.  Indexes led by exe_base or rname
+ * would make that instant, but every batch would rewrite a page per app
+ * and per name in it and cut the insert rate by a third or a half.  What
+ * these choices cost and save, measured: docs/storage.md.
  *
  * Durability: the event writes run with synchronous=NORMAL (set for their
  * transaction, FULL put back after): in WAL mode a committed batch
@@ -154,8 +151,8 @@ struct event_close {
  * row.  An end with no row (pruned meanwhile, or never written) is
  * skipped.
  *
- * More than 50,000 rows a second in batches of 512 (bench/events_bench.c).
- * Returns how many rows the ends filled, or -1 + err (nothing written).
+ * Rows go in batches (the writer's are up to 512 rows; rates in
+ * docs/storage.md).  Returns how many rows the ends filled, or -1 + err (nothing written).
  */
 int events_write(struct store *s, struct event_row *ev, size_t n,
                  const struct event_close *c, size_t nc, char *err,

@@ -17,7 +17,7 @@
  *   3  events and its indexes (events.h)
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
- * quick_check) costs about 20 ms per 100,000 list names at every open.
+ * quick_check) runs at every open (its cost: docs/storage.md).
  * Tables (times in Unix
  * seconds, enums as their lower-case words):
  *   rules(id, app, uid NULL when none, dest_kind, dest, addr BLOB NULL
