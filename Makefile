@@ -54,7 +54,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Everything but the programs' main() files is one library, built twice:
 # plain for the programs, with ASan+UBSan for the unit tests.
-LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c) \
+LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c store/*.c) \
             $(filter-out proxyd/main.c,$(wildcard proxyd/*.c))
 LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
 SAN_OBJ   = $(LIB_SRC:%.c=build/san/%.o)
@@ -137,7 +137,9 @@ unit: check-deps $(UNIT_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan, the code under test compiled in.
 FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
-               common/config.c common/addr.c rules/rule.c rules/list.c
+               common/ctl_prompt.c common/quote.c common/hex.c \
+               common/errbuf.c common/config.c common/addr.c rules/rule.c \
+               rules/list.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

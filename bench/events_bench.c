@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rules/events.h"
-#include "rules/store.h"
+#include "store/events.h"
+#include "store/store.h"
 
 #define ROWS       1000000
 #define RATE_ROWS  500000 /* the insert rate is measured over these */

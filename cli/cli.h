@@ -2,12 +2,16 @@
  * cli.h - what the subcommands of the tollgate command share.
  *
  * main.c parses the global options and dispatches through a table of
- * struct cli_cmd; each subcommand lives in a file of its own (redirect.c)
- * and receives its arguments with argv[0] being its own name.  Adding a
- * subcommand is one row in main.c and one handler.
+ * struct cli_cmd; each subcommand lives in a file of its own (status.c),
+ * or in files named after it (rules*.c, events*.c), and receives its
+ * arguments with argv[0] being its own name.  Adding a subcommand is one
+ * row in main.c and one handler.  A handler reads its options with
+ * opts.h, prints tables with table.h and parses numbers and times with
+ * values.h.
  *
  * Conventions (tollgate(8)): errors go to stderr as one line starting with
- * "tollgate: " and naming what was wrong; results go to stdout.
+ * "tollgate: " and naming what was wrong (the helpers below); results go
+ * to stdout.
  */
 #ifndef TG_CLI_H
 #define TG_CLI_H
@@ -43,30 +47,59 @@ struct cli_cmd {
 	           int argc, char **argv);
 };
 
-/* Print "tollgate: " and the message, as one line on stderr. */
+/*
+ * Messages (messages.c).  Every one is one line on stderr, after stdout is
+ * flushed, starting "tollgate: " and, but for cli_error(), the name of
+ * who speaks: a subcommand ("status"), or a subcommand and its action
+ * ("rules add", "events stats").
+ */
+struct cli_who {
+	const char *name; /* "rules add": lines start "tollgate: rules add: " */
+	const char *args; /* its synopsis, for usage errors; NULL: they point
+	                     at the help instead */
+	const char *help; /* whose --help explains the values: "events" for
+	                     "events stats"; NULL: name */
+};
+
+/* "tollgate: MESSAGE", for what no subcommand says yet. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/*
- * Print a usage error for cmd as one line ("tollgate: CMD: message (usage:
- * ...)") and return CLI_EXIT_USAGE.
- */
-int cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
+/* "tollgate: NAME: MESSAGE": a line that does not end the command. */
+void cli_say(const struct cli_who *who, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* "tollgate: NAME: note: MESSAGE": something done that was not asked. */
+void cli_note(const struct cli_who *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* "tollgate: NAME: MESSAGE"; returns CLI_EXIT_FAIL. */
+int cli_fail(const struct cli_who *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A usage error: "tollgate: NAME: MESSAGE (usage: tollgate [-c FILE] NAME
+ * ARGS)", or "... (see tollgate HELP --help)" when who has no args.
+ * Returns CLI_EXIT_USAGE.
+ */
+int cli_usage(const struct cli_who *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A bad option value, for helpers that return -1: "tollgate: NAME:
+ * MESSAGE (see tollgate HELP --help)".  Returns -1.
+ */
+int cli_bad_value(const struct cli_who *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The head of a subcommand's --help: "usage: tollgate [-c FILE] NAME
+ * ARGS", a blank line, and the one-line help with its full stop. */
+void cli_help_head(const char *name, const char *args, const char *help);
 
 /*
  * Fill cfg from the built-in defaults and the configuration file (-c, or
  * the default file when it exists).  Returns 0, or -1 after printing the
  * parser's "FILE:LINE: ..." error prefixed with what.
  */
-/*
- * The options of a subcommand that takes no arguments, only --json,
- * --wide (when wide is not NULL) and --help.  help is printed after the
- * usage line.  Returns -1 to go on, else the exit status to return
- * (CLI_EXIT_OK after --help, CLI_EXIT_USAGE after a usage error).
- */
-int cli_flags(const struct cli_cmd *cmd, int argc, char **argv,
-              const char *help, bool *json, bool *wide);
-
 int cli_config_load(const struct cli_opts *opts, const char *what,
                     struct config *cfg);
 
@@ -77,7 +110,7 @@ int cli_config_load(const struct cli_opts *opts, const char *what,
 void cli_json_str(FILE *out, const char *s);
 
 /*
- * The terminal that "tollgate events" draws on (events_fmt.c): whether
+ * The terminal that the tables and "events stats" draw on (events_fmt.c): whether
  * stdout is one, its size, whether to colour (not with NO_COLOR or
  * TERM=dumb) and whether to use UTF-8 (the locale's variables say so and
  * --ascii was not given).  Tables fit CLI_TERM_WIDTH columns, or the

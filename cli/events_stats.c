@@ -2,7 +2,7 @@
  * events_stats.c - "tollgate events stats": the event log at a glance.
  * The top apps and domains as bars (allowed and denied parts), what was
  * denied most, and the connections per hour as a bar chart; or all of it
- * as one JSON object.  The counting is events_stats() (rules/events.h);
+ * as one JSON object.  The counting is events_stats() (store/events.h);
  * this file only draws.  Denied means deny or reject throughout.
  */
 #include <stdio.h>
@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
-#include "rules/events.h"
+#include "store/events.h"
 
 #define STATS_LABEL_MAX  28 /* app and domain labels, in columns */
 #define STATS_BAR_MAX    40 /* the longest bar */

@@ -3,7 +3,6 @@
  * cli_cmds[]; see cli.h and tollgate(8).
  */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,74 +28,6 @@ static const struct cli_cmd cli_cmds[] = {
 };
 
 #define CLI_N_CMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))
-
-void
-cli_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fputs(CLI_PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-int
-cli_usage_error(const struct cli_cmd *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fflush(stdout);
-	fprintf(stderr, CLI_PROG ": %s: ", cmd->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (usage: " CLI_PROG " [-c FILE] %s %s)\n", cmd->name,
-	        cmd->args);
-	return CLI_EXIT_USAGE;
-}
-
-int
-cli_flags(const struct cli_cmd *cmd, int argc, char **argv, const char *help,
-          bool *json, bool *wide)
-{
-	static const struct option longopts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"wide", no_argument, NULL, 'w'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	int ch;
-
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+:jh", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'j':
-			*json = true;
-			break;
-		case 'w':
-			if (wide == NULL)
-				return cli_usage_error(cmd, "unknown option %s",
-				                       argv[optind - 1]);
-			*wide = true;
-			break;
-		case 'h':
-			printf("usage: " CLI_PROG " [-c FILE] %s %s\n\n%s.\n%s",
-			       cmd->name, cmd->args, cmd->help, help);
-			return CLI_EXIT_OK;
-		default:
-			return cli_usage_error(cmd, "unknown option %s",
-			                       argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		                       argv[optind]);
-	return -1;
-}
 
 static const struct cli_cmd *
 cli_cmd_find(const char *name)

@@ -1,9 +1,9 @@
 /*
- * prompts.c - "tollgate prompts" and "tollgate answer": the prompts
- * tollgated is waiting on, and answering one from the command line
- * (tollgate(8); the protocol is docs/control.md, Prompts).
+ * prompts.c - "tollgate prompts": the prompts tollgated is waiting on
+ * (tollgate(8); the protocol is docs/control.md, Prompts).  Answering one
+ * is answer.c.
  *
- * A prompt lives in the daemon's memory and nowhere else, so both need
+ * A prompt lives in the daemon's memory and nowhere else, so this needs
  * tollgated running; there is no database fallback.  PROMPTS is the one
  * request whose reply is more than a line ("OK count=N", then N PROMPT
  * lines), so it is sent on a connection of its own instead of through
@@ -11,11 +11,12 @@
  * decide: its ERR is passed on as it is.
  *
  * Everything shown comes from the programs being asked about (a path, a
- * command line, a name), so the table goes through cli_ev_text() like
- * "tollgate events": no control byte reaches the terminal.
+ * command line, a name), so the table (table.h) shows them in their
+ * safe form, like "tollgate events": no control byte reaches the
+ * terminal.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,12 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
+#include "cli/table.h"
+#include "cli/values.h"
 #include "common/ctl.h"
+#include "common/ctl_client.h"
+#include "common/ctl_prompt.h"
 
 /* More prompts than tollgated ever holds (256 pending in all): a reply
  * that claims more is not believed. */
@@ -45,44 +51,37 @@ enum {
 	N_COLS
 };
 
-static const struct {
-	const char *head;
-	size_t max;    /* at most this wide (not with --wide); 0: no limit */
-	bool right;    /* numbers */
-	bool cut_left; /* keep the end (a host name) */
-} prompts_cols[N_COLS] = {
-    [COL_ID] = {"ID", 0, true, false},
-    [COL_APP] = {"APP", 20, false, false},
-    [COL_USER] = {"USER", 12, false, false},
-    [COL_DEST] = {"DESTINATION", 0, false, true},
-    [COL_AGE] = {"AGE", 0, true, false},
-    [COL_LEFT] = {"LEFT", 0, true, false},
-    [COL_CONNS] = {"CONNS", 0, true, false},
+/* Each column as wide as its header and widest cell, within its bound
+ * (not with --wide); DESTINATION gets what the others leave of the
+ * terminal's width, and keeps the end of a long name. */
+static const struct table_col prompts_cols[N_COLS] = {
+    [COL_ID] = {.head = "ID", .right = true},
+    [COL_APP] = {.head = "APP", .max = 20},
+    [COL_USER] = {.head = "USER", .max = 12},
+    [COL_DEST] = {.head = "DESTINATION", .cut_left = true, .flex = true},
+    [COL_AGE] = {.head = "AGE", .right = true},
+    [COL_LEFT] = {.head = "LEFT", .right = true},
+    [COL_CONNS] = {.head = "CONNS", .right = true},
 };
 
-/* One prompt's cells, made safe to print but not yet cut: cell[] points
- * into the buffers. */
-struct prompts_row {
-	char app[CTL_PROMPT_APP_MAX + 16];
-	char dest[CTL_PROMPT_NAME_MAX + 80];
-	char small[N_COLS][64];
-	const char *cell[N_COLS];
+/* What the options said. */
+struct prompts_args {
+	bool wide, json;
 };
 
-/* A positive decimal without sign or leading zeros, as the protocol's
- * ids are; -1 when s is not one or is over max. */
-static int
-prompts_parse_num(const char *s, unsigned long long max,
-                  unsigned long long *out)
-{
-	size_t len = strlen(s);
+static const struct cli_opt prompts_opts[] = {
+    {"wide", 0, NULL, "the program's full path, nothing cut",
+     offsetof(struct prompts_args, wide)},
+    {"json", 'j', NULL, "one JSON object a line, every field",
+     offsetof(struct prompts_args, json)},
+};
 
-	if (len == 0 || len > 19 || s[0] == '0' ||
-	    strspn(s, "0123456789") != len)
-		return -1;
-	*out = strtoull(s, NULL, 10);
-	return *out <= max ? 0 : -1;
-}
+static const struct cli_optset prompts_optset = {
+    .opts = prompts_opts,
+    .n_opts = sizeof(prompts_opts) / sizeof(prompts_opts[0]),
+    .in_order = true,
+    .help_col = 11,
+};
 
 /*
  * Ask tollgated for its pending prompts.  0 with *ps (the caller frees
@@ -90,7 +89,8 @@ prompts_parse_num(const char *s, unsigned long long max,
  * that is not what docs/control.md says.
  */
 static int
-prompts_fetch(const char *path, struct ctl_prompt **ps, size_t *n)
+prompts_fetch(const struct cli_who *who, const char *path,
+              struct ctl_prompt **ps, size_t *n)
 {
 	static const char request[] = "PROMPTS\n";
 	char err[CTL_ERRLEN], perr[CTL_ERRLEN], *line;
@@ -104,7 +104,7 @@ prompts_fetch(const char *path, struct ctl_prompt **ps, size_t *n)
 	*n = 0;
 	fd = ctl_connect(path, err, sizeof(err));
 	if (fd < 0) {
-		cli_error("prompts: %s", err);
+		cli_fail(who, "%s", err);
 		return -1;
 	}
 	/* When the daemon closed early, its ERR may still be there. */
@@ -112,40 +112,42 @@ prompts_fetch(const char *path, struct ctl_prompt **ps, size_t *n)
 	              sizeof(err)) == -1 &&
 	     errno != EPIPE && errno != ECONNRESET) ||
 	    ctl_recv_reply(fd, &rep, CTL_TIMEOUT_MS, err, sizeof(err)) == -1) {
-		cli_error("prompts: %s", err);
+		cli_fail(who, "%s", err);
 		close(fd);
 		return -1;
 	}
 	if (!rep.ok) {
-		cli_error("prompts: tollgated refused: %s (%s)", rep.msg,
-		          rep.codestr);
+		cli_fail(who, "tollgated refused: %s (%s)", rep.msg,
+		         rep.codestr);
 		goto out;
 	}
 	v = ctl_reply_get(&rep, "count");
 	if (v == NULL || (strcmp(v, "0") != 0 &&
-	                  prompts_parse_num(v, PROMPTS_MAX, &count) == -1)) {
-		cli_error("prompts: tollgated answered PROMPTS without a "
-		          "count of at most %d (count=%s)",
-		          PROMPTS_MAX, v != NULL ? v : "missing");
+	                  cli_parse_id(v, PROMPTS_MAX, &count) == -1)) {
+		cli_fail(who,
+		         "tollgated answered PROMPTS without a "
+		         "count of at most %d (count=%s)",
+		         PROMPTS_MAX, v != NULL ? v : "missing");
 		goto out;
 	}
 	*ps = calloc(count > 0 ? count : 1, sizeof(**ps));
 	if (*ps == NULL) {
-		cli_error("prompts: out of memory");
+		cli_fail(who, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < count; i++) {
 		if (ctl_recv_line(fd, &line, &len, CTL_TIMEOUT_MS, err,
 		                  sizeof(err)) == -1) {
-			cli_error("prompts: prompt %zu of %llu: %s", i + 1,
-			          count, err);
+			cli_fail(who, "prompt %zu of %llu: %s", i + 1, count,
+			         err);
 			goto out;
 		}
 		if (ctl_prompt_parse(line, len, &(*ps)[i], perr,
 		                     sizeof(perr)) == -1) {
-			cli_error("prompts: prompt %zu of %llu from "
-			          "tollgated: %s",
-			          i + 1, count, perr);
+			cli_fail(who,
+			         "prompt %zu of %llu from "
+			         "tollgated: %s",
+			         i + 1, count, perr);
 			free(line);
 			goto out;
 		}
@@ -192,83 +194,34 @@ prompts_dest(const struct ctl_prompt *p, char *buf, size_t len)
 	return buf;
 }
 
-static void
-prompts_row_fill(const struct cli_term *t, const struct ctl_prompt *p,
-                 time_t now, bool wide, struct prompts_row *r)
+/* One prompt as a row of t: its cells, not cut yet.  0, or -1 when out
+ * of memory. */
+static int
+prompts_row(struct table *t, const struct ctl_prompt *p, time_t now, bool wide)
 {
-	char dest[CTL_PROMPT_NAME_MAX + 80];
+	char dest[CTL_PROMPT_NAME_MAX + 80], id[32], user[32], age[64];
+	char left[64], conns[32];
 	const char *app = p->app, *base;
-	size_t c;
+	const char *cells[N_COLS] = {
+	    [COL_ID] = id,   [COL_USER] = user, [COL_DEST] = dest,
+	    [COL_AGE] = age, [COL_LEFT] = left, [COL_CONNS] = conns,
+	};
 
-	for (c = 0; c < N_COLS; c++)
-		r->cell[c] = r->small[c];
-	r->cell[COL_APP] = r->app;
-	r->cell[COL_DEST] = r->dest;
 	if (app[0] == '\0')
 		app = "(unknown)";
 	else if (!wide && (base = strrchr(app, '/')) != NULL && base[1] != '\0')
 		app = base + 1;
-	snprintf(r->small[COL_ID], sizeof(r->small[COL_ID]), "%llu",
-	         (unsigned long long)p->id);
-	cli_ev_text(t, app, 0, false, r->app, sizeof(r->app));
+	cells[COL_APP] = app;
+	snprintf(id, sizeof(id), "%llu", (unsigned long long)p->id);
 	if (p->user[0] != '\0')
-		cli_ev_text(t, p->user, 0, false, r->small[COL_USER],
-		            sizeof(r->small[COL_USER]));
+		cells[COL_USER] = p->user;
 	else
-		snprintf(r->small[COL_USER], sizeof(r->small[COL_USER]), "%u",
-		         p->uid);
-	cli_ev_text(t, prompts_dest(p, dest, sizeof(dest)), 0, false, r->dest,
-	            sizeof(r->dest));
-	prompts_secs((int64_t)now - p->created, r->small[COL_AGE],
-	             sizeof(r->small[COL_AGE]));
-	prompts_secs(p->expires - (int64_t)now, r->small[COL_LEFT],
-	             sizeof(r->small[COL_LEFT]));
-	snprintf(r->small[COL_CONNS], sizeof(r->small[COL_CONNS]), "%u",
-	         p->connections);
-}
-
-/*
- * Each column as wide as its header and widest cell, within its bound;
- * DESTINATION gets what the others leave of the terminal's width (at
- * least PROMPTS_DEST_MIN), and keeps the end of a long name.  With
- * --wide nothing is cut.
- */
-static void
-prompts_table(const struct cli_term *t, const struct prompts_row *rows,
-              size_t n, bool wide)
-{
-	char cut[CTL_PROMPT_APP_MAX + 64];
-	size_t width[N_COLS], used = 0, w, c, i;
-
-	for (c = 0; c < N_COLS; c++) {
-		width[c] = cli_ev_width(prompts_cols[c].head);
-		for (i = 0; i < n; i++)
-			if (cli_ev_width(rows[i].cell[c]) > width[c])
-				width[c] = cli_ev_width(rows[i].cell[c]);
-		if (!wide && prompts_cols[c].max > 0 &&
-		    width[c] > prompts_cols[c].max)
-			width[c] = prompts_cols[c].max;
-		if (c != COL_DEST)
-			used += width[c] + 2;
-	}
-	w = (size_t)t->cols > used + PROMPTS_DEST_MIN ? (size_t)t->cols - used
-	                                              : PROMPTS_DEST_MIN;
-	if (!wide && width[COL_DEST] > w)
-		width[COL_DEST] = w;
-	for (i = 0; i <= n; i++) {
-		for (c = 0; c < N_COLS; c++) {
-			if (i == 0)
-				snprintf(cut, sizeof(cut), "%s",
-				         prompts_cols[c].head);
-			else
-				cli_ev_text(
-				    t, rows[i - 1].cell[c], wide ? 0 : width[c],
-				    prompts_cols[c].cut_left, cut, sizeof(cut));
-			cli_ev_pad(stdout, cut, width[c],
-			           prompts_cols[c].right);
-			fputs(c + 1 < N_COLS ? "  " : "\n", stdout);
-		}
-	}
+		snprintf(user, sizeof(user), "%u", p->uid);
+	prompts_dest(p, dest, sizeof(dest));
+	prompts_secs((int64_t)now - p->created, age, sizeof(age));
+	prompts_secs(p->expires - (int64_t)now, left, sizeof(left));
+	snprintf(conns, sizeof(conns), "%u", p->connections);
+	return table_add(t, cells, NULL);
 }
 
 /* ,"key":"value", or null for a value the line gave as "-". */
@@ -334,40 +287,54 @@ prompts_json(const struct ctl_prompt *p, time_t now)
 	fputs("}\n", stdout);
 }
 
+static void
+prompts_help(const struct cli_cmd *cmd)
+{
+	cli_help_head(cmd->name, cmd->args, cmd->help);
+	printf("\n");
+	cli_opts_help(stdout, &prompts_optset);
+	printf("\n"
+	       "Columns: ID (for " CLI_PROG " answer), APP, USER, DESTINATION "
+	       "(the\n"
+	       "name asked for, or the address), AGE, LEFT (until "
+	       "default_action\n"
+	       "decides), CONNS (connections waiting).  Anyone may look; who "
+	       "is not\n"
+	       "root or in admin_group sees only their own prompts.  See "
+	       "tollgate(8).\n");
+}
+
 int
 cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
             char **argv)
 {
-	struct prompts_row *rows = NULL;
+	const struct cli_who who = {cmd->name, cmd->args, NULL};
+	struct prompts_args a = {false, false};
 	struct ctl_prompt *ps;
 	struct cli_term term;
 	struct config cfg;
-	bool json = false, wide = false;
+	struct table t;
 	time_t now;
 	size_t n, i;
-	int rc;
+	int rc, next;
 
-	rc = cli_flags(
-	    cmd, argc, argv,
-	    "\n"
-	    "  --wide   the program's full path, nothing cut\n"
-	    "  --json   one JSON object a line, every field\n"
-	    "\n"
-	    "Columns: ID (for " CLI_PROG " answer), APP, USER, DESTINATION (the\n"
-	    "name asked for, or the address), AGE, LEFT (until default_action\n"
-	    "decides), CONNS (connections waiting).  Anyone may look; who is "
-	    "not\n"
-	    "root or in admin_group sees only their own prompts.  See "
-	    "tollgate(8).\n",
-	    &json, &wide);
-	if (rc != -1)
+	rc = cli_opts_parse(&prompts_optset, CLI_OPTS_ALL, &who, argc, argv, &a,
+	                    &next);
+	if (rc == CLI_OPTS_HELP) {
+		prompts_help(cmd);
+		return CLI_EXIT_OK;
+	}
+	if (rc != CLI_OPTS_GO)
 		return rc;
+	if (next < argc)
+		return cli_usage(&who, "unexpected argument \"%s\"",
+		                 argv[next]);
 	if (cli_config_load(opts, "prompts", &cfg) == -1)
 		return CLI_EXIT_FAIL;
-	if (prompts_fetch(cfg.control_socket, &ps, &n) == -1)
+	if (prompts_fetch(&who, cfg.control_socket, &ps, &n) == -1)
 		return CLI_EXIT_FAIL;
 	now = time(NULL);
-	if (json) {
+	if (a.json) {
 		for (i = 0; i < n; i++)
 			prompts_json(&ps[i], now);
 		free(ps);
@@ -378,157 +345,17 @@ cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		free(ps);
 		return CLI_EXIT_OK;
 	}
-	rows = calloc(n, sizeof(*rows));
-	if (rows == NULL) {
-		free(ps);
-		cli_error("prompts: out of memory");
-		return CLI_EXIT_FAIL;
-	}
 	cli_term_get(&term, false);
-	for (i = 0; i < n; i++)
-		prompts_row_fill(&term, &ps[i], now, wide, &rows[i]);
-	prompts_table(&term, rows, n, wide);
-	free(rows);
-	free(ps);
-	return CLI_EXIT_OK;
-}
-
-/* --------------------------------------------------------------------
- * tollgate answer
- */
-
-static void
-answer_help(const struct cli_cmd *cmd)
-{
-	printf("usage: " CLI_PROG " [-c FILE] %s %s\n"
-	       "\n"
-	       "%s.\n"
-	       "\n"
-	       "  ID            the prompt, as " CLI_PROG " prompts shows it\n"
-	       "  VERDICT       allow, deny or reject\n"
-	       "  --scope S     what the rule it adds covers:\n"
-	       "                  name    the name asked for (default)\n"
-	       "                  domain  *.DOMAIN, its registrable domain\n"
-	       "                  app     this program, anywhere\n"
-	       "                  ip      the address\n"
-	       "                  port    anywhere on this port\n"
-	       "  --duration D  once (default: no rule, only the connections\n"
-	       "                waiting now), restart (until tollgated "
-	       "restarts),\n"
-	       "                1h, or forever\n"
-	       "\n"
-	       "Every connection waiting on the prompt is decided at once, "
-	       "and the\n"
-	       "prompt leaves every tollgate-prompt showing it.  Needs root "
-	       "or\n"
-	       "admin_group.  See tollgate(8).\n",
-	       cmd->name, cmd->args, cmd->help);
-}
-
-int
-cli_answer(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
-           char **argv)
-{
-	static const struct option longopts[] = {
-	    {"scope", required_argument, NULL, 's'},
-	    {"duration", required_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
-	const char *scope_arg = NULL, *duration_arg = NULL, *v, *conns, *rule;
-	char req[128], err[CTL_ERRLEN];
-	unsigned long long id;
-	struct ctl_reply rep;
-	struct config cfg;
-	int ch, verdict, scope = CTL_SCOPE_NAME, duration = CTL_DUR_ONCE;
-
-	optind = 0;
-	opterr = 0;
-	/* Options may come before, between or after ID and VERDICT. */
-	while ((ch = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			scope_arg = optarg;
-			break;
-		case 'd':
-			duration_arg = optarg;
-			break;
-		case 'h':
-			answer_help(cmd);
-			return CLI_EXIT_OK;
-		case ':':
-			return cli_usage_error(cmd, "%s needs a value",
-			                       argv[optind - 1]);
-		default:
-			return cli_usage_error(cmd, "unknown option %s",
-			                       argv[optind - 1]);
+	table_init(&t, prompts_cols, N_COLS, 2, PROMPTS_DEST_MIN, &term,
+	           a.wide ? 0 : TABLE_FIT);
+	for (i = 0; i < n; i++) {
+		if (prompts_row(&t, &ps[i], now, a.wide) == -1) {
+			table_free(&t);
+			free(ps);
+			return cli_fail(&who, "out of memory");
 		}
 	}
-	if (argc - optind < 2)
-		return cli_usage_error(cmd, "missing %s",
-		                       argc == optind ? "ID and VERDICT"
-		                                      : "VERDICT");
-	if (argc - optind > 2)
-		return cli_usage_error(cmd, "unexpected argument \"%s\"",
-		                       argv[optind + 2]);
-	if (prompts_parse_num(argv[optind], INT64_MAX, &id) == -1)
-		return cli_usage_error(cmd,
-		                       "\"%s\" is not a prompt id (a positive "
-		                       "number, as " CLI_PROG " prompts shows)",
-		                       argv[optind]);
-	if ((verdict = action_parse(argv[optind + 1])) == -1)
-		return cli_usage_error(cmd,
-		                       "unknown verdict \"%s\" (expected "
-		                       "allow, deny or reject)",
-		                       argv[optind + 1]);
-	if (scope_arg != NULL && (scope = ctl_scope_parse(scope_arg)) == -1)
-		return cli_usage_error(cmd,
-		                       "--scope \"%s\": expected name, domain, "
-		                       "app, ip or port",
-		                       scope_arg);
-	if (duration_arg != NULL &&
-	    (duration = ctl_duration_parse(duration_arg)) == -1)
-		return cli_usage_error(cmd,
-		                       "--duration \"%s\": expected once, "
-		                       "restart, 1h or forever",
-		                       duration_arg);
-	if (cli_config_load(opts, "answer", &cfg) == -1)
-		return CLI_EXIT_FAIL;
-
-	snprintf(req, sizeof(req), "%s %llu %s %s %s",
-	         ctl_verb_name(CTL_ANSWER), id,
-	         action_name((enum action)verdict),
-	         ctl_scope_name((enum ctl_scope)scope),
-	         ctl_duration_name((enum ctl_duration)duration));
-	if (ctl_call(cfg.control_socket, req, &rep, err, sizeof(err)) != 0) {
-		cli_error("answer: %s", err);
-		return CLI_EXIT_FAIL;
-	}
-	if (!rep.ok) {
-		/* A prompt without a name is not offered the default scope. */
-		cli_error("answer: tollgated refused: %s (%s)%s", rep.msg,
-		          rep.codestr,
-		          rep.code == CTL_E_INVALID && scope_arg == NULL
-		              ? "; the default --scope is name: "
-		                "see the prompt's scopes in " CLI_PROG
-		                " prompts --json"
-		              : "");
-		ctl_reply_free(&rep);
-		return CLI_EXIT_FAIL;
-	}
-	v = ctl_reply_get(&rep, "verdict");
-	conns = ctl_reply_get(&rep, "connections");
-	rule = ctl_reply_get(&rep, "rule");
-	printf("prompt %llu: %s (%s connection%s); ", id,
-	       v != NULL ? v : action_name((enum action)verdict),
-	       conns != NULL ? conns : "?",
-	       conns != NULL && strcmp(conns, "1") == 0 ? "" : "s");
-	if (rule != NULL && strcmp(rule, "0") != 0)
-		printf("rule %s added\n", rule);
-	else if (duration == CTL_DUR_ONCE)
-		printf("no rule added (once)\n");
-	else
-		printf("no rule added\n");
-	ctl_reply_free(&rep);
+	table_print(&t, false);
+	free(ps);
 	return CLI_EXIT_OK;
 }

@@ -46,13 +46,14 @@ static const struct cli_redirect_action cli_redirect_actions[] = {
 static int
 cli_redirect_failed(const char *action, const char *err, int error)
 {
+	char name[32];
+	const struct cli_who who = {name, NULL, NULL};
+
+	snprintf(name, sizeof(name), "redirect %s", action);
 	if (error == EPERM)
-		cli_error("redirect %s: %s (run as root, or with "
-		          "CAP_NET_ADMIN)",
-		          action, err);
-	else
-		cli_error("redirect %s: %s", action, err);
-	return CLI_EXIT_FAIL;
+		return cli_fail(&who, "%s (run as root, or with CAP_NET_ADMIN)",
+		                err);
+	return cli_fail(&who, "%s", err);
 }
 
 static int
@@ -126,6 +127,7 @@ int
 cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
              char **argv)
 {
+	const struct cli_who who = {cmd->name, cmd->args, NULL};
 	size_t i;
 
 	if (argc == 2 &&
@@ -135,19 +137,19 @@ cli_redirect(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		return CLI_EXIT_OK;
 	}
 	if (argc < 2)
-		return cli_usage_error(cmd, "missing on, off or status");
+		return cli_usage(&who, "missing on, off or status");
 	for (i = 0; i < CLI_REDIRECT_N_ACTIONS; i++)
 		if (strcmp(argv[1], cli_redirect_actions[i].name) == 0)
 			break;
 	if (i == CLI_REDIRECT_N_ACTIONS)
-		return cli_usage_error(cmd,
-		                       "unknown action \"%s\" (expected "
-		                       "on, off or status)",
-		                       argv[1]);
+		return cli_usage(&who,
+		                 "unknown action \"%s\" (expected "
+		                 "on, off or status)",
+		                 argv[1]);
 	if (argc > 2)
-		return cli_usage_error(cmd,
-		                       "unexpected argument \"%s\" after "
-		                       "%s",
-		                       argv[2], argv[1]);
+		return cli_usage(&who,
+		                 "unexpected argument \"%s\" after "
+		                 "%s",
+		                 argv[2], argv[1]);
 	return cli_redirect_actions[i].run(opts);
 }

@@ -4,12 +4,30 @@
  * Exit 0 when it runs, 1 when it does not or cannot be asked.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/opts.h"
 #include "common/ctl.h"
+#include "common/ctl_client.h"
+
+/* What the options said. */
+struct status_args {
+	bool json;
+};
+
+static const struct cli_opt status_opts[] = {
+    {"json", 'j', NULL, NULL, offsetof(struct status_args, json)},
+};
+
+static const struct cli_optset status_optset = {
+    .opts = status_opts,
+    .n_opts = sizeof(status_opts) / sizeof(status_opts[0]),
+    .in_order = true,
+};
 
 /* The STATUS keys --json passes on, and whether each is a number. */
 static const struct {
@@ -147,17 +165,27 @@ int
 cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
            char **argv)
 {
+	const struct cli_who who = {cmd->name, cmd->args, NULL};
+	struct status_args a = {false};
 	struct config cfg;
 	struct ctl_reply rep;
 	char err[CTL_ERRLEN];
-	bool json = false;
-	int rc;
+	bool json;
+	int rc, next;
 
-	rc = cli_flags(cmd, argc, argv,
-	               "Exit 0 when tollgated runs, 1 when it does not.\n",
-	               &json, NULL);
-	if (rc != -1)
+	rc = cli_opts_parse(&status_optset, CLI_OPTS_ALL, &who, argc, argv, &a,
+	                    &next);
+	if (rc == CLI_OPTS_HELP) {
+		cli_help_head(cmd->name, cmd->args, cmd->help);
+		printf("Exit 0 when tollgated runs, 1 when it does not.\n");
+		return CLI_EXIT_OK;
+	}
+	if (rc != CLI_OPTS_GO)
 		return rc;
+	if (next < argc)
+		return cli_usage(&who, "unexpected argument \"%s\"",
+		                 argv[next]);
+	json = a.json;
 	if (cli_config_load(opts, "status", &cfg) == -1)
 		return CLI_EXIT_FAIL;
 
@@ -170,11 +198,10 @@ cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		return CLI_EXIT_FAIL;
 	}
 	if (rc == -1) {
-		cli_error("status: %s", err);
-		return CLI_EXIT_FAIL;
+		return cli_fail(&who, "%s", err);
 	}
 	if (!rep.ok) {
-		cli_error("status: tollgated: %s", rep.msg);
+		cli_fail(&who, "tollgated: %s", rep.msg);
 		ctl_reply_free(&rep);
 		return CLI_EXIT_FAIL;
 	}

@@ -1,21 +1,17 @@
 /*
- * ctl.c - the control protocol: words, requests, replies, and the client's
- * connection; see ctl.h.
+ * ctl.c - the control protocol's lines: words, requests, replies; see
+ * ctl.h.
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/errbuf.h"
+#include "common/quote.h"
 
 static const struct {
 	const char *name;
@@ -130,29 +126,11 @@ ctl_code_parse(const char *s)
 	return -1;
 }
 
-static bool
-ctl_is_ctrl(unsigned char c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-static int
-ctl_hex(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* What a byte that may not be in a word is called, for errors. */
 static const char *
 ctl_byte_desc(unsigned char c, char *buf, size_t len)
 {
-	if (ctl_is_ctrl(c))
+	if (quote_is_ctrl(c))
 		snprintf(buf, len, "control byte 0x%02x", c);
 	else
 		snprintf(buf, len, "'%c'", c);
@@ -160,66 +138,70 @@ ctl_byte_desc(unsigned char c, char *buf, size_t len)
 }
 
 /*
- * Unquote the quoted string at line[*r] (its opening '"') to line[*w].
- * 0, or -1 + err.
+ * Read the key or value at line[*r] to line[*w], unquoting in place, and
+ * move both past it.  0, or -1 + err saying what is wrong at which column.
  */
 static int
-ctl_unquote(char *line, size_t len, size_t *r, size_t *w, char *err,
-            size_t errlen)
+ctl_read(char *line, size_t len, size_t *r, size_t *w, unsigned flags,
+         char *err, size_t errlen)
 {
-	size_t start = *r;
+	size_t at, n;
+	char what[32];
 	unsigned char c;
-	int hi, lo;
 
-	(*r)++;
-	for (;;) {
-		if (*r >= len) {
+	switch (quote_read(line + *r, len - *r, flags, line + *w, len - *w, &at,
+	                   &n)) {
+	case QUOTE_OK:
+		*r += at;
+		*w += n;
+		return 0;
+	case QUOTE_BARE_BYTE:
+		c = (unsigned char)line[*r + at];
+		if (quote_is_ctrl(c))
 			snprintf(err, errlen,
-			         "quote opened at column %zu is not closed",
-			         start + 1);
-			return -1;
-		}
-		c = line[*r];
-		if (c == '"') {
-			(*r)++;
-			return 0;
-		}
-		if (ctl_is_ctrl(c)) {
+			         "control byte 0x%02x at column %zu "
+			         "(write it as \\x%02x in quotes)",
+			         c, *r + at + 1, c);
+		else
 			snprintf(err, errlen,
-			         "control byte 0x%02x at column %zu", c,
-			         *r + 1);
-			return -1;
-		}
-		if (c != '\\') {
-			line[(*w)++] = c;
-			(*r)++;
-			continue;
-		}
-		if (*r + 1 < len &&
-		    (line[*r + 1] == '"' || line[*r + 1] == '\\')) {
-			line[(*w)++] = line[*r + 1];
-			*r += 2;
-			continue;
-		}
-		if (*r + 3 < len && line[*r + 1] == 'x' &&
-		    (hi = ctl_hex(line[*r + 2])) >= 0 &&
-		    (lo = ctl_hex(line[*r + 3])) >= 0 && (hi != 0 || lo != 0)) {
-			line[(*w)++] = (char)(hi * 16 + lo);
-			*r += 4;
-			continue;
-		}
+			         "'%c' at column %zu (quote the word)", c,
+			         *r + at + 1);
+		return -1;
+	case QUOTE_UNCLOSED:
+		snprintf(err, errlen,
+		         "quote opened at column %zu is not closed",
+		         *r + at + 1);
+		return -1;
+	case QUOTE_CTRL:
+		snprintf(err, errlen, "control byte 0x%02x at column %zu",
+		         (unsigned char)line[*r + at], *r + at + 1);
+		return -1;
+	case QUOTE_BAD_ESCAPE:
+	case QUOTE_BAD_HEX:
 		snprintf(err, errlen,
 		         "bad escape at column %zu (expected \\\", \\\\ or "
 		         "\\xHH, not \\x00)",
-		         *r + 1);
+		         *r + at + 1);
 		return -1;
+	case QUOTE_AFTER_CLOSE:
+		snprintf(err, errlen,
+		         "%s right after a closing quote at column %zu "
+		         "(expected a space)",
+		         ctl_byte_desc(line[*r + at], what, sizeof(what)),
+		         *r + at + 1);
+		return -1;
+	case QUOTE_TOOLONG:
+		break;
 	}
+	/* Unquoted, a word is never longer than the line it was. */
+	snprintf(err, errlen, "internal: word at column %zu", *r + 1);
+	return -1;
 }
 
 /*
- * The word is unquoted in place: the write index w never passes the read
- * index r, and each word's NUL goes where its separator (or the line's
- * end, line[len]) was.
+ * The words are unquoted in place: the write index w never passes the
+ * read index r, and each word's NUL goes where its separator (or the
+ * line's end, line[len]) was.
  */
 int
 ctl_split(char *line, size_t len, struct ctl_word *words, size_t max, char *err,
@@ -227,8 +209,6 @@ ctl_split(char *line, size_t len, struct ctl_word *words, size_t max, char *err,
 {
 	size_t r = 0, w = 0, n = 0, start;
 	const char *key;
-	char what[32];
-	unsigned char c;
 
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
@@ -242,57 +222,25 @@ ctl_split(char *line, size_t len, struct ctl_word *words, size_t max, char *err,
 			snprintf(err, errlen, "more than %zu words", max);
 			return -1;
 		}
+		/* The word, or its key when a bare '=' follows. */
 		start = w;
 		key = NULL;
-		for (;;) {
-			if (r == len || line[r] == ' ')
-				break;
-			c = line[r];
-			if (c == '"' && w == start) {
-				/* A quoted word, or a quoted value. */
-				if (ctl_unquote(line, len, &r, &w, err,
-				                errlen) == -1)
-					return -1;
-				if (r < len && line[r] != ' ') {
-					snprintf(
-					    err, errlen,
-					    "%s right after a closing quote "
-					    "at column %zu (expected a space)",
-					    ctl_byte_desc(line[r], what,
-					                  sizeof(what)),
-					    r + 1);
-					return -1;
-				}
-				break;
-			}
-			if (c == '=' && key == NULL && start != w) {
-				line[w++] = '\0';
-				key = &line[start];
-				start = w;
-				r++;
-				continue;
-			}
-			if (c == '=' && key == NULL) {
+		if (ctl_read(line, len, &r, &w, QUOTE_STOP_EQ, err, errlen) ==
+		    -1)
+			return -1;
+		if (r < len && line[r] == '=') {
+			if (w == start) {
 				snprintf(err, errlen,
 				         "empty key before '=' at column %zu",
 				         r + 1);
 				return -1;
 			}
-			if (ctl_is_ctrl(c)) {
-				snprintf(err, errlen,
-				         "control byte 0x%02x at column %zu "
-				         "(write it as \\x%02x in quotes)",
-				         c, r + 1, c);
-				return -1;
-			}
-			if (c == '"' || c == '\\') {
-				snprintf(err, errlen,
-				         "'%c' at column %zu (quote the word)",
-				         c, r + 1);
-				return -1;
-			}
-			line[w++] = c;
+			line[w++] = '\0';
+			key = &line[start];
+			start = w;
 			r++;
+			if (ctl_read(line, len, &r, &w, 0, err, errlen) == -1)
+				return -1;
 		}
 		if (r < len)
 			r++; /* the space, so that the NUL below is behind r */
@@ -356,7 +304,7 @@ ctl_req_fail(enum ctl_code *code, enum ctl_code c, char *err, size_t errlen,
 
 	*code = c;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	errbuf_vset(err, errlen, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -568,32 +516,21 @@ ctl_puts(struct ctl_line *l, const char *s)
 		ctl_putc(l, *s);
 }
 
-/* Append value, quoted when it must be; as log_kv() does. */
+/* Append value, quoted when it must be (common/quote.h). */
 static void
 ctl_put_value(struct ctl_line *l, const char *value, bool positional)
 {
-	const unsigned char *p;
-	bool quote = value[0] == '\0';
-	char hex[5];
+	size_t n;
 
-	for (p = (const unsigned char *)value; *p != '\0' && !quote; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\' || ctl_is_ctrl(*p) ||
-		    (positional && *p == '='))
-			quote = true;
-	if (quote)
-		ctl_putc(l, '"');
-	for (p = (const unsigned char *)value; *p != '\0'; p++) {
-		if (*p == '"' || *p == '\\') {
-			ctl_putc(l, '\\');
-			ctl_putc(l, *p);
-		} else if (ctl_is_ctrl(*p)) {
-			snprintf(hex, sizeof(hex), "\\x%02x", *p);
-			ctl_puts(l, hex);
-		} else
-			ctl_putc(l, *p);
+	if (l->over)
+		return;
+	n = quote_write(l->buf + l->len, l->cap - l->len, value,
+	                positional ? QUOTE_EQ : 0);
+	if (!ctl_room(l, n)) {
+		l->buf[l->len] = '\0';
+		return;
 	}
-	if (quote)
-		ctl_putc(l, '"');
+	l->len += n;
 }
 
 void
@@ -632,7 +569,7 @@ ctl_put_raw(struct ctl_line *l, const char *text)
 	const unsigned char *p;
 
 	for (p = (const unsigned char *)text; *p != '\0'; p++)
-		if (ctl_is_ctrl(*p)) {
+		if (quote_is_ctrl(*p)) {
 			/* It could not be sent as one line. */
 			l->over = true;
 			return;
@@ -668,7 +605,7 @@ ctl_fmt_err(char *buf, size_t cap, enum ctl_code code, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	for (i = 0; msg[i] != '\0'; i++)
-		if (ctl_is_ctrl((unsigned char)msg[i]))
+		if (quote_is_ctrl((unsigned char)msg[i]))
 			msg[i] = '?';
 	if (msg[0] == '\0')
 		snprintf(msg, sizeof(msg), "%s", ctl_code_name(code));
@@ -700,7 +637,7 @@ ctl_reply_parse(const char *line, size_t len, struct ctl_reply *rep, char *err,
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	for (i = 0; i < len; i++)
-		if (ctl_is_ctrl((unsigned char)line[i])) {
+		if (quote_is_ctrl((unsigned char)line[i])) {
 			snprintf(err, errlen, "reply holds control byte 0x%02x",
 			         (unsigned char)line[i]);
 			return -1;
@@ -777,508 +714,4 @@ ctl_reply_get(const struct ctl_reply *rep, const char *key)
 		if (strcmp(rep->kv[i].key, key) == 0)
 			return rep->kv[i].value;
 	return NULL;
-}
-
-int
-ctl_connect(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	struct timeval tv;
-	int fd, saved;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen,
-		         "control socket path %s is longer than %zu bytes",
-		         path, sizeof(sun.sun_path) - 1);
-		return -1;
-	}
-	memcpy(sun.sun_path, path, strlen(path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		snprintf(err, errlen, "socket(AF_UNIX): %s", strerror(errno));
-		return -1;
-	}
-	/* A unix connect waits for room in the backlog this long at most. */
-	tv.tv_sec = CTL_TIMEOUT_MS / 1000;
-	tv.tv_usec = (CTL_TIMEOUT_MS % 1000) * 1000L;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1) {
-		snprintf(err, errlen, "setsockopt(SO_SNDTIMEO): %s",
-		         strerror(errno));
-		close(fd);
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
-		return fd;
-	saved = errno;
-	close(fd);
-	switch (saved) {
-	case ENOENT:
-		snprintf(err, errlen,
-		         "tollgated is not running (no socket at %s)", path);
-		return CTL_DOWN;
-	case ECONNREFUSED:
-		snprintf(err, errlen,
-		         "tollgated is not running (nothing listens on %s)",
-		         path);
-		return CTL_DOWN;
-	case EAGAIN:
-		snprintf(err, errlen,
-		         "tollgated is busy: %s accepted no connection within "
-		         "%d s",
-		         path, CTL_TIMEOUT_MS / 1000);
-		break;
-	default:
-		snprintf(err, errlen, "cannot connect to %s: %s", path,
-		         strerror(saved));
-		break;
-	}
-	errno = saved;
-	return -1;
-}
-
-static int64_t
-ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wait for events on fd until deadline.  1 ready, 0 timed out, -1 error. */
-static int
-ctl_wait(int fd, short events, int64_t deadline, char *err, size_t errlen)
-{
-	struct pollfd pfd;
-	int64_t left;
-	int rc;
-
-	for (;;) {
-		left = deadline - ctl_now_ms();
-		if (left < 0)
-			left = 0;
-		pfd.fd = fd;
-		pfd.events = events;
-		pfd.revents = 0;
-		rc = poll(&pfd, 1, (int)left);
-		if (rc == -1 && errno == EINTR)
-			continue;
-		if (rc == -1) {
-			snprintf(err, errlen, "poll on the control socket: %s",
-			         strerror(errno));
-			return -1;
-		}
-		if (rc == 0)
-			snprintf(err, errlen,
-			         "tollgated did not answer in time "
-			         "(control socket timeout)");
-		return rc;
-	}
-}
-
-int
-ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
-         size_t errlen)
-{
-	int64_t deadline = ctl_now_ms() + timeout_ms;
-	ssize_t n;
-	int rc;
-
-	while (len > 0) {
-		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			rc = ctl_wait(fd, POLLOUT, deadline, err, errlen);
-			if (rc == 1)
-				continue;
-			if (rc == 0)
-				errno = ETIMEDOUT;
-			return -1;
-		}
-		if (n == -1 && (errno == EPIPE || errno == ECONNRESET)) {
-			snprintf(err, errlen,
-			         "tollgated closed the control connection");
-			return -1;
-		}
-		snprintf(err, errlen, "sending to tollgated: %s",
-		         n == -1 ? strerror(errno) : "nothing sent");
-		return -1;
-	}
-	return 0;
-}
-
-int
-ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
-              size_t errlen)
-{
-	int64_t deadline = ctl_now_ms() + timeout_ms;
-	size_t have = 0, cap = CTL_LINE_MAX + 2, want;
-	char *buf, *nl;
-	ssize_t n;
-
-	*line = NULL;
-	*len = 0;
-	buf = malloc(cap);
-	if (buf == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (;;) {
-		/* Look without taking, so nothing after the line is read. */
-		n = recv(fd, buf + have, cap - have, MSG_PEEK | MSG_DONTWAIT);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			if (ctl_wait(fd, POLLIN, deadline, err, errlen) != 1)
-				goto out;
-			continue;
-		}
-		if (n == -1 && errno == ECONNRESET) {
-			snprintf(err, errlen,
-			         "tollgated closed the control connection "
-			         "without a reply (reset)");
-			goto out;
-		}
-		if (n == -1) {
-			snprintf(err, errlen, "reading from tollgated: %s",
-			         strerror(errno));
-			goto out;
-		}
-		if (n == 0) {
-			snprintf(err, errlen,
-			         "tollgated closed the control connection "
-			         "without a reply");
-			goto out;
-		}
-		nl = memchr(buf + have, '\n', (size_t)n);
-		want = nl != NULL ? (size_t)(nl - (buf + have)) + 1 : (size_t)n;
-		n = recv(fd, buf + have, want, MSG_DONTWAIT);
-		if (n != (ssize_t)want) {
-			snprintf(err, errlen, "reading from tollgated: %s",
-			         n == -1 ? strerror(errno) : "short read");
-			goto out;
-		}
-		have += want;
-		if (nl != NULL)
-			break;
-		if (have >= cap) {
-			snprintf(err, errlen,
-			         "reply longer than %d bytes from tollgated",
-			         CTL_LINE_MAX);
-			goto out;
-		}
-	}
-	buf[have - 1] = '\0';
-	*line = buf;
-	*len = have - 1;
-	return 0;
-out:
-	free(buf);
-	return -1;
-}
-
-int
-ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
-               size_t errlen)
-{
-	char *line;
-	size_t len;
-	int rc;
-
-	memset(rep, 0, sizeof(*rep));
-	if (ctl_recv_line(fd, &line, &len, timeout_ms, err, errlen) == -1)
-		return -1;
-	rc = ctl_reply_parse(line, len, rep, err, errlen);
-	free(line);
-	return rc;
-}
-
-int
-ctl_call(const char *path, const char *request, struct ctl_reply *rep,
-         char *err, size_t errlen)
-{
-	struct ctl_line l;
-	char *buf;
-	int fd, len, rc = -1;
-
-	memset(rep, 0, sizeof(*rep));
-	buf = malloc(CTL_LINE_MAX + 2);
-	if (buf == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	ctl_line_init(&l, buf, CTL_LINE_MAX + 2);
-	ctl_put_raw(&l, request);
-	len = ctl_line_end(&l);
-	if (len == -1) {
-		snprintf(err, errlen,
-		         "request too long or not one line (%zu bytes)",
-		         strlen(request));
-		free(buf);
-		return -1;
-	}
-	fd = ctl_connect(path, err, errlen);
-	if (fd < 0) {
-		free(buf);
-		return fd;
-	}
-	/* When the daemon closed early, its ERR may still be there. */
-	if (ctl_send(fd, buf, (size_t)len, CTL_TIMEOUT_MS, err, errlen) == 0 ||
-	    errno == EPIPE || errno == ECONNRESET)
-		rc = ctl_recv_reply(fd, rep, CTL_TIMEOUT_MS, err, errlen);
-	close(fd);
-	free(buf);
-	return rc;
-}
-
-/* "name,domain,app" from a bit set over words[]. */
-static void
-ctl_put_set(struct ctl_line *l, const char *key, unsigned set,
-            const char *const *words, size_t n)
-{
-	char buf[128];
-	size_t i, off = 0;
-
-	buf[0] = '\0';
-	for (i = 0; i < n; i++)
-		if (set & (1u << i))
-			off += snprintf(buf + off, sizeof(buf) - off, "%s%s",
-			                off > 0 ? "," : "", words[i]);
-	ctl_put_kv(l, key, off > 0 ? buf : "-");
-}
-
-static void
-ctl_put_str(struct ctl_line *l, const char *key, const char *v)
-{
-	ctl_put_kv(l, key, v[0] != '\0' ? v : "-");
-}
-
-void
-ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p)
-{
-	ctl_put_kvf(l, "id", "%llu", (unsigned long long)p->id);
-	ctl_put_kvf(l, "uid", "%u", p->uid);
-	ctl_put_str(l, "user", p->user);
-	ctl_put_kvf(l, "pid", "%ld", p->pid);
-	ctl_put_str(l, "app", p->app);
-	ctl_put_str(l, "cmdline", p->cmdline);
-	ctl_put_str(l, "name", p->name);
-	ctl_put_str(l, "source", p->source);
-	ctl_put_kv(l, "dst", p->dst);
-	ctl_put_kvf(l, "port", "%u", p->port);
-	ctl_put_str(l, "proto", p->proto);
-	ctl_put_kvf(l, "created", "%lld", (long long)p->created);
-	ctl_put_kvf(l, "expires", "%lld", (long long)p->expires);
-	ctl_put_kvf(l, "connections", "%u", p->connections);
-	ctl_put_kv(l, "default", action_name((enum action)p->deflt));
-	ctl_put_str(l, "domain", p->domain);
-	ctl_put_set(l, "scopes", p->scopes, ctl_scopes, CTL_N_SCOPES);
-	ctl_put_set(l, "durations", p->durations, ctl_durations,
-	            CTL_N_DURATIONS);
-}
-
-/* "a,b,c" of words[] into a bit set; -1 on an unknown word. */
-static int
-ctl_parse_set(const char *v, const char *const *words, size_t n, unsigned *set)
-{
-	char buf[128], *tok, *save = NULL;
-	int k;
-
-	*set = 0;
-	if (strcmp(v, "-") == 0)
-		return 0;
-	if (strlen(v) >= sizeof(buf))
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", v);
-	for (tok = strtok_r(buf, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save)) {
-		if ((k = ctl_word_index(words, n, tok)) == -1)
-			return -1;
-		*set |= 1u << k;
-	}
-	return 0;
-}
-
-/* A string value: "-" is "", too long is an error. */
-static int
-ctl_get_str(char *dst, size_t cap, const char *v)
-{
-	if (strcmp(v, "-") == 0)
-		v = "";
-	if (strlen(v) >= cap)
-		return -1;
-	memcpy(dst, v, strlen(v) + 1);
-	return 0;
-}
-
-/* An unsigned number of at most max; -1 when not one. */
-static int
-ctl_get_num(const char *v, unsigned long long max, unsigned long long *out)
-{
-	char *end;
-
-	if (v[0] < '0' || v[0] > '9')
-		return -1;
-	errno = 0;
-	*out = strtoull(v, &end, 10);
-	if (errno != 0 || *end != '\0' || *out > max)
-		return -1;
-	return 0;
-}
-
-/* Split "WORD k=v..." whose first word is want; words after it in w. */
-static int
-ctl_split_event(const char *line, size_t len, const char *want, char **buf,
-                struct ctl_word *w, char *err, size_t errlen)
-{
-	int n;
-
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
-	*buf = malloc(len + 1);
-	if (*buf == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(*buf, line, len);
-	n = ctl_split(*buf, len, w, CTL_WORDS_MAX, err, errlen);
-	if (n == -1)
-		goto fail;
-	if (n == 0 || w[0].key != NULL || strcmp(w[0].value, want) != 0) {
-		snprintf(err, errlen, "not a %s line", want);
-		goto fail;
-	}
-	return n;
-fail:
-	free(*buf);
-	*buf = NULL;
-	return -1;
-}
-
-int
-ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p, char *err,
-                 size_t errlen)
-{
-	struct ctl_word w[CTL_WORDS_MAX];
-	unsigned long long num = 0;
-	unsigned need = 0;
-	char *buf;
-	const char *k, *v;
-	int n, i, bad = 0, a;
-
-	memset(p, 0, sizeof(*p));
-	p->deflt = -1;
-	if ((n = ctl_split_event(line, len, "PROMPT", &buf, w, err, errlen)) ==
-	    -1)
-		return -1;
-	for (i = 1; i < n && !bad; i++) {
-		k = w[i].key;
-		v = w[i].value;
-		if (k == NULL)
-			continue;
-		if (strcmp(k, "id") == 0) {
-			bad =
-			    ctl_get_num(v, UINT64_MAX, &num) == -1 || num == 0;
-			p->id = num;
-			need |= 1;
-		} else if (strcmp(k, "uid") == 0) {
-			bad = ctl_get_num(v, UINT32_MAX - 1, &num) == -1;
-			p->uid = (unsigned)num;
-			need |= 2;
-		} else if (strcmp(k, "pid") == 0) {
-			bad = ctl_get_num(v, INT32_MAX, &num) == -1;
-			p->pid = (long)num;
-		} else if (strcmp(k, "port") == 0) {
-			bad = ctl_get_num(v, 65535, &num) == -1;
-			p->port = (unsigned)num;
-			need |= 4;
-		} else if (strcmp(k, "created") == 0 ||
-		           strcmp(k, "expires") == 0) {
-			bad = ctl_get_num(v, INT64_MAX, &num) == -1;
-			*(k[0] == 'c' ? &p->created : &p->expires) =
-			    (int64_t)num;
-		} else if (strcmp(k, "connections") == 0) {
-			bad = ctl_get_num(v, UINT32_MAX, &num) == -1;
-			p->connections = (unsigned)num;
-		} else if (strcmp(k, "default") == 0) {
-			bad = (a = action_parse(v)) == -1;
-			p->deflt = a;
-		} else if (strcmp(k, "scopes") == 0) {
-			bad = ctl_parse_set(v, ctl_scopes, CTL_N_SCOPES,
-			                    &p->scopes) == -1;
-			need |= 8;
-		} else if (strcmp(k, "durations") == 0) {
-			bad = ctl_parse_set(v, ctl_durations, CTL_N_DURATIONS,
-			                    &p->durations) == -1;
-			need |= 16;
-		} else if (strcmp(k, "dst") == 0) {
-			bad = ctl_get_str(p->dst, sizeof(p->dst), v);
-			need |= 32;
-		} else if (strcmp(k, "user") == 0)
-			bad = ctl_get_str(p->user, sizeof(p->user), v);
-		else if (strcmp(k, "app") == 0)
-			bad = ctl_get_str(p->app, sizeof(p->app), v);
-		else if (strcmp(k, "cmdline") == 0)
-			bad = ctl_get_str(p->cmdline, sizeof(p->cmdline), v);
-		else if (strcmp(k, "name") == 0)
-			bad = ctl_get_str(p->name, sizeof(p->name), v);
-		else if (strcmp(k, "source") == 0)
-			bad = ctl_get_str(p->source, sizeof(p->source), v);
-		else if (strcmp(k, "proto") == 0)
-			bad = ctl_get_str(p->proto, sizeof(p->proto), v);
-		else if (strcmp(k, "domain") == 0)
-			bad = ctl_get_str(p->domain, sizeof(p->domain), v);
-	}
-	if (bad)
-		snprintf(err, errlen, "PROMPT line: bad %s=%.64s", w[i - 1].key,
-		         w[i - 1].value);
-	else if (need != 63)
-		snprintf(err, errlen,
-		         "PROMPT line without id, uid, port, scopes, "
-		         "durations or dst");
-	free(buf);
-	return bad || need != 63 ? -1 : 0;
-}
-
-int
-ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
-                   char *err, size_t errlen)
-{
-	struct ctl_word words[CTL_WORDS_MAX];
-	unsigned long long num = 0;
-	char *buf;
-	int n, i, rc = 0;
-
-	memset(w, 0, sizeof(*w));
-	w->verdict = -1;
-	if ((n = ctl_split_event(line, len, "WITHDRAW", &buf, words, err,
-	                         errlen)) == -1)
-		return -1;
-	for (i = 1; i < n && rc == 0; i++) {
-		if (words[i].key == NULL)
-			continue;
-		if (strcmp(words[i].key, "id") == 0) {
-			if (ctl_get_num(words[i].value, UINT64_MAX, &num) == -1)
-				rc = -1;
-			w->id = num;
-		} else if (strcmp(words[i].key, "reason") == 0)
-			rc = ctl_get_str(w->reason, sizeof(w->reason),
-			                 words[i].value);
-		else if (strcmp(words[i].key, "verdict") == 0)
-			w->verdict = action_parse(words[i].value);
-	}
-	if (rc == 0 && w->id == 0)
-		rc = -1;
-	if (rc == -1)
-		snprintf(err, errlen, "WITHDRAW line without a valid id");
-	free(buf);
-	return rc;
 }

@@ -1,8 +1,10 @@
 /*
  * ctl.h - the control protocol of tollgated: the one implementation, used
  * by the daemon's server (proxyd/control.c) and by its clients (the
- * tollgate command).  The protocol is described for its users in
- * docs/control.md.
+ * tollgate command, tollgate-prompt).  The protocol is described for its
+ * users in docs/control.md.  Here are its lines: words, requests and
+ * replies; the prompt lines are in ctl_prompt.h, and the blocking client
+ * of the socket in ctl_client.h.
  *
  * Lines.  Every request and every reply is one line ending in "\n" (a "\r"
  * before it is dropped, so "socat - UNIX-CONNECT:..,crlf" works).  A line
@@ -12,8 +14,8 @@
  * Words.  A line is words separated by spaces.  A word is bare (bytes
  * other than space, control bytes, '"' and '\') or quoted ("..." in which
  * \" \\ and \xHH stand for a quote, a backslash and byte HH).  A word may
- * be key=value, the value bare or quoted.  This is the quoting of log_kv()
- * in common/log.h, so a rule's text form, a log line and a reply read the
+ * be key=value, the value bare or quoted.  This is the quoting of
+ * common/quote.h, so a rule's text form, a log line and a reply read the
  * same way.  When quoting, ctl_put_*() also quote a positional word that
  * holds '=', so that it does not read back as key=value.
  *
@@ -33,11 +35,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CTL_LINE_MAX   65536 /* bytes of a line before its "\n" */
-#define CTL_WORDS_MAX  64    /* words in one line */
-#define CTL_MSG_MAX    1024  /* bytes of an ERR message kept by a client */
-#define CTL_ERRLEN     512
-#define CTL_TIMEOUT_MS 10000 /* a client's wait for connect, send, reply */
+#define CTL_LINE_MAX  65536 /* bytes of a line before its "\n" */
+#define CTL_WORDS_MAX 64    /* words in one line */
+#define CTL_MSG_MAX   1024  /* bytes of an ERR message kept by a client */
+#define CTL_ERRLEN    512
 /* IMPORT: lines that may follow it, and their bytes in all. */
 #define CTL_IMPORT_LINES_MAX 1100000
 #define CTL_IMPORT_BYTES_MAX (64UL * 1024 * 1024)
@@ -154,8 +155,9 @@ void ctl_req_free(struct ctl_req *req);
 /*
  * Building a line into a caller's buffer.  The line is kept
  * NUL-terminated; once it would pass CTL_LINE_MAX or the buffer, `over` is
- * set and later calls do nothing.  ctl_line_end() appends the "\n" and
- * returns the line's length with it, or -1 when over.
+ * set, the value that did not fit is not kept, and later calls do
+ * nothing.  ctl_line_end() appends the "\n" and returns the line's length
+ * with it, or -1 when over.
  */
 struct ctl_line {
 	char *buf;
@@ -205,100 +207,5 @@ int ctl_reply_parse(const char *line, size_t len, struct ctl_reply *rep,
 void ctl_reply_free(struct ctl_reply *rep);
 /* The value of key in an OK reply, or NULL. */
 const char *ctl_reply_get(const struct ctl_reply *rep, const char *key);
-
-/*
- * A prompt as the daemon describes it to prompt agents and to PROMPTS:
- * one "PROMPT key=value..." line (docs/control.md, Prompts).  The daemon
- * writes it with ctl_prompt_put(); agents and the tollgate command read it
- * with ctl_prompt_parse().  Strings are "" where the line says "-".
- */
-#define CTL_PROMPT_APP_MAX     4096
-#define CTL_PROMPT_CMDLINE_MAX 512
-#define CTL_PROMPT_NAME_MAX    254 /* NAME_MAX_LEN + 1 */
-
-struct ctl_prompt {
-	uint64_t id;
-	unsigned uid;
-	char user[64];
-	long pid; /* 0: unknown */
-	char app[CTL_PROMPT_APP_MAX];
-	char cmdline[CTL_PROMPT_CMDLINE_MAX];
-	char name[CTL_PROMPT_NAME_MAX];
-	char source[8];
-	char dst[64];
-	unsigned port;
-	char proto[8];
-	int64_t created, expires; /* Unix times */
-	unsigned connections;
-	int deflt; /* enum action: what no answer means */
-	char domain[CTL_PROMPT_NAME_MAX];
-	unsigned scopes;    /* 1 << enum ctl_scope, OR-ed */
-	unsigned durations; /* 1 << enum ctl_duration, OR-ed */
-};
-
-/* Append p's words (after "PROMPT") to l. */
-void ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p);
-
-/*
- * Parse a "PROMPT ..." line (without its "\n").  Keys it does not know
- * are skipped (a newer daemon may say more).  0, or -1 + err when the
- * line is not a PROMPT line or lacks id, uid, dst, port, scopes or
- * durations.
- */
-int ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p,
-                     char *err, size_t errlen);
-
-/* A "WITHDRAW id=N reason=R [verdict=V]" line. */
-struct ctl_withdraw {
-	uint64_t id;
-	char reason[16];
-	int verdict; /* enum action, or -1 when the line has none */
-};
-
-int ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
-                       char *err, size_t errlen);
-
-/*
- * Client side.  ctl_connect() returns a connected socket, or CTL_DOWN when
- * the daemon is not running (no socket file, or nothing listening on it),
- * with err saying "tollgated is not running (no socket at PATH)", or -1 +
- * err for anything else (permission denied, a path too long).
- */
-#define CTL_DOWN (-2)
-int ctl_connect(const char *path, char *err, size_t errlen);
-
-/*
- * Send buf[0..len) (whole lines) within timeout_ms.  0, or -1 + err with
- * errno set; when the daemon closed the connection (EPIPE, ECONNRESET) its
- * ERR reply may still be waiting, so read it before giving up.
- */
-int ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
-             size_t errlen);
-
-/*
- * Read one reply line within timeout_ms and parse it.  Reads exactly that
- * line and nothing after it.  0, or -1 + err (timeout, the daemon closed
- * the connection, a line too long or malformed).
- */
-int ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
-                   size_t errlen);
-
-/*
- * Read one line within timeout_ms, whatever it says (the PROMPT lines that
- * follow "OK count=N", a subscriber's PROMPT and WITHDRAW lines).  Reads
- * exactly that line and nothing after it.  0 with *line (NUL-terminated,
- * without its "\n"; the caller frees it) and *len, or -1 + err as
- * ctl_recv_reply(), *line then NULL.
- */
-int ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
-                  size_t errlen);
-
-/*
- * Connect, send request (one line without "\n") and read the reply.
- * Returns 0 (a reply, OK or ERR, is in *rep), CTL_DOWN (not running; err
- * says so), or -1 + err.
- */
-int ctl_call(const char *path, const char *request, struct ctl_reply *rep,
-             char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/quote.h"
 
 static const char *log_prog = "tollgate";
 static int log_level = LOG_INFO;
@@ -107,36 +108,15 @@ void
 log_kv(char *buf, size_t len, size_t *off, const char *key, const char *value)
 {
 	const char *p;
-	int quote = value[0] == '\0';
+	size_t n;
 
-	for (p = value; *p != '\0' && !quote; p++)
-		if (*p == ' ' || *p == '"' || *p == '\\' ||
-		    (unsigned char)*p < 0x20 || *p == 0x7f)
-			quote = 1;
 	if (*off > 0)
 		log_put(buf, len, off, ' ');
 	for (p = key; *p != '\0'; p++)
 		log_put(buf, len, off, *p);
 	log_put(buf, len, off, '=');
-	if (quote)
-		log_put(buf, len, off, '"');
-	for (p = value; *p != '\0'; p++) {
-		unsigned char c = *p;
-
-		if (quote && (c == '"' || c == '\\')) {
-			log_put(buf, len, off, '\\');
-			log_put(buf, len, off, c);
-		} else if (c < 0x20 || c == 0x7f) {
-			char hex[5];
-
-			snprintf(hex, sizeof(hex), "\\x%02x", c);
-			log_put(buf, len, off, hex[0]);
-			log_put(buf, len, off, hex[1]);
-			log_put(buf, len, off, hex[2]);
-			log_put(buf, len, off, hex[3]);
-		} else
-			log_put(buf, len, off, c);
-	}
-	if (quote)
-		log_put(buf, len, off, '"');
+	if (*off + 1 >= len)
+		return;
+	n = quote_write(buf + *off, len - *off, value, 0);
+	*off += n < len - *off ? n : len - *off - 1;
 }

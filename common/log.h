@@ -32,9 +32,10 @@ void log_vmsg(int level, const char *fmt, va_list ap);
 
 /*
  * Append "key=value" to buf (of size len, NUL-terminated, used bytes at
- * *off), quoting the value with double quotes and backslash escapes when it
- * is empty or holds a space, quote, backslash or control byte.  Truncates
- * silently at the end of buf; *off never exceeds len - 1.
+ * *off), the value quoted as common/quote.h says: in double quotes with
+ * backslash escapes when it is empty or holds a space, quote, backslash
+ * or control byte.  Truncates silently at the end of buf; *off never
+ * exceeds len - 1.
  */
 void log_kv(char *buf, size_t len, size_t *off, const char *key,
             const char *value);

@@ -8,19 +8,13 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/hex.h"
 #include "common/name.h"
 
 static bool
 name_is_digit(int c)
 {
 	return c >= '0' && c <= '9';
-}
-
-static bool
-name_is_hex(int c)
-{
-	return name_is_digit(c) || (c >= 'a' && c <= 'f') ||
-	       (c >= 'A' && c <= 'F');
 }
 
 static int
@@ -41,7 +35,7 @@ name_label_is_number(const char *s, size_t n)
 
 	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
 		for (i = 2; i < n; i++)
-			if (!name_is_hex((unsigned char)s[i]))
+			if (hex_digit((unsigned char)s[i]) == -1)
 				return false;
 		return true;
 	}
@@ -69,7 +63,7 @@ name_is_ip_literal(const char *s)
 		buf[--n] = '\0';
 	/* inet_aton() stops at white space; only digits may reach it. */
 	for (i = 0; i < n; i++)
-		if (!name_is_hex((unsigned char)buf[i]) && buf[i] != '.' &&
+		if (hex_digit((unsigned char)buf[i]) == -1 && buf[i] != '.' &&
 		    buf[i] != 'x' && buf[i] != 'X')
 			return false;
 	return n > 0 && inet_aton(buf, &a4) == 1;

@@ -20,6 +20,7 @@
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 
 static void
 fuzz_fail(const char *what, size_t len)

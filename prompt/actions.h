@@ -25,6 +25,7 @@
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 
 /*
  * One answer.  scope CTL_SCOPE_NAME stands for "this destination": the

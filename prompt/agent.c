@@ -14,6 +14,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "common/ctl_client.h"
 #include "prompt/agent.h"
 
 static void agent_connect(struct agent *a);

@@ -30,6 +30,7 @@
 #include <stdint.h>
 
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 #include "prompt/actions.h"
 
 #define AGENT_PROMPTS_MAX 256  /* the daemon's own bound on pending prompts */

@@ -61,8 +61,8 @@
 #define ATTR_USERS_SIZE   64   /* uid -> user name cache entries */
 #define ATTR_USER_TTL_S   60   /* a cached user name is read again after it */
 #define ATTR_SEEN_SIZE    16384 /* socket inodes seen in scans (power of 2) */
-#define ATTR_EXEC_TRIES   8    /* reads of a process caught inside execve */
-#define ATTR_EXEC_WAIT_US 250  /* between them */
+#define ATTR_EXEC_TRIES   8     /* reads of a process caught inside execve */
+#define ATTR_EXEC_WAIT_US 250   /* between them */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
@@ -928,9 +928,9 @@ attr_int_cmp(const void *x, const void *y)
  * command line exists: for a moment /proc/PID/cmdline reads empty, or the
  * exe read before it still names the old program.  A pair is taken only
  * when exe reads the same before and after cmdline and cmdline is not
- * empty; else it is read again, at most ATTR_EXEC_TRIES times, ATTR_EXEC_WAIT_US
- * apart.  A process whose command line really is empty (argv[0] NULL)
- * costs those few tries and is taken as it is.
+ * empty; else it is read again, at most ATTR_EXEC_TRIES times,
+ * ATTR_EXEC_WAIT_US apart.  A process whose command line really is empty
+ * (argv[0] NULL) costs those few tries and is taken as it is.
  */
 static int
 attr_fill(int pfd, pid_t pid, struct app *app)
@@ -1188,4 +1188,29 @@ attr_copy_printable(char *buf, size_t len, const char *s)
 	}
 	buf[i] = '\0';
 	return i;
+}
+
+bool
+attr_app_alive(const struct app *app)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	if (app == NULL || !app->known)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)app->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* "PID (COMM) S ...": COMM may hold ')', the state follows the
+	 * last one. */
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' &&
+	       p[2] != 'x';
 }

@@ -92,4 +92,13 @@ void attr_stats(const struct attr *a, struct attr_stats *st);
  */
 const char *attr_describe(const struct app *app, char *buf, size_t len);
 
+/*
+ * Whether the process app names still runs (not a zombie): for a client
+ * that half-closed its connection, whether anyone still waits for the
+ * answer.  An unknown process (app NULL or not known) counts as gone:
+ * nothing else can be looked at.  Reads /proc/PID/stat on the calling
+ * thread.
+ */
+bool attr_app_alive(const struct app *app);
+
 #endif

@@ -18,21 +18,12 @@
 #include <libpsl.h>
 
 #include "common/addr.h"
+#include "common/ctl_prompt.h"
 #include "common/log.h"
 #include "common/name.h"
 #include "proxyd/broker.h"
-#include "proxyd/conn.h"
-#include "proxyd/control.h"
-#include "proxyd/rulesvc.h"
 
-/*
- * The one buffer PROMPT lines are made in (on the loop; each is sent
- * before the next is made).  A line of the longest values, every byte
- * escaped as \xHH, fits a control line (tests/unit/test_ctl_prompt.c).
- */
-static char prompt_buf[CTL_LINE_MAX + 2];
-
-TAILQ_HEAD(parked_list, conn);
+TAILQ_HEAD(parked_list, broker_waiter);
 
 struct prompt {
 	TAILQ_ENTRY(prompt) entry;
@@ -58,6 +49,7 @@ struct broker {
 	struct prompt_list answered;
 	unsigned n_parked;
 	uint64_t next_id;
+	struct broker_sink sink; /* the agents; all NULL: none */
 };
 
 /* An ANSWER whose rule is being stored: its reply waits for rulesvc. */
@@ -129,14 +121,14 @@ broker_close(struct proxyd *pd)
 {
 	struct broker *b = pd->broker;
 	struct prompt *p;
-	struct conn *c;
+	struct broker_waiter *w;
 
 	if (b == NULL)
 		return;
 	while ((p = TAILQ_FIRST(&b->prompts)) != NULL) {
-		while ((c = TAILQ_FIRST(&p->conns)) != NULL) {
-			TAILQ_REMOVE(&p->conns, c, park_entry);
-			c->prompt = NULL;
+		while ((w = TAILQ_FIRST(&p->conns)) != NULL) {
+			TAILQ_REMOVE(&p->conns, w, entry);
+			w->prompt = NULL;
 		}
 		prompt_free(b, p);
 	}
@@ -148,51 +140,59 @@ broker_close(struct proxyd *pd)
 	pd->broker = NULL;
 }
 
-/* p's "PROMPT ..." line with its "\n" in prompt_buf; its length, or -1
- * (logged). */
-static int
-prompt_line(const struct prompt *p)
+void
+broker_set_sink(struct proxyd *pd, const struct broker_sink *sink)
 {
-	struct ctl_prompt info = p->info;
-	struct ctl_line l;
-	int n;
+	struct broker *b = pd->broker;
 
-	info.connections = p->n_conns;
-	ctl_line_init(&l, prompt_buf, sizeof(prompt_buf));
-	ctl_put_word(&l, "PROMPT");
-	ctl_prompt_put(&l, &info);
-	if ((n = ctl_line_end(&l)) == -1)
-		log_error("prompt %llu: its line is too long",
-		          (unsigned long long)p->info.id);
-	return n;
+	if (b == NULL)
+		return;
+	if (sink != NULL)
+		b->sink = *sink;
+	else
+		memset(&b->sink, 0, sizeof(b->sink));
+}
+
+static bool
+broker_has_agent(const struct broker *b, bool has_uid, uid_t uid)
+{
+	return b->sink.has_agent != NULL &&
+	       b->sink.has_agent(b->sink.arg, has_uid, uid);
+}
+
+/* What agents are told of p now: its description, connections counted. */
+static void
+prompt_view(const struct prompt *p, struct ctl_prompt *view)
+{
+	*view = p->info;
+	view->connections = p->n_conns;
 }
 
 static void
 prompt_announce(struct broker *b, struct prompt *p)
 {
-	int n = prompt_line(p);
+	struct ctl_prompt view;
 
-	if (n > 0)
-		control_notify(b->pd->control, p->has_uid, p->info.uid,
-		               prompt_buf, (size_t)n);
+	if (b->sink.announce == NULL)
+		return;
+	prompt_view(p, &view);
+	b->sink.announce(b->sink.arg, &view, p->has_uid);
 }
 
 /*
  * End p: withdraw it from the agents, give every parked connection the
- * verdict (conn_prompt_done() may free them), and free p, or with keep
- * move it to the answered list until its rule is in force.  Returns how
- * many connections it decided.
+ * verdict (its owner may free it), and free p, or with keep move it to
+ * the answered list until its rule is in force.  Returns how many
+ * connections it decided.
  */
 static unsigned
-prompt_end(struct broker *b, struct prompt *p, int verdict,
-           enum conn_reason reason, const char *why, bool keep)
+prompt_end(struct broker *b, struct prompt *p, int verdict, enum reason reason,
+           const char *why, bool keep)
 {
 	struct parked_list conns;
-	struct ctl_line l;
-	struct conn *c;
-	char buf[256];
+	struct broker_waiter *w;
+	struct ctl_prompt view;
 	unsigned n = 0;
-	int len;
 
 	if (p->n_conns > 0)
 		log_info("prompt %llu: %s: %s for %u connection%s",
@@ -202,19 +202,15 @@ prompt_end(struct broker *b, struct prompt *p, int verdict,
 	else
 		log_info("prompt %llu: withdrawn (%s)",
 		         (unsigned long long)p->info.id, why);
-	ctl_line_init(&l, buf, sizeof(buf));
-	ctl_put_word(&l, "WITHDRAW");
-	ctl_put_kvf(&l, "id", "%llu", (unsigned long long)p->info.id);
-	ctl_put_kv(&l, "reason", why);
-	if (p->n_conns > 0)
-		ctl_put_kv(&l, "verdict", action_name((enum action)verdict));
-	if ((len = ctl_line_end(&l)) > 0)
-		control_notify(b->pd->control, p->has_uid, p->info.uid, buf,
-		               (size_t)len);
+	if (b->sink.withdraw != NULL) {
+		prompt_view(p, &view);
+		b->sink.withdraw(b->sink.arg, &view, p->has_uid, why,
+		                 p->n_conns > 0 ? verdict : -1);
+	}
 	/* Off the broker before any connection moves on: nothing below
 	 * may find p again. */
 	TAILQ_INIT(&conns);
-	TAILQ_CONCAT(&conns, &p->conns, park_entry);
+	TAILQ_CONCAT(&conns, &p->conns, entry);
 	b->n_parked -= p->n_conns;
 	p->n_conns = 0;
 	if (keep) {
@@ -226,11 +222,11 @@ prompt_end(struct broker *b, struct prompt *p, int verdict,
 		TAILQ_INSERT_TAIL(&b->answered, p, entry);
 	} else
 		prompt_free(b, p);
-	while ((c = TAILQ_FIRST(&conns)) != NULL) {
-		TAILQ_REMOVE(&conns, c, park_entry);
-		c->prompt = NULL;
+	while ((w = TAILQ_FIRST(&conns)) != NULL) {
+		TAILQ_REMOVE(&conns, w, entry);
+		w->prompt = NULL;
 		n++;
-		conn_prompt_done(c, (enum action)verdict, reason);
+		w->ops->decided(w, (enum action)verdict, reason);
 	}
 	return n;
 }
@@ -281,12 +277,12 @@ prompts_of_app(struct broker *b, const struct ctl_prompt *want, bool has_uid)
 	return n;
 }
 
-/* What agents are told about c's prompt (id, times and counts aside). */
+/* What agents are told about ask's prompt (id, times and counts aside). */
 static void
-prompt_describe(struct broker *b, const struct conn *c, struct ctl_prompt *d,
-                bool *has_uid)
+prompt_describe(struct broker *b, const struct broker_ask *ask,
+                struct ctl_prompt *d, bool *has_uid)
 {
-	const struct app *app = c->app;
+	const struct app *app = ask->app;
 	const char *reg;
 
 	memset(d, 0, sizeof(*d));
@@ -300,12 +296,12 @@ prompt_describe(struct broker *b, const struct conn *c, struct ctl_prompt *d,
 		snprintf(d->app, sizeof(d->app), "%s", app->exe);
 		snprintf(d->cmdline, sizeof(d->cmdline), "%s", app->cmdline);
 	}
-	if (c->peek.source != NAME_NONE)
-		snprintf(d->name, sizeof(d->name), "%s", c->peek.name);
+	if (ask->name != NULL && ask->source != NAME_NONE)
+		snprintf(d->name, sizeof(d->name), "%s", ask->name);
 	snprintf(d->source, sizeof(d->source), "%s",
-	         name_source_str(c->peek.source));
-	addr_fmt_ip((const struct sockaddr *)&c->dst, d->dst, sizeof(d->dst));
-	d->port = addr_port((const struct sockaddr *)&c->dst);
+	         name_source_str(ask->source));
+	addr_fmt_ip(ask->dst, d->dst, sizeof(d->dst));
+	d->port = addr_port(ask->dst);
 	snprintf(d->proto, sizeof(d->proto), "tcp");
 	d->deflt = b->pd->cfg.default_action;
 	d->scopes =
@@ -328,11 +324,11 @@ prompt_describe(struct broker *b, const struct conn *c, struct ctl_prompt *d,
 }
 
 static void
-prompt_add_conn(struct broker *b, struct prompt *p, struct conn *c)
+prompt_add_conn(struct broker *b, struct prompt *p, struct broker_waiter *w)
 {
-	TAILQ_INSERT_TAIL(&p->conns, c, park_entry);
-	c->prompt = p;
-	c->prompt_id = p->info.id;
+	TAILQ_INSERT_TAIL(&p->conns, w, entry);
+	w->prompt = p;
+	w->prompt_id = p->info.id;
 	p->n_conns++;
 	b->n_parked++;
 }
@@ -349,8 +345,11 @@ parked_max(const struct proxyd *pd)
 }
 
 enum broker_park
-broker_park(struct proxyd *pd, struct conn *c)
+broker_park(struct proxyd *pd, struct broker_waiter *w,
+            const struct broker_ask *ask, enum action *verdict)
 {
+	char whobuf[BROKER_WHO_MAX];
+	const char *who;
 	struct broker *b = pd->broker;
 	struct ctl_prompt want;
 	struct timeval tv;
@@ -362,42 +361,42 @@ broker_park(struct proxyd *pd, struct conn *c)
 	 * user there is nothing to join either.  Asked first, as it is
 	 * cheap and the usual case of a daemon nobody is asked through. */
 	if (b == NULL ||
-	    !control_has_agent(pd->control, c->app->uid_known, c->app->uid))
+	    !broker_has_agent(b, ask->app->uid_known, ask->app->uid))
 		return BROKER_NO_AGENT;
-	prompt_describe(b, c, &want, &has_uid);
+	who = ask->who(ask->owner, whobuf, sizeof(whobuf));
+	prompt_describe(b, ask, &want, &has_uid);
 	p = prompt_find(&b->answered, &want, has_uid);
 	if (p != NULL) {
-		c->verdict = (enum action)p->verdict;
-		c->prompt_id = p->info.id;
+		*verdict = (enum action)p->verdict;
+		w->prompt_id = p->info.id;
 		return BROKER_ANSWERED;
 	}
 	p = prompt_find(&b->prompts, &want, has_uid);
 	if (p != NULL) {
 		if (p->n_conns >= BROKER_PARKED_PER_PROMPT ||
 		    b->n_parked >= parked_max(pd)) {
-			conn_log(c, LOG_INFO,
-			         "prompt %llu: %u connections wait on it, %u "
-			         "in all: not parked",
-			         (unsigned long long)p->info.id, p->n_conns,
-			         b->n_parked);
+			log_info("%s: prompt %llu: %u connections wait on "
+			         "it, %u in all: not parked",
+			         who, (unsigned long long)p->info.id,
+			         p->n_conns, b->n_parked);
 			return BROKER_FULL;
 		}
-		prompt_add_conn(b, p, c);
-		conn_log(c, LOG_DEBUG, "joins prompt %llu (%u waiting)",
-		         (unsigned long long)p->info.id, p->n_conns);
+		prompt_add_conn(b, p, w);
+		log_debug("%s: joins prompt %llu (%u waiting)", who,
+		          (unsigned long long)p->info.id, p->n_conns);
 		return BROKER_PARKED;
 	}
 	if (b->n_prompts >= BROKER_PROMPTS_MAX ||
 	    b->n_parked >= parked_max(pd) ||
 	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP) {
-		conn_log(c, LOG_INFO,
-		         "%u prompts pending (%u connections): not asking",
-		         b->n_prompts, b->n_parked);
+		log_info("%s: %u prompts pending (%u connections): not "
+		         "asking",
+		         who, b->n_prompts, b->n_parked);
 		return BROKER_FULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		conn_log(c, LOG_ERR, "prompt: calloc: %s", strerror(errno));
+		log_error("%s: prompt: calloc: %s", who, strerror(errno));
 		return BROKER_FULL;
 	}
 	p->b = b;
@@ -408,7 +407,7 @@ broker_park(struct proxyd *pd, struct conn *c)
 	tv.tv_sec = pd->cfg.prompt_timeout_ms / 1000;
 	tv.tv_usec = (pd->cfg.prompt_timeout_ms % 1000) * 1000;
 	if (p->timer == NULL || evtimer_add(p->timer, &tv) == -1) {
-		conn_log(c, LOG_ERR, "prompt: cannot arm its timer");
+		log_error("%s: prompt: cannot arm its timer", who);
 		if (p->timer != NULL)
 			event_free(p->timer);
 		free(p);
@@ -420,10 +419,9 @@ broker_park(struct proxyd *pd, struct conn *c)
 	p->info.expires = now.tv_sec + pd->cfg.prompt_timeout_ms / 1000;
 	TAILQ_INSERT_TAIL(&b->prompts, p, entry);
 	b->n_prompts++;
-	prompt_add_conn(b, p, c);
-	conn_log(c, LOG_INFO,
-	         "prompt %llu: asking about %s (%s) -> %s port %u, %u s",
-	         (unsigned long long)p->info.id,
+	prompt_add_conn(b, p, w);
+	log_info("%s: prompt %llu: asking about %s (%s) -> %s port %u, %u s",
+	         who, (unsigned long long)p->info.id,
 	         p->info.app[0] != '\0' ? p->info.app : "an unknown process",
 	         p->info.user[0] != '\0' ? p->info.user : "unknown user",
 	         p->info.name[0] != '\0' ? p->info.name : p->info.dst,
@@ -433,16 +431,16 @@ broker_park(struct proxyd *pd, struct conn *c)
 }
 
 void
-broker_unpark(struct conn *c, const char *why)
+broker_unpark(struct broker_waiter *w, const char *why)
 {
-	struct prompt *p = c->prompt;
+	struct prompt *p = w->prompt;
 	struct broker *b;
 
 	if (p == NULL)
 		return;
 	b = p->b;
-	TAILQ_REMOVE(&p->conns, c, park_entry);
-	c->prompt = NULL;
+	TAILQ_REMOVE(&p->conns, w, entry);
+	w->prompt = NULL;
 	p->n_conns--;
 	b->n_parked--;
 	if (p->n_conns == 0)
@@ -455,7 +453,7 @@ broker_rules_changed(struct proxyd *pd)
 {
 	struct broker *b = pd->broker;
 	struct prompt *p, *pnext;
-	struct conn *c, *cnext;
+	struct broker_waiter *w, *wnext;
 
 	if (b == NULL)
 		return;
@@ -465,12 +463,12 @@ broker_rules_changed(struct proxyd *pd)
 		unsigned left = p->n_conns;
 
 		pnext = TAILQ_NEXT(p, entry);
-		for (c = TAILQ_FIRST(&p->conns); c != NULL && left > 0;
-		     c = cnext) {
-			cnext = TAILQ_NEXT(c, park_entry);
+		for (w = TAILQ_FIRST(&p->conns); w != NULL && left > 0;
+		     w = wnext) {
+			wnext = TAILQ_NEXT(w, entry);
 			left--;
-			/* May unpark c (and free p with its last one). */
-			conn_prompt_rejudge(c);
+			/* May unpark w (and free p with its last one). */
+			w->ops->rejudge(w);
 		}
 	}
 }
@@ -485,7 +483,7 @@ broker_agents_changed(struct proxyd *pd)
 		return;
 	for (p = TAILQ_FIRST(&b->prompts); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
-		if (!control_has_agent(pd->control, p->has_uid, p->info.uid))
+		if (!broker_has_agent(b, p->has_uid, p->info.uid))
 			prompt_end(b, p, pd->cfg.default_action,
 			           REASON_NO_AGENT, "no-agent", false);
 	}
@@ -493,12 +491,12 @@ broker_agents_changed(struct proxyd *pd)
 
 unsigned
 broker_list(struct proxyd *pd, int64_t uid,
-            void (*emit)(void *arg, const char *line, size_t len), void *arg)
+            void (*each)(void *arg, const struct ctl_prompt *p), void *arg)
 {
 	struct broker *b = pd->broker;
+	struct ctl_prompt view;
 	struct prompt *p;
 	unsigned n = 0;
-	int len;
 
 	if (b == NULL)
 		return 0;
@@ -506,10 +504,9 @@ broker_list(struct proxyd *pd, int64_t uid,
 	{
 		if (uid != -1 && (!p->has_uid || p->info.uid != uid))
 			continue;
-		if ((len = prompt_line(p)) > 0) {
-			emit(arg, prompt_buf, (size_t)len);
-			n++;
-		}
+		prompt_view(p, &view);
+		each(arg, &view);
+		n++;
 	}
 	return n;
 }
@@ -592,7 +589,7 @@ answer_stored(void *arg, const struct rulesvc_result *res)
 		/* The connections have their verdict; only the rule is
 		 * missing, and the reply says so. */
 		pa->res.ok = false;
-		pa->res.code = rulesvc_code(res);
+		pa->res.code = res->code;
 		snprintf(pa->res.err, sizeof(pa->res.err),
 		         "prompt %llu answered, but its rule was not added: "
 		         "%s",
@@ -603,13 +600,13 @@ answer_stored(void *arg, const struct rulesvc_result *res)
 }
 
 static void answer_fail(void (*done)(void *, const struct broker_result *),
-                        void *arg, uint64_t id, enum ctl_code code,
+                        void *arg, uint64_t id, enum rulesvc_error code,
                         const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 
 static void
 answer_fail(void (*done)(void *, const struct broker_result *), void *arg,
-            uint64_t id, enum ctl_code code, const char *fmt, ...)
+            uint64_t id, enum rulesvc_error code, const char *fmt, ...)
 {
 	struct broker_result r = {.ok = false, .code = code, .id = id};
 	va_list ap;
@@ -637,7 +634,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		break;
 	if (p == NULL || (uid != -1 && (!p->has_uid || p->info.uid != uid))) {
 		/* Someone else's prompt is as good as none. */
-		answer_fail(done, arg, id, CTL_E_NOTFOUND,
+		answer_fail(done, arg, id, RULESVC_E_NOTFOUND,
 		            "no pending prompt %llu (answered, timed out or "
 		            "withdrawn)",
 		            (unsigned long long)id);
@@ -646,7 +643,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	if (!(p->info.scopes & 1u << scope) ||
 	    !(p->info.durations & 1u << duration)) {
 		answer_fail(
-		    done, arg, id, CTL_E_INVALID,
+		    done, arg, id, RULESVC_E_INVALID,
 		    "prompt %llu offers scopes %s%s%s%s%s and "
 		    "durations %s%s%s%s, not %s %s",
 		    (unsigned long long)id,
@@ -666,7 +663,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	if (duration != CTL_DUR_ONCE) {
 		change = calloc(1, sizeof(*change));
 		if (change == NULL) {
-			answer_fail(done, arg, id, CTL_E_INTERNAL,
+			answer_fail(done, arg, id, RULESVC_E_INTERNAL,
 			            "out of memory");
 			return;
 		}
@@ -674,7 +671,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		if (answer_rule(&p->info, verdict, scope, duration, answerer,
 		                &change->rule, err, sizeof(err)) == -1) {
 			free(change);
-			answer_fail(done, arg, id, CTL_E_INTERNAL,
+			answer_fail(done, arg, id, RULESVC_E_INTERNAL,
 			            "cannot make the rule: %s", err);
 			return;
 		}
@@ -682,7 +679,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 	pa = calloc(1, sizeof(*pa));
 	if (pa == NULL) {
 		free(change);
-		answer_fail(done, arg, id, CTL_E_INTERNAL, "out of memory");
+		answer_fail(done, arg, id, RULESVC_E_INTERNAL, "out of memory");
 		return;
 	}
 	pa->pd = pd;

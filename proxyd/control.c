@@ -163,6 +163,20 @@ control_client_timeouts(struct control_client *c, bool idle_counts)
 		log_error("control: cannot wait for a client's requests");
 }
 
+/* The control protocol's code for a change or an answer that failed. */
+enum ctl_code
+control_code(enum rulesvc_error e)
+{
+	switch (e) {
+	case RULESVC_E_NOTFOUND:
+		return CTL_E_NOTFOUND;
+	case RULESVC_E_INVALID:
+		return CTL_E_INVALID;
+	default:
+		return CTL_E_INTERNAL;
+	}
+}
+
 void
 control_pending_reply(struct control_pending *p, struct ctl_line *ok,
                       enum ctl_code code, const char *err)

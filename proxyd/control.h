@@ -78,4 +78,9 @@ bool control_has_agent(struct control *ctl, bool has_uid, uid_t uid);
 void control_notify(struct control *ctl, bool has_uid, uid_t uid,
                     const char *line, size_t len);
 
+/* Fill *sink so that the broker's prompts reach ctl's agents as PROMPT
+ * and WITHDRAW lines (main.c wires it with broker_set_sink()). */
+struct broker_sink;
+void control_broker_sink(struct control *ctl, struct broker_sink *sink);
+
 #endif

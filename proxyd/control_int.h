@@ -36,6 +36,7 @@
 #include "proxyd/accept.h"
 #include "proxyd/control.h"
 #include "proxyd/control_agent.h"
+#include "proxyd/rulesvc.h"
 
 #define CONTROL_REPLY_MAX (CTL_MSG_MAX + 64)
 
@@ -188,6 +189,8 @@ struct control_pending *control_client_wait(struct control_client *c,
  * is still connected, which then goes on with its requests.  Frees p. */
 void control_pending_reply(struct control_pending *p, struct ctl_line *ok,
                            enum ctl_code code, const char *err);
+/* The control protocol's code for a change or an answer that failed. */
+enum ctl_code control_code(enum rulesvc_error e);
 
 /* Subscribed prompt agents. */
 unsigned control_agents(const struct control *ctl);

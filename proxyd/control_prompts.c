@@ -12,6 +12,7 @@
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 #include "common/log.h"
 #include "proxyd/broker.h"
 #include "proxyd/control_agent.h"
@@ -24,10 +25,38 @@ client_sees(const struct control_client *c)
 	return c->admin ? -1 : (int64_t)c->uid;
 }
 
-static void
-client_emit(void *arg, const char *line, size_t len)
+/*
+ * The one buffer PROMPT lines are made in (on the loop; each is sent
+ * before the next is made).  A line of the longest values, every byte
+ * escaped as \xHH, fits a control line (tests/unit/test_ctl_prompt.c).
+ */
+static char prompt_buf[CTL_LINE_MAX + 2];
+
+/* p's "PROMPT ..." line with its "\n" in prompt_buf; its length, or -1
+ * (logged). */
+static int
+prompt_line(const struct ctl_prompt *p)
 {
-	control_reply_raw(arg, line, len);
+	struct ctl_line l;
+	int n;
+
+	ctl_line_init(&l, prompt_buf, sizeof(prompt_buf));
+	ctl_put_word(&l, "PROMPT");
+	ctl_prompt_put(&l, p);
+	if ((n = ctl_line_end(&l)) == -1)
+		log_error("prompt %llu: its line is too long",
+		          (unsigned long long)p->id);
+	return n;
+}
+
+/* A pending prompt, as SUBSCRIBE sends it after its OK. */
+static void
+client_emit(void *arg, const struct ctl_prompt *p)
+{
+	int n = prompt_line(p);
+
+	if (n > 0)
+		control_reply_raw(arg, prompt_buf, (size_t)n);
 }
 
 /* PROMPTS' lines, made before its OK line, which counts them. */
@@ -37,11 +66,12 @@ struct prompt_lines {
 };
 
 static void
-lines_emit(void *arg, const char *line, size_t len)
+lines_emit(void *arg, const struct ctl_prompt *p)
 {
 	struct prompt_lines *pl = arg;
+	int n = prompt_line(p);
 
-	if (evbuffer_add(pl->buf, line, len) == 0)
+	if (n > 0 && evbuffer_add(pl->buf, prompt_buf, (size_t)n) == 0)
 		pl->n++;
 }
 
@@ -118,7 +148,8 @@ control_answered(void *arg, const struct broker_result *r)
 	ctl_put_kv(&l, "verdict", action_name((enum action)r->verdict));
 	ctl_put_kvf(&l, "connections", "%u", r->connections);
 	ctl_put_kvf(&l, "rule", "%lld", (long long)r->rule_id);
-	control_pending_reply(p, r->ok ? &l : NULL, r->code, r->err);
+	control_pending_reply(p, r->ok ? &l : NULL, control_code(r->code),
+	                      r->err);
 }
 
 void
@@ -140,4 +171,48 @@ control_answer(struct control_client *c, const struct ctl_req *req)
 	broker_answer(c->ctl->pd, (uint64_t)req->id, client_sees(c), c->uid,
 	              req->verdict, req->scope, req->duration, control_answered,
 	              p);
+}
+
+/* The broker's sink: a new prompt goes to the agents that may see it. */
+static void
+control_announce(void *arg, const struct ctl_prompt *p, bool has_uid)
+{
+	int n = prompt_line(p);
+
+	if (n > 0)
+		control_notify(arg, has_uid, p->uid, prompt_buf, (size_t)n);
+}
+
+/* The broker's sink: a prompt ended; its WITHDRAW line. */
+static void
+control_withdraw(void *arg, const struct ctl_prompt *p, bool has_uid,
+                 const char *why, int verdict)
+{
+	struct ctl_line l;
+	char buf[256];
+	int len;
+
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "WITHDRAW");
+	ctl_put_kvf(&l, "id", "%llu", (unsigned long long)p->id);
+	ctl_put_kv(&l, "reason", why);
+	if (verdict != -1)
+		ctl_put_kv(&l, "verdict", action_name((enum action)verdict));
+	if ((len = ctl_line_end(&l)) > 0)
+		control_notify(arg, has_uid, p->uid, buf, (size_t)len);
+}
+
+static bool
+control_sink_has_agent(void *arg, bool has_uid, uid_t uid)
+{
+	return control_has_agent(arg, has_uid, uid);
+}
+
+void
+control_broker_sink(struct control *ctl, struct broker_sink *sink)
+{
+	sink->announce = control_announce;
+	sink->withdraw = control_withdraw;
+	sink->has_agent = control_sink_has_agent;
+	sink->arg = ctl;
 }

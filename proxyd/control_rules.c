@@ -57,10 +57,10 @@ control_done(void *arg, const struct rulesvc_result *res)
 		         res->rules);
 	} else
 		log_info("control: %s: failed: %s: %s", what,
-		         res->code != NULL ? res->code : "internal", res->err);
+		         ctl_code_name(control_code(res->code)), res->err);
 	if (c == NULL)
 		log_info("control: %s: the client left before the reply", what);
-	control_pending_reply(p, res->ok ? &l : NULL, rulesvc_code(res),
+	control_pending_reply(p, res->ok ? &l : NULL, control_code(res->code),
 	                      res->err);
 }
 

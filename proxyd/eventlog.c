@@ -9,15 +9,17 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "common/addr.h"
 #include "common/log.h"
 #include "proxyd/eventlog.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 struct evitem {
 	struct event_row *row; /* a decision or a gap; NULL: a close */
@@ -261,8 +263,10 @@ eventlog_lost(struct proxyd *pd, int64_t n)
 	pthread_mutex_unlock(&el->lock);
 }
 
-bool
-eventlog_decision(struct proxyd *pd, struct event_row *ev)
+/* Queue a row, malloc()ed: the log owns it now.  False when it could not
+ * be queued (it is counted for a gap row). */
+static bool
+eventlog_queue(struct proxyd *pd, struct event_row *ev)
 {
 	struct eventlog *el = pd->events;
 	struct evitem it = {0}, gap = {0};
@@ -300,9 +304,10 @@ eventlog_decision(struct proxyd *pd, struct event_row *ev)
 	return queued;
 }
 
-void
-eventlog_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
-               uint64_t bytes_down, int64_t duration_ms)
+/* Queue the end of a connection whose decision row was queued. */
+static void
+eventlog_queue_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
+                     uint64_t bytes_down, int64_t duration_ms)
 {
 	struct eventlog *el = pd->events;
 	struct evitem it = {0};
@@ -320,4 +325,146 @@ eventlog_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
 		el->lost_closes++;
 	pthread_cond_signal(&el->cond);
 	pthread_mutex_unlock(&el->lock);
+}
+
+/* The event row of a decision. */
+static struct event_row *
+decision_row(const struct decision *d)
+{
+	struct event_row *ev;
+	struct timespec now;
+
+	if ((ev = calloc(1, sizeof(*ev))) == NULL)
+		return NULL;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ev->kind = EVENT_DECISION;
+	ev->conn_id = d->id;
+	ev->time_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+	if (d->app != NULL && d->app->known) {
+		ev->pid = d->app->pid;
+		snprintf(ev->exe, sizeof(ev->exe), "%s", d->app->exe);
+		snprintf(ev->cmdline, sizeof(ev->cmdline), "%s",
+		         d->app->cmdline);
+	}
+	if (d->app != NULL && d->app->uid_known) {
+		ev->has_uid = true;
+		ev->uid = d->app->uid;
+		snprintf(ev->user, sizeof(ev->user), "%s", d->app->user);
+	}
+	snprintf(ev->proto, sizeof(ev->proto), "tcp");
+	addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
+	ev->src_port = addr_port(d->client);
+	addr_fmt_ip(d->dst, ev->dst_ip, sizeof(ev->dst_ip));
+	ev->dst_port = addr_port(d->dst);
+	if (d->peek != NULL && d->peek->source != NAME_NONE)
+		snprintf(ev->name, sizeof(ev->name), "%s", d->peek->name);
+	snprintf(
+	    ev->name_source, sizeof(ev->name_source), "%s",
+	    name_source_str(d->peek != NULL ? d->peek->source : NAME_NONE));
+	ev->verdict = d->verdict;
+	ev->decider = reason_decider(d->reason);
+	ev->rule_id = d->rule_id;
+	snprintf(ev->upstream, sizeof(ev->upstream), "%s", d->upstream);
+	ev->flags = d->flags;
+	ev->bytes_up = ev->bytes_down = ev->duration_ms = -1;
+	return ev;
+}
+
+/* A decision's log line.  d->app and d->peek may be NULL. */
+static void
+decision_log(const struct decision *d)
+{
+	char line[EVENTLOG_LINE_MAX], num[32], a[ADDR_STRLEN], flags[64];
+	const struct app *app = d->app;
+	const struct peek_info *peek = d->peek;
+	size_t off = 0;
+
+	line[0] = '\0';
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)d->id);
+	log_kv(line, sizeof(line), &off, "decision conn", num);
+	log_kv(line, sizeof(line), &off, "verdict", action_name(d->verdict));
+	log_kv(line, sizeof(line), &off, "reason", reason_word(d->reason));
+	if (d->reason == REASON_RULE) {
+		snprintf(num, sizeof(num), "%lld", (long long)d->rule_id);
+		log_kv(line, sizeof(line), &off, "rule", num);
+	}
+	if (d->prompt_id != 0) {
+		snprintf(num, sizeof(num), "%llu",
+		         (unsigned long long)d->prompt_id);
+		log_kv(line, sizeof(line), &off, "prompt", num);
+	}
+	if (app != NULL && app->known)
+		snprintf(num, sizeof(num), "%ld", (long)app->pid);
+	else
+		snprintf(num, sizeof(num), "-");
+	log_kv(line, sizeof(line), &off, "pid", num);
+	if (app != NULL && app->uid_known)
+		snprintf(num, sizeof(num), "%u", (unsigned)app->uid);
+	else
+		snprintf(num, sizeof(num), "-");
+	log_kv(line, sizeof(line), &off, "uid", num);
+	log_kv(line, sizeof(line), &off, "user",
+	       app != NULL && app->uid_known ? app->user : "-");
+	log_kv(line, sizeof(line), &off, "exe",
+	       app != NULL && app->known ? app->exe : "-");
+	log_kv(line, sizeof(line), &off, "dst", addr_fmt(d->dst, a, sizeof(a)));
+	log_kv(line, sizeof(line), &off, "name",
+	       peek != NULL && peek->source != NAME_NONE ? peek->name : "-");
+	log_kv(line, sizeof(line), &off, "source",
+	       name_source_str(peek != NULL ? peek->source : NAME_NONE));
+	log_kv(line, sizeof(line), &off, "proto",
+	       peek != NULL && peek->proto != NULL ? peek->proto : "none");
+	snprintf(
+	    flags, sizeof(flags), "%s%s%s", d->flags & EVENT_F_ECH ? "ech" : "",
+	    (d->flags & EVENT_F_ECH) && (d->flags & EVENT_F_UNKNOWN) ? "," : "",
+	    d->flags & EVENT_F_UNKNOWN ? "unknown-process" : "");
+	if (flags[0] != '\0')
+		log_kv(line, sizeof(line), &off, "flags", flags);
+	if (app != NULL && app->known)
+		log_kv(line, sizeof(line), &off, "cmdline", app->cmdline);
+	if (d->error != NULL)
+		log_kv(line, sizeof(line), &off, "error", d->error);
+	log_info("%s", line);
+}
+
+bool
+eventlog_decision(struct proxyd *pd, const struct decision *d)
+{
+	struct event_row *ev;
+
+	/* The line costs microseconds to build: only when it is printed. */
+	if (log_get_level() >= LOG_INFO)
+		decision_log(d);
+	if ((ev = decision_row(d)) == NULL) {
+		eventlog_lost(pd, 1);
+		return false;
+	}
+	return eventlog_queue(pd, ev);
+}
+
+void
+eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
+             uint64_t bytes_up, uint64_t bytes_down, int64_t duration_ms,
+             const char *error)
+{
+	char line[256], num[32];
+	size_t off = 0;
+
+	if (row_queued)
+		eventlog_queue_close(pd, (int64_t)conn_id, bytes_up, bytes_down,
+		                     duration_ms);
+	if (log_get_level() < LOG_INFO)
+		return;
+	line[0] = '\0';
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)conn_id);
+	log_kv(line, sizeof(line), &off, "close conn", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)bytes_up);
+	log_kv(line, sizeof(line), &off, "up", num);
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)bytes_down);
+	log_kv(line, sizeof(line), &off, "down", num);
+	snprintf(num, sizeof(num), "%lld", (long long)duration_ms);
+	log_kv(line, sizeof(line), &off, "duration_ms", num);
+	if (error != NULL)
+		log_kv(line, sizeof(line), &off, "error", error);
+	log_info("%s", line);
 }

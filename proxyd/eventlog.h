@@ -1,17 +1,21 @@
 /*
  * eventlog.h - tollgated's event writer: every decision becomes a row of
- * the event log (rules/events.h), and every allowed connection's bytes and
+ * the event log (store/events.h), and every allowed connection's bytes and
  * duration are added when it ends.
  *
  * The loop only queues (a copy, never a wait); a writer thread of its own,
  * with its own connection to the database, stores the queue in batches,
  * one transaction each, and prunes by age and row count in small steps
- * every few seconds.  The queue is bounded (event_queue): when it is full, events
- * are counted instead of queued, and the first one that fits again is
+ * every few seconds.  The queue is bounded (event_queue): when it is full,
+ * events are counted instead of queued, and the first one that fits again is
  * preceded by a gap row, "N events not recorded between T1 and T2": the
  * log says what it lost, never silently.  A writer that cannot write
  * (database locked or failing) keeps its batch and tries again; the loop
  * is never held up by it.
+ *
+ * Each decision and each end of an allowed connection is also one log
+ * line, key=value, greppable ("decision conn=N verdict=... reason=...",
+ * "close conn=N up=... down=..."), made here and only when printed.
  */
 #ifndef TG_EVENTLOG_H
 #define TG_EVENTLOG_H
@@ -20,8 +24,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "proxyd/attr.h"
+#include "proxyd/peek.h"
 #include "proxyd/proxyd.h"
-#include "rules/events.h"
+#include "proxyd/reason.h"
+#include "store/events.h"
 
 /* Rows per transaction, at most. */
 #define EVENTLOG_BATCH 512
@@ -30,6 +37,8 @@
 #define EVENTLOG_PRUNE_STEP    2000
 /* A writer whose write failed waits this long before trying again. */
 #define EVENTLOG_RETRY_MS 250
+/* The longest decision line (longer values are cut). */
+#define EVENTLOG_LINE_MAX 2048
 
 struct eventlog;
 
@@ -44,16 +53,44 @@ int eventlog_start(struct proxyd *pd);
 /* Write what is queued, stop the thread, close the database. */
 void eventlog_stop(struct proxyd *pd);
 
-/* On the loop: queue a decision row, malloc()ed; the log owns it now.
- * False when it could not be queued (it is counted for a gap row). */
-bool eventlog_decision(struct proxyd *pd, struct event_row *ev);
+/* One decision, as the log line and the event row record it. */
+struct decision {
+	uint64_t id; /* the connection's */
+	enum action verdict;
+	enum reason reason;
+	int64_t rule_id;       /* REASON_RULE */
+	uint64_t prompt_id;    /* REASON_PROMPT*: the prompt */
+	const struct app *app; /* NULL: refused before attribution */
+	const struct sockaddr *client;
+	const struct sockaddr *dst;
+	const struct peek_info *peek; /* NULL: refused before the peek */
+	unsigned flags;               /* EVENT_F_* */
+	const char *error;            /* why the peek was invalid, or NULL */
+	const char *upstream;         /* the way out ("direct") */
+};
+
+/*
+ * On the loop: record a decision, its log line (at info level) and its
+ * event row.  True when the row was queued, so that the connection's end
+ * may be recorded too (eventlog_end()); false when it was counted for a
+ * gap row instead.
+ */
+bool eventlog_decision(struct proxyd *pd, const struct decision *d);
 
 /* On the loop: n events that could not even be made (out of memory);
  * they go into the next gap row. */
 void eventlog_lost(struct proxyd *pd, int64_t n);
 
-/* On the loop: queue the end of an allowed connection. */
-void eventlog_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
-                    uint64_t bytes_down, int64_t duration_ms);
+/*
+ * On the loop: the end of an allowed connection, with the bytes each way
+ * and how long it lasted; error says why it ended when that was not an
+ * orderly close from both sides (else NULL).  Its log line always; the
+ * update of its event row only when row_queued (eventlog_decision()
+ * returned true: conn ids start again with each run, and an end whose
+ * row was never recorded would fill an older run's row of the same id).
+ */
+void eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
+                  uint64_t bytes_up, uint64_t bytes_down, int64_t duration_ms,
+                  const char *error);
 
 #endif

@@ -3,9 +3,6 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
-/* After netinet/in.h, which the kernel headers then defer to. */
-#include <linux/netfilter_ipv4.h>
-#include <linux/netfilter_ipv6/ip6_tables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +30,6 @@ struct listener {
 	struct accept_backoff backoff; /* out of descriptors: pausing */
 };
 
-static int
-original_dst(int fd, int family, struct sockaddr_storage *dst)
-{
-	socklen_t len = sizeof(*dst);
-
-	memset(dst, 0, sizeof(*dst));
-	if (family == AF_INET)
-		return getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, dst, &len);
-	return getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, dst, &len);
-}
-
 /* 1 when dst is one of our own listeners (or any loopback address: the
  * redirect leaves loopback alone, so such a destination was not
  * redirected and reached us by a direct connect). */
@@ -69,7 +55,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct sockaddr_storage dst;
 
 	accept_backoff_reset(&l->backoff);
-	if (original_dst(fd, client->sa_family, &dst) == -1) {
+	if (front_transparent.destination(fd, client, &dst) == -1) {
 		log_debug("accept: no original destination: %s",
 		          strerror(errno));
 		memcpy(&dst, &l->addr, sizeof(dst));
@@ -87,7 +73,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		                  REASON_OVERLOAD);
 		return;
 	}
-	conn_accept(pd, fd, client, (struct sockaddr *)&dst);
+	conn_accept(pd, &front_transparent, fd, client,
+	            (struct sockaddr *)&dst);
 }
 
 static void

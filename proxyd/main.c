@@ -120,6 +120,14 @@ on_sweep(evutil_socket_t fd, short what, void *arg)
 	conn_sweep_idle(arg);
 }
 
+/* rulesvc's hook: connections waiting on prompts that a rule now decides
+ * go. */
+static void
+on_rules_changed(void *arg)
+{
+	broker_rules_changed(arg);
+}
+
 static void
 describe_guarded(const struct config *cfg, char *buf, size_t len)
 {
@@ -199,6 +207,7 @@ main(int argc, char **argv)
 	};
 	struct proxyd pd;
 	struct control *control = NULL; /* the control socket (control.h) */
+	struct broker_sink sink;
 	const char *path = NULL;
 	char err[CONFIG_ERRLEN], lbuf[256], gbuf[512];
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL,
@@ -304,6 +313,10 @@ main(int argc, char **argv)
 		log_error("%s", err);
 		goto out;
 	}
+	/* The layers below learn of those above only through these. */
+	control_broker_sink(control, &sink);
+	broker_set_sink(&pd, &sink);
+	rulesvc_on_change(&pd, on_rules_changed, &pd);
 
 	if (privs_drop(pd.cfg.user, err, sizeof(err)) == -1) {
 		log_error("dropping privileges: %s", err);
@@ -348,6 +361,7 @@ main(int argc, char **argv)
 		rc = 0;
 out:
 	control_close(control); /* first: no change arrives while stopping */
+	broker_set_sink(&pd, NULL); /* its agents are gone with it */
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);

@@ -77,15 +77,15 @@ static int peek_tls_hello_cb(SSL *ssl, int *alert, void *arg);
 const char *
 name_source_str(enum name_source s)
 {
-	switch (s) {
-	case NAME_SNI:
-		return "sni";
-	case NAME_HTTP:
-		return "http";
-	case NAME_NONE:
-		break;
-	}
-	return "none";
+	static const char *const words[NAME_SOURCE_COUNT] = {
+	    [NAME_NONE] = "none",
+	    [NAME_SNI] = "sni",
+	    [NAME_HTTP] = "http",
+	};
+
+	if ((unsigned)s >= NAME_SOURCE_COUNT || words[s] == NULL)
+		return "none";
+	return words[s];
 }
 
 static bool

@@ -25,10 +25,13 @@
 #define PEEK_MAX_BYTES (32 * 1024)
 #define PEEK_NAME_MAX  NAME_MAX_LEN
 
+/* Where a connection's name came from; a front that is told the name
+ * (SOCKS, HTTP CONNECT, a fake IP of the DNS stub) adds its own. */
 enum name_source {
 	NAME_NONE, /* no name: the rule must match the IP */
 	NAME_SNI,  /* TLS ClientHello server_name */
 	NAME_HTTP, /* HTTP/1.x Host header */
+	NAME_SOURCE_COUNT
 };
 
 enum peek_result {

@@ -12,10 +12,9 @@
 #include <time.h>
 
 #include "common/log.h"
-#include "proxyd/broker.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 struct rulesvc_hit {
 	uint64_t hits;
@@ -31,7 +30,9 @@ struct rulesvc {
 	size_t n_slots;
 	struct event *flush_ev;
 	unsigned jobs_in_flight;
-	bool stopping; /* no new jobs: the worker is going */
+	bool stopping;                /* no new jobs: the worker is going */
+	void (*on_change)(void *arg); /* rulesvc_on_change() */
+	void *on_change_arg;
 };
 
 struct rulesvc_job {
@@ -148,7 +149,7 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 	int rc = 0;
 
 	res->ok = false;
-	res->code = "internal";
+	res->code = RULESVC_E_INTERNAL;
 	if (j->is_flush) {
 		if (j->n_hits > 0 &&
 		    store_add_hits(rs->store, j->hits, j->n_hits, res->err,
@@ -191,20 +192,20 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 		break;
 	}
 	if (rc == STORE_NOTFOUND) {
-		res->code = "notfound";
+		res->code = RULESVC_E_NOTFOUND;
 		return;
 	}
 	if (rc != 0) {
 		/* The control server checked the rule before it came here;
 		 * what fails now is the database itself. */
-		res->code = "internal";
+		res->code = RULESVC_E_INTERNAL;
 		return;
 	}
 	j->new_idx = rulesvc_build(rs->store, res->err, sizeof(res->err));
 	if (j->new_idx == NULL)
 		return;
 	res->ok = true;
-	res->code = NULL;
+	res->code = RULESVC_OK;
 	res->rules = rules_index_count(j->new_idx);
 }
 
@@ -226,7 +227,7 @@ rulesvc_job_done(struct worker_job *job)
 		if (rulesvc_swap(rs, j->new_idx) == -1) {
 			rules_index_free(j->new_idx);
 			j->result.ok = false;
-			j->result.code = "internal";
+			j->result.code = RULESVC_E_INTERNAL;
 			snprintf(j->result.err, sizeof(j->result.err),
 			         "out of memory");
 		}
@@ -237,9 +238,9 @@ rulesvc_job_done(struct worker_job *job)
 		log_warn("rules: change refused: %s", j->result.err);
 	if (j->done != NULL)
 		j->done(j->arg, &j->result);
-	/* Connections waiting on prompts that a rule now decides go. */
-	if (j->new_idx != NULL && j->result.ok)
-		broker_rules_changed(pd);
+	/* Whoever holds connections waiting for a rule looks again. */
+	if (j->new_idx != NULL && j->result.ok && rs->on_change != NULL)
+		rs->on_change(rs->on_change_arg);
 	if (j->change.import != NULL) {
 		rules_set_free(j->change.import);
 		free(j->change.import);
@@ -268,7 +269,7 @@ rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		memset(&res, 0, sizeof(res));
-		res.code = "internal";
+		res.code = RULESVC_E_INTERNAL;
 		snprintf(res.err, sizeof(res.err), "out of memory");
 		if (change->import != NULL) {
 			rules_set_free(change->import);
@@ -413,10 +414,9 @@ rulesvc_count(const struct proxyd *pd)
 	return pd->rules != NULL ? pd->rules->n_slots : 0;
 }
 
-enum ctl_code
-rulesvc_code(const struct rulesvc_result *res)
+void
+rulesvc_on_change(struct proxyd *pd, void (*fn)(void *arg), void *arg)
 {
-	int code = res->code != NULL ? ctl_code_parse(res->code) : -1;
-
-	return code == -1 ? CTL_E_INTERNAL : (enum ctl_code)code;
+	pd->rules->on_change = fn;
+	pd->rules->on_change_arg = arg;
 }

@@ -15,7 +15,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "common/ctl.h"
 #include "proxyd/proxyd.h"
 #include "rules/match.h"
 #include "rules/rule.h"
@@ -39,12 +38,20 @@ struct rulesvc_change {
 	struct rules_set *import; /* owned by the change; freed after */
 };
 
+/* Why a change failed. */
+enum rulesvc_error {
+	RULESVC_OK,
+	RULESVC_E_NOTFOUND, /* no rule of that id */
+	RULESVC_E_INVALID,  /* the change itself is wrong */
+	RULESVC_E_INTERNAL, /* the database or memory failed */
+};
+
 struct rulesvc_result {
 	bool ok;
-	int64_t id;       /* ADD: the new rule's id */
-	unsigned rules;   /* rules in force after the change */
-	char err[256];    /* when !ok: what was wrong, for ERR lines */
-	const char *code; /* when !ok: "notfound", "invalid", "internal" */
+	int64_t id;              /* ADD: the new rule's id */
+	unsigned rules;          /* rules in force after the change */
+	char err[256];           /* when !ok: what was wrong */
+	enum rulesvc_error code; /* when !ok */
 };
 
 /*
@@ -84,9 +91,12 @@ const struct rules_entry *rulesvc_decide(struct proxyd *pd,
                                          const struct rules_query *q,
                                          struct rules_explain *why);
 
-/* The control protocol's code for a failed change: res->code, or
- * internal when it names none. */
-enum ctl_code rulesvc_code(const struct rulesvc_result *res);
+/*
+ * fn(arg) runs on the loop each time a change has put a new index in
+ * force (after the change's own done()): main.c has the broker look again
+ * at the connections that wait for an answer.  One hook; NULL removes it.
+ */
+void rulesvc_on_change(struct proxyd *pd, void (*fn)(void *arg), void *arg);
 
 /* Rules in the live index. */
 unsigned rulesvc_count(const struct proxyd *pd);

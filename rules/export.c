@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "rules/export.h"
 #include "rules/list.h"
 #include "rules/rule.h"
@@ -43,9 +44,8 @@ export_err(struct export_reader *rd, char *err, size_t errlen, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(err, errlen, "line %lu: %s", rd->lineno, msg);
 	rd->failed = true;
-	return -1;
+	return errbuf_set(err, errlen, "line %lu: %s", rd->lineno, msg);
 }
 
 bool

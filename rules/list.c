@@ -9,11 +9,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "common/name.h"
 #include "rules/list.h"
 #include "rules/rule.h"
@@ -51,22 +51,6 @@ static const char *const rules_list_local[] = {
     "ip6-localhost", "ip6-loopback",          "ip6-localnet", "ip6-mcastprefix",
     "ip6-allnodes",  "ip6-allrouters",        "ip6-allhosts", "0.0.0.0",
 };
-
-static int list_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-list_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /* FNV-1a, 64 bits. */
 static uint64_t
@@ -198,11 +182,11 @@ rules_list_add(struct rules_list *l, const char *name, char *err, size_t errlen)
 	if (l->tcap > 0 && l->tab[list_slot(l, norm)] != 0)
 		return 0;
 	if (l->n >= RULES_LIST_NAMES_MAX)
-		return list_err(err, errlen, "more than %d names in one list",
-		                RULES_LIST_NAMES_MAX);
+		return errbuf_set(err, errlen, "more than %d names in one list",
+		                  RULES_LIST_NAMES_MAX);
 	if (list_grow(l) == -1 ||
 	    (p = list_store(l, norm, strlen(norm))) == NULL)
-		return list_err(err, errlen, "out of memory");
+		return errbuf_set(err, errlen, "out of memory");
 	i = list_slot(l, norm);
 	l->names[l->n++] = p;
 	l->tab[i] = (uint32_t)l->n;
@@ -273,8 +257,8 @@ list_line(struct rules_list_reader *rd, const char *s, size_t n)
 	if (n > 0 && s[n - 1] == '\r')
 		n--;
 	if (memchr(s, '\0', n) != NULL)
-		return list_err(rd->err, sizeof(rd->err),
-		                "line %zu: a NUL byte", rd->lineno);
+		return errbuf_set(rd->err, sizeof(rd->err),
+		                  "line %zu: a NUL byte", rd->lineno);
 	for (;;) {
 		while (i < n && (s[i] == ' ' || s[i] == '\t'))
 			i++;
@@ -289,7 +273,7 @@ list_line(struct rules_list_reader *rd, const char *s, size_t n)
 			continue;
 		}
 		if (!hosts && words > 1)
-			return list_err(
+			return errbuf_set(
 			    rd->err, sizeof(rd->err),
 			    "line %zu: more than one word; expected one name, "
 			    "or an address and names",
@@ -297,13 +281,13 @@ list_line(struct rules_list_reader *rd, const char *s, size_t n)
 		if (hosts && list_is_local(tok))
 			continue;
 		if (rules_list_add(rd->list, tok, inner, sizeof(inner)) == -1)
-			return list_err(rd->err, sizeof(rd->err),
-			                "line %zu: %s", rd->lineno, inner);
+			return errbuf_set(rd->err, sizeof(rd->err),
+			                  "line %zu: %s", rd->lineno, inner);
 	}
 	if (hosts && words == 1)
-		return list_err(rd->err, sizeof(rd->err),
-		                "line %zu: an address without names",
-		                rd->lineno);
+		return errbuf_set(rd->err, sizeof(rd->err),
+		                  "line %zu: an address without names",
+		                  rd->lineno);
 	return 0;
 }
 
@@ -311,7 +295,7 @@ static int
 list_fail(struct rules_list_reader *rd, char *err, size_t errlen)
 {
 	rd->failed = true;
-	return list_err(err, errlen, "%s", rd->err);
+	return errbuf_set(err, errlen, "%s", rd->err);
 }
 
 int
@@ -322,14 +306,14 @@ rules_list_reader_feed(struct rules_list_reader *rd, const char *buf,
 	size_t n;
 
 	if (rd->failed)
-		return list_err(err, errlen, "%s", rd->err);
+		return errbuf_set(err, errlen, "%s", rd->err);
 	while (buf < end) {
 		nl = memchr(buf, '\n', (size_t)(end - buf));
 		n = nl != NULL ? (size_t)(nl - buf) : (size_t)(end - buf);
 		if (rd->len + n > RULES_LIST_LINE_MAX) {
-			list_err(rd->err, sizeof(rd->err),
-			         "line %zu: longer than %d bytes",
-			         rd->lineno + 1, RULES_LIST_LINE_MAX);
+			errbuf_set(rd->err, sizeof(rd->err),
+			           "line %zu: longer than %d bytes",
+			           rd->lineno + 1, RULES_LIST_LINE_MAX);
 			return list_fail(rd, err, errlen);
 		}
 		if (nl == NULL) {
@@ -357,7 +341,7 @@ rules_list_reader_finish(struct rules_list_reader *rd, char *err, size_t errlen)
 	struct rules_list *l;
 
 	if (rd->failed) {
-		list_err(err, errlen, "%s", rd->err);
+		errbuf_set(err, errlen, "%s", rd->err);
 		return NULL;
 	}
 	if (rd->len > 0) {
@@ -381,7 +365,7 @@ rules_list_read_buf(const char *buf, size_t len, char *err, size_t errlen)
 	struct rules_list *l = NULL;
 
 	if ((rd = rules_list_reader_new()) == NULL) {
-		list_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		return NULL;
 	}
 	if (rules_list_reader_feed(rd, buf, len, err, errlen) == 0)
@@ -401,14 +385,15 @@ rules_list_read_file(FILE *f, char *err, size_t errlen)
 	buf = malloc(RULES_LIST_READ);
 	rd = rules_list_reader_new();
 	if (buf == NULL || rd == NULL) {
-		list_err(err, errlen, "out of memory");
+		errbuf_set(err, errlen, "out of memory");
 		goto done;
 	}
 	while ((n = fread(buf, 1, RULES_LIST_READ, f)) > 0)
 		if (rules_list_reader_feed(rd, buf, n, err, errlen) == -1)
 			goto done;
 	if (ferror(f)) {
-		list_err(err, errlen, "reading the list: %s", strerror(errno));
+		errbuf_set(err, errlen, "reading the list: %s",
+		           strerror(errno));
 		goto done;
 	}
 	l = rules_list_reader_finish(rd, err, errlen);

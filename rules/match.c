@@ -21,11 +21,11 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/errbuf.h"
 #include "rules/match.h"
 
 #define IX_ARENA_BLOCK 65536
@@ -124,22 +124,6 @@ struct ix_pair {
 	uint32_t node;
 	bool exact;
 };
-
-static int ix_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-ix_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint64_t
 ix_mix(uint64_t h)
@@ -273,14 +257,14 @@ rules_set_add(struct rules_set *set, const struct rule *r,
 	size_t cap, bytes, i, len;
 
 	if (r->dest_kind != DEST_LIST && (names != NULL || n_names > 0))
-		return ix_err(
+		return errbuf_set(
 		    err, errlen,
 		    "rule %lld: names given for a rule that is not a list "
 		    "rule",
 		    (long long)r->id);
 	if (n_names > RULES_INDEX_MAX)
-		return ix_err(err, errlen, "rule %lld: more than %u names",
-		              (long long)r->id, RULES_INDEX_MAX);
+		return errbuf_set(err, errlen, "rule %lld: more than %u names",
+		                  (long long)r->id, RULES_INDEX_MAX);
 	if (set->n_rules == set->cap) {
 		cap = set->cap == 0 ? 16 : set->cap * 2;
 		if ((rules = realloc(set->rules, cap * sizeof(*rules))) == NULL)
@@ -319,8 +303,8 @@ rules_set_add(struct rules_set *set, const struct rule *r,
 	set->rules[set->n_rules++] = *r;
 	return 0;
 nomem:
-	return ix_err(err, errlen, "rule %lld: out of memory",
-	              (long long)r->id);
+	return errbuf_set(err, errlen, "rule %lld: out of memory",
+	                  (long long)r->id);
 }
 
 /*
@@ -487,7 +471,7 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 		what = "bad destination kind";
 	if (what == NULL)
 		return 0;
-	return ix_err(err, errlen, "rule %lld: %s", (long long)r->id, what);
+	return errbuf_set(err, errlen, "rule %lld: %s", (long long)r->id, what);
 }
 
 static void
@@ -865,9 +849,10 @@ rules_index_build(const struct rules_set *set, time_t now, char *err,
 			break;
 		}
 		if (idx->n + n_pairs > RULES_INDEX_MAX) {
-			ix_err(err, errlen,
-			       "more than %u rules and list names in one index",
-			       RULES_INDEX_MAX);
+			errbuf_set(
+			    err, errlen,
+			    "more than %u rules and list names in one index",
+			    RULES_INDEX_MAX);
 			goto fail;
 		}
 	}
@@ -885,7 +870,7 @@ rules_index_build(const struct rules_set *set, time_t now, char *err,
 	free(rapp);
 	return idx;
 nomem:
-	ix_err(err, errlen, "building the rule index: out of memory");
+	errbuf_set(err, errlen, "building the rule index: out of memory");
 fail:
 	free(pairs);
 	free(rapp);

@@ -8,7 +8,6 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,9 @@
 
 #include <idn2.h>
 
+#include "common/errbuf.h"
 #include "common/log.h"
+#include "common/quote.h"
 #include "rules/rule.h"
 
 /* 9999-12-31T23:59:59Z: the last time the text form can write. */
@@ -49,22 +50,6 @@ static const char *const rule_keys[KEY_COUNT] = {
     "proto",   "action",  "duration", "priority", "enabled",
     "created", "updated", "hits",     "last_hit", "note",
 };
-
-static int rule_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-rule_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 /*
  * Read an unsigned decimal number that is the whole of s: digits only, at
@@ -183,14 +168,14 @@ rule_parse_time(const char *key, const char *s, time_t *out, char *err,
 			goto bad;
 	}
 	if (t < 0 || t > RULE_TIME_MAX)
-		return rule_err(
+		return errbuf_set(
 		    err, errlen,
 		    "%s: \"%.40s\" is outside 1970-01-01 to 9999-12-31 UTC",
 		    key, s);
 	*out = (time_t)t;
 	return 0;
 bad:
-	return rule_err(
+	return errbuf_set(
 	    err, errlen,
 	    "%s: \"%.40s\" is not a time; expected YYYY-MM-DDTHH:MM:SSZ (or "
 	    "an offset +HH:MM instead of Z, or no zone for local time)",
@@ -251,18 +236,18 @@ rule_parse_name(char *out, const char *s, char *err, size_t errlen)
 
 	n = strlen(s);
 	if (n == 0)
-		return rule_err(err, errlen,
-		                "name: empty; expected a host name");
+		return errbuf_set(err, errlen,
+		                  "name: empty; expected a host name");
 	if (n > RULE_NAME_INPUT_MAX)
-		return rule_err(err, errlen,
-		                "name: %zu bytes; a host name has at most %d",
-		                n, NAME_MAX_LEN);
+		return errbuf_set(err, errlen,
+		                  "name: %zu bytes; a host name has at most %d",
+		                  n, NAME_MAX_LEN);
 	if (!rule_is_ascii(s)) {
 		rc = idn2_to_ascii_8z(s, &ascii, IDN2_NONTRANSITIONAL);
 		if (rc != IDN2_OK)
 			rc = idn2_to_ascii_8z(s, &ascii, IDN2_TRANSITIONAL);
 		if (rc != IDN2_OK)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "name: \"%.64s\" is not a valid international "
 			    "name (%s)",
@@ -272,14 +257,14 @@ rule_parse_name(char *out, const char *s, char *err, size_t errlen)
 	}
 	if (n >= sizeof(buf)) {
 		idn2_free(ascii);
-		return rule_err(err, errlen,
-		                "name: %zu bytes; a host name has at most %d",
-		                n, NAME_MAX_LEN);
+		return errbuf_set(err, errlen,
+		                  "name: %zu bytes; a host name has at most %d",
+		                  n, NAME_MAX_LEN);
 	}
 	memcpy(buf, s, n + 1);
 	idn2_free(ascii);
 	if (name_normalise(buf) == -1)
-		return rule_err(
+		return errbuf_set(
 		    err, errlen,
 		    "name: \"%.64s\" is not a host name; expected labels of "
 		    "1-63 letters, digits, '-' or '_', dot-separated, at most "
@@ -356,7 +341,7 @@ rule_parse_addr(const char *s, int *family, uint8_t addr[16], unsigned *prefix,
 	if (slash != NULL) {
 		if (strlen(slash + 1) > 3 ||
 		    rule_parse_u64(slash + 1, max, &v) == -1)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "dest: prefix \"%.8s\" of %s is not a number "
 			    "from 0 to %u",
@@ -391,7 +376,7 @@ rule_parse_dest(struct rule *r, const char *s, char *err, size_t errlen)
 	}
 	if (strncmp(s, "list:", 5) == 0) {
 		if (!rule_list_name_ok(s + 5))
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "dest: list name \"%.64s\" is not 1-%d letters, "
 			    "digits, '.', '_' or '-'",
@@ -420,19 +405,19 @@ rule_parse_dest(struct rule *r, const char *s, char *err, size_t errlen)
 	}
 	if (strncmp(s, "*.", 2) == 0) {
 		if (rule_parse_name(name, s + 2, err, errlen) == -1)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "dest: \"%.64s\" is not *. and a host name", s);
 		r->dest_kind = DEST_WILDCARD;
 	} else {
 		if (name_is_ip_literal(s))
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "dest: \"%.64s\" is an address in a short form; "
 			    "write it out (192.0.2.1) or as a CIDR",
 			    s);
 		if (rule_parse_name(name, s, err, errlen) == -1)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "dest: \"%.64s\" is not *, a host name, *.name, "
 			    "an IP, a CIDR or list:NAME",
@@ -486,7 +471,7 @@ rule_parse_port(struct rule *r, const char *s, char *err, size_t errlen)
 	r->port_hi = (uint16_t)hi;
 	return 0;
 bad:
-	return rule_err(
+	return errbuf_set(
 	    err, errlen,
 	    "port: \"%.16s\" is not a port; expected N or N-M (1-65535, "
 	    "N <= M) or any",
@@ -505,9 +490,9 @@ rule_parse_proto(struct rule *r, const char *s, char *err, size_t errlen)
 	else if (strcmp(s, "dns") == 0)
 		r->proto = RPROTO_DNS;
 	else
-		return rule_err(err, errlen,
-		                "proto: \"%.16s\" is not tcp, udp, dns or any",
-		                s);
+		return errbuf_set(
+		    err, errlen, "proto: \"%.16s\" is not tcp, udp, dns or any",
+		    s);
 	return 0;
 }
 
@@ -522,7 +507,7 @@ rule_parse_uid(struct rule *r, const char *s, char *err, size_t errlen)
 		return 0;
 	}
 	if (rule_parse_u64(s, (uid_t)-1 - 1, &v) == -1)
-		return rule_err(
+		return errbuf_set(
 		    err, errlen,
 		    "uid: \"%.16s\" is not a number from 0 to %u, or any", s,
 		    (unsigned)((uid_t)-1 - 1));
@@ -539,17 +524,18 @@ rule_parse_app(struct rule *r, const char *s, char *err, size_t errlen)
 
 	n = strlen(s);
 	if (strcmp(s, "*") != 0 && s[0] != '/')
-		return rule_err(err, errlen,
-		                "app: \"%.64s\" is not * or an absolute path",
-		                s);
+		return errbuf_set(err, errlen,
+		                  "app: \"%.64s\" is not * or an absolute path",
+		                  s);
 	if (n >= RULE_APP_MAX)
-		return rule_err(err, errlen,
-		                "app: %zu bytes; a path has at most %d", n,
-		                RULE_APP_MAX - 1);
+		return errbuf_set(err, errlen,
+		                  "app: %zu bytes; a path has at most %d", n,
+		                  RULE_APP_MAX - 1);
 	for (p = s; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return rule_err(err, errlen,
-			                "app: a control character in the path");
+			return errbuf_set(
+			    err, errlen,
+			    "app: a control character in the path");
 	memcpy(r->app, s, n + 1);
 	return 0;
 }
@@ -596,13 +582,13 @@ rule_parse_duration(struct rule *r, const char *s, time_t now, char *err,
 		num[n - 1] = '\0';
 		if (rule_parse_u64(num, RULE_DURATION_MAX / unit, &v) == -1 ||
 		    v == 0)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "duration: \"%.16s\" is not 1 to %d days (or as "
 			    "many hours or minutes)",
 			    s, RULE_DURATION_MAX / 86400);
 		if (now < 0 || now > RULE_TIME_MAX - (time_t)(v * unit))
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "duration: \"%.16s\" from now is past 9999", s);
 		r->duration = DUR_UNTIL;
@@ -612,7 +598,7 @@ rule_parse_duration(struct rule *r, const char *s, time_t now, char *err,
 	r->expires = 0;
 	return 0;
 bad:
-	return rule_err(
+	return errbuf_set(
 	    err, errlen,
 	    "duration: \"%.40s\" is not once, restart, forever, a number "
 	    "of minutes, hours or days (30m, 2h, 7d) or until:TIME",
@@ -728,91 +714,53 @@ rule_format(const struct rule *r, char *buf, size_t len)
 	log_kv(buf, len, &off, "note", r->note);
 }
 
-static int
-rule_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
- * Read one value at *pp into val (of size vlen), as log_kv() writes it:
- * bare up to white space, or in double quotes with \" \\ and \xNN.
- * Returns 0 (with *pp past the value) or -1 + err naming key.
+ * Read one value at *pp (before end) into val (of size vlen), as
+ * rule_format() writes it (common/quote.h), in a line where tabs are
+ * white space too.  Returns 0 (with *pp past the value) or -1 + err
+ * naming key.
  */
 static int
-rule_read_value(const char **pp, const char *key, char *val, size_t vlen,
-                char *err, size_t errlen)
+rule_read_value(const char **pp, const char *end, const char *key, char *val,
+                size_t vlen, char *err, size_t errlen)
 {
-	const char *p = *pp;
-	size_t n = 0;
-	int c, hi, lo;
+	size_t used, n;
 
-	if (*p != '"') {
-		for (; *p != '\0' && *p != ' ' && *p != '\t'; p++) {
-			c = (unsigned char)*p;
-			if (c == '"' || c == '\\' || c < 0x20 || c == 0x7f)
-				return rule_err(
-				    err, errlen,
-				    "%s: a quote, backslash or control "
-				    "character outside double quotes",
-				    key);
-			if (n + 1 >= vlen)
-				goto toolong;
-			val[n++] = (char)c;
-		}
+	switch (quote_read(*pp, (size_t)(end - *pp),
+	                   QUOTE_TAB_SEP | QUOTE_RAW_CTRL, val, vlen - 1, &used,
+	                   &n)) {
+	case QUOTE_OK:
 		val[n] = '\0';
-		*pp = p;
+		*pp += used;
 		return 0;
+	case QUOTE_TOOLONG:
+		return errbuf_set(err, errlen,
+		                  "%s: value longer than %zu bytes", key,
+		                  vlen - 1);
+	case QUOTE_BARE_BYTE:
+		return errbuf_set(err, errlen,
+		                  "%s: a quote, backslash or control "
+		                  "character outside double quotes",
+		                  key);
+	case QUOTE_UNCLOSED:
+		return errbuf_set(err, errlen, "%s: no closing double quote",
+		                  key);
+	case QUOTE_BAD_HEX:
+		return errbuf_set(err, errlen,
+		                  "%s: \\x needs two hex digits, not 00", key);
+	case QUOTE_BAD_ESCAPE:
+		return errbuf_set(err, errlen,
+		                  "%s: unknown escape; expected \\\", \\\\ "
+		                  "or \\xNN",
+		                  key);
+	case QUOTE_AFTER_CLOSE:
+		return errbuf_set(
+		    err, errlen, "%s: expected a space after the closing quote",
+		    key);
+	case QUOTE_CTRL: /* taken as is here */
+		break;
 	}
-	for (p++;; p++) {
-		c = (unsigned char)*p;
-		if (c == '\0')
-			return rule_err(err, errlen,
-			                "%s: no closing double quote", key);
-		if (c == '"')
-			break;
-		if (c == '\\') {
-			c = (unsigned char)*++p;
-			if (c == 'x') {
-				hi = rule_hex((unsigned char)p[1]);
-				lo = hi == -1 ? -1
-				              : rule_hex((unsigned char)p[2]);
-				if (lo == -1 || (hi == 0 && lo == 0))
-					return rule_err(
-					    err, errlen,
-					    "%s: \\x needs two hex digits, "
-					    "not 00",
-					    key);
-				c = hi * 16 + lo;
-				p += 2;
-			} else if (c != '"' && c != '\\')
-				return rule_err(
-				    err, errlen,
-				    "%s: unknown escape; expected \\\", \\\\ "
-				    "or \\xNN",
-				    key);
-		}
-		if (n + 1 >= vlen)
-			goto toolong;
-		val[n++] = (char)c;
-	}
-	p++;
-	if (*p != '\0' && *p != ' ' && *p != '\t')
-		return rule_err(err, errlen,
-		                "%s: expected a space after the closing quote",
-		                key);
-	val[n] = '\0';
-	*pp = p;
-	return 0;
-toolong:
-	return rule_err(err, errlen, "%s: value longer than %zu bytes", key,
-	                vlen - 1);
+	return errbuf_set(err, errlen, "%s: internal: bad quoting", key);
 }
 
 static int
@@ -825,9 +773,9 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 	switch (k) {
 	case KEY_ID:
 		if (rule_parse_u64(v, INT64_MAX, &u) == -1)
-			return rule_err(err, errlen,
-			                "id: \"%.24s\" is not a number from 0",
-			                v);
+			return errbuf_set(
+			    err, errlen, "id: \"%.24s\" is not a number from 0",
+			    v);
 		r->id = (int64_t)u;
 		return 0;
 	case KEY_APP:
@@ -842,7 +790,7 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		return rule_parse_proto(r, v, err, errlen);
 	case KEY_ACTION:
 		if ((a = action_parse(v)) == -1)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "action: \"%.16s\" is not allow, deny or reject",
 			    v);
@@ -851,7 +799,7 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 	case KEY_DURATION:
 		if (strcmp(v, "once") != 0 && strcmp(v, "restart") != 0 &&
 		    strcmp(v, "forever") != 0 && strncmp(v, "until:", 6) != 0)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "duration: \"%.40s\" is not once, restart, "
 			    "forever or until:TIME",
@@ -864,7 +812,7 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		else if (rule_parse_u64(v, RULE_PRIORITY_MAX, &u) == 0)
 			r->priority = (int)u;
 		else
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "priority: \"%.16s\" is not a number from %d to %d",
 			    v, RULE_PRIORITY_MIN, RULE_PRIORITY_MAX);
@@ -875,9 +823,9 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		else if (strcmp(v, "no") == 0)
 			r->enabled = false;
 		else
-			return rule_err(err, errlen,
-			                "enabled: \"%.16s\" is not yes or no",
-			                v);
+			return errbuf_set(err, errlen,
+			                  "enabled: \"%.16s\" is not yes or no",
+			                  v);
 		return 0;
 	case KEY_CREATED:
 		return rule_parse_time_field("created", v, &r->created, err,
@@ -887,7 +835,7 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		                             errlen);
 	case KEY_HITS:
 		if (rule_parse_u64(v, UINT64_MAX, &u) == -1)
-			return rule_err(
+			return errbuf_set(
 			    err, errlen,
 			    "hits: \"%.24s\" is not a number from 0", v);
 		r->hits = u;
@@ -897,22 +845,22 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		                             errlen);
 	case KEY_NOTE:
 		if (strlen(v) >= RULE_NOTE_MAX)
-			return rule_err(err, errlen,
-			                "note: %zu bytes; at most %d",
-			                strlen(v), RULE_NOTE_MAX - 1);
+			return errbuf_set(err, errlen,
+			                  "note: %zu bytes; at most %d",
+			                  strlen(v), RULE_NOTE_MAX - 1);
 		memcpy(r->note, v, strlen(v) + 1);
 		return 0;
 	case KEY_COUNT:
 		break;
 	}
-	return rule_err(err, errlen, "internal: key %d", (int)k);
+	return errbuf_set(err, errlen, "internal: key %d", (int)k);
 }
 
 int
 rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 {
 	char key[16], val[RULE_APP_MAX];
-	const char *p = line, *k;
+	const char *p = line, *end = line + strlen(line), *k;
 	unsigned seen = 0;
 	size_t kn;
 	int i;
@@ -922,8 +870,8 @@ rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 		p++;
 	if (strncmp(p, "rule", 4) != 0 ||
 	    (p[4] != ' ' && p[4] != '\t' && p[4] != '\0')) {
-		return rule_err(err, errlen,
-		                "expected a line starting with \"rule\"");
+		return errbuf_set(err, errlen,
+		                  "expected a line starting with \"rule\"");
 	}
 	p += 4;
 	for (;;) {
@@ -936,8 +884,8 @@ rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 			p++;
 		kn = (size_t)(p - k);
 		if (*p != '=' || kn == 0 || kn >= sizeof(key))
-			return rule_err(err, errlen,
-			                "expected key=value at \"%.24s\"", k);
+			return errbuf_set(err, errlen,
+			                  "expected key=value at \"%.24s\"", k);
 		memcpy(key, k, kn);
 		key[kn] = '\0';
 		p++;
@@ -945,12 +893,12 @@ rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 			if (strcmp(key, rule_keys[i]) == 0)
 				break;
 		if (i == KEY_COUNT)
-			return rule_err(err, errlen, "%s: unknown key", key);
+			return errbuf_set(err, errlen, "%s: unknown key", key);
 		if (seen & (1u << i))
-			return rule_err(err, errlen, "%s: given twice", key);
+			return errbuf_set(err, errlen, "%s: given twice", key);
 		seen |= 1u << i;
-		if (rule_read_value(&p, key, val, sizeof(val), err, errlen) ==
-		        -1 ||
+		if (rule_read_value(&p, end, key, val, sizeof(val), err,
+		                    errlen) == -1 ||
 		    rule_set_field(out, (enum rule_key)i, val, err, errlen) ==
 		        -1)
 			return -1;

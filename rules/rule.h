@@ -12,7 +12,8 @@
  * ASCII (punycode) form; see rule_parse_dest().
  *
  * The text form is one line: the word "rule" and key=value fields,
- * values quoted like the daemon's log lines (log_kv).  Example:
+ * values quoted as the daemon's log and control lines are
+ * (common/quote.h).  Example:
  *   rule id=12 app=/usr/bin/curl dest=*.example.com port=443 proto=tcp
  *        action=allow duration=forever priority=0 enabled=yes
  *        created=2026-11-28T12:00:00Z note="work proxy"

@@ -8,7 +8,7 @@
 # not there yet, follows one that is replaced, and ends with Ctrl-C.
 #
 # No daemon and no namespaces: the events are written straight into the
-# database through the storage API (rules/events.h), by a small helper
+# database through the storage API (store/events.h), by a small helper
 # compiled here against build/libtg.a.
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -69,8 +69,8 @@ cat >"$TMP/evfill.c" <<'EOF'
 #include <stdlib.h>
 #include <string.h>
 
-#include "rules/events.h"
-#include "rules/store.h"
+#include "store/events.h"
+#include "store/store.h"
 
 static int
 set(struct event_row *r, const char *k, const char *v)

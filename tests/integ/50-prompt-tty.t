@@ -110,7 +110,7 @@ curl_to c.test
 st=$?
 ms=$(($(tg_ms) - t0))
 like "$st" "$TG_CURL_RESET" "the next curl to c.test is reset (exit $st)"
-ok '[ "$ms" -lt 3000 ]' "at once, without a prompt (${ms} ms)"
+ok '[ "$ms" -lt 7500 ]' "at once, without a prompt (${ms} ms)"
 is "$(pj 'len(ps)')" 0 "no prompt is pending"
 
 # --- ten connections, one prompt; a second app beside it ---------------------
@@ -153,7 +153,7 @@ curl_to a.test
 st=$?
 ms=$(($(tg_ms) - t0))
 is "$st" 0 "a curl to a.test, which a rule allows, goes through while both wait"
-ok '[ "$ms" -lt 3000 ]' "without waiting behind them (${ms} ms)"
+ok '[ "$ms" -lt 7500 ]' "without waiting behind them (${ms} ms)"
 is "$(syn_count 443)" "$((syn + 1))" "it is the only connection that reached the server"
 
 tty_keys agent o

@@ -112,7 +112,7 @@ t0=$(tg_ms)
 curl_to c.test
 st=$?
 ms=$(($(tg_ms) - t0))
-ok '[[ $st =~ $TG_CURL_RESET ]] && [ "$ms" -lt 3000 ]' \
+ok '[[ $st =~ $TG_CURL_RESET ]] && [ "$ms" -lt 7500 ]' \
     "the next curl to c.test is reset at once (exit $st, ${ms} ms)"
 is "$(desk_notifications | grep -c '^notify .*c\.test')" 1 "without another notification"
 

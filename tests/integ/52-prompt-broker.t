@@ -41,15 +41,15 @@ ctl_guard() {
 
 # --- no agent: default_action at once ---------------------------------------
 
-CONF=$(prompt_conf prompt_timeout=2s)
+CONF=$(prompt_conf prompt_timeout=20s)
 tg_start "$CONF"
-ok $? "tollgated starts with default_action = deny, prompt_timeout = 2s, no agent"
+ok $? "tollgated starts with default_action = deny, prompt_timeout = 20s, no agent"
 t0=$(tg_ms)
 curl_to a.test
 st=$?
 ms=$(($(tg_ms) - t0))
 like "$st" "$TG_CURL_RESET" "with nobody to ask, a curl to a.test is reset (exit $st)"
-ok '[ "$ms" -lt 1500 ]' "at once (${ms} ms)"
+ok '[ "$ms" -lt 10000 ]' "at once, not after prompt_timeout (${ms} ms)"
 is "$(ev a.test)" "deny no-agent" "its event: verdict deny, decider no-agent"
 is "$("$TG" -c "$CONF" prompts 2>&1)" "no pending prompts" "tollgate prompts: no pending prompts"
 
@@ -67,14 +67,14 @@ bg_curl a.test "$TG_TMP/t1"
 wait_pj 'len(ps)' 1 5
 ok $? "now the curl to a.test waits on a prompt"
 is "$(pj '[(p["app"], p["name"], p["default"], p["expires"] - p["created"]) for p in ps]')" \
-    "[('/usr/bin/curl', 'a.test', 'deny', 2)]" \
-    "tollgate prompts --json: curl, a.test, default deny, expires 2 s after it opened"
-tty_wait agent 'curl wants to connect to a\.test:443' 5 >/dev/null
-ok $? "the agent shows it"
-st=$(done_status "$TG_TMP/t1" 10)
-ms=$(($(tg_ms) - t0))
+    "[('/usr/bin/curl', 'a.test', 'deny', 20)]" \
+    "tollgate prompts --json: curl, a.test, default deny, expires 20 s after it opened"
+scr=$(tty_wait agent 'curl wants to connect to a\.test:443' 19)
+ok $? "the agent shows it" || diag "$scr"
+st=$(done_status "$TG_TMP/t1" 60)
+ms=$(($(done_ms "$TG_TMP/t1") - t0))
 like "$st" "$TG_CURL_RESET" "nobody answers: the curl is reset (exit $st)"
-ok '[ "$ms" -ge 1800 ] && [ "$ms" -lt 5000 ]' "after prompt_timeout, 2 s (${ms} ms)"
+ok '[ "$ms" -ge 19800 ] && [ "$ms" -lt 60000 ]' "after prompt_timeout, 20 s (${ms} ms)"
 is "$(ev a.test)" "deny timeout" "its event: verdict deny, decider timeout"
 is "$(pj 'len(ps)')" 0 "the prompt is gone"
 scr=$(tty_wait agent 'No pending prompts' 5)
@@ -231,10 +231,10 @@ ok $? "a curl to x.b.test waits on a prompt"
 tty_wait agent 'curl wants to connect to x\.b\.test:443' 5 >/dev/null
 t0=$(tg_ms)
 tty_keys agent q
-st=$(done_status "$TG_TMP/q1" 5)
-ms=$(($(tg_ms) - t0))
+st=$(done_status "$TG_TMP/q1" 20)
+ms=$(($(done_ms "$TG_TMP/q1") - t0))
 like "$st" "$TG_CURL_RESET" "q quits the only agent: the waiting curl is reset (exit $st)"
-ok '[ "$ms" -lt 2000 ]' "at once (${ms} ms)"
+ok '[ "$ms" -lt 15000 ]' "at once, not after prompt_timeout (${ms} ms)"
 ok 'tty_dead agent' "the agent has exited"
 is "$(tty_exit agent)" 0 "with status 0"
 is "$(ev x.b.test)" "deny no-agent" "the event: verdict deny, decider no-agent"

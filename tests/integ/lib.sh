@@ -1422,8 +1422,14 @@ bg_curl() {
 		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
 		    --cacert "$TG_CA" --resolve "$1:443:$TG_S4" -o /dev/null \
 		    -w 'code=%{http_code}\n' "https://$1/" >"$2" 2>&1
-		echo "exit=$?" >>"$2"
+		echo "exit=$? end=$(tg_ms)" >>"$2"
 	) &
+}
+
+# done_ms FILE: when a bg_curl of FILE finished (tg_ms), once done_status
+# has seen it.
+done_ms() {
+	sed -n 's/^exit=.* end=//p' "$1"
 }
 
 done_status() {
@@ -1432,7 +1438,7 @@ done_status() {
 		grep -q '^exit=' "$1" 2>/dev/null && break
 		sleep 0.05
 	done
-	sed -n 's/^exit=//p' "$1"
+	sed -n 's/^exit=\([0-9]*\).*/\1/p' "$1"
 }
 
 curl_to() {

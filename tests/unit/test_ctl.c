@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "common/ctl.h"
+#include "common/ctl_client.h"
 #include "common/log.h"
 
 /* Values that need every kind of quoting, and some that need none. */

@@ -22,6 +22,8 @@
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/ctl_client.h"
+#include "common/ctl_prompt.h"
 
 /* The prompt of docs/control.md, as tollgated would fill it. */
 static void

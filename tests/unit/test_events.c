@@ -19,8 +19,8 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
-#include "rules/events.h"
-#include "rules/store.h"
+#include "store/events.h"
+#include "store/store.h"
 #include "tests/unit/schema_v1.h"
 
 #define T0   1700000000000LL /* a Unix time in ms, on an hour's start */

@@ -18,6 +18,7 @@
 
 #include "common/config.h"
 #include "common/ctl.h"
+#include "common/ctl_prompt.h"
 #include "prompt/actions.h"
 
 /* U+202E RIGHT-TO-LEFT OVERRIDE: what follows reads backwards. */

@@ -28,7 +28,7 @@
 #include <sqlite3.h>
 
 #include "rules/match.h"
-#include "rules/store.h"
+#include "store/store.h"
 #include "tests/unit/schema_v1.h"
 
 /* Each test gets a fresh directory; the database lives one level down so
@@ -628,9 +628,10 @@ test_import_big_list(void **state)
 	if (store_load(s, &loaded, err, sizeof(err)) != 0)
 		fail_msg("store_load: %s", err);
 	t_load = now_ms() - t0;
+	/* Printed, not asserted: under sanitizers on a busy machine a time
+	 * says nothing; bench/modules measures the import. */
 	print_message("store: import of a %d-name list %.0f ms, load %.0f ms\n",
 	              BIG_LIST, t_import, t_load);
-	assert_true(t_import < 2000);
 
 	assert_int_equal(loaded.n_rules, 2);
 	assert_int_equal(loaded.rules[0].dest_kind, DEST_LIST);

@@ -1,6 +1,6 @@
 /*
  * events.c - the event log in the store's database; see events.h for the
- * contract and store.c for the table (schema step 3).
+ * contract and schema.c for the table (schema step 3).
  *
  * Writes reuse statements the store keeps (store_stmt()), one transaction
  * per batch.  Queries are built from the filter and prepared per call: a
@@ -15,17 +15,13 @@
 
 #include <sqlite3.h>
 
-#include "rules/events.h"
+#include "store/db.h"
+#include "store/events.h"
 
 /* How enums are spelled in the database: stable, whatever the UI says. */
 static const char *const kind_words[] = {
     [EVENT_DECISION] = "decision",
     [EVENT_GAP] = "gap",
-};
-static const char *const verdict_words[] = {
-    [ACTION_ALLOW] = "allow",
-    [ACTION_DENY] = "deny",
-    [ACTION_REJECT] = "reject",
 };
 static const char *const decider_words[] = {
     [DECIDER_RULE] = "rule",         [DECIDER_DEFAULT] = "default",
@@ -34,12 +30,11 @@ static const char *const decider_words[] = {
     [DECIDER_OVERLOAD] = "overload", [DECIDER_NO_DST] = "no-dst",
     [DECIDER_NO_AGENT] = "no-agent", [DECIDER_PROMPT_FULL] = "prompt-full",
 };
-#define NWORDS(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * While the event writes hold the connection, SQLite checkpoints the WAL
  * into the database every EVENTS_CHECKPOINT_PAGES pages instead of
- * SQLite's 1,000 (which store.c keeps): a quarter of the checkpoints,
+ * SQLite's 1,000 (which the rules' writes keep): a quarter of the checkpoints,
  * each with its fsync()s, and a page written many times by a run of
  * batches (an app's newest index page) goes to the database once.  The
  * -wal file grows to 16 MB and is cut back to STORE_WAL_MAX_BYTES after.
@@ -73,52 +68,12 @@ static const char *const decider_words[] = {
 	"decider, rule_id, upstream, flags, bytes_up, bytes_down, "            \
 	"duration_ms, n_lost, lost_first_ms, lost_last_ms"
 
-static int
-exec(struct store *s, const char *sql, const char *what, char *err,
-     size_t errlen)
-{
-	if (sqlite3_exec(store_sqlite(s), sql, NULL, NULL, NULL) != SQLITE_OK) {
-		store_fail_db(s, err, errlen, what);
-		return -1;
-	}
-	return 0;
-}
-
-/* Run a kept statement that returns no rows, and reset it. */
-static int
-step_done(struct store *s, sqlite3_stmt *st, const char *what, char *err,
-          size_t errlen)
-{
-	int rc = sqlite3_step(st);
-
-	if (rc != SQLITE_DONE) {
-		store_fail_db(s, err, errlen, what);
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	return 0;
-}
-
 const char *
 event_decider_str(enum event_decider d)
 {
 	if ((unsigned)d >= NWORDS(decider_words))
 		return "?";
 	return decider_words[d];
-}
-
-static int
-word_index(const char *const *words, size_t n, const unsigned char *w)
-{
-	size_t i;
-
-	if (w == NULL)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (strcmp(words[i], (const char *)w) == 0)
-			return (int)i;
-	return -1;
 }
 
 /* "www.a.test" -> "test.a.www.", "" -> "".  out has RNAME_MAX bytes. */
@@ -156,12 +111,9 @@ exe_base(const char *exe)
 static void
 write_abort(struct store *s)
 {
-	sqlite3 *db = store_sqlite(s);
-
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
-	sqlite3_wal_autocheckpoint(db, SQLITE_CHECKPOINT_PAGES);
+	store_txn_abort(s);
+	sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
+	sqlite3_wal_autocheckpoint(s->db, SQLITE_CHECKPOINT_PAGES);
 }
 
 /*
@@ -172,16 +124,13 @@ write_abort(struct store *s)
 static int
 write_begin(struct store *s, const char *what, char *err, size_t errlen)
 {
-	if (!store_writable(s)) {
-		store_fail(err, errlen,
-		           "%s: %s: the database is open read-only",
-		           store_path(s), what);
+	if (store_check_writable(s, what, err, errlen) == -1)
 		return -1;
-	}
-	if (exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) == -1)
+	if (store_exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) ==
+	    -1)
 		return -1;
-	sqlite3_wal_autocheckpoint(store_sqlite(s), EVENTS_CHECKPOINT_PAGES);
-	if (exec(s, "BEGIN IMMEDIATE", what, err, errlen) == -1) {
+	sqlite3_wal_autocheckpoint(s->db, EVENTS_CHECKPOINT_PAGES);
+	if (store_txn_begin(s, what, err, errlen) == -1) {
 		write_abort(s);
 		return -1;
 	}
@@ -196,12 +145,12 @@ write_begin(struct store *s, const char *what, char *err, size_t errlen)
 static int
 write_commit(struct store *s, const char *what, char *err, size_t errlen)
 {
-	if (exec(s, "COMMIT", what, err, errlen) == -1) {
+	if (store_txn_commit(s, what, err, errlen) == -1) {
 		write_abort(s);
 		return -1;
 	}
-	sqlite3_wal_autocheckpoint(store_sqlite(s), SQLITE_CHECKPOINT_PAGES);
-	return exec(s, "PRAGMA synchronous = FULL", what, err, errlen);
+	sqlite3_wal_autocheckpoint(s->db, SQLITE_CHECKPOINT_PAGES);
+	return store_exec(s, "PRAGMA synchronous = FULL", what, err, errlen);
 }
 
 /* Which field of ev the store would not read back, or NULL. */
@@ -213,7 +162,7 @@ check_row(const struct event_row *ev)
 		return "kind";
 	if (ev->kind == EVENT_GAP)
 		return ev->n_lost < 0 ? "n_lost" : NULL;
-	if ((unsigned)ev->verdict >= NWORDS(verdict_words))
+	if ((unsigned)ev->verdict >= NWORDS(store_action_words))
 		return "verdict";
 	if ((unsigned)ev->decider >= NWORDS(decider_words))
 		return "decider";
@@ -298,7 +247,7 @@ bind_row(sqlite3_stmt *st, const struct event_row *ev, const char *rname)
 	rc |= bind_str(st, 15, ev->name);
 	rc |= bind_str(st, 16, rname);
 	rc |= bind_str(st, 17, ev->name_source);
-	rc |= bind_str(st, 18, verdict_words[ev->verdict]);
+	rc |= bind_str(st, 18, store_action_words[ev->verdict]);
 	rc |= bind_str(st, 19, decider_words[ev->decider]);
 	rc |= sqlite3_bind_int64(st, 20, ev->rule_id);
 	rc |= bind_str(st, 21, ev->upstream);
@@ -333,10 +282,10 @@ insert_rows(struct store *s, const struct event_row *ev, size_t n,
 			store_fail_db(s, err, errlen, what);
 			goto done;
 		}
-		if (step_done(s, st, what, err, errlen) == -1)
+		if (store_step_done(s, st, what, err, errlen) == -1)
 			goto done;
 		if (i == 0)
-			*first = sqlite3_last_insert_rowid(store_sqlite(s));
+			*first = sqlite3_last_insert_rowid(s->db);
 	}
 	rc = 0;
 done:
@@ -363,9 +312,9 @@ close_rows(struct store *s, const struct event_close *c, size_t n, int *filled,
 			store_fail_db(s, err, errlen, what);
 			return -1;
 		}
-		if (step_done(s, st, what, err, errlen) == -1)
+		if (store_step_done(s, st, what, err, errlen) == -1)
 			return -1;
-		*filled += sqlite3_changes(store_sqlite(s));
+		*filled += sqlite3_changes(s->db);
 	}
 	return 0;
 }
@@ -384,13 +333,13 @@ events_write(struct store *s, struct event_row *ev, size_t n,
 		store_fail(
 		    err, errlen,
 		    "%s: %s: %zu rows and %zu ends (0 to %d each, not none)",
-		    store_path(s), what, n, nc, EVENTS_BATCH_MAX);
+		    s->path, what, n, nc, EVENTS_BATCH_MAX);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
 		if ((bad = check_row(&ev[i])) != NULL) {
 			store_fail(err, errlen, "%s: %s: row %zu has a bad %s",
-			           store_path(s), what, i + 1, bad);
+			           s->path, what, i + 1, bad);
 			return -1;
 		}
 	if (write_begin(s, what, err, errlen) == -1)
@@ -416,7 +365,7 @@ events_insert(struct store *s, struct event_row *ev, size_t n, char *err,
 {
 	if (n == 0) {
 		store_fail(err, errlen, "%s: recording events: no rows",
-		           store_path(s));
+		           s->path);
 		return -1;
 	}
 	return events_write(s, ev, n, NULL, 0, err, errlen) == -1 ? -1 : 0;
@@ -428,7 +377,7 @@ events_close_batch(struct store *s, const struct event_close *c, size_t n,
 {
 	if (n == 0) {
 		store_fail(err, errlen, "%s: recording connection ends: none",
-		           store_path(s));
+		           s->path);
 		return -1;
 	}
 	return events_write(s, NULL, 0, c, n, err, errlen);
@@ -486,9 +435,9 @@ kept_write(struct store *s, const char *sql, int64_t p1, int64_t p2,
 		sqlite3_bind_int64(st, 1, p1);
 	if (sqlite3_bind_parameter_count(st) >= 2)
 		sqlite3_bind_int64(st, 2, p2);
-	if (step_done(s, st, what, err, errlen) == -1)
+	if (store_step_done(s, st, what, err, errlen) == -1)
 		return -1;
-	return sqlite3_changes64(store_sqlite(s));
+	return sqlite3_changes64(s->db);
 }
 
 /*
@@ -507,8 +456,7 @@ events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
 
 	if (step == 0 || step > INT64_MAX || max_age_s < 0 || max_rows < 0 ||
 	    max_age_s > INT64_MAX / 1000) {
-		store_fail(err, errlen, "%s: %s: bad limits", store_path(s),
-		           what);
+		store_fail(err, errlen, "%s: %s: bad limits", s->path, what);
 		return -1;
 	}
 	left = (int64_t)step;
@@ -575,24 +523,6 @@ events_max_id(struct store *s, char *err, size_t errlen)
 
 /* --- reads ---------------------------------------------------------------- */
 
-/* Copy a text column into dst[len]; -1 when it does not fit. */
-static int
-col_text(sqlite3_stmt *st, int col, char *dst, size_t len)
-{
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
-
-	if (t == NULL) {
-		dst[0] = '\0';
-		return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : -1;
-	}
-	if (n < 0 || (size_t)n >= len || memchr(t, '\0', (size_t)n) != NULL)
-		return -1;
-	memcpy(dst, t, (size_t)n);
-	dst[n] = '\0';
-	return 0;
-}
-
 /* Read a row of SELECT EVENT_COLUMNS into *ev; -1 + err naming the event
  * and column when a value is not one the store writes. */
 static int
@@ -605,8 +535,7 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->id = sqlite3_column_int64(st, 0);
-	if ((k = word_index(kind_words, NWORDS(kind_words),
-	                    sqlite3_column_text(st, 1))) < 0)
+	if ((k = store_col_word(st, 1, kind_words, NWORDS(kind_words))) < 0)
 		bad = "kind";
 	ev->kind = k;
 	ev->conn_id = sqlite3_column_int64(st, 2);
@@ -619,36 +548,37 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 		ev->has_uid = true;
 		ev->uid = (uid_t)uid;
 	}
-	if (col_text(st, 6, ev->user, sizeof(ev->user)) == -1)
+	if (store_col_text(st, 6, ev->user, sizeof(ev->user)) == -1)
 		bad = "user";
-	if (col_text(st, 7, ev->exe, sizeof(ev->exe)) == -1)
+	if (store_col_text(st, 7, ev->exe, sizeof(ev->exe)) == -1)
 		bad = "exe";
-	if (col_text(st, 8, ev->cmdline, sizeof(ev->cmdline)) == -1)
+	if (store_col_text(st, 8, ev->cmdline, sizeof(ev->cmdline)) == -1)
 		bad = "cmdline";
-	if (col_text(st, 9, ev->proto, sizeof(ev->proto)) == -1)
+	if (store_col_text(st, 9, ev->proto, sizeof(ev->proto)) == -1)
 		bad = "proto";
-	if (col_text(st, 10, ev->src_ip, sizeof(ev->src_ip)) == -1)
+	if (store_col_text(st, 10, ev->src_ip, sizeof(ev->src_ip)) == -1)
 		bad = "src_ip";
 	ev->src_port = (uint16_t)sqlite3_column_int(st, 11);
-	if (col_text(st, 12, ev->dst_ip, sizeof(ev->dst_ip)) == -1)
+	if (store_col_text(st, 12, ev->dst_ip, sizeof(ev->dst_ip)) == -1)
 		bad = "dst_ip";
 	ev->dst_port = (uint16_t)sqlite3_column_int(st, 13);
-	if (col_text(st, 14, ev->name, sizeof(ev->name)) == -1)
+	if (store_col_text(st, 14, ev->name, sizeof(ev->name)) == -1)
 		bad = "name";
-	if (col_text(st, 15, ev->name_source, sizeof(ev->name_source)) == -1)
+	if (store_col_text(st, 15, ev->name_source, sizeof(ev->name_source)) ==
+	    -1)
 		bad = "name_source";
 	if (ev->kind == EVENT_DECISION) {
-		if ((k = word_index(verdict_words, NWORDS(verdict_words),
-		                    sqlite3_column_text(st, 16))) < 0)
+		if ((k = store_col_word(st, 16, store_action_words,
+		                        NWORDS(store_action_words))) < 0)
 			bad = "verdict";
 		ev->verdict = k;
-		if ((k = word_index(decider_words, NWORDS(decider_words),
-		                    sqlite3_column_text(st, 17))) < 0)
+		if ((k = store_col_word(st, 17, decider_words,
+		                        NWORDS(decider_words))) < 0)
 			bad = "decider";
 		ev->decider = k;
 	}
 	ev->rule_id = sqlite3_column_int64(st, 18);
-	if (col_text(st, 19, ev->upstream, sizeof(ev->upstream)) == -1)
+	if (store_col_text(st, 19, ev->upstream, sizeof(ev->upstream)) == -1)
 		bad = "upstream";
 	ev->flags = (unsigned)sqlite3_column_int64(st, 20);
 	ev->bytes_up = sqlite3_column_int64(st, 21);
@@ -658,8 +588,8 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 	ev->lost_first_ms = sqlite3_column_int64(st, 25);
 	ev->lost_last_ms = sqlite3_column_int64(st, 26);
 	if (bad != NULL) {
-		store_fail(err, errlen, "%s: event %lld has a bad %s",
-		           store_path(s), (long long)ev->id, bad);
+		store_fail(err, errlen, "%s: event %lld has a bad %s", s->path,
+		           (long long)ev->id, bad);
 		return -1;
 	}
 	return 0;
@@ -742,7 +672,8 @@ query_check(struct store *s, const struct events_filter *f, struct query *q,
 		memcpy(q->hi, q->lo, sizeof(q->hi));
 		q->hi[strlen(q->hi) - 1] = '.' + 1;
 	}
-	if (f->has_verdict && (unsigned)f->verdict >= NWORDS(verdict_words)) {
+	if (f->has_verdict &&
+	    (unsigned)f->verdict >= NWORDS(store_action_words)) {
 		store_fail(err, errlen, "unknown verdict %d", (int)f->verdict);
 		return -1;
 	}
@@ -860,7 +791,7 @@ query_bind(sqlite3_stmt *st, const struct query *q)
 		rc |= bind_str(st, 4, q->hi);
 	}
 	if (f->has_verdict && n >= 5)
-		rc |= bind_str(st, 5, verdict_words[f->verdict]);
+		rc |= bind_str(st, 5, store_action_words[f->verdict]);
 	if (n >= 6)
 		rc |= sqlite3_bind_int64(st, 6, f->pid);
 	if (n >= 7)
@@ -874,21 +805,6 @@ query_bind(sqlite3_stmt *st, const struct query *q)
 	if (n >= 11)
 		rc |= sqlite3_bind_int64(st, 11, (int64_t)f->limit);
 	return rc == SQLITE_OK ? 0 : -1;
-}
-
-/* Prepare a statement for one use; the caller finalizes it. */
-static sqlite3_stmt *
-prepare(struct store *s, const char *sql, const char *what, char *err,
-        size_t errlen)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(store_sqlite(s), sql, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		store_fail_db(s, err, errlen, what);
-		return NULL;
-	}
-	return st;
 }
 
 int
@@ -905,7 +821,7 @@ events_query(struct store *s, const struct events_filter *f,
 
 	if ((q = malloc(sizeof(*q))) == NULL ||
 	    (row = malloc(sizeof(*row))) == NULL) {
-		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
 		           strerror(errno));
 		goto done;
 	}
@@ -913,11 +829,11 @@ events_query(struct store *s, const struct events_filter *f,
 		goto done;
 	query_sql(&b, q);
 	if (b.overflow) {
-		store_fail(err, errlen, "%s: %s: query too long", store_path(s),
+		store_fail(err, errlen, "%s: %s: query too long", s->path,
 		           what);
 		goto done;
 	}
-	if ((st = prepare(s, b.s, what, err, errlen)) == NULL)
+	if (store_prepare(s, b.s, &st, what, err, errlen) == -1)
 		goto done;
 	if (query_bind(st, q) == -1) {
 		store_fail_db(s, err, errlen, what);
@@ -963,21 +879,21 @@ stats_top(struct store *s, const char *sql, const struct events_stats *st,
 	if (n_top == 0)
 		return 0;
 	if ((*top = calloc(n_top, sizeof(**top))) == NULL) {
-		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
 		           strerror(errno));
 		return -1;
 	}
-	if ((q = prepare(s, sql, what, err, errlen)) == NULL)
+	if (store_prepare(s, sql, &q, what, err, errlen) == -1)
 		return -1;
 	sqlite3_bind_int64(q, 1, st->since_ms);
 	sqlite3_bind_int64(q, 2, st->until_ms);
 	sqlite3_bind_int64(q, 3, (int64_t)n_top);
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && *n < n_top) {
 		t = &(*top)[*n];
-		if (col_text(q, 0, t->key, sizeof(t->key)) == -1) {
+		if (store_col_text(q, 0, t->key, sizeof(t->key)) == -1) {
 			store_fail(err, errlen,
-			           "%s: %s: a name or exe is too long",
-			           store_path(s), what);
+			           "%s: %s: a name or exe is too long", s->path,
+			           what);
 			sqlite3_finalize(q);
 			return -1;
 		}
@@ -1007,12 +923,12 @@ stats_hours(struct store *s, struct events_stats *st, char *err, size_t errlen)
 	int64_t h;
 	int rc;
 
-	if ((q = prepare(s,
-	                 "SELECT (time_ms - ?1) / 3600000, count(*), "
-	                 "sum(verdict <> 'allow'), sum(name = '') FROM events "
-	                 "WHERE " STATS_RANGE " AND kind = 'decision' "
-	                 "GROUP BY 1",
-	                 what, err, errlen)) == NULL)
+	if (store_prepare(s,
+	                  "SELECT (time_ms - ?1) / 3600000, count(*), "
+	                  "sum(verdict <> 'allow'), sum(name = '') FROM events "
+	                  "WHERE " STATS_RANGE " AND kind = 'decision' "
+	                  "GROUP BY 1",
+	                  &q, what, err, errlen) == -1)
 		return -1;
 	sqlite3_bind_int64(q, 1, st->since_ms);
 	sqlite3_bind_int64(q, 2, st->until_ms);
@@ -1040,10 +956,10 @@ stats_gaps(struct store *s, struct events_stats *st, char *err, size_t errlen)
 	const char *what = "counting gaps";
 	sqlite3_stmt *q;
 
-	if ((q = prepare(s,
-	                 "SELECT count(*), coalesce(sum(n_lost), 0) FROM "
-	                 "events WHERE kind = 'gap' AND " STATS_RANGE,
-	                 what, err, errlen)) == NULL)
+	if (store_prepare(s,
+	                  "SELECT count(*), coalesce(sum(n_lost), 0) FROM "
+	                  "events WHERE kind = 'gap' AND " STATS_RANGE,
+	                  &q, what, err, errlen) == -1)
 		return -1;
 	sqlite3_bind_int64(q, 1, st->since_ms);
 	sqlite3_bind_int64(q, 2, st->until_ms);
@@ -1070,25 +986,25 @@ events_stats(struct store *s, int64_t since_ms, int64_t until_ms, size_t n_top,
 	if (until_ms <= since_ms || since_ms < 0 ||
 	    until_ms - since_ms > (int64_t)EVENTS_HOURS_MAX * EVENTS_HOUR_MS) {
 		store_fail(err, errlen,
-		           "%s: %s: the span must be 1 ms to %d hours",
-		           store_path(s), what, EVENTS_HOURS_MAX);
+		           "%s: %s: the span must be 1 ms to %d hours", s->path,
+		           what, EVENTS_HOURS_MAX);
 		return -1;
 	}
 	if (n_top > EVENTS_TOP_MAX) {
 		store_fail(err, errlen,
-		           "%s: %s: at most %d top apps or domains",
-		           store_path(s), what, EVENTS_TOP_MAX);
+		           "%s: %s: at most %d top apps or domains", s->path,
+		           what, EVENTS_TOP_MAX);
 		return -1;
 	}
 	st->n_hours = (size_t)((until_ms - since_ms + EVENTS_HOUR_MS - 1) /
 	                       EVENTS_HOUR_MS);
 	if ((st->hours = calloc(st->n_hours, sizeof(*st->hours))) == NULL) {
-		store_fail(err, errlen, "%s: %s: %s", store_path(s), what,
+		store_fail(err, errlen, "%s: %s: %s", s->path, what,
 		           strerror(errno));
 		return -1;
 	}
 	/* One read transaction: every number from the same moment. */
-	if (exec(s, "BEGIN", what, err, errlen) == -1)
+	if (store_txn_read(s, what, err, errlen) == -1)
 		return -1;
 	if (stats_hours(s, st, err, errlen) == -1 ||
 	    stats_gaps(s, st, err, errlen) == -1 ||
@@ -1104,10 +1020,10 @@ events_stats(struct store *s, int64_t since_ms, int64_t until_ms, size_t n_top,
 	              "LIMIT ?3",
 	              st, n_top, &st->domains, &st->n_domains, err,
 	              errlen) == -1) {
-		sqlite3_exec(store_sqlite(s), "ROLLBACK", NULL, NULL, NULL);
+		store_txn_abort(s);
 		return -1;
 	}
-	sqlite3_exec(store_sqlite(s), "ROLLBACK", NULL, NULL, NULL);
+	store_txn_abort(s); /* a read: nothing to commit */
 	return 0;
 }
 

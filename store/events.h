@@ -43,7 +43,7 @@
  *
  * Errors: as store.h: err gets one line, a failed write changed nothing.
  *
- * rules/ never includes anything from proxyd/ or cli/.
+ * store/ never includes anything from proxyd/, cli/ or prompt/.
  */
 #ifndef TG_EVENTS_H
 #define TG_EVENTS_H
@@ -56,7 +56,7 @@
 
 #include "common/config.h" /* enum action */
 #include "common/name.h"
-#include "rules/store.h"
+#include "store/store.h"
 
 #define EVENT_EXE_MAX     4096
 #define EVENT_CMDLINE_MAX 512

@@ -10,7 +10,7 @@
  * STORE_BUSY_TIMEOUT_MS; only then does it fail.
  *
  * The schema is versioned with PRAGMA user_version and moved forward by
- * an ordered list of migration steps in store.c, each in its own
+ * an ordered list of migration steps in schema.c, each in its own
  * transaction (a new database runs them all from 0):
  *   1  rules, list_names
  *   2  rules.note, index rules(app)
@@ -204,27 +204,11 @@ int store_delete_expired(struct store *s, time_t now, char *err, size_t errlen);
 int store_delete_transient(struct store *s, char *err, size_t errlen);
 
 /*
- * For the other modules of rules/ whose tables live in the same database
- * (events.c), not for callers outside rules/.  The handle stays the
- * store's: never closed, its settings put back as found.  store_stmt()
- * returns the statement for sql, prepared on first use and kept until
- * store_close() (at most STORE_STMT_MAX of them; sql is a string
- * constant, its text the key), reset with no bindings; the caller
- * sqlite3_reset()s it after use and never finalizes it.  NULL + err when
- * it cannot be prepared.
+ * The SQLite handle, for the unit tests that look at or rig the tables
+ * behind the store's back; store/ itself uses db.h.  It stays the
+ * store's: never closed.
  */
 struct sqlite3;
-struct sqlite3_stmt;
 struct sqlite3 *store_sqlite(struct store *s);
-const char *store_path(const struct store *s);
-
-/* The one way this module fills err: printf-style (NULL err is allowed),
- * and "PATH: what: SQLite's reason" after a failed SQLite call. */
-void store_fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void store_fail_db(struct store *s, char *err, size_t errlen, const char *what);
-bool store_writable(const struct store *s);
-struct sqlite3_stmt *store_stmt(struct store *s, const char *sql, char *err,
-                                size_t errlen);
 
 #endif

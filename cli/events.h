@@ -1,0 +1,93 @@
+/*
+ * events.h - what the files of "tollgate events" share, and nothing else
+ * includes: the state of one invocation (struct ev_ctx), showing rows
+ * (events.c), one event as a table row or a JSON line (events_row.c),
+ * and following (events_follow.c).
+ */
+#ifndef TG_CLI_EVENTS_H
+#define TG_CLI_EVENTS_H
+
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cli/table.h"
+#include "common/name.h"
+#include "store/events.h"
+#include "store/store.h"
+
+#define EVENTS_POLL_MS     200  /* --follow: how often to look */
+#define EVENTS_MEASURE_MAX 5000 /* rows held to fit the columns */
+#define EVENTS_ERRLEN      5120
+#define EVENTS_DEST_MIN    16 /* the name column's width, at least */
+
+/* The options of one invocation; NULL or false when not given. */
+struct ev_args {
+	const char *app, *domain, *verdict, *since, *until, *pid, *uid;
+	const char *limit;
+	bool wide, json, follow, ascii;
+};
+
+struct ev_ctx {
+	struct cli_who who; /* "events" or "events stats" */
+	struct config cfg;
+	struct ev_args a;
+	struct cli_term term;
+	struct events_filter f;
+	char app[PATH_MAX];
+	char domain[NAME_MAX_LEN + 1];
+	time_t now;
+	struct table t;
+	bool hold;       /* hold rows to measure the columns */
+	int64_t max_id;  /* the largest id shown */
+	int64_t last_ms; /* the newest time shown */
+	size_t n_shown;
+	int cb_error; /* errno of a failed write */
+};
+
+enum ev_open_rc {
+	EV_OPEN_OK,
+	EV_OPEN_MISSING, /* no file at the path */
+	EV_OPEN_ERROR,   /* err says why */
+};
+
+/*
+ * Open the database read-only into *s, and tell which file it is (*sb),
+ * so that a follower sees when it is replaced (events.c).
+ */
+enum ev_open_rc ev_open(struct ev_ctx *ctx, struct store **s, struct stat *sb,
+                        char *err, size_t errlen);
+
+/* Whether path is no longer the file that sb describes. */
+bool ev_replaced(const char *path, const struct stat *sb);
+
+/*
+ * Show what f selects (after_id 0: the newest f.limit rows, oldest
+ * first).  Returns 0; -1 with err set when the database failed; or
+ * EV_WRITE_FAILED after saying why stdout failed (the command is over).
+ * Exits 0 when stdout is a pipe that was closed.
+ */
+#define EV_WRITE_FAILED (-2)
+
+int ev_show(struct ev_ctx *ctx, struct store *s, const struct events_filter *f,
+            char *err, size_t errlen);
+
+/* --follow (events_follow.c): an enum cli_exit. */
+int ev_follow(struct ev_ctx *ctx);
+
+/* The table of ctx: the short columns or --wide (events_row.c). */
+void ev_table_init(struct ev_ctx *ctx);
+
+/* The cells of row r for the table of ctx.  0, or -1 (out of memory; l
+ * is still to be freed). */
+int ev_row_cells(const struct ev_ctx *ctx, const struct event_row *r,
+                 struct table_row *l);
+
+/* One event as one line of JSON on stdout: every field. */
+void ev_row_json(const struct event_row *r);
+
+#endif

@@ -1,0 +1,370 @@
+/*
+ * rules_show.c - "tollgate rules list" and "tollgate rules test": the
+ * rules as a table or as JSON, and which rule decides a connection
+ * (rules.h).  Both read the database read-only.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "cli/rules.h"
+#include "cli/table.h"
+#include "cli/values.h"
+#include "common/name.h"
+#include "rules/match.h"
+#include "store/store.h"
+
+static const char *const rules_dest_kinds[] = {
+    [DEST_ANY] = "any", [DEST_NAME] = "name", [DEST_WILDCARD] = "wildcard",
+    [DEST_IP] = "ip",   [DEST_CIDR] = "cidr", [DEST_LIST] = "list",
+};
+
+static const char *
+rules_port_str(const struct rule *r, char *buf, size_t len)
+{
+	if (r->port_lo == 0 && r->port_hi == 0)
+		snprintf(buf, len, "any");
+	else if (r->port_lo == r->port_hi)
+		snprintf(buf, len, "%u", r->port_lo);
+	else
+		snprintf(buf, len, "%u-%u", r->port_lo, r->port_hi);
+	return buf;
+}
+
+static void
+rules_json_time(FILE *out, time_t t)
+{
+	char buf[64];
+
+	if (t == 0) {
+		fputs("null", out);
+		return;
+	}
+	cli_json_str(out, rule_time_str(t, buf, sizeof(buf)));
+}
+
+/* One rule as a JSON object; n_names < 0 when not a list rule. */
+static void
+rules_json_rule(FILE *out, const struct rule *r, int64_t n_names)
+{
+	char buf[NAME_MAX_LEN + 64];
+
+	fprintf(out, "{\"id\":%lld,\"app\":", (long long)r->id);
+	cli_json_str(out, r->app);
+	if (r->has_uid)
+		fprintf(out, ",\"uid\":%u", (unsigned)r->uid);
+	else
+		fputs(",\"uid\":null", out);
+	fputs(",\"dest\":", out);
+	cli_json_str(out, rule_dest_str(r, buf, sizeof(buf)));
+	fprintf(out, ",\"dest_kind\":\"%s\"", rules_dest_kinds[r->dest_kind]);
+	if (n_names >= 0)
+		fprintf(out, ",\"list_names\":%lld", (long long)n_names);
+	fprintf(out, ",\"port\":\"%s\"", rules_port_str(r, buf, sizeof(buf)));
+	fprintf(out, ",\"port_lo\":%u,\"port_hi\":%u", r->port_lo, r->port_hi);
+	fprintf(out, ",\"proto\":\"%s\",\"action\":\"%s\",\"duration\":",
+	        rule_proto_str(r->proto), action_name(r->action));
+	cli_json_str(out, rule_duration_str(r, buf, sizeof(buf)));
+	fputs(",\"expires\":", out);
+	rules_json_time(out, r->duration == DUR_UNTIL ? r->expires : 0);
+	fprintf(out,
+	        ",\"priority\":%d,\"enabled\":%s,\"created\":", r->priority,
+	        r->enabled ? "true" : "false");
+	rules_json_time(out, r->created);
+	fputs(",\"updated\":", out);
+	rules_json_time(out, r->updated);
+	fprintf(out,
+	        ",\"hits\":%llu,\"last_hit\":", (unsigned long long)r->hits);
+	rules_json_time(out, r->last_hit);
+	fputs(",\"note\":", out);
+	cli_json_str(out, r->note);
+	fputc('}', out);
+}
+
+/* The columns of rules_list(), and of rules_list() --wide. */
+static const struct table_col rules_cols[] = {
+    {.head = "ID"},       {.head = "APP"},   {.head = "DEST"},
+    {.head = "PORT"},     {.head = "PROTO"}, {.head = "ACTION"},
+    {.head = "DURATION"}, {.head = "HITS"},  {.head = "NOTE"},
+};
+
+static const struct table_col rules_wide_cols[] = {
+    {.head = "ID"},     {.head = "APP"},      {.head = "UID"},
+    {.head = "DEST"},   {.head = "PORT"},     {.head = "PROTO"},
+    {.head = "ACTION"}, {.head = "PRIORITY"}, {.head = "DURATION"},
+    {.head = "HITS"},   {.head = "LAST HIT"}, {.head = "CREATED"},
+    {.head = "NOTE"},
+};
+
+/* The human form of one rule's cells, in the columns of rules_list(). */
+static int
+rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
+                bool wide)
+{
+	char id[24], app[RULE_APP_MAX + 32], dest[NAME_MAX_LEN + 64];
+	char port[16], action[32], dur[64], hits[24], uid[16], prio[16];
+	char created[32], last[32], tmp[NAME_MAX_LEN + 8];
+	const char *base;
+
+	snprintf(id, sizeof(id), "%lld", (long long)r->id);
+	base = strrchr(r->app, '/');
+	base = wide || base == NULL || base[1] == '\0' ? r->app : base + 1;
+	if (r->has_uid && !wide)
+		snprintf(app, sizeof(app), "%s (uid %u)", base,
+		         (unsigned)r->uid);
+	else
+		snprintf(app, sizeof(app), "%s", base);
+	rule_dest_str(r, tmp, sizeof(tmp));
+	if (n_names >= 0)
+		snprintf(dest, sizeof(dest), "%s (%lld names)", tmp,
+		         (long long)n_names);
+	else
+		snprintf(dest, sizeof(dest), "%s", tmp);
+	rules_port_str(r, port, sizeof(port));
+	snprintf(action, sizeof(action), "%s%s", action_name(r->action),
+	         r->enabled ? "" : " (off)");
+	rule_duration_str(r, dur, sizeof(dur));
+	snprintf(hits, sizeof(hits), "%llu", (unsigned long long)r->hits);
+	if (!wide) {
+		const char *row[] = {
+		    id,     app, dest, port,   rule_proto_str(r->proto),
+		    action, dur, hits, r->note};
+
+		return table_add(t, row, NULL);
+	} else {
+		const char *row[] = {
+		    id,
+		    app,
+		    uid,
+		    dest,
+		    port,
+		    rule_proto_str(r->proto),
+		    action,
+		    prio,
+		    dur,
+		    hits,
+		    rule_time_str(r->last_hit, last, sizeof(last)),
+		    rule_time_str(r->created, created, sizeof(created)),
+		    r->note};
+
+		if (r->has_uid)
+			snprintf(uid, sizeof(uid), "%u", (unsigned)r->uid);
+		else
+			snprintf(uid, sizeof(uid), "any");
+		snprintf(prio, sizeof(prio), "%d", r->priority);
+		return table_add(t, row, NULL);
+	}
+}
+
+int
+rules_list(struct rules_ctx *ctx)
+{
+	char err[STORE_ERRLEN], app[RULE_APP_MAX];
+	struct rule *rules = NULL;
+	struct table t;
+	struct store *s;
+	int64_t *counts = NULL;
+	size_t n = 0, i;
+	bool missing;
+	int rc = CLI_EXIT_FAIL;
+
+	/* As it has always been: cells as stored, widths in bytes, the
+	 * terminal's width not looked at. */
+	if (ctx->a.wide)
+		table_init(&t, rules_wide_cols,
+		           sizeof(rules_wide_cols) / sizeof(rules_wide_cols[0]),
+		           2, 0, NULL, TABLE_RAW);
+	else
+		table_init(&t, rules_cols,
+		           sizeof(rules_cols) / sizeof(rules_cols[0]), 2, 0,
+		           NULL, TABLE_RAW);
+	if (ctx->a.app != NULL &&
+	    rules_resolve_app(ctx, ctx->a.app, app, sizeof(app), true) == -1)
+		return CLI_EXIT_USAGE;
+	s = rules_store_ro(ctx, &missing);
+	if (s == NULL && !missing)
+		return CLI_EXIT_FAIL;
+	if (s != NULL) {
+		if (store_rule_list(s, ctx->a.app != NULL ? app : NULL, &rules,
+		                    &n, err, sizeof(err)) == -1) {
+			cli_fail(&ctx->who, "%s", err);
+			goto out;
+		}
+		counts = calloc(n + 1, sizeof(*counts));
+		if (counts == NULL) {
+			cli_fail(&ctx->who, "out of memory");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			counts[i] = -1;
+			if (rules[i].dest_kind != DEST_LIST)
+				continue;
+			counts[i] =
+			    store_list_count(s, rules[i].id, err, sizeof(err));
+			if (counts[i] == -1) {
+				cli_fail(&ctx->who, "%s", err);
+				goto out;
+			}
+		}
+	}
+	if (ctx->a.json) {
+		putchar('[');
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				putchar(',');
+			rules_json_rule(stdout, &rules[i], counts[i]);
+		}
+		printf("]\n");
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	if (n == 0) {
+		printf("no rules%s%s\n", ctx->a.app != NULL ? " for " : "",
+		       ctx->a.app != NULL ? app : "");
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (rules_table_row(&t, &rules[i], counts[i], ctx->a.wide) ==
+		    -1)
+			goto nomem;
+	table_print(&t, false);
+	rc = CLI_EXIT_OK;
+	goto out;
+nomem:
+	cli_fail(&ctx->who, "out of memory");
+out:
+	table_free(&t);
+	free(counts);
+	free(rules);
+	store_close(s);
+	return rc;
+}
+
+/* --------------------------------------------------------------------
+ * test
+ */
+
+int
+rules_test(struct rules_ctx *ctx)
+{
+	char app[RULE_APP_MAX], name[NAME_MAX_LEN + 1], err[STORE_ERRLEN];
+	char line[RULE_LINE_MAX], dest[NAME_MAX_LEN + 64], portbuf[16];
+	const struct rules_args *a = &ctx->a;
+	const struct rules_entry *e;
+	struct rules_explain why;
+	struct rules_index *idx = NULL;
+	struct rules_query q;
+	struct rules_set set;
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	struct rule tmp, r;
+	long long port;
+	int rc = CLI_EXIT_FAIL;
+
+	if (a->app == NULL || a->dest == NULL || a->port == NULL)
+		return cli_usage(&ctx->who, "--%s is missing",
+		                 a->app == NULL    ? "app"
+		                 : a->dest == NULL ? "dest"
+		                                   : "port");
+	memset(&q, 0, sizeof(q));
+	memset(&ss, 0, sizeof(ss));
+	rule_init(&tmp);
+	if (rules_resolve_app(ctx, a->app, app, sizeof(app), true) == -1)
+		return CLI_EXIT_USAGE;
+	q.app = strcmp(app, "*") == 0 ? NULL : app;
+	if (a->uid != NULL) {
+		if (rules_parse_uid(ctx, &tmp, a->uid) == -1)
+			return CLI_EXIT_USAGE;
+		q.has_uid = tmp.has_uid;
+		q.uid = tmp.uid;
+	}
+	if (inet_pton(AF_INET6, a->dest, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		q.addr = (struct sockaddr *)&ss;
+	} else if (name_is_ip_literal(a->dest) &&
+	           inet_aton(a->dest, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		q.addr = (struct sockaddr *)&ss;
+	} else if (rule_parse_name(name, a->dest, err, sizeof(err)) == 0)
+		q.name = name;
+	else
+		return cli_usage(&ctx->who,
+		                 "--dest \"%s\": not a name or an IP: %s",
+		                 a->dest, err);
+	if (cli_parse_num(a->port, 1, 65535, &port) == -1)
+		return cli_usage(&ctx->who,
+		                 "--port \"%s\": expected a port, 1 to "
+		                 "65535",
+		                 a->port);
+	q.port = (uint16_t)port;
+	q.proto = RPROTO_TCP;
+	if (a->proto != NULL &&
+	    (rule_parse_proto(&tmp, a->proto, err, sizeof(err)) == -1 ||
+	     tmp.proto == RPROTO_ANY))
+		return cli_usage(&ctx->who,
+		                 "--proto \"%s\": expected tcp, udp or "
+		                 "dns",
+		                 a->proto);
+	if (a->proto != NULL)
+		q.proto = tmp.proto;
+	q.now = time(NULL);
+
+	rules_set_init(&set);
+	if (rules_load(ctx, &set) == -1)
+		goto out;
+	idx = rules_index_build(&set, q.now, err, sizeof(err));
+	if (idx == NULL) {
+		cli_fail(&ctx->who, "building the index: %s", err);
+		goto out;
+	}
+	memset(&why, 0, sizeof(why));
+	e = rules_match(idx, &q, &why);
+	if (e != NULL)
+		rules_entry_rule(e, &r);
+	if (ctx->a.json) {
+		printf("{\"verdict\":\"%s\",\"default\":%s,\"step\":",
+		       action_name(e != NULL ? e->action
+		                             : ctx->cfg.default_action),
+		       e != NULL ? "false" : "true");
+		cli_json_str(stdout, rules_step_name(why.step));
+		printf(",\"matches\":%zu,\"why\":", why.n_matches);
+		cli_json_str(stdout, e != NULL ? why.text : "no rule matches");
+		printf(",\"rule\":");
+		if (e != NULL)
+			rules_json_rule(stdout, &r, -1);
+		else
+			printf("null");
+		printf("}\n");
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	if (e == NULL) {
+		printf("no rule: default_action (%s)\n",
+		       action_name(ctx->cfg.default_action));
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	rule_format(&r, line, sizeof(line));
+	printf("%s by rule %lld (app %s, dest %s, port %s, proto %s)\n",
+	       action_name(r.action), (long long)r.id, r.app,
+	       rule_dest_str(&r, dest, sizeof(dest)),
+	       rules_port_str(&r, portbuf, sizeof(portbuf)),
+	       rule_proto_str(r.proto));
+	printf("  step:    %d (%s)\n", (int)why.step,
+	       rules_step_name(why.step));
+	printf("  why:     %s\n", why.text);
+	printf("  matches: %zu rule%s\n", why.n_matches,
+	       why.n_matches == 1 ? "" : "s");
+	printf("  %s\n", line);
+	rc = CLI_EXIT_OK;
+out:
+	rules_index_free(idx);
+	rules_set_free(&set);
+	return rc;
+}

@@ -1,0 +1,195 @@
+/*
+ * values.c - the values of the tollgate command's options and arguments:
+ * numbers, protocol ids, points in time (values.h).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/values.h"
+
+int
+cli_parse_num(const char *s, long long lo, long long hi, long long *out)
+{
+	char *end;
+	long long v;
+
+	if ((s[0] < '0' || s[0] > '9') && !(s[0] == '-' && lo < 0))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_id(const char *s, unsigned long long max, unsigned long long *out)
+{
+	size_t len = strlen(s);
+
+	if (len == 0 || len > 19 || s[0] == '0' ||
+	    strspn(s, "0123456789") != len)
+		return -1;
+	*out = strtoull(s, NULL, 10);
+	return *out <= max ? 0 : -1;
+}
+
+int64_t
+cli_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* n decimal digits at *p, moved past them.  0 or -1. */
+static int
+time_digits(const char **p, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return -1;
+		*v = *v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	return 0;
+}
+
+/* "HH:MM[:SS[.fff]]" at *p into tm and *ms.  0 or -1. */
+static int
+time_parse_clock(const char **p, struct tm *tm, int *ms)
+{
+	int frac, n;
+
+	if (time_digits(p, 2, &tm->tm_hour) == -1 || **p != ':')
+		return -1;
+	(*p)++;
+	if (time_digits(p, 2, &tm->tm_min) == -1)
+		return -1;
+	tm->tm_sec = 0;
+	*ms = 0;
+	if (**p == ':') {
+		(*p)++;
+		if (time_digits(p, 2, &tm->tm_sec) == -1)
+			return -1;
+		if (**p == '.' || **p == ',') {
+			(*p)++;
+			for (n = 0, frac = 0; **p >= '0' && **p <= '9'; n++) {
+				if (n < 3)
+					frac = frac * 10 + (**p - '0');
+				(*p)++;
+			}
+			if (n == 0)
+				return -1;
+			for (; n < 3; n++)
+				frac *= 10;
+			*ms = frac;
+		}
+	}
+	if (tm->tm_hour > 23 || tm->tm_min > 59 || tm->tm_sec > 60)
+		return -1;
+	return 0;
+}
+
+int
+cli_parse_time(const char *s, int64_t now_ms, int64_t *out)
+{
+	static const struct {
+		char unit;
+		int64_t ms;
+	} units[] = {{'s', 1000},
+	             {'m', 60000},
+	             {'h', 3600000},
+	             {'d', 86400000},
+	             {'w', 604800000}};
+	time_t now = (time_t)(now_ms / 1000), t;
+	const char *p = s;
+	struct tm tm;
+	char *end;
+	long long n;
+	int ms = 0, zh, zm, sign;
+	bool zone = false, has_date = false;
+	int64_t off = 0;
+	size_t i;
+
+	if (strcmp(s, "now") == 0) {
+		*out = now_ms;
+		return 0;
+	}
+	if (s[0] >= '0' && s[0] <= '9' && strchr(s, ':') == NULL &&
+	    strchr(s, '-') == NULL) {
+		errno = 0;
+		n = strtoll(s, &end, 10);
+		if (errno != 0 || n < 0 || end[0] == '\0' || end[1] != '\0')
+			return -1;
+		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+			if (units[i].unit == end[0])
+				break;
+		if (i == sizeof(units) / sizeof(units[0]) ||
+		    n > now_ms / units[i].ms)
+			return -1;
+		*out = now_ms - n * units[i].ms;
+		return 0;
+	}
+	if (localtime_r(&now, &tm) == NULL)
+		return -1;
+	tm.tm_isdst = -1;
+	if (strcmp(s, "today") == 0 || strcmp(s, "yesterday") == 0) {
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		if (s[0] == 'y')
+			tm.tm_mday--;
+		t = mktime(&tm);
+		if (t == (time_t)-1)
+			return -1;
+		*out = (int64_t)t * 1000;
+		return 0;
+	}
+	if (strlen(s) >= 10 && s[4] == '-') {
+		has_date = true;
+		if (time_digits(&p, 4, &tm.tm_year) == -1 || *p++ != '-' ||
+		    time_digits(&p, 2, &tm.tm_mon) == -1 || *p++ != '-' ||
+		    time_digits(&p, 2, &tm.tm_mday) == -1)
+			return -1;
+		if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+		    tm.tm_mday > 31 || tm.tm_year < 1970)
+			return -1;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		if (*p == 'T' || *p == 't' || *p == ' ') {
+			p++;
+			if (time_parse_clock(&p, &tm, &ms) == -1)
+				return -1;
+		}
+	} else if (time_parse_clock(&p, &tm, &ms) == -1)
+		return -1;
+	if (*p == 'Z' || *p == 'z') {
+		zone = true;
+		p++;
+	} else if (has_date && (*p == '+' || *p == '-')) {
+		zone = true;
+		sign = *p++ == '-' ? -1 : 1;
+		if (time_digits(&p, 2, &zh) == -1)
+			return -1;
+		if (*p == ':')
+			p++;
+		if (time_digits(&p, 2, &zm) == -1 || zh > 23 || zm > 59)
+			return -1;
+		off = sign * ((int64_t)zh * 3600 + zm * 60);
+	}
+	if (*p != '\0')
+		return -1;
+	t = zone ? timegm(&tm) : mktime(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = ((int64_t)t - off) * 1000 + ms;
+	return 0;
+}

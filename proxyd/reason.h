@@ -1,0 +1,34 @@
+/*
+ * reason.h - why a connection got its verdict: one table of every reason,
+ * its word in the log (reason=) and the decider of its event row.
+ *
+ * A leaf: any module of the daemon may name a reason.
+ */
+#ifndef TG_REASON_H
+#define TG_REASON_H
+
+#include "store/events.h"
+
+enum reason {
+	REASON_DEFAULT,        /* default_action: no rule decided */
+	REASON_RULE,           /* a rule decided: rule_id */
+	REASON_PEEK_INVALID,   /* malformed or oversize TLS/HTTP head */
+	REASON_PEEK_TIMEOUT,   /* name still incomplete at peek_timeout */
+	REASON_LOOP,           /* destination is tollgated itself */
+	REASON_NO_DST,         /* no original destination: not redirected */
+	REASON_OVERLOAD,       /* max_connections reached */
+	REASON_PROMPT,         /* the user answered prompt_id */
+	REASON_PROMPT_TIMEOUT, /* no answer within prompt_timeout */
+	REASON_NO_AGENT,       /* no prompt agent to ask */
+	REASON_PROMPT_FULL,    /* past the broker's bounds */
+	REASON_COUNT
+};
+
+/* The word of the log's reason= ("rule", "no-agent", ...); "?" for a
+ * value out of the table. */
+const char *reason_word(enum reason r);
+
+/* The decider its event row records. */
+enum event_decider reason_decider(enum reason r);
+
+#endif
