@@ -13,6 +13,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "proxyd/accept.h"
 #include "proxyd/conn.h"
 #include "proxyd/listener.h"
 
@@ -26,8 +27,7 @@ struct listener {
 	struct proxyd *pd;
 	struct evconnlistener *evl;
 	struct sockaddr_storage addr;
-	struct event *resume;
-	unsigned backoff_ms;
+	struct accept_backoff backoff; /* out of descriptors: pausing */
 };
 
 /* 1 when dst is one of our own listeners (or any loopback address: the
@@ -54,7 +54,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct proxyd *pd = l->pd;
 	struct sockaddr_storage dst;
 
-	l->backoff_ms = 0;
+	accept_backoff_reset(&l->backoff);
 	if (front_transparent.destination(fd, client, &dst) == -1) {
 		log_debug("accept: no original destination: %s",
 		          strerror(errno));
@@ -78,20 +78,11 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 }
 
 static void
-listener_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct listener *l = arg;
-
-	evconnlistener_enable(l->evl);
-}
-
-static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
 	char a[ADDR_STRLEN];
-	int err = EVUTIL_SOCKET_ERROR();
-	struct timeval tv;
+	int err = EVUTIL_SOCKET_ERROR(), ms;
 
 	addr_fmt((struct sockaddr *)&l->addr, a, sizeof(a));
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
@@ -100,19 +91,11 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 	}
 	/* Out of descriptors or memory: stop accepting for a while instead
 	 * of spinning; clients wait in the backlog meanwhile. */
-	l->backoff_ms =
-	    l->backoff_ms == 0 ? ACCEPT_BACKOFF_MIN_MS : l->backoff_ms * 2;
-	if (l->backoff_ms > ACCEPT_BACKOFF_MAX_MS)
-		l->backoff_ms = ACCEPT_BACKOFF_MAX_MS;
+	ms = accept_backoff_pause(&l->backoff);
 	log_warn("listener %s: accept: %s; pausing %ums (%u connections)", a,
-	         strerror(err), l->backoff_ms, l->pd->n_conns);
-	tv.tv_sec = l->backoff_ms / 1000;
-	tv.tv_usec = (l->backoff_ms % 1000) * 1000;
-	/* Pause only with a way back: without the timer, keep accepting. */
-	if (evtimer_add(l->resume, &tv) == -1)
+	         strerror(err), l->backoff.ms, l->pd->n_conns);
+	if (ms == -1)
 		log_error("listener %s: cannot arm the back-off timer", a);
-	else
-		evconnlistener_disable(evl);
 }
 
 static int
@@ -159,8 +142,9 @@ listener_open(struct proxyd *pd, const struct sockaddr *sa)
 	}
 	fd = -1; /* owned by evl now */
 	evconnlistener_set_error_cb(l->evl, listener_error_cb);
-	l->resume = evtimer_new(pd->base, listener_resume_cb, l);
-	if (l->resume == NULL) {
+	if (accept_backoff_init(&l->backoff, pd->base, l->evl,
+	                        ACCEPT_BACKOFF_MIN_MS,
+	                        ACCEPT_BACKOFF_MAX_MS) == -1) {
 		log_error("listener %s: cannot make timer", a);
 		evconnlistener_free(l->evl);
 		goto fail;
@@ -195,7 +179,7 @@ listener_close_all(struct proxyd *pd)
 	for (l = pd->listeners; l != NULL; l = next) {
 		next = l->next;
 		evconnlistener_free(l->evl);
-		event_free(l->resume);
+		accept_backoff_free(&l->backoff);
 		free(l);
 	}
 	pd->listeners = NULL;
