@@ -26,6 +26,22 @@
 #define CONFIG_MAX_LISTEN 4
 #define CONFIG_MAX_GUARD  64
 #define CONFIG_ERRLEN     512
+/* PLACEHOLDER block: replaced by branch socks-via at merge */
+#define CONFIG_MAX_FRONT      8
+#define CONFIG_MAX_UPSTREAMS  8
+#define CONFIG_UPSTREAM_NAME_MAX 32
+struct config_listen {
+	bool is_unix;
+	struct sockaddr_storage addr;
+	char path[108];
+	mode_t mode;
+};
+enum upstream_kind { UPSTREAM_DIRECT, UPSTREAM_SOCKS5 };
+struct config_upstream {
+	char name[CONFIG_UPSTREAM_NAME_MAX + 1];
+	enum upstream_kind kind;
+	struct config_listen at;
+};
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {
@@ -62,9 +78,17 @@ struct config {
 	char control_socket[108]; /* unix socket path (sun_path size) */
 	char admin_group[64];     /* "" = only root may change rules */
 	gid_t admin_gid;          /* valid when admin_group[0] */
+	struct config_listen socks_listen[CONFIG_MAX_FRONT];
+	size_t n_socks_listen;
+	struct config_listen connect_listen[CONFIG_MAX_FRONT];
+	size_t n_connect_listen;
+	struct config_upstream upstreams[CONFIG_MAX_UPSTREAMS];
+	size_t n_upstreams;
+	int isolation;
 };
 
 void config_defaults(struct config *cfg);
+const struct config_upstream *config_upstream_find(const struct config *cfg, const char *via);
 
 /*
  * Read path over the defaults already in *cfg.  When path is NULL the

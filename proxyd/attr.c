@@ -230,6 +230,28 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	return 0;
 }
 
+int
+attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app)
+{
+	char name[16];
+	int pfd;
+
+	memset(app, 0, sizeof(*app));
+	a->st.lookups++;
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
+	snprintf(name, sizeof(name), "%ld", (long)pid);
+	if (pid <= 0 || (pfd = attr_open_pid(a, name)) == -1) {
+		a->st.no_process++;
+		return 0;
+	}
+	if (attr_fill(pfd, pid, app) == -1)
+		a->st.no_process++;
+	close(pfd);
+	return 0;
+}
+
 const char *
 attr_describe(const struct app *app, char *buf, size_t len)
 {

@@ -80,6 +80,15 @@ void attr_free(struct attr *a);
 int attr_lookup(struct attr *a, const struct sockaddr *client,
                 const struct sockaddr *dst, struct app *app);
 
+/*
+ * Fill *app for the peer of a unix socket, from its SO_PEERCRED: the
+ * process that connected (pid, uid).  The uid is always known; the exe
+ * and command line when /proc/PID still shows the process.  The
+ * credentials are those of connect(2) time: a process that passed the
+ * socket on is still the one named, as for a TCP socket.  Returns 0.
+ */
+int attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app);
+
 void attr_stats(const struct attr *a, struct attr_stats *st);
 
 /*

@@ -300,12 +300,14 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 		snprintf(d->name, sizeof(d->name), "%s", ask->name);
 	snprintf(d->source, sizeof(d->source), "%s",
 	         name_source_str(ask->source));
-	addr_fmt_ip(ask->dst, d->dst, sizeof(d->dst));
-	d->port = addr_port(ask->dst);
+	if (ask->dst->sa_family != AF_UNSPEC)
+		addr_fmt_ip(ask->dst, d->dst, sizeof(d->dst));
+	d->port = ask->port;
 	snprintf(d->proto, sizeof(d->proto), "tcp");
 	d->deflt = b->pd->cfg.default_action;
-	d->scopes =
-	    1u << CTL_SCOPE_APP | 1u << CTL_SCOPE_IP | 1u << CTL_SCOPE_PORT;
+	d->scopes = 1u << CTL_SCOPE_APP | 1u << CTL_SCOPE_PORT;
+	if (d->dst[0] != '\0')
+		d->scopes |= 1u << CTL_SCOPE_IP;
 	if (d->name[0] != '\0') {
 		d->scopes |= 1u << CTL_SCOPE_NAME;
 		reg = name_is_ip_literal(d->name)

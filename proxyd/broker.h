@@ -85,7 +85,8 @@ struct broker_ask {
 	const struct app *app;
 	const char *name; /* NULL: none was read */
 	enum name_source source;
-	const struct sockaddr *dst;
+	const struct sockaddr *dst; /* AF_UNSPEC: known only by name */
+	uint16_t port;
 	/* The prefix of its log lines ("conn 2 A -> B") into buf; made only
 	 * when it is to be parked, not for the usual no-agent answer. */
 	const char *(*who)(const void *owner, char *buf, size_t len);

@@ -15,7 +15,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
+#include <event2/util.h>
+
 #include "proxyd/conn.h"
+#include "proxyd/isolation.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/rulesvc.h"
 
@@ -32,16 +36,25 @@ static const struct {
 	const char *name;
 	unsigned next; /* CONN_BIT()s of the states it may go to */
 } conn_states[CONN_STATE_COUNT] = {
+    [CONN_REQUEST] = {"request", CONN_BIT(CONN_PEEK) |
+                                     CONN_BIT(CONN_ATTR_WAIT) |
+                                     CONN_BIT(CONN_DECIDE) |
+                                     CONN_BIT(CONN_DEAD)},
     [CONN_PEEK] = {"peek", CONN_BIT(CONN_ATTR_WAIT) | CONN_BIT(CONN_DECIDE) |
                                CONN_BIT(CONN_DEAD)},
     [CONN_ATTR_WAIT] = {"attr-wait",
                         CONN_BIT(CONN_DECIDE) | CONN_BIT(CONN_DEAD)},
-    [CONN_DECIDE] = {"decide", CONN_BIT(CONN_PARKED) | CONN_BIT(CONN_CONNECT) |
+    [CONN_DECIDE] = {"decide", CONN_BIT(CONN_PARKED) | CONN_BIT(CONN_RESOLVE) |
+                                   CONN_BIT(CONN_CONNECT) |
                                    CONN_BIT(CONN_SEND_PEEKED) |
                                    CONN_BIT(CONN_DEAD)},
     [CONN_PARKED] = {"parked", CONN_BIT(CONN_DECIDE) | CONN_BIT(CONN_DEAD)},
-    [CONN_CONNECT] = {"connect",
-                      CONN_BIT(CONN_SEND_PEEKED) | CONN_BIT(CONN_DEAD)},
+    [CONN_RESOLVE] = {"resolve", CONN_BIT(CONN_CONNECT) | CONN_BIT(CONN_DEAD)},
+    [CONN_CONNECT] = {"connect", CONN_BIT(CONN_UPSTREAM) |
+                                     CONN_BIT(CONN_SEND_PEEKED) |
+                                     CONN_BIT(CONN_DEAD)},
+    [CONN_UPSTREAM] = {"upstream",
+                       CONN_BIT(CONN_SEND_PEEKED) | CONN_BIT(CONN_DEAD)},
     [CONN_SEND_PEEKED] = {"send-peeked", CONN_BIT(CONN_WATCH) |
                                              CONN_BIT(CONN_RELAY) |
                                              CONN_BIT(CONN_DEAD)},
@@ -104,13 +117,19 @@ conn_expect(const struct conn *c, unsigned mask, const char *where)
 
 static void conn_attr_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
+static void conn_request_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_peek_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_decide(struct conn *c);
 static void conn_act(struct conn *c);
 static void conn_park(struct conn *c);
 static void conn_parked_gone(struct conn *c);
+static void conn_settle(struct conn *c);
+static void conn_resolve(struct conn *c);
 static void conn_connect(struct conn *c);
+static void conn_upstream_start(struct conn *c);
+static void conn_granted(struct conn *c);
+static void conn_fail(struct conn *c, uint8_t code, const char *error);
 static void conn_send_peeked(struct conn *c);
 static void conn_send_late(struct conn *c);
 static void conn_watch_start(struct conn *c);
@@ -138,22 +157,50 @@ now_coarse(void)
 	return ts.tv_sec;
 }
 
-/* "conn N CLIENT -> DST" into buf. */
+/* The name c is judged by: the one its request told (a proxy front),
+ * else the one its first message carries; NULL for none. */
+static const char *
+conn_name(const struct conn *c)
+{
+	if (c->ask != NULL && c->ask->name[0] != '\0')
+		return c->ask->name;
+	return c->peek.source != NAME_NONE ? c->peek.name : NULL;
+}
+
+static enum name_source
+conn_source(const struct conn *c)
+{
+	if (c->ask != NULL && c->ask->name[0] != '\0')
+		return c->front->source;
+	return c->peek.source;
+}
+
+/* "conn N CLIENT -> DST" into buf: a unix client as "unix pid P", a
+ * destination known by name as "NAME:PORT". */
 static const char *
 conn_who(const struct conn *c, char *buf, size_t len)
 {
-	char a[ADDR_STRLEN], b[ADDR_STRLEN];
+	char a[ADDR_STRLEN], b[PEEK_NAME_MAX + 8];
 
-	snprintf(buf, len, "conn %llu %s -> %s", (unsigned long long)c->id,
-	         addr_fmt((const struct sockaddr *)&c->client, a, sizeof(a)),
-	         addr_fmt((const struct sockaddr *)&c->dst, b, sizeof(b)));
+	if (c->has_cred)
+		snprintf(a, sizeof(a), "unix pid %ld", (long)c->peer_pid);
+	else
+		addr_fmt((const struct sockaddr *)&c->client, a, sizeof(a));
+	if (c->dst.ss_family != AF_UNSPEC)
+		addr_fmt((const struct sockaddr *)&c->dst, b, sizeof(b));
+	else if (c->ask != NULL && c->ask->name[0] != '\0')
+		snprintf(b, sizeof(b), "%s:%u", c->ask->name, c->port);
+	else
+		snprintf(b, sizeof(b), "?");
+	snprintf(buf, len, "conn %llu %s -> %s", (unsigned long long)c->id, a,
+	         b);
 	return buf;
 }
 
 void
 conn_log(const struct conn *c, int level, const char *fmt, ...)
 {
-	char msg[1024], who[2 * ADDR_STRLEN + 32];
+	char msg[1024], who[ADDR_STRLEN + PEEK_NAME_MAX + 48];
 	va_list ap;
 
 	if (level > log_get_level())
@@ -215,6 +262,7 @@ conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
 	    .reason = reason,
 	    .client = client,
 	    .dst = dst,
+	    .port = addr_port(dst),
 	    .upstream = upstream_direct.name,
 	};
 
@@ -225,7 +273,7 @@ conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
 
 void
 conn_accept(struct proxyd *pd, const struct front *front, int fd,
-            const struct sockaddr *client, const struct sockaddr *dst)
+            const struct conn_origin *o)
 {
 	struct conn *c;
 	int one = 1;
@@ -238,25 +286,42 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	}
 	c->pd = pd;
 	c->id = pd->next_conn_id++;
-	c->state = CONN_PEEK;
+	c->state = front->request != NULL ? CONN_REQUEST : CONN_PEEK;
 	c->front = front;
 	c->up = &upstream_direct;
 	c->wait.ops = &conn_waiter_ops;
 	c->cfd = fd;
 	c->sfd = -1;
-	memcpy(&c->client, client, addr_len(client));
-	memcpy(&c->dst, dst, addr_len(dst));
+	if (o->client != NULL)
+		memcpy(&c->client, o->client, addr_len(o->client));
+	if (o->local != NULL)
+		memcpy(&c->local, o->local, addr_len(o->local));
+	if (o->dst != NULL) {
+		memcpy(&c->dst, o->dst, addr_len(o->dst));
+		c->port = addr_port(o->dst);
+	}
+	c->has_cred = o->has_cred;
+	c->peer_pid = o->pid;
+	c->peer_uid = o->uid;
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	c->last_active = c->started.tv_sec;
 	TAILQ_INSERT_TAIL(&pd->conns, c, entry);
 	pd->n_conns++;
 	pd->stats.accepted++;
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (o->client != NULL)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		                 sizeof(one));
 
 	c->app = calloc(1, sizeof(*c->app));
 	c->timer = evtimer_new(pd->base, conn_timer_cb, c);
+	if (front->state_size > 0 &&
+	    (c->fstate = calloc(1, front->state_size)) != NULL)
+		front->init(c->fstate);
 	if (c->app == NULL || c->timer == NULL ||
-	    conn_watch_fd(c, fd, EV_READ | EV_PERSIST, conn_peek_cb) == -1) {
+	    (front->state_size > 0 && c->fstate == NULL) ||
+	    conn_watch_fd(c, fd, EV_READ | EV_PERSIST,
+	                  c->state == CONN_REQUEST ? conn_request_cb
+	                                           : conn_peek_cb) == -1) {
 		conn_log(c, LOG_ERR, "cannot add client events");
 		conn_abort(c, NULL);
 		return;
@@ -279,12 +344,16 @@ conn_attr_run(struct worker_job *job, void *ctx)
 	struct conn *c =
 	    (struct conn *)((char *)job - offsetof(struct conn, job));
 
-	/* Runs on the worker thread: touches only c->app and the two
-	 * addresses, which the loop leaves alone while attr_pending. */
+	/* Runs on the worker thread: touches only c->app and reads the
+	 * client's origin, which the loop leaves alone while attr_pending. */
 	memset(c->app, 0, sizeof(*c->app));
-	if (ctx != NULL)
+	if (ctx == NULL)
+		return;
+	if (c->has_cred)
+		attr_lookup_pid(ctx, c->peer_pid, c->peer_uid, c->app);
+	else
 		attr_lookup(ctx, (const struct sockaddr *)&c->client,
-		            (const struct sockaddr *)&c->dst, c->app);
+		            (const struct sockaddr *)&c->local, c->app);
 }
 
 static void
@@ -303,8 +372,9 @@ conn_attr_done(struct worker_job *job)
 		conn_decide(c);
 		break;
 	default:
-		/* Still peeking: the peek's end decides. */
-		conn_expect(c, CONN_BIT(CONN_PEEK), "attribution done");
+		/* Still reading: the peek's end decides. */
+		conn_expect(c, CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK),
+		            "attribution done");
 		break;
 	}
 }
@@ -324,14 +394,29 @@ conn_peek_finish(struct conn *c)
 	conn_decide(c);
 }
 
-/*
- * Read what the client sent into the peek buffer and look at it.
- * Returns 0 when more is needed, 1 when the peek is done (c->peek_res
- * set), 2 when the client closed without sending anything, and -1 when
- * the connection was ended (c is gone).
- */
+/* Look at the bytes in the peek buffer: 0 when more are needed, 1 when
+ * the peek is done (c->peek_res set). */
 static int
-conn_peek_read(struct conn *c)
+conn_peek_look(struct conn *c)
+{
+	c->peek_res = c->front->peek(c->peek_buf, c->peek_len, &c->peek);
+	if (c->peek_res == PEEK_NEED_MORE && c->peek_len < PEEK_MAX_BYTES)
+		return 0;
+	if (c->peek_res == PEEK_NEED_MORE) {
+		c->peek_res = PEEK_INVALID;
+		c->peek.error = "first message longer than the peek limit";
+	}
+	return 1;
+}
+
+/*
+ * Read what the client sent onto the end of the peek buffer.  Returns the
+ * bytes read, 0 when the client closed, -2 when there is nothing to read
+ * now (or the buffer is full), and -1 when the connection was ended (c is
+ * gone).
+ */
+static ssize_t
+conn_read_client(struct conn *c)
 {
 	ssize_t n;
 
@@ -352,15 +437,36 @@ conn_peek_read(struct conn *c)
 		c->peek_buf = nb;
 		c->peek_cap = cap;
 	}
+	if (c->peek_len == c->peek_cap)
+		return -2;
 	n = read(c->cfd, c->peek_buf + c->peek_len, c->peek_cap - c->peek_len);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EINTR)
-			return 0;
-		conn_log(c, LOG_INFO, "client gone while peeking: %s",
+			return -2;
+		conn_log(c, LOG_INFO, "client gone while reading: %s",
 		         strerror(errno));
 		conn_abort(c, "client gone");
 		return -1;
 	}
+	return n;
+}
+
+/*
+ * Read what the client sent into the peek buffer and look at it.
+ * Returns 0 when more is needed, 1 when the peek is done (c->peek_res
+ * set), 2 when the client closed without sending anything, and -1 when
+ * the connection was ended (c is gone).
+ */
+static int
+conn_peek_read(struct conn *c)
+{
+	ssize_t n;
+
+	n = conn_read_client(c);
+	if (n == -1)
+		return -1;
+	if (n == -2)
+		return c->peek_len < PEEK_MAX_BYTES ? 0 : conn_peek_look(c);
 	if (n == 0) {
 		if (c->peek_len == 0)
 			return 2;
@@ -375,14 +481,7 @@ conn_peek_read(struct conn *c)
 		return 1;
 	}
 	c->peek_len += n;
-	c->peek_res = c->front->peek(c->peek_buf, c->peek_len, &c->peek);
-	if (c->peek_res == PEEK_NEED_MORE && c->peek_len < PEEK_MAX_BYTES)
-		return 0;
-	if (c->peek_res == PEEK_NEED_MORE) {
-		c->peek_res = PEEK_INVALID;
-		c->peek.error = "first message longer than the peek limit";
-	}
-	return 1;
+	return conn_peek_look(c);
 }
 
 /* CONN_PEEK: the client sent bytes (or closed). */
@@ -402,6 +501,122 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	default:
 		break;
+	}
+}
+
+/* --- a proxy front's request --------------------------------------------- */
+
+/*
+ * CONN_REQUEST -> CONN_PEEK, ATTR_WAIT or DECIDE: the request is whole.
+ * Its destination and name are c's; bytes after it (still in the peek
+ * buffer) are the client's first message, peeked as a transparent
+ * client's.  A client that waits for its reply first, as most do, is
+ * watched once connected (CONN_WATCH), so that its first message may
+ * still be checked against the name it asked for.
+ */
+static void
+conn_request_done(struct conn *c, const struct front_ask *ask)
+{
+	c->ask = malloc(sizeof(*c->ask));
+	if (c->ask == NULL) {
+		conn_log(c, LOG_ERR, "request: %s", strerror(errno));
+		conn_abort(c, "out of memory");
+		return;
+	}
+	*c->ask = *ask;
+	memcpy(&c->dst, &ask->dst, sizeof(c->dst));
+	c->port = ask->port;
+	memset(&c->peek, 0, sizeof(c->peek));
+	if (c->peek_len > 0) {
+		conn_set_state(c, CONN_PEEK);
+		if (conn_peek_look(c) == 1) {
+			conn_peek_finish(c);
+			return;
+		}
+		if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST,
+		                  conn_peek_cb) == -1 ||
+		    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
+			conn_log(c, LOG_ERR, "cannot add client events");
+			conn_abort(c, NULL);
+		}
+		return;
+	}
+	c->peek.source = NAME_NONE;
+	c->peek.proto = "none";
+	c->peek_res = PEEK_DONE;
+	conn_peek_finish(c);
+}
+
+/* CONN_REQUEST: a broken request.  It is decided (and recorded) like a
+ * malformed first message; the front's refusal tells the client. */
+static void
+conn_request_invalid(struct conn *c, const char *error)
+{
+	memset(&c->peek, 0, sizeof(c->peek));
+	c->peek.proto = c->front->name;
+	c->peek.error = error;
+	c->peek_res = PEEK_INVALID;
+	c->peek_len = 0;
+	conn_peek_finish(c);
+}
+
+/*
+ * CONN_REQUEST: feed the front what the client sent, answer what it
+ * answers on the way (SOCKS5's method and authentication replies), until
+ * the request is whole or broken.
+ */
+static void
+conn_request_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct front_ask ask;
+	const uint8_t *out;
+	const char *error = NULL;
+	size_t used, outlen;
+	ssize_t n;
+
+	conn_expect(c, CONN_BIT(CONN_REQUEST), "client readable");
+	n = conn_read_client(c);
+	if (n == -1)
+		return;
+	if (n == 0) {
+		conn_log(c, LOG_DEBUG, "client closed before its request was "
+		                       "whole");
+		conn_free(c);
+		return;
+	}
+	if (n > 0)
+		c->peek_len += n;
+	for (;;) {
+		enum front_step step;
+
+		used = 0;
+		step = c->front->request(c->fstate, c->peek_buf, c->peek_len,
+		                         &used, &ask, &out, &outlen, &error);
+		if (used > c->peek_len)
+			used = c->peek_len;
+		memmove(c->peek_buf, c->peek_buf + used, c->peek_len - used);
+		c->peek_len -= used;
+		switch (step) {
+		case FRONT_NEED_MORE:
+			if (c->peek_len >= PEEK_MAX_BYTES)
+				conn_request_invalid(c, "request too long");
+			return;
+		case FRONT_REPLY:
+			if (front_write(c->cfd, out, outlen) == -1) {
+				conn_log(c, LOG_INFO, "client gone during its "
+				                      "request");
+				conn_free(c);
+				return;
+			}
+			continue;
+		case FRONT_INVALID:
+			conn_request_invalid(c, error);
+			return;
+		case FRONT_ASKED:
+			conn_request_done(c, &ask);
+			return;
+		}
 	}
 }
 
@@ -428,11 +643,18 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 
 	conn_expect(c,
-	            CONN_BIT(CONN_PEEK) | CONN_BIT(CONN_WATCH) |
-	                CONN_BIT(CONN_PARKED) | CONN_BIT(CONN_CONNECT) |
-	                CONN_BIT(CONN_SEND_PEEKED),
+	            CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK) |
+	                CONN_BIT(CONN_WATCH) | CONN_BIT(CONN_PARKED) |
+	                CONN_BIT(CONN_RESOLVE) | CONN_BIT(CONN_CONNECT) |
+	                CONN_BIT(CONN_UPSTREAM) | CONN_BIT(CONN_SEND_PEEKED),
 	            "timer");
 	switch (c->state) {
+	case CONN_REQUEST:
+		/* Nowhere to go, nothing to judge: no event. */
+		conn_log(c, LOG_INFO, "no whole %s request within peek_timeout",
+		         c->front->name);
+		conn_abort(c, NULL);
+		break;
 	case CONN_PEEK:
 		conn_peek_timeout(c);
 		break;
@@ -446,8 +668,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		    conn_arm(c, CONN_PARKED_CHECK_MS) == -1)
 			conn_parked_gone(c);
 		break;
+	case CONN_RESOLVE:
 	case CONN_CONNECT:
-		conn_abort(c, "connect timeout");
+	case CONN_UPSTREAM:
+		conn_fail(c, FRONT_TIMEOUT, "connect timeout");
 		break;
 	default: /* CONN_SEND_PEEKED */
 		conn_abort(c, "destination not reading within "
@@ -470,9 +694,11 @@ conn_judge(struct conn *c)
 	q.app = c->app->known ? c->app->exe : NULL;
 	q.has_uid = c->app->uid_known;
 	q.uid = c->app->uid;
-	q.name = c->peek.source != NAME_NONE ? c->peek.name : NULL;
-	q.addr = (const struct sockaddr *)&c->dst;
-	q.port = addr_port(q.addr);
+	q.name = conn_name(c);
+	q.addr = c->dst.ss_family != AF_UNSPEC
+	             ? (const struct sockaddr *)&c->dst
+	             : NULL;
+	q.port = c->port;
 	q.proto = RPROTO_TCP;
 	q.now = time(NULL);
 	e = rulesvc_decide(c->pd, &q, NULL);
@@ -481,6 +707,7 @@ conn_judge(struct conn *c)
 	c->verdict = e->action;
 	c->reason = REASON_RULE;
 	c->rule_id = e->id;
+	snprintf(c->via, sizeof(c->via), "%s", e->via != NULL ? e->via : "");
 	return true;
 }
 
@@ -497,13 +724,15 @@ conn_ask(struct conn *c)
 {
 	struct broker_ask ask = {
 	    .app = c->app,
-	    .name = c->peek.source != NAME_NONE ? c->peek.name : NULL,
-	    .source = c->peek.source,
+	    .name = conn_name(c),
+	    .source = conn_source(c),
 	    .dst = (const struct sockaddr *)&c->dst,
+	    .port = c->port,
 	    .who = conn_ask_who,
 	    .owner = c,
 	};
 
+	c->via[0] = '\0';
 	switch (broker_park(c->pd, &c->wait, &ask, &c->verdict)) {
 	case BROKER_PARKED:
 		return false;
@@ -527,6 +756,8 @@ static void
 conn_record(struct conn *c)
 {
 	struct decision d = {0};
+	struct peek_info shown = c->peek;
+	char error[PEEK_NAME_MAX + 64];
 
 	d.id = c->id;
 	d.verdict = c->verdict;
@@ -539,11 +770,26 @@ conn_record(struct conn *c)
 	d.app = c->app;
 	d.client = (const struct sockaddr *)&c->client;
 	d.dst = (const struct sockaddr *)&c->dst;
-	d.peek = &c->peek;
+	d.port = c->port;
+	/* The name judged is the one the request told, with its source;
+	 * the protocol is what the first message turned out to be. */
+	if (c->ask != NULL && c->ask->name[0] != '\0') {
+		shown.source = c->front->source;
+		snprintf(shown.name, sizeof(shown.name), "%s", c->ask->name);
+	}
+	if (c->ask != NULL && c->peek_len == 0 && c->peek_res != PEEK_INVALID)
+		shown.proto = c->ask->proto;
+	d.peek = &shown;
 	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
 	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
-	d.upstream = c->up->name;
+	if (c->reason == REASON_NAME_MISMATCH) {
+		d.flags |= EVENT_F_MISMATCH;
+		snprintf(error, sizeof(error), "its first message names %s",
+		         c->sent_name);
+		d.error = error;
+	}
+	d.upstream = upstream_route_name(c->route);
 	c->event_queued = eventlog_decision(c->pd, &d);
 }
 
@@ -564,12 +810,89 @@ conn_decide(struct conn *c)
 	} else if (c->peek_res == PEEK_NEED_MORE) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_TIMEOUT;
+	} else if (c->ask != NULL && c->ask->name[0] != '\0' &&
+	           c->peek.source != NAME_NONE &&
+	           strcmp(c->ask->name, c->peek.name) != 0) {
+		/* Asked for one host, speaking to another: whatever a rule
+		 * says of either name, this is not what it allowed. */
+		c->verdict = ACTION_DENY;
+		c->reason = REASON_NAME_MISMATCH;
+		snprintf(c->sent_name, sizeof(c->sent_name), "%s",
+		         c->peek.name);
 	} else if (!conn_judge(c) && !conn_ask(c)) {
 		conn_park(c);
 		return;
 	}
+	conn_settle(c);
+}
+
+/*
+ * CONN_DECIDE, a verdict taken: find the way onward of an allowed
+ * connection not yet connected (its rule's --via, else `upstream`),
+ * record the verdict and act on it.  A route naming an upstream that
+ * tollgate.conf no longer has refuses the connection rather than send it
+ * another way.
+ */
+static void
+conn_settle(struct conn *c)
+{
+	const struct config *cfg = &c->pd->cfg;
+
+	if (c->verdict == ACTION_ALLOW && c->sfd == -1) {
+		c->route = config_upstream_find(cfg, c->via);
+		if (c->route == NULL) {
+			conn_log(c, LOG_WARNING,
+			         "rule %lld routes via '%s', which tollgate.conf "
+			         "does not name",
+			         (long long)c->rule_id, c->via);
+			c->verdict = ACTION_REJECT;
+			c->reason = REASON_NO_ROUTE;
+		}
+		c->up = upstream_of(c->route);
+	}
 	conn_record(c);
 	conn_act(c);
+}
+
+/*
+ * The SOCKS5 request for the upstream, made while c's app is still known:
+ * the destination by name whenever one is known, else by IP; the user name
+ * that keeps this app's streams apart from other apps' (isolation.h).
+ * 0, or -1 (logged).
+ */
+static int
+conn_upstream_prepare(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+	const struct app *app = c->app;
+	const char *name = conn_name(c);
+	char user[ISOLATION_USER_MAX + 1], pass[ISOLATION_USER_MAX + 1];
+	const char *cuser = NULL, *cpass = NULL;
+
+	if (c->ask != NULL && c->ask->auth) {
+		cuser = c->ask->user;
+		cpass = c->ask->pass;
+	}
+	if (isolation_username(pd->cfg.isolation, pd->isolation_key,
+	                       app->uid_known ? app->uid : (uid_t)-1,
+	                       app->known ? app->exe : NULL, name, cuser,
+	                       cpass, user, sizeof(user), pass,
+	                       sizeof(pass)) == -1) {
+		conn_log(c, LOG_ERR, "cannot make the isolation user name");
+		return -1;
+	}
+	c->s5 = calloc(1, sizeof(*c->s5));
+	if (c->s5 == NULL) {
+		conn_log(c, LOG_ERR, "upstream request: %s", strerror(errno));
+		return -1;
+	}
+	if (s5c_start(c->s5, user[0] != '\0' ? user : NULL,
+	              user[0] != '\0' ? pass : NULL, name,
+	              (const struct sockaddr *)&c->dst, c->port) == -1) {
+		conn_log(c, LOG_ERR, "upstream request: %s", c->s5->error);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -583,6 +906,11 @@ conn_act(struct conn *c)
 	struct proxyd *pd = c->pd;
 	bool connected = c->sfd != -1;
 
+	if (c->verdict == ACTION_ALLOW && !connected && c->up->socks5 &&
+	    conn_upstream_prepare(c) == -1) {
+		conn_abort(c, "cannot make the upstream request");
+		return;
+	}
 	/* Who it was is in the log now; a relayed connection need not carry
 	 * its 5 KB of paths for hours.  A silent one may be decided again. */
 	if (c->peek_len > 0) {
@@ -591,7 +919,7 @@ conn_act(struct conn *c)
 	}
 	if (c->verdict != ACTION_ALLOW) {
 		pd->stats.refused++;
-		c->front->refuse(c->cfd, c->verdict);
+		c->front->refuse(c->fstate, c->cfd, c->verdict);
 		c->cfd = -1;
 		conn_abort(c, connected ? "refused on its first message, sent "
 		                          "late"
@@ -603,6 +931,10 @@ conn_act(struct conn *c)
 		return;
 	}
 	pd->stats.allowed++;
+	if (!c->up->socks5 && c->dst.ss_family == AF_UNSPEC) {
+		conn_resolve(c);
+		return;
+	}
 	conn_connect(c);
 }
 
@@ -678,8 +1010,7 @@ conn_unpark(struct conn *c)
 		event_del(c->cev);
 	evtimer_del(c->timer);
 	conn_set_state(c, CONN_DECIDE);
-	conn_record(c);
-	conn_act(c);
+	conn_settle(c);
 }
 
 /* The broker: c's prompt ended with a verdict (c is off it). */
@@ -714,47 +1045,249 @@ conn_prompt_rejudge(struct broker_waiter *w)
 
 /* --- onward --------------------------------------------------------------- */
 
+/*
+ * The way onward failed: the client is told (a proxy front's reply with
+ * code; a transparent client's reset), the onward socket reset, and the
+ * error recorded as the connection's end.
+ */
+static void
+conn_fail(struct conn *c, uint8_t code, const char *error)
+{
+	c->front->failed(c->fstate, c->cfd, code);
+	c->cfd = -1;
+	conn_abort(c, error);
+}
+
+/* CONN_RESOLVE: evdns answered (or gave up). */
+static void
+conn_resolved(struct conn *c)
+{
+	struct evutil_addrinfo *ai;
+	char msg[PEEK_NAME_MAX + 128];
+
+	c->dns = NULL;
+	for (ai = c->dns_res; ai != NULL; ai = ai->ai_next)
+		if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+			break;
+	if (ai == NULL) {
+		snprintf(msg, sizeof(msg), "resolving %s: %s", c->ask->name,
+		         c->dns_err != 0 ? evutil_gai_strerror(c->dns_err)
+		                         : "no address");
+		conn_fail(c, FRONT_HOST_UNREACH, msg);
+		return;
+	}
+	memcpy(&c->dst, ai->ai_addr, ai->ai_addrlen);
+	if (c->dst.ss_family == AF_INET)
+		((struct sockaddr_in *)&c->dst)->sin_port = htons(c->port);
+	else
+		((struct sockaddr_in6 *)&c->dst)->sin6_port = htons(c->port);
+	evutil_freeaddrinfo(c->dns_res);
+	c->dns_res = NULL;
+	conn_log(c, LOG_DEBUG, "resolved %s", c->ask->name);
+	conn_connect(c);
+}
+
+static void
+conn_resolve_cb(int err, struct evutil_addrinfo *res, void *arg)
+{
+	struct conn *c = arg;
+
+	/* A cancelled request belongs to a conn that is being freed. */
+	if (err == EVUTIL_EAI_CANCEL) {
+		if (res != NULL)
+			evutil_freeaddrinfo(res);
+		return;
+	}
+	c->dns_done = true;
+	c->dns_err = err;
+	c->dns_res = res;
+	if (!c->dns_calling)
+		conn_resolved(c);
+}
+
+/*
+ * CONN_DECIDE -> CONN_RESOLVE: allowed, direct, and only a name to go to
+ * (a proxy client's request): its address from the resolvers tollgated
+ * started with, under connect_timeout.  evdns may answer inside the call
+ * (/etc/hosts); the answer is then taken after it.
+ */
+static void
+conn_resolve(struct conn *c)
+{
+	struct evutil_addrinfo hints;
+
+	conn_set_state(c, CONN_RESOLVE);
+	if (c->pd->dns == NULL) {
+		conn_fail(c, FRONT_HOST_UNREACH,
+		          "no resolver: tollgated could not read resolv.conf");
+		return;
+	}
+	if (conn_arm(c, c->pd->cfg.connect_timeout_ms) == -1) {
+		conn_abort(c, "cannot arm the connect timer");
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_protocol = IPPROTO_TCP;
+	hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
+	c->dns_calling = true;
+	c->dns = evdns_getaddrinfo(c->pd->dns, c->ask->name, NULL, &hints,
+	                           conn_resolve_cb, c);
+	c->dns_calling = false;
+	if (c->dns_done)
+		conn_resolved(c);
+}
+
 /* CONN_CONNECT: the onward socket became writable, or failed. */
 static void
 conn_connect_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	char msg[128];
+	int err;
 
 	conn_expect(c, CONN_BIT(CONN_CONNECT), "onward writable");
-	if (c->up->ready(fd, msg, sizeof(msg)) == -1) {
-		conn_abort(c, msg);
+	if ((err = c->up->ready(fd, msg, sizeof(msg))) != 0) {
+		conn_fail(c, c->up->socks5 ? FRONT_GENERAL : front_code_errno(err),
+		          msg);
 		return;
 	}
-	/* The connect timer runs on: a destination that accepts but does
-	 * not read the peeked bytes is given up after it too. */
-	conn_set_state(c, CONN_SEND_PEEKED);
-	conn_send_peeked(c);
+	if (c->up->socks5) {
+		conn_upstream_start(c);
+		return;
+	}
+	conn_granted(c);
 }
 
-/* CONN_DECIDE -> CONN_CONNECT: allowed; open the way onward. */
+/*
+ * CONN_DECIDE or CONN_RESOLVE -> CONN_CONNECT: allowed; open the way
+ * onward: to the destination, or to the route's SOCKS5 proxy.
+ */
 static void
 conn_connect(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
+	struct sockaddr_storage proxy;
+	const struct sockaddr *to = (const struct sockaddr *)&c->dst;
 	char msg[128];
 
 	conn_set_state(c, CONN_CONNECT);
-	c->sfd =
-	    c->up->open(pd, (const struct sockaddr *)&c->dst, msg, sizeof(msg));
-	if (c->sfd == -1)
-		goto fail;
+	if (c->up->socks5) {
+		upstream_proxy_addr(c->route, &proxy);
+		to = (const struct sockaddr *)&proxy;
+	}
+	c->sfd = c->up->open(pd, to, msg, sizeof(msg));
+	if (c->sfd == -1) {
+		conn_fail(c, c->up->socks5 ? FRONT_GENERAL : front_code_errno(errno),
+		          msg);
+		return;
+	}
 	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1) {
-		snprintf(msg, sizeof(msg), "cannot add connect event");
-		goto fail;
+		conn_abort(c, "cannot add connect event");
+		return;
 	}
-	if (conn_arm(c, pd->cfg.connect_timeout_ms) == -1) {
-		snprintf(msg, sizeof(msg), "cannot arm the connect timer");
-		goto fail;
+	/* A resolve has armed it already: one bound for every step. */
+	if (c->state == CONN_CONNECT && !evtimer_pending(c->timer, NULL) &&
+	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1)
+		conn_abort(c, "cannot arm the connect timer");
+}
+
+/* CONN_UPSTREAM: send what the SOCKS5 exchange says next. */
+static int
+conn_upstream_send(struct conn *c)
+{
+	if (front_write(c->sfd, c->s5->out, c->s5->out_len) == -1) {
+		conn_fail(c, FRONT_GENERAL, "upstream: cannot send its request");
+		return -1;
 	}
-	return;
-fail:
-	conn_abort(c, msg);
+	return 0;
+}
+
+/*
+ * CONN_UPSTREAM: the proxy answered.  Its answer is looked at where it
+ * lies (MSG_PEEK) and only the bytes of the answer are taken, so that
+ * whatever the server sends after the reply stays in the socket for the
+ * relay.  An incomplete answer stays in the socket too; the event is
+ * edge-triggered (EV_ET), so it fires again only when more arrives.
+ */
+static void
+conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	uint8_t buf[S5C_ANSWER_MAX];
+	enum s5c_step step;
+	char msg[256];
+	size_t used = 0;
+	ssize_t n;
+
+	conn_expect(c, CONN_BIT(CONN_UPSTREAM), "upstream readable");
+	n = recv(c->sfd, buf, sizeof(buf), MSG_PEEK);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		snprintf(msg, sizeof(msg), "upstream: %s",
+		         n == 0 ? "closed before its reply" : strerror(errno));
+		conn_fail(c, FRONT_GENERAL, msg);
+		return;
+	}
+	step = s5c_feed(c->s5, buf, (size_t)n, &used);
+	if (used > 0 && recv(c->sfd, buf, used, 0) != (ssize_t)used) {
+		conn_fail(c, FRONT_GENERAL, "upstream: reading its reply");
+		return;
+	}
+	switch (step) {
+	case S5C_NEED_MORE:
+		return;
+	case S5C_SEND:
+		(void)conn_upstream_send(c);
+		return;
+	case S5C_GRANTED:
+		free(c->s5);
+		c->s5 = NULL;
+		event_del(c->cev);
+		conn_granted(c);
+		return;
+	case S5C_REFUSED:
+		snprintf(msg, sizeof(msg), "%s (code 0x%02x)", c->s5->error,
+		         c->s5->code);
+		conn_fail(c, c->s5->code, msg);
+		return;
+	case S5C_INVALID:
+		snprintf(msg, sizeof(msg), "%s", c->s5->error);
+		conn_fail(c, FRONT_GENERAL, msg);
+		return;
+	}
+}
+
+/* CONN_CONNECT -> CONN_UPSTREAM: connected to the proxy; ask it. */
+static void
+conn_upstream_start(struct conn *c)
+{
+	conn_set_state(c, CONN_UPSTREAM);
+	if (conn_upstream_send(c) == -1)
+		return;
+	if (conn_watch_fd(c, c->sfd, EV_READ | EV_PERSIST | EV_ET,
+	                  conn_upstream_cb) == -1)
+		conn_abort(c, "cannot add upstream event");
+}
+
+/*
+ * CONN_CONNECT or CONN_UPSTREAM -> CONN_SEND_PEEKED: the way onward is
+ * open.  A proxy client is told so, then what it sent already goes on.
+ * The connect timer runs on: a destination that accepts but does not
+ * read the peeked bytes is given up after it too.
+ */
+static void
+conn_granted(struct conn *c)
+{
+	conn_set_state(c, CONN_SEND_PEEKED);
+	if (c->front->granted != NULL &&
+	    c->front->granted(c->fstate, c->cfd) == -1) {
+		conn_abort(c, "client gone before its reply");
+		return;
+	}
+	conn_send_peeked(c);
 }
 
 /* CONN_SEND_PEEKED: the destination takes more. */
@@ -890,8 +1423,11 @@ conn_watch_decide(struct conn *c)
 	event_del(c->cev);
 	event_del(c->sev);
 	evtimer_del(c->timer);
-	if (c->peek_res == PEEK_DONE && c->peek.source == NAME_NONE) {
-		/* No name in it either: the verdict on the address stands. */
+	if (c->peek_res == PEEK_DONE &&
+	    (c->peek.source == NAME_NONE ||
+	     (c->ask != NULL && strcmp(c->ask->name, c->peek.name) == 0))) {
+		/* No name in it either, or the very name its request told:
+		 * the verdict stands. */
 		conn_send_late(c);
 		return;
 	}
@@ -933,6 +1469,10 @@ conn_relay_begin(struct conn *c)
 	c->peek_cap = 0;
 	free(c->app);
 	c->app = NULL;
+	free(c->fstate);
+	c->fstate = NULL;
+	free(c->ask);
+	c->ask = NULL;
 	conn_events_free(c);
 	c->last_active = now_coarse();
 	if (relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd,
@@ -950,13 +1490,14 @@ conn_relay_begin(struct conn *c)
 
 /*
  * Whether c was allowed and went onward, so that its end gets a close
- * line: connecting, or holding an onward socket (also when decided again
- * on a late first message).
+ * line: resolving, connecting, or holding an onward socket (also when
+ * decided again on a late first message).
  */
 static bool
 conn_went_onward(const struct conn *c)
 {
-	return c->state == CONN_CONNECT || c->sfd != -1;
+	return c->state == CONN_RESOLVE || c->state == CONN_CONNECT ||
+	       c->sfd != -1;
 }
 
 /*
@@ -1021,6 +1562,18 @@ conn_free(struct conn *c)
 		c->cfd = c->sfd = -1;
 		free(c->peek_buf);
 		c->peek_buf = NULL;
+		if (c->dns != NULL)
+			evdns_getaddrinfo_cancel(c->dns);
+		c->dns = NULL;
+		if (c->dns_res != NULL)
+			evutil_freeaddrinfo(c->dns_res);
+		c->dns_res = NULL;
+		free(c->s5);
+		c->s5 = NULL;
+		free(c->fstate);
+		c->fstate = NULL;
+		free(c->ask);
+		c->ask = NULL;
 		conn_set_state(c, CONN_DEAD);
 	}
 	if (c->attr_pending)

@@ -5,6 +5,9 @@
  * onward through an upstream (upstream.h).  Its states, in the order a
  * connection usually meets them:
  *
+ *   CONN_REQUEST     a proxy front's client: reading its request (where
+ *                    to, and the name), while the worker thread finds the
+ *                    owning process
  *   CONN_PEEK        reading the client's first bytes for a name, while
  *                    the worker thread finds the owning process
  *   CONN_ATTR_WAIT   the peek is done; the attribution is not yet
@@ -13,7 +16,12 @@
  *   CONN_PARKED      no rule decides: waiting on a prompt (broker.h), its
  *                    peeked bytes kept, nothing sent onward; the client
  *                    closing it ends it
+ *   CONN_RESOLVE     allowed, direct, and known only by name: resolving
+ *                    it (evdns)
  *   CONN_CONNECT     allowed: connecting onward (the upstream's open)
+ *   CONN_UPSTREAM    connected to a SOCKS5 upstream: handing it the
+ *                    destination (socks5c.h); then the client is told
+ *                    "granted" (a proxy front's reply)
  *   CONN_SEND_PEEKED writing the peeked bytes onward
  *   CONN_WATCH       a client that sent nothing within peek_timeout was
  *                    decided without a name and connected; if it speaks
@@ -26,6 +34,8 @@
  *
  *   PEEK -> ATTR_WAIT -> DECIDE -> CONNECT -> SEND_PEEKED -> RELAY
  *   PEEK -> DECIDE (attribution first)      DECIDE -> PARKED -> DECIDE
+ *   REQUEST -> PEEK (bytes after the request) | ATTR_WAIT | DECIDE
+ *   DECIDE -> RESOLVE -> CONNECT -> UPSTREAM -> SEND_PEEKED
  *   SEND_PEEKED -> WATCH -> RELAY | DECIDE | SEND_PEEKED
  *   DECIDE -> SEND_PEEKED (decided again, connected already)
  *   any -> DEAD
@@ -54,15 +64,38 @@
 #include "proxyd/proxyd.h"
 #include "proxyd/reason.h"
 #include "proxyd/relay.h"
+#include "proxyd/socks5c.h"
 #include "proxyd/upstream.h"
 #include "proxyd/worker.h"
 
+struct evdns_getaddrinfo_request;
+struct evutil_addrinfo;
+
+/* Where an accepted client came from. */
+struct conn_origin {
+	const struct sockaddr *client; /* its address; NULL for a unix
+	                                * socket's client */
+	const struct sockaddr *local;  /* what its socket is connected to:
+	                                * the original destination, or our
+	                                * proxy listener's address (NULL for
+	                                * a unix socket) */
+	const struct sockaddr *dst;    /* transparent: where it wants to
+	                                * go; NULL for a proxy front, whose
+	                                * request says */
+	bool has_cred;                 /* a unix client's SO_PEERCRED */
+	pid_t pid;
+	uid_t uid;
+};
+
 enum conn_state {
+	CONN_REQUEST,
 	CONN_PEEK,
 	CONN_ATTR_WAIT,
 	CONN_DECIDE,
 	CONN_PARKED,
+	CONN_RESOLVE,
 	CONN_CONNECT,
+	CONN_UPSTREAM,
 	CONN_SEND_PEEKED,
 	CONN_WATCH,
 	CONN_RELAY,
@@ -76,11 +109,23 @@ struct conn {
 	uint64_t id;
 	enum conn_state state; /* conn_set_state() only */
 	const struct front *front;
+	void *fstate; /* a proxy front's state, until the relay */
+	/* What a proxy client asked for (its name, its own user name); NULL
+	 * for a transparent one. */
+	struct front_ask *ask;
 	const struct upstream *up;
+	const struct config_upstream *route; /* NULL: direct */
 	int cfd;                        /* the client */
 	int sfd;                        /* onward, -1 until connecting */
-	struct sockaddr_storage client; /* the client's address */
-	struct sockaddr_storage dst;    /* where the client wants to go */
+	struct sockaddr_storage client; /* the client's address (AF_UNSPEC
+	                                 * for a unix client) */
+	struct sockaddr_storage local;  /* its socket's other end */
+	bool has_cred;                  /* a unix client: pid and uid */
+	pid_t peer_pid;
+	uid_t peer_uid;
+	struct sockaddr_storage dst; /* where the client wants to go: an IP
+	                              * (AF_UNSPEC while only named) */
+	uint16_t port;               /* the destination's port */
 	struct timespec started;
 	time_t last_active;  /* monotonic seconds, for idle */
 	struct event *cev;   /* client readable / onward writable */
@@ -103,7 +148,15 @@ struct conn {
 
 	enum action verdict;
 	enum reason reason;
-	int64_t rule_id;           /* REASON_RULE */
+	int64_t rule_id;                        /* REASON_RULE */
+	char via[CONFIG_UPSTREAM_NAME_MAX + 1]; /* its rule's route, "" */
+	char sent_name[PEEK_NAME_MAX + 1];      /* REASON_NAME_MISMATCH */
+	struct s5c *s5;                         /* CONN_UPSTREAM */
+	struct evdns_getaddrinfo_request *dns;  /* CONN_RESOLVE */
+	bool dns_calling;                       /* inside evdns_getaddrinfo */
+	bool dns_done;                          /* its answer came */
+	int dns_err;
+	struct evutil_addrinfo *dns_res;
 	bool event_queued;         /* its decision row went to the event log */
 	struct broker_waiter wait; /* CONN_PARKED: its prompt */
 	struct relay relay;        /* CONN_RELAY */
@@ -111,12 +164,13 @@ struct conn {
 
 /*
  * Take a freshly accepted client socket (non-blocking) that came in
- * through front and wants to go to dst.  Starts the peek and the
- * attribution.  The conn frees itself when it ends; on allocation failure
- * the socket is reset and closed.
+ * through front.  Starts the request's read (a proxy front) or the peek
+ * (transparent: o->dst is where it goes), and the attribution.  The conn
+ * frees itself when it ends; on allocation failure the socket is reset
+ * and closed.
  */
 void conn_accept(struct proxyd *pd, const struct front *front, int fd,
-                 const struct sockaddr *client, const struct sockaddr *dst);
+                 const struct conn_origin *o);
 
 /*
  * Refuse a client socket without a conn (overload, no destination, loop):

@@ -354,8 +354,9 @@ decision_row(const struct decision *d)
 	snprintf(ev->proto, sizeof(ev->proto), "tcp");
 	addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
 	ev->src_port = addr_port(d->client);
-	addr_fmt_ip(d->dst, ev->dst_ip, sizeof(ev->dst_ip));
-	ev->dst_port = addr_port(d->dst);
+	if (d->dst->sa_family != AF_UNSPEC)
+		addr_fmt_ip(d->dst, ev->dst_ip, sizeof(ev->dst_ip));
+	ev->dst_port = d->port;
 	if (d->peek != NULL && d->peek->source != NAME_NONE)
 		snprintf(ev->name, sizeof(ev->name), "%s", d->peek->name);
 	snprintf(
@@ -407,7 +408,11 @@ decision_log(const struct decision *d)
 	       app != NULL && app->uid_known ? app->user : "-");
 	log_kv(line, sizeof(line), &off, "exe",
 	       app != NULL && app->known ? app->exe : "-");
-	log_kv(line, sizeof(line), &off, "dst", addr_fmt(d->dst, a, sizeof(a)));
+	if (d->dst->sa_family == AF_UNSPEC)
+		snprintf(a, sizeof(a), "-:%u", d->port);
+	else
+		addr_fmt(d->dst, a, sizeof(a));
+	log_kv(line, sizeof(line), &off, "dst", a);
 	log_kv(line, sizeof(line), &off, "name",
 	       peek != NULL && peek->source != NAME_NONE ? peek->name : "-");
 	log_kv(line, sizeof(line), &off, "source",

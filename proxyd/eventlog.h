@@ -62,11 +62,14 @@ struct decision {
 	uint64_t prompt_id;    /* REASON_PROMPT*: the prompt */
 	const struct app *app; /* NULL: refused before attribution */
 	const struct sockaddr *client;
-	const struct sockaddr *dst;
+	const struct sockaddr *dst;   /* AF_UNSPEC: known only by name */
+	uint16_t port;                /* the destination's port */
 	const struct peek_info *peek; /* NULL: refused before the peek */
 	unsigned flags;               /* EVENT_F_* */
 	const char *error;            /* why the peek was invalid, or NULL */
-	const char *upstream;         /* the way out ("direct") */
+	const char *upstream;         /* the way out: "direct", or the
+	                               * route's upstream ("upstream",
+	                               * NAME of upstream.NAME) */
 };
 
 /*

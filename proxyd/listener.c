@@ -1,5 +1,5 @@
 /*
- * listener.c - transparent listeners; see listener.h.
+ * listener.c - the listeners of every front; see listener.h.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
@@ -25,10 +27,23 @@
 struct listener {
 	struct listener *next;
 	struct proxyd *pd;
+	const struct front *front;
 	struct evconnlistener *evl;
-	struct sockaddr_storage addr;
+	struct sockaddr_storage addr; /* a TCP listener's */
+	char path[108];               /* a unix one's, "" for TCP */
 	struct accept_backoff backoff; /* out of descriptors: pausing */
 };
+
+/* "127.0.0.1:1080" or "unix:/run/tollgate/socks.sock" */
+static const char *
+listener_name(const struct listener *l, char *buf, size_t len)
+{
+	if (l->path[0] != '\0')
+		snprintf(buf, len, "unix:%s", l->path);
+	else
+		addr_fmt((const struct sockaddr *)&l->addr, buf, len);
+	return buf;
+}
 
 /* 1 when dst is one of our own listeners (or any loopback address: the
  * redirect leaves loopback alone, so such a destination was not
@@ -41,9 +56,49 @@ is_loop(struct proxyd *pd, const struct sockaddr *dst)
 	if (addr_is_loopback(dst))
 		return 1;
 	for (l = pd->listeners; l != NULL; l = l->next)
-		if (addr_equal(dst, (const struct sockaddr *)&l->addr))
+		if (l->path[0] == '\0' &&
+		    addr_equal(dst, (const struct sockaddr *)&l->addr))
 			return 1;
 	return 0;
+}
+
+/*
+ * A proxy front's client: its destination comes with its request.  A
+ * unix client is known by its SO_PEERCRED, a TCP one by its address and
+ * ours.
+ */
+static void
+listener_accept_proxy(struct listener *l, int fd,
+                      const struct sockaddr *client)
+{
+	struct proxyd *pd = l->pd;
+	struct conn_origin o = {0};
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	char a[ADDR_STRLEN + 8];
+
+	if (pd->n_conns >= pd->cfg.max_connections) {
+		conn_refuse_early(pd, fd, client,
+		                  (const struct sockaddr *)&l->addr,
+		                  REASON_OVERLOAD);
+		return;
+	}
+	if (l->path[0] != '\0') {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+			log_warn("listener %s: SO_PEERCRED: %s",
+			         listener_name(l, a, sizeof(a)),
+			         strerror(errno));
+			front_reset(fd);
+			return;
+		}
+		o.has_cred = true;
+		o.pid = cred.pid;
+		o.uid = cred.uid;
+	} else {
+		o.client = client;
+		o.local = (const struct sockaddr *)&l->addr;
+	}
+	conn_accept(pd, l->front, fd, &o);
 }
 
 static void
@@ -53,9 +108,14 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct listener *l = arg;
 	struct proxyd *pd = l->pd;
 	struct sockaddr_storage dst;
+	struct conn_origin o = {0};
 
 	accept_backoff_reset(&l->backoff);
-	if (front_transparent.destination(fd, client, &dst) == -1) {
+	if (l->front->destination == NULL) {
+		listener_accept_proxy(l, fd, client);
+		return;
+	}
+	if (l->front->destination(fd, client, &dst) == -1) {
 		log_debug("accept: no original destination: %s",
 		          strerror(errno));
 		memcpy(&dst, &l->addr, sizeof(dst));
@@ -73,18 +133,20 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		                  REASON_OVERLOAD);
 		return;
 	}
-	conn_accept(pd, &front_transparent, fd, client,
-	            (struct sockaddr *)&dst);
+	o.client = client;
+	o.local = (const struct sockaddr *)&dst;
+	o.dst = (const struct sockaddr *)&dst;
+	conn_accept(pd, l->front, fd, &o);
 }
 
 static void
 listener_error_cb(struct evconnlistener *evl, void *arg)
 {
 	struct listener *l = arg;
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN + 120];
 	int err = EVUTIL_SOCKET_ERROR(), ms;
 
-	addr_fmt((struct sockaddr *)&l->addr, a, sizeof(a));
+	listener_name(l, a, sizeof(a));
 	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM) {
 		log_warn("listener %s: accept: %s", a, strerror(err));
 		return;
@@ -98,26 +160,17 @@ listener_error_cb(struct evconnlistener *evl, void *arg)
 		log_error("listener %s: cannot arm the back-off timer", a);
 }
 
+/* A TCP socket bound to sa; -1 (logged). */
 static int
-listener_open(struct proxyd *pd, const struct sockaddr *sa)
+listener_bind_tcp(const struct sockaddr *sa, const char *a)
 {
-	struct listener *l;
-	char a[ADDR_STRLEN];
-	int fd = -1, one = 1;
+	int fd, one = 1;
 
-	addr_fmt(sa, a, sizeof(a));
-	l = calloc(1, sizeof(*l));
-	if (l == NULL) {
-		log_error("listener %s: calloc: %s", a, strerror(errno));
-		return -1;
-	}
-	l->pd = pd;
-	memcpy(&l->addr, sa, addr_len(sa));
 	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	            0);
 	if (fd == -1) {
 		log_error("listener %s: socket: %s", a, strerror(errno));
-		goto fail;
+		return -1;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) {
 		log_error("listener %s: SO_REUSEADDR: %s", a, strerror(errno));
@@ -133,6 +186,81 @@ listener_open(struct proxyd *pd, const struct sockaddr *sa)
 		log_error("listener %s: bind: %s", a, strerror(errno));
 		goto fail;
 	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * A unix socket at path with mode; -1 (logged).  A socket file left by an
+ * earlier run is replaced; any other file at path is an error.
+ */
+static int
+listener_bind_unix(const char *path, mode_t mode, const char *a)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct stat st;
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("listener %s: %s exists and is not a socket",
+			          a, path);
+			return -1;
+		}
+		if (unlink(path) == -1) {
+			log_error("listener %s: unlink old socket: %s", a,
+			          strerror(errno));
+			return -1;
+		}
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_error("listener %s: socket: %s", a, strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_error("listener %s: bind: %s", a, strerror(errno));
+		goto fail;
+	}
+	if (chmod(path, mode) == -1) {
+		log_error("listener %s: chmod %04o: %s", a, (unsigned)mode,
+		          strerror(errno));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+static int
+listener_open(struct proxyd *pd, const struct front *front,
+              const struct config_listen *at)
+{
+	struct listener *l;
+	char a[ADDR_STRLEN + 120];
+	int fd = -1;
+
+	l = calloc(1, sizeof(*l));
+	if (l == NULL) {
+		log_error("listener: calloc: %s", strerror(errno));
+		return -1;
+	}
+	l->pd = pd;
+	l->front = front;
+	if (at->is_unix)
+		snprintf(l->path, sizeof(l->path), "%s", at->path);
+	else
+		memcpy(&l->addr, &at->addr, sizeof(l->addr));
+	listener_name(l, a, sizeof(a));
+	fd = at->is_unix ? listener_bind_unix(at->path, at->mode, a)
+	                 : listener_bind_tcp((const struct sockaddr *)&at->addr,
+	                                     a);
+	if (fd == -1)
+		goto fail;
 	l->evl = evconnlistener_new(
 	    pd->base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);
@@ -162,11 +290,22 @@ fail:
 int
 listener_open_all(struct proxyd *pd)
 {
+	const struct config *cfg = &pd->cfg;
+	struct config_listen at;
 	size_t i;
 
-	for (i = 0; i < pd->cfg.n_transparent; i++)
-		if (listener_open(pd, (const struct sockaddr *)&pd->cfg
-		                          .transparent_listen[i]) == -1)
+	for (i = 0; i < cfg->n_transparent; i++) {
+		memset(&at, 0, sizeof(at));
+		memcpy(&at.addr, &cfg->transparent_listen[i], sizeof(at.addr));
+		if (listener_open(pd, &front_transparent, &at) == -1)
+			return -1;
+	}
+	for (i = 0; i < cfg->n_socks_listen; i++)
+		if (listener_open(pd, &front_socks, &cfg->socks_listen[i]) == -1)
+			return -1;
+	for (i = 0; i < cfg->n_connect_listen; i++)
+		if (listener_open(pd, &front_connect, &cfg->connect_listen[i]) ==
+		    -1)
 			return -1;
 	return 0;
 }
@@ -179,6 +318,10 @@ listener_close_all(struct proxyd *pd)
 	for (l = pd->listeners; l != NULL; l = next) {
 		next = l->next;
 		evconnlistener_free(l->evl);
+		/* Privileges dropped: a socket in a root-owned directory
+		 * stays, and is replaced at the next start. */
+		if (l->path[0] != '\0')
+			(void)unlink(l->path);
 		accept_backoff_free(&l->backoff);
 		free(l);
 	}
@@ -189,14 +332,14 @@ const char *
 listener_describe(const struct proxyd *pd, char *buf, size_t len)
 {
 	const struct listener *l;
-	char a[ADDR_STRLEN];
+	char a[ADDR_STRLEN + 120];
 	size_t off = 0;
 
 	buf[0] = '\0';
 	for (l = pd->listeners; l != NULL && off < len; l = l->next) {
-		int n = snprintf(
-		    buf + off, len - off, "%s%s", off > 0 ? ", " : "",
-		    addr_fmt((const struct sockaddr *)&l->addr, a, sizeof(a)));
+		int n = snprintf(buf + off, len - off, "%s%s%s%s",
+		                 off > 0 ? ", " : "", l->front->name, " ",
+		                 listener_name(l, a, sizeof(a)));
 		if (n < 0)
 			break;
 		off += n;

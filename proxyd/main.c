@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "common/config.h"
@@ -295,6 +296,20 @@ main(int argc, char **argv)
 		goto out;
 	}
 
+	if (rulesvc_secret(&pd, "isolation", pd.isolation_key,
+	                   sizeof(pd.isolation_key), err, sizeof(err)) == -1) {
+		log_error("the isolation key: %s", err);
+		keep_table = 1;
+		goto out;
+	}
+	/* The resolvers a direct proxy client's name goes to: resolv.conf
+	 * and /etc/hosts as they are now, read before the drop. */
+	pd.dns = evdns_base_new(pd.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
+	                                     EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (pd.dns == NULL)
+		log_warn("cannot read /etc/resolv.conf: proxy clients that name "
+		         "a host get 'host unreachable' on a direct route");
+
 	/* The control socket: made as root, served after the drop. */
 	if (eventlog_open(&pd, err, sizeof(err)) == -1) {
 		log_error("%s; not starting (the nftables table stays)", err);
@@ -365,6 +380,8 @@ out:
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	conn_close_all(&pd);
+	if (pd.dns != NULL)
+		evdns_base_free(pd.dns, 1); /* after its requests' conns */
 	broker_close(&pd);  /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);

@@ -81,6 +81,8 @@ name_source_str(enum name_source s)
 	    [NAME_NONE] = "none",
 	    [NAME_SNI] = "sni",
 	    [NAME_HTTP] = "http",
+	    [NAME_SOCKS] = "socks",
+	    [NAME_CONNECT] = "connect",
 	};
 
 	if ((unsigned)s >= NAME_SOURCE_COUNT || words[s] == NULL)

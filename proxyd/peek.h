@@ -31,6 +31,8 @@ enum name_source {
 	NAME_NONE, /* no name: the rule must match the IP */
 	NAME_SNI,  /* TLS ClientHello server_name */
 	NAME_HTTP, /* HTTP/1.x Host header */
+	NAME_SOCKS,   /* a SOCKS4a or SOCKS5 request (socks.h) */
+	NAME_CONNECT, /* an HTTP CONNECT request (httpconnect.h) */
 	NAME_SOURCE_COUNT
 };
 
@@ -94,7 +96,7 @@ enum peek_result peek_tls(const uint8_t *buf, size_t len,
 enum peek_result peek_http(const uint8_t *buf, size_t len,
                            struct peek_info *info);
 
-/* "sni", "http" or "none". */
+/* "sni", "http", "socks", "connect" or "none". */
 const char *name_source_str(enum name_source s);
 
 #endif

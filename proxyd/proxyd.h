@@ -47,6 +47,9 @@ struct proxyd {
 	struct eventlog *events; /* the event writer */
 	struct control *control; /* the control socket; NULL once closed */
 	struct broker *broker;   /* prompts and parked connections */
+	struct evdns_base *dns;  /* resolves names of direct proxy clients;
+	                          * NULL when resolv.conf could not be read */
+	uint8_t isolation_key[32]; /* isolation.h: from the database */
 	struct proxyd_stats stats;
 };
 

@@ -20,6 +20,8 @@ static const struct {
     [REASON_PROMPT_TIMEOUT] = {"prompt-timeout", DECIDER_TIMEOUT},
     [REASON_NO_AGENT] = {"no-agent", DECIDER_NO_AGENT},
     [REASON_PROMPT_FULL] = {"prompt-full", DECIDER_PROMPT_FULL},
+    [REASON_NAME_MISMATCH] = {"name-mismatch", DECIDER_MISMATCH},
+    [REASON_NO_ROUTE] = {"no-route", DECIDER_NO_ROUTE},
 };
 
 const char *

@@ -21,6 +21,10 @@ enum reason {
 	REASON_PROMPT_TIMEOUT, /* no answer within prompt_timeout */
 	REASON_NO_AGENT,       /* no prompt agent to ask */
 	REASON_PROMPT_FULL,    /* past the broker's bounds */
+	REASON_NAME_MISMATCH,  /* a proxy client's TLS SNI or Host names
+	                        * another host than its request did */
+	REASON_NO_ROUTE,       /* the allowing rule's --via names no upstream
+	                        * in tollgate.conf */
 	REASON_COUNT
 };
 

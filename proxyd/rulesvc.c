@@ -329,6 +329,13 @@ rulesvc_flush_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 int
+rulesvc_secret(struct proxyd *pd, const char *name, uint8_t *out, size_t len,
+               char *err, size_t errlen)
+{
+	return store_secret(pd->rules->store, name, out, len, err, errlen);
+}
+
+int
 rulesvc_start(struct proxyd *pd)
 {
 	struct rulesvc *rs = pd->rules;

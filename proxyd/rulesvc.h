@@ -64,6 +64,14 @@ struct rulesvc_result {
 int rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
                  size_t errlen);
 
+/*
+ * Between rulesvc_open() and rulesvc_start(), on the loop's thread: the
+ * database's random secret of that name (store_secret()), made on first
+ * use.  0, or -1 + err.
+ */
+int rulesvc_secret(struct proxyd *pd, const char *name, uint8_t *out,
+                   size_t len, char *err, size_t errlen);
+
 /* Start the store's worker thread and the hit-flush timer (after the
  * privilege drop).  0 or -1 (logged). */
 int rulesvc_start(struct proxyd *pd);

@@ -77,6 +77,8 @@ enum event_decider {
 	DECIDER_NO_DST,
 	DECIDER_NO_AGENT,    /* no prompt agent could be asked */
 	DECIDER_PROMPT_FULL, /* past the broker's bounds: not asked */
+	DECIDER_MISMATCH,    /* the name told and the name sent disagree */
+	DECIDER_NO_ROUTE,    /* the rule's route names no upstream */
 };
 
 /* Flags, OR-ed. */
