@@ -186,14 +186,18 @@ s5c_invalid(struct s5c *c, const char *why)
 	return S5C_INVALID;
 }
 
+/* A refusal with code; its words are why, or the code's when NULL. */
 static enum s5c_step
-s5c_refused(struct s5c *c, uint8_t code)
+s5c_refused(struct s5c *c, uint8_t code, const char *why)
 {
 	c->phase = S5C_PHASE_DONE;
 	c->code = code;
-	snprintf(c->errtext, sizeof(c->errtext), "upstream: %s",
-	         s5c_code_str(code));
-	c->error = c->errtext;
+	if (why == NULL) {
+		snprintf(c->errtext, sizeof(c->errtext), "upstream: %s",
+		         s5c_code_str(code));
+		why = c->errtext;
+	}
+	c->error = why;
 	return S5C_REFUSED;
 }
 
@@ -209,7 +213,7 @@ s5c_feed_method(struct s5c *c, const uint8_t *buf, size_t len, size_t *used)
 		return s5c_invalid(c, "upstream: chose a method not offered");
 	*used = 2;
 	if (buf[1] == S5C_REP_NO_METHOD)
-		return s5c_refused(c, S5C_REP_NO_METHOD);
+		return s5c_refused(c, S5C_REP_NO_METHOD, NULL);
 	if (c->method == S5C_METHOD_USER) {
 		s5c_send(c, c->auth, c->auth_len);
 		c->phase = S5C_PHASE_AUTH;
@@ -232,11 +236,9 @@ s5c_feed_auth(struct s5c *c, const uint8_t *buf, size_t len, size_t *used)
 	if (len < 2)
 		return S5C_NEED_MORE;
 	*used = 2;
-	if (buf[1] != 0x00) {
-		s5c_refused(c, S5C_REP_NOT_ALLOWED);
-		c->error = "upstream: username/password refused";
-		return S5C_REFUSED;
-	}
+	if (buf[1] != 0x00)
+		return s5c_refused(c, S5C_REP_NOT_ALLOWED,
+		                   "upstream: username/password refused");
 	s5c_send(c, c->req, c->req_len);
 	c->phase = S5C_PHASE_CONNECT;
 	return S5C_SEND;
@@ -298,7 +300,7 @@ s5c_feed_reply(struct s5c *c, const uint8_t *buf, size_t len, size_t *used)
 		return S5C_NEED_MORE;
 	*used = total;
 	if (buf[1] != S5C_REP_SUCCEEDED)
-		return s5c_refused(c, buf[1]);
+		return s5c_refused(c, buf[1], NULL);
 	s5c_set_bound(c, buf + S5C_REPLY_HEAD, buf[3]);
 	c->phase = S5C_PHASE_DONE;
 	return S5C_GRANTED;
