@@ -39,6 +39,9 @@
 
 /* The longest user, password and name a request can carry. */
 #define S5C_FIELD_MAX 255
+/* The longest answer an upstream gives (a reply with a 255-byte name):
+ * a read buffer of this size always holds a whole one. */
+#define S5C_ANSWER_MAX (4 + 1 + S5C_FIELD_MAX + 2)
 
 enum s5c_step {
 	S5C_SEND,      /* write c->out[0..c->out_len) to the upstream, then

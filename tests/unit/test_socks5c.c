@@ -300,6 +300,25 @@ reply_of_each_type_then_data(void **state)
 	assert_int_equal(r.bound.ss_family, AF_UNSPEC);
 }
 
+/* The longest reply there is fits S5C_ANSWER_MAX. */
+static void
+longest_reply(void **state)
+{
+	uint8_t server[2 + S5C_ANSWER_MAX + 1];
+	struct run r;
+
+	memcpy(server, METHOD_OK "\x05\x00\x00\x03\xff", 7);
+	memset(server + 7, 'a', 255);
+	memcpy(server + 7 + 255,
+	       "\x00\x50"
+	       "D",
+	       3);
+	run(&r, NULL, NULL, "example.com", NULL, 80, server, sizeof(server));
+	assert_int_equal(r.step, S5C_GRANTED);
+	assert_int_equal(r.used, 2 + S5C_ANSWER_MAX);
+	assert_int_equal(r.bound.ss_family, AF_UNSPEC);
+}
+
 /* --- upstreams that say no ------------------------------------------ */
 
 static void
@@ -532,6 +551,7 @@ main(void)
 	    cmocka_unit_test(ipv4_mapped_goes_as_ipv4),
 	    cmocka_unit_test(name_of_255_bytes),
 	    cmocka_unit_test(reply_of_each_type_then_data),
+	    cmocka_unit_test(longest_reply),
 	    cmocka_unit_test(no_acceptable_method),
 	    cmocka_unit_test(username_refused),
 	    cmocka_unit_test(connection_refused),
