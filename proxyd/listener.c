@@ -75,7 +75,7 @@ listener_accept_proxy(struct listener *l, int fd,
 	struct conn_origin o = {0};
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	char a[ADDR_STRLEN + 8];
+	char a[ADDR_STRLEN + 120];
 
 	if (pd->n_conns >= pd->cfg.max_connections) {
 		conn_refuse_early(pd, fd, client,

@@ -17,13 +17,18 @@
 static const struct {
 	enum conn_state from, to;
 } steps[] = {
+    {CONN_REQUEST, CONN_PEEK},      {CONN_REQUEST, CONN_ATTR_WAIT},
+    {CONN_REQUEST, CONN_DECIDE},    {CONN_REQUEST, CONN_DEAD},
     {CONN_PEEK, CONN_ATTR_WAIT},    {CONN_PEEK, CONN_DECIDE},
     {CONN_PEEK, CONN_DEAD},         {CONN_ATTR_WAIT, CONN_DECIDE},
     {CONN_ATTR_WAIT, CONN_DEAD},    {CONN_DECIDE, CONN_PARKED},
-    {CONN_DECIDE, CONN_CONNECT},    {CONN_DECIDE, CONN_SEND_PEEKED},
-    {CONN_DECIDE, CONN_DEAD},       {CONN_PARKED, CONN_DECIDE},
-    {CONN_PARKED, CONN_DEAD},       {CONN_CONNECT, CONN_SEND_PEEKED},
-    {CONN_CONNECT, CONN_DEAD},      {CONN_SEND_PEEKED, CONN_WATCH},
+    {CONN_DECIDE, CONN_RESOLVE},    {CONN_DECIDE, CONN_CONNECT},
+    {CONN_DECIDE, CONN_SEND_PEEKED}, {CONN_DECIDE, CONN_DEAD},
+    {CONN_PARKED, CONN_DECIDE},     {CONN_PARKED, CONN_DEAD},
+    {CONN_RESOLVE, CONN_CONNECT},   {CONN_RESOLVE, CONN_DEAD},
+    {CONN_CONNECT, CONN_UPSTREAM},  {CONN_CONNECT, CONN_SEND_PEEKED},
+    {CONN_CONNECT, CONN_DEAD},      {CONN_UPSTREAM, CONN_SEND_PEEKED},
+    {CONN_UPSTREAM, CONN_DEAD},     {CONN_SEND_PEEKED, CONN_WATCH},
     {CONN_SEND_PEEKED, CONN_RELAY}, {CONN_SEND_PEEKED, CONN_DEAD},
     {CONN_WATCH, CONN_DECIDE},      {CONN_WATCH, CONN_SEND_PEEKED},
     {CONN_WATCH, CONN_RELAY},       {CONN_WATCH, CONN_DEAD},
@@ -70,6 +75,10 @@ test_no_other_step_is_allowed(void **state)
 	assert_false(conn_state_allowed(CONN_DEAD, CONN_PEEK));
 	assert_false(conn_state_allowed(CONN_PEEK, CONN_CONNECT));
 	assert_false(conn_state_allowed(CONN_PARKED, CONN_CONNECT));
+	/* A proxy client is never connected before its request is read,
+	 * nor told "granted" before its upstream said so. */
+	assert_false(conn_state_allowed(CONN_REQUEST, CONN_CONNECT));
+	assert_false(conn_state_allowed(CONN_UPSTREAM, CONN_RELAY));
 	assert_false(conn_state_allowed(CONN_PEEK, CONN_STATE_COUNT));
 }
 
