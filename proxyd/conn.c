@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "proxyd/conn.h"
+#include "proxyd/fakeip.h"
 #include "proxyd/isolation.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/rulesvc.h"
@@ -125,6 +126,7 @@ static void conn_act(struct conn *c);
 static void conn_park(struct conn *c);
 static void conn_parked_gone(struct conn *c);
 static void conn_settle(struct conn *c);
+static void conn_resolve_fake(struct conn *c, const char *name);
 static void conn_resolve(struct conn *c);
 static void conn_connect(struct conn *c);
 static void conn_upstream_start(struct conn *c);
@@ -171,7 +173,7 @@ static enum name_source
 conn_source(const struct conn *c)
 {
 	if (c->ask != NULL && c->ask->name[0] != '\0')
-		return c->front->source;
+		return c->ask->source;
 	return c->peek.source;
 }
 
@@ -517,6 +519,12 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_request_done(struct conn *c, const struct front_ask *ask)
 {
+	const char *name;
+
+	if (ask->resolve) {
+		conn_resolve_fake(c, ask->name);
+		return;
+	}
 	c->ask = malloc(sizeof(*c->ask));
 	if (c->ask == NULL) {
 		conn_log(c, LOG_ERR, "request: %s", strerror(errno));
@@ -526,6 +534,13 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	*c->ask = *ask;
 	memcpy(&c->dst, &ask->dst, sizeof(c->dst));
 	c->port = ask->port;
+	if (c->ask->name[0] == '\0' && c->pd->fakeip != NULL &&
+	    (name = fakeip_name(c->pd->fakeip,
+	                        (const struct sockaddr *)&c->dst)) != NULL) {
+		/* An address we made up for a name: the name is meant. */
+		snprintf(c->ask->name, sizeof(c->ask->name), "%s", name);
+		c->ask->source = NAME_FAKEIP;
+	}
 	memset(&c->peek, 0, sizeof(c->peek));
 	if (c->peek_len > 0) {
 		conn_set_state(c, CONN_PEEK);
@@ -545,6 +560,32 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	c->peek.proto = "none";
 	c->peek_res = PEEK_DONE;
 	conn_peek_finish(c);
+}
+
+/*
+ * CONN_REQUEST: Tor's RESOLVE (torsocks asks it for every name): the
+ * answer is the name's address in the fake-IP map, at once and without a
+ * verdict: nothing goes anywhere yet, and the CONNECT that follows brings
+ * the name back to be judged.
+ */
+static void
+conn_resolve_fake(struct conn *c, const char *name)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+
+	if (c->pd->fakeip == NULL ||
+	    fakeip_addr(c->pd->fakeip, name, &sin.sin_addr) == -1) {
+		conn_log(c, LOG_WARNING, "RESOLVE %s: no fake address", name);
+		c->front->failed(c->fstate, c->cfd, FRONT_GENERAL);
+		c->cfd = -1;
+		conn_free(c);
+		return;
+	}
+	conn_log(c, LOG_DEBUG, "RESOLVE %s: answered from the fake-IP map",
+	         name);
+	c->front->resolved(c->fstate, c->cfd, (const struct sockaddr *)&sin);
+	c->cfd = -1;
+	conn_free(c);
 }
 
 /* CONN_REQUEST: a broken request.  It is decided (and recorded) like a
@@ -774,7 +815,7 @@ conn_record(struct conn *c)
 	/* The name judged is the one the request told, with its source;
 	 * the protocol is what the first message turned out to be. */
 	if (c->ask != NULL && c->ask->name[0] != '\0') {
-		shown.source = c->front->source;
+		shown.source = c->ask->source;
 		snprintf(shown.name, sizeof(shown.name), "%s", c->ask->name);
 	}
 	if (c->ask != NULL && c->peek_len == 0 && c->peek_res != PEEK_INVALID)
@@ -810,6 +851,13 @@ conn_decide(struct conn *c)
 	} else if (c->peek_res == PEEK_NEED_MORE) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_TIMEOUT;
+	} else if (conn_name(c) == NULL && c->pd->fakeip != NULL &&
+	           fakeip_in_range(c->pd->fakeip,
+	                           (const struct sockaddr *)&c->dst)) {
+		/* Made up by us and forgotten (or never made): it leads
+		 * nowhere real, and must not be sent on. */
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_FAKEIP_UNMAPPED;
 	} else if (c->ask != NULL && c->ask->name[0] != '\0' &&
 	           c->peek.source != NAME_NONE &&
 	           strcmp(c->ask->name, c->peek.name) != 0) {

@@ -44,6 +44,10 @@ struct front_ask {
 	                              * when it named a host */
 	uint16_t port;               /* host order */
 	char name[PEEK_NAME_MAX + 1]; /* normalised (name.h), "" for an IP */
+	enum name_source source;      /* of name: the front's, or
+	                               * NAME_FAKEIP (conn.c fills it in) */
+	bool resolve;                 /* Tor's RESOLVE: only the address of
+	                               * name is wanted (resolved()) */
 	bool auth;                    /* it sent a user name (and password) */
 	char user[FRONT_FIELD_MAX + 1], pass[FRONT_FIELD_MAX + 1];
 	const char *proto; /* "socks5", "socks4", "connect" */
@@ -107,6 +111,9 @@ struct front {
 	/* The way onward failed (code: enum front_code or an upstream's
 	 * SOCKS5 code): tell the client and close fd. */
 	void (*failed)(void *st, int fd, uint8_t code);
+	/* Answer a RESOLVE request with addr and close fd.  NULL for a front
+	 * that never asks. */
+	void (*resolved)(void *st, int fd, const struct sockaddr *addr);
 };
 
 extern const struct front front_transparent;

@@ -44,6 +44,7 @@ connect_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 	*used = req->head_len;
 	memset(ask, 0, sizeof(*ask));
 	ask->proto = "connect";
+	ask->source = NAME_CONNECT;
 	ask->auth = req->auth;
 	snprintf(ask->user, sizeof(ask->user), "%s", req->user);
 	snprintf(ask->pass, sizeof(ask->pass), "%s", req->pass);

@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxyd/front.h"
 #include "proxyd/socks.h"
@@ -23,6 +24,9 @@ socks_init(void *st)
 
 	memset(s, 0, sizeof(*s));
 	socks_server_init(&s->srv);
+	/* torsocks resolves every name this way first: it is answered from
+	 * the fake-IP map, so that its CONNECT carries a name again. */
+	s->srv.allow_resolve = true;
 }
 
 static enum front_step
@@ -53,6 +57,8 @@ socks_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 	}
 	memset(ask, 0, sizeof(*ask));
 	ask->proto = srv->version == 4 ? "socks4" : "socks5";
+	ask->source = NAME_SOCKS;
+	ask->resolve = srv->cmd == SOCKS_CMD_RESOLVE;
 	ask->auth = srv->auth;
 	snprintf(ask->user, sizeof(ask->user), "%s", srv->user);
 	snprintf(ask->pass, sizeof(ask->pass), "%s", srv->pass);
@@ -123,6 +129,19 @@ socks_failed(void *st, int fd, uint8_t code)
 	socks_close_with(st, fd, code);
 }
 
+static void
+socks_resolved(void *st, int fd, const struct sockaddr *addr)
+{
+	struct front_socks *s = st;
+	uint8_t buf[SOCKS_REPLY_MAX];
+	size_t n;
+
+	s->told = true;
+	n = socks_reply(&s->srv, 0x00, addr, buf, sizeof(buf));
+	(void)front_write(fd, buf, n);
+	close(fd);
+}
+
 const struct front front_socks = {
     .name = "socks",
     .source = NAME_SOCKS,
@@ -133,4 +152,5 @@ const struct front front_socks = {
     .refuse = socks_refuse,
     .granted = socks_granted,
     .failed = socks_failed,
+    .resolved = socks_resolved,
 };

@@ -9,6 +9,7 @@
  *   5. the worker thread started (it inherits the reduced capabilities)
  *   6. "ready:" logged, the loop runs
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
@@ -26,6 +27,7 @@
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
 #include "proxyd/eventlog.h"
+#include "proxyd/fakeip.h"
 #include "proxyd/broker.h"
 #include "proxyd/control.h"
 #include "proxyd/listener.h"
@@ -216,6 +218,7 @@ main(int argc, char **argv)
 	struct timeval sweep;
 	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0;
 	unsigned long nofile;
+	struct in_addr fake_net;
 
 	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -302,6 +305,13 @@ main(int argc, char **argv)
 		keep_table = 1;
 		goto out;
 	}
+	inet_pton(AF_INET, FAKEIP_DEFAULT_NET, &fake_net);
+	pd.fakeip = fakeip_new(fake_net, FAKEIP_DEFAULT_PREFIX,
+	                       FAKEIP_DEFAULT_MAX);
+	if (pd.fakeip == NULL) {
+		log_error("the fake-IP map: %s", strerror(errno));
+		goto out;
+	}
 	/* The resolvers a direct proxy client's name goes to: resolv.conf
 	 * and /etc/hosts as they are now, read before the drop. */
 	pd.dns = evdns_base_new(pd.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
@@ -382,6 +392,7 @@ out:
 	conn_close_all(&pd);
 	if (pd.dns != NULL)
 		evdns_base_free(pd.dns, 1); /* after its requests' conns */
+	fakeip_free(pd.fakeip);
 	broker_close(&pd);  /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);

@@ -83,6 +83,7 @@ name_source_str(enum name_source s)
 	    [NAME_HTTP] = "http",
 	    [NAME_SOCKS] = "socks",
 	    [NAME_CONNECT] = "connect",
+	    [NAME_FAKEIP] = "fakeip",
 	};
 
 	if ((unsigned)s >= NAME_SOURCE_COUNT || words[s] == NULL)

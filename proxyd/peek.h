@@ -33,6 +33,8 @@ enum name_source {
 	NAME_HTTP, /* HTTP/1.x Host header */
 	NAME_SOCKS,   /* a SOCKS4a or SOCKS5 request (socks.h) */
 	NAME_CONNECT, /* an HTTP CONNECT request (httpconnect.h) */
+	NAME_FAKEIP,  /* the name behind an address tollgated made up for
+	               * it (fakeip.h) */
 	NAME_SOURCE_COUNT
 };
 
@@ -96,7 +98,7 @@ enum peek_result peek_tls(const uint8_t *buf, size_t len,
 enum peek_result peek_http(const uint8_t *buf, size_t len,
                            struct peek_info *info);
 
-/* "sni", "http", "socks", "connect" or "none". */
+/* "sni", "http", "socks", "connect", "fakeip" or "none". */
 const char *name_source_str(enum name_source s);
 
 #endif

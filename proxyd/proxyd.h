@@ -22,6 +22,8 @@ struct rulesvc;
 struct eventlog;
 struct control;
 struct broker;
+struct fakeip;
+struct evdns_base;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -50,6 +52,7 @@ struct proxyd {
 	struct evdns_base *dns;  /* resolves names of direct proxy clients;
 	                          * NULL when resolv.conf could not be read */
 	uint8_t isolation_key[32]; /* isolation.h: from the database */
+	struct fakeip *fakeip;     /* names behind made-up addresses */
 	struct proxyd_stats stats;
 };
 

@@ -22,6 +22,7 @@ static const struct {
     [REASON_PROMPT_FULL] = {"prompt-full", DECIDER_PROMPT_FULL},
     [REASON_NAME_MISMATCH] = {"name-mismatch", DECIDER_MISMATCH},
     [REASON_NO_ROUTE] = {"no-route", DECIDER_NO_ROUTE},
+    [REASON_FAKEIP_UNMAPPED] = {"fakeip-unmapped", DECIDER_FAKEIP},
 };
 
 const char *

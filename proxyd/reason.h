@@ -25,6 +25,8 @@ enum reason {
 	                        * another host than its request did */
 	REASON_NO_ROUTE,       /* the allowing rule's --via names no upstream
 	                        * in tollgate.conf */
+	REASON_FAKEIP_UNMAPPED, /* an address of the fake range with no name
+	                         * behind it (any more) */
 	REASON_COUNT
 };
 

@@ -30,6 +30,7 @@ static const char *const decider_words[] = {
     [DECIDER_OVERLOAD] = "overload", [DECIDER_NO_DST] = "no-dst",
     [DECIDER_NO_AGENT] = "no-agent", [DECIDER_PROMPT_FULL] = "prompt-full",
     [DECIDER_MISMATCH] = "name-mismatch", [DECIDER_NO_ROUTE] = "no-route",
+    [DECIDER_FAKEIP] = "fakeip-unmapped",
 };
 
 /*

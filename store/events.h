@@ -79,6 +79,7 @@ enum event_decider {
 	DECIDER_PROMPT_FULL, /* past the broker's bounds: not asked */
 	DECIDER_MISMATCH,    /* the name told and the name sent disagree */
 	DECIDER_NO_ROUTE,    /* the rule's route names no upstream */
+	DECIDER_FAKEIP,      /* a fake address with no name behind it */
 };
 
 /* Flags, OR-ed. */
