@@ -19,6 +19,7 @@
 #define SOCKS5_CMD_CONNECT   0x01
 #define SOCKS5_CMD_BIND      0x02
 #define SOCKS5_CMD_UDP       0x03
+#define SOCKS5_CMD_RESOLVE   0xF0
 #define SOCKS5_ATYP_IPV4     0x01
 #define SOCKS5_ATYP_NAME     0x03
 #define SOCKS5_ATYP_IPV6     0x04
@@ -329,7 +330,10 @@ socks_request5(struct socks_server *s, const uint8_t *buf, size_t len,
 	if (buf[1] == SOCKS5_CMD_UDP)
 		return socks_refuse(s, SOCKS_CMD_UNSUPPORTED,
 		                    "SOCKS5 UDP ASSOCIATE not supported");
-	if (buf[1] != SOCKS5_CMD_CONNECT)
+	if (buf[1] == SOCKS5_CMD_RESOLVE && !s->allow_resolve)
+		return socks_refuse(s, SOCKS_CMD_UNSUPPORTED,
+		                    "Tor's SOCKS5 RESOLVE not taken here");
+	if (buf[1] != SOCKS5_CMD_CONNECT && buf[1] != SOCKS5_CMD_RESOLVE)
 		return socks_refuse(s, SOCKS_CMD_UNSUPPORTED,
 		                    "unknown SOCKS5 command");
 	if (len < 3)
@@ -368,8 +372,10 @@ socks_request5(struct socks_server *s, const uint8_t *buf, size_t len,
 	if (len < SOCKS5_HEADER + alen + 2)
 		return SOCKS_NEED_MORE;
 	port = socks_port(buf + SOCKS5_HEADER + alen);
-	if (port == 0)
+	/* tor-resolve sends port 0 with RESOLVE. */
+	if (port == 0 && buf[1] == SOCKS5_CMD_CONNECT)
 		return socks_refuse(s, SOCKS_HOST_UNREACH, "port 0");
+	s->cmd = buf[1];
 	s->port = port;
 	if (buf[3] == SOCKS5_ATYP_IPV4)
 		socks_set_inet(s, addr, port);
@@ -454,6 +460,7 @@ socks_request4(struct socks_server *s, const uint8_t *buf, size_t len,
 			return socks_refuse(s, SOCKS_HOST_UNREACH,
 			                    "empty host name");
 	}
+	s->cmd = SOCKS_CMD_CONNECT;
 	s->port = socks_port(buf + 2);
 	socks_copy(s->user, buf + SOCKS4_HEADER, ulen);
 	s->auth = ulen > 0;

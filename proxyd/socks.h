@@ -32,6 +32,11 @@
  *    opaque (any byte but NUL), at most SOCKS_FIELD_MAX bytes.
  *  - Names are checked for what can never be a host, not normalised: the
  *    daemon does that with common/name.h.
+ *  - Tor's RESOLVE command (F0, what torsocks sends for getaddrinfo(): a
+ *    name and any port, 0 too) is refused with 07 like BIND, unless the
+ *    caller set allow_resolve after socks_server_init(): then it is a
+ *    SOCKS_REQUEST with cmd SOCKS_CMD_RESOLVE, answered by socks_reply()
+ *    with the address in bound.  RESOLVE_PTR (F1) is always refused.
  */
 #ifndef TG_SOCKS_H
 #define TG_SOCKS_H
@@ -61,6 +66,12 @@ enum socks_step {
 	                  * s->error says what in a few words */
 };
 
+/* The request's command: CONNECT, or Tor's RESOLVE extension. */
+enum socks_cmd {
+	SOCKS_CMD_CONNECT = 0x01,
+	SOCKS_CMD_RESOLVE = 0xF0,
+};
+
 /* Where a client is in its conversation; private to socks.c. */
 enum socks_phase {
 	SOCKS_PHASE_START,    /* nothing read: the version byte decides */
@@ -73,6 +84,7 @@ enum socks_phase {
 
 struct socks_server {
 	enum socks_phase phase; /* private */
+	bool allow_resolve;     /* set by the caller: take Tor's RESOLVE */
 
 	uint8_t out[16];
 	size_t out_len;
@@ -87,7 +99,8 @@ struct socks_server {
 	/* ATYP 1/4, SOCKS4: AF_INET/AF_INET6 with port; AF_UNSPEC when a
 	 * name was given */
 	struct sockaddr_storage addr;
-	uint16_t port; /* host order, both cases */
+	uint16_t port; /* host order, both cases; 0 only for RESOLVE */
+	uint8_t cmd;   /* enum socks_cmd: CONNECT unless allow_resolve */
 	/* The client authenticated with username/password (SOCKS5):
 	 * Tor-aware clients do, and get Tor's extended reply codes F0-F7
 	 * passed through. */
@@ -106,8 +119,9 @@ void socks_server_init(struct socks_server *s);
  * Returns:
  *  SOCKS_NEED_MORE  buf holds no whole message and nothing wrong so far;
  *  SOCKS_REPLY      a greeting or subnegotiation was consumed: write out;
- *  SOCKS_REQUEST    the CONNECT request was consumed: version, auth, user,
- *                   pass, name or addr, and port are set;
+ *  SOCKS_REQUEST    the CONNECT (or RESOLVE) request was consumed: cmd,
+ *                   version, auth, user, pass, name or addr, and port are
+ *                   set;
  *  SOCKS_INVALID    refused: write out (out_len may be 0), then close;
  *                   error says why.  *used is 0.
  * After SOCKS_REQUEST or SOCKS_INVALID every call is SOCKS_INVALID with
