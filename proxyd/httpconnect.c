@@ -230,7 +230,8 @@ hc_request_line(struct hc_span line, struct hc_request *req)
 		if (!hc_is_tchar(method.p[i]))
 			return hc_refuse(req, 400, "not an HTTP request line");
 	/* RFC 9112 2.3: "HTTP" is case-sensitive. */
-	if (version.n < 5 || memcmp(version.p, "HTTP/", 5) != 0)
+	if (version.n < 5 || memcmp(version.p, "HTTP/", 5) != 0 ||
+	    memchr(version.p, ' ', version.n) != NULL)
 		return hc_refuse(req, 400, "not an HTTP request line");
 	if (version.n != 8 || version.p[5] != '1' || version.p[6] != '.' ||
 	    !hc_is_digit(version.p[7]))
