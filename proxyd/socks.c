@@ -192,26 +192,23 @@ socks_copy(char *dst, const uint8_t *src, size_t n)
 	dst[n] = '\0';
 }
 
+/* An IPv4 (4 bytes at ip) or IPv6 (16) address with port into s->addr. */
 static void
-socks_set_inet(struct socks_server *s, const uint8_t *ip, uint16_t port)
+socks_set_addr(struct socks_server *s, int family, const uint8_t *ip,
+               uint16_t port)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&s->addr;
-
-	memset(&s->addr, 0, sizeof(s->addr));
-	sin->sin_family = AF_INET;
-	memcpy(&sin->sin_addr, ip, 4);
-	sin->sin_port = htons(port);
-}
-
-static void
-socks_set_inet6(struct socks_server *s, const uint8_t *ip, uint16_t port)
-{
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&s->addr;
 
 	memset(&s->addr, 0, sizeof(s->addr));
-	sin6->sin6_family = AF_INET6;
-	memcpy(&sin6->sin6_addr, ip, 16);
-	sin6->sin6_port = htons(port);
+	s->addr.ss_family = family;
+	if (family == AF_INET) {
+		memcpy(&sin->sin_addr, ip, 4);
+		sin->sin_port = htons(port);
+	} else {
+		memcpy(&sin6->sin6_addr, ip, 16);
+		sin6->sin6_port = htons(port);
+	}
 }
 
 static uint16_t
@@ -378,9 +375,9 @@ socks_request5(struct socks_server *s, const uint8_t *buf, size_t len,
 	s->cmd = buf[1];
 	s->port = port;
 	if (buf[3] == SOCKS5_ATYP_IPV4)
-		socks_set_inet(s, addr, port);
+		socks_set_addr(s, AF_INET, addr, port);
 	else if (buf[3] == SOCKS5_ATYP_IPV6)
-		socks_set_inet6(s, addr, port);
+		socks_set_addr(s, AF_INET6, addr, port);
 	else
 		socks_copy(s->name, addr, alen - 1);
 	*used = SOCKS5_HEADER + alen + 2;
@@ -467,7 +464,7 @@ socks_request4(struct socks_server *s, const uint8_t *buf, size_t len,
 	if (socks4a)
 		socks_copy(s->name, host, hlen);
 	else
-		socks_set_inet(s, ip, s->port);
+		socks_set_addr(s, AF_INET, ip, s->port);
 	*used = (size_t)(host - buf) + (socks4a ? (size_t)hlen + 1 : 0);
 	s->phase = SOCKS_PHASE_DONE;
 	return SOCKS_REQUEST;

@@ -510,6 +510,18 @@ test_too_long(void **state)
  * Responses
  */
 
+/* hc_response() into out, NUL-terminated for reading. */
+static const char *
+response(int status, char *out, size_t size)
+{
+	size_t n;
+
+	n = hc_response(status, out, size - 1);
+	assert_true(n > 0 && n < size);
+	out[n] = '\0';
+	return out;
+}
+
 static void
 test_response_200(void **state)
 {
@@ -532,12 +544,10 @@ test_response_errors(void **state)
 	                               500, 502, 503, 504, 505};
 	char out[HTTP_CONNECT_RESPONSE_MAX + 1], line[64];
 	const char *body, *cl;
-	size_t i, n;
+	size_t i;
 
 	for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
-		n = hc_response(statuses[i], out, sizeof(out) - 1);
-		assert_true(n > 0 && n < sizeof(out));
-		out[n] = '\0';
+		response(statuses[i], out, sizeof(out));
 		snprintf(line, sizeof(line), "HTTP/1.1 %d ", statuses[i]);
 		assert_memory_equal(out, line, strlen(line));
 		assert_non_null(strstr(out, "\r\nConnection: close\r\n"));
@@ -557,10 +567,8 @@ static void
 test_response_405(void **state)
 {
 	char out[HTTP_CONNECT_RESPONSE_MAX + 1];
-	size_t n;
 
-	n = hc_response(405, out, sizeof(out) - 1);
-	out[n] = '\0';
+	response(405, out, sizeof(out));
 	assert_non_null(strstr(out, "HTTP/1.1 405 Method Not Allowed\r\n"));
 	assert_non_null(strstr(out, "\r\nAllow: CONNECT\r\n"));
 	assert_non_null(strstr(out, "\r\n\r\ntollgate: only CONNECT is "
@@ -571,10 +579,8 @@ static void
 test_response_unknown_and_small(void **state)
 {
 	char out[HTTP_CONNECT_RESPONSE_MAX + 1];
-	size_t n;
 
-	n = hc_response(299, out, sizeof(out) - 1);
-	out[n] = '\0';
+	response(299, out, sizeof(out));
 	assert_non_null(strstr(out, "HTTP/1.1 500 Internal Server Error\r\n"));
 	assert_int_equal(hc_response(405, out, 40), 0);
 	assert_int_equal(hc_response(200, out, 10), 0);
