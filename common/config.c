@@ -40,6 +40,15 @@ struct config_key {
 	const char *name_expected;
 };
 
+/* What the front keys and the upstream keys take, for their errors. */
+#define CONFIG_FRONT_EXPECTED                                                  \
+	"IP:PORT, [IPv6]:PORT or unix:PATH[:MODE] (an absolute path, an "      \
+	"octal mode) separated by commas (at most 8), or none"
+#define CONFIG_UPSTREAM_EXPECTED                                               \
+	"direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "                   \
+	"socks5://unix:PATH "                                                  \
+	"(an absolute path)"
+
 static const char *const isolation_words[] = {"app", "app-name", "none"};
 
 /* What a rule's via "direct" stands for, whatever `upstream` says. */
@@ -739,9 +748,7 @@ static const struct config_key config_keys[] = {
     },
     {
         .name = "socks_listen",
-        .expected = "IP:PORT, [IPv6]:PORT or unix:PATH[:MODE] (an absolute "
-                    "path, an octal mode) separated by commas (at most 8), "
-                    "or none",
+        .expected = CONFIG_FRONT_EXPECTED,
         .parse = parse_front,
         .print = print_front,
         .field = offsetof(struct config, socks_listen),
@@ -749,9 +756,7 @@ static const struct config_key config_keys[] = {
     },
     {
         .name = "http_connect_listen",
-        .expected = "IP:PORT, [IPv6]:PORT or unix:PATH[:MODE] (an absolute "
-                    "path, an octal mode) separated by commas (at most 8), "
-                    "or none",
+        .expected = CONFIG_FRONT_EXPECTED,
         .parse = parse_front,
         .print = print_front,
         .field = offsetof(struct config, connect_listen),
@@ -759,15 +764,13 @@ static const struct config_key config_keys[] = {
     },
     {
         .name = "upstream",
-        .expected = "direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "
-                    "socks5://unix:PATH (an absolute path)",
+        .expected = CONFIG_UPSTREAM_EXPECTED,
         .parse = parse_upstream,
         .print = print_upstream,
     },
     {
         .name = "upstream.",
-        .expected = "direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "
-                    "socks5://unix:PATH (an absolute path)",
+        .expected = CONFIG_UPSTREAM_EXPECTED,
         .print = print_upstream_named,
         .parse_named = parse_upstream_named,
         .name_expected = "upstream.NAME with NAME 1 to 32 of a-z, 0-9, _ "

@@ -297,6 +297,21 @@ rulesvc_check_via(const struct proxyd *pd, const struct rulesvc_change *ch,
 	return 0;
 }
 
+/* A change that never reaches the thread: its import freed, done()
+ * told at once. */
+static void
+rulesvc_refuse(const struct rulesvc_change *change,
+               void (*done)(void *, const struct rulesvc_result *), void *arg,
+               const struct rulesvc_result *res)
+{
+	if (change->import != NULL) {
+		rules_set_free(change->import);
+		free(change->import);
+	}
+	if (done != NULL)
+		done(arg, res);
+}
+
 void
 rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
               void (*done)(void *, const struct rulesvc_result *), void *arg)
@@ -306,12 +321,7 @@ rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
 
 	if (rulesvc_check_via(pd, change, &res) == -1) {
 		log_warn("rules: change refused: %s", res.err);
-		if (change->import != NULL) {
-			rules_set_free(change->import);
-			free(change->import);
-		}
-		if (done != NULL)
-			done(arg, &res);
+		rulesvc_refuse(change, done, arg, &res);
 		return;
 	}
 	j = calloc(1, sizeof(*j));
@@ -319,12 +329,7 @@ rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
 		memset(&res, 0, sizeof(res));
 		res.code = RULESVC_E_INTERNAL;
 		snprintf(res.err, sizeof(res.err), "out of memory");
-		if (change->import != NULL) {
-			rules_set_free(change->import);
-			free(change->import);
-		}
-		if (done != NULL)
-			done(arg, &res);
+		rulesvc_refuse(change, done, arg, &res);
 		return;
 	}
 	j->change = *change;
