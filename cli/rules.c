@@ -37,6 +37,7 @@ enum {
 	RO_DURATION,
 	RO_PRIORITY,
 	RO_NOTE,
+	RO_VIA,
 	RO_LIST_NAME,
 	RO_JSON,
 	RO_WIDE,
@@ -47,7 +48,7 @@ enum {
 #define RO_RULE                                                                \
 	(RO_BIT(RO_APP) | RO_BIT(RO_DEST) | RO_BIT(RO_UID) | RO_BIT(RO_PORT) | \
 	 RO_BIT(RO_PROTO) | RO_BIT(RO_ACTION) | RO_BIT(RO_DURATION) |          \
-	 RO_BIT(RO_PRIORITY) | RO_BIT(RO_NOTE))
+	 RO_BIT(RO_PRIORITY) | RO_BIT(RO_NOTE) | RO_BIT(RO_VIA))
 
 #define RULES_FIELD(f) offsetof(struct rules_args, f)
 
@@ -61,6 +62,7 @@ static const struct cli_opt rules_opts[] = {
     [RO_DURATION] = {"duration", 0, "DURATION", NULL, RULES_FIELD(duration)},
     [RO_PRIORITY] = {"priority", 0, "N", NULL, RULES_FIELD(priority)},
     [RO_NOTE] = {"note", 0, "TEXT", NULL, RULES_FIELD(note)},
+    [RO_VIA] = {"via", 0, "ROUTE", NULL, RULES_FIELD(via)},
     [RO_LIST_NAME] = {"list-name", 0, "NAME", NULL, RULES_FIELD(list_name)},
     [RO_JSON] = {"json", 0, NULL, NULL, RULES_FIELD(json)},
     [RO_WIDE] = {"wide", 0, NULL, NULL, RULES_FIELD(wide)},
@@ -74,7 +76,7 @@ static const struct cli_optset rules_optset = {
 #define RULE_OPTS                                                              \
 	"[--uid N] [--port N|N-M] [--proto tcp|udp|dns] "                      \
 	"[--duration once|restart|30m|2h|7d|forever] [--priority N] "          \
-	"[--note TEXT]"
+	"[--note TEXT] [--via direct|upstream|NAME]"
 
 static const struct rules_action rules_actions[] = {
     {"list", "[--app EXE] [--wide] [--json]",
@@ -254,6 +256,29 @@ rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 				                     "--note: a control "
 				                     "character in the text");
 		snprintf(r->note, sizeof(r->note), "%s", a->note);
+	}
+	if (a->via != NULL) {
+		if (rule_parse_via(r, a->via, err, sizeof(err)) == -1)
+			return cli_bad_value(&ctx->who, "--via \"%s\": %s",
+			                     a->via, err);
+		if (config_upstream_find(&ctx->cfg, a->via) == NULL)
+			return cli_bad_value(
+			    &ctx->who,
+			    "--via \"%s\": no upstream named '%s' in %s "
+			    "(expected direct, upstream or the NAME of an "
+			    "upstream.NAME key)",
+			    a->via, a->via,
+			    ctx->cfg.path[0] ? ctx->cfg.path : "tollgate.conf");
+	}
+	if (rule_check(r, err, sizeof(err)) == -1) {
+		if (a->via != NULL)
+			return cli_bad_value(&ctx->who,
+			                     "--via only goes with allow");
+		return cli_bad_value(&ctx->who,
+		                     "the rule goes via %s, which only goes "
+		                     "with allow: add --via '' to drop the "
+		                     "route",
+		                     r->via);
 	}
 	return 0;
 bad_app:

@@ -163,7 +163,8 @@ rules_edit(struct rules_ctx *ctx)
 		return CLI_EXIT_USAGE;
 	if (a->app == NULL && a->dest == NULL && a->uid == NULL &&
 	    a->port == NULL && a->proto == NULL && a->action == NULL &&
-	    a->duration == NULL && a->priority == NULL && a->note == NULL)
+	    a->duration == NULL && a->priority == NULL && a->note == NULL &&
+	    a->via == NULL)
 		return cli_usage(&ctx->who,
 		                 "nothing to change: give at least one "
 		                 "option");

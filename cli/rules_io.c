@@ -180,7 +180,7 @@ rules_import(struct rules_ctx *ctx)
 		if (a->app != NULL || a->action != NULL ||
 		    a->list_name != NULL || a->uid != NULL || a->port != NULL ||
 		    a->proto != NULL || a->duration != NULL ||
-		    a->priority != NULL || a->note != NULL) {
+		    a->priority != NULL || a->note != NULL || a->via != NULL) {
 			free(buf);
 			return cli_usage(&ctx->who,
 			                 "%s is export text, imported as it "

@@ -82,6 +82,11 @@ rules_json_rule(FILE *out, const struct rule *r, int64_t n_names)
 	rules_json_time(out, r->last_hit);
 	fputs(",\"note\":", out);
 	cli_json_str(out, r->note);
+	fputs(",\"via\":", out);
+	if (r->via[0] != '\0')
+		cli_json_str(out, r->via);
+	else
+		fputs("null", out);
 	fputc('}', out);
 }
 
@@ -106,7 +111,7 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
                 bool wide)
 {
 	char id[24], app[RULE_APP_MAX + 32], dest[NAME_MAX_LEN + 64];
-	char port[16], action[32], dur[64], hits[24], uid[16], prio[16];
+	char port[16], action[64], dur[64], hits[24], uid[16], prio[16];
 	char created[32], last[32], tmp[NAME_MAX_LEN + 8];
 	const char *base;
 
@@ -125,7 +130,8 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 	else
 		snprintf(dest, sizeof(dest), "%s", tmp);
 	rules_port_str(r, port, sizeof(port));
-	snprintf(action, sizeof(action), "%s%s", action_name(r->action),
+	snprintf(action, sizeof(action), "%s%s%s%s", action_name(r->action),
+	         r->via[0] != '\0' ? " via " : "", r->via,
 	         r->enabled ? "" : " (off)");
 	rule_duration_str(r, dur, sizeof(dur));
 	snprintf(hits, sizeof(hits), "%llu", (unsigned long long)r->hits);
@@ -249,11 +255,40 @@ out:
  * test
  */
 
+/*
+ * Where an allowed connection goes, by the route via names, into buf:
+ * "upstream (direct)", "direct", "mail (socks5://10.152.152.10:9102)",
+ * or what is wrong when tollgate.conf has no such upstream.
+ */
+static const char *
+rules_route(const struct rules_ctx *ctx, const char *via, char *buf, size_t len)
+{
+	char at[CONFIG_UPSTREAM_STRLEN];
+	const struct config_upstream *u;
+
+	u = config_upstream_find(&ctx->cfg, via);
+	if (u == NULL)
+		snprintf(buf, len, "%s (no upstream named '%s' in %s)", via,
+		         via,
+		         ctx->cfg.path[0] ? ctx->cfg.path : "tollgate.conf");
+	else if (strcmp(u->name, "direct") == 0)
+		snprintf(buf, len, "direct");
+	else
+		snprintf(buf, len, "%s (%s)", u->name,
+		         config_upstream_fmt(u, at, sizeof(at)));
+	return buf;
+}
+
 int
 rules_test(struct rules_ctx *ctx)
 {
 	char app[RULE_APP_MAX], name[NAME_MAX_LEN + 1], err[STORE_ERRLEN];
 	char line[RULE_LINE_MAX], dest[NAME_MAX_LEN + 64], portbuf[16];
+	char route[CONFIG_UPSTREAM_STRLEN + 2 * CONFIG_UPSTREAM_NAME_MAX + 64];
+	char routeat[CONFIG_UPSTREAM_STRLEN];
+	const struct config_upstream *u;
+	enum action verdict;
+	const char *via;
 	const struct rules_args *a = &ctx->a;
 	const struct rules_entry *e;
 	struct rules_explain why;
@@ -327,11 +362,12 @@ rules_test(struct rules_ctx *ctx)
 	e = rules_match(idx, &q, &why);
 	if (e != NULL)
 		rules_entry_rule(e, &r);
+	verdict = e != NULL ? e->action : ctx->cfg.default_action;
+	via = e != NULL ? e->via : "";
+	rules_route(ctx, via, route, sizeof(route));
 	if (ctx->a.json) {
 		printf("{\"verdict\":\"%s\",\"default\":%s,\"step\":",
-		       action_name(e != NULL ? e->action
-		                             : ctx->cfg.default_action),
-		       e != NULL ? "false" : "true");
+		       action_name(verdict), e != NULL ? "false" : "true");
 		cli_json_str(stdout, rules_step_name(why.step));
 		printf(",\"matches\":%zu,\"why\":", why.n_matches);
 		cli_json_str(stdout, e != NULL ? why.text : "no rule matches");
@@ -340,6 +376,22 @@ rules_test(struct rules_ctx *ctx)
 			rules_json_rule(stdout, &r, -1);
 		else
 			printf("null");
+		/* route: the upstream's name ("direct" for the direct row);
+		 * upstream: where it is, null when tollgate.conf lacks it. */
+		u = config_upstream_find(&ctx->cfg, via);
+		printf(",\"route\":");
+		if (verdict != ACTION_ALLOW)
+			printf("null,\"upstream\":null");
+		else {
+			cli_json_str(stdout, u != NULL ? u->name : via);
+			printf(",\"upstream\":");
+			if (u != NULL)
+				cli_json_str(stdout,
+				             config_upstream_fmt(
+				                 u, routeat, sizeof(routeat)));
+			else
+				printf("null");
+		}
 		printf("}\n");
 		rc = CLI_EXIT_OK;
 		goto out;
@@ -347,6 +399,8 @@ rules_test(struct rules_ctx *ctx)
 	if (e == NULL) {
 		printf("no rule: default_action (%s)\n",
 		       action_name(ctx->cfg.default_action));
+		if (verdict == ACTION_ALLOW)
+			printf("  route:   %s\n", route);
 		rc = CLI_EXIT_OK;
 		goto out;
 	}
@@ -361,6 +415,8 @@ rules_test(struct rules_ctx *ctx)
 	printf("  why:     %s\n", why.text);
 	printf("  matches: %zu rule%s\n", why.n_matches,
 	       why.n_matches == 1 ? "" : "s");
+	if (verdict == ACTION_ALLOW)
+		printf("  route:   %s\n", route);
 	printf("  %s\n", line);
 	rc = CLI_EXIT_OK;
 out:

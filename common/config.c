@@ -20,14 +20,41 @@
 
 #define CONFIG_LINE_MAX 4096
 
+/*
+ * A key, or a family of keys: a row with parse_named stands for every key
+ * "name" + NAME (name ends in '.'), and its print writes whole lines.
+ */
 struct config_key {
 	const char *name;
 	const char *expected;
 	int (*parse)(struct config *, const struct config_key *, const char *);
 	void (*print)(const struct config *, const struct config_key *, FILE *);
 	size_t field; /* offsetof() for keys that share a parser */
+	size_t count; /* offsetof() the count of a list that shares one */
 	unsigned min; /* smallest duration or count, or size of a path */
 	unsigned max; /* largest count or age */
+	/* A family's parser: 0, -1 for a bad value, -2 for a bad NAME
+	 * (then name_expected says what a NAME is). */
+	int (*parse_named)(struct config *, const struct config_key *,
+	                   const char *name, const char *value);
+	const char *name_expected;
+};
+
+/* What the front keys and the upstream keys take, for their errors. */
+#define CONFIG_FRONT_EXPECTED                                                  \
+	"IP:PORT, [IPv6]:PORT or unix:PATH[:MODE] (an absolute path, an "      \
+	"octal mode) separated by commas (at most 8), or none"
+#define CONFIG_UPSTREAM_EXPECTED                                               \
+	"direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "                   \
+	"socks5://unix:PATH "                                                  \
+	"(an absolute path)"
+
+static const char *const isolation_words[] = {"app", "app-name", "none"};
+
+/* What a rule's via "direct" stands for, whatever `upstream` says. */
+static const struct config_upstream config_direct = {
+    .name = "direct",
+    .kind = UPSTREAM_DIRECT,
 };
 
 int
@@ -99,21 +126,21 @@ print_duration(FILE *out, unsigned ms)
 
 /* Split a list value on commas and blanks; calls fn for each item. */
 static int
-parse_list(struct config *cfg, const char *value,
-           int (*fn)(struct config *, const char *))
+parse_list(struct config *cfg, const struct config_key *k, const char *value,
+           int (*fn)(struct config *, const struct config_key *, const char *))
 {
 	char copy[CONFIG_LINE_MAX], *item, *save;
 
 	snprintf(copy, sizeof(copy), "%s", value);
 	for (item = strtok_r(copy, ", \t", &save); item != NULL;
 	     item = strtok_r(NULL, ", \t", &save))
-		if (fn(cfg, item) == -1)
+		if (fn(cfg, k, item) == -1)
 			return -1;
 	return 0;
 }
 
 static int
-guard_one(struct config *cfg, const char *item)
+guard_one(struct config *cfg, const struct config_key *k, const char *item)
 {
 	struct passwd *pw;
 	char *end;
@@ -142,7 +169,7 @@ static int
 parse_guard_users(struct config *cfg, const struct config_key *k, const char *v)
 {
 	cfg->n_guard = 0;
-	return parse_list(cfg, v, guard_one);
+	return parse_list(cfg, k, v, guard_one);
 }
 
 static void
@@ -180,7 +207,7 @@ print_user(const struct config *cfg, const struct config_key *k, FILE *out)
 }
 
 static int
-listen_one(struct config *cfg, const char *item)
+listen_one(struct config *cfg, const struct config_key *k, const char *item)
 {
 	socklen_t len;
 
@@ -195,7 +222,7 @@ parse_transparent_listen(struct config *cfg, const struct config_key *k,
                          const char *v)
 {
 	cfg->n_transparent = 0;
-	if (parse_list(cfg, v, listen_one) == -1)
+	if (parse_list(cfg, k, v, listen_one) == -1)
 		return -1;
 	return cfg->n_transparent > 0 ? 0 : -1;
 }
@@ -214,6 +241,267 @@ print_transparent_listen(const struct config *cfg, const struct config_key *k,
 		        (const struct sockaddr *)&cfg->transparent_listen[i],
 		        buf, sizeof(buf)));
 	fputc('\n', out);
+}
+
+/*
+ * A unix socket's path: absolute, fitting sun_path, and no blank, comma
+ * or control byte (a list item never has one; a path with one would not
+ * print back).  0 or -1.
+ */
+static int
+unix_path(struct config_listen *l, const char *s, size_t len)
+{
+	size_t i;
+
+	if (len == 0 || s[0] != '/' || len >= sizeof(l->path))
+		return -1;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == ',' || s[i] == 0x7f)
+			return -1;
+	memcpy(l->path, s, len);
+	l->path[len] = '\0';
+	return 0;
+}
+
+/*
+ * "IP:PORT", "[IPv6]:PORT" or "unix:PATH"; with_mode takes
+ * "unix:PATH:MODE" too: digits after the last ':' are the octal mode (at
+ * most 0777).  0 or -1 (*l then undefined).
+ */
+static int
+listen_parse(struct config_listen *l, const char *s, bool with_mode)
+{
+	const char *path, *colon, *p;
+	unsigned long mode = CONFIG_UNIX_MODE;
+	socklen_t len;
+	char *end;
+
+	memset(l, 0, sizeof(*l));
+	if (strncmp(s, "unix:", 5) != 0)
+		return addr_parse(s, &l->addr, &len);
+	path = s + 5;
+	colon = with_mode ? strrchr(path, ':') : NULL;
+	if (colon != NULL) {
+		for (p = colon + 1; *p >= '0' && *p <= '9'; p++)
+			;
+		if (*p != '\0' || p == colon + 1)
+			colon = NULL; /* not a mode: part of the path */
+	}
+	if (colon != NULL) {
+		errno = 0;
+		mode = strtoul(colon + 1, &end, 8);
+		if (*end != '\0' || errno != 0 || mode > 0777)
+			return -1;
+	} else
+		colon = path + strlen(path);
+	l->is_unix = true;
+	l->mode = (mode_t)mode;
+	return unix_path(l, path, (size_t)(colon - path));
+}
+
+const char *
+config_listen_fmt(const struct config_listen *l, char *buf, size_t len)
+{
+	if (l->is_unix)
+		snprintf(buf, len, "unix:%s:%04o", l->path, (unsigned)l->mode);
+	else
+		addr_fmt((const struct sockaddr *)&l->addr, buf, len);
+	return buf;
+}
+
+/* A front's list: the row's field is the array, its count the count. */
+static struct config_listen *
+front_field(struct config *cfg, const struct config_key *k, size_t **n)
+{
+	*n = (size_t *)((char *)cfg + k->count);
+	return (struct config_listen *)((char *)cfg + k->field);
+}
+
+static int
+front_one(struct config *cfg, const struct config_key *k, const char *item)
+{
+	struct config_listen *fronts;
+	size_t *n;
+
+	fronts = front_field(cfg, k, &n);
+	if (*n == CONFIG_MAX_FRONT ||
+	    listen_parse(&fronts[*n], item, true) == -1)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static int
+parse_front(struct config *cfg, const struct config_key *k, const char *v)
+{
+	size_t *n;
+
+	front_field(cfg, k, &n);
+	*n = 0;
+	if (strcmp(v, "none") == 0)
+		return 0;
+	return parse_list(cfg, k, v, front_one);
+}
+
+static void
+print_front(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[CONFIG_LISTEN_STRLEN];
+	const struct config_listen *fronts;
+	size_t i, *n;
+
+	fronts = front_field((struct config *)cfg, k, &n);
+	if (*n == 0)
+		fputs("none", out);
+	for (i = 0; i < *n; i++)
+		fprintf(out, "%s%s", i > 0 ? ", " : "",
+		        config_listen_fmt(&fronts[i], buf, sizeof(buf)));
+	fputc('\n', out);
+}
+
+bool
+config_upstream_name_ok(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > CONFIG_UPSTREAM_NAME_MAX ||
+	    strcmp(name, "direct") == 0 || strcmp(name, "upstream") == 0)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') ||
+		      (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		      name[i] == '-'))
+			return false;
+	return true;
+}
+
+/* "direct", "socks5://IP:PORT", "socks5://[IPv6]:PORT" or
+ * "socks5://unix:PATH" into u's kind and address.  0 or -1. */
+static int
+upstream_parse(struct config_upstream *u, const char *v)
+{
+	memset(&u->at, 0, sizeof(u->at));
+	if (strcmp(v, "direct") == 0) {
+		u->kind = UPSTREAM_DIRECT;
+		return 0;
+	}
+	if (strncmp(v, "socks5://", 9) != 0 ||
+	    listen_parse(&u->at, v + 9, false) == -1)
+		return -1;
+	u->kind = UPSTREAM_SOCKS5;
+	return 0;
+}
+
+const char *
+config_upstream_fmt(const struct config_upstream *u, char *buf, size_t len)
+{
+	char at[CONFIG_LISTEN_STRLEN];
+
+	if (u->kind == UPSTREAM_DIRECT)
+		snprintf(buf, len, "direct");
+	else if (u->at.is_unix)
+		snprintf(buf, len, "socks5://unix:%s", u->at.path);
+	else
+		snprintf(buf, len, "socks5://%s",
+		         addr_fmt((const struct sockaddr *)&u->at.addr, at,
+		                  sizeof(at)));
+	return buf;
+}
+
+static int
+parse_upstream(struct config *cfg, const struct config_key *k, const char *v)
+{
+	struct config_upstream u = cfg->upstreams[0];
+
+	if (upstream_parse(&u, v) == -1)
+		return -1;
+	cfg->upstreams[0] = u;
+	return 0;
+}
+
+static void
+print_upstream(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	char buf[CONFIG_UPSTREAM_STRLEN];
+
+	fprintf(out, "%s\n",
+	        config_upstream_fmt(&cfg->upstreams[0], buf, sizeof(buf)));
+}
+
+/* upstream.NAME: a new row, or the one an earlier line gave NAME. */
+static int
+parse_upstream_named(struct config *cfg, const struct config_key *k,
+                     const char *name, const char *v)
+{
+	struct config_upstream u;
+	size_t i;
+
+	if (!config_upstream_name_ok(name))
+		return -2;
+	for (i = 1; i < cfg->n_upstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, name) == 0)
+			break;
+	if (i == CONFIG_MAX_UPSTREAMS)
+		return -2;
+	memset(&u, 0, sizeof(u));
+	snprintf(u.name, sizeof(u.name), "%s", name);
+	if (upstream_parse(&u, v) == -1)
+		return -1;
+	cfg->upstreams[i] = u;
+	if (i == cfg->n_upstreams)
+		cfg->n_upstreams++;
+	return 0;
+}
+
+static void
+print_upstream_named(const struct config *cfg, const struct config_key *k,
+                     FILE *out)
+{
+	char buf[CONFIG_UPSTREAM_STRLEN];
+	size_t i;
+
+	for (i = 1; i < cfg->n_upstreams; i++)
+		fprintf(
+		    out, "%s%s = %s\n", k->name, cfg->upstreams[i].name,
+		    config_upstream_fmt(&cfg->upstreams[i], buf, sizeof(buf)));
+}
+
+const struct config_upstream *
+config_upstream_find(const struct config *cfg, const char *via)
+{
+	size_t i;
+
+	if (via[0] == '\0' || strcmp(via, "upstream") == 0)
+		return &cfg->upstreams[0];
+	if (strcmp(via, "direct") == 0)
+		return &config_direct;
+	for (i = 1; i < cfg->n_upstreams; i++)
+		if (strcmp(cfg->upstreams[i].name, via) == 0)
+			return &cfg->upstreams[i];
+	return NULL;
+}
+
+static int
+parse_isolation(struct config *cfg, const struct config_key *k, const char *v)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(isolation_words) / sizeof(isolation_words[0]);
+	     i++)
+		if (strcmp(v, isolation_words[i]) == 0) {
+			cfg->isolation = (int)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+print_isolation(const struct config *cfg, const struct config_key *k, FILE *out)
+{
+	fprintf(out, "%s\n",
+	        cfg->isolation >= 0 && cfg->isolation <= 2
+	            ? isolation_words[cfg->isolation]
+	            : "app");
 }
 
 static int
@@ -459,6 +747,43 @@ static const struct config_key config_keys[] = {
         .print = print_transparent_listen,
     },
     {
+        .name = "socks_listen",
+        .expected = CONFIG_FRONT_EXPECTED,
+        .parse = parse_front,
+        .print = print_front,
+        .field = offsetof(struct config, socks_listen),
+        .count = offsetof(struct config, n_socks_listen),
+    },
+    {
+        .name = "http_connect_listen",
+        .expected = CONFIG_FRONT_EXPECTED,
+        .parse = parse_front,
+        .print = print_front,
+        .field = offsetof(struct config, connect_listen),
+        .count = offsetof(struct config, n_connect_listen),
+    },
+    {
+        .name = "upstream",
+        .expected = CONFIG_UPSTREAM_EXPECTED,
+        .parse = parse_upstream,
+        .print = print_upstream,
+    },
+    {
+        .name = "upstream.",
+        .expected = CONFIG_UPSTREAM_EXPECTED,
+        .print = print_upstream_named,
+        .parse_named = parse_upstream_named,
+        .name_expected = "upstream.NAME with NAME 1 to 32 of a-z, 0-9, _ "
+                         "and -, not direct nor upstream (at most 7 such "
+                         "keys)",
+    },
+    {
+        .name = "isolation",
+        .expected = "app, app-name or none",
+        .parse = parse_isolation,
+        .print = print_isolation,
+    },
+    {
         .name = "default_action",
         .expected = "allow, deny or reject",
         .parse = parse_default_action,
@@ -594,6 +919,11 @@ config_defaults(struct config *cfg)
 	addr_parse("127.0.0.1:9040", &cfg->transparent_listen[0], &len);
 	addr_parse("[::1]:9040", &cfg->transparent_listen[1], &len);
 	cfg->n_transparent = 2;
+	snprintf(cfg->upstreams[0].name, sizeof(cfg->upstreams[0].name),
+	         "upstream");
+	cfg->upstreams[0].kind = UPSTREAM_DIRECT;
+	cfg->n_upstreams = 1;
+	cfg->isolation = 0; /* app */
 	cfg->default_action = ACTION_DENY;
 	cfg->peek_timeout_ms = 3000;
 	cfg->connect_timeout_ms = 10000;
@@ -635,6 +965,7 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	unsigned lineno = 0;
 	FILE *f;
 	size_t i;
+	int rc;
 
 	f = fopen(file, "r");
 	if (f == NULL) {
@@ -672,7 +1003,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		value = trim(eq + 1);
 		key = trim(key);
 		for (i = 0; i < N_KEYS; i++)
-			if (strcmp(key, config_keys[i].name) == 0)
+			if (config_keys[i].parse_named != NULL
+			        ? strncmp(key, config_keys[i].name,
+			                  strlen(config_keys[i].name)) == 0
+			        : strcmp(key, config_keys[i].name) == 0)
 				break;
 		if (i == N_KEYS) {
 			snprintf(err, errlen,
@@ -681,7 +1015,19 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			         file, lineno, key);
 			goto fail;
 		}
-		if (config_keys[i].parse(cfg, &config_keys[i], value) == -1) {
+		if (config_keys[i].parse_named != NULL)
+			rc = config_keys[i].parse_named(
+			    cfg, &config_keys[i],
+			    key + strlen(config_keys[i].name), value);
+		else
+			rc = config_keys[i].parse(cfg, &config_keys[i], value);
+		if (rc == -2) {
+			snprintf(err, errlen,
+			         "%s:%u: bad key \"%.60s\": expected %s", file,
+			         lineno, key, config_keys[i].name_expected);
+			goto fail;
+		}
+		if (rc == -1) {
 			snprintf(
 			    err, errlen,
 			    "%s:%u: bad value \"%.80s\" for %s: expected %s",
@@ -701,6 +1047,61 @@ fail:
 	return -1;
 }
 
+/* The same TCP address, or the same unix path. */
+static bool
+listen_same(const struct config_listen *a, const struct config_listen *b)
+{
+	if (a->is_unix != b->is_unix)
+		return false;
+	if (a->is_unix)
+		return strcmp(a->path, b->path) == 0;
+	return addr_equal((const struct sockaddr *)&a->addr,
+	                  (const struct sockaddr *)&b->addr) != 0;
+}
+
+/* No address twice across the listening keys: each serves one front. */
+static int
+config_check_listen(const struct config *cfg, char *err, size_t errlen)
+{
+	struct {
+		const char *key;
+		struct config_listen l;
+	} all[CONFIG_MAX_LISTEN + 2 * CONFIG_MAX_FRONT];
+	char buf[CONFIG_LISTEN_STRLEN];
+	size_t i, j, n = 0;
+
+	for (i = 0; i < cfg->n_transparent; i++) {
+		all[n].key = "transparent_listen";
+		memset(&all[n].l, 0, sizeof(all[n].l));
+		all[n++].l.addr = cfg->transparent_listen[i];
+	}
+	for (i = 0; i < cfg->n_socks_listen; i++) {
+		all[n].key = "socks_listen";
+		all[n++].l = cfg->socks_listen[i];
+	}
+	for (i = 0; i < cfg->n_connect_listen; i++) {
+		all[n].key = "http_connect_listen";
+		all[n++].l = cfg->connect_listen[i];
+	}
+	for (i = 0; i < n; i++)
+		for (j = i + 1; j < n; j++) {
+			if (!listen_same(&all[i].l, &all[j].l))
+				continue;
+			if (all[i].l.is_unix)
+				snprintf(buf, sizeof(buf), "unix:%s",
+				         all[i].l.path);
+			else
+				config_listen_fmt(&all[i].l, buf, sizeof(buf));
+			snprintf(err, errlen,
+			         "%s: %s: %s is given twice (also in %s): "
+			         "expected each address once, for one front",
+			         cfg->path[0] ? cfg->path : "defaults",
+			         all[j].key, buf, all[i].key);
+			return -1;
+		}
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -718,7 +1119,7 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 			    cfg->path[0] ? cfg->path : "defaults");
 			return -1;
 		}
-	return 0;
+	return config_check_listen(cfg, err, errlen);
 }
 
 uint16_t
@@ -735,7 +1136,8 @@ config_print(const struct config *cfg, FILE *out)
 	fprintf(out, "# effective configuration (%s)\n",
 	        cfg->path[0] ? cfg->path : "built-in defaults");
 	for (i = 0; i < N_KEYS; i++) {
-		fprintf(out, "%s = ", config_keys[i].name);
+		if (config_keys[i].parse_named == NULL)
+			fprintf(out, "%s = ", config_keys[i].name);
 		config_keys[i].print(cfg, &config_keys[i], out);
 	}
 }

@@ -23,25 +23,18 @@
 #ifndef CONFIG_DEFAULT_PROMPT_PROGRAM
 #define CONFIG_DEFAULT_PROMPT_PROGRAM "/usr/local/bin/tollgate-prompt"
 #endif
-#define CONFIG_MAX_LISTEN 4
-#define CONFIG_MAX_GUARD  64
-#define CONFIG_ERRLEN     512
-/* PLACEHOLDER block: replaced by branch socks-via at merge */
-#define CONFIG_MAX_FRONT      8
-#define CONFIG_MAX_UPSTREAMS  8
+#define CONFIG_MAX_LISTEN        4
+#define CONFIG_MAX_GUARD         64
+#define CONFIG_ERRLEN            512
+#define CONFIG_MAX_FRONT         8 /* addresses per front key */
+#define CONFIG_MAX_UPSTREAMS     8 /* upstream plus upstream.NAME keys */
 #define CONFIG_UPSTREAM_NAME_MAX 32
-struct config_listen {
-	bool is_unix;
-	struct sockaddr_storage addr;
-	char path[108];
-	mode_t mode;
-};
-enum upstream_kind { UPSTREAM_DIRECT, UPSTREAM_SOCKS5 };
-struct config_upstream {
-	char name[CONFIG_UPSTREAM_NAME_MAX + 1];
-	enum upstream_kind kind;
-	struct config_listen at;
-};
+/* A unix front's mode when none is given. */
+#define CONFIG_UNIX_MODE 0666
+/* Long enough for "unix:" + a 107-byte path + ":0666", or an address. */
+#define CONFIG_LISTEN_STRLEN 128
+/* Long enough for "socks5://" and any config_listen_fmt(). */
+#define CONFIG_UPSTREAM_STRLEN (CONFIG_LISTEN_STRLEN + 16)
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {
@@ -53,6 +46,31 @@ enum action {
 /* Parse "allow", "deny", "reject"; -1 when unknown. */
 int action_parse(const char *s);
 const char *action_name(enum action a);
+
+/*
+ * One address a front listens on, or an upstream is reached at:
+ * "127.0.0.1:9050", "[::1]:9050" (TCP), or "unix:PATH[:MODE]".
+ */
+struct config_listen {
+	bool is_unix;
+	struct sockaddr_storage addr; /* TCP: AF_INET or AF_INET6 */
+	char path[108];               /* unix: absolute path (sun_path size) */
+	mode_t mode; /* unix: octal MODE, default CONFIG_UNIX_MODE */
+};
+
+enum upstream_kind {
+	UPSTREAM_DIRECT, /* connect to the destination itself */
+	UPSTREAM_SOCKS5, /* a SOCKS5 proxy at `at`, handed the name */
+};
+
+/* The `upstream` key (name "upstream") or one `upstream.NAME` key. */
+struct config_upstream {
+	char name[CONFIG_UPSTREAM_NAME_MAX + 1];
+	enum upstream_kind kind;
+	struct config_listen at; /* UPSTREAM_SOCKS5: socks5://IP:PORT,
+	                          * socks5://[IPv6]:PORT or
+	                          * socks5://unix:PATH (no mode) */
+};
 
 struct config {
 	char path[4096]; /* file read, "" when built-in defaults */
@@ -78,17 +96,22 @@ struct config {
 	char control_socket[108]; /* unix socket path (sun_path size) */
 	char admin_group[64];     /* "" = only root may change rules */
 	gid_t admin_gid;          /* valid when admin_group[0] */
+	/* The SOCKS5/SOCKS4a and HTTP CONNECT fronts; none by default. */
 	struct config_listen socks_listen[CONFIG_MAX_FRONT];
 	size_t n_socks_listen;
+	/* Key http_connect_listen. */
 	struct config_listen connect_listen[CONFIG_MAX_FRONT];
 	size_t n_connect_listen;
+	/* [0] is always the `upstream` key (default direct), then the
+	 * upstream.NAME keys in the order the file gives them. */
 	struct config_upstream upstreams[CONFIG_MAX_UPSTREAMS];
 	size_t n_upstreams;
+	/* Key isolation: app (0), app-name (1) or none (2), in the order of
+	 * enum isolation in proxyd/isolation.h; default app. */
 	int isolation;
 };
 
 void config_defaults(struct config *cfg);
-const struct config_upstream *config_upstream_find(const struct config *cfg, const char *via);
 
 /*
  * Read path over the defaults already in *cfg.  When path is NULL the
@@ -99,13 +122,42 @@ const struct config_upstream *config_upstream_find(const struct config *cfg, con
 int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /*
- * Check what no single line can: for now, that all transparent listeners
- * share one port (nftables redirects to a port).  Returns 0 or -1 + err.
+ * Check what no single line can: that all transparent listeners share one
+ * port (nftables redirects to a port), and that no address (or unix path)
+ * is given twice across transparent_listen, socks_listen and
+ * http_connect_listen.  Returns 0 or -1 + err.
  */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
 /* Print the effective configuration in the file's own syntax. */
 void config_print(const struct config *cfg, FILE *out);
+
+/*
+ * The upstream a rule's via names: "" or "upstream" is upstreams[0];
+ * "direct" is a static row of kind UPSTREAM_DIRECT named "direct"
+ * (whatever the upstream key says); any other NAME is the upstream.NAME
+ * key.  NULL when there is no such upstream.  The row is cfg's (or
+ * static): valid as long as cfg is.
+ */
+const struct config_upstream *config_upstream_find(const struct config *cfg,
+                                                   const char *via);
+
+/*
+ * A valid upstream NAME: 1 to CONFIG_UPSTREAM_NAME_MAX of a-z, 0-9, '_'
+ * and '-', and neither "direct" nor "upstream" (the words a rule's via
+ * takes besides the names).
+ */
+bool config_upstream_name_ok(const char *name);
+
+/* "127.0.0.1:9050", "[::1]:9050" or "unix:PATH:0660" into buf (of at
+ * least CONFIG_LISTEN_STRLEN bytes to hold any); returns buf. */
+const char *config_listen_fmt(const struct config_listen *l, char *buf,
+                              size_t len);
+
+/* "direct", "socks5://10.0.0.1:9050" or "socks5://unix:PATH" into buf
+ * (CONFIG_UPSTREAM_STRLEN bytes hold any); returns buf. */
+const char *config_upstream_fmt(const struct config_upstream *u, char *buf,
+                                size_t len);
 
 /* The port that guarded TCP is redirected to. */
 uint16_t config_transparent_port(const struct config *cfg);

@@ -259,6 +259,59 @@ rulesvc_submit(struct proxyd *pd, struct rulesvc_job *j)
 	worker_submit(pd->rules->worker, &j->job);
 }
 
+/*
+ * A rule's via must name an upstream of this daemon's tollgate.conf: a
+ * rule no connection could follow is refused before it is stored.  0, or
+ * -1 with res filled (RULESVC_E_INVALID).
+ */
+static int
+rulesvc_check_via(const struct proxyd *pd, const struct rulesvc_change *ch,
+                  struct rulesvc_result *res)
+{
+	const struct rule *r = NULL;
+	size_t i, n = 0;
+
+	if (ch->op == RULESVC_ADD || ch->op == RULESVC_EDIT) {
+		r = &ch->rule;
+		n = 1;
+	} else if (ch->op == RULESVC_IMPORT && ch->import != NULL) {
+		r = ch->import->rules;
+		n = ch->import->n_rules;
+	}
+	for (i = 0; i < n; i++) {
+		if (config_upstream_find(&pd->cfg, r[i].via) != NULL)
+			continue;
+		memset(res, 0, sizeof(*res));
+		res->code = RULESVC_E_INVALID;
+		if (ch->op == RULESVC_IMPORT)
+			snprintf(res->err, sizeof(res->err),
+			         "rule %zu of the import: no upstream named "
+			         "'%s' in tollgate.conf",
+			         i + 1, r[i].via);
+		else
+			snprintf(res->err, sizeof(res->err),
+			         "no upstream named '%s' in tollgate.conf",
+			         r[i].via);
+		return -1;
+	}
+	return 0;
+}
+
+/* A change that never reaches the thread: its import freed, done()
+ * told at once. */
+static void
+rulesvc_refuse(const struct rulesvc_change *change,
+               void (*done)(void *, const struct rulesvc_result *), void *arg,
+               const struct rulesvc_result *res)
+{
+	if (change->import != NULL) {
+		rules_set_free(change->import);
+		free(change->import);
+	}
+	if (done != NULL)
+		done(arg, res);
+}
+
 void
 rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
               void (*done)(void *, const struct rulesvc_result *), void *arg)
@@ -266,17 +319,17 @@ rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
 	struct rulesvc_job *j;
 	struct rulesvc_result res;
 
+	if (rulesvc_check_via(pd, change, &res) == -1) {
+		log_warn("rules: change refused: %s", res.err);
+		rulesvc_refuse(change, done, arg, &res);
+		return;
+	}
 	j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		memset(&res, 0, sizeof(res));
 		res.code = RULESVC_E_INTERNAL;
 		snprintf(res.err, sizeof(res.err), "out of memory");
-		if (change->import != NULL) {
-			rules_set_free(change->import);
-			free(change->import);
-		}
-		if (done != NULL)
-			done(arg, &res);
+		rulesvc_refuse(change, done, arg, &res);
 		return;
 	}
 	j->change = *change;

@@ -81,9 +81,12 @@ void rulesvc_stop(struct proxyd *pd);
 
 /*
  * Apply a change off the loop.  done(arg, result) runs on the loop once the
- * change is stored and the new index is live, or it failed.  The change is
- * copied; the caller may free it after this returns (but `import` passes
- * to rulesvc).
+ * change is stored and the new index is live, or it failed.  A rule (added,
+ * edited or imported) whose via names no upstream of pd->cfg
+ * (config_upstream_find()) is refused at once, with RULESVC_E_INVALID and
+ * "no upstream named 'NAME' in tollgate.conf", before done() returns.  The
+ * change is copied; the caller may free it after this returns (but `import`
+ * passes to rulesvc).
  */
 void rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
                    void (*done)(void *arg, const struct rulesvc_result *result),

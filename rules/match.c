@@ -458,8 +458,9 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 	if (r->app[0] == '\0' || memchr(r->app, '\0', RULE_APP_MAX) == NULL)
 		what = "no app";
 	else if (memchr(r->dest, '\0', sizeof(r->dest)) == NULL ||
-	         memchr(r->note, '\0', sizeof(r->note)) == NULL)
-		what = "dest or note not terminated";
+	         memchr(r->note, '\0', sizeof(r->note)) == NULL ||
+	         memchr(r->via, '\0', sizeof(r->via)) == NULL)
+		what = "dest, note or via not terminated";
 	else if ((r->dest_kind == DEST_NAME || r->dest_kind == DEST_WILDCARD) &&
 	         r->dest[0] == '\0')
 		what = "no name";
@@ -817,7 +818,8 @@ rules_index_build(const struct rules_set *set, time_t now, char *err,
 		e = &idx->entries[s];
 		ix_entry_fill(e, r, (uint32_t)s);
 		if ((rapp[s] = ix_app_add(idx, r->app)) == IX_NONE ||
-		    (e->note = ix_strdup(idx, r->note)) == NULL)
+		    (e->note = ix_strdup(idx, r->note)) == NULL ||
+		    (e->via = ix_strdup(idx, r->via)) == NULL)
 			goto nomem;
 		e->app = idx->apps[rapp[s]].name;
 		switch (r->dest_kind) {
@@ -922,6 +924,7 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
 	out->hits = e->hits;
 	out->last_hit = e->last_hit;
 	snprintf(out->note, sizeof(out->note), "%s", e->note);
+	snprintf(out->via, sizeof(out->via), "%s", e->via);
 }
 
 /*

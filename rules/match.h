@@ -112,7 +112,7 @@ struct rules_entry {
 	time_t created, updated, last_hit;
 	uint64_t hits; /* as loaded; live counts are the caller's */
 	const char *note;
-	const char *via; /* PLACEHOLDER: socks-via */
+	const char *via; /* the route of an allow rule; "" when none */
 };
 
 /* A question: who connects where. */

@@ -34,6 +34,7 @@ enum rule_key {
 	KEY_PORT,
 	KEY_PROTO,
 	KEY_ACTION,
+	KEY_VIA,
 	KEY_DURATION,
 	KEY_PRIORITY,
 	KEY_ENABLED,
@@ -46,9 +47,9 @@ enum rule_key {
 };
 
 static const char *const rule_keys[KEY_COUNT] = {
-    "id",      "app",     "uid",      "dest",     "port",
-    "proto",   "action",  "duration", "priority", "enabled",
-    "created", "updated", "hits",     "last_hit", "note",
+    "id",      "app",  "uid",      "dest",     "port",    "proto",
+    "action",  "via",  "duration", "priority", "enabled", "created",
+    "updated", "hits", "last_hit", "note",
 };
 
 /*
@@ -699,6 +700,8 @@ rule_format(const struct rule *r, char *buf, size_t len)
 	log_kv(buf, len, &off, "port", v);
 	log_kv(buf, len, &off, "proto", rule_proto_str(r->proto));
 	log_kv(buf, len, &off, "action", action_name(r->action));
+	if (r->via[0] != '\0')
+		log_kv(buf, len, &off, "via", r->via);
 	log_kv(buf, len, &off, "duration", rule_duration_str(r, v, sizeof(v)));
 	snprintf(v, sizeof(v), "%d", r->priority);
 	log_kv(buf, len, &off, "priority", v);
@@ -796,6 +799,8 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 			    v);
 		r->action = (enum action)a;
 		return 0;
+	case KEY_VIA:
+		return rule_parse_via(r, v, err, errlen);
 	case KEY_DURATION:
 		if (strcmp(v, "once") != 0 && strcmp(v, "restart") != 0 &&
 		    strcmp(v, "forever") != 0 && strncmp(v, "until:", 6) != 0)
@@ -903,6 +908,31 @@ rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 		        -1)
 			return -1;
 	}
+	return rule_check(out, err, errlen);
+}
+
+int
+rule_parse_via(struct rule *r, const char *s, char *err, size_t errlen)
+{
+	if (s[0] != '\0' && strcmp(s, "direct") != 0 &&
+	    strcmp(s, "upstream") != 0 && !config_upstream_name_ok(s))
+		return errbuf_set(
+		    err, errlen,
+		    "via: \"%.40s\" is not direct, upstream or an "
+		    "upstream NAME (1 to %d of a-z, 0-9, _ and -)",
+		    s, CONFIG_UPSTREAM_NAME_MAX);
+	snprintf(r->via, sizeof(r->via), "%s", s);
+	return 0;
+}
+
+int
+rule_check(const struct rule *r, char *err, size_t errlen)
+{
+	if (r->via[0] != '\0' && r->action != ACTION_ALLOW)
+		return errbuf_set(err, errlen,
+		                  "via: only goes with action=allow (a %s rule "
+		                  "sends nothing anywhere)",
+		                  action_name(r->action));
 	return 0;
 }
 
@@ -921,7 +951,7 @@ rule_equal(const struct rule *a, const struct rule *b)
 	       a->priority == b->priority && a->enabled == b->enabled &&
 	       a->created == b->created && a->updated == b->updated &&
 	       a->hits == b->hits && a->last_hit == b->last_hit &&
-	       strcmp(a->note, b->note) == 0;
+	       strcmp(a->note, b->note) == 0 && strcmp(a->via, b->via) == 0;
 }
 
 bool

@@ -17,6 +17,9 @@
  *   rule id=12 app=/usr/bin/curl dest=*.example.com port=443 proto=tcp
  *        action=allow duration=forever priority=0 enabled=yes
  *        created=2026-11-28T12:00:00Z note="work proxy"
+ * An allow rule may name its route: via=direct, via=upstream or via=NAME
+ * (the upstream.NAME key of tollgate.conf), written after action only
+ * when the rule has one.
  * A list rule has dest=list:NAME; its names follow as lines
  *   list NAME example.org
  * rules/ never includes anything from proxyd/ or prompt/.
@@ -89,10 +92,14 @@ struct rule {
 	uint64_t hits;
 	time_t last_hit; /* 0 = never */
 	char note[RULE_NOTE_MAX];
+	/* The route of an allow rule: "direct", "upstream" or an upstream
+	 * NAME (config_upstream_find()); "" when the rule does not say (the
+	 * default upstream).  Always "" unless action is ACTION_ALLOW. */
+	char via[CONFIG_UPSTREAM_NAME_MAX + 1];
 };
 
 /* Defaults: app "*", dest any, any port and protocol, deny, forever,
- * priority 0, enabled. */
+ * priority 0, enabled, no via. */
 void rule_init(struct rule *r);
 
 /*
@@ -108,6 +115,9 @@ void rule_init(struct rule *r);
  *   uid:      a number, or "any" (or "*").
  *   app:      "*" or an absolute path without control bytes, shorter
  *             than RULE_APP_MAX.
+ *   via:      "direct", "upstream", or a NAME as config_upstream_name_ok()
+ *             takes it; "" drops the via (the default upstream).  Whether
+ *             such an upstream is configured is the daemon's to check.
  *   duration: "once", "restart", "forever"; "30m", "2h", "7d" (minutes,
  *             hours, days from now, at most RULE_DURATION_MAX); or
  *             "until:TIME" with TIME "YYYY-MM-DDTHH:MM[:SS]" and "Z" or
@@ -123,6 +133,14 @@ int rule_parse_uid(struct rule *r, const char *s, char *err, size_t errlen);
 int rule_parse_duration(struct rule *r, const char *s, time_t now, char *err,
                         size_t errlen);
 int rule_parse_app(struct rule *r, const char *s, char *err, size_t errlen);
+int rule_parse_via(struct rule *r, const char *s, char *err, size_t errlen);
+
+/*
+ * What no single field shows: a via only on an allow rule (a rule that
+ * blocks goes nowhere).  Returns 0, or -1 + err ("via: only goes with
+ * action=allow ...").
+ */
+int rule_check(const struct rule *r, char *err, size_t errlen);
 
 /*
  * The one way from a name a user typed (or a list holds) to the form
@@ -143,17 +161,17 @@ const char *rule_duration_str(const struct rule *r, char *buf, size_t len);
 /*
  * The text form.  rule_format() writes one "rule ..." line (no newline)
  * with every field, in this order:
- *   id app uid dest port proto action duration priority enabled created
- *   updated hits last_hit note
- * (uid=any when none; times as rule_time_str(), "-" for 0; enabled=yes|no;
- * duration as rule_duration_str()).  A buffer of RULE_LINE_MAX always
- * holds a rule whose app passed rule_parse_app().  rule_parse_line() reads one
- * back: fields it does not find keep rule_init() defaults; an unknown key, a
- * key given twice or a bad value is an error naming the key.  A relative
- * duration ("30m") is for typing only: the text form takes once, restart,
- * forever or until:TIME. rule_format() then rule_parse_line() gives
- * rule_equal() rules. Returns 0, or -1 + err (*r then partly filled: throw it
- * away).
+ *   id app uid dest port proto action via duration priority enabled
+ *   created updated hits last_hit note
+ * (uid=any when none; via only when not ""; times as rule_time_str(), "-"
+ * for 0; enabled=yes|no; duration as rule_duration_str()).  A buffer of
+ * RULE_LINE_MAX always holds a rule whose app passed rule_parse_app().
+ * rule_parse_line() reads one back: fields it does not find keep rule_init()
+ * defaults; an unknown key, a key given twice, a bad value or a rule
+ * rule_check() refuses is an error naming the key.  A relative duration ("30m")
+ * is for typing only: the text form takes once, restart, forever or until:TIME.
+ * rule_format() then rule_parse_line() gives rule_equal() rules. Returns 0, or
+ * -1 + err (*r then partly filled: throw it away).
  */
 void rule_format(const struct rule *r, char *buf, size_t len);
 int rule_parse_line(struct rule *r, const char *line, char *err, size_t errlen);

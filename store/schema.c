@@ -94,6 +94,16 @@ static const char *const store_migrations[] = {
     "CREATE INDEX events_time ON events(time_ms, exe_base, rname);"
     "CREATE INDEX events_conn ON events(conn_id);"
     "CREATE INDEX events_gap ON events(time_ms) WHERE kind = 'gap';",
+
+    /*
+     * 4: the route of an allow rule (rules/rule.h: "" when the rule does
+     * not say), and the daemon's named random secrets (store_secret()),
+     * such as the key of the upstream usernames.
+     */
+    "ALTER TABLE rules ADD COLUMN via TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE secrets ("
+    " name TEXT PRIMARY KEY,"
+    " value BLOB NOT NULL) WITHOUT ROWID;",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -15,6 +15,7 @@
  *   1  rules, list_names
  *   2  rules.note, index rules(app)
  *   3  events and its indexes (events.h)
+ *   4  rules.via, secrets
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
@@ -23,7 +24,7 @@
  *   rules(id, app, uid NULL when none, dest_kind, dest, addr BLOB NULL
  *         unless ip/cidr, prefix, port_lo, port_hi, proto, action,
  *         duration, expires, priority, enabled, created, updated, hits,
- *         last_hit, note)
+ *         last_hit, note, via)
  *   list_names(rule_id -> rules(id) ON DELETE CASCADE, name), one row per
  *         name of a DEST_LIST rule's list; the list's own name is the
  *         rule's dest.
@@ -32,6 +33,8 @@
  *         dst_port, name, rname, name_source, verdict, decider, rule_id,
  *         upstream, flags, bytes_up, bytes_down, duration_ms, n_lost,
  *         lost_first_ms, lost_last_ms), times in Unix ms; see events.h.
+ *   secrets(name, value BLOB), random bytes made once and kept: see
+ *         store_secret().
  *
  * Files: the database and its -wal and -shm files (kept when the last
  * writer closes, the -wal emptied) share STORE_FILE_MODE and the owner
@@ -60,7 +63,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  3    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  4    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */
@@ -202,6 +205,20 @@ int store_delete_expired(struct store *s, time_t now, char *err, size_t errlen);
 /* Delete every DUR_ONCE and DUR_RESTART rule: tollgated calls it when it
  * starts.  Returns how many, or -1 + err. */
 int store_delete_transient(struct store *s, char *err, size_t errlen);
+
+#define STORE_SECRET_MAX 64 /* bytes of one secret */
+
+/*
+ * The secret called name (for example "isolation", the key of the
+ * upstream usernames): len random bytes (1 to STORE_SECRET_MAX) from
+ * getrandom(2), made and stored the first time it is asked for, the same
+ * bytes every time after, across restarts, until the database is
+ * removed.  Creating one needs a read-write store; two processes that
+ * ask at once get the same bytes.  Returns 0 with out[0..len) filled, or
+ * -1 + err (also when the stored secret is not len bytes long).
+ */
+int store_secret(struct store *s, const char *name, uint8_t *out, size_t len,
+                 char *err, size_t errlen);
 
 /*
  * The SQLite handle, for the unit tests that look at or rig the tables

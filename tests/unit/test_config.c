@@ -169,6 +169,66 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"event_max_age = 4000d\n", "at most 3650d"},
 	    {"event_max_age = 3w\n", "an age like"},
 	    {"just some words\n", ":1: expected \"key = value\""},
+	    {"socks_listen = localhost:9050\n",
+	     ":1: bad value \"localhost:9050\" for socks_listen: expected "
+	     "IP:PORT, [IPv6]:PORT or unix:PATH[:MODE]"},
+	    {"socks_listen = unix:run/socks.sock\n",
+	     "for socks_listen: expected IP:PORT"},
+	    {"socks_listen = unix:\n", "for socks_listen: expected"},
+	    {"socks_listen = unix:/run/socks.sock:0999\n",
+	     "\"unix:/run/socks.sock:0999\" for socks_listen: expected"},
+	    {"socks_listen = unix:/run/socks.sock:1777\n",
+	     "for socks_listen: expected"},
+	    {"socks_listen = unix:/run/"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
+	     "for socks_listen: expected"},
+	    {"socks_listen = 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 127.0.0.1:4 "
+	     "127.0.0.1:5 127.0.0.1:6 127.0.0.1:7 127.0.0.1:8 127.0.0.1:9\n",
+	     "(at most 8)"},
+	    {"\nhttp_connect_listen = 127.0.0.1\n",
+	     ":2: bad value \"127.0.0.1\" for http_connect_listen: expected "
+	     "IP:PORT"},
+	    {"upstream = socks4://10.0.0.1:9050\n",
+	     ":1: bad value \"socks4://10.0.0.1:9050\" for upstream: expected "
+	     "direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "
+	     "socks5://unix:PATH"},
+	    {"upstream = socks5://gateway:9050\n", "for upstream: expected"},
+	    {"upstream = socks5://10.0.0.1\n", "for upstream: expected"},
+	    {"upstream = socks5://unix:run/tor.sock\n",
+	     "for upstream: expected"},
+	    {"upstream = \n", "for upstream: expected"},
+	    {"upstream.mail = socks5://10.0.0.1:0\n",
+	     ":1: bad value \"socks5://10.0.0.1:0\" for upstream.mail: "
+	     "expected direct, socks5://"},
+	    {"upstream.Mail = direct\n",
+	     ":1: bad key \"upstream.Mail\": expected upstream.NAME with NAME "
+	     "1 to 32 of a-z, 0-9, _ and -, not direct nor upstream"},
+	    {"upstream.direct = direct\n", "bad key \"upstream.direct\""},
+	    {"upstream.upstream = direct\n", "bad key \"upstream.upstream\""},
+	    {"upstream. = direct\n", "bad key \"upstream.\""},
+	    {"upstream.mail.x = direct\n", "bad key \"upstream.mail.x\""},
+	    {"upstream.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa = direct\n",
+	     "bad key \"upstream.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""},
+	    {"upstream.a = direct\nupstream.b = direct\nupstream.c = direct\n"
+	     "upstream.d = direct\nupstream.e = direct\nupstream.f = direct\n"
+	     "upstream.g = direct\nupstream.h = direct\n",
+	     ":8: bad key \"upstream.h\": expected upstream.NAME with NAME 1 "
+	     "to 32 of a-z, 0-9, _ and -, not direct nor upstream (at most 7 "
+	     "such keys)"},
+	    {"upstreams = direct\n", "unknown key \"upstreams\""},
+	    {"isolation = per-app\n",
+	     ":1: bad value \"per-app\" for isolation: expected app, "
+	     "app-name or none"},
+	    {"socks_listen = 127.0.0.1:9040\n",
+	     "socks_listen: 127.0.0.1:9040 is given twice (also in "
+	     "transparent_listen): expected each address once"},
+	    {"socks_listen = [::1]:9050\nhttp_connect_listen = [::1]:9050\n",
+	     "http_connect_listen: [::1]:9050 is given twice (also in "
+	     "socks_listen)"},
+	    {"socks_listen = unix:/run/tg.sock:0600, unix:/run/tg.sock\n",
+	     "socks_listen: unix:/run/tg.sock is given twice (also in "
+	     "socks_listen)"},
 	};
 	size_t i;
 
@@ -183,6 +243,151 @@ test_errors_name_file_line_and_expectation(void **state)
 			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err,
 			         cases[i].want);
 	}
+}
+
+/* The fronts: TCP addresses and unix sockets, none by default. */
+static void
+test_fronts(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "", buf[CONFIG_LISTEN_STRLEN];
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.n_socks_listen, 0);
+	assert_int_equal(cfg.n_connect_listen, 0);
+	assert_int_equal(
+	    load(&cfg,
+	         "socks_listen = 127.0.0.1:9050, [::1]:9050 "
+	         "unix:/run/tollgate/socks.sock:0660,unix:/run/a:b/s.sock\n"
+	         "http_connect_listen = 127.0.0.1:8118 unix:/run/tg/c.sock\n",
+	         err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg.n_socks_listen, 4);
+	assert_false(cfg.socks_listen[0].is_unix);
+	assert_int_equal(cfg.socks_listen[0].addr.ss_family, AF_INET);
+	assert_string_equal(
+	    config_listen_fmt(&cfg.socks_listen[0], buf, sizeof(buf)),
+	    "127.0.0.1:9050");
+	assert_int_equal(cfg.socks_listen[1].addr.ss_family, AF_INET6);
+	assert_string_equal(
+	    config_listen_fmt(&cfg.socks_listen[1], buf, sizeof(buf)),
+	    "[::1]:9050");
+	assert_true(cfg.socks_listen[2].is_unix);
+	assert_string_equal(cfg.socks_listen[2].path,
+	                    "/run/tollgate/socks.sock");
+	assert_int_equal(cfg.socks_listen[2].mode, 0660);
+	assert_string_equal(
+	    config_listen_fmt(&cfg.socks_listen[2], buf, sizeof(buf)),
+	    "unix:/run/tollgate/socks.sock:0660");
+	/* A colon not followed by digits only is part of the path. */
+	assert_string_equal(cfg.socks_listen[3].path, "/run/a:b/s.sock");
+	assert_int_equal(cfg.socks_listen[3].mode, 0666);
+	assert_int_equal(cfg.n_connect_listen, 2);
+	assert_string_equal(
+	    config_listen_fmt(&cfg.connect_listen[0], buf, sizeof(buf)),
+	    "127.0.0.1:8118");
+	assert_true(cfg.connect_listen[1].is_unix);
+	assert_string_equal(cfg.connect_listen[1].path, "/run/tg/c.sock");
+	assert_int_equal(cfg.connect_listen[1].mode, CONFIG_UNIX_MODE);
+
+	/* A later line replaces the list; none empties it. */
+	assert_int_equal(load(&cfg,
+	                      "socks_listen = 127.0.0.1:9050\n"
+	                      "socks_listen = none\n"
+	                      "http_connect_listen = unix:/run/c.sock:0\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.n_socks_listen, 0);
+	assert_int_equal(cfg.connect_listen[0].mode, 0);
+}
+
+/* upstream, upstream.NAME, and the route a rule's via names. */
+static void
+test_upstreams(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "", buf[CONFIG_UPSTREAM_STRLEN];
+	const struct config_upstream *u;
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.n_upstreams, 1);
+	assert_string_equal(cfg.upstreams[0].name, "upstream");
+	assert_int_equal(cfg.upstreams[0].kind, UPSTREAM_DIRECT);
+	assert_int_equal(cfg.isolation, 0);
+	assert_ptr_equal(config_upstream_find(&cfg, ""), &cfg.upstreams[0]);
+	assert_null(config_upstream_find(&cfg, "mail"));
+
+	assert_int_equal(
+	    load(&cfg,
+	         "upstream = socks5://10.152.152.10:9050\n"
+	         "upstream.mail = socks5://10.152.152.10:9102\n"
+	         "upstream.apt_2 = socks5://[2001:db8::1]:9104\n"
+	         "upstream.local-tor = socks5://unix:/run/tor/socks:1\n"
+	         "upstream.lan = direct\n"
+	         "upstream.mail = socks5://10.152.152.10:9103\n"
+	         "isolation = app-name\n",
+	         err, sizeof(err)),
+	    0);
+	assert_int_equal(cfg.n_upstreams, 5);
+	assert_int_equal(cfg.isolation, 1);
+	assert_int_equal(cfg.upstreams[0].kind, UPSTREAM_SOCKS5);
+	assert_string_equal(
+	    config_upstream_fmt(&cfg.upstreams[0], buf, sizeof(buf)),
+	    "socks5://10.152.152.10:9050");
+
+	u = config_upstream_find(&cfg, "upstream");
+	assert_ptr_equal(u, &cfg.upstreams[0]);
+	assert_ptr_equal(config_upstream_find(&cfg, ""), u);
+
+	u = config_upstream_find(&cfg, "direct");
+	assert_non_null(u);
+	assert_string_equal(u->name, "direct");
+	assert_int_equal(u->kind, UPSTREAM_DIRECT);
+	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)), "direct");
+
+	/* Given twice: the later line wins, in the first one's place. */
+	u = config_upstream_find(&cfg, "mail");
+	assert_ptr_equal(u, &cfg.upstreams[1]);
+	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)),
+	                    "socks5://10.152.152.10:9103");
+	u = config_upstream_find(&cfg, "apt_2");
+	assert_int_equal(u->at.addr.ss_family, AF_INET6);
+	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)),
+	                    "socks5://[2001:db8::1]:9104");
+	/* An upstream's path takes no mode: the colon is the path's. */
+	u = config_upstream_find(&cfg, "local-tor");
+	assert_true(u->at.is_unix);
+	assert_string_equal(u->at.path, "/run/tor/socks:1");
+	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)),
+	                    "socks5://unix:/run/tor/socks:1");
+	u = config_upstream_find(&cfg, "lan");
+	assert_int_equal(u->kind, UPSTREAM_DIRECT);
+	assert_string_equal(u->name, "lan");
+	assert_null(config_upstream_find(&cfg, "Mail"));
+	assert_null(config_upstream_find(&cfg, "news"));
+
+	assert_int_equal(load(&cfg, "isolation = none\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.isolation, 2);
+	assert_int_equal(load(&cfg, "isolation = app\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.isolation, 0);
+}
+
+static void
+test_upstream_names(void **state)
+{
+	assert_true(config_upstream_name_ok("mail"));
+	assert_true(config_upstream_name_ok("a"));
+	assert_true(config_upstream_name_ok("tor_9102-b"));
+	assert_true(config_upstream_name_ok(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 32 */
+	assert_false(config_upstream_name_ok(
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 33 */
+	assert_false(config_upstream_name_ok(""));
+	assert_false(config_upstream_name_ok("direct"));
+	assert_false(config_upstream_name_ok("upstream"));
+	assert_false(config_upstream_name_ok("Mail"));
+	assert_false(config_upstream_name_ok("mail.x"));
+	assert_false(config_upstream_name_ok("ma il"));
 }
 
 static void
@@ -236,6 +441,70 @@ test_print_round_trip(void **state)
 	assert_int_equal(b.guard_uids[0], 4242);
 	assert_int_equal(b.socket_mark, 77);
 	assert_int_equal(b.n_transparent, a.n_transparent);
+	free(text);
+}
+
+/* The fronts, the upstreams and isolation print back to what was read. */
+static void
+test_print_round_trip_fronts(void **state)
+{
+	struct config a, b;
+	char err[CONFIG_ERRLEN] = "", *text = NULL;
+	char ba[CONFIG_UPSTREAM_STRLEN], bb[CONFIG_UPSTREAM_STRLEN];
+	size_t len = 0, i;
+	FILE *f;
+
+	assert_int_equal(
+	    load(&a,
+	         "socks_listen = 127.0.0.1:9050, [::1]:9050, "
+	         "unix:/run/tg/socks.sock:0600\n"
+	         "http_connect_listen = unix:/run/tg/connect.sock\n"
+	         "upstream = socks5://unix:/run/tor/socks\n"
+	         "upstream.mail = socks5://10.152.152.10:9102\n"
+	         "upstream.web = direct\n"
+	         "isolation = none\n",
+	         err, sizeof(err)),
+	    0);
+	f = open_memstream(&text, &len);
+	config_print(&a, f);
+	fclose(f);
+	assert_non_null(strstr(text,
+	                       "\nsocks_listen = 127.0.0.1:9050, "
+	                       "[::1]:9050, unix:/run/tg/socks.sock:0600\n"));
+	assert_non_null(strstr(text, "\nupstream.mail = "
+	                             "socks5://10.152.152.10:9102\n"));
+	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_int_equal(b.n_socks_listen, 3);
+	assert_int_equal(b.n_connect_listen, 1);
+	for (i = 0; i < 3; i++)
+		assert_string_equal(
+		    config_listen_fmt(&a.socks_listen[i], ba, sizeof(ba)),
+		    config_listen_fmt(&b.socks_listen[i], bb, sizeof(bb)));
+	assert_string_equal(b.connect_listen[0].path, "/run/tg/connect.sock");
+	assert_int_equal(b.connect_listen[0].mode, 0666);
+	assert_int_equal(b.n_upstreams, 3);
+	for (i = 0; i < 3; i++) {
+		assert_string_equal(a.upstreams[i].name, b.upstreams[i].name);
+		assert_string_equal(
+		    config_upstream_fmt(&a.upstreams[i], ba, sizeof(ba)),
+		    config_upstream_fmt(&b.upstreams[i], bb, sizeof(bb)));
+	}
+	assert_int_equal(b.isolation, 2);
+	free(text);
+
+	/* The defaults print "none" and "direct", which read back. */
+	config_defaults(&a);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	config_print(&a, f);
+	fclose(f);
+	assert_non_null(strstr(text, "\nsocks_listen = none\n"
+	                             "http_connect_listen = none\n"
+	                             "upstream = direct\n"
+	                             "isolation = app\n"));
+	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_int_equal(b.n_socks_listen, 0);
+	assert_int_equal(b.n_upstreams, 1);
 	free(text);
 }
 
@@ -312,6 +581,10 @@ main(void)
 	    cmocka_unit_test(test_missing_files),
 	    cmocka_unit_test(test_long_line),
 	    cmocka_unit_test(test_print_round_trip),
+	    cmocka_unit_test(test_fronts),
+	    cmocka_unit_test(test_upstreams),
+	    cmocka_unit_test(test_upstream_names),
+	    cmocka_unit_test(test_print_round_trip_fronts),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_log_kv_quotes_what_needs_it),

@@ -83,6 +83,11 @@ test_bad_texts(void **state)
 	    {"# tollgate rules v1\nlist ads not..valid\n", "line 2: list ads"},
 	    {"# tollgate rules v1\nlist ads x.example\n",
 	     "list ads: no rule has dest=list:ads"},
+	    {"# tollgate rules v1\nrule app=* action=deny via=mail\n",
+	     "line 2: via: only goes with action=allow"},
+	    {"# tollgate rules v1\nrule action=allow via=MAIL\n",
+	     "line 2: via: \"MAIL\" is not direct, upstream or an upstream "
+	     "NAME"},
 	};
 	struct rules_set set;
 	size_t n_rules, n_names, i;
@@ -151,6 +156,63 @@ test_round_trip(void **state)
 	free(text);
 }
 
+/* A rule's route goes out and comes back; a rule without one is
+ * written as before. */
+static void
+test_via_round_trip(void **state)
+{
+	const char *names[] = {"lists.debian.org", "deb.debian.org"};
+	struct rules_set set, back;
+	struct rule r;
+	char err[EXPORT_ERRLEN], *text = NULL;
+	size_t len = 0, n_rules, n_names, i;
+	FILE *m;
+
+	rules_set_init(&set);
+	rule_init(&r);
+	r.id = 1;
+	r.action = ACTION_ALLOW;
+	assert_int_equal(
+	    rule_parse_dest(&r, "*.mail.example", err, sizeof(err)), 0);
+	assert_int_equal(rule_parse_via(&r, "mail", err, sizeof(err)), 0);
+	assert_int_equal(rules_set_add(&set, &r, NULL, 0, err, sizeof(err)), 0);
+	rule_init(&r);
+	r.id = 2;
+	r.action = ACTION_ALLOW;
+	assert_int_equal(rule_parse_dest(&r, "list:apt", err, sizeof(err)), 0);
+	assert_int_equal(rule_parse_via(&r, "direct", err, sizeof(err)), 0);
+	assert_int_equal(rules_set_add(&set, &r, names, 2, err, sizeof(err)),
+	                 0);
+	rule_init(&r);
+	r.id = 3;
+	assert_int_equal(rules_set_add(&set, &r, NULL, 0, err, sizeof(err)), 0);
+
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	assert_int_equal(export_write(m, &set), 1 + 3 + 2);
+	fclose(m);
+	assert_non_null(strstr(text,
+	                       "\nrule id=1 app=* uid=any "
+	                       "dest=*.mail.example port=any proto=any "
+	                       "action=allow via=mail duration=forever "));
+	assert_non_null(strstr(text, " dest=list:apt port=any proto=any "
+	                             "action=allow via=direct duration="));
+	assert_non_null(strstr(text, "\nrule id=3 app=* uid=any dest=* "
+	                             "port=any proto=any action=deny "
+	                             "duration=forever "));
+	assert_int_equal(
+	    read_text(text, &back, &n_rules, &n_names, err, sizeof(err)), 0);
+	assert_int_equal(n_rules, 3);
+	for (i = 0; i < 3; i++)
+		assert_true(rule_equal(&set.rules[i], &back.rules[i]));
+	assert_string_equal(back.rules[0].via, "mail");
+	assert_string_equal(back.rules[1].via, "direct");
+	assert_string_equal(back.rules[2].via, "");
+	rules_set_free(&back);
+	rules_set_free(&set);
+	free(text);
+}
+
 static void
 test_streaming_and_limits(void **state)
 {
@@ -196,6 +258,7 @@ main(void)
 	    cmocka_unit_test(test_read),
 	    cmocka_unit_test(test_bad_texts),
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_via_round_trip),
 	    cmocka_unit_test(test_streaming_and_limits),
 	};
 

@@ -703,6 +703,30 @@ test_slots_and_entries(void **state)
 	teardown((void **)&f);
 }
 
+/* The route of the deciding rule reaches whoever connects onward. */
+static void
+test_entry_carries_the_route(void **state)
+{
+	struct fixture *f = *state;
+	struct rule *back = malloc(sizeof(*back));
+
+	assert_non_null(back);
+	add(f, "id=1 dest=mail.example.org action=allow via=mail", NULL);
+	add(f, "id=2 dest=*.example.org action=allow via=direct", NULL);
+	add(f, "id=3 dest=*.example.org port=443 action=allow", NULL);
+	build(f);
+	assert_int_equal(decide(f, "mail.example.org"), 1);
+	assert_string_equal(f->why.winner->via, "mail");
+	rules_entry_rule(f->why.winner, back);
+	assert_true(rule_equal(&f->set.rules[0], back));
+	assert_int_equal(decide(f, "www.example.org"), 3);
+	assert_string_equal(f->why.winner->via, "");
+	f->q.port = 80;
+	assert_int_equal(decide(f, "www.example.org"), 2);
+	assert_string_equal(f->why.winner->via, "direct");
+	free(back);
+}
+
 static void
 test_bad_sets_are_refused(void **state)
 {
@@ -804,6 +828,8 @@ main(void)
 	    cmocka_unit_test(test_slots_and_entries),
 	    cmocka_unit_test(test_bad_sets_are_refused),
 	    cmocka_unit_test_setup_teardown(test_empty_index, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_entry_carries_the_route, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_many_rules, setup, teardown),
 	};
 

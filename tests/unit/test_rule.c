@@ -629,6 +629,110 @@ test_note_limits(void **state)
 	free(r);
 }
 
+/* A route: via=direct|upstream|NAME, on allow rules only. */
+static void
+test_via(void **state)
+{
+	static const char *const good[] = {
+	    "direct",
+	    "upstream",
+	    "mail",
+	    "tor_9102-b",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 32 */
+	};
+	static const char *const bad[] = {
+	    "Mail",
+	    "mail.x",
+	    "mail x",
+	    "socks5://10.0.0.1:9050",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", /* 33 */
+	};
+	struct rule *r = rule_new(), *other = rule_new();
+	char line[RULE_LINE_MAX], err[256];
+	size_t i;
+
+	assert_string_equal(r->via, "");
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		assert_int_equal(rule_parse_via(r, good[i], err, sizeof(err)),
+		                 0);
+		assert_string_equal(r->via, good[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		rule_init(r);
+		err[0] = '\0';
+		if (rule_parse_via(r, bad[i], err, sizeof(err)) != -1)
+			fail_msg("via \"%s\" was taken", bad[i]);
+		assert_string_equal(r->via, "");
+		assert_non_null(
+		    strstr(err, "is not direct, upstream or an upstream NAME"));
+	}
+	assert_int_equal(rule_parse_via(r, "mail", err, sizeof(err)), 0);
+	assert_int_equal(rule_parse_via(r, "", err, sizeof(err)), 0);
+	assert_string_equal(r->via, "");
+
+	/* Written after the action, only when there is one. */
+	rule_init(r);
+	r->id = 5;
+	r->action = ACTION_ALLOW;
+	assert_int_equal(rule_parse_dest(r, "*.example.org", err, sizeof(err)),
+	                 0);
+	rule_format(r, line, sizeof(line));
+	assert_null(strstr(line, "via="));
+	assert_int_equal(rule_parse_via(r, "mail", err, sizeof(err)), 0);
+	rule_format(r, line, sizeof(line));
+	assert_string_equal(line, "rule id=5 app=* uid=any dest=*.example.org "
+	                          "port=any proto=any action=allow via=mail "
+	                          "duration=forever priority=0 enabled=yes "
+	                          "created=- updated=- hits=0 last_hit=- "
+	                          "note=\"\"");
+	round_trip(r);
+	*other = *r;
+	snprintf(other->via, sizeof(other->via), "direct");
+	assert_false(rule_equal(r, other));
+
+	/* In any order of the fields; never on a rule that blocks. */
+	assert_int_equal(rule_parse_line(r, "rule via=direct action=allow", err,
+	                                 sizeof(err)),
+	                 0);
+	assert_string_equal(r->via, "direct");
+	assert_int_equal(
+	    rule_parse_line(r, "rule dest=x.org via=mail", err, sizeof(err)),
+	    -1);
+	assert_string_equal(err, "via: only goes with action=allow (a deny "
+	                         "rule sends nothing anywhere)");
+	assert_int_equal(rule_parse_line(r, "rule action=reject via=upstream",
+	                                 err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "via: only goes with action=allow"));
+	assert_int_equal(
+	    rule_parse_line(r, "rule action=allow via=Mail", err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "via: \"Mail\" is not direct"));
+	assert_int_equal(rule_parse_line(r, "rule action=allow via=a via=b",
+	                                 err, sizeof(err)),
+	                 -1);
+	assert_string_equal(err, "via: given twice");
+	rule_init(r);
+	r->action = ACTION_DENY;
+	assert_int_equal(rule_check(r, err, sizeof(err)), 0);
+	snprintf(r->via, sizeof(r->via), "mail");
+	assert_int_equal(rule_check(r, err, sizeof(err)), -1);
+	r->action = ACTION_ALLOW;
+	assert_int_equal(rule_check(r, err, sizeof(err)), 0);
+
+	/* The longest via on the longest line still fits. */
+	memset(r->app, '"', RULE_APP_MAX - 1);
+	r->app[0] = '/';
+	r->app[RULE_APP_MAX - 1] = '\0';
+	memset(r->note, '\x01', RULE_NOTE_MAX - 1);
+	r->note[RULE_NOTE_MAX - 1] = '\0';
+	memset(r->via, 'v', CONFIG_UPSTREAM_NAME_MAX);
+	r->via[CONFIG_UPSTREAM_NAME_MAX] = '\0';
+	round_trip(r);
+	free(other);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -651,6 +755,7 @@ main(void)
 	    cmocka_unit_test(test_missing_fields_keep_defaults),
 	    cmocka_unit_test(test_bad_lines_name_the_key),
 	    cmocka_unit_test(test_note_limits),
+	    cmocka_unit_test(test_via),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

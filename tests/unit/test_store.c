@@ -160,6 +160,7 @@ assert_rule_equal(const struct rule *a, const struct rule *b)
 	assert_int_equal(a->hits, b->hits);
 	assert_int_equal(a->last_hit, b->last_hit);
 	assert_string_equal(a->note, b->note);
+	assert_string_equal(a->via, b->via);
 }
 
 /* Run SQL on a file directly, as another program (or an old tollgate)
@@ -418,6 +419,118 @@ test_bad_rules_are_refused(void **state)
 	assert_non_null(strstr(err, "without a list"));
 
 	assert_int_equal(count_rules(s), 0);
+	store_close(s);
+}
+
+/* A rule's route is stored, edited, loaded; never on a blocking rule. */
+static void
+test_via_stored(void **state)
+{
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN] = "";
+	struct rules_set set;
+	struct rule r, got;
+	struct store *s;
+	int64_t a, b;
+
+	s = open_rw(f->db);
+	plain_rule(&r, "/usr/bin/thunderbird", "mail.example.org");
+	snprintf(r.via, sizeof(r.via), "mail");
+	a = add(s, &r);
+	plain_rule(&r, "/usr/bin/apt", "deb.debian.org");
+	b = add(s, &r);
+	assert_int_equal(store_rule_get(s, a, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.via, "mail");
+	assert_int_equal(store_rule_get(s, b, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.via, "");
+
+	snprintf(got.via, sizeof(got.via), "direct");
+	assert_int_equal(store_rule_edit(s, &got, NULL, 0, err, sizeof(err)),
+	                 STORE_OK);
+	store_close(s);
+
+	s = open_rw(f->db);
+	rules_set_init(&set);
+	assert_int_equal(store_load(s, &set, err, sizeof(err)), 0);
+	assert_int_equal(set.n_rules, 2);
+	assert_string_equal(set.rules[0].via, "mail");
+	assert_string_equal(set.rules[1].via, "direct");
+	rules_set_free(&set);
+
+	/* A deny rule with a route is refused, and nothing changes. */
+	assert_int_equal(store_rule_get(s, a, &got, err, sizeof(err)),
+	                 STORE_OK);
+	got.action = ACTION_DENY;
+	assert_int_equal(store_rule_edit(s, &got, NULL, 0, err, sizeof(err)),
+	                 STORE_ERROR);
+	assert_non_null(strstr(err, "via on a rule that does not allow"));
+	plain_rule(&r, "*", "x.example");
+	r.action = ACTION_REJECT;
+	snprintf(r.via, sizeof(r.via), "upstream");
+	assert_int_equal(store_rule_add(s, &r, NULL, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "via on a rule that does not allow"));
+	assert_int_equal(count_rules(s), 2);
+	assert_int_equal(store_rule_get(s, a, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_int_equal(got.action, ACTION_ALLOW);
+	store_close(s);
+}
+
+/* A named secret: made once, the same after a reopen, one per name. */
+static void
+test_secrets(void **state)
+{
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN] = "";
+	uint8_t a[32], a2[32], b[32], zero[32] = {0}, small[16];
+	struct store *s;
+
+	s = open_rw(f->db);
+	assert_int_equal(
+	    store_secret(s, "isolation", a, sizeof(a), err, sizeof(err)), 0);
+	assert_memory_not_equal(a, zero, sizeof(a));
+	assert_int_equal(
+	    store_secret(s, "isolation", a2, sizeof(a2), err, sizeof(err)), 0);
+	assert_memory_equal(a, a2, sizeof(a));
+	assert_int_equal(
+	    store_secret(s, "other", b, sizeof(b), err, sizeof(err)), 0);
+	assert_memory_not_equal(a, b, sizeof(a));
+	store_close(s);
+
+	/* Across a restart, and for a reader (the CLI) too. */
+	memset(a2, 0, sizeof(a2));
+	s = open_rw(f->db);
+	assert_int_equal(
+	    store_secret(s, "isolation", a2, sizeof(a2), err, sizeof(err)), 0);
+	assert_memory_equal(a, a2, sizeof(a));
+	store_close(s);
+	memset(a2, 0, sizeof(a2));
+	s = store_open(f->db, STORE_READONLY, err, sizeof(err));
+	assert_non_null(s);
+	assert_int_equal(
+	    store_secret(s, "isolation", a2, sizeof(a2), err, sizeof(err)), 0);
+	assert_memory_equal(a, a2, sizeof(a));
+	/* A reader cannot make one. */
+	assert_int_equal(store_secret(s, "new", b, sizeof(b), err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "making the secret \"new\""));
+	assert_non_null(strstr(err, "read-only"));
+	store_close(s);
+
+	/* The stored length is the secret's: another length is an error,
+	 * never a second secret of the same name. */
+	s = open_rw(f->db);
+	assert_int_equal(store_secret(s, "isolation", small, sizeof(small), err,
+	                              sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "the stored secret is 32 bytes, not 16"));
+	assert_int_equal(store_secret(s, "isolation", a2, 0, err, sizeof(err)),
+	                 -1);
+	assert_int_equal(store_secret(s, "isolation", a2, STORE_SECRET_MAX + 1,
+	                              err, sizeof(err)),
+	                 -1);
 	store_close(s);
 }
 
@@ -826,6 +939,7 @@ test_migration_from_v1(void **state)
 	assert_int_equal(r.hits, 42);
 	assert_int_equal(r.last_hit, 1600000000);
 	assert_string_equal(r.note, ""); /* the column schema 2 added */
+	assert_string_equal(r.via, "");  /* and the one schema 4 added */
 
 	/* The new column works, and the list came through. */
 	snprintf(r.note, sizeof(r.note), "from v1");
@@ -1183,6 +1297,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rules_are_refused, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_via_stored, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_enable_edit, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filtered_by_app, setup,
