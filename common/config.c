@@ -1059,14 +1059,15 @@ listen_same(const struct config_listen *a, const struct config_listen *b)
 	                  (const struct sockaddr *)&b->addr) != 0;
 }
 
-/* No address twice across the listening keys: each serves one front. */
+/* No address twice across the listening keys (and no front on the
+ * control socket): each serves one front. */
 static int
 config_check_listen(const struct config *cfg, char *err, size_t errlen)
 {
 	struct {
 		const char *key;
 		struct config_listen l;
-	} all[CONFIG_MAX_LISTEN + 2 * CONFIG_MAX_FRONT];
+	} all[CONFIG_MAX_LISTEN + 2 * CONFIG_MAX_FRONT + 1];
 	char buf[CONFIG_LISTEN_STRLEN];
 	size_t i, j, n = 0;
 
@@ -1083,6 +1084,12 @@ config_check_listen(const struct config *cfg, char *err, size_t errlen)
 		all[n].key = "http_connect_listen";
 		all[n++].l = cfg->connect_listen[i];
 	}
+	all[n].key = "control_socket";
+	memset(&all[n].l, 0, sizeof(all[n].l));
+	all[n].l.is_unix = true;
+	snprintf(all[n].l.path, sizeof(all[n].l.path), "%s",
+	         cfg->control_socket);
+	n++;
 	for (i = 0; i < n; i++)
 		for (j = i + 1; j < n; j++) {
 			if (!listen_same(&all[i].l, &all[j].l))

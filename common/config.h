@@ -124,8 +124,8 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 /*
  * Check what no single line can: that all transparent listeners share one
  * port (nftables redirects to a port), and that no address (or unix path)
- * is given twice across transparent_listen, socks_listen and
- * http_connect_listen.  Returns 0 or -1 + err.
+ * is given twice across transparent_listen, socks_listen,
+ * http_connect_listen and control_socket.  Returns 0 or -1 + err.
  */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "proxyd/httpconnect.h"
+#include "proxyd/socks.h"
 
 /* The longest port: "65535". */
 #define HC_PORT_DIGITS 5
@@ -479,4 +480,20 @@ hc_response(int status, char *out, size_t cap)
 	if (n < 0 || (size_t)n >= cap)
 		return 0;
 	return n;
+}
+
+int
+hc_status_for_socks(uint8_t code)
+{
+	switch (code) {
+	case SOCKS_OK:
+		return 200;
+	case SOCKS_NOT_ALLOWED:
+		return 403;
+	case SOCKS_TTL:
+	case SOCKS_TOR_INTRO_TIMEOUT:
+		return 504;
+	default:
+		return 502;
+	}
 }

@@ -87,4 +87,12 @@ enum hc_result hc_parse(const uint8_t *buf, size_t len, struct hc_request *req);
  */
 size_t hc_response(int status, char *out, size_t cap);
 
+/*
+ * The status that tells an HTTP client what a SOCKS5 reply code (enum
+ * socks_code in socks.h: an upstream's answer, or tollgate's own) says:
+ * 200 for success, 403 for "not allowed", 504 for a timeout (06, and
+ * Tor's F7), 502 for every other failure.
+ */
+int hc_status_for_socks(uint8_t code);
+
 #endif

@@ -99,8 +99,10 @@ int
 rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
              size_t errlen)
 {
+	const struct rules_entry *e;
 	struct rulesvc *rs;
 	struct rules_index *idx;
+	size_t i;
 	int n;
 
 	rs = calloc(1, sizeof(*rs));
@@ -130,6 +132,16 @@ rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
 	}
 	pd->rules = rs;
 	log_info("rules: %zu in force from %s", rs->n_slots, pd->cfg.database);
+	/* Stored while another tollgate.conf was in force, maybe. */
+	for (i = 0; i < rs->n_slots; i++) {
+		e = rules_index_entry(rs->idx, i);
+		if (config_upstream_find(&pd->cfg, e->via) == NULL)
+			log_warn(
+			    "rules: rule %lld goes via %s, but there is no "
+			    "upstream named '%s' in %s",
+			    (long long)e->id, e->via, e->via,
+			    pd->cfg.path[0] ? pd->cfg.path : "tollgate.conf");
+	}
 	return 0;
 fail:
 	if (rs->store != NULL)

@@ -167,8 +167,8 @@ enum socks_code {
  * (introduction or rendezvous failed) 01 general failure; F4, F5 (client
  * authorization) 02 not allowed; F7 (timed out) 06 TTL expired.  Any other
  * code above 08 is 01.
- * Returns the length written, or 0 when cap < SOCKS_REPLY_MAX or s's
- * version is not known.
+ * Returns the length written, or 0 when it does not fit in cap
+ * (SOCKS_REPLY_MAX always does) or s's version is not known.
  */
 size_t socks_reply(const struct socks_server *s, uint8_t code,
                    const struct sockaddr *bound, uint8_t *out, size_t cap);

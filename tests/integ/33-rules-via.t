@@ -3,12 +3,14 @@
 # upstream (upstream.mail); an allow rule added with --via mail is listed
 # with its route, rules test says where an allowed connection goes and
 # through which address, and the route survives a restart and an export
-# and import.  A route that names no configured upstream, or one on a deny
-# rule, is refused by the CLI and, sent past it, by tollgated.
+# and import (tollgated warns when tollgate.conf no longer has the
+# upstream a stored rule names).  A route that names no configured
+# upstream, or one on a deny rule, is refused by the CLI and, sent past
+# it, by tollgated.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 19
+plan 21
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 TG=$TG_ROOT/build/tollgate
@@ -81,3 +83,11 @@ is "$("$TG" -c "$CONF" rules list --json | python3 -c '
 import json, sys
 print(",".join(str(r["via"]) for r in json.load(sys.stdin)))')" \
     "mail,direct,mail,direct" "importing it back adds the rules with their routes"
+
+tg_stop
+CONF2=$(tg_conf database="$TG_TMP/db/tollgate.db" \
+    control_socket="$TG_TMP/run/control.sock")
+tg_start "$CONF2"
+ok $? "tollgated starts with a tollgate.conf without upstream.mail"
+like "$(cat "$TG_LOG")" "rule 1 goes via mail, but there is no upstream named 'mail'" \
+    "and warns that rule 1's route names no upstream"

@@ -229,6 +229,10 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"socks_listen = unix:/run/tg.sock:0600, unix:/run/tg.sock\n",
 	     "socks_listen: unix:/run/tg.sock is given twice (also in "
 	     "socks_listen)"},
+	    {"control_socket = /run/tg/c.sock\n"
+	     "http_connect_listen = unix:/run/tg/c.sock\n",
+	     "control_socket: unix:/run/tg/c.sock is given twice (also in "
+	     "http_connect_listen)"},
 	};
 	size_t i;
 

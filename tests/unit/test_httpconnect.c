@@ -586,6 +586,21 @@ test_response_unknown_and_small(void **state)
 	assert_int_equal(hc_response(200, out, 10), 0);
 }
 
+/* What an upstream answered, as an HTTP client reads it. */
+static void
+test_status_for_socks(void **state)
+{
+	assert_int_equal(hc_status_for_socks(0x00), 200);
+	assert_int_equal(hc_status_for_socks(0x02), 403);
+	assert_int_equal(hc_status_for_socks(0x06), 504);
+	assert_int_equal(hc_status_for_socks(0xf7), 504);
+	assert_int_equal(hc_status_for_socks(0x01), 502);
+	assert_int_equal(hc_status_for_socks(0x04), 502);
+	assert_int_equal(hc_status_for_socks(0x05), 502);
+	assert_int_equal(hc_status_for_socks(0xf0), 502);
+	assert_int_equal(hc_status_for_socks(0x42), 502);
+}
+
 int
 main(void)
 {
@@ -609,6 +624,7 @@ main(void)
 	    cmocka_unit_test(test_response_errors),
 	    cmocka_unit_test(test_response_405),
 	    cmocka_unit_test(test_response_unknown_and_small),
+	    cmocka_unit_test(test_status_for_socks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
