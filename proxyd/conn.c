@@ -37,10 +37,9 @@ static const struct {
 	const char *name;
 	unsigned next; /* CONN_BIT()s of the states it may go to */
 } conn_states[CONN_STATE_COUNT] = {
-    [CONN_REQUEST] = {"request", CONN_BIT(CONN_PEEK) |
-                                     CONN_BIT(CONN_ATTR_WAIT) |
-                                     CONN_BIT(CONN_DECIDE) |
-                                     CONN_BIT(CONN_DEAD)},
+    [CONN_REQUEST] = {"request",
+                      CONN_BIT(CONN_PEEK) | CONN_BIT(CONN_ATTR_WAIT) |
+                          CONN_BIT(CONN_DECIDE) | CONN_BIT(CONN_DEAD)},
     [CONN_PEEK] = {"peek", CONN_BIT(CONN_ATTR_WAIT) | CONN_BIT(CONN_DECIDE) |
                                CONN_BIT(CONN_DEAD)},
     [CONN_ATTR_WAIT] = {"attr-wait",
@@ -621,8 +620,9 @@ conn_request_cb(evutil_socket_t fd, short what, void *arg)
 	if (n == -1)
 		return;
 	if (n == 0) {
-		conn_log(c, LOG_DEBUG, "client closed before its request was "
-		                       "whole");
+		conn_log(c, LOG_DEBUG,
+		         "client closed before its request was "
+		         "whole");
 		conn_free(c);
 		return;
 	}
@@ -645,8 +645,9 @@ conn_request_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		case FRONT_REPLY:
 			if (front_write(c->cfd, out, outlen) == -1) {
-				conn_log(c, LOG_INFO, "client gone during its "
-				                      "request");
+				conn_log(c, LOG_INFO,
+				         "client gone during its "
+				         "request");
 				conn_free(c);
 				return;
 			}
@@ -889,10 +890,11 @@ conn_settle(struct conn *c)
 	if (c->verdict == ACTION_ALLOW && c->sfd == -1) {
 		c->route = config_upstream_find(cfg, c->via);
 		if (c->route == NULL) {
-			conn_log(c, LOG_WARNING,
-			         "rule %lld routes via '%s', which tollgate.conf "
-			         "does not name",
-			         (long long)c->rule_id, c->via);
+			conn_log(
+			    c, LOG_WARNING,
+			    "rule %lld routes via '%s', which tollgate.conf "
+			    "does not name",
+			    (long long)c->rule_id, c->via);
 			c->verdict = ACTION_REJECT;
 			c->reason = REASON_NO_ROUTE;
 		}
@@ -923,9 +925,8 @@ conn_upstream_prepare(struct conn *c)
 	}
 	if (isolation_username(pd->cfg.isolation, pd->isolation_key,
 	                       app->uid_known ? app->uid : (uid_t)-1,
-	                       app->known ? app->exe : NULL, name, cuser,
-	                       cpass, user, sizeof(user), pass,
-	                       sizeof(pass)) == -1) {
+	                       app->known ? app->exe : NULL, name, cuser, cpass,
+	                       user, sizeof(user), pass, sizeof(pass)) == -1) {
 		conn_log(c, LOG_ERR, "cannot make the isolation user name");
 		return -1;
 	}
@@ -1197,7 +1198,8 @@ conn_connect_cb(evutil_socket_t fd, short what, void *arg)
 
 	conn_expect(c, CONN_BIT(CONN_CONNECT), "onward writable");
 	if ((err = c->up->ready(fd, msg, sizeof(msg))) != 0) {
-		conn_fail(c, c->up->socks5 ? FRONT_GENERAL : front_code_errno(err),
+		conn_fail(c,
+		          c->up->socks5 ? FRONT_GENERAL : front_code_errno(err),
 		          msg);
 		return;
 	}
@@ -1227,8 +1229,9 @@ conn_connect(struct conn *c)
 	}
 	c->sfd = c->up->open(pd, to, msg, sizeof(msg));
 	if (c->sfd == -1) {
-		conn_fail(c, c->up->socks5 ? FRONT_GENERAL : front_code_errno(errno),
-		          msg);
+		conn_fail(
+		    c, c->up->socks5 ? FRONT_GENERAL : front_code_errno(errno),
+		    msg);
 		return;
 	}
 	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1) {
@@ -1246,7 +1249,8 @@ static int
 conn_upstream_send(struct conn *c)
 {
 	if (front_write(c->sfd, c->s5->out, c->s5->out_len) == -1) {
-		conn_fail(c, FRONT_GENERAL, "upstream: cannot send its request");
+		conn_fail(c, FRONT_GENERAL,
+		          "upstream: cannot send its request");
 		return -1;
 	}
 	return 0;

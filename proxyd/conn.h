@@ -115,12 +115,12 @@ struct conn {
 	struct front_ask *ask;
 	const struct upstream *up;
 	const struct config_upstream *route; /* NULL: direct */
-	int cfd;                        /* the client */
-	int sfd;                        /* onward, -1 until connecting */
-	struct sockaddr_storage client; /* the client's address (AF_UNSPEC
-	                                 * for a unix client) */
-	struct sockaddr_storage local;  /* its socket's other end */
-	bool has_cred;                  /* a unix client: pid and uid */
+	int cfd;                             /* the client */
+	int sfd;                             /* onward, -1 until connecting */
+	struct sockaddr_storage client;      /* the client's address (AF_UNSPEC
+	                                      * for a unix client) */
+	struct sockaddr_storage local;       /* its socket's other end */
+	bool has_cred;                       /* a unix client: pid and uid */
 	pid_t peer_pid;
 	uid_t peer_uid;
 	struct sockaddr_storage dst; /* where the client wants to go: an IP

@@ -24,8 +24,8 @@ struct fakeip_slot {
 struct fakeip {
 	uint32_t net; /* host order */
 	uint32_t mask;
-	size_t max;   /* slots */
-	size_t turn;  /* the next slot to hand out */
+	size_t max;  /* slots */
+	size_t turn; /* the next slot to hand out */
 	struct fakeip_slot *slots;
 	uint32_t *heads; /* n_heads chains */
 	size_t n_heads;

@@ -40,9 +40,9 @@
 
 /* What a proxy client asked for. */
 struct front_ask {
-	struct sockaddr_storage dst; /* the address it named; AF_UNSPEC
-	                              * when it named a host */
-	uint16_t port;               /* host order */
+	struct sockaddr_storage dst;  /* the address it named; AF_UNSPEC
+	                               * when it named a host */
+	uint16_t port;                /* host order */
 	char name[PEEK_NAME_MAX + 1]; /* normalised (name.h), "" for an IP */
 	enum name_source source;      /* of name: the front's, or
 	                               * NAME_FAKEIP (conn.c fills it in) */

@@ -10,8 +10,8 @@
 
 struct front_connect {
 	struct hc_request req;
-	bool told;      /* its status line went out */
-	int invalid;    /* the status for a broken request, or 0 */
+	bool told;   /* its status line went out */
+	int invalid; /* the status for a broken request, or 0 */
 };
 
 static void
@@ -64,7 +64,7 @@ connect_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 static void
 connect_close_with(struct front_connect *h, int fd, int status)
 {
-	char buf[1024];
+	char buf[HTTP_CONNECT_RESPONSE_MAX];
 	size_t n;
 
 	if (h->told) {
@@ -90,7 +90,7 @@ static int
 connect_granted(void *st, int fd)
 {
 	struct front_connect *h = st;
-	char buf[256];
+	char buf[HTTP_CONNECT_RESPONSE_MAX];
 	size_t n;
 
 	n = hc_response(200, buf, sizeof(buf));
@@ -98,18 +98,11 @@ connect_granted(void *st, int fd)
 	return front_write(fd, buf, n);
 }
 
-/* A SOCKS5 code as an HTTP status: the proxy's own refusal 403, a way
- * onward that took too long 504, any other failure 502. */
+/* A SOCKS5 code as an HTTP status (hc_status_for_socks()). */
 static void
 connect_failed(void *st, int fd, uint8_t code)
 {
-	int status = 502;
-
-	if (code == FRONT_NOT_ALLOWED)
-		status = 403;
-	else if (code == FRONT_TIMEOUT)
-		status = 504;
-	connect_close_with(st, fd, status);
+	connect_close_with(st, fd, hc_status_for_socks(code));
 }
 
 const struct front front_connect = {

@@ -82,7 +82,7 @@ socks_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 static void
 socks_close_with(struct front_socks *s, int fd, uint8_t code)
 {
-	uint8_t buf[32];
+	uint8_t buf[SOCKS_REPLY_MAX];
 	size_t n;
 
 	if (s->told) {
@@ -115,7 +115,7 @@ static int
 socks_granted(void *st, int fd)
 {
 	struct front_socks *s = st;
-	uint8_t buf[32];
+	uint8_t buf[SOCKS_REPLY_MAX];
 	size_t n;
 
 	n = socks_reply(&s->srv, 0x00, NULL, buf, sizeof(buf));

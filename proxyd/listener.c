@@ -29,8 +29,8 @@ struct listener {
 	struct proxyd *pd;
 	const struct front *front;
 	struct evconnlistener *evl;
-	struct sockaddr_storage addr; /* a TCP listener's */
-	char path[108];               /* a unix one's, "" for TCP */
+	struct sockaddr_storage addr;  /* a TCP listener's */
+	char path[108];                /* a unix one's, "" for TCP */
 	struct accept_backoff backoff; /* out of descriptors: pausing */
 };
 
@@ -68,8 +68,7 @@ is_loop(struct proxyd *pd, const struct sockaddr *dst)
  * ours.
  */
 static void
-listener_accept_proxy(struct listener *l, int fd,
-                      const struct sockaddr *client)
+listener_accept_proxy(struct listener *l, int fd, const struct sockaddr *client)
 {
 	struct proxyd *pd = l->pd;
 	struct conn_origin o = {0};
@@ -84,7 +83,8 @@ listener_accept_proxy(struct listener *l, int fd,
 		return;
 	}
 	if (l->path[0] != '\0') {
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) ==
+		    -1) {
 			log_warn("listener %s: SO_PEERCRED: %s",
 			         listener_name(l, a, sizeof(a)),
 			         strerror(errno));
@@ -256,9 +256,9 @@ listener_open(struct proxyd *pd, const struct front *front,
 	else
 		memcpy(&l->addr, &at->addr, sizeof(l->addr));
 	listener_name(l, a, sizeof(a));
-	fd = at->is_unix ? listener_bind_unix(at->path, at->mode, a)
-	                 : listener_bind_tcp((const struct sockaddr *)&at->addr,
-	                                     a);
+	fd = at->is_unix
+	         ? listener_bind_unix(at->path, at->mode, a)
+	         : listener_bind_tcp((const struct sockaddr *)&at->addr, a);
 	if (fd == -1)
 		goto fail;
 	l->evl = evconnlistener_new(
@@ -301,11 +301,12 @@ listener_open_all(struct proxyd *pd)
 			return -1;
 	}
 	for (i = 0; i < cfg->n_socks_listen; i++)
-		if (listener_open(pd, &front_socks, &cfg->socks_listen[i]) == -1)
+		if (listener_open(pd, &front_socks, &cfg->socks_listen[i]) ==
+		    -1)
 			return -1;
 	for (i = 0; i < cfg->n_connect_listen; i++)
-		if (listener_open(pd, &front_connect, &cfg->connect_listen[i]) ==
-		    -1)
+		if (listener_open(pd, &front_connect,
+		                  &cfg->connect_listen[i]) == -1)
 			return -1;
 	return 0;
 }

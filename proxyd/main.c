@@ -306,8 +306,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	inet_pton(AF_INET, FAKEIP_DEFAULT_NET, &fake_net);
-	pd.fakeip = fakeip_new(fake_net, FAKEIP_DEFAULT_PREFIX,
-	                       FAKEIP_DEFAULT_MAX);
+	pd.fakeip =
+	    fakeip_new(fake_net, FAKEIP_DEFAULT_PREFIX, FAKEIP_DEFAULT_MAX);
 	if (pd.fakeip == NULL) {
 		log_error("the fake-IP map: %s", strerror(errno));
 		goto out;
@@ -317,8 +317,9 @@ main(int argc, char **argv)
 	pd.dns = evdns_base_new(pd.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
 	                                     EVDNS_BASE_DISABLE_WHEN_INACTIVE);
 	if (pd.dns == NULL)
-		log_warn("cannot read /etc/resolv.conf: proxy clients that name "
-		         "a host get 'host unreachable' on a direct route");
+		log_warn(
+		    "cannot read /etc/resolv.conf: proxy clients that name "
+		    "a host get 'host unreachable' on a direct route");
 
 	/* The control socket: made as root, served after the drop. */
 	if (eventlog_open(&pd, err, sizeof(err)) == -1) {

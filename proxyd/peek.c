@@ -78,12 +78,9 @@ const char *
 name_source_str(enum name_source s)
 {
 	static const char *const words[NAME_SOURCE_COUNT] = {
-	    [NAME_NONE] = "none",
-	    [NAME_SNI] = "sni",
-	    [NAME_HTTP] = "http",
-	    [NAME_SOCKS] = "socks",
-	    [NAME_CONNECT] = "connect",
-	    [NAME_FAKEIP] = "fakeip",
+	    [NAME_NONE] = "none",       [NAME_SNI] = "sni",
+	    [NAME_HTTP] = "http",       [NAME_SOCKS] = "socks",
+	    [NAME_CONNECT] = "connect", [NAME_FAKEIP] = "fakeip",
 	};
 
 	if ((unsigned)s >= NAME_SOURCE_COUNT || words[s] == NULL)

@@ -28,9 +28,9 @@
 /* Where a connection's name came from; a front that is told the name
  * (SOCKS, HTTP CONNECT, a fake IP of the DNS stub) adds its own. */
 enum name_source {
-	NAME_NONE, /* no name: the rule must match the IP */
-	NAME_SNI,  /* TLS ClientHello server_name */
-	NAME_HTTP, /* HTTP/1.x Host header */
+	NAME_NONE,    /* no name: the rule must match the IP */
+	NAME_SNI,     /* TLS ClientHello server_name */
+	NAME_HTTP,    /* HTTP/1.x Host header */
 	NAME_SOCKS,   /* a SOCKS4a or SOCKS5 request (socks.h) */
 	NAME_CONNECT, /* an HTTP CONNECT request (httpconnect.h) */
 	NAME_FAKEIP,  /* the name behind an address tollgated made up for

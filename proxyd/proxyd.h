@@ -44,13 +44,13 @@ struct proxyd {
 	unsigned n_conns;
 	uint64_t next_conn_id;
 	struct listener *listeners;
-	struct event *sweep_ev;  /* idle timeout sweep */
-	struct rulesvc *rules;   /* store, live index, hit counts */
-	struct eventlog *events; /* the event writer */
-	struct control *control; /* the control socket; NULL once closed */
-	struct broker *broker;   /* prompts and parked connections */
-	struct evdns_base *dns;  /* resolves names of direct proxy clients;
-	                          * NULL when resolv.conf could not be read */
+	struct event *sweep_ev;    /* idle timeout sweep */
+	struct rulesvc *rules;     /* store, live index, hit counts */
+	struct eventlog *events;   /* the event writer */
+	struct control *control;   /* the control socket; NULL once closed */
+	struct broker *broker;     /* prompts and parked connections */
+	struct evdns_base *dns;    /* resolves names of direct proxy clients;
+	                            * NULL when resolv.conf could not be read */
 	uint8_t isolation_key[32]; /* isolation.h: from the database */
 	struct fakeip *fakeip;     /* names behind made-up addresses */
 	struct proxyd_stats stats;

@@ -10,21 +10,21 @@
 #include "store/events.h"
 
 enum reason {
-	REASON_DEFAULT,        /* default_action: no rule decided */
-	REASON_RULE,           /* a rule decided: rule_id */
-	REASON_PEEK_INVALID,   /* malformed or oversize TLS/HTTP head */
-	REASON_PEEK_TIMEOUT,   /* name still incomplete at peek_timeout */
-	REASON_LOOP,           /* destination is tollgated itself */
-	REASON_NO_DST,         /* no original destination: not redirected */
-	REASON_OVERLOAD,       /* max_connections reached */
-	REASON_PROMPT,         /* the user answered prompt_id */
-	REASON_PROMPT_TIMEOUT, /* no answer within prompt_timeout */
-	REASON_NO_AGENT,       /* no prompt agent to ask */
-	REASON_PROMPT_FULL,    /* past the broker's bounds */
-	REASON_NAME_MISMATCH,  /* a proxy client's TLS SNI or Host names
-	                        * another host than its request did */
-	REASON_NO_ROUTE,       /* the allowing rule's --via names no upstream
-	                        * in tollgate.conf */
+	REASON_DEFAULT,         /* default_action: no rule decided */
+	REASON_RULE,            /* a rule decided: rule_id */
+	REASON_PEEK_INVALID,    /* malformed or oversize TLS/HTTP head */
+	REASON_PEEK_TIMEOUT,    /* name still incomplete at peek_timeout */
+	REASON_LOOP,            /* destination is tollgated itself */
+	REASON_NO_DST,          /* no original destination: not redirected */
+	REASON_OVERLOAD,        /* max_connections reached */
+	REASON_PROMPT,          /* the user answered prompt_id */
+	REASON_PROMPT_TIMEOUT,  /* no answer within prompt_timeout */
+	REASON_NO_AGENT,        /* no prompt agent to ask */
+	REASON_PROMPT_FULL,     /* past the broker's bounds */
+	REASON_NAME_MISMATCH,   /* a proxy client's TLS SNI or Host names
+	                         * another host than its request did */
+	REASON_NO_ROUTE,        /* the allowing rule's --via names no upstream
+	                         * in tollgate.conf */
 	REASON_FAKEIP_UNMAPPED, /* an address of the fake range with no name
 	                         * behind it (any more) */
 	REASON_COUNT

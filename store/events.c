@@ -24,12 +24,18 @@ static const char *const kind_words[] = {
     [EVENT_GAP] = "gap",
 };
 static const char *const decider_words[] = {
-    [DECIDER_RULE] = "rule",         [DECIDER_DEFAULT] = "default",
-    [DECIDER_PROMPT] = "prompt",     [DECIDER_TIMEOUT] = "timeout",
-    [DECIDER_PEEK] = "peek",         [DECIDER_LOOP] = "loop",
-    [DECIDER_OVERLOAD] = "overload", [DECIDER_NO_DST] = "no-dst",
-    [DECIDER_NO_AGENT] = "no-agent", [DECIDER_PROMPT_FULL] = "prompt-full",
-    [DECIDER_MISMATCH] = "name-mismatch", [DECIDER_NO_ROUTE] = "no-route",
+    [DECIDER_RULE] = "rule",
+    [DECIDER_DEFAULT] = "default",
+    [DECIDER_PROMPT] = "prompt",
+    [DECIDER_TIMEOUT] = "timeout",
+    [DECIDER_PEEK] = "peek",
+    [DECIDER_LOOP] = "loop",
+    [DECIDER_OVERLOAD] = "overload",
+    [DECIDER_NO_DST] = "no-dst",
+    [DECIDER_NO_AGENT] = "no-agent",
+    [DECIDER_PROMPT_FULL] = "prompt-full",
+    [DECIDER_MISMATCH] = "name-mismatch",
+    [DECIDER_NO_ROUTE] = "no-route",
     [DECIDER_FAKEIP] = "fakeip-unmapped",
 };
 

@@ -179,6 +179,7 @@ park(struct fixture *f, int i, const char *name, enum action *verdict)
 	    .name = name,
 	    .source = name != NULL ? NAME_SNI : NAME_NONE,
 	    .dst = (const struct sockaddr *)&f->dst,
+	    .port = addr_port((const struct sockaddr *)&f->dst),
 	    .who = test_who,
 	};
 	enum action v = ACTION_ALLOW;
