@@ -511,9 +511,10 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
  * CONN_REQUEST -> CONN_PEEK, ATTR_WAIT or DECIDE: the request is whole.
  * Its destination and name are c's; bytes after it (still in the peek
  * buffer) are the client's first message, peeked as a transparent
- * client's.  A client that waits for its reply first, as most do, is
- * watched once connected (CONN_WATCH), so that its first message may
- * still be checked against the name it asked for.
+ * client's.  A client that named a host and waits for its reply first,
+ * as most do, is decided on that name and watched once connected
+ * (CONN_WATCH), so that its first message may still be checked against
+ * the name it asked for.
  */
 static void
 conn_request_done(struct conn *c, const struct front_ask *ask)
@@ -541,6 +542,29 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 		c->ask->source = NAME_FAKEIP;
 	}
 	memset(&c->peek, 0, sizeof(c->peek));
+	if (c->ask->name[0] == '\0') {
+		/* Only an address: the name, if any, is in what the client
+		 * sends once it is told "granted".  It is told now, and then
+		 * goes as a transparent client does (a failure onward is a
+		 * reset from here on). */
+		if (c->front->granted(c->fstate, c->cfd) == -1) {
+			conn_log(c, LOG_INFO, "client gone before its reply");
+			conn_abort(c, NULL);
+			return;
+		}
+		conn_set_state(c, CONN_PEEK);
+		if (c->peek_len > 0 && conn_peek_look(c) == 1) {
+			conn_peek_finish(c);
+			return;
+		}
+		if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST,
+		                  conn_peek_cb) == -1 ||
+		    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
+			conn_log(c, LOG_ERR, "cannot add client events");
+			conn_abort(c, NULL);
+		}
+		return;
+	}
 	if (c->peek_len > 0) {
 		conn_set_state(c, CONN_PEEK);
 		if (conn_peek_look(c) == 1) {

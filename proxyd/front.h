@@ -105,8 +105,10 @@ struct front {
 	 * fd.  st is NULL for transparent.
 	 */
 	void (*refuse)(void *st, int fd, enum action verdict);
-	/* The way onward is open: tell the client.  0, or -1 when it could
-	 * not be told (the client is gone).  NULL: nothing to tell. */
+	/* The way onward is open, or the client is to speak first (it asked
+	 * for an address only): tell it, once; told again, nothing.  0, or
+	 * -1 when it could not be told (the client is gone).  NULL: nothing
+	 * to tell. */
 	int (*granted)(void *st, int fd);
 	/* The way onward failed (code: enum front_code or an upstream's
 	 * SOCKS5 code): tell the client and close fd. */

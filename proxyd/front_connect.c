@@ -77,13 +77,15 @@ connect_close_with(struct front_connect *h, int fd, int status)
 	front_reset(fd);
 }
 
+/* deny: 403 Forbidden; reject: 502 Bad Gateway, as if the way onward
+ * had failed (SOCKS's "host unreachable"). */
 static void
 connect_refuse(void *st, int fd, enum action verdict)
 {
 	struct front_connect *h = st;
+	int status = verdict == ACTION_REJECT ? 502 : 403;
 
-	(void)verdict;
-	connect_close_with(h, fd, h->invalid != 0 ? h->invalid : 403);
+	connect_close_with(h, fd, h->invalid != 0 ? h->invalid : status);
 }
 
 static int
@@ -93,6 +95,8 @@ connect_granted(void *st, int fd)
 	char buf[HTTP_CONNECT_RESPONSE_MAX];
 	size_t n;
 
+	if (h->told)
+		return 0;
 	n = hc_response(200, buf, sizeof(buf));
 	h->told = true;
 	return front_write(fd, buf, n);

@@ -95,12 +95,16 @@ socks_close_with(struct front_socks *s, int fd, uint8_t code)
 	front_reset(fd);
 }
 
+/*
+ * deny: "connection not allowed by ruleset" (02), what it is; reject:
+ * "host unreachable" (04), as if the network had said no, which is what
+ * a reject means to a transparent client.
+ */
 static void
 socks_refuse(void *st, int fd, enum action verdict)
 {
 	struct front_socks *s = st;
 
-	(void)verdict;
 	if (s->broken && !s->told) {
 		s->told = true;
 		if (s->invalid_len > 0)
@@ -108,7 +112,9 @@ socks_refuse(void *st, int fd, enum action verdict)
 		front_reset(fd);
 		return;
 	}
-	socks_close_with(s, fd, FRONT_NOT_ALLOWED);
+	socks_close_with(s, fd,
+	                 verdict == ACTION_REJECT ? FRONT_HOST_UNREACH
+	                                          : FRONT_NOT_ALLOWED);
 }
 
 static int
@@ -118,6 +124,8 @@ socks_granted(void *st, int fd)
 	uint8_t buf[SOCKS_REPLY_MAX];
 	size_t n;
 
+	if (s->told)
+		return 0;
 	n = socks_reply(&s->srv, 0x00, NULL, buf, sizeof(buf));
 	s->told = true;
 	return front_write(fd, buf, n);
