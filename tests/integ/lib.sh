@@ -1468,7 +1468,8 @@ curl_to() {
 #   else, and refuses every REFUSED-NAME with a `socks block` rule (reply
 #   0x02, "not allowed by ruleset").  It logs at debug level 1 into
 #   $TG_GW_LOG, which is what the functions below read.
-# gateway_mark: later gateway_requests calls only see what came after.
+# gateway_mark [0]: later gateway_requests calls only see what came
+#   after now (with 0: everything again).
 # gateway_requests [KEY=VALUE...]: the SOCKS requests Dante received
 #   since the mark that carry every KEY=VALUE, one line each, in order:
 #       port=9050 atyp=name dst=a.test:443 user=NAME verdict=pass rep=0
@@ -1649,7 +1650,11 @@ gateway_stop() {
 }
 
 gateway_mark() {
-	TG_GW_MARK=$(wc -l <"$TG_GW_LOG" 2>/dev/null || echo 0)
+	if [ "$1" = 0 ]; then
+		TG_GW_MARK=0
+	else
+		TG_GW_MARK=$(wc -l <"$TG_GW_LOG" 2>/dev/null || echo 0)
+	fi
 }
 
 # Dante's log at debug level 1, read back: a request child logs
@@ -1665,16 +1670,17 @@ gateway_requests() {
 }
 
 gateway_wait_request() {
-	local i line
-	for ((i = 0; i < ${TG_WAIT:-5} * 20; i++)); do
+	local end line
+	end=$(($(tg_ms) + ${TG_WAIT:-5} * 1000))
+	while :; do
 		line=$(gateway_requests "$@" | head -n 1)
 		if [ -n "$line" ]; then
 			echo "$line"
 			return 0
 		fi
+		[ "$(tg_ms)" -lt "$end" ] || return 1
 		sleep 0.05
 	done
-	return 1
 }
 
 gateway_users() {
@@ -1692,4 +1698,57 @@ gateway_syn() {
 
 gateway_stray() {
 	_gw_counter stray
+}
+
+# --- tollgated's SOCKS and CONNECT fronts, over the gateway ---------------
+#
+# socks_setup: after gateway_start, what a test of the fronts starts
+#   with: TG (build/tollgate), DB and SOCK (the database and control
+#   socket, under $TG_TMP, opened 711 for tgguard), TG_SOCKS
+#   (127.0.0.1:1080), TG_CONNECT (127.0.0.1:8080) and TG_SOCKS_UNIX
+#   ($TG_TMP/run/socks.sock).
+# socks_conf KEY=VALUE...: tg_conf with both fronts listening there,
+#   upstream = socks5://$TG_GW4:$TG_GWP, upstream.mail =
+#   socks5://$TG_GW4:$TG_GWP2, isolation = app, default_action = allow;
+#   prints its path.
+# tg_event NAME EXPR: wait (5 s: the writer batches) for a decision row
+#   of `tollgate events --json` whose name is NAME, and print the Python
+#   expression EXPR over r, the newest such row (a dict).  Uses $CONF.
+
+socks_setup() {
+	chmod 711 "$TG_TMP"
+	mkdir -p "$TG_TMP/run" && chmod 755 "$TG_TMP/run" || return 1
+	TG=$TG_ROOT/build/tollgate
+	DB=$TG_TMP/db/tollgate.db
+	SOCK=$TG_TMP/run/control.sock
+	TG_SOCKS=127.0.0.1:1080
+	TG_CONNECT=127.0.0.1:8080
+	TG_SOCKS_UNIX=$TG_TMP/run/socks.sock
+}
+
+socks_conf() {
+	tg_conf default_action=allow database="$DB" control_socket="$SOCK" \
+	    socks_listen="$TG_SOCKS, unix:$TG_SOCKS_UNIX:0666" \
+	    http_connect_listen="$TG_CONNECT" \
+	    upstream="socks5://$TG_GW4:$TG_GWP" \
+	    upstream.mail="socks5://$TG_GW4:$TG_GWP2" isolation=app "$@"
+}
+
+# shellcheck disable=SC2153 # CONF is the script's
+tg_event() {
+	local end out
+	end=$(($(tg_ms) + 5000))
+	while :; do
+		out=$("$TG" -c "$CONF" events --json --domain "$1" --limit 0 \
+		    2>/dev/null | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+rows = [r for r in rows if r.get("kind") == "decision" and r.get("name") == sys.argv[1]]
+if rows:
+    r = rows[-1]
+    print(eval(sys.argv[2]))' "$1" "$2")
+		[ -n "$out" ] && { echo "$out"; return 0; }
+		[ "$(tg_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
 }
