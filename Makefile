@@ -165,6 +165,7 @@ integ: all
 bench: deps
 	$(MAKE) all
 	bench/run
+	bench/socks
 	bench/modules
 
 run: deps
