@@ -109,6 +109,10 @@ r=$(gateway_wait_request dst=a.test:80)
 is "$(kv "$r" atyp)" name "the gateway got a.test:80 by name"
 
 # --- torsocks ----------------------------------------------------------------------
+# torsocks answers curl's getaddrinfo() with Tor's RESOLVE (SOCKS5
+# command F0) and then connects to the address it got, sending it as
+# text: the front must answer RESOLVE, and the name reaches the upstream
+# through the address it answered (a fake IP) or the ClientHello.
 
 printf 'TorAddress 127.0.0.1\nTorPort 1080\n' >"$TG_TMP/torsocks.conf"
 chmod 644 "$TG_TMP/torsocks.conf"
@@ -177,7 +181,7 @@ like "$hex" '^050005080' "an unknown address type: reply 8 ($hex)"
 hex=$(s5_unix '\x04\x01\x00\x50\x00\x00\x00\x01\x00a.test\x00')
 like "$hex" '^005a' "SOCKS4a on the unix front: granted (0x5a) ($hex)"
 hex=$(s5_unix '\x06\x01\x00')
-is "$(head -c 4 <<<"$hex")" "" "a wrong version: closed without a reply"
+unlike "$hex" '^(0500|005a)' "a wrong version is not served (${hex:-closed})"
 out=$(as_guard "${scurl[@]}" --socks5-hostname "$TG_SOCKS" https://b.test/ 2>&1)
 ok $? "and other clients are still served"
 

@@ -74,7 +74,7 @@ is "$u2" "$u1" "curl's next connection, to another name, has the same one"
 is "$u_trans" "$u1" "so had curl's transparent connection"
 ok '[ -n "$u3" ] && [ "$u3" != - ] && [ "$u3" != "$u1" ]' \
     "a copy of curl elsewhere ($CURL2), another app, has another ($u3)"
-unlike "$u1 $u3" "curl|$TG_GUARD|/|$TG_GUARD_UID" \
+unlike "$u1 $u3" "curl|$TG_GUARD|/" \
     "neither says which program or user it is"
 
 # --- the client's own username ----------------------------------------------------
