@@ -23,6 +23,8 @@ import collections
 import statistics
 import sys
 
+from report import lines_of
+
 PATHS = ("direct", "tollgated", "peer")
 TITLES = {"direct": "client->upstream", "tollgated": "tollgated",
           "peer": "redsocks"}
@@ -50,14 +52,6 @@ def load(path):
     except FileNotFoundError:
         pass
     return data
-
-
-def lines_of(path):
-    try:
-        with open(path) as f:
-            return [l.rstrip("\n") for l in f if l.strip()]
-    except FileNotFoundError:
-        return []
 
 
 def median(vals):

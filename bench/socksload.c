@@ -57,15 +57,18 @@ now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Write all of buf: 0, or -1. */
+/*
+ * Write all of buf (writing) or read exactly len bytes into it: 0, or -1
+ * on an error, a timeout or EOF.
+ */
 static int
-write_all(int fd, const void *buf, size_t len)
+xfer(int fd, void *buf, size_t len, int writing)
 {
-	const char *p = buf;
+	char *p = buf;
 	ssize_t n;
 
 	while (len > 0) {
-		n = write(fd, p, len);
+		n = writing ? write(fd, p, len) : read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -76,23 +79,16 @@ write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Read exactly len bytes: 0, or -1 on error or EOF. */
+static int
+write_all(int fd, const void *buf, size_t len)
+{
+	return xfer(fd, (void *)buf, len, 1);
+}
+
 static int
 read_exact(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return xfer(fd, buf, len, 0);
 }
 
 /* The SOCKS5 greeting and CONNECT on fd: 0 when granted, else -1. */

@@ -57,9 +57,20 @@
 #              wait_pj EXPR WANT [SECS], rj EXPR (its rules); tgguard's
 #              curls: bg_curl NAME OUT, done_status OUT [SECS], curl_to
 #              NAME.
+#   gateway    gateway_start [REFUSED-NAME...]: a third namespace between
+#              the client and the servers running Dante, a real SOCKS5
+#              server, on $TG_GW4 ports $TG_GWP and $TG_GWP2;
+#              gateway_requests, gateway_wait_request, gateway_users,
+#              gateway_mark read back what it was asked (port, name or
+#              address, username, verdict, reply code); gateway_syn,
+#              gateway_stray count what reached it (details below).
+#   SOCKS      socks_setup, socks_conf: tollgated with its SOCKS and
+#              CONNECT fronts and the gateway as its upstreams;
+#              tg_event NAME EXPR reads its event rows.
 #
-# Everything started here is stopped, and both namespaces and the temp
-# directory removed, by the EXIT trap.  Every wait is bounded.
+# Everything started here is stopped, and the namespaces, the temp
+# directory and the gateway's /etc/netns/NAME removed, by the EXIT trap.
+# Every wait is bounded.
 
 TG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TG_ROOT=$(cd "$TG_LIB_DIR/../.." && pwd)
