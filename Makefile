@@ -35,8 +35,8 @@ DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
-            imagemagick x11-utils
-DEB_BENCH = iperf3 apache2-utils redsocks microsocks
+            imagemagick x11-utils dante-server torsocks
+DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -166,6 +166,7 @@ integ: all
 bench: deps
 	$(MAKE) all
 	bench/run
+	bench/socks
 	bench/modules
 
 run: deps

@@ -57,9 +57,20 @@
 #              wait_pj EXPR WANT [SECS], rj EXPR (its rules); tgguard's
 #              curls: bg_curl NAME OUT, done_status OUT [SECS], curl_to
 #              NAME.
+#   gateway    gateway_start [REFUSED-NAME...]: a third namespace between
+#              the client and the servers running Dante, a real SOCKS5
+#              server, on $TG_GW4 ports $TG_GWP and $TG_GWP2;
+#              gateway_requests, gateway_wait_request, gateway_users,
+#              gateway_mark read back what it was asked (port, name or
+#              address, username, verdict, reply code); gateway_syn,
+#              gateway_stray count what reached it (details below).
+#   SOCKS      socks_setup, socks_conf: tollgated with its SOCKS and
+#              CONNECT fronts and the gateway as its upstreams;
+#              tg_event NAME EXPR reads its event rows.
 #
-# Everything started here is stopped, and both namespaces and the temp
-# directory removed, by the EXIT trap.  Every wait is bounded.
+# Everything started here is stopped, and the namespaces, the temp
+# directory and the gateway's /etc/netns/NAME removed, by the EXIT trap.
+# Every wait is bounded.
 
 TG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TG_ROOT=$(cd "$TG_LIB_DIR/../.." && pwd)
@@ -255,6 +266,7 @@ _tg_cleanup() {
 	done
 	tty_stop
 	desk_stop
+	gateway_stop
 	# Whatever still runs inside our namespaces was started by this test
 	# (forked server children, clients left by a failed assertion).
 	for ns in "${TG_NETNS[@]}"; do
@@ -1444,4 +1456,310 @@ done_status() {
 curl_to() {
 	as_guard curl -sS --max-time 8 --cacert "$TG_CA" \
 	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
+}
+
+# ===========================================================================
+# A SOCKS gateway: a real SOCKS5 server (Dante, Debian's dante-server)
+# between the client namespace and the servers, as on a Tor-style
+# workstation whose only way out is its gateway's SocksPort.
+# ===========================================================================
+#
+# gateway_start [REFUSED-NAME...]: after tg_setup, the namespace $TG_GNS:
+#   client side  $TG_CNS  $TG_GWC4 (10.152.152.11/24), default route via
+#   gateway      $TG_GNS  $TG_GW4  (10.152.152.10/24)
+#   The client's end of tg_setup's veth pair is moved into the gateway
+#   ($TG_C4 and $TG_C6 with it): the servers are reachable from the
+#   gateway only (it forwards nothing), and syn_count still counts what
+#   reaches them.  Dante's danted listens on $TG_GW4 port 9050 ($TG_GWP)
+#   and 9102 ($TG_GWP2), offers the methods username/password (any
+#   name and password are accepted, through a PAM service of this
+#   namespace that permits all) and none, resolves the test names
+#   (a.test b.test c.test x.b.test y.b.test d.test) to $TG_S4 through an
+#   /etc/hosts of its namespace (/etc/netns/$TG_GNS/hosts) and nothing
+#   else, and refuses every REFUSED-NAME with a `socks block` rule (reply
+#   0x02, "not allowed by ruleset").  It logs at debug level 1 into
+#   $TG_GW_LOG, which is what the functions below read.
+# gateway_mark [0]: later gateway_requests calls only see what came
+#   after now (with 0: everything again).
+# gateway_requests [KEY=VALUE...]: the SOCKS requests Dante received
+#   since the mark that carry every KEY=VALUE, one line each, in order:
+#       port=9050 atyp=name dst=a.test:443 user=NAME verdict=pass rep=0
+#           cmd=1 ver=5 auth=pam.username src=10.152.152.11.40000
+#   port is the one it was accepted on, atyp name|ipv4|ipv6 (what the
+#   request carried: a name or an address), user "-" without
+#   username/password, verdict pass|block (Dante's rules), rep the reply
+#   code it sent ("-" when it sent none: a success's reply is found by
+#   the port Dante bound, which it makes the client's own).  Read them
+#   with kv.
+# gateway_wait_request KEY=VALUE...: wait (${TG_WAIT:-5} s) for one;
+#   print the first.
+# gateway_users [KEY=VALUE...]: the distinct usernames of those
+#   requests, one a line, in order of first use.
+# gateway_syn PORT: TCP connections that reached Dante's PORT;
+#   gateway_stray: packets that reached the gateway from the client
+#   side addressed to anything but $TG_GW4 (such as a fake address a
+#   transparent client connected to, had it left the client namespace).
+# gateway_stop: stop Dante and remove /etc/netns/$TG_GNS (the EXIT trap
+#   does too; the namespace goes with the others).
+
+TG_GNS=tgg-$$
+TG_GCVETH=tgvgc-$$ # the client namespace's end of the gateway link
+TG_GGVETH=tgvgg-$$ # the gateway's end
+TG_GW4=10.152.152.10
+TG_GWC4=10.152.152.11
+TG_GWP=9050
+TG_GWP2=9102
+TG_GW_NAMES="a.test b.test c.test x.b.test y.b.test d.test"
+TG_GW_DIR=
+TG_GW_LOG=/dev/null
+TG_GW_PID=
+TG_GW_MARK=0
+TG_GW_ETC=
+
+_gw_net() {
+	ip netns add "$TG_GNS" || return 1
+	TG_NETNS+=("$TG_GNS")
+	ip netns exec "$TG_GNS" sysctl -qw net.ipv4.ip_forward=0 \
+	    net.ipv6.conf.all.forwarding=0 net.ipv6.conf.all.accept_dad=0 \
+	    net.ipv6.conf.default.accept_dad=0 >/dev/null || return 1
+	ip -n "$TG_GNS" link set lo up &&
+	ip -n "$TG_CNS" link set "$TG_CVETH" netns "$TG_GNS" &&
+	ip -n "$TG_GNS" addr add "$TG_C4/24" dev "$TG_CVETH" &&
+	ip -n "$TG_GNS" addr add "$TG_C6/64" dev "$TG_CVETH" nodad &&
+	ip -n "$TG_GNS" link set "$TG_CVETH" up &&
+	ip -n "$TG_CNS" link add "$TG_GCVETH" type veth \
+	    peer name "$TG_GGVETH" netns "$TG_GNS" &&
+	ip -n "$TG_CNS" addr add "$TG_GWC4/24" dev "$TG_GCVETH" &&
+	ip -n "$TG_GNS" addr add "$TG_GW4/24" dev "$TG_GGVETH" &&
+	ip -n "$TG_CNS" link set "$TG_GCVETH" up &&
+	ip -n "$TG_GNS" link set "$TG_GGVETH" up &&
+	ip -n "$TG_CNS" route add default via "$TG_GW4" || return 1
+	ip netns exec "$TG_GNS" nft -f - <<EOF2
+table inet tggw {
+	counter syn_$TG_GWP { }
+	counter syn_$TG_GWP2 { }
+	counter stray { }
+	chain pre {
+		type filter hook prerouting priority -150; policy accept;
+		iifname != "$TG_GGVETH" return
+		ip daddr != $TG_GW4 counter name "stray"
+		meta nfproto ipv6 meta l4proto { tcp, udp } counter name "stray"
+		tcp dport $TG_GWP tcp flags & (syn | ack) == syn counter name "syn_$TG_GWP"
+		tcp dport $TG_GWP2 tcp flags & (syn | ack) == syn counter name "syn_$TG_GWP2"
+	}
+}
+EOF2
+}
+
+# _gw_etc REFUSED-NAME...: the gateway's own /etc/hosts, resolv.conf
+# and PAM service (ip netns exec mounts /etc/netns/NAME/X over /etc/X).
+# A refused name gets an address of its own, unrouted: Dante matches a
+# rule's name by its addresses too, and must not refuse the others.
+_gw_etc() {
+	local n i=1
+	TG_GW_ETC=/etc/netns/$TG_GNS
+	mkdir -p "$TG_GW_ETC/pam.d" || return 1
+	{
+		echo "127.0.0.1 localhost"
+		echo "$TG_S4 $TG_GW_NAMES"
+		for n in "$@"; do
+			echo "198.51.100.$i $n"
+			i=$((i + 1))
+		done
+	} >"$TG_GW_ETC/hosts" &&
+	    echo "nameserver 127.0.0.1" >"$TG_GW_ETC/resolv.conf" &&
+	    printf '%s\n' 'auth required pam_permit.so' \
+		'account required pam_permit.so' >"$TG_GW_ETC/pam.d/tollgate-gw"
+}
+
+_gw_conf() {
+	local n
+	cat <<EOF2
+logoutput: $TG_GW_LOG
+debug: 1
+internal: $TG_GW4 port = $TG_GWP
+internal: $TG_GW4 port = $TG_GWP2
+external: $TG_CVETH
+clientmethod: none
+socksmethod: pam.username none
+user.privileged: root
+user.unprivileged: nobody
+timeout.negotiate: 10
+timeout.connect: 5
+client pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+	log: error
+}
+EOF2
+	for n in "$@"; do
+		cat <<EOF2
+socks block {
+	from: 0.0.0.0/0 to: $n
+	log: connect error
+	pam.servicename: tollgate-gw
+}
+EOF2
+	done
+	cat <<EOF2
+socks pass {
+	from: 0.0.0.0/0 to: 0.0.0.0/0
+	command: connect
+	log: connect error
+	pam.servicename: tollgate-gw
+}
+EOF2
+}
+
+# _gw_listening PORT: is something listening on the gateway's PORT?
+_gw_listening() {
+	[ -n "$(ip netns exec "$TG_GNS" ss -ltnH "sport = :$1" 2>/dev/null)" ]
+}
+
+gateway_start() {
+	local i
+	[ -x /usr/sbin/danted ] ||
+	    { diag "gateway: no /usr/sbin/danted (apt-get install dante-server)"; return 1; }
+	TG_GW_DIR=$TG_TMP/gw
+	TG_GW_LOG=$TG_GW_DIR/danted.log
+	mkdir -p "$TG_GW_DIR" || return 1
+	_gw_net || { diag "gateway: cannot set up its namespace"; return 1; }
+	_gw_etc "$@" || { diag "gateway: cannot write /etc/netns/$TG_GNS"; return 1; }
+	_gw_conf "$@" >"$TG_GW_DIR/danted.conf" || return 1
+	: >"$TG_GW_LOG"
+	ip netns exec "$TG_GNS" /usr/sbin/danted -f "$TG_GW_DIR/danted.conf" \
+	    -p "$TG_GW_DIR/danted.pid" -N 1 </dev/null \
+	    >"$TG_GW_DIR/danted.out" 2>&1 &
+	TG_GW_PID=$!
+	TG_PIDS+=("$TG_GW_PID")
+	for ((i = 0; i < 200; i++)); do
+		_gw_listening "$TG_GWP" && _gw_listening "$TG_GWP2" &&
+		    grep -q 'running' "$TG_GW_LOG" && return 0
+		if ! kill -0 "$TG_GW_PID" 2>/dev/null; then
+			diag "gateway: danted exited:"
+			diag "$(cat "$TG_GW_DIR/danted.out"; grep -v debug: "$TG_GW_LOG" | tail -n 10)"
+			return 1
+		fi
+		sleep 0.05
+	done
+	diag "gateway: danted not listening on $TG_GWP and $TG_GWP2 after 10 s"
+	return 1
+}
+
+gateway_stop() {
+	if [ -n "$TG_GW_PID" ]; then
+		kill -TERM "$TG_GW_PID" 2>/dev/null
+		_tg_reap "$TG_GW_PID" 5 ||
+		    { kill -KILL "$TG_GW_PID" 2>/dev/null; _tg_reap "$TG_GW_PID" 2; }
+		TG_GW_PID=
+	fi
+	# The only files a test writes outside $TG_TMP.
+	if [ -n "$TG_GW_ETC" ]; then
+		rm -rf "$TG_GW_ETC"
+		TG_GW_ETC=
+	fi
+	return 0
+}
+
+gateway_mark() {
+	if [ "$1" = 0 ]; then
+		TG_GW_MARK=0
+	else
+		TG_GW_MARK=$(wc -l <"$TG_GW_LOG" 2>/dev/null || echo 0)
+	fi
+}
+
+# Dante's log at debug level 1, read back: a request child logs
+#   dorequest(): command 1 request received from client SRC.  Accepted
+#     on ADDR.PORT, matched by client-rule #1, auth: METHOD.  Packet:
+#     VER: 5 CMD: 1 FLAG: 0 ATYP: 3 address: a.test.443
+#   send_response(): sending response: VER: 5 REP: 0 ...
+#   info: pass(2): tcp/connect [: METHOD%USER@SRC ADDR.PORT -> ...
+# (the same child, one request at a time); SRC joins them.
+gateway_requests() {
+	tail -n +"$((TG_GW_MARK + 1))" "$TG_GW_LOG" 2>/dev/null |
+	    perl "$TG_TOOLS/dantelog.pl" "$@"
+}
+
+gateway_wait_request() {
+	local end line
+	end=$(($(tg_ms) + ${TG_WAIT:-5} * 1000))
+	while :; do
+		line=$(gateway_requests "$@" | head -n 1)
+		if [ -n "$line" ]; then
+			echo "$line"
+			return 0
+		fi
+		[ "$(tg_ms)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+gateway_users() {
+	gateway_requests "$@" | sed -n 's/.* user=\([^ ]*\) .*/\1/p' | awk '!seen[$0]++'
+}
+
+_gw_counter() {
+	ip netns exec "$TG_GNS" nft list counter inet tggw "$1" 2>/dev/null |
+	    sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+
+gateway_syn() {
+	_gw_counter "syn_$1"
+}
+
+gateway_stray() {
+	_gw_counter stray
+}
+
+# --- tollgated's SOCKS and CONNECT fronts, over the gateway ---------------
+#
+# socks_setup: after gateway_start, what a test of the fronts starts
+#   with: TG (build/tollgate), DB and SOCK (the database and control
+#   socket, under $TG_TMP, opened 711 for tgguard), TG_SOCKS
+#   (127.0.0.1:1080), TG_CONNECT (127.0.0.1:8080) and TG_SOCKS_UNIX
+#   ($TG_TMP/run/socks.sock).
+# socks_conf KEY=VALUE...: tg_conf with both fronts listening there,
+#   upstream = socks5://$TG_GW4:$TG_GWP, upstream.mail =
+#   socks5://$TG_GW4:$TG_GWP2, isolation = app, default_action = allow;
+#   prints its path.
+# tg_event NAME EXPR: wait (5 s: the writer batches) for a decision row
+#   of `tollgate events --json` whose name is NAME, and print the Python
+#   expression EXPR over r, the newest such row (a dict).  Uses $CONF.
+
+socks_setup() {
+	chmod 711 "$TG_TMP"
+	mkdir -p "$TG_TMP/run" && chmod 755 "$TG_TMP/run" || return 1
+	TG=$TG_ROOT/build/tollgate
+	DB=$TG_TMP/db/tollgate.db
+	SOCK=$TG_TMP/run/control.sock
+	TG_SOCKS=127.0.0.1:1080
+	TG_CONNECT=127.0.0.1:8080
+	TG_SOCKS_UNIX=$TG_TMP/run/socks.sock
+}
+
+socks_conf() {
+	tg_conf default_action=allow database="$DB" control_socket="$SOCK" \
+	    socks_listen="$TG_SOCKS, unix:$TG_SOCKS_UNIX:0666" \
+	    http_connect_listen="$TG_CONNECT" \
+	    upstream="socks5://$TG_GW4:$TG_GWP" \
+	    upstream.mail="socks5://$TG_GW4:$TG_GWP2" isolation=app "$@"
+}
+
+# shellcheck disable=SC2153 # CONF is the script's
+tg_event() {
+	local end out
+	end=$(($(tg_ms) + 5000))
+	while :; do
+		out=$("$TG" -c "$CONF" events --json --domain "$1" --limit 0 \
+		    2>/dev/null | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+rows = [r for r in rows if r.get("kind") == "decision" and r.get("name") == sys.argv[1]]
+if rows:
+    r = rows[-1]
+    print(eval(sys.argv[2]))' "$1" "$2")
+		[ -n "$out" ] && { echo "$out"; return 0; }
+		[ "$(tg_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
 }

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""socks_report.py - bench/socks's raw measurements as its results table.
+
+usage: socks_report.py RAW.tsv NOTES.txt META.txt OUT.md
+
+RAW.tsv   lines "UPSTREAM<TAB>PATH<TAB>METRIC<TAB>ROUND<TAB>VALUE", PATH
+          one of direct, tollgated, peer.
+NOTES.txt free lines, printed under the table.
+META.txt  lines describing the run, printed above it.
+
+For each upstream and metric: the median of the rounds of each path, and
+tollgated's ratio to redsocks and to direct, each the median over the
+rounds of the ratio within a round (the paths run back to back, so a round
+slowed by other work counts against all of them).  The goals (the issue's)
+are judged on those ratios: PASS, MISS, or n/a when tollgated or the path
+it is compared with was not measured.
+
+Prints the table on stdout and writes it, with every round's values, as
+markdown to OUT.md.  Exit status 0 when every goal that could be judged
+passed, 3 when one missed, 4 when tollgated was measured nowhere.
+"""
+import collections
+import statistics
+import sys
+
+from report import lines_of
+
+PATHS = ("direct", "tollgated", "peer")
+TITLES = {"direct": "client->upstream", "tollgated": "tollgated",
+          "peer": "redsocks"}
+METRICS = [
+    # key, label, format, goals: (compared with, minimum ratio)
+    ("tput1_gbps", "throughput, 1 stream (Gbit/s)", "%.2f",
+     (("peer", 1.0), ("direct", 0.6))),
+    ("cps", "new connections/s", "%.0f", (("peer", 1.0),)),
+]
+
+
+def load(path):
+    data = collections.defaultdict(dict)  # (up, path, metric) -> {round: v}
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 5:
+                    continue
+                u, p, m, r, v = parts
+                try:
+                    data[(u, p, m)][r] = float(v)
+                except ValueError:
+                    pass
+    except FileNotFoundError:
+        pass
+    return data
+
+
+def median(vals):
+    return statistics.median(vals) if vals else None
+
+
+def ratio(data, u, m, base):
+    mine = data.get((u, "tollgated", m), {})
+    other = data.get((u, base, m), {})
+    rs = [mine[r] / other[r] for r in mine if r in other and other[r]]
+    return median(rs)
+
+
+def main(argv):
+    if len(argv) != 5:
+        sys.stderr.write(__doc__)
+        return 2
+    data = load(argv[1])
+    notes = lines_of(argv[2])
+    meta = lines_of(argv[3])
+    ups = []
+    for (u, _, _) in data:
+        if u not in ups:
+            ups.append(u)
+    head = ["upstream", "metric"] + [TITLES[p] for p in PATHS] + [
+        "tg/redsocks", "tg/direct", "goal", "result"]
+    rows = []
+    missed = False
+    for u in ups:
+        for key, label, f, goals in METRICS:
+            row = [u, label]
+            for p in PATHS:
+                v = median(list(data.get((u, p, key), {}).values()))
+                row.append("n/a" if v is None else f % v)
+            rr = {"peer": ratio(data, u, key, "peer"),
+                  "direct": ratio(data, u, key, "direct")}
+            row += ["n/a" if rr[b] is None else "%.2fx" % rr[b]
+                    for b in ("peer", "direct")]
+            words, results = [], []
+            for base, least in goals:
+                words.append(">= %.1fx %s" % (least, TITLES[base]))
+                if rr[base] is None:
+                    results.append("n/a")
+                elif rr[base] >= least:
+                    results.append("PASS")
+                else:
+                    results.append("MISS")
+                    missed = True
+            row += [", ".join(words), ", ".join(results)]
+            rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+
+    def text(r):
+        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
+
+    out = [text(head), text(["-" * w for w in widths])] + [text(r) for r in rows]
+    print("\n".join(meta))
+    print()
+    print("\n".join(out))
+    for n in notes:
+        print("note: " + n)
+    with open(argv[4], "w") as md:
+        md.write("# SOCKS benchmark (bench/socks)\n\n")
+        md.write("".join("- %s\n" % m for m in meta) + "\n")
+        md.write("| " + " | ".join(head) + " |\n")
+        md.write("|" + "---|" * len(head) + "\n")
+        for r in rows:
+            md.write("| " + " | ".join(str(x) for x in r) + " |\n")
+        if notes:
+            md.write("\nNotes:\n\n" + "".join("- %s\n" % n for n in notes))
+        md.write("\nEvery round:\n\n| upstream | path | metric | rounds |\n"
+                 "|---|---|---|---|\n")
+        for (u, p, m), vals in sorted(data.items()):
+            md.write("| %s | %s | %s | %s |\n" % (
+                u, TITLES.get(p, p), m,
+                ", ".join("%g" % vals[r] for r in sorted(vals))))
+    if not any(p == "tollgated" for (_, p, _) in data):
+        return 4
+    return 3 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
