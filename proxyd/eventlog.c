@@ -352,7 +352,8 @@ decision_row(const struct decision *d)
 		snprintf(ev->user, sizeof(ev->user), "%s", d->app->user);
 	}
 	snprintf(ev->proto, sizeof(ev->proto), "tcp");
-	addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
+	if (d->client->sa_family != AF_UNSPEC) /* a unix socket's client */
+		addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
 	ev->src_port = addr_port(d->client);
 	if (d->dst->sa_family != AF_UNSPEC)
 		addr_fmt_ip(d->dst, ev->dst_ip, sizeof(ev->dst_ip));

@@ -72,6 +72,8 @@ listener_accept_proxy(struct listener *l, int fd, const struct sockaddr *client)
 {
 	struct proxyd *pd = l->pd;
 	struct conn_origin o = {0};
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	char a[ADDR_STRLEN + 120];
@@ -95,8 +97,12 @@ listener_accept_proxy(struct listener *l, int fd, const struct sockaddr *client)
 		o.pid = cred.pid;
 		o.uid = cred.uid;
 	} else {
+		/* The address it reached: the listener's, unless that is a
+		 * wildcard one. */
+		if (getsockname(fd, (struct sockaddr *)&local, &llen) == -1)
+			memcpy(&local, &l->addr, sizeof(local));
 		o.client = client;
-		o.local = (const struct sockaddr *)&l->addr;
+		o.local = (const struct sockaddr *)&local;
 	}
 	conn_accept(pd, l->front, fd, &o);
 }
