@@ -12,7 +12,7 @@
 
 plan 53
 tg_setup
-gateway_start
+gateway_start || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
 
 # s5_unix BYTES: the bytes (printf escapes) to the unix front as tgguard

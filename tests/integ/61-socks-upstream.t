@@ -12,7 +12,7 @@
 
 plan 47
 tg_setup
-gateway_start refused.test
+gateway_start refused.test || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
 
 FAKE=203.0.113.9

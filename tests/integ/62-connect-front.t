@@ -11,7 +11,7 @@
 
 plan 32
 tg_setup
-gateway_start refused.test
+gateway_start refused.test || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
 
 pcurl=(curl -sS --max-time 10 --cacert "$TG_CA" --proxy "http://$TG_CONNECT")

@@ -1717,7 +1717,7 @@ gateway_stray() {
 #   with: TG (build/tollgate), DB and SOCK (the database and control
 #   socket, under $TG_TMP, opened 711 for tgguard), TG_SOCKS
 #   (127.0.0.1:1080), TG_CONNECT (127.0.0.1:8080) and TG_SOCKS_UNIX
-#   ($TG_TMP/run/socks.sock).
+#   ($TG_TMP/socks/socks.sock).
 # socks_conf KEY=VALUE...: tg_conf with both fronts listening there,
 #   upstream = socks5://$TG_GW4:$TG_GWP, upstream.mail =
 #   socks5://$TG_GW4:$TG_GWP2, isolation = app, default_action = allow;
@@ -1728,13 +1728,20 @@ gateway_stray() {
 
 socks_setup() {
 	chmod 711 "$TG_TMP"
-	mkdir -p "$TG_TMP/run" && chmod 755 "$TG_TMP/run" || return 1
+	# The unix front's own directory, which tgguard may enter and
+	# tollgated write to, as root or as _tollgate (the control socket's,
+	# run/, is tollgated's to make).
+	if ! { mkdir -p "$TG_TMP/socks" && chown _tollgate "$TG_TMP/socks" &&
+	    chmod 755 "$TG_TMP/socks"; }; then
+		echo "Bail out! cannot make $TG_TMP/socks"
+		exit 1
+	fi
 	TG=$TG_ROOT/build/tollgate
 	DB=$TG_TMP/db/tollgate.db
 	SOCK=$TG_TMP/run/control.sock
 	TG_SOCKS=127.0.0.1:1080
 	TG_CONNECT=127.0.0.1:8080
-	TG_SOCKS_UNIX=$TG_TMP/run/socks.sock
+	TG_SOCKS_UNIX=$TG_TMP/socks/socks.sock
 }
 
 socks_conf() {
