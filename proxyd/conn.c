@@ -508,6 +508,27 @@ conn_peek_cb(evutil_socket_t fd, short what, void *arg)
 /* --- a proxy front's request --------------------------------------------- */
 
 /*
+ * CONN_REQUEST -> CONN_PEEK: the client's first message, as far as it
+ * came with the request, is looked at; the rest is read under a fresh
+ * peek_timeout.
+ */
+static void
+conn_peek_start(struct conn *c)
+{
+	conn_set_state(c, CONN_PEEK);
+	if (c->peek_len > 0 && conn_peek_look(c) == 1) {
+		conn_peek_finish(c);
+		return;
+	}
+	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST, conn_peek_cb) ==
+	        -1 ||
+	    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
+		conn_log(c, LOG_ERR, "cannot add client events");
+		conn_abort(c, NULL);
+	}
+}
+
+/*
  * CONN_REQUEST -> CONN_PEEK, ATTR_WAIT or DECIDE: the request is whole.
  * Its destination and name are c's; bytes after it (still in the peek
  * buffer) are the client's first message, peeked as a transparent
@@ -552,31 +573,11 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 			conn_abort(c, NULL);
 			return;
 		}
-		conn_set_state(c, CONN_PEEK);
-		if (c->peek_len > 0 && conn_peek_look(c) == 1) {
-			conn_peek_finish(c);
-			return;
-		}
-		if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST,
-		                  conn_peek_cb) == -1 ||
-		    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
-			conn_log(c, LOG_ERR, "cannot add client events");
-			conn_abort(c, NULL);
-		}
+		conn_peek_start(c);
 		return;
 	}
 	if (c->peek_len > 0) {
-		conn_set_state(c, CONN_PEEK);
-		if (conn_peek_look(c) == 1) {
-			conn_peek_finish(c);
-			return;
-		}
-		if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST,
-		                  conn_peek_cb) == -1 ||
-		    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
-			conn_log(c, LOG_ERR, "cannot add client events");
-			conn_abort(c, NULL);
-		}
+		conn_peek_start(c);
 		return;
 	}
 	c->peek.source = NAME_NONE;

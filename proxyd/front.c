@@ -39,7 +39,8 @@ front_write(int fd, const void *buf, size_t len)
 }
 
 int
-front_ask_host(struct front_ask *ask, const char *host, uint16_t port)
+front_ask_dest(struct front_ask *ask, const char *host,
+               const struct sockaddr_storage *addr, uint16_t port)
 {
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ask->dst;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ask->dst;
@@ -47,6 +48,10 @@ front_ask_host(struct front_ask *ask, const char *host, uint16_t port)
 	memset(&ask->dst, 0, sizeof(ask->dst));
 	ask->name[0] = '\0';
 	ask->port = port;
+	if (host[0] == '\0') {
+		memcpy(&ask->dst, addr, sizeof(ask->dst));
+		return 0;
+	}
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons(port);

@@ -131,11 +131,12 @@ void front_reset(int fd);
 int front_write(int fd, const void *buf, size_t len);
 
 /*
- * Fill ask's destination from what a request named: host is an IP
- * literal (then dst is set) or a host name (normalised into ask->name).
- * 0, or -1 when it is neither.
+ * Fill ask's destination and port from what a request named: host ""
+ * and addr, an IP literal (then dst is set), or a host name (normalised
+ * into ask->name).  0, or -1 when host is neither.
  */
-int front_ask_host(struct front_ask *ask, const char *host, uint16_t port);
+int front_ask_dest(struct front_ask *ask, const char *host,
+                   const struct sockaddr_storage *addr, uint16_t port);
 
 /* The front_code for an errno of connect(2). */
 uint8_t front_code_errno(int err);

@@ -48,12 +48,8 @@ connect_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 	ask->auth = req->auth;
 	snprintf(ask->user, sizeof(ask->user), "%s", req->user);
 	snprintf(ask->pass, sizeof(ask->pass), "%s", req->pass);
-	if (req->host_is_ip) {
-		memcpy(&ask->dst, &req->addr, sizeof(ask->dst));
-		ask->port = req->port;
-		return FRONT_ASKED;
-	}
-	if (front_ask_host(ask, req->host, req->port) == -1) {
+	if (front_ask_dest(ask, req->host_is_ip ? "" : req->host, &req->addr,
+	                   req->port) == -1) {
 		h->invalid = 400;
 		*error = "the requested host is not a host name";
 		return FRONT_INVALID;

@@ -62,12 +62,7 @@ socks_request(void *st, const uint8_t *buf, size_t len, size_t *used,
 	ask->auth = srv->auth;
 	snprintf(ask->user, sizeof(ask->user), "%s", srv->user);
 	snprintf(ask->pass, sizeof(ask->pass), "%s", srv->pass);
-	if (srv->name[0] == '\0') {
-		memcpy(&ask->dst, &srv->addr, sizeof(ask->dst));
-		ask->port = srv->port;
-		return FRONT_ASKED;
-	}
-	if (front_ask_host(ask, srv->name, srv->port) == -1) {
+	if (front_ask_dest(ask, srv->name, &srv->addr, srv->port) == -1) {
 		s->broken = true;
 		s->invalid_len = socks_reply(srv, FRONT_HOST_UNREACH, NULL,
 		                             s->invalid, sizeof(s->invalid));
