@@ -852,8 +852,9 @@ conn_record(struct conn *c)
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
 	if (c->reason == REASON_NAME_MISMATCH) {
 		d.flags |= EVENT_F_MISMATCH;
+		/* c->peek is the first message's; shown, the request's. */
 		snprintf(error, sizeof(error), "its first message names %s",
-		         c->sent_name);
+		         c->peek.name);
 		d.error = error;
 	}
 	d.upstream = upstream_route_name(c->route);
@@ -891,8 +892,6 @@ conn_decide(struct conn *c)
 		 * says of either name, this is not what it allowed. */
 		c->verdict = ACTION_DENY;
 		c->reason = REASON_NAME_MISMATCH;
-		snprintf(c->sent_name, sizeof(c->sent_name), "%s",
-		         c->peek.name);
 	} else if (!conn_judge(c) && !conn_ask(c)) {
 		conn_park(c);
 		return;

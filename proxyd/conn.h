@@ -150,7 +150,6 @@ struct conn {
 	enum reason reason;
 	int64_t rule_id;                        /* REASON_RULE */
 	char via[CONFIG_UPSTREAM_NAME_MAX + 1]; /* its rule's route, "" */
-	char sent_name[PEEK_NAME_MAX + 1];      /* REASON_NAME_MISMATCH */
 	struct s5c *s5;                         /* CONN_UPSTREAM */
 	struct evdns_getaddrinfo_request *dns;  /* CONN_RESOLVE */
 	bool dns_calling;                       /* inside evdns_getaddrinfo */
