@@ -54,6 +54,7 @@
 
 #define ATTR_NL_BUFSIZE   8192 /* one inet_diag_msg and its attributes */
 #define ATTR_NL_MAX_READS 8    /* datagrams read per query, stale included */
+#define ATTR_NL_DUMP_READS 64  /* datagrams of one UDP dump, at most */
 #define ATTR_PWBUF_SIZE   4096 /* getpwuid_r scratch */
 #define ATTR_LINK_MAX     32   /* "socket:[4294967295]" fits */
 #define ATTR_FD_BATCH     4096 /* fd numbers of a process checked newest first */
@@ -225,6 +226,133 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	attr_user(a, uid, app->user, sizeof(app->user));
 
 	/* An orphaned socket (its process closed it) has no inode. */
+	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
+		a->st.no_process++;
+	return 0;
+}
+
+/* Whether a socket's local end ep serves client: the same port, and the
+ * same address or a wildcard one (an unbound socket sends from any). */
+static int
+attr_udp_match(const struct attr_ep *ep, const struct attr_ep *client)
+{
+	static const uint8_t any6[16], any4[16] = {[10] = 0xff, [11] = 0xff};
+
+	if (ep->port != client->port)
+		return 0;
+	if (memcmp(ep->ip, client->ip, 16) == 0)
+		return 2;
+	return memcmp(ep->ip, any6, 16) == 0 || memcmp(ep->ip, any4, 16) == 0;
+}
+
+/*
+ * The UDP socket that sent from client: a dump of the family's UDP
+ * sockets whose local port is client's (the kernel filters by port), the
+ * one bound to client's address preferred over a wildcard one.  A UDP
+ * socket may be connected to the address the datagram was sent to before
+ * the redirect changed it, so no exact 4-tuple can be asked.  0 with uid
+ * and inode, or -1 with errno (ENOENT: none).
+ */
+static int
+attr_diag_udp(struct attr *a, const struct sockaddr *client, uid_t *uid,
+              unsigned long *inode)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+		struct nlattr bc_hdr;
+		struct inet_diag_bc_op bc[2];
+	} msg;
+	struct attr_ep want, got;
+	struct inet_diag_msg *m;
+	struct nlmsghdr *nlh;
+	int best = 0, i, score;
+	ssize_t n;
+
+	if (attr_ep_from_sa(client, &want) == -1) {
+		errno = EAFNOSUPPORT;
+		return -1;
+	}
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.nlh.nlmsg_seq = ++a->seq;
+	msg.req.sdiag_family = client->sa_family;
+	msg.req.sdiag_protocol = IPPROTO_UDP;
+	msg.req.idiag_states = ~0U;
+	msg.bc_hdr.nla_len = sizeof(msg.bc_hdr) + sizeof(msg.bc);
+	msg.bc_hdr.nla_type = INET_DIAG_REQ_BYTECODE;
+	/* "source port is P": yes jumps to the end (accept), no past it. */
+	msg.bc[0].code = INET_DIAG_BC_S_EQ;
+	msg.bc[0].yes = sizeof(msg.bc);
+	msg.bc[0].no = sizeof(msg.bc) + 4;
+	msg.bc[1].no = ntohs(want.port);
+	a->st.lookups++;
+	if (attr_nl_send(a, &msg, sizeof(msg)) == -1) {
+		a->st.errors++;
+		return -1;
+	}
+	for (i = 0; i < ATTR_NL_DUMP_READS; i++) {
+		n = recv(a->nl, a->buf, sizeof(a->buf), 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			log_error("attr: sock_diag UDP dump: %s",
+			          strerror(errno));
+			a->st.errors++;
+			return -1;
+		}
+		for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, n);
+		     nlh = NLMSG_NEXT(nlh, n)) {
+			if (nlh->nlmsg_seq != msg.nlh.nlmsg_seq)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_DONE)
+				goto done;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				log_error("attr: sock_diag UDP dump refused");
+				a->st.errors++;
+				errno = EPROTO;
+				return -1;
+			}
+			if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+				continue;
+			m = NLMSG_DATA(nlh);
+			attr_ep_from_diag(m->idiag_family, m->id.idiag_src,
+			                  m->id.idiag_sport, &got);
+			score = attr_udp_match(&got, &want);
+			if (score > best) {
+				best = score;
+				*uid = m->idiag_uid;
+				*inode = m->idiag_inode;
+			}
+		}
+	}
+	log_warn("attr: sock_diag UDP dump did not end within %d reads",
+	         ATTR_NL_DUMP_READS);
+done:
+	if (best == 0) {
+		a->st.no_socket++;
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int
+attr_lookup_udp(struct attr *a, const struct sockaddr *client,
+                struct app *app)
+{
+	unsigned long inode;
+	uid_t uid;
+
+	memset(app, 0, sizeof(*app));
+	if (attr_diag_udp(a, client, &uid, &inode) == -1)
+		return -1;
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
 	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
 		a->st.no_process++;
 	return 0;

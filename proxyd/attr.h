@@ -81,6 +81,16 @@ int attr_lookup(struct attr *a, const struct sockaddr *client,
                 const struct sockaddr *dst, struct app *app);
 
 /*
+ * Fill *app for the UDP socket that sent a datagram from client (its
+ * local address and port), as attr_lookup() does for TCP.  A socket bound
+ * to client's address is taken before one bound to a wildcard address
+ * with the same port.  Returns 0 (uid found) or -1 with errno (ENOENT:
+ * no such socket, e.g. it was closed already).
+ */
+int attr_lookup_udp(struct attr *a, const struct sockaddr *client,
+                    struct app *app);
+
+/*
  * Fill *app for the peer of a unix socket, from its SO_PEERCRED: the
  * process that connected (pid, uid).  The uid is always known; the exe
  * and command line when /proc/PID still shows the process.  The

@@ -277,6 +277,96 @@ test_own_v6_connection_names_this_process(void **state)
 	conn_close(&c);
 }
 
+/* A UDP socket of family on loopback, bound (or not) and connected (or
+ * not) to a receiver; its local address in *local. */
+static int
+udp_socket(int family, bool bind_it, bool connect_it,
+           struct sockaddr_storage *local, int *receiver)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+	int fd, rfd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	} else {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+	}
+	rfd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(rfd >= 0);
+	assert_int_equal(bind(rfd, (struct sockaddr *)&ss, sa_len(&ss)), 0);
+	local_addr(rfd, &ss); /* the receiver's port */
+	fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	if (bind_it) {
+		struct sockaddr_storage b = ss;
+
+		if (family == AF_INET)
+			((struct sockaddr_in *)&b)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&b)->sin6_port = 0;
+		assert_int_equal(bind(fd, (struct sockaddr *)&b, sa_len(&b)),
+		                 0);
+	}
+	if (connect_it)
+		assert_int_equal(
+		    connect(fd, (struct sockaddr *)&ss, sa_len(&ss)), 0);
+	assert_int_equal(sendto(fd, "q", 1, 0,
+	                        connect_it ? NULL : (struct sockaddr *)&ss,
+	                        connect_it ? 0 : sa_len(&ss)),
+	                 1);
+	/* What the receiver sees as its sender. */
+	{
+		socklen_t len = sizeof(*local);
+		char byte;
+
+		assert_int_equal(recvfrom(rfd, &byte, 1, 0,
+		                          (struct sockaddr *)local, &len),
+		                 1);
+	}
+	*receiver = rfd;
+	return fd;
+}
+
+/* The sender of a datagram is found whether its socket was bound or
+ * not, connected (as glibc's resolver's is) or not, v4 or v6. */
+static void
+test_udp_sender_names_this_process(void **state)
+{
+	static const struct {
+		int family;
+		bool bind_it, connect_it;
+	} cases[] = {
+	    {AF_INET, false, false}, {AF_INET, true, false},
+	    {AF_INET, false, true},  {AF_INET6, false, false},
+	    {AF_INET6, true, true},
+	};
+	struct sockaddr_storage from;
+	struct app app;
+	size_t i;
+	int fd, rfd;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fd = udp_socket(cases[i].family, cases[i].bind_it,
+		                cases[i].connect_it, &from, &rfd);
+		assert_int_equal(
+		    attr_lookup_udp(*state, (struct sockaddr *)&from, &app), 0);
+		assert_is_me(&app);
+		close(fd);
+		/* Gone with its socket. */
+		assert_int_equal(
+		    attr_lookup_udp(*state, (struct sockaddr *)&from, &app),
+		    -1);
+		assert_int_equal(errno, ENOENT);
+		assert_false(app.uid_known);
+		close(rfd);
+	}
+}
+
 /* A v4 client seen by a dual-stack listener as ::ffff:a.b.c.d. */
 static void
 test_v4_client_asked_as_mapped_v6(void **state)
@@ -1049,6 +1139,7 @@ main(void)
 	    T(test_no_such_connection_is_not_found),
 	    T(test_listener_is_not_taken_for_the_client),
 	    T(test_mixed_families_are_refused),
+	    T(test_udp_sender_names_this_process),
 	    T(test_repeat_lookups_hit_the_mru),
 	    T(test_user_name_is_read_once),
 	    T(test_process_that_execs_is_named_anew),
