@@ -176,6 +176,18 @@ conn_source(const struct conn *c)
 	return c->peek.source;
 }
 
+/*
+ * Whether c's destination is only a name: a proxy client named a host, or
+ * its address is one tollgated made up for a name.  Going direct, such a
+ * name is resolved; the made-up address is never connected to.
+ */
+static bool
+conn_named_only(const struct conn *c)
+{
+	return c->dst.ss_family == AF_UNSPEC ||
+	       (c->ask != NULL && c->ask->source == NAME_FAKEIP);
+}
+
 /* "conn N CLIENT -> DST" into buf: a unix client as "unix pid P", a
  * destination known by name as "NAME:PORT". */
 static const char *
@@ -1004,7 +1016,7 @@ conn_act(struct conn *c)
 		return;
 	}
 	pd->stats.allowed++;
-	if (!c->up->socks5 && c->dst.ss_family == AF_UNSPEC) {
+	if (!c->up->socks5 && conn_named_only(c)) {
 		conn_resolve(c);
 		return;
 	}
