@@ -265,6 +265,28 @@ conn_watch_fd(struct conn *c, int fd, short what, event_callback_fn cb)
 
 /* --- accept --------------------------------------------------------------- */
 
+/*
+ * A transparent client connecting to an address the DNS stub made up for
+ * a name: the name is what it meant (source fakeip), judged and sent on
+ * as a proxy client's request would be.  No mapping: conn_decide()
+ * refuses it.  An allocation failure leaves it unnamed, so refused too.
+ */
+static void
+conn_fake_name(struct conn *c)
+{
+	const char *name;
+
+	if (c->pd->fakeip == NULL ||
+	    (name = fakeip_name(c->pd->fakeip,
+	                        (const struct sockaddr *)&c->dst)) == NULL ||
+	    (c->ask = calloc(1, sizeof(*c->ask))) == NULL)
+		return;
+	snprintf(c->ask->name, sizeof(c->ask->name), "%s", name);
+	c->ask->source = NAME_FAKEIP;
+	memcpy(&c->ask->dst, &c->dst, sizeof(c->ask->dst));
+	c->ask->port = c->port;
+}
+
 void
 conn_refuse_early(struct proxyd *pd, int fd, const struct sockaddr *client,
                   const struct sockaddr *dst, enum reason reason)
@@ -312,6 +334,7 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	if (o->dst != NULL) {
 		memcpy(&c->dst, o->dst, addr_len(o->dst));
 		c->port = addr_port(o->dst);
+		conn_fake_name(c);
 	}
 	c->has_cred = o->has_cred;
 	c->peer_pid = o->pid;
@@ -856,7 +879,8 @@ conn_record(struct conn *c)
 		shown.source = c->ask->source;
 		snprintf(shown.name, sizeof(shown.name), "%s", c->ask->name);
 	}
-	if (c->ask != NULL && c->peek_len == 0 && c->peek_res != PEEK_INVALID)
+	if (c->ask != NULL && c->ask->proto != NULL && c->peek_len == 0 &&
+	    c->peek_res != PEEK_INVALID)
 		shown.proto = c->ask->proto;
 	d.peek = &shown;
 	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
@@ -890,9 +914,10 @@ conn_decide(struct conn *c)
 	} else if (c->peek_res == PEEK_NEED_MORE) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_TIMEOUT;
-	} else if (conn_name(c) == NULL && c->pd->fakeip != NULL &&
+	} else if (c->pd->fakeip != NULL &&
 	           fakeip_in_range(c->pd->fakeip,
-	                           (const struct sockaddr *)&c->dst)) {
+	                           (const struct sockaddr *)&c->dst) &&
+	           (c->ask == NULL || c->ask->source != NAME_FAKEIP)) {
 		/* Made up by us and forgotten (or never made): it leads
 		 * nowhere real, and must not be sent on. */
 		c->verdict = ACTION_REJECT;

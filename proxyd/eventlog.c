@@ -351,7 +351,8 @@ decision_row(const struct decision *d)
 		ev->uid = d->app->uid;
 		snprintf(ev->user, sizeof(ev->user), "%s", d->app->user);
 	}
-	snprintf(ev->proto, sizeof(ev->proto), "tcp");
+	snprintf(ev->proto, sizeof(ev->proto), "%s",
+	         d->proto != NULL ? d->proto : "tcp");
 	if (d->client->sa_family != AF_UNSPEC) /* a unix socket's client */
 		addr_fmt_ip(d->client, ev->src_ip, sizeof(ev->src_ip));
 	ev->src_port = addr_port(d->client);

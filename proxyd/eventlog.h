@@ -67,6 +67,7 @@ struct decision {
 	const struct peek_info *peek; /* NULL: refused before the peek */
 	unsigned flags;               /* EVENT_F_* */
 	const char *error;            /* why the peek was invalid, or NULL */
+	const char *proto;            /* "tcp" when NULL; "dns" */
 	const char *upstream;         /* the way out: "direct", or the
 	                               * route's upstream ("upstream",
 	                               * NAME of upstream.NAME) */

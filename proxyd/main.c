@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
+#include "proxyd/dnsstub.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/fakeip.h"
 #include "proxyd/broker.h"
@@ -218,7 +219,6 @@ main(int argc, char **argv)
 	struct timeval sweep;
 	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0;
 	unsigned long nofile;
-	struct in_addr fake_net;
 
 	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -305,9 +305,8 @@ main(int argc, char **argv)
 		keep_table = 1;
 		goto out;
 	}
-	inet_pton(AF_INET, FAKEIP_DEFAULT_NET, &fake_net);
-	pd.fakeip =
-	    fakeip_new(fake_net, FAKEIP_DEFAULT_PREFIX, FAKEIP_DEFAULT_MAX);
+	pd.fakeip = fakeip_new(pd.cfg.fake_ip_net, pd.cfg.fake_ip_prefix,
+	                       pd.cfg.fake_ip_max);
 	if (pd.fakeip == NULL) {
 		log_error("the fake-IP map: %s", strerror(errno));
 		goto out;
@@ -320,6 +319,11 @@ main(int argc, char **argv)
 		log_warn(
 		    "cannot read /etc/resolv.conf: proxy clients that name "
 		    "a host get 'host unreachable' on a direct route");
+
+	if (dnsstub_open(&pd, err, sizeof(err)) == -1) {
+		log_error("%s", err);
+		goto out;
+	}
 
 	/* The control socket: made as root, served after the drop. */
 	if (eventlog_open(&pd, err, sizeof(err)) == -1) {
@@ -350,7 +354,7 @@ main(int argc, char **argv)
 	}
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
-	    eventlog_start(&pd) == -1)
+	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1)
 		goto out;
 
 	if (control_start(control) == -1) /* the control socket */
@@ -390,6 +394,7 @@ out:
 	broker_set_sink(&pd, NULL); /* its agents are gone with it */
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
+	dnsstub_close(&pd); /* its queries the worker dropped */
 	conn_close_all(&pd);
 	if (pd.dns != NULL)
 		evdns_base_free(pd.dns, 1); /* after its requests' conns */

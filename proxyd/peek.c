@@ -81,6 +81,7 @@ name_source_str(enum name_source s)
 	    [NAME_NONE] = "none",       [NAME_SNI] = "sni",
 	    [NAME_HTTP] = "http",       [NAME_SOCKS] = "socks",
 	    [NAME_CONNECT] = "connect", [NAME_FAKEIP] = "fakeip",
+	    [NAME_DNS] = "dns",
 	};
 
 	if ((unsigned)s >= NAME_SOURCE_COUNT || words[s] == NULL)

@@ -35,6 +35,7 @@ enum name_source {
 	NAME_CONNECT, /* an HTTP CONNECT request (httpconnect.h) */
 	NAME_FAKEIP,  /* the name behind an address tollgated made up for
 	               * it (fakeip.h) */
+	NAME_DNS,     /* the name of a DNS query (dnsstub.h) */
 	NAME_SOURCE_COUNT
 };
 
@@ -98,7 +99,7 @@ enum peek_result peek_tls(const uint8_t *buf, size_t len,
 enum peek_result peek_http(const uint8_t *buf, size_t len,
                            struct peek_info *info);
 
-/* "sni", "http", "socks", "connect", "fakeip" or "none". */
+/* "sni", "http", "socks", "connect", "fakeip", "dns" or "none". */
 const char *name_source_str(enum name_source s);
 
 #endif

@@ -23,6 +23,7 @@ struct eventlog;
 struct control;
 struct broker;
 struct fakeip;
+struct dnsstub;
 struct evdns_base;
 
 TAILQ_HEAD(conn_list, conn);
@@ -53,6 +54,7 @@ struct proxyd {
 	                            * NULL when resolv.conf could not be read */
 	uint8_t isolation_key[32]; /* isolation.h: from the database */
 	struct fakeip *fakeip;     /* names behind made-up addresses */
+	struct dnsstub *dnsstub;   /* the DNS stub; NULL when not open */
 	struct proxyd_stats stats;
 };
 

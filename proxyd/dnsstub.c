@@ -1,0 +1,433 @@
+/*
+ * dnsstub.c - the DNS stub; see dnsstub.h.
+ *
+ * Read top to bottom as a query goes: the sockets, a datagram read and
+ * parsed, its asker found (the cache, else the worker thread), the rules'
+ * verdict, the answer.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "proxyd/attr.h"
+#include "proxyd/dns.h"
+#include "proxyd/dnsstub.h"
+#include "proxyd/eventlog.h"
+#include "proxyd/fakeip.h"
+#include "proxyd/rulesvc.h"
+#include "proxyd/worker.h"
+
+/* Datagrams read per wake-up, so that one busy socket cannot starve the
+ * loop's other events. */
+#define DNSSTUB_READS_PER_WAKE 64
+#define DNSSTUB_CACHE_SIZE     32
+
+struct dnsstub_sock {
+	int fd;
+	struct event *ev;
+	struct sockaddr_storage addr;
+};
+
+/* A query waiting for its asker to be found. */
+struct dnsq {
+	struct worker_job job;
+	TAILQ_ENTRY(dnsq) entry;
+	struct dnsstub *stub;
+	int fd; /* the socket it came in on */
+	struct sockaddr_storage client;
+	socklen_t clen;
+	struct dns_query q;
+	struct app app;
+	size_t len;
+	uint8_t msg[];
+};
+
+/* Who asked from an address and port, lately. */
+struct dnsstub_seen {
+	struct sockaddr_storage client;
+	struct timespec at;
+	struct app app;
+};
+
+struct dnsstub {
+	struct proxyd *pd;
+	struct dnsstub_sock socks[CONFIG_MAX_DNS];
+	size_t n_socks;
+	TAILQ_HEAD(, dnsq) pending;
+	size_t n_pending;
+	struct dnsstub_seen seen[DNSSTUB_CACHE_SIZE];
+	size_t seen_next;
+	uint64_t answered, refused, dropped, full;
+};
+
+/* --- the answer ----------------------------------------------------------- */
+
+static void
+dnsstub_send(int fd, const struct sockaddr_storage *client, socklen_t clen,
+             const uint8_t *out, size_t n)
+{
+	char a[ADDR_STRLEN];
+
+	if (n == 0)
+		return;
+	if (sendto(fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)client,
+	           clen) == -1)
+		log_debug("dns: answer to %s: %s",
+		          addr_fmt((const struct sockaddr *)client, a, sizeof(a)),
+		          strerror(errno));
+}
+
+/* A refused query: its log line and event row, as a connection's. */
+static void
+dnsstub_record(struct dnsstub *stub, const struct sockaddr_storage *client,
+               const struct dns_query *q, const struct app *app,
+               const struct rules_entry *e)
+{
+	struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
+	struct peek_info name = {
+	    .source = NAME_DNS,
+	    .proto = "dns",
+	};
+	struct decision d = {
+	    .id = stub->pd->next_conn_id++,
+	    .verdict = e->action,
+	    .reason = REASON_RULE,
+	    .rule_id = e->id,
+	    .app = app,
+	    .client = (const struct sockaddr *)client,
+	    .dst = (const struct sockaddr *)&none,
+	    .port = 53,
+	    .peek = &name,
+	    .flags = app->known ? 0 : EVENT_F_UNKNOWN,
+	    .upstream = "",
+	    .proto = "dns",
+	};
+
+	snprintf(name.name, sizeof(name.name), "%s", q->name);
+	(void)eventlog_decision(stub->pd, &d);
+}
+
+/*
+ * Answer q from app: the rules first, then by type.  Every path sends
+ * exactly one answer.
+ */
+static void
+dnsstub_answer(struct dnsstub *stub, int fd,
+               const struct sockaddr_storage *client, socklen_t clen,
+               const struct dns_query *q, const uint8_t *msg,
+               const struct app *app)
+{
+	struct proxyd *pd = stub->pd;
+	const struct rules_entry *e;
+	struct rules_query rq;
+	struct sockaddr_storage ptr;
+	struct dns_rr rr;
+	enum dns_rcode rcode = DNS_R_NOERROR;
+	uint8_t out[DNS_EDNS_MAX];
+	const char *name;
+	size_t n_rr = 0;
+
+	memset(&rr, 0, sizeof(rr));
+	rr.ttl = pd->cfg.fake_ip_ttl_ms / 1000;
+	if (q->opcode != 0) {
+		rcode = DNS_R_NOTIMP;
+		goto send;
+	}
+	if (q->qtype == DNS_T_PTR && dns_ptr_addr(q->name, &ptr) == 0) {
+		/* Our own made-up addresses only: nothing else is asked. */
+		name = fakeip_name(pd->fakeip, (struct sockaddr *)&ptr);
+		if (name == NULL) {
+			rcode = DNS_R_NXDOMAIN;
+			goto send;
+		}
+		rr.type = DNS_T_PTR;
+		rr.u.name = name;
+		n_rr = 1;
+		goto send;
+	}
+	if (!q->name_ok) {
+		rcode = DNS_R_NXDOMAIN;
+		goto send;
+	}
+	memset(&rq, 0, sizeof(rq));
+	rq.app = app->known ? app->exe : NULL;
+	rq.has_uid = app->uid_known;
+	rq.uid = app->uid;
+	rq.name = q->name;
+	rq.proto = RPROTO_DNS;
+	rq.now = time(NULL);
+	e = rulesvc_decide(pd, &rq, NULL);
+	if (e != NULL && e->action != ACTION_ALLOW) {
+		stub->refused++;
+		dnsstub_record(stub, client, q, app, e);
+		rcode = e->action == ACTION_REJECT ? DNS_R_REFUSED
+		                                   : DNS_R_NXDOMAIN;
+		goto send;
+	}
+	switch (q->qtype) {
+	case DNS_T_A:
+		if (fakeip_addr(pd->fakeip, q->name, &rr.u.a) == -1) {
+			rcode = DNS_R_SERVFAIL;
+			break;
+		}
+		rr.type = DNS_T_A;
+		n_rr = 1;
+		break;
+	case DNS_T_AAAA:
+	case DNS_T_HTTPS:
+	case DNS_T_SVCB:
+		break; /* NODATA */
+	default:
+		rcode = DNS_R_NOTIMP;
+		break;
+	}
+send:
+	stub->answered++;
+	dnsstub_send(fd, client, clen, out,
+	             dns_build_answer(q, msg, rcode, &rr, n_rr,
+	                              dns_udp_size(q), out, sizeof(out)));
+}
+
+/* --- who asked ------------------------------------------------------------- */
+
+static struct dnsstub_seen *
+dnsstub_seen_find(struct dnsstub *stub, const struct sockaddr_storage *client)
+{
+	struct timespec now;
+	size_t i;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+	for (i = 0; i < DNSSTUB_CACHE_SIZE; i++) {
+		struct dnsstub_seen *s = &stub->seen[i];
+
+		if (s->client.ss_family == AF_UNSPEC ||
+		    !addr_equal((struct sockaddr *)&s->client,
+		                (const struct sockaddr *)client) ||
+		    addr_port((struct sockaddr *)&s->client) !=
+		        addr_port((const struct sockaddr *)client))
+			continue;
+		ms = (now.tv_sec - s->at.tv_sec) * 1000L +
+		     (now.tv_nsec - s->at.tv_nsec) / 1000000L;
+		return ms < DNSSTUB_ATTR_CACHE_MS ? s : NULL;
+	}
+	return NULL;
+}
+
+static void
+dnsstub_seen_add(struct dnsstub *stub, const struct sockaddr_storage *client,
+                 const struct app *app)
+{
+	struct dnsstub_seen *s = &stub->seen[stub->seen_next];
+
+	stub->seen_next = (stub->seen_next + 1) % DNSSTUB_CACHE_SIZE;
+	memcpy(&s->client, client, sizeof(s->client));
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &s->at);
+	s->app = *app;
+}
+
+static void
+dnsq_run(struct worker_job *job, void *ctx)
+{
+	struct dnsq *dq = (struct dnsq *)job;
+
+	/* On the worker thread: only dq->app is written. */
+	if (ctx != NULL)
+		attr_lookup_udp(ctx, (const struct sockaddr *)&dq->client,
+		                &dq->app);
+}
+
+static void
+dnsq_done(struct worker_job *job)
+{
+	struct dnsq *dq = (struct dnsq *)job;
+	struct dnsstub *stub = dq->stub;
+
+	TAILQ_REMOVE(&stub->pending, dq, entry);
+	stub->n_pending--;
+	if (dq->app.uid_known)
+		dnsstub_seen_add(stub, &dq->client, &dq->app);
+	dnsstub_answer(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
+	               &dq->app);
+	free(dq);
+}
+
+/* --- a datagram ----------------------------------------------------------- */
+
+static void
+dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
+                 const struct sockaddr_storage *client, socklen_t clen)
+{
+	struct dns_query q;
+	struct dnsstub_seen *seen;
+	struct dnsq *dq;
+	uint8_t out[DNS_HDR_LEN];
+
+	switch (dns_parse_query(msg, len, &q)) {
+	case DNS_DROP:
+		stub->dropped++;
+		return;
+	case DNS_FORMERR:
+		stub->answered++;
+		dnsstub_send(fd, client, clen, out,
+		             dns_build_error(msg, len, DNS_R_FORMERR, out,
+		                             sizeof(out)));
+		return;
+	case DNS_QUERY:
+		break;
+	}
+	if ((seen = dnsstub_seen_find(stub, client)) != NULL) {
+		dnsstub_answer(stub, fd, client, clen, &q, msg, &seen->app);
+		return;
+	}
+	if (stub->n_pending >= DNSSTUB_MAX_PENDING ||
+	    (dq = calloc(1, sizeof(*dq) + len)) == NULL) {
+		stub->full++;
+		stub->answered++;
+		dnsstub_send(fd, client, clen, out,
+		             dns_build_error(msg, len, DNS_R_SERVFAIL, out,
+		                             sizeof(out)));
+		return;
+	}
+	dq->job.run = dnsq_run;
+	dq->job.done = dnsq_done;
+	dq->stub = stub;
+	dq->fd = fd;
+	memcpy(&dq->client, client, sizeof(dq->client));
+	dq->clen = clen;
+	dq->q = q;
+	dq->len = len;
+	memcpy(dq->msg, msg, len);
+	TAILQ_INSERT_TAIL(&stub->pending, dq, entry);
+	stub->n_pending++;
+	worker_submit(stub->pd->worker, &dq->job);
+}
+
+static void
+dnsstub_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static uint8_t buf[DNS_MSG_MAX];
+	struct dnsstub *stub = arg;
+	struct sockaddr_storage client;
+	socklen_t clen;
+	ssize_t n;
+	int i;
+
+	for (i = 0; i < DNSSTUB_READS_PER_WAKE; i++) {
+		clen = sizeof(client);
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+		             (struct sockaddr *)&client, &clen);
+		if (n == -1) {
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("dns: recvfrom: %s", strerror(errno));
+			return;
+		}
+		dnsstub_datagram(stub, fd, buf, (size_t)n, &client, clen);
+	}
+}
+
+/* --- the sockets ---------------------------------------------------------- */
+
+int
+dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
+{
+	struct dnsstub *stub;
+	char a[ADDR_STRLEN];
+	size_t i;
+	int one = 1;
+
+	if ((stub = calloc(1, sizeof(*stub))) == NULL) {
+		snprintf(err, errlen, "dns: %s", strerror(errno));
+		return -1;
+	}
+	stub->pd = pd;
+	TAILQ_INIT(&stub->pending);
+	pd->dnsstub = stub;
+	for (i = 0; i < pd->cfg.n_dns_listen; i++) {
+		const struct sockaddr *sa =
+		    (const struct sockaddr *)&pd->cfg.dns_listen[i];
+		struct dnsstub_sock *s = &stub->socks[stub->n_socks];
+
+		addr_fmt(sa, a, sizeof(a));
+		s->fd = socket(sa->sa_family,
+		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->fd == -1) {
+			snprintf(err, errlen, "dns %s: socket: %s", a,
+			         strerror(errno));
+			return -1;
+		}
+		stub->n_socks++;
+		if (sa->sa_family == AF_INET6 &&
+		    setsockopt(s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		               sizeof(one)) == -1) {
+			snprintf(err, errlen, "dns %s: IPV6_V6ONLY: %s", a,
+			         strerror(errno));
+			return -1;
+		}
+		if (bind(s->fd, sa, addr_len(sa)) == -1) {
+			snprintf(err, errlen, "dns %s: bind: %s", a,
+			         strerror(errno));
+			return -1;
+		}
+		memcpy(&s->addr, sa, addr_len(sa));
+	}
+	return 0;
+}
+
+int
+dnsstub_start(struct proxyd *pd)
+{
+	struct dnsstub *stub = pd->dnsstub;
+	size_t i;
+
+	for (i = 0; stub != NULL && i < stub->n_socks; i++) {
+		stub->socks[i].ev =
+		    event_new(pd->base, stub->socks[i].fd, EV_READ | EV_PERSIST,
+		              dnsstub_read_cb, stub);
+		if (stub->socks[i].ev == NULL ||
+		    event_add(stub->socks[i].ev, NULL) == -1) {
+			log_error("dns: cannot add the socket's event");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+dnsstub_close(struct proxyd *pd)
+{
+	struct dnsstub *stub = pd->dnsstub;
+	struct dnsq *dq;
+	size_t i;
+
+	if (stub == NULL)
+		return;
+	/* The worker has stopped: what it did not finish is ours. */
+	while ((dq = TAILQ_FIRST(&stub->pending)) != NULL) {
+		TAILQ_REMOVE(&stub->pending, dq, entry);
+		free(dq);
+	}
+	for (i = 0; i < stub->n_socks; i++) {
+		if (stub->socks[i].ev != NULL)
+			event_free(stub->socks[i].ev);
+		close(stub->socks[i].fd);
+	}
+	log_info("dns: %llu answered, %llu refused by rules, %llu dropped, "
+	         "%llu past the bound",
+	         (unsigned long long)stub->answered,
+	         (unsigned long long)stub->refused,
+	         (unsigned long long)stub->dropped,
+	         (unsigned long long)stub->full);
+	free(stub);
+	pd->dnsstub = NULL;
+}

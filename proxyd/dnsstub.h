@@ -1,0 +1,46 @@
+/*
+ * dnsstub.h - tollgated's DNS stub, the front for names: the guarded
+ * users' DNS (UDP port 53 to any address, redirected by nftables to
+ * dns_listen) is answered here, and never leaves.
+ *
+ * Per query: the asking process is found (attr_lookup_udp(), on the
+ * worker thread; a source address and port found in the last
+ * DNSSTUB_ATTR_CACHE_MS is not asked again, for the A and AAAA of one
+ * lookup), the rules decide for (app, name, proto dns), and:
+ *   a rule denies       NXDOMAIN (REFUSED for reject), and an event;
+ *   else A              an address from the fake-IP map (fakeip.h), TTL
+ *                       fake_ip_ttl, without asking anyone: the query
+ *                       leaks nothing, so it never waits on a prompt;
+ *                       the prompt comes when the app connects;
+ *   AAAA                NODATA (no fake IPv6 range yet);
+ *   HTTPS, SVCB         NODATA (no ECH keys: the SNI stays visible);
+ *   PTR of a fake IP    its name;
+ *   anything else       NOTIMP (forwarding to dns_upstream comes later).
+ * A name that is not a host name is NXDOMAIN; a malformed query FORMERR;
+ * anything that is not a query is dropped.  At most DNSSTUB_MAX_PENDING
+ * queries wait for attribution; past it a query is answered SERVFAIL, so
+ * a flood from one app cannot grow the daemon.
+ */
+#ifndef TG_DNSSTUB_H
+#define TG_DNSSTUB_H
+
+#include <stddef.h>
+
+#include "proxyd/proxyd.h"
+
+#define DNSSTUB_MAX_PENDING  4096
+#define DNSSTUB_ATTR_CACHE_MS 2000
+
+/* Bind the UDP sockets of dns_listen (as root, before the drop).  0, or
+ * -1 + err. */
+int dnsstub_open(struct proxyd *pd, char *err, size_t errlen);
+
+/* Start answering (on the loop, after the worker thread exists).  0 or
+ * -1 (logged). */
+int dnsstub_start(struct proxyd *pd);
+
+/* Stop, close the sockets, free the queries still waiting (after the
+ * worker thread stopped).  NULL stub is fine. */
+void dnsstub_close(struct proxyd *pd);
+
+#endif
