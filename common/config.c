@@ -4,6 +4,7 @@
  * Each key is one row of config_keys[]: its name, how to parse a value,
  * how to print it back, and what a valid value looks like (for errors).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
@@ -206,41 +207,214 @@ print_user(const struct config *cfg, const struct config_key *k, FILE *out)
 	fprintf(out, "%s\n", cfg->user);
 }
 
-static int
-listen_one(struct config *cfg, const struct config_key *k, const char *item)
+/* Address lists share one parser: the row's field is the array, its
+ * count the count, its max the most addresses. */
+static struct sockaddr_storage *
+addrs_field(struct config *cfg, const struct config_key *k, size_t **n)
 {
-	socklen_t len;
-
-	if (cfg->n_transparent == CONFIG_MAX_LISTEN)
-		return -1;
-	return addr_parse(item, &cfg->transparent_listen[cfg->n_transparent++],
-	                  &len);
+	*n = (size_t *)((char *)cfg + k->count);
+	return (struct sockaddr_storage *)((char *)cfg + k->field);
 }
 
 static int
-parse_transparent_listen(struct config *cfg, const struct config_key *k,
-                         const char *v)
+addrs_one(struct config *cfg, const struct config_key *k, const char *item)
 {
-	cfg->n_transparent = 0;
-	if (parse_list(cfg, k, v, listen_one) == -1)
+	struct sockaddr_storage *addrs;
+	socklen_t len;
+	size_t *n;
+
+	addrs = addrs_field(cfg, k, &n);
+	if (*n == k->max || addr_parse(item, &addrs[*n], &len) == -1)
 		return -1;
-	return cfg->n_transparent > 0 ? 0 : -1;
+	(*n)++;
+	return 0;
+}
+
+/* One address or more. */
+static int
+parse_addrs(struct config *cfg, const struct config_key *k, const char *v)
+{
+	size_t *n;
+
+	addrs_field(cfg, k, &n);
+	*n = 0;
+	if (parse_list(cfg, k, v, addrs_one) == -1)
+		return -1;
+	return *n > 0 ? 0 : -1;
 }
 
 static void
-print_transparent_listen(const struct config *cfg, const struct config_key *k,
-                         FILE *out)
+print_addrs(const struct config *cfg, const struct config_key *k, FILE *out)
 {
+	const struct sockaddr_storage *addrs;
 	char buf[ADDR_STRLEN];
-	size_t i;
+	size_t i, *n;
 
-	for (i = 0; i < cfg->n_transparent; i++)
-		fprintf(
-		    out, "%s%s", i > 0 ? ", " : "",
-		    addr_fmt(
-		        (const struct sockaddr *)&cfg->transparent_listen[i],
-		        buf, sizeof(buf)));
+	addrs = addrs_field((struct config *)cfg, k, &n);
+	for (i = 0; i < *n; i++)
+		fprintf(out, "%s%s", i > 0 ? ", " : "",
+		        addr_fmt((const struct sockaddr *)&addrs[i], buf,
+		                 sizeof(buf)));
 	fputc('\n', out);
+}
+
+/* A resolver: "IP", "[IPv6]", "IPv6" (port 53), or "IP:PORT",
+ * "[IPv6]:PORT". */
+static int
+dns_upstream_one(struct config *cfg, const struct config_key *k,
+                 const char *item)
+{
+	struct sockaddr_storage *ss;
+	char host[INET6_ADDRSTRLEN + 2];
+	socklen_t len;
+	size_t hlen = strlen(item);
+
+	if (cfg->n_dns_upstream == k->max)
+		return -1;
+	ss = &cfg->dns_upstream[cfg->n_dns_upstream];
+	if (addr_parse(item, ss, &len) == 0)
+		goto ok;
+	if (item[0] == '[' && hlen > 2 && item[hlen - 1] == ']') {
+		item++;
+		hlen -= 2;
+	}
+	if (hlen >= sizeof(host))
+		return -1;
+	memcpy(host, item, hlen);
+	host[hlen] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) ==
+	    1) {
+		ss->ss_family = AF_INET;
+		((struct sockaddr_in *)ss)->sin_port = htons(CONFIG_DNS_PORT);
+	} else if (inet_pton(AF_INET6, host,
+	                     &((struct sockaddr_in6 *)ss)->sin6_addr) == 1) {
+		ss->ss_family = AF_INET6;
+		((struct sockaddr_in6 *)ss)->sin6_port = htons(CONFIG_DNS_PORT);
+	} else
+		return -1;
+ok:
+	cfg->n_dns_upstream++;
+	return 0;
+}
+
+/* Resolvers; "" is those of /etc/resolv.conf, none is never forward. */
+static int
+parse_dns_upstream(struct config *cfg, const struct config_key *k,
+                   const char *v)
+{
+	cfg->n_dns_upstream = 0;
+	cfg->dns_upstream_none = strcmp(v, "none") == 0;
+	if (cfg->dns_upstream_none)
+		return 0;
+	return parse_list(cfg, k, v, dns_upstream_one);
+}
+
+static void
+print_dns_upstream(const struct config *cfg, const struct config_key *k,
+                   FILE *out)
+{
+	if (cfg->dns_upstream_none)
+		fputs("none\n", out);
+	else if (cfg->n_dns_upstream == 0)
+		fputs("# the resolvers of /etc/resolv.conf at start\n", out);
+	else
+		print_addrs(cfg, k, out);
+}
+
+/*
+ * "ADDR/PREFIX" of family (AF_INET or AF_INET6) into addr (4 or 16
+ * bytes, network order, host bits cleared) and *prefix, which must be
+ * from min to max.  0 or -1.
+ */
+static int
+cidr_parse(const char *s, int family, unsigned min, unsigned max, uint8_t *addr,
+           unsigned *prefix)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t i, alen = family == AF_INET ? 4 : 16;
+	unsigned long p;
+	char *end;
+
+	if (slash == NULL || (size_t)(slash - s) >= sizeof(host) ||
+	    !isdigit((unsigned char)slash[1]))
+		return -1;
+	memcpy(host, s, (size_t)(slash - s));
+	host[slash - s] = '\0';
+	errno = 0;
+	p = strtoul(slash + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || p < min || p > max ||
+	    inet_pton(family, host, addr) != 1)
+		return -1;
+	for (i = 0; i < alen; i++)
+		if (i * 8 >= p)
+			addr[i] = 0;
+		else if (i * 8 + 8 > p)
+			addr[i] &= (uint8_t)(0xff << (8 - (p - i * 8)));
+	*prefix = (unsigned)p;
+	return 0;
+}
+
+static int
+parse_fake_ip_range(struct config *cfg, const struct config_key *k,
+                    const char *v)
+{
+	struct in_addr net;
+	unsigned prefix;
+
+	if (cidr_parse(v, AF_INET, k->min, k->max, (uint8_t *)&net, &prefix) ==
+	    -1)
+		return -1;
+	cfg->fake_ip_net = net;
+	cfg->fake_ip_prefix = prefix;
+	return 0;
+}
+
+static void
+print_fake_ip_range(const struct config *cfg, const struct config_key *k,
+                    FILE *out)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	fprintf(out, "%s/%u\n",
+	        inet_ntop(AF_INET, &cfg->fake_ip_net, buf, sizeof(buf)),
+	        cfg->fake_ip_prefix);
+}
+
+static int
+parse_fake_ip6_range(struct config *cfg, const struct config_key *k,
+                     const char *v)
+{
+	struct in6_addr net;
+	unsigned prefix;
+
+	if (strcmp(v, "none") == 0) {
+		memset(&cfg->fake_ip6_net, 0, sizeof(cfg->fake_ip6_net));
+		cfg->fake_ip6_prefix = 0;
+		return 0;
+	}
+	if (cidr_parse(v, AF_INET6, k->min, k->max, (uint8_t *)&net, &prefix) ==
+	    -1)
+		return -1;
+	cfg->fake_ip6_net = net;
+	cfg->fake_ip6_prefix = prefix;
+	return 0;
+}
+
+static void
+print_fake_ip6_range(const struct config *cfg, const struct config_key *k,
+                     FILE *out)
+{
+	char buf[INET6_ADDRSTRLEN];
+
+	if (cfg->fake_ip6_prefix == 0)
+		fputs("none\n", out);
+	else
+		fprintf(
+		    out, "%s/%u\n",
+		    inet_ntop(AF_INET6, &cfg->fake_ip6_net, buf, sizeof(buf)),
+		    cfg->fake_ip6_prefix);
 }
 
 /*
@@ -597,24 +771,30 @@ print_admin_group(const struct config *cfg, const struct config_key *k,
 	fprintf(out, "%s\n", cfg->admin_group[0] ? cfg->admin_group : "none");
 }
 
+/* Yes/no keys share one parser: the row gives the field. */
+static bool *
+bool_field(struct config *cfg, const struct config_key *k)
+{
+	return (bool *)((char *)cfg + k->field);
+}
+
 static int
-parse_keep_redirect_on_exit(struct config *cfg, const struct config_key *k,
-                            const char *v)
+parse_bool_key(struct config *cfg, const struct config_key *k, const char *v)
 {
 	if (strcasecmp(v, "yes") == 0 || strcasecmp(v, "true") == 0)
-		cfg->keep_redirect_on_exit = true;
+		*bool_field(cfg, k) = true;
 	else if (strcasecmp(v, "no") == 0 || strcasecmp(v, "false") == 0)
-		cfg->keep_redirect_on_exit = false;
+		*bool_field(cfg, k) = false;
 	else
 		return -1;
 	return 0;
 }
 
 static void
-print_keep_redirect_on_exit(const struct config *cfg,
-                            const struct config_key *k, FILE *out)
+print_bool_key(const struct config *cfg, const struct config_key *k, FILE *out)
 {
-	fprintf(out, "%s\n", cfg->keep_redirect_on_exit ? "yes" : "no");
+	fprintf(out, "%s\n",
+	        *bool_field((struct config *)cfg, k) ? "yes" : "no");
 }
 
 static int
@@ -743,8 +923,11 @@ static const struct config_key config_keys[] = {
         .name = "transparent_listen",
         .expected =
             "IP:PORT or [IPv6]:PORT addresses separated by commas (at most 4)",
-        .parse = parse_transparent_listen,
-        .print = print_transparent_listen,
+        .parse = parse_addrs,
+        .print = print_addrs,
+        .field = offsetof(struct config, transparent_listen),
+        .count = offsetof(struct config, n_transparent),
+        .max = CONFIG_MAX_LISTEN,
     },
     {
         .name = "socks_listen",
@@ -782,6 +965,69 @@ static const struct config_key config_keys[] = {
         .expected = "app, app-name or none",
         .parse = parse_isolation,
         .print = print_isolation,
+    },
+    {
+        .name = "dns_listen",
+        .expected = "IP:PORT or [IPv6]:PORT addresses on one port, "
+                    "separated by commas (at most 4)",
+        .parse = parse_addrs,
+        .print = print_addrs,
+        .field = offsetof(struct config, dns_listen),
+        .count = offsetof(struct config, n_dns_listen),
+        .max = CONFIG_MAX_DNS,
+    },
+    {
+        .name = "dns_upstream",
+        .expected = "IP, IP:PORT, [IPv6] or [IPv6]:PORT addresses "
+                    "separated by commas (at most 4), nothing for the "
+                    "resolvers of /etc/resolv.conf, or none",
+        .parse = parse_dns_upstream,
+        .print = print_dns_upstream,
+        .field = offsetof(struct config, dns_upstream),
+        .count = offsetof(struct config, n_dns_upstream),
+        .max = CONFIG_MAX_DNS,
+    },
+    {
+        .name = "fake_ip_range",
+        .expected = "an IPv4 network like 198.18.0.0/15, prefix 8 to 30",
+        .parse = parse_fake_ip_range,
+        .print = print_fake_ip_range,
+        .min = 8,
+        .max = 30,
+    },
+    {
+        .name = "fake_ip6_range",
+        .expected = "an IPv6 network like fd00:7467::/64, prefix 8 to "
+                    "120, or none",
+        .parse = parse_fake_ip6_range,
+        .print = print_fake_ip6_range,
+        .min = 8,
+        .max = 120,
+    },
+    {
+        .name = "fake_ip_max",
+        .expected = "a number from 16 to 16777216",
+        .parse = parse_count_key,
+        .print = print_count_key,
+        .field = offsetof(struct config, fake_ip_max),
+        .min = CONFIG_FAKE_IP_MIN,
+        .max = CONFIG_FAKE_IP_MAXN,
+    },
+    {
+        .name = "fake_ip_ttl",
+        .expected = "a duration from 1s to 1d, like 60s or 5m",
+        .parse = parse_duration_key,
+        .print = print_duration_key,
+        .field = offsetof(struct config, fake_ip_ttl_ms),
+        .min = 1000,
+        .max = 86400 * 1000,
+    },
+    {
+        .name = "block_encrypted_dns",
+        .expected = "yes or no",
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, block_encrypted_dns),
     },
     {
         .name = "default_action",
@@ -833,8 +1079,9 @@ static const struct config_key config_keys[] = {
     {
         .name = "keep_redirect_on_exit",
         .expected = "yes or no",
-        .parse = parse_keep_redirect_on_exit,
-        .print = print_keep_redirect_on_exit,
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, keep_redirect_on_exit),
     },
     {
         .name = "log_level",
@@ -924,6 +1171,13 @@ config_defaults(struct config *cfg)
 	cfg->upstreams[0].kind = UPSTREAM_DIRECT;
 	cfg->n_upstreams = 1;
 	cfg->isolation = 0; /* app */
+	addr_parse("127.0.0.1:5353", &cfg->dns_listen[0], &len);
+	addr_parse("[::1]:5353", &cfg->dns_listen[1], &len);
+	cfg->n_dns_listen = 2;
+	inet_pton(AF_INET, "198.18.0.0", &cfg->fake_ip_net);
+	cfg->fake_ip_prefix = 15;
+	cfg->fake_ip_max = 65536;
+	cfg->fake_ip_ttl_ms = 60 * 1000;
 	cfg->default_action = ACTION_DENY;
 	cfg->peek_timeout_ms = 3000;
 	cfg->connect_timeout_ms = 10000;
@@ -1067,7 +1321,7 @@ config_check_listen(const struct config *cfg, char *err, size_t errlen)
 	struct {
 		const char *key;
 		struct config_listen l;
-	} all[CONFIG_MAX_LISTEN + 2 * CONFIG_MAX_FRONT + 1];
+	} all[CONFIG_MAX_LISTEN + 2 * CONFIG_MAX_FRONT + CONFIG_MAX_DNS + 1];
 	char buf[CONFIG_LISTEN_STRLEN];
 	size_t i, j, n = 0;
 
@@ -1083,6 +1337,11 @@ config_check_listen(const struct config *cfg, char *err, size_t errlen)
 	for (i = 0; i < cfg->n_connect_listen; i++) {
 		all[n].key = "http_connect_listen";
 		all[n++].l = cfg->connect_listen[i];
+	}
+	for (i = 0; i < cfg->n_dns_listen; i++) {
+		all[n].key = "dns_listen";
+		memset(&all[n].l, 0, sizeof(all[n].l));
+		all[n++].l.addr = cfg->dns_listen[i];
 	}
 	all[n].key = "control_socket";
 	memset(&all[n].l, 0, sizeof(all[n].l));
@@ -1109,23 +1368,72 @@ config_check_listen(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* Every address of a list on one port: nftables redirects to a port. */
+static int
+config_check_port(const struct config *cfg, const char *key,
+                  const struct sockaddr_storage *addrs, size_t n, char *err,
+                  size_t errlen)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (addr_port((const struct sockaddr *)&addrs[i]) !=
+		    addr_port((const struct sockaddr *)&addrs[0])) {
+			snprintf(err, errlen,
+			         "%s: %s: every address must use the same "
+			         "port (nftables redirects to one port)",
+			         cfg->path[0] ? cfg->path : "defaults", key);
+			return -1;
+		}
+	return 0;
+}
+
+/* Addresses a network of prefix bits out of bits hands out: all but
+ * its first and last (a wide one, more than any fake_ip_max). */
+static unsigned long long
+fake_ip_room(unsigned bits, unsigned prefix)
+{
+	if (bits - prefix >= 32)
+		return 1ull << 32;
+	return (1ull << (bits - prefix)) - 2;
+}
+
+/* fake_ip_max names must each get an address of each range. */
+static int
+config_check_fake_ip(const struct config *cfg, char *err, size_t errlen)
+{
+	const char *key = NULL;
+	unsigned long long room = 0;
+
+	if (cfg->fake_ip_max > fake_ip_room(32, cfg->fake_ip_prefix)) {
+		key = "fake_ip_range";
+		room = fake_ip_room(32, cfg->fake_ip_prefix);
+	} else if (cfg->fake_ip6_prefix != 0 &&
+	           cfg->fake_ip_max > fake_ip_room(128, cfg->fake_ip6_prefix)) {
+		key = "fake_ip6_range";
+		room = fake_ip_room(128, cfg->fake_ip6_prefix);
+	}
+	if (key == NULL)
+		return 0;
+	snprintf(err, errlen,
+	         "%s: fake_ip_max: %u names do not fit %s, which has %llu "
+	         "addresses to hand out: expected a smaller fake_ip_max or a "
+	         "wider range",
+	         cfg->path[0] ? cfg->path : "defaults", cfg->fake_ip_max, key,
+	         room);
+	return -1;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
-	uint16_t port = config_transparent_port(cfg);
-	size_t i;
-
-	for (i = 1; i < cfg->n_transparent; i++)
-		if (addr_port(
-		        (const struct sockaddr *)&cfg->transparent_listen[i]) !=
-		    port) {
-			snprintf(
-			    err, errlen,
-			    "%s: transparent_listen: every address must use "
-			    "the same port (nftables redirects to one port)",
-			    cfg->path[0] ? cfg->path : "defaults");
-			return -1;
-		}
+	if (config_check_port(cfg, "transparent_listen",
+	                      cfg->transparent_listen, cfg->n_transparent, err,
+	                      errlen) == -1 ||
+	    config_check_port(cfg, "dns_listen", cfg->dns_listen,
+	                      cfg->n_dns_listen, err, errlen) == -1 ||
+	    config_check_fake_ip(cfg, err, errlen) == -1)
+		return -1;
 	return config_check_listen(cfg, err, errlen);
 }
 
@@ -1133,6 +1441,12 @@ uint16_t
 config_transparent_port(const struct config *cfg)
 {
 	return addr_port((const struct sockaddr *)&cfg->transparent_listen[0]);
+}
+
+uint16_t
+config_dns_port(const struct config *cfg)
+{
+	return addr_port((const struct sockaddr *)&cfg->dns_listen[0]);
 }
 
 void

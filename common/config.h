@@ -9,6 +9,7 @@
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,11 @@
 #define CONFIG_LISTEN_STRLEN 128
 /* Long enough for "socks5://" and any config_listen_fmt(). */
 #define CONFIG_UPSTREAM_STRLEN (CONFIG_LISTEN_STRLEN + 16)
+/* The DNS stub's addresses (TCP and UDP) and its resolvers. */
+#define CONFIG_MAX_DNS      4
+#define CONFIG_DNS_PORT     53 /* a dns_upstream given without a port */
+#define CONFIG_FAKE_IP_MIN  16 /* fake_ip_max's smallest value */
+#define CONFIG_FAKE_IP_MAXN 16777216
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {
@@ -109,6 +115,25 @@ struct config {
 	/* Key isolation: app (0), app-name (1) or none (2), in the order of
 	 * enum isolation in proxyd/isolation.h; default app. */
 	int isolation;
+	/* The DNS stub: TCP and UDP on each address, all on one port. */
+	struct sockaddr_storage dns_listen[CONFIG_MAX_DNS];
+	size_t n_dns_listen;
+	/* Where queries the stub does not answer itself go: n_dns_upstream
+	 * addresses; none of them and !dns_upstream_none means "the
+	 * resolvers of /etc/resolv.conf at start"; dns_upstream_none
+	 * (the word none) means never forward. */
+	struct sockaddr_storage dns_upstream[CONFIG_MAX_DNS];
+	size_t n_dns_upstream;
+	bool dns_upstream_none;
+	/* fake_ip_range: an IPv4 network, host bits clear, prefix 8-30. */
+	struct in_addr fake_ip_net;
+	unsigned fake_ip_prefix;
+	/* fake_ip6_range: an IPv6 network, prefix 8-120; prefix 0 = none. */
+	struct in6_addr fake_ip6_net;
+	unsigned fake_ip6_prefix;
+	unsigned fake_ip_max;     /* names the map holds, at least 16 */
+	unsigned fake_ip_ttl_ms;  /* the DNS TTL of an answer, whole seconds */
+	bool block_encrypted_dns; /* deny DoT and known DoH resolvers */
 };
 
 void config_defaults(struct config *cfg);
@@ -123,9 +148,12 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /*
  * Check what no single line can: that all transparent listeners share one
- * port (nftables redirects to a port), and that no address (or unix path)
- * is given twice across transparent_listen, socks_listen,
- * http_connect_listen and control_socket.  Returns 0 or -1 + err.
+ * port, and all dns_listen addresses another (nftables redirects to a
+ * port); that no address (or unix path) is given twice across
+ * transparent_listen, socks_listen, http_connect_listen, dns_listen and
+ * control_socket; and that fake_ip_max names fit fake_ip_range (and
+ * fake_ip6_range when set), whose first and last addresses are never
+ * handed out.  Returns 0 or -1 + err.
  */
 int config_check(const struct config *cfg, char *err, size_t errlen);
 
@@ -161,6 +189,9 @@ const char *config_upstream_fmt(const struct config_upstream *u, char *buf,
 
 /* The port that guarded TCP is redirected to. */
 uint16_t config_transparent_port(const struct config *cfg);
+
+/* The port that guarded DNS (UDP and TCP 53) is redirected to. */
+uint16_t config_dns_port(const struct config *cfg);
 
 /* Parse "250ms", "5s", "2m", "1h" or bare seconds into ms; -1 if bad. */
 int config_parse_duration(const char *s, unsigned *ms);

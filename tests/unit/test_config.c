@@ -2,6 +2,7 @@
  * test_config.c - tollgate.conf: defaults, every key, every kind of error;
  * and the helpers the parser stands on (addresses, log key=value).
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,6 +66,25 @@ test_defaults(void **state)
 	assert_int_equal(config_transparent_port(&cfg), 9040);
 	assert_string_equal(cfg.user, "_tollgate");
 	assert_int_equal(cfg.n_guard, 0);
+	/* The DNS stub on loopback, port 5353, both families. */
+	assert_int_equal(cfg.n_dns_listen, 2);
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_listen[0], buf, sizeof(buf)),
+	    "127.0.0.1:5353");
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_listen[1], buf, sizeof(buf)),
+	    "[::1]:5353");
+	assert_int_equal(config_dns_port(&cfg), 5353);
+	assert_int_equal(cfg.n_dns_upstream, 0);
+	assert_false(cfg.dns_upstream_none);
+	assert_string_equal(
+	    inet_ntop(AF_INET, &cfg.fake_ip_net, buf, sizeof(buf)),
+	    "198.18.0.0");
+	assert_int_equal(cfg.fake_ip_prefix, 15);
+	assert_int_equal(cfg.fake_ip6_prefix, 0);
+	assert_int_equal(cfg.fake_ip_max, 65536);
+	assert_int_equal(cfg.fake_ip_ttl_ms, 60000);
+	assert_false(cfg.block_encrypted_dns);
 }
 
 static void
@@ -233,6 +253,52 @@ test_errors_name_file_line_and_expectation(void **state)
 	     "http_connect_listen = unix:/run/tg/c.sock\n",
 	     "control_socket: unix:/run/tg/c.sock is given twice (also in "
 	     "http_connect_listen)"},
+	    {"dns_listen = 127.0.0.1:53, [::1]:5353\n",
+	     "dns_listen: every address must use the same port"},
+	    {"\ndns_listen = none\n",
+	     ":2: bad value \"none\" for dns_listen: expected IP:PORT or "
+	     "[IPv6]:PORT addresses on one port"},
+	    {"dns_listen = 127.0.0.1\n", "for dns_listen: expected"},
+	    {"dns_listen = 127.0.0.1:1 127.0.0.2:1 127.0.0.3:1 127.0.0.4:1 "
+	     "127.0.0.5:1\n",
+	     "for dns_listen: expected"},
+	    {"dns_listen = 127.0.0.1:9040\n",
+	     "dns_listen: 127.0.0.1:9040 is given twice (also in "
+	     "transparent_listen)"},
+	    {"socks_listen = [::1]:5353\n",
+	     "dns_listen: [::1]:5353 is given twice (also in socks_listen)"},
+	    {"dns_upstream = resolver.example\n",
+	     ":1: bad value \"resolver.example\" for dns_upstream: expected "
+	     "IP, "
+	     "IP:PORT, [IPv6] or [IPv6]:PORT"},
+	    {"dns_upstream = 10.0.0.1:0\n", "for dns_upstream: expected"},
+	    {"dns_upstream = 10.0.0.1 10.0.0.2 10.0.0.3 10.0.0.4 10.0.0.5\n",
+	     "for dns_upstream: expected"},
+	    {"dns_upstream = [2001:db8::1\n", "for dns_upstream: expected"},
+	    {"fake_ip_range = 198.18.0.0\n",
+	     ":1: bad value \"198.18.0.0\" for fake_ip_range: expected an IPv4 "
+	     "network like 198.18.0.0/15, prefix 8 to 30"},
+	    {"fake_ip_range = 10.0.0.0/31\n", "prefix 8 to 30"},
+	    {"fake_ip_range = 10.0.0.0/7\n", "prefix 8 to 30"},
+	    {"fake_ip_range = 10.0.0.0/\n", "prefix 8 to 30"},
+	    {"fake_ip_range = fd00::/64\n", "for fake_ip_range: expected"},
+	    {"fake_ip_range = 10.0.0.0/24x\n", "for fake_ip_range: expected"},
+	    {"fake_ip6_range = 10.0.0.0/24\n",
+	     "for fake_ip6_range: expected an IPv6 network like "
+	     "fd00:7467::/64, prefix 8 to 120, or none"},
+	    {"fake_ip6_range = fd00::/121\n", "prefix 8 to 120"},
+	    {"fake_ip_max = 15\n",
+	     "bad value \"15\" for fake_ip_max: expected a number from 16"},
+	    {"fake_ip_ttl = 0s\n",
+	     "for fake_ip_ttl: expected a duration from 1s to 1d"},
+	    {"fake_ip_ttl = 2d\n", "for fake_ip_ttl: expected"},
+	    {"block_encrypted_dns = sometimes\n",
+	     "for block_encrypted_dns: expected yes or no"},
+	    {"fake_ip_range = 10.9.0.0/24\nfake_ip_max = 1000\n",
+	     "fake_ip_max: 1000 names do not fit fake_ip_range, which has 254 "
+	     "addresses to hand out"},
+	    {"fake_ip6_range = fd00::/120\nfake_ip_max = 255\n",
+	     "fake_ip_max: 255 names do not fit fake_ip6_range, which has 254"},
 	};
 	size_t i;
 
@@ -247,6 +313,152 @@ test_errors_name_file_line_and_expectation(void **state)
 			fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err,
 			         cases[i].want);
 	}
+}
+
+/* The DNS stub's keys: what a user writes is what the daemon gets. */
+static void
+test_dns_keys(void **state)
+{
+	struct config cfg;
+	char err[CONFIG_ERRLEN] = "", buf[ADDR_STRLEN];
+
+	assert_int_equal(load(&cfg,
+	                      "dns_listen = 127.0.0.53:53\n"
+	                      "dns_upstream = 192.0.2.2, 192.0.2.3:5300 "
+	                      "[2001:db8::53] 2001:db8::54\n"
+	                      "fake_ip_range = 10.77.1.2/16\n"
+	                      "fake_ip6_range = fd00:7467::1/64\n"
+	                      "fake_ip_max = 1000\n"
+	                      "fake_ip_ttl = 5m\n"
+	                      "block_encrypted_dns = yes\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.n_dns_listen, 1);
+	assert_int_equal(config_dns_port(&cfg), 53);
+	assert_int_equal(cfg.n_dns_upstream, 4);
+	assert_false(cfg.dns_upstream_none);
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_upstream[0], buf, sizeof(buf)),
+	    "192.0.2.2:53");
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_upstream[1], buf, sizeof(buf)),
+	    "192.0.2.3:5300");
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_upstream[2], buf, sizeof(buf)),
+	    "[2001:db8::53]:53");
+	assert_string_equal(
+	    addr_fmt((struct sockaddr *)&cfg.dns_upstream[3], buf, sizeof(buf)),
+	    "[2001:db8::54]:53");
+	/* A range is its network: host bits are cleared. */
+	assert_string_equal(
+	    inet_ntop(AF_INET, &cfg.fake_ip_net, buf, sizeof(buf)),
+	    "10.77.0.0");
+	assert_int_equal(cfg.fake_ip_prefix, 16);
+	assert_string_equal(
+	    inet_ntop(AF_INET6, &cfg.fake_ip6_net, buf, sizeof(buf)),
+	    "fd00:7467::");
+	assert_int_equal(cfg.fake_ip6_prefix, 64);
+	assert_int_equal(cfg.fake_ip_max, 1000);
+	assert_int_equal(cfg.fake_ip_ttl_ms, 300000);
+	assert_true(cfg.block_encrypted_dns);
+
+	/* none: never forward; nothing: /etc/resolv.conf's again; an odd
+	 * prefix is masked mid-byte. */
+	assert_int_equal(load(&cfg,
+	                      "dns_upstream = 192.0.2.2\n"
+	                      "dns_upstream = none\n"
+	                      "fake_ip6_range = fd00:7467::/64\n"
+	                      "fake_ip6_range = none\n"
+	                      "fake_ip_range = 10.255.255.255/12\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_true(cfg.dns_upstream_none);
+	assert_int_equal(cfg.n_dns_upstream, 0);
+	assert_int_equal(cfg.fake_ip6_prefix, 0);
+	assert_string_equal(
+	    inet_ntop(AF_INET, &cfg.fake_ip_net, buf, sizeof(buf)),
+	    "10.240.0.0");
+	assert_int_equal(load(&cfg, "dns_upstream = none\ndns_upstream =\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_false(cfg.dns_upstream_none);
+	assert_int_equal(cfg.n_dns_upstream, 0);
+	/* The widest range and a /30 with room for 2 fit their counts. */
+	assert_int_equal(load(&cfg,
+	                      "fake_ip_range = 10.0.0.0/8\n"
+	                      "fake_ip_max = 16777216\n",
+	                      err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "16777214 addresses"));
+	assert_int_equal(load(&cfg,
+	                      "fake_ip_range = 10.0.0.0/8\n"
+	                      "fake_ip_max = 16777214\n"
+	                      "fake_ip6_range = fd00::/8\n",
+	                      err, sizeof(err)),
+	                 0);
+}
+
+/* The DNS keys print back to what was read, and the defaults to
+ * something that reads back as the defaults. */
+static void
+test_print_round_trip_dns(void **state)
+{
+	struct config a, b;
+	char err[CONFIG_ERRLEN] = "", *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	assert_int_equal(load(&a,
+	                      "dns_listen = 127.0.0.1:53, [::1]:53\n"
+	                      "dns_upstream = 192.0.2.2 [2001:db8::53]:5300\n"
+	                      "fake_ip_range = 100.64.0.0/10\n"
+	                      "fake_ip6_range = fd00:7467::/96\n"
+	                      "fake_ip_max = 4096\n"
+	                      "fake_ip_ttl = 90s\n"
+	                      "block_encrypted_dns = yes\n",
+	                      err, sizeof(err)),
+	                 0);
+	f = open_memstream(&text, &len);
+	config_print(&a, f);
+	fclose(f);
+	assert_non_null(strstr(text, "\ndns_listen = 127.0.0.1:53, [::1]:53\n"
+	                             "dns_upstream = 192.0.2.2:53, "
+	                             "[2001:db8::53]:5300\n"
+	                             "fake_ip_range = 100.64.0.0/10\n"
+	                             "fake_ip6_range = fd00:7467::/96\n"
+	                             "fake_ip_max = 4096\n"
+	                             "fake_ip_ttl = 90s\n"
+	                             "block_encrypted_dns = yes\n"));
+	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_int_equal(b.n_dns_listen, 2);
+	assert_int_equal(b.n_dns_upstream, 2);
+	assert_int_equal(addr_equal((struct sockaddr *)&a.dns_upstream[1],
+	                            (struct sockaddr *)&b.dns_upstream[1]),
+	                 1);
+	assert_memory_equal(&a.fake_ip6_net, &b.fake_ip6_net, 16);
+	assert_int_equal(b.fake_ip_ttl_ms, 90000);
+	assert_true(b.block_encrypted_dns);
+	free(text);
+
+	config_defaults(&a);
+	text = NULL;
+	f = open_memstream(&text, &len);
+	config_print(&a, f);
+	fclose(f);
+	assert_non_null(strstr(
+	    text, "\ndns_listen = 127.0.0.1:5353, [::1]:5353\n"
+	          "dns_upstream = # the resolvers of /etc/resolv.conf at "
+	          "start\n"
+	          "fake_ip_range = 198.18.0.0/15\n"
+	          "fake_ip6_range = none\n"
+	          "fake_ip_max = 65536\n"
+	          "fake_ip_ttl = 1m\n"
+	          "block_encrypted_dns = no\n"));
+	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_int_equal(b.n_dns_upstream, 0);
+	assert_false(b.dns_upstream_none);
+	assert_int_equal(b.fake_ip6_prefix, 0);
+	free(text);
 }
 
 /* The fronts: TCP addresses and unix sockets, none by default. */
@@ -589,6 +801,8 @@ main(void)
 	    cmocka_unit_test(test_upstreams),
 	    cmocka_unit_test(test_upstream_names),
 	    cmocka_unit_test(test_print_round_trip_fronts),
+	    cmocka_unit_test(test_dns_keys),
+	    cmocka_unit_test(test_print_round_trip_dns),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_log_kv_quotes_what_needs_it),
