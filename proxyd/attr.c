@@ -52,18 +52,18 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 
-#define ATTR_NL_BUFSIZE   8192 /* one inet_diag_msg and its attributes */
-#define ATTR_NL_MAX_READS 8    /* datagrams read per query, stale included */
-#define ATTR_NL_DUMP_READS 64  /* datagrams of one UDP dump, at most */
-#define ATTR_PWBUF_SIZE   4096 /* getpwuid_r scratch */
-#define ATTR_LINK_MAX     32   /* "socket:[4294967295]" fits */
-#define ATTR_FD_BATCH     4096 /* fd numbers of a process checked newest first */
-#define ATTR_FD_SHALLOW   16   /* highest fds of each MRU process tried first */
-#define ATTR_USERS_SIZE   64   /* uid -> user name cache entries */
-#define ATTR_USER_TTL_S   60   /* a cached user name is read again after it */
-#define ATTR_SEEN_SIZE    16384 /* socket inodes seen in scans (power of 2) */
-#define ATTR_EXEC_TRIES   8     /* reads of a process caught inside execve */
-#define ATTR_EXEC_WAIT_US 250   /* between them */
+#define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
+#define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
+#define ATTR_NL_DUMP_READS 64   /* datagrams of one UDP dump, at most */
+#define ATTR_PWBUF_SIZE    4096 /* getpwuid_r scratch */
+#define ATTR_LINK_MAX      32   /* "socket:[4294967295]" fits */
+#define ATTR_FD_BATCH      4096 /* fd numbers of a process checked newest first */
+#define ATTR_FD_SHALLOW    16 /* highest fds of each MRU process tried first */
+#define ATTR_USERS_SIZE    64 /* uid -> user name cache entries */
+#define ATTR_USER_TTL_S    60 /* a cached user name is read again after it */
+#define ATTR_SEEN_SIZE     16384 /* socket inodes seen in scans (power of 2) */
+#define ATTR_EXEC_TRIES    8     /* reads of a process caught inside execve */
+#define ATTR_EXEC_WAIT_US  250   /* between them */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
@@ -341,8 +341,7 @@ done:
 }
 
 int
-attr_lookup_udp(struct attr *a, const struct sockaddr *client,
-                struct app *app)
+attr_lookup_udp(struct attr *a, const struct sockaddr *client, struct app *app)
 {
 	unsigned long inode;
 	uid_t uid;

@@ -82,9 +82,10 @@ dnsstub_send(int fd, const struct sockaddr_storage *client, socklen_t clen,
 		return;
 	if (sendto(fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)client,
 	           clen) == -1)
-		log_debug("dns: answer to %s: %s",
-		          addr_fmt((const struct sockaddr *)client, a, sizeof(a)),
-		          strerror(errno));
+		log_debug(
+		    "dns: answer to %s: %s",
+		    addr_fmt((const struct sockaddr *)client, a, sizeof(a)),
+		    strerror(errno));
 }
 
 /* A refused query: its log line and event row, as a connection's. */
@@ -170,8 +171,8 @@ dnsstub_answer(struct dnsstub *stub, int fd,
 	if (e != NULL && e->action != ACTION_ALLOW) {
 		stub->refused++;
 		dnsstub_record(stub, client, q, app, e);
-		rcode = e->action == ACTION_REJECT ? DNS_R_REFUSED
-		                                   : DNS_R_NXDOMAIN;
+		rcode =
+		    e->action == ACTION_REJECT ? DNS_R_REFUSED : DNS_R_NXDOMAIN;
 		goto send;
 	}
 	switch (q->qtype) {
@@ -194,11 +195,12 @@ dnsstub_answer(struct dnsstub *stub, int fd,
 send:
 	stub->answered++;
 	dnsstub_send(fd, client, clen, out,
-	             dns_build_answer(q, msg, rcode, &rr, n_rr,
-	                              dns_udp_size(q), out, sizeof(out)));
+	             dns_build_answer(q, msg, rcode, &rr, n_rr, dns_udp_size(q),
+	                              out, sizeof(out)));
 }
 
-/* --- who asked ------------------------------------------------------------- */
+/* --- who asked -------------------------------------------------------------
+ */
 
 static struct dnsstub_seen *
 dnsstub_seen_find(struct dnsstub *stub, const struct sockaddr_storage *client)
@@ -279,9 +281,9 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 		return;
 	case DNS_FORMERR:
 		stub->answered++;
-		dnsstub_send(fd, client, clen, out,
-		             dns_build_error(msg, len, DNS_R_FORMERR, out,
-		                             sizeof(out)));
+		dnsstub_send(
+		    fd, client, clen, out,
+		    dns_build_error(msg, len, DNS_R_FORMERR, out, sizeof(out)));
 		return;
 	case DNS_QUERY:
 		break;

@@ -28,7 +28,7 @@
 
 #include "proxyd/proxyd.h"
 
-#define DNSSTUB_MAX_PENDING  4096
+#define DNSSTUB_MAX_PENDING   4096
 #define DNSSTUB_ATTR_CACHE_MS 2000
 
 /* Bind the UDP sockets of dns_listen (as root, before the drop).  0, or

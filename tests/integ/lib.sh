@@ -267,6 +267,7 @@ _tg_cleanup() {
 	tty_stop
 	desk_stop
 	gateway_stop
+	[ -n "$TG_CNS_ETC" ] && rm -rf "/etc/netns/$TG_CNS"
 	# Whatever still runs inside our namespaces was started by this test
 	# (forked server children, clients left by a failed assertion).
 	for ns in "${TG_NETNS[@]}"; do
@@ -637,6 +638,15 @@ tg_conf() {
 		done
 	} >"$f"
 	echo "$f"
+}
+
+# cns_hosts LINE...: an /etc/hosts for the client namespace (ip netns exec
+# mounts /etc/netns/NS/hosts over /etc/hosts for what it starts there:
+# tollgated, and the guarded user's programs), removed by the EXIT trap.
+cns_hosts() {
+	mkdir -p "/etc/netns/$TG_CNS" || return 1
+	TG_CNS_ETC=1
+	printf '%s\n' "127.0.0.1 localhost" "$@" >"/etc/netns/$TG_CNS/hosts"
 }
 
 # tg_start [CONF]: start tollgated in the client namespace; wait (at most

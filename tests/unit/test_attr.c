@@ -324,9 +324,9 @@ udp_socket(int family, bool bind_it, bool connect_it,
 		socklen_t len = sizeof(*local);
 		char byte;
 
-		assert_int_equal(recvfrom(rfd, &byte, 1, 0,
-		                          (struct sockaddr *)local, &len),
-		                 1);
+		assert_int_equal(
+		    recvfrom(rfd, &byte, 1, 0, (struct sockaddr *)local, &len),
+		    1);
 	}
 	*receiver = rfd;
 	return fd;
