@@ -537,9 +537,13 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	if (c->ask->name[0] == '\0' && c->pd->fakeip != NULL &&
 	    (name = fakeip_name(c->pd->fakeip,
 	                        (const struct sockaddr *)&c->dst)) != NULL) {
-		/* An address we made up for a name: the name is meant. */
+		/* An address we made up for a name: the name is meant, and
+		 * the made-up address leads nowhere.  Forget it, so that a
+		 * direct route resolves the name and a SOCKS5 one sends it,
+		 * and the fake address is never contacted. */
 		snprintf(c->ask->name, sizeof(c->ask->name), "%s", name);
 		c->ask->source = NAME_FAKEIP;
+		memset(&c->dst, 0, sizeof(c->dst));
 	}
 	memset(&c->peek, 0, sizeof(c->peek));
 	if (c->ask->name[0] == '\0') {
