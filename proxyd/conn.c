@@ -125,7 +125,7 @@ static void conn_act(struct conn *c);
 static void conn_park(struct conn *c);
 static void conn_parked_gone(struct conn *c);
 static void conn_settle(struct conn *c);
-static void conn_resolve_fake(struct conn *c, const char *name);
+static void conn_resolve_fake(struct conn *c, const struct front_ask *ask);
 static void conn_resolve(struct conn *c);
 static void conn_connect(struct conn *c);
 static void conn_upstream_start(struct conn *c);
@@ -522,7 +522,7 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	const char *name;
 
 	if (ask->resolve) {
-		conn_resolve_fake(c, ask->name);
+		conn_resolve_fake(c, ask);
 		return;
 	}
 	c->ask = malloc(sizeof(*c->ask));
@@ -596,10 +596,21 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
  * the name back to be judged.
  */
 static void
-conn_resolve_fake(struct conn *c, const char *name)
+conn_resolve_fake(struct conn *c, const struct front_ask *ask)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
+	const char *name = ask->name;
 
+	if (name[0] == '\0') {
+		/* An address to resolve is its own answer, as Tor gives it;
+		 * it must not take a slot of the map as the name "". */
+		conn_log(c, LOG_DEBUG, "RESOLVE of an address: answered as is");
+		c->front->resolved(c->fstate, c->cfd,
+		                   (const struct sockaddr *)&ask->dst);
+		c->cfd = -1;
+		conn_free(c);
+		return;
+	}
 	if (c->pd->fakeip == NULL ||
 	    fakeip_addr(c->pd->fakeip, name, &sin.sin_addr) == -1) {
 		conn_log(c, LOG_WARNING, "RESOLVE %s: no fake address", name);
