@@ -915,30 +915,46 @@ conn_decide(struct conn *c)
 }
 
 /*
- * CONN_DECIDE, a verdict taken: find the way onward of an allowed
- * connection not yet connected (its rule's --via, else `upstream`),
- * record the verdict and act on it.  A route naming an upstream that
- * tollgate.conf no longer has refuses the connection rather than send it
- * another way.
+ * CONN_DECIDE, allowed: find the way onward (its rule's --via, else
+ * `upstream`).  A route naming an upstream that tollgate.conf no longer
+ * has refuses the connection rather than send it another way; so does a
+ * connection decided again on its late first message (connected already)
+ * whose new verdict routes it another way than it went.
  */
+static void
+conn_route(struct conn *c)
+{
+	const struct config_upstream *route;
+
+	route = config_upstream_find(&c->pd->cfg, c->via);
+	if (route == NULL) {
+		conn_log(c, LOG_WARNING,
+		         "rule %lld routes via '%s', which tollgate.conf "
+		         "does not name",
+		         (long long)c->rule_id, c->via);
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_NO_ROUTE;
+	} else if (c->sfd == -1) {
+		c->route = route;
+		c->up = upstream_of(route);
+	} else if (strcmp(upstream_route_name(route),
+	                  upstream_route_name(c->route)) != 0) {
+		conn_log(c, LOG_WARNING,
+		         "allowed via %s on its first message, but connected "
+		         "via %s already",
+		         upstream_route_name(route),
+		         upstream_route_name(c->route));
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_NO_ROUTE;
+	}
+}
+
+/* CONN_DECIDE, a verdict taken: route it, record it and act on it. */
 static void
 conn_settle(struct conn *c)
 {
-	const struct config *cfg = &c->pd->cfg;
-
-	if (c->verdict == ACTION_ALLOW && c->sfd == -1) {
-		c->route = config_upstream_find(cfg, c->via);
-		if (c->route == NULL) {
-			conn_log(
-			    c, LOG_WARNING,
-			    "rule %lld routes via '%s', which tollgate.conf "
-			    "does not name",
-			    (long long)c->rule_id, c->via);
-			c->verdict = ACTION_REJECT;
-			c->reason = REASON_NO_ROUTE;
-		}
-		c->up = upstream_of(c->route);
-	}
+	if (c->verdict == ACTION_ALLOW)
+		conn_route(c);
 	conn_record(c);
 	conn_act(c);
 }
