@@ -1065,9 +1065,13 @@ conn_parked_closed_cb(evutil_socket_t fd, short what, void *arg)
 	/* A reset, or a FIN from a process that is gone, ends it.  A FIN
 	 * alone may be a half-close (the request sent, the answer awaited:
 	 * "shutdown(SHUT_WR)"); the connection then stays, and its process
-	 * is looked at now and then (conn_timer_cb) until its prompt ends. */
-	if (getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
-	    ti.tcpi_state == TCP_CLOSE || !attr_app_alive(c->app)) {
+	 * is looked at now and then (conn_timer_cb) until its prompt ends.
+	 * A unix socket's client has no TCP state to tell a reset by: its
+	 * process alone says. */
+	if ((!c->has_cred &&
+	     (getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	      ti.tcpi_state == TCP_CLOSE)) ||
+	    !attr_app_alive(c->app)) {
 		conn_parked_gone(c);
 		return;
 	}
