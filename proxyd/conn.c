@@ -972,15 +972,21 @@ conn_upstream_prepare(struct conn *c)
 	const struct app *app = c->app;
 	const char *name = conn_name(c);
 	char user[ISOLATION_USER_MAX + 1], pass[ISOLATION_USER_MAX + 1];
-	const char *cuser = NULL, *cpass = NULL;
+	const char *cuser = NULL, *cpass = NULL, *site = name;
+	char ip[ADDR_STRLEN];
 
 	if (c->ask != NULL && c->ask->auth) {
 		cuser = c->ask->user;
 		cpass = c->ask->pass;
 	}
+	/* Known by its address only: the address is its site
+	 * (isolation.h), not one empty name for all of them. */
+	if (site == NULL)
+		site = addr_fmt_ip((const struct sockaddr *)&c->dst, ip,
+		                   sizeof(ip));
 	if (isolation_username(pd->cfg.isolation, pd->isolation_key,
 	                       app->uid_known ? app->uid : (uid_t)-1,
-	                       app->known ? app->exe : NULL, name, cuser, cpass,
+	                       app->known ? app->exe : NULL, site, cuser, cpass,
 	                       user, sizeof(user), pass, sizeof(pass)) == -1) {
 		conn_log(c, LOG_ERR, "cannot make the isolation user name");
 		return -1;
