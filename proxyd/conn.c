@@ -1206,12 +1206,14 @@ conn_resolve_cb(int err, struct evutil_addrinfo *res, void *arg)
 {
 	struct conn *c = arg;
 
-	/* A cancelled request belongs to a conn that is being freed. */
+	/* A cancelled request belongs to a conn that is freed already:
+	 * nothing of c may be touched. */
 	if (err == EVUTIL_EAI_CANCEL) {
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
 		return;
 	}
+	conn_expect(c, CONN_BIT(CONN_RESOLVE), "resolved");
 	c->dns_done = true;
 	c->dns_err = err;
 	c->dns_res = res;
