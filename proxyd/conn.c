@@ -1328,7 +1328,8 @@ conn_upstream_send(struct conn *c)
  * lies (MSG_PEEK) and only the bytes of the answer are taken, so that
  * whatever the server sends after the reply stays in the socket for the
  * relay.  An incomplete answer stays in the socket too; the event is
- * edge-triggered (EV_ET), so it fires again only when more arrives.
+ * edge-triggered (EV_ET), so it fires again only when more arrives, or
+ * when the proxy closes (EV_CLOSED).
  */
 static void
 conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
@@ -1353,6 +1354,13 @@ conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
 	step = s5c_feed(c->s5, buf, (size_t)n, &used);
 	if (used > 0 && recv(c->sfd, buf, used, 0) != (ssize_t)used) {
 		conn_fail(c, FRONT_GENERAL, "upstream: reading its reply");
+		return;
+	}
+	if ((step == S5C_NEED_MORE || step == S5C_SEND) && (what & EV_CLOSED)) {
+		/* A peek shows the bytes left again and never the end: a
+		 * close is told by EV_CLOSED alone, and no answer follows. */
+		conn_fail(c, FRONT_GENERAL,
+		          "upstream: closed in the middle of its answer");
 		return;
 	}
 	switch (step) {
@@ -1386,7 +1394,7 @@ conn_upstream_start(struct conn *c)
 	conn_set_state(c, CONN_UPSTREAM);
 	if (conn_upstream_send(c) == -1)
 		return;
-	if (conn_watch_fd(c, c->sfd, EV_READ | EV_PERSIST | EV_ET,
+	if (conn_watch_fd(c, c->sfd, EV_READ | EV_CLOSED | EV_PERSIST | EV_ET,
 	                  conn_upstream_cb) == -1)
 		conn_abort(c, "cannot add upstream event");
 }
