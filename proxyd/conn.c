@@ -1018,7 +1018,7 @@ conn_act(struct conn *c)
 
 	if (c->verdict == ACTION_ALLOW && !connected && c->up->socks5 &&
 	    conn_upstream_prepare(c) == -1) {
-		conn_abort(c, "cannot make the upstream request");
+		conn_fail(c, FRONT_GENERAL, "cannot make the upstream request");
 		return;
 	}
 	/* Who it was is in the log now; a relayed connection need not carry
@@ -1239,7 +1239,7 @@ conn_resolve(struct conn *c)
 		return;
 	}
 	if (conn_arm(c, c->pd->cfg.connect_timeout_ms) == -1) {
-		conn_abort(c, "cannot arm the connect timer");
+		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -1302,13 +1302,13 @@ conn_connect(struct conn *c)
 		return;
 	}
 	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1) {
-		conn_abort(c, "cannot add connect event");
+		conn_fail(c, FRONT_GENERAL, "cannot add connect event");
 		return;
 	}
 	/* A resolve has armed it already: one bound for every step. */
 	if (c->state == CONN_CONNECT && !evtimer_pending(c->timer, NULL) &&
 	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1)
-		conn_abort(c, "cannot arm the connect timer");
+		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
 }
 
 /* CONN_UPSTREAM: send what the SOCKS5 exchange says next. */
@@ -1396,7 +1396,7 @@ conn_upstream_start(struct conn *c)
 		return;
 	if (conn_watch_fd(c, c->sfd, EV_READ | EV_CLOSED | EV_PERSIST | EV_ET,
 	                  conn_upstream_cb) == -1)
-		conn_abort(c, "cannot add upstream event");
+		conn_fail(c, FRONT_GENERAL, "cannot add upstream event");
 }
 
 /*
