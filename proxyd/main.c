@@ -309,7 +309,10 @@ main(int argc, char **argv)
 	pd.fakeip =
 	    fakeip_new(fake_net, FAKEIP_DEFAULT_PREFIX, FAKEIP_DEFAULT_MAX);
 	if (pd.fakeip == NULL) {
-		log_error("the fake-IP map: %s", strerror(errno));
+		log_error("the fake-IP map: %s; not starting (the nftables "
+		          "table stays)",
+		          strerror(errno));
+		keep_table = 1;
 		goto out;
 	}
 	/* The resolvers a direct proxy client's name goes to: resolv.conf
