@@ -191,6 +191,8 @@ conn_who(const struct conn *c, char *buf, size_t len)
 		addr_fmt((const struct sockaddr *)&c->dst, b, sizeof(b));
 	else if (c->ask != NULL && c->ask->name[0] != '\0')
 		snprintf(b, sizeof(b), "%s:%u", c->ask->name, c->port);
+	else if (c->peek.source != NAME_NONE) /* relaying: ask is gone */
+		snprintf(b, sizeof(b), "%s:%u", c->peek.name, c->port);
 	else
 		snprintf(b, sizeof(b), "?");
 	snprintf(buf, len, "conn %llu %s -> %s", (unsigned long long)c->id, a,
@@ -900,11 +902,18 @@ conn_decide(struct conn *c)
 		 * nowhere real, and must not be sent on. */
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_FAKEIP_UNMAPPED;
+	} else if (c->ask != NULL && c->dst.ss_family != AF_UNSPEC &&
+	           addr_is_loopback((const struct sockaddr *)&c->dst)) {
+		/* A proxy client asking for this host: tollgated itself,
+		 * or services that are not on the way out. */
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_LOOP;
 	} else if (c->ask != NULL && c->ask->name[0] != '\0' &&
-	           c->peek.source != NAME_NONE &&
+	           c->peek.source != NAME_NONE && !c->peek.ech &&
 	           strcmp(c->ask->name, c->peek.name) != 0) {
 		/* Asked for one host, speaking to another: whatever a rule
-		 * says of either name, this is not what it allowed. */
+		 * says of either name, this is not what it allowed.  (With
+		 * ECH the SNI seen is only the outer, public name.) */
 		c->verdict = ACTION_DENY;
 		c->reason = REASON_NAME_MISMATCH;
 	} else if (!conn_judge(c) && !conn_ask(c)) {
@@ -1177,7 +1186,7 @@ static void
 conn_resolved(struct conn *c)
 {
 	struct evutil_addrinfo *ai;
-	char msg[PEEK_NAME_MAX + 128];
+	char msg[PEEK_NAME_MAX + 128], a[ADDR_STRLEN];
 
 	c->dns = NULL;
 	for (ai = c->dns_res; ai != NULL; ai = ai->ai_next)
@@ -1197,7 +1206,19 @@ conn_resolved(struct conn *c)
 		((struct sockaddr_in6 *)&c->dst)->sin6_port = htons(c->port);
 	evutil_freeaddrinfo(c->dns_res);
 	c->dns_res = NULL;
-	conn_log(c, LOG_DEBUG, "resolved %s", c->ask->name);
+	addr_fmt((const struct sockaddr *)&c->dst, a, sizeof(a));
+	if (addr_is_loopback((const struct sockaddr *)&c->dst) ||
+	    (c->pd->fakeip != NULL &&
+	     fakeip_in_range(c->pd->fakeip,
+	                     (const struct sockaddr *)&c->dst))) {
+		/* Allowed as a name; this address is tollgated itself or
+		 * leads nowhere. */
+		snprintf(msg, sizeof(msg), "%s resolves to %s: not sent there",
+		         c->ask->name, a);
+		conn_fail(c, FRONT_NOT_ALLOWED, msg);
+		return;
+	}
+	conn_log(c, LOG_INFO, "resolved %s to %s", c->ask->name, a);
 	conn_connect(c);
 }
 
@@ -1598,6 +1619,12 @@ conn_relay_begin(struct conn *c)
 	c->app = NULL;
 	free(c->fstate);
 	c->fstate = NULL;
+	if (c->ask != NULL && c->ask->name[0] != '\0') {
+		/* Its log lines keep the name it went to. */
+		snprintf(c->peek.name, sizeof(c->peek.name), "%s",
+		         c->ask->name);
+		c->peek.source = c->ask->source;
+	}
 	free(c->ask);
 	c->ask = NULL;
 	conn_events_free(c);
