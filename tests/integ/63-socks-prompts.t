@@ -32,12 +32,14 @@ if ! ok $? "tollgate-prompt --tty runs as $TG_GUARD and subscribes"; then
 fi
 
 # bg_proxy OUT CURL-ARGS...: tgguard's curl through a front in the
-# background, as bg_curl (OUT gets pid=, code= and, at its end, exit=).
+# background, as bg_curl (OUT gets pid=, code= and, at its end, exit=),
+# for at most $MAXT seconds (40).
 bg_proxy() {
 	local out=$1
 	shift
 	(
-		TG_T=45 as_guard "${TG_SHOWPID[@]}" curl -sS --max-time 40 \
+		TG_T=$((${MAXT:-40} + 5)) as_guard "${TG_SHOWPID[@]}" curl -sS \
+		    --max-time "${MAXT:-40}" \
 		    --cacert "$TG_CA" -o /dev/null -w 'code=%{http_code}\n' \
 		    "$@" >"$out" 2>&1
 		echo "exit=$? end=$(tg_ms)" >>"$out"
@@ -167,7 +169,7 @@ is "$(kv "$r" atyp)/$(kv "$r" rep)" name/0 "the gateway got x.b.test by name"
 
 tg_mark
 t0=$(tg_ms)
-bg_proxy "$TG_TMP/l1" --socks5-hostname "$TG_SOCKS" https://y.b.test/
+MAXT=100 bg_proxy "$TG_TMP/l1" --socks5-hostname "$TG_SOCKS" https://y.b.test/
 wait_pj '[p["name"] for p in ps]' "['y.b.test']" 10
 ok $? "curl to y.b.test waits on a prompt"
 for ((i = 0; i < 70; i++)); do

@@ -21,7 +21,7 @@ for m in silent:9201 garbage:9202 close:9203 f0:9204; do
 	fakesocks_start "${m#*:}" "${m%:*}" ||
 	    { echo "Bail out! fakesocks.py ${m%:*} does not start"; exit 1; }
 done
-CONF=$(socks_conf connect_timeout=3s \
+CONF=$(socks_conf connect_timeout=5s \
     upstream.silent="socks5://$TG_GW4:9201" \
     upstream.garbage="socks5://$TG_GW4:9202" \
     upstream.closing="socks5://$TG_GW4:9203" \
@@ -60,7 +60,7 @@ st=$?
 ms=$(($(tg_ms) - t0))
 is "$st" 97 "an upstream that never answers the CONNECT: curl fails, the proxy refused (exit 97)"
 like "$out" '\(6\)' "with reply 6, TTL expired: $out"
-ok '[ "$ms" -ge 2500 ] && [ "$ms" -lt 15000 ]' "after connect_timeout, 3 s (${ms} ms)"
+ok '[ "$ms" -ge 4500 ] && [ "$ms" -lt 20000 ]' "after connect_timeout, 5 s (${ms} ms)"
 like "$(grep -c 'dst=silent.test:443' "$TG_TMP/fakesocks.9201.log")" '^[1-9]' \
     "the fake server got the request for silent.test:443"
 like "$(close_error silent.test)" 'connect timeout' \
@@ -79,7 +79,7 @@ st=$?
 ms=$(($(tg_ms) - t0))
 is "$st" 97 "an upstream that answers garbage: curl fails (exit 97)"
 like "$out" '\(1\)' "with reply 1, general failure: $out"
-ok '[ "$ms" -lt 2500 ]' "at once, not after connect_timeout (${ms} ms)"
+ok '[ "$ms" -lt 4500 ]' "at once, not after connect_timeout (${ms} ms)"
 like "$(close_error garbage.test)" 'not SOCKS5' \
     "the close line says its reply is not SOCKS5 ($(close_error garbage.test))"
 is "$(tg_event garbage.test 'r["upstream"]')" garbage "the event records upstream garbage"
@@ -142,7 +142,8 @@ for i in 1 2 3; do
 done
 ms=$(($(tg_ms) - t0))
 is "$fails" 0 "three good curls while the hostile ones are in flight: all served"
-ok '[ "$ms" -lt 2500 ]' "without waiting on the silent upstream (${ms} ms)"
+ok '[ ! -s "$TG_TMP/par.silent" ] && [ "$ms" -lt 4500 ]' \
+    "without waiting on the silent upstream, whose client still waits (${ms} ms)"
 for ((i = 0; i < 200; i++)); do
 	[ -s "$TG_TMP/par.silent" ] && [ -s "$TG_TMP/par.onion" ] &&
 	    [ -s "$TG_TMP/par.garbage" ] && [ -s "$TG_TMP/par.closing" ] && break
