@@ -569,11 +569,17 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 		memset(&c->dst, 0, sizeof(c->dst));
 	}
 	memset(&c->peek, 0, sizeof(c->peek));
-	if (c->ask->name[0] == '\0') {
-		/* Only an address: the name, if any, is in what the client
-		 * sends once it is told "granted".  It is told now, and then
-		 * goes as a transparent client does (a failure onward is a
-		 * reset from here on). */
+	if (c->ask->name[0] == '\0' &&
+	    !addr_is_loopback((const struct sockaddr *)&c->dst) &&
+	    (c->pd->fakeip == NULL ||
+	     !fakeip_in_range(c->pd->fakeip,
+	                      (const struct sockaddr *)&c->dst))) {
+		/* Only an address, and one that may be allowed: the name,
+		 * if any, is in what the client sends once it is told
+		 * "granted".  It is told now, and then goes as a transparent
+		 * client does (a failure onward is a reset from here on).
+		 * An address that is refused whatever the rules say (our
+		 * own, an unmapped fake one) is decided now, and told. */
 		if (c->front->granted(c->fstate, c->cfd) == -1) {
 			conn_log(c, LOG_INFO, "client gone before its reply");
 			conn_abort(c, NULL);
