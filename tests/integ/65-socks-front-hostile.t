@@ -93,7 +93,8 @@ ok $? "a curl is served afterwards"
 # (These failed when written: tollgated grants an address-only request at
 # once and judges it afterwards, so the client is told "succeeded"
 # before it is closed, and a client that then sends a ClientHello is
-# judged by its SNI and sent on.  Marked "daemon bug" below.)
+# judged by its SNI and sent on: the four checks below but the
+# decision of the first failed.)
 
 gateway_mark
 tg_mark
