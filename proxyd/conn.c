@@ -125,7 +125,7 @@ static void conn_act(struct conn *c);
 static void conn_park(struct conn *c);
 static void conn_parked_gone(struct conn *c);
 static void conn_settle(struct conn *c);
-static void conn_resolve_fake(struct conn *c, const char *name);
+static void conn_resolve_fake(struct conn *c, const struct front_ask *ask);
 static void conn_resolve(struct conn *c);
 static void conn_connect(struct conn *c);
 static void conn_upstream_start(struct conn *c);
@@ -203,6 +203,8 @@ conn_who(const struct conn *c, char *buf, size_t len)
 		addr_fmt((const struct sockaddr *)&c->dst, b, sizeof(b));
 	else if (c->ask != NULL && c->ask->name[0] != '\0')
 		snprintf(b, sizeof(b), "%s:%u", c->ask->name, c->port);
+	else if (c->peek.source != NAME_NONE) /* relaying: ask is gone */
+		snprintf(b, sizeof(b), "%s:%u", c->peek.name, c->port);
 	else
 		snprintf(b, sizeof(b), "?");
 	snprintf(buf, len, "conn %llu %s -> %s", (unsigned long long)c->id, a,
@@ -578,7 +580,7 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	const char *name;
 
 	if (ask->resolve) {
-		conn_resolve_fake(c, ask->name);
+		conn_resolve_fake(c, ask);
 		return;
 	}
 	c->ask = malloc(sizeof(*c->ask));
@@ -593,16 +595,26 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	if (c->ask->name[0] == '\0' && c->pd->fakeip != NULL &&
 	    (name = fakeip_name(c->pd->fakeip,
 	                        (const struct sockaddr *)&c->dst)) != NULL) {
-		/* An address we made up for a name: the name is meant. */
+		/* An address we made up for a name: the name is meant, and
+		 * the made-up address leads nowhere.  Forget it, so that a
+		 * direct route resolves the name and a SOCKS5 one sends it,
+		 * and the fake address is never contacted. */
 		snprintf(c->ask->name, sizeof(c->ask->name), "%s", name);
 		c->ask->source = NAME_FAKEIP;
+		memset(&c->dst, 0, sizeof(c->dst));
 	}
 	memset(&c->peek, 0, sizeof(c->peek));
-	if (c->ask->name[0] == '\0') {
-		/* Only an address: the name, if any, is in what the client
-		 * sends once it is told "granted".  It is told now, and then
-		 * goes as a transparent client does (a failure onward is a
-		 * reset from here on). */
+	if (c->ask->name[0] == '\0' &&
+	    !addr_is_loopback((const struct sockaddr *)&c->dst) &&
+	    (c->pd->fakeip == NULL ||
+	     !fakeip_in_range(c->pd->fakeip,
+	                      (const struct sockaddr *)&c->dst))) {
+		/* Only an address, and one that may be allowed: the name,
+		 * if any, is in what the client sends once it is told
+		 * "granted".  It is told now, and then goes as a transparent
+		 * client does (a failure onward is a reset from here on).
+		 * An address that is refused whatever the rules say (our
+		 * own, an unmapped fake one) is decided now, and told. */
 		if (c->front->granted(c->fstate, c->cfd) == -1) {
 			conn_log(c, LOG_INFO, "client gone before its reply");
 			conn_abort(c, NULL);
@@ -628,10 +640,21 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
  * the name back to be judged.
  */
 static void
-conn_resolve_fake(struct conn *c, const char *name)
+conn_resolve_fake(struct conn *c, const struct front_ask *ask)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
+	const char *name = ask->name;
 
+	if (name[0] == '\0') {
+		/* An address to resolve is its own answer, as Tor gives it;
+		 * it must not take a slot of the map as the name "". */
+		conn_log(c, LOG_DEBUG, "RESOLVE of an address: answered as is");
+		c->front->resolved(c->fstate, c->cfd,
+		                   (const struct sockaddr *)&ask->dst);
+		c->cfd = -1;
+		conn_free(c);
+		return;
+	}
 	if (c->pd->fakeip == NULL ||
 	    fakeip_addr(c->pd->fakeip, name, &sin.sin_addr) == -1) {
 		conn_log(c, LOG_WARNING, "RESOLVE %s: no fake address", name);
@@ -922,11 +945,18 @@ conn_decide(struct conn *c)
 		 * nowhere real, and must not be sent on. */
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_FAKEIP_UNMAPPED;
+	} else if (c->ask != NULL && c->dst.ss_family != AF_UNSPEC &&
+	           addr_is_loopback((const struct sockaddr *)&c->dst)) {
+		/* A proxy client asking for this host: tollgated itself,
+		 * or services that are not on the way out. */
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_LOOP;
 	} else if (c->ask != NULL && c->ask->name[0] != '\0' &&
-	           c->peek.source != NAME_NONE &&
+	           c->peek.source != NAME_NONE && !c->peek.ech &&
 	           strcmp(c->ask->name, c->peek.name) != 0) {
 		/* Asked for one host, speaking to another: whatever a rule
-		 * says of either name, this is not what it allowed. */
+		 * says of either name, this is not what it allowed.  (With
+		 * ECH the SNI seen is only the outer, public name.) */
 		c->verdict = ACTION_DENY;
 		c->reason = REASON_NAME_MISMATCH;
 	} else if (!conn_judge(c) && !conn_ask(c)) {
@@ -937,30 +967,46 @@ conn_decide(struct conn *c)
 }
 
 /*
- * CONN_DECIDE, a verdict taken: find the way onward of an allowed
- * connection not yet connected (its rule's --via, else `upstream`),
- * record the verdict and act on it.  A route naming an upstream that
- * tollgate.conf no longer has refuses the connection rather than send it
- * another way.
+ * CONN_DECIDE, allowed: find the way onward (its rule's --via, else
+ * `upstream`).  A route naming an upstream that tollgate.conf no longer
+ * has refuses the connection rather than send it another way; so does a
+ * connection decided again on its late first message (connected already)
+ * whose new verdict routes it another way than it went.
  */
+static void
+conn_route(struct conn *c)
+{
+	const struct config_upstream *route;
+
+	route = config_upstream_find(&c->pd->cfg, c->via);
+	if (route == NULL) {
+		conn_log(c, LOG_WARNING,
+		         "rule %lld routes via '%s', which tollgate.conf "
+		         "does not name",
+		         (long long)c->rule_id, c->via);
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_NO_ROUTE;
+	} else if (c->sfd == -1) {
+		c->route = route;
+		c->up = upstream_of(route);
+	} else if (strcmp(upstream_route_name(route),
+	                  upstream_route_name(c->route)) != 0) {
+		conn_log(c, LOG_WARNING,
+		         "allowed via %s on its first message, but connected "
+		         "via %s already",
+		         upstream_route_name(route),
+		         upstream_route_name(c->route));
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_NO_ROUTE;
+	}
+}
+
+/* CONN_DECIDE, a verdict taken: route it, record it and act on it. */
 static void
 conn_settle(struct conn *c)
 {
-	const struct config *cfg = &c->pd->cfg;
-
-	if (c->verdict == ACTION_ALLOW && c->sfd == -1) {
-		c->route = config_upstream_find(cfg, c->via);
-		if (c->route == NULL) {
-			conn_log(
-			    c, LOG_WARNING,
-			    "rule %lld routes via '%s', which tollgate.conf "
-			    "does not name",
-			    (long long)c->rule_id, c->via);
-			c->verdict = ACTION_REJECT;
-			c->reason = REASON_NO_ROUTE;
-		}
-		c->up = upstream_of(c->route);
-	}
+	if (c->verdict == ACTION_ALLOW)
+		conn_route(c);
 	conn_record(c);
 	conn_act(c);
 }
@@ -978,15 +1024,21 @@ conn_upstream_prepare(struct conn *c)
 	const struct app *app = c->app;
 	const char *name = conn_name(c);
 	char user[ISOLATION_USER_MAX + 1], pass[ISOLATION_USER_MAX + 1];
-	const char *cuser = NULL, *cpass = NULL;
+	const char *cuser = NULL, *cpass = NULL, *site = name;
+	char ip[ADDR_STRLEN];
 
 	if (c->ask != NULL && c->ask->auth) {
 		cuser = c->ask->user;
 		cpass = c->ask->pass;
 	}
+	/* Known by its address only: the address is its site
+	 * (isolation.h), not one empty name for all of them. */
+	if (site == NULL)
+		site = addr_fmt_ip((const struct sockaddr *)&c->dst, ip,
+		                   sizeof(ip));
 	if (isolation_username(pd->cfg.isolation, pd->isolation_key,
 	                       app->uid_known ? app->uid : (uid_t)-1,
-	                       app->known ? app->exe : NULL, name, cuser, cpass,
+	                       app->known ? app->exe : NULL, site, cuser, cpass,
 	                       user, sizeof(user), pass, sizeof(pass)) == -1) {
 		conn_log(c, LOG_ERR, "cannot make the isolation user name");
 		return -1;
@@ -1018,7 +1070,7 @@ conn_act(struct conn *c)
 
 	if (c->verdict == ACTION_ALLOW && !connected && c->up->socks5 &&
 	    conn_upstream_prepare(c) == -1) {
-		conn_abort(c, "cannot make the upstream request");
+		conn_fail(c, FRONT_GENERAL, "cannot make the upstream request");
 		return;
 	}
 	/* Who it was is in the log now; a relayed connection need not carry
@@ -1071,9 +1123,13 @@ conn_parked_closed_cb(evutil_socket_t fd, short what, void *arg)
 	/* A reset, or a FIN from a process that is gone, ends it.  A FIN
 	 * alone may be a half-close (the request sent, the answer awaited:
 	 * "shutdown(SHUT_WR)"); the connection then stays, and its process
-	 * is looked at now and then (conn_timer_cb) until its prompt ends. */
-	if (getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
-	    ti.tcpi_state == TCP_CLOSE || !attr_app_alive(c->app)) {
+	 * is looked at now and then (conn_timer_cb) until its prompt ends.
+	 * A unix socket's client has no TCP state to tell a reset by: its
+	 * process alone says. */
+	if ((!c->has_cred &&
+	     (getsockopt(c->cfd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	      ti.tcpi_state == TCP_CLOSE)) ||
+	    !attr_app_alive(c->app)) {
 		conn_parked_gone(c);
 		return;
 	}
@@ -1173,7 +1229,7 @@ static void
 conn_resolved(struct conn *c)
 {
 	struct evutil_addrinfo *ai;
-	char msg[PEEK_NAME_MAX + 128];
+	char msg[PEEK_NAME_MAX + 128], a[ADDR_STRLEN];
 
 	c->dns = NULL;
 	for (ai = c->dns_res; ai != NULL; ai = ai->ai_next)
@@ -1193,7 +1249,19 @@ conn_resolved(struct conn *c)
 		((struct sockaddr_in6 *)&c->dst)->sin6_port = htons(c->port);
 	evutil_freeaddrinfo(c->dns_res);
 	c->dns_res = NULL;
-	conn_log(c, LOG_DEBUG, "resolved %s", c->ask->name);
+	addr_fmt((const struct sockaddr *)&c->dst, a, sizeof(a));
+	if (addr_is_loopback((const struct sockaddr *)&c->dst) ||
+	    (c->pd->fakeip != NULL &&
+	     fakeip_in_range(c->pd->fakeip,
+	                     (const struct sockaddr *)&c->dst))) {
+		/* Allowed as a name; this address is tollgated itself or
+		 * leads nowhere. */
+		snprintf(msg, sizeof(msg), "%s resolves to %s: not sent there",
+		         c->ask->name, a);
+		conn_fail(c, FRONT_NOT_ALLOWED, msg);
+		return;
+	}
+	conn_log(c, LOG_INFO, "resolved %s to %s", c->ask->name, a);
 	conn_connect(c);
 }
 
@@ -1202,12 +1270,14 @@ conn_resolve_cb(int err, struct evutil_addrinfo *res, void *arg)
 {
 	struct conn *c = arg;
 
-	/* A cancelled request belongs to a conn that is being freed. */
+	/* A cancelled request belongs to a conn that is freed already:
+	 * nothing of c may be touched. */
 	if (err == EVUTIL_EAI_CANCEL) {
 		if (res != NULL)
 			evutil_freeaddrinfo(res);
 		return;
 	}
+	conn_expect(c, CONN_BIT(CONN_RESOLVE), "resolved");
 	c->dns_done = true;
 	c->dns_err = err;
 	c->dns_res = res;
@@ -1233,7 +1303,7 @@ conn_resolve(struct conn *c)
 		return;
 	}
 	if (conn_arm(c, c->pd->cfg.connect_timeout_ms) == -1) {
-		conn_abort(c, "cannot arm the connect timer");
+		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
 		return;
 	}
 	memset(&hints, 0, sizeof(hints));
@@ -1296,13 +1366,13 @@ conn_connect(struct conn *c)
 		return;
 	}
 	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1) {
-		conn_abort(c, "cannot add connect event");
+		conn_fail(c, FRONT_GENERAL, "cannot add connect event");
 		return;
 	}
 	/* A resolve has armed it already: one bound for every step. */
 	if (c->state == CONN_CONNECT && !evtimer_pending(c->timer, NULL) &&
 	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1)
-		conn_abort(c, "cannot arm the connect timer");
+		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
 }
 
 /* CONN_UPSTREAM: send what the SOCKS5 exchange says next. */
@@ -1322,7 +1392,8 @@ conn_upstream_send(struct conn *c)
  * lies (MSG_PEEK) and only the bytes of the answer are taken, so that
  * whatever the server sends after the reply stays in the socket for the
  * relay.  An incomplete answer stays in the socket too; the event is
- * edge-triggered (EV_ET), so it fires again only when more arrives.
+ * edge-triggered (EV_ET), so it fires again only when more arrives, or
+ * when the proxy closes (EV_CLOSED).
  */
 static void
 conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
@@ -1347,6 +1418,13 @@ conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
 	step = s5c_feed(c->s5, buf, (size_t)n, &used);
 	if (used > 0 && recv(c->sfd, buf, used, 0) != (ssize_t)used) {
 		conn_fail(c, FRONT_GENERAL, "upstream: reading its reply");
+		return;
+	}
+	if ((step == S5C_NEED_MORE || step == S5C_SEND) && (what & EV_CLOSED)) {
+		/* A peek shows the bytes left again and never the end: a
+		 * close is told by EV_CLOSED alone, and no answer follows. */
+		conn_fail(c, FRONT_GENERAL,
+		          "upstream: closed in the middle of its answer");
 		return;
 	}
 	switch (step) {
@@ -1380,9 +1458,9 @@ conn_upstream_start(struct conn *c)
 	conn_set_state(c, CONN_UPSTREAM);
 	if (conn_upstream_send(c) == -1)
 		return;
-	if (conn_watch_fd(c, c->sfd, EV_READ | EV_PERSIST | EV_ET,
+	if (conn_watch_fd(c, c->sfd, EV_READ | EV_CLOSED | EV_PERSIST | EV_ET,
 	                  conn_upstream_cb) == -1)
-		conn_abort(c, "cannot add upstream event");
+		conn_fail(c, FRONT_GENERAL, "cannot add upstream event");
 }
 
 /*
@@ -1584,6 +1662,12 @@ conn_relay_begin(struct conn *c)
 	c->app = NULL;
 	free(c->fstate);
 	c->fstate = NULL;
+	if (c->ask != NULL && c->ask->name[0] != '\0') {
+		/* Its log lines keep the name it went to. */
+		snprintf(c->peek.name, sizeof(c->peek.name), "%s",
+		         c->ask->name);
+		c->peek.source = c->ask->source;
+	}
 	free(c->ask);
 	c->ask = NULL;
 	conn_events_free(c);

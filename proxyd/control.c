@@ -158,8 +158,12 @@ control_client_timeouts(struct control_client *c, bool idle_counts)
 	/* An agent waits for prompts: it is never idle. */
 	c->idle_counts = idle_counts && !c->agent.subscribed;
 	bufferevent_set_timeouts(c->bev, NULL, &wr);
+	/* event_add() with no timeout leaves a pending one in place: take
+	 * the event off first, or a new agent is dropped as idle after
+	 * all, CONTROL_IDLE_S after its SUBSCRIBE. */
 	if (c->state != CLIENT_CLOSING && !c->eof && !c->paused &&
-	    event_add(c->rev, c->idle_counts ? &idle : NULL) == -1)
+	    (event_del(c->rev) == -1 ||
+	     event_add(c->rev, c->idle_counts ? &idle : NULL) == -1))
 		log_error("control: cannot wait for a client's requests");
 }
 

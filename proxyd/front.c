@@ -27,6 +27,20 @@ front_reset(int fd)
 	close(fd);
 }
 
+void
+front_close_replied(int fd)
+{
+	char sink[4096];
+	int i;
+
+	(void)shutdown(fd, SHUT_WR);
+	/* Bounded: a client that keeps sending gets its reset. */
+	for (i = 0; i < 16; i++)
+		if (recv(fd, sink, sizeof(sink), MSG_DONTWAIT) <= 0)
+			break;
+	close(fd);
+}
+
 int
 front_write(int fd, const void *buf, size_t len)
 {

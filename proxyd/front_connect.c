@@ -70,7 +70,7 @@ connect_close_with(struct front_connect *h, int fd, int status)
 	h->told = true;
 	n = hc_response(status, buf, sizeof(buf));
 	(void)front_write(fd, buf, n);
-	front_reset(fd);
+	front_close_replied(fd);
 }
 
 /* deny: 403 Forbidden; reject: 502 Bad Gateway, as if the way onward

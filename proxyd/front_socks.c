@@ -87,7 +87,7 @@ socks_close_with(struct front_socks *s, int fd, uint8_t code)
 	s->told = true;
 	n = socks_reply(&s->srv, code, NULL, buf, sizeof(buf));
 	(void)front_write(fd, buf, n);
-	front_reset(fd);
+	front_close_replied(fd);
 }
 
 /*
@@ -102,9 +102,12 @@ socks_refuse(void *st, int fd, enum action verdict)
 
 	if (s->broken && !s->told) {
 		s->told = true;
-		if (s->invalid_len > 0)
-			(void)front_write(fd, s->invalid, s->invalid_len);
-		front_reset(fd);
+		if (s->invalid_len == 0) {
+			front_reset(fd);
+			return;
+		}
+		(void)front_write(fd, s->invalid, s->invalid_len);
+		front_close_replied(fd);
 		return;
 	}
 	socks_close_with(s, fd,

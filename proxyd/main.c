@@ -308,7 +308,10 @@ main(int argc, char **argv)
 	pd.fakeip = fakeip_new(pd.cfg.fake_ip_net, pd.cfg.fake_ip_prefix,
 	                       pd.cfg.fake_ip_max);
 	if (pd.fakeip == NULL) {
-		log_error("the fake-IP map: %s", strerror(errno));
+		log_error("the fake-IP map: %s; not starting (the nftables "
+		          "table stays)",
+		          strerror(errno));
+		keep_table = 1;
 		goto out;
 	}
 	/* The resolvers a direct proxy client's name goes to: resolv.conf

@@ -24,7 +24,8 @@ enum reason {
 	REASON_NAME_MISMATCH,   /* a proxy client's TLS SNI or Host names
 	                         * another host than its request did */
 	REASON_NO_ROUTE,        /* the allowing rule's --via names no upstream
-	                         * in tollgate.conf */
+	                         * in tollgate.conf, or another way than a
+	                         * connection decided again went already */
 	REASON_FAKEIP_UNMAPPED, /* an address of the fake range with no name
 	                         * behind it (any more) */
 	REASON_COUNT

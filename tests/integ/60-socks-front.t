@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 53
+plan 57
 tg_setup
 gateway_start || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
@@ -133,6 +133,24 @@ is "$(gateway_requests atyp=ipv4 | wc -l)/$(gateway_requests atyp=ipv6 | wc -l)"
     "no request the gateway got carried an address"
 is "$(gateway_stray)" 0 "and nothing but SOCKS reached it"
 
+# --- torsocks on a direct route -----------------------------------------------------
+# On a direct route the name behind the fake address is what tollgated
+# goes to (here it cannot be resolved: the servers are the gateway's);
+# the made-up address itself is never the destination.
+
+"$TG" -c "$CONF" rules add --app /usr/bin/curl --dest yd.b.test --action allow \
+    --via direct >/dev/null 2>&1
+ok $? "a rule lets curl reach yd.b.test directly"
+tg_mark
+as_guard env TORSOCKS_CONF_FILE="$TG_TMP/torsocks.conf" torsocks \
+    curl -sS --max-time 10 http://yd.b.test/ >/dev/null 2>&1
+d=$(tg_decision name=yd.b.test)
+is "$(kv "$d" verdict)/$(kv "$d" source)/$(kv "$d" dst)" allow/fakeip/-:80 \
+    "torsocks' connect to its fake address: allowed by the name from the map, no address kept"
+c=$(tg_close_line "$(kv "$d" conn)" 15)
+unlike "$(kv "$c" error)" '^connect:' \
+    "tollgated did not connect to the made-up address ($(kv "$c" error))"
+
 # --- a denied name never reaches the gateway ------------------------------------------
 
 "$TG" -c "$CONF" rules add --app /usr/bin/curl --dest c.test --action deny >/dev/null
@@ -180,6 +198,8 @@ hex=$(s5_unix '\x05\x01\x00\x05\x01\x00\x05\x06a.test\x00\x50')
 like "$hex" '^050005080' "an unknown address type: reply 8 ($hex)"
 hex=$(s5_unix '\x04\x01\x00\x50\x00\x00\x00\x01\x00a.test\x00')
 like "$hex" '^005a' "SOCKS4a on the unix front: granted (0x5a) ($hex)"
+hex=$(s5_unix '\x05\x01\x00\x05\xf0\x00\x01\x0a\x00\x00\x07\x00\x00')
+like "$hex" '^0500050000010a000007' "Tor's RESOLVE of an address: answered with that address ($hex)"
 hex=$(s5_unix '\x06\x01\x00')
 unlike "$hex" '^(0500|005a)' "a wrong version is not served (${hex:-closed})"
 out=$(as_guard "${scurl[@]}" --socks5-hostname "$TG_SOCKS" https://b.test/ 2>&1)

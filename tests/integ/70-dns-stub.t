@@ -11,7 +11,8 @@
 
 plan 22
 tg_setup
-cns_hosts "$TG_S4 a.test b.test"
+client_etc hosts "127.0.0.1 localhost
+$TG_S4 a.test b.test"
 TG=$TG_ROOT/build/tollgate
 # The fake range is routed where the world is (a Whonix-Workstation's
 # default route leads to the gateway): the packets never get there, the

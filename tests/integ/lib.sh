@@ -67,9 +67,14 @@
 #   SOCKS      socks_setup, socks_conf: tollgated with its SOCKS and
 #              CONNECT fronts and the gateway as its upstreams;
 #              tg_event NAME EXPR reads its event rows.
+#   raw        rawclient (exact bytes to a front, byte by byte if
+#              asked), s5_connect, s5_connect_ip; fakesocks_start PORT
+#              MODE: a hostile SOCKS5 server on the gateway; client_etc
+#              FILE CONTENT: the client namespace's own /etc/FILE.
 #
 # Everything started here is stopped, and the namespaces, the temp
-# directory and the gateway's /etc/netns/NAME removed, by the EXIT trap.
+# directory and the /etc/netns/NAME of the gateway and the client
+# (client_etc) removed, by the EXIT trap.
 # Every wait is bounded.
 
 TG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -267,7 +272,7 @@ _tg_cleanup() {
 	tty_stop
 	desk_stop
 	gateway_stop
-	[ -n "$TG_CNS_ETC" ] && rm -rf "/etc/netns/$TG_CNS"
+	[ -n "$TG_CLIENT_ETC" ] && rm -rf "$TG_CLIENT_ETC"
 	# Whatever still runs inside our namespaces was started by this test
 	# (forked server children, clients left by a failed assertion).
 	for ns in "${TG_NETNS[@]}"; do
@@ -638,15 +643,6 @@ tg_conf() {
 		done
 	} >"$f"
 	echo "$f"
-}
-
-# cns_hosts LINE...: an /etc/hosts for the client namespace (ip netns exec
-# mounts /etc/netns/NS/hosts over /etc/hosts for what it starts there:
-# tollgated, and the guarded user's programs), removed by the EXIT trap.
-cns_hosts() {
-	mkdir -p "/etc/netns/$TG_CNS" || return 1
-	TG_CNS_ETC=1
-	printf '%s\n' "127.0.0.1 localhost" "$@" >"/etc/netns/$TG_CNS/hosts"
 }
 
 # tg_start [CONF]: start tollgated in the client namespace; wait (at most
@@ -1779,4 +1775,57 @@ if rows:
 		[ "$(tg_ms)" -lt "$end" ] || return 1
 		sleep 0.1
 	done
+}
+
+# --- raw proxy clients, hostile upstreams, the client's own /etc ----------
+#
+# rawclient ARGS...: tools/rawclient.py as tgguard (exact bytes to a
+#   front, one at a time if asked; prints "got: HEX", "end: eof|reset|
+#   timeout|done|send-error" and "elapsed: SECONDS"; read them with field).
+# s5_connect NAME PORT: the hex of a SOCKS5 CONNECT request for NAME:PORT.
+# s5_connect_ip A.B.C.D PORT: the same for an IPv4 address.
+# fakesocks_start PORT MODE: tools/fakesocks.py on $TG_GW4:PORT in the
+#   gateway namespace (modes silent, garbage, close, f0: see the script),
+#   logging the requests it reads into $TG_TMP/fakesocks.PORT.log; waits
+#   until it listens.
+# client_etc FILE CONTENT: /etc/netns/$TG_CNS/FILE, which `ip netns exec`
+#   mounts over /etc/FILE for what starts in the client namespace from
+#   now on (tollgated reads /etc/hosts and resolv.conf at its start);
+#   removed by the EXIT trap.
+
+TG_CLIENT_ETC=
+
+rawclient() {
+	as_guard /usr/bin/python3 -I "$TG_TOOLS/rawclient.py" "$@"
+}
+
+s5_connect() {
+	printf '05010003'
+	printf '%02x' "${#1}"
+	printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'
+	printf '%04x' "$2"
+}
+
+s5_connect_ip() {
+	local IFS=.
+	# shellcheck disable=SC2086
+	printf '05010001%02x%02x%02x%02x%04x' $1 "$2"
+}
+
+fakesocks_start() {
+	local i
+	tg_bg ip netns exec "$TG_GNS" /usr/bin/python3 -I \
+	    "$TG_TOOLS/fakesocks.py" "$TG_GW4" "$1" "$2" \
+	    "$TG_TMP/fakesocks.$1.log" </dev/null >/dev/null 2>&1
+	for ((i = 0; i < 100; i++)); do
+		_gw_listening "$1" && return 0
+		sleep 0.05
+	done
+	diag "fakesocks.py $2 is not listening on $TG_GW4:$1"
+	return 1
+}
+
+client_etc() {
+	TG_CLIENT_ETC=/etc/netns/$TG_CNS
+	mkdir -p "$TG_CLIENT_ETC" && printf '%s\n' "$2" >"$TG_CLIENT_ETC/$1"
 }
