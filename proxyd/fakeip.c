@@ -212,7 +212,7 @@ slot_v6(const struct fakeip *f, uint32_t i)
 	uint64_t add = (uint64_t)i + 1;
 	int b;
 
-	memcpy(a.s6_addr, f->net6, 16);
+	memcpy(&a, f->net6, sizeof(a));
 	for (b = 15; b >= 0 && add != 0; b--) {
 		add += a.s6_addr[b];
 		a.s6_addr[b] = (uint8_t)add;
