@@ -104,6 +104,21 @@ static const char *const store_migrations[] = {
     "CREATE TABLE secrets ("
     " name TEXT PRIMARY KEY,"
     " value BLOB NOT NULL) WITHOUT ROWID;",
+
+    /*
+     * 5: the fake-IP map (fakeip.h).  The v4 index finds the row a new
+     * name's address takes over; the last_used one serves loading,
+     * oldest first, and pruning.
+     */
+    "CREATE TABLE fake_ips ("
+    " name TEXT PRIMARY KEY"
+    "  CHECK (typeof(name) = 'text' AND length(name) BETWEEN 1 AND 253),"
+    " v4 BLOB NOT NULL CHECK (typeof(v4) = 'blob' AND length(v4) = 4),"
+    " v6 BLOB CHECK (v6 IS NULL OR"
+    "  (typeof(v6) = 'blob' AND length(v6) = 16)),"
+    " last_used INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX fake_ips_v4 ON fake_ips(v4);"
+    "CREATE INDEX fake_ips_used ON fake_ips(last_used, name);",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

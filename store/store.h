@@ -16,6 +16,7 @@
  *   2  rules.note, index rules(app)
  *   3  events and its indexes (events.h)
  *   4  rules.via, secrets
+ *   5  fake_ips and its indexes (fakeip.h)
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
@@ -35,6 +36,8 @@
  *         lost_first_ms, lost_last_ms), times in Unix ms; see events.h.
  *   secrets(name, value BLOB), random bytes made once and kept: see
  *         store_secret().
+ *   fake_ips(name, v4 BLOB, v6 BLOB NULL, last_used), the DNS stub's
+ *         map of names to fake addresses; see fakeip.h.
  *
  * Files: the database and its -wal and -shm files (kept when the last
  * writer closes, the -wal emptied) share STORE_FILE_MODE and the owner
@@ -63,7 +66,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  4    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  5    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */

@@ -45,6 +45,20 @@ load(struct config *cfg, const char *text, char *err, size_t errlen)
 	return rc;
 }
 
+/* What config_print() prints for cfg; the caller frees it. */
+static char *
+printed(const struct config *cfg)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	config_print(cfg, f);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
 static void
 test_defaults(void **state)
 {
@@ -404,9 +418,7 @@ static void
 test_print_round_trip_dns(void **state)
 {
 	struct config a, b;
-	char err[CONFIG_ERRLEN] = "", *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char err[CONFIG_ERRLEN] = "", *text;
 
 	assert_int_equal(load(&a,
 	                      "dns_listen = 127.0.0.1:53, [::1]:53\n"
@@ -418,9 +430,7 @@ test_print_round_trip_dns(void **state)
 	                      "block_encrypted_dns = yes\n",
 	                      err, sizeof(err)),
 	                 0);
-	f = open_memstream(&text, &len);
-	config_print(&a, f);
-	fclose(f);
+	text = printed(&a);
 	assert_non_null(strstr(text, "\ndns_listen = 127.0.0.1:53, [::1]:53\n"
 	                             "dns_upstream = 192.0.2.2:53, "
 	                             "[2001:db8::53]:5300\n"
@@ -441,10 +451,7 @@ test_print_round_trip_dns(void **state)
 	free(text);
 
 	config_defaults(&a);
-	text = NULL;
-	f = open_memstream(&text, &len);
-	config_print(&a, f);
-	fclose(f);
+	text = printed(&a);
 	assert_non_null(strstr(
 	    text, "\ndns_listen = 127.0.0.1:5353, [::1]:5353\n"
 	          "dns_upstream = # the resolvers of /etc/resolv.conf at "
@@ -639,18 +646,14 @@ static void
 test_print_round_trip(void **state)
 {
 	struct config a, b;
-	char err[CONFIG_ERRLEN] = "", *text = NULL;
-	size_t len = 0;
-	FILE *f;
+	char err[CONFIG_ERRLEN] = "", *text;
 
 	assert_int_equal(load(&a,
 	                      "default_action = reject\npeek_timeout = 1500ms\n"
 	                      "guard_users = 4242\nsocket_mark = 77\n",
 	                      err, sizeof(err)),
 	                 0);
-	f = open_memstream(&text, &len);
-	config_print(&a, f);
-	fclose(f);
+	text = printed(&a);
 	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
 	assert_int_equal(b.default_action, ACTION_REJECT);
 	assert_int_equal(b.peek_timeout_ms, 1500);
@@ -665,10 +668,9 @@ static void
 test_print_round_trip_fronts(void **state)
 {
 	struct config a, b;
-	char err[CONFIG_ERRLEN] = "", *text = NULL;
+	char err[CONFIG_ERRLEN] = "", *text;
 	char ba[CONFIG_UPSTREAM_STRLEN], bb[CONFIG_UPSTREAM_STRLEN];
-	size_t len = 0, i;
-	FILE *f;
+	size_t i;
 
 	assert_int_equal(
 	    load(&a,
@@ -681,9 +683,7 @@ test_print_round_trip_fronts(void **state)
 	         "isolation = none\n",
 	         err, sizeof(err)),
 	    0);
-	f = open_memstream(&text, &len);
-	config_print(&a, f);
-	fclose(f);
+	text = printed(&a);
 	assert_non_null(strstr(text,
 	                       "\nsocks_listen = 127.0.0.1:9050, "
 	                       "[::1]:9050, unix:/run/tg/socks.sock:0600\n"));
@@ -710,10 +710,7 @@ test_print_round_trip_fronts(void **state)
 
 	/* The defaults print "none" and "direct", which read back. */
 	config_defaults(&a);
-	text = NULL;
-	f = open_memstream(&text, &len);
-	config_print(&a, f);
-	fclose(f);
+	text = printed(&a);
 	assert_non_null(strstr(text, "\nsocks_listen = none\n"
 	                             "http_connect_listen = none\n"
 	                             "upstream = direct\n"
