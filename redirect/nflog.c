@@ -147,7 +147,8 @@ parse_ip6(const uint8_t *b, size_t len, struct nflog_pkt *p)
 			if (len - off < sizeof(frag))
 				return 0;
 			memcpy(&frag, b + off, sizeof(frag));
-			if ((ntohs(frag.ip6f_offlg) & IP6F_OFF_MASK) != 0) {
+			/* The mask is in network order already. */
+			if ((frag.ip6f_offlg & IP6F_OFF_MASK) != 0) {
 				p->proto = frag.ip6f_nxt;
 				return 0;
 			}
