@@ -136,7 +136,8 @@ build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/libtg-san.a \
 	    $(LDLIBS) -lcmocka
 
-unit: check-deps $(UNIT_BIN)
+# The integration tests' tools come along, so "make unit" readies both.
+unit: check-deps $(UNIT_BIN) $(TOOL_BIN)
 
 # Small C programs the integration tests run (tests/integ/tools/*.c).
 build/tests/tools/%: tests/integ/tools/%.c build/libtg.a $(HEADERS)

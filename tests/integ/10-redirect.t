@@ -94,7 +94,8 @@ skip_all() {
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$TOLLGATE" ] || skip_all "no $TOLLGATE (run make)"
-[ -x "$INSTALL_TOOL" ] || skip_all "no $INSTALL_TOOL (run make integ-tools)"
+[ -x "$INSTALL_TOOL" ] ||
+    { echo "Bail out! no $INSTALL_TOOL (make unit, or make integ-tools)"; exit 1; }
 for tool in ip nft socat setpriv ss timeout $PY; do
 	command -v "$tool" >/dev/null || skip_all "needs $tool"
 done

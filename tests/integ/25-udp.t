@@ -17,8 +17,10 @@ DNSPORT=5353	# the stub's port in the second part
 GROUP=25	# the NFLOG group in the second part
 MARK=0x746f6c6c
 
-[ -x "$INSTALL_TOOL" ] && [ -x "$NFLOGCAT" ] ||
-    skip_all "no $INSTALL_TOOL or $NFLOGCAT (make integ-tools)"
+if ! [ -x "$INSTALL_TOOL" ] || ! [ -x "$NFLOGCAT" ]; then
+	echo "Bail out! no $INSTALL_TOOL or $NFLOGCAT (make unit, or make integ-tools)"
+	exit 1
+fi
 
 plan 23
 tg_setup
