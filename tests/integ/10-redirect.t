@@ -195,27 +195,10 @@ as() {
 	    --clear-groups env -i PATH=/usr/bin:/bin timeout $T "$@"
 }
 
-# refused HOST PORT: two datagrams from the guarded uid; prints
-# "refused" when the socket then reports ECONNREFUSED (an ICMP
-# port-unreachable came back), "answered" when a reply came.
+# refused HOST PORT: what the guarded uid learns from two datagrams to
+# HOST:PORT (tools/udp-refused.py): "refused" after a port-unreachable.
 refused() {
-	as $GUARD $PY -c 'import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.connect((sys.argv[1], int(sys.argv[2])))
-try:
-    s.send(b"first")
-except OSError:
-    pass
-s.settimeout(2)
-try:
-    s.send(b"second")
-    s.recv(100)
-    print("answered")
-except ConnectionRefusedError:
-    print("refused")
-except OSError as e:
-    print(e)' "$@"
+	as $GUARD $PY -I "$ROOT/tests/integ/tools/udp-refused.py" "$@"
 }
 
 # serve CMD...: a root server in the namespace, stopped on exit.

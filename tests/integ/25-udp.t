@@ -31,27 +31,10 @@ send() {
 	echo ping | TG_T=5 "$1" socat -T 2 - "$2" 2>/dev/null
 }
 
-# refused HOST PORT: two datagrams from tgguard; prints "refused" when
-# the socket then reports ECONNREFUSED (an ICMP port-unreachable came
-# back), "answered" when a reply came, else the error.
+# refused HOST PORT: what tgguard learns from two datagrams to HOST:PORT
+# (tools/udp-refused.py): "refused" after a port-unreachable.
 refused() {
-	TG_T=5 as_guard /usr/bin/python3 -c 'import socket, sys
-fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
-s = socket.socket(fam, socket.SOCK_DGRAM)
-s.connect((sys.argv[1], int(sys.argv[2])))
-try:
-    s.send(b"first")
-except OSError:
-    pass
-s.settimeout(2)
-try:
-    s.send(b"second")
-    s.recv(100)
-    print("answered")
-except ConnectionRefusedError:
-    print("refused")
-except OSError as e:
-    print(e)' "$@"
+	TG_T=5 as_guard /usr/bin/python3 -I "$TG_TOOLS/udp-refused.py" "$@"
 }
 
 tg_start "$(tg_conf default_action=allow)"
