@@ -9,8 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
@@ -18,7 +18,6 @@
 #include <netinet/tcp.h>
 #include <netinet/udp.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_log.h>
@@ -33,13 +32,8 @@
 /* Socket receive buffer asked for, so a burst is not dropped. */
 #define NFLOG_SOCK_RCVBUF (1 << 20)
 
-/* How long binding waits for each ack, in milliseconds. */
-#define NFLOG_ACK_TIMEOUT_MS 5000
-
 struct nflog {
-	struct mnl_socket *sock;
-	uint32_t portid;
-	uint32_t seq;
+	struct redirect_nl nl; /* its timeout only matters while binding */
 	uint16_t group;
 };
 
@@ -190,8 +184,7 @@ nflog_parse_payload(int family, const void *bytes, size_t len,
 
 /* Start a message to the ULOG subsystem at buf, about n's group. */
 static struct nlmsghdr *
-msg_start(struct nflog *n, void *buf, uint16_t type, uint16_t flags,
-          uint8_t family)
+msg_start(struct nflog *n, void *buf, uint16_t type, uint16_t flags)
 {
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *g;
@@ -199,9 +192,9 @@ msg_start(struct nflog *n, void *buf, uint16_t type, uint16_t flags,
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_ULOG << 8) | type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
-	nlh->nlmsg_seq = n->seq++;
+	nlh->nlmsg_seq = n->nl.seq++;
 	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
-	g->nfgen_family = family;
+	g->nfgen_family = AF_UNSPEC;
 	g->version = NFNETLINK_V0;
 	g->res_id = htons(n->group);
 	return nlh;
@@ -214,40 +207,12 @@ ignore_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* Send a config message and wait for its ack.  0, or -1 + err. */
-static int
-config_send(struct nflog *n, struct nlmsghdr *nlh, const char *what, char *err,
-            size_t errlen)
-{
-	char buf[NFLOG_RECV_SIZE];
-	ssize_t got;
-	int ret;
-
-	if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) == -1)
-		return redirect_fail(err, errlen, errno, "%s nflog group %u",
-		                     what, (unsigned)n->group);
-	do {
-		got = mnl_socket_recvfrom(n->sock, buf, sizeof(buf));
-		if (got == -1)
-			return redirect_fail(
-			    err, errlen,
-			    errno == EAGAIN || errno == EWOULDBLOCK ? ETIMEDOUT
-			                                            : errno,
-			    "%s nflog group %u: waiting for the ack", what,
-			    (unsigned)n->group);
-		ret = mnl_cb_run(buf, (size_t)got, nlh->nlmsg_seq, n->portid,
-		                 ignore_cb, NULL);
-	} while (ret == MNL_CB_OK);
-	if (ret == MNL_CB_ERROR)
-		return redirect_fail(err, errlen, errno, "%s nflog group %u",
-		                     what, (unsigned)n->group);
-	return 0;
-}
-
+/* Bind the group, then ask for the packets' first bytes; each acked. */
 static int
 config_bind(struct nflog *n, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char what[64];
 	struct nlmsghdr *nlh;
 	struct nfulnl_msg_config_cmd cmd = {.command = NFULNL_CFG_CMD_BIND};
 	struct nfulnl_msg_config_mode mode = {
@@ -255,42 +220,34 @@ config_bind(struct nflog *n, char *err, size_t errlen)
 	    .copy_mode = NFULNL_COPY_PACKET,
 	};
 
-	nlh = msg_start(n, buf, NFULNL_MSG_CONFIG, NLM_F_ACK, AF_UNSPEC);
+	snprintf(what, sizeof(what), "binding nflog group %u",
+	         (unsigned)n->group);
+	nlh = msg_start(n, buf, NFULNL_MSG_CONFIG, NLM_F_ACK);
 	mnl_attr_put(nlh, NFULA_CFG_CMD, sizeof(cmd), &cmd);
-	if (config_send(n, nlh, "binding", err, errlen) == -1)
+	if (redirect_nl_request(&n->nl, nlh, ignore_cb, NULL, what, err,
+	                        errlen) == -1)
 		return -1;
 
-	nlh = msg_start(n, buf, NFULNL_MSG_CONFIG, NLM_F_ACK, AF_UNSPEC);
+	snprintf(what, sizeof(what), "setting the copy mode of nflog group %u",
+	         (unsigned)n->group);
+	nlh = msg_start(n, buf, NFULNL_MSG_CONFIG, NLM_F_ACK);
 	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
-	return config_send(n, nlh, "setting the copy mode of", err, errlen);
+	return redirect_nl_request(&n->nl, nlh, ignore_cb, NULL, what, err,
+	                           errlen);
 }
 
-/* A receive timeout while binding, then non-blocking for the loop. */
+/* A buffer for bursts, and non-blocking for the event loop. */
 static int
-sock_setup(struct nflog *n, bool binding, char *err, size_t errlen)
+sock_setup(struct nflog *n, char *err, size_t errlen)
 {
-	int fd = mnl_socket_get_fd(n->sock), flags, size = NFLOG_SOCK_RCVBUF;
-	struct timeval tv = {
-	    .tv_sec = NFLOG_ACK_TIMEOUT_MS / 1000,
-	    .tv_usec = (NFLOG_ACK_TIMEOUT_MS % 1000) * 1000,
-	};
+	int fd = nflog_fd(n), flags, size = NFLOG_SOCK_RCVBUF;
 
-	if (binding) {
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ==
-		    -1)
-			return redirect_fail(
-			    err, errlen, errno,
-			    "setting the nflog socket's timeout");
-		/* Root may pass the sysctl cap; anyone else gets the cap. */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
-		               sizeof(size)) == -1 &&
-		    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
-		               sizeof(size)) == -1)
-			return redirect_fail(
-			    err, errlen, errno,
-			    "growing the nflog socket's buffer");
-		return 0;
-	}
+	/* Root may pass the sysctl cap; anyone else gets the cap. */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) ==
+	        -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)) == -1)
+		return redirect_fail(err, errlen, errno,
+		                     "growing the nflog socket's buffer");
 	if ((flags = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1)
 		return redirect_fail(err, errlen, errno,
@@ -313,22 +270,10 @@ nflog_open(uint16_t group, char *err, size_t errlen)
 		return NULL;
 	}
 	n->group = group;
-	n->seq = (uint32_t)time(NULL);
-	n->sock = mnl_socket_open(NETLINK_NETFILTER);
-	if (n->sock == NULL) {
-		redirect_fail(err, errlen, errno,
-		              "opening a netfilter netlink socket for nflog");
-		goto fail;
-	}
-	if (mnl_socket_bind(n->sock, 0, MNL_SOCKET_AUTOPID) == -1) {
-		redirect_fail(err, errlen, errno,
-		              "binding the nflog netlink socket");
-		goto fail;
-	}
-	n->portid = mnl_socket_get_portid(n->sock);
-	if (sock_setup(n, true, err, errlen) == -1 ||
+	/* Blocking, with a timeout, until the group is bound. */
+	if (redirect_nl_open(&n->nl, err, errlen) == -1 ||
 	    config_bind(n, err, errlen) == -1 ||
-	    sock_setup(n, false, err, errlen) == -1)
+	    sock_setup(n, err, errlen) == -1)
 		goto fail;
 	return n;
 fail:
@@ -341,7 +286,7 @@ fail:
 int
 nflog_fd(const struct nflog *n)
 {
-	return mnl_socket_get_fd(n->sock);
+	return mnl_socket_get_fd(n->nl.sock);
 }
 
 void
@@ -349,8 +294,7 @@ nflog_close(struct nflog *n)
 {
 	if (n == NULL)
 		return;
-	if (n->sock != NULL)
-		mnl_socket_close(n->sock);
+	redirect_nl_close(&n->nl);
 	free(n);
 }
 
