@@ -63,11 +63,14 @@ PROMPT_SRC = $(wildcard prompt/*.c)
 HEADERS   = $(wildcard */*.h)
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=build/tests/%)
+TOOL_SRC  = $(wildcard tests/integ/tools/*.c)
+TOOL_BIN  = $(TOOL_SRC:tests/integ/tools/%.c=build/tests/tools/%)
 FUZZ_SRC  = $(wildcard fuzz/fuzz_*.c)
 FUZZ_BIN  = $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 PROGS     = build/tollgated build/tollgate build/tollgate-prompt
 
-.PHONY: all deps check-deps test unit integ fuzz fuzz-build bench run \
+.PHONY: all deps check-deps test unit integ integ-tools fuzz fuzz-build \
+        bench run \
         install install-user uninstall format lint clean
 
 all: check-deps $(PROGS)
@@ -133,14 +136,22 @@ build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/libtg-san.a \
 	    $(LDLIBS) -lcmocka
 
-unit: check-deps $(UNIT_BIN)
+# The integration tests' tools come along, so "make unit" readies both.
+unit: check-deps $(UNIT_BIN) $(TOOL_BIN)
+
+# Small C programs the integration tests run (tests/integ/tools/*.c).
+build/tests/tools/%: tests/integ/tools/%.c build/libtg.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< build/libtg.a $(LDLIBS)
+
+integ-tools: check-deps $(TOOL_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan, the code under test compiled in.
 FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
                common/ctl_prompt.c common/quote.c common/hex.c \
                common/errbuf.c common/config.c common/addr.c rules/rule.c \
                rules/list.c proxyd/socks5c.c proxyd/socks.c \
-               proxyd/httpconnect.c
+               proxyd/httpconnect.c redirect/nflog.c redirect/nl.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
@@ -157,10 +168,10 @@ fuzz: fuzz-build
 	done
 
 test: deps
-	$(MAKE) all unit fuzz-build
+	$(MAKE) all unit fuzz-build integ-tools
 	tests/run
 
-integ: all
+integ: all integ-tools
 	tests/run --integ-only
 
 bench: deps

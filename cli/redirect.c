@@ -60,7 +60,7 @@ static int
 cli_redirect_on(const struct cli_opts *opts)
 {
 	struct config cfg;
-	struct redirect_spec spec;
+	struct redirect_spec spec = {0};
 	char err[CLI_REDIRECT_ERRLEN];
 	size_t i;
 

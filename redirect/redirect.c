@@ -4,25 +4,36 @@
  * in nl.c.
  *
  * The table, as "nft list table inet tollgate" shows it (UID and PORT from
- * the spec, one uid rule per guarded user, MARK the daemon's SO_MARK):
+ * the spec, one uid rule per guarded user, MARK the daemon's SO_MARK, DNS
+ * the stub's port, GROUP the NFLOG group):
  *
  *   chain nat_out { type nat hook output priority -100; policy accept;
  *     meta mark MARK return              comment "tollgated's own sockets"
+ *     (with a DNS port, for each uid, before the loopback returns so that
+ *      a query to a local resolver reaches the stub too:)
+ *     meta skuid UID udp dport 53 redirect to :DNS
+ *                           comment "guarded uid UID: DNS to the stub"
+ *     meta skuid UID tcp dport 53 redirect to :DNS
+ *                           comment "guarded uid UID: DNS over TCP to the stub"
  *     ip daddr 127.0.0.0/8 return        comment "loopback is left alone"
  *     ip6 daddr ::1 return               comment "loopback is left alone"
  *     meta skuid UID meta l4proto tcp redirect to :PORT
  *                           comment "guarded uid UID: TCP to tollgated"
  *   }
  *   chain filter_out { type filter hook output priority 0; policy accept;
- *     (the same three returns: redirected TCP has a loopback destination
- *      by now)
+ *     (the same three returns: redirected TCP and DNS have a loopback
+ *      destination by now)
  *     meta skuid UID jump guard          comment "guarded uid UID"
  *   }
  *   chain guard {
+ *     (without a DNS port only:)
  *     udp dport 53 counter accept
- *                           comment "guarded DNS passes (until the DNS stub)"
+ *                           comment "guarded DNS passes (no DNS stub)"
  *     meta l4proto tcp counter reject with tcp reset
  *                           comment "TCP that was not redirected"
+ *     meta l4proto udp log group GROUP snaplen 64 counter
+ *         reject with icmpx port-unreachable    ("log" with a group only)
+ *                           comment "UDP of guarded users (not proxied)"
  *     counter reject with icmpx admin-prohibited
  *                           comment "other protocols of guarded users"
  *   }
@@ -41,6 +52,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/ip6.h>
+#include <netinet/tcp.h>
 #include <netinet/udp.h>
 
 #include <linux/netfilter.h>
@@ -65,10 +77,14 @@
 #define REDIRECT_PRIO_FILTER  0
 #define REDIRECT_DNS_PORT     53
 
-/* Messages that do not depend on the uids: 3 table, 3 chain, 9 rules. */
-#define REDIRECT_FIXED_MSGS 15
+/* Messages that do not depend on the uids: 3 table, 3 chain, 10 rules. */
+#define REDIRECT_FIXED_MSGS 16
+
+/* Rules per guarded uid: TCP, UDP DNS and TCP DNS redirects, the jump. */
+#define REDIRECT_UID_MSGS 4
 
 #define REDIRECT_COMMENT_LOOPBACK "loopback is left alone"
+#define REDIRECT_COMMENT_MARK     "tollgated's own sockets"
 
 /*
  * One rule under construction.  The first failing step records its errno
@@ -191,13 +207,17 @@ rule_match_ip6_loopback(struct rule_build *rb)
 	rule_cmp_eq(rb, &in6addr_loopback, sizeof(struct in6_addr));
 }
 
-/* "udp dport PORT" */
+/* "udp dport PORT" or "tcp dport PORT" (proto IPPROTO_UDP or _TCP). */
 static void
-rule_match_udp_dport(struct rule_build *rb, uint16_t port)
+rule_match_dport(struct rule_build *rb, uint8_t proto, uint16_t port)
 {
 	uint16_t port_be = htons(port);
 
-	rule_match_meta_u8(rb, NFT_META_L4PROTO, IPPROTO_UDP);
+	/* Both headers keep the destination port at the same offset. */
+	_Static_assert(offsetof(struct udphdr, dest) ==
+	                   offsetof(struct tcphdr, dest),
+	               "UDP and TCP destination ports are at one offset");
+	rule_match_meta_u8(rb, NFT_META_L4PROTO, proto);
 	rule_payload(rb, NFT_PAYLOAD_TRANSPORT_HEADER,
 	             offsetof(struct udphdr, dest), sizeof(port_be));
 	rule_cmp_eq(rb, &port_be, sizeof(port_be));
@@ -207,6 +227,18 @@ static void
 rule_counter(struct rule_build *rb)
 {
 	rule_expr(rb, "counter");
+}
+
+/* "log group GROUP snaplen REDIRECT_NFLOG_SNAPLEN": the packet to NFLOG. */
+static void
+rule_log(struct rule_build *rb, uint16_t group)
+{
+	struct nftnl_expr *e;
+
+	if ((e = rule_expr(rb, "log")) == NULL)
+		return;
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOG_SNAPLEN, REDIRECT_NFLOG_SNAPLEN);
 }
 
 /* A verdict: NFT_RETURN, NF_ACCEPT, or NFT_JUMP to chain. */
@@ -371,18 +403,12 @@ batch_chain(struct redirect_batch *b, const char *name, const char *type,
 	return redirect_batch_commit(b, what, err, errlen);
 }
 
-/* What both output chains leave alone: the daemon and loopback. */
+/* Loopback destinations, which both output chains leave alone. */
 static int
-batch_exemptions(struct redirect_batch *b, const char *chain, uint32_t mark,
-                 char *err, size_t errlen)
+batch_loopback(struct redirect_batch *b, const char *chain, char *err,
+               size_t errlen)
 {
 	struct rule_build rb;
-
-	rule_begin(&rb, chain);
-	rule_match_meta_u32(&rb, NFT_META_MARK, mark);
-	rule_verdict(&rb, NFT_RETURN, NULL);
-	if (rule_commit(b, &rb, "tollgated's own sockets", err, errlen) == -1)
-		return -1;
 
 	rule_begin(&rb, chain);
 	rule_match_ip4_loopback(&rb);
@@ -408,6 +434,32 @@ uid_seen(const struct redirect_spec *spec, size_t i)
 	return 0;
 }
 
+/* The DNS redirects of one guarded uid, UDP and TCP, to any address. */
+static int
+batch_dns_redirect(struct redirect_batch *b, uid_t uid, uint16_t dns_port,
+                   char *err, size_t errlen)
+{
+	struct rule_build rb;
+	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
+
+	snprintf(comment, sizeof(comment), "guarded uid %u: DNS to the stub",
+	         (unsigned)uid);
+	rule_begin(&rb, REDIRECT_CHAIN_NAT);
+	rule_match_meta_u32(&rb, NFT_META_SKUID, uid);
+	rule_match_dport(&rb, IPPROTO_UDP, REDIRECT_DNS_PORT);
+	rule_redirect(&rb, dns_port);
+	if (rule_commit(b, &rb, comment, err, errlen) == -1)
+		return -1;
+
+	snprintf(comment, sizeof(comment),
+	         "guarded uid %u: DNS over TCP to the stub", (unsigned)uid);
+	rule_begin(&rb, REDIRECT_CHAIN_NAT);
+	rule_match_meta_u32(&rb, NFT_META_SKUID, uid);
+	rule_match_dport(&rb, IPPROTO_TCP, REDIRECT_DNS_PORT);
+	rule_redirect(&rb, dns_port);
+	return rule_commit(b, &rb, comment, err, errlen);
+}
+
 static int
 batch_nat_out(struct redirect_batch *b, const struct redirect_spec *spec,
               char *err, size_t errlen)
@@ -416,8 +468,18 @@ batch_nat_out(struct redirect_batch *b, const struct redirect_spec *spec,
 	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
 	size_t i;
 
-	if (batch_exemptions(b, REDIRECT_CHAIN_NAT, spec->mark, err, errlen) ==
-	    -1)
+	rule_begin(&rb, REDIRECT_CHAIN_NAT);
+	rule_match_meta_u32(&rb, NFT_META_MARK, spec->mark);
+	rule_verdict(&rb, NFT_RETURN, NULL);
+	if (rule_commit(b, &rb, REDIRECT_COMMENT_MARK, err, errlen) == -1)
+		return -1;
+	/* Before the loopback returns: a query to 127.0.0.53 is DNS too. */
+	for (i = 0; spec->dns_port != 0 && i < spec->n_uids; i++)
+		if (!uid_seen(spec, i) &&
+		    batch_dns_redirect(b, spec->uids[i], spec->dns_port, err,
+		                       errlen) == -1)
+			return -1;
+	if (batch_loopback(b, REDIRECT_CHAIN_NAT, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < spec->n_uids; i++) {
 		if (uid_seen(spec, i))
@@ -443,8 +505,11 @@ batch_filter_out(struct redirect_batch *b, const struct redirect_spec *spec,
 	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
 	size_t i;
 
-	if (batch_exemptions(b, REDIRECT_CHAIN_FILTER, spec->mark, err,
-	                     errlen) == -1)
+	rule_begin(&rb, REDIRECT_CHAIN_FILTER);
+	rule_match_meta_u32(&rb, NFT_META_MARK, spec->mark);
+	rule_verdict(&rb, NFT_RETURN, NULL);
+	if (rule_commit(b, &rb, REDIRECT_COMMENT_MARK, err, errlen) == -1 ||
+	    batch_loopback(b, REDIRECT_CHAIN_FILTER, err, errlen) == -1)
 		return -1;
 	for (i = 0; i < spec->n_uids; i++) {
 		if (uid_seen(spec, i))
@@ -461,17 +526,20 @@ batch_filter_out(struct redirect_batch *b, const struct redirect_spec *spec,
 }
 
 static int
-batch_guard(struct redirect_batch *b, char *err, size_t errlen)
+batch_guard(struct redirect_batch *b, const struct redirect_spec *spec,
+            char *err, size_t errlen)
 {
 	struct rule_build rb;
 
-	rule_begin(&rb, REDIRECT_CHAIN_GUARD);
-	rule_match_udp_dport(&rb, REDIRECT_DNS_PORT);
-	rule_counter(&rb);
-	rule_verdict(&rb, NF_ACCEPT, NULL);
-	if (rule_commit(b, &rb, "guarded DNS passes (until the DNS stub)", err,
-	                errlen) == -1)
-		return -1;
+	if (spec->dns_port == 0) {
+		rule_begin(&rb, REDIRECT_CHAIN_GUARD);
+		rule_match_dport(&rb, IPPROTO_UDP, REDIRECT_DNS_PORT);
+		rule_counter(&rb);
+		rule_verdict(&rb, NF_ACCEPT, NULL);
+		if (rule_commit(b, &rb, "guarded DNS passes (no DNS stub)", err,
+		                errlen) == -1)
+			return -1;
+	}
 
 	rule_begin(&rb, REDIRECT_CHAIN_GUARD);
 	rule_match_meta_u8(&rb, NFT_META_L4PROTO, IPPROTO_TCP);
@@ -479,6 +547,18 @@ batch_guard(struct redirect_batch *b, char *err, size_t errlen)
 	rule_reject(&rb, NFT_REJECT_TCP_RST, 0);
 	if (rule_commit(b, &rb, "TCP that was not redirected", err, errlen) ==
 	    -1)
+		return -1;
+
+	/* Port-unreachable, not prohibited: QUIC then tries TCP at once. */
+	rule_begin(&rb, REDIRECT_CHAIN_GUARD);
+	rule_match_meta_u8(&rb, NFT_META_L4PROTO, IPPROTO_UDP);
+	if (spec->nflog_group != 0)
+		rule_log(&rb, spec->nflog_group);
+	rule_counter(&rb);
+	rule_reject(&rb, NFT_REJECT_ICMPX_UNREACH,
+	            NFT_REJECT_ICMPX_PORT_UNREACH);
+	if (rule_commit(b, &rb, "UDP of guarded users (not proxied)", err,
+	                errlen) == -1)
 		return -1;
 
 	rule_begin(&rb, REDIRECT_CHAIN_GUARD);
@@ -515,8 +595,9 @@ redirect_install(const struct redirect_spec *spec, char *err, size_t errlen)
 
 	if (redirect_nl_open(&nl, err, errlen) == -1)
 		return -1;
-	b = redirect_batch_new(&nl, REDIRECT_FIXED_MSGS + 2 * spec->n_uids, err,
-	                       errlen);
+	b = redirect_batch_new(
+	    &nl, REDIRECT_FIXED_MSGS + REDIRECT_UID_MSGS * spec->n_uids, err,
+	    errlen);
 	if (b == NULL)
 		goto out;
 	if (batch_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE,
@@ -537,7 +618,7 @@ redirect_install(const struct redirect_spec *spec, char *err, size_t errlen)
 		goto out;
 	if (batch_nat_out(b, spec, err, errlen) == -1 ||
 	    batch_filter_out(b, spec, err, errlen) == -1 ||
-	    batch_guard(b, err, errlen) == -1)
+	    batch_guard(b, spec, err, errlen) == -1)
 		goto out;
 	ret = redirect_batch_send(b, err, errlen);
 out:

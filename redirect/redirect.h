@@ -4,15 +4,22 @@
  *
  * The table (see redirect.c for the exact rules):
  *   chain nat_out    type nat hook output priority -100
- *       marked packets (spec->mark) and loopback destinations return;
- *       TCP of each guarded uid is redirected to spec->tcp_port.
+ *       marked packets (spec->mark) return; with spec->dns_port, UDP and
+ *       TCP to port 53 of each guarded uid, to any address (loopback
+ *       too), are redirected to spec->dns_port; then loopback
+ *       destinations return, and TCP of each guarded uid is redirected to
+ *       spec->tcp_port.
  *   chain filter_out type filter hook output priority 0
  *       marked packets and loopback destinations return (redirected TCP
- *       has a loopback destination by now); each guarded uid jumps to
+ *       and DNS have a loopback destination by now); each guarded uid
+ *       jumps to
  *   chain guard
- *       UDP port 53 is accepted (until the DNS stub exists), TCP that was
- *       not redirected gets a reset, everything else an ICMP
- *       admin-prohibited reject; each with a counter.
+ *       without spec->dns_port, UDP port 53 is accepted (DNS passes);
+ *       TCP that was not redirected gets a reset; other UDP is logged to
+ *       NFLOG group spec->nflog_group (when set) and rejected with an
+ *       ICMP port-unreachable, so QUIC falls back to TCP at once;
+ *       everything else gets an ICMP admin-prohibited; each with a
+ *       counter.
  * Rules carry nft comments, so "nft list table inet tollgate" reads well.
  *
  * It never includes anything from proxyd/ or prompt/.  Every function
@@ -35,14 +42,19 @@
 
 #define REDIRECT_TABLE "tollgate"
 
-/* Bound on spec->n_uids: two rules per uid, all in one batch. */
+/* Bound on spec->n_uids: up to four rules per uid, all in one batch. */
 #define REDIRECT_MAX_UIDS 4096
 
+/* Bytes of each logged UDP packet copied to NFLOG: its IP and UDP headers. */
+#define REDIRECT_NFLOG_SNAPLEN 64
+
 struct redirect_spec {
-	const uid_t *uids; /* guarded users; repeats are ignored */
-	size_t n_uids;     /* 0 is valid: a table guarding nobody */
-	uint16_t tcp_port; /* transparent listener, host order, not 0 */
-	uint32_t mark;     /* SO_MARK of tollgated's own sockets, not 0 */
+	const uid_t *uids;    /* guarded users; repeats are ignored */
+	size_t n_uids;        /* 0 is valid: a table guarding nobody */
+	uint16_t tcp_port;    /* transparent listener, host order, not 0 */
+	uint32_t mark;        /* SO_MARK of tollgated's own sockets, not 0 */
+	uint16_t dns_port;    /* DNS stub, host order; 0: guarded DNS passes */
+	uint16_t nflog_group; /* NFLOG group of refused UDP; 0: not logged */
 };
 
 /*
@@ -62,8 +74,9 @@ int redirect_install(const struct redirect_spec *spec, char *err,
 int redirect_remove(char *err, size_t errlen);
 
 /*
- * Print a human summary of the installed table to out: the guarded uids
- * and the port (read back from the nat_out rules), then each chain with
+ * Print a human summary of the installed table to out: the guarded uids,
+ * the TCP and DNS ports and the NFLOG group (read back from the rules),
+ * then each chain with
  * its hook, and each rule's comment with its packet and byte counter where
  * it has one.  Nothing is printed before the whole table has been read.
  * Returns 1 when the table is installed, 0 when absent (prints one line

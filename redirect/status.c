@@ -52,11 +52,16 @@ struct rule_facts {
 	uint32_t uid;
 	bool has_port;
 	uint16_t port;
+	bool has_dport; /* a match on the transport destination port */
+	uint16_t dport;
 	bool has_redir;
+	bool has_log;
+	uint16_t log_group;
 	bool has_counter;
 	uint64_t packets;
 	uint64_t bytes;
 	uint32_t meta_key; /* key of the last meta load, 0 after a compare */
+	bool dport_loaded; /* the last expression loaded the dest. port */
 };
 
 /* Note the generation an answer was made in. */
@@ -243,6 +248,17 @@ expr_cb(struct nftnl_expr *e, void *data)
 	if (strcmp(name, "meta") == 0 &&
 	    nftnl_expr_is_set(e, NFTNL_EXPR_META_DREG)) {
 		f->meta_key = nftnl_expr_get_u32(e, NFTNL_EXPR_META_KEY);
+		f->dport_loaded = false;
+		return MNL_CB_OK;
+	}
+	if (strcmp(name, "payload") == 0) {
+		/* The destination port: bytes 2-3 of a UDP or TCP header. */
+		f->dport_loaded =
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_BASE) ==
+		        NFT_PAYLOAD_TRANSPORT_HEADER &&
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET) == 2 &&
+		    nftnl_expr_get_u32(e, NFTNL_EXPR_PAYLOAD_LEN) == 2;
+		f->meta_key = 0;
 		return MNL_CB_OK;
 	}
 	if (strcmp(name, "cmp") == 0) {
@@ -251,7 +267,15 @@ expr_cb(struct nftnl_expr *e, void *data)
 		    len == sizeof(f->uid)) {
 			memcpy(&f->uid, value, sizeof(f->uid));
 			f->has_uid = true;
+		} else if (f->dport_loaded && value != NULL &&
+		           len == sizeof(f->dport)) {
+			memcpy(&f->dport, value, sizeof(f->dport));
+			f->dport = ntohs(f->dport);
+			f->has_dport = true;
 		}
+	} else if (strcmp(name, "log") == 0) {
+		f->has_log = true;
+		f->log_group = nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP);
 	} else if (strcmp(name, "immediate") == 0 &&
 	           nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) {
 		value = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
@@ -268,6 +292,7 @@ expr_cb(struct nftnl_expr *e, void *data)
 		f->bytes = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
 	}
 	f->meta_key = 0;
+	f->dport_loaded = false;
 	return MNL_CB_OK;
 }
 
@@ -302,12 +327,20 @@ hook_name(uint32_t hook)
 	return "?";
 }
 
-/* The summary line: who is redirected where, from the redirect rules. */
+/*
+ * The summary lines: who is redirected where, from the redirect rules (a
+ * TCP redirect has no port match, a DNS redirect matches port 53), and
+ * where refused UDP is logged, from the log rule.
+ */
 struct guard_summary {
 	FILE *out;
 	size_t n_uids;
 	bool has_port;
 	uint16_t port;
+	bool has_dns_port;
+	uint16_t dns_port;
+	bool has_log;
+	uint16_t log_group;
 };
 
 static int
@@ -318,8 +351,19 @@ summary_rule_cb(struct nftnl_rule *r, void *data)
 	struct passwd *pw;
 
 	rule_facts(r, &f);
+	if (f.has_log && !s->has_log) {
+		s->log_group = f.log_group;
+		s->has_log = true;
+	}
 	if (!f.has_redir || !f.has_uid)
 		return MNL_CB_OK;
+	if (f.has_dport) {
+		if (f.has_port && !s->has_dns_port) {
+			s->dns_port = f.port;
+			s->has_dns_port = true;
+		}
+		return MNL_CB_OK;
+	}
 	fputs(s->n_uids == 0 ? "guarded uids:" : ",", s->out);
 	pw = getpwuid(f.uid);
 	if (pw != NULL)
@@ -401,6 +445,18 @@ snap_print(struct status_snap *snap, FILE *out)
 		fprintf(out, "; their TCP goes to port %u\n", (unsigned)s.port);
 	else
 		fputc('\n', out);
+	if (s.has_dns_port)
+		fprintf(out,
+		        "guarded DNS (UDP and TCP port 53) goes to port %u\n",
+		        (unsigned)s.dns_port);
+	else
+		fputs("guarded DNS is not redirected (no DNS stub)\n", out);
+	if (s.has_log)
+		fprintf(out,
+		        "refused guarded UDP is logged to nflog group %u\n",
+		        (unsigned)s.log_group);
+	else
+		fputs("refused guarded UDP is not logged\n", out);
 	nftnl_chain_list_foreach(snap->chains, print_chain_cb, out);
 }
 

@@ -7,17 +7,25 @@
 # names the guarded uid.  TCP of the guarded uid to an address of the
 # namespace (on a veth) lands on the transparent port instead (IPv4 and IPv6), TCP of
 # another uid and tollgated's own marked sockets go straight through,
-# guarded DNS passes and other guarded UDP is rejected and counted.  The
+# guarded DNS passes (the configuration names no DNS stub) and other
+# guarded UDP is rejected with a port-unreachable and counted.  The
 # administrator then changes guard_users: the table is replaced in one
 # step, never missing, and another firewall's table is left alone either
 # way.  A typo in the configuration is reported with file and line and
-# changes nothing.  Finally the redirect is turned off.
+# changes nothing.
+#
+# Then the table of a daemon with a DNS stub and an NFLOG group (installed
+# through the library by tools/redirect-install.c): the guarded uid's DNS,
+# UDP and TCP, to any address, lands on the stub's port and never on the
+# server it was sent to; other guarded UDP is logged and refused; status
+# shows the stub's port and the group.  Finally the redirect is turned off.
 #
 # Run as root: bash tests/integ/10-redirect.t (TAP on stdout).  Uses only
 # namespaces it creates (tgt-redir-PID, tgt-redir-ref-PID), deleted on exit.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 TOLLGATE=${TOLLGATE:-$ROOT/build/tollgate}
+INSTALL_TOOL=$ROOT/build/tests/tools/redirect-install
 NS=tgt-redir-$$
 REF=tgt-redir-ref-$$
 PORT=19040		# transparent_listen port in the test's configuration
@@ -29,6 +37,8 @@ ADDR4=192.0.2.1
 ADDR6=2001:db8::1
 DPORT=8080		# where the clients think they connect
 UPORT=9999		# a UDP service
+DNSPORT=19053		# the DNS stub's port, in the second part
+GROUP=7			# the NFLOG group, in the second part
 T=5			# seconds any one client or command may take
 PY=/usr/bin/python3
 
@@ -84,6 +94,8 @@ skip_all() {
 
 [ "$(id -u)" = 0 ] || skip_all "needs root"
 [ -x "$TOLLGATE" ] || skip_all "no $TOLLGATE (run make)"
+[ -x "$INSTALL_TOOL" ] ||
+    { echo "Bail out! no $INSTALL_TOOL (make unit, or make integ-tools)"; exit 1; }
 for tool in ip nft socat setpriv ss timeout $PY; do
 	command -v "$tool" >/dev/null || skip_all "needs $tool"
 done
@@ -131,18 +143,29 @@ listing() {
 	ip netns exec "$NS" nft list table inet tollgate 2>&1
 }
 
-# reference UID...: what "nft -f" makes of the documented ruleset.
+# reference DNSPORT GROUP UID...: what "nft -f" makes of the documented
+# ruleset, for a DNS stub on DNSPORT (0: none) and NFLOG group GROUP (0:
+# none).
 reference() {
-	local uid nat="" filter=""
+	local dns=$1 group=$2 uid nat="" dnsnat="" filter="" pass="" log=""
+	shift 2
 	for uid in "$@"; do
 		nat+="meta skuid $uid meta l4proto tcp redirect to :$PORT comment \"guarded uid $uid: TCP to tollgated\""$'\n'
+		dnsnat+="meta skuid $uid udp dport 53 redirect to :$dns comment \"guarded uid $uid: DNS to the stub\""$'\n'
+		dnsnat+="meta skuid $uid tcp dport 53 redirect to :$dns comment \"guarded uid $uid: DNS over TCP to the stub\""$'\n'
 		filter+="meta skuid $uid jump guard comment \"guarded uid $uid\""$'\n'
 	done
+	if [ "$dns" = 0 ]; then
+		dnsnat=""
+		pass='udp dport 53 counter accept comment "guarded DNS passes (no DNS stub)"'
+	fi
+	[ "$group" != 0 ] && log="log group $group snaplen 64"
 	ip netns exec "$REF" nft delete table inet tollgate 2>/dev/null
 	ip netns exec "$REF" nft -f - <<EOF
 table inet tollgate {
   chain nat_out { type nat hook output priority -100; policy accept;
     meta mark $MARK return comment "tollgated's own sockets"
+    $dnsnat
     ip daddr 127.0.0.0/8 return comment "loopback is left alone"
     ip6 daddr ::1 return comment "loopback is left alone"
     $nat
@@ -154,8 +177,9 @@ table inet tollgate {
     $filter
   }
   chain guard {
-    udp dport 53 counter accept comment "guarded DNS passes (until the DNS stub)"
+    $pass
     meta l4proto tcp counter reject with tcp reset comment "TCP that was not redirected"
+    meta l4proto udp $log counter reject with icmpx type port-unreachable comment "UDP of guarded users (not proxied)"
     counter reject with icmpx type admin-prohibited comment "other protocols of guarded users"
   }
 }
@@ -169,6 +193,12 @@ as() {
 	shift
 	ip netns exec "$NS" setpriv --reuid="$uid" --regid="$uid" \
 	    --clear-groups env -i PATH=/usr/bin:/bin timeout $T "$@"
+}
+
+# refused HOST PORT: what the guarded uid learns from two datagrams to
+# HOST:PORT (tools/udp-refused.py): "refused" after a port-unreachable.
+refused() {
+	as $GUARD $PY -I "$ROOT/tests/integ/tools/udp-refused.py" "$@"
 }
 
 # serve CMD...: a root server in the namespace, stopped on exit.
@@ -198,7 +228,7 @@ plan() {
 	echo "1..$1"
 }
 
-plan 47
+plan 71
 
 # --- turning it on ---------------------------------------------------------
 
@@ -220,7 +250,7 @@ like "$NFT" "meta skuid $GUARD meta l4proto tcp redirect to :$PORT " \
 like "$NFT" "meta skuid $GUARD jump guard" \
     "nft shows the guarded uid's other traffic sent to the guard chain"
 like "$NFT" "comment \"tollgated's own sockets\"" "nft shows the rule comments"
-WANT=$(reference "$GUARD")
+WANT=$(reference 0 0 "$GUARD")
 is "$NFT" "$WANT" "the table reads as nft -f makes the documented ruleset"
 
 tg redirect status
@@ -230,7 +260,10 @@ like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT" \
     "status names the guarded uid and the port"
 like "$OUT" "^ +guarded uid $GUARD: TCP to tollgated" \
     "status lists the redirect rule of chain nat_out"
-like "$OUT" "^ +other protocols of guarded users +0 packets, 0 bytes" \
+like "$OUT" "^guarded DNS is not redirected \(no DNS stub\)" \
+    "status says DNS is not redirected"
+like "$OUT" "^refused guarded UDP is not logged" "status says UDP is not logged"
+like "$OUT" "^ +UDP of guarded users \(not proxied\) +0 packets, 0 bytes" \
     "status shows the guard counters, still zero"
 
 # --- where traffic goes --------------------------------------------------
@@ -288,6 +321,8 @@ like "$D4" "^marked-v4$" "a guarded uid's socket with the mark goes straight thr
 
 as $GUARD bash -c "echo guarded-udp >/dev/udp/$ADDR4/$UPORT" 2>"$TMP/err"
 ok $((!$?)) "the guarded sender of UDP to another port gets an error"
+is "$(refused $ADDR4 $UPORT)" refused \
+    "the ICMP it gets is port-unreachable: the sender sees ECONNREFUSED"
 as $GUARD bash -c "echo guarded-dns >/dev/udp/$ADDR4/53"
 as $OTHER bash -c "echo other-udp >/dev/udp/$ADDR4/$UPORT"
 wait_for grep -q other-udp "$TMP/udp"
@@ -298,9 +333,9 @@ unlike "$U" "guarded-udp" "guarded UDP to another port is rejected"
 like "$(cat "$TMP/dns")" "^guarded-dns$" "guarded DNS (UDP port 53) passes"
 
 tg redirect status
-like "$OUT" "^ +other protocols of guarded users +[1-9][0-9]* packets" \
+like "$OUT" "^ +UDP of guarded users \(not proxied\) +[1-9][0-9]* packets" \
     "status counts the rejected guarded UDP"
-like "$OUT" "^ +guarded DNS passes \(until the DNS stub\) +[1-9][0-9]* packets" \
+like "$OUT" "^ +guarded DNS passes \(no DNS stub\) +[1-9][0-9]* packets" \
     "status counts the guarded DNS"
 
 # --- changing guard_users ------------------------------------------------
@@ -345,7 +380,7 @@ TABLES=$(ip netns exec "$NS" nft list tables)
 is "$(grep -c '^table inet tollgate$' <<<"$TABLES")" 1 \
     "there is exactly one table inet tollgate"
 like "$TABLES" "^table inet otherfw$" "the other firewall's table is still there"
-is "$NFT" "$(reference "$GUARD2")" \
+is "$NFT" "$(reference 0 0 "$GUARD2")" \
     "the replaced table reads as the documented ruleset"
 
 BEFORE=$NFT
@@ -374,6 +409,82 @@ like "$OUT" "CAP_NET_ADMIN" "and says it needs root or CAP_NET_ADMIN"
 
 tg redirect sideways
 is "$RC" 2 "an unknown action is a usage error (exit 2)"
+
+# --- with a DNS stub and an NFLOG group -------------------------------------
+
+# What tollgated installs when it runs its DNS stub and reads refused UDP
+# from an NFLOG group.
+ip netns exec "$NS" timeout $T "$INSTALL_TOOL" $PORT $DNSPORT $GROUP $MARK $GUARD
+ok $? "the table with a DNS port and an NFLOG group is installed"
+NFT=$(listing)
+is "$NFT" "$(reference $DNSPORT $GROUP "$GUARD")" \
+    "it reads as the documented ruleset with the DNS redirects and the log"
+like "$NFT" "meta skuid $GUARD udp dport 53 redirect to :$DNSPORT " \
+    "nft shows the guarded uid's UDP DNS redirected to the stub"
+like "$NFT" "meta skuid $GUARD tcp dport 53 redirect to :$DNSPORT " \
+    "nft shows the guarded uid's TCP DNS redirected to the stub"
+like "$NFT" "meta l4proto udp log group $GROUP snaplen 64 counter" \
+    "nft shows refused UDP logged to the group"
+unlike "$NFT" "dport 53 .*accept" "guarded DNS no longer passes"
+
+tg redirect status
+like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT$" \
+    "status names the guarded uid and the TCP port, once"
+like "$OUT" "^guarded DNS \(UDP and TCP port 53\) goes to port $DNSPORT$" \
+    "status names the DNS stub's port"
+like "$OUT" "^refused guarded UDP is logged to nflog group $GROUP$" \
+    "status names the NFLOG group"
+
+# Routes to anywhere, so that a query to a public resolver leaves the
+# routing decision and meets the table.
+ip -n "$NS" route add default dev tgt0 &&
+    ip -n "$NS" -6 route add default dev tgt0 ||
+    { echo "Bail out! adding default routes"; exit 1; }
+# The stub, as tollgated would listen; the DNS server the clients name.
+serve socat -u UDP4-RECV:$DNSPORT,bind=127.0.0.1 OPEN:"$TMP/stub4",creat,append
+serve socat -u UDP6-RECV:$DNSPORT,bind=[::1] OPEN:"$TMP/stub6",creat,append
+serve socat -u TCP4-LISTEN:$DNSPORT,bind=127.0.0.1,reuseaddr,fork \
+    OPEN:"$TMP/stubtcp",creat,append
+serve socat -u UDP6-RECV:53,bind=[$ADDR6] OPEN:"$TMP/dns6",creat,append
+serve socat -u TCP4-LISTEN:53,bind=$ADDR4,reuseaddr,fork \
+    OPEN:"$TMP/dnstcp",creat,append
+touch "$TMP/stub4" "$TMP/stub6" "$TMP/stubtcp" "$TMP/dns6" "$TMP/dnstcp"
+wait_for listening udp "127.0.0.1:$DNSPORT" &&
+    wait_for listening udp "[::1]:$DNSPORT" &&
+    wait_for listening tcp "127.0.0.1:$DNSPORT" &&
+    wait_for listening udp "[$ADDR6]:53" &&
+    wait_for listening tcp "$ADDR4:53" ||
+    { echo "Bail out! the DNS test servers did not start"; exit 1; }
+
+as $GUARD bash -c "echo stub-server >/dev/udp/$ADDR4/53"
+as $GUARD bash -c "echo stub-public >/dev/udp/8.8.8.8/53"
+as $GUARD bash -c "echo stub-local >/dev/udp/127.0.0.53/53"
+as $GUARD bash -c "echo stub-server6 >/dev/udp/$ADDR6/53"
+as $GUARD bash -c "echo stub-public6 >/dev/udp/2001:4860:4860::8888/53"
+as $GUARD bash -c "echo stub-tcp >/dev/tcp/$ADDR4/53"
+as $OTHER bash -c "echo other-dns >/dev/udp/$ADDR4/53"
+wait_for grep -q stub-public "$TMP/stub4"
+wait_for grep -q stub-local "$TMP/stub4"
+wait_for grep -q stub-public6 "$TMP/stub6"
+wait_for grep -q stub-tcp "$TMP/stubtcp"
+wait_for grep -q other-dns "$TMP/dns"
+S4=$(cat "$TMP/stub4")
+S6=$(cat "$TMP/stub6")
+like "$S4" "^stub-server$" "guarded UDP DNS to $ADDR4:53 lands on the stub (127.0.0.1:$DNSPORT)"
+like "$S4" "^stub-public$" "so does a query sent straight to 8.8.8.8"
+like "$S4" "^stub-local$" "and one to a local resolver, 127.0.0.53"
+like "$S6" "^stub-server6$" "guarded UDP DNS to [$ADDR6]:53 lands on the stub ([::1]:$DNSPORT)"
+like "$S6" "^stub-public6$" "so does one to [2001:4860:4860::8888]:53"
+like "$(cat "$TMP/stubtcp")" "^stub-tcp$" "guarded TCP DNS to $ADDR4:53 lands on the stub's TCP port"
+unlike "$(cat "$TMP/dns")" "stub-" "the DNS server at $ADDR4 sees no guarded UDP query"
+unlike "$(cat "$TMP/dns6")" "stub-" "nor does the one at [$ADDR6]"
+unlike "$(cat "$TMP/dnstcp")" "stub-" "nor does its TCP port"
+like "$(cat "$TMP/dns")" "^other-dns$" "DNS of a uid that is not guarded goes to its server"
+is "$(refused $ADDR4 $UPORT)" refused \
+    "other guarded UDP is still refused with a port-unreachable"
+tg redirect status
+like "$OUT" "^ +UDP of guarded users \(not proxied\) +[1-9][0-9]* packets" \
+    "status counts the refused guarded UDP"
 
 # --- turning it off ------------------------------------------------------
 
