@@ -66,10 +66,7 @@ cli_redirect_on(const struct cli_opts *opts)
 
 	if (cli_config_load(opts, "redirect on", &cfg) == -1)
 		return CLI_EXIT_FAIL;
-	spec.uids = cfg.guard_uids;
-	spec.n_uids = cfg.n_guard;
-	spec.tcp_port = config_transparent_port(&cfg);
-	spec.mark = cfg.socket_mark;
+	redirect_spec_of(&cfg, &spec);
 	if (redirect_install(&spec, err, sizeof(err)) == -1)
 		return cli_redirect_failed("on", err, errno);
 
@@ -82,7 +79,8 @@ cli_redirect_on(const struct cli_opts *opts)
 	printf("TCP of uid");
 	for (i = 0; i < spec.n_uids; i++)
 		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.uids[i]);
-	printf(" goes to port %u\n", (unsigned)spec.tcp_port);
+	printf(" goes to port %u, their DNS to port %u\n",
+	       (unsigned)spec.tcp_port, (unsigned)spec.dns_port);
 	return CLI_EXIT_OK;
 }
 

@@ -158,14 +158,10 @@ describe_guarded(const struct config *cfg, char *buf, size_t len)
 static int
 install_redirect(const struct config *cfg)
 {
-	struct redirect_spec spec = {
-	    .uids = cfg->guard_uids,
-	    .n_uids = cfg->n_guard,
-	    .tcp_port = config_transparent_port(cfg),
-	    .mark = cfg->socket_mark,
-	};
+	struct redirect_spec spec;
 	char err[CONFIG_ERRLEN];
 
+	redirect_spec_of(cfg, &spec);
 	if (redirect_install(&spec, err, sizeof(err)) == -1) {
 		log_error("nftables: %s", err);
 		return -1;

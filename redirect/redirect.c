@@ -67,6 +67,7 @@
 #include <libnftnl/udata.h>
 
 #include "redirect/nl.h"
+#include "common/config.h"
 #include "redirect/redirect.h"
 
 #define REDIRECT_FAMILY       NFPROTO_INET
@@ -651,4 +652,15 @@ redirect_remove(char *err, size_t errlen)
 	redirect_nl_close(&nl);
 	errno = error;
 	return ret;
+}
+
+void
+redirect_spec_of(const struct config *cfg, struct redirect_spec *spec)
+{
+	memset(spec, 0, sizeof(*spec));
+	spec->uids = cfg->guard_uids;
+	spec->n_uids = cfg->n_guard;
+	spec->tcp_port = config_transparent_port(cfg);
+	spec->dns_port = config_dns_port(cfg);
+	spec->mark = cfg->socket_mark;
 }

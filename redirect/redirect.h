@@ -57,6 +57,17 @@ struct redirect_spec {
 	uint16_t nflog_group; /* NFLOG group of refused UDP; 0: not logged */
 };
 
+struct config;
+
+/*
+ * The table tollgate.conf asks for: its guarded users, the transparent
+ * listeners' port, the DNS stub's port, tollgated's mark.  No NFLOG group
+ * (nflog_group 0): only tollgated, which reads the group, sets one.  The
+ * one place the daemon and "tollgate redirect on" build the spec, so
+ * that both install the same table.  spec->uids points into cfg.
+ */
+void redirect_spec_of(const struct config *cfg, struct redirect_spec *spec);
+
 /*
  * Create or replace the table in one batch: either the whole new table is
  * in place afterwards, or the old one (if any) is untouched.  Other tables

@@ -250,7 +250,7 @@ like "$NFT" "meta skuid $GUARD meta l4proto tcp redirect to :$PORT " \
 like "$NFT" "meta skuid $GUARD jump guard" \
     "nft shows the guarded uid's other traffic sent to the guard chain"
 like "$NFT" "comment \"tollgated's own sockets\"" "nft shows the rule comments"
-WANT=$(reference 0 0 "$GUARD")
+WANT=$(reference 5353 0 "$GUARD")
 is "$NFT" "$WANT" "the table reads as nft -f makes the documented ruleset"
 
 tg redirect status
@@ -260,8 +260,8 @@ like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT" \
     "status names the guarded uid and the port"
 like "$OUT" "^ +guarded uid $GUARD: TCP to tollgated" \
     "status lists the redirect rule of chain nat_out"
-like "$OUT" "^guarded DNS is not redirected \(no DNS stub\)" \
-    "status says DNS is not redirected"
+like "$OUT" "^guarded DNS \(UDP and TCP port 53\) goes to port 5353" \
+    "status says guarded DNS goes to the DNS stub's port (dns_listen's default)"
 like "$OUT" "^refused guarded UDP is not logged" "status says UDP is not logged"
 like "$OUT" "^ +UDP of guarded users \(not proxied\) +0 packets, 0 bytes" \
     "status shows the guard counters, still zero"
@@ -326,17 +326,17 @@ is "$(refused $ADDR4 $UPORT)" refused \
 as $GUARD bash -c "echo guarded-dns >/dev/udp/$ADDR4/53"
 as $OTHER bash -c "echo other-udp >/dev/udp/$ADDR4/$UPORT"
 wait_for grep -q other-udp "$TMP/udp"
-wait_for grep -q guarded-dns "$TMP/dns"
 U=$(cat "$TMP/udp")
 like "$U" "^other-udp$" "UDP of a uid that is not guarded goes through"
 unlike "$U" "guarded-udp" "guarded UDP to another port is rejected"
-like "$(cat "$TMP/dns")" "^guarded-dns$" "guarded DNS (UDP port 53) passes"
+unlike "$(cat "$TMP/dns")" "guarded-dns" \
+    "guarded DNS (UDP port 53) never reaches the server: it goes to the stub"
 
 tg redirect status
 like "$OUT" "^ +UDP of guarded users \(not proxied\) +[1-9][0-9]* packets" \
     "status counts the rejected guarded UDP"
-like "$OUT" "^ +guarded DNS passes \(no DNS stub\) +[1-9][0-9]* packets" \
-    "status counts the guarded DNS"
+like "$OUT" "^ +guarded uid $GUARD: DNS to the stub" \
+    "status lists the guarded DNS's redirect"
 
 # --- changing guard_users ------------------------------------------------
 
@@ -380,7 +380,7 @@ TABLES=$(ip netns exec "$NS" nft list tables)
 is "$(grep -c '^table inet tollgate$' <<<"$TABLES")" 1 \
     "there is exactly one table inet tollgate"
 like "$TABLES" "^table inet otherfw$" "the other firewall's table is still there"
-is "$NFT" "$(reference 0 0 "$GUARD2")" \
+is "$NFT" "$(reference 5353 0 "$GUARD2")" \
     "the replaced table reads as the documented ruleset"
 
 BEFORE=$NFT
