@@ -15,7 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/listener.h>
 
 #include "common/addr.h"
 #include "common/log.h"
@@ -24,6 +27,7 @@
 #include "proxyd/dnsstub.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/fakeip.h"
+#include "proxyd/front.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
 
@@ -31,11 +35,30 @@
  * loop's other events. */
 #define DNSSTUB_READS_PER_WAKE 64
 #define DNSSTUB_CACHE_SIZE     32
+#define DNSSTUB_TCP_MAX        256 /* DNS-over-TCP clients at once */
+#define DNSSTUB_TCP_IDLE_S     10  /* a TCP client silent this long goes */
+#define DNSSTUB_TCP_BACKLOG    64
 
 struct dnsstub_sock {
-	int fd;
+	int fd; /* UDP */
 	struct event *ev;
+	int tfd; /* TCP, listening; -1 once evl owns it */
+	struct evconnlistener *evl;
 	struct sockaddr_storage addr;
+};
+
+/* A DNS-over-TCP client: found once, then answered message by message. */
+struct dnstcp {
+	struct worker_job job;
+	TAILQ_ENTRY(dnstcp) entry;
+	struct dnsstub *stub;
+	struct bufferevent *bev;
+	struct sockaddr_storage client, dst; /* dst: where it connected to,
+	                                      * before the redirect */
+	struct app app;
+	bool attributed; /* app is valid: answer */
+	bool pending;    /* its job is on the worker, which writes app */
+	bool gone;       /* closed while pending: the job's end frees it */
 };
 
 /* A query waiting for its asker to be found. */
@@ -65,6 +88,8 @@ struct dnsstub {
 	size_t n_socks;
 	TAILQ_HEAD(, dnsq) pending;
 	size_t n_pending;
+	TAILQ_HEAD(, dnstcp) tcps;
+	size_t n_tcps;
 	struct dnsstub_seen seen[DNSSTUB_CACHE_SIZE];
 	size_t seen_next;
 	uint64_t answered, refused, dropped, full;
@@ -122,11 +147,10 @@ dnsstub_record(struct dnsstub *stub, const struct sockaddr_storage *client,
  * Answer q from app: the rules first, then by type.  Every path sends
  * exactly one answer.
  */
-static void
-dnsstub_answer(struct dnsstub *stub, int fd,
-               const struct sockaddr_storage *client, socklen_t clen,
+static size_t
+dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
                const struct dns_query *q, const uint8_t *msg,
-               const struct app *app)
+               const struct app *app, size_t max_size, uint8_t *out, size_t cap)
 {
 	struct proxyd *pd = stub->pd;
 	const struct rules_entry *e;
@@ -134,7 +158,6 @@ dnsstub_answer(struct dnsstub *stub, int fd,
 	struct sockaddr_storage ptr;
 	struct dns_rr rr;
 	enum dns_rcode rcode = DNS_R_NOERROR;
-	uint8_t out[DNS_EDNS_MAX];
 	const char *name;
 	size_t n_rr = 0;
 
@@ -194,9 +217,21 @@ dnsstub_answer(struct dnsstub *stub, int fd,
 	}
 send:
 	stub->answered++;
+	return dns_build_answer(q, msg, rcode, &rr, n_rr, max_size, out, cap);
+}
+
+/* Answer a UDP query from app, on the socket it came in on. */
+static void
+dnsstub_answer_udp(struct dnsstub *stub, int fd,
+                   const struct sockaddr_storage *client, socklen_t clen,
+                   const struct dns_query *q, const uint8_t *msg,
+                   const struct app *app)
+{
+	uint8_t out[DNS_EDNS_MAX];
+
 	dnsstub_send(fd, client, clen, out,
-	             dns_build_answer(q, msg, rcode, &rr, n_rr, dns_udp_size(q),
-	                              out, sizeof(out)));
+	             dnsstub_answer(stub, client, q, msg, app, dns_udp_size(q),
+	                            out, sizeof(out)));
 }
 
 /* --- who asked -------------------------------------------------------------
@@ -259,8 +294,8 @@ dnsq_done(struct worker_job *job)
 	stub->n_pending--;
 	if (dq->app.uid_known)
 		dnsstub_seen_add(stub, &dq->client, &dq->app);
-	dnsstub_answer(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
-	               &dq->app);
+	dnsstub_answer_udp(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
+	                   &dq->app);
 	free(dq);
 }
 
@@ -289,7 +324,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 		break;
 	}
 	if ((seen = dnsstub_seen_find(stub, client)) != NULL) {
-		dnsstub_answer(stub, fd, client, clen, &q, msg, &seen->app);
+		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, &seen->app);
 		return;
 	}
 	if (stub->n_pending >= DNSSTUB_MAX_PENDING ||
@@ -338,6 +373,160 @@ dnsstub_read_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* --- DNS over TCP --------------------------------------------------------- */
+
+static void
+dnstcp_free(struct dnstcp *t)
+{
+	struct dnsstub *stub = t->stub;
+
+	if (t->bev != NULL)
+		bufferevent_free(t->bev);
+	t->bev = NULL;
+	if (t->pending) {
+		t->gone = true; /* dnstcp_done() frees it */
+		return;
+	}
+	TAILQ_REMOVE(&stub->tcps, t, entry);
+	stub->n_tcps--;
+	free(t);
+}
+
+/* Answer every whole message t has sent, in order. */
+static void
+dnstcp_answer_all(struct dnstcp *t)
+{
+	struct evbuffer *in = bufferevent_get_input(t->bev);
+	struct dns_query q;
+	uint8_t out[DNS_EDNS_MAX], len2[2];
+	const uint8_t *buf;
+	size_t have, n;
+	int total;
+
+	for (;;) {
+		have = evbuffer_get_length(in);
+		if (have < 2)
+			return;
+		buf = evbuffer_pullup(in, have < 2 + DNS_MSG_MAX
+		                              ? (ev_ssize_t)have
+		                              : (ev_ssize_t)(2 + DNS_MSG_MAX));
+		total = dns_tcp_len(buf, have);
+		if (total == DNS_TCP_NEED_MORE)
+			return;
+		if (total == DNS_TCP_INVALID || buf == NULL) {
+			dnstcp_free(t);
+			return;
+		}
+		switch (dns_parse_query(buf + 2, (size_t)total - 2, &q)) {
+		case DNS_DROP:
+			t->stub->dropped++;
+			n = 0;
+			break;
+		case DNS_FORMERR:
+			t->stub->answered++;
+			n = dns_build_error(buf + 2, (size_t)total - 2,
+			                    DNS_R_FORMERR, out, sizeof(out));
+			break;
+		default:
+			n = dnsstub_answer(t->stub, &t->client, &q, buf + 2,
+			                   &t->app, DNS_MSG_MAX, out,
+			                   sizeof(out));
+			break;
+		}
+		if (n > 0) {
+			len2[0] = (uint8_t)(n >> 8);
+			len2[1] = (uint8_t)n;
+			if (bufferevent_write(t->bev, len2, 2) == -1 ||
+			    bufferevent_write(t->bev, out, n) == -1) {
+				dnstcp_free(t);
+				return;
+			}
+		}
+		evbuffer_drain(in, (size_t)total);
+	}
+}
+
+static void
+dnstcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dnstcp *t = arg;
+
+	if (t->attributed)
+		dnstcp_answer_all(t);
+}
+
+static void
+dnstcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	/* EOF, error or idle: the client is done. */
+	dnstcp_free(arg);
+}
+
+static void
+dnstcp_run(struct worker_job *job, void *ctx)
+{
+	struct dnstcp *t = (struct dnstcp *)job;
+
+	if (ctx != NULL)
+		attr_lookup(ctx, (const struct sockaddr *)&t->client,
+		            (const struct sockaddr *)&t->dst, &t->app);
+}
+
+static void
+dnstcp_done(struct worker_job *job)
+{
+	struct dnstcp *t = (struct dnstcp *)job;
+
+	t->pending = false;
+	if (t->gone) {
+		dnstcp_free(t);
+		return;
+	}
+	t->attributed = true;
+	dnstcp_answer_all(t);
+}
+
+static void
+dnstcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
+                 struct sockaddr *client, int clen, void *arg)
+{
+	struct dnsstub *stub = arg;
+	struct timeval idle = {DNSSTUB_TCP_IDLE_S, 0};
+	struct dnstcp *t;
+	socklen_t len;
+
+	if (stub->n_tcps >= DNSSTUB_TCP_MAX ||
+	    (t = calloc(1, sizeof(*t))) == NULL) {
+		stub->full++;
+		front_reset(fd);
+		return;
+	}
+	t->stub = stub;
+	memcpy(&t->client, client, (size_t)clen);
+	/* Where it sent its query: what the redirect replaced, or this
+	 * socket itself for a client that asked the stub directly. */
+	if (front_transparent.destination(fd, client, &t->dst) == -1) {
+		len = sizeof(t->dst);
+		(void)getsockname(fd, (struct sockaddr *)&t->dst, &len);
+	}
+	t->bev =
+	    bufferevent_socket_new(stub->pd->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (t->bev == NULL) {
+		front_reset(fd);
+		free(t);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&stub->tcps, t, entry);
+	stub->n_tcps++;
+	bufferevent_setcb(t->bev, dnstcp_read_cb, NULL, dnstcp_event_cb, t);
+	bufferevent_set_timeouts(t->bev, &idle, &idle);
+	bufferevent_enable(t->bev, EV_READ);
+	t->job.run = dnstcp_run;
+	t->job.done = dnstcp_done;
+	t->pending = true;
+	worker_submit(stub->pd->worker, &t->job);
+}
+
 /* --- the sockets ---------------------------------------------------------- */
 
 int
@@ -354,6 +543,7 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 	}
 	stub->pd = pd;
 	TAILQ_INIT(&stub->pending);
+	TAILQ_INIT(&stub->tcps);
 	pd->dnsstub = stub;
 	for (i = 0; i < pd->cfg.n_dns_listen; i++) {
 		const struct sockaddr *sa =
@@ -361,6 +551,7 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 		struct dnsstub_sock *s = &stub->socks[stub->n_socks];
 
 		addr_fmt(sa, a, sizeof(a));
+		s->tfd = -1;
 		s->fd = socket(sa->sa_family,
 		               SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (s->fd == -1) {
@@ -382,6 +573,20 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 			return -1;
 		}
 		memcpy(&s->addr, sa, addr_len(sa));
+		s->tfd = socket(sa->sa_family,
+		                SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s->tfd == -1 ||
+		    setsockopt(s->tfd, SOL_SOCKET, SO_REUSEADDR, &one,
+		               sizeof(one)) == -1 ||
+		    (sa->sa_family == AF_INET6 &&
+		     setsockopt(s->tfd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+		                sizeof(one)) == -1) ||
+		    bind(s->tfd, sa, addr_len(sa)) == -1 ||
+		    listen(s->tfd, DNSSTUB_TCP_BACKLOG) == -1) {
+			snprintf(err, errlen, "dns %s: TCP: %s", a,
+			         strerror(errno));
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -401,6 +606,15 @@ dnsstub_start(struct proxyd *pd)
 			log_error("dns: cannot add the socket's event");
 			return -1;
 		}
+		stub->socks[i].evl = evconnlistener_new(
+		    pd->base, dnstcp_accept_cb, stub,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1,
+		    stub->socks[i].tfd);
+		if (stub->socks[i].evl == NULL) {
+			log_error("dns: cannot listen for TCP");
+			return -1;
+		}
+		stub->socks[i].tfd = -1; /* the listener's now */
 	}
 	return 0;
 }
@@ -410,6 +624,7 @@ dnsstub_close(struct proxyd *pd)
 {
 	struct dnsstub *stub = pd->dnsstub;
 	struct dnsq *dq;
+	struct dnstcp *t;
 	size_t i;
 
 	if (stub == NULL)
@@ -419,10 +634,18 @@ dnsstub_close(struct proxyd *pd)
 		TAILQ_REMOVE(&stub->pending, dq, entry);
 		free(dq);
 	}
+	while ((t = TAILQ_FIRST(&stub->tcps)) != NULL) {
+		t->pending = false;
+		dnstcp_free(t);
+	}
 	for (i = 0; i < stub->n_socks; i++) {
 		if (stub->socks[i].ev != NULL)
 			event_free(stub->socks[i].ev);
 		close(stub->socks[i].fd);
+		if (stub->socks[i].evl != NULL)
+			evconnlistener_free(stub->socks[i].evl);
+		if (stub->socks[i].tfd != -1)
+			close(stub->socks[i].tfd);
 	}
 	log_info("dns: %llu answered, %llu refused by rules, %llu dropped, "
 	         "%llu past the bound",

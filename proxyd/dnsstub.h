@@ -1,7 +1,7 @@
 /*
  * dnsstub.h - tollgated's DNS stub, the front for names: the guarded
- * users' DNS (UDP port 53 to any address, redirected by nftables to
- * dns_listen) is answered here, and never leaves.
+ * users' DNS (UDP and TCP port 53 to any address, redirected by nftables
+ * to dns_listen) is answered here, and never leaves.
  *
  * Per query: the asking process is found (attr_lookup_udp(), on the
  * worker thread; a source address and port found in the last
@@ -17,7 +17,10 @@
  *   PTR of a fake IP    its name;
  *   anything else       NOTIMP (forwarding to dns_upstream comes later).
  * A name that is not a host name is NXDOMAIN; a malformed query FORMERR;
- * anything that is not a query is dropped.  At most DNSSTUB_MAX_PENDING
+ * anything that is not a query is dropped.  Over TCP the client is found
+ * once (attr_lookup(), by the connection), then each framed message is
+ * answered in turn; a length under 12 ends the connection, as does
+ * silence for DNSSTUB_TCP_IDLE_S; at most DNSSTUB_TCP_MAX such clients.  At most DNSSTUB_MAX_PENDING
  * queries wait for attribution; past it a query is answered SERVFAIL, so
  * a flood from one app cannot grow the daemon.
  */

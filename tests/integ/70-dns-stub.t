@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 22
+plan 29
 tg_setup
 client_etc hosts "127.0.0.1 localhost
 $TG_S4 a.test b.test"
@@ -39,6 +39,25 @@ like "$out" 'status: NOERROR.*' "HTTPS (type 65): NOERROR"
 like "$out" 'ANSWER: 0' "with no answer: no ECH keys, the SNI stays visible"
 out=$(as_guard "${dig1[@]}" a.test MX)
 like "$out" 'status: NOTIMP' "MX: NOTIMP (no dns_upstream to forward to yet)"
+
+# --- DNS sent elsewhere is answered here ---------------------------------------
+
+is "$(as_guard dig +time=5 +tries=1 +short "@$TG_S4" a.test A)" "$fake" \
+    "dig @$TG_S4 (port 53, UDP) is answered by the stub, not by $TG_S4"
+is "$(as_guard dig +time=5 +tries=1 +tcp +short "@$TG_S4" a.test A)" "$fake" \
+    "and over TCP too"
+is "$(udp_count)" 0 "no UDP at all reached $TG_S4"
+
+# --- over TCP ------------------------------------------------------------------
+
+is "$(as_guard "${dig1[@]}" +tcp +short a.test A)" "$fake" \
+    "over TCP a.test has the same fake address"
+out=$(as_guard "${dig1[@]}" +tcp +keepopen a.test A b.test A 2>&1)
+like "$out" "$other" "two queries on one TCP connection are both answered"
+printf '\x00\x05hello' | as_guard socat -t 2 - TCP:127.0.0.1:5353 >/dev/null 2>&1
+is "$(as_guard "${dig1[@]}" +tcp +short a.test A)" "$fake" \
+    "after a TCP client whose length lies, the stub still answers over TCP"
+is "$(as_guard "${dig1[@]}" +short b.test A)" "$other" "and over UDP"
 
 rev=$(awk -F. '{print $4"."$3"."$2"."$1".in-addr.arpa"}' <<<"$fake")
 is "$(as_guard "${dig1[@]}" +short "$rev" PTR)" "a.test." "the PTR of $fake is a.test"
