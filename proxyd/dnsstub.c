@@ -410,10 +410,14 @@ dnstcp_answer_all(struct dnstcp *t)
 		buf = evbuffer_pullup(in, have < 2 + DNS_MSG_MAX
 		                              ? (ev_ssize_t)have
 		                              : (ev_ssize_t)(2 + DNS_MSG_MAX));
+		if (buf == NULL) { /* out of memory */
+			dnstcp_free(t);
+			return;
+		}
 		total = dns_tcp_len(buf, have);
 		if (total == DNS_TCP_NEED_MORE)
 			return;
-		if (total == DNS_TCP_INVALID || buf == NULL) {
+		if (total == DNS_TCP_INVALID) {
 			dnstcp_free(t);
 			return;
 		}
