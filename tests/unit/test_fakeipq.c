@@ -200,25 +200,28 @@ observe(void *arg, enum fakeip_change what, const struct fakeip_entry *e)
 	assert_int_equal(fakeipq_push(w->q, what, e), 0);
 }
 
+/* "name=v4 " onto the 4096 bytes of buf. */
+static void
+list_add(char *buf, const char *name, const struct in_addr *v4)
+{
+	char a[INET_ADDRSTRLEN];
+	size_t off = strlen(buf);
+
+	snprintf(buf + off, 4096 - off, "%s=%s ", name,
+	         inet_ntop(AF_INET, v4, a, sizeof(a)));
+}
+
 static int
 list_map(void *arg, const struct fakeip_entry *e)
 {
-	char a[INET_ADDRSTRLEN];
-	size_t off = strlen(arg);
-
-	snprintf((char *)arg + off, 4096 - off, "%s=%s ", e->name,
-	         inet_ntop(AF_INET, &e->v4, a, sizeof(a)));
+	list_add(arg, e->name, &e->v4);
 	return 0;
 }
 
 static int
 list_store(void *arg, const struct store_fakeip *m)
 {
-	char a[INET_ADDRSTRLEN];
-	size_t off = strlen(arg);
-
-	snprintf((char *)arg + off, 4096 - off, "%s=%s ", m->name,
-	         inet_ntop(AF_INET, &m->v4, a, sizeof(a)));
+	list_add(arg, m->name, &m->v4);
 	return 0;
 }
 
