@@ -479,17 +479,44 @@ rulesvc_fakeip_changed(void *arg, enum fakeip_change what,
 	(void)fakeipq_push(rs->fq, what, e);
 }
 
-/* store_fakeip_load()'s callback: one stored mapping back into the map. */
-static int
-rulesvc_fakeip_put_back(void *arg, const struct store_fakeip *m)
-{
-	struct fakeip *f = arg;
+/* The stored mappings, copied out of the read: they are put back after
+ * it, since putting one back may write to the store (a full queue). */
+struct rulesvc_fakeip_rows {
+	struct store_fakeip *m; /* names owned */
+	size_t n, cap;
+};
 
-	if (fakeip_restore(f, m->name, m->v4, m->has_v6 ? &m->v6 : NULL,
-	                   (time_t)m->last_used) == -1)
-		log_warn("fake IPs: putting %s back: %s", m->name,
-		         strerror(errno != 0 ? errno : ENOMEM));
+/* store_fakeip_load()'s callback: keep a copy of m.  0, or 1 when out of
+ * memory. */
+static int
+rulesvc_fakeip_copy(void *arg, const struct store_fakeip *m)
+{
+	struct rulesvc_fakeip_rows *r = arg;
+	struct store_fakeip *grown;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap > 0 ? r->cap * 2 : 256;
+		if ((grown = reallocarray(r->m, cap, sizeof(*grown))) == NULL)
+			return 1;
+		r->m = grown;
+		r->cap = cap;
+	}
+	r->m[r->n] = *m;
+	if ((r->m[r->n].name = strdup(m->name)) == NULL)
+		return 1;
+	r->n++;
 	return 0;
+}
+
+static void
+rulesvc_fakeip_rows_free(struct rulesvc_fakeip_rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free((char *)r->m[i].name);
+	free(r->m);
 }
 
 int
@@ -497,7 +524,11 @@ rulesvc_fakeip_restore(struct proxyd *pd, struct fakeip *f, size_t max,
                        char *err, size_t errlen)
 {
 	struct rulesvc *rs = pd->rules;
+	struct rulesvc_fakeip_rows rows = {NULL, 0, 0};
+	const struct store_fakeip *m;
 	int64_t pruned;
+	size_t i;
+	int rc;
 
 	if (rs->fq == NULL && (rs->fq = fakeipq_new(FAKEIPQ_MAX)) == NULL) {
 		snprintf(err, errlen, "fake IPs: %s", strerror(errno));
@@ -506,9 +537,22 @@ rulesvc_fakeip_restore(struct proxyd *pd, struct fakeip *f, size_t max,
 	/* Watched first: a mapping the range no longer holds gets a new
 	 * address, and that is stored below. */
 	fakeip_set_observer(f, rulesvc_fakeip_changed, pd);
-	if (store_fakeip_load(rs->store, rulesvc_fakeip_put_back, f, err,
-	                      errlen) == -1)
+	rc = store_fakeip_load(rs->store, rulesvc_fakeip_copy, &rows, err,
+	                       errlen);
+	if (rc != 0) {
+		if (rc > 0)
+			snprintf(err, errlen, "fake IPs: out of memory");
+		rulesvc_fakeip_rows_free(&rows);
 		return -1;
+	}
+	for (i = 0; i < rows.n; i++) {
+		m = &rows.m[i];
+		if (fakeip_restore(f, m->name, m->v4, m->has_v6 ? &m->v6 : NULL,
+		                   (time_t)m->last_used) == -1)
+			log_warn("fake IPs: putting %s back: out of memory",
+			         m->name);
+	}
+	rulesvc_fakeip_rows_free(&rows);
 	rulesvc_fakeip_flush(pd, true);
 	pruned = store_fakeip_prune(rs->store, max, err, errlen);
 	if (pruned == -1)
