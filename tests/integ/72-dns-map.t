@@ -32,7 +32,9 @@ like "$fake" '^198\.1[89]\.[0-9]+\.[0-9]+$' "dig a.test gets a fake address ($fa
 other=$(as_guard "${dig1[@]}" +short b.test A)
 ok '[ -n "$other" ] && [ "$other" != "$fake" ]' "b.test gets another ($other)"
 
-# Written within RULESVC_FAKEIP_FLUSH_S (2 s); allow far more.
+# Written within RULESVC_FAKEIP_FLUSH_S (2 s); allow far more.  b.test,
+# asked last, may come a flush after a.test: wait for both.
+_tg_wait_line "^b\.test +" 15 "$TG" -c "$CONF" dns map >/dev/null
 line=$(_tg_wait_line "^a\.test +" 15 "$TG" -c "$CONF" dns map)
 ok $? "tollgate dns map lists a.test while tollgated runs"
 like "$line" "^a\.test +${fake//./\\.} " "with its fake address $fake"
