@@ -110,8 +110,8 @@ int cli_config_load(const struct cli_opts *opts, const char *what,
 void cli_json_str(FILE *out, const char *s);
 
 /*
- * The terminal that the tables and "events stats" draw on (events_fmt.c): whether
- * stdout is one, its size, whether to colour (not with NO_COLOR or
+ * The terminal that the tables and "events stats" draw on (events_fmt.c):
+ * whether stdout is one, its size, whether to colour (not with NO_COLOR or
  * TERM=dumb) and whether to use UTF-8 (the locale's variables say so and
  * --ascii was not given).  Tables fit CLI_TERM_WIDTH columns, or the
  * terminal when it is narrower.
@@ -164,6 +164,8 @@ int cli_events_stats(struct store *s, int64_t since_ms, int64_t until_ms,
 /* Handlers, one per subcommand. */
 int cli_answer(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
                char **argv);
+int cli_dns(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+            char **argv);
 int cli_events(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
                char **argv);
 int cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts,

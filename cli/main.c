@@ -13,6 +13,8 @@ static const struct cli_cmd cli_cmds[] = {
     {"answer", "ID VERDICT [OPTIONS]",
      "answer a pending prompt: allow, deny or reject, and for how long",
      cli_answer},
+    {"dns", "map [--json]", "the names the DNS stub has given fake addresses",
+     cli_dns},
     {"events", "[stats] [OPTIONS]",
      "what tollgated decided: a table, JSON lines, live, or at a glance",
      cli_events},

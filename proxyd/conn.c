@@ -279,8 +279,8 @@ conn_fake_name(struct conn *c)
 	const char *name;
 
 	if (c->pd->fakeip == NULL ||
-	    (name = fakeip_name(c->pd->fakeip,
-	                        (const struct sockaddr *)&c->dst)) == NULL ||
+	    (name = fakeip_use(c->pd->fakeip,
+	                       (const struct sockaddr *)&c->dst)) == NULL ||
 	    (c->ask = calloc(1, sizeof(*c->ask))) == NULL)
 		return;
 	snprintf(c->ask->name, sizeof(c->ask->name), "%s", name);
@@ -593,8 +593,8 @@ conn_request_done(struct conn *c, const struct front_ask *ask)
 	memcpy(&c->dst, &ask->dst, sizeof(c->dst));
 	c->port = ask->port;
 	if (c->ask->name[0] == '\0' && c->pd->fakeip != NULL &&
-	    (name = fakeip_name(c->pd->fakeip,
-	                        (const struct sockaddr *)&c->dst)) != NULL) {
+	    (name = fakeip_use(c->pd->fakeip,
+	                       (const struct sockaddr *)&c->dst)) != NULL) {
 		/* An address we made up for a name: the name is meant, and
 		 * the made-up address leads nowhere.  Forget it, so that a
 		 * direct route resolves the name and a SOCKS5 one sends it,

@@ -213,7 +213,7 @@ main(int argc, char **argv)
 	struct event *sig_int = NULL, *sig_term = NULL, *sig_hup = NULL,
 	             *sig_usr1 = NULL;
 	struct timeval sweep;
-	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0;
+	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0, n;
 	unsigned long nofile;
 
 	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
@@ -310,6 +310,14 @@ main(int argc, char **argv)
 		keep_table = 1;
 		goto out;
 	}
+	/* Names handed out before a restart keep their addresses: programs
+	 * remember an answer far longer than its TTL. */
+	n = rulesvc_fakeip_restore(&pd, pd.fakeip, pd.cfg.fake_ip_max, err,
+	                           sizeof(err));
+	if (n == -1)
+		log_warn("%s; names handed out before get new addresses", err);
+	else
+		log_info("fake IPs: %d mappings put back", n);
 	/* The resolvers a direct proxy client's name goes to: resolv.conf
 	 * and /etc/hosts as they are now, read before the drop. */
 	pd.dns = evdns_base_new(pd.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |

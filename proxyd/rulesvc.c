@@ -5,6 +5,8 @@
  * drop and used afterwards only by the rule worker thread.  The live index
  * and the hit counters belong to the event loop.  A job carries a change
  * (or a batch of hits) to the thread and comes back with the new index.
+ * The fake-IP map's changes travel the same way: queued on the loop by
+ * the map's observer, a batch of them is one job.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -12,8 +14,11 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "proxyd/fakeip.h"
+#include "proxyd/fakeipq.h"
 #include "proxyd/rulesvc.h"
 #include "proxyd/worker.h"
+#include "store/fakeip.h"
 #include "store/store.h"
 
 struct rulesvc_hit {
@@ -33,17 +38,23 @@ struct rulesvc {
 	bool stopping;                /* no new jobs: the worker is going */
 	void (*on_change)(void *arg); /* rulesvc_on_change() */
 	void *on_change_arg;
+	struct fakeipq *fq;  /* fake-IP changes to store; the loop's */
+	struct event *fq_ev; /* their flush timer */
+	unsigned fq_batches; /* of them on their way to the thread */
+	uint64_t fq_dropped; /* not stored, since the last warning */
 };
 
 struct rulesvc_job {
 	struct worker_job job; /* first: the job is the struct */
 	struct proxyd *pd;
 	bool is_flush;
+	bool is_fakeip; /* a flush of fake-IP changes: `fakeips` */
 	struct rulesvc_change change;
 	struct rulesvc_result result;
 	struct rules_index *new_idx; /* built on the thread */
 	struct store_hit *hits;      /* a flush's batch */
 	size_t n_hits;
+	struct fakeipq_batch fakeips;
 	void (*done)(void *, const struct rulesvc_result *);
 	void *arg;
 };
@@ -162,6 +173,12 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 
 	res->ok = false;
 	res->code = RULESVC_E_INTERNAL;
+	if (j->is_fakeip) {
+		if (store_fakeip_put(rs->store, j->fakeips.m, j->fakeips.n,
+		                     res->err, sizeof(res->err)) == -1)
+			log_warn("fake IPs: %s", res->err);
+		return;
+	}
 	if (j->is_flush) {
 		if (j->n_hits > 0 &&
 		    store_add_hits(rs->store, j->hits, j->n_hits, res->err,
@@ -232,6 +249,8 @@ rulesvc_job_done(struct worker_job *job)
 	struct rulesvc *rs = pd->rules;
 
 	rs->jobs_in_flight--;
+	if (j->is_fakeip)
+		rs->fq_batches--;
 	if (j->new_idx != NULL) {
 		/* The old slots' hits go to the store before they vanish. */
 		if (!rs->stopping)
@@ -258,6 +277,7 @@ rulesvc_job_done(struct worker_job *job)
 		free(j->change.import);
 	}
 	free(j->hits);
+	fakeipq_batch_free(&j->fakeips);
 	free(j);
 }
 
@@ -393,6 +413,157 @@ rulesvc_flush_cb(evutil_socket_t fd, short what, void *arg)
 	rulesvc_flush(arg);
 }
 
+/*
+ * Hand the queued fake-IP changes to the thread, or write them here
+ * before it runs.  Unless forced (at stop), not while
+ * RULESVC_FAKEIP_BATCHES are on their way: they stay queued.
+ */
+static void
+rulesvc_fakeip_flush(struct proxyd *pd, bool force)
+{
+	struct rulesvc *rs = pd->rules;
+	struct rulesvc_job *j;
+	struct fakeipq_batch b;
+	char err[256];
+
+	if (rs->fq_dropped > 0) {
+		log_warn("fake IPs: %llu changes not stored: the database "
+		         "is behind; those names get other addresses after "
+		         "a restart",
+		         (unsigned long long)rs->fq_dropped);
+		rs->fq_dropped = 0;
+	}
+	if (fakeipq_len(rs->fq) == 0 ||
+	    (!force && rs->fq_batches >= RULESVC_FAKEIP_BATCHES))
+		return;
+	if (rs->worker == NULL) {
+		if (fakeipq_take(rs->fq, &b) == -1)
+			return;
+		if (store_fakeip_put(rs->store, b.m, b.n, err, sizeof(err)) ==
+		    -1)
+			log_warn("fake IPs: %s", err);
+		fakeipq_batch_free(&b);
+		return;
+	}
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return; /* they stay for the next try */
+	if (fakeipq_take(rs->fq, &j->fakeips) == -1) {
+		free(j);
+		return;
+	}
+	j->is_flush = j->is_fakeip = true;
+	rs->fq_batches++;
+	rulesvc_submit(pd, j);
+}
+
+static void
+rulesvc_fakeip_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	rulesvc_fakeip_flush(arg, false);
+}
+
+/* The map's observer, on the loop: queue the change; a full queue goes
+ * early, and when it cannot, its oldest change is given up. */
+static void
+rulesvc_fakeip_changed(void *arg, enum fakeip_change what,
+                       const struct fakeip_entry *e)
+{
+	struct proxyd *pd = arg;
+	struct rulesvc *rs = pd->rules;
+
+	if (fakeipq_push(rs->fq, what, e) != -1 || errno != ENOBUFS)
+		return;
+	rulesvc_fakeip_flush(pd, false);
+	if (fakeipq_len(rs->fq) > 0 && fakeipq_drop_oldest(rs->fq))
+		rs->fq_dropped++;
+	(void)fakeipq_push(rs->fq, what, e);
+}
+
+/* The stored mappings, copied out of the read: they are put back after
+ * it, since putting one back may write to the store (a full queue). */
+struct rulesvc_fakeip_rows {
+	struct store_fakeip *m; /* names owned */
+	size_t n, cap;
+};
+
+/* store_fakeip_load()'s callback: keep a copy of m.  0, or 1 when out of
+ * memory. */
+static int
+rulesvc_fakeip_copy(void *arg, const struct store_fakeip *m)
+{
+	struct rulesvc_fakeip_rows *r = arg;
+	struct store_fakeip *grown;
+	size_t cap;
+
+	if (r->n == r->cap) {
+		cap = r->cap > 0 ? r->cap * 2 : 256;
+		if ((grown = reallocarray(r->m, cap, sizeof(*grown))) == NULL)
+			return 1;
+		r->m = grown;
+		r->cap = cap;
+	}
+	r->m[r->n] = *m;
+	if ((r->m[r->n].name = strdup(m->name)) == NULL)
+		return 1;
+	r->n++;
+	return 0;
+}
+
+static void
+rulesvc_fakeip_rows_free(struct rulesvc_fakeip_rows *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		free((char *)r->m[i].name);
+	free(r->m);
+}
+
+int
+rulesvc_fakeip_restore(struct proxyd *pd, struct fakeip *f, size_t max,
+                       char *err, size_t errlen)
+{
+	struct rulesvc *rs = pd->rules;
+	struct rulesvc_fakeip_rows rows = {NULL, 0, 0};
+	const struct store_fakeip *m;
+	int64_t pruned;
+	size_t i;
+	int rc;
+
+	if (rs->fq == NULL && (rs->fq = fakeipq_new(FAKEIPQ_MAX)) == NULL) {
+		snprintf(err, errlen, "fake IPs: %s", strerror(errno));
+		return -1;
+	}
+	/* Watched first: a mapping the range no longer holds gets a new
+	 * address, and that is stored below. */
+	fakeip_set_observer(f, rulesvc_fakeip_changed, pd);
+	rc = store_fakeip_load(rs->store, rulesvc_fakeip_copy, &rows, err,
+	                       errlen);
+	if (rc != 0) {
+		if (rc > 0)
+			snprintf(err, errlen, "fake IPs: out of memory");
+		rulesvc_fakeip_rows_free(&rows);
+		return -1;
+	}
+	for (i = 0; i < rows.n; i++) {
+		m = &rows.m[i];
+		if (fakeip_restore(f, m->name, m->v4, m->has_v6 ? &m->v6 : NULL,
+		                   (time_t)m->last_used) == -1)
+			log_warn("fake IPs: putting %s back: out of memory",
+			         m->name);
+	}
+	rulesvc_fakeip_rows_free(&rows);
+	rulesvc_fakeip_flush(pd, true);
+	pruned = store_fakeip_prune(rs->store, max, err, errlen);
+	if (pruned == -1)
+		return -1;
+	if (pruned > 0)
+		log_info("fake IPs: %lld stored mappings past fake_ip_max "
+		         "forgotten",
+		         (long long)pruned);
+	return (int)fakeip_count(f);
+}
+
 int
 rulesvc_secret(struct proxyd *pd, const char *name, uint8_t *out, size_t len,
                char *err, size_t errlen)
@@ -415,6 +586,15 @@ rulesvc_start(struct proxyd *pd)
 		log_error("rules: cannot add the flush timer");
 		return -1;
 	}
+	if (rs->fq == NULL)
+		return 0; /* no fake-IP map watched */
+	tv.tv_sec = RULESVC_FAKEIP_FLUSH_S;
+	rs->fq_ev =
+	    event_new(pd->base, -1, EV_PERSIST, rulesvc_fakeip_flush_cb, pd);
+	if (rs->fq_ev == NULL || event_add(rs->fq_ev, &tv) == -1) {
+		log_error("fake IPs: cannot add the flush timer");
+		return -1;
+	}
 	return 0;
 }
 
@@ -425,6 +605,9 @@ rulesvc_stop(struct proxyd *pd)
 
 	if (rs == NULL)
 		return;
+	/* The last fake-IP changes: on the thread, or here without one. */
+	if (rs->fq != NULL)
+		rulesvc_fakeip_flush(pd, true);
 	if (rs->worker != NULL) {
 		/* The last counts, then every job runs to its end, done()
 		 * included, on this thread: the loop no longer runs. */
@@ -434,6 +617,9 @@ rulesvc_stop(struct proxyd *pd)
 	}
 	if (rs->flush_ev != NULL)
 		event_free(rs->flush_ev);
+	if (rs->fq_ev != NULL)
+		event_free(rs->fq_ev);
+	fakeipq_free(rs->fq);
 	store_close(rs->store);
 	rules_index_free(rs->idx);
 	free(rs->hits);

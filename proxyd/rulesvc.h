@@ -8,6 +8,10 @@
  * never sees half a change, and connections in flight keep the verdict they
  * already had.  Hit counts are kept per index slot on the loop and written
  * back in one transaction every RULESVC_FLUSH_S seconds, off the loop.
+ *
+ * The store also keeps the fake-IP map (fakeip.h) across restarts: its
+ * mappings are put back at start, and its changes queued (fakeipq.h) and
+ * written in batches by the same thread.
  */
 #ifndef TG_RULESVC_H
 #define TG_RULESVC_H
@@ -20,6 +24,14 @@
 #include "rules/rule.h"
 
 #define RULESVC_FLUSH_S 5
+/* Fake-IP changes are written this often (s), or sooner when
+ * FAKEIPQ_MAX of them wait; at most RULESVC_FAKEIP_BATCHES batches are
+ * on their way at once, past which the oldest queued change is dropped
+ * (and counted in the log): the loop never waits for the database. */
+#define RULESVC_FAKEIP_FLUSH_S 2
+#define RULESVC_FAKEIP_BATCHES 4
+
+struct fakeip;
 
 enum rulesvc_op {
 	RULESVC_ADD, /* store change->rule; result id */
@@ -72,11 +84,25 @@ int rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
 int rulesvc_secret(struct proxyd *pd, const char *name, uint8_t *out,
                    size_t len, char *err, size_t errlen);
 
+/*
+ * Between rulesvc_open() and rulesvc_start(), on the loop's thread: put
+ * the stored fake-IP mappings back into f, least recently used first
+ * (fakeip_restore()), then keep only the `max` most recently used in the
+ * store; from then on, f's observer is rulesvc's: each mapping f hands
+ * out or sees used is written within RULESVC_FAKEIP_FLUSH_S seconds, and
+ * at rulesvc_stop().  The map need not outlive rulesvc (the queue holds
+ * copies).  The number of mappings put back, or -1 + err (the map then
+ * holds what was put back before the error, and is watched all the same).
+ */
+int rulesvc_fakeip_restore(struct proxyd *pd, struct fakeip *f, size_t max,
+                           char *err, size_t errlen);
+
 /* Start the store's worker thread and the hit-flush timer (after the
  * privilege drop).  0 or -1 (logged). */
 int rulesvc_start(struct proxyd *pd);
 
-/* Flush pending hits, stop the thread, close the store, free the index. */
+/* Flush pending hits and fake-IP changes, stop the thread, close the store,
+ * free the index. */
 void rulesvc_stop(struct proxyd *pd);
 
 /*
