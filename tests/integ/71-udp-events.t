@@ -7,11 +7,13 @@
 # which exits at the first refused datagram (nftables' reject makes its
 # sendto fail with EPERM), so that its socket is gone before anyone can
 # look: its event names tgguard's uid, from the packet, and no process.
-# An unguarded user's UDP goes out and is not logged.
+# An unguarded user's UDP goes out and is not logged.  A flood makes no
+# more events.  With another reader on the NFLOG group, tollgated warns
+# and runs without the events; the UDP is refused all the same.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 23
 tg_setup
 TG=$TG_ROOT/build/tollgate
 
@@ -126,3 +128,26 @@ tg_stop
 is "$TG_DEXIT" 0 "tollgated exits 0 on SIGTERM"
 like "$(cat "$TG_LOG")" "udp events: [0-9]+ refused datagrams, [56] events, [0-9]+ coalesced" \
     "its last words count the refused datagrams, the events, the coalesced"
+
+# --- another reader has the group ----------------------------------------------
+
+# The kernel lets one socket bind a group: tollgated runs without the
+# events, and its table logs to no group, so the other reader gets none
+# of the guarded users' datagrams; they are refused all the same.
+tg_bg ip netns exec "$TG_CNS" timeout 30 "$TG_ROOT/build/tests/tools/nflogcat" \
+    7474 0 25 >"$TG_TMP/nflog" 2>"$TG_TMP/nflog.err"
+for ((i = 0; i < 50; i++)); do
+	grep -qs ready "$TG_TMP/nflog.err" && break
+	sleep 0.1
+done
+tg_start "$CONF"
+ok $? "with another reader on NFLOG group 7474, tollgated starts"
+like "$(cat "$TG_LOG")" "warning: udp events: binding nflog group 7474: .*still refused, but without events" \
+    "and warns that the refused UDP will have no events"
+before=$(udp_events | grep -c .)
+send_bash as_guard "$TG_S4" 9997 2
+is "$(udp_count all)" "$((udp + 1))" "tgguard's UDP is still refused"
+sleep 1
+is "$(udp_events | grep -c .)" "$before" "no event for it"
+is "$(grep -c . "$TG_TMP/nflog")" 0 "and the other reader got none of it"
+tg_stop
