@@ -3,7 +3,8 @@
  *
  * Start-up order matters:
  *   1. configuration (any error stops us before anything changes)
- *   2. listeners bound, so the redirect points at a live port
+ *   2. listeners bound, so the redirect points at a live port; the
+ *      NFLOG group of refused UDP bound, so the table logs to a reader
  *   3. nftables table installed (root)
  *   4. root dropped, keeping three capabilities (privs.h)
  *   5. the worker thread started (it inherits the reduced capabilities)
@@ -36,6 +37,7 @@
 #include "proxyd/proxyd.h"
 #include "proxyd/relay.h"
 #include "proxyd/rulesvc.h"
+#include "proxyd/udplog.h"
 #include "proxyd/worker.h"
 #include "redirect/redirect.h"
 
@@ -155,13 +157,17 @@ describe_guarded(const struct config *cfg, char *buf, size_t len)
 	}
 }
 
+/* The table of tollgate.conf, logging refused UDP to nflog_group (0:
+ * not logged, when the group could not be bound: no other reader of it
+ * gets the guarded users' datagrams). */
 static int
-install_redirect(const struct config *cfg)
+install_redirect(const struct config *cfg, uint16_t nflog_group)
 {
 	struct redirect_spec spec;
 	char err[CONFIG_ERRLEN];
 
 	redirect_spec_of(cfg, &spec);
+	spec.nflog_group = nflog_group;
 	if (redirect_install(&spec, err, sizeof(err)) == -1) {
 		log_error("nftables: %s", err);
 		return -1;
@@ -285,7 +291,12 @@ main(int argc, char **argv)
 	}
 	if (listener_open_all(&pd) == -1)
 		goto out;
-	if (install_redirect(&pd.cfg) == -1)
+	if (udplog_open(&pd, UDPLOG_NFLOG_GROUP, err, sizeof(err)) == -1)
+		log_warn("udp events: %s; refused guarded UDP is still "
+		         "refused, but without events",
+		         err);
+	if (install_redirect(&pd.cfg,
+	                     pd.udplog != NULL ? UDPLOG_NFLOG_GROUP : 0) == -1)
 		goto out;
 	redirect_on = 1;
 	if (open_rules(&pd) == -1) {
@@ -361,7 +372,8 @@ main(int argc, char **argv)
 	}
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
-	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1)
+	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1 ||
+	    udplog_start(&pd) == -1)
 		goto out;
 
 	if (control_start(control) == -1) /* the control socket */
@@ -402,6 +414,7 @@ out:
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
 	dnsstub_close(&pd); /* its queries the worker dropped */
+	udplog_close(&pd);  /* its datagrams the worker dropped */
 	conn_close_all(&pd);
 	if (pd.dns != NULL)
 		evdns_base_free(pd.dns, 1); /* after its requests' conns */

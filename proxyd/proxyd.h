@@ -24,6 +24,7 @@ struct control;
 struct broker;
 struct fakeip;
 struct dnsstub;
+struct udplog;
 struct evdns_base;
 
 TAILQ_HEAD(conn_list, conn);
@@ -55,6 +56,8 @@ struct proxyd {
 	uint8_t isolation_key[32]; /* isolation.h: from the database */
 	struct fakeip *fakeip;     /* names behind made-up addresses */
 	struct dnsstub *dnsstub;   /* the DNS stub; NULL when not open */
+	struct udplog *udplog;     /* events of refused UDP; NULL when its
+	                            * NFLOG group could not be bound */
 	struct proxyd_stats stats;
 };
 

@@ -23,6 +23,7 @@ static const struct {
     [REASON_NAME_MISMATCH] = {"name-mismatch", DECIDER_MISMATCH},
     [REASON_NO_ROUTE] = {"no-route", DECIDER_NO_ROUTE},
     [REASON_FAKEIP_UNMAPPED] = {"fakeip-unmapped", DECIDER_FAKEIP},
+    [REASON_UDP_NOT_PROXIED] = {"udp-not-proxied", DECIDER_UDP},
 };
 
 const char *

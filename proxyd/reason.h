@@ -28,6 +28,8 @@ enum reason {
 	                         * connection decided again went already */
 	REASON_FAKEIP_UNMAPPED, /* an address of the fake range with no name
 	                         * behind it (any more) */
+	REASON_UDP_NOT_PROXIED, /* guarded UDP other than DNS: refused by
+	                         * nftables, recorded from its NFLOG group */
 	REASON_COUNT
 };
 

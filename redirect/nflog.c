@@ -2,7 +2,8 @@
  * nflog.c - an NFLOG group reader over libmnl; see nflog.h.
  *
  * Binding is two config messages to NFNL_SUBSYS_ULOG, each acked: bind
- * the group, then copy mode "packet" with NFLOG_COPY_RANGE bytes.  The
+ * the group, then copy mode "packet" with NFLOG_COPY_RANGE bytes and a
+ * flush timeout of NFLOG_FLUSH_CS.  The
  * kernel adds NFULA_UID by itself whenever the packet's socket is known
  * (there is no flag asking for it).
  */
@@ -28,6 +29,11 @@
 
 /* Receive buffer: one datagram of log messages is never larger. */
 #define NFLOG_RECV_SIZE 16384
+
+/* The kernel holds log messages back until 100 are queued or this many
+ * hundredths of a second passed (default 100: a whole second, by which
+ * time a short-lived sender's socket is gone and cannot be attributed). */
+#define NFLOG_FLUSH_CS 1
 
 /* Socket receive buffer asked for, so a burst is not dropped. */
 #define NFLOG_SOCK_RCVBUF (1 << 20)
@@ -228,10 +234,12 @@ config_bind(struct nflog *n, char *err, size_t errlen)
 	                        errlen) == -1)
 		return -1;
 
-	snprintf(what, sizeof(what), "setting the copy mode of nflog group %u",
+	snprintf(what, sizeof(what),
+	         "setting the copy mode and timeout of nflog group %u",
 	         (unsigned)n->group);
 	nlh = msg_start(n, buf, NFULNL_MSG_CONFIG, NLM_F_ACK);
 	mnl_attr_put(nlh, NFULA_CFG_MODE, sizeof(mode), &mode);
+	mnl_attr_put_u32(nlh, NFULA_CFG_TIMEOUT, htonl(NFLOG_FLUSH_CS));
 	return redirect_nl_request(&n->nl, nlh, ignore_cb, NULL, what, err,
 	                           errlen);
 }

@@ -37,6 +37,7 @@ static const char *const decider_words[] = {
     [DECIDER_MISMATCH] = "name-mismatch",
     [DECIDER_NO_ROUTE] = "no-route",
     [DECIDER_FAKEIP] = "fakeip-unmapped",
+    [DECIDER_UDP] = "udp-not-proxied",
 };
 
 /*

@@ -80,6 +80,7 @@ enum event_decider {
 	DECIDER_MISMATCH,    /* the name told and the name sent disagree */
 	DECIDER_NO_ROUTE,    /* the rule's route names no upstream */
 	DECIDER_FAKEIP,      /* a fake address with no name behind it */
+	DECIDER_UDP,         /* guarded UDP, refused: tollgate proxies none */
 };
 
 /* Flags, OR-ed. */
