@@ -130,6 +130,7 @@ static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
 static int attr_diag_has_owner(const struct nlmsghdr *);
 static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
+static void attr_owner(struct attr *, uid_t, unsigned long, struct app *);
 static int attr_scan_pid(struct attr *, int, pid_t, struct attr_scan *, size_t,
                          bool *);
 static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
@@ -220,15 +221,21 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	a->st.lookups++;
 	if (attr_diag(a, client, dst, &uid, &inode) == -1)
 		return -1;
+	attr_owner(a, uid, inode, app);
+	return 0;
+}
 
+/* A socket's owner uid and inode found: its user, and the process that
+ * holds it. */
+static void
+attr_owner(struct attr *a, uid_t uid, unsigned long inode, struct app *app)
+{
 	app->uid_known = true;
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
-
 	/* An orphaned socket (its process closed it) has no inode. */
 	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
 		a->st.no_process++;
-	return 0;
 }
 
 /* Whether a socket's local end ep serves client: the same port, and the
@@ -349,11 +356,7 @@ attr_lookup_udp(struct attr *a, const struct sockaddr *client, struct app *app)
 	memset(app, 0, sizeof(*app));
 	if (attr_diag_udp(a, client, &uid, &inode) == -1)
 		return -1;
-	app->uid_known = true;
-	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
-	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
-		a->st.no_process++;
+	attr_owner(a, uid, inode, app);
 	return 0;
 }
 
