@@ -1171,8 +1171,10 @@ config_defaults(struct config *cfg)
 	cfg->upstreams[0].kind = UPSTREAM_DIRECT;
 	cfg->n_upstreams = 1;
 	cfg->isolation = 0; /* app */
-	addr_parse("127.0.0.1:5353", &cfg->dns_listen[0], &len);
-	addr_parse("[::1]:5353", &cfg->dns_listen[1], &len);
+	/* Not 5353: avahi and other mDNS daemons hold it on every address,
+	 * and a bind to loopback beside theirs fails. */
+	addr_parse("127.0.0.1:9053", &cfg->dns_listen[0], &len);
+	addr_parse("[::1]:9053", &cfg->dns_listen[1], &len);
 	cfg->n_dns_listen = 2;
 	inet_pton(AF_INET, "198.18.0.0", &cfg->fake_ip_net);
 	cfg->fake_ip_prefix = 15;

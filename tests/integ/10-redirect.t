@@ -250,7 +250,7 @@ like "$NFT" "meta skuid $GUARD meta l4proto tcp redirect to :$PORT " \
 like "$NFT" "meta skuid $GUARD jump guard" \
     "nft shows the guarded uid's other traffic sent to the guard chain"
 like "$NFT" "comment \"tollgated's own sockets\"" "nft shows the rule comments"
-WANT=$(reference 5353 0 "$GUARD")
+WANT=$(reference 9053 0 "$GUARD")
 is "$NFT" "$WANT" "the table reads as nft -f makes the documented ruleset"
 
 tg redirect status
@@ -260,7 +260,7 @@ like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT" \
     "status names the guarded uid and the port"
 like "$OUT" "^ +guarded uid $GUARD: TCP to tollgated" \
     "status lists the redirect rule of chain nat_out"
-like "$OUT" "^guarded DNS \(UDP and TCP port 53\) goes to port 5353" \
+like "$OUT" "^guarded DNS \(UDP and TCP port 53\) goes to port 9053" \
     "status says guarded DNS goes to the DNS stub's port (dns_listen's default)"
 like "$OUT" "^refused guarded UDP is not logged" "status says UDP is not logged"
 like "$OUT" "^ +UDP of guarded users \(not proxied\) +0 packets, 0 bytes" \
@@ -380,7 +380,7 @@ TABLES=$(ip netns exec "$NS" nft list tables)
 is "$(grep -c '^table inet tollgate$' <<<"$TABLES")" 1 \
     "there is exactly one table inet tollgate"
 like "$TABLES" "^table inet otherfw$" "the other firewall's table is still there"
-is "$NFT" "$(reference 5353 0 "$GUARD2")" \
+is "$NFT" "$(reference 9053 0 "$GUARD2")" \
     "the replaced table reads as the documented ruleset"
 
 BEFORE=$NFT

@@ -13,7 +13,7 @@
 
 INSTALL_TOOL=$TG_ROOT/build/tests/tools/redirect-install
 NFLOGCAT=$TG_ROOT/build/tests/tools/nflogcat
-DNSPORT=5353	# the stub's port in the second part
+DNSPORT=9053	# the stub's port in the second part
 GROUP=25	# the NFLOG group in the second part
 MARK=0x746f6c6c
 

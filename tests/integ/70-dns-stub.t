@@ -19,11 +19,11 @@ TG=$TG_ROOT/build/tollgate
 # redirect takes them first, but without a route connect() fails at once.
 ip -n "$TG_CNS" route add 198.18.0.0/15 via "$TG_S4"
 
-dig1=(dig +time=5 +tries=1 -p 5353 @127.0.0.1)
+dig1=(dig +time=5 +tries=1 -p 9053 @127.0.0.1)
 
 CONF=$(tg_conf default_action=allow)
 tg_start "$CONF"
-ok $? "tollgated starts with its DNS stub on 127.0.0.1:5353"
+ok $? "tollgated starts with its DNS stub on 127.0.0.1:9053"
 
 fake=$(as_guard "${dig1[@]}" +short a.test A)
 like "$fake" '^198\.1[89]\.[0-9]+\.[0-9]+$' "dig a.test A gets a fake address ($fake)"
@@ -54,7 +54,7 @@ is "$(as_guard "${dig1[@]}" +tcp +short a.test A)" "$fake" \
     "over TCP a.test has the same fake address"
 out=$(as_guard "${dig1[@]}" +tcp +keepopen a.test A b.test A 2>&1)
 like "$out" "$other" "two queries on one TCP connection are both answered"
-printf '\x00\x05hello' | as_guard socat -t 2 - TCP:127.0.0.1:5353 >/dev/null 2>&1
+printf '\x00\x05hello' | as_guard socat -t 2 - TCP:127.0.0.1:9053 >/dev/null 2>&1
 is "$(as_guard "${dig1[@]}" +tcp +short a.test A)" "$fake" \
     "after a TCP client whose length lies, the stub still answers over TCP"
 is "$(as_guard "${dig1[@]}" +short b.test A)" "$other" "and over UDP"
@@ -93,7 +93,7 @@ like "$out" 'status: NOERROR' "other names are still answered"
 
 # --- bad input ---------------------------------------------------------------
 
-printf '\x12\x34\x01\x00\x00\x01' | as_guard socat -t 2 - UDP:127.0.0.1:5353 >/dev/null 2>&1
+printf '\x12\x34\x01\x00\x00\x01' | as_guard socat -t 2 - UDP:127.0.0.1:9053 >/dev/null 2>&1
 as_guard "${dig1[@]}" +short a.test A >/dev/null
 ok $? "after a truncated query, the stub still answers"
 

@@ -17,7 +17,7 @@ TG=$TG_ROOT/build/tollgate
 # As in 70-dns-stub: the fake range needs a route for connect() to try.
 ip -n "$TG_CNS" route add 198.18.0.0/15 via "$TG_S4"
 
-dig1=(dig +time=5 +tries=1 -p 5353 @127.0.0.1)
+dig1=(dig +time=5 +tries=1 -p 9053 @127.0.0.1)
 
 CONF=$(tg_conf default_action=allow)
 

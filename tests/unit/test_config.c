@@ -80,15 +80,15 @@ test_defaults(void **state)
 	assert_int_equal(config_transparent_port(&cfg), 9040);
 	assert_string_equal(cfg.user, "_tollgate");
 	assert_int_equal(cfg.n_guard, 0);
-	/* The DNS stub on loopback, port 5353, both families. */
+	/* The DNS stub on loopback, port 9053, both families. */
 	assert_int_equal(cfg.n_dns_listen, 2);
 	assert_string_equal(
 	    addr_fmt((struct sockaddr *)&cfg.dns_listen[0], buf, sizeof(buf)),
-	    "127.0.0.1:5353");
+	    "127.0.0.1:9053");
 	assert_string_equal(
 	    addr_fmt((struct sockaddr *)&cfg.dns_listen[1], buf, sizeof(buf)),
-	    "[::1]:5353");
-	assert_int_equal(config_dns_port(&cfg), 5353);
+	    "[::1]:9053");
+	assert_int_equal(config_dns_port(&cfg), 9053);
 	assert_int_equal(cfg.n_dns_upstream, 0);
 	assert_false(cfg.dns_upstream_none);
 	assert_string_equal(
@@ -279,8 +279,8 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"dns_listen = 127.0.0.1:9040\n",
 	     "dns_listen: 127.0.0.1:9040 is given twice (also in "
 	     "transparent_listen)"},
-	    {"socks_listen = [::1]:5353\n",
-	     "dns_listen: [::1]:5353 is given twice (also in socks_listen)"},
+	    {"socks_listen = [::1]:9053\n",
+	     "dns_listen: [::1]:9053 is given twice (also in socks_listen)"},
 	    {"dns_upstream = resolver.example\n",
 	     ":1: bad value \"resolver.example\" for dns_upstream: expected "
 	     "IP, "
@@ -453,7 +453,7 @@ test_print_round_trip_dns(void **state)
 	config_defaults(&a);
 	text = printed(&a);
 	assert_non_null(strstr(
-	    text, "\ndns_listen = 127.0.0.1:5353, [::1]:5353\n"
+	    text, "\ndns_listen = 127.0.0.1:9053, [::1]:9053\n"
 	          "dns_upstream = # the resolvers of /etc/resolv.conf at "
 	          "start\n"
 	          "fake_ip_range = 198.18.0.0/15\n"
