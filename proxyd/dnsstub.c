@@ -29,12 +29,12 @@
 #include "proxyd/fakeip.h"
 #include "proxyd/front.h"
 #include "proxyd/rulesvc.h"
+#include "proxyd/srccache.h"
 #include "proxyd/worker.h"
 
 /* Datagrams read per wake-up, so that one busy socket cannot starve the
  * loop's other events. */
 #define DNSSTUB_READS_PER_WAKE 64
-#define DNSSTUB_CACHE_SIZE     32
 #define DNSSTUB_TCP_MAX        256 /* DNS-over-TCP clients at once */
 #define DNSSTUB_TCP_IDLE_S     10  /* a TCP client silent this long goes */
 #define DNSSTUB_TCP_BACKLOG    64
@@ -75,13 +75,6 @@ struct dnsq {
 	uint8_t msg[];
 };
 
-/* Who asked from an address and port, lately. */
-struct dnsstub_seen {
-	struct sockaddr_storage client;
-	struct timespec at;
-	struct app app;
-};
-
 struct dnsstub {
 	struct proxyd *pd;
 	struct dnsstub_sock socks[CONFIG_MAX_DNS];
@@ -90,8 +83,7 @@ struct dnsstub {
 	size_t n_pending;
 	TAILQ_HEAD(, dnstcp) tcps;
 	size_t n_tcps;
-	struct dnsstub_seen seen[DNSSTUB_CACHE_SIZE];
-	size_t seen_next;
+	struct srccache seen; /* who asked from a port, lately */
 	uint64_t answered, refused, dropped, full;
 };
 
@@ -237,42 +229,6 @@ dnsstub_answer_udp(struct dnsstub *stub, int fd,
 /* --- who asked -------------------------------------------------------------
  */
 
-static struct dnsstub_seen *
-dnsstub_seen_find(struct dnsstub *stub, const struct sockaddr_storage *client)
-{
-	struct timespec now;
-	size_t i;
-	long ms;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	for (i = 0; i < DNSSTUB_CACHE_SIZE; i++) {
-		struct dnsstub_seen *s = &stub->seen[i];
-
-		if (s->client.ss_family == AF_UNSPEC ||
-		    !addr_equal((struct sockaddr *)&s->client,
-		                (const struct sockaddr *)client) ||
-		    addr_port((struct sockaddr *)&s->client) !=
-		        addr_port((const struct sockaddr *)client))
-			continue;
-		ms = (now.tv_sec - s->at.tv_sec) * 1000L +
-		     (now.tv_nsec - s->at.tv_nsec) / 1000000L;
-		return ms < DNSSTUB_ATTR_CACHE_MS ? s : NULL;
-	}
-	return NULL;
-}
-
-static void
-dnsstub_seen_add(struct dnsstub *stub, const struct sockaddr_storage *client,
-                 const struct app *app)
-{
-	struct dnsstub_seen *s = &stub->seen[stub->seen_next];
-
-	stub->seen_next = (stub->seen_next + 1) % DNSSTUB_CACHE_SIZE;
-	memcpy(&s->client, client, sizeof(s->client));
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &s->at);
-	s->app = *app;
-}
-
 static void
 dnsq_run(struct worker_job *job, void *ctx)
 {
@@ -293,7 +249,8 @@ dnsq_done(struct worker_job *job)
 	TAILQ_REMOVE(&stub->pending, dq, entry);
 	stub->n_pending--;
 	if (dq->app.uid_known)
-		dnsstub_seen_add(stub, &dq->client, &dq->app);
+		srccache_add(&stub->seen, (const struct sockaddr *)&dq->client,
+		             &dq->app, srccache_now_ms());
 	dnsstub_answer_udp(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
 	                   &dq->app);
 	free(dq);
@@ -306,7 +263,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
                  const struct sockaddr_storage *client, socklen_t clen)
 {
 	struct dns_query q;
-	struct dnsstub_seen *seen;
+	const struct app *seen;
 	struct dnsq *dq;
 	uint8_t out[DNS_HDR_LEN];
 
@@ -323,8 +280,9 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	case DNS_QUERY:
 		break;
 	}
-	if ((seen = dnsstub_seen_find(stub, client)) != NULL) {
-		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, &seen->app);
+	if ((seen = srccache_find(&stub->seen, (const struct sockaddr *)client,
+	                          srccache_now_ms())) != NULL) {
+		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, seen);
 		return;
 	}
 	if (stub->n_pending >= DNSSTUB_MAX_PENDING ||
@@ -548,6 +506,7 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 	stub->pd = pd;
 	TAILQ_INIT(&stub->pending);
 	TAILQ_INIT(&stub->tcps);
+	srccache_init(&stub->seen, DNSSTUB_ATTR_CACHE_MS);
 	pd->dnsstub = stub;
 	for (i = 0; i < pd->cfg.n_dns_listen; i++) {
 		const struct sockaddr *sa =

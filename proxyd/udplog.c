@@ -21,11 +21,11 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/eventlog.h"
+#include "proxyd/srccache.h"
 #include "proxyd/udplog.h"
 #include "proxyd/worker.h"
 #include "redirect/nflog.h"
 
-#define UDPLOG_SRC_CACHE    32   /* sources whose app is remembered */
 #define UDPLOG_SEEN_BUCKETS 1024 /* hash buckets of the coalescing table */
 
 /* A datagram waiting for its sender to be found. */
@@ -35,13 +35,6 @@ struct udpq {
 	struct udplog *ul;
 	struct nflog_pkt pkt;
 	struct app app; /* written by the worker thread only */
-};
-
-/* Who sent from an address and port, lately. */
-struct udplog_src {
-	struct sockaddr_storage src;
-	int64_t at_ms;
-	struct app app;
 };
 
 /* An (app, destination) recorded at at_ms. */
@@ -72,8 +65,7 @@ struct udplog {
 	struct event *ev;
 	TAILQ_HEAD(udpq_list, udpq) pending;
 	size_t n_pending;
-	struct udplog_src srcs[UDPLOG_SRC_CACHE];
-	size_t src_next;
+	struct srccache srcs; /* who sent from a port, lately */
 	TAILQ_HEAD(, udplog_seen) seen_age;
 	LIST_HEAD(, udplog_seen) seen[UDPLOG_SEEN_BUCKETS];
 	size_t n_seen;
@@ -81,15 +73,6 @@ struct udplog {
 	uint64_t unlogged; /* read errors since, not logged */
 	struct udplog_stats st;
 };
-
-static int64_t
-udplog_now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}
 
 /* The app when nothing but the packet tells: its uid, if the kernel knew. */
 static void
@@ -215,7 +198,7 @@ udplog_note(struct udplog *ul, const struct nflog_pkt *p, const struct app *app)
 	const struct sockaddr *dst = (const struct sockaddr *)&p->dst;
 	struct udplog_seen *s;
 	uint32_t hash = udplog_hash(app, dst);
-	int64_t now = udplog_now_ms();
+	int64_t now = srccache_now_ms();
 
 	if ((s = udplog_seen_find(ul, hash, app, dst)) != NULL) {
 		if (now - s->at_ms < UDPLOG_WINDOW_MS) {
@@ -235,34 +218,12 @@ udplog_note(struct udplog *ul, const struct nflog_pkt *p, const struct app *app)
 static const struct app *
 udplog_src_find(struct udplog *ul, const struct nflog_pkt *p)
 {
-	const struct udplog_src *s, *best = NULL;
-	int64_t now = udplog_now_ms();
-	size_t i;
+	const struct app *app = srccache_find(
+	    &ul->srcs, (const struct sockaddr *)&p->src, srccache_now_ms());
 
-	for (i = 0; i < UDPLOG_SRC_CACHE; i++) {
-		s = &ul->srcs[i];
-		if (s->src.ss_family == AF_UNSPEC ||
-		    now - s->at_ms >= UDPLOG_ATTR_CACHE_MS ||
-		    !addr_equal((const struct sockaddr *)&s->src,
-		                (const struct sockaddr *)&p->src) ||
-		    (p->has_uid && s->app.uid != p->uid))
-			continue;
-		if (best == NULL || s->at_ms > best->at_ms)
-			best = s;
-	}
-	return best != NULL ? &best->app : NULL;
-}
-
-static void
-udplog_src_add(struct udplog *ul, const struct nflog_pkt *p,
-               const struct app *app)
-{
-	struct udplog_src *s = &ul->srcs[ul->src_next];
-
-	ul->src_next = (ul->src_next + 1) % UDPLOG_SRC_CACHE;
-	memcpy(&s->src, &p->src, sizeof(s->src));
-	s->at_ms = udplog_now_ms();
-	s->app = *app;
+	if (app != NULL && p->has_uid && app->uid != p->uid)
+		return NULL;
+	return app;
 }
 
 static void
@@ -289,7 +250,8 @@ udpq_done(struct worker_job *job)
 	if (!q->app.uid_known || (q->pkt.has_uid && q->app.uid != q->pkt.uid))
 		udplog_app_of_pkt(&q->pkt, &q->app);
 	else
-		udplog_src_add(ul, &q->pkt, &q->app);
+		srccache_add(&ul->srcs, (const struct sockaddr *)&q->pkt.src,
+		             &q->app, srccache_now_ms());
 	udplog_note(ul, &q->pkt, &q->app);
 	free(q);
 }
@@ -356,7 +318,7 @@ udplog_read_cb(evutil_socket_t fd, short what, void *arg)
 	ul->st.read_errors++;
 	/* At most one line per window: a failing socket must not flood
 	 * the log either. */
-	now = udplog_now_ms();
+	now = srccache_now_ms();
 	if (ul->warned_ms != 0 && now - ul->warned_ms < UDPLOG_WINDOW_MS) {
 		ul->unlogged++;
 		return;
@@ -396,6 +358,7 @@ udplog_open(struct proxyd *pd, uint16_t group, char *err, size_t errlen)
 	ul->group = group;
 	TAILQ_INIT(&ul->pending);
 	TAILQ_INIT(&ul->seen_age);
+	srccache_init(&ul->srcs, UDPLOG_ATTR_CACHE_MS);
 	for (i = 0; i < UDPLOG_SEEN_BUCKETS; i++)
 		LIST_INIT(&ul->seen[i]);
 	pd->udplog = ul;
