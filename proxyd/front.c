@@ -28,11 +28,12 @@ front_reset(int fd)
 }
 
 void
-front_close_replied(int fd)
+front_reply_close(int fd, const void *buf, size_t len)
 {
 	char sink[4096];
 	int i;
 
+	(void)front_write(fd, buf, len);
 	(void)shutdown(fd, SHUT_WR);
 	/* Bounded: a client that keeps sending gets its reset. */
 	for (i = 0; i < 16; i++)

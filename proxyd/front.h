@@ -127,12 +127,12 @@ extern const struct front front_connect;
 void front_reset(int fd);
 
 /*
- * Close fd after a final reply was written to it: an orderly close, so
- * that the reply reaches the client (a reset would throw it away), and
- * what the client sent meanwhile is read and dropped first (closing with
- * unread bytes would send a reset too).
+ * Tell a client its final reply, buf[0..len), and close fd: an orderly
+ * close, so that the reply reaches the client (a reset would throw it
+ * away), and what the client sent meanwhile is read and dropped first
+ * (closing with unread bytes would send a reset too).
  */
-void front_close_replied(int fd);
+void front_reply_close(int fd, const void *buf, size_t len);
 
 /* Write all of buf[0..len) to a client at once: 0, or -1 (short, or an
  * error: the client is gone or not reading). */

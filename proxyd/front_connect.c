@@ -69,8 +69,7 @@ connect_close_with(struct front_connect *h, int fd, int status)
 	}
 	h->told = true;
 	n = hc_response(status, buf, sizeof(buf));
-	(void)front_write(fd, buf, n);
-	front_close_replied(fd);
+	front_reply_close(fd, buf, n);
 }
 
 /* deny: 403 Forbidden; reject: 502 Bad Gateway, as if the way onward

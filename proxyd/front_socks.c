@@ -4,7 +4,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "proxyd/front.h"
 #include "proxyd/socks.h"
@@ -86,8 +85,7 @@ socks_close_with(struct front_socks *s, int fd, uint8_t code)
 	}
 	s->told = true;
 	n = socks_reply(&s->srv, code, NULL, buf, sizeof(buf));
-	(void)front_write(fd, buf, n);
-	front_close_replied(fd);
+	front_reply_close(fd, buf, n);
 }
 
 /*
@@ -106,8 +104,7 @@ socks_refuse(void *st, int fd, enum action verdict)
 			front_reset(fd);
 			return;
 		}
-		(void)front_write(fd, s->invalid, s->invalid_len);
-		front_close_replied(fd);
+		front_reply_close(fd, s->invalid, s->invalid_len);
 		return;
 	}
 	socks_close_with(s, fd,
@@ -144,8 +141,7 @@ socks_resolved(void *st, int fd, const struct sockaddr *addr)
 
 	s->told = true;
 	n = socks_reply(&s->srv, 0x00, addr, buf, sizeof(buf));
-	(void)front_write(fd, buf, n);
-	close(fd);
+	front_reply_close(fd, buf, n);
 }
 
 const struct front front_socks = {
