@@ -1370,7 +1370,7 @@ conn_connect(struct conn *c)
 		return;
 	}
 	/* A resolve has armed it already: one bound for every step. */
-	if (c->state == CONN_CONNECT && !evtimer_pending(c->timer, NULL) &&
+	if (!evtimer_pending(c->timer, NULL) &&
 	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1)
 		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
 }
