@@ -152,6 +152,7 @@ eventlog_main(void *arg)
 	struct evitem items[EVENTLOG_BATCH];
 	struct timespec deadline;
 	time_t last_prune = 0;
+	bool lingered = false;
 	size_t n, i;
 
 	pthread_mutex_lock(&el->lock);
@@ -171,8 +172,25 @@ eventlog_main(void *arg)
 			clock_gettime(CLOCK_REALTIME, &deadline);
 			deadline.tv_sec += EVENTLOG_PRUNE_EVERY_S;
 			pthread_cond_timedwait(&el->cond, &el->lock, &deadline);
+			lingered = false;
 			continue;
 		}
+		if (!lingered && !el->stopping && el->n < EVENTLOG_BATCH) {
+			/* Let a burst gather: one transaction for many rows,
+			 * not one each (a transaction costs a dozen system
+			 * calls, whatever its size).  A full batch or the
+			 * stop ends the wait early. */
+			clock_gettime(CLOCK_REALTIME, &deadline);
+			deadline.tv_nsec += EVENTLOG_LINGER_MS * 1000000L;
+			if (deadline.tv_nsec >= 1000000000L) {
+				deadline.tv_sec++;
+				deadline.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&el->cond, &el->lock, &deadline);
+			lingered = true;
+			continue;
+		}
+		lingered = false;
 		n = el->n < EVENTLOG_BATCH ? el->n : EVENTLOG_BATCH;
 		for (i = 0; i < n; i++)
 			items[i] = el->ring[(el->head + i) % el->cap];
@@ -241,6 +259,18 @@ push_locked(struct eventlog *el, const struct evitem *it)
 	return true;
 }
 
+/*
+ * After pushing onto a ring that held was items: wake the writer when it
+ * sleeps on an empty ring, or lingers short of a full batch that is now
+ * there.  Otherwise it is awake or will wake by itself: no system call.
+ */
+static void
+wake_locked(struct eventlog *el, size_t was)
+{
+	if (was == 0 || (was < EVENTLOG_BATCH && el->n >= EVENTLOG_BATCH))
+		pthread_cond_signal(&el->cond);
+}
+
 /* Count what was not queued; the caller holds the lock. */
 static void
 lose_locked(struct eventlog *el, int64_t n, int64_t t)
@@ -272,6 +302,7 @@ eventlog_queue(struct proxyd *pd, struct event_row *ev)
 	struct evitem it = {0}, gap = {0};
 	int64_t t = ev->time_ms;
 	bool queued = true;
+	size_t was;
 
 	if (el == NULL) {
 		free(ev);
@@ -279,6 +310,7 @@ eventlog_queue(struct proxyd *pd, struct event_row *ev)
 	}
 	it.row = ev;
 	pthread_mutex_lock(&el->lock);
+	was = el->n;
 	/* A gap first: the events lost before this one, in their place. */
 	if (el->lost > 0 && el->n < el->cap) {
 		gap.row = calloc(1, sizeof(*gap.row));
@@ -299,7 +331,7 @@ eventlog_queue(struct proxyd *pd, struct event_row *ev)
 		free(it.row);
 		queued = false;
 	}
-	pthread_cond_signal(&el->cond);
+	wake_locked(el, was);
 	pthread_mutex_unlock(&el->lock);
 	return queued;
 }
@@ -311,6 +343,7 @@ eventlog_queue_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
 {
 	struct eventlog *el = pd->events;
 	struct evitem it = {0};
+	size_t was;
 
 	if (el == NULL)
 		return;
@@ -319,11 +352,12 @@ eventlog_queue_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
 	it.close.bytes_down = bytes_down;
 	it.close.duration_ms = duration_ms;
 	pthread_mutex_lock(&el->lock);
+	was = el->n;
 	/* An end that does not fit leaves its row without bytes; the
 	 * decision itself is recorded, so nothing is hidden. */
 	if (!push_locked(el, &it))
 		el->lost_closes++;
-	pthread_cond_signal(&el->cond);
+	wake_locked(el, was);
 	pthread_mutex_unlock(&el->lock);
 }
 

@@ -5,7 +5,9 @@
  *
  * The loop only queues (a copy, never a wait); a writer thread of its own,
  * with its own connection to the database, stores the queue in batches,
- * one transaction each, and prunes by age and row count in small steps
+ * one transaction each (rows gather for EVENTLOG_LINGER_MS first, so a
+ * busy daemon writes many rows per transaction; a row is in the database
+ * at most that much later than it would be otherwise), and prunes by age and row count in small steps
  * every few seconds.  The queue is bounded (event_queue): when it is full,
  * events are counted instead of queued, and the first one that fits again is
  * preceded by a gap row, "N events not recorded between T1 and T2": the
@@ -30,8 +32,10 @@
 #include "proxyd/reason.h"
 #include "store/events.h"
 
-/* Rows per transaction, at most. */
-#define EVENTLOG_BATCH 512
+/* Rows per transaction, at most; how long the writer lets rows gather
+ * before a transaction that is not full. */
+#define EVENTLOG_BATCH     512
+#define EVENTLOG_LINGER_MS 20
 /* How often an idle writer wakes to prune, and rows per prune step. */
 #define EVENTLOG_PRUNE_EVERY_S 10
 #define EVENTLOG_PRUNE_STEP    2000

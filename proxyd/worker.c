@@ -74,9 +74,12 @@ worker_main(void *arg)
 		j->run(j, ctx);
 
 		pthread_mutex_lock(&w->lock);
-		fifo_push(&w->done, j);
-		if (write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+		/* The loop takes every finished job when woken: only the
+		 * first one since it last did needs to wake it. */
+		if (w->done.head == NULL &&
+		    write(w->efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
 			log_error("worker: eventfd write: %s", strerror(errno));
+		fifo_push(&w->done, j);
 	}
 	pthread_mutex_unlock(&w->lock);
 	if (w->fini != NULL)
