@@ -7,13 +7,13 @@
  * with its own connection to the database, stores the queue in batches,
  * one transaction each (rows gather for EVENTLOG_LINGER_MS first, so a
  * busy daemon writes many rows per transaction; a row is in the database
- * at most that much later than it would be otherwise), and prunes by age and row count in small steps
- * every few seconds.  The queue is bounded (event_queue): when it is full,
- * events are counted instead of queued, and the first one that fits again is
- * preceded by a gap row, "N events not recorded between T1 and T2": the
- * log says what it lost, never silently.  A writer that cannot write
- * (database locked or failing) keeps its batch and tries again; the loop
- * is never held up by it.
+ * at most that much later than it would be otherwise), and prunes by age
+ * and row count in small steps every few seconds.  The queue is bounded
+ * (event_queue): when it is full, events are counted instead of queued,
+ * and the first one that fits again is preceded by a gap row, "N events not
+ * recorded between T1 and T2": the log says what it lost, never silently.  A
+ * writer that cannot write (database locked or failing) keeps its batch and
+ * tries again; the loop is never held up by it.
  *
  * Each decision and each end of an allowed connection is also one log
  * line, key=value, greppable ("decision conn=N verdict=... reason=...",
