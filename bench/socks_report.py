@@ -41,6 +41,8 @@ METRICS = [
       "transparent": (("peer", 1.0), ("direct", 0.6))}),
     ("cps", "new connections/s", "%.0f",
      {"tollgated": (), "transparent": (("peer", 1.0),)}),
+    ("cpu_us", "proxy CPU per connection (us)", "%.0f",
+     {"tollgated": (), "transparent": ()}),
 ]
 
 

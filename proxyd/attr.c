@@ -88,12 +88,25 @@ struct attr_seen {
 	int fd;
 };
 
+/*
+ * A process, with its /proc directories open once looked at.  The MRU
+ * keeps them open: the next lookup lists and reads them without looking
+ * their paths up again (half the system calls of a lookup).  A kept
+ * directory of a process that exited reads as gone (ENOENT), never as the
+ * directory of a new process given the same pid.
+ */
+struct attr_proc {
+	pid_t pid;
+	int hint; /* where its last socket was found, or -1 */
+	int pfd;  /* /proc/PID, or -1 */
+	DIR *fds; /* /proc/PID/fd, or NULL */
+};
+
 struct attr {
-	int nl;                    /* NETLINK_SOCK_DIAG socket */
-	uint32_t seq;              /* of the last request sent */
-	DIR *proc;                 /* /proc, rewound for each scan */
-	pid_t mru[ATTR_MRU_SIZE];  /* most recently matched first */
-	int mru_fd[ATTR_MRU_SIZE]; /* where its last socket was found */
+	int nl;                              /* NETLINK_SOCK_DIAG socket */
+	uint32_t seq;                        /* of the last request sent */
+	DIR *proc;                           /* /proc, rewound for each scan */
+	struct attr_proc mru[ATTR_MRU_SIZE]; /* most recently matched first */
 	size_t n_mru;
 	struct attr_user_ent users[ATTR_USERS_SIZE];
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
@@ -131,11 +144,16 @@ static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
 static int attr_diag_has_owner(const struct nlmsghdr *);
 static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
 static void attr_owner(struct attr *, uid_t, unsigned long, struct app *);
-static int attr_scan_pid(struct attr *, int, pid_t, struct attr_scan *, size_t,
-                         bool *);
+static int attr_scan_pid(struct attr *, struct attr_proc *, struct attr_scan *,
+                         size_t, bool *);
+static int attr_proc_open(struct attr *, struct attr_proc *);
+static void attr_proc_close(struct attr_proc *);
+static int attr_proc_found(struct attr *, struct attr_proc *, int,
+                           struct app *);
 static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
 static int attr_int_cmp(const void *, const void *);
 static int attr_open_pid(struct attr *, const char *);
+static ssize_t attr_mru_index(const struct attr *, pid_t);
 static int attr_fill(int, pid_t, struct app *);
 static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
                           struct app *);
@@ -146,9 +164,8 @@ static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
 static int attr_parse_uint(const char *);
 static pid_t attr_parse_pid(const char *);
-static int attr_mru_has(const struct attr *, pid_t);
 static void attr_mru_drop(struct attr *, size_t);
-static void attr_mru_front(struct attr *, pid_t, int);
+static void attr_mru_front(struct attr *, struct attr_proc *);
 static size_t attr_copy_printable(char *, size_t, const char *);
 
 struct attr *
@@ -201,6 +218,8 @@ attr_free(struct attr *a)
 		close(a->nl);
 	if (a->proc != NULL)
 		closedir(a->proc);
+	while (a->n_mru > 0)
+		attr_mru_drop(a, a->n_mru - 1);
 	free(a);
 }
 
@@ -752,17 +771,19 @@ attr_diag_has_owner(const struct nlmsghdr *nlh)
 static int
 attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 {
-	char want[ATTR_LINK_MAX], name[16];
+	char want[ATTR_LINK_MAX];
 	pid_t deep[ATTR_MRU_SIZE];
 	int floor[ATTR_MRU_SIZE]; /* deep[i]'s descriptors from it up were read
 	                           */
 	struct attr_scan scan;
+	struct attr_proc *p, tmp;
 	struct dirent *de;
 	struct stat st;
 	size_t i, n_deep = 0;
+	ssize_t at;
 	bool whole;
 	pid_t pid;
-	int pass, pfd, r;
+	int pass, r;
 
 	r = snprintf(want, sizeof(want), "socket:[%lu]", inode);
 	scan.want = want;
@@ -775,51 +796,36 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 		return 0;
 
 	for (i = 0; i < a->n_mru;) {
-		pid = a->mru[i];
-		snprintf(name, sizeof(name), "%ld", (long)pid);
-		if ((pfd = attr_open_pid(a, name)) == -1) {
-			if (errno == ENOENT || errno == ESRCH)
-				attr_mru_drop(a, i); /* exited */
-			else
-				i++;
+		p = &a->mru[i];
+		scan.hint = p->hint;
+		r = attr_scan_pid(a, p, &scan, ATTR_FD_SHALLOW, &whole);
+		scan.hint = -1;
+		if (r == -1) {
+			attr_mru_drop(a, i); /* exited */
 			continue;
 		}
-		scan.hint = a->mru_fd[i];
-		r = attr_scan_pid(a, pfd, pid, &scan, ATTR_FD_SHALLOW, &whole);
-		if (r == 1 && attr_fill(pfd, pid, app) == 0) {
-			close(pfd);
-			attr_mru_front(a, pid, scan.found);
+		if (r == 1) {
 			a->st.mru_hits++;
-			return 0;
+			return attr_proc_found(a, p, scan.found, app);
 		}
-		close(pfd);
-		if (r == 1)
-			return -1; /* it held the socket but vanished */
-		scan.hint = -1;
 		if (!whole) {
 			floor[n_deep] = scan.below;
-			deep[n_deep++] = pid;
+			deep[n_deep++] = p->pid;
 		}
 		scan.below = INT_MAX;
 		i++;
 	}
 	for (i = 0; i < n_deep; i++) {
-		pid = deep[i];
-		snprintf(name, sizeof(name), "%ld", (long)pid);
-		if ((pfd = attr_open_pid(a, name)) == -1)
-			continue; /* exited; dropped by the next lookup */
+		if ((at = attr_mru_index(a, deep[i])) == -1)
+			continue;
+		p = &a->mru[at];
 		scan.below = floor[i];
-		r = attr_scan_pid(a, pfd, pid, &scan, 0, &whole);
+		r = attr_scan_pid(a, p, &scan, 0, &whole);
 		scan.below = INT_MAX;
-		if (r == 1 && attr_fill(pfd, pid, app) == 0) {
-			close(pfd);
-			attr_mru_front(a, pid, scan.found);
+		if (r == 1) {
 			a->st.mru_hits++;
-			return 0;
+			return attr_proc_found(a, p, scan.found, app);
 		}
-		close(pfd);
-		if (r == 1)
-			return -1;
 	}
 
 	for (pass = 0; pass < 2; pass++) {
@@ -829,27 +835,25 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 			if ((de = readdir(a->proc)) == NULL)
 				break;
 			if ((pid = attr_parse_pid(de->d_name)) == -1 ||
-			    attr_mru_has(a, pid))
+			    attr_mru_index(a, pid) != -1)
 				continue;
 			if (fstatat(dirfd(a->proc), de->d_name, &st, 0) == -1)
 				continue; /* exited */
 			if ((st.st_uid == uid) != (pass == 0))
 				continue;
-			if ((pfd = attr_open_pid(a, de->d_name)) == -1)
-				continue;
-			r = attr_scan_pid(a, pfd, pid, &scan, 0, &whole);
-			if (r == 1 && attr_fill(pfd, pid, app) == 0) {
-				close(pfd);
-				attr_mru_front(a, pid, scan.found);
+			tmp.pid = pid;
+			tmp.hint = tmp.pfd = -1;
+			tmp.fds = NULL;
+			r = attr_scan_pid(a, &tmp, &scan, 0, &whole);
+			if (r == 1) {
 				if (pass == 0)
 					a->st.uid_hits++;
 				else
 					a->st.other_hits++;
-				return 0;
+				return attr_proc_found(a, &tmp, scan.found,
+				                       app);
 			}
-			close(pfd);
-			if (r == 1)
-				return -1;
+			attr_proc_close(&tmp);
 		}
 		if (errno != 0) {
 			log_error("attr: readdir /proc: %s", strerror(errno));
@@ -869,6 +873,65 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 	return -1;
 }
 
+/*
+ * p holds the socket, at descriptor fd: read its exe and command line
+ * into *app and put it first in the MRU (which takes p's directories;
+ * p may be an MRU entry itself).  0, or -1 when it vanished meanwhile.
+ */
+static int
+attr_proc_found(struct attr *a, struct attr_proc *p, int fd, struct app *app)
+{
+	int r;
+
+	r = attr_fill(p->pfd, p->pid, app);
+	p->hint = fd;
+	attr_mru_front(a, p);
+	return r;
+}
+
+/*
+ * Open what p lacks of its directories, or rewind the kept descriptor
+ * list.  0, or -1 with errno: ENOENT or ESRCH when the process exited,
+ * EACCES or EPERM when its descriptors may not be read.
+ */
+static int
+attr_proc_open(struct attr *a, struct attr_proc *p)
+{
+	char name[16];
+	int fdfd, saved;
+
+	if (p->fds != NULL) {
+		rewinddir(p->fds);
+		return 0;
+	}
+	if (p->pfd == -1) {
+		snprintf(name, sizeof(name), "%ld", (long)p->pid);
+		if ((p->pfd = attr_open_pid(a, name)) == -1)
+			return -1;
+	}
+	if ((fdfd = openat(p->pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
+		return -1;
+	if ((p->fds = fdopendir(fdfd)) == NULL) {
+		saved = errno;
+		close(fdfd);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+attr_proc_close(struct attr_proc *p)
+{
+	if (p->fds != NULL)
+		closedir(p->fds);
+	if (p->pfd != -1)
+		close(p->pfd);
+	p->fds = NULL;
+	p->pfd = -1;
+}
+
 static int
 attr_open_pid(struct attr *a, const char *name)
 {
@@ -876,8 +939,9 @@ attr_open_pid(struct attr *a, const char *name)
 }
 
 /*
- * Whether the process of directory pfd holds scan->want: 1 yes, 0 no
- * (also when it exited or may not be read, the latter counted).
+ * Whether process p holds scan->want: 1 yes, 0 no (also when its
+ * descriptors may not be read, counted), -1 when it exited.  p's
+ * directories are opened if they are not yet, and stay open.
  *
  * A new socket is almost always the process's highest descriptor, or a
  * low one just freed, most often the one its previous socket had: that
@@ -892,30 +956,28 @@ attr_open_pid(struct attr *a, const char *name)
  * second, listing-order pass.
  */
 static int
-attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan,
+attr_scan_pid(struct attr *a, struct attr_proc *p, struct attr_scan *scan,
               size_t depth, bool *whole)
 {
 	struct dirent *de;
 	size_t total = 0, n, lo, i;
+	pid_t pid = p->pid;
 	DIR *d;
 	int fdfd, fd, r = 0;
 
 	*whole = true;
-	if ((fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1) {
+	if (attr_proc_open(a, p) == -1) {
+		if (errno == ENOENT || errno == ESRCH)
+			return -1;
 		if (errno == EACCES || errno == EPERM)
 			scan->denied++;
-		else if (errno != ENOENT && errno != ESRCH)
+		else
 			log_warn("attr: open /proc/%ld/fd: %s", (long)pid,
 			         strerror(errno));
 		return 0;
 	}
-	if ((d = fdopendir(fdfd)) == NULL) {
-		log_warn("attr: fdopendir /proc/%ld/fd: %s", (long)pid,
-		         strerror(errno));
-		close(fdfd);
-		return 0;
-	}
+	d = p->fds;
+	fdfd = dirfd(d);
 	a->st.procs_scanned++;
 	scan->pid = pid;
 	if (scan->hint >= 0 &&
@@ -931,7 +993,9 @@ attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan,
 		a->fds[total % ATTR_FD_BATCH] = fd;
 		total++;
 	}
-	if (errno != 0 && errno != ENOENT && errno != ESRCH)
+	if (errno == ENOENT || errno == ESRCH)
+		return -1; /* exited */
+	if (errno != 0)
 		log_warn("attr: readdir /proc/%ld/fd: %s", (long)pid,
 		         strerror(errno));
 
@@ -972,7 +1036,6 @@ attr_scan_pid(struct attr *a, int pfd, pid_t pid, struct attr_scan *scan,
 	*whole = true;
 
 done:
-	closedir(d);
 	return r == 1;
 }
 
@@ -1017,26 +1080,31 @@ attr_seen_find(struct attr *a, unsigned long inode, struct attr_scan *scan,
                struct app *app)
 {
 	struct attr_seen *e = &a->seen[attr_seen_slot(inode)];
-	char name[16];
-	int pfd, fdfd, r;
+	struct attr_proc tmp, *p;
+	ssize_t at;
+	int r;
 
 	if (e->inode != inode)
 		return -1;
 	e->inode = 0;
-	snprintf(name, sizeof(name), "%ld", (long)e->pid);
-	if ((pfd = attr_open_pid(a, name)) == -1)
-		return -1;
-	fdfd = openat(pfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	r = fdfd == -1 ? 0 : attr_check_fd(a, fdfd, e->fd, scan);
-	if (fdfd != -1)
-		close(fdfd);
-	if (r == 1 && attr_fill(pfd, e->pid, app) == 0) {
-		close(pfd);
-		attr_mru_front(a, e->pid, e->fd);
-		a->st.seen_hits++;
-		return 0;
+	if ((at = attr_mru_index(a, e->pid)) != -1) {
+		p = &a->mru[at];
+	} else {
+		tmp.pid = e->pid;
+		tmp.hint = tmp.pfd = -1;
+		tmp.fds = NULL;
+		p = &tmp;
 	}
-	close(pfd);
+	/* The directory listing is not read: the link alone tells. */
+	r = attr_proc_open(a, p) == -1
+	        ? 0
+	        : attr_check_fd(a, dirfd(p->fds), e->fd, scan);
+	if (r == 1) {
+		a->st.seen_hits++;
+		return attr_proc_found(a, p, e->fd, app);
+	}
+	if (p == &tmp)
+		attr_proc_close(&tmp);
 	return -1;
 }
 
@@ -1281,49 +1349,53 @@ attr_parse_pid(const char *s)
 	return (pid_t)v;
 }
 
-static int
-attr_mru_has(const struct attr *a, pid_t pid)
+/* Where pid is in the MRU, or -1. */
+static ssize_t
+attr_mru_index(const struct attr *a, pid_t pid)
 {
 	size_t i;
 
 	for (i = 0; i < a->n_mru; i++) {
-		if (a->mru[i] == pid)
-			return 1;
+		if (a->mru[i].pid == pid)
+			return (ssize_t)i;
 	}
-	return 0;
+	return -1;
 }
 
+/* Forget entry i, closing its directories. */
 static void
 attr_mru_drop(struct attr *a, size_t i)
 {
+	attr_proc_close(&a->mru[i]);
 	memmove(&a->mru[i], &a->mru[i + 1],
 	        (a->n_mru - i - 1) * sizeof(a->mru[0]));
-	memmove(&a->mru_fd[i], &a->mru_fd[i + 1],
-	        (a->n_mru - i - 1) * sizeof(a->mru_fd[0]));
 	a->n_mru--;
 }
 
 /*
- * Put pid first, dropping the least recent one when full; fd held the
- * socket just found.
+ * Put p first, dropping the least recent entry when full.  p is an entry
+ * of the MRU or a process found elsewhere, whose directories the MRU
+ * takes over.
  */
 static void
-attr_mru_front(struct attr *a, pid_t pid, int fd)
+attr_mru_front(struct attr *a, struct attr_proc *p)
 {
+	struct attr_proc moved = *p;
+	ssize_t at = attr_mru_index(a, p->pid);
 	size_t i;
 
-	for (i = 0; i < a->n_mru && a->mru[i] != pid; i++)
-		;
-	if (i == a->n_mru) {
-		if (a->n_mru < ATTR_MRU_SIZE)
-			a->n_mru++;
-		else
-			i = ATTR_MRU_SIZE - 1;
+	if (at != -1) {
+		i = (size_t)at;
+		if (&a->mru[i] != p) /* a stale entry of the same pid */
+			attr_proc_close(&a->mru[i]);
+	} else if (a->n_mru < ATTR_MRU_SIZE) {
+		i = a->n_mru++;
+	} else {
+		i = ATTR_MRU_SIZE - 1;
+		attr_proc_close(&a->mru[i]);
 	}
 	memmove(&a->mru[1], &a->mru[0], i * sizeof(a->mru[0]));
-	memmove(&a->mru_fd[1], &a->mru_fd[0], i * sizeof(a->mru_fd[0]));
-	a->mru[0] = pid;
-	a->mru_fd[0] = fd;
+	a->mru[0] = moved;
 }
 
 /* Copy s into buf showing control bytes as '?'; returns the length. */

@@ -42,8 +42,9 @@
 #include "redirect/redirect.h"
 
 #define TOLLGATE_VERSION "0.1.0"
-/* Descriptors beyond two per connection: pipes, listeners, netlink. */
-#define FD_HEADROOM (2 * RELAY_POOL_MAX + 256)
+/* Descriptors beyond two per connection: pipes, listeners, netlink, the
+ * /proc directories attribution keeps open (two per process it knows). */
+#define FD_HEADROOM (2 * RELAY_POOL_MAX + 2 * ATTR_MRU_SIZE + 256)
 #define SWEEP_MAX_S 30
 
 static void
