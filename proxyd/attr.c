@@ -100,6 +100,7 @@ struct attr_proc {
 	int hint; /* where its last socket was found, or -1 */
 	int pfd;  /* /proc/PID, or -1 */
 	DIR *fds; /* /proc/PID/fd, or NULL */
+	int cmd;  /* /proc/PID/cmdline (read at offset 0), or -1 */
 };
 
 struct attr {
@@ -154,12 +155,12 @@ static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
 static int attr_int_cmp(const void *, const void *);
 static int attr_open_pid(struct attr *, const char *);
 static ssize_t attr_mru_index(const struct attr *, pid_t);
-static int attr_fill(int, pid_t, struct app *);
+static int attr_fill(struct attr_proc *, struct app *);
 static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
                           struct app *);
 static void attr_seen_note(struct attr *, const char *, size_t, pid_t, int);
 static int attr_read_exe(int, pid_t, char *, size_t);
-static int attr_read_cmdline(int, pid_t, char *, size_t);
+static int attr_read_cmdline(struct attr_proc *, char *, size_t);
 static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
 static int attr_parse_uint(const char *);
@@ -382,8 +383,8 @@ attr_lookup_udp(struct attr *a, const struct sockaddr *client, struct app *app)
 int
 attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app)
 {
+	struct attr_proc p = {.pid = pid, .hint = -1, .pfd = -1, .cmd = -1};
 	char name[16];
-	int pfd;
 
 	memset(app, 0, sizeof(*app));
 	a->st.lookups++;
@@ -391,13 +392,13 @@ attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app)
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
 	snprintf(name, sizeof(name), "%ld", (long)pid);
-	if (pid <= 0 || (pfd = attr_open_pid(a, name)) == -1) {
+	if (pid <= 0 || (p.pfd = attr_open_pid(a, name)) == -1) {
 		a->st.no_process++;
 		return 0;
 	}
-	if (attr_fill(pfd, pid, app) == -1)
+	if (attr_fill(&p, app) == -1)
 		a->st.no_process++;
-	close(pfd);
+	attr_proc_close(&p);
 	return 0;
 }
 
@@ -842,7 +843,7 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 			if ((st.st_uid == uid) != (pass == 0))
 				continue;
 			tmp.pid = pid;
-			tmp.hint = tmp.pfd = -1;
+			tmp.hint = tmp.pfd = tmp.cmd = -1;
 			tmp.fds = NULL;
 			r = attr_scan_pid(a, &tmp, &scan, 0, &whole);
 			if (r == 1) {
@@ -883,7 +884,7 @@ attr_proc_found(struct attr *a, struct attr_proc *p, int fd, struct app *app)
 {
 	int r;
 
-	r = attr_fill(p->pfd, p->pid, app);
+	r = attr_fill(p, app);
 	p->hint = fd;
 	attr_mru_front(a, p);
 	return r;
@@ -928,8 +929,10 @@ attr_proc_close(struct attr_proc *p)
 		closedir(p->fds);
 	if (p->pfd != -1)
 		close(p->pfd);
+	if (p->cmd != -1)
+		close(p->cmd);
 	p->fds = NULL;
-	p->pfd = -1;
+	p->pfd = p->cmd = -1;
 }
 
 static int
@@ -1091,7 +1094,7 @@ attr_seen_find(struct attr *a, unsigned long inode, struct attr_scan *scan,
 		p = &a->mru[at];
 	} else {
 		tmp.pid = e->pid;
-		tmp.hint = tmp.pfd = -1;
+		tmp.hint = tmp.pfd = tmp.cmd = -1;
 		tmp.fds = NULL;
 		p = &tmp;
 	}
@@ -1153,15 +1156,17 @@ attr_int_cmp(const void *x, const void *y)
  * (argv[0] NULL) costs those few tries and is taken as it is.
  */
 static int
-attr_fill(int pfd, pid_t pid, struct app *app)
+attr_fill(struct attr_proc *p, struct app *app)
 {
+	int pfd = p->pfd;
+	pid_t pid = p->pid;
 	char again[sizeof(app->exe)];
 	int try;
 
 	for (try = 1;; try++) {
 		if (attr_read_exe(pfd, pid, app->exe, sizeof(app->exe)) == -1 ||
-		    attr_read_cmdline(pfd, pid, app->cmdline,
-		                      sizeof(app->cmdline)) == -1 ||
+		    attr_read_cmdline(p, app->cmdline, sizeof(app->cmdline)) ==
+		        -1 ||
 		    attr_read_exe(pfd, pid, again, sizeof(again)) == -1)
 			goto fail;
 		if (strcmp(app->exe, again) == 0 && app->cmdline[0] != '\0')
@@ -1210,34 +1215,32 @@ attr_read_exe(int pfd, pid_t pid, char *buf, size_t len)
 	return 0;
 }
 
+/*
+ * The command line of p into buf.  Its descriptor is kept: a read at
+ * offset 0 shows the process's command line as it is at that moment, so
+ * after an execve too.  One read gets all of it up to len - 1 bytes: the
+ * kernel fills the buffer unless the command line ends first.
+ */
 static int
-attr_read_cmdline(int pfd, pid_t pid, char *buf, size_t len)
+attr_read_cmdline(struct attr_proc *p, char *buf, size_t len)
 {
-	size_t off = 0, i;
+	size_t off, i;
 	ssize_t n;
-	int fd;
 
-	if ((fd = openat(pfd, "cmdline", O_RDONLY | O_CLOEXEC)) == -1) {
+	if (p->cmd == -1 &&
+	    (p->cmd = openat(p->pfd, "cmdline", O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno != ENOENT && errno != ESRCH)
-			log_warn("attr: open /proc/%ld/cmdline: %s", (long)pid,
-			         strerror(errno));
+			log_warn("attr: open /proc/%ld/cmdline: %s",
+			         (long)p->pid, strerror(errno));
 		return -1;
 	}
-	/* Each round adds at least one byte or ends. */
-	while (off < len - 1) {
-		n = read(fd, buf + off, len - 1 - off);
-		if (n == -1) {
-			if (errno != ESRCH)
-				log_warn("attr: read /proc/%ld/cmdline: %s",
-				         (long)pid, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (n == 0)
-			break;
-		off += (size_t)n;
+	if ((n = pread(p->cmd, buf, len - 1, 0)) == -1) {
+		if (errno != ESRCH)
+			log_warn("attr: read /proc/%ld/cmdline: %s",
+			         (long)p->pid, strerror(errno));
+		return -1;
 	}
-	close(fd);
+	off = (size_t)n;
 
 	while (off > 0 && buf[off - 1] == '\0')
 		off--;
