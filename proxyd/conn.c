@@ -907,11 +907,10 @@ conn_record(struct conn *c)
 	    c->peek_res != PEEK_INVALID)
 		shown.proto = c->ask->proto;
 	d.peek = &shown;
-	d.flags =
-	    (c->peek.ech ? EVENT_F_ECH : 0) |
-	    (c->app->known ? 0 : EVENT_F_UNKNOWN) |
-	    (encdns_match(c->pd->encdns, conn_name(c), c->port) ? EVENT_F_ENCDNS
-	                                                        : 0);
+	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
+	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
+	if (encdns_match(c->pd->encdns, conn_name(c), c->port))
+		d.flags |= EVENT_F_ENCDNS;
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
 	if (c->reason == REASON_NAME_MISMATCH) {
 		d.flags |= EVENT_F_MISMATCH;
