@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 36
+plan 38
 tg_setup
 client_etc hosts "127.0.0.1 localhost
 $TG_S4 a.test b.test"
@@ -113,6 +113,10 @@ unlike "$out" 'a\.test' "and not the TCP connection to a.test"
 out=$("$TG" -c "$CONF" events --proto tcp --json --limit 0 |
     jq -r 'select(.name != null) | .name' | sort -u | paste -sd' ')
 is "$out" "a.test" "--proto tcp --json: a.test, not c.test"
+out=$("$TG" -c "$CONF" events --proto icmp 2>&1)
+is "$?" 2 "--proto icmp: a usage error, exit 2"
+is "$out" 'tollgate: events: --proto "icmp": expected tcp, udp or dns (see tollgate events --help)' \
+    "in one line naming the value"
 
 # --- bad input ---------------------------------------------------------------
 
