@@ -15,6 +15,7 @@ PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR?= $(PREFIX)/lib/sysusers.d
 SYSCONFDIR ?= /etc
@@ -45,7 +46,8 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CPPFLAGS += -I. -D_GNU_SOURCE \
-            -DCONFIG_DEFAULT_PROMPT_PROGRAM='"$(BINDIR)/tollgate-prompt"'
+            -DCONFIG_DEFAULT_PROMPT_PROGRAM='"$(BINDIR)/tollgate-prompt"' \
+            -DCONFIG_DEFAULT_ENCDNS_LIST='"$(DATADIR)/tollgate/encrypted-dns.list"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
@@ -202,6 +204,7 @@ install: all install-user
 	    $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/tollgate \
+	    $(DESTDIR)$(DATADIR)/tollgate \
 	    $(DESTDIR)$(SYSCONFDIR)/xdg/autostart \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/user
 	install -m 755 build/tollgated $(DESTDIR)$(SBINDIR)/tollgated
@@ -226,6 +229,7 @@ install: all install-user
 	    > $(DESTDIR)$(PREFIX)/lib/systemd/user/tollgate-prompt.service
 	install -m 644 docs/tollgated.8 docs/tollgate.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 docs/tollgate.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 contrib/encrypted-dns.list $(DESTDIR)$(DATADIR)/tollgate/
 	sed 's|@SBINDIR@|$(SBINDIR)|g' contrib/tollgated.service.in \
 	    > $(DESTDIR)$(UNITDIR)/tollgated.service
 	install -m 644 contrib/sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/tollgate.conf
@@ -242,6 +246,7 @@ uninstall:
 	    $(DESTDIR)$(PREFIX)/lib/systemd/user/tollgate-prompt.service \
 	    $(DESTDIR)$(MANDIR)/man8/tollgated.8 $(DESTDIR)$(MANDIR)/man8/tollgate.8 \
 	    $(DESTDIR)$(MANDIR)/man5/tollgate.conf.5 \
+	    $(DESTDIR)$(DATADIR)/tollgate/encrypted-dns.list \
 	    $(DESTDIR)$(UNITDIR)/tollgated.service \
 	    $(DESTDIR)$(SYSUSERSDIR)/tollgate.conf
 

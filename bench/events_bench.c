@@ -155,7 +155,11 @@ fill_row(struct event_row *ev, int64_t conn, int64_t t, const double *app_cdf,
 	snprintf(ev->cmdline, sizeof(ev->cmdline),
 	         "%s --profile /home/user/.config/app%zu --new-window", ev->exe,
 	         a);
-	snprintf(ev->proto, sizeof(ev->proto), "tcp");
+	/* One in 200 a DNS refusal, one in 200 a refused datagram. */
+	snprintf(ev->proto, sizeof(ev->proto), "%s",
+	         conn % 200 == 0   ? "dns"
+	         : conn % 200 == 1 ? "udp"
+	                           : "tcp");
 	snprintf(ev->src_ip, sizeof(ev->src_ip), "10.0.2.15");
 	ev->src_port = (uint16_t)(32768 + conn % 28000);
 	snprintf(ev->dst_ip, sizeof(ev->dst_ip), "93.184.%zu.%zu", n % 256,
@@ -201,7 +205,7 @@ main(int argc, char **argv)
 	                                                   in_mixed = 0;
 	int64_t now = wall_ms(), start = now - DAYS * DAY_MS, conn = 0, max_id,
 	        pruned;
-	size_t i, j, n, nc, total = 0, rows_seen;
+	size_t i, j, k, n, nc, total = 0, rows_seen;
 	int ok = 1;
 
 	snprintf(dir, sizeof(dir), "%s/tg-events-bench-XXXXXX",
@@ -396,6 +400,29 @@ main(int argc, char **argv)
 		times[i] = mono_ms() - t0;
 	}
 	printf("query_newest100_ms=%.2f\n", median(times, RUNS));
+
+	/* --proto dns (one row in 200): the newest 100 with no time bound
+	 * (k 0), and all of the last day's (k 1). */
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < RUNS; i++) {
+			memset(&f, 0, sizeof(f));
+			f.proto = "dns";
+			f.limit = k == 0 ? 100 : 0;
+			f.since_ms = k == 0 ? 0 : now - DAY_MS;
+			n = 0;
+			t0 = mono_ms();
+			if (events_query(r, &f, count_row, &n, err,
+			                 sizeof(err)) == -1) {
+				fprintf(stderr, "%s\n", err);
+				return 1;
+			}
+			times[i] = mono_ms() - t0;
+		}
+		printf("%s=%.2f\n",
+		       k == 0 ? "query_proto_any_time_limit100_ms"
+		              : "query_proto_day_all_rows_ms",
+		       median(times, RUNS));
+	}
 
 	for (i = 0; i < 5; i++) {
 		t0 = mono_ms();

@@ -48,6 +48,7 @@ static const struct cli_opt ev_opts[] = {
      EV_FIELD(app)},
     {"domain", 0, "NAME", "one name and every name under it", EV_FIELD(domain)},
     {"verdict", 0, "V", "allow, deny or reject", EV_FIELD(verdict)},
+    {"proto", 0, "P", "tcp, udp or dns", EV_FIELD(proto)},
     {"since", 0, "T",
      "from T: 30s, 10m, 2h, 3d, 1w ago, today, yesterday,\n"
      "HH:MM, or YYYY-MM-DD[THH:MM[:SS]][Z] (local time\n"
@@ -91,6 +92,7 @@ ev_help(void)
 	       "Examples:\n"
 	       "  " CLI_PROG " events --app firefox-esr --since 1h\n"
 	       "  " CLI_PROG " events --verdict deny --since today\n"
+	       "  " CLI_PROG " events --proto dns --verdict deny\n"
 	       "  " CLI_PROG " events --follow\n"
 	       "  " CLI_PROG
 	       " events --json --since 1d --limit 0 | jq -r .name\n"
@@ -121,7 +123,8 @@ ev_build_filter(struct ev_ctx *ctx, bool stats)
 	memset(f, 0, sizeof(*f));
 	if (stats) {
 		if (a->app != NULL || a->domain != NULL || a->verdict != NULL ||
-		    a->pid != NULL || a->uid != NULL || a->wide || a->follow)
+		    a->proto != NULL || a->pid != NULL || a->uid != NULL ||
+		    a->wide || a->follow)
 			return cli_usage(
 			    &ctx->who, "stats takes --since, --until, --limit, "
 			               "--json and --ascii only");
@@ -179,6 +182,14 @@ ev_build_filter(struct ev_ctx *ctx, bool stats)
 			    a->verdict);
 		f->has_verdict = true;
 		f->verdict = (enum action)act;
+	}
+	if (a->proto != NULL) {
+		if (!event_proto_ok(a->proto))
+			return cli_usage(&ctx->who,
+			                 "--proto \"%s\": expected tcp, udp or "
+			                 "dns",
+			                 a->proto);
+		f->proto = a->proto;
 	}
 	if (a->since != NULL &&
 	    cli_parse_time(a->since, now_ms, &f->since_ms) == -1)

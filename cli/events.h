@@ -27,7 +27,7 @@
 
 /* The options of one invocation; NULL or false when not given. */
 struct ev_args {
-	const char *app, *domain, *verdict, *since, *until, *pid, *uid;
+	const char *app, *domain, *verdict, *proto, *since, *until, *pid, *uid;
 	const char *limit;
 	bool wide, json, follow, ascii;
 };

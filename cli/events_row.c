@@ -81,15 +81,45 @@ ev_decider(const struct event_row *r, char *buf, size_t len)
 	return buf;
 }
 
+/* The words of an event's flags, "," between them, into a buffer. */
+struct ev_words {
+	char *buf;
+	size_t len, used;
+	const char *quote; /* around each word: "" or "\"" (JSON) */
+};
+
+static void
+ev_add_word(const char *word, void *arg)
+{
+	struct ev_words *w = arg;
+	int n;
+
+	if (w->used >= w->len)
+		return;
+	n = snprintf(w->buf + w->used, w->len - w->used, "%s%s%s%s",
+	             w->used > 0 ? "," : "", w->quote, word, w->quote);
+	if (n > 0)
+		w->used += (size_t)n;
+}
+
+/* "ech,encrypted-dns" (quote "") or "\"ech\",\"encrypted-dns\"";
+ * "" when none. */
+static const char *
+ev_flag_words(unsigned flags, const char *quote, char *buf, size_t len)
+{
+	struct ev_words w = {buf, len, 0, quote};
+
+	buf[0] = '\0';
+	event_flags_each(flags, ev_add_word, &w);
+	return buf;
+}
+
 static const char *
 ev_flags(unsigned flags, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s%s%s%s", flags & EVENT_F_ECH ? "ech," : "",
-	         flags & EVENT_F_MISMATCH ? "mismatch," : "",
-	         flags & EVENT_F_UNKNOWN ? "unknown," : "",
-	         flags == 0 ? "-" : "");
-	if (buf[0] != '\0' && buf[strlen(buf) - 1] == ',')
-		buf[strlen(buf) - 1] = '\0';
+	ev_flag_words(flags, "", buf, len);
+	if (buf[0] == '\0')
+		snprintf(buf, len, "-");
 	return buf;
 }
 
@@ -238,6 +268,8 @@ ev_json_key_time(const char *key, int64_t ms)
 void
 ev_row_json(const struct event_row *r)
 {
+	char flags[128];
+
 	printf("{\"id\":%lld,\"kind\":\"%s\"", (long long)r->id,
 	       r->kind == EVENT_GAP ? "gap" : "decision");
 	ev_json_key_time("time", r->time_ms);
@@ -269,15 +301,8 @@ ev_row_json(const struct event_row *r)
 	ev_json_key_str("decider", event_decider_str(r->decider));
 	ev_json_int_or_null("rule_id", r->rule_id, r->decider == DECIDER_RULE);
 	ev_json_key_str("upstream", r->upstream);
-	printf(",\"flags\":[%s%s%s]", r->flags & EVENT_F_ECH ? "\"ech\"" : "",
-	       r->flags & EVENT_F_MISMATCH
-	           ? (r->flags & EVENT_F_ECH ? ",\"mismatch\"" : "\"mismatch\"")
-	           : "",
-	       r->flags & EVENT_F_UNKNOWN
-	           ? (r->flags & (EVENT_F_ECH | EVENT_F_MISMATCH)
-	                  ? ",\"unknown\""
-	                  : "\"unknown\"")
-	           : "");
+	printf(",\"flags\":[%s]",
+	       ev_flag_words(r->flags, "\"", flags, sizeof(flags)));
 	ev_json_int_or_null("bytes_up", r->bytes_up, r->bytes_up >= 0);
 	ev_json_int_or_null("bytes_down", r->bytes_down, r->bytes_down >= 0);
 	ev_json_int_or_null("duration_ms", r->duration_ms, r->duration_ms >= 0);

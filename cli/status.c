@@ -34,14 +34,17 @@ static const struct {
 	const char *key;
 	bool number;
 } status_keys[] = {
-    {"pid", true},        {"uptime", true},
-    {"rules", true},      {"connections", true},
-    {"accepted", true},   {"allowed", true},
-    {"refused", true},    {"bytes_up", true},
-    {"bytes_down", true}, {"default_action", false},
-    {"guarded", true},    {"clients", true},
-    {"agents", true},     {"prompts", true},
-    {"parked", true},     {"admin", false},
+    {"pid", true},           {"uptime", true},
+    {"rules", true},         {"connections", true},
+    {"accepted", true},      {"allowed", true},
+    {"refused", true},       {"bytes_up", true},
+    {"bytes_down", true},    {"default_action", false},
+    {"guarded", true},       {"clients", true},
+    {"agents", true},        {"prompts", true},
+    {"parked", true},        {"admin", false},
+    {"dns_answered", true},  {"dns_denied", true},
+    {"dns_forwarded", true}, {"dns_other", true},
+    {"dns_mappings", true},
 };
 
 #define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -145,6 +148,11 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	printf("traffic:         %s up, %s down\n",
 	       human_bytes(get(rep, "bytes_up"), a, sizeof(a)),
 	       human_bytes(get(rep, "bytes_down"), b, sizeof(b)));
+	printf("DNS stub:        %s answered, %s denied, %s forwarded, %s "
+	       "other; %s names mapped to fake IPs\n",
+	       get(rep, "dns_answered"), get(rep, "dns_denied"),
+	       get(rep, "dns_forwarded"), get(rep, "dns_other"),
+	       get(rep, "dns_mappings"));
 	printf("default_action:  %s\n", get(rep, "default_action"));
 	printf("guarded users:   %s\n", get(rep, "guarded"));
 	printf("prompts:         %s pending (%s connections waiting); "

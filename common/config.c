@@ -747,6 +747,27 @@ print_path_key(const struct config *cfg, const struct config_key *k, FILE *out)
 	fprintf(out, "%s\n", path_field((struct config *)cfg, k));
 }
 
+/* A path key that also takes "none" (stored as ""). */
+static int
+parse_path_or_none_key(struct config *cfg, const struct config_key *k,
+                       const char *v)
+{
+	if (strcmp(v, "none") == 0) {
+		path_field(cfg, k)[0] = '\0';
+		return 0;
+	}
+	return parse_path_key(cfg, k, v);
+}
+
+static void
+print_path_or_none_key(const struct config *cfg, const struct config_key *k,
+                       FILE *out)
+{
+	const char *v = path_field((struct config *)cfg, k);
+
+	fprintf(out, "%s\n", v[0] != '\0' ? v : "none");
+}
+
 static int
 parse_admin_group(struct config *cfg, const struct config_key *k, const char *v)
 {
@@ -1030,6 +1051,15 @@ static const struct config_key config_keys[] = {
         .field = offsetof(struct config, block_encrypted_dns),
     },
     {
+        .name = "encrypted_dns_list",
+        .expected = "an absolute path to a list of DNS-over-HTTPS "
+                    "resolvers' names, or none",
+        .parse = parse_path_or_none_key,
+        .print = print_path_or_none_key,
+        .field = offsetof(struct config, encrypted_dns_list),
+        .min = sizeof(((struct config *)0)->encrypted_dns_list),
+    },
+    {
         .name = "default_action",
         .expected = "allow, deny or reject",
         .parse = parse_default_action,
@@ -1180,6 +1210,8 @@ config_defaults(struct config *cfg)
 	cfg->fake_ip_prefix = 15;
 	cfg->fake_ip_max = 65536;
 	cfg->fake_ip_ttl_ms = 60 * 1000;
+	snprintf(cfg->encrypted_dns_list, sizeof(cfg->encrypted_dns_list), "%s",
+	         CONFIG_DEFAULT_ENCDNS_LIST);
 	cfg->default_action = ACTION_DENY;
 	cfg->peek_timeout_ms = 3000;
 	cfg->connect_timeout_ms = 10000;

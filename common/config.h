@@ -24,6 +24,12 @@
 #ifndef CONFIG_DEFAULT_PROMPT_PROGRAM
 #define CONFIG_DEFAULT_PROMPT_PROGRAM "/usr/local/bin/tollgate-prompt"
 #endif
+/* The shipped list of DNS-over-HTTPS resolvers (contrib/encrypted-dns.list)
+ * where "make install" puts it; the Makefile passes its own DATADIR. */
+#ifndef CONFIG_DEFAULT_ENCDNS_LIST
+#define CONFIG_DEFAULT_ENCDNS_LIST                                             \
+	"/usr/local/share/tollgate/encrypted-dns.list"
+#endif
 #define CONFIG_MAX_LISTEN        4
 #define CONFIG_MAX_GUARD         64
 #define CONFIG_ERRLEN            512
@@ -134,6 +140,8 @@ struct config {
 	unsigned fake_ip_max;     /* names the map holds, at least 16 */
 	unsigned fake_ip_ttl_ms;  /* the DNS TTL of an answer, whole seconds */
 	bool block_encrypted_dns; /* deny DoT and known DoH resolvers */
+	/* The DoH resolvers' names (proxyd/encdns.h); "" = none. */
+	char encrypted_dns_list[4096];
 };
 
 void config_defaults(struct config *cfg);

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "proxyd/conn.h"
+#include "proxyd/encdns.h"
 #include "proxyd/fakeip.h"
 #include "proxyd/isolation.h"
 #include "proxyd/eventlog.h"
@@ -908,6 +909,8 @@ conn_record(struct conn *c)
 	d.peek = &shown;
 	d.flags = (c->peek.ech ? EVENT_F_ECH : 0) |
 	          (c->app->known ? 0 : EVENT_F_UNKNOWN);
+	if (encdns_match(c->pd->encdns, conn_name(c), c->port))
+		d.flags |= EVENT_F_ENCDNS;
 	d.error = c->peek_res == PEEK_INVALID ? c->peek.error : NULL;
 	if (c->reason == REASON_NAME_MISMATCH) {
 		d.flags |= EVENT_F_MISMATCH;
@@ -959,6 +962,11 @@ conn_decide(struct conn *c)
 		 * ECH the SNI seen is only the outer, public name.) */
 		c->verdict = ACTION_DENY;
 		c->reason = REASON_NAME_MISMATCH;
+	} else if (c->pd->cfg.block_encrypted_dns &&
+	           encdns_match(c->pd->encdns, conn_name(c), c->port)) {
+		/* DNS tollgate cannot see: names no rule would judge. */
+		c->verdict = ACTION_DENY;
+		c->reason = REASON_ENCRYPTED_DNS;
 	} else if (!conn_judge(c) && !conn_ask(c)) {
 		conn_park(c);
 		return;

@@ -14,6 +14,7 @@
 #include "common/ctl.h"
 #include "proxyd/broker.h"
 #include "proxyd/control_int.h"
+#include "proxyd/fakeip.h"
 #include "proxyd/rulesvc.h"
 
 static const struct control_verb control_verbs[] = {
@@ -75,5 +76,15 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	ctl_put_kvf(&l, "prompts", "%u", broker_pending(pd));
 	ctl_put_kvf(&l, "parked", "%u", broker_parked(pd));
 	ctl_put_kv(&l, "admin", c->admin ? "yes" : "no");
+	ctl_put_kvf(&l, "dns_answered", "%llu",
+	            (unsigned long long)pd->dns_stats.answered);
+	ctl_put_kvf(&l, "dns_denied", "%llu",
+	            (unsigned long long)pd->dns_stats.denied);
+	ctl_put_kvf(&l, "dns_forwarded", "%llu",
+	            (unsigned long long)pd->dns_stats.forwarded);
+	ctl_put_kvf(&l, "dns_other", "%llu",
+	            (unsigned long long)pd->dns_stats.other);
+	ctl_put_kvf(&l, "dns_mappings", "%zu",
+	            pd->fakeip != NULL ? fakeip_count(pd->fakeip) : 0);
 	control_reply_ok(c, &l);
 }

@@ -157,6 +157,7 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 	rr.ttl = pd->cfg.fake_ip_ttl_ms / 1000;
 	if (q->opcode != 0) {
 		rcode = DNS_R_NOTIMP;
+		pd->dns_stats.other++;
 		goto send;
 	}
 	if (q->qtype == DNS_T_PTR && dns_ptr_addr(q->name, &ptr) == 0) {
@@ -164,15 +165,18 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 		name = fakeip_name(pd->fakeip, (struct sockaddr *)&ptr);
 		if (name == NULL) {
 			rcode = DNS_R_NXDOMAIN;
+			pd->dns_stats.other++;
 			goto send;
 		}
 		rr.type = DNS_T_PTR;
 		rr.u.name = name;
 		n_rr = 1;
+		pd->dns_stats.answered++;
 		goto send;
 	}
 	if (!q->name_ok) {
 		rcode = DNS_R_NXDOMAIN;
+		pd->dns_stats.other++;
 		goto send;
 	}
 	memset(&rq, 0, sizeof(rq));
@@ -185,6 +189,7 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 	e = rulesvc_decide(pd, &rq, NULL);
 	if (e != NULL && e->action != ACTION_ALLOW) {
 		stub->refused++;
+		pd->dns_stats.denied++;
 		dnsstub_record(stub, client, q, app, e);
 		rcode =
 		    e->action == ACTION_REJECT ? DNS_R_REFUSED : DNS_R_NXDOMAIN;
@@ -194,17 +199,21 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 	case DNS_T_A:
 		if (fakeip_addr(pd->fakeip, q->name, &rr.u.a) == -1) {
 			rcode = DNS_R_SERVFAIL;
+			pd->dns_stats.other++;
 			break;
 		}
 		rr.type = DNS_T_A;
 		n_rr = 1;
+		pd->dns_stats.answered++;
 		break;
 	case DNS_T_AAAA:
 	case DNS_T_HTTPS:
 	case DNS_T_SVCB:
+		pd->dns_stats.other++;
 		break; /* NODATA */
 	default:
 		rcode = DNS_R_NOTIMP;
+		pd->dns_stats.other++;
 		break;
 	}
 send:
@@ -273,6 +282,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 		return;
 	case DNS_FORMERR:
 		stub->answered++;
+		stub->pd->dns_stats.other++;
 		dnsstub_send(
 		    fd, client, clen, out,
 		    dns_build_error(msg, len, DNS_R_FORMERR, out, sizeof(out)));
@@ -289,6 +299,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	    (dq = calloc(1, sizeof(*dq) + len)) == NULL) {
 		stub->full++;
 		stub->answered++;
+		stub->pd->dns_stats.other++;
 		dnsstub_send(fd, client, clen, out,
 		             dns_build_error(msg, len, DNS_R_SERVFAIL, out,
 		                             sizeof(out)));
@@ -386,6 +397,7 @@ dnstcp_answer_all(struct dnstcp *t)
 			break;
 		case DNS_FORMERR:
 			t->stub->answered++;
+			t->stub->pd->dns_stats.other++;
 			n = dns_build_error(buf + 2, (size_t)total - 2,
 			                    DNS_R_FORMERR, out, sizeof(out));
 			break;

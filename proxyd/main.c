@@ -28,6 +28,7 @@
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
 #include "proxyd/dnsstub.h"
+#include "proxyd/encdns.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/fakeip.h"
 #include "proxyd/broker.h"
@@ -276,6 +277,12 @@ main(int argc, char **argv)
 		          pd.cfg.path[0] ? pd.cfg.path : "tollgate.conf");
 		return 1;
 	}
+	/* Before anything changes: a list that cannot be read stops it. */
+	pd.encdns = encdns_load(pd.cfg.encrypted_dns_list, err, sizeof(err));
+	if (pd.encdns == NULL) {
+		log_error("%s", err);
+		return 1;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	nofile = privs_raise_nofile(2UL * pd.cfg.max_connections + FD_HEADROOM);
 	if (nofile < 2UL * pd.cfg.max_connections + FD_HEADROOM)
@@ -420,6 +427,7 @@ out:
 	if (pd.dns != NULL)
 		evdns_base_free(pd.dns, 1); /* after its requests' conns */
 	fakeip_free(pd.fakeip);
+	encdns_free(pd.encdns);
 	broker_close(&pd);  /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
 	rulesvc_stop(&pd);

@@ -26,6 +26,7 @@ struct fakeip;
 struct dnsstub;
 struct udplog;
 struct evdns_base;
+struct encdns;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -35,6 +36,18 @@ struct proxyd_stats {
 	uint64_t refused; /* deny, reject, overload, loop, bad peek */
 	uint64_t bytes_up;
 	uint64_t bytes_down;
+};
+
+/* The DNS stub's answers since start (STATUS, tollgate status): each
+ * query answered is counted once, in the first that fits. */
+struct proxyd_dns_stats {
+	uint64_t answered;  /* with a record: a fake IP, or the name of
+	                     * one (PTR) */
+	uint64_t denied;    /* NXDOMAIN or REFUSED by a rule */
+	uint64_t forwarded; /* sent on to dns_upstream */
+	uint64_t other;     /* NODATA, NOTIMP, FORMERR, SERVFAIL, and
+	                     * NXDOMAIN of no rule (a PTR of no fake IP, a
+	                     * name that is not one) */
 };
 
 struct proxyd {
@@ -59,6 +72,9 @@ struct proxyd {
 	struct udplog *udplog;     /* events of refused UDP; NULL when its
 	                            * NFLOG group could not be bound */
 	struct proxyd_stats stats;
+	struct proxyd_dns_stats dns_stats;
+	struct encdns *encdns; /* encrypted DNS servers: port 853 and the
+	                        * encrypted_dns_list names */
 };
 
 #endif

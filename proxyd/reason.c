@@ -24,6 +24,7 @@ static const struct {
     [REASON_NO_ROUTE] = {"no-route", DECIDER_NO_ROUTE},
     [REASON_FAKEIP_UNMAPPED] = {"fakeip-unmapped", DECIDER_FAKEIP},
     [REASON_UDP_NOT_PROXIED] = {"udp-not-proxied", DECIDER_UDP},
+    [REASON_ENCRYPTED_DNS] = {"encrypted-dns", DECIDER_ENCDNS},
 };
 
 const char *

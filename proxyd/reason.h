@@ -30,6 +30,8 @@ enum reason {
 	                         * behind it (any more) */
 	REASON_UDP_NOT_PROXIED, /* guarded UDP other than DNS: refused by
 	                         * nftables, recorded from its NFLOG group */
+	REASON_ENCRYPTED_DNS,   /* DNS over TLS or to a known DoH resolver,
+	                         * with block_encrypted_dns = yes */
 	REASON_COUNT
 };
 

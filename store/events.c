@@ -38,7 +38,15 @@ static const char *const decider_words[] = {
     [DECIDER_NO_ROUTE] = "no-route",
     [DECIDER_FAKEIP] = "fakeip-unmapped",
     [DECIDER_UDP] = "udp-not-proxied",
+    [DECIDER_ENCDNS] = "encrypted-dns",
 };
+static const char *const flag_words[] = {
+    "ech",
+    "mismatch",
+    "unknown",
+    "encrypted-dns",
+};
+static const char *const proto_words[] = {"tcp", "udp", "dns"};
 
 /*
  * While the event writes hold the connection, SQLite checkpoints the WAL
@@ -83,6 +91,28 @@ event_decider_str(enum event_decider d)
 	if ((unsigned)d >= NWORDS(decider_words))
 		return "?";
 	return decider_words[d];
+}
+
+void
+event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
+                 void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < NWORDS(flag_words); i++)
+		if (flags & (1u << i))
+			fn(flag_words[i], arg);
+}
+
+bool
+event_proto_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < NWORDS(proto_words); i++)
+		if (strcmp(s, proto_words[i]) == 0)
+			return true;
+	return false;
 }
 
 /* "www.a.test" -> "test.a.www.", "" -> "".  out has RNAME_MAX bytes. */
@@ -690,19 +720,23 @@ query_check(struct store *s, const struct events_filter *f, struct query *q,
 		store_fail(err, errlen, "bad uid");
 		return -1;
 	}
+	if (f->proto != NULL && !event_proto_ok(f->proto)) {
+		store_fail(err, errlen, "unknown proto %s", f->proto);
+		return -1;
+	}
 	if (f->limit > INT64_MAX || f->after_id < 0) {
 		store_fail(err, errlen, "bad limit or id");
 		return -1;
 	}
 	q->per_row = f->app != NULL || f->domain != NULL || f->has_verdict ||
-	             f->pid != 0 || f->has_uid;
+	             f->pid != 0 || f->has_uid || f->proto != NULL;
 	return 0;
 }
 
 /*
  * The parameters, by number: ?1 app (exe or base), ?2 app's base, ?3 and
  * ?4 the rname range, ?5 verdict, ?6 pid, ?7 uid, ?8 since, ?9 until,
- * ?10 after_id, ?11 limit.  Unused numbers are left unbound.
+ * ?10 after_id, ?11 limit, ?12 proto.  Unused numbers are left unbound.
  */
 /*
  * The conditions on a row's own fields.  A follower (after_id) asks for
@@ -727,6 +761,8 @@ query_where_row(struct sqlbuf *b, const struct query *q, const char *p)
 		sql_add(b, " AND pid = ?6");
 	if (f->has_uid)
 		sql_add(b, " AND uid = ?7");
+	if (f->proto != NULL)
+		sql_add(b, " AND proto = ?12");
 }
 
 static void
@@ -813,6 +849,8 @@ query_bind(sqlite3_stmt *st, const struct query *q)
 		rc |= sqlite3_bind_int64(st, 10, f->after_id);
 	if (n >= 11)
 		rc |= sqlite3_bind_int64(st, 11, (int64_t)f->limit);
+	if (f->proto != NULL && n >= 12)
+		rc |= bind_str(st, 12, f->proto);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 

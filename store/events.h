@@ -81,12 +81,16 @@ enum event_decider {
 	DECIDER_NO_ROUTE,    /* the rule's route names no upstream */
 	DECIDER_FAKEIP,      /* a fake address with no name behind it */
 	DECIDER_UDP,         /* guarded UDP, refused: tollgate proxies none */
+	DECIDER_ENCDNS,      /* encrypted DNS, refused: block_encrypted_dns */
 };
 
 /* Flags, OR-ed. */
 #define EVENT_F_ECH      0x1 /* ClientHello offered ECH */
 #define EVENT_F_MISMATCH 0x2 /* two name sources disagreed */
 #define EVENT_F_UNKNOWN  0x4 /* unknown process */
+#define EVENT_F_ENCDNS                                                         \
+	0x8 /* DNS over TLS (port 853) or to a known                           \
+	     * DNS-over-HTTPS resolver */
 
 struct event_row {
 	int64_t id; /* 0 until stored (events_insert() sets it) */
@@ -128,6 +132,14 @@ struct event_row {
 #define EVENTS_HOUR_MS   3600000
 
 const char *event_decider_str(enum event_decider d);
+
+/* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns"),
+ * in bit order: fn(word, arg) for each flag set in flags. */
+void event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
+                      void *arg);
+
+/* Whether s is a proto an event can have: "tcp", "udp" or "dns". */
+bool event_proto_ok(const char *s);
 
 /* A connection's end, for events_write() and events_close_batch(). */
 struct event_close {
@@ -205,9 +217,11 @@ struct events_filter {
 	                     * domain that is not a name is an error */
 	bool has_verdict;
 	enum action verdict;
-	int64_t since_ms; /* 0: no bound; else time_ms >= since_ms */
-	int64_t until_ms; /* 0: no bound; else time_ms < until_ms */
-	pid_t pid;        /* 0: any */
+	const char *proto; /* NULL: any; else "tcp", "udp" or "dns" (an
+	                    * event's proto), anything else an error */
+	int64_t since_ms;  /* 0: no bound; else time_ms >= since_ms */
+	int64_t until_ms;  /* 0: no bound; else time_ms < until_ms */
+	pid_t pid;         /* 0: any */
 	bool has_uid;
 	uid_t uid;
 	bool no_gaps;     /* leave gap rows out */

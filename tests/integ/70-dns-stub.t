@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 29
+plan 38
 tg_setup
 client_etc hosts "127.0.0.1 localhost
 $TG_S4 a.test b.test"
@@ -25,11 +25,27 @@ CONF=$(tg_conf default_action=allow)
 tg_start "$CONF"
 ok $? "tollgated starts with its DNS stub on 127.0.0.1:9053"
 
+# dns_status KEY...: those counters of `tollgate status --json`, on a line.
+dns_status() {
+	local k out=()
+	for k in "$@"; do
+		out+=("$("$TG" -c "$CONF" status --json | jq -r ".$k")")
+	done
+	echo "${out[*]}"
+}
+is "$(dns_status dns_answered dns_mappings)" "0 0" \
+    "tollgate status: no query answered yet, no name mapped"
+
 fake=$(as_guard "${dig1[@]}" +short a.test A)
 like "$fake" '^198\.1[89]\.[0-9]+\.[0-9]+$' "dig a.test A gets a fake address ($fake)"
 is "$(as_guard "${dig1[@]}" +short a.test A)" "$fake" "the same one when asked again"
 other=$(as_guard "${dig1[@]}" +short b.test A)
 ok '[ -n "$other" ] && [ "$other" != "$fake" ]' "b.test gets another ($other)"
+is "$(dns_status dns_answered dns_mappings dns_denied)" "3 2 0" \
+    "tollgate status --json: those 3 queries answered, 2 names mapped, none denied"
+like "$("$TG" -c "$CONF" status)" \
+    'DNS stub: +3 answered, 0 denied, 0 forwarded, 0 other; 2 names mapped' \
+    "and so says tollgate status"
 
 out=$(as_guard "${dig1[@]}" a.test AAAA)
 like "$out" 'status: NOERROR' "AAAA: NOERROR"
@@ -90,6 +106,17 @@ e=$(tg_event c.test 'r["verdict"] + "/" + r["proto"] + "/" + r["name_source"]')
 is "$e" "deny/dns/dns" "an event: denied, proto dns, the name from the query"
 out=$(as_guard "${dig1[@]}" a.test A)
 like "$out" 'status: NOERROR' "other names are still answered"
+is "$(dns_status dns_denied)" 1 "tollgate status counts the denied query"
+out=$("$TG" -c "$CONF" events --proto dns --limit 0)
+like "$out" 'c\.test' "tollgate events --proto dns lists the refusal of c.test"
+unlike "$out" 'a\.test' "and not the TCP connection to a.test"
+out=$("$TG" -c "$CONF" events --proto tcp --json --limit 0 |
+    jq -r 'select(.name != null) | .name' | sort -u | paste -sd' ')
+is "$out" "a.test" "--proto tcp --json: a.test, not c.test"
+out=$("$TG" -c "$CONF" events --proto icmp 2>&1)
+is "$?" 2 "--proto icmp: a usage error, exit 2"
+is "$out" 'tollgate: events: --proto "icmp": expected tcp, udp or dns (see tollgate events --help)' \
+    "in one line naming the value"
 
 # --- bad input ---------------------------------------------------------------
 

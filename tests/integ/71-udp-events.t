@@ -13,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 23
+plan 25
 tg_setup
 TG=$TG_ROOT/build/tollgate
 
@@ -116,6 +116,14 @@ ok '[ "$n" -ge 1 ] && [ "$n" -le 2 ]' \
     "3000 datagrams to $TG_S4:7777 from 3000 sockets: $n event(s), at most one per app"
 out=$(as_guard curl -sS --max-time 10 "http://$TG_S4/" 2>&1)
 like "$out" "hello from tgs" "tollgated still serves TCP after the flood"
+for ((i = 0; i < 50; i++)); do # its row comes with the writer's next batch
+	[ -n "$("$TG" -c "$CONF" events --proto tcp --json --limit 0)" ] && break
+	sleep 0.1
+done
+is "$("$TG" -c "$CONF" events --proto udp --limit 0 --json | jq -r "select(.kind == \"decision\") | .proto" | sort | uniq -c | awk '{print $1, $2}')" \
+    "$(udp_events | grep -c .) udp" "tollgate events --proto udp: the udp-not-proxied events, only they"
+is "$("$TG" -c "$CONF" events --proto tcp --limit 0 --json | jq -r '"\(.proto) \(.dst_port)"')" \
+    "tcp 80" "--proto tcp: the curl to port 80 alone"
 
 # --- an unguarded user ---------------------------------------------------------
 

@@ -308,6 +308,9 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"fake_ip_ttl = 2d\n", "for fake_ip_ttl: expected"},
 	    {"block_encrypted_dns = sometimes\n",
 	     "for block_encrypted_dns: expected yes or no"},
+	    {"encrypted_dns_list = doh.list\n",
+	     "for encrypted_dns_list: expected an absolute path to a list of "
+	     "DNS-over-HTTPS resolvers' names, or none"},
 	    {"fake_ip_range = 10.9.0.0/24\nfake_ip_max = 1000\n",
 	     "fake_ip_max: 1000 names do not fit fake_ip_range, which has 254 "
 	     "addresses to hand out"},
@@ -376,6 +379,17 @@ test_dns_keys(void **state)
 	assert_int_equal(cfg.fake_ip_ttl_ms, 300000);
 	assert_true(cfg.block_encrypted_dns);
 
+	/* The DoH list: the installed file by default, a path, or none. */
+	config_defaults(&cfg);
+	assert_string_equal(cfg.encrypted_dns_list, CONFIG_DEFAULT_ENCDNS_LIST);
+	assert_int_equal(load(&cfg, "encrypted_dns_list = /etc/tg/doh.list\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_string_equal(cfg.encrypted_dns_list, "/etc/tg/doh.list");
+	assert_int_equal(
+	    load(&cfg, "encrypted_dns_list = none\n", err, sizeof(err)), 0);
+	assert_string_equal(cfg.encrypted_dns_list, "");
+
 	/* none: never forward; nothing: /etc/resolv.conf's again; an odd
 	 * prefix is masked mid-byte. */
 	assert_int_equal(load(&cfg,
@@ -427,7 +441,8 @@ test_print_round_trip_dns(void **state)
 	                      "fake_ip6_range = fd00:7467::/96\n"
 	                      "fake_ip_max = 4096\n"
 	                      "fake_ip_ttl = 90s\n"
-	                      "block_encrypted_dns = yes\n",
+	                      "block_encrypted_dns = yes\n"
+	                      "encrypted_dns_list = none\n",
 	                      err, sizeof(err)),
 	                 0);
 	text = printed(&a);
@@ -438,8 +453,10 @@ test_print_round_trip_dns(void **state)
 	                             "fake_ip6_range = fd00:7467::/96\n"
 	                             "fake_ip_max = 4096\n"
 	                             "fake_ip_ttl = 90s\n"
-	                             "block_encrypted_dns = yes\n"));
+	                             "block_encrypted_dns = yes\n"
+	                             "encrypted_dns_list = none\n"));
 	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_string_equal(b.encrypted_dns_list, "");
 	assert_int_equal(b.n_dns_listen, 2);
 	assert_int_equal(b.n_dns_upstream, 2);
 	assert_int_equal(addr_equal((struct sockaddr *)&a.dns_upstream[1],
@@ -460,8 +477,10 @@ test_print_round_trip_dns(void **state)
 	          "fake_ip6_range = none\n"
 	          "fake_ip_max = 65536\n"
 	          "fake_ip_ttl = 1m\n"
-	          "block_encrypted_dns = no\n"));
+	          "block_encrypted_dns = no\n"
+	          "encrypted_dns_list = " CONFIG_DEFAULT_ENCDNS_LIST "\n"));
 	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
+	assert_string_equal(b.encrypted_dns_list, CONFIG_DEFAULT_ENCDNS_LIST);
 	assert_int_equal(b.n_dns_upstream, 0);
 	assert_false(b.dns_upstream_none);
 	assert_int_equal(b.fake_ip6_prefix, 0);

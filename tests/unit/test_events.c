@@ -481,6 +481,74 @@ test_filter_by_verdict_time_pid_uid(void **state)
 }
 
 static void
+test_filter_by_proto(void **state)
+{
+	struct fixture *f = *state;
+	struct events_filter flt = {0};
+	struct event_row ev[4];
+	char err[STORE_ERRLEN] = "";
+	struct got g;
+
+	decision(&ev[0], 1, T0, "/usr/bin/curl", "a.test", ACTION_ALLOW);
+	decision(&ev[1], 2, T0 + 1, "/usr/bin/dig", "c.test", ACTION_DENY);
+	snprintf(ev[1].proto, sizeof(ev[1].proto), "dns");
+	decision(&ev[2], 3, T0 + 2, "/usr/bin/bash", "", ACTION_REJECT);
+	snprintf(ev[2].proto, sizeof(ev[2].proto), "udp");
+	gap(&ev[3], T0 + 3, 2, T0 + 2, T0 + 3);
+	insert(f->s, ev, 4);
+
+	flt.proto = "dns";
+	assert_string_equal(conns(f->s, &flt), "2,-1");
+	flt.no_gaps = true;
+	assert_string_equal(conns(f->s, &flt), "2");
+	flt.proto = "udp";
+	assert_string_equal(conns(f->s, &flt), "3");
+	flt.proto = "tcp";
+	assert_string_equal(conns(f->s, &flt), "1");
+	/* With the other conditions, and following. */
+	flt.app = "curl";
+	assert_string_equal(conns(f->s, &flt), "1");
+	flt.proto = "dns";
+	assert_string_equal(conns(f->s, &flt), "");
+	flt.app = NULL;
+	flt.after_id = ev[0].id;
+	assert_string_equal(conns(f->s, &flt), "2");
+	flt.after_id = 0;
+
+	flt.proto = "icmp";
+	assert_int_equal(
+	    events_query(f->s, &flt, collect, &g, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown proto icmp"));
+	assert_true(event_proto_ok("udp"));
+	assert_false(event_proto_ok("UDP"));
+	assert_false(event_proto_ok(""));
+}
+
+/* Each flag's word, in bit order. */
+static void
+add_word(const char *word, void *arg)
+{
+	char *buf = arg;
+
+	strcat(buf, buf[0] != '\0' ? "," : "");
+	strcat(buf, word);
+}
+
+static void
+test_flag_words(void **state)
+{
+	char buf[128] = "";
+
+	(void)state;
+	event_flags_each(EVENT_F_ENCDNS | EVENT_F_ECH | EVENT_F_UNKNOWN,
+	                 add_word, buf);
+	assert_string_equal(buf, "ech,unknown,encrypted-dns");
+	buf[0] = '\0';
+	event_flags_each(0, add_word, buf);
+	assert_string_equal(buf, "");
+}
+
+static void
 test_limit_and_follow(void **state)
 {
 	struct fixture *f = *state;
@@ -889,6 +957,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_gaps_stand_in_for_what_might_have_matched, setup,
 	        teardown),
+	    cmocka_unit_test_setup_teardown(test_filter_by_proto, setup,
+	                                    teardown),
+	    cmocka_unit_test(test_flag_words),
 	    cmocka_unit_test_setup_teardown(test_prune_by_age_in_steps, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_prune_by_count_in_steps, setup,
