@@ -46,8 +46,7 @@ PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Wshadow -Wno-unused-parameter
 CPPFLAGS += -I. -D_GNU_SOURCE \
-            -DCONFIG_DEFAULT_PROMPT_PROGRAM='"$(BINDIR)/tollgate-prompt"' \
-            -DCONFIG_DEFAULT_ENCDNS_LIST='"$(DATADIR)/tollgate/encrypted-dns.list"'
+            -DCONFIG_DEFAULT_PROMPT_PROGRAM='"$(BINDIR)/tollgate-prompt"'
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lpthread
 
@@ -56,8 +55,10 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer \
 
 # Everything but the programs' main() files is one library, built twice:
 # plain for the programs, with ASan+UBSan for the unit tests.
+# Made from files of the tree (see their rules below).
+GEN_SRC   = build/gen/encdns_list.c
 LIB_SRC   = $(wildcard common/*.c redirect/*.c rules/*.c store/*.c) \
-            $(filter-out proxyd/main.c,$(wildcard proxyd/*.c))
+            $(filter-out proxyd/main.c,$(wildcard proxyd/*.c)) $(GEN_SRC)
 LIB_OBJ   = $(LIB_SRC:%.c=build/obj/%.o)
 SAN_OBJ   = $(LIB_SRC:%.c=build/san/%.o)
 CLI_SRC   = $(wildcard cli/*.c)
@@ -97,6 +98,16 @@ deps:
 	  apt-get update -q && \
 	  apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+
+# The shipped list of DNS-over-HTTPS resolvers, compiled in: tollgated's
+# default needs no installed file.
+build/gen/encdns_list.c: contrib/encrypted-dns.list
+	@mkdir -p $(@D)
+	{ echo '/* Made by make from $<: do not edit. */'; \
+	  echo '#include "proxyd/encdns.h"'; \
+	  echo 'const char encdns_builtin[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } >$@
 
 build/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)

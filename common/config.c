@@ -768,6 +768,18 @@ print_path_or_none_key(const struct config *cfg, const struct config_key *k,
 	fprintf(out, "%s\n", v[0] != '\0' ? v : "none");
 }
 
+/* A path, none, or builtin (a list compiled into the program). */
+static int
+parse_list_source_key(struct config *cfg, const struct config_key *k,
+                      const char *v)
+{
+	if (strcmp(v, CONFIG_BUILTIN) == 0) {
+		snprintf(path_field(cfg, k), k->min, "%s", CONFIG_BUILTIN);
+		return 0;
+	}
+	return parse_path_or_none_key(cfg, k, v);
+}
+
 static int
 parse_admin_group(struct config *cfg, const struct config_key *k, const char *v)
 {
@@ -1052,9 +1064,9 @@ static const struct config_key config_keys[] = {
     },
     {
         .name = "encrypted_dns_list",
-        .expected = "an absolute path to a list of DNS-over-HTTPS "
-                    "resolvers' names, or none",
-        .parse = parse_path_or_none_key,
+        .expected = "builtin, an absolute path to a list of "
+                    "DNS-over-HTTPS resolvers' names, or none",
+        .parse = parse_list_source_key,
         .print = print_path_or_none_key,
         .field = offsetof(struct config, encrypted_dns_list),
         .min = sizeof(((struct config *)0)->encrypted_dns_list),
@@ -1211,7 +1223,7 @@ config_defaults(struct config *cfg)
 	cfg->fake_ip_max = 65536;
 	cfg->fake_ip_ttl_ms = 60 * 1000;
 	snprintf(cfg->encrypted_dns_list, sizeof(cfg->encrypted_dns_list), "%s",
-	         CONFIG_DEFAULT_ENCDNS_LIST);
+	         CONFIG_BUILTIN);
 	cfg->default_action = ACTION_DENY;
 	cfg->peek_timeout_ms = 3000;
 	cfg->connect_timeout_ms = 10000;

@@ -24,12 +24,8 @@
 #ifndef CONFIG_DEFAULT_PROMPT_PROGRAM
 #define CONFIG_DEFAULT_PROMPT_PROGRAM "/usr/local/bin/tollgate-prompt"
 #endif
-/* The shipped list of DNS-over-HTTPS resolvers (contrib/encrypted-dns.list)
- * where "make install" puts it; the Makefile passes its own DATADIR. */
-#ifndef CONFIG_DEFAULT_ENCDNS_LIST
-#define CONFIG_DEFAULT_ENCDNS_LIST                                             \
-	"/usr/local/share/tollgate/encrypted-dns.list"
-#endif
+/* A list key's value for the list compiled into the program. */
+#define CONFIG_BUILTIN           "builtin"
 #define CONFIG_MAX_LISTEN        4
 #define CONFIG_MAX_GUARD         64
 #define CONFIG_ERRLEN            512
@@ -140,7 +136,8 @@ struct config {
 	unsigned fake_ip_max;     /* names the map holds, at least 16 */
 	unsigned fake_ip_ttl_ms;  /* the DNS TTL of an answer, whole seconds */
 	bool block_encrypted_dns; /* deny DoT and known DoH resolvers */
-	/* The DoH resolvers' names (proxyd/encdns.h); "" = none. */
+	/* The DoH resolvers' names (proxyd/encdns.h): a path, CONFIG_BUILTIN
+	 * (the list compiled in), or "" for none. */
 	char encrypted_dns_list[4096];
 };
 

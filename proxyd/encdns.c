@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/config.h"
 #include "common/name.h"
 #include "proxyd/encdns.h"
 #include "rules/list.h"
@@ -36,7 +37,12 @@ encdns_load(const char *path, char *err, size_t errlen)
 		}
 		return e;
 	}
-	if ((f = fopen(path, "r")) == NULL) {
+	if (strcmp(path, CONFIG_BUILTIN) == 0)
+		f = fmemopen((void *)encdns_builtin, strlen(encdns_builtin),
+		             "r");
+	else
+		f = fopen(path, "r");
+	if (f == NULL) {
 		snprintf(err, errlen, "encrypted_dns_list %s: cannot open: %s",
 		         path, strerror(errno));
 		goto fail;

@@ -4,8 +4,8 @@
  * DNS over TLS is TCP port 853 (RFC 7858), whatever the name.  DNS over
  * HTTPS (RFC 8484) is HTTPS like any other, told apart only by the name
  * of the resolver: the names are a list (encrypted_dns_list, default the
- * shipped encrypted-dns.list), read once at start.  A connection to
- * either is flagged encrypted-dns on its event, and refused when
+ * shipped encrypted-dns.list as compiled in), read once at start.  A connection
+ * to either is flagged encrypted-dns on its event, and refused when
  * block_encrypted_dns = yes: DNS that tollgate cannot see resolves names
  * its rules never judge.
  *
@@ -25,10 +25,15 @@
 
 #define ENCDNS_DOT_PORT 853 /* DNS over TLS */
 
+/* contrib/encrypted-dns.list as compiled in (encrypted_dns_list =
+ * builtin, the default). */
+extern const char encdns_builtin[];
+
 struct encdns;
 
 /*
- * Read the list at path; NULL or "" for none (port 853 alone then).
+ * Read the list at path; "builtin" (CONFIG_BUILTIN) for the compiled-in
+ * one; NULL or "" for none (port 853 alone then).
  * Returns the set, or NULL with err saying "encrypted_dns_list PATH:
  * ..." (the file cannot be opened or read, or line N is not a name).
  */

@@ -617,7 +617,7 @@ tg_ms() {
 # --- tollgated -------------------------------------------------------------
 
 # tg_conf KEY=VALUE...: write a configuration (guard tgguard, allow,
-# info level, the tree's encrypted-dns.list, unless overridden) and print
+# info level, unless overridden) and print
 # its path.
 tg_conf() {
 	local -A set=(
@@ -626,10 +626,9 @@ tg_conf() {
 		[log_level]=info
 		[database]=$TG_TMP/tollgate.db
 		[control_socket]=$TG_TMP/control.sock
-		[encrypted_dns_list]=$TG_ROOT/contrib/encrypted-dns.list
 	)
 	local -a order=(guard_users default_action log_level database
-	    control_socket encrypted_dns_list)
+	    control_socket)
 	local kv k f
 	for kv in "$@"; do
 		k=${kv%%=*}

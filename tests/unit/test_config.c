@@ -309,7 +309,8 @@ test_errors_name_file_line_and_expectation(void **state)
 	    {"block_encrypted_dns = sometimes\n",
 	     "for block_encrypted_dns: expected yes or no"},
 	    {"encrypted_dns_list = doh.list\n",
-	     "for encrypted_dns_list: expected an absolute path to a list of "
+	     "for encrypted_dns_list: expected builtin, an absolute path to a "
+	     "list of "
 	     "DNS-over-HTTPS resolvers' names, or none"},
 	    {"fake_ip_range = 10.9.0.0/24\nfake_ip_max = 1000\n",
 	     "fake_ip_max: 1000 names do not fit fake_ip_range, which has 254 "
@@ -381,7 +382,7 @@ test_dns_keys(void **state)
 
 	/* The DoH list: the installed file by default, a path, or none. */
 	config_defaults(&cfg);
-	assert_string_equal(cfg.encrypted_dns_list, CONFIG_DEFAULT_ENCDNS_LIST);
+	assert_string_equal(cfg.encrypted_dns_list, CONFIG_BUILTIN);
 	assert_int_equal(load(&cfg, "encrypted_dns_list = /etc/tg/doh.list\n",
 	                      err, sizeof(err)),
 	                 0);
@@ -478,9 +479,9 @@ test_print_round_trip_dns(void **state)
 	          "fake_ip_max = 65536\n"
 	          "fake_ip_ttl = 1m\n"
 	          "block_encrypted_dns = no\n"
-	          "encrypted_dns_list = " CONFIG_DEFAULT_ENCDNS_LIST "\n"));
+	          "encrypted_dns_list = " CONFIG_BUILTIN "\n"));
 	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
-	assert_string_equal(b.encrypted_dns_list, CONFIG_DEFAULT_ENCDNS_LIST);
+	assert_string_equal(b.encrypted_dns_list, CONFIG_BUILTIN);
 	assert_int_equal(b.n_dns_upstream, 0);
 	assert_false(b.dns_upstream_none);
 	assert_int_equal(b.fake_ip6_prefix, 0);

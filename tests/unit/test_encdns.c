@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/config.h"
 #include "proxyd/encdns.h"
 
 /* text in a temporary file; its path (static buffer). */
@@ -119,17 +120,34 @@ test_bad_files_name_the_file(void **state)
 	assert_non_null(strstr(err, "encrypted_dns_list /tmp: "));
 }
 
-/* The list the build ships reads, and holds what it says it does. */
+static void check_shipped(const struct encdns *e);
+
+/* The list the build ships reads, and holds what it says it does: from
+ * the tree, and as compiled in (the default, builtin). */
 static void
 test_shipped_list(void **state)
 {
+	const char *const sources[] = {"contrib/encrypted-dns.list",
+	                               CONFIG_BUILTIN};
 	char err[512] = "";
 	struct encdns *e;
+	size_t i, n[2];
 
 	(void)state;
-	e = encdns_load("contrib/encrypted-dns.list", err, sizeof(err));
-	if (e == NULL)
-		fail_msg("%s", err);
+	for (i = 0; i < 2; i++) {
+		e = encdns_load(sources[i], err, sizeof(err));
+		if (e == NULL)
+			fail_msg("%s", err);
+		n[i] = encdns_count(e);
+		check_shipped(e);
+		encdns_free(e);
+	}
+	assert_int_equal(n[0], n[1]);
+}
+
+static void
+check_shipped(const struct encdns *e)
+{
 	assert_true(encdns_count(e) >= 8);
 	assert_true(encdns_match(e, "dns.google", 443));
 	assert_true(encdns_match(e, "mozilla.cloudflare-dns.com", 443));
@@ -140,7 +158,6 @@ test_shipped_list(void **state)
 	assert_true(encdns_match(e, "dns.adguard-dns.com", 443));
 	assert_false(encdns_match(e, "www.google.com", 443));
 	assert_false(encdns_match(e, "www.cloudflare.com", 443));
-	encdns_free(e);
 }
 
 int
