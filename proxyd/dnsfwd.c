@@ -1,0 +1,340 @@
+/*
+ * dnsfwd.c - the DNS stub's forwarder; see dnsfwd.h.
+ *
+ * Read top to bottom as a query goes: where to, the sockets, a query
+ * sent, an answer read back or the timer giving up on it.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "proxyd/dnsfwd.h"
+
+/* Datagrams read per wake-up, so that a flood of answers cannot starve
+ * the loop's other events. */
+#define DNSFWD_READS_PER_WAKE 64
+
+struct dnsfwd_sock {
+	int fd; /* -1: no upstream of this family */
+	struct event *ev;
+};
+
+struct dnsfwd {
+	struct event_base *base;
+	struct sockaddr_storage up[CONFIG_MAX_DNS];
+	size_t n_up, cur; /* the upstream the next query goes to */
+	struct dnsfwd_sock v4, v6;
+	struct event *timer;
+	dnsfwd_reply_fn reply;
+	void *arg;
+	struct dnsfwd_stats stats;
+	struct dnsfwdq q; /* last: 512 KiB of ids */
+};
+
+/* --- where to --------------------------------------------------------------
+ */
+
+size_t
+dnsfwd_upstreams_of(const struct config *cfg, struct evdns_base *dns,
+                    struct sockaddr_storage *up)
+{
+	size_t n = 0;
+	int i, count;
+
+	if (cfg->dns_upstream_none)
+		return 0;
+	if (cfg->n_dns_upstream > 0) {
+		memcpy(up, cfg->dns_upstream,
+		       cfg->n_dns_upstream * sizeof(*up));
+		return cfg->n_dns_upstream;
+	}
+	count = dns != NULL ? evdns_base_count_nameservers(dns) : 0;
+	for (i = 0; i < count && n < CONFIG_MAX_DNS; i++) {
+		memset(&up[n], 0, sizeof(up[n]));
+		if (evdns_base_get_nameserver_addr(
+		        dns, i, (struct sockaddr *)&up[n], sizeof(up[n])) > 0 &&
+		    (up[n].ss_family == AF_INET || up[n].ss_family == AF_INET6))
+			n++;
+	}
+	return n;
+}
+
+static uint64_t
+dnsfwd_now_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+}
+
+static uint16_t
+dnsfwd_rand16(void *arg)
+{
+	uint16_t id;
+
+	evutil_secure_rng_get_bytes(&id, sizeof(id));
+	return id;
+}
+
+/* The index of the upstream from is, or -1. */
+static int
+dnsfwd_upstream_index(const struct dnsfwd *f, const struct sockaddr *from)
+{
+	size_t i;
+
+	for (i = 0; i < f->n_up; i++)
+		if (addr_equal((const struct sockaddr *)&f->up[i], from))
+			return (int)i;
+	return -1;
+}
+
+/* --- the timer -------------------------------------------------------------
+ */
+
+static void
+dnsfwd_arm(struct dnsfwd *f)
+{
+	struct timeval tv;
+	uint64_t deadline, now;
+
+	if (!dnsfwdq_next(&f->q, &deadline)) {
+		evtimer_del(f->timer);
+		return;
+	}
+	now = dnsfwd_now_ms();
+	deadline = deadline > now ? deadline - now : 0;
+	tv.tv_sec = (time_t)(deadline / 1000);
+	tv.tv_usec = (suseconds_t)(deadline % 1000 * 1000);
+	if (evtimer_add(f->timer, &tv) == -1)
+		log_warn("dns forward: cannot arm the timer");
+}
+
+static void
+dnsfwd_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct dnsfwd *f = arg;
+	struct dnsfwdq_entry *e;
+	uint8_t out[DNS_ANSWER_MIN_MAX];
+	uint64_t now = dnsfwd_now_ms();
+	char a[ADDR_STRLEN];
+	size_t n;
+
+	while ((e = dnsfwdq_expired(&f->q, now)) != NULL) {
+		f->stats.timeouts++;
+		log_info("dns forward: %s (type %u) unanswered by %s after "
+		         "%d ms: SERVFAIL",
+		         e->q.name, (unsigned)e->q.qtype,
+		         addr_fmt((const struct sockaddr *)&f->up[e->upstream],
+		                  a, sizeof(a)),
+		         DNSFWD_TIMEOUT_MS);
+		/* A silent resolver: the next query tries another. */
+		if (e->upstream == f->cur)
+			f->cur = (f->cur + 1) % f->n_up;
+		if ((n = dnsfwdq_error(e, DNS_R_SERVFAIL, out, sizeof(out))) >
+		    0)
+			f->reply(f->arg, &e->origin, out, n);
+		free(e);
+	}
+	dnsfwd_arm(f);
+}
+
+/* --- the answers -----------------------------------------------------------
+ */
+
+static void
+dnsfwd_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static uint8_t buf[DNS_MSG_MAX], out[DNS_MSG_MAX];
+	struct dnsfwd *f = arg;
+	struct sockaddr_storage from;
+	struct dnsfwdq_entry *e;
+	socklen_t flen;
+	ssize_t n;
+	size_t len;
+	int i, up;
+
+	for (i = 0; i < DNSFWD_READS_PER_WAKE; i++) {
+		flen = sizeof(from);
+		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
+		             (struct sockaddr *)&from, &flen);
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1) {
+			/* ECONNREFUSED and the like: an ICMP error of an
+			 * earlier send; its query times out. */
+			if (errno != EINTR)
+				log_debug("dns forward: recvfrom: %s",
+				          strerror(errno));
+			continue;
+		}
+		up = dnsfwd_upstream_index(f, (const struct sockaddr *)&from);
+		if (up == -1 || (e = dnsfwdq_take(&f->q, buf, (size_t)n,
+		                                  (size_t)up)) == NULL) {
+			f->stats.stray++;
+			continue;
+		}
+		len = dnsfwdq_relay(e, buf, (size_t)n, out, sizeof(out));
+		if (len > 0) {
+			f->stats.answered++;
+			f->reply(f->arg, &e->origin, out, len);
+		}
+		free(e);
+	}
+	dnsfwd_arm(f);
+}
+
+/* --- the sockets -----------------------------------------------------------
+ */
+
+static int
+dnsfwd_sock_open(struct dnsfwd *f, struct dnsfwd_sock *s, int family, char *err,
+                 size_t errlen)
+{
+	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd == -1) {
+		snprintf(err, errlen, "dns forward: %s socket: %s",
+		         family == AF_INET ? "IPv4" : "IPv6", strerror(errno));
+		return -1;
+	}
+	s->ev =
+	    event_new(f->base, s->fd, EV_READ | EV_PERSIST, dnsfwd_read_cb, f);
+	if (s->ev == NULL || event_add(s->ev, NULL) == -1) {
+		snprintf(err, errlen,
+		         "dns forward: cannot add the socket's "
+		         "event");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+dnsfwd_sock_close(struct dnsfwd_sock *s)
+{
+	if (s->ev != NULL)
+		event_free(s->ev);
+	if (s->fd != -1)
+		close(s->fd);
+	s->ev = NULL;
+	s->fd = -1;
+}
+
+struct dnsfwd *
+dnsfwd_new(struct event_base *base, const struct sockaddr_storage *up, size_t n,
+           dnsfwd_reply_fn reply, void *arg, char *err, size_t errlen)
+{
+	struct dnsfwd *f;
+	size_t i;
+
+	if (n == 0 || n > CONFIG_MAX_DNS) {
+		snprintf(err, errlen, "dns forward: %zu upstreams", n);
+		return NULL;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		snprintf(err, errlen, "dns forward: %s", strerror(errno));
+		return NULL;
+	}
+	f->base = base;
+	memcpy(f->up, up, n * sizeof(*up));
+	f->n_up = n;
+	f->reply = reply;
+	f->arg = arg;
+	f->v4.fd = f->v6.fd = -1;
+	dnsfwdq_init(&f->q, DNSFWD_MAX_PENDING, DNSFWD_TIMEOUT_MS);
+	if ((f->timer = evtimer_new(base, dnsfwd_timer_cb, f)) == NULL) {
+		snprintf(err, errlen, "dns forward: cannot make the timer");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (up[i].ss_family == AF_INET && f->v4.fd == -1 &&
+		    dnsfwd_sock_open(f, &f->v4, AF_INET, err, errlen) == -1)
+			goto fail;
+		if (up[i].ss_family == AF_INET6 && f->v6.fd == -1 &&
+		    dnsfwd_sock_open(f, &f->v6, AF_INET6, err, errlen) == -1)
+			goto fail;
+	}
+	return f;
+fail:
+	dnsfwd_free(f);
+	return NULL;
+}
+
+void
+dnsfwd_free(struct dnsfwd *f)
+{
+	if (f == NULL)
+		return;
+	dnsfwd_sock_close(&f->v4);
+	dnsfwd_sock_close(&f->v6);
+	if (f->timer != NULL)
+		event_free(f->timer);
+	dnsfwdq_clear(&f->q);
+	free(f);
+}
+
+const struct sockaddr *
+dnsfwd_upstream(const struct dnsfwd *f)
+{
+	return (const struct sockaddr *)&f->up[f->cur];
+}
+
+/* --- a query ---------------------------------------------------------------
+ */
+
+int
+dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,
+             const struct dns_query *q, const uint8_t *msg, size_t len)
+{
+	static uint8_t out[DNS_MSG_MAX];
+	const struct sockaddr *to = (const struct sockaddr *)&f->up[f->cur];
+	struct dnsfwdq_entry *e;
+	char a[ADDR_STRLEN];
+	int fd = to->sa_family == AF_INET ? f->v4.fd : f->v6.fd;
+
+	if (len < DNS_HDR_LEN || len > sizeof(out)) {
+		f->stats.refused++;
+		return -1;
+	}
+	e = dnsfwdq_add(&f->q, origin, q, msg, f->cur, dnsfwd_now_ms(),
+	                dnsfwd_rand16, NULL);
+	if (e == NULL) {
+		f->stats.refused++;
+		log_warn("dns forward: %s: %s", q->name,
+		         errno == EBUSY ? "too many queries in flight"
+		                        : (errno == EAGAIN ? "no free id"
+		                                           : strerror(errno)));
+		return -1;
+	}
+	memcpy(out, msg, len);
+	out[0] = (uint8_t)(e->id >> 8);
+	out[1] = (uint8_t)e->id;
+	if (sendto(fd, out, len, MSG_DONTWAIT, to, addr_len(to)) == -1) {
+		f->stats.refused++;
+		log_warn("dns forward: %s to %s: sendto: %s", q->name,
+		         addr_fmt(to, a, sizeof(a)), strerror(errno));
+		dnsfwdq_cancel(&f->q,
+		               e); /* the caller answers, not the timer */
+		return -1;
+	}
+	f->stats.sent++;
+	if (TAILQ_FIRST(&f->q.queue) == e)
+		dnsfwd_arm(f);
+	return 0;
+}
+
+void
+dnsfwd_stats(const struct dnsfwd *f, struct dnsfwd_stats *out)
+{
+	*out = f->stats;
+	out->in_flight = f->q.n;
+}
