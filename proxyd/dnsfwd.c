@@ -318,6 +318,14 @@ dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,
 	memcpy(out, msg, len);
 	out[0] = (uint8_t)(e->id >> 8);
 	out[1] = (uint8_t)e->id;
+	/* A TCP client takes any size, but its answer comes over UDP: offer
+	 * upstream the most we take there, in the OPT record that follows
+	 * the question (dns.h), so that fewer answers come truncated. */
+	if (origin->via == DNSFWD_TCP && q->edns &&
+	    q->edns_size < DNS_EDNS_MAX && len >= q->question_end + 5) {
+		out[q->question_end + 3] = (uint8_t)(DNS_EDNS_MAX >> 8);
+		out[q->question_end + 4] = (uint8_t)DNS_EDNS_MAX;
+	}
 	if (sendto(fd, out, len, MSG_DONTWAIT, to, addr_len(to)) == -1) {
 		f->stats.refused++;
 		log_warn("dns forward: %s to %s: sendto: %s", q->name,

@@ -24,9 +24,11 @@
  * past DNSFWD_MAX_PENDING in flight, dnsfwd_query() refuses and the
  * caller answers SERVFAIL itself.
  *
- * Not done: a TCP client's query goes upstream over UDP too, and an
- * upstream answer with TC=1 is relayed as it is (the client sees the
- * truncation) rather than asked again over TCP upstream.
+ * A TCP client's query goes upstream over UDP too, its EDNS size raised
+ * to DNS_EDNS_MAX when it offered less.  Not done: an upstream answer
+ * with TC=1 (longer than that, or to a TCP client without EDNS) is
+ * relayed as it is, the client seeing the truncation, rather than asked
+ * again over TCP upstream.
  *
  * Not thread-safe: the loop's.
  */
