@@ -5,11 +5,11 @@
  * sent, an answer read back or the timer giving up on it.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/dns.h>
@@ -19,6 +19,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "proxyd/dnsfwd.h"
+#include "proxyd/srccache.h"
 
 /* Datagrams read per wake-up, so that a flood of answers cannot starve
  * the loop's other events. */
@@ -44,38 +45,58 @@ struct dnsfwd {
 /* --- where to --------------------------------------------------------------
  */
 
+/* Whether sa is one of the stub's own addresses: forwarding there would
+ * hand each query back to the stub, again and again up to the bound. */
+static bool
+dnsfwd_is_stub(const struct config *cfg, const struct sockaddr *sa)
+{
+	char a[ADDR_STRLEN];
+	size_t i;
+
+	for (i = 0; i < cfg->n_dns_listen; i++)
+		if (addr_equal(sa,
+		               (const struct sockaddr *)&cfg->dns_listen[i])) {
+			log_warn("dns forward: %s is dns_listen, the stub "
+			         "itself: not forwarded to",
+			         addr_fmt(sa, a, sizeof(a)));
+			return true;
+		}
+	return false;
+}
+
 size_t
 dnsfwd_upstreams_of(const struct config *cfg, struct evdns_base *dns,
                     struct sockaddr_storage *up)
 {
-	size_t n = 0;
-	int i, count;
+	size_t n = 0, i;
+	int k, count;
 
 	if (cfg->dns_upstream_none)
 		return 0;
-	if (cfg->n_dns_upstream > 0) {
-		memcpy(up, cfg->dns_upstream,
-		       cfg->n_dns_upstream * sizeof(*up));
-		return cfg->n_dns_upstream;
-	}
+	for (i = 0; i < cfg->n_dns_upstream; i++)
+		if (!dnsfwd_is_stub(
+		        cfg, (const struct sockaddr *)&cfg->dns_upstream[i]))
+			up[n++] = cfg->dns_upstream[i];
+	if (cfg->n_dns_upstream > 0)
+		return n;
 	count = dns != NULL ? evdns_base_count_nameservers(dns) : 0;
-	for (i = 0; i < count && n < CONFIG_MAX_DNS; i++) {
+	for (k = 0; k < count && n < CONFIG_MAX_DNS; k++) {
 		memset(&up[n], 0, sizeof(up[n]));
 		if (evdns_base_get_nameserver_addr(
-		        dns, i, (struct sockaddr *)&up[n], sizeof(up[n])) > 0 &&
-		    (up[n].ss_family == AF_INET || up[n].ss_family == AF_INET6))
+		        dns, k, (struct sockaddr *)&up[n], sizeof(up[n])) > 0 &&
+		    (up[n].ss_family == AF_INET ||
+		     up[n].ss_family == AF_INET6) &&
+		    !dnsfwd_is_stub(cfg, (const struct sockaddr *)&up[n]))
 			n++;
 	}
 	return n;
 }
 
+/* The daemon's monotonic milliseconds (srccache.h's clock). */
 static uint64_t
 dnsfwd_now_ms(void)
 {
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+	return (uint64_t)srccache_now_ms();
 }
 
 static uint16_t

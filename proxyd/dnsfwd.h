@@ -64,7 +64,8 @@ typedef void (*dnsfwd_reply_fn)(void *arg, const struct dnsfwd_origin *origin,
  * The upstreams per cfg into up[0..CONFIG_MAX_DNS): cfg's dns_upstream,
  * or without any the name servers of dns (an evdns base made with
  * EVDNS_BASE_INITIALIZE_NAMESERVERS: resolv.conf as read at start; NULL
- * when there is none).  Returns how many (0: nothing to forward to;
+ * when there is none), less any that is a dns_listen address (the stub
+ * itself: logged).  Returns how many (0: nothing to forward to;
  * dns_upstream = none is 0 too).
  */
 size_t dnsfwd_upstreams_of(const struct config *cfg, struct evdns_base *dns,

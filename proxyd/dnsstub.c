@@ -601,7 +601,7 @@ dnsstub_open_fwd(struct dnsstub *stub, char *err, size_t errlen)
 		log_info("dns: %s: MX, TXT and other such queries get NOTIMP",
 		         pd->cfg.dns_upstream_none
 		             ? "dns_upstream = none"
-		             : "no resolver in /etc/resolv.conf");
+		             : "no upstream to forward to");
 		return 0;
 	}
 	stub->fwd =

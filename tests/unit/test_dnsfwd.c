@@ -21,6 +21,8 @@
 #include <cmocka.h>
 #include <event2/event.h>
 
+#include "common/addr.h"
+#include "common/config.h"
 #include "proxyd/dns.h"
 #include "proxyd/dnsfwd.h"
 #include "proxyd/dnsfwdq.h"
@@ -541,6 +543,44 @@ test_forward_to_a_resolver(void **state)
 	event_base_free(g.base);
 }
 
+/* --- where to ------------------------------------------------------------- */
+
+static void
+test_upstreams_are_dns_upstream_less_the_stub(void **state)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+	struct sockaddr_storage up[CONFIG_MAX_DNS];
+	socklen_t len;
+
+	(void)state;
+	assert_non_null(cfg);
+	config_defaults(cfg);
+	cfg->n_dns_listen = 1;
+	assert_int_equal(
+	    addr_parse("127.0.0.1:9053", &cfg->dns_listen[0], &len), 0);
+	cfg->n_dns_upstream = 3;
+	assert_int_equal(
+	    addr_parse("192.0.2.53:53", &cfg->dns_upstream[0], &len), 0);
+	/* The stub itself: handing queries to it would loop. */
+	assert_int_equal(
+	    addr_parse("127.0.0.1:9053", &cfg->dns_upstream[1], &len), 0);
+	assert_int_equal(
+	    addr_parse("[2001:db8::53]:53", &cfg->dns_upstream[2], &len), 0);
+	assert_int_equal(dnsfwd_upstreams_of(cfg, NULL, up), 2);
+	assert_true(addr_equal((struct sockaddr *)&up[0],
+	                       (struct sockaddr *)&cfg->dns_upstream[0]));
+	assert_true(addr_equal((struct sockaddr *)&up[1],
+	                       (struct sockaddr *)&cfg->dns_upstream[2]));
+	/* none: nothing, whatever else is set. */
+	cfg->dns_upstream_none = true;
+	assert_int_equal(dnsfwd_upstreams_of(cfg, NULL, up), 0);
+	/* Nothing set and no resolver: nothing. */
+	cfg->dns_upstream_none = false;
+	cfg->n_dns_upstream = 0;
+	assert_int_equal(dnsfwd_upstreams_of(cfg, NULL, up), 0);
+	free(cfg);
+}
+
 int
 main(void)
 {
@@ -554,6 +594,7 @@ main(void)
 	    cmocka_unit_test(test_too_long_for_the_client_is_truncated),
 	    cmocka_unit_test(test_an_unanswered_client_gets_servfail),
 	    cmocka_unit_test(test_forward_to_a_resolver),
+	    cmocka_unit_test(test_upstreams_are_dns_upstream_less_the_stub),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
