@@ -12,11 +12,12 @@
 # default_action deny and no rule they are NOTIMP and never leave.  DNS
 # sent to an explicit server is still the stub's.  With fake_ip6_range,
 # AAAA gets a fake IPv6 address that curl -6 reaches the server through,
-# and that the name keeps across a restart.
+# and that the name keeps across a restart.  An upstream that only echoes
+# the query back gets the client SERVFAIL after the forwarder's timeout.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 48
+plan 52
 tg_setup
 if ! unbound_start \
     "big.test. 60 IN TXT \"$(printf 'x%.0s' {1..200})\" \"$(printf 'y%.0s' {1..200})\" \"$(printf 'z%.0s' {1..200})\""; then
@@ -147,6 +148,22 @@ is "$(unbound_queries d.test)" "" "unbound never saw d.test"
 ok $? "a rule allows dig d.test over DNS"
 is "$(as_guard "${dig1[@]}" +short d.test MX)" "10 mx.d.test." "now dig d.test MX is forwarded"
 is "$(unbound_queries d.test)" "d.test MX $TG_C4" "and unbound saw it"
+
+# --- an upstream that never answers -----------------------------------------------
+
+# UDP port 9999 of the server side echoes each datagram back: the query
+# itself returns, from the right address and with the right id, but it is
+# no answer.
+tg_stop
+CONF=$(tg_conf default_action=allow dns_upstream="$TG_S4:9999")
+tg_start "$CONF"
+ok $? "tollgated starts with dns_upstream = $TG_S4:9999, an echo"
+udp=$(udp_count 9999)
+out=$(as_guard dig +time=12 +tries=1 d.test MX)
+like "$out" 'status: SERVFAIL' "dig d.test MX: SERVFAIL, its query echoed back taken for no answer"
+ok '[ "$(udp_count 9999)" -gt "$udp" ]' "the query did reach $TG_S4:9999"
+like "$(tg_wait_log 'unanswered by')" "d\\.test \\(type 15\\) unanswered by $TG_S4:9999 after 5000 ms" \
+    "tollgated says it gave up after 5 s"
 
 tg_stop
 is "$TG_DEXIT" 0 "tollgated exits 0 on SIGTERM"
