@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
@@ -30,12 +33,22 @@ struct dnsfwd_sock {
 	struct event *ev;
 };
 
+/* A query asked again over TCP: it owns its entry, out of the table. */
+struct dnsfwd_tcp {
+	LIST_ENTRY(dnsfwd_tcp) entry;
+	struct dnsfwd *f;
+	struct bufferevent *bev;
+	struct dnsfwdq_entry *e;
+};
+
 struct dnsfwd {
 	struct event_base *base;
 	struct sockaddr_storage up[CONFIG_MAX_DNS];
 	size_t n_up, cur; /* the upstream the next query goes to */
 	struct dnsfwd_sock v4, v6;
 	struct event *timer;
+	LIST_HEAD(, dnsfwd_tcp) tcps;
+	size_t n_tcp;
 	dnsfwd_reply_fn reply;
 	void *arg;
 	struct dnsfwd_stats stats;
@@ -170,6 +183,115 @@ dnsfwd_timer_cb(evutil_socket_t fd, short what, void *arg)
 	dnsfwd_arm(f);
 }
 
+/* --- asked again over TCP --------------------------------------------------
+ */
+
+/* Give t's client the answer, or SERVFAIL (msg NULL); t is gone. */
+static void
+dnsfwd_tcp_end(struct dnsfwd_tcp *t, const uint8_t *msg, size_t len)
+{
+	static uint8_t out[DNS_MSG_MAX];
+	struct dnsfwd *f = t->f;
+	size_t n;
+
+	if (msg != NULL)
+		n = dnsfwdq_relay(t->e, msg, len, out, sizeof(out));
+	else
+		n = dnsfwdq_error(t->e, DNS_R_SERVFAIL, out, sizeof(out));
+	if (msg != NULL && n > 0)
+		f->stats.answered++;
+	else
+		f->stats.timeouts++;
+	if (n > 0)
+		f->reply(f->arg, &t->e->origin, out, n);
+	LIST_REMOVE(t, entry);
+	f->n_tcp--;
+	bufferevent_free(t->bev);
+	free(t->e);
+	free(t);
+}
+
+static void
+dnsfwd_tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct dnsfwd_tcp *t = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	size_t have = evbuffer_get_length(in);
+	const uint8_t *buf;
+	int total;
+
+	buf = evbuffer_pullup(in, have < 2 + DNS_MSG_MAX
+	                              ? (ev_ssize_t)have
+	                              : (ev_ssize_t)(2 + DNS_MSG_MAX));
+	total = buf != NULL ? dns_tcp_len(buf, have) : DNS_TCP_INVALID;
+	if (total == DNS_TCP_NEED_MORE)
+		return;
+	/* One query on the connection: anything but its answer is wrong. */
+	if (total == DNS_TCP_INVALID ||
+	    dnsfwdq_matches(t->e, buf + 2, (size_t)total - 2) == -1) {
+		log_info("dns forward: %s over TCP: no answer", t->e->q.name);
+		dnsfwd_tcp_end(t, NULL, 0);
+		return;
+	}
+	dnsfwd_tcp_end(t, buf + 2, (size_t)total - 2);
+}
+
+static void
+dnsfwd_tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct dnsfwd_tcp *t = arg;
+
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	log_info("dns forward: %s over TCP: %s", t->e->q.name,
+	         (what & BEV_EVENT_TIMEOUT) ? "timed out"
+	         : (what & BEV_EVENT_EOF)   ? "closed"
+	                                    : strerror(EVUTIL_SOCKET_ERROR()));
+	dnsfwd_tcp_end(t, NULL, 0);
+}
+
+/*
+ * e's answer came truncated over UDP to a TCP client: ask the upstream
+ * it went to again over TCP, where nothing is cut.  0: under way, the
+ * answer or SERVFAIL comes through reply() and e is freed then; -1: not
+ * (past DNSFWD_TCP_MAX, or no connection), e is still the caller's.
+ */
+static int
+dnsfwd_tcp_ask(struct dnsfwd *f, struct dnsfwdq_entry *e)
+{
+	const struct sockaddr *to =
+	    (const struct sockaddr *)&f->up[e->upstream];
+	struct timeval limit = {DNSFWD_TIMEOUT_MS / 1000,
+	                        DNSFWD_TIMEOUT_MS % 1000 * 1000};
+	uint8_t len2[2] = {(uint8_t)(e->len >> 8), (uint8_t)e->len};
+	struct dnsfwd_tcp *t;
+
+	if (f->n_tcp >= DNSFWD_TCP_MAX || (t = calloc(1, sizeof(*t))) == NULL)
+		return -1;
+	/* Deferred: no callback runs inside this function. */
+	t->bev = bufferevent_socket_new(
+	    f->base, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
+	if (t->bev == NULL ||
+	    bufferevent_socket_connect(t->bev, to, (int)addr_len(to)) == -1 ||
+	    bufferevent_write(t->bev, len2, 2) == -1 ||
+	    bufferevent_write(t->bev, e->msg, e->len) == -1) {
+		if (t->bev != NULL)
+			bufferevent_free(t->bev);
+		free(t);
+		return -1;
+	}
+	t->f = f;
+	t->e = e;
+	bufferevent_setcb(t->bev, dnsfwd_tcp_read_cb, NULL, dnsfwd_tcp_event_cb,
+	                  t);
+	bufferevent_set_timeouts(t->bev, &limit, &limit);
+	bufferevent_enable(t->bev, EV_READ | EV_WRITE);
+	LIST_INSERT_HEAD(&f->tcps, t, entry);
+	f->n_tcp++;
+	f->stats.tcp++;
+	return 0;
+}
+
 /* --- the answers -----------------------------------------------------------
  */
 
@@ -205,6 +327,10 @@ dnsfwd_read_cb(evutil_socket_t fd, short what, void *arg)
 			f->stats.stray++;
 			continue;
 		}
+		if (e->origin.via == DNSFWD_TCP &&
+		    dnsfwdq_truncated(buf, (size_t)n) &&
+		    dnsfwd_tcp_ask(f, e) == 0)
+			continue;
 		len = dnsfwdq_relay(e, buf, (size_t)n, out, sizeof(out));
 		if (len > 0) {
 			f->stats.answered++;
@@ -271,6 +397,7 @@ dnsfwd_new(struct event_base *base, const struct sockaddr_storage *up, size_t n,
 	f->reply = reply;
 	f->arg = arg;
 	f->v4.fd = f->v6.fd = -1;
+	LIST_INIT(&f->tcps);
 	dnsfwdq_init(&f->q, DNSFWD_MAX_PENDING, DNSFWD_TIMEOUT_MS);
 	if ((f->timer = evtimer_new(base, dnsfwd_timer_cb, f)) == NULL) {
 		snprintf(err, errlen, "dns forward: cannot make the timer");
@@ -293,8 +420,16 @@ fail:
 void
 dnsfwd_free(struct dnsfwd *f)
 {
+	struct dnsfwd_tcp *t;
+
 	if (f == NULL)
 		return;
+	while ((t = LIST_FIRST(&f->tcps)) != NULL) {
+		LIST_REMOVE(t, entry);
+		bufferevent_free(t->bev);
+		free(t->e);
+		free(t);
+	}
 	dnsfwd_sock_close(&f->v4);
 	dnsfwd_sock_close(&f->v6);
 	if (f->timer != NULL)
@@ -316,17 +451,12 @@ int
 dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,
              const struct dns_query *q, const uint8_t *msg, size_t len)
 {
-	static uint8_t out[DNS_MSG_MAX];
 	const struct sockaddr *to = (const struct sockaddr *)&f->up[f->cur];
 	struct dnsfwdq_entry *e;
 	char a[ADDR_STRLEN];
 	int fd = to->sa_family == AF_INET ? f->v4.fd : f->v6.fd;
 
-	if (len < DNS_HDR_LEN || len > sizeof(out)) {
-		f->stats.refused++;
-		return -1;
-	}
-	e = dnsfwdq_add(&f->q, origin, q, msg, f->cur, dnsfwd_now_ms(),
+	e = dnsfwdq_add(&f->q, origin, q, msg, len, f->cur, dnsfwd_now_ms(),
 	                dnsfwd_rand16, NULL);
 	if (e == NULL) {
 		f->stats.refused++;
@@ -336,23 +466,20 @@ dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,
 		                                           : strerror(errno)));
 		return -1;
 	}
-	memcpy(out, msg, len);
-	out[0] = (uint8_t)(e->id >> 8);
-	out[1] = (uint8_t)e->id;
 	/* A TCP client takes any size, but its answer comes over UDP: offer
 	 * upstream the most we take there, in the OPT record that follows
 	 * the question (dns.h), so that fewer answers come truncated. */
 	if (origin->via == DNSFWD_TCP && q->edns &&
 	    q->edns_size < DNS_EDNS_MAX && len >= q->question_end + 5) {
-		out[q->question_end + 3] = (uint8_t)(DNS_EDNS_MAX >> 8);
-		out[q->question_end + 4] = (uint8_t)DNS_EDNS_MAX;
+		e->msg[q->question_end + 3] = (uint8_t)(DNS_EDNS_MAX >> 8);
+		e->msg[q->question_end + 4] = (uint8_t)DNS_EDNS_MAX;
 	}
-	if (sendto(fd, out, len, MSG_DONTWAIT, to, addr_len(to)) == -1) {
+	if (sendto(fd, e->msg, e->len, MSG_DONTWAIT, to, addr_len(to)) == -1) {
 		f->stats.refused++;
 		log_warn("dns forward: %s to %s: sendto: %s", q->name,
 		         addr_fmt(to, a, sizeof(a)), strerror(errno));
-		dnsfwdq_cancel(&f->q,
-		               e); /* the caller answers, not the timer */
+		/* The caller answers, not the timer. */
+		dnsfwdq_cancel(&f->q, e);
 		return -1;
 	}
 	f->stats.sent++;

@@ -25,10 +25,11 @@
  * caller answers SERVFAIL itself.
  *
  * A TCP client's query goes upstream over UDP too, its EDNS size raised
- * to DNS_EDNS_MAX when it offered less.  Not done: an upstream answer
- * with TC=1 (longer than that, or to a TCP client without EDNS) is
- * relayed as it is, the client seeing the truncation, rather than asked
- * again over TCP upstream.
+ * to DNS_EDNS_MAX when it offered less; when the answer still comes with
+ * TC=1, the query is asked again over TCP, on a connection of its own to
+ * the same upstream (at most DNSFWD_TCP_MAX at once, each given
+ * DNSFWD_TIMEOUT_MS more), and the whole answer relayed; past that bound
+ * the truncated answer is relayed as it is.
  *
  * Not thread-safe: the loop's.
  */
@@ -47,6 +48,7 @@
 
 #define DNSFWD_MAX_PENDING 1024
 #define DNSFWD_TIMEOUT_MS  5000
+#define DNSFWD_TCP_MAX     64 /* queries asked again over TCP at once */
 
 struct dnsfwd;
 struct evdns_base;
@@ -100,8 +102,9 @@ int dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,
 struct dnsfwd_stats {
 	uint64_t sent;     /* queries sent upstream */
 	uint64_t answered; /* answers relayed */
-	uint64_t timeouts; /* SERVFAIL after DNSFWD_TIMEOUT_MS */
+	uint64_t timeouts; /* SERVFAIL: no answer in DNSFWD_TIMEOUT_MS */
 	uint64_t refused;  /* not sent: full, no id, send failed */
+	uint64_t tcp;      /* asked again over TCP after a truncation */
 	uint64_t stray;    /* datagrams that answered nothing in flight */
 	size_t in_flight;
 };

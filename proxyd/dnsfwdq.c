@@ -32,7 +32,7 @@ dnsfwdq_init(struct dnsfwdq *t, size_t max, unsigned timeout_ms)
 	t->timeout_ms = timeout_ms;
 }
 
-static void
+void
 dnsfwdq_remove(struct dnsfwdq *t, struct dnsfwdq_entry *e)
 {
 	TAILQ_REMOVE(&t->queue, e, entry);
@@ -53,15 +53,16 @@ dnsfwdq_clear(struct dnsfwdq *t)
 
 struct dnsfwdq_entry *
 dnsfwdq_add(struct dnsfwdq *t, const struct dnsfwd_origin *origin,
-            const struct dns_query *q, const uint8_t *msg, size_t upstream,
-            uint64_t now_ms, uint16_t (*rand16)(void *arg), void *arg)
+            const struct dns_query *q, const uint8_t *msg, size_t len,
+            size_t upstream, uint64_t now_ms, uint16_t (*rand16)(void *arg),
+            void *arg)
 {
 	struct dnsfwdq_entry *e;
 	uint16_t id = 0;
 	int i;
 
 	if (q->opcode != 0 || q->question_end <= DNS_HDR_LEN ||
-	    q->question_end > sizeof(e->head)) {
+	    q->question_end > len) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -76,14 +77,16 @@ dnsfwdq_add(struct dnsfwdq *t, const struct dnsfwd_origin *origin,
 		errno = EAGAIN;
 		return NULL;
 	}
-	if ((e = calloc(1, sizeof(*e))) == NULL)
+	if ((e = calloc(1, sizeof(*e) + len)) == NULL)
 		return NULL;
 	e->id = id;
 	e->upstream = upstream;
 	e->deadline_ms = now_ms + t->timeout_ms;
 	e->origin = *origin;
 	e->q = *q;
-	memcpy(e->head, msg, q->question_end);
+	e->len = len;
+	memcpy(e->msg, msg, len);
+	put16(e->msg, id);
 	t->by_id[id] = e;
 	TAILQ_INSERT_TAIL(&t->queue, e, entry);
 	t->n++;
@@ -97,19 +100,29 @@ dnsfwdq_cancel(struct dnsfwdq *t, struct dnsfwdq_entry *e)
 	free(e);
 }
 
+int
+dnsfwdq_matches(const struct dnsfwdq_entry *e, const uint8_t *resp, size_t len)
+{
+	struct dns_query sent = e->q;
+
+	sent.id = e->id;
+	return dns_response_matches(&sent, resp, len);
+}
+
+bool
+dnsfwdq_truncated(const uint8_t *resp, size_t len)
+{
+	return len >= DNS_HDR_LEN && (get16(resp + 2) & DNS_F_TC) != 0;
+}
+
 struct dnsfwdq_entry *
 dnsfwdq_take(struct dnsfwdq *t, const uint8_t *resp, size_t len,
              size_t upstream)
 {
 	struct dnsfwdq_entry *e;
-	struct dns_query sent;
 
 	if (len < DNS_HDR_LEN || (e = t->by_id[get16(resp)]) == NULL ||
-	    e->upstream != upstream)
-		return NULL;
-	sent = e->q;
-	sent.id = e->id;
-	if (dns_response_matches(&sent, resp, len) == -1)
+	    e->upstream != upstream || dnsfwdq_matches(e, resp, len) == -1)
 		return NULL;
 	dnsfwdq_remove(t, e);
 	return e;
@@ -159,7 +172,7 @@ dnsfwdq_relay(const struct dnsfwdq_entry *e, const uint8_t *resp, size_t len,
 		len = qend;
 	}
 	put16(out, e->q.id);
-	memcpy(out + DNS_HDR_LEN, e->head + DNS_HDR_LEN, qend - DNS_HDR_LEN);
+	memcpy(out + DNS_HDR_LEN, e->msg + DNS_HDR_LEN, qend - DNS_HDR_LEN);
 	return len;
 }
 
@@ -167,6 +180,6 @@ size_t
 dnsfwdq_error(const struct dnsfwdq_entry *e, enum dns_rcode rcode, uint8_t *out,
               size_t cap)
 {
-	return dns_build_answer(&e->q, e->head, rcode, NULL, 0,
+	return dns_build_answer(&e->q, e->msg, rcode, NULL, 0,
 	                        e->origin.max_size, out, cap);
 }

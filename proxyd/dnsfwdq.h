@@ -63,9 +63,11 @@ struct dnsfwdq_entry {
 	uint64_t deadline_ms;
 	struct dnsfwd_origin origin;
 	struct dns_query q; /* as the client sent it (q.id its id) */
-	/* The client's message up to the end of its question: the question
-	 * it gets back, as it asked it. */
-	uint8_t head[DNS_HDR_LEN + DNS_NAME_WIRE_MAX + 4];
+	/* The client's message as it goes upstream: under id, the rest as
+	 * the client wrote it (its question is what the client gets back);
+	 * the caller may change the OPT record's fields in place. */
+	size_t len;
+	uint8_t msg[];
 };
 
 struct dnsfwdq {
@@ -82,27 +84,38 @@ void dnsfwdq_init(struct dnsfwdq *t, size_t max, unsigned timeout_ms);
 void dnsfwdq_clear(struct dnsfwdq *t);
 
 /*
- * Add the query q, parsed from a message whose first q->question_end
- * bytes are msg (opcode 0), from origin, sent to upstream, at now_ms.
- * Its id is the first of up to DNSFWDQ_ID_TRIES draws of rand16(arg)
- * that no query in flight has.
- * Returns the entry (its id is the one to send), or NULL with errno
- * EBUSY (max in flight), EAGAIN (no free id drawn), EINVAL (q is not a
- * whole QUERY) or ENOMEM.
+ * Add the query q, parsed from msg[0..len) (opcode 0), from origin, to be
+ * sent to upstream, at now_ms.  Its id is the first of up to
+ * DNSFWDQ_ID_TRIES draws of rand16(arg) that no query in flight has;
+ * e->msg is a copy of msg under that id, the message to send.
+ * Returns the entry, or NULL with errno EBUSY (max in flight), EAGAIN (no
+ * free id drawn), EINVAL (q is not a whole QUERY of msg) or ENOMEM.
  */
 struct dnsfwdq_entry *dnsfwdq_add(struct dnsfwdq *t,
                                   const struct dnsfwd_origin *origin,
                                   const struct dns_query *q, const uint8_t *msg,
-                                  size_t upstream, uint64_t now_ms,
+                                  size_t len, size_t upstream, uint64_t now_ms,
                                   uint16_t (*rand16)(void *arg), void *arg);
 
 /* Take e out of the table and free it: a query that could not be sent. */
 void dnsfwdq_cancel(struct dnsfwdq *t, struct dnsfwdq_entry *e);
 
+/* Take e out of the table, the caller's now (to free()): a query whose
+ * answer comes another way. */
+void dnsfwdq_remove(struct dnsfwdq *t, struct dnsfwdq_entry *e);
+
+/* Whether resp[0..len) answers e as it was sent: dns_response_matches()
+ * (id, QR, opcode, question) with e's id.  0, or -1 when it does not. */
+int dnsfwdq_matches(const struct dnsfwdq_entry *e, const uint8_t *resp,
+                    size_t len);
+
+/* Whether resp[0..len) has TC set: cut short by its sender. */
+bool dnsfwdq_truncated(const uint8_t *resp, size_t len);
+
 /*
  * The query that resp[0..len), received from upstream, answers: one in
- * flight with resp's id, sent to that upstream, and dns_response_matches()
- * (same id, QR, opcode, question).  It leaves the table: the caller
+ * flight with resp's id, sent to that upstream, and dnsfwdq_matches().
+ * It leaves the table: the caller
  * relays it (dnsfwdq_relay()) and frees it.  NULL when none: a stray or
  * forged response, which leaves the query it names waiting for the real
  * one.

@@ -17,10 +17,18 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 52
+plan 54
 tg_setup
-if ! unbound_start \
-    "big.test. 60 IN TXT \"$(printf 'x%.0s' {1..200})\" \"$(printf 'y%.0s' {1..200})\" \"$(printf 'z%.0s' {1..200})\""; then
+# TXT strings of 200 letters: 3 for big.test (more than 512 bytes), 8 for
+# bigger.test (more than the 1232 that goes over UDP).
+txt() {
+	local c
+	for c in "$@"; do
+		printf ' "%s"' "$(printf "$c%.0s" {1..200})"
+	done
+}
+if ! unbound_start "big.test. 60 IN TXT$(txt x y z)" \
+    "bigger.test. 60 IN TXT$(txt a b c d e f g h)"; then
 	echo "Bail out! cannot start unbound"
 	exit 1
 fi
@@ -89,6 +97,11 @@ out=$(as_guard "${dig1[@]}" +bufsize=512 big.test TXT 2>&1)
 like "$out" 'Truncated, retrying in TCP mode' \
     "an answer too long for the client comes truncated over UDP"
 like "$out" 'zzzzzzzzzz"' "and whole over TCP, which dig asks again on"
+out=$(as_guard "${dig1[@]}" +tcp bigger.test TXT 2>&1)
+like "$out" 'hhhhhhhhhh"' \
+    "over TCP an answer too long for any UDP comes whole (asked again over TCP upstream)"
+is "$(unbound_queries bigger.test TXT | awk '{print $2}' | tr '\n' ' ')" "TXT TXT " \
+    "unbound was asked twice: over UDP, then over TCP"
 
 # --- DNS to an explicit server is the stub's --------------------------------------
 

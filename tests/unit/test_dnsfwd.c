@@ -181,11 +181,11 @@ test_each_query_gets_a_free_id(void **state)
 	(void)state;
 	len = make_query(msg, 0xabcd, "mail.example", DNS_T_MX, 0);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	a = dnsfwdq_add(t, &o, &q, msg, 0, 1000, scripted, &s);
+	a = dnsfwdq_add(t, &o, &q, msg, len, 0, 1000, scripted, &s);
 	assert_non_null(a);
 	assert_int_equal(a->id, 0x1111);
 	/* 0x1111 is taken: drawn again until a free one comes. */
-	b = dnsfwdq_add(t, &o, &q, msg, 0, 1000, scripted, &s);
+	b = dnsfwdq_add(t, &o, &q, msg, len, 0, 1000, scripted, &s);
 	assert_non_null(b);
 	assert_int_equal(b->id, 0x2222);
 	assert_int_equal(s.next, 4);
@@ -209,9 +209,9 @@ test_no_free_id_refuses(void **state)
 	(void)state;
 	len = make_query(msg, 1, "a.example", DNS_T_TXT, 0);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_non_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	errno = 0;
-	assert_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	assert_int_equal(errno, EAGAIN);
 	assert_int_equal(s.next, 1 + DNSFWDQ_ID_TRIES);
 	assert_int_equal(t->n, 1);
@@ -236,15 +236,15 @@ test_the_bound_refuses_more(void **state)
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
 	for (i = 0; i < 3; i++)
 		assert_non_null(
-		    dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+		    dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	errno = 0;
-	assert_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	assert_int_equal(errno, EBUSY);
 	/* One answered: room for one more. */
 	e = dnsfwdq_expired(t, 5000);
 	assert_non_null(e);
 	free(e);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_non_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	table_free(t);
 }
 
@@ -265,9 +265,12 @@ test_queries_expire_oldest_first(void **state)
 	assert_false(dnsfwdq_next(t, &next));
 	len = make_query(msg, 1, "a.example", DNS_T_MX, 0);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 1000, scripted, &s));
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 2000, scripted, &s));
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 3000, scripted, &s));
+	assert_non_null(
+	    dnsfwdq_add(t, &o, &q, msg, len, 0, 1000, scripted, &s));
+	assert_non_null(
+	    dnsfwdq_add(t, &o, &q, msg, len, 0, 2000, scripted, &s));
+	assert_non_null(
+	    dnsfwdq_add(t, &o, &q, msg, len, 0, 3000, scripted, &s));
 	assert_true(dnsfwdq_next(t, &next));
 	assert_int_equal(next, 6000);
 	assert_null(dnsfwdq_expired(t, 5999));
@@ -305,7 +308,7 @@ test_only_the_answer_is_taken(void **state)
 	(void)state;
 	len = make_query(msg, 0x0102, "mail.example", DNS_T_MX, 1232);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	e = dnsfwdq_add(t, &o, &q, msg, 1, 0, scripted, &s);
+	e = dnsfwdq_add(t, &o, &q, msg, len, 1, 0, scripted, &s);
 	assert_non_null(e);
 	rlen = make_answer(resp, msg, &q, 1);
 	put_id(resp, 0x7777);
@@ -355,7 +358,7 @@ test_the_client_gets_its_id_and_question(void **state)
 	(void)state;
 	len = make_query(msg, 0x0102, "mail.example", DNS_T_MX, 1232);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_non_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	rlen = make_answer(resp, msg, &q, 2);
 	put_id(resp, 0x7777);
 	assert_memory_not_equal(resp + 12, msg + 12, q.question_end - 12);
@@ -393,7 +396,7 @@ test_too_long_for_the_client_is_truncated(void **state)
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
 	o = udp_origin(40000, dns_udp_size(&q));
 	assert_int_equal(o.max_size, 512);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_non_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	rlen = make_answer(resp, msg, &q, 40);
 	assert_true(rlen > 512);
 	put_id(resp, 0x7777);
@@ -428,7 +431,7 @@ test_an_unanswered_client_gets_servfail(void **state)
 	(void)state;
 	len = make_query(msg, 0x0102, "mail.example", DNS_T_MX, 1232);
 	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
-	assert_non_null(dnsfwdq_add(t, &o, &q, msg, 0, 0, scripted, &s));
+	assert_non_null(dnsfwdq_add(t, &o, &q, msg, len, 0, 0, scripted, &s));
 	e = dnsfwdq_expired(t, 5000);
 	assert_non_null(e);
 	n = dnsfwdq_error(e, DNS_R_SERVFAIL, out, sizeof(out));
@@ -543,6 +546,123 @@ test_forward_to_a_resolver(void **state)
 	event_base_free(g.base);
 }
 
+/* Read exactly n bytes from fd (blocking, 2 s at most). */
+static void
+read_all(int fd, uint8_t *buf, size_t n)
+{
+	struct timeval limit = {2, 0};
+	ssize_t r;
+
+	assert_int_equal(
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit)), 0);
+	while (n > 0) {
+		r = read(fd, buf, n);
+		assert_true(r > 0);
+		buf += r;
+		n -= (size_t)r;
+	}
+}
+
+static void
+test_truncated_for_a_tcp_client_is_asked_again_over_tcp(void **state)
+{
+	struct sockaddr_storage up;
+	struct sockaddr_in *sin = (struct sockaddr_in *)&up;
+	struct sockaddr_storage from;
+	socklen_t slen = sizeof(*sin), flen = sizeof(from);
+	struct dnsfwd_origin o;
+	struct dnsfwd_stats st;
+	struct dns_query q;
+	struct got g;
+	struct dnsfwd *f;
+	struct timeval settle = {0, 300000}, limit = {5, 0};
+	uint8_t msg[512], sent[2048], tc[512], resp[4096], len2[2];
+	char err[256];
+	size_t len, rlen;
+	ssize_t n;
+	int rfd, lfd, cfd, one = 1;
+
+	(void)state;
+	memset(&g, 0, sizeof(g));
+	g.base = event_base_new();
+	assert_non_null(g.base);
+	/* The resolver: UDP and TCP on one loopback port. */
+	rfd = socket(AF_INET, SOCK_DGRAM, 0);
+	lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(rfd >= 0 && lfd >= 0);
+	memset(&up, 0, sizeof(up));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rfd, (struct sockaddr *)sin, slen), 0);
+	assert_int_equal(getsockname(rfd, (struct sockaddr *)sin, &slen), 0);
+	assert_int_equal(
+	    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)sin, slen), 0);
+	assert_int_equal(listen(lfd, 4), 0);
+
+	f = dnsfwd_new(g.base, &up, 1, on_reply, &g, err, sizeof(err));
+	assert_non_null(f);
+	memset(&o, 0, sizeof(o));
+	o.via = DNSFWD_TCP;
+	o.fd = -1;
+	o.tcp_id = 9;
+	o.max_size = DNS_MSG_MAX;
+	/* A TCP client offering 512 bytes of EDNS. */
+	len = make_query(msg, 0x0102, "mail.example", DNS_T_MX, 512);
+	assert_int_equal(dns_parse_query(msg, len, &q), DNS_QUERY);
+	assert_int_equal(dnsfwd_query(f, &o, &q, msg, len), 0);
+	n = recvfrom(rfd, sent, sizeof(sent), 0, (struct sockaddr *)&from,
+	             &flen);
+	assert_int_equal(n, (ssize_t)len);
+	/* Upstream is offered what we take over UDP. */
+	assert_int_equal(sent[q.question_end + 3] << 8 |
+	                     sent[q.question_end + 4],
+	                 DNS_EDNS_MAX);
+
+	/* A truncated answer over UDP: not for the client. */
+	rlen = make_answer(tc, msg, &q, 0);
+	put_id(tc, get_id(sent));
+	tc[2] |= 0x02;
+	assert_int_equal(
+	    sendto(rfd, tc, rlen, 0, (struct sockaddr *)&from, flen),
+	    (ssize_t)rlen);
+	event_base_loopexit(g.base, &settle);
+	event_base_dispatch(g.base);
+	assert_int_equal(g.calls, 0);
+
+	/* The same query comes again over TCP... */
+	cfd = accept(lfd, NULL, NULL);
+	assert_true(cfd >= 0);
+	read_all(cfd, len2, 2);
+	assert_int_equal(len2[0] << 8 | len2[1], len);
+	read_all(cfd, resp, len);
+	assert_memory_equal(resp, sent, len);
+	/* ...and its whole answer, longer than UDP takes, is relayed. */
+	rlen = make_answer(resp, sent, &q, 80);
+	assert_true(rlen > DNS_EDNS_MAX);
+	len2[0] = (uint8_t)(rlen >> 8);
+	len2[1] = (uint8_t)rlen;
+	assert_int_equal(write(cfd, len2, 2), 2);
+	assert_int_equal(write(cfd, resp, rlen), (ssize_t)rlen);
+	event_base_loopexit(g.base, &limit);
+	event_base_dispatch(g.base);
+	assert_int_equal(g.calls, 1);
+	assert_int_equal(g.len, rlen);
+	assert_int_equal(get_id(g.msg), 0x0102);
+	assert_int_equal(g.origin.via, DNSFWD_TCP);
+	assert_int_equal(g.origin.tcp_id, 9);
+	assert_int_equal(g.msg[2] & 0x02, 0);
+	dnsfwd_stats(f, &st);
+	assert_int_equal(st.tcp, 1);
+	assert_int_equal(st.answered, 1);
+
+	dnsfwd_free(f);
+	close(cfd);
+	close(lfd);
+	close(rfd);
+	event_base_free(g.base);
+}
+
 /* --- where to ------------------------------------------------------------- */
 
 static void
@@ -594,6 +714,8 @@ main(void)
 	    cmocka_unit_test(test_too_long_for_the_client_is_truncated),
 	    cmocka_unit_test(test_an_unanswered_client_gets_servfail),
 	    cmocka_unit_test(test_forward_to_a_resolver),
+	    cmocka_unit_test(
+	        test_truncated_for_a_tcp_client_is_asked_again_over_tcp),
 	    cmocka_unit_test(test_upstreams_are_dns_upstream_less_the_stub),
 	};
 
