@@ -55,8 +55,7 @@ struct dnsfwd {
 	struct dnsfwdq q; /* last: 512 KiB of ids */
 };
 
-/* --- where to --------------------------------------------------------------
- */
+/* --- where to ------------------------------------------------------------- */
 
 /* Whether sa is one of the stub's own addresses: forwarding there would
  * hand each query back to the stub, again and again up to the bound. */
@@ -133,8 +132,7 @@ dnsfwd_upstream_index(const struct dnsfwd *f, const struct sockaddr *from)
 	return -1;
 }
 
-/* --- the timer -------------------------------------------------------------
- */
+/* --- the timer ------------------------------------------------------------ */
 
 static void
 dnsfwd_arm(struct dnsfwd *f)
@@ -183,8 +181,7 @@ dnsfwd_timer_cb(evutil_socket_t fd, short what, void *arg)
 	dnsfwd_arm(f);
 }
 
-/* --- asked again over TCP --------------------------------------------------
- */
+/* --- asked again over TCP ------------------------------------------------- */
 
 /* Give t's client the answer, or SERVFAIL (msg NULL); t is gone. */
 static void
@@ -292,8 +289,7 @@ dnsfwd_tcp_ask(struct dnsfwd *f, struct dnsfwdq_entry *e)
 	return 0;
 }
 
-/* --- the answers -----------------------------------------------------------
- */
+/* --- the answers ---------------------------------------------------------- */
 
 static void
 dnsfwd_read_cb(evutil_socket_t fd, short what, void *arg)
@@ -341,8 +337,7 @@ dnsfwd_read_cb(evutil_socket_t fd, short what, void *arg)
 	dnsfwd_arm(f);
 }
 
-/* --- the sockets -----------------------------------------------------------
- */
+/* --- the sockets ---------------------------------------------------------- */
 
 static int
 dnsfwd_sock_open(struct dnsfwd *f, struct dnsfwd_sock *s, int family, char *err,
@@ -444,8 +439,7 @@ dnsfwd_upstream(const struct dnsfwd *f)
 	return (const struct sockaddr *)&f->up[f->cur];
 }
 
-/* --- a query ---------------------------------------------------------------
- */
+/* --- a query -------------------------------------------------------------- */
 
 int
 dnsfwd_query(struct dnsfwd *f, const struct dnsfwd_origin *origin,

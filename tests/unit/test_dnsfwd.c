@@ -445,8 +445,7 @@ test_an_unanswered_client_gets_servfail(void **state)
 	table_free(t);
 }
 
-/* --- the forwarder on a loopback resolver ----------------------------------
- */
+/* --- the forwarder on a loopback resolver --------------------------------- */
 
 struct got {
 	uint8_t msg[2048];
