@@ -24,6 +24,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/dns.h"
+#include "proxyd/dnsfwd.h"
 #include "proxyd/dnsstub.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/fakeip.h"
@@ -52,6 +53,7 @@ struct dnstcp {
 	struct worker_job job;
 	TAILQ_ENTRY(dnstcp) entry;
 	struct dnsstub *stub;
+	uint64_t id; /* how a forwarded query's answer finds it */
 	struct bufferevent *bev;
 	struct sockaddr_storage client, dst; /* dst: where it connected to,
 	                                      * before the redirect */
@@ -84,7 +86,9 @@ struct dnsstub {
 	TAILQ_HEAD(, dnstcp) tcps;
 	size_t n_tcps;
 	struct srccache seen; /* who asked from a port, lately */
-	uint64_t answered, refused, dropped, full;
+	struct dnsfwd *fwd;   /* to dns_upstream; NULL: none, NOTIMP */
+	uint64_t next_tcp_id;
+	uint64_t dropped, full; /* the answers: pd->dns_stats */
 };
 
 /* --- the answer ----------------------------------------------------------- */
@@ -105,11 +109,13 @@ dnsstub_send(int fd, const struct sockaddr_storage *client, socklen_t clen,
 		    strerror(errno));
 }
 
-/* A refused query: its log line and event row, as a connection's. */
+/* A refused or forwarded query: its log line and event row, as a
+ * connection's; dst is where it went (NULL: nowhere). */
 static void
 dnsstub_record(struct dnsstub *stub, const struct sockaddr_storage *client,
                const struct dns_query *q, const struct app *app,
-               const struct rules_entry *e)
+               enum action verdict, const struct rules_entry *e,
+               const struct sockaddr *dst)
 {
 	struct sockaddr_storage none = {.ss_family = AF_UNSPEC};
 	struct peek_info name = {
@@ -118,12 +124,12 @@ dnsstub_record(struct dnsstub *stub, const struct sockaddr_storage *client,
 	};
 	struct decision d = {
 	    .id = stub->pd->next_conn_id++,
-	    .verdict = e->action,
-	    .reason = REASON_RULE,
-	    .rule_id = e->id,
+	    .verdict = verdict,
+	    .reason = e != NULL ? REASON_RULE : REASON_DEFAULT,
+	    .rule_id = e != NULL ? e->id : 0,
 	    .app = app,
 	    .client = (const struct sockaddr *)client,
-	    .dst = (const struct sockaddr *)&none,
+	    .dst = dst != NULL ? dst : (const struct sockaddr *)&none,
 	    .port = 53,
 	    .peek = &name,
 	    .flags = app->known ? 0 : EVENT_F_UNKNOWN,
@@ -136,13 +142,50 @@ dnsstub_record(struct dnsstub *stub, const struct sockaddr_storage *client,
 }
 
 /*
- * Answer q from app: the rules first, then by type.  Every path sends
- * exactly one answer.
+ * A type the stub does not answer itself, allowed by rule e (NULL: no
+ * rule decided): to dns_upstream when e allows or, without a rule,
+ * default_action does; else NOTIMP, for a forwarded name leaks upstream
+ * (and TXT is a tunnel), and a query never waits on a prompt.  0: the
+ * answer comes later (dnsstub_reply()); else the length of the one in
+ * out.
  */
 static size_t
-dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
-               const struct dns_query *q, const uint8_t *msg,
-               const struct app *app, size_t max_size, uint8_t *out, size_t cap)
+dnsstub_forward(struct dnsstub *stub, const struct dnsfwd_origin *o,
+                const struct dns_query *q, const uint8_t *msg, size_t len,
+                const struct app *app, const struct rules_entry *e,
+                uint8_t *out, size_t cap)
+{
+	enum action verdict =
+	    e != NULL ? e->action : stub->pd->cfg.default_action;
+	enum dns_rcode rcode = DNS_R_NOTIMP;
+
+	if (stub->fwd != NULL && verdict != ACTION_ALLOW) {
+		stub->pd->dns_stats.denied++;
+		dnsstub_record(stub, &o->client, q, app, verdict, e, NULL);
+	} else if (stub->fwd != NULL) {
+		dnsstub_record(stub, &o->client, q, app, verdict, e,
+		               dnsfwd_upstream(stub->fwd));
+		if (dnsfwd_query(stub->fwd, o, q, msg, len) == 0) {
+			stub->pd->dns_stats.forwarded++;
+			return 0;
+		}
+		rcode = DNS_R_SERVFAIL;
+		stub->pd->dns_stats.other++;
+	} else {
+		stub->pd->dns_stats.other++;
+	}
+	return dns_build_answer(q, msg, rcode, NULL, 0, o->max_size, out, cap);
+}
+
+/*
+ * Answer q (msg[0..len)) from app, who asked from o: the rules first,
+ * then by type.  Every path answers exactly once: now (the length of the
+ * answer in out), or through the forwarder later (0).
+ */
+static size_t
+dnsstub_answer(struct dnsstub *stub, const struct dnsfwd_origin *o,
+               const struct dns_query *q, const uint8_t *msg, size_t len,
+               const struct app *app, uint8_t *out, size_t cap)
 {
 	struct proxyd *pd = stub->pd;
 	const struct rules_entry *e;
@@ -160,8 +203,9 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 		pd->dns_stats.other++;
 		goto send;
 	}
-	if (q->qtype == DNS_T_PTR && dns_ptr_addr(q->name, &ptr) == 0) {
-		/* Our own made-up addresses only: nothing else is asked. */
+	if (q->qtype == DNS_T_PTR && dns_ptr_addr(q->name, &ptr) == 0 &&
+	    fakeip_in_range(pd->fakeip, (struct sockaddr *)&ptr)) {
+		/* Our own made-up addresses: nobody else knows them. */
 		name = fakeip_name(pd->fakeip, (struct sockaddr *)&ptr);
 		if (name == NULL) {
 			rcode = DNS_R_NXDOMAIN;
@@ -188,9 +232,8 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 	rq.now = time(NULL);
 	e = rulesvc_decide(pd, &rq, NULL);
 	if (e != NULL && e->action != ACTION_ALLOW) {
-		stub->refused++;
 		pd->dns_stats.denied++;
-		dnsstub_record(stub, client, q, app, e);
+		dnsstub_record(stub, &o->client, q, app, e->action, e, NULL);
 		rcode =
 		    e->action == ACTION_REJECT ? DNS_R_REFUSED : DNS_R_NXDOMAIN;
 		goto send;
@@ -207,32 +250,50 @@ dnsstub_answer(struct dnsstub *stub, const struct sockaddr_storage *client,
 		pd->dns_stats.answered++;
 		break;
 	case DNS_T_AAAA:
+		if (!fakeip_has_v6(pd->fakeip)) {
+			pd->dns_stats.other++;
+			break; /* NODATA */
+		}
+		if (fakeip_addr6(pd->fakeip, q->name, &rr.u.aaaa) == -1) {
+			rcode = DNS_R_SERVFAIL;
+			pd->dns_stats.other++;
+			break;
+		}
+		rr.type = DNS_T_AAAA;
+		n_rr = 1;
+		pd->dns_stats.answered++;
+		break;
 	case DNS_T_HTTPS:
 	case DNS_T_SVCB:
 		pd->dns_stats.other++;
 		break; /* NODATA */
 	default:
-		rcode = DNS_R_NOTIMP;
-		pd->dns_stats.other++;
-		break;
+		return dnsstub_forward(stub, o, q, msg, len, app, e, out, cap);
 	}
 send:
-	stub->answered++;
-	return dns_build_answer(q, msg, rcode, &rr, n_rr, max_size, out, cap);
+	return dns_build_answer(q, msg, rcode, &rr, n_rr, o->max_size, out,
+	                        cap);
 }
 
 /* Answer a UDP query from app, on the socket it came in on. */
 static void
 dnsstub_answer_udp(struct dnsstub *stub, int fd,
                    const struct sockaddr_storage *client, socklen_t clen,
-                   const struct dns_query *q, const uint8_t *msg,
+                   const struct dns_query *q, const uint8_t *msg, size_t len,
                    const struct app *app)
 {
+	struct dnsfwd_origin o = {
+	    .via = DNSFWD_UDP,
+	    .fd = fd,
+	    .clen = clen,
+	    .max_size = dns_udp_size(q),
+	};
 	uint8_t out[DNS_EDNS_MAX];
 
-	dnsstub_send(fd, client, clen, out,
-	             dnsstub_answer(stub, client, q, msg, app, dns_udp_size(q),
-	                            out, sizeof(out)));
+	memcpy(&o.client, client, clen);
+	dnsstub_send(
+	    fd, client, clen, out,
+	    dnsstub_answer(stub, &o, q, msg, len, app, out, sizeof(out)));
 }
 
 /* --- who asked -------------------------------------------------------------
@@ -261,7 +322,7 @@ dnsq_done(struct worker_job *job)
 		srccache_add(&stub->seen, (const struct sockaddr *)&dq->client,
 		             &dq->app, srccache_now_ms());
 	dnsstub_answer_udp(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
-	                   &dq->app);
+	                   dq->len, &dq->app);
 	free(dq);
 }
 
@@ -281,7 +342,6 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 		stub->dropped++;
 		return;
 	case DNS_FORMERR:
-		stub->answered++;
 		stub->pd->dns_stats.other++;
 		dnsstub_send(
 		    fd, client, clen, out,
@@ -292,13 +352,12 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	}
 	if ((seen = srccache_find(&stub->seen, (const struct sockaddr *)client,
 	                          srccache_now_ms())) != NULL) {
-		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, seen);
+		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, len, seen);
 		return;
 	}
 	if (stub->n_pending >= DNSSTUB_MAX_PENDING ||
 	    (dq = calloc(1, sizeof(*dq) + len)) == NULL) {
 		stub->full++;
-		stub->answered++;
 		stub->pd->dns_stats.other++;
 		dnsstub_send(fd, client, clen, out,
 		             dns_build_error(msg, len, DNS_R_SERVFAIL, out,
@@ -361,13 +420,34 @@ dnstcp_free(struct dnstcp *t)
 	free(t);
 }
 
-/* Answer every whole message t has sent, in order. */
+/* Frame msg[0..n) on t.  0, or -1: t is to be closed. */
+static int
+dnstcp_write(struct dnstcp *t, const uint8_t *msg, size_t n)
+{
+	uint8_t len2[2] = {(uint8_t)(n >> 8), (uint8_t)n};
+
+	if (bufferevent_write(t->bev, len2, 2) == -1 ||
+	    bufferevent_write(t->bev, msg, n) == -1)
+		return -1;
+	return 0;
+}
+
+/* Answer every whole message t has sent, in order (a forwarded one's
+ * answer comes after, when upstream sends it: RFC 7766 6.2.1.1). */
 static void
 dnstcp_answer_all(struct dnstcp *t)
 {
 	struct evbuffer *in = bufferevent_get_input(t->bev);
+	struct dnsfwd_origin o = {
+	    .via = DNSFWD_TCP,
+	    .fd = -1,
+	    .tcp_id = t->id,
+	    .client = t->client,
+	    .clen = addr_len((const struct sockaddr *)&t->client),
+	    .max_size = DNS_MSG_MAX,
+	};
 	struct dns_query q;
-	uint8_t out[DNS_EDNS_MAX], len2[2];
+	uint8_t out[DNS_EDNS_MAX];
 	const uint8_t *buf;
 	size_t have, n;
 	int total;
@@ -396,25 +476,19 @@ dnstcp_answer_all(struct dnstcp *t)
 			n = 0;
 			break;
 		case DNS_FORMERR:
-			t->stub->answered++;
 			t->stub->pd->dns_stats.other++;
 			n = dns_build_error(buf + 2, (size_t)total - 2,
 			                    DNS_R_FORMERR, out, sizeof(out));
 			break;
 		default:
-			n = dnsstub_answer(t->stub, &t->client, &q, buf + 2,
-			                   &t->app, DNS_MSG_MAX, out,
+			n = dnsstub_answer(t->stub, &o, &q, buf + 2,
+			                   (size_t)total - 2, &t->app, out,
 			                   sizeof(out));
 			break;
 		}
-		if (n > 0) {
-			len2[0] = (uint8_t)(n >> 8);
-			len2[1] = (uint8_t)n;
-			if (bufferevent_write(t->bev, len2, 2) == -1 ||
-			    bufferevent_write(t->bev, out, n) == -1) {
-				dnstcp_free(t);
-				return;
-			}
+		if (n > 0 && dnstcp_write(t, out, n) == -1) {
+			dnstcp_free(t);
+			return;
 		}
 		evbuffer_drain(in, (size_t)total);
 	}
@@ -476,6 +550,7 @@ dnstcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		return;
 	}
 	t->stub = stub;
+	t->id = ++stub->next_tcp_id;
 	memcpy(&t->client, client, (size_t)clen);
 	/* Where it sent its query: what the redirect replaced, or this
 	 * socket itself for a client that asked the stub directly. */
@@ -499,6 +574,56 @@ dnstcp_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	t->job.done = dnstcp_done;
 	t->pending = true;
 	worker_submit(stub->pd->worker, &t->job);
+}
+
+/* --- answers from upstream ------------------------------------------------ */
+
+/* dnsfwd's reply: to a UDP client from the socket it asked on, to a TCP
+ * client on its connection if it is still open. */
+static void
+dnsstub_reply(void *arg, const struct dnsfwd_origin *o, const uint8_t *msg,
+              size_t n)
+{
+	struct dnsstub *stub = arg;
+	struct dnstcp *t;
+
+	if (o->via == DNSFWD_UDP) {
+		dnsstub_send(o->fd, &o->client, o->clen, msg, n);
+		return;
+	}
+	TAILQ_FOREACH(t, &stub->tcps, entry)
+	if (t->id == o->tcp_id) {
+		if (t->bev != NULL && dnstcp_write(t, msg, n) == -1)
+			dnstcp_free(t);
+		return;
+	}
+}
+
+/* The forwarder, when there is an upstream to forward to. */
+static int
+dnsstub_open_fwd(struct dnsstub *stub, char *err, size_t errlen)
+{
+	struct proxyd *pd = stub->pd;
+	struct sockaddr_storage up[CONFIG_MAX_DNS];
+	char a[ADDR_STRLEN];
+	size_t n = dnsfwd_upstreams_of(&pd->cfg, pd->dns, up);
+
+	if (n == 0) {
+		log_info("dns: %s: MX, TXT and other such queries get NOTIMP",
+		         pd->cfg.dns_upstream_none
+		             ? "dns_upstream = none"
+		             : "no upstream to forward to");
+		return 0;
+	}
+	stub->fwd =
+	    dnsfwd_new(pd->base, up, n, dnsstub_reply, stub, err, errlen);
+	if (stub->fwd == NULL)
+		return -1;
+	log_info("dns: queries the rules allow and the stub does not answer "
+	         "go to %s%s",
+	         addr_fmt((const struct sockaddr *)&up[0], a, sizeof(a)),
+	         n > 1 ? " (and the other upstreams after a timeout)" : "");
+	return 0;
 }
 
 /* --- the sockets ---------------------------------------------------------- */
@@ -563,7 +688,7 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	return 0;
+	return dnsstub_open_fwd(stub, err, errlen);
 }
 
 int
@@ -604,6 +729,7 @@ dnsstub_close(struct proxyd *pd)
 
 	if (stub == NULL)
 		return;
+	dnsfwd_free(stub->fwd); /* its clients are about to go */
 	/* The worker has stopped: what it did not finish is ours. */
 	while ((dq = TAILQ_FIRST(&stub->pending)) != NULL) {
 		TAILQ_REMOVE(&stub->pending, dq, entry);
@@ -622,10 +748,12 @@ dnsstub_close(struct proxyd *pd)
 		if (stub->socks[i].tfd != -1)
 			close(stub->socks[i].tfd);
 	}
-	log_info("dns: %llu answered, %llu refused by rules, %llu dropped, "
-	         "%llu past the bound",
-	         (unsigned long long)stub->answered,
-	         (unsigned long long)stub->refused,
+	log_info("dns: %llu answered, %llu refused by rules, %llu forwarded, "
+	         "%llu other answers, %llu dropped, %llu past the bound",
+	         (unsigned long long)pd->dns_stats.answered,
+	         (unsigned long long)pd->dns_stats.denied,
+	         (unsigned long long)pd->dns_stats.forwarded,
+	         (unsigned long long)pd->dns_stats.other,
 	         (unsigned long long)stub->dropped,
 	         (unsigned long long)stub->full);
 	free(stub);

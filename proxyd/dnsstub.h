@@ -12,17 +12,29 @@
  *                       fake_ip_ttl, without asking anyone: the query
  *                       leaks nothing, so it never waits on a prompt;
  *                       the prompt comes when the app connects;
- *   AAAA                NODATA (no fake IPv6 range yet);
+ *   AAAA                the name's address from fake_ip6_range, TTL
+ *                       fake_ip_ttl; NODATA when no such range is set;
  *   HTTPS, SVCB         NODATA (no ECH keys: the SNI stays visible);
- *   PTR of a fake IP    its name;
- *   anything else       NOTIMP (forwarding to dns_upstream comes later).
+ *   PTR of a fake IP    its name (NXDOMAIN when none is mapped to it),
+ *                       before the rules: nobody else knows the address;
+ *   anything else       (MX, TXT, SRV, PTR of a real address, ...)
+ *                       forwarded to dns_upstream (dnsfwd.h) when a rule
+ *                       allows it, or no rule decides and default_action
+ *                       is allow: an event (allow, dst the upstream) and
+ *                       the upstream's answer, SERVFAIL when it is
+ *                       silent; when no rule decides and default_action
+ *                       is deny or reject, NOTIMP and an event (that
+ *                       verdict, reason default): a forwarded name leaks
+ *                       upstream, TXT is a tunnel, and a query never
+ *                       waits on a prompt; NOTIMP without an event when
+ *                       there is no upstream (dns_upstream = none).
  * A name that is not a host name is NXDOMAIN; a malformed query FORMERR;
  * anything that is not a query is dropped.  Over TCP the client is found
  * once (attr_lookup(), by the connection), then each framed message is
  * answered in turn; a length under 12 ends the connection, as does
- * silence for DNSSTUB_TCP_IDLE_S; at most DNSSTUB_TCP_MAX such clients.  At most DNSSTUB_MAX_PENDING
- * queries wait for attribution; past it a query is answered SERVFAIL, so
- * a flood from one app cannot grow the daemon.
+ * silence for DNSSTUB_TCP_IDLE_S; at most DNSSTUB_TCP_MAX such clients.  At
+ * most DNSSTUB_MAX_PENDING queries wait for attribution; past it a query is
+ * answered SERVFAIL, so a flood from one app cannot grow the daemon.
  */
 #ifndef TG_DNSSTUB_H
 #define TG_DNSSTUB_H

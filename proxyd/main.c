@@ -23,6 +23,7 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 
+#include "common/addr.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "proxyd/attr.h"
@@ -178,6 +179,48 @@ install_redirect(const struct config *cfg, uint16_t nflog_group)
 	return 0;
 }
 
+/*
+ * The resolver tollgated asks itself (the name behind a fake IP, going
+ * direct) and the stub forwards to: dns_upstream's addresses, else
+ * resolv.conf's as they are now; /etc/hosts either way.  Read before the
+ * drop.  pd->dns stays NULL when none can be made.
+ */
+static void
+open_resolver(struct proxyd *pd)
+{
+	const struct sockaddr *sa;
+	char a[ADDR_STRLEN];
+	size_t i;
+
+	if (pd->cfg.n_dns_upstream == 0) {
+		pd->dns = evdns_base_new(pd->base,
+		                         EVDNS_BASE_INITIALIZE_NAMESERVERS |
+		                             EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+		if (pd->dns == NULL)
+			log_warn("cannot read /etc/resolv.conf: proxy clients "
+			         "that name a host get 'host unreachable' on a "
+			         "direct route");
+		return;
+	}
+	pd->dns = evdns_base_new(pd->base, EVDNS_BASE_DISABLE_WHEN_INACTIVE);
+	if (pd->dns == NULL) {
+		log_warn("cannot make a resolver for dns_upstream: names get "
+		         "'host unreachable' on a direct route");
+		return;
+	}
+	if (evdns_base_load_hosts(pd->dns, NULL) != 0)
+		log_warn("cannot read /etc/hosts: every name goes to "
+		         "dns_upstream");
+	for (i = 0; i < pd->cfg.n_dns_upstream; i++) {
+		sa = (const struct sockaddr *)&pd->cfg.dns_upstream[i];
+		if (evdns_base_nameserver_sockaddr_add(pd->dns, sa,
+		                                       addr_len(sa), 0) != 0)
+			log_warn("dns_upstream %s: cannot add it to the "
+			         "resolver",
+			         addr_fmt(sa, a, sizeof(a)));
+	}
+}
+
 /* Open the rule store as root, giving its files to the daemon's user. */
 static int
 open_rules(struct proxyd *pd)
@@ -329,6 +372,17 @@ main(int argc, char **argv)
 		keep_table = 1;
 		goto out;
 	}
+	/* Before the mappings come back, so that their IPv6 addresses are
+	 * taken as they were. */
+	if (pd.cfg.fake_ip6_prefix != 0 &&
+	    fakeip_set_range6(pd.fakeip, &pd.cfg.fake_ip6_net,
+	                      pd.cfg.fake_ip6_prefix) == -1) {
+		log_error("fake_ip6_range: %s; not starting (the nftables "
+		          "table stays)",
+		          strerror(errno));
+		keep_table = 1;
+		goto out;
+	}
 	/* Names handed out before a restart keep their addresses: programs
 	 * remember an answer far longer than its TTL. */
 	n = rulesvc_fakeip_restore(&pd, pd.fakeip, pd.cfg.fake_ip_max, err,
@@ -337,14 +391,7 @@ main(int argc, char **argv)
 		log_warn("%s; names handed out before get new addresses", err);
 	else
 		log_info("fake IPs: %d mappings put back", n);
-	/* The resolvers a direct proxy client's name goes to: resolv.conf
-	 * and /etc/hosts as they are now, read before the drop. */
-	pd.dns = evdns_base_new(pd.base, EVDNS_BASE_INITIALIZE_NAMESERVERS |
-	                                     EVDNS_BASE_DISABLE_WHEN_INACTIVE);
-	if (pd.dns == NULL)
-		log_warn(
-		    "cannot read /etc/resolv.conf: proxy clients that name "
-		    "a host get 'host unreachable' on a direct route");
+	open_resolver(&pd);
 
 	if (dnsstub_open(&pd, err, sizeof(err)) == -1) {
 		log_error("%s", err);

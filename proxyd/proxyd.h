@@ -43,7 +43,8 @@ struct proxyd_stats {
 struct proxyd_dns_stats {
 	uint64_t answered;  /* with a record: a fake IP, or the name of
 	                     * one (PTR) */
-	uint64_t denied;    /* NXDOMAIN or REFUSED by a rule */
+	uint64_t denied;    /* NXDOMAIN or REFUSED by a rule; NOTIMP for a
+	                     * type not forwarded for want of an allow */
 	uint64_t forwarded; /* sent on to dns_upstream */
 	uint64_t other;     /* NODATA, NOTIMP, FORMERR, SERVFAIL, and
 	                     * NXDOMAIN of no rule (a PTR of no fake IP, a

@@ -21,7 +21,7 @@ ip -n "$TG_CNS" route add 198.18.0.0/15 via "$TG_S4"
 
 dig1=(dig +time=5 +tries=1 -p 9053 @127.0.0.1)
 
-CONF=$(tg_conf default_action=allow)
+CONF=$(tg_conf default_action=allow dns_upstream=none)
 tg_start "$CONF"
 ok $? "tollgated starts with its DNS stub on 127.0.0.1:9053"
 
@@ -54,7 +54,7 @@ out=$(as_guard "${dig1[@]}" a.test TYPE65)
 like "$out" 'status: NOERROR.*' "HTTPS (type 65): NOERROR"
 like "$out" 'ANSWER: 0' "with no answer: no ECH keys, the SNI stays visible"
 out=$(as_guard "${dig1[@]}" a.test MX)
-like "$out" 'status: NOTIMP' "MX: NOTIMP (no dns_upstream to forward to yet)"
+like "$out" 'status: NOTIMP' "MX: NOTIMP (dns_upstream = none: nothing is forwarded)"
 
 # --- DNS sent elsewhere is answered here ---------------------------------------
 

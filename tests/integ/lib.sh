@@ -67,6 +67,12 @@
 #   SOCKS      socks_setup, socks_conf: tollgated with its SOCKS and
 #              CONNECT fronts and the gateway as its upstreams;
 #              tg_event NAME EXPR reads its event rows.
+#   resolver   unbound_start [LOCAL-DATA...]: a real recursive server
+#              (Debian's unbound) in the server namespace on $TG_S4 and
+#              $TG_S6 port 53 (in place of the UDP echo there), serving
+#              the zone test. from local data only, logging every query;
+#              unbound_queries, unbound_mark, unbound_wait_query read back
+#              what it was asked (details below).
 #   raw        rawclient (exact bytes to a front, byte by byte if
 #              asked), s5_connect, s5_connect_ip; fakesocks_start PORT
 #              MODE: a hostile SOCKS5 server on the gateway; client_etc
@@ -1829,4 +1835,133 @@ fakesocks_start() {
 client_etc() {
 	TG_CLIENT_ETC=/etc/netns/$TG_CNS
 	mkdir -p "$TG_CLIENT_ETC" && printf '%s\n' "$2" >"$TG_CLIENT_ETC/$1"
+}
+
+# ===========================================================================
+# A real recursive server on the far side: unbound, as a guarded
+# machine's resolver (or tollgated's dns_upstream) would be.
+# ===========================================================================
+#
+# unbound_start [LOCAL-DATA...]: after tg_setup, unbound in $TG_SNS on
+#   $TG_S4 and $TG_S6 port 53, UDP and TCP.  tg_setup's UDP echo on port
+#   53 is stopped first (the counter udp_count 53 still counts what
+#   arrives).  It serves the zone test. as a static local zone: each of
+#   $TG_UB_NAMES (a.test b.test c.test d.test) has A $TG_S4, AAAA $TG_S6,
+#   MX "10 mx.NAME." and TXT "tollgate NAME"; each LOCAL-DATA (a zone file
+#   line, "x.test. 60 IN A 192.0.2.9") is added; every other name in
+#   test. is NXDOMAIN.  No root hints are reachable and nothing else is
+#   asked: it starts and answers without the internet.  Every query is
+#   logged (log-queries) into $TG_UB_LOG.  Waits (10 s) until it answers.
+# unbound_mark [0]: later unbound_queries calls only see what came after
+#   now (with 0: everything again).
+# unbound_queries [NAME [TYPE]]: the queries it got since the mark, one a
+#   line, "NAME TYPE FROM" (name without the trailing dot, lower case),
+#   those of NAME (and TYPE) only when given.
+# unbound_wait_query NAME TYPE [SECS]: wait (default 5 s) for such a
+#   query; print it.
+# The EXIT trap stops unbound with the rest.
+
+TG_UB_NAMES="a.test b.test c.test d.test"
+TG_UB_DIR=
+TG_UB_LOG=/dev/null
+TG_UB_MARK=0
+
+_ub_conf() {
+	local n d
+	cat <<EOF2
+server:
+	interface: $TG_S4
+	interface: $TG_S6
+	port: 53
+	do-ip4: yes
+	do-ip6: yes
+	do-udp: yes
+	do-tcp: yes
+	access-control: 0.0.0.0/0 allow
+	access-control: ::/0 allow
+	username: ""
+	chroot: ""
+	directory: "$TG_UB_DIR"
+	pidfile: ""
+	use-syslog: no
+	logfile: "$TG_UB_LOG"
+	log-time-ascii: yes
+	verbosity: 1
+	log-queries: yes
+	module-config: "iterator"
+	do-not-query-localhost: yes
+	num-threads: 1
+	so-reuseport: no
+	local-zone: "test." static
+EOF2
+	for n in $TG_UB_NAMES; do
+		printf '\tlocal-data: "%s. 60 IN A %s"\n' "$n" "$TG_S4"
+		printf '\tlocal-data: "%s. 60 IN AAAA %s"\n' "$n" "$TG_S6"
+		printf '\tlocal-data: "%s. 60 IN MX 10 mx.%s."\n' "$n" "$n"
+		printf '\tlocal-data: '"'"'%s. 60 IN TXT "tollgate %s"'"'"'\n' "$n" "$n"
+	done
+	for d in "$@"; do
+		printf "\tlocal-data: '%s'\n" "$d"
+	done
+	printf 'remote-control:\n\tcontrol-enable: no\n'
+}
+
+# _ub_answers: does unbound answer a.test on $TG_S4?
+_ub_answers() {
+	[ "$(ip netns exec "$TG_SNS" dig +time=1 +tries=1 +short \
+	    "@$TG_S4" a.test A 2>/dev/null)" = "$TG_S4" ]
+}
+
+unbound_start() {
+	local pid i
+	[ -x /usr/sbin/unbound ] ||
+	    { diag "resolver: no /usr/sbin/unbound (apt-get install unbound)"; return 1; }
+	TG_UB_DIR=$TG_TMP/unbound
+	TG_UB_LOG=$TG_UB_DIR/unbound.log
+	mkdir -p "$TG_UB_DIR" && : >"$TG_UB_LOG" || return 1
+	_ub_conf "$@" >"$TG_UB_DIR/unbound.conf" || return 1
+	/usr/sbin/unbound-checkconf "$TG_UB_DIR/unbound.conf" >"$TG_UB_DIR/check.log" 2>&1 ||
+	    { diag "resolver: $(cat "$TG_UB_DIR/check.log")"; return 1; }
+	# tg_setup's UDP echo holds port 53: ours to stop.
+	for pid in $(ip netns exec "$TG_SNS" ss -lunpH 'sport = :53' |
+	    grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for ((i = 0; i < 100; i++)); do
+		[ -z "$(_tg_listening udp 53)" ] && break
+		sleep 0.05
+	done
+	tg_bg ip netns exec "$TG_SNS" /usr/sbin/unbound -d -c \
+	    "$TG_UB_DIR/unbound.conf" </dev/null >"$TG_UB_DIR/unbound.out" 2>&1
+	for ((i = 0; i < 200; i++)); do
+		_ub_answers && { unbound_mark; return 0; }
+		sleep 0.05
+	done
+	diag "resolver: unbound does not answer on $TG_S4 after 10 s:"
+	diag "$(cat "$TG_UB_DIR/unbound.out"; tail -n 10 "$TG_UB_LOG")"
+	return 1
+}
+
+unbound_mark() {
+	if [ "$1" = 0 ]; then
+		TG_UB_MARK=0
+	else
+		TG_UB_MARK=$(wc -l <"$TG_UB_LOG" 2>/dev/null || echo 0)
+	fi
+}
+
+# unbound logs a query as "... info: FROM NAME. TYPE IN".
+unbound_queries() {
+	tail -n +"$((TG_UB_MARK + 1))" "$TG_UB_LOG" 2>/dev/null |
+	    awk -v name="$1" -v type="$2" '
+		/ info: [0-9a-fA-F.:]+ [^ ]+\. [A-Z0-9]+ IN$/ {
+			n = $(NF - 2); sub(/\.$/, "", n); n = tolower(n)
+			if (name != "" && n != name) next
+			if (type != "" && $(NF - 1) != type) next
+			print n, $(NF - 1), $(NF - 3)
+		}'
+}
+
+unbound_wait_query() {
+	_tg_wait_line . "${3:-5}" unbound_queries "$1" "$2"
 }
