@@ -12,7 +12,7 @@
 . "$(dirname "$0")/tornet.sh"
 
 tornet_need
-plan 34
+plan 35
 tg_setup
 
 tornet_start
@@ -21,8 +21,11 @@ if ! ok $? "the private Tor network comes up within ${TORNET_BOUND} s"; then
 	exit 1
 fi
 diag "bring-up: $((TORNET_UP_MS / 1000)).$((TORNET_UP_MS % 1000 / 100)) s" \
-    "(consensus with every relay $((TORNET_T_CONSENSUS / 1000)) s," \
+    "(keys $((TORNET_T_KEYS / 1000)) s," \
+    "consensus with every relay $((TORNET_T_CONSENSUS / 1000)) s," \
     "client bootstrapped $((TORNET_T_BOOT / 1000)) s)"
+read -r mib cpu <<<"$(tornet_usage)"
+diag "the 8 tors: $mib MiB resident, $cpu CPU-seconds so far"
 tornet_streams_start
 ok $? "a reader is subscribed to the ControlPort's STREAM events"
 ok '! in_client nft list table inet tollgate' \
@@ -62,6 +65,10 @@ like "$(tail -n 1 "$TG_TMP/srv/http.log")" "^(::ffff:)?$(tornet_exit_addr "$exit
     "from $exit's address $(tornet_exit_addr "$exit"), not the gateway's $TG_C4"
 ok '[ "$(dns_queries a.test)" -gt "$dns" ]' \
     "the exit resolved a.test through the internet's DNS"
+
+out=$(fetch --cacert "$TG_CA" --socks5-hostname "$TORNET_SOCKS" \
+    --proxy-user u1:p https://a.test/)
+like "$out" "s_server" "and https://a.test/ gets the TLS server's page"
 
 # --- isolation by username -------------------------------------------------------
 

@@ -21,10 +21,16 @@
 #   internet     $TG_SNS  $TG_S4 (192.0.2.2): lib.sh's test servers, and
 #                unbound on $TG_S4 port $TORNET_DNS_PORT (8053; port 53
 #                is lib.sh's UDP echo), answering the names in
-#                $TORNET_NAMES (lib.sh's test names) with $TG_S4 and
+#                $TORNET_NAMES (lib.sh's gateway names, a.test b.test
+#                c.test x.b.test y.b.test d.test, unless set before
+#                tornet_start) with $TG_S4 and
 #                every other name with NXDOMAIN (it never recurses);
 #                it logs each query to $TORNET_DNS_LOG
-#                ("info: 192.0.2.11 a.test. A IN").
+#                ("info: 192.0.2.1 A.tEst. A IN": the exits' evdns
+#                randomises the case, and asks from the gateway's own
+#                $TG_C4; only their connections leave from the exits'
+#                addresses).  The exits cache a name's address for 5
+#                minutes at least: a name asked once is not asked again.
 # Inside the gateway namespace, every tor on 127.0.0.1 (Debian's tor,
 # TestingTorNetwork):
 #   auth1..3     directory authorities, ORPort 5001-5003, DirPort
@@ -54,11 +60,21 @@
 # consensus, and later they keep a core busy with consensus diffs);
 # then tornet_start waits for the client's "Bootstrapped 100%" and for
 # one fetch of http://a.test/ through it (SOCKS username tornet-probe).
-# On timeout it says which step did not finish and shows the last log
-# lines.  TORNET_UP_MS is the whole bring-up in milliseconds.
-# Measured on this 2-core machine (shared, load 4-5): consensus ready
-# ~12-16 s, bootstrapped ~2 s later, first fetch ~1 s later: ~18 s
-# in all, ~10 CPU-seconds, ~120 MiB for the 8 tors (MALLOC_ARENA_MAX=2).
+# On timeout it says which step did not finish, what auth1's consensus
+# lists, and each tor's last log lines (its errors if it exited).
+# TORNET_UP_MS is the whole bring-up in milliseconds, TORNET_T_KEYS,
+# TORNET_T_CONSENSUS and TORNET_T_BOOT when each step was done.
+# Measured with tor 0.4.9.11 on this 2-core machine shared with other
+# work (load 4-6): keys (3 tor-gencert, 7 tor --list-fingerprint, two at
+# a time) 4-7 s; the first consensus with everyone 6-11 s after the tors
+# start (the first 5-s voting round often fails while the authorities
+# come up); the client bootstrapped 2-3 s later, the first fetch within
+# a second: 14-30 s in all.  The 8 tors then hold ~110-130 MiB
+# (MALLOC_ARENA_MAX=2, NumCPUs 1: ~13 MiB each) and have used 2-4
+# CPU-seconds, the keys ~5 more; some 20 s later each authority has
+# grown to ~72 MiB (its consensus diffs, compressed), ~290 MiB in all.
+# 80-tornet.t takes 22-46 s.
+# A name no one knows gets Tor's SOCKS reply 4 (curl exits 97, "(4)").
 #
 # Functions:
 #   tornet_need       skip_all (TAP "1..0 # SKIP") unless tor, tor-gencert
@@ -104,6 +120,8 @@
 #                     circuit-status.
 #   tornet_exit_addr NICK
 #                     the address exit NICK connects from.
+#   tornet_usage      "MiB CPU-seconds": the tors' resident memory and
+#                     CPU time so far.
 #
 # Addresses the later tests may want: TORNET_SOCKS ($TG_GW4:9050),
 # TORNET_SOCKS_TB ($TG_GW4:9150), TORNET_CONTROL (127.0.0.1:9051 in
@@ -121,12 +139,12 @@ TORNET_MARK=0
 TORNET_UP_MS=
 TORNET_DNS_PORT=8053
 TORNET_DNS_LOG=/dev/null
-TORNET_NAMES="a.test b.test c.test x.b.test y.b.test d.test"
+TORNET_NAMES=${TORNET_NAMES:-$TG_GW_NAMES}
 TORNET_SOCKS_PORT=9050
 TORNET_SOCKS_TB_PORT=9150
 TORNET_CONTROL_PORT=9051
-TORNET_SOCKS=10.152.152.10:$TORNET_SOCKS_PORT
-TORNET_SOCKS_TB=10.152.152.10:$TORNET_SOCKS_TB_PORT
+TORNET_SOCKS=$TG_GW4:$TORNET_SOCKS_PORT
+TORNET_SOCKS_TB=$TG_GW4:$TORNET_SOCKS_TB_PORT
 TORNET_CONTROL=127.0.0.1:$TORNET_CONTROL_PORT
 # name:ORPort[:DirPort]; the authorities first.
 TORNET_RELAYS="auth1:5001:7001 auth2:5002:7002 auth3:5003:7003
@@ -407,8 +425,10 @@ EOF
 
 # tornet_exit_addr NICK: the address exit NICK connects from.
 tornet_exit_addr() {
-	local -a e=($TORNET_EXITS) a=($TORNET_EXIT4)
+	local -a e a
 	local i
+	read -ra e <<<"$TORNET_EXITS"
+	read -ra a <<<"$TORNET_EXIT4"
 	for i in "${!e[@]}"; do
 		[ "${e[$i]}" = "$1" ] && { echo "${a[$i]}"; return 0; }
 	done
@@ -422,21 +442,39 @@ _tornet_left() {
 	echo $(((TORNET_END - $(tg_ms)) / 1000))
 }
 
-# _tornet_fail STEP: say what did not finish, with the logs' last lines.
+# _tornet_fail STEP: say what did not finish, how far the consensus got,
+# and each tor's last lines (its errors when it exited).
 _tornet_fail() {
-	local spec name lines
+	local spec name lines pid i=0
 	diag "tornet: $1 (after $((($(tg_ms) - TORNET_T0) / 1000)) s)"
+	diag "  auth1's consensus: $(_tornet_consensus_says)"
 	for spec in $TORNET_RELAYS client; do
 		_tornet_spec "$spec"
 		name=$TORNET_S_NAME
-		lines=$(grep -hs -e '\[warn\]' -e '\[err\]' \
-		    "$TORNET_DIR/$name/stdout.log" | tail -n 3)
-		lines+=$(tail -n 4 "$TORNET_DIR/$name/notice.log" 2>/dev/null)
+		pid=${TORNET_PIDS[$((i + 1))]} # [0] is unbound
+		i=$((i + 1))
+		if [ -n "$pid" ] && ! _tornet_alive "$pid"; then
+			lines=$(grep -hs -e '\[err\]' -e '\[warn\]' \
+			    "$TORNET_DIR/$name/stdout.log" | tail -n 3)
+			name="$name (exited)"
+		else
+			lines=$(tail -n 3 "$TORNET_DIR/$name/notice.log" 2>/dev/null)
+		fi
 		[ -n "$lines" ] || continue
-		diag "  $name, last lines:"
+		diag "  $name:"
 		diag "$(sed 's/^/    /' <<<"$lines")"
 	done
 	return 1
+}
+
+# _tornet_consensus_says: what auth1's latest consensus lists.
+_tornet_consensus_says() {
+	local f=$TORNET_DIR/auth1/cached-consensus
+	[ -s "$f" ] || { echo "none yet"; return 0; }
+	awk '$1 == "r" { nick = $2 }
+		$1 == "s" && nick != "" { printf "%s%s(%s)", sep, nick,
+		    substr($0, 3); sep = ", "; nick = "" }
+		END { print "" }' "$f"
 }
 
 # _tornet_consensus_ok: does auth1's latest consensus list every relay
@@ -444,7 +482,7 @@ _tornet_fail() {
 _tornet_consensus_ok() {
 	local f=$TORNET_DIR/auth1/cached-consensus n
 	[ -s "$f" ] || return 1
-	n=$(echo $TORNET_RELAYS | wc -w)
+	n=$(wc -w <<<"$TORNET_RELAYS")
 	awk -v want="$n" -v exits=" $TORNET_EXITS " '
 		$1 == "r" { nick = $2 }
 		$1 == "s" && nick != "" {
@@ -489,6 +527,7 @@ tornet_start() {
 	mkdir -p "$TORNET_DIR/client" && chmod 700 "$TORNET_DIR/client" &&
 	    _tornet_client_conf >"$TORNET_DIR/client/torrc" || return 1
 
+	TORNET_T_KEYS=$(($(tg_ms) - TORNET_T0))
 	for spec in $TORNET_RELAYS; do
 		_tornet_spec "$spec"
 		name=$TORNET_S_NAME
@@ -545,6 +584,19 @@ tornet_start() {
 	done
 	TORNET_UP_MS=$(($(tg_ms) - TORNET_T0))
 	return 0
+}
+
+# tornet_usage: "RSS-MiB CPU-seconds" of the tors together, so far.
+tornet_usage() {
+	local pid rss=0 ticks=0 kb t
+	for pid in "${TORNET_PIDS[@]}"; do
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = tor ] || continue
+		kb=$(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status")
+		t=$(awk '{print $14 + $15}' "/proc/$pid/stat")
+		rss=$((rss + ${kb:-0}))
+		ticks=$((ticks + ${t:-0}))
+	done
+	echo "$((rss / 1024)) $((ticks / $(getconf CLK_TCK)))"
 }
 
 # --- the client's ControlPort ----------------------------------------------------
