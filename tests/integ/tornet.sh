@@ -15,9 +15,9 @@
 #   gateway      $TG_GNS  $TG_GW4  (10.152.152.10/24), which also holds
 #                tg_setup's client end of the server link ($TG_C4), and
 #                one address of each exit's own there: $TORNET_EXIT4
-#                (192.0.2.11 and 192.0.2.12), what the exits connect and
-#                resolve from (OutboundBindAddressExit); the gateway
-#                forwards nothing
+#                (192.0.2.11 and 192.0.2.12), what the exits connect
+#                from (OutboundBindAddressExit), so the servers' logs
+#                tell which exit came; the gateway forwards nothing
 #   internet     $TG_SNS  $TG_S4 (192.0.2.2): lib.sh's test servers, and
 #                unbound on $TG_S4 port $TORNET_DNS_PORT (8053; port 53
 #                is lib.sh's UDP echo), answering the names in
