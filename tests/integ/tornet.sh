@@ -59,7 +59,9 @@
 # rewritten, SIGHUP; fast votes are only needed until the first good
 # consensus, and later they keep a core busy with consensus diffs);
 # then tornet_start waits for the client's "Bootstrapped 100%" and for
-# one fetch of http://a.test/ through it (SOCKS username tornet-probe).
+# one fetch through it (from the gateway, SOCKS username tornet-probe)
+# of the last name of $TORNET_NAMES (http://d.test/), so that the other
+# names are still to be resolved when a test asks for them.
 # On timeout it says which step did not finish, what auth1's consensus
 # lists, and each tor's last log lines (its errors if it exited).
 # TORNET_UP_MS is the whole bring-up in milliseconds, TORNET_T_KEYS,
@@ -437,7 +439,7 @@ tornet_exit_addr() {
 
 # --- bring-up ------------------------------------------------------------------
 
-# _tornet_deadline_left: seconds left of the bring-up's bound.
+# _tornet_left: seconds left of the bring-up's bound.
 _tornet_left() {
 	echo $(((TORNET_END - $(tg_ms)) / 1000))
 }
@@ -504,14 +506,29 @@ _tornet_probe() {
 	    2>/dev/null | grep -q "hello from tgs"
 }
 
+# _tornet_until WHAT CMD...: wait until CMD succeeds; a failure, said
+# with WHAT, when a tor exits or the bring-up's bound has passed.
+_tornet_until() {
+	local what=$1 pid
+	shift
+	until "$@"; do
+		for pid in "${TORNET_PIDS[@]}"; do
+			_tornet_alive "$pid" ||
+			    { _tornet_fail "a tor exited before $what"; return 1; }
+		done
+		[ "$(_tornet_left)" -gt 0 ] ||
+		    { _tornet_fail "no $what within ${TORNET_BOUND} s"; return 1; }
+		sleep 0.3
+	done
+}
+
 tornet_start() {
-	local spec name d pid
+	local spec name d pid a
 	TORNET_T0=$(tg_ms)
 	TORNET_END=$((TORNET_T0 + TORNET_BOUND * 1000))
 	TORNET_DIR=$TG_TMP/tornet
 	mkdir -p "$TORNET_DIR" && chmod 700 "$TORNET_DIR" || return 1
 	_gw_net || { diag "tornet: cannot set up the gateway namespace"; return 1; }
-	local a
 	for a in $TORNET_EXIT4; do
 		ip -n "$TG_GNS" addr add "$a/24" dev "$TG_CVETH" || return 1
 	done
@@ -536,17 +553,8 @@ tornet_start() {
 		    --defaults-torrc "$TORNET_DIR/empty" -f "$d/torrc"
 		[ "${name#auth}" != "$name" ] && TORNET_AUTH_PIDS+=("$TORNET_BG")
 	done
-	until _tornet_consensus_ok; do
-		for pid in "${TORNET_PIDS[@]}"; do
-			_tornet_alive "$pid" ||
-			    { _tornet_fail "a tor exited during start"; return 1; }
-		done
-		[ "$(_tornet_left)" -gt 0 ] || {
-			_tornet_fail "no consensus with every relay Running within ${TORNET_BOUND} s"
-			return 1
-		}
-		sleep 0.5
-	done
+	_tornet_until "a consensus listing every relay Running" \
+	    _tornet_consensus_ok || return 1
 	TORNET_T_CONSENSUS=$(($(tg_ms) - TORNET_T0))
 
 	d=$TORNET_DIR/client
@@ -565,23 +573,11 @@ tornet_start() {
 		kill -HUP "$pid"
 	done
 
-	until grep -qs 'Bootstrapped 100%' "$d/notice.log"; do
-		_tornet_alive "$TORNET_CLIENT_PID" ||
-		    { _tornet_fail "the client tor exited"; return 1; }
-		[ "$(_tornet_left)" -gt 0 ] || {
-			_tornet_fail "the client not bootstrapped within ${TORNET_BOUND} s"
-			return 1
-		}
-		sleep 0.2
-	done
+	_tornet_until "the client's \"Bootstrapped 100%\"" \
+	    grep -qs 'Bootstrapped 100%' "$d/notice.log" || return 1
 	TORNET_T_BOOT=$(($(tg_ms) - TORNET_T0))
-	until _tornet_probe; do
-		[ "$(_tornet_left)" -gt 0 ] || {
-			_tornet_fail "no fetch of http://a.test/ through $TORNET_SOCKS within ${TORNET_BOUND} s"
-			return 1
-		}
-		sleep 0.5
-	done
+	_tornet_until "a fetch of http://${TORNET_NAMES##* }/ through $TORNET_SOCKS" \
+	    _tornet_probe || return 1
 	TORNET_UP_MS=$(($(tg_ms) - TORNET_T0))
 	return 0
 }
