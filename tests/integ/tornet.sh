@@ -517,7 +517,7 @@ _tornet_until() {
 			    { _tornet_fail "a tor exited before $what"; return 1; }
 		done
 		[ "$(_tornet_left)" -gt 0 ] ||
-		    { _tornet_fail "no $what within ${TORNET_BOUND} s"; return 1; }
+		    { _tornet_fail "$what: not within ${TORNET_BOUND} s"; return 1; }
 		sleep 0.3
 	done
 }
