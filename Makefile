@@ -36,7 +36,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
-            imagemagick x11-utils dante-server torsocks unbound
+            imagemagick x11-utils dante-server torsocks tor unbound
 DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
@@ -96,7 +96,13 @@ deps:
 	    exit 1; fi; \
 	  export DEBIAN_FRONTEND=noninteractive; \
 	  apt-get update -q && \
-	  apt-get install -y -q --no-install-recommends $$missing; \
+	  apt-get install -y -q --no-install-recommends $$missing || exit 1; \
+	  for s in tor unbound; do case " $$missing " in *" $$s "*) \
+	    echo "deps: $$s runs inside the tests' namespaces only:" \
+	         "disabling its service"; \
+	    systemctl disable "$$s.service" >/dev/null 2>&1; \
+	    systemctl stop "$$s.service" >/dev/null 2>&1; \
+	  esac; done; true; \
 	fi
 
 # The shipped list of DNS-over-HTTPS resolvers, compiled in: tollgated's
