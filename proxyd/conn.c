@@ -1251,6 +1251,7 @@ conn_resolved(struct conn *c)
 		return;
 	}
 	memcpy(&c->dst, ai->ai_addr, ai->ai_addrlen);
+	c->dst_resolved = true;
 	if (c->dst.ss_family == AF_INET)
 		((struct sockaddr_in *)&c->dst)->sin_port = htons(c->port);
 	else
@@ -1728,7 +1729,10 @@ conn_end(struct conn *c, bool reset, const char *error)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
 		     (now.tv_nsec - c->started.tv_nsec) / 1000000;
-		eventlog_end(pd, c->id, c->event_queued, up, down, ms, error);
+		eventlog_end(pd, c->id, c->event_queued,
+		             c->dst_resolved ? (const struct sockaddr *)&c->dst
+		                             : NULL,
+		             up, down, ms, error);
 	}
 	if (reset) {
 		front_reset(c->cfd);

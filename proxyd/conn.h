@@ -154,6 +154,8 @@ struct conn {
 	struct evdns_getaddrinfo_request *dns;  /* CONN_RESOLVE */
 	bool dns_calling;                       /* inside evdns_getaddrinfo */
 	bool dns_done;                          /* its answer came */
+	bool dst_resolved; /* dst is the name's address, found after the
+	                    * decision (its event row has the fake IP) */
 	int dns_err;
 	struct evutil_addrinfo *dns_res;
 	bool event_queued;         /* its decision row went to the event log */

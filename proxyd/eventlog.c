@@ -88,6 +88,32 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
  * an earlier one).  On failure wait and try again until it works or the
  * daemon stops; then the batch is given up, and said so.
  */
+/*
+ * A connection that ended within the batch of its decision: its end goes
+ * into the row before it is written, instead of updating it after.  True
+ * when rows[0..n) held its decision row (the newest of the conn id).
+ */
+static bool
+fold_close(struct event_row *rows, size_t n, const struct event_close *c)
+{
+	struct event_row *r;
+
+	while (n > 0) {
+		r = &rows[--n];
+		if (r->kind != EVENT_DECISION || r->conn_id != c->conn_id)
+			continue;
+		r->bytes_up = c->bytes_up;
+		r->bytes_down = c->bytes_down;
+		r->duration_ms = c->duration_ms;
+		if (c->dst_ip[0] != '\0') {
+			memcpy(r->dst_ip, c->dst_ip, sizeof(r->dst_ip));
+			r->dst_port = c->dst_port;
+		}
+		return true;
+	}
+	return false;
+}
+
 static void
 drain_once(struct eventlog *el, struct evitem *items, size_t n)
 {
@@ -101,7 +127,7 @@ drain_once(struct eventlog *el, struct evitem *items, size_t n)
 		if (items[i].row != NULL) {
 			rows[nr++] = *items[i].row;
 			free(items[i].row);
-		} else
+		} else if (!fold_close(rows, nr, &items[i].close))
 			closes[nc++] = items[i].close;
 	}
 	while (events_write(el->store, rows, nr, closes, nc, err,
@@ -338,7 +364,8 @@ eventlog_queue(struct proxyd *pd, struct event_row *ev)
 
 /* Queue the end of a connection whose decision row was queued. */
 static void
-eventlog_queue_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
+eventlog_queue_close(struct proxyd *pd, int64_t conn_id,
+                     const struct sockaddr *dst, uint64_t bytes_up,
                      uint64_t bytes_down, int64_t duration_ms)
 {
 	struct eventlog *el = pd->events;
@@ -348,6 +375,10 @@ eventlog_queue_close(struct proxyd *pd, int64_t conn_id, uint64_t bytes_up,
 	if (el == NULL)
 		return;
 	it.close.conn_id = conn_id;
+	if (dst != NULL) {
+		addr_fmt_ip(dst, it.close.dst_ip, sizeof(it.close.dst_ip));
+		it.close.dst_port = addr_port(dst);
+	}
 	it.close.bytes_up = bytes_up;
 	it.close.bytes_down = bytes_down;
 	it.close.duration_ms = duration_ms;
@@ -485,15 +516,15 @@ eventlog_decision(struct proxyd *pd, const struct decision *d)
 
 void
 eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
-             uint64_t bytes_up, uint64_t bytes_down, int64_t duration_ms,
-             const char *error)
+             const struct sockaddr *dst, uint64_t bytes_up, uint64_t bytes_down,
+             int64_t duration_ms, const char *error)
 {
 	char line[256], num[32];
 	size_t off = 0;
 
 	if (row_queued)
-		eventlog_queue_close(pd, (int64_t)conn_id, bytes_up, bytes_down,
-		                     duration_ms);
+		eventlog_queue_close(pd, (int64_t)conn_id, dst, bytes_up,
+		                     bytes_down, duration_ms);
 	if (log_get_level() < LOG_INFO)
 		return;
 	line[0] = '\0';

@@ -96,9 +96,11 @@ void eventlog_lost(struct proxyd *pd, int64_t n);
  * update of its event row only when row_queued (eventlog_decision()
  * returned true: conn ids start again with each run, and an end whose
  * row was never recorded would fill an older run's row of the same id).
+ * dst, when not NULL, is where it went after all (a fake IP's name,
+ * resolved after the decision): the row's destination becomes it.
  */
 void eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
-                  uint64_t bytes_up, uint64_t bytes_down, int64_t duration_ms,
-                  const char *error);
+                  const struct sockaddr *dst, uint64_t bytes_up,
+                  uint64_t bytes_down, int64_t duration_ms, const char *error);
 
 #endif

@@ -74,7 +74,8 @@ static const char *const proto_words[] = {"tcp", "udp", "dns"};
 
 /* The newest decision of a connection: conn_id's index, then the row. */
 #define EVENT_CLOSE                                                            \
-	"UPDATE events SET bytes_up = ?2, bytes_down = ?3, duration_ms = ?4 "  \
+	"UPDATE events SET bytes_up = ?2, bytes_down = ?3, duration_ms = ?4, " \
+	"dst_ip = coalesce(?5, dst_ip), dst_port = coalesce(?6, dst_port) "    \
 	"WHERE id = (SELECT max(id) FROM events WHERE conn_id = ?1 AND "       \
 	"kind = 'decision')"
 
@@ -347,7 +348,14 @@ close_rows(struct store *s, const struct event_close *c, size_t n, int *filled,
 		if (sqlite3_bind_int64(st, 1, c[i].conn_id) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 2, c[i].bytes_up) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 3, c[i].bytes_down) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 4, c[i].duration_ms) != SQLITE_OK) {
+		    sqlite3_bind_int64(st, 4, c[i].duration_ms) != SQLITE_OK ||
+		    (c[i].dst_ip[0] != '\0'
+		         ? sqlite3_bind_text(st, 5, c[i].dst_ip, -1,
+		                             SQLITE_TRANSIENT) != SQLITE_OK ||
+		               sqlite3_bind_int64(st, 6, c[i].dst_port) !=
+		                   SQLITE_OK
+		         : sqlite3_bind_null(st, 5) != SQLITE_OK ||
+		               sqlite3_bind_null(st, 6) != SQLITE_OK)) {
 			store_fail_db(s, err, errlen, what);
 			return -1;
 		}

@@ -145,12 +145,17 @@ bool event_proto_ok(const char *s);
 struct event_close {
 	int64_t conn_id;
 	int64_t bytes_up, bytes_down, duration_ms;
+	/* Where it went, when that is known only after the decision (a fake
+	 * IP's name resolved): replaces the row's destination.  "": kept. */
+	char dst_ip[EVENT_IP_MAX];
+	uint16_t dst_port;
 };
 
 /*
  * The writer's call: in one transaction (all or nothing), insert the
- * rows ev[0..n), then fill bytes_up, bytes_down and duration_ms of the
- * newest decision row of each c[i].conn_id (n and nc from 0 to
+ * rows ev[0..n), then fill bytes_up, bytes_down and duration_ms (and the
+ * destination, when c[i].dst_ip is set) of the newest decision row of
+ * each c[i].conn_id (n and nc from 0 to
  * EVENTS_BATCH_MAX, not both 0).  Rows first, so a connection's decision
  * and its end may come in the same call.  One call per batch whatever the
  * mix: a transaction costs about as much as a few hundred rows.

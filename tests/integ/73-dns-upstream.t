@@ -17,7 +17,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 54
+plan 55
 tg_setup
 # TXT strings of 200 letters: 3 for big.test (more than 512 bytes), 8 for
 # bigger.test (more than the 1232 that goes over UDP).
@@ -67,6 +67,16 @@ like "$line" "resolved a\\.test to (192\\.0\\.2\\.2|\\[2001:db8::2\\]):80" \
 q=$(unbound_wait_query a.test "")
 like "$q" "^a\\.test (A|AAAA) $TG_C4\$" "unbound got tollgated's own lookup of a.test ($q)"
 is "$(syn_count 80)" 1 "the real server saw the connection"
+# Its event row: the name from the fake address, and, once it ended, the
+# address it really went to in place of the fake one.
+for ((i = 0; i < 100; i++)); do
+	row=$("$TG" -c "$CONF" events --domain a.test --json --limit 1 |
+	    jq -r 'select(.bytes_down != null) | "\(.name_source) \(.dst_ip)"')
+	[ -n "$row" ] && break
+	sleep 0.1
+done
+like "$row" '^fakeip (192\.0\.2\.2|2001:db8::2)$' \
+    "the event shows source fakeip and the real address ($row)"
 
 # --- a denied name never reaches unbound -----------------------------------------
 

@@ -340,17 +340,25 @@ test_close_fills_the_newest_row_of_a_connection(void **state)
 	decision(&ev[0], 7, T0 + 3, "/usr/bin/curl", "d.test", ACTION_DENY);
 	c[0] = (struct event_close){
 	    .conn_id = 6, .bytes_up = 1, .bytes_down = 2, .duration_ms = 3};
-	c[1] = (struct event_close){
-	    .conn_id = 7, .bytes_up = 0, .bytes_down = 0, .duration_ms = 4};
+	c[1] = (struct event_close){.conn_id = 7,
+	                            .bytes_up = 0,
+	                            .bytes_down = 0,
+	                            .duration_ms = 4,
+	                            .dst_ip = "198.51.100.7",
+	                            .dst_port = 8443};
 	assert_int_equal(events_write(f->s, ev, 1, c, 2, err, sizeof(err)), 2);
 	assert_int_equal(events_close_batch(f->s, c, 2, err, sizeof(err)), 2);
 	g = query(f->s, &all);
 	assert_int_equal(g->n, 4);
 	assert_int_equal(g->rows[1].conn_id, 6);
 	assert_int_equal(g->rows[1].duration_ms, 3);
+	assert_string_equal(g->rows[1].dst_ip, "192.0.2.1"); /* kept */
 	assert_int_equal(g->rows[3].conn_id, 7);
 	assert_int_equal(g->rows[3].bytes_up, 0);
 	assert_int_equal(g->rows[3].duration_ms, 4);
+	/* Where it went after all (a fake IP's name, resolved). */
+	assert_string_equal(g->rows[3].dst_ip, "198.51.100.7");
+	assert_int_equal(g->rows[3].dst_port, 8443);
 
 	assert_int_equal(events_write(f->s, NULL, 0, NULL, 0, err, sizeof(err)),
 	                 -1);
