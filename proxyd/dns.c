@@ -9,6 +9,7 @@
 
 #include "common/hex.h"
 #include "common/name.h"
+#include "common/be.h"
 #include "proxyd/dns.h"
 
 #define DNS_LABEL_MAX 63
@@ -25,24 +26,11 @@
 /* The OPT record's TTL: extended rcode, version, DO. */
 #define DNS_EDNS_DO 0x8000
 
-static uint16_t
-dns_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-dns_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 static void
 dns_put32(uint8_t *p, uint32_t v)
 {
-	dns_put16(p, v >> 16);
-	dns_put16(p + 2, v & 0xffff);
+	be16_put(p, v >> 16);
+	be16_put(p + 2, v & 0xffff);
 }
 
 static bool
@@ -209,12 +197,11 @@ dns_parse_opt(const uint8_t *msg, size_t len, size_t off, struct dns_query *q)
 
 	if (len - off < DNS_OPT_LEN)
 		return "additional record cut short";
-	if (msg[off] != 0 || dns_get16(msg + off + 1) != DNS_T_OPT)
+	if (msg[off] != 0 || be16_get(msg + off + 1) != DNS_T_OPT)
 		return "additional record is not an OPT record";
-	size = dns_get16(msg + off + 3);
-	ttl =
-	    (uint32_t)dns_get16(msg + off + 5) << 16 | dns_get16(msg + off + 7);
-	rdlen = dns_get16(msg + off + 9);
+	size = be16_get(msg + off + 3);
+	ttl = (uint32_t)be16_get(msg + off + 5) << 16 | be16_get(msg + off + 7);
+	rdlen = be16_get(msg + off + 9);
 	off += DNS_OPT_LEN;
 	if (rdlen != len - off)
 		return rdlen > len - off ? "OPT record runs past the message"
@@ -222,7 +209,7 @@ dns_parse_opt(const uint8_t *msg, size_t len, size_t off, struct dns_query *q)
 	for (opt = off; opt < len; opt += 4 + olen) {
 		if (len - opt < 4)
 			return "EDNS option cut short";
-		olen = dns_get16(msg + opt + 2);
+		olen = be16_get(msg + opt + 2);
 		if (olen > len - opt - 4)
 			return "EDNS option runs past its record";
 	}
@@ -248,8 +235,8 @@ dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 		q->error = "shorter than a DNS header";
 		return DNS_DROP;
 	}
-	q->id = dns_get16(msg);
-	flags = dns_get16(msg + 2);
+	q->id = be16_get(msg);
+	flags = be16_get(msg + 2);
 	q->opcode = flags >> 11 & 0x0f;
 	q->rd = (flags & DNS_F_RD) != 0;
 	q->cd = (flags & DNS_F_CD) != 0;
@@ -260,13 +247,13 @@ dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 	if (q->opcode != 0)
 		return DNS_QUERY;
 
-	qdcount = dns_get16(msg + 4);
-	arcount = dns_get16(msg + 10);
+	qdcount = be16_get(msg + 4);
+	arcount = be16_get(msg + 10);
 	if (qdcount == 0)
 		return dns_formerr(q, "no question");
 	if (qdcount > 1)
 		return dns_formerr(q, "more than one question");
-	if (dns_get16(msg + 6) != 0 || dns_get16(msg + 8) != 0)
+	if (be16_get(msg + 6) != 0 || be16_get(msg + 8) != 0)
 		return dns_formerr(q, "answer or authority records in a query");
 	if (arcount > 1)
 		return dns_formerr(q, "more than one additional record");
@@ -277,8 +264,8 @@ dns_parse_query(const uint8_t *msg, size_t len, struct dns_query *q)
 		return dns_formerr(q, why);
 	if (len - off < 4)
 		return dns_formerr(q, "question cut short");
-	q->qtype = dns_get16(msg + off);
-	q->qclass = dns_get16(msg + off + 2);
+	q->qtype = be16_get(msg + off);
+	q->qclass = be16_get(msg + off + 2);
 	off += 4;
 	if (q->qtype == DNS_T_OPT)
 		return dns_formerr(q, "a question for an OPT record");
@@ -317,8 +304,8 @@ dns_put_header(uint8_t *out, uint16_t id, uint8_t opcode, bool tc, bool rd,
 	if (cd)
 		flags |= DNS_F_CD;
 	memset(out, 0, DNS_HDR_LEN);
-	dns_put16(out, id);
-	dns_put16(out + 2, flags);
+	be16_put(out, id);
+	be16_put(out + 2, flags);
 }
 
 /*
@@ -371,26 +358,26 @@ dns_build_answer(const struct dns_query *q, const uint8_t *msg,
 			tc = true; /* go on: the other records must be sound */
 			continue;
 		}
-		dns_put16(out + pos, DNS_PTR_QNAME);
-		dns_put16(out + pos + 2, rr[i].type);
-		dns_put16(out + pos + 4, DNS_CLASS_IN);
+		be16_put(out + pos, DNS_PTR_QNAME);
+		be16_put(out + pos + 2, rr[i].type);
+		be16_put(out + pos + 4, DNS_CLASS_IN);
 		dns_put32(out + pos + 6, rr[i].ttl);
-		dns_put16(out + pos + 10, (uint16_t)rdlen);
+		be16_put(out + pos + 10, (uint16_t)rdlen);
 		memcpy(out + pos + 12, rdata, rdlen);
 		pos += 2 + DNS_RR_FIXED + rdlen;
 	}
 	if (tc)
 		pos = DNS_HDR_LEN + qlen;
 	dns_put_header(out, q->id, q->opcode, tc, q->rd, q->cd, rcode);
-	dns_put16(out + 4, qlen > 0 ? 1 : 0);
-	dns_put16(out + 6, tc ? 0 : (uint16_t)n);
+	be16_put(out + 4, qlen > 0 ? 1 : 0);
+	be16_put(out + 6, tc ? 0 : (uint16_t)n);
 	if (q->edns) {
-		dns_put16(out + 10, 1);
+		be16_put(out + 10, 1);
 		out[pos] = 0;
-		dns_put16(out + pos + 1, DNS_T_OPT);
-		dns_put16(out + pos + 3, DNS_EDNS_MAX);
+		be16_put(out + pos + 1, DNS_T_OPT);
+		be16_put(out + pos + 3, DNS_EDNS_MAX);
 		dns_put32(out + pos + 5, q->edns_do ? DNS_EDNS_DO : 0);
-		dns_put16(out + pos + 9, 0);
+		be16_put(out + pos + 9, 0);
 		pos += DNS_OPT_LEN;
 	}
 	return pos;
@@ -404,10 +391,10 @@ dns_build_error(const uint8_t *msg, size_t len, enum dns_rcode rcode,
 
 	if (len < DNS_HDR_LEN || cap < DNS_HDR_LEN || (unsigned)rcode > 15)
 		return 0;
-	flags = dns_get16(msg + 2);
+	flags = be16_get(msg + 2);
 	if (flags & DNS_F_QR)
 		return 0;
-	dns_put_header(out, dns_get16(msg), flags >> 11 & 0x0f, false,
+	dns_put_header(out, be16_get(msg), flags >> 11 & 0x0f, false,
 	               (flags & DNS_F_RD) != 0, (flags & DNS_F_CD) != 0, rcode);
 	return DNS_HDR_LEN;
 }
@@ -472,7 +459,7 @@ dns_tcp_len(const uint8_t *buf, size_t len)
 
 	if (len < 2)
 		return DNS_TCP_NEED_MORE;
-	n = dns_get16(buf);
+	n = be16_get(buf);
 	if (n < DNS_HDR_LEN)
 		return DNS_TCP_INVALID;
 	return len - 2 < n ? DNS_TCP_NEED_MORE : (int)(2 + n);
@@ -487,16 +474,16 @@ dns_response_matches(const struct dns_query *q, const uint8_t *resp, size_t len)
 
 	if (len < DNS_HDR_LEN || q->opcode != 0)
 		return -1;
-	flags = dns_get16(resp + 2);
-	if (dns_get16(resp) != q->id || !(flags & DNS_F_QR) ||
-	    (flags >> 11 & 0x0f) != q->opcode || dns_get16(resp + 4) != 1)
+	flags = be16_get(resp + 2);
+	if (be16_get(resp) != q->id || !(flags & DNS_F_QR) ||
+	    (flags >> 11 & 0x0f) != q->opcode || be16_get(resp + 4) != 1)
 		return -1;
 	off = DNS_HDR_LEN;
 	if (dns_read_name(resp, len, &off, name, sizeof(name)) != NULL ||
 	    len - off < 4)
 		return -1;
-	if (strcmp(name, q->name) != 0 || dns_get16(resp + off) != q->qtype ||
-	    dns_get16(resp + off + 2) != q->qclass)
+	if (strcmp(name, q->name) != 0 || be16_get(resp + off) != q->qtype ||
+	    be16_get(resp + off + 2) != q->qclass)
 		return -1;
 	return 0;
 }

@@ -5,22 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "proxyd/dnsfwdq.h"
 
 #define DNS_F_TC 0x0200
-
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 void
 dnsfwdq_init(struct dnsfwdq *t, size_t max, unsigned timeout_ms)
@@ -86,7 +74,7 @@ dnsfwdq_add(struct dnsfwdq *t, const struct dnsfwd_origin *origin,
 	e->q = *q;
 	e->len = len;
 	memcpy(e->msg, msg, len);
-	put16(e->msg, id);
+	be16_put(e->msg, id);
 	t->by_id[id] = e;
 	TAILQ_INSERT_TAIL(&t->queue, e, entry);
 	t->n++;
@@ -112,7 +100,7 @@ dnsfwdq_matches(const struct dnsfwdq_entry *e, const uint8_t *resp, size_t len)
 bool
 dnsfwdq_truncated(const uint8_t *resp, size_t len)
 {
-	return len >= DNS_HDR_LEN && (get16(resp + 2) & DNS_F_TC) != 0;
+	return len >= DNS_HDR_LEN && (be16_get(resp + 2) & DNS_F_TC) != 0;
 }
 
 struct dnsfwdq_entry *
@@ -121,7 +109,7 @@ dnsfwdq_take(struct dnsfwdq *t, const uint8_t *resp, size_t len,
 {
 	struct dnsfwdq_entry *e;
 
-	if (len < DNS_HDR_LEN || (e = t->by_id[get16(resp)]) == NULL ||
+	if (len < DNS_HDR_LEN || (e = t->by_id[be16_get(resp)]) == NULL ||
 	    e->upstream != upstream || dnsfwdq_matches(e, resp, len) == -1)
 		return NULL;
 	dnsfwdq_remove(t, e);
@@ -165,13 +153,13 @@ dnsfwdq_relay(const struct dnsfwdq_entry *e, const uint8_t *resp, size_t len,
 		memcpy(out, resp, len);
 	} else {
 		memcpy(out, resp, DNS_HDR_LEN);
-		put16(out + 2, get16(resp + 2) | DNS_F_TC);
-		put16(out + 6, 0);
-		put16(out + 8, 0);
-		put16(out + 10, 0);
+		be16_put(out + 2, be16_get(resp + 2) | DNS_F_TC);
+		be16_put(out + 6, 0);
+		be16_put(out + 8, 0);
+		be16_put(out + 10, 0);
 		len = qend;
 	}
-	put16(out, e->q.id);
+	be16_put(out, e->q.id);
 	memcpy(out + DNS_HDR_LEN, e->msg + DNS_HDR_LEN, qend - DNS_HDR_LEN);
 	return len;
 }

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "proxyd/socks.h"
 
 /* RFC 1928 3 and 4, RFC 1929 2, and SOCKS4's "Protocol" document. */
@@ -211,12 +212,6 @@ socks_set_addr(struct socks_server *s, int family, const uint8_t *ip,
 	}
 }
 
-static uint16_t
-socks_port(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 static size_t
 socks_min(size_t a, size_t b)
 {
@@ -368,7 +363,7 @@ socks_request5(struct socks_server *s, const uint8_t *buf, size_t len,
 	}
 	if (len < SOCKS5_HEADER + alen + 2)
 		return SOCKS_NEED_MORE;
-	port = socks_port(buf + SOCKS5_HEADER + alen);
+	port = be16_get(buf + SOCKS5_HEADER + alen);
 	/* tor-resolve sends port 0 with RESOLVE. */
 	if (port == 0 && buf[1] == SOCKS5_CMD_CONNECT)
 		return socks_refuse(s, SOCKS_HOST_UNREACH, "port 0");
@@ -423,7 +418,7 @@ socks_request4(struct socks_server *s, const uint8_t *buf, size_t len,
 		                    "unknown SOCKS4 command");
 	if (len < 4)
 		return SOCKS_NEED_MORE;
-	if (socks_port(buf + 2) == 0)
+	if (be16_get(buf + 2) == 0)
 		return socks_refuse(s, SOCKS_HOST_UNREACH, "port 0");
 	if (len < SOCKS4_HEADER)
 		return SOCKS_NEED_MORE;
@@ -458,7 +453,7 @@ socks_request4(struct socks_server *s, const uint8_t *buf, size_t len,
 			                    "empty host name");
 	}
 	s->cmd = SOCKS_CMD_CONNECT;
-	s->port = socks_port(buf + 2);
+	s->port = be16_get(buf + 2);
 	socks_copy(s->user, buf + SOCKS4_HEADER, ulen);
 	s->auth = ulen > 0;
 	if (socks4a)

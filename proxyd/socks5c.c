@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/be.h"
 #include "proxyd/socks5c.h"
 
 #define S5C_VERSION      0x05
@@ -66,13 +67,6 @@ s5c_bad(struct s5c *c, const char *why)
 	return -1;
 }
 
-static void
-s5c_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
 /* The CONNECT request for name:port, or for dst when name is NULL. */
 static int
 s5c_build_request(struct s5c *c, const char *name, const struct sockaddr *dst,
@@ -95,7 +89,7 @@ s5c_build_request(struct s5c *c, const char *name, const struct sockaddr *dst,
 		p[3] = S5C_ATYP_NAME;
 		p[4] = n;
 		memcpy(p + 5, name, n);
-		s5c_put16(p + 5 + n, port);
+		be16_put(p + 5 + n, port);
 		c->req_len = 5 + n + 2;
 		return 0;
 	}
