@@ -36,7 +36,7 @@ DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
             imagemagick x11-utils dante-server torsocks
-DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server
+DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server dnsperf unbound
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -178,6 +178,7 @@ bench: deps
 	$(MAKE) all
 	bench/run
 	bench/socks
+	bench/dns
 	bench/modules
 
 run: deps
