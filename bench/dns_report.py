@@ -20,8 +20,7 @@ passed, 3 when one missed, 4 when tollgated was measured nowhere.
 """
 import sys
 
-from report import lines_of
-from socks_report import load, median, ratio
+from socks_report import inputs, median, ratio, show
 
 PATHS = ("unbound", "tollgated")
 # key, label, format, goal: None, ("ratio>=", x) on tollgated / unbound,
@@ -31,7 +30,10 @@ METRICS = [
     ("lat_p50_us", "latency p50 (us)", "%.0f", None),
     ("lat_p99_us", "latency p99 (us)", "%.0f", ("<=", 2000.0)),
     ("cpu_us_q", "server CPU per query (us)", "%.1f", None),
+    ("bg", "other work on the machine (CPUs)", "%.2f", None),
 ]
+# Above this, other work squeezed a rate run (see bench/README.md).
+BG_LIMIT = 0.3
 
 
 def judge(goal, rr, mine):
@@ -52,46 +54,31 @@ def main(argv):
     if len(argv) != 5:
         sys.stderr.write(__doc__)
         return 2
-    data = load(argv[1])
-    notes = lines_of(argv[2])
-    meta = lines_of(argv[3])
+    data, notes, meta = inputs(argv)
+    busy = ["%s round %s: %.2f" % (p, r, v)
+            for (_, p, m), vals in sorted(data.items()) if m == "bg"
+            for r, v in sorted(vals.items()) if v > BG_LIMIT]
+    if busy:
+        notes.append("other work on the machine took more than %.1f CPUs "
+                     "during %d rate runs (%s): their figures are squeezed"
+                     % (BG_LIMIT, len(busy), ", ".join(busy)))
     head = ["metric", "unbound", "tollgated", "tg/unbound", "goal", "result"]
     rows = []
     missed = False
     for key, label, f, goal in METRICS:
         vals = {p: median(list(data.get(("dns", p, key), {}).values()))
                 for p in PATHS}
-        rr = ratio(data, "dns", key, "unbound")
+        rr = ratio(data, "dns", key, "unbound") if key != "bg" else None
         words, result = judge(goal, rr, vals["tollgated"])
         missed = missed or result == "MISS"
         rows.append([label] + ["n/a" if vals[p] is None else f % vals[p]
                                for p in PATHS] +
-                    ["n/a" if rr is None else "%.2fx" % rr, words, result])
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-
-    def text(r):
-        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
-
-    print("\n".join(meta))
-    print()
-    print("\n".join([text(head), text(["-" * w for w in widths])] +
-                    [text(r) for r in rows]))
-    for n in notes:
-        print("note: " + n)
-    with open(argv[4], "w") as md:
-        md.write("# DNS benchmark (bench/dns)\n\n")
-        md.write("".join("- %s\n" % m for m in meta) + "\n")
-        md.write("| " + " | ".join(head) + " |\n")
-        md.write("|" + "---|" * len(head) + "\n")
-        for r in rows:
-            md.write("| " + " | ".join(str(x) for x in r) + " |\n")
-        if notes:
-            md.write("\nNotes:\n\n" + "".join("- %s\n" % n for n in notes))
-        md.write("\nEvery round:\n\n| path | metric | rounds |\n"
-                 "|---|---|---|\n")
-        for (_, p, m), vals in sorted(data.items()):
-            md.write("| %s | %s | %s |\n" % (
-                p, m, ", ".join("%g" % vals[r] for r in sorted(vals))))
+                    ["" if key == "bg" else "n/a" if rr is None else "%.2fx" % rr,
+                     words, result])
+    every = [[p, m, ", ".join("%g" % vals[r] for r in sorted(vals))]
+             for (_, p, m), vals in sorted(data.items())]
+    show("DNS benchmark (bench/dns)", meta, head, rows, notes,
+         ["path", "metric", "rounds"], every, argv[4])
     if not any(p == "tollgated" for (_, p, _) in data):
         return 4
     return 3 if missed else 0

@@ -175,3 +175,8 @@ wait_listen() {
 cpu_ticks() {
 	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'
 }
+
+# busy_ticks: every CPU's busy time so far (/proc/stat, clock ticks).
+busy_ticks() {
+	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+}
