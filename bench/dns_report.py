@@ -30,6 +30,7 @@ METRICS = [
     ("lat_p50_us", "latency p50 (us)", "%.0f", None),
     ("lat_p99_us", "latency p99 (us)", "%.0f", ("<=", 2000.0)),
     ("cpu_us_q", "server CPU per query (us)", "%.1f", None),
+    ("ccpu_us_q", "dnsperf CPU per query (us)", "%.1f", None),
     ("bg", "other work on the machine (CPUs)", "%.2f", None),
 ]
 # Above this, other work squeezed a rate run (see bench/README.md).
