@@ -68,20 +68,55 @@ def median(vals):
     return statistics.median(vals) if vals else None
 
 
-def ratio(data, u, m, tg, base):
-    mine = data.get((u, tg, m), {})
+def ratio(data, u, m, mine_path, base):
+    """The median over the rounds of mine_path's value over base's."""
+    mine = data.get((u, mine_path, m), {})
     other = data.get((u, base, m), {})
     rs = [mine[r] / other[r] for r in mine if r in other and other[r]]
     return median(rs)
+
+
+def inputs(argv):
+    """RAW.tsv, NOTES.txt and META.txt of the command line, read."""
+    return load(argv[1]), lines_of(argv[2]), lines_of(argv[3])
+
+def md_table(md, head, rows):
+    md.write("| " + " | ".join(head) + " |\n")
+    md.write("|" + "---|" * len(head) + "\n")
+    for r in rows:
+        md.write("| " + " | ".join(str(x) for x in r) + " |\n")
+
+
+def show(title, meta, head, rows, notes, every_head, every, out_md):
+    """Print meta, the table (head, rows) and notes on stdout; write them
+    to out_md as markdown under title, with the table of every round's
+    values (every_head, every)."""
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
+
+    def text(r):
+        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
+
+    print("\n".join(meta))
+    print()
+    print("\n".join([text(head), text(["-" * w for w in widths])] +
+                    [text(r) for r in rows]))
+    for n in notes:
+        print("note: " + n)
+    with open(out_md, "w") as md:
+        md.write("# %s\n\n" % title)
+        md.write("".join("- %s\n" % m for m in meta) + "\n")
+        md_table(md, head, rows)
+        if notes:
+            md.write("\nNotes:\n\n" + "".join("- %s\n" % n for n in notes))
+        md.write("\nEvery round:\n\n")
+        md_table(md, every_head, every)
 
 
 def main(argv):
     if len(argv) != 5:
         sys.stderr.write(__doc__)
         return 2
-    data = load(argv[1])
-    notes = lines_of(argv[2])
-    meta = lines_of(argv[3])
+    data, notes, meta = inputs(argv)
     ups = []
     for (u, _, _) in data:
         if u not in ups:
@@ -117,32 +152,11 @@ def main(argv):
                         missed = True
                 row += [", ".join(words) or "-", ", ".join(results) or "-"]
                 rows.append(row)
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
-
-    def text(r):
-        return "  ".join(str(x).ljust(w) for x, w in zip(r, widths))
-
-    out = [text(head), text(["-" * w for w in widths])] + [text(r) for r in rows]
-    print("\n".join(meta))
-    print()
-    print("\n".join(out))
-    for n in notes:
-        print("note: " + n)
-    with open(argv[4], "w") as md:
-        md.write("# SOCKS benchmark (bench/socks)\n\n")
-        md.write("".join("- %s\n" % m for m in meta) + "\n")
-        md.write("| " + " | ".join(head) + " |\n")
-        md.write("|" + "---|" * len(head) + "\n")
-        for r in rows:
-            md.write("| " + " | ".join(str(x) for x in r) + " |\n")
-        if notes:
-            md.write("\nNotes:\n\n" + "".join("- %s\n" % n for n in notes))
-        md.write("\nEvery round:\n\n| upstream | path | metric | rounds |\n"
-                 "|---|---|---|---|\n")
-        for (u, p, m), vals in sorted(data.items()):
-            md.write("| %s | %s | %s | %s |\n" % (
-                u, TITLES.get(p, p), m,
-                ", ".join("%g" % vals[r] for r in sorted(vals))))
+    every = [[u, TITLES.get(p, p), m,
+              ", ".join("%g" % vals[r] for r in sorted(vals))]
+             for (u, p, m), vals in sorted(data.items())]
+    show("SOCKS benchmark (bench/socks)", meta, head, rows, notes,
+         ["upstream", "path", "metric", "rounds"], every, argv[4])
     if not any(p in TG_PATHS for (_, p, _) in data):
         return 4
     return 3 if missed else 0
