@@ -34,11 +34,16 @@
 #include "proxyd/worker.h"
 
 /* Datagrams read per wake-up, so that one busy socket cannot starve the
- * loop's other events. */
+ * loop's other events; read, and their answers sent, DNSSTUB_BATCH to a
+ * system call (recvmmsg, sendmmsg). */
 #define DNSSTUB_READS_PER_WAKE 64
-#define DNSSTUB_TCP_MAX        256 /* DNS-over-TCP clients at once */
-#define DNSSTUB_TCP_IDLE_S     10  /* a TCP client silent this long goes */
-#define DNSSTUB_TCP_BACKLOG    64
+#define DNSSTUB_BATCH          32
+/* The longest query taken over UDP: far above any real one (a name,
+ * EDNS options, padding); a longer datagram is dropped. */
+#define DNSSTUB_QUERY_MAX   4096
+#define DNSSTUB_TCP_MAX     256 /* DNS-over-TCP clients at once */
+#define DNSSTUB_TCP_IDLE_S  10  /* a TCP client silent this long goes */
+#define DNSSTUB_TCP_BACKLOG 64
 
 struct dnsstub_sock {
 	int fd; /* UDP */
@@ -77,8 +82,19 @@ struct dnsq {
 	uint8_t msg[];
 };
 
+/* The answers to one batch of datagrams, sent together when it is done. */
+struct dnsstub_out {
+	int fd; /* the socket of the batch; -1 outside one: sent at once */
+	unsigned n;
+	struct mmsghdr msgs[DNSSTUB_BATCH];
+	struct iovec iov[DNSSTUB_BATCH];
+	struct sockaddr_storage to[DNSSTUB_BATCH];
+	uint8_t buf[DNSSTUB_BATCH][DNS_EDNS_MAX];
+};
+
 struct dnsstub {
 	struct proxyd *pd;
+	struct dnsstub_out out;
 	struct dnsstub_sock socks[CONFIG_MAX_DNS];
 	size_t n_socks;
 	TAILQ_HEAD(, dnsq) pending;
@@ -93,14 +109,31 @@ struct dnsstub {
 
 /* --- the answer ----------------------------------------------------------- */
 
+/* Send an answer of n bytes (none when 0): with the batch it belongs to,
+ * or at once. */
 static void
-dnsstub_send(int fd, const struct sockaddr_storage *client, socklen_t clen,
+dnsstub_send(struct dnsstub *stub, int fd,
+             const struct sockaddr_storage *client, socklen_t clen,
              const uint8_t *out, size_t n)
 {
+	struct dnsstub_out *o = &stub->out;
 	char a[ADDR_STRLEN];
 
 	if (n == 0)
 		return;
+	if (o->fd == fd && o->n < DNSSTUB_BATCH && n <= sizeof(o->buf[0])) {
+		memcpy(o->buf[o->n], out, n);
+		memcpy(&o->to[o->n], client, clen);
+		o->iov[o->n] =
+		    (struct iovec){.iov_base = o->buf[o->n], .iov_len = n};
+		o->msgs[o->n] =
+		    (struct mmsghdr){.msg_hdr = {.msg_name = &o->to[o->n],
+		                                 .msg_namelen = clen,
+		                                 .msg_iov = &o->iov[o->n],
+		                                 .msg_iovlen = 1}};
+		o->n++;
+		return;
+	}
 	if (sendto(fd, out, n, MSG_DONTWAIT, (const struct sockaddr *)client,
 	           clen) == -1)
 		log_debug(
@@ -292,7 +325,7 @@ dnsstub_answer_udp(struct dnsstub *stub, int fd,
 
 	memcpy(&o.client, client, clen);
 	dnsstub_send(
-	    fd, client, clen, out,
+	    stub, fd, client, clen, out,
 	    dnsstub_answer(stub, &o, q, msg, len, app, out, sizeof(out)));
 }
 
@@ -344,7 +377,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	case DNS_FORMERR:
 		stub->pd->dns_stats.other++;
 		dnsstub_send(
-		    fd, client, clen, out,
+		    stub, fd, client, clen, out,
 		    dns_build_error(msg, len, DNS_R_FORMERR, out, sizeof(out)));
 		return;
 	case DNS_QUERY:
@@ -359,7 +392,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	    (dq = calloc(1, sizeof(*dq) + len)) == NULL) {
 		stub->full++;
 		stub->pd->dns_stats.other++;
-		dnsstub_send(fd, client, clen, out,
+		dnsstub_send(stub, fd, client, clen, out,
 		             dns_build_error(msg, len, DNS_R_SERVFAIL, out,
 		                             sizeof(out)));
 		return;
@@ -378,26 +411,65 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 	worker_submit(stub->pd->worker, &dq->job);
 }
 
+/* Send the batch's answers; one that cannot go is dropped, as a lost
+ * datagram would be (the client asks again). */
+static void
+dnsstub_flush(struct dnsstub *stub)
+{
+	struct dnsstub_out *o = &stub->out;
+	unsigned done = 0;
+	int r;
+
+	while (done < o->n) {
+		r = sendmmsg(o->fd, o->msgs + done, o->n - done, MSG_DONTWAIT);
+		if (r <= 0) {
+			log_debug("dns: an answer: %s", strerror(errno));
+			r = 1;
+		}
+		done += (unsigned)r;
+	}
+	o->n = 0;
+	o->fd = -1;
+}
+
 static void
 dnsstub_read_cb(evutil_socket_t fd, short what, void *arg)
 {
-	static uint8_t buf[DNS_MSG_MAX];
+	static uint8_t buf[DNSSTUB_BATCH][DNSSTUB_QUERY_MAX];
+	static struct sockaddr_storage from[DNSSTUB_BATCH];
+	struct mmsghdr msgs[DNSSTUB_BATCH];
+	struct iovec iov[DNSSTUB_BATCH];
 	struct dnsstub *stub = arg;
-	struct sockaddr_storage client;
-	socklen_t clen;
-	ssize_t n;
-	int i;
+	int i, n, done;
 
-	for (i = 0; i < DNSSTUB_READS_PER_WAKE; i++) {
-		clen = sizeof(client);
-		n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT,
-		             (struct sockaddr *)&client, &clen);
-		if (n == -1) {
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("dns: recvfrom: %s", strerror(errno));
+	for (done = 0; done < DNSSTUB_READS_PER_WAKE; done += n) {
+		for (i = 0; i < DNSSTUB_BATCH; i++) {
+			iov[i] = (struct iovec){.iov_base = buf[i],
+			                        .iov_len = sizeof(buf[i])};
+			msgs[i] = (struct mmsghdr){
+			    .msg_hdr = {.msg_name = &from[i],
+			                .msg_namelen = sizeof(from[i]),
+			                .msg_iov = &iov[i],
+			                .msg_iovlen = 1}};
+		}
+		n = recvmmsg(fd, msgs, DNSSTUB_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0) {
+			if (n == -1 && errno != EAGAIN && errno != EINTR)
+				log_warn("dns: recvmmsg: %s", strerror(errno));
 			return;
 		}
-		dnsstub_datagram(stub, fd, buf, (size_t)n, &client, clen);
+		stub->out.fd = fd;
+		for (i = 0; i < n; i++) {
+			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				stub->dropped++;
+				continue;
+			}
+			dnsstub_datagram(stub, fd, buf[i], msgs[i].msg_len,
+			                 &from[i], msgs[i].msg_hdr.msg_namelen);
+		}
+		dnsstub_flush(stub);
+		if (n < DNSSTUB_BATCH)
+			return;
 	}
 }
 
@@ -588,7 +660,7 @@ dnsstub_reply(void *arg, const struct dnsfwd_origin *o, const uint8_t *msg,
 	struct dnstcp *t;
 
 	if (o->via == DNSFWD_UDP) {
-		dnsstub_send(o->fd, &o->client, o->clen, msg, n);
+		dnsstub_send(stub, o->fd, &o->client, o->clen, msg, n);
 		return;
 	}
 	TAILQ_FOREACH(t, &stub->tcps, entry)
@@ -641,6 +713,7 @@ dnsstub_open(struct proxyd *pd, char *err, size_t errlen)
 		return -1;
 	}
 	stub->pd = pd;
+	stub->out.fd = -1;
 	TAILQ_INIT(&stub->pending);
 	TAILQ_INIT(&stub->tcps);
 	srccache_init(&stub->seen, DNSSTUB_ATTR_CACHE_MS);
