@@ -44,7 +44,8 @@ struct config_key {
 /* What the front keys and the upstream keys take, for their errors. */
 #define CONFIG_FRONT_EXPECTED                                                  \
 	"IP:PORT, [IPv6]:PORT or unix:PATH[:MODE] (an absolute path, an "      \
-	"octal mode) separated by commas (at most 8), or none"
+	"octal mode) separated by commas (at most 16 for a front, its .NAME "  \
+	"keys included), or none"
 #define CONFIG_UPSTREAM_EXPECTED                                               \
 	"direct, socks5://IP:PORT, socks5://[IPv6]:PORT or "                   \
 	"socks5://unix:PATH "                                                  \
@@ -491,6 +492,10 @@ front_field(struct config *cfg, const struct config_key *k, size_t **n)
 	return (struct config_listen *)((char *)cfg + k->field);
 }
 
+/* The route the items front_one() parses now are given (set by the key
+ * being parsed; parsing is not reentrant). */
+static const char *front_via = "";
+
 static int
 front_one(struct config *cfg, const struct config_key *k, const char *item)
 {
@@ -501,36 +506,98 @@ front_one(struct config *cfg, const struct config_key *k, const char *item)
 	if (*n == CONFIG_MAX_FRONT ||
 	    listen_parse(&fronts[*n], item, true) == -1)
 		return -1;
+	snprintf(fronts[*n].via, sizeof(fronts[*n].via), "%s", front_via);
 	(*n)++;
 	return 0;
 }
 
+/* Drop the front's items of route via (what a key's new value replaces). */
+static void
+front_drop_via(struct config *cfg, const struct config_key *k, const char *via)
+{
+	struct config_listen *fronts;
+	size_t i, j = 0, *n;
+
+	fronts = front_field(cfg, k, &n);
+	for (i = 0; i < *n; i++)
+		if (strcmp(fronts[i].via, via) != 0)
+			fronts[j++] = fronts[i];
+	*n = j;
+}
+
+/* KEY = items: the front's addresses whose clients take `upstream`. */
 static int
 parse_front(struct config *cfg, const struct config_key *k, const char *v)
 {
-	size_t *n;
-
-	front_field(cfg, k, &n);
-	*n = 0;
+	front_drop_via(cfg, k, "");
 	if (strcmp(v, "none") == 0)
 		return 0;
+	front_via = "";
 	return parse_list(cfg, k, v, front_one);
+}
+
+/* KEY.NAME = items: those whose clients take upstream.NAME (or direct). */
+static int
+parse_front_named(struct config *cfg, const struct config_key *k,
+                  const char *name, const char *v)
+{
+	if (!config_upstream_name_ok(name))
+		return -2;
+	front_drop_via(cfg, k, name);
+	if (strcmp(v, "none") == 0)
+		return 0;
+	front_via = name;
+	return parse_list(cfg, k, v, front_one);
+}
+
+/* The items of route via, as a value ("none" when there are none). */
+static void
+print_front_via(const struct config_listen *fronts, size_t n, const char *via,
+                FILE *out)
+{
+	char buf[CONFIG_LISTEN_STRLEN];
+	size_t i, shown = 0;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(fronts[i].via, via) != 0)
+			continue;
+		fprintf(out, "%s%s", shown++ > 0 ? ", " : "",
+		        config_listen_fmt(&fronts[i], buf, sizeof(buf)));
+	}
+	if (shown == 0)
+		fputs("none", out);
+	fputc('\n', out);
 }
 
 static void
 print_front(const struct config *cfg, const struct config_key *k, FILE *out)
 {
-	char buf[CONFIG_LISTEN_STRLEN];
 	const struct config_listen *fronts;
-	size_t i, *n;
+	size_t *n;
 
 	fronts = front_field((struct config *)cfg, k, &n);
-	if (*n == 0)
-		fputs("none", out);
-	for (i = 0; i < *n; i++)
-		fprintf(out, "%s%s", i > 0 ? ", " : "",
-		        config_listen_fmt(&fronts[i], buf, sizeof(buf)));
-	fputc('\n', out);
+	print_front_via(fronts, *n, "", out);
+}
+
+/* KEY.NAME lines, one for each route the front's items name. */
+static void
+print_front_named(const struct config *cfg, const struct config_key *k,
+                  FILE *out)
+{
+	const struct config_listen *fronts;
+	size_t i, j, *n;
+
+	fronts = front_field((struct config *)cfg, k, &n);
+	for (i = 0; i < *n; i++) {
+		if (fronts[i].via[0] == '\0')
+			continue;
+		for (j = 0; j < i && strcmp(fronts[j].via, fronts[i].via); j++)
+			;
+		if (j < i)
+			continue; /* printed with the first of its route */
+		fprintf(out, "%s%s = ", k->name, fronts[i].via);
+		print_front_via(fronts, *n, fronts[i].via, out);
+	}
 }
 
 bool
@@ -971,12 +1038,33 @@ static const struct config_key config_keys[] = {
         .count = offsetof(struct config, n_socks_listen),
     },
     {
+        .name = "socks_listen.",
+        .expected = CONFIG_FRONT_EXPECTED,
+        .print = print_front_named,
+        .field = offsetof(struct config, socks_listen),
+        .count = offsetof(struct config, n_socks_listen),
+        .parse_named = parse_front_named,
+        .name_expected = "socks_listen.NAME with NAME 1 to 32 of a-z, 0-9, "
+                         "_ and -, the upstream.NAME its clients take",
+    },
+    {
         .name = "http_connect_listen",
         .expected = CONFIG_FRONT_EXPECTED,
         .parse = parse_front,
         .print = print_front,
         .field = offsetof(struct config, connect_listen),
         .count = offsetof(struct config, n_connect_listen),
+    },
+    {
+        .name = "http_connect_listen.",
+        .expected = CONFIG_FRONT_EXPECTED,
+        .print = print_front_named,
+        .field = offsetof(struct config, connect_listen),
+        .count = offsetof(struct config, n_connect_listen),
+        .parse_named = parse_front_named,
+        .name_expected = "http_connect_listen.NAME with NAME 1 to 32 of "
+                         "a-z, 0-9, _ and -, the upstream.NAME its clients "
+                         "take",
     },
     {
         .name = "upstream",
@@ -1470,6 +1558,28 @@ config_check_fake_ip(const struct config *cfg, char *err, size_t errlen)
 	return -1;
 }
 
+/* Every KEY.NAME front names an upstream.NAME the file gives. */
+static int
+config_check_front_routes(const struct config *cfg, const char *key,
+                          const struct config_listen *fronts, size_t n,
+                          char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fronts[i].via[0] == '\0' ||
+		    config_upstream_find(cfg, fronts[i].via) != NULL)
+			continue;
+		snprintf(err, errlen,
+		         "%s: %s.%s: no upstream.%s: expected an upstream.NAME "
+		         "line for each %s.NAME",
+		         cfg->path[0] ? cfg->path : "defaults", key,
+		         fronts[i].via, fronts[i].via, key);
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1478,7 +1588,12 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	                      errlen) == -1 ||
 	    config_check_port(cfg, "dns_listen", cfg->dns_listen,
 	                      cfg->n_dns_listen, err, errlen) == -1 ||
-	    config_check_fake_ip(cfg, err, errlen) == -1)
+	    config_check_fake_ip(cfg, err, errlen) == -1 ||
+	    config_check_front_routes(cfg, "socks_listen", cfg->socks_listen,
+	                              cfg->n_socks_listen, err, errlen) == -1 ||
+	    config_check_front_routes(cfg, "http_connect_listen",
+	                              cfg->connect_listen,
+	                              cfg->n_connect_listen, err, errlen) == -1)
 		return -1;
 	return config_check_listen(cfg, err, errlen);
 }

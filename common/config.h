@@ -29,8 +29,8 @@
 #define CONFIG_MAX_LISTEN        4
 #define CONFIG_MAX_GUARD         64
 #define CONFIG_ERRLEN            512
-#define CONFIG_MAX_FRONT         8 /* addresses per front key */
-#define CONFIG_MAX_UPSTREAMS     8 /* upstream plus upstream.NAME keys */
+#define CONFIG_MAX_FRONT         16 /* addresses of a front, all NAMEs */
+#define CONFIG_MAX_UPSTREAMS     8  /* upstream plus upstream.NAME keys */
 #define CONFIG_UPSTREAM_NAME_MAX 32
 /* A unix front's mode when none is given. */
 #define CONFIG_UNIX_MODE 0666
@@ -64,6 +64,9 @@ struct config_listen {
 	struct sockaddr_storage addr; /* TCP: AF_INET or AF_INET6 */
 	char path[108];               /* unix: absolute path (sun_path size) */
 	mode_t mode; /* unix: octal MODE, default CONFIG_UNIX_MODE */
+	/* A front's: the route its clients take unless a rule says
+	 * otherwise (KEY.NAME = ...: upstream.NAME); "" for `upstream`. */
+	char via[CONFIG_UPSTREAM_NAME_MAX + 1];
 };
 
 enum upstream_kind {

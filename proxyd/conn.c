@@ -339,6 +339,8 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		c->port = addr_port(o->dst);
 		conn_fake_name(c);
 	}
+	if (o->via != NULL)
+		snprintf(c->front_via, sizeof(c->front_via), "%s", o->via);
 	c->has_cred = o->has_cred;
 	c->peer_pid = o->pid;
 	c->peer_uid = o->uid;
@@ -985,13 +987,15 @@ static void
 conn_route(struct conn *c)
 {
 	const struct config_upstream *route;
+	const char *via = c->via[0] != '\0' ? c->via : c->front_via;
 
-	route = config_upstream_find(&c->pd->cfg, c->via);
+	route = config_upstream_find(&c->pd->cfg, via);
 	if (route == NULL) {
+		/* A front's route is checked at start: this is a rule's. */
 		conn_log(c, LOG_WARNING,
 		         "rule %lld routes via '%s', which tollgate.conf "
 		         "does not name",
-		         (long long)c->rule_id, c->via);
+		         (long long)c->rule_id, via);
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_NO_ROUTE;
 	} else if (c->sfd == -1) {

@@ -85,6 +85,8 @@ struct conn_origin {
 	bool has_cred;                 /* a unix client's SO_PEERCRED */
 	pid_t pid;
 	uid_t uid;
+	const char *via; /* the front's route (its KEY.NAME), NULL or "" for
+	                  * `upstream` */
 };
 
 enum conn_state {
@@ -150,10 +152,12 @@ struct conn {
 	enum reason reason;
 	int64_t rule_id;                        /* REASON_RULE */
 	char via[CONFIG_UPSTREAM_NAME_MAX + 1]; /* its rule's route, "" */
-	struct s5c *s5;                         /* CONN_UPSTREAM */
-	struct evdns_getaddrinfo_request *dns;  /* CONN_RESOLVE */
-	bool dns_calling;                       /* inside evdns_getaddrinfo */
-	bool dns_done;                          /* its answer came */
+	/* The front's route, taken when the rule names none; "": upstream */
+	char front_via[CONFIG_UPSTREAM_NAME_MAX + 1];
+	struct s5c *s5;                        /* CONN_UPSTREAM */
+	struct evdns_getaddrinfo_request *dns; /* CONN_RESOLVE */
+	bool dns_calling;                      /* inside evdns_getaddrinfo */
+	bool dns_done;                         /* its answer came */
 	bool dst_resolved; /* dst is the name's address, found after the
 	                    * decision (its event row has the fake IP) */
 	int dns_err;

@@ -29,8 +29,9 @@ struct listener {
 	struct proxyd *pd;
 	const struct front *front;
 	struct evconnlistener *evl;
-	struct sockaddr_storage addr;  /* a TCP listener's */
-	char path[108];                /* a unix one's, "" for TCP */
+	struct sockaddr_storage addr;           /* a TCP listener's */
+	char path[108];                         /* a unix one's, "" for TCP */
+	char via[CONFIG_UPSTREAM_NAME_MAX + 1]; /* its clients' route */
 	struct accept_backoff backoff; /* out of descriptors: pausing */
 };
 
@@ -104,6 +105,7 @@ listener_accept_proxy(struct listener *l, int fd, const struct sockaddr *client)
 		o.client = client;
 		o.local = (const struct sockaddr *)&local;
 	}
+	o.via = l->via;
 	conn_accept(pd, l->front, fd, &o);
 }
 
@@ -257,6 +259,7 @@ listener_open(struct proxyd *pd, const struct front *front,
 	}
 	l->pd = pd;
 	l->front = front;
+	snprintf(l->via, sizeof(l->via), "%s", at->via);
 	if (at->is_unix)
 		snprintf(l->path, sizeof(l->path), "%s", at->path);
 	else

@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 51
 tg_setup
 gateway_start refused.test || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
@@ -166,3 +166,27 @@ is "$(syn_count 443)" "$syn" "none of it reached the server"
 
 tg_stop TERM
 is "$TG_DEXIT" 0 "tollgated exits 0 on SIGTERM"
+
+# --- a front's own route: socks_listen.mail -----------------------------------------
+
+CONF=$(socks_conf socks_listen.mail=127.0.0.1:1082)
+tg_start "$CONF"
+ok $? "tollgated starts with a second SOCKS front, socks_listen.mail = 127.0.0.1:1082"
+gateway_mark
+as_guard "$CURL2" -sS --max-time 10 --cacert "$TG_CA" \
+    --socks5-hostname 127.0.0.1:1082 -o /dev/null https://b.test/ 2>/dev/null
+r=$(gateway_wait_request dst=b.test:443)
+is "$(kv "$r" port)" "$TG_GWP2" "a client of that front goes to upstream.mail ($TG_GWP2)"
+gateway_mark
+as_guard "$CURL2" -sS --max-time 10 --cacert "$TG_CA" \
+    --socks5-hostname "$TG_SOCKS" -o /dev/null https://b.test/ 2>/dev/null
+r=$(gateway_wait_request dst=b.test:443)
+is "$(kv "$r" port)" "$TG_GWP" "one of the plain front, to upstream ($TG_GWP)"
+"$TG" -c "$CONF" rules add --app "$CURL2" --dest d.test --action allow \
+    --via upstream >/dev/null 2>&1
+gateway_mark
+as_guard "$CURL2" -sS --max-time 10 --cacert "$TG_CA" \
+    --socks5-hostname 127.0.0.1:1082 -o /dev/null https://d.test/ 2>/dev/null
+r=$(gateway_wait_request dst=d.test:443)
+is "$(kv "$r" port)" "$TG_GWP" "a rule's --via upstream wins over the front's route"
+tg_stop TERM

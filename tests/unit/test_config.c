@@ -218,8 +218,21 @@ test_errors_name_file_line_and_expectation(void **state)
 	     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n",
 	     "for socks_listen: expected"},
 	    {"socks_listen = 127.0.0.1:1 127.0.0.1:2 127.0.0.1:3 127.0.0.1:4 "
-	     "127.0.0.1:5 127.0.0.1:6 127.0.0.1:7 127.0.0.1:8 127.0.0.1:9\n",
-	     "(at most 8)"},
+	     "127.0.0.1:5 127.0.0.1:6 127.0.0.1:7 127.0.0.1:8 127.0.0.1:9\n"
+	     "upstream.tb = direct\n"
+	     "socks_listen.tb = 127.0.0.1:11 127.0.0.1:12 127.0.0.1:13 "
+	     "127.0.0.1:14 127.0.0.1:15 127.0.0.1:16 127.0.0.1:17 "
+	     "127.0.0.1:18\n",
+	     "\" for socks_listen.tb: expected IP:PORT, [IPv6]:PORT or "
+	     "unix:PATH[:MODE] (an absolute path, an octal mode) separated by "
+	     "commas (at most 16 for a front, its .NAME keys included), or "
+	     "none"},
+	    {"socks_listen.tb = 127.0.0.1:9150\n",
+	     "socks_listen.tb: no upstream.tb: expected an upstream.NAME line "
+	     "for each socks_listen.NAME"},
+	    {"upstream.tb = direct\nhttp_connect_listen.TB = 127.0.0.1:9150\n",
+	     ":2: bad key \"http_connect_listen.TB\": expected "
+	     "http_connect_listen.NAME with NAME 1 to 32"},
 	    {"\nhttp_connect_listen = 127.0.0.1\n",
 	     ":2: bad value \"127.0.0.1\" for http_connect_listen: expected "
 	     "IP:PORT"},
@@ -542,6 +555,26 @@ test_fronts(void **state)
 	                 0);
 	assert_int_equal(cfg.n_socks_listen, 0);
 	assert_int_equal(cfg.connect_listen[0].mode, 0);
+
+	/* KEY.NAME: fronts whose clients take upstream.NAME; each key
+	 * replaces its own items only. */
+	assert_int_equal(load(&cfg,
+	                      "socks_listen = 127.0.0.1:9050\n"
+	                      "socks_listen.tb = 127.0.0.1:9150, "
+	                      "unix:/run/x/::1_9150.sock:0666\n"
+	                      "upstream.tb = socks5://10.0.0.1:9150\n"
+	                      "socks_listen = 127.0.0.1:9050, [::1]:9050\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.n_socks_listen, 4);
+	assert_string_equal(cfg.socks_listen[0].via, "tb");
+	assert_string_equal(cfg.socks_listen[1].via, "tb");
+	assert_string_equal(cfg.socks_listen[1].path, "/run/x/::1_9150.sock");
+	assert_int_equal(cfg.socks_listen[1].mode, 0666);
+	assert_string_equal(cfg.socks_listen[2].via, "");
+	assert_string_equal(
+	    config_listen_fmt(&cfg.socks_listen[3], buf, sizeof(buf)),
+	    "[::1]:9050");
 }
 
 /* upstream, upstream.NAME, and the route a rule's via names. */
@@ -697,6 +730,7 @@ test_print_round_trip_fronts(void **state)
 	         "socks_listen = 127.0.0.1:9050, [::1]:9050, "
 	         "unix:/run/tg/socks.sock:0600\n"
 	         "http_connect_listen = unix:/run/tg/connect.sock\n"
+	         "socks_listen.mail = 127.0.0.1:9102\n"
 	         "upstream = socks5://unix:/run/tor/socks\n"
 	         "upstream.mail = socks5://10.152.152.10:9102\n"
 	         "upstream.web = direct\n"
@@ -709,8 +743,10 @@ test_print_round_trip_fronts(void **state)
 	                       "[::1]:9050, unix:/run/tg/socks.sock:0600\n"));
 	assert_non_null(strstr(text, "\nupstream.mail = "
 	                             "socks5://10.152.152.10:9102\n"));
+	assert_non_null(strstr(text, "\nsocks_listen.mail = 127.0.0.1:9102\n"));
 	assert_int_equal(load(&b, text, err, sizeof(err)), 0);
-	assert_int_equal(b.n_socks_listen, 3);
+	assert_int_equal(b.n_socks_listen, 4);
+	assert_string_equal(b.socks_listen[3].via, "mail");
 	assert_int_equal(b.n_connect_listen, 1);
 	for (i = 0; i < 3; i++)
 		assert_string_equal(
