@@ -136,7 +136,7 @@ nft_output() {
 
 whonixfw_script() (
 	# A subshell: the settings and a drop-in's functions stay in it.
-	nftables_cmd=echo
+	nftables_cmd="echo"
 	GATEWAY_IP=$1
 	firewall_allow_udp="" firewall_mode=full
 	GATEWAY_IP6=fd19:c33d:88bc::10
