@@ -8,28 +8,31 @@
 # Tor network (tornet.sh); the internet namespace the servers and the
 # exits' DNS.
 #
-# Proved as the guarded user: with whonix-firewall alone beside tollgate,
-# guarded DNS redirected to the stub is rejected, and with the drop-in
-# contrib/whonix/firewall/50_tollgate.conf it is answered while other UDP
-# stays rejected for everyone; transparent curl (the stub's fake IP),
-# curl --socks5-hostname 127.0.0.1:9050 and torsocks curl reach the
-# server through Tor by name (the ControlPort's stream shows the name,
-# the internet's DNS the exit asking for it); one app shares a circuit,
-# a second app (a copy of curl elsewhere) gets another; a denied name
-# never reaches the gateway; nothing reaches the internet but the exits'
-# connections, also during whonix-firewall reloads, in its
-# timesync-fail-closed mode and with tollgated SIGKILLed (TCP, UDP, DNS,
-# the SOCKS front); what firewall_allow_udp=true would open instead.
+# Proved as the guarded user (docs/whonix-firewall.md tells the why):
+# beside whonix-firewall's tables alone, guarded DNS redirected to the
+# stub is rejected, a query to 127.0.0.1:53 is not, and moving tollgate's
+# nat chain after whonix-firewall's filter chain does not help; with the
+# drop-in contrib/whonix/firewall/50_tollgate.conf the stub answers
+# while other UDP stays rejected for everyone.  Transparent curl (the
+# stub's fake IP), curl --socks5-hostname 127.0.0.1:9050 and torsocks
+# curl reach the server through Tor by name (the ControlPort's stream
+# shows the name, the internet's DNS the exit asking for it); one app
+# shares a circuit, a second app (a copy of curl elsewhere) gets
+# another, and so does each Tor Browser-style username one app sends; a
+# denied name never reaches the gateway; nothing reaches the internet
+# but the exits' connections, also during whonix-firewall reloads, in
+# its timesync-fail-closed mode and with tollgated SIGKILLed (TCP, UDP,
+# DNS, the SOCKS front).  Last, what firewall_allow_udp=true would open.
 # Not yet: the 9150 front and the unix sockets (per-front default routes
-# are not in tollgated yet), Tor Browser-style usernames, install and
-# --uninstall (contrib/whonix/'s own test).
+# are not in tollgated yet), install and --uninstall (contrib/whonix/'s
+# own test).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tornet.sh"
 . "$(dirname "$0")/whonixfw.sh"
 
 tornet_need
-plan 65
+plan 67
 tg_setup
 
 tornet_start
@@ -158,6 +161,23 @@ out=$(as_guard env TORSOCKS_CONF_FILE="$TG_TMP/torsocks.conf" torsocks \
 is "$out" "hello from tgs" "torsocks curl http://d.test/ (TorPort 9050) gets the page"
 s5=$(tornet_wait_stream target=d.test:80)
 ok $? "by name through Tor"
+
+# Tor Browser-style credentials (first-party domain, a nonce) from one
+# app: tollgate's key combined with each, so each keeps its own circuit.
+s5h=(--socks5-hostname 127.0.0.1:9050)
+as_guard "${tcurl[@]}" "${s5h[@]}" --proxy-user "a.test:n1" http://a.test/ >/dev/null 2>&1
+t1=$(tornet_streams target=a.test:80 | tail -n 1)
+t1=$(tornet_wait_stream id="$(kv "$t1" id)")
+as_guard "${tcurl[@]}" "${s5h[@]}" --proxy-user "b.test:n2" http://b.test/ >/dev/null 2>&1
+t2=$(tornet_streams target=b.test:80 | tail -n 1)
+t2=$(tornet_wait_stream id="$(kv "$t2" id)")
+as_guard "${tcurl[@]}" "${s5h[@]}" --proxy-user "a.test:n1" http://c.test/ >/dev/null 2>&1
+t3=$(tornet_streams target=c.test:80 | tail -n 1)
+t3=$(tornet_wait_stream id="$(kv "$t3" id)")
+ct1=$(kv "$t1" circ)
+ok '[ -n "$ct1" ] && [ "$ct1" != "$c1" ] && [ "$(kv "$t2" circ)" != "$ct1" ] && [ "$(kv "$t2" circ)" != "$c1" ]' \
+    "curl with usernames a.test:n1 and b.test:n2: two circuits ($ct1, $(kv "$t2" circ)), neither curl's own ($c1)"
+is "$(kv "$t3" circ)" "$ct1" "a.test:n1 again (to c.test): its circuit again"
 
 # --- a denied name --------------------------------------------------------------------
 
