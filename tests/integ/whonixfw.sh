@@ -68,16 +68,22 @@ _whonixfw_defaults() {
 	$nftables_cmd "add chain inet filter output { type filter hook output priority 0; policy drop; }"
 }
 
+# _whonixfw_invalid CHAIN VERDICT: firewall-common's invalid-packet rules,
+# which it writes twice: "drop" in input, "reject" in output.
+_whonixfw_invalid() {
+	local c="inet filter $1" v="counter $2" f='(fin|syn|rst|psh|ack|urg)'
+	$nftables_cmd add rule "$c" ct state invalid "$v"
+	$nftables_cmd add rule "$c" tcp flags "&" "$f" == fin\|syn\|rst\|ack "$v"
+	$nftables_cmd add rule "$c" tcp flags "&" "(fin|syn)" == fin\|syn "$v"
+	$nftables_cmd add rule "$c" tcp flags "&" "(syn|rst)" == syn\|rst "$v"
+	$nftables_cmd add rule "$c" ip frag-off "&" 0x1fff != 0 "$v"
+	$nftables_cmd add rule "$c" tcp flags "&" "$f" == fin\|syn\|rst\|psh\|ack\|urg "$v"
+	$nftables_cmd add rule "$c" tcp flags "&" "$f" == 0x0 "$v"
+}
+
 _whonixfw_input() {
-	local f='(fin|syn|rst|psh|ack|urg)'
 	# firewall-common: nft_drop_invalid_incoming_packages
-	$nftables_cmd add rule inet filter input ct state invalid counter drop
-	$nftables_cmd add rule inet filter input tcp flags "&" "$f" == fin\|syn\|rst\|ack counter drop
-	$nftables_cmd add rule inet filter input tcp flags "&" "(fin|syn)" == fin\|syn counter drop
-	$nftables_cmd add rule inet filter input tcp flags "&" "(syn|rst)" == syn\|rst counter drop
-	$nftables_cmd add rule inet filter input ip frag-off "&" 0x1fff != 0 counter drop
-	$nftables_cmd add rule inet filter input tcp flags "&" "$f" == fin\|syn\|rst\|psh\|ack\|urg counter drop
-	$nftables_cmd add rule inet filter input tcp flags "&" "$f" == 0x0 counter drop
+	_whonixfw_invalid input drop
 	# nft_input_rules, nft_input_defaults, nft_forward
 	$nftables_cmd add rule inet filter input iifname \"lo\" counter accept
 	$nftables_cmd add rule inet filter input ct state established counter accept
@@ -87,16 +93,10 @@ _whonixfw_input() {
 	$nftables_cmd add rule inet filter forward counter drop
 }
 
-# firewall-common's nft_reject_invalid_outgoing_packages
+# firewall-common's nft_reject_invalid_outgoing_packages (a drop-in may
+# wrap it: its rules are the output chain's first)
 nft_reject_invalid_outgoing_packages() {
-	local f='(fin|syn|rst|psh|ack|urg)'
-	$nftables_cmd add rule inet filter output ct state invalid counter reject
-	$nftables_cmd add rule inet filter output tcp flags "&" "$f" == fin\|syn\|rst\|ack counter reject
-	$nftables_cmd add rule inet filter output tcp flags "&" "(fin|syn)" == fin\|syn counter reject
-	$nftables_cmd add rule inet filter output tcp flags "&" "(syn|rst)" == syn\|rst counter reject
-	$nftables_cmd add rule inet filter output ip frag-off "&" 0x1fff != 0 counter reject
-	$nftables_cmd add rule inet filter output tcp flags "&" "$f" == fin\|syn\|rst\|psh\|ack\|urg counter reject
-	$nftables_cmd add rule inet filter output tcp flags "&" "$f" == 0x0 counter reject
+	_whonixfw_invalid output reject
 }
 
 # whonix-workstation-firewall's nft_output, outside Qubes, no tunnel
