@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 38
+plan 41
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL=$TOP/contrib/whonix/install
@@ -79,6 +79,12 @@ listing() {
 }
 
 listing "$ROOT" >"$WORK/before"
+
+help=$("$INSTALL" --help 2>&1)
+is "$?" 0 "install --help exits 0"
+like "$help" '--uninstall \[--root DIR\]' "and shows the usage ($(head -n 1 <<<"$help"))"
+err=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$INSTALL" 2>&1)
+is "$?" 1 "the live install as a user that is not root exits 1 ($err)"
 
 err=$("$INSTALL" --root "$ROOT" --gateway 10.152.152.300 2>&1)
 is "$?" 1 "install with a gateway that is no address exits 1"
