@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 41
+plan 49
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL=$TOP/contrib/whonix/install
@@ -114,6 +114,7 @@ unlike "$(grep '^socks_listen' "$conf")" '9051|9151|control' \
 sed -e 's/^guard_users = user$/guard_users = 65533/' "$conf" >"$WORK/check.conf"
 printed=$("$TOP/build/tollgated" --print-config -c "$WORK/check.conf" 2>&1)
 st=$?
+printed_full=$printed
 if [ "$st" != 0 ] && [[ $printed == *'"socks_listen.'* ]]; then
 	diag "this tollgated has no socks_listen.NAME: checking the rest ($printed)"
 	sed -i '/^socks_listen\./d' "$WORK/check.conf"
@@ -207,6 +208,78 @@ ok '[ ! -s "$WORK/diff" ]' \
     "the root is as before the install, byte for byte (the replaced autostart entry back)"
 if [ -s "$WORK/diff" ]; then
 	diag "$(head -n 20 "$WORK/diff")"
+fi
+
+# The live install, in a private mount namespace: a copy of /etc (with a
+# user "user") over /etc, empty /var/lib and /usr/local/{s,}bin holding
+# the build's programs, and systemctl and systemd-tmpfiles that only
+# record how they were called.  Nothing outside the namespace changes.
+cp -a "$TOP/contrib/whonix" "$WORK/whonix"
+if [[ $printed_full == *'"socks_listen.'* ]]; then
+	sed -i '/^socks_listen\./d' "$WORK/whonix/tollgate.conf"
+fi
+mkdir -p "$WORK/stub"
+for c in systemctl systemd-tmpfiles; do
+	cat >"$WORK/stub/$c" <<STUB
+#!/bin/sh
+echo "$c \$*" >>"$WORK/calls"
+case "\$*" in *is-enabled* | *is-active*) exit 1 ;; esac
+exit 0
+STUB
+	chmod 755 "$WORK/stub/$c"
+done
+cat >"$WORK/live.sh" <<'LIVE'
+set -u
+W=$1 TOP=$2
+mount --make-rprivate / || exit 1
+cp -a /etc "$W/etc" || exit 1
+echo 'user:x:64999:64999::/home/user:/bin/bash' >>"$W/etc/passwd"
+mount --bind "$W/etc" /etc && mount -t tmpfs tmpfs /var/lib &&
+    mount -t tmpfs tmpfs /usr/local/sbin &&
+    mount -t tmpfs tmpfs /usr/local/bin || exit 1
+ln -s "$TOP/build/tollgated" /usr/local/sbin/tollgated
+ln -s "$TOP/build/tollgate" /usr/local/bin/tollgate
+export PATH=$W/stub:$PATH
+snap() {
+	(cd / && find etc -xdev -printf '%p %y %m %l\n' | LC_ALL=C sort &&
+	    find etc -xdev -type f -exec sha256sum {} + | LC_ALL=C sort -k2)
+}
+snap >"$W/live-before"
+for i in 1 2 3; do
+	[ "$i" = 3 ] && set -- --uninstall || set --
+	"$W/whonix/install" "$@" >"$W/live-out$i" 2>&1
+	echo "$?" >"$W/live-rc$i"
+	tollgate rules export >"$W/live-rules$i" 2>&1
+done
+snap >"$W/live-after"
+LIVE
+if command -v unshare >/dev/null 2>&1 &&
+    unshare -m bash "$WORK/live.sh" "$WORK" "$TOP"; then
+	is "$(cat "$WORK/live-rc1")/$(cat "$WORK/live-rc2")/$(cat "$WORK/live-rc3")" 0/0/0 \
+	    "live: install, install again and --uninstall exit 0"
+	calls=$(cat "$WORK/calls")
+	like "$calls" $'^systemctl daemon-reload\nsystemd-tmpfiles --create /etc/tmpfiles.d/tollgate-whonix.conf\n' \
+	    "live: it reloads systemd and makes the sockets' directory"
+	like "$calls" $'\nsystemctl enable tollgated.service\nsystemctl restart tollgated.service\n' \
+	    "live: it enables and restarts tollgated"
+	n1=$(grep -c '^rule .*dest=list:whonix-' "$WORK/live-rules1")
+	n2=$(grep -c '^rule .*dest=list:whonix-' "$WORK/live-rules2")
+	is "$n1/$n2" 4/4 \
+	    "live: the lists are 4 rules, and still 4 after the second install"
+	old=$(grep '^rule ' "$WORK/live-rules1" | cut -d' ' -f2 | tr '\n' ' ')
+	new=$(grep '^rule ' "$WORK/live-rules2" | cut -d' ' -f2 | tr '\n' ' ')
+	is "$old -> $new" "id=1 id=2 id=3 id=4  -> id=5 id=6 id=7 id=8 " \
+	    "live: the second install replaced them"
+	is "$(grep -c '^rule ' "$WORK/live-rules3")" 0 "live: --uninstall deletes them"
+	like "$calls" $'\nsystemctl disable tollgated.service\n' \
+	    "live: --uninstall disables tollgated, which the install had enabled"
+	ok 'cmp -s "$WORK/live-before" "$WORK/live-after"' \
+	    "live: /etc is as before, byte for byte"
+else
+	for i in 1 2 3 4 5 6 7 8; do
+		echo "ok $((TG_N + 1)) # SKIP no private mount namespace here"
+		TG_N=$((TG_N + 1))
+	done
 fi
 
 # systemd's own reading of the unit and the masks (the ExecStart= file
