@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 49
+plan 50
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL=$TOP/contrib/whonix/install
@@ -281,6 +281,22 @@ else
 		TG_N=$((TG_N + 1))
 	done
 fi
+
+# The unit's wait for the table, as systemd runs it ($$ is $), against a
+# tollgate that answers at its third call.
+mkdir -p "$WORK/post"
+cat >"$WORK/post/tollgate" <<POST
+#!/bin/sh
+echo call >>"$WORK/post/calls"
+[ "\$(wc -l <"$WORK/post/calls")" -ge 3 ]
+POST
+chmod 755 "$WORK/post/tollgate"
+post=$(sed -n 's/^ExecStartPost=//p' "$TOP/contrib/whonix/tollgated.service.in" |
+    sed -e 's/\$\$/$/g' -e "s|@BINDIR@|$WORK/post|g")
+eval "$post"
+st=$?
+is "$st/$(wc -l <"$WORK/post/calls")" 0/3 \
+    "the unit is started once tollgate status answers (the third try)"
 
 # systemd's own reading of the unit and the masks (the ExecStart= file
 # must exist for it: the build's tollgated stands in).
