@@ -5,6 +5,8 @@
 #   sudo make test  install what is missing, run every test (unit, fuzz, integration)
 #   sudo make bench side-by-side benchmarks (not part of make test)
 #   make install    PREFIX=/usr/local DESTDIR=
+#   sudo make install-whonix  after make install, on a Whonix-Workstation:
+#                   contrib/whonix/install (see contrib/whonix/README.md)
 #   make deps       install the Debian packages that build, tests and bench need
 #   make fuzz       run each libFuzzer target for FUZZ_SECONDS
 #   make format     clang-format every source file
@@ -78,7 +80,7 @@ PROGS     = build/tollgated build/tollgate build/tollgate-prompt
 
 .PHONY: all deps check-deps test unit integ integ-tools fuzz fuzz-build \
         bench run \
-        install install-user uninstall format lint clean
+        install install-user install-whonix uninstall format lint clean
 
 all: check-deps $(PROGS)
 
@@ -259,6 +261,11 @@ install: all install-user
 	  install -m 644 contrib/tollgate.conf \
 	      $(DESTDIR)$(SYSCONFDIR)/tollgate/tollgate.conf; \
 	else echo "install: keeping existing $(SYSCONFDIR)/tollgate/tollgate.conf"; fi
+
+# Whonix-Workstation: configuration, unit, masks, rule lists (its own
+# --uninstall takes them away).
+install-whonix:
+	contrib/whonix/install --prefix $(PREFIX)
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/tollgated $(DESTDIR)$(BINDIR)/tollgate \
