@@ -1078,7 +1078,7 @@ static const struct config_key config_keys[] = {
         .print = print_upstream_named,
         .parse_named = parse_upstream_named,
         .name_expected = "upstream.NAME with NAME 1 to 32 of a-z, 0-9, _ "
-                         "and -, not direct nor upstream (at most 7 such "
+                         "and -, not direct nor upstream (at most 15 such "
                          "keys)",
     },
     {

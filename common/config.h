@@ -30,7 +30,7 @@
 #define CONFIG_MAX_GUARD         64
 #define CONFIG_ERRLEN            512
 #define CONFIG_MAX_FRONT         16 /* addresses of a front, all NAMEs */
-#define CONFIG_MAX_UPSTREAMS     8  /* upstream plus upstream.NAME keys */
+#define CONFIG_MAX_UPSTREAMS     16 /* upstream plus upstream.NAME keys */
 #define CONFIG_UPSTREAM_NAME_MAX 32
 /* A unix front's mode when none is given. */
 #define CONFIG_UNIX_MODE 0666

@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 50
+plan 52
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL=$TOP/contrib/whonix/install
@@ -109,19 +109,12 @@ like "$(grep '^socks_listen =' "$conf")" 'unix:/run/tor/socks:0666' \
 unlike "$(grep '^socks_listen' "$conf")" '9051|9151|control' \
     "no front takes a control port or socket"
 
-# tollgated reads it (a tollgated older than the socks_listen.NAME keys:
-# all but those lines).
+# tollgated reads it.
 sed -e 's/^guard_users = user$/guard_users = 65533/' "$conf" >"$WORK/check.conf"
 printed=$("$TOP/build/tollgated" --print-config -c "$WORK/check.conf" 2>&1)
-st=$?
-printed_full=$printed
-if [ "$st" != 0 ] && [[ $printed == *'"socks_listen.'* ]]; then
-	diag "this tollgated has no socks_listen.NAME: checking the rest ($printed)"
-	sed -i '/^socks_listen\./d' "$WORK/check.conf"
-	printed=$("$TOP/build/tollgated" --print-config -c "$WORK/check.conf" 2>&1)
-	st=$?
-fi
-is "$st" 0 "tollgated --print-config reads the installed configuration"
+is "$?" 0 "tollgated --print-config reads the installed configuration"
+like "$printed" $'\nsocks_listen.tb = 127\\.0\\.0\\.1:9150, ' \
+    "with the 9150 front routed to upstream.tb"
 like "$printed" 'block_encrypted_dns = yes' "with encrypted DNS blocked"
 like "$printed" 'fake_ip_range = 198\.18\.0\.0/15' \
     "and the fake IPs outside the gateway's 10.192.0.0/10"
@@ -134,6 +127,9 @@ like "$(cat "$unit")" $'\nBefore=network-pre.target' \
 unlike "$(grep '^After=' "$unit")" 'network-pre' "and is not after it"
 ok '[ -f "$ROOT/etc/tmpfiles.d/tollgate-whonix.conf" ]' \
     "the tmpfiles entry for the sockets' directories is there"
+cmp -s "$ROOT/etc/whonix_firewall.d/50_tollgate.conf" \
+    "$TOP/contrib/whonix/firewall/50_tollgate.conf"
+ok $? "whonix-firewall's drop-in for the stub's DNS is there"
 like "$(cat "$ROOT/etc/xdg/autostart/tollgate-prompt.desktop")" \
     $'\nExec=/usr/local/bin/tollgate-prompt' \
     "the session autostarts the installed prompt agent"
@@ -215,9 +211,6 @@ fi
 # the build's programs, and systemctl and systemd-tmpfiles that only
 # record how they were called.  Nothing outside the namespace changes.
 cp -a "$TOP/contrib/whonix" "$WORK/whonix"
-if [[ $printed_full == *'"socks_listen.'* ]]; then
-	sed -i '/^socks_listen\./d' "$WORK/whonix/tollgate.conf"
-fi
 mkdir -p "$WORK/stub"
 for c in systemctl systemd-tmpfiles; do
 	cat >"$WORK/stub/$c" <<STUB

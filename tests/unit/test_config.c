@@ -259,9 +259,12 @@ test_errors_name_file_line_and_expectation(void **state)
 	     "bad key \"upstream.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""},
 	    {"upstream.a = direct\nupstream.b = direct\nupstream.c = direct\n"
 	     "upstream.d = direct\nupstream.e = direct\nupstream.f = direct\n"
-	     "upstream.g = direct\nupstream.h = direct\n",
-	     ":8: bad key \"upstream.h\": expected upstream.NAME with NAME 1 "
-	     "to 32 of a-z, 0-9, _ and -, not direct nor upstream (at most 7 "
+	     "upstream.g = direct\nupstream.h = direct\nupstream.i = direct\n"
+	     "upstream.j = direct\nupstream.k = direct\nupstream.l = direct\n"
+	     "upstream.m = direct\nupstream.n = direct\nupstream.o = direct\n"
+	     "upstream.p = direct\n",
+	     ":16: bad key \"upstream.p\": expected upstream.NAME with NAME 1 "
+	     "to 32 of a-z, 0-9, _ and -, not direct nor upstream (at most 15 "
 	     "such keys)"},
 	    {"upstreams = direct\n", "unknown key \"upstreams\""},
 	    {"isolation = per-app\n",
