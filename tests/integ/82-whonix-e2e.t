@@ -22,19 +22,37 @@
 # denied name never reaches the gateway; nothing reaches the internet
 # but the exits' connections, also during whonix-firewall reloads, in
 # its timesync-fail-closed mode and with tollgated SIGKILLed (TCP, UDP,
-# DNS, the SOCKS front).  Last, what firewall_allow_udp=true would open.
-# Not yet: the 9150 front and the unix sockets (per-front default routes
-# are not in tollgated yet), install and --uninstall (contrib/whonix/'s
-# own test).
+# DNS, the SOCKS fronts and both unix sockets).  Last, what
+# firewall_allow_udp=true would open.
+#
+# The fronts are those of a Whonix install: 127.0.0.1:9050 and the unix
+# sockets 127.0.0.1_9050.sock and socks (standing for
+# /run/anon-ws-disable-stacked-tor/ and /run/tor/, here a directory
+# under the test's own) go to the gateway's 9050; 127.0.0.1:9150 and
+# 127.0.0.1_9150.sock, socks_listen.tb, to its 9150 (upstream.tb).  A
+# client of each, by name through Tor: which SocksPort tollgated used
+# is read from a counter of _tollgate's SYNs to each (table inet
+# tgcount) and from its event's upstream; a unix socket's client is a
+# socat, run as the guarded user, relaying a local port for curl (curl
+# speaks SOCKS over TCP only), so the app tollgated sees there is
+# socat.  The 9150 front's streams are on another circuit than the
+# 9050 front's for the same app (Tor never puts streams of two
+# SocksPorts on one circuit: each has its own session group); a rule's
+# --via upstream wins over the front's route; Tor Browser-style
+# username/password pairs on the 9150 front keep their own circuits.
+# Not here: install and --uninstall (contrib/whonix/'s own test).
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/tornet.sh"
 . "$(dirname "$0")/whonixfw.sh"
 
 tornet_need
-plan 67
+plan 108
 tg_setup
 
+# More names than lib.sh's, so that each check below has a name of its
+# own (d.test stays last: tornet_start's probe fetches it).
+TORNET_NAMES="a.test b.test c.test x.b.test y.b.test e.test f.test g.test h.test i.test d.test"
 tornet_start
 if ! ok $? "the private Tor network comes up within ${TORNET_BOUND} s"; then
 	echo "Bail out! no private Tor network"
@@ -56,15 +74,57 @@ whonixfw_load "$TG_CNS" "$GW"
 ok $? "whonix-firewall's workstation tables load in the workstation"
 
 chmod 711 "$TG_TMP" # the control socket's directory, for tollgate
+# RUN stands for /run/anon-ws-disable-stacked-tor (and /run/tor): the
+# guarded user may enter it, tollgated (root, then _tollgate) write to it.
+RUN=$TG_TMP/wsrun
+if ! { mkdir -p "$RUN" && chown _tollgate "$RUN" && chmod 755 "$RUN"; }; then
+	echo "Bail out! cannot make $RUN"
+	exit 1
+fi
 CONF=$(tg_conf database="$TG_TMP/db/tollgate.db" \
     control_socket="$TG_TMP/run/control.sock" \
     upstream="socks5://$GW:9050" upstream.tb="socks5://$GW:9150" \
-    isolation=app socks_listen=127.0.0.1:9050 default_action=allow)
+    isolation=app \
+    socks_listen="127.0.0.1:9050, unix:$RUN/127.0.0.1_9050.sock:0666, unix:$RUN/socks:0666" \
+    socks_listen.tb="127.0.0.1:9150, unix:$RUN/127.0.0.1_9150.sock:0666" \
+    default_action=allow)
 tg_start "$CONF"
-ok $? "tollgated starts beside them (upstream socks5://$GW:9050, front 127.0.0.1:9050)"
+ok $? "tollgated starts beside them (upstream socks5://$GW:9050, upstream.tb :9150, Whonix's fronts)"
 is "$(in_client nft list tables | sort | tr '\n' ' ')" \
     "table inet filter table inet nat table inet tollgate " \
     "the workstation holds whonix-firewall's tables and tollgate's"
+is "$(find "$RUN" -type s -perm -0666 -printf '%f\n' | sort | tr '\n' ' ')" \
+    "127.0.0.1_9050.sock 127.0.0.1_9150.sock socks " \
+    "the three unix sockets are there, mode 0666"
+
+# Which of the gateway's SocksPorts tollgated connects to: its user's
+# SYNs to each, counted before anything else sees them.
+in_client nft -f - <<EOF
+table inet tgcount {
+	counter up9050 { }
+	counter up9150 { }
+	chain out {
+		type filter hook output priority -300; policy accept;
+		meta skuid _tollgate ip daddr $GW tcp dport 9050 tcp flags & (syn | ack) == syn counter name up9050
+		meta skuid _tollgate ip daddr $GW tcp dport 9150 tcp flags & (syn | ack) == syn counter name up9150
+	}
+}
+EOF
+ok $? "a table counting _tollgate's connections to the gateway's 9050 and 9150"
+# up_count PORT: the connections counted to PORT.
+up_count() {
+	in_client nft list counter inet tgcount "up$1" |
+	    sed -n 's/.*packets \([0-9]*\).*/\1/p'
+}
+# via_mark, via: the connections to each SocksPort since via_mark, as
+# "9050+N 9150+M".
+via_mark() {
+	V9050=$(up_count 9050)
+	V9150=$(up_count 9150)
+}
+via() {
+	echo "9050+$(($(up_count 9050) - V9050)) 9150+$(($(up_count 9150) - V9150))"
+}
 
 dig1=(dig +time=3 +tries=1 +short)
 # udp_send USER PORT: one datagram to the server's PORT; prints what
@@ -179,6 +239,128 @@ ok '[ -n "$ct1" ] && [ "$ct1" != "$c1" ] && [ "$(kv "$t2" circ)" != "$ct1" ] && 
     "curl with usernames a.test:n1 and b.test:n2: two circuits ($ct1, $(kv "$t2" circ)), neither curl's own ($c1)"
 is "$(kv "$t3" circ)" "$ct1" "a.test:n1 again (to c.test): its circuit again"
 
+# --- the 9150 front and the unix sockets ---------------------------------------------
+
+# relay PORT SOCKET: a socat, as the guarded user, relaying
+# 127.0.0.1:PORT to the unix SOCKET (stopped at exit).
+relay() {
+	local i
+	TG_T=900 tg_bg as_guard socat "TCP-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork" \
+	    "UNIX-CONNECT:$2" 2>>"$TG_TMP/relay.err"
+	for ((i = 0; i < 100; i++)); do
+		in_client ss -ltnH "sport = :$1" | grep -q . && return 0
+		sleep 0.05
+	done
+	return 1
+}
+# fetch NAME CURL-ARGS...: as the guarded user, curl http://NAME/ with
+# CURL-ARGS after a new mark of streams and routes; OUT is what it
+# printed.
+fetch() {
+	local name=$1
+	shift
+	tornet_streams_mark
+	via_mark
+	OUT=$(as_guard "${tcurl[@]}" "$@" "http://$name/" 2>&1)
+}
+
+# Both fronts, curl, one name: one circuit each.
+fetch e.test --socks5-hostname 127.0.0.1:9050
+out=$OUT
+is "$out" "hello from tgs" "curl --socks5-hostname 127.0.0.1:9050 http://e.test/ gets the page"
+s=$(tornet_wait_stream target=e.test:80)
+ce50=$(kv "$s" circ)
+is "$(via)" "9050+1 9150+0" "through the gateway's 9050"
+fetch e.test --socks5-hostname 127.0.0.1:9150
+out=$OUT
+is "$out" "hello from tgs" "curl --socks5-hostname 127.0.0.1:9150 http://e.test/ gets the page"
+s=$(tornet_wait_stream target=e.test:80)
+ok $? "by name through Tor"
+is "$(via)" "9050+0 9150+1" "through the gateway's 9150, not its 9050"
+is "$(tg_event e.test 'r["upstream"]')" tb "its event names the route: tb"
+ce150=$(kv "$s" circ)
+# tollgated sends curl's one username to both SocksPorts: what keeps
+# them apart is Tor's session group per SocksPort.
+ok '[ "$(kv "$s" user)" = "$u1" ] && [ -n "$ce50" ] && [ -n "$ce150" ] && [ "$ce150" != "$ce50" ]' \
+    "same app, same username ($u1), other front: another circuit ($ce50 on 9050, $ce150 on 9150)"
+fetch f.test --socks5-hostname 127.0.0.1:9150
+out=$OUT
+s=$(tornet_wait_stream target=f.test:80)
+is "$out/$(kv "$s" circ)" "hello from tgs/$ce150" \
+    "curl again on the 9150 front (http://f.test/): its 9150 circuit again"
+
+# The unix sockets, through socat.
+relay 19150 "$RUN/127.0.0.1_9150.sock"
+ok $? "a socat as the guarded user relays 127.0.0.1:19150 to 127.0.0.1_9150.sock"
+relay 19050 "$RUN/127.0.0.1_9050.sock"
+ok $? "another relays 127.0.0.1:19050 to 127.0.0.1_9050.sock"
+relay 19051 "$RUN/socks"
+ok $? "another relays 127.0.0.1:19051 to socks (/run/tor/socks)"
+
+fetch g.test --socks5-hostname 127.0.0.1:19150
+out=$OUT
+is "$out" "hello from tgs" "a client of 127.0.0.1_9150.sock gets http://g.test/"
+s=$(tornet_wait_stream target=g.test:80)
+ok $? "by name through Tor"
+is "$(via)" "9050+0 9150+1" "through the gateway's 9150"
+is "$(tg_event g.test 'r["upstream"] + " " + r["app"]')" "tb socat" \
+    "its event: route tb, app socat (the socket's other end)"
+cg=$(kv "$s" circ)
+ok '[ -n "$cg" ] && [ "$cg" != "$ce150" ] && [ "$cg" != "$ce50" ]' \
+    "socat is another app: another circuit ($cg)"
+
+fetch h.test --socks5-hostname 127.0.0.1:19050
+out=$OUT
+is "$out" "hello from tgs" "a client of 127.0.0.1_9050.sock gets http://h.test/"
+s=$(tornet_wait_stream target=h.test:80)
+ok $? "by name through Tor"
+is "$(via)" "9050+1 9150+0" "through the gateway's 9050"
+is "$(tg_event h.test 'r["upstream"] + " " + r["app"]')" "upstream socat" \
+    "its event: route upstream, app socat"
+ch=$(kv "$s" circ)
+ok '[ -n "$ch" ] && [ "$ch" != "$cg" ] && [ "$ch" != "$ce50" ]' \
+    "socat on the 9050 socket: neither its 9150 circuit nor curl's 9050 one ($ch; $cg, $ce50)"
+
+fetch y.b.test --socks5-hostname 127.0.0.1:19051
+out=$OUT
+is "$out" "hello from tgs" "a client of socks (/run/tor/socks) gets http://y.b.test/"
+s=$(tornet_wait_stream target=y.b.test:80)
+ok $? "by name through Tor"
+is "$(via)" "9050+1 9150+0" "through the gateway's 9050"
+
+# A rule's route wins over the front's.
+"$TG" -c "$CONF" rules add --app /usr/bin/curl --dest i.test --action allow \
+    --via upstream >/dev/null 2>&1
+ok $? "a rule allows curl to i.test --via upstream"
+fetch i.test --socks5-hostname 127.0.0.1:9150
+out=$OUT
+is "$out" "hello from tgs" "curl --socks5-hostname 127.0.0.1:9150 http://i.test/ gets the page"
+s=$(tornet_wait_stream target=i.test:80)
+ok $? "by name through Tor"
+is "$(via)" "9050+1 9150+0" "through the gateway's 9050: the rule's route won over the front's"
+is "$(tg_event i.test 'r["upstream"]')" upstream "its event names the route: upstream"
+
+# Tor Browser on the 9150 front: username "<first-party domain>:<container>",
+# a nonce for password (in the proxy URL: curl's --proxy-user would cut
+# the username at its colon).
+# tb NAME USER:PASSWORD: S is the stream to NAME.
+tb() {
+	fetch "$1" -x "socks5h://$2@127.0.0.1:9150"
+	S=$(tornet_wait_stream target="$1:80")
+}
+tb a.test 'a.test%3A1:n1'
+ok $? "a Tor Browser-style client (a.test:1, n1) on the 9150 front gets through to a.test"
+ta=$(kv "$S" circ)
+is "$(via)" "9050+0 9150+1" "through the gateway's 9150"
+tb b.test 'b.test%3A1:n2'
+ok $? "(b.test:1, n2) gets through to b.test"
+tb2=$(kv "$S" circ)
+ok '[ -n "$ta" ] && [ -n "$tb2" ] && [ "$ta" != "$tb2" ] && [ "$ta" != "$ce150" ] && [ "$tb2" != "$ce150" ]' \
+    "two circuits ($ta, $tb2), neither curl's own on 9150 ($ce150)"
+tb c.test 'a.test%3A1:n1'
+s=$S
+is "$(kv "$s" circ)" "$ta" "(a.test:1, n1) again, to c.test: its circuit again"
+
 # --- a denied name --------------------------------------------------------------------
 
 "$TG" -c "$CONF" rules add --app '*' --dest x.b.test --action deny >/dev/null 2>&1
@@ -282,6 +464,16 @@ nok "$(as_guard "${tcurl[@]}" --max-time 5 "http://$TG_S4/" >/dev/null 2>&1; ech
 nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:9050 \
     http://a.test/ >/dev/null 2>&1; echo $?)" "curl --socks5-hostname 127.0.0.1:9050 fails"
 out=$(as_guard "${dig1[@]}" a.test A 2>&1)
+via_mark
+nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:9150 \
+    http://a.test/ >/dev/null 2>&1; echo $?)" "curl --socks5-hostname 127.0.0.1:9150 fails"
+nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:19150 \
+    http://a.test/ >/dev/null 2>&1; echo $?)" "a client of 127.0.0.1_9150.sock fails"
+nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:19050 \
+    http://a.test/ >/dev/null 2>&1; echo $?)" "a client of 127.0.0.1_9050.sock fails"
+nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:19051 \
+    http://a.test/ >/dev/null 2>&1; echo $?)" "a client of socks (/run/tor/socks) fails"
+is "$(via)" "9050+0 9150+0" "no connection to either of the gateway's SocksPorts"
 unlike "$out" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "DNS gets no answer"
 is "$(udp_send tgguard 9999)" "Operation not permitted" "UDP is refused"
 is "$(syn_count all)/$(udp_count 9999)" "$syn/0" "nothing new reached the internet"
