@@ -93,8 +93,10 @@
 #                     $TORNET_EVENTS; tornet_streams_mark makes later
 #                     tornet_streams calls see only what comes after.
 #   tornet_streams [KEY=VALUE...]
-#                     one line per stream seen since the mark (in the
-#                     order they were opened) that carries every
+#                     one line per client stream seen since the mark (in
+#                     the order they were opened; tor's own directory
+#                     fetches, PURPOSE other than USER, left out) that
+#                     carries every
 #                     KEY=VALUE, read with lib.sh's kv:
 #                       id=12 target=a.test:80 user=u1 circ=7
 #                           status=CLOSED
@@ -644,7 +646,11 @@ tornet_streams() {
 			chomp;
 			next unless /^650 STREAM (\d+) (\S+) (\d+) (\S+)(.*)$/;
 			my ($id, $st, $circ, $target, $rest) = ($1, $2, $3, $4, $5);
-			if ($st eq "NEW" || $st eq "NEWRESOLVE") {
+			# Only what a client asked for: the directory
+			# fetches of tor are streams too (PURPOSE=DIR_FETCH),
+			# made whenever it refreshes its consensus.
+			if (($st eq "NEW" || $st eq "NEWRESOLVE") &&
+			    !($rest =~ /\bPURPOSE=(\S+)/ && $1 ne "USER")) {
 				my $user = "-";
 				if ($rest =~ /\bSOCKS_USERNAME="((?:[^"\\]|\\.)*)"/) {
 					($user = $1) =~ s/\\(.)/$1/g;
