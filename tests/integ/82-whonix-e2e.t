@@ -1,8 +1,9 @@
 #!/bin/bash
 # tollgate on a Whonix-Workstation, end to end: the workstation namespace
-# holds tollgated configured for Whonix (SOCKS5 upstream the gateway's
-# Tor at 10.152.152.10:9050, isolation by app, its SOCKS front on
-# 127.0.0.1:9050 where Whonix's stacked-tor proxy was, the DNS stub) and,
+# holds tollgated with the configuration a Whonix install gets
+# (contrib/whonix/tollgate.conf: SOCKS5 upstream the gateway's Tor at
+# 10.152.152.10:9050 and its other SocksPorts, isolation by app, the SOCKS
+# fronts where Whonix's stacked-tor proxies were, the DNS stub) and,
 # beside its table, a replay of whonix-firewall's workstation tables
 # (whonixfw.sh), reloaded while traffic flows; the gateway runs a private
 # Tor network (tornet.sh); the internet namespace the servers and the
@@ -47,7 +48,7 @@
 . "$(dirname "$0")/whonixfw.sh"
 
 tornet_need
-plan 108
+plan 109
 tg_setup
 
 # More names than lib.sh's, so that each check below has a name of its
@@ -81,21 +82,35 @@ if ! { mkdir -p "$RUN" && chown _tollgate "$RUN" && chmod 755 "$RUN"; }; then
 	echo "Bail out! cannot make $RUN"
 	exit 1
 fi
-CONF=$(tg_conf database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock" \
-    upstream="socks5://$GW:9050" upstream.tb="socks5://$GW:9150" \
-    isolation=app \
-    socks_listen="127.0.0.1:9050, unix:$RUN/127.0.0.1_9050.sock:0666, unix:$RUN/socks:0666" \
-    socks_listen.tb="127.0.0.1:9150, unix:$RUN/127.0.0.1_9150.sock:0666" \
-    default_action=allow)
+# The configuration a Whonix install gets (contrib/whonix/tollgate.conf,
+# its gateway filled in as the install does), with the test's paths for
+# /run, the guarded user, and its own database and control socket; no
+# prompt agent runs, so default_action = allow stands for the answers.
+CONF=$TG_TMP/whonix.conf
+sed -e "s|socks5://GATEWAY:|socks5://$GW:|" \
+    -e "s|unix:/run/anon-ws-disable-stacked-tor/|unix:$RUN/|g" \
+    -e "s|unix:/run/tor/socks:|unix:$RUN/socks:|" \
+    -e "s|^guard_users = user\$|guard_users = $TG_GUARD|" \
+    -e "s|@BINDIR@|$TG_ROOT/build|g" \
+    "$TG_ROOT/contrib/whonix/tollgate.conf" >"$CONF" &&
+    cat >>"$CONF" <<EOF &&
+# the test's own
+database = $TG_TMP/db/tollgate.db
+control_socket = $TG_TMP/run/control.sock
+log_level = info
+default_action = allow
+EOF
+    chmod 644 "$CONF"
+ok '! grep -v "^#" "$CONF" | grep -q -e /run/anon -e /run/tor/ -e GATEWAY -e @BINDIR@' \
+    "contrib/whonix/tollgate.conf with the test's paths, user and gateway"
 tg_start "$CONF"
-ok $? "tollgated starts beside them (upstream socks5://$GW:9050, upstream.tb :9150, Whonix's fronts)"
+ok $? "tollgated starts beside them with it (upstream socks5://$GW:9050, upstream.tb :9150, Whonix's fronts)"
 is "$(in_client nft list tables | sort | tr '\n' ' ')" \
     "table inet filter table inet nat table inet tollgate " \
     "the workstation holds whonix-firewall's tables and tollgate's"
 is "$(find "$RUN" -type s -perm -0666 -printf '%f\n' | sort | tr '\n' ' ')" \
-    "127.0.0.1_9050.sock 127.0.0.1_9150.sock socks " \
-    "the three unix sockets are there, mode 0666"
+    "127.0.0.1_9050.sock 127.0.0.1_9150.sock ::1_9050.sock ::1_9150.sock socks " \
+    "the five unix sockets are there, mode 0666"
 
 # Which of the gateway's SocksPorts tollgated connects to: its user's
 # SYNs to each, counted before anything else sees them.
