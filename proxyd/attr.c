@@ -891,9 +891,10 @@ attr_proc_found(struct attr *a, struct attr_proc *p, int fd, struct app *app)
 }
 
 /*
- * Open what p lacks of its directories, or rewind the kept descriptor
- * list.  0, or -1 with errno: ENOENT or ESRCH when the process exited,
- * EACCES or EPERM when its descriptors may not be read.
+ * Open what p lacks of its directories (a kept descriptor list is left
+ * where it stands: its reader rewinds it).  0, or -1 with errno: ENOENT or
+ * ESRCH when the process exited, EACCES or EPERM when its descriptors may
+ * not be read.
  */
 static int
 attr_proc_open(struct attr *a, struct attr_proc *p)
@@ -901,10 +902,8 @@ attr_proc_open(struct attr *a, struct attr_proc *p)
 	char name[16];
 	int fdfd, saved;
 
-	if (p->fds != NULL) {
-		rewinddir(p->fds);
+	if (p->fds != NULL)
 		return 0;
-	}
 	if (p->pfd == -1) {
 		snprintf(name, sizeof(name), "%ld", (long)p->pid);
 		if ((p->pfd = attr_open_pid(a, name)) == -1)
@@ -965,6 +964,7 @@ attr_scan_pid(struct attr *a, struct attr_proc *p, struct attr_scan *scan,
 	struct dirent *de;
 	size_t total = 0, n, lo, i;
 	pid_t pid = p->pid;
+	bool kept = p->fds != NULL;
 	DIR *d;
 	int fdfd, fd, r = 0;
 
@@ -980,6 +980,8 @@ attr_scan_pid(struct attr *a, struct attr_proc *p, struct attr_scan *scan,
 		return 0;
 	}
 	d = p->fds;
+	if (kept)
+		rewinddir(d);
 	fdfd = dirfd(d);
 	a->st.procs_scanned++;
 	scan->pid = pid;
