@@ -354,10 +354,17 @@ peek_tls_parse(const uint8_t *buf, size_t len, struct peek_info *info)
  * in one go before waiting for an answer, so nothing is delayed.
  */
 
+/* RFC 9112 2.2: servers skip empty lines before the request line. */
+static bool
+peek_http_is_eol(uint8_t c)
+{
+	return c == '\r' || c == '\n';
+}
+
 static bool
 peek_http_match(uint8_t first)
 {
-	return peek_is_upper(first);
+	return peek_is_upper(first) || peek_http_is_eol(first);
 }
 
 /* RFC 9110 5.6.2 tchar: the bytes of a header field name. */
@@ -590,6 +597,14 @@ peek_http_parse(const uint8_t *buf, size_t len, struct peek_info *info)
 	bool is_http, have_host;
 	size_t pos, i;
 
+	/* Skipped as servers do (nginx takes any run of CR and LF), so a
+	 * leading empty line cannot hide the Host from the rules. */
+	for (i = 0; i < len && peek_http_is_eol(buf[i]); i++)
+		;
+	if (i == len)
+		return PEEK_NEED_MORE;
+	buf += i;
+	len -= i;
 	r = peek_http_request_line(buf, len, &pos, &method, &target, &is_http,
 	                           info);
 	if (r != PEEK_DONE)

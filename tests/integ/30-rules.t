@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 47
+plan 49
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 DB=$TG_TMP/db/tollgate.db
@@ -145,6 +145,15 @@ d=$(tg_decision name=c.test)
 is "$(kv "$d" verdict)/$(kv "$d" reason)" deny/rule "by the list rule"
 curl_to a.test
 ok $? "a.test, not listed, goes through the allow-everything rule"
+# Servers skip empty lines before the request line (RFC 9112 2.2): so must
+# the name peek, or a leading CRLF would hide the Host from the rules.
+# (Python's test server is not one of them, so only the decision tells.)
+tg_mark
+printf '\r\nGET / HTTP/1.0\r\nHost: c.test\r\n\r\n' |
+    as_guard socat -t 5 - "TCP:$TG_S4:80" >/dev/null 2>&1
+d=$(tg_decision name=c.test source=http)
+ok $? "a request for c.test behind a leading CRLF is judged as c.test"
+is "$(kv "$d" verdict)/$(kv "$d" reason)" deny/rule "by the list rule, the name read past the empty line"
 bad=$TG_TMP/bad.list
 printf 'good.example\nbad name with spaces\n' >"$bad"
 out=$("$TG" -c "$CONF" rules import "$bad" --app '*' --action deny 2>&1)
