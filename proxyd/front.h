@@ -12,7 +12,9 @@
  *                from tollgated.
  *   socks        a SOCKS5 / SOCKS4 / SOCKS4a proxy (front_socks.c): the
  *                destination and name are in the request, each outcome is
- *                a SOCKS reply with its code.
+ *                a SOCKS reply with its code.  Also a redirected client
+ *                whose original destination is a SOCKS5 upstream's
+ *                address (listener.c): its route is that upstream.
  *   connect      an HTTP CONNECT proxy (front_connect.c): the same, told
  *                by HTTP status.
  *

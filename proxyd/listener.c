@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "proxyd/accept.h"
 #include "proxyd/conn.h"
+#include "proxyd/front.h"
 #include "proxyd/listener.h"
 
 #define LISTEN_BACKLOG 1024
@@ -61,6 +62,28 @@ is_loop(struct proxyd *pd, const struct sockaddr *dst)
 		    addr_equal(dst, (const struct sockaddr *)&l->addr))
 			return 1;
 	return 0;
+}
+
+/*
+ * The SOCKS5 upstream whose proxy listens at dst, or NULL.  A guarded
+ * client that speaks SOCKS to such an address itself (an app set up with
+ * the Tor gateway's SocksPort) would otherwise be relayed with no name to
+ * judge and no route that works: it is served as at a SOCKS front whose
+ * route is that upstream.
+ */
+static const struct config_upstream *
+upstream_at(const struct config *cfg, const struct sockaddr *dst)
+{
+	const struct config_upstream *u;
+	size_t i;
+
+	for (i = 0; i < cfg->n_upstreams; i++) {
+		u = &cfg->upstreams[i];
+		if (u->kind == UPSTREAM_SOCKS5 && !u->at.is_unix &&
+		    addr_equal(dst, (const struct sockaddr *)&u->at.addr))
+			return u;
+	}
+	return NULL;
 }
 
 /*
@@ -117,6 +140,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	struct proxyd *pd = l->pd;
 	struct sockaddr_storage dst;
 	struct conn_origin o = {0};
+	const struct config_upstream *u;
 
 	accept_backoff_reset(&l->backoff);
 	if (l->front->destination == NULL) {
@@ -143,6 +167,12 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	o.client = client;
 	o.local = (const struct sockaddr *)&dst;
+	if ((u = upstream_at(&pd->cfg, (const struct sockaddr *)&dst)) !=
+	    NULL) {
+		o.via = u->name;
+		conn_accept(pd, &front_socks, fd, &o);
+		return;
+	}
 	o.dst = (const struct sockaddr *)&dst;
 	conn_accept(pd, l->front, fd, &o);
 }

@@ -4,7 +4,9 @@
  * Each accepted socket's original destination is read with
  * SO_ORIGINAL_DST / IP6T_SO_ORIGINAL_DST.  A socket with none (it reached
  * the port without the redirect) or whose destination is a listener of
- * tollgated itself is refused, so no setup mistake can make a loop.  When
+ * tollgated itself is refused, so no setup mistake can make a loop.  One
+ * whose original destination is a SOCKS5 upstream's address is served by
+ * the SOCKS front, routed through that upstream.  When
  * max_connections is reached new clients are refused ("overload"); when the
  * process runs out of descriptors, accepting pauses and resumes with
  * back-off.

@@ -4,13 +4,15 @@
 # (the address is never contacted); each app gets a username of its own,
 # the same for all its connections and across restarts, that says
 # nothing of the app, keeps the client's own username inside it and never
-# starts with <torS0X>; a rule's --via mail takes the second port; an
+# starts with <torS0X>; a rule's --via mail takes the second port; an app
+# that speaks SOCKS to the gateway's address itself is served as at the
+# SOCKS front, by name, through the upstream at that address; an
 # upstream's refusal reaches the SOCKS client as its own reply code, a
 # transparent client as a reset, and the log.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 51
+plan 58
 tg_setup
 gateway_start refused.test || { echo "Bail out! no SOCKS gateway (Dante)"; exit 1; }
 socks_setup
@@ -189,4 +191,24 @@ as_guard "$CURL2" -sS --max-time 10 --cacert "$TG_CA" \
     --socks5-hostname 127.0.0.1:1082 -o /dev/null https://d.test/ 2>/dev/null
 r=$(gateway_wait_request dst=d.test:443)
 is "$(kv "$r" port)" "$TG_GWP" "a rule's --via upstream wins over the front's route"
+
+# --- an app that speaks SOCKS to the gateway itself -------------------------------
+
+# As a Whonix app set up with the gateway's SocksPort would: the redirect
+# brings it to tollgated, which serves it as at a SOCKS front whose route
+# is the upstream at that address.
+gateway_mark
+out=$(as_guard "${scurl[@]}" --socks5-hostname "$TG_GW4:$TG_GWP2" https://a.test/ 2>&1)
+like "$out" "s_server" "curl --socks5-hostname $TG_GW4:$TG_GWP2 (upstream.mail's address) gets the page"
+d=$(tg_decision name=a.test)
+ok $? "tollgated judged it by the name in its request"
+is "$(kv "$d" source)" socks "read from the SOCKS request, as at its SOCKS front"
+r=$(gateway_wait_request dst=a.test:443)
+is "$(kv "$r" port)" "$TG_GWP2" "the gateway got a.test on the port the app asked for"
+ok '[ "$(kv "$r" user)" = "$u1" ]' "with curl's own username, as at the front ($(kv "$r" user))"
+"$TG" -c "$CONF" rules add --app /usr/bin/curl --dest c.test --action deny >/dev/null 2>&1
+gateway_mark
+out=$(as_guard "${scurl[@]}" --socks5-hostname "$TG_GW4:$TG_GWP" https://c.test/ 2>&1)
+like "$out" '\(2\)' "a denied name asked of the gateway's port directly gets reply 2: $out"
+is "$(gateway_requests | grep -c "dst=c.test")" 0 "and the gateway never heard of c.test"
 tg_stop TERM
