@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 52
+plan 54
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 INSTALL=$TOP/contrib/whonix/install
@@ -109,8 +109,11 @@ like "$(grep '^socks_listen =' "$conf")" 'unix:/run/tor/socks:0666' \
 unlike "$(grep '^socks_listen' "$conf")" '9051|9151|control' \
     "no front takes a control port or socket"
 
+is "$(grep '^guard_users' "$conf")" "guard_users = user, sdwdate" \
+    "it guards user and sdwdate, which the root's passwd has"
+
 # tollgated reads it.
-sed -e 's/^guard_users = user$/guard_users = 65533/' "$conf" >"$WORK/check.conf"
+sed -e 's/^guard_users = .*$/guard_users = 65533/' "$conf" >"$WORK/check.conf"
 printed=$("$TOP/build/tollgated" --print-config -c "$WORK/check.conf" 2>&1)
 is "$?" 0 "tollgated --print-config reads the installed configuration"
 like "$printed" $'\nsocks_listen.tb = 127\\.0\\.0\\.1:9150, ' \
@@ -242,6 +245,7 @@ for i in 1 2 3; do
 	[ "$i" = 3 ] && set -- --uninstall || set --
 	"$W/whonix/install" "$@" >"$W/live-out$i" 2>&1
 	echo "$?" >"$W/live-rc$i"
+	grep '^guard_users' /etc/tollgate/tollgate.conf >"$W/live-guard$i" 2>&1
 	tollgate rules export >"$W/live-rules$i" 2>&1
 done
 snap >"$W/live-after"
@@ -250,6 +254,8 @@ if command -v unshare >/dev/null 2>&1 &&
     unshare -m bash "$WORK/live.sh" "$WORK" "$TOP"; then
 	is "$(cat "$WORK/live-rc1")/$(cat "$WORK/live-rc2")/$(cat "$WORK/live-rc3")" 0/0/0 \
 	    "live: install, install again and --uninstall exit 0"
+	is "$(cat "$WORK/live-guard1")" "guard_users = user" \
+	    "live: with no sdwdate user, only user is guarded"
 	calls=$(cat "$WORK/calls")
 	like "$calls" $'^systemctl daemon-reload\nsystemd-tmpfiles --create /etc/tmpfiles.d/tollgate-whonix.conf\n' \
 	    "live: it reloads systemd and makes the sockets' directory"

@@ -41,7 +41,9 @@
 #                the unbound above (ServerDNSResolvConfFile)
 #   client       SocksPort $TG_GW4:9050 (IsolateSOCKSAuth) and
 #                $TG_GW4:9150 (IsolateSOCKSAuth KeepAliveIsolateSOCKSAuth
-#                ExtendedErrors), as a Whonix-Gateway has them;
+#                ExtendedErrors) and $TG_GW4:9108, sdwdate's
+#                (IsolateSOCKSAuth IsolateDestAddr IsolateDestPort), as a
+#                Whonix-Gateway has them;
 #                ConfluxEnabled 0 (so one SOCKS username's streams share a
 #                circuit); ControlPort 127.0.0.1:9051 without
 #                authentication (reachable from the gateway namespace
@@ -146,6 +148,7 @@ TORNET_DNS_LOG=/dev/null
 TORNET_NAMES=${TORNET_NAMES:-$TG_GW_NAMES}
 TORNET_SOCKS_PORT=9050
 TORNET_SOCKS_TB_PORT=9150
+TORNET_SOCKS_SDW_PORT=9108
 TORNET_CONTROL_PORT=9051
 TORNET_SOCKS=$TG_GW4:$TORNET_SOCKS_PORT
 TORNET_SOCKS_TB=$TG_GW4:$TORNET_SOCKS_TB_PORT
@@ -421,6 +424,7 @@ _tornet_client_conf() {
 	cat <<EOF
 SocksPort $TG_GW4:$TORNET_SOCKS_PORT IsolateSOCKSAuth
 SocksPort $TG_GW4:$TORNET_SOCKS_TB_PORT IsolateSOCKSAuth KeepAliveIsolateSOCKSAuth ExtendedErrors
+SocksPort $TG_GW4:$TORNET_SOCKS_SDW_PORT IsolateSOCKSAuth IsolateDestAddr IsolateDestPort
 ControlPort $TORNET_CONTROL
 CookieAuthentication 0
 ConfluxEnabled 0

@@ -28,15 +28,17 @@
 # With firewall_mode=timesync-fail-closed (before sdwdate's first
 # success) the Tor SocksPorts on 127.0.0.1/::1 are rejected first, except
 # 9108, and nothing but loopback leaves: no DNS accept, and the final
-# accept is replaced by sdwdate's and systemcheck's (users that need not
-# exist here: left out) and the control port's accepts.
+# accept is replaced by sdwdate's (the user sdwdate_user= names, left
+# out when none is named), systemcheck's (left out: no such user here)
+# and the control port's accepts.
 #
 # Functions:
 #   whonixfw_load NS GATEWAY_IP [KEY=VALUE...]
 #       load the tables into namespace NS.  KEYs, as in
 #       /etc/whonix_firewall.d/*.conf: firewall_allow_udp (true or
 #       empty), firewall_mode (full or timesync-fail-closed),
-#       GATEWAY_IP6 (fd19:c33d:88bc::10); and dropin=FILE, a file of
+#       GATEWAY_IP6 (fd19:c33d:88bc::10), sdwdate_user (the user that
+#       stands for sdwdate); and dropin=FILE, a file of
 #       /etc/whonix_firewall.d/ sourced as upstream sources it (after
 #       the defaults above, before the rules are written: it may set
 #       those variables or wrap nft_reject_invalid_outgoing_packages or
@@ -121,7 +123,13 @@ nft_output() {
 		$nftables_cmd add rule inet filter output ip protocol != tcp counter reject
 	fi
 	if [ "$firewall_mode" = timesync-fail-closed ]; then
-		# (sdwdate's and systemcheck's accepts: no such users here)
+		# sdwdate's (upstream's SDWDATE_USER), where the test has one;
+		# systemcheck's: no such user here
+		if [ -n "$SDWDATE_USER" ]; then
+			for p in 127.0.0.1 "$GATEWAY_IP" "$GATEWAY_IP_HARDCODED"; do
+				$nftables_cmd add rule inet filter output meta skuid "$SDWDATE_USER" ip daddr "$p" counter accept
+			done
+		fi
 		for p in 127.0.0.1 "$GATEWAY_IP" "$GATEWAY_IP_HARDCODED"; do
 			$nftables_cmd add rule inet filter output ip daddr "$p" tcp dport 9051 counter accept
 		done
@@ -138,7 +146,7 @@ whonixfw_script() (
 	# A subshell: the settings and a drop-in's functions stay in it.
 	nftables_cmd="echo"
 	GATEWAY_IP=$1
-	firewall_allow_udp="" firewall_mode=full
+	firewall_allow_udp="" firewall_mode=full SDWDATE_USER=""
 	GATEWAY_IP6=fd19:c33d:88bc::10
 	GATEWAY_IP_HARDCODED=10.152.152.10
 	GATEWAY_IP6_HARDCODED=fd19:c33d:88bc::10
@@ -148,6 +156,7 @@ whonixfw_script() (
 		firewall_allow_udp) firewall_allow_udp=${kv#*=} ;;
 		firewall_mode) firewall_mode=${kv#*=} ;;
 		GATEWAY_IP6) GATEWAY_IP6=${kv#*=} ;;
+		sdwdate_user) SDWDATE_USER=${kv#*=} ;;
 		dropin)
 			# shellcheck disable=SC1090
 			. "${kv#*=}" || exit 1
