@@ -150,6 +150,64 @@ rules_send_import(struct rules_ctx *ctx, const struct rules_set *set,
 	return rc;
 }
 
+/* r's destination becomes list:NAME.  0, or -1 after a usage message. */
+static int
+rules_list_dest(struct rules_ctx *ctx, const char *name, struct rule *r)
+{
+	char dest[RULE_LIST_NAME_MAX + 8], err[RULES_ERRLEN];
+
+	if (strlen(name) >= RULE_LIST_NAME_MAX) {
+		cli_usage(&ctx->who, "--list-name: %zu bytes, at most %d",
+		          strlen(name), RULE_LIST_NAME_MAX - 1);
+		return -1;
+	}
+	snprintf(dest, sizeof(dest), "list:%s", name);
+	if (rule_parse_dest(r, dest, err, sizeof(err)) == -1) {
+		cli_usage(&ctx->who, "--list-name \"%s\": %s", name, err);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * --list-name NAME for export text: the text must use exactly one list,
+ * whose rules then use NAME instead (and so replace a stored list NAME:
+ * store_import()).  0, or -1 after a usage message.
+ */
+static int
+rules_rename_list(struct rules_ctx *ctx, const char *path,
+                  struct rules_set *set, const char *name)
+{
+	const char *first = NULL;
+	struct rule probe;
+	size_t i;
+
+	for (i = 0; i < set->n_rules; i++) {
+		if (set->rules[i].dest_kind != DEST_LIST)
+			continue;
+		if (first != NULL && strcmp(first, set->rules[i].dest) != 0) {
+			cli_usage(&ctx->who,
+			          "--list-name: %s uses more than one list "
+			          "(%s, %s)",
+			          path, first, set->rules[i].dest);
+			return -1;
+		}
+		first = set->rules[i].dest;
+	}
+	if (first == NULL) {
+		cli_usage(&ctx->who, "--list-name: %s uses no list", path);
+		return -1;
+	}
+	rule_init(&probe);
+	if (rules_list_dest(ctx, name, &probe) == -1)
+		return -1;
+	for (i = 0; i < set->n_rules; i++)
+		if (set->rules[i].dest_kind == DEST_LIST)
+			memcpy(set->rules[i].dest, probe.dest,
+			       sizeof(probe.dest));
+	return 0;
+}
+
 static int
 rules_store_import(struct store *s, void *set, char *err, size_t errlen)
 {
@@ -162,7 +220,6 @@ rules_import(struct rules_ctx *ctx)
 	const struct rules_args *a = &ctx->a;
 	const char *path = a->pos[0];
 	char err[RULES_ERRLEN], down[CTL_ERRLEN], lname[RULE_LIST_NAME_MAX];
-	char dest[RULE_LIST_NAME_MAX + 8];
 	struct rules_list *list = NULL;
 	struct rules_set set;
 	struct ctl_reply rep;
@@ -177,14 +234,15 @@ rules_import(struct rules_ctx *ctx)
 	if (buf == NULL)
 		return CLI_EXIT_FAIL;
 	if (export_is_export(buf, len)) {
-		if (a->app != NULL || a->action != NULL ||
-		    a->list_name != NULL || a->uid != NULL || a->port != NULL ||
-		    a->proto != NULL || a->duration != NULL ||
-		    a->priority != NULL || a->note != NULL || a->via != NULL) {
+		if (a->app != NULL || a->action != NULL || a->uid != NULL ||
+		    a->port != NULL || a->proto != NULL ||
+		    a->duration != NULL || a->priority != NULL ||
+		    a->note != NULL || a->via != NULL) {
 			free(buf);
 			return cli_usage(&ctx->who,
 			                 "%s is export text, imported as it "
-			                 "is: the options are for a name list",
+			                 "is: the options but --list-name are "
+			                 "for a name list",
 			                 path);
 		}
 		m = fmemopen(buf, len, "r");
@@ -199,24 +257,20 @@ rules_import(struct rules_ctx *ctx)
 			goto out;
 		}
 		fclose(m);
+		if (a->list_name != NULL &&
+		    rules_rename_list(ctx, path, &set, a->list_name) == -1) {
+			rc = CLI_EXIT_USAGE;
+			goto out;
+		}
 	} else {
 		/* A hosts file or a plain list: one list rule. */
 		rule_init(&r);
-		if (a->list_name != NULL &&
-		    strlen(a->list_name) >= RULE_LIST_NAME_MAX) {
-			rc = cli_usage(
-			    &ctx->who, "--list-name: %zu bytes, at most %d",
-			    strlen(a->list_name), RULE_LIST_NAME_MAX - 1);
-			goto out;
-		}
-		if (a->list_name != NULL)
-			snprintf(lname, sizeof(lname), "%s", a->list_name);
-		else
+		if (a->list_name == NULL)
 			rules_list_name_from(path, lname, sizeof(lname));
-		snprintf(dest, sizeof(dest), "list:%s", lname);
-		if (rule_parse_dest(&r, dest, err, sizeof(err)) == -1) {
-			rc = cli_usage(&ctx->who, "--list-name \"%s\": %s",
-			               lname, err);
+		if (rules_list_dest(ctx,
+		                    a->list_name != NULL ? a->list_name : lname,
+		                    &r) == -1) {
+			rc = CLI_EXIT_USAGE;
 			goto out;
 		}
 		if (a->note == NULL)

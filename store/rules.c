@@ -579,6 +579,48 @@ fail:
 	return STORE_ERROR;
 }
 
+/*
+ * Inside a write transaction: delete every stored rule that uses a list
+ * one of set's list rules names, so that a list imported again replaces
+ * the one stored under its name instead of standing beside it.
+ */
+static int
+drop_lists_of(struct store *s, const struct rules_set *set, char *err,
+              size_t errlen)
+{
+	const char *what = "importing rules: replacing a list of that name";
+	sqlite3_stmt *st;
+	size_t i, j;
+
+	if (store_prepare(s,
+	                  "DELETE FROM rules WHERE dest_kind = 'list' "
+	                  "AND dest = ?1",
+	                  &st, what, err, errlen) == -1)
+		return -1;
+	for (i = 0; i < set->n_rules; i++) {
+		if (set->rules[i].dest_kind != DEST_LIST)
+			continue;
+		for (j = 0; j < i; j++)
+			if (set->rules[j].dest_kind == DEST_LIST &&
+			    strcmp(set->rules[j].dest, set->rules[i].dest) == 0)
+				break;
+		if (j < i)
+			continue;
+		if (sqlite3_bind_text(st, 1, set->rules[i].dest, -1,
+		                      SQLITE_STATIC) != SQLITE_OK) {
+			store_fail_db(s, err, errlen, what);
+			sqlite3_finalize(st);
+			return -1;
+		}
+		if (store_step_done(s, st, what, err, errlen) == -1) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int
 store_import(struct store *s, struct rules_set *set, bool replace, char *err,
              size_t errlen)
@@ -596,6 +638,8 @@ store_import(struct store *s, struct rules_set *set, bool replace, char *err,
 	if (replace && store_exec(s, "DELETE FROM rules",
 	                          "importing rules: clearing the rules", err,
 	                          errlen) == -1)
+		goto fail;
+	if (!replace && drop_lists_of(s, set, err, errlen) == -1)
 		goto fail;
 	if (check_room(s, set->n_rules, "importing rules", err, errlen) == -1)
 		goto fail;

@@ -176,10 +176,12 @@ int store_load(struct store *s, struct rules_set *set, char *err,
  * Add the rules of set (with set->lists[i] as rule i's names when it is a
  * DEST_LIST rule; no names is an empty list) in one transaction: all are
  * stored or none.  With replace every rule already stored is deleted
- * first (a restore).  Each rule gets a new id, written back into
- * set->rules[i].id; created, updated, hits and last_hit are kept when not
- * 0 (an exported rule read back), else set to now and 0.  Returns 0, or
- * -1 + err naming the rule (its place in the set, from 1) that failed,
+ * first (a restore); without, every stored rule that uses a list one of
+ * set's list rules uses (the same list name) is, so that a list imported
+ * again replaces the old one in the same transaction.  Each rule gets a new id,
+ * written back into set->rules[i].id; created, updated, hits and last_hit are
+ * kept when not 0 (an exported rule read back), else set to now and 0.  Returns
+ * 0, or -1 + err naming the rule (its place in the set, from 1) that failed,
  * with nothing stored and every id 0.
  */
 int store_import(struct store *s, struct rules_set *set, bool replace,

@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 49
+plan 53
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 DB=$TG_TMP/db/tollgate.db
@@ -162,6 +162,17 @@ ok '[ "$st" -ne 0 ]' "a list with a malformed line is refused"
 like "$out" "2" "naming its line ($out)"
 is "$("$TG" -c "$CONF" rules export | grep -c '^rule ')" 3 \
     "and nothing of it was imported"
+# The same list name again: the list is replaced, not doubled.
+printf 'a.test\n' >"$TG_TMP/ads2.list"
+out=$("$TG" -c "$CONF" rules import "$TG_TMP/ads2.list" --app '*' \
+    --action deny --list-name ads 2>&1)
+ok $? "a new version of the list is imported under --list-name ads ($out)"
+is "$("$TG" -c "$CONF" rules export | grep -c '^rule ')" 3 \
+    "it replaced the old list rule instead of adding a second"
+curl_to c.test
+ok $? "c.test, which only the old version listed, goes through"
+curl_to a.test
+nok $? "a.test, which the new one lists, is blocked"
 
 # --- export and import round trip --------------------------------------------
 

@@ -825,6 +825,71 @@ test_import_failing_half_way_leaves_nothing(void **state)
 	free_names(names, BIG_LIST);
 }
 
+/* import_list: one import of a list rule NAME, with the names, for each
+ * app of the NULL-ended apps. */
+static void
+import_list(struct store *s, const char *const *apps, const char *name,
+            const char *const *names, size_t n)
+{
+	char err[STORE_ERRLEN] = "";
+	struct rules_set set;
+	struct rule r;
+
+	rules_set_init(&set);
+	for (; *apps != NULL; apps++) {
+		plain_rule(&r, *apps, NULL);
+		r.dest_kind = DEST_LIST;
+		snprintf(r.dest, sizeof(r.dest), "%s", name);
+		assert_int_equal(
+		    rules_set_add(&set, &r, names, n, err, sizeof(err)), 0);
+	}
+	if (store_import(s, &set, false, err, sizeof(err)) != 0)
+		fail_msg("store_import: %s", err);
+	rules_set_free(&set);
+}
+
+static void
+test_import_replaces_a_list_of_that_name(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const v1[] = {"a.example", "b.example"};
+	static const char *const v2[] = {"c.example"};
+	static const char *const two[] = {"*", "/usr/bin/wget", NULL};
+	static const char *const any[] = {"*", NULL};
+	char err[STORE_ERRLEN] = "";
+	struct rules_set loaded;
+	struct rule r;
+	struct store *s;
+	size_t i, n_ads = 0;
+
+	s = open_rw(f->db);
+	plain_rule(&r, "/usr/bin/curl", "kept.example");
+	add(s, &r);
+	import_list(s, two, "ads", v1, 2); /* one import, two rules of ads */
+	import_list(s, any, "other", v1, 2);
+	assert_int_equal(count_rules(s), 4);
+
+	/* ads again: both of its rules give way to the one imported; the
+	 * plain rule and the other list stay. */
+	import_list(s, any, "ads", v2, 1);
+	assert_int_equal(count_rules(s), 3);
+	rules_set_init(&loaded);
+	if (store_load(s, &loaded, err, sizeof(err)) != 0)
+		fail_msg("store_load: %s", err);
+	for (i = 0; i < loaded.n_rules; i++) {
+		if (loaded.rules[i].dest_kind != DEST_LIST ||
+		    strcmp(loaded.rules[i].dest, "ads") != 0)
+			continue;
+		n_ads++;
+		assert_string_equal(loaded.rules[i].app, "*");
+		assert_int_equal(loaded.lists[i].n, 1);
+		assert_string_equal(loaded.lists[i].names[0], "c.example");
+	}
+	assert_int_equal(n_ads, 1);
+	rules_set_free(&loaded);
+	store_close(s);
+}
+
 static void
 test_hit_batches(void **state)
 {
@@ -1307,6 +1372,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_import_failing_half_way_leaves_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_import_replaces_a_list_of_that_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hit_batches, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_and_transient_cleanup,
 	                                    setup, teardown),
