@@ -41,6 +41,12 @@
 # SocksPorts on one circuit: each has its own session group); a rule's
 # --via upstream wins over the front's route; Tor Browser-style
 # username/password pairs on the 9150 front keep their own circuits.
+# sdwdate (a user standing for it, guarded as the install guards it)
+# speaks SOCKS to the gateway's 9108 itself: before the first time sync
+# (timesync-fail-closed) tollgated serves it as at a SOCKS front, judges
+# the name, and carries it on to 9108 by name (the drop-in lets
+# _tollgate reach that port only); a name its rules deny gets reply 2;
+# the desktop user's own request to 9108 stays refused.
 # Not here: install and --uninstall (contrib/whonix/'s own test).
 
 . "$(dirname "$0")/lib.sh"
@@ -48,7 +54,7 @@
 . "$(dirname "$0")/whonixfw.sh"
 
 tornet_need
-plan 109
+plan 118
 tg_setup
 
 # More names than lib.sh's, so that each check below has a name of its
@@ -87,10 +93,14 @@ fi
 # /run, the guarded user, and its own database and control socket; no
 # prompt agent runs, so default_action = allow stands for the answers.
 CONF=$TG_TMP/whonix.conf
+# SDW stands for the sdwdate user, guarded as well.
+SDW=tgsdw
+_tg_user "$SDW" --system --user-group --no-create-home ||
+    { echo "Bail out! cannot make the user $SDW"; exit 1; }
 sed -e "s|socks5://GATEWAY:|socks5://$GW:|" \
     -e "s|unix:/run/anon-ws-disable-stacked-tor/|unix:$RUN/|g" \
     -e "s|unix:/run/tor/socks:|unix:$RUN/socks:|" \
-    -e "s|^guard_users = user\$|guard_users = $TG_GUARD|" \
+    -e "s|^guard_users = user, sdwdate\$|guard_users = $TG_GUARD, $SDW|" \
     -e "s|@BINDIR@|$TG_ROOT/build|g" \
     "$TG_ROOT/contrib/whonix/tollgate.conf" >"$CONF" &&
     cat >>"$CONF" <<EOF &&
@@ -118,14 +128,16 @@ in_client nft -f - <<EOF
 table inet tgcount {
 	counter up9050 { }
 	counter up9150 { }
+	counter up9108 { }
 	chain out {
 		type filter hook output priority -300; policy accept;
 		meta skuid _tollgate ip daddr $GW tcp dport 9050 tcp flags & (syn | ack) == syn counter name up9050
 		meta skuid _tollgate ip daddr $GW tcp dport 9150 tcp flags & (syn | ack) == syn counter name up9150
+		meta skuid _tollgate ip daddr $GW tcp dport 9108 tcp flags & (syn | ack) == syn counter name up9108
 	}
 }
 EOF
-ok $? "a table counting _tollgate's connections to the gateway's 9050 and 9150"
+ok $? "a table counting _tollgate's connections to the gateway's 9050, 9150 and 9108"
 # up_count PORT: the connections counted to PORT.
 up_count() {
 	in_client nft list counter inet tgcount "up$1" |
@@ -142,6 +154,34 @@ via() {
 }
 
 dig1=(dig +time=3 +tries=1 +short)
+# sdw_get USER NAME: as sdwdate fetches its time, a python3 SOCKS5
+# client asking the gateway's 9108 for NAME:80 by name; prints the page's
+# first line, "reply N" for a SOCKS refusal, or the socket's error.
+PY=$(readlink -f /usr/bin/python3)
+sdw_get() {
+	as_user "$1" /usr/bin/python3 -c '
+import socket, sys
+try:
+    s = socket.create_connection((sys.argv[1], 9108), timeout=10)
+    s.sendall(b"\x05\x01\x00")
+    if s.recv(2) != b"\x05\x00":
+        sys.exit("no SOCKS5 greeting")
+    n = sys.argv[2].encode()
+    s.sendall(b"\x05\x01\x00\x03" + bytes([len(n)]) + n + b"\x00\x50")
+    r = s.recv(10)
+    if len(r) < 2 or r[1] != 0:
+        print("reply %d" % (r[1] if len(r) > 1 else -1)); sys.exit(0)
+    s.sendall(b"GET / HTTP/1.0\r\nHost: " + n + b"\r\n\r\n")
+    data = b""
+    while True:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    print(data.split(b"\r\n\r\n", 1)[-1].decode().strip())
+except OSError as e:
+    print(e.strerror or str(e))' "$GW" "$2"
+}
 # udp_send USER PORT: one datagram to the server's PORT; prints what
 # sendto said ("sent" or the error).
 udp_send() {
@@ -444,7 +484,8 @@ is "$(gateway_stray)" "$stray" "nothing stray reached the gateway"
 # timesync-fail-closed: only loopback (the SocksPorts there rejected
 # first), the control port and sdwdate may go out.
 
-whonixfw_reload "$TG_CNS" "$GW" firewall_mode=timesync-fail-closed dropin="$DROPIN"
+whonixfw_reload "$TG_CNS" "$GW" firewall_mode=timesync-fail-closed \
+    sdwdate_user="$SDW" dropin="$DROPIN"
 ok $? "whonix-firewall reloaded in timesync-fail-closed mode, with the drop-in"
 tornet_streams_mark
 gsyn=$(gateway_syn 9050)
@@ -457,6 +498,25 @@ is "$(as_guard "${dig1[@]}" a.test A 2>&1)" "$fake" \
     "the stub still answers a.test with its fake address (nothing leaves for it)"
 is "$(gateway_syn 9050)/$(tornet_streams | wc -l)" "$gsyn/0" \
     "nothing reached the gateway's SocksPort, Tor opened no stream"
+# sdwdate is guarded: its SOCKS connection to the gateway's 9108 comes to
+# tollgated, which judges the name in it and carries it on to 9108 as
+# _tollgate, which only the drop-in lets out in this mode.
+n9108=$(up_count 9108)
+tg_mark
+is "$(sdw_get "$SDW" a.test)" "hello from tgs" \
+    "sdwdate's SOCKS request for a.test to $GW:9108 gets the page before the first time sync"
+d=$(tg_decision name=a.test user="$SDW")
+ok $? "tollgated judged it, by name, as sdwdate's"
+is "$(kv "$d" source)/$(kv "$d" exe)" "socks/$PY" "read from its SOCKS request, its program python3"
+is "$(($(up_count 9108) - n9108))" 1 "tollgated carried it to the gateway's 9108"
+r=$(tornet_wait_stream target=a.test:80)
+ok $? "and Tor's stream asks for a.test by name: $r"
+"$TG" -c "$CONF" rules add --app "$PY" --uid "$(id -u "$SDW")" --dest b.test \
+    --action deny >/dev/null 2>&1
+is "$(sdw_get "$SDW" b.test)" "reply 2" "a name its rules deny gets SOCKS reply 2"
+is "$(tornet_streams target=b.test:80 | wc -l)" 0 "and never reaches Tor"
+like "$(sdw_get tgguard c.test)" "refused|unreachable|not permitted|timed out" \
+    "the desktop user's own request to 9108 is still refused by whonix-firewall"
 whonixfw_reload "$TG_CNS" "$GW" dropin="$DROPIN"
 out=$(as_guard "${tcurl[@]}" http://a.test/ 2>&1)
 is "$out" "hello from tgs" "back in full mode, curl http://a.test/ gets the page again"
@@ -488,7 +548,9 @@ nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:19050 \
     http://a.test/ >/dev/null 2>&1; echo $?)" "a client of 127.0.0.1_9050.sock fails"
 nok "$(as_guard "${tcurl[@]}" --max-time 5 --socks5-hostname 127.0.0.1:19051 \
     http://a.test/ >/dev/null 2>&1; echo $?)" "a client of socks (/run/tor/socks) fails"
-is "$(via)" "9050+0 9150+0" "no connection to either of the gateway's SocksPorts"
+n9108=$(up_count 9108)
+unlike "$(sdw_get "$SDW" a.test)" "hello" "sdwdate's request to the gateway's 9108 fails"
+is "$(via)/$(($(up_count 9108) - n9108))" "9050+0 9150+0/0" "no connection to any of the gateway's SocksPorts"
 unlike "$out" '^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$' "DNS gets no answer"
 is "$(udp_send tgguard 9999)" "Operation not permitted" "UDP is refused"
 is "$(syn_count all)/$(udp_count 9999)" "$syn/0" "nothing new reached the internet"
