@@ -71,8 +71,8 @@ fail:
 }
 
 /* A list name from the file's name: its letters, digits, '.', '_', '-'.
- */
-static void
+ * Returns out. */
+static const char *
 rules_list_name_from(const char *path, char *out, size_t len)
 {
 	char copy[PATH_MAX];
@@ -90,6 +90,7 @@ rules_list_name_from(const char *path, char *out, size_t len)
 	out[o] = '\0';
 	if (o == 0)
 		snprintf(out, len, "list");
+	return out;
 }
 
 /*
@@ -220,6 +221,7 @@ rules_import(struct rules_ctx *ctx)
 	const struct rules_args *a = &ctx->a;
 	const char *path = a->pos[0];
 	char err[RULES_ERRLEN], down[CTL_ERRLEN], lname[RULE_LIST_NAME_MAX];
+	const char *name;
 	struct rules_list *list = NULL;
 	struct rules_set set;
 	struct ctl_reply rep;
@@ -265,11 +267,10 @@ rules_import(struct rules_ctx *ctx)
 	} else {
 		/* A hosts file or a plain list: one list rule. */
 		rule_init(&r);
-		if (a->list_name == NULL)
-			rules_list_name_from(path, lname, sizeof(lname));
-		if (rules_list_dest(ctx,
-		                    a->list_name != NULL ? a->list_name : lname,
-		                    &r) == -1) {
+		name = a->list_name;
+		if (name == NULL)
+			name = rules_list_name_from(path, lname, sizeof(lname));
+		if (rules_list_dest(ctx, name, &r) == -1) {
 			rc = CLI_EXIT_USAGE;
 			goto out;
 		}
