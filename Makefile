@@ -38,7 +38,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
-            imagemagick x11-utils dante-server torsocks tor unbound
+            imagemagick x11-utils dante-server torsocks tor unbound uidmap
 DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server dnsperf
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 # What `make deps` installs: everything, but for `make test` (and CI, which
