@@ -359,8 +359,10 @@ config_describe_guarded(const struct config *cfg, char *buf, size_t len)
 		describe_add(buf, len, &off, "every uid but ");
 		describe_uids(cfg->guard_exempt, cfg->n_exempt, buf, len, &off);
 		if (cfg->user_uid_known &&
-		    !uid_in(cfg->guard_exempt, cfg->n_exempt, cfg->user_uid))
+		    !uid_in(cfg->guard_exempt, cfg->n_exempt, cfg->user_uid)) {
+			describe_add(buf, len, &off, ", ");
 			describe_uids(&cfg->user_uid, 1, buf, len, &off);
+		}
 		return buf;
 	}
 	if (cfg->n_guard == 0) {
