@@ -2,21 +2,35 @@
 # guard_users = * except root, tgother: every uid but those listed (and
 # tollgated's own) is guarded.  A user created for this test and named
 # nowhere in the configuration is redirected and judged; root and tgother
-# go straight out, unseen.  The new user is removed at the end.
+# go straight out, unseen; but tgother's subordinate uids are not exempt:
+# its "unshare --map-auto --setuid 0" curl is judged.  The new user is
+# removed and /etc/subuid, /etc/subgid put back at the end.
 
 . "$(dirname "$0")/lib.sh"
 
 TG=$TG_ROOT/build/tollgate
 NEW=tgnew91
 
-plan 16
+SUB=320000 # tgother's subordinate range: 320000-320999
+
+command -v newuidmap >/dev/null || skip_all "needs newuidmap (package uidmap)"
+
+plan 20
 tg_setup
 
+SAVED=$TG_TMP/saved
+mkdir -p "$SAVED" && cp -p /etc/subuid /etc/subgid "$SAVED/" ||
+    { echo "Bail out! cannot save /etc/subuid and /etc/subgid"; exit 1; }
 _tg_user "$NEW" --system --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin
 ok $? "a new user $NEW is created"
-trap 'st=$?; userdel "$NEW" 2>/dev/null; (exit $st); _tg_cleanup' EXIT
+trap 'st=$?; userdel "$NEW" 2>/dev/null
+    cp -p "$SAVED/subuid" /etc/subuid; cp -p "$SAVED/subgid" /etc/subgid
+    (exit $st); _tg_cleanup' EXIT
 NEW_UID=$(id -u "$NEW")
+usermod --add-subuids $SUB-$((SUB + 999)) \
+    --add-subgids $SUB-$((SUB + 999)) "$TG_OTHER"
+ok $? "tgother gets subordinate uids and gids $SUB-$((SUB + 999))"
 
 CONF=$(tg_conf "guard_users=* except root, $TG_OTHER")
 out=$("$TG_DAEMON" -c "$CONF" --print-config)
@@ -59,6 +73,15 @@ like "$(curl_as "$TG_OTHER" http://a.test/)" "hello from tgs" \
     "so does $TG_OTHER's"
 sleep 0.3
 is "$(tg_decisions dst="$TG_S4:80")" 0 "tollgated decided neither: they are exempt"
+
+tg_mark
+out=$(as_other unshare --map-auto --setuid 0 --setgid 0 curl -sS \
+    --max-time 8 --resolve "a.test:80:$TG_S4" http://a.test/)
+like "$out" "hello from tgs" \
+    "tgother's curl as root of its user namespace gets the page"
+d=$(tg_decision dst="$TG_S4:80")
+ok $? "but through tollgated: the exempt uid's subordinate ids are guarded"
+is "$(kv "$d" uid)" "$SUB" "judged as uid $SUB"
 
 tg_stop TERM
 is "$TG_DEXIT" 0 "tollgated exits 0 on SIGTERM"
