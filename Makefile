@@ -38,7 +38,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
-            imagemagick x11-utils dante-server torsocks tor unbound \
+            imagemagick x11-utils dante-server torsocks tor unbound uidmap \
             systemd
 DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server dnsperf
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
@@ -177,7 +177,8 @@ FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
                common/ctl_prompt.c common/quote.c common/hex.c \
                common/errbuf.c common/config.c common/addr.c rules/rule.c \
                rules/list.c proxyd/socks5c.c proxyd/socks.c \
-               proxyd/httpconnect.c redirect/nflog.c redirect/nl.c
+               proxyd/httpconnect.c redirect/nflog.c redirect/nl.c \
+               common/subid.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

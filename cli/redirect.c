@@ -66,19 +66,34 @@ cli_redirect_on(const struct cli_opts *opts)
 
 	if (cli_config_load(opts, "redirect on", &cfg) == -1)
 		return CLI_EXIT_FAIL;
+	/* The guarded users' subordinate ids, as tollgated guards them. */
+	if (config_load_subids(&cfg, NULL, NULL, err, sizeof(err)) == -1)
+		return cli_redirect_failed("on", err, EINVAL);
 	redirect_spec_of(&cfg, &spec);
 	if (redirect_install(&spec, err, sizeof(err)) == -1)
 		return cli_redirect_failed("on", err, errno);
 
 	printf("table inet %s installed from %s: ", REDIRECT_TABLE,
 	       cfg.path[0] != '\0' ? cfg.path : "the built-in defaults");
-	if (spec.n_uids == 0) {
+	if (spec.n_uids == 0 && !spec.all) {
 		printf("no guard_users, nothing is redirected\n");
 		return CLI_EXIT_OK;
 	}
-	printf("TCP of uid");
-	for (i = 0; i < spec.n_uids; i++)
+	if (spec.all)
+		printf("TCP of every uid but");
+	else
+		printf("TCP of uid");
+	for (i = 0; !spec.all && i < spec.n_uids; i++)
 		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.uids[i]);
+	for (i = 0; spec.all && i < spec.n_exempt; i++)
+		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.exempt[i]);
+	for (i = 0; i < spec.n_uid_ranges; i++)
+		printf(", %u-%u", (unsigned)spec.uid_ranges[i].first,
+		       (unsigned)spec.uid_ranges[i].last);
+	for (i = 0; i < spec.n_gid_ranges; i++)
+		printf("%s gid %u-%u", i == 0 ? ", and of" : ",",
+		       (unsigned)spec.gid_ranges[i].first,
+		       (unsigned)spec.gid_ranges[i].last);
 	printf(" goes to port %u, their DNS to port %u\n",
 	       (unsigned)spec.tcp_port, (unsigned)spec.dns_port);
 	return CLI_EXIT_OK;

@@ -44,7 +44,7 @@ static const struct {
     {"parked", true},        {"admin", false},
     {"dns_answered", true},  {"dns_denied", true},
     {"dns_forwarded", true}, {"dns_other", true},
-    {"dns_mappings", true},
+    {"dns_mappings", true},  {"guarded_ids", false},
 };
 
 #define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -155,6 +155,8 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	       get(rep, "dns_mappings"));
 	printf("default_action:  %s\n", get(rep, "default_action"));
 	printf("guarded users:   %s\n", get(rep, "guarded"));
+	if (ctl_reply_get(rep, "guarded_ids") != NULL)
+		printf("guarded ids:     %s\n", get(rep, "guarded_ids"));
 	printf("prompts:         %s pending (%s connections waiting); "
 	       "prompt agents: %s%s\n",
 	       get(rep, "prompts"), get(rep, "parked"), get(rep, "agents"),

@@ -6,6 +6,8 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <errno.h>
 #include <grp.h>
@@ -141,26 +143,36 @@ parse_list(struct config *cfg, const struct config_key *k, const char *value,
 	return 0;
 }
 
+/* A user name or a uid in decimal into *uid; -1 when neither. */
 static int
-guard_one(struct config *cfg, const struct config_key *k, const char *item)
+guard_uid_of(const char *item, uid_t *uid)
 {
 	struct passwd *pw;
 	char *end;
-	unsigned long uid;
+	unsigned long v;
 
-	if (cfg->n_guard == CONFIG_MAX_GUARD)
-		return -1;
 	if (isdigit((unsigned char)item[0])) {
 		errno = 0;
-		uid = strtoul(item, &end, 10);
-		if (*end != '\0' || errno != 0 || uid >= UINT32_MAX)
+		v = strtoul(item, &end, 10);
+		if (*end != '\0' || errno != 0 || v >= UINT32_MAX)
 			return -1;
-	} else {
-		pw = getpwnam(item);
-		if (pw == NULL)
-			return -1;
-		uid = pw->pw_uid;
+		*uid = (uid_t)v;
+		return 0;
 	}
+	pw = getpwnam(item);
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	return 0;
+}
+
+static int
+guard_one(struct config *cfg, const struct config_key *k, const char *item)
+{
+	uid_t uid;
+
+	if (cfg->n_guard == CONFIG_MAX_GUARD || guard_uid_of(item, &uid) == -1)
+		return -1;
 	if (uid == 0)
 		return -1; /* guarding root would guard tollgated too */
 	cfg->guard_uids[cfg->n_guard++] = uid;
@@ -168,29 +180,202 @@ guard_one(struct config *cfg, const struct config_key *k, const char *item)
 }
 
 static int
+exempt_one(struct config *cfg, const struct config_key *k, const char *item)
+{
+	uid_t uid;
+
+	if (cfg->n_exempt == CONFIG_MAX_GUARD || guard_uid_of(item, &uid) == -1)
+		return -1;
+	cfg->guard_exempt[cfg->n_exempt++] = uid;
+	return 0;
+}
+
+/*
+ * "alice, 1001", or "* except root, _apt, 1234": root must be among the
+ * exempt, as guarding root would guard tollgated before it drops to its
+ * user (and root may remove the table anyway).
+ */
+static int
 parse_guard_users(struct config *cfg, const struct config_key *k, const char *v)
 {
+	const char *rest;
+	size_t i;
+
 	cfg->n_guard = 0;
-	return parse_list(cfg, k, v, guard_one);
+	cfg->n_exempt = 0;
+	cfg->guard_all = false;
+	if (v[0] != '*')
+		return parse_list(cfg, k, v, guard_one);
+	rest = v + 1;
+	while (*rest == ' ' || *rest == '\t')
+		rest++;
+	if (strncmp(rest, "except", 6) != 0 ||
+	    (rest[6] != ' ' && rest[6] != '\t'))
+		return -1;
+	cfg->guard_all = true;
+	if (parse_list(cfg, k, rest + 6, exempt_one) == -1)
+		return -1;
+	for (i = 0; i < cfg->n_exempt; i++)
+		if (cfg->guard_exempt[i] == 0)
+			return 0;
+	return -1;
 }
 
 static void
-print_guard_users(const struct config *cfg, const struct config_key *k,
-                  FILE *out)
+print_uid_list(const uid_t *uids, size_t n, FILE *out)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->n_guard; i++) {
-		struct passwd *pw = getpwuid(cfg->guard_uids[i]);
+	for (i = 0; i < n; i++) {
+		struct passwd *pw = getpwuid(uids[i]);
 
 		if (i > 0)
 			fputs(", ", out);
 		if (pw != NULL)
 			fputs(pw->pw_name, out);
 		else
-			fprintf(out, "%u", (unsigned)cfg->guard_uids[i]);
+			fprintf(out, "%u", (unsigned)uids[i]);
 	}
+}
+
+static void
+print_guard_users(const struct config *cfg, const struct config_key *k,
+                  FILE *out)
+{
+	if (cfg->guard_all) {
+		fputs("* except ", out);
+		print_uid_list(cfg->guard_exempt, cfg->n_exempt, out);
+	} else
+		print_uid_list(cfg->guard_uids, cfg->n_guard, out);
 	fputc('\n', out);
+}
+
+int
+config_load_subids(struct config *cfg, const char *subuid, const char *subgid,
+                   char *err, size_t errlen)
+{
+	struct subid_range *uids, *gids;
+	struct passwd *pw;
+	size_t nu = 0, ng = 0;
+	int ret = -1;
+
+	pw = getpwnam(cfg->user);
+	cfg->user_uid_known = pw != NULL;
+	cfg->user_uid = pw != NULL ? pw->pw_uid : 0;
+	uids = calloc(2 * CONFIG_MAX_SUBID, sizeof(*uids));
+	if (uids == NULL) {
+		snprintf(err, errlen, "reading the subordinate ids: %s",
+		         strerror(errno));
+		return -1;
+	}
+	gids = uids + CONFIG_MAX_SUBID;
+	if (!cfg->guard_all &&
+	    (subid_load(subuid != NULL ? subuid : CONFIG_SUBUID_PATH,
+	                cfg->guard_uids, cfg->n_guard, uids, CONFIG_MAX_SUBID,
+	                &nu, err, errlen) == -1 ||
+	     subid_load(subgid != NULL ? subgid : CONFIG_SUBGID_PATH,
+	                cfg->guard_uids, cfg->n_guard, gids, CONFIG_MAX_SUBID,
+	                &ng, err, errlen) == -1))
+		goto out;
+	memcpy(cfg->guard_subuid, uids, nu * sizeof(uids[0]));
+	cfg->n_guard_subuid = nu;
+	memcpy(cfg->guard_subgid, gids, ng * sizeof(gids[0]));
+	cfg->n_guard_subgid = ng;
+	ret = 0;
+out:
+	free(uids);
+	return ret;
+}
+
+static bool
+uid_in(const uid_t *uids, size_t n, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (uids[i] == uid)
+			return true;
+	return false;
+}
+
+bool
+config_uid_guarded(const struct config *cfg, uid_t uid)
+{
+	if (cfg->guard_all)
+		return !uid_in(cfg->guard_exempt, cfg->n_exempt, uid) &&
+		       !(cfg->user_uid_known && cfg->user_uid == uid);
+	return uid_in(cfg->guard_uids, cfg->n_guard, uid) ||
+	       subid_contains(cfg->guard_subuid, cfg->n_guard_subuid, uid);
+}
+
+/* Append to buf at *off what fmt says, never past len. */
+static void
+describe_add(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*off >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *off, len - *off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*off += (size_t)n < len - *off ? (size_t)n : len - *off - 1;
+}
+
+static void
+describe_uids(const uid_t *uids, size_t n, char *buf, size_t len, size_t *off)
+{
+	struct passwd *pw;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		pw = getpwuid(uids[i]);
+		describe_add(buf, len, off, "%s%u (%s)", i > 0 ? ", " : "",
+		             (unsigned)uids[i],
+		             pw != NULL ? pw->pw_name : "no such user");
+	}
+}
+
+static void
+describe_ranges(const char *what, const struct subid_range *r, size_t n,
+                char *buf, size_t len, size_t *off)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		describe_add(buf, len, off, "%s%" PRIu32 "-%" PRIu32,
+		             i > 0 ? ", " : what, r[i].first, r[i].last);
+}
+
+const char *
+config_describe_guarded(const struct config *cfg, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	if (cfg->guard_all) {
+		describe_add(buf, len, &off, "every uid but ");
+		describe_uids(cfg->guard_exempt, cfg->n_exempt, buf, len, &off);
+		if (cfg->user_uid_known &&
+		    !uid_in(cfg->guard_exempt, cfg->n_exempt, cfg->user_uid)) {
+			describe_add(buf, len, &off, ", ");
+			describe_uids(&cfg->user_uid, 1, buf, len, &off);
+		}
+		return buf;
+	}
+	if (cfg->n_guard == 0) {
+		describe_add(buf, len, &off, "nobody (guard_users is empty)");
+		return buf;
+	}
+	describe_add(buf, len, &off, "uid ");
+	describe_uids(cfg->guard_uids, cfg->n_guard, buf, len, &off);
+	describe_ranges("; subordinate uids ", cfg->guard_subuid,
+	                cfg->n_guard_subuid, buf, len, &off);
+	describe_ranges("; subordinate gids ", cfg->guard_subgid,
+	                cfg->n_guard_subgid, buf, len, &off);
+	return buf;
 }
 
 static int
@@ -1009,7 +1194,8 @@ print_socket_mark(const struct config *cfg, const struct config_key *k,
 static const struct config_key config_keys[] = {
     {
         .name = "guard_users",
-        .expected = "user names or uids (not root) separated by commas",
+        .expected = "user names or uids (not root) separated by commas, "
+                    "or * except USERS (root among them)",
         .parse = parse_guard_users,
         .print = print_guard_users,
     },

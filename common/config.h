@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/subid.h"
+
 #define CONFIG_DEFAULT_PATH     "/etc/tollgate/tollgate.conf"
 #define CONFIG_DEFAULT_DATABASE "/var/lib/tollgate/tollgate.db"
 #define CONFIG_DEFAULT_CONTROL  "/run/tollgate/control.sock"
@@ -43,6 +45,10 @@
 #define CONFIG_DNS_PORT     53 /* a dns_upstream given without a port */
 #define CONFIG_FAKE_IP_MIN  16 /* fake_ip_max's smallest value */
 #define CONFIG_FAKE_IP_MAXN 16777216
+/* Subordinate ranges of guarded users, of uids and of gids each. */
+#define CONFIG_MAX_SUBID   1024
+#define CONFIG_SUBUID_PATH "/etc/subuid"
+#define CONFIG_SUBGID_PATH "/etc/subgid"
 
 /* What happens to a connection; shared by config, rules and events. */
 enum action {
@@ -87,6 +93,19 @@ struct config {
 	char path[4096]; /* file read, "" when built-in defaults */
 	uid_t guard_uids[CONFIG_MAX_GUARD];
 	size_t n_guard;
+	/* guard_users = * except USERS: every uid but guard_exempt[] (root
+	 * among them) and user's is guarded; guard_uids[] is then empty. */
+	bool guard_all;
+	uid_t guard_exempt[CONFIG_MAX_GUARD];
+	size_t n_exempt;
+	/* Filled by config_load_subids(), not by the file: user's uid, and
+	 * the guarded users' subordinate uids and gids. */
+	bool user_uid_known;
+	uid_t user_uid;
+	struct subid_range guard_subuid[CONFIG_MAX_SUBID];
+	size_t n_guard_subuid;
+	struct subid_range guard_subgid[CONFIG_MAX_SUBID];
+	size_t n_guard_subgid;
 	char user[64]; /* account tollgated drops to */
 	struct sockaddr_storage transparent_listen[CONFIG_MAX_LISTEN];
 	size_t n_transparent;
@@ -164,6 +183,33 @@ int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
  * handed out.  Returns 0 or -1 + err.
  */
 int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Resolve user's uid and read the guarded users' subordinate ranges from
+ * subuid and subgid (CONFIG_SUBUID_PATH and CONFIG_SUBGID_PATH unless
+ * given) into cfg, replacing what it held; with guard_all none are read:
+ * every uid not exempt is guarded already.  Malformed lines are warned
+ * about and skipped (common/subid.h).  Returns 0, or -1 + err when a
+ * file cannot be read or holds more than CONFIG_MAX_SUBID ranges of
+ * guarded users; cfg's ranges are then unchanged.
+ */
+int config_load_subids(struct config *cfg, const char *subuid,
+                       const char *subgid, char *err, size_t errlen);
+
+/*
+ * Whether the table guards uid: with guard_all, every uid but the exempt
+ * ones and user's; else a uid of guard_users, or one in a guarded user's
+ * subordinate uid range (as config_load_subids() read them).
+ */
+bool config_uid_guarded(const struct config *cfg, uid_t uid);
+
+/*
+ * "uid 1001 (alice), subordinate uids 100000-165535" or "every uid but
+ * 0 (root), 999 (_tollgate)" or "nobody (guard_users is empty)" into buf
+ * (cut to fit); returns buf.
+ */
+const char *config_describe_guarded(const struct config *cfg, char *buf,
+                                    size_t len);
 
 /* Print the effective configuration in the file's own syntax. */
 void config_print(const struct config *cfg, FILE *out);

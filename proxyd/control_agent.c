@@ -22,17 +22,6 @@ pid_runs(pid_t pid, dev_t dev, ino_t ino)
 	       g.st_ino == ino;
 }
 
-static bool
-uid_is_guarded(const struct config *cfg, uid_t uid)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->n_guard; i++)
-		if (cfg->guard_uids[i] == uid)
-			return true;
-	return false;
-}
-
 /*
  * Whether the peer is the installed tollgate-prompt: the setgid group it
  * connected with, and that it and every writer so far run the file.  0
@@ -122,7 +111,7 @@ control_agent_subscribe(struct control_agent *a, const struct config *cfg,
 	if (client_is_prompt_program(a, cfg->prompt_program, pid, uid, gid, &st,
 	                             err, errlen) == -1)
 		return -1;
-	if (!admin && !uid_is_guarded(cfg, uid)) {
+	if (!admin && !config_uid_guarded(cfg, uid)) {
 		snprintf(err, errlen,
 		         "SUBSCRIBE: uid %u is not guarded (guard_users) and "
 		         "not an admin: there is nothing to ask it",

@@ -49,7 +49,7 @@ void
 control_status(struct control_client *c, const struct ctl_req *req)
 {
 	struct proxyd *pd = c->ctl->pd;
-	char buf[1024];
+	char buf[2048], gbuf[512];
 	struct ctl_line l;
 
 	ctl_line_init(&l, buf, sizeof(buf));
@@ -71,6 +71,8 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	            (unsigned long long)pd->stats.bytes_down);
 	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
 	ctl_put_kvf(&l, "guarded", "%zu", pd->cfg.n_guard);
+	ctl_put_kv(&l, "guarded_ids",
+	           config_describe_guarded(&pd->cfg, gbuf, sizeof(gbuf)));
 	ctl_put_kvf(&l, "clients", "%u", c->ctl->n_clients);
 	ctl_put_kvf(&l, "agents", "%u", control_agents(c->ctl));
 	ctl_put_kvf(&l, "prompts", "%u", broker_pending(pd));

@@ -39,6 +39,7 @@
 #include "proxyd/proxyd.h"
 #include "proxyd/relay.h"
 #include "proxyd/rulesvc.h"
+#include "proxyd/subidwatch.h"
 #include "proxyd/udplog.h"
 #include "proxyd/worker.h"
 #include "redirect/redirect.h"
@@ -135,29 +136,6 @@ static void
 on_rules_changed(void *arg)
 {
 	broker_rules_changed(arg);
-}
-
-static void
-describe_guarded(const struct config *cfg, char *buf, size_t len)
-{
-	size_t i, off = 0;
-
-	buf[0] = '\0';
-	if (cfg->n_guard == 0) {
-		snprintf(buf, len, "nobody (guard_users is empty)");
-		return;
-	}
-	for (i = 0; i < cfg->n_guard && off < len; i++) {
-		struct passwd *pw = getpwuid(cfg->guard_uids[i]);
-		int n =
-		    snprintf(buf + off, len - off, "%suid %u (%s)",
-		             i > 0 ? ", " : "", (unsigned)cfg->guard_uids[i],
-		             pw != NULL ? pw->pw_name : "no such user");
-
-		if (n < 0)
-			break;
-		off += n;
-	}
 }
 
 /* The table of tollgate.conf, logging refused UDP to nflog_group (0:
@@ -258,6 +236,7 @@ main(int argc, char **argv)
 	};
 	struct proxyd pd;
 	struct control *control = NULL; /* the control socket (control.h) */
+	struct subidwatch *subids = NULL;
 	struct broker_sink sink;
 	const char *path = NULL;
 	char err[CONFIG_ERRLEN], lbuf[256], gbuf[512];
@@ -346,10 +325,23 @@ main(int argc, char **argv)
 		log_warn("udp events: %s; refused guarded UDP is still "
 		         "refused, but without events",
 		         err);
+	/* A guarded user's subordinate ids are guarded with it, from the
+	 * first table on; more of them than can be guarded stop it. */
+	if (config_load_subids(&pd.cfg, NULL, NULL, err, sizeof(err)) == -1) {
+		log_error("%s; not starting", err);
+		goto out;
+	}
 	if (install_redirect(&pd.cfg,
 	                     pd.udplog != NULL ? UDPLOG_NFLOG_GROUP : 0) == -1)
 		goto out;
 	redirect_on = 1;
+	subids = subidwatch_start(
+	    &pd, pd.udplog != NULL ? UDPLOG_NFLOG_GROUP : 0, err, sizeof(err));
+	if (subids == NULL) {
+		log_error("%s; not starting (the nftables table stays)", err);
+		keep_table = 1;
+		goto out;
+	}
 	if (open_rules(&pd) == -1) {
 		/* Without its rules tollgated must not run, and the guarded
 		 * users must not get out around it: the table stays. */
@@ -454,7 +446,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	describe_guarded(&pd.cfg, gbuf, sizeof(gbuf));
+	config_describe_guarded(&pd.cfg, gbuf, sizeof(gbuf));
 	log_info("ready: listening on %s; guarding %s; default_action %s; "
 	         "running as %s",
 	         listener_describe(&pd, lbuf, sizeof(lbuf)), gbuf,
@@ -465,6 +457,7 @@ main(int argc, char **argv)
 		rc = 0;
 out:
 	control_close(control); /* first: no change arrives while stopping */
+	subidwatch_free(subids);
 	broker_set_sink(&pd, NULL); /* its agents are gone with it */
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);

@@ -5,10 +5,19 @@
  *
  * The table, as "nft list table inet tollgate" shows it (UID and PORT from
  * the spec, one uid rule per guarded user, MARK the daemon's SO_MARK, DNS
- * the stub's port, GROUP the NFLOG group):
+ * the stub's port, GROUP the NFLOG group).  Where a rule says "meta skuid
+ * UID" it is repeated for each guarded thing, the matches being:
+ *     meta skuid UID                     a guarded uid
+ *     meta skuid FIRST-LAST              a range of subordinate uids
+ *     meta skgid FIRST-LAST              a range of subordinate gids
+ *     meta skuid 0-4294967295            with spec->all: any socket uid
+ * (a range is a byteorder to network order and a "range" expression, as
+ * nft itself builds it; packets without a socket match none of them):
  *
  *   chain nat_out { type nat hook output priority -100; policy accept;
  *     meta mark MARK return              comment "tollgated's own sockets"
+ *     (with spec->all, for each exempt uid:)
+ *     meta skuid EXEMPT return           comment "exempt uid EXEMPT"
  *     (with a DNS port, for each uid, before the loopback returns so that
  *      a query to a local resolver reaches the stub too:)
  *     meta skuid UID udp dport 53 redirect to :DNS
@@ -22,7 +31,7 @@
  *   }
  *   chain filter_out { type filter hook output priority 0; policy accept;
  *     (the same three returns: redirected TCP and DNS have a loopback
- *      destination by now)
+ *      destination by now; then, with spec->all, the exempt returns)
  *     meta skuid UID jump guard          comment "guarded uid UID"
  *   }
  *   chain guard {
@@ -44,6 +53,7 @@
  * step whether or not it existed, and a failure leaves the old one intact.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +93,19 @@
 
 /* Rules per guarded uid: TCP, UDP DNS and TCP DNS redirects, the jump. */
 #define REDIRECT_UID_MSGS 4
+
+/* Rules per exempt uid: a return in each output chain. */
+#define REDIRECT_EXEMPT_MSGS 2
+
+/*
+ * What one guarded rule matches: socket uids (NFT_META_SKUID) or gids
+ * (NFT_META_SKGID) from first to last; first == last is one id.
+ */
+struct guarded {
+	uint32_t key;
+	uint32_t first;
+	uint32_t last;
+};
 
 #define REDIRECT_COMMENT_LOOPBACK "loopback is left alone"
 #define REDIRECT_COMMENT_MARK     "tollgated's own sockets"
@@ -183,6 +206,54 @@ rule_match_meta_u32(struct rule_build *rb, uint32_t key, uint32_t value)
 {
 	rule_meta(rb, key);
 	rule_cmp_eq(rb, &value, sizeof(value));
+}
+
+/*
+ * "meta skuid FIRST-LAST": the kernel compares bytes, so the id is turned
+ * to network order first and the range's ends are given in it too.  One
+ * id is a plain compare, as "meta skuid UID" is.
+ */
+static void
+rule_match_guarded(struct rule_build *rb, const struct guarded *g)
+{
+	struct nftnl_expr *e;
+	uint32_t from = htonl(g->first), to = htonl(g->last);
+
+	if (g->first == g->last) {
+		rule_match_meta_u32(rb, g->key, g->first);
+		return;
+	}
+	rule_meta(rb, g->key);
+	if ((e = rule_expr(rb, "byteorder")) == NULL)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, sizeof(uint32_t));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, sizeof(uint32_t));
+	if ((e = rule_expr(rb, "range")) == NULL)
+		return;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_RANGE_OP, NFT_RANGE_EQ);
+	if (nftnl_expr_set(e, NFTNL_EXPR_RANGE_FROM_DATA, &from,
+	                   sizeof(from)) == -1 ||
+	    nftnl_expr_set(e, NFTNL_EXPR_RANGE_TO_DATA, &to, sizeof(to)) == -1)
+		rb->error = ENOMEM;
+}
+
+/* "guarded uid 1001", "guarded uids 100000-165535", "guarded gids ...". */
+static void
+guarded_fmt(const struct guarded *g, char *buf, size_t len)
+{
+	const char *what = g->key == NFT_META_SKGID ? "gid" : "uid";
+
+	if (g->first == g->last)
+		snprintf(buf, len, "guarded %s %" PRIu32, what, g->first);
+	else if (g->first == 0 && g->last == UINT32_MAX)
+		snprintf(buf, len, "guarded: every %s not exempt", what);
+	else
+		snprintf(buf, len, "guarded %ss %" PRIu32 "-%" PRIu32, what,
+		         g->first, g->last);
 }
 
 /* "ip daddr 127.0.0.0/8": the nfproto check, then the first octet. */
@@ -423,39 +494,104 @@ batch_loopback(struct redirect_batch *b, const char *chain, char *err,
 	return rule_commit(b, &rb, REDIRECT_COMMENT_LOOPBACK, err, errlen);
 }
 
-/* True when uids[i] already appeared before index i. */
 static int
-uid_seen(const struct redirect_spec *spec, size_t i)
+guarded_cmp(const void *a, const void *b)
 {
-	size_t j;
+	const struct guarded *x = a, *y = b;
 
-	for (j = 0; j < i; j++)
-		if (spec->uids[j] == spec->uids[i])
-			return 1;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
 	return 0;
 }
 
-/* The DNS redirects of one guarded uid, UDP and TCP, to any address. */
+/*
+ * What the spec guards, into g (room for REDIRECT_MAX_UIDS): sorted, and
+ * ids and ranges that overlap or touch joined, so each socket uid or gid
+ * is matched by one rule at most.  Returns the count.
+ */
+static size_t
+guarded_list(const struct redirect_spec *spec, struct guarded *g)
+{
+	size_t i, n = 0, m;
+
+	if (spec->all) {
+		g[0].key = NFT_META_SKUID;
+		g[0].first = 0;
+		g[0].last = UINT32_MAX;
+		return 1;
+	}
+	for (i = 0; i < spec->n_uids; i++, n++) {
+		g[n].key = NFT_META_SKUID;
+		g[n].first = g[n].last = spec->uids[i];
+	}
+	for (i = 0; i < spec->n_uid_ranges; i++, n++) {
+		g[n].key = NFT_META_SKUID;
+		g[n].first = spec->uid_ranges[i].first;
+		g[n].last = spec->uid_ranges[i].last;
+	}
+	for (i = 0; i < spec->n_gid_ranges; i++, n++) {
+		g[n].key = NFT_META_SKGID;
+		g[n].first = spec->gid_ranges[i].first;
+		g[n].last = spec->gid_ranges[i].last;
+	}
+	if (n == 0)
+		return 0;
+	qsort(g, n, sizeof(g[0]), guarded_cmp);
+	for (i = 1, m = 0; i < n; i++) {
+		if (g[i].key == g[m].key &&
+		    (g[m].last == UINT32_MAX || g[i].first <= g[m].last + 1)) {
+			if (g[i].last > g[m].last)
+				g[m].last = g[i].last;
+			continue;
+		}
+		g[++m] = g[i];
+	}
+	return m + 1;
+}
+
+/* The exempt uids' returns (spec->all only), first in each chain. */
 static int
-batch_dns_redirect(struct redirect_batch *b, uid_t uid, uint16_t dns_port,
-                   char *err, size_t errlen)
+batch_exempt(struct redirect_batch *b, const struct redirect_spec *spec,
+             const char *chain, char *err, size_t errlen)
 {
 	struct rule_build rb;
 	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
+	size_t i;
 
-	snprintf(comment, sizeof(comment), "guarded uid %u: DNS to the stub",
-	         (unsigned)uid);
+	for (i = 0; spec->all && i < spec->n_exempt; i++) {
+		snprintf(comment, sizeof(comment), "exempt uid %u",
+		         (unsigned)spec->exempt[i]);
+		rule_begin(&rb, chain);
+		rule_match_meta_u32(&rb, NFT_META_SKUID, spec->exempt[i]);
+		rule_verdict(&rb, NFT_RETURN, NULL);
+		if (rule_commit(b, &rb, comment, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* The DNS redirects of one guarded match, UDP and TCP, to any address. */
+static int
+batch_dns_redirect(struct redirect_batch *b, const struct guarded *g,
+                   uint16_t dns_port, char *err, size_t errlen)
+{
+	struct rule_build rb;
+	char who[64], comment[NFTNL_UDATA_COMMENT_MAXLEN];
+
+	guarded_fmt(g, who, sizeof(who));
+	snprintf(comment, sizeof(comment), "%s: DNS to the stub", who);
 	rule_begin(&rb, REDIRECT_CHAIN_NAT);
-	rule_match_meta_u32(&rb, NFT_META_SKUID, uid);
+	rule_match_guarded(&rb, g);
 	rule_match_dport(&rb, IPPROTO_UDP, REDIRECT_DNS_PORT);
 	rule_redirect(&rb, dns_port);
 	if (rule_commit(b, &rb, comment, err, errlen) == -1)
 		return -1;
 
-	snprintf(comment, sizeof(comment),
-	         "guarded uid %u: DNS over TCP to the stub", (unsigned)uid);
+	snprintf(comment, sizeof(comment), "%s: DNS over TCP to the stub", who);
 	rule_begin(&rb, REDIRECT_CHAIN_NAT);
-	rule_match_meta_u32(&rb, NFT_META_SKUID, uid);
+	rule_match_guarded(&rb, g);
 	rule_match_dport(&rb, IPPROTO_TCP, REDIRECT_DNS_PORT);
 	rule_redirect(&rb, dns_port);
 	return rule_commit(b, &rb, comment, err, errlen);
@@ -463,33 +599,30 @@ batch_dns_redirect(struct redirect_batch *b, uid_t uid, uint16_t dns_port,
 
 static int
 batch_nat_out(struct redirect_batch *b, const struct redirect_spec *spec,
-              char *err, size_t errlen)
+              const struct guarded *g, size_t n, char *err, size_t errlen)
 {
 	struct rule_build rb;
-	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
+	char who[64], comment[NFTNL_UDATA_COMMENT_MAXLEN];
 	size_t i;
 
 	rule_begin(&rb, REDIRECT_CHAIN_NAT);
 	rule_match_meta_u32(&rb, NFT_META_MARK, spec->mark);
 	rule_verdict(&rb, NFT_RETURN, NULL);
-	if (rule_commit(b, &rb, REDIRECT_COMMENT_MARK, err, errlen) == -1)
+	if (rule_commit(b, &rb, REDIRECT_COMMENT_MARK, err, errlen) == -1 ||
+	    batch_exempt(b, spec, REDIRECT_CHAIN_NAT, err, errlen) == -1)
 		return -1;
 	/* Before the loopback returns: a query to 127.0.0.53 is DNS too. */
-	for (i = 0; spec->dns_port != 0 && i < spec->n_uids; i++)
-		if (!uid_seen(spec, i) &&
-		    batch_dns_redirect(b, spec->uids[i], spec->dns_port, err,
-		                       errlen) == -1)
+	for (i = 0; spec->dns_port != 0 && i < n; i++)
+		if (batch_dns_redirect(b, &g[i], spec->dns_port, err, errlen) ==
+		    -1)
 			return -1;
 	if (batch_loopback(b, REDIRECT_CHAIN_NAT, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < spec->n_uids; i++) {
-		if (uid_seen(spec, i))
-			continue;
-		snprintf(comment, sizeof(comment),
-		         "guarded uid %u: TCP to tollgated",
-		         (unsigned)spec->uids[i]);
+	for (i = 0; i < n; i++) {
+		guarded_fmt(&g[i], who, sizeof(who));
+		snprintf(comment, sizeof(comment), "%s: TCP to tollgated", who);
 		rule_begin(&rb, REDIRECT_CHAIN_NAT);
-		rule_match_meta_u32(&rb, NFT_META_SKUID, spec->uids[i]);
+		rule_match_guarded(&rb, &g[i]);
 		rule_match_meta_u8(&rb, NFT_META_L4PROTO, IPPROTO_TCP);
 		rule_redirect(&rb, spec->tcp_port);
 		if (rule_commit(b, &rb, comment, err, errlen) == -1)
@@ -500,7 +633,7 @@ batch_nat_out(struct redirect_batch *b, const struct redirect_spec *spec,
 
 static int
 batch_filter_out(struct redirect_batch *b, const struct redirect_spec *spec,
-                 char *err, size_t errlen)
+                 const struct guarded *g, size_t n, char *err, size_t errlen)
 {
 	struct rule_build rb;
 	char comment[NFTNL_UDATA_COMMENT_MAXLEN];
@@ -510,15 +643,13 @@ batch_filter_out(struct redirect_batch *b, const struct redirect_spec *spec,
 	rule_match_meta_u32(&rb, NFT_META_MARK, spec->mark);
 	rule_verdict(&rb, NFT_RETURN, NULL);
 	if (rule_commit(b, &rb, REDIRECT_COMMENT_MARK, err, errlen) == -1 ||
-	    batch_loopback(b, REDIRECT_CHAIN_FILTER, err, errlen) == -1)
+	    batch_loopback(b, REDIRECT_CHAIN_FILTER, err, errlen) == -1 ||
+	    batch_exempt(b, spec, REDIRECT_CHAIN_FILTER, err, errlen) == -1)
 		return -1;
-	for (i = 0; i < spec->n_uids; i++) {
-		if (uid_seen(spec, i))
-			continue;
-		snprintf(comment, sizeof(comment), "guarded uid %u",
-		         (unsigned)spec->uids[i]);
+	for (i = 0; i < n; i++) {
+		guarded_fmt(&g[i], comment, sizeof(comment));
 		rule_begin(&rb, REDIRECT_CHAIN_FILTER);
-		rule_match_meta_u32(&rb, NFT_META_SKUID, spec->uids[i]);
+		rule_match_guarded(&rb, &g[i]);
 		rule_verdict(&rb, NFT_JUMP, REDIRECT_CHAIN_GUARD);
 		if (rule_commit(b, &rb, comment, err, errlen) == -1)
 			return -1;
@@ -575,6 +706,8 @@ redirect_install(const struct redirect_spec *spec, char *err, size_t errlen)
 {
 	struct redirect_nl nl;
 	struct redirect_batch *b = NULL;
+	struct guarded *g = NULL;
+	size_t n_in, n;
 	int ret = -1, error;
 
 	if (spec->tcp_port == 0)
@@ -587,18 +720,32 @@ redirect_install(const struct redirect_spec *spec, char *err, size_t errlen)
 		    "installing table inet %s: socket mark 0 would exempt "
 		    "every unmarked packet",
 		    REDIRECT_TABLE);
-	if (spec->n_uids > REDIRECT_MAX_UIDS ||
-	    (spec->n_uids > 0 && spec->uids == NULL))
+	n_in = spec->n_uids + spec->n_uid_ranges + spec->n_gid_ranges;
+	if (n_in > REDIRECT_MAX_UIDS || spec->n_exempt > REDIRECT_MAX_EXEMPT ||
+	    (spec->n_uids > 0 && spec->uids == NULL) ||
+	    (spec->n_uid_ranges > 0 && spec->uid_ranges == NULL) ||
+	    (spec->n_gid_ranges > 0 && spec->gid_ranges == NULL))
 		return redirect_fail(
 		    err, errlen, EINVAL,
-		    "installing table inet %s: %zu guarded uids (at most %d)",
-		    REDIRECT_TABLE, spec->n_uids, REDIRECT_MAX_UIDS);
+		    "installing table inet %s: %zu guarded uids and ranges "
+		    "(at most %d), %zu exempt (at most %d)",
+		    REDIRECT_TABLE, n_in, REDIRECT_MAX_UIDS, spec->n_exempt,
+		    REDIRECT_MAX_EXEMPT);
+	g = calloc(n_in > 0 ? n_in : 1, sizeof(*g));
+	if (g == NULL)
+		return redirect_fail(err, errlen, errno,
+		                     "installing table inet %s",
+		                     REDIRECT_TABLE);
+	n = guarded_list(spec, g);
 
-	if (redirect_nl_open(&nl, err, errlen) == -1)
+	if (redirect_nl_open(&nl, err, errlen) == -1) {
+		free(g);
 		return -1;
-	b = redirect_batch_new(
-	    &nl, REDIRECT_FIXED_MSGS + REDIRECT_UID_MSGS * spec->n_uids, err,
-	    errlen);
+	}
+	b = redirect_batch_new(&nl,
+	                       REDIRECT_FIXED_MSGS + REDIRECT_UID_MSGS * n +
+	                           REDIRECT_EXEMPT_MSGS * spec->n_exempt,
+	                       err, errlen);
 	if (b == NULL)
 		goto out;
 	if (batch_table(b, NFT_MSG_NEWTABLE, NLM_F_CREATE,
@@ -617,8 +764,8 @@ redirect_install(const struct redirect_spec *spec, char *err, size_t errlen)
 	                REDIRECT_PRIO_FILTER, err, errlen) == -1 ||
 	    batch_chain(b, REDIRECT_CHAIN_GUARD, NULL, 0, err, errlen) == -1)
 		goto out;
-	if (batch_nat_out(b, spec, err, errlen) == -1 ||
-	    batch_filter_out(b, spec, err, errlen) == -1 ||
+	if (batch_nat_out(b, spec, g, n, err, errlen) == -1 ||
+	    batch_filter_out(b, spec, g, n, err, errlen) == -1 ||
 	    batch_guard(b, spec, err, errlen) == -1)
 		goto out;
 	ret = redirect_batch_send(b, err, errlen);
@@ -626,6 +773,7 @@ out:
 	error = errno;
 	redirect_batch_free(b);
 	redirect_nl_close(&nl);
+	free(g);
 	errno = error;
 	return ret;
 }
@@ -657,9 +805,24 @@ redirect_remove(char *err, size_t errlen)
 void
 redirect_spec_of(const struct config *cfg, struct redirect_spec *spec)
 {
+	size_t i;
+
+	_Static_assert(CONFIG_MAX_GUARD + 1 <= REDIRECT_MAX_EXEMPT,
+	               "every exempt uid and tollgated's fit the spec");
 	memset(spec, 0, sizeof(*spec));
+	if (cfg->guard_all) {
+		spec->all = true;
+		for (i = 0; i < cfg->n_exempt; i++)
+			spec->exempt[spec->n_exempt++] = cfg->guard_exempt[i];
+		if (cfg->user_uid_known)
+			spec->exempt[spec->n_exempt++] = cfg->user_uid;
+	}
 	spec->uids = cfg->guard_uids;
 	spec->n_uids = cfg->n_guard;
+	spec->uid_ranges = cfg->guard_subuid;
+	spec->n_uid_ranges = cfg->n_guard_subuid;
+	spec->gid_ranges = cfg->guard_subgid;
+	spec->n_gid_ranges = cfg->n_guard_subgid;
 	spec->tcp_port = config_transparent_port(cfg);
 	spec->dns_port = config_dns_port(cfg);
 	spec->mark = cfg->socket_mark;

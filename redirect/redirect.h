@@ -2,17 +2,21 @@
  * redirect.h - the nftables table "inet tollgate", built with libnftnl and
  * sent with libmnl in one netlink batch, so it is replaced atomically.
  *
- * The table (see redirect.c for the exact rules):
+ * The table (see redirect.c for the exact rules).  "Each guarded uid"
+ * below stands for each of spec->uids, each range of spec->uid_ranges
+ * and spec->gid_ranges, or with spec->all every socket uid, after the
+ * exempt uids have returned:
  *   chain nat_out    type nat hook output priority -100
- *       marked packets (spec->mark) return; with spec->dns_port, UDP and
+ *       marked packets (spec->mark) return; with spec->all, each exempt
+ *       uid returns; with spec->dns_port, UDP and
  *       TCP to port 53 of each guarded uid, to any address (loopback
  *       too), are redirected to spec->dns_port; then loopback
  *       destinations return, and TCP of each guarded uid is redirected to
  *       spec->tcp_port.
  *   chain filter_out type filter hook output priority 0
  *       marked packets and loopback destinations return (redirected TCP
- *       and DNS have a loopback destination by now); each guarded uid
- *       jumps to
+ *       and DNS have a loopback destination by now), with spec->all each
+ *       exempt uid returns; each guarded uid jumps to
  *   chain guard
  *       without spec->dns_port, UDP port 53 is accepted (DNS passes);
  *       TCP that was not redirected gets a reset; other UDP is logged to
@@ -40,17 +44,38 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "common/subid.h"
+
 #define REDIRECT_TABLE "tollgate"
 
-/* Bound on spec->n_uids: up to four rules per uid, all in one batch. */
+/*
+ * Bound on the guarded uids and ranges together (n_uids + n_uid_ranges +
+ * n_gid_ranges): up to four rules each, all in one batch.  A spec beyond
+ * it is refused whole (EINVAL), never installed in part.
+ */
 #define REDIRECT_MAX_UIDS 4096
+
+/* Bound on spec->n_exempt. */
+#define REDIRECT_MAX_EXEMPT 80
 
 /* Bytes of each logged UDP packet copied to NFLOG: its IP and UDP headers. */
 #define REDIRECT_NFLOG_SNAPLEN 64
 
 struct redirect_spec {
-	const uid_t *uids;    /* guarded users; repeats are ignored */
-	size_t n_uids;        /* 0 is valid: a table guarding nobody */
+	const uid_t *uids; /* guarded users; repeats are ignored */
+	size_t n_uids;     /* 0 is valid: a table guarding nobody */
+	/* Ranges of guarded socket uids and gids (subordinate ids), matched
+	 * as "meta skuid FIRST-LAST" and "meta skgid FIRST-LAST"; ranges
+	 * that overlap or touch are joined. */
+	const struct subid_range *uid_ranges;
+	size_t n_uid_ranges;
+	const struct subid_range *gid_ranges;
+	size_t n_gid_ranges;
+	/* Every socket uid is guarded but exempt[] (and uids and the
+	 * ranges are not used): "guard_users = * except ...". */
+	bool all;
+	uid_t exempt[REDIRECT_MAX_EXEMPT];
+	size_t n_exempt;
 	uint16_t tcp_port;    /* transparent listener, host order, not 0 */
 	uint32_t mark;        /* SO_MARK of tollgated's own sockets, not 0 */
 	uint16_t dns_port;    /* DNS stub, host order; 0: guarded DNS passes */
@@ -64,7 +89,8 @@ struct config;
  * listeners' port, the DNS stub's port, tollgated's mark.  No NFLOG group
  * (nflog_group 0): only tollgated, which reads the group, sets one.  The
  * one place the daemon and "tollgate redirect on" build the spec, so
- * that both install the same table.  spec->uids points into cfg.
+ * that both install the same table.  spec->uids and the ranges point
+ * into cfg: the subordinate ranges config_load_subids() read, if any.
  */
 void redirect_spec_of(const struct config *cfg, struct redirect_spec *spec);
 
@@ -86,7 +112,8 @@ int redirect_remove(char *err, size_t errlen);
 
 /*
  * Print a human summary of the installed table to out: the guarded uids,
- * the TCP and DNS ports and the NFLOG group (read back from the rules),
+ * uid ranges and gid ranges (or "every uid but" the exempt), the TCP and
+ * DNS ports and the NFLOG group (read back from the rules),
  * then each chain with
  * its hook, and each rule's comment with its packet and byte counter where
  * it has one.  Nothing is printed before the whole table has been read.

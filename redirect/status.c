@@ -48,8 +48,11 @@ struct status_snap {
 /* What a rule says, as far as the summary cares. */
 struct rule_facts {
 	const char *comment;
-	bool has_uid;
-	uint32_t uid;
+	bool has_uid; /* a match on socket uids (or gids: is_gid) */
+	bool is_gid;
+	uint32_t uid;      /* the first id matched */
+	uint32_t uid_last; /* the last, uid when one */
+	bool is_return;
 	bool has_port;
 	uint16_t port;
 	bool has_dport; /* a match on the transport destination port */
@@ -251,6 +254,27 @@ expr_cb(struct nftnl_expr *e, void *data)
 		f->dport_loaded = false;
 		return MNL_CB_OK;
 	}
+	if (strcmp(name, "byteorder") == 0)
+		return MNL_CB_OK; /* of the id just loaded: keep meta_key */
+	if (strcmp(name, "range") == 0 &&
+	    (f->meta_key == NFT_META_SKUID || f->meta_key == NFT_META_SKGID)) {
+		uint32_t lo, hi, len2;
+		const void *to;
+
+		value = nftnl_expr_get(e, NFTNL_EXPR_RANGE_FROM_DATA, &len);
+		to = nftnl_expr_get(e, NFTNL_EXPR_RANGE_TO_DATA, &len2);
+		if (value != NULL && to != NULL && len == sizeof(lo) &&
+		    len2 == sizeof(hi)) {
+			memcpy(&lo, value, sizeof(lo));
+			memcpy(&hi, to, sizeof(hi));
+			f->uid = ntohl(lo);
+			f->uid_last = ntohl(hi);
+			f->is_gid = f->meta_key == NFT_META_SKGID;
+			f->has_uid = true;
+		}
+		f->meta_key = 0;
+		return MNL_CB_OK;
+	}
 	if (strcmp(name, "payload") == 0) {
 		/* The destination port: bytes 2-3 of a UDP or TCP header. */
 		f->dport_loaded =
@@ -263,9 +287,12 @@ expr_cb(struct nftnl_expr *e, void *data)
 	}
 	if (strcmp(name, "cmp") == 0) {
 		value = nftnl_expr_get(e, NFTNL_EXPR_CMP_DATA, &len);
-		if (f->meta_key == NFT_META_SKUID && value != NULL &&
-		    len == sizeof(f->uid)) {
+		if ((f->meta_key == NFT_META_SKUID ||
+		     f->meta_key == NFT_META_SKGID) &&
+		    value != NULL && len == sizeof(f->uid)) {
 			memcpy(&f->uid, value, sizeof(f->uid));
+			f->uid_last = f->uid;
+			f->is_gid = f->meta_key == NFT_META_SKGID;
 			f->has_uid = true;
 		} else if (f->dport_loaded && value != NULL &&
 		           len == sizeof(f->dport)) {
@@ -276,6 +303,10 @@ expr_cb(struct nftnl_expr *e, void *data)
 	} else if (strcmp(name, "log") == 0) {
 		f->has_log = true;
 		f->log_group = nftnl_expr_get_u16(e, NFTNL_EXPR_LOG_GROUP);
+	} else if (strcmp(name, "immediate") == 0 &&
+	           nftnl_expr_is_set(e, NFTNL_EXPR_IMM_VERDICT)) {
+		f->is_return = nftnl_expr_get_u32(e, NFTNL_EXPR_IMM_VERDICT) ==
+		               (uint32_t)NFT_RETURN;
 	} else if (strcmp(name, "immediate") == 0 &&
 	           nftnl_expr_is_set(e, NFTNL_EXPR_IMM_DATA)) {
 		value = nftnl_expr_get(e, NFTNL_EXPR_IMM_DATA, &len);
@@ -334,7 +365,10 @@ hook_name(uint32_t hook)
  */
 struct guard_summary {
 	FILE *out;
-	size_t n_uids;
+	size_t n_uids; /* uids and uid ranges printed */
+	size_t n_gids; /* gid ranges printed */
+	uint32_t exempt[REDIRECT_MAX_EXEMPT];
+	size_t n_exempt;
 	bool has_port;
 	uint16_t port;
 	bool has_dns_port;
@@ -343,17 +377,69 @@ struct guard_summary {
 	uint16_t log_group;
 };
 
+/* " 1001 (alice)" or " 1001" */
+static void
+print_uid(FILE *out, uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		fprintf(out, " %" PRIu32 " (%s)", uid, pw->pw_name);
+	else
+		fprintf(out, " %" PRIu32, uid);
+}
+
+/* One guarded match of a TCP redirect, as its part of the summary. */
+static void
+summary_guarded(struct guard_summary *s, const struct rule_facts *f)
+{
+	size_t i;
+
+	if (f->is_gid) {
+		fputs(s->n_gids == 0 ? (s->n_uids == 0 ? "guarded gids:"
+		                                       : "; guarded gids:")
+		                     : ",",
+		      s->out);
+		fprintf(s->out, " %" PRIu32 "-%" PRIu32, f->uid, f->uid_last);
+		s->n_gids++;
+		return;
+	}
+	fputs(s->n_uids == 0 ? "guarded uids:" : ",", s->out);
+	s->n_uids++;
+	if (f->uid == 0 && f->uid_last == UINT32_MAX) {
+		fputs(" every uid but", s->out);
+		for (i = 0; i < s->n_exempt; i++) {
+			if (i > 0)
+				fputc(',', s->out);
+			print_uid(s->out, s->exempt[i]);
+		}
+		if (s->n_exempt == 0)
+			fputs(" none", s->out);
+	} else if (f->uid == f->uid_last)
+		print_uid(s->out, f->uid);
+	else
+		fprintf(s->out, " %" PRIu32 "-%" PRIu32 " (subordinate)",
+		        f->uid, f->uid_last);
+}
+
 static int
 summary_rule_cb(struct nftnl_rule *r, void *data)
 {
 	struct guard_summary *s = data;
 	struct rule_facts f;
-	struct passwd *pw;
+	const char *chain = nftnl_rule_get_str(r, NFTNL_RULE_CHAIN);
 
 	rule_facts(r, &f);
 	if (f.has_log && !s->has_log) {
 		s->log_group = f.log_group;
 		s->has_log = true;
+	}
+	/* The exempt returns, read once: in nat_out, before any redirect. */
+	if (f.is_return && f.has_uid && !f.is_gid && f.uid == f.uid_last &&
+	    chain != NULL && strcmp(chain, "nat_out") == 0 &&
+	    s->n_exempt < REDIRECT_MAX_EXEMPT) {
+		s->exempt[s->n_exempt++] = f.uid;
+		return MNL_CB_OK;
 	}
 	if (!f.has_redir || !f.has_uid)
 		return MNL_CB_OK;
@@ -364,13 +450,7 @@ summary_rule_cb(struct nftnl_rule *r, void *data)
 		}
 		return MNL_CB_OK;
 	}
-	fputs(s->n_uids == 0 ? "guarded uids:" : ",", s->out);
-	pw = getpwuid(f.uid);
-	if (pw != NULL)
-		fprintf(s->out, " %" PRIu32 " (%s)", f.uid, pw->pw_name);
-	else
-		fprintf(s->out, " %" PRIu32, f.uid);
-	s->n_uids++;
+	summary_guarded(s, &f);
 	if (f.has_port && !s->has_port) {
 		s->port = f.port;
 		s->has_port = true;
@@ -439,7 +519,7 @@ snap_print(struct status_snap *snap, FILE *out)
 
 	fprintf(out, "table inet %s is installed\n", REDIRECT_TABLE);
 	nftnl_chain_list_foreach(snap->chains, summary_chain_cb, &s);
-	if (s.n_uids == 0)
+	if (s.n_uids == 0 && s.n_gids == 0)
 		fputs("guarded uids: none (nothing is redirected)\n", out);
 	else if (s.has_port)
 		fprintf(out, "; their TCP goes to port %u\n", (unsigned)s.port);
