@@ -514,6 +514,25 @@ broker_list(struct proxyd *pd, int64_t uid,
 }
 
 unsigned
+broker_answer_durations(const struct config *cfg, bool admin)
+{
+	unsigned once = 1u << CTL_DUR_ONCE, bounded;
+
+	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR;
+	switch (cfg->prompt_answers) {
+	case PROMPT_ANSWERS_ONCE_ONLY:
+		return once;
+	case PROMPT_ANSWERS_ADMIN_FOREVER:
+		if (!admin)
+			return bounded;
+		break;
+	case PROMPT_ANSWERS_ALL:
+		break;
+	}
+	return bounded | 1u << CTL_DUR_FOREVER;
+}
+
+unsigned
 broker_pending(const struct proxyd *pd)
 {
 	return pd->broker != NULL ? pd->broker->n_prompts : 0;
@@ -640,6 +659,13 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		            "no pending prompt %llu (answered, timed out or "
 		            "withdrawn)",
 		            (unsigned long long)id);
+		return;
+	}
+	if (!(broker_answer_durations(&pd->cfg, uid == -1) & 1u << duration)) {
+		answer_fail(done, arg, id, RULESVC_E_INVALID,
+		            "prompt_answers = %s does not let uid %u answer %s",
+		            prompt_answers_name(pd->cfg.prompt_answers),
+		            (unsigned)answerer, ctl_duration_name(duration));
 		return;
 	}
 	if (!(p->info.scopes & 1u << scope) ||

@@ -184,6 +184,13 @@ void broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
                    void (*done)(void *arg, const struct broker_result *r),
                    void *arg);
 
+/*
+ * The durations (1 << enum ctl_duration, OR-ed) an answerer may give
+ * under cfg's prompt_answers; admin: root or admin_group.  Always
+ * includes once.  broker_answer() refuses the others.
+ */
+unsigned broker_answer_durations(const struct config *cfg, bool admin);
+
 /* Prompts pending and connections parked, for STATUS. */
 unsigned broker_pending(const struct proxyd *pd);
 unsigned broker_parked(const struct proxyd *pd);
