@@ -344,6 +344,8 @@ agent_on_subscribed(struct agent *a, const struct ctl_reply *rep)
 	/* prompt_answers: which answers of ours may outlive the prompt is
 	 * in each PROMPT's durations=; this is only said. */
 	v = ctl_reply_get(rep, "answers");
+	snprintf(a->answers, sizeof(a->answers), "%s",
+	         v != NULL && strlen(v) < sizeof(a->answers) ? v : "");
 	a->state = AGENT_SUBSCRIBED;
 	agent_tell_state(
 	    a, LOG_INFO,
