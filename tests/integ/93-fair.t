@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 22
+plan 23
 tg_setup
 prompt_setup
 OTHER_UID=$(id -u "$TG_OTHER")
@@ -143,34 +143,54 @@ is "$(kv "$d" user)" "$TG_OTHER" "of user tgother"
 tty_stop
 
 # --- stalled peeks ------------------------------------------------------------
+#
+# tgguard's silent connections go to the server's IPv6 address, tgother's
+# curls to its IPv4 one.  (Over IPv4 both, a held connection from port P
+# to port 7 and a curl that happens to pick P too are the same
+# connection once redirected to tollgated's port: conntrack gives the
+# curl another source port, and attribution no longer finds its socket.
+# That is the redirect's and attribution's to solve, not the counting's.)
 
-tg_stop TERM
-CONF=$(prompt_conf guard_users="$TG_GUARD, $TG_OTHER" peek_timeout=60s \
-    max_connections=20000)
-tg_start "$CONF"
-ok $? "tollgated starts again (peek_timeout = 60s, max_connections = 20000)"
-tg_mark
-hold "$TG_GUARD" silent "$TG_S4:7" 6000 120
-hold_ready silent 60
-ok $? "tgguard opens 6,000 connections that send nothing"
-for ((i = 0; i < 300; i++)); do
-	[ "$(_tg_since | grep -c 'reason=overload-user')" -ge 5000 ] && break
-	sleep 0.1
-done
+# stall MAX-PENDING: tollgated with max_connections = 3000 and that
+# max_pending_per_user; tgguard holds 6,000 silent connections; then
+# tgother's 20 sequential curls to a.test; sets SERVED and MS.
+stall() {
+	tg_stop TERM
+	CONF=$(prompt_conf guard_users="$TG_GUARD, $TG_OTHER" peek_timeout=60s \
+	    max_connections=3000 max_pending_per_user="$1")
+	tg_start "$CONF" || return 1
+	tg_mark
+	hold "$TG_GUARD" silent "[$TG_S6]:7" 6000 120
+	hold_ready silent 60 || return 1
+	for ((i = 0; i < 300; i++)); do
+		[ "$(_tg_since | grep -c 'reason=overload')" -ge 2900 ] && break
+		sleep 0.1
+	done
+	SERVED=0
+	t0=$(tg_ms)
+	for i in $(seq 1 20); do
+		out=$(as_other curl -sS --max-time 10 --resolve "a.test:80:$TG_S4" \
+		    http://a.test/ 2>&1) && [[ $out =~ "hello from tgs" ]] &&
+		    SERVED=$((SERVED + 1))
+	done
+	MS=$(($(tg_ms) - t0))
+}
+
+stall 1000000
+ok $? "without a share per user (max_pending_per_user = 1000000), tgguard opens 6,000 silent connections"
+ok '[ "$SERVED" -lt 20 ]' "then only $SERVED of tgother's 20 curls are served: the hole"
+n=$(_tg_since | grep 'reason=overload ' | grep -c "dst=$TG_S4:80")
+ok '[ "$n" -ge 1 ]' "$n of tgother's connections are turned away with reason=overload (max_connections)"
+unhold silent
+
+stall 512
+ok $? "with max_pending_per_user = 512, tgguard opens 6,000 silent connections"
 n=$(_tg_since | grep -c 'reason=overload-user.*user=tgguard')
-ok '[ "$n" -ge 5000 ]' "past max_pending_per_user (512), $n of them are refused with reason=overload-user"
-served=0
-t0=$(tg_ms)
-for i in $(seq 1 20); do
-	out=$(as_other curl -sS --max-time 10 --resolve "a.test:80:$TG_S4" \
-	    http://a.test/ 2>&1) && [[ $out =~ "hello from tgs" ]] &&
-	    served=$((served + 1))
-done
-ms=$(($(tg_ms) - t0))
-is "$served" 20 "meanwhile tgother's 20 sequential curls are all served (${ms} ms)"
-ok '[ "$ms" -lt 20000 ]' "within 20 s in all (${ms} ms)"
+ok '[ "$n" -ge 2000 ]' "past its 512, $n of them are refused with reason=overload-user (the rest past max_connections)"
+is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)"
+ok '[ "$MS" -lt 20000 ]' "within 20 s in all (${MS} ms)"
 unhold silent
 out=$(cat "$TG_TMP/hold.silent")
-like "$out" 'open=5[0-9][0-9] ' "tgguard kept only about 512 of them open ($(tail -n 1 "$TG_TMP/hold.silent"))"
+like "$out" 'open=512 ' "tgguard kept 512 of them open ($(tail -n 1 "$TG_TMP/hold.silent"))"
 tg_stop TERM
 is "$TG_DEXIT" 0 "tollgated exits 0"

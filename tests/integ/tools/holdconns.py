@@ -7,7 +7,7 @@ then print what became of them.
            connection that is told something (an ERR) and closed within
            a second counts as refused; prints "held=N refused=M" and the
            first ERR line.
-  http     TARGET is IP:PORT: each connection sends "GET / HTTP/1.1" with
+  http     TARGET is IP:PORT or [IPv6]:PORT: each connection sends "GET / HTTP/1.1" with
            a Host of ARG formatted with its number (n{}.test), so that each
            is a prompt of its own, then waits.
   silent   TARGET is IP:PORT: connections that send nothing.
@@ -80,8 +80,10 @@ def main():
         hold(held, secs)
         return
     host, port = target.rsplit(":", 1)
+    family = socket.AF_INET6 if host.startswith("[") else socket.AF_INET
+    host = host.strip("[]")
     for i in range(count):
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s = socket.socket(family, socket.SOCK_STREAM)
         s.setblocking(False)
         try:
             s.connect((host, int(port)))
