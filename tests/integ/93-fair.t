@@ -125,11 +125,7 @@ done
 n=$(_tg_since | grep -c 'reason=prompt-full.*user=tgguard')
 ok '[ "$n" -ge 150 ]' "the other $n of tgguard's connections are not asked about (reason=prompt-full)"
 other_agent 'd\.test' o 'allowed'
-for ((i = 0; i < 150; i++)); do
-	echo STATUS | socat -t 2 - "UNIX-CONNECT:$SOCK" 2>/dev/null |
-	    grep -q ' agents=2 ' && break
-	sleep 0.1
-done
+wait_agent 2
 (TG_T=60 as_other curl -sS --max-time 50 --resolve "d.test:80:$TG_S4" \
     -o /dev/null -w 'code=%{http_code}\n' http://d.test/ \
     >"$TG_TMP/d.curl" 2>&1; echo "exit=$?" >>"$TG_TMP/d.curl") &

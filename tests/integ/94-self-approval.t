@@ -44,17 +44,6 @@ rules_of() {
 	rj "[(r['action'], r['duration'].split(':')[0]) for r in rs if r['dest'] == '$1']"
 }
 
-# wait_no_agent: until STATUS says agents=0 (10 s).
-wait_no_agent() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		echo STATUS | socat -t 2 - "UNIX-CONNECT:$SOCK" 2>/dev/null |
-		    grep -q ' agents=0 ' && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # --- prompt_answers = all: the hole ------------------------------------------
 
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -67,7 +56,7 @@ like "$out" 'pressed a' "tgguard's own script, in a pty, sees its prompt and pre
 is "$(done_status "$TG_TMP/a.test.curl" 10)" 0 "its curl to a.test goes through"
 is "$(rules_of a.test)" "[('allow', 'forever')]" \
     "and it has made itself a forever allow rule: the hole"
-wait_no_agent
+wait_agent 0
 tg_stop TERM
 
 # --- admin-forever: at most an hour ---------------------------------------------
@@ -89,7 +78,7 @@ is "$(rules_of b.test)" "[('allow', 'until')]" \
     "the rule it made is a 1 h one (until ...), not forever"
 is "$(rj "[r['dest'] for r in rs if r['duration'] == 'forever']")" "['a.test']" \
     "no forever rule but a.test's (of the first run)"
-wait_no_agent
+wait_agent 0
 
 # root answers forever: still possible.
 agent_start
@@ -106,7 +95,7 @@ ok $? "root: tollgate answer $id allow --duration forever ($out)"
 is "$(done_status "$TG_TMP/c.curl" 10)" 0 "the curl to c.test goes through"
 is "$(rules_of c.test)" "[('allow', 'forever')]" "root's answer made a forever rule"
 tty_stop
-wait_no_agent
+wait_agent 0
 tg_stop TERM
 
 # --- once-only: not even an hour ----------------------------------------------
