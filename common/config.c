@@ -54,6 +54,9 @@ struct config_key {
 	"(an absolute path)"
 
 static const char *const isolation_words[] = {"app", "app-name", "none"};
+/* In the order of enum prompt_answers. */
+static const char *const prompt_answers_words[] = {"all", "once-only",
+                                                   "admin-forever"};
 
 /* What a rule's via "direct" stands for, whatever `upstream` says. */
 static const struct config_upstream config_direct = {
@@ -930,6 +933,38 @@ print_isolation(const struct config *cfg, const struct config_key *k, FILE *out)
 	            : "app");
 }
 
+const char *
+prompt_answers_name(enum prompt_answers a)
+{
+	return (unsigned)a < sizeof(prompt_answers_words) /
+	                         sizeof(prompt_answers_words[0])
+	           ? prompt_answers_words[a]
+	           : "?";
+}
+
+static int
+parse_prompt_answers(struct config *cfg, const struct config_key *k,
+                     const char *v)
+{
+	size_t i;
+
+	for (i = 0;
+	     i < sizeof(prompt_answers_words) / sizeof(prompt_answers_words[0]);
+	     i++)
+		if (strcmp(v, prompt_answers_words[i]) == 0) {
+			cfg->prompt_answers = (enum prompt_answers)i;
+			return 0;
+		}
+	return -1;
+}
+
+static void
+print_prompt_answers(const struct config *cfg, const struct config_key *k,
+                     FILE *out)
+{
+	fprintf(out, "%s\n", prompt_answers_name(cfg->prompt_answers));
+}
+
 static int
 parse_default_action(struct config *cfg, const struct config_key *k,
                      const char *v)
@@ -1393,6 +1428,12 @@ static const struct config_key config_keys[] = {
         .min = sizeof(((struct config *)0)->prompt_program),
     },
     {
+        .name = "prompt_answers",
+        .expected = "all, once-only or admin-forever",
+        .parse = parse_prompt_answers,
+        .print = print_prompt_answers,
+    },
+    {
         .name = "keep_redirect_on_exit",
         .expected = "yes or no",
         .parse = parse_bool_key,
@@ -1411,6 +1452,15 @@ static const struct config_key config_keys[] = {
         .parse = parse_count_key,
         .print = print_count_key,
         .field = offsetof(struct config, max_connections),
+        .min = 1,
+        .max = 1000000,
+    },
+    {
+        .name = "max_pending_per_user",
+        .expected = "a number from 1 to 1000000",
+        .parse = parse_count_key,
+        .print = print_count_key,
+        .field = offsetof(struct config, max_pending_per_user),
         .min = 1,
         .max = 1000000,
     },
@@ -1508,6 +1558,7 @@ config_defaults(struct config *cfg)
 	cfg->keep_redirect_on_exit = true;
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 16384;
+	cfg->max_pending_per_user = 512;
 	cfg->event_queue = 4096;
 	cfg->event_max_rows = 1000000;
 	cfg->event_max_age_s = 30 * 86400;

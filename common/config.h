@@ -57,6 +57,24 @@ enum action {
 	ACTION_REJECT,
 };
 
+/*
+ * Key prompt_answers: which answers to a prompt may outlive it.
+ *   all            any answer, by any agent that sees the prompt
+ *   once-only      every answer decides the waiting connections only;
+ *                  rules come from `tollgate rules add`
+ *   admin-forever  an agent run by a user who is neither root nor in
+ *                  admin_group answers once, for 1 h or until restart;
+ *                  forever only from root or admin_group
+ */
+enum prompt_answers {
+	PROMPT_ANSWERS_ALL,
+	PROMPT_ANSWERS_ONCE_ONLY,
+	PROMPT_ANSWERS_ADMIN_FOREVER,
+};
+
+/* "all", "once-only", "admin-forever"; "?" out of range. */
+const char *prompt_answers_name(enum prompt_answers a);
+
 /* Parse "allow", "deny", "reject"; -1 when unknown. */
 int action_parse(const char *s);
 const char *action_name(enum action a);
@@ -115,9 +133,13 @@ struct config {
 	unsigned idle_timeout_ms;
 	unsigned prompt_timeout_ms; /* no answer: default_action */
 	char prompt_program[4096];  /* the one executable that may subscribe */
+	enum prompt_answers prompt_answers;
 	bool keep_redirect_on_exit;
 	int log_level;
 	unsigned max_connections;
+	/* Connections of one uid in the peek and attribution stages;
+	 * past it, reason overload-user. */
+	unsigned max_pending_per_user;
 	unsigned event_queue;     /* events waiting for the writer */
 	unsigned event_max_rows;  /* the event log keeps the newest */
 	unsigned event_max_age_s; /* and nothing older than this */

@@ -74,9 +74,18 @@ actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
 {
 	char scope[CTL_PROMPT_NAME_MAX + 8];
 	enum ctl_scope s = def->scope;
+	enum ctl_duration dur = def->duration;
+	const char *label = def->label;
 
 	memset(c, 0, sizeof(*c));
-	if ((p->durations & (1u << def->duration)) == 0)
+	/* Not always, but for an hour, is what this agent may say. */
+	if (dur == CTL_DUR_FOREVER && (p->durations & (1u << dur)) == 0 &&
+	    (p->durations & (1u << CTL_DUR_HOUR)) != 0) {
+		dur = CTL_DUR_HOUR;
+		label = def->verdict == ACTION_ALLOW ? "Allow for 1 hour"
+		                                     : "Deny for 1 hour";
+	}
+	if ((p->durations & (1u << dur)) == 0)
 		return false;
 	/* "This destination" is the name only when there is one to name. */
 	if (s == CTL_SCOPE_NAME &&
@@ -87,7 +96,8 @@ actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
 		return false;
 	c->def = def;
 	c->scope = s;
-	c->deflt = def->duration == CTL_DUR_ONCE && p->deflt >= 0 &&
+	c->duration = dur;
+	c->deflt = dur == CTL_DUR_ONCE && p->deflt >= 0 &&
 	           def->verdict == (enum action)p->deflt;
 	switch (s) {
 	case CTL_SCOPE_NAME:
@@ -108,7 +118,7 @@ actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
 		snprintf(scope, sizeof(scope), "any address, port %u", p->port);
 		break;
 	}
-	snprintf(c->label, sizeof(c->label), "%s%s%s%s%s", def->label,
+	snprintf(c->label, sizeof(c->label), "%s%s%s%s%s", label,
 	         def->show_scope ? " (" : "", def->show_scope ? scope : "",
 	         def->show_scope ? ")" : "", c->deflt ? " (default)" : "");
 	return true;

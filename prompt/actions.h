@@ -51,14 +51,19 @@ extern const struct actions_def actions_table[ACTIONS_N];
 struct actions_choice {
 	const struct actions_def *def;
 	enum ctl_scope scope; /* resolved: CTL_SCOPE_NAME may become _IP */
-	bool deflt;           /* what no answer amounts to: "Deny once" */
+	/* resolved: an "always" answer the prompt does not let this agent
+	 * give (prompt_answers = admin-forever) becomes "for 1 hour" */
+	enum ctl_duration duration;
+	bool deflt; /* what no answer amounts to: "Deny once" */
 	char label[ACTIONS_LABEL_MAX]; /* "Deny once (default)" */
 };
 
 /*
  * Whether p offers def, and if so how: true with *c filled, or false when
  * the scope or the duration is not among those p lists (or the scope has
- * nothing to name: no domain for "*.DOMAIN").
+ * nothing to name: no domain for "*.DOMAIN").  A forever row whose
+ * duration p does not list, but 1h, is offered as "for 1 hour": p's
+ * durations are those this agent may answer with (docs/control.md).
  */
 bool actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
                      struct actions_choice *c);

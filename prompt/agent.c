@@ -298,7 +298,7 @@ agent_answer(struct agent *a, struct agent_prompt *p,
 	ctl_put_word(&l, id);
 	ctl_put_word(&l, action_name(def->verdict));
 	ctl_put_word(&l, ctl_scope_name(c.scope));
-	ctl_put_word(&l, ctl_duration_name(def->duration));
+	ctl_put_word(&l, ctl_duration_name(c.duration));
 	len = ctl_line_end(&l);
 	if (len == -1) {
 		snprintf(err, errlen, "ANSWER line too long");
@@ -341,14 +341,21 @@ agent_on_subscribed(struct agent *a, const struct ctl_reply *rep)
 	a->timeout_s = v != NULL ? (unsigned)strtoul(v, NULL, 10) : 0;
 	v = ctl_reply_get(rep, "default_action");
 	a->default_action = v != NULL ? action_parse(v) : -1;
+	/* prompt_answers: which answers of ours may outlive the prompt is
+	 * in each PROMPT's durations=; this is only said. */
+	v = ctl_reply_get(rep, "answers");
+	snprintf(a->answers, sizeof(a->answers), "%s",
+	         v != NULL && strlen(v) < sizeof(a->answers) ? v : "");
 	a->state = AGENT_SUBSCRIBED;
-	agent_tell_state(a, LOG_INFO,
-	                 "subscribed to tollgated at %s as agent %u of uid "
-	                 "%u (no answer in %u s: %s)",
-	                 a->path, a->agent_id, a->uid, a->timeout_s,
-	                 a->default_action >= 0
-	                     ? action_name((enum action)a->default_action)
-	                     : "?");
+	agent_tell_state(
+	    a, LOG_INFO,
+	    "subscribed to tollgated at %s as agent %u of uid "
+	    "%u (no answer in %u s: %s)%s%s",
+	    a->path, a->agent_id, a->uid, a->timeout_s,
+	    a->default_action >= 0 ? action_name((enum action)a->default_action)
+	                           : "?",
+	    v != NULL && strcmp(v, "all") != 0 ? "; prompt_answers = " : "",
+	    v != NULL && strcmp(v, "all") != 0 ? v : "");
 }
 
 /*

@@ -141,6 +141,10 @@ struct agent {
 	/* From the OK to SUBSCRIBE. */
 	unsigned agent_id, uid, timeout_s;
 	int default_action; /* enum action, -1 when not said */
+	/* prompt_answers ("all", "once-only", "admin-forever"); "" when
+	 * not said.  Which answers we may give is each PROMPT's durations=;
+	 * this is for saying why. */
+	char answers[16];
 };
 
 /* Set up a (no connection yet); the front end's start() is not called.

@@ -427,6 +427,14 @@ tty_draw_prompt(struct tty_screen *sc, struct agent *a,
 		         left);
 	tty_line(sc, NULL, "%s", "");
 	tty_draw_actions(sc, ap);
+	if (strcmp(a->answers, "admin-forever") == 0)
+		tty_line(sc, TTY_DIM,
+		         "  (prompt_answers = admin-forever: longer answers "
+		         "come from root or admin_group)");
+	else if (strcmp(a->answers, "once-only") == 0)
+		tty_line(sc, TTY_DIM,
+		         "  (prompt_answers = once-only: an answer decides "
+		         "these connections only)");
 	tty_line(sc, TTY_DIM, "  %sq: quit",
 	         a->n_prompts > 1 ? "j/k/Tab: other prompt   " : "");
 }

@@ -335,6 +335,31 @@ prompt_add_conn(struct broker *b, struct prompt *p, struct broker_waiter *w)
 	b->n_parked++;
 }
 
+/* Open prompts of one uid (has_uid false: of unknown users) and the
+ * connections parked on them, into *prompts and *parked. */
+static void
+broker_of_uid(const struct broker *b, bool has_uid, uid_t uid,
+              unsigned *prompts, unsigned *parked)
+{
+	const struct prompt *p;
+
+	*prompts = *parked = 0;
+	TAILQ_FOREACH(p, &b->prompts, entry)
+	if (p->has_uid == has_uid && (!has_uid || p->info.uid == uid)) {
+		(*prompts)++;
+		*parked += p->n_conns;
+	}
+}
+
+bool
+broker_share_ok(bool new_prompt, unsigned mine_prompts, unsigned mine_parked,
+                unsigned parked_max)
+{
+	if (new_prompt && mine_prompts >= BROKER_PROMPTS_PER_UID)
+		return false;
+	return mine_parked < (parked_max + 1) / 2;
+}
+
 /* Connections that may wait in all: BROKER_PARKED_MAX, and never more
  * than half of max_connections, so that waiting ones cannot push the
  * connections rules decide into overload. */
@@ -357,6 +382,7 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	struct timeval tv;
 	struct timespec now;
 	struct prompt *p;
+	unsigned mine_prompts, mine_parked;
 	bool has_uid;
 
 	/* While an agent may see a prompt, it lasts: with none for this
@@ -373,10 +399,13 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 		w->prompt_id = p->info.id;
 		return BROKER_ANSWERED;
 	}
+	broker_of_uid(b, has_uid, want.uid, &mine_prompts, &mine_parked);
 	p = prompt_find(&b->prompts, &want, has_uid);
 	if (p != NULL) {
 		if (p->n_conns >= BROKER_PARKED_PER_PROMPT ||
-		    b->n_parked >= parked_max(pd)) {
+		    b->n_parked >= parked_max(pd) ||
+		    !broker_share_ok(false, mine_prompts, mine_parked,
+		                     parked_max(pd))) {
 			log_info("%s: prompt %llu: %u connections wait on "
 			         "it, %u in all: not parked",
 			         who, (unsigned long long)p->info.id,
@@ -390,10 +419,12 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	}
 	if (b->n_prompts >= BROKER_PROMPTS_MAX ||
 	    b->n_parked >= parked_max(pd) ||
-	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP) {
-		log_info("%s: %u prompts pending (%u connections): not "
-		         "asking",
-		         who, b->n_prompts, b->n_parked);
+	    prompts_of_app(b, &want, has_uid) >= BROKER_PROMPTS_PER_APP ||
+	    !broker_share_ok(true, mine_prompts, mine_parked, parked_max(pd))) {
+		log_info("%s: %u prompts pending (%u connections), %u of "
+		         "them (%u) this user's: not asking",
+		         who, b->n_prompts, b->n_parked, mine_prompts,
+		         mine_parked);
 		return BROKER_FULL;
 	}
 	p = calloc(1, sizeof(*p));
@@ -511,6 +542,25 @@ broker_list(struct proxyd *pd, int64_t uid,
 		n++;
 	}
 	return n;
+}
+
+unsigned
+broker_answer_durations(const struct config *cfg, bool admin)
+{
+	unsigned once = 1u << CTL_DUR_ONCE, bounded;
+
+	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR;
+	switch (cfg->prompt_answers) {
+	case PROMPT_ANSWERS_ONCE_ONLY:
+		return once;
+	case PROMPT_ANSWERS_ADMIN_FOREVER:
+		if (!admin)
+			return bounded;
+		break;
+	case PROMPT_ANSWERS_ALL:
+		break;
+	}
+	return bounded | 1u << CTL_DUR_FOREVER;
 }
 
 unsigned
@@ -640,6 +690,13 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		            "no pending prompt %llu (answered, timed out or "
 		            "withdrawn)",
 		            (unsigned long long)id);
+		return;
+	}
+	if (!(broker_answer_durations(&pd->cfg, uid == -1) & 1u << duration)) {
+		answer_fail(done, arg, id, RULESVC_E_INVALID,
+		            "prompt_answers = %s does not let uid %u answer %s",
+		            prompt_answers_name(pd->cfg.prompt_answers),
+		            (unsigned)answerer, ctl_duration_name(duration));
 		return;
 	}
 	if (!(p->info.scopes & 1u << scope) ||

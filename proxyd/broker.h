@@ -23,7 +23,11 @@
  * layer above (conn.c, control.c), wired in main.c.
  *
  * Bounds (BROKER_*): past them a connection is not parked but gets
- * default_action with reason prompt-full.
+ * default_action with reason prompt-full.  Besides the totals, each uid
+ * (and the prompts of unknown users together, as one) has a share:
+ * BROKER_PROMPTS_PER_UID open prompts and half of the parked connections
+ * (broker_share_ok()), so that one guarded user filling the table leaves
+ * room for another user's prompts to be asked.
  *
  * Everything here runs on the event loop.
  */
@@ -48,6 +52,7 @@
 #define BROKER_PARKED_MAX        1024 /* and half of max_connections */
 #define BROKER_PROMPTS_PER_APP   32
 #define BROKER_PROMPTS_MAX       256
+#define BROKER_PROMPTS_PER_UID   (BROKER_PROMPTS_MAX / 2)
 #define BROKER_WHO_MAX           160 /* a log line's prefix */
 
 struct prompt;
@@ -183,6 +188,21 @@ void broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
                    enum ctl_duration duration,
                    void (*done)(void *arg, const struct broker_result *r),
                    void *arg);
+
+/*
+ * Whether one more prompt (new_prompt) or one more connection on a
+ * prompt of a uid fits that uid's share: it holds mine_prompts open
+ * prompts and mine_parked parked connections, of parked_max in all.
+ */
+bool broker_share_ok(bool new_prompt, unsigned mine_prompts,
+                     unsigned mine_parked, unsigned parked_max);
+
+/*
+ * The durations (1 << enum ctl_duration, OR-ed) an answerer may give
+ * under cfg's prompt_answers; admin: root or admin_group.  Always
+ * includes once.  broker_answer() refuses the others.
+ */
+unsigned broker_answer_durations(const struct config *cfg, bool admin);
 
 /* Prompts pending and connections parked, for STATUS. */
 unsigned broker_pending(const struct proxyd *pd);

@@ -22,6 +22,7 @@
 
 #include "proxyd/conn_int.h"
 #include "proxyd/encdns.h"
+#include "proxyd/fairshare.h"
 #include "proxyd/fakeip.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/rulesvc.h"
@@ -82,6 +83,60 @@ conn_state_allowed(enum conn_state from, enum conn_state to)
 	return (conn_states[from].next & CONN_BIT(to)) != 0;
 }
 
+/* --- fair shares of the peek and attribution stages --------------------- */
+
+/* The states max_pending_per_user counts. */
+#define CONN_PENDING_STATES                                                    \
+	(CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK) |                        \
+	 CONN_BIT(CONN_ATTR_WAIT))
+
+/*
+ * c's uid is known and c has not left those stages: count it against the
+ * uid, or, when the uid holds max_pending_per_user already, mark it
+ * over_share (the caller ends its peek; conn_decide() refuses it).
+ */
+static void
+conn_share_take(struct conn *c, uid_t uid)
+{
+	struct proxyd *pd = c->pd;
+	int rc;
+
+	if (c->pending_held || !(CONN_BIT(c->state) & CONN_PENDING_STATES))
+		return;
+	if (pd->pending == NULL &&
+	    (pd->pending = fairshare_new(pd->cfg.max_pending_per_user)) ==
+	        NULL) {
+		conn_log(c, LOG_ERR,
+		         "counting connections per user: out of "
+		         "memory");
+		return;
+	}
+	rc = fairshare_take(pd->pending, uid);
+	if (rc == 0) {
+		c->pending_held = true;
+		c->pending_uid = uid;
+	} else if (rc == 1) {
+		c->over_share = true;
+		conn_log(c, LOG_DEBUG,
+		         "uid %u has %u connections being read or attributed "
+		         "(max_pending_per_user)",
+		         (unsigned)uid, pd->cfg.max_pending_per_user);
+	} else
+		conn_log(c, LOG_ERR,
+		         "counting connections per user: out of "
+		         "memory");
+}
+
+/* c leaves the peek and attribution stages: its uid's count goes down. */
+static void
+conn_share_put(struct conn *c)
+{
+	if (!c->pending_held)
+		return;
+	c->pending_held = false;
+	fairshare_put(c->pd->pending, c->pending_uid);
+}
+
 /*
  * The one writer of c->state.  A step the table does not allow is a bug
  * that would leave a connection half in one state and half in another:
@@ -99,6 +154,8 @@ conn_set_state(struct conn *c, enum conn_state to)
 	conn_log(c, LOG_DEBUG, "%s -> %s", conn_state_name(c->state),
 	         conn_state_name(to));
 	c->state = to;
+	if (!(CONN_BIT(to) & CONN_PENDING_STATES))
+		conn_share_put(c);
 }
 
 /* What a callback checks first: c is in one of the states of mask
@@ -117,6 +174,7 @@ conn_expect(const struct conn *c, unsigned mask, const char *where)
 
 static void conn_attr_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
+static void conn_peek_finish(struct conn *c);
 static void conn_request_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_peek_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
@@ -369,6 +427,12 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	c->job.done = conn_attr_done;
 	c->attr_pending = true;
 	worker_submit(pd->worker, &c->job);
+	/* A unix client's uid is the kernel's word: counted from now. */
+	if (o->has_cred) {
+		conn_share_take(c, o->uid);
+		if (c->over_share)
+			conn_peek_finish(c);
+	}
 }
 
 /* --- peek and attribution ------------------------------------------------- */
@@ -410,6 +474,11 @@ conn_attr_done(struct worker_job *job)
 		/* Still reading: the peek's end decides. */
 		conn_expect(c, CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK),
 		            "attribution done");
+		/* A transparent client's uid is known from now. */
+		if (c->app->uid_known)
+			conn_share_take(c, c->app->uid);
+		if (c->over_share)
+			conn_peek_finish(c);
 		break;
 	}
 }
@@ -930,7 +999,10 @@ static void
 conn_decide(struct conn *c)
 {
 	conn_expect(c, CONN_BIT(CONN_DECIDE), "decide");
-	if (c->peek_res == PEEK_INVALID) {
+	if (c->over_share) {
+		c->verdict = ACTION_REJECT;
+		c->reason = REASON_OVERLOAD_USER;
+	} else if (c->peek_res == PEEK_INVALID) {
 		c->verdict = ACTION_REJECT;
 		c->reason = REASON_PEEK_INVALID;
 	} else if (c->peek_res == PEEK_NEED_MORE) {
@@ -1533,4 +1605,6 @@ conn_close_all(struct proxyd *pd)
 		else
 			conn_abort(c, "tollgated stopping");
 	}
+	fairshare_free(pd->pending);
+	pd->pending = NULL;
 }

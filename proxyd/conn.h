@@ -147,6 +147,11 @@ struct conn {
 	struct worker_job job;
 	bool attr_pending;
 	struct app *app; /* until the decision: most of a conn's size */
+	/* Counted in pd->pending for pending_uid from when its uid is
+	 * known until it leaves the peek and attribution stages; over_share:
+	 * its uid had max_pending_per_user already (refused). */
+	bool pending_held, over_share;
+	uid_t pending_uid;
 
 	enum action verdict;
 	enum reason reason;

@@ -91,6 +91,8 @@ client_free(struct control_client *c)
 		c->pending->client = NULL;
 	TAILQ_REMOVE(&ctl->clients, c, entry);
 	ctl->n_clients--;
+	if (c->admin)
+		ctl->n_admin--;
 	event_free(c->rev);
 	bufferevent_free(c->bev); /* closes the socket */
 	evbuffer_free(c->in);
@@ -604,6 +606,122 @@ control_turn_away(int fd, const char *why)
 	close(fd);
 }
 
+enum control_admit
+control_share_admit(bool admin, unsigned n_admin, unsigned total, unsigned mine,
+                    unsigned top)
+{
+	if (admin)
+		return n_admin < CONTROL_MAX_ADMIN ? CONTROL_ADMIT
+		                                   : CONTROL_REFUSE_ADMIN;
+	if (mine >= CONTROL_MAX_PER_UID)
+		return CONTROL_REFUSE_UID;
+	if (total < CONTROL_MAX_CLIENTS)
+		return CONTROL_ADMIT;
+	return top > mine + 1 ? CONTROL_ADMIT_EVICT : CONTROL_REFUSE_FULL;
+}
+
+/* A client that may be closed to make room: not an admin's, not a
+ * subscribed agent, not leaving already (nor in an IMPORT's lines,
+ * which only admins send). */
+static bool
+client_evictable(const struct control_client *c)
+{
+	return !c->admin && !c->agent.subscribed &&
+	       (c->state == CLIENT_READY || c->state == CLIENT_WAITING);
+}
+
+/* Clients of uid that are not admins'. */
+static unsigned
+clients_of(const struct control *ctl, uid_t uid)
+{
+	const struct control_client *c;
+	unsigned n = 0;
+
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+	if (!c->admin && c->uid == uid)
+		n++;
+	return n;
+}
+
+/* The oldest client that may make room, of the uid holding most among
+ * those that have one; *top, how many that uid holds (0: none). */
+static struct control_client *
+clients_top(const struct control *ctl, unsigned *top)
+{
+	struct control_client *c, *best = NULL;
+	unsigned n;
+
+	*top = 0;
+	TAILQ_FOREACH(c, &ctl->clients, entry)
+	{
+		if (!client_evictable(c))
+			continue;
+		n = clients_of(ctl, c->uid);
+		if (n > *top) {
+			*top = n;
+			best = c;
+		}
+	}
+	return best;
+}
+
+/*
+ * Whether newcomer c (identified, not in the list yet) gets a slot; when
+ * it takes one of another uid's, that client is closed.  0, or -1 when
+ * it was told why not and fd is closed.
+ */
+static int
+control_share_take(struct control *ctl, struct control_client *c, int fd)
+{
+	struct control_client *victim;
+	unsigned top, mine;
+	char why[160], d[64];
+
+	mine = c->admin ? 0 : clients_of(ctl, c->uid);
+	victim = c->admin ? NULL : clients_top(ctl, &top);
+	if (victim == NULL)
+		top = 0;
+	switch (control_share_admit(c->admin, ctl->n_admin,
+	                            ctl->n_clients - ctl->n_admin, mine, top)) {
+	case CONTROL_ADMIT:
+		return 0;
+	case CONTROL_ADMIT_EVICT:
+		snprintf(why, sizeof(why),
+		         "closed to make room for another user: uid %u holds "
+		         "%u of the %d control slots",
+		         (unsigned)victim->uid, top, CONTROL_MAX_CLIENTS);
+		log_warn("control: %s: %s",
+		         control_client_desc(victim, d, sizeof(d)), why);
+		control_reply_err(victim, CTL_E_INTERNAL, why);
+		client_close_soon(victim);
+		/* Its slot is the newcomer's now, though its last words
+		 * may still be on their way out. */
+		return 0;
+	case CONTROL_REFUSE_UID:
+		snprintf(why, sizeof(why),
+		         "too many control clients of uid %u (%d at most); "
+		         "close some and try again",
+		         (unsigned)c->uid, CONTROL_MAX_PER_UID);
+		break;
+	case CONTROL_REFUSE_ADMIN:
+		snprintf(why, sizeof(why),
+		         "too many control clients of root and admin_group "
+		         "(%d at most); try again",
+		         CONTROL_MAX_ADMIN);
+		break;
+	case CONTROL_REFUSE_FULL:
+		snprintf(why, sizeof(why),
+		         "too many control clients (%d of users who are not "
+		         "admins, fairly shared); try again",
+		         CONTROL_MAX_CLIENTS);
+		break;
+	}
+	log_warn("control: uid %u, pid %d: turned away: %s", (unsigned)c->uid,
+	         (int)c->pid, why);
+	control_turn_away(fd, why);
+	return -1;
+}
+
 static void
 control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
                   struct sockaddr *sa, int salen, void *arg)
@@ -613,12 +731,6 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	char d[64];
 	int one = 1;
 
-	if (ctl->n_clients >= CONTROL_MAX_CLIENTS) {
-		log_warn("control: %u clients already; turning one away",
-		         ctl->n_clients);
-		control_turn_away(fd, "too many control clients; try again");
-		return;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		log_error("control: calloc: %s", strerror(errno));
@@ -628,6 +740,10 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	if (client_identify(ctl, c, fd) == -1) {
 		free(c);
 		control_turn_away(fd, "cannot tell who you are");
+		return;
+	}
+	if (control_share_take(ctl, c, fd) == -1) {
+		free(c);
 		return;
 	}
 	c->ctl = ctl;
@@ -665,6 +781,8 @@ control_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	TAILQ_INSERT_TAIL(&ctl->clients, c, entry);
 	ctl->n_clients++;
+	if (c->admin)
+		ctl->n_admin++;
 	bufferevent_setcb(c->bev, NULL, client_write_cb, client_event_cb, c);
 	control_client_timeouts(c, true);
 	if (bufferevent_enable(c->bev, EV_WRITE) == -1) {
@@ -916,8 +1034,9 @@ control_has_agent(struct control *ctl, bool has_uid, uid_t uid)
 }
 
 void
-control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
-               size_t len)
+control_notify_each(struct control *ctl, bool has_uid, uid_t uid,
+                    void (*send)(struct control_client *c, void *arg),
+                    void *arg)
 {
 	struct control_client *c;
 	char d[64];
@@ -938,6 +1057,29 @@ control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
 			client_close_soon(c);
 			continue;
 		}
-		control_reply_raw(c, line, len);
+		send(c, arg);
 	}
+}
+
+/* control_notify()'s line, the same for every agent. */
+struct notify_line {
+	const char *line;
+	size_t len;
+};
+
+static void
+notify_send(struct control_client *c, void *arg)
+{
+	const struct notify_line *nl = arg;
+
+	control_reply_raw(c, nl->line, nl->len);
+}
+
+void
+control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
+               size_t len)
+{
+	struct notify_line nl = {line, len};
+
+	control_notify_each(ctl, has_uid, uid, notify_send, &nl);
 }

@@ -85,7 +85,8 @@ struct control {
 	struct accept_backoff backoff;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct control_clients clients;
-	unsigned n_clients;
+	unsigned n_clients; /* all of them, admins' too */
+	unsigned n_admin;   /* admins' (CONTROL_MAX_ADMIN) */
 	uint64_t next_id;
 	time_t started;
 	bool closing; /* control_close(): agents leaving end no prompt */
@@ -191,6 +192,15 @@ void control_pending_reply(struct control_pending *p, struct ctl_line *ok,
                            enum ctl_code code, const char *err);
 /* The control protocol's code for a change or an answer that failed. */
 enum ctl_code control_code(enum rulesvc_error e);
+
+/*
+ * Send to every agent that sees a prompt of uid (control_has_agent()):
+ * send(c, arg) queues c's line with control_reply_raw().  An agent that
+ * does not read what it is sent is closed instead.
+ */
+void control_notify_each(struct control *ctl, bool has_uid, uid_t uid,
+                         void (*send)(struct control_client *c, void *arg),
+                         void *arg);
 
 /* Subscribed prompt agents. */
 unsigned control_agents(const struct control *ctl);

@@ -32,17 +32,26 @@ client_sees(const struct control_client *c)
  */
 static char prompt_buf[CTL_LINE_MAX + 2];
 
-/* p's "PROMPT ..." line with its "\n" in prompt_buf; its length, or -1
- * (logged). */
-static int
-prompt_line(const struct ctl_prompt *p)
+/* The durations c may answer with (prompt_answers). */
+static unsigned
+client_durations(const struct control_client *c)
 {
+	return broker_answer_durations(&c->ctl->pd->cfg, c->admin);
+}
+
+/* p's "PROMPT ..." line for agent c, with its "\n", in prompt_buf: its
+ * durations= are those c may answer with.  Its length, or -1 (logged). */
+static int
+prompt_line(const struct control_client *c, const struct ctl_prompt *p)
+{
+	struct ctl_prompt view = *p;
 	struct ctl_line l;
 	int n;
 
+	view.durations &= client_durations(c);
 	ctl_line_init(&l, prompt_buf, sizeof(prompt_buf));
 	ctl_put_word(&l, "PROMPT");
-	ctl_prompt_put(&l, p);
+	ctl_prompt_put(&l, &view);
 	if ((n = ctl_line_end(&l)) == -1)
 		log_error("prompt %llu: its line is too long",
 		          (unsigned long long)p->id);
@@ -53,7 +62,7 @@ prompt_line(const struct ctl_prompt *p)
 static void
 client_emit(void *arg, const struct ctl_prompt *p)
 {
-	int n = prompt_line(p);
+	int n = prompt_line(arg, p);
 
 	if (n > 0)
 		control_reply_raw(arg, prompt_buf, (size_t)n);
@@ -61,6 +70,7 @@ client_emit(void *arg, const struct ctl_prompt *p)
 
 /* PROMPTS' lines, made before its OK line, which counts them. */
 struct prompt_lines {
+	const struct control_client *c;
 	struct evbuffer *buf;
 	unsigned n;
 };
@@ -69,7 +79,7 @@ static void
 lines_emit(void *arg, const struct ctl_prompt *p)
 {
 	struct prompt_lines *pl = arg;
-	int n = prompt_line(p);
+	int n = prompt_line(pl->c, p);
 
 	if (n > 0 && evbuffer_add(pl->buf, prompt_buf, (size_t)n) == 0)
 		pl->n++;
@@ -101,6 +111,7 @@ control_subscribe(struct control_client *c, const struct ctl_req *req)
 	ctl_put_kvf(&l, "uid", "%u", (unsigned)c->uid);
 	ctl_put_kvf(&l, "timeout", "%u", pd->cfg.prompt_timeout_ms / 1000);
 	ctl_put_kv(&l, "default_action", action_name(pd->cfg.default_action));
+	ctl_put_kv(&l, "answers", prompt_answers_name(pd->cfg.prompt_answers));
 	control_reply_ok(c, &l);
 	log_info("control: %s: prompt agent subscribed%s", d,
 	         c->admin ? " (sees every prompt)" : "");
@@ -114,7 +125,7 @@ control_prompts(struct control_client *c, const struct ctl_req *req)
 	struct proxyd *pd = c->ctl->pd;
 	char buf[64];
 	struct ctl_line l;
-	struct prompt_lines pl = {evbuffer_new(), 0};
+	struct prompt_lines pl = {c, evbuffer_new(), 0};
 
 	if (pl.buf == NULL) {
 		control_reply_err(c, CTL_E_INTERNAL, "out of memory");
@@ -152,6 +163,31 @@ control_answered(void *arg, const struct broker_result *r)
 	                      r->err);
 }
 
+/* An answer that would last longer than prompt_answers lets c's. */
+static void
+control_answer_refuse(struct control_client *c, const struct ctl_req *req)
+{
+	const struct config *cfg = &c->ctl->pd->cfg;
+	char err[CTL_ERRLEN], d[64];
+
+	if (cfg->prompt_answers == PROMPT_ANSWERS_ONCE_ONLY)
+		snprintf(err, sizeof(err),
+		         "prompt_answers = once-only: an answer decides the "
+		         "waiting connections only (once); rules come from "
+		         "tollgate rules add");
+	else
+		snprintf(err, sizeof(err),
+		         "prompt_answers = admin-forever: you may answer "
+		         "once, 1h or restart; %s answers need root%s%s",
+		         ctl_duration_name(req->duration),
+		         cfg->admin_group[0] != '\0' ? " or group " : "",
+		         cfg->admin_group);
+	log_info("control: %s: ANSWER %lld %s refused: %s",
+	         control_client_desc(c, d, sizeof(d)), (long long)req->id,
+	         ctl_duration_name(req->duration), err);
+	control_reply_err(c, CTL_E_PERM, err);
+}
+
 void
 control_answer(struct control_client *c, const struct ctl_req *req)
 {
@@ -164,6 +200,10 @@ control_answer(struct control_client *c, const struct ctl_req *req)
 		                  "user");
 		return;
 	}
+	if (!(client_durations(c) & 1u << req->duration)) {
+		control_answer_refuse(c, req);
+		return;
+	}
 	p = control_client_wait(c, CTL_ANSWER, req->id);
 	if (p == NULL)
 		return;
@@ -173,14 +213,21 @@ control_answer(struct control_client *c, const struct ctl_req *req)
 	              p);
 }
 
-/* The broker's sink: a new prompt goes to the agents that may see it. */
+static void
+announce_send(struct control_client *c, void *arg)
+{
+	int n = prompt_line(c, arg);
+
+	if (n > 0)
+		control_reply_raw(c, prompt_buf, (size_t)n);
+}
+
+/* The broker's sink: a new prompt goes to the agents that may see it,
+ * each told the durations it may answer with. */
 static void
 control_announce(void *arg, const struct ctl_prompt *p, bool has_uid)
 {
-	int n = prompt_line(p);
-
-	if (n > 0)
-		control_notify(arg, has_uid, p->uid, prompt_buf, (size_t)n);
+	control_notify_each(arg, has_uid, p->uid, announce_send, (void *)p);
 }
 
 /* The broker's sink: a prompt ended; its WITHDRAW line. */

@@ -78,6 +78,8 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	ctl_put_kvf(&l, "prompts", "%u", broker_pending(pd));
 	ctl_put_kvf(&l, "parked", "%u", broker_parked(pd));
 	ctl_put_kv(&l, "admin", c->admin ? "yes" : "no");
+	ctl_put_kv(&l, "prompt_answers",
+	           prompt_answers_name(pd->cfg.prompt_answers));
 	ctl_put_kvf(&l, "dns_answered", "%llu",
 	            (unsigned long long)pd->dns_stats.answered);
 	ctl_put_kvf(&l, "dns_denied", "%llu",

@@ -27,6 +27,7 @@ struct dnsstub;
 struct udplog;
 struct evdns_base;
 struct encdns;
+struct fairshare;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -58,6 +59,9 @@ struct proxyd {
 	struct relay_pool *pipes; /* spare pipes for splice */
 	struct conn_list conns;   /* every live connection */
 	unsigned n_conns;
+	/* Connections of each uid in the peek and attribution stages
+	 * (max_pending_per_user); made by the first that needs it. */
+	struct fairshare *pending;
 	uint64_t next_conn_id;
 	struct listener *listeners;
 	struct event *sweep_ev;    /* idle timeout sweep */

@@ -32,6 +32,9 @@ enum reason {
 	                         * nftables, recorded from its NFLOG group */
 	REASON_ENCRYPTED_DNS,   /* DNS over TLS or to a known DoH resolver,
 	                         * with block_encrypted_dns = yes */
+	REASON_OVERLOAD_USER,   /* its user has max_pending_per_user
+	                         * connections in the peek and attribution
+	                         * stages already */
 	REASON_COUNT
 };
 

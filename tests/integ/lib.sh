@@ -1352,8 +1352,8 @@ tty_stop() {
 # prompt_conf KEY=VALUE...: tg_conf for prompts (default_action = deny,
 #   the database and $SOCK under $TG_TMP, prompt_program = $PROMPT).
 # agent_start: tollgate-prompt --tty of $CONF as tgguard in the tmux
-#   session "agent".  wait_agent: until tollgated's STATUS says agents=1
-#   (15 s: an agent retries every 2 s).
+#   session "agent".  wait_agent [N]: until tollgated's STATUS says
+#   agents=N (default 1; 15 s: an agent retries every 2 s).
 # pj EXPR: the Python expression EXPR over ps, the pending prompts of the
 #   tollgated of $CONF (tollgate prompts --json, a dict each), printed.
 #   wait_pj EXPR WANT [SECONDS]: until pj EXPR prints WANT (default 10 s);
@@ -1412,7 +1412,7 @@ wait_agent() {
 	local i
 	for ((i = 0; i < 150; i++)); do
 		echo STATUS | socat -t 2 - "UNIX-CONNECT:$SOCK" 2>/dev/null |
-		    grep -q ' agents=1 ' && return 0
+		    grep -q " agents=${1:-1} " && return 0
 		sleep 0.1
 	done
 	return 1

@@ -24,7 +24,7 @@
 #include "proxyd/broker.h"
 
 #define MAX_SEEN  8
-#define N_WAITERS (BROKER_PARKED_PER_PROMPT + 2)
+#define N_WAITERS (BROKER_PROMPTS_PER_UID + 4)
 
 /* What the agents were told. */
 struct sink_log {
@@ -391,6 +391,61 @@ test_bounds(void **state)
 	assert_int_equal(park(f, i + 1, "b.test", NULL), BROKER_PARKED);
 }
 
+/* One uid's share: half of the prompts.  Past it that uid is not asked,
+ * while another uid still is. */
+static void
+test_share_per_uid(void **state)
+{
+	struct fixture *f = *state;
+	char name[32];
+	int i;
+
+	for (i = 0; i < BROKER_PROMPTS_PER_UID; i++) {
+		/* BROKER_PROMPTS_PER_APP at most per app: another app for
+		 * each of those. */
+		snprintf(f->app.exe, sizeof(f->app.exe), "/tmp/py%d",
+		         i / BROKER_PROMPTS_PER_APP);
+		snprintf(name, sizeof(name), "n%d.test", i);
+		assert_int_equal(park(f, i, name, NULL), BROKER_PARKED);
+	}
+	snprintf(f->app.exe, sizeof(f->app.exe), "/tmp/py-last");
+	assert_int_equal(park(f, i, "last.test", NULL), BROKER_FULL);
+	assert_null(f->waiters[i].w.prompt);
+	f->app.uid = 1001;
+	snprintf(f->app.user, sizeof(f->app.user), "bob");
+	assert_int_equal(park(f, i + 1, "bob.test", NULL), BROKER_PARKED);
+	assert_int_equal(broker_pending(&f->pd), BROKER_PROMPTS_PER_UID + 1);
+}
+
+/* prompt_answers: the broker refuses what the answerer may not say,
+ * whatever the prompt offers, and the connections still wait. */
+static void
+test_prompt_answers(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t id;
+
+	f->pd.cfg.prompt_answers = PROMPT_ANSWERS_ADMIN_FOREVER;
+	assert_int_equal(park(f, 0, "a.test", NULL), BROKER_PARKED);
+	id = f->waiters[0].w.prompt_id;
+	answer(f, id, 1000, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_FOREVER);
+	assert_false(f->answer.ok);
+	assert_int_equal(f->answer.code, RULESVC_E_INVALID);
+	assert_non_null(strstr(f->answer.err, "admin-forever"));
+	assert_int_equal(f->waiters[0].decided, 0);
+	assert_int_equal(broker_pending(&f->pd), 1);
+
+	f->pd.cfg.prompt_answers = PROMPT_ANSWERS_ONCE_ONLY;
+	answer(f, id, -1, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_HOUR);
+	assert_false(f->answer.ok);
+	assert_int_equal(f->answer.code, RULESVC_E_INVALID);
+	assert_int_equal(f->waiters[0].decided, 0);
+	answer(f, id, 1000, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_ONCE);
+	assert_true(f->answer.ok);
+	assert_int_equal(f->answer.rule_id, 0);
+	assert_int_equal(f->waiters[0].decided, 1);
+}
+
 /* broker_list()'s collector: the connections of each prompt listed. */
 struct listed {
 	unsigned n;
@@ -438,6 +493,8 @@ main(void)
 	    T(test_last_agent_leaving),
 	    T(test_rules_changed_rejudges),
 	    T(test_bounds),
+	    T(test_share_per_uid),
+	    T(test_prompt_answers),
 	    T(test_list),
 	};
 

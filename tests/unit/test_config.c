@@ -842,6 +842,38 @@ test_log_kv_quotes_what_needs_it(void **state)
 	assert_int_equal(strlen(buf), 7);
 }
 
+/* The fair-share keys: prompt_answers and max_pending_per_user. */
+static void
+test_fair_keys(void **state)
+{
+	char err[CONFIG_ERRLEN], *text;
+	struct config cfg;
+
+	assert_int_equal(load(&cfg, "", err, sizeof(err)), 0);
+	assert_int_equal(cfg.prompt_answers, PROMPT_ANSWERS_ALL);
+	assert_int_equal(cfg.max_pending_per_user, 512);
+	assert_int_equal(load(&cfg,
+	                      "prompt_answers = admin-forever\n"
+	                      "max_pending_per_user = 64\n",
+	                      err, sizeof(err)),
+	                 0);
+	assert_int_equal(cfg.prompt_answers, PROMPT_ANSWERS_ADMIN_FOREVER);
+	assert_int_equal(cfg.max_pending_per_user, 64);
+	text = printed(&cfg);
+	assert_non_null(strstr(text, "prompt_answers = admin-forever\n"));
+	assert_non_null(strstr(text, "max_pending_per_user = 64\n"));
+	free(text);
+	assert_int_equal(
+	    load(&cfg, "prompt_answers = once-only\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.prompt_answers, PROMPT_ANSWERS_ONCE_ONLY);
+	assert_int_equal(
+	    load(&cfg, "prompt_answers = always\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "all, once-only or admin-forever"));
+	assert_int_equal(
+	    load(&cfg, "max_pending_per_user = 0\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "max_pending_per_user"));
+}
+
 int
 main(void)
 {
@@ -862,6 +894,7 @@ main(void)
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_addr),
 	    cmocka_unit_test(test_log_kv_quotes_what_needs_it),
+	    cmocka_unit_test(test_fair_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

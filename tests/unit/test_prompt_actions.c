@@ -215,6 +215,43 @@ test_no_name_is_this_ip(void **state)
 	                    "deny-app Deny always (this app, anywhere)\n");
 }
 
+/* prompt_answers: an agent told it may answer once, 1h or restart
+ * (admin-forever, not an admin) offers "for 1 hour" where it offered
+ * "always", and answers 1h; told once only, it offers once only. */
+static void
+test_bounded_answers(void **state)
+{
+	struct actions_choice c;
+	struct ctl_prompt p;
+
+	curl_prompt(&p);
+	p.durations &= ~(1u << CTL_DUR_FOREVER);
+	assert_string_equal(offered(&p),
+	                    "allow-once Allow once\n"
+	                    "allow-name Allow for 1 hour (this name)\n"
+	                    "allow-domain Allow for 1 hour (*.example.com)\n"
+	                    "deny-once Deny once (default)\n"
+	                    "deny-name Deny for 1 hour (this name)\n"
+	                    "deny-app Deny for 1 hour (this app, anywhere)\n");
+	assert_true(actions_resolve(&p, actions_by_key('a'), &c));
+	assert_int_equal(c.duration, CTL_DUR_HOUR);
+	assert_int_equal(c.scope, CTL_SCOPE_NAME);
+	assert_true(actions_resolve(&p, actions_by_key('o'), &c));
+	assert_int_equal(c.duration, CTL_DUR_ONCE);
+
+	/* All of them, as before: always is forever. */
+	curl_prompt(&p);
+	assert_true(actions_resolve(&p, actions_by_key('a'), &c));
+	assert_int_equal(c.duration, CTL_DUR_FOREVER);
+	assert_string_equal(c.label, "Allow always (this name)");
+
+	/* once-only. */
+	p.durations = 1u << CTL_DUR_ONCE;
+	assert_false(actions_resolve(&p, actions_by_key('a'), &c));
+	assert_string_equal(offered(&p), "allow-once Allow once\n"
+	                                 "deny-once Deny once (default)\n");
+}
+
 static void
 test_no_domain_no_domain_answer(void **state)
 {
@@ -779,6 +816,7 @@ main(void)
 	    cmocka_unit_test(test_time_left),
 	    cmocka_unit_test(test_the_reply_to_an_answer),
 	    cmocka_unit_test(test_withdrawn),
+	    cmocka_unit_test(test_bounded_answers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
