@@ -21,6 +21,7 @@
 #include <event2/util.h>
 
 #include "proxyd/conn_int.h"
+#include "proxyd/ctorig.h"
 #include "proxyd/encdns.h"
 #include "proxyd/fairshare.h"
 #include "proxyd/fakeip.h"
@@ -386,6 +387,8 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		memcpy(&c->client, o->client, addr_len(o->client));
 	if (o->local != NULL)
 		memcpy(&c->local, o->local, addr_len(o->local));
+	if (o->self != NULL)
+		memcpy(&c->self, o->self, addr_len(o->self));
 	if (o->dst != NULL) {
 		memcpy(&c->dst, o->dst, addr_len(o->dst));
 		c->port = addr_port(o->dst);
@@ -442,17 +445,26 @@ conn_attr_run(struct worker_job *job, void *ctx)
 {
 	struct conn *c =
 	    (struct conn *)((char *)job - offsetof(struct conn, job));
+	const struct sockaddr *client;
+	struct sockaddr_storage orig;
 
 	/* Runs on the worker thread: touches only c->app and reads the
 	 * client's origin, which the loop leaves alone while attr_pending. */
 	memset(c->app, 0, sizeof(*c->app));
 	if (ctx == NULL)
 		return;
-	if (c->has_cred)
+	if (c->has_cred) {
 		attr_lookup_pid(ctx, c->peer_pid, c->peer_uid, c->app);
-	else
-		attr_lookup(ctx, (const struct sockaddr *)&c->client,
-		            (const struct sockaddr *)&c->local, c->app);
+		return;
+	}
+	/* A redirected client's port may have been rewritten by conntrack
+	 * (ctorig.h): its socket is known by the original one. */
+	client = (const struct sockaddr *)&c->client;
+	if (c->self.ss_family != AF_UNSPEC &&
+	    ctorig_source(client, (const struct sockaddr *)&c->self, &orig) ==
+	        0)
+		client = (const struct sockaddr *)&orig;
+	attr_lookup(ctx, client, (const struct sockaddr *)&c->local, c->app);
 }
 
 static void

@@ -82,6 +82,10 @@ struct conn_origin {
 	const struct sockaddr *dst;    /* transparent: where it wants to
 	                                * go; NULL for a proxy front, whose
 	                                * request says */
+	const struct sockaddr *self;   /* redirected: our own address it
+	                                * reached, to ask conntrack for its
+	                                * original source (ctorig.h); NULL
+	                                * otherwise */
 	bool has_cred;                 /* a unix client's SO_PEERCRED */
 	pid_t pid;
 	uid_t uid;
@@ -122,6 +126,8 @@ struct conn {
 	struct sockaddr_storage client;      /* the client's address (AF_UNSPEC
 	                                      * for a unix client) */
 	struct sockaddr_storage local;       /* its socket's other end */
+	struct sockaddr_storage self;        /* redirected: our address it
+	                                      * reached (else AF_UNSPEC) */
 	bool has_cred;                       /* a unix client: pid and uid */
 	pid_t peer_pid;
 	uid_t peer_uid;

@@ -138,7 +138,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 {
 	struct listener *l = arg;
 	struct proxyd *pd = l->pd;
-	struct sockaddr_storage dst;
+	struct sockaddr_storage dst, self;
+	socklen_t slen = sizeof(self);
 	struct conn_origin o = {0};
 	const struct config_upstream *u;
 
@@ -167,6 +168,8 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	o.client = client;
 	o.local = (const struct sockaddr *)&dst;
+	if (getsockname(fd, (struct sockaddr *)&self, &slen) == 0)
+		o.self = (const struct sockaddr *)&self;
 	if ((u = upstream_at(&pd->cfg, (const struct sockaddr *)&dst)) !=
 	    NULL) {
 		o.via = u->name;
