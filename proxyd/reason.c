@@ -25,6 +25,7 @@ static const struct {
     [REASON_FAKEIP_UNMAPPED] = {"fakeip-unmapped", DECIDER_FAKEIP},
     [REASON_UDP_NOT_PROXIED] = {"udp-not-proxied", DECIDER_UDP},
     [REASON_ENCRYPTED_DNS] = {"encrypted-dns", DECIDER_ENCDNS},
+    [REASON_SHARED_SOCKET] = {"shared-socket", DECIDER_SHARED},
 };
 
 const char *

@@ -32,6 +32,8 @@ enum reason {
 	                         * nftables, recorded from its NFLOG group */
 	REASON_ENCRYPTED_DNS,   /* DNS over TLS or to a known DoH resolver,
 	                         * with block_encrypted_dns = yes */
+	REASON_SHARED_SOCKET,   /* other programs hold the socket too, and
+	                         * not every one of them is allowed */
 	REASON_COUNT
 };
 
