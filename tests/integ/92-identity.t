@@ -1,0 +1,158 @@
+#!/bin/bash
+# An allowed program's name is not enough: curl may go to the server, and
+# a guarded user tries to get other code out under curl's rule.  Each case
+# first does what got through before: python3 bind-mounted over curl in a
+# mount namespace of its own, a socket made by python3 and inherited by a
+# curl exec'ed in the parent while the child connects, a library preloaded
+# into curl.  Each is now told apart (the event's flags say how), and the
+# plain curl still goes; events carry the SHA-256 of the file that ran.
+
+. "$(dirname "$0")/lib.sh"
+
+plan 26
+tg_setup
+chmod 711 "$TG_TMP"
+TG=$TG_ROOT/build/tollgate
+DB=$TG_TMP/db/tollgate.db
+conf() {
+	tg_conf default_action=deny database="$DB" \
+	    control_socket="$TG_TMP/run/control.sock" "$@"
+}
+CURL=/usr/bin/curl
+PY=$(readlink -f /usr/bin/python3)
+
+# hello ARGV...: ARGV as tgguard; true when it printed the server's page.
+hello() {
+	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
+}
+
+# ev CONN EXPR: EXPR of the event row of connection CONN (r is the row),
+# once the writer has stored it.
+ev() {
+	local end out
+	end=$(($(tg_ms) + 5000))
+	while :; do
+		out=$("$TG" -c "$CONF" events --json --limit 0 2>/dev/null |
+		    python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+rows = [r for r in rows if r.get("kind") == "decision" and r.get("conn_id") == int(sys.argv[1])]
+if rows:
+    r = rows[-1]
+    print(eval(sys.argv[2]))' "$1" "$2")
+		[ -n "$out" ] && { echo "$out"; return 0; }
+		[ "$(tg_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# A program that fetches the page from its first argument's address.
+cat >"$TG_TMP/get.py" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=5)
+s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+print(s.recv(4096).decode(errors="replace"))
+EOF
+# The shared socket: made here, inheritable; the parent becomes curl
+# (waiting on a port where nothing ever answers, holding the socket), the
+# child connects with it once curl runs.
+cat >"$TG_TMP/shared.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket()
+os.set_inheritable(s.fileno(), True)
+if os.fork() == 0:
+    time.sleep(0.5)
+    try:
+        s.settimeout(5)
+        s.connect((sys.argv[1], 80))
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        print(s.recv(4096).decode(errors="replace"))
+    except OSError as e:
+        print("child:", e)
+    sys.exit(0)
+os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
+                           "/dev/null", "http://%s:9/" % sys.argv[1]])
+EOF
+chmod 644 "$TG_TMP/get.py" "$TG_TMP/shared.py"
+
+CONF=$(conf)
+tg_start "$CONF"
+ok $? "tollgated starts with default_action = deny"
+"$TG" -c "$CONF" rules add --app "$CURL" --dest "$TG_S4" \
+    --action allow >/dev/null
+ok $? "curl is allowed to $TG_S4"
+
+# --- the plain curl, and its digest -------------------------------------------
+
+tg_mark
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "curl gets the page"
+d=$(tg_decision exe="$CURL" verdict=allow)
+is "$(kv "$d" reason)" rule "by its rule"
+is "$(kv "$d" flags)" "" "with no flag"
+conn=$(kv "$d" conn)
+want=$(sha256sum "$(readlink -f "$CURL")" | cut -d' ' -f1)
+is "$(ev "$conn" 'r["sha256"]')" "$want" "its event carries the SHA-256 of $CURL"
+like "$("$TG" -c "$CONF" events --wide --limit 0 2>/dev/null)" "$want" \
+    "tollgate events --wide shows it"
+
+# --- python3 mounted over curl ------------------------------------------------
+
+if ! as_guard unshare -Urm true 2>/dev/null; then
+	for ((i = 0; i < 6; i++)); do
+		ok 0 "# SKIP unprivileged user namespaces are not available"
+	done
+else
+	tg_mark
+	# The hole: exe reads /usr/bin/curl while python3 runs the script.
+	hello unshare -Urm sh -c 'mount --bind /usr/bin/python3 /usr/bin/curl &&
+	    exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" "$TG_S4"
+	nok $? "python3 bind-mounted over curl does not get the page"
+	d=$(tg_decision exe="$CURL" verdict=deny)
+	ok $? "its decision names $CURL, denied"
+	is "$(kv "$d" reason)" no-agent \
+	    "by no rule: no rule for curl matches it (and no agent asks)"
+	like "$(kv "$d" flags)" "not-installed" "flagged not-installed"
+	like "$(kv "$d" flags)" "userns" "and userns"
+	want=$(sha256sum "$PY" | cut -d' ' -f1)
+	is "$(ev "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
+	    "its event's SHA-256 is python3's, the file that ran"
+fi
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "the plain curl still gets the page"
+
+# --- one socket, two programs -------------------------------------------------
+
+tg_mark
+out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+unlike "$out" "hello from tgs" \
+    "python3's child, connecting on a socket curl holds too, gets nothing"
+# Named after python3 or curl, whichever holder was found first.
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" verdict)" deny "the connection is denied"
+is "$(kv "$d" reason)" shared-socket "for its shared socket"
+like "$(kv "$d" flags)" "shared-socket" "and flagged so"
+is "$(ev "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
+    "its event says what decided"
+
+# --- LD_PRELOAD ----------------------------------------------------------------
+
+LIBC=$(ldd "$CURL" | awk '$1 ~ /^libc\.so/ {print $3}')
+tg_mark
+hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+ok $? "curl with LD_PRELOAD=$LIBC gets the page while preloading is trusted"
+d=$(tg_decision exe="$CURL" verdict=allow)
+like "$(kv "$d" flags)" "preload" "flagged preload"
+like "$(ev "$(kv "$d" conn)" 'r["flags"]')" "preload" "on its event too"
+
+tg_stop
+CONF=$(conf distrust_preload=yes)
+tg_start "$CONF"
+ok $? "tollgated starts again with distrust_preload = yes"
+tg_mark
+hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+nok $? "curl with LD_PRELOAD no longer gets the page"
+d=$(tg_decision exe="$CURL" verdict=deny)
+is "$(kv "$d" reason)" no-agent "no rule for curl matches it"
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "the plain curl still does"
