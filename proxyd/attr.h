@@ -34,11 +34,14 @@
  * by SCM_RIGHTS, which the receiver must ask for, so an allowed program
  * that does not take descriptors holds one only as a process of that
  * uid.  Not seen: a process that made itself non-dumpable (its /proc/PID
- * is root's) or changed its uid.  The scan costs a listing and a link
- * read per descriptor of each of the uid's processes, on every lookup:
- * HOLDERS_COST below; attr_stats.holder_scans and holder_links count
- * them.  A cgroup connect BPF program naming the caller would make it
- * unneeded.
+ * is root's) or changed its uid.  The scan costs, on every lookup, a
+ * walk of /proc (a stat per process, about 2.5 us each) and a listing and
+ * a link read per descriptor of each of the uid's processes (about 20 us
+ * a process); attr_stats.holder_scans and holder_links count them.
+ * Measured (-O2, 2 cores, about 100 processes on the machine): a lookup
+ * of a socket found in the MRU took 16 us before this scan, and now 0.3
+ * ms for a uid with no other process, 2.7 ms for one with 80.  A cgroup
+ * connect BPF program naming the caller would make the scan unneeded.
  */
 #ifndef TG_ATTR_H
 #define TG_ATTR_H
