@@ -176,7 +176,8 @@ FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
                common/ctl_prompt.c common/quote.c common/hex.c \
                common/errbuf.c common/config.c common/addr.c rules/rule.c \
                rules/list.c proxyd/socks5c.c proxyd/socks.c \
-               proxyd/httpconnect.c redirect/nflog.c redirect/nl.c
+               proxyd/httpconnect.c redirect/nflog.c redirect/nl.c \
+               proxyd/attrenv.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -26,26 +26,6 @@ hello() {
 	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
 }
 
-# ev CONN EXPR: EXPR of the event row of connection CONN (r is the row),
-# once the writer has stored it.
-ev() {
-	local end out
-	end=$(($(tg_ms) + 5000))
-	while :; do
-		out=$("$TG" -c "$CONF" events --json --limit 0 2>/dev/null |
-		    python3 -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
-rows = [r for r in rows if r.get("kind") == "decision" and r.get("conn_id") == int(sys.argv[1])]
-if rows:
-    r = rows[-1]
-    print(eval(sys.argv[2]))' "$1" "$2")
-		[ -n "$out" ] && { echo "$out"; return 0; }
-		[ "$(tg_ms)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
 # A program that fetches the page from its first argument's address.
 cat >"$TG_TMP/get.py" <<'EOF'
 import socket, sys
@@ -92,7 +72,7 @@ is "$(kv "$d" reason)" rule "by its rule"
 is "$(kv "$d" flags)" "" "with no flag"
 conn=$(kv "$d" conn)
 want=$(sha256sum "$(readlink -f "$CURL")" | cut -d' ' -f1)
-is "$(ev "$conn" 'r["sha256"]')" "$want" "its event carries the SHA-256 of $CURL"
+is "$(tg_event_conn "$conn" 'r["sha256"]')" "$want" "its event carries the SHA-256 of $CURL"
 like "$("$TG" -c "$CONF" events --wide --limit 0 2>/dev/null)" "$want" \
     "tollgate events --wide shows it"
 
@@ -115,7 +95,7 @@ else
 	like "$(kv "$d" flags)" "not-installed" "flagged not-installed"
 	like "$(kv "$d" flags)" "userns" "and userns"
 	want=$(sha256sum "$PY" | cut -d' ' -f1)
-	is "$(ev "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
+	is "$(tg_event_conn "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
 	    "its event's SHA-256 is python3's, the file that ran"
 fi
 hello curl -s --max-time 5 "http://$TG_S4/"
@@ -132,7 +112,7 @@ d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" verdict)" deny "the connection is denied"
 is "$(kv "$d" reason)" shared-socket "for its shared socket"
 like "$(kv "$d" flags)" "shared-socket" "and flagged so"
-is "$(ev "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
+is "$(tg_event_conn "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
     "its event says what decided"
 
 # --- LD_PRELOAD ----------------------------------------------------------------
@@ -143,7 +123,7 @@ hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
 ok $? "curl with LD_PRELOAD=$LIBC gets the page while preloading is trusted"
 d=$(tg_decision exe="$CURL" verdict=allow)
 like "$(kv "$d" flags)" "preload" "flagged preload"
-like "$(ev "$(kv "$d" conn)" 'r["flags"]')" "preload" "on its event too"
+like "$(tg_event_conn "$(kv "$d" conn)" 'r["flags"]')" "preload" "on its event too"
 
 tg_stop
 CONF=$(conf distrust_preload=yes)
