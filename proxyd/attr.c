@@ -148,9 +148,9 @@ static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
 static int attr_diag_has_owner(const struct nlmsghdr *);
-static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
+static int attr_find(struct attr *, unsigned long, uid_t, bool, struct app *);
 static int attr_find_first(struct attr *, unsigned long, uid_t, struct app *);
-static void attr_owner(struct attr *, uid_t, unsigned long, struct app *);
+static void attr_owner(struct attr *, uid_t, unsigned long, bool, struct app *);
 static int attr_scan_pid(struct attr *, struct attr_proc *, struct attr_scan *,
                          size_t, bool *);
 static int attr_proc_open(struct attr *, struct attr_proc *);
@@ -267,20 +267,21 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	a->st.lookups++;
 	if (attr_diag(a, client, dst, &uid, &inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, app);
+	attr_owner(a, uid, inode, true, app);
 	return 0;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
- * holds it. */
+ * holds it (and, with holders, the other programs that hold it too). */
 static void
-attr_owner(struct attr *a, uid_t uid, unsigned long inode, struct app *app)
+attr_owner(struct attr *a, uid_t uid, unsigned long inode, bool holders,
+           struct app *app)
 {
 	app->uid_known = true;
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
 	/* An orphaned socket (its process closed it) has no inode. */
-	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
+	if (inode == 0 || attr_find(a, inode, uid, holders, app) == -1)
 		a->st.no_process++;
 }
 
@@ -402,7 +403,7 @@ attr_lookup_udp(struct attr *a, const struct sockaddr *client, struct app *app)
 	memset(app, 0, sizeof(*app));
 	if (attr_diag_udp(a, client, &uid, &inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, app);
+	attr_owner(a, uid, inode, false, app);
 	return 0;
 }
 
@@ -796,7 +797,8 @@ attr_diag_has_owner(const struct nlmsghdr *nlh)
  * 0 when found and read, -1 when not (app->known stays false).
  */
 static int
-attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
+attr_find(struct attr *a, unsigned long inode, uid_t uid, bool holders,
+          struct app *app)
 {
 	char want[ATTR_LINK_MAX];
 	struct attr_scan scan;
@@ -804,6 +806,8 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 
 	if (attr_find_first(a, inode, uid, app) == -1)
 		return -1;
+	if (!holders)
+		return 0;
 	r = snprintf(want, sizeof(want), "socket:[%lu]", inode);
 	memset(&scan, 0, sizeof(scan));
 	scan.want = want;

@@ -149,7 +149,10 @@ int attr_lookup(struct attr *a, const struct sockaddr *client,
 
 /*
  * Fill *app for the UDP socket that sent a datagram from client (its
- * local address and port), as attr_lookup() does for TCP.  A socket bound
+ * local address and port), as attr_lookup() does for TCP, but without
+ * looking for more holders (no APP_F_SHARED): the DNS stub and the UDP
+ * event log answer every query, and the scan would cost more than the
+ * rest of the lookup many times over.  A socket bound
  * to client's address is taken before one bound to a wildcard address
  * with the same port.  Returns 0 (uid found) or -1 with errno (ENOENT:
  * no such socket, e.g. it was closed already).
