@@ -5,11 +5,13 @@
 # mount namespace of its own, a socket made by python3 and inherited by a
 # curl exec'ed in the parent while the child connects, a library preloaded
 # into curl.  Each is now told apart (the event's flags say how), and the
-# plain curl still goes; events carry the SHA-256 of the file that ran.
+# plain curl still goes; events carry the SHA-256 of the file that ran; a
+# prompt agent is asked about "curl (with LD_PRELOAD)" and "curl (not the
+# installed file)", once only.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 26
+plan 33
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -29,7 +31,7 @@ hello() {
 # A program that fetches the page from its first argument's address.
 cat >"$TG_TMP/get.py" <<'EOF'
 import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=5)
+s = socket.create_connection((sys.argv[1], 80), timeout=15)
 s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
 print(s.recv(4096).decode(errors="replace"))
 EOF
@@ -136,3 +138,36 @@ d=$(tg_decision exe="$CURL" verdict=deny)
 is "$(kv "$d" reason)" no-agent "no rule for curl matches it"
 hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "the plain curl still does"
+
+# --- what the prompt says -----------------------------------------------------
+
+tg_stop
+prompt_setup
+CONF=$(prompt_conf distrust_preload=yes prompt_timeout=30s)
+tg_start "$CONF"
+agent_start
+wait_agent
+ok $? "with a prompt agent running"
+TG_T=25 as_guard env LD_PRELOAD="$LIBC" curl -s --max-time 20 \
+    "http://$TG_S4/" >/dev/null 2>&1 &
+wait_pj '[p["app"] for p in ps]' "['$CURL (with LD_PRELOAD)']" 10
+ok $? "the preloaded curl is asked about as '$CURL (with LD_PRELOAD)'"
+is "$(pj '[p["durations"] for p in ps]')" "[['once']]" \
+    "and only once: no rule for $CURL could ever match it"
+tty_wait agent "with LD_PRELOAD" 5
+ok $? "the agent shows it so"
+"$TG" -c "$CONF" answer --scope app "$(pj 'ps[0]["id"]')" deny >/dev/null
+ok $? "answered: deny, once"
+wait_pj 'len(ps)' 0 5
+if as_guard unshare -Urm true 2>/dev/null; then
+	TG_T=25 as_guard unshare -Urm sh -c 'mount --bind /usr/bin/python3 \
+	    /usr/bin/curl && exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" \
+	    "$TG_S4" >/dev/null 2>&1 &
+	wait_pj '[p["app"] for p in ps]' \
+	    "['$CURL (not the installed file)']" 10
+	ok $? "python3 mounted over curl is asked about as '$CURL (not the installed file)'"
+	is "$(pj '[p["durations"] for p in ps]')" "[['once']]" "only once"
+else
+	ok 0 "# SKIP unprivileged user namespaces are not available"
+	ok 0 "# SKIP unprivileged user namespaces are not available"
+fi
