@@ -826,12 +826,13 @@ attr_find(struct attr *a, unsigned long inode, uid_t uid, bool holders,
 static void
 attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
 {
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], mine[PATH_MAX];
 	struct attr_proc tmp;
 	struct dirent *de;
 	struct stat st;
 	uint64_t scanned = a->st.procs_scanned, links = a->st.links_read;
 	unsigned flags;
+	size_t i;
 	bool whole;
 	pid_t pid;
 
@@ -865,11 +866,17 @@ attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
 		log_error("attr: readdir /proc looking for more holders of "
 		          "%s: %s",
 		          scan->want, strerror(errno));
-	if (app->flags & APP_F_SHARED)
-		log_info("attr: %s of pid %ld is held by %zu other program%s%s",
-		         scan->want, (long)app->pid, app->n_others,
-		         app->n_others == 1 ? "" : "s",
-		         app->flags & APP_F_HOLDERS_MORE ? " and more" : "");
+	if (app->n_others > 0)
+		attr_copy_printable(mine, sizeof(mine), app->exe);
+	for (i = 0; i < app->n_others; i++) {
+		attr_copy_printable(exe, sizeof(exe), app->others[i].exe);
+		log_info("attr: %s of pid %ld (%s) is held by pid %ld (%s) too",
+		         scan->want, (long)app->pid, mine,
+		         (long)app->others[i].pid, exe[0] != '\0' ? exe : "?");
+	}
+	if (app->flags & APP_F_HOLDERS_MORE)
+		log_info("attr: %s of pid %ld is held by more than %d programs",
+		         scan->want, (long)app->pid, ATTR_HOLDERS_MAX);
 }
 
 /* Another holder: kept in app->others unless it runs app's program or

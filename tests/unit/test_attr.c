@@ -1179,16 +1179,39 @@ test_identity_of_this_process(void **state)
  * holder and lists the other program; a forked child that runs the same
  * program is no other program.
  */
+/* The exe of pid once it is no longer this program's: after its exec. */
+static void
+exe_after_exec(pid_t pid, char *exe, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	exe[0] = '\0';
+	for (i = 0; i < 200; i++) {
+		n = readlink(path, exe, len - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			if (strstr(exe, "sleep") != NULL)
+				return;
+		}
+		usleep(10000);
+	}
+	fail_msg("pid %d did not exec sleep", (int)pid);
+}
+
 static void
 test_shared_socket_lists_the_other_program(void **state)
 {
 	char sleep_exe[PATH_MAX];
-	struct sockaddr_storage caddr;
+	struct sockaddr_storage caddr, laddr;
 	struct app app;
 	pid_t kid, twin;
 	int lfd, fd, afd;
 
 	lfd = listener(AF_INET);
+	local_addr(lfd, &laddr);
 	fd = socket(AF_INET, SOCK_STREAM, 0); /* inheritable */
 	assert_true(fd >= 0);
 	kid = fork();
@@ -1203,43 +1226,25 @@ test_shared_socket_lists_the_other_program(void **state)
 		pause();
 		_exit(0);
 	}
-	/* Wait for the exec: sleep's exe, not ours. */
-	for (int i = 0; i < 200; i++) {
-		char path[64];
-		ssize_t n;
+	exe_after_exec(kid, sleep_exe, sizeof(sleep_exe));
+	assert_int_equal(connect(fd, (struct sockaddr *)&laddr, sa_len(&laddr)),
+	                 0);
+	local_addr(fd, &caddr);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&caddr,
+	                             (struct sockaddr *)&laddr, &app),
+	                 0);
 
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)kid);
-		n = readlink(path, sleep_exe, sizeof(sleep_exe) - 1);
-		if (n > 0) {
-			sleep_exe[n] = '\0';
-			if (strstr(sleep_exe, "sleep") != NULL)
-				break;
-		}
-		usleep(10000);
-	}
-	assert_non_null(strstr(sleep_exe, "sleep"));
-	{
-		struct sockaddr_storage l;
-
-		local_addr(lfd, &l);
-		assert_int_equal(connect(fd, (struct sockaddr *)&l, sa_len(&l)),
-		                 0);
-		local_addr(fd, &caddr);
-		afd = accept(lfd, NULL, NULL);
-		assert_true(afd >= 0);
-		assert_int_equal(attr_lookup(*state, (struct sockaddr *)&caddr,
-		                             (struct sockaddr *)&l, &app),
-		                 0);
-	}
 	assert_true(app.known);
 	assert_true(app.flags & APP_F_SHARED);
 	assert_false(app.flags & APP_F_HOLDERS_MORE);
+	/* The twin runs this program: no other program. */
 	assert_int_equal(app.n_others, 1);
-	if (app.pid == kid) { /* found it first: this program is the other */
+	if (app.pid == kid) { /* found first: this program is the other */
 		assert_string_equal(app.exe, sleep_exe);
-		assert_int_equal(app.others[0].pid == getpid() ||
-		                     app.others[0].pid == twin,
-		                 1);
+		assert_true(app.others[0].pid == getpid() ||
+		            app.others[0].pid == twin);
 	} else {
 		assert_true(app.pid == getpid() || app.pid == twin);
 		assert_string_equal(app.others[0].exe, sleep_exe);
