@@ -52,7 +52,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#include "proxyd/digest.h"
+#include "common/digest.h"
 
 #define ATTR_CMDLINE_MAX    512
 #define ATTR_MRU_SIZE       64

@@ -858,7 +858,9 @@ conn_judge(struct conn *c)
 	q.port = c->port;
 	q.proto = RPROTO_TCP;
 	q.now = time(NULL);
+	q.digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
 	e = rulesvc_decide(c->pd, &q, NULL);
+	q.digest = NULL; /* the other holders' files are not hashed */
 	if (conn_judge_shared(c, &q, e))
 		return true;
 	if (e == NULL)

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "common/errbuf.h"
+#include "common/hex.h"
 #include "rules/match.h"
 
 #define IX_ARENA_BLOCK 65536
@@ -449,6 +450,18 @@ ix_name_add(struct rules_index *idx, uint32_t app, const char *name)
 	return (uint32_t)(idx->n_names - 1);
 }
 
+/* Whether d is RULE_DIGEST_HEX hex digits and its end. */
+static bool
+ix_digest_ok(const char *d)
+{
+	size_t i;
+
+	for (i = 0; i < RULE_DIGEST_HEX; i++)
+		if (hex_digit((unsigned char)d[i]) == -1)
+			return false;
+	return d[i] == '\0';
+}
+
 /* A rule the index can take: 0, or -1 + err naming it. */
 static int
 ix_rule_check(const struct rule *r, char *err, size_t errlen)
@@ -470,6 +483,8 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 		what = "bad address family or prefix";
 	else if (r->dest_kind < DEST_ANY || r->dest_kind > DEST_LIST)
 		what = "bad destination kind";
+	else if (r->digest[0] != '\0' && !ix_digest_ok(r->digest))
+		what = "bad digest";
 	if (what == NULL)
 		return 0;
 	return errbuf_set(err, errlen, "rule %lld: %s", (long long)r->id, what);
@@ -478,6 +493,8 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 static void
 ix_entry_fill(struct rules_entry *e, const struct rule *r, uint32_t slot)
 {
+	size_t i;
+
 	memset(e, 0, sizeof(*e));
 	e->id = r->id;
 	e->slot = slot;
@@ -498,6 +515,10 @@ ix_entry_fill(struct rules_entry *e, const struct rule *r, uint32_t slot)
 	e->updated = r->updated;
 	e->last_hit = r->last_hit;
 	e->hits = r->hits;
+	e->pinned = r->digest[0] != '\0';
+	for (i = 0; e->pinned && i < sizeof(e->digest); i++)
+		e->digest[i] = (uint8_t)(hex_digit(r->digest[2 * i]) << 4 |
+		                         hex_digit(r->digest[2 * i + 1]));
 }
 
 /*
@@ -901,6 +922,8 @@ rules_index_memory(const struct rules_index *idx)
 void
 rules_entry_rule(const struct rules_entry *e, struct rule *out)
 {
+	size_t i;
+
 	rule_init(out);
 	out->id = e->id;
 	snprintf(out->app, sizeof(out->app), "%s", e->app);
@@ -923,6 +946,10 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
 	out->updated = e->updated;
 	out->hits = e->hits;
 	out->last_hit = e->last_hit;
+	for (i = 0; e->pinned && i < sizeof(e->digest); i++) {
+		out->digest[2 * i] = "0123456789abcdef"[e->digest[i] >> 4];
+		out->digest[2 * i + 1] = "0123456789abcdef"[e->digest[i] & 0xf];
+	}
 	snprintf(out->note, sizeof(out->note), "%s", e->note);
 	snprintf(out->via, sizeof(out->via), "%s", e->via);
 }
@@ -1025,6 +1052,9 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 	    (q->port < e->port_lo || q->port > e->port_hi))
 		return false;
 	if (e->proto != RPROTO_ANY && e->proto != q->proto)
+		return false;
+	if (e->pinned && (q->digest == NULL ||
+	                  memcmp(e->digest, q->digest, sizeof(e->digest)) != 0))
 		return false;
 	return true;
 }

@@ -113,6 +113,8 @@ struct rules_entry {
 	uint64_t hits; /* as loaded; live counts are the caller's */
 	const char *note;
 	const char *via; /* the route of an allow rule; "" when none */
+	bool pinned;     /* matches only a file of this SHA-256: */
+	uint8_t digest[32];
 };
 
 /* A question: who connects where. */
@@ -130,6 +132,9 @@ struct rules_query {
 	enum rule_proto proto;       /* RPROTO_TCP, _UDP or _DNS */
 	time_t now;                  /* a DUR_UNTIL rule matches while now <
 	                              * expires */
+	const uint8_t *digest;       /* the SHA-256 of the file the process
+	                              * runs (32 bytes), or NULL: no pinned
+	                              * rule matches */
 };
 
 /* The precedence steps, as numbered above. */

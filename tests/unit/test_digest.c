@@ -17,7 +17,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
-#include "proxyd/digest.h"
+#include "common/digest.h"
 
 #define SHA_ABC                                                                \
 	"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"

@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 
 #include "common/log.h"
-#include "proxyd/digest.h"
+#include "common/digest.h"
 
 struct digest_ent {
 	bool used;

@@ -1,5 +1,7 @@
 /*
- * digest.h - the SHA-256 of executables, each file hashed once.
+ * digest.h - the SHA-256 of executables, each file hashed once (tollgated
+ * names the file a process runs by it; "tollgate rules add --digest pin"
+ * pins a rule to it).
  *
  * A file is known by what stat(2) says of it: device, inode, size,
  * modification and change times.  Writing to a file or replacing it
