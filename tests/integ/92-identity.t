@@ -11,7 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 33
+plan 40
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -138,6 +138,31 @@ d=$(tg_decision exe="$CURL" verdict=deny)
 is "$(kv "$d" reason)" no-agent "no rule for curl matches it"
 hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "the plain curl still does"
+
+# --- a rule pinned to the file's digest ---------------------------------------
+
+mkdir -p "$TG_TMP/bin"
+cp "$(readlink -f "$CURL")" "$TG_TMP/bin/tgcurl"
+chmod 755 "$TG_TMP/bin" "$TG_TMP/bin/tgcurl"
+out=$("$TG" -c "$CONF" rules add --app "$TG_TMP/bin/tgcurl" --dest "$TG_S4" \
+    --action allow --digest pin 2>&1)
+ok $? "a rule for a copy of curl, pinned to its digest ($out)"
+pin_id=$(sed -n 's/.*rule \([0-9][0-9]*\).*/\1/p' <<<"$out" | head -n 1)
+is "$(rj "[r['digest'] for r in rs if r['id'] == $pin_id]")" \
+    "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" \
+    "tollgate rules list --json shows the digest"
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+ok $? "the copy gets the page"
+printf 'x' >>"$TG_TMP/bin/tgcurl" # still runs: a byte past its end
+tg_mark
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+nok $? "changed, it no longer does"
+d=$(tg_decision exe="$TG_TMP/bin/tgcurl" verdict=deny)
+is "$(kv "$d" reason)" no-agent "no rule matches the changed file"
+"$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
+ok $? "tollgate rules edit --digest pin pins the file as it is now"
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+ok $? "and the copy gets the page again"
 
 # --- what the prompt says -----------------------------------------------------
 
