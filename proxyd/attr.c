@@ -1675,7 +1675,8 @@ attr_app_alive(const struct app *app)
 const char *
 attr_rule_exe(const char *exe, unsigned flags, bool distrust_preload)
 {
-	if (exe == NULL || exe[0] == '\0' || (flags & APP_F_NOT_INSTALLED) ||
+	if (exe == NULL || exe[0] == '\0' ||
+	    (flags & (APP_F_NOT_INSTALLED | APP_F_CHANGED)) ||
 	    (distrust_preload && (flags & APP_F_PRELOAD)))
 		return NULL;
 	return exe;
@@ -1691,6 +1692,8 @@ attr_app_label(const struct app *app, bool distrust_preload, char *buf,
 		why = " (not the installed file)";
 	else if (distrust_preload && (app->flags & APP_F_PRELOAD))
 		why = " (with LD_PRELOAD)";
+	else if (app->flags & APP_F_CHANGED)
+		why = " (changed since the rule was made)";
 	snprintf(buf, len, "%s%s", app->exe, why);
 	return buf;
 }

@@ -79,6 +79,10 @@
 #define APP_F_USERNS        0x4
 #define APP_F_SHARED        0x8
 #define APP_F_HOLDERS_MORE  0x10
+/* Set by the judge, not attribution: a rule pinned to another digest of
+ * its file would have matched (the file changed since the rule was made):
+ * asked about once, as "PATH (changed since the rule was made)". */
+#define APP_F_CHANGED 0x20
 
 /* Another process holding the same socket. */
 struct app_holder {
@@ -195,15 +199,17 @@ bool attr_app_alive(const struct app *app);
  * is the installed one (no APP_F_NOT_INSTALLED) and, with distrust_preload,
  * nothing is preloaded (no APP_F_PRELOAD); NULL otherwise, and for an
  * empty exe: then only rules for any app ("*") match.  flags as
- * struct app's or struct app_holder's.
+ * struct app's or struct app_holder's.  With APP_F_CHANGED too (for what
+ * a prompt offers: a rule made from its answer would not be pinned).
  */
 const char *attr_rule_exe(const char *exe, unsigned flags,
                           bool distrust_preload);
 
 /*
  * What a prompt shows as the app: "/usr/bin/curl", "/usr/bin/curl (not
- * the installed file)" or, with distrust_preload, "/usr/bin/curl (with
- * LD_PRELOAD)".  Truncates to len; returns buf.
+ * the installed file)", with distrust_preload "/usr/bin/curl (with
+ * LD_PRELOAD)", or "/usr/bin/curl (changed since the rule was made)".
+ * Truncates to len; returns buf.
  */
 const char *attr_app_label(const struct app *app, bool distrust_preload,
                            char *buf, size_t len);

@@ -844,7 +844,9 @@ conn_judge(struct conn *c)
 {
 	const struct rules_entry *e;
 	struct rules_query q;
+	bool pin_missed = false;
 
+	c->app->flags &= ~APP_F_CHANGED; /* judged anew after a change */
 	memset(&q, 0, sizeof(q));
 	q.app = c->app->known ? attr_rule_exe(c->app->exe, c->app->flags,
 	                                      c->pd->cfg.distrust_preload)
@@ -859,8 +861,12 @@ conn_judge(struct conn *c)
 	q.proto = RPROTO_TCP;
 	q.now = time(NULL);
 	q.digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
+	q.pin_missed = &pin_missed;
 	e = rulesvc_decide(c->pd, &q, NULL);
 	q.digest = NULL; /* the other holders' files are not hashed */
+	q.pin_missed = NULL;
+	if (e == NULL && pin_missed && c->app->known)
+		c->app->flags |= APP_F_CHANGED; /* the prompt says so */
 	if (conn_judge_shared(c, &q, e))
 		return true;
 	if (e == NULL)

@@ -1053,9 +1053,13 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 		return false;
 	if (e->proto != RPROTO_ANY && e->proto != q->proto)
 		return false;
-	if (e->pinned && (q->digest == NULL ||
-	                  memcmp(e->digest, q->digest, sizeof(e->digest)) != 0))
+	if (e->pinned &&
+	    (q->digest == NULL ||
+	     memcmp(e->digest, q->digest, sizeof(e->digest)) != 0)) {
+		if (q->pin_missed != NULL)
+			*q->pin_missed = true;
 		return false;
+	}
 	return true;
 }
 

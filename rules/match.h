@@ -135,6 +135,9 @@ struct rules_query {
 	const uint8_t *digest;       /* the SHA-256 of the file the process
 	                              * runs (32 bytes), or NULL: no pinned
 	                              * rule matches */
+	bool *pin_missed;            /* when not NULL, set to true when a
+	                              * rule pinned to another digest would
+	                              * have matched but for its pin */
 };
 
 /* The precedence steps, as numbered above. */

@@ -11,7 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 40
+plan 42
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -184,6 +184,15 @@ ok $? "the agent shows it so"
 "$TG" -c "$CONF" answer --scope app "$(pj 'ps[0]["id"]')" deny >/dev/null
 ok $? "answered: deny, once"
 wait_pj 'len(ps)' 0 5
+printf 'y' >>"$TG_TMP/bin/tgcurl"
+TG_T=25 as_guard "$TG_TMP/bin/tgcurl" -s --max-time 20 "http://$TG_S4/" \
+    >/dev/null 2>&1 &
+wait_pj '[p["app"] for p in ps]' \
+    "['$TG_TMP/bin/tgcurl (changed since the rule was made)']" 10
+ok $? "the pinned copy, changed again, is asked about as changed since the rule was made"
+"$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
+wait_pj 'len(ps)' 0 10
+ok $? "pinned anew, the rule answers the waiting connection"
 if as_guard unshare -Urm true 2>/dev/null; then
 	TG_T=25 as_guard unshare -Urm sh -c 'mount --bind /usr/bin/python3 \
 	    /usr/bin/curl && exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" \
