@@ -941,7 +941,7 @@ rule_parse_digest(struct rule *r, const char *s, char *err, size_t errlen)
 		r->digest[0] = '\0';
 		return 0;
 	}
-	for (i = 0; s[i] != '\0' && i < RULE_DIGEST_HEX; i++) {
+	for (i = 0; i < RULE_DIGEST_HEX && s[i] != '\0'; i++) {
 		if (hex_digit((unsigned char)s[i]) == -1)
 			break;
 		d[i] = "0123456789abcdef"[hex_digit((unsigned char)s[i])];
