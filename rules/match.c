@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digest.h"
 #include "common/errbuf.h"
 #include "common/hex.h"
 #include "rules/match.h"
@@ -449,6 +450,9 @@ ix_name_add(struct rules_index *idx, uint32_t app, const char *name)
 	idx->apps[app].has_names = true;
 	return (uint32_t)(idx->n_names - 1);
 }
+
+_Static_assert(RULE_DIGEST_HEX + 1 == DIGEST_HEX_LEN,
+               "a rule's digest is digest_hex()'s text");
 
 /* Whether d is RULE_DIGEST_HEX hex digits and its end. */
 static bool
@@ -922,8 +926,6 @@ rules_index_memory(const struct rules_index *idx)
 void
 rules_entry_rule(const struct rules_entry *e, struct rule *out)
 {
-	size_t i;
-
 	rule_init(out);
 	out->id = e->id;
 	snprintf(out->app, sizeof(out->app), "%s", e->app);
@@ -946,10 +948,8 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
 	out->updated = e->updated;
 	out->hits = e->hits;
 	out->last_hit = e->last_hit;
-	for (i = 0; e->pinned && i < sizeof(e->digest); i++) {
-		out->digest[2 * i] = "0123456789abcdef"[e->digest[i] >> 4];
-		out->digest[2 * i + 1] = "0123456789abcdef"[e->digest[i] & 0xf];
-	}
+	if (e->pinned)
+		digest_hex(e->digest, out->digest);
 	snprintf(out->note, sizeof(out->note), "%s", e->note);
 	snprintf(out->via, sizeof(out->via), "%s", e->via);
 }

@@ -44,6 +44,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common/digest.h" /* DIGEST_LEN */
 #include "rules/rule.h"
 
 #define RULES_EXPLAIN_MAX 1024       /* rules_explain.text, with its NUL */
@@ -114,7 +115,7 @@ struct rules_entry {
 	const char *note;
 	const char *via; /* the route of an allow rule; "" when none */
 	bool pinned;     /* matches only a file of this SHA-256: */
-	uint8_t digest[32];
+	uint8_t digest[DIGEST_LEN];
 };
 
 /* A question: who connects where. */
@@ -133,7 +134,7 @@ struct rules_query {
 	time_t now;                  /* a DUR_UNTIL rule matches while now <
 	                              * expires */
 	const uint8_t *digest;       /* the SHA-256 of the file the process
-	                              * runs (32 bytes), or NULL: no pinned
+	                              * runs (DIGEST_LEN bytes), or NULL: no pinned
 	                              * rule matches */
 	bool *pin_missed;            /* when not NULL, set to true when a
 	                              * rule pinned to another digest would
