@@ -43,6 +43,7 @@ static const struct table_col ev_wide_cols[] = {
     {.head = "DOWN", .stream = 8, .right = true},
     {.head = "DUR", .stream = 8, .right = true},
     {.head = "FLAGS", .stream = 5},
+    {.head = "SHA256", .stream = 64},
     {.head = "CMDLINE", .stream = 0},
 };
 
@@ -234,6 +235,8 @@ ev_row_cells(const struct ev_ctx *ctx, const struct event_row *r,
 	snprintf(num, sizeof(num), "%lldms", (long long)r->duration_ms);
 	rc |= table_cell(&ctx->t, l, i++, r->duration_ms >= 0 ? num : "-");
 	rc |= table_cell(&ctx->t, l, i++, ev_flags(r->flags, buf, sizeof(buf)));
+	rc |=
+	    table_cell(&ctx->t, l, i++, r->sha256[0] != '\0' ? r->sha256 : "-");
 	rc |= table_cell(&ctx->t, l, i++,
 	                 r->cmdline[0] != '\0' ? r->cmdline : "-");
 	return rc == 0 ? 0 : -1;
@@ -268,7 +271,7 @@ ev_json_key_time(const char *key, int64_t ms)
 void
 ev_row_json(const struct event_row *r)
 {
-	char flags[128];
+	char flags[192];
 
 	printf("{\"id\":%lld,\"kind\":\"%s\"", (long long)r->id,
 	       r->kind == EVENT_GAP ? "gap" : "decision");
@@ -287,6 +290,10 @@ ev_row_json(const struct event_row *r)
 	ev_json_key_str("exe", r->exe);
 	ev_json_key_str("app", ev_base(r->exe));
 	ev_json_key_str("cmdline", r->cmdline);
+	if (r->sha256[0] != '\0')
+		ev_json_key_str("sha256", r->sha256);
+	else
+		printf(",\"sha256\":null");
 	ev_json_key_str("proto", r->proto);
 	ev_json_key_str("src_ip", r->src_ip);
 	printf(",\"src_port\":%u", (unsigned)r->src_port);

@@ -12,6 +12,7 @@
  * read-only (rules/store.h) and work whether tollgated runs or not.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/ctl_client.h"
+#include "common/digest.h"
 #include "cli/opts.h"
 #include "cli/rules.h"
 #include "cli/values.h"
@@ -38,6 +40,7 @@ enum {
 	RO_PRIORITY,
 	RO_NOTE,
 	RO_VIA,
+	RO_DIGEST,
 	RO_LIST_NAME,
 	RO_JSON,
 	RO_WIDE,
@@ -63,6 +66,7 @@ static const struct cli_opt rules_opts[] = {
     [RO_PRIORITY] = {"priority", 0, "N", NULL, RULES_FIELD(priority)},
     [RO_NOTE] = {"note", 0, "TEXT", NULL, RULES_FIELD(note)},
     [RO_VIA] = {"via", 0, "ROUTE", NULL, RULES_FIELD(via)},
+    [RO_DIGEST] = {"digest", 0, "pin|none", NULL, RULES_FIELD(digest)},
     [RO_LIST_NAME] = {"list-name", 0, "NAME", NULL, RULES_FIELD(list_name)},
     [RO_JSON] = {"json", 0, NULL, NULL, RULES_FIELD(json)},
     [RO_WIDE] = {"wide", 0, NULL, NULL, RULES_FIELD(wide)},
@@ -84,14 +88,20 @@ static const struct rules_action rules_actions[] = {
      RO_BIT(RO_APP) | RO_BIT(RO_WIDE) | RO_BIT(RO_JSON), NULL, rules_list},
     {"add",
      "--app EXE|'*' --dest NAME|*.NAME|IP|CIDR|'*' "
-     "--action allow|deny|reject " RULE_OPTS,
-     "add a rule", RO_RULE, NULL, rules_add},
+     "--action allow|deny|reject " RULE_OPTS " [--digest pin]",
+     "add a rule (--digest pin: only while the app's file has the SHA-256 "
+     "it has now)",
+     RO_RULE | RO_BIT(RO_DIGEST), NULL, rules_add},
     {"del", "ID", "delete a rule", 0, "ID", rules_del},
     {"enable", "ID", "enable a rule", 0, "ID", rules_enable},
     {"disable", "ID", "disable a rule (kept, but it decides nothing)", 0, "ID",
      rules_disable},
-    {"edit", "ID [--app EXE] [--dest DEST] [--action ACTION] " RULE_OPTS,
-     "change the given fields of a rule", RO_RULE, "ID", rules_edit},
+    {"edit",
+     "ID [--app EXE] [--dest DEST] [--action ACTION] " RULE_OPTS
+     " [--digest pin|none]",
+     "change the given fields of a rule (--digest pin: to the app's file "
+     "as it is now)",
+     RO_RULE | RO_BIT(RO_DIGEST), "ID", rules_edit},
     {"test",
      "--app EXE --dest NAME|IP --port N [--proto tcp|udp|dns] [--uid N] "
      "[--json]",
@@ -190,6 +200,53 @@ rules_parse_uid(struct rules_ctx *ctx, struct rule *r, const char *s)
 	return rule_parse_uid(r, num, err, sizeof(err));
 }
 
+/*
+ * --digest: "pin" puts the SHA-256 of r's app file as it is now in r,
+ * "none" drops a pin.  0, or -1 (said).
+ */
+static int
+rules_pin(struct rules_ctx *ctx, struct rule *r, const char *how)
+{
+	struct digest_cache *dc;
+	uint8_t md[DIGEST_LEN];
+	char hex[DIGEST_HEX_LEN];
+	int fd, rc;
+
+	if (strcmp(how, "none") == 0) {
+		r->digest[0] = '\0';
+		return 0;
+	}
+	if (strcmp(how, "pin") != 0)
+		return cli_bad_value(
+		    &ctx->who, "--digest \"%s\": expected pin or none", how);
+	if (strcmp(r->app, "*") == 0)
+		return cli_bad_value(&ctx->who,
+		                     "--digest pin: pins one app's file; give "
+		                     "--app EXE");
+	if ((fd = open(r->app, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		cli_fail(&ctx->who, "--digest pin: opening %s: %s", r->app,
+		         strerror(errno));
+		return -1;
+	}
+	if ((dc = digest_cache_new()) == NULL) {
+		close(fd);
+		cli_fail(&ctx->who, "--digest pin: out of memory");
+		return -1;
+	}
+	rc = digest_file(dc, fd, r->app, md, NULL);
+	digest_cache_free(dc);
+	close(fd);
+	if (rc != 0) {
+		cli_fail(&ctx->who, "--digest pin: %s cannot be hashed (%s)",
+		         r->app,
+		         rc == 1 ? "not a regular file, or too large"
+		                 : "a read failed");
+		return -1;
+	}
+	snprintf(r->digest, sizeof(r->digest), "%s", digest_hex(md, hex));
+	return 0;
+}
+
 int
 rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 {
@@ -270,7 +327,11 @@ rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 			    a->via, a->via,
 			    ctx->cfg.path[0] ? ctx->cfg.path : "tollgate.conf");
 	}
+	if (a->digest != NULL && rules_pin(ctx, r, a->digest) == -1)
+		return -1;
 	if (rule_check(r, err, sizeof(err)) == -1) {
+		if (a->digest != NULL && r->digest[0] != '\0')
+			return cli_bad_value(&ctx->who, "--digest: %s", err);
 		if (a->via != NULL)
 			return cli_bad_value(&ctx->who,
 			                     "--via only goes with allow");

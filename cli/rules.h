@@ -24,7 +24,7 @@
 /* What the options of one invocation said; NULL when not given. */
 struct rules_args {
 	const char *app, *dest, *uid, *port, *proto, *action, *duration;
-	const char *priority, *note, *via, *list_name;
+	const char *priority, *note, *via, *list_name, *digest;
 	bool json, wide;
 	char **pos; /* positional arguments after the action */
 	int n_pos;

@@ -87,6 +87,11 @@ rules_json_rule(FILE *out, const struct rule *r, int64_t n_names)
 		cli_json_str(out, r->via);
 	else
 		fputs("null", out);
+	fputs(",\"digest\":", out);
+	if (r->digest[0] != '\0')
+		cli_json_str(out, r->digest);
+	else
+		fputs("null", out);
 	fputc('}', out);
 }
 

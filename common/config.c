@@ -1387,6 +1387,13 @@ static const struct config_key config_keys[] = {
         .print = print_default_action,
     },
     {
+        .name = "distrust_preload",
+        .expected = "yes or no",
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, distrust_preload),
+    },
+    {
         .name = "peek_timeout",
         .expected = "a duration of at least 10ms, like 500ms, 3s or 1m",
         .parse = parse_duration_key,

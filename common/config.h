@@ -128,6 +128,9 @@ struct config {
 	struct sockaddr_storage transparent_listen[CONFIG_MAX_LISTEN];
 	size_t n_transparent;
 	enum action default_action;
+	/* A process started with LD_PRELOAD, LD_LIBRARY_PATH or LD_AUDIT
+	 * matches no rule for its exe (proxyd/attr.h attr_rule_exe()). */
+	bool distrust_preload;
 	unsigned peek_timeout_ms;
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;

@@ -51,6 +51,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "proxyd/attr.h"
+#include "proxyd/attrenv.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
 #define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
@@ -112,6 +113,10 @@ struct attr {
 	struct attr_user_ent users[ATTR_USERS_SIZE];
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
+	struct digest_cache *dc;
+	bool has_userns; /* userns_* is tollgated's own user namespace */
+	dev_t userns_dev;
+	ino_t userns_ino;
 	struct attr_stats st;
 	char buf[ATTR_NL_BUFSIZE]
 	    __attribute__((aligned(__alignof__(struct nlmsghdr))));
@@ -143,8 +148,9 @@ static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
 static int attr_diag_has_owner(const struct nlmsghdr *);
-static int attr_find(struct attr *, unsigned long, uid_t, struct app *);
-static void attr_owner(struct attr *, uid_t, unsigned long, struct app *);
+static int attr_find(struct attr *, unsigned long, uid_t, bool, struct app *);
+static int attr_find_first(struct attr *, unsigned long, uid_t, struct app *);
+static void attr_owner(struct attr *, uid_t, unsigned long, bool, struct app *);
 static int attr_scan_pid(struct attr *, struct attr_proc *, struct attr_scan *,
                          size_t, bool *);
 static int attr_proc_open(struct attr *, struct attr_proc *);
@@ -155,7 +161,13 @@ static int attr_check_fd(struct attr *, int, int, struct attr_scan *);
 static int attr_int_cmp(const void *, const void *);
 static int attr_open_pid(struct attr *, const char *);
 static ssize_t attr_mru_index(const struct attr *, pid_t);
-static int attr_fill(struct attr_proc *, struct app *);
+static int attr_fill(struct attr *, struct attr_proc *, struct app *);
+static unsigned attr_identity(struct attr *, int, pid_t, const char *,
+                              struct app *);
+static bool attr_preload(int, pid_t);
+static void attr_holders(struct attr *, struct attr_scan *, uid_t,
+                         struct app *);
+static void attr_holder_add(struct app *, pid_t, const char *, unsigned);
 static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
                           struct app *);
 static void attr_seen_note(struct attr *, const char *, size_t, pid_t, int);
@@ -174,6 +186,7 @@ attr_new(void)
 {
 	struct attr *a;
 	struct timeval tv;
+	struct stat ns;
 	int saved;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL) {
@@ -199,6 +212,18 @@ attr_new(void)
 		log_error("attr: opendir /proc: %s", strerror(errno));
 		goto fail;
 	}
+	if ((a->dc = digest_cache_new()) == NULL)
+		goto fail;
+	/* Read before any privilege is dropped; a process in another user
+	 * namespace than this one is flagged. */
+	if (stat("/proc/self/ns/user", &ns) == 0) {
+		a->has_userns = true;
+		a->userns_dev = ns.st_dev;
+		a->userns_ino = ns.st_ino;
+	} else
+		log_warn("attr: stat /proc/self/ns/user: %s; processes in "
+		         "other user namespaces are not flagged",
+		         strerror(errno));
 	if (attr_probe(a) == -1)
 		goto fail;
 	return a;
@@ -221,6 +246,7 @@ attr_free(struct attr *a)
 		closedir(a->proc);
 	while (a->n_mru > 0)
 		attr_mru_drop(a, a->n_mru - 1);
+	digest_cache_free(a->dc);
 	free(a);
 }
 
@@ -241,20 +267,21 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	a->st.lookups++;
 	if (attr_diag(a, client, dst, &uid, &inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, app);
+	attr_owner(a, uid, inode, true, app);
 	return 0;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
- * holds it. */
+ * holds it (and, with holders, the other programs that hold it too). */
 static void
-attr_owner(struct attr *a, uid_t uid, unsigned long inode, struct app *app)
+attr_owner(struct attr *a, uid_t uid, unsigned long inode, bool holders,
+           struct app *app)
 {
 	app->uid_known = true;
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
 	/* An orphaned socket (its process closed it) has no inode. */
-	if (inode == 0 || attr_find(a, inode, uid, app) == -1)
+	if (inode == 0 || attr_find(a, inode, uid, holders, app) == -1)
 		a->st.no_process++;
 }
 
@@ -376,7 +403,7 @@ attr_lookup_udp(struct attr *a, const struct sockaddr *client, struct app *app)
 	memset(app, 0, sizeof(*app));
 	if (attr_diag_udp(a, client, &uid, &inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, app);
+	attr_owner(a, uid, inode, false, app);
 	return 0;
 }
 
@@ -396,7 +423,7 @@ attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app)
 		a->st.no_process++;
 		return 0;
 	}
-	if (attr_fill(&p, app) == -1)
+	if (attr_fill(a, &p, app) == -1)
 		a->st.no_process++;
 	attr_proc_close(&p);
 	return 0;
@@ -770,7 +797,207 @@ attr_diag_has_owner(const struct nlmsghdr *nlh)
  * 0 when found and read, -1 when not (app->known stays false).
  */
 static int
-attr_find(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
+attr_find(struct attr *a, unsigned long inode, uid_t uid, bool holders,
+          struct app *app)
+{
+	char want[ATTR_LINK_MAX];
+	struct attr_scan scan;
+	int r;
+
+	if (attr_find_first(a, inode, uid, app) == -1)
+		return -1;
+	if (!holders)
+		return 0;
+	r = snprintf(want, sizeof(want), "socket:[%lu]", inode);
+	memset(&scan, 0, sizeof(scan));
+	scan.want = want;
+	scan.wantlen = (size_t)r;
+	scan.hint = -1;
+	scan.below = INT_MAX;
+	attr_holders(a, &scan, uid, app);
+	return 0;
+}
+
+/*
+ * The other processes holding scan->want, besides app->pid (see attr.h
+ * for which are read and what it costs): those that run another program
+ * are added to app->others.
+ */
+static void
+attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
+{
+	char exe[PATH_MAX], mine[PATH_MAX];
+	struct attr_proc tmp;
+	struct dirent *de;
+	struct stat st;
+	uint64_t scanned = a->st.procs_scanned, links = a->st.links_read;
+	unsigned flags;
+	size_t i;
+	bool whole;
+	pid_t pid;
+
+	rewinddir(a->proc);
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(a->proc)) == NULL)
+			break;
+		if ((pid = attr_parse_pid(de->d_name)) == -1 || pid == app->pid)
+			continue;
+		if (fstatat(dirfd(a->proc), de->d_name, &st, 0) == -1)
+			continue; /* exited */
+		if (st.st_uid != uid)
+			continue;
+		tmp.pid = pid;
+		tmp.hint = tmp.pfd = tmp.cmd = -1;
+		tmp.fds = NULL;
+		if (attr_scan_pid(a, &tmp, scan, 0, &whole) == 1 &&
+		    attr_read_exe(tmp.pfd, pid, exe, sizeof(exe)) == 0) {
+			flags = attr_identity(a, tmp.pfd, pid, exe, NULL);
+			attr_holder_add(app, pid, exe, flags);
+		}
+		attr_proc_close(&tmp);
+	}
+	/* Counted apart: the other counters tell how the first was found. */
+	a->st.holder_scans += a->st.procs_scanned - scanned;
+	a->st.holder_links += a->st.links_read - links;
+	a->st.procs_scanned = scanned;
+	a->st.links_read = links;
+	if (errno != 0)
+		log_error("attr: readdir /proc looking for more holders of "
+		          "%s: %s",
+		          scan->want, strerror(errno));
+	if (app->n_others > 0)
+		attr_copy_printable(mine, sizeof(mine), app->exe);
+	for (i = 0; i < app->n_others; i++) {
+		attr_copy_printable(exe, sizeof(exe), app->others[i].exe);
+		log_info("attr: %s of pid %ld (%s) is held by pid %ld (%s) too",
+		         scan->want, (long)app->pid, mine,
+		         (long)app->others[i].pid, exe[0] != '\0' ? exe : "?");
+	}
+	if (app->flags & APP_F_HOLDERS_MORE)
+		log_info("attr: %s of pid %ld is held by more than %d programs",
+		         scan->want, (long)app->pid, ATTR_HOLDERS_MAX);
+}
+
+/* Another holder: kept in app->others unless it runs app's program or
+ * one kept already. */
+static void
+attr_holder_add(struct app *app, pid_t pid, const char *exe, unsigned flags)
+{
+	const unsigned id = APP_F_NOT_INSTALLED | APP_F_PRELOAD;
+	struct app_holder *h;
+	const char *kept;
+	size_t i;
+
+	flags &= id;
+	if (strcmp(exe, app->exe) == 0 && flags == (app->flags & id))
+		return;
+	kept = strlen(exe) < sizeof(h->exe) ? exe : "";
+	for (i = 0; i < app->n_others; i++)
+		if (strcmp(app->others[i].exe, kept) == 0 &&
+		    app->others[i].flags == flags)
+			return;
+	app->flags |= APP_F_SHARED;
+	if (app->n_others == ATTR_HOLDERS_MAX - 1) {
+		app->flags |= APP_F_HOLDERS_MORE;
+		return;
+	}
+	h = &app->others[app->n_others++];
+	h->pid = pid;
+	h->flags = flags;
+	memcpy(h->exe, kept, strlen(kept) + 1);
+}
+
+/*
+ * What the process of directory pfd is beyond its exe path: APP_F_* of
+ * attr.h but SHARED.  With app, its digest too.
+ */
+static unsigned
+attr_identity(struct attr *a, int pfd, pid_t pid, const char *exe,
+              struct app *app)
+{
+	struct stat run, inst, ns;
+	unsigned flags = 0;
+	bool ran, hashed;
+	char what[64];
+	int fd;
+
+	/* The file the process runs, through its own mount namespace. */
+	ran = fstatat(pfd, "exe", &run, 0) == 0;
+	if (!ran || stat(exe, &inst) == -1 || inst.st_dev != run.st_dev ||
+	    inst.st_ino != run.st_ino)
+		flags |= APP_F_NOT_INSTALLED;
+	if (a->has_userns && fstatat(pfd, "ns/user", &ns, 0) == 0 &&
+	    (ns.st_dev != a->userns_dev || ns.st_ino != a->userns_ino))
+		flags |= APP_F_USERNS;
+	if (attr_preload(pfd, pid))
+		flags |= APP_F_PRELOAD;
+	if (app == NULL || !ran || !S_ISREG(run.st_mode))
+		return flags;
+	if (digest_cached(a->dc, &run, app->digest) == 0) {
+		app->has_digest = true;
+		return flags;
+	}
+	snprintf(what, sizeof(what), "/proc/%ld/exe", (long)pid);
+	if ((fd = openat(pfd, "exe", O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		log_warn("attr: open %s: %s", what, strerror(errno));
+		return flags;
+	}
+	app->has_digest =
+	    digest_file(a->dc, fd, what, app->digest, &hashed) == 0;
+	if (hashed)
+		a->st.digests++;
+	close(fd);
+	return flags;
+}
+
+/* Whether the environment of the process of directory pfd preloads
+ * (attrenv.h); false when it cannot be read. */
+static bool
+attr_preload(int pfd, pid_t pid)
+{
+	uint8_t buf[4096];
+	struct attrenv e;
+	size_t total = 0, want;
+	ssize_t n;
+	int fd;
+
+	if ((fd = openat(pfd, "environ", O_RDONLY | O_CLOEXEC)) == -1) {
+		log_debug("attr: open /proc/%ld/environ: %s", (long)pid,
+		          strerror(errno));
+		return false;
+	}
+	attrenv_init(&e);
+	while (!attrenv_found(&e)) {
+		/* One byte past the bound tells an environment too long. */
+		want = total < ATTRENV_READ_MAX ? ATTRENV_READ_MAX - total : 1;
+		if (want > sizeof(buf))
+			want = sizeof(buf);
+		n = read(fd, buf, want);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			log_debug("attr: read /proc/%ld/environ: %s", (long)pid,
+			          strerror(errno));
+		if (n <= 0)
+			break;
+		if (total >= ATTRENV_READ_MAX) {
+			log_info("attr: pid %ld: environment longer than %d "
+			         "bytes, taken as preloading",
+			         (long)pid, ATTRENV_READ_MAX);
+			close(fd);
+			return true;
+		}
+		attrenv_feed(&e, buf, (size_t)n);
+		total += (size_t)n;
+	}
+	close(fd);
+	return attrenv_found(&e);
+}
+
+/* The process holding the socket, found fastest first (see above). */
+static int
+attr_find_first(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 {
 	char want[ATTR_LINK_MAX];
 	pid_t deep[ATTR_MRU_SIZE];
@@ -884,7 +1111,7 @@ attr_proc_found(struct attr *a, struct attr_proc *p, int fd, struct app *app)
 {
 	int r;
 
-	r = attr_fill(p, app);
+	r = attr_fill(a, p, app);
 	p->hint = fd;
 	attr_mru_front(a, p);
 	return r;
@@ -1158,7 +1385,7 @@ attr_int_cmp(const void *x, const void *y)
  * (argv[0] NULL) costs those few tries and is taken as it is.
  */
 static int
-attr_fill(struct attr_proc *p, struct app *app)
+attr_fill(struct attr *a, struct attr_proc *p, struct app *app)
 {
 	int pfd = p->pfd;
 	pid_t pid = p->pid;
@@ -1184,6 +1411,7 @@ attr_fill(struct attr_proc *p, struct app *app)
 	}
 	app->pid = pid;
 	app->known = true;
+	app->flags = attr_identity(a, pfd, pid, app->exe, app);
 	return 0;
 
 fail:
@@ -1442,4 +1670,30 @@ attr_app_alive(const struct app *app)
 	p = strrchr(buf, ')');
 	return p != NULL && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X' &&
 	       p[2] != 'x';
+}
+
+const char *
+attr_rule_exe(const char *exe, unsigned flags, bool distrust_preload)
+{
+	if (exe == NULL || exe[0] == '\0' ||
+	    (flags & (APP_F_NOT_INSTALLED | APP_F_CHANGED)) ||
+	    (distrust_preload && (flags & APP_F_PRELOAD)))
+		return NULL;
+	return exe;
+}
+
+const char *
+attr_app_label(const struct app *app, bool distrust_preload, char *buf,
+               size_t len)
+{
+	const char *why = "";
+
+	if (app->flags & APP_F_NOT_INSTALLED)
+		why = " (not the installed file)";
+	else if (distrust_preload && (app->flags & APP_F_PRELOAD))
+		why = " (with LD_PRELOAD)";
+	else if (app->flags & APP_F_CHANGED)
+		why = " (changed since the rule was made)";
+	snprintf(buf, len, "%s%s", app->exe, why);
+	return buf;
 }

@@ -293,7 +293,8 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 	}
 	if (app->known) {
 		d->pid = app->pid;
-		snprintf(d->app, sizeof(d->app), "%s", app->exe);
+		attr_app_label(app, b->pd->cfg.distrust_preload, d->app,
+		               sizeof(d->app));
 		snprintf(d->cmdline, sizeof(d->cmdline), "%s", app->cmdline);
 	}
 	if (ask->name != NULL && ask->source != NAME_NONE)
@@ -318,9 +319,12 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 			d->scopes |= 1u << CTL_SCOPE_DOMAIN;
 		}
 	}
-	/* A rule needs an app: an unknown process is answered once. */
+	/* A rule needs an app: an unknown process, or one no rule for its
+	 * exe may match (attr_rule_exe()), is answered once. */
 	d->durations = 1u << CTL_DUR_ONCE;
-	if (app->known && app->uid_known)
+	if (app->known && app->uid_known &&
+	    attr_rule_exe(app->exe, app->flags, b->pd->cfg.distrust_preload) !=
+	        NULL)
 		d->durations |= 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
 		                1u << CTL_DUR_FOREVER;
 }

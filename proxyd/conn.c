@@ -885,6 +885,39 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /* --- the decision --------------------------------------------------------- */
 
+/*
+ * A socket that other programs hold too (attr.h APP_F_SHARED): each of
+ * them is judged as c's app was (q, which e decided), and the connection
+ * goes only where a rule allows every one.  True when that settles it (a
+ * deny, verdict and reason set); false when e's verdict stands.
+ */
+static bool
+conn_judge_shared(struct conn *c, struct rules_query *q,
+                  const struct rules_entry *e)
+{
+	const struct app *app = c->app;
+	const struct rules_entry *o = NULL;
+	size_t i;
+
+	if (!app->known || !(app->flags & APP_F_SHARED) ||
+	    (e != NULL && e->action != ACTION_ALLOW))
+		return false;
+	for (i = 0; i < app->n_others && e != NULL; i++) {
+		q->app = attr_rule_exe(app->others[i].exe, app->others[i].flags,
+		                       c->pd->cfg.distrust_preload);
+		if ((o = rulesvc_decide(c->pd, q, NULL)) == NULL ||
+		    o->action != ACTION_ALLOW)
+			break;
+	}
+	if (e != NULL && i == app->n_others &&
+	    !(app->flags & APP_F_HOLDERS_MORE))
+		return false;
+	c->verdict = ACTION_DENY;
+	c->reason = REASON_SHARED_SOCKET;
+	c->rule_id = o != NULL && o->action != ACTION_ALLOW ? o->id : 0;
+	return true;
+}
+
 /* Ask the rules about a connection that peeked cleanly: true when a rule
  * decides (verdict, reason and rule_id set). */
 static bool
@@ -892,9 +925,13 @@ conn_judge(struct conn *c)
 {
 	const struct rules_entry *e;
 	struct rules_query q;
+	bool pin_missed = false;
 
+	c->app->flags &= ~APP_F_CHANGED; /* judged anew after a change */
 	memset(&q, 0, sizeof(q));
-	q.app = c->app->known ? c->app->exe : NULL;
+	q.app = c->app->known ? attr_rule_exe(c->app->exe, c->app->flags,
+	                                      c->pd->cfg.distrust_preload)
+	                      : NULL;
 	q.has_uid = c->app->uid_known;
 	q.uid = c->app->uid;
 	q.name = conn_name(c);
@@ -904,7 +941,15 @@ conn_judge(struct conn *c)
 	q.port = c->port;
 	q.proto = RPROTO_TCP;
 	q.now = time(NULL);
+	q.digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
+	q.pin_missed = &pin_missed;
 	e = rulesvc_decide(c->pd, &q, NULL);
+	q.digest = NULL; /* the other holders' files are not hashed */
+	q.pin_missed = NULL;
+	if (e == NULL && pin_missed && c->app->known)
+		c->app->flags |= APP_F_CHANGED; /* the prompt says so */
+	if (conn_judge_shared(c, &q, e))
+		return true;
 	if (e == NULL)
 		return false;
 	c->verdict = e->action;

@@ -257,12 +257,15 @@ dnsstub_answer(struct dnsstub *stub, const struct dnsfwd_origin *o,
 		goto send;
 	}
 	memset(&rq, 0, sizeof(rq));
-	rq.app = app->known ? app->exe : NULL;
+	rq.app = app->known ? attr_rule_exe(app->exe, app->flags,
+	                                    pd->cfg.distrust_preload)
+	                    : NULL;
 	rq.has_uid = app->uid_known;
 	rq.uid = app->uid;
 	rq.name = q->name;
 	rq.proto = RPROTO_DNS;
 	rq.now = time(NULL);
+	rq.digest = app->known && app->has_digest ? app->digest : NULL;
 	e = rulesvc_decide(pd, &rq, NULL);
 	if (e != NULL && e->action != ACTION_ALLOW) {
 		pd->dns_stats.denied++;

@@ -21,6 +21,8 @@
 #include "proxyd/eventlog.h"
 #include "store/store.h"
 
+#define EVENTLOG_FLAGS_MAX 160 /* the log line's flags=, every word */
+
 struct evitem {
 	struct event_row *row; /* a decision or a gap; NULL: a close */
 	struct event_close close;
@@ -392,6 +394,22 @@ eventlog_queue_close(struct proxyd *pd, int64_t conn_id,
 	pthread_mutex_unlock(&el->lock);
 }
 
+/* The flags of a decision: its own, and what attribution found. */
+static unsigned
+decision_flags(const struct decision *d)
+{
+	unsigned f = d->flags, af;
+
+	if (d->app == NULL || !d->app->known)
+		return f;
+	af = d->app->flags;
+	f |= af & APP_F_NOT_INSTALLED ? EVENT_F_NOT_INSTALLED : 0;
+	f |= af & APP_F_PRELOAD ? EVENT_F_PRELOAD : 0;
+	f |= af & APP_F_USERNS ? EVENT_F_USERNS : 0;
+	f |= af & APP_F_SHARED ? EVENT_F_SHARED : 0;
+	return f;
+}
+
 /* The event row of a decision. */
 static struct event_row *
 decision_row(const struct decision *d)
@@ -410,6 +428,8 @@ decision_row(const struct decision *d)
 		snprintf(ev->exe, sizeof(ev->exe), "%s", d->app->exe);
 		snprintf(ev->cmdline, sizeof(ev->cmdline), "%s",
 		         d->app->cmdline);
+		if (d->app->has_digest)
+			digest_hex(d->app->digest, ev->sha256);
 	}
 	if (d->app != NULL && d->app->uid_known) {
 		ev->has_uid = true;
@@ -433,16 +453,30 @@ decision_row(const struct decision *d)
 	ev->decider = reason_decider(d->reason);
 	ev->rule_id = d->rule_id;
 	snprintf(ev->upstream, sizeof(ev->upstream), "%s", d->upstream);
-	ev->flags = d->flags;
+	ev->flags = decision_flags(d);
 	ev->bytes_up = ev->bytes_down = ev->duration_ms = -1;
 	return ev;
+}
+
+/* Append a flag's word to the log line's flags (EVENTLOG_FLAGS_MAX bytes): the
+ * event's words, but "unknown-process" as the log has always said. */
+static void
+decision_flag_word(const char *word, void *arg)
+{
+	char *flags = arg;
+	size_t off = strlen(flags);
+
+	snprintf(flags + off, EVENTLOG_FLAGS_MAX - off, "%s%s",
+	         off > 0 ? "," : "",
+	         strcmp(word, "unknown") == 0 ? "unknown-process" : word);
 }
 
 /* A decision's log line.  d->app and d->peek may be NULL. */
 static void
 decision_log(const struct decision *d)
 {
-	char line[EVENTLOG_LINE_MAX], num[32], a[ADDR_STRLEN], flags[64];
+	char line[EVENTLOG_LINE_MAX], num[32], a[ADDR_STRLEN],
+	    flags[EVENTLOG_FLAGS_MAX];
 	const struct app *app = d->app;
 	const struct peek_info *peek = d->peek;
 	size_t off = 0;
@@ -486,10 +520,8 @@ decision_log(const struct decision *d)
 	       name_source_str(peek != NULL ? peek->source : NAME_NONE));
 	log_kv(line, sizeof(line), &off, "proto",
 	       peek != NULL && peek->proto != NULL ? peek->proto : "none");
-	snprintf(
-	    flags, sizeof(flags), "%s%s%s", d->flags & EVENT_F_ECH ? "ech" : "",
-	    (d->flags & EVENT_F_ECH) && (d->flags & EVENT_F_UNKNOWN) ? "," : "",
-	    d->flags & EVENT_F_UNKNOWN ? "unknown-process" : "");
+	flags[0] = '\0';
+	event_flags_each(decision_flags(d), decision_flag_word, flags);
 	if (flags[0] != '\0')
 		log_kv(line, sizeof(line), &off, "flags", flags);
 	if (app != NULL && app->known)

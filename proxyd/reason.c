@@ -26,6 +26,7 @@ static const struct {
     [REASON_UDP_NOT_PROXIED] = {"udp-not-proxied", DECIDER_UDP},
     [REASON_ENCRYPTED_DNS] = {"encrypted-dns", DECIDER_ENCDNS},
     [REASON_OVERLOAD_USER] = {"overload-user", DECIDER_OVERLOAD},
+    [REASON_SHARED_SOCKET] = {"shared-socket", DECIDER_SHARED},
 };
 
 const char *

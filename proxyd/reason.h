@@ -35,6 +35,8 @@ enum reason {
 	REASON_OVERLOAD_USER,   /* its user has max_pending_per_user
 	                         * connections in the peek and attribution
 	                         * stages already */
+	REASON_SHARED_SOCKET,   /* other programs hold the socket too, and
+	                         * not every one of them is allowed */
 	REASON_COUNT
 };
 

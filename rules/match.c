@@ -25,7 +25,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/digest.h"
 #include "common/errbuf.h"
+#include "common/hex.h"
 #include "rules/match.h"
 
 #define IX_ARENA_BLOCK 65536
@@ -449,6 +451,21 @@ ix_name_add(struct rules_index *idx, uint32_t app, const char *name)
 	return (uint32_t)(idx->n_names - 1);
 }
 
+_Static_assert(RULE_DIGEST_HEX + 1 == DIGEST_HEX_LEN,
+               "a rule's digest is digest_hex()'s text");
+
+/* Whether d is RULE_DIGEST_HEX hex digits and its end. */
+static bool
+ix_digest_ok(const char *d)
+{
+	size_t i;
+
+	for (i = 0; i < RULE_DIGEST_HEX; i++)
+		if (hex_digit((unsigned char)d[i]) == -1)
+			return false;
+	return d[i] == '\0';
+}
+
 /* A rule the index can take: 0, or -1 + err naming it. */
 static int
 ix_rule_check(const struct rule *r, char *err, size_t errlen)
@@ -470,6 +487,8 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 		what = "bad address family or prefix";
 	else if (r->dest_kind < DEST_ANY || r->dest_kind > DEST_LIST)
 		what = "bad destination kind";
+	else if (r->digest[0] != '\0' && !ix_digest_ok(r->digest))
+		what = "bad digest";
 	if (what == NULL)
 		return 0;
 	return errbuf_set(err, errlen, "rule %lld: %s", (long long)r->id, what);
@@ -478,6 +497,8 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 static void
 ix_entry_fill(struct rules_entry *e, const struct rule *r, uint32_t slot)
 {
+	size_t i;
+
 	memset(e, 0, sizeof(*e));
 	e->id = r->id;
 	e->slot = slot;
@@ -498,6 +519,10 @@ ix_entry_fill(struct rules_entry *e, const struct rule *r, uint32_t slot)
 	e->updated = r->updated;
 	e->last_hit = r->last_hit;
 	e->hits = r->hits;
+	e->pinned = r->digest[0] != '\0';
+	for (i = 0; e->pinned && i < sizeof(e->digest); i++)
+		e->digest[i] = (uint8_t)(hex_digit(r->digest[2 * i]) << 4 |
+		                         hex_digit(r->digest[2 * i + 1]));
 }
 
 /*
@@ -923,6 +948,8 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
 	out->updated = e->updated;
 	out->hits = e->hits;
 	out->last_hit = e->last_hit;
+	if (e->pinned)
+		digest_hex(e->digest, out->digest);
 	snprintf(out->note, sizeof(out->note), "%s", e->note);
 	snprintf(out->via, sizeof(out->via), "%s", e->via);
 }
@@ -1026,6 +1053,13 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 		return false;
 	if (e->proto != RPROTO_ANY && e->proto != q->proto)
 		return false;
+	if (e->pinned &&
+	    (q->digest == NULL ||
+	     memcmp(e->digest, q->digest, sizeof(e->digest)) != 0)) {
+		if (q->pin_missed != NULL)
+			*q->pin_missed = true;
+		return false;
+	}
 	return true;
 }
 

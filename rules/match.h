@@ -44,6 +44,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "common/digest.h" /* DIGEST_LEN */
 #include "rules/rule.h"
 
 #define RULES_EXPLAIN_MAX 1024       /* rules_explain.text, with its NUL */
@@ -113,6 +114,8 @@ struct rules_entry {
 	uint64_t hits; /* as loaded; live counts are the caller's */
 	const char *note;
 	const char *via; /* the route of an allow rule; "" when none */
+	bool pinned;     /* matches only a file of this SHA-256: */
+	uint8_t digest[DIGEST_LEN];
 };
 
 /* A question: who connects where. */
@@ -130,6 +133,12 @@ struct rules_query {
 	enum rule_proto proto;       /* RPROTO_TCP, _UDP or _DNS */
 	time_t now;                  /* a DUR_UNTIL rule matches while now <
 	                              * expires */
+	const uint8_t *digest;       /* the SHA-256 of the file the process
+	                              * runs (DIGEST_LEN bytes), or NULL: no pinned
+	                              * rule matches */
+	bool *pin_missed;            /* when not NULL, set to true when a
+	                              * rule pinned to another digest would
+	                              * have matched but for its pin */
 };
 
 /* The precedence steps, as numbered above. */

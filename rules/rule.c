@@ -16,6 +16,7 @@
 #include <idn2.h>
 
 #include "common/errbuf.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "common/quote.h"
 #include "rules/rule.h"
@@ -43,13 +44,14 @@ enum rule_key {
 	KEY_HITS,
 	KEY_LAST_HIT,
 	KEY_NOTE,
+	KEY_DIGEST,
 	KEY_COUNT
 };
 
 static const char *const rule_keys[KEY_COUNT] = {
     "id",      "app",  "uid",      "dest",     "port",    "proto",
     "action",  "via",  "duration", "priority", "enabled", "created",
-    "updated", "hits", "last_hit", "note",
+    "updated", "hits", "last_hit", "note",     "digest",
 };
 
 /*
@@ -702,6 +704,8 @@ rule_format(const struct rule *r, char *buf, size_t len)
 	log_kv(buf, len, &off, "action", action_name(r->action));
 	if (r->via[0] != '\0')
 		log_kv(buf, len, &off, "via", r->via);
+	if (r->digest[0] != '\0')
+		log_kv(buf, len, &off, "digest", r->digest);
 	log_kv(buf, len, &off, "duration", rule_duration_str(r, v, sizeof(v)));
 	snprintf(v, sizeof(v), "%d", r->priority);
 	log_kv(buf, len, &off, "priority", v);
@@ -801,6 +805,8 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 		return 0;
 	case KEY_VIA:
 		return rule_parse_via(r, v, err, errlen);
+	case KEY_DIGEST:
+		return rule_parse_digest(r, v, err, errlen);
 	case KEY_DURATION:
 		if (strcmp(v, "once") != 0 && strcmp(v, "restart") != 0 &&
 		    strcmp(v, "forever") != 0 && strncmp(v, "until:", 6) != 0)
@@ -926,8 +932,36 @@ rule_parse_via(struct rule *r, const char *s, char *err, size_t errlen)
 }
 
 int
+rule_parse_digest(struct rule *r, const char *s, char *err, size_t errlen)
+{
+	char d[RULE_DIGEST_HEX + 1];
+	size_t i;
+
+	if (s[0] == '\0' || strcmp(s, "none") == 0) {
+		r->digest[0] = '\0';
+		return 0;
+	}
+	for (i = 0; i < RULE_DIGEST_HEX && s[i] != '\0'; i++) {
+		if (hex_digit((unsigned char)s[i]) == -1)
+			break;
+		d[i] = "0123456789abcdef"[hex_digit((unsigned char)s[i])];
+	}
+	if (i != RULE_DIGEST_HEX || s[i] != '\0')
+		return errbuf_set(err, errlen,
+		                  "digest: \"%.70s\" is not %d hex digits "
+		                  "(a SHA-256) or none",
+		                  s, RULE_DIGEST_HEX);
+	d[i] = '\0';
+	memcpy(r->digest, d, sizeof(d));
+	return 0;
+}
+
+int
 rule_check(const struct rule *r, char *err, size_t errlen)
 {
+	if (r->digest[0] != '\0' && strcmp(r->app, "*") == 0)
+		return errbuf_set(err, errlen,
+		                  "digest: pins one app's file, not any app's");
 	if (r->via[0] != '\0' && r->action != ACTION_ALLOW)
 		return errbuf_set(err, errlen,
 		                  "via: only goes with action=allow (a %s rule "
@@ -951,7 +985,8 @@ rule_equal(const struct rule *a, const struct rule *b)
 	       a->priority == b->priority && a->enabled == b->enabled &&
 	       a->created == b->created && a->updated == b->updated &&
 	       a->hits == b->hits && a->last_hit == b->last_hit &&
-	       strcmp(a->note, b->note) == 0 && strcmp(a->via, b->via) == 0;
+	       strcmp(a->note, b->note) == 0 && strcmp(a->via, b->via) == 0 &&
+	       strcmp(a->digest, b->digest) == 0;
 }
 
 bool

@@ -19,7 +19,7 @@
  *        created=2026-11-28T12:00:00Z note="work proxy"
  * An allow rule may name its route: via=direct, via=upstream or via=NAME
  * (the upstream.NAME key of tollgate.conf), written after action only
- * when the rule has one.
+ * when the rule has one.  A pinned rule has digest=HEX after that.
  * A list rule has dest=list:NAME; its names follow as lines
  *   list NAME example.org
  * rules/ never includes anything from proxyd/ or prompt/.
@@ -42,6 +42,7 @@
 #define RULE_PRIORITY_MIN  (-1000000)
 #define RULE_PRIORITY_MAX  1000000
 #define RULE_DURATION_MAX  (10 * 365 * 86400) /* longest "30m"/"2h"/"7d" */
+#define RULE_DIGEST_HEX    64                 /* a SHA-256 in hex */
 /* The longest rule_format() line: the app with every byte escaped ("\\"),
  * the note with every byte escaped ("\xNN"), and the rest. */
 #define RULE_LINE_MAX (2 * RULE_APP_MAX + 4 * RULE_NOTE_MAX + 1024)
@@ -96,6 +97,11 @@ struct rule {
 	 * NAME (config_upstream_find()); "" when the rule does not say (the
 	 * default upstream).  Always "" unless action is ACTION_ALLOW. */
 	char via[CONFIG_UPSTREAM_NAME_MAX + 1];
+	/* The SHA-256 of the app's file when the rule was made ("tollgate
+	 * rules add --digest pin"), RULE_DIGEST_HEX lower-case hex digits:
+	 * the rule matches only a process running a file of that digest.
+	 * "" when not pinned.  Only with an app other than "*". */
+	char digest[RULE_DIGEST_HEX + 1];
 };
 
 /* Defaults: app "*", dest any, any port and protocol, deny, forever,
@@ -115,6 +121,8 @@ void rule_init(struct rule *r);
  *   uid:      a number, or "any" (or "*").
  *   app:      "*" or an absolute path without control bytes, shorter
  *             than RULE_APP_MAX.
+ *   digest:   RULE_DIGEST_HEX hex digits (stored lower case), or "" or
+ *             "none": not pinned.
  *   via:      "direct", "upstream", or a NAME as config_upstream_name_ok()
  *             takes it; "" drops the via (the default upstream).  Whether
  *             such an upstream is configured is the daemon's to check.
@@ -134,11 +142,12 @@ int rule_parse_duration(struct rule *r, const char *s, time_t now, char *err,
                         size_t errlen);
 int rule_parse_app(struct rule *r, const char *s, char *err, size_t errlen);
 int rule_parse_via(struct rule *r, const char *s, char *err, size_t errlen);
+int rule_parse_digest(struct rule *r, const char *s, char *err, size_t errlen);
 
 /*
  * What no single field shows: a via only on an allow rule (a rule that
- * blocks goes nowhere).  Returns 0, or -1 + err ("via: only goes with
- * action=allow ...").
+ * blocks goes nowhere); a digest only on a rule for one app.  Returns 0, or -1
+ * + err ("via: only goes with action=allow ...").
  */
 int rule_check(const struct rule *r, char *err, size_t errlen);
 
@@ -161,17 +170,17 @@ const char *rule_duration_str(const struct rule *r, char *buf, size_t len);
 /*
  * The text form.  rule_format() writes one "rule ..." line (no newline)
  * with every field, in this order:
- *   id app uid dest port proto action via duration priority enabled
- *   created updated hits last_hit note
- * (uid=any when none; via only when not ""; times as rule_time_str(), "-"
- * for 0; enabled=yes|no; duration as rule_duration_str()).  A buffer of
- * RULE_LINE_MAX always holds a rule whose app passed rule_parse_app().
- * rule_parse_line() reads one back: fields it does not find keep rule_init()
- * defaults; an unknown key, a key given twice, a bad value or a rule
- * rule_check() refuses is an error naming the key.  A relative duration ("30m")
- * is for typing only: the text form takes once, restart, forever or until:TIME.
- * rule_format() then rule_parse_line() gives rule_equal() rules. Returns 0, or
- * -1 + err (*r then partly filled: throw it away).
+ *   id app uid dest port proto action via digest duration priority
+ *   enabled created updated hits last_hit note
+ * (uid=any when none; via and digest only when not ""; times as
+ * rule_time_str(), "-" for 0; enabled=yes|no; duration as rule_duration_str()).
+ * A buffer of RULE_LINE_MAX always holds a rule whose app passed
+ * rule_parse_app(). rule_parse_line() reads one back: fields it does not find
+ * keep rule_init() defaults; an unknown key, a key given twice, a bad value or
+ * a rule rule_check() refuses is an error naming the key.  A relative duration
+ * ("30m") is for typing only: the text form takes once, restart, forever or
+ * until:TIME. rule_format() then rule_parse_line() gives rule_equal() rules.
+ * Returns 0, or -1 + err (*r then partly filled: throw it away).
  */
 void rule_format(const struct rule *r, char *buf, size_t len);
 int rule_parse_line(struct rule *r, const char *line, char *err, size_t errlen);

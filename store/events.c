@@ -39,12 +39,11 @@ static const char *const decider_words[] = {
     [DECIDER_FAKEIP] = "fakeip-unmapped",
     [DECIDER_UDP] = "udp-not-proxied",
     [DECIDER_ENCDNS] = "encrypted-dns",
+    [DECIDER_SHARED] = "shared-socket",
 };
 static const char *const flag_words[] = {
-    "ech",
-    "mismatch",
-    "unknown",
-    "encrypted-dns",
+    "ech",           "mismatch", "unknown", "encrypted-dns",
+    "not-installed", "preload",  "userns",  "shared-socket",
 };
 static const char *const proto_words[] = {"tcp", "udp", "dns"};
 
@@ -62,15 +61,15 @@ static const char *const proto_words[] = {"tcp", "udp", "dns"};
 /* A reversed name: every byte of the name and one more dot. */
 #define RNAME_MAX (NAME_MAX_LEN + 2)
 
-/* Parameters ?1..?28, bound by bind_row(). */
+/* Parameters ?1..?29, bound by bind_row(). */
 #define EVENT_INSERT                                                           \
 	"INSERT INTO events (kind, conn_id, time_ms, pid, uid, user, exe, "    \
 	"exe_base, cmdline, proto, src_ip, src_port, dst_ip, dst_port, name, " \
 	"rname, name_source, verdict, decider, rule_id, upstream, flags, "     \
 	"bytes_up, bytes_down, duration_ms, n_lost, lost_first_ms, "           \
-	"lost_last_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, " \
-	"?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "    \
-	"?25, ?26, ?27, ?28)"
+	"lost_last_ms, sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "   \
+	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "    \
+	"?23, ?24, ?25, ?26, ?27, ?28, ?29)"
 
 /* The newest decision of a connection: conn_id's index, then the row. */
 #define EVENT_CLOSE                                                            \
@@ -84,7 +83,7 @@ static const char *const proto_words[] = {"tcp", "udp", "dns"};
 	"id, kind, conn_id, time_ms, pid, uid, user, exe, cmdline, proto, "    \
 	"src_ip, src_port, dst_ip, dst_port, name, name_source, verdict, "     \
 	"decider, rule_id, upstream, flags, bytes_up, bytes_down, "            \
-	"duration_ms, n_lost, lost_first_ms, lost_last_ms"
+	"duration_ms, n_lost, lost_first_ms, lost_last_ms, sha256"
 
 const char *
 event_decider_str(enum event_decider d)
@@ -226,6 +225,8 @@ check_row(const struct event_row *ev)
 		return "name_source";
 	if (TOO_LONG(upstream))
 		return "upstream";
+	if (TOO_LONG(sha256))
+		return "sha256";
 	return NULL;
 #undef TOO_LONG
 }
@@ -236,13 +237,13 @@ bind_str(sqlite3_stmt *st, int i, const char *v)
 	return sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 }
 
-/* Bind ev to ?1..?28 of EVENT_INSERT; rname is ev's reversed name. */
+/* Bind ev to ?1..?29 of EVENT_INSERT; rname is ev's reversed name. */
 static int
 bind_row(sqlite3_stmt *st, const struct event_row *ev, const char *rname)
 {
 	/* The text columns of EVENT_INSERT, "" in a gap row. */
 	static const int text_params[] = {6,  7,  8,  9,  10, 11,
-	                                  13, 15, 16, 17, 21};
+	                                  13, 15, 16, 17, 21, 29};
 	size_t i;
 	int rc = 0;
 
@@ -298,6 +299,7 @@ bind_row(sqlite3_stmt *st, const struct event_row *ev, const char *rname)
 	rc |= sqlite3_bind_int64(st, 26, 0);
 	rc |= sqlite3_bind_int64(st, 27, 0);
 	rc |= sqlite3_bind_int64(st, 28, 0);
+	rc |= bind_str(st, 29, ev->sha256);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -634,6 +636,8 @@ row_event(struct store *s, sqlite3_stmt *st, struct event_row *ev, char *err,
 	ev->n_lost = sqlite3_column_int64(st, 24);
 	ev->lost_first_ms = sqlite3_column_int64(st, 25);
 	ev->lost_last_ms = sqlite3_column_int64(st, 26);
+	if (store_col_text(st, 27, ev->sha256, sizeof(ev->sha256)) == -1)
+		bad = "sha256";
 	if (bad != NULL) {
 		store_fail(err, errlen, "%s: event %lld has a bad %s", s->path,
 		           (long long)ev->id, bad);

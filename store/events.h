@@ -4,10 +4,11 @@
  * event writer thread and read by "tollgate events".
  *
  * Fields as docs/events.md "The table": time, pid, uid, user, exe,
- * cmdline, proto, source, destination IP and port, name and where it came
- * from, verdict, what decided it, upstream, bytes each way, duration,
- * flags.  Bytes and duration are filled when the connection ends
- * (events_close()).  A row of kind EVENT_GAP stands for events that were
+ * cmdline, the exe's SHA-256 (schema step 6), proto, source, destination
+ * IP and port, name and where it came from, verdict, what decided it,
+ * upstream, bytes each way, duration, flags.  Bytes and duration are
+ * filled when the connection ends (events_close()).  A row of kind
+ * EVENT_GAP stands for events that were
  * not recorded (the writer fell behind): "N events not recorded between
  * T1 and T2".
  *
@@ -59,6 +60,7 @@
 #define EVENT_CMDLINE_MAX 512
 #define EVENT_USER_MAX    64
 #define EVENT_IP_MAX      46 /* INET6_ADDRSTRLEN */
+#define EVENT_SHA256_MAX  65 /* 64 hex digits and a NUL */
 
 enum event_kind {
 	EVENT_DECISION, /* one connection's decision */
@@ -82,6 +84,7 @@ enum event_decider {
 	DECIDER_FAKEIP,      /* a fake address with no name behind it */
 	DECIDER_UDP,         /* guarded UDP, refused: tollgate proxies none */
 	DECIDER_ENCDNS,      /* encrypted DNS, refused: block_encrypted_dns */
+	DECIDER_SHARED,      /* a socket held by programs not all allowed */
 };
 
 /* Flags, OR-ed. */
@@ -89,8 +92,12 @@ enum event_decider {
 #define EVENT_F_MISMATCH 0x2 /* two name sources disagreed */
 #define EVENT_F_UNKNOWN  0x4 /* unknown process */
 #define EVENT_F_ENCDNS                                                         \
-	0x8 /* DNS over TLS (port 853) or to a known                           \
-	     * DNS-over-HTTPS resolver */
+	0x8                        /* DNS over TLS (port 853) or to a known    \
+	                            * DNS-over-HTTPS resolver */
+#define EVENT_F_NOT_INSTALLED 0x10 /* runs another file than its exe path's */
+#define EVENT_F_PRELOAD       0x20 /* LD_PRELOAD/_LIBRARY_PATH/LD_AUDIT set */
+#define EVENT_F_USERNS        0x40 /* in a non-initial user namespace */
+#define EVENT_F_SHARED        0x80 /* other programs hold the socket too */
 
 struct event_row {
 	int64_t id; /* 0 until stored (events_insert() sets it) */
@@ -104,8 +111,10 @@ struct event_row {
 	char user[EVENT_USER_MAX];
 	char exe[EVENT_EXE_MAX]; /* "" = unknown process */
 	char cmdline[EVENT_CMDLINE_MAX];
-	char proto[8];             /* "tcp", "udp", "dns" */
-	char src_ip[EVENT_IP_MAX]; /* the client */
+	char sha256[EVENT_SHA256_MAX]; /* of the file it runs, lower-case
+	                                * hex; "" = not known */
+	char proto[8];                 /* "tcp", "udp", "dns" */
+	char src_ip[EVENT_IP_MAX];     /* the client */
 	uint16_t src_port;
 	char dst_ip[EVENT_IP_MAX];
 	uint16_t dst_port;
@@ -133,8 +142,9 @@ struct event_row {
 
 const char *event_decider_str(enum event_decider d);
 
-/* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns"),
- * in bit order: fn(word, arg) for each flag set in flags. */
+/* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns",
+ * "not-installed", "preload", "userns", "shared-socket"), in bit order:
+ * fn(word, arg) for each flag set in flags. */
 void event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
                       void *arg);
 

@@ -38,21 +38,23 @@ static const char *const duration_words[] = {
 #define RULE_COLUMNS                                                           \
 	"id, app, uid, dest_kind, dest, addr, prefix, port_lo, port_hi, "      \
 	"proto, action, duration, expires, priority, enabled, created, "       \
-	"updated, hits, last_hit, note, via"
+	"updated, hits, last_hit, note, via, digest"
 
-/* Parameters ?1..?19 and ?21 are bind_rule()'s; ?20 is the id where one
- * is needed. */
+/* Parameters ?1..?19, ?21 and ?22 are bind_rule()'s; ?20 is the id where
+ * one is needed. */
 #define RULE_INSERT                                                            \
 	"INSERT INTO rules (app, uid, dest_kind, dest, addr, prefix, "         \
 	"port_lo, port_hi, proto, action, duration, expires, priority, "       \
-	"enabled, created, updated, hits, last_hit, note, via) VALUES (?1, "   \
-	"?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "  \
-	"?17, ?18, ?19, ?21)"
+	"enabled, created, updated, hits, last_hit, note, via, digest) "       \
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "     \
+	"?14, "                                                                \
+	"?15, ?16, ?17, ?18, ?19, ?21, ?22)"
 #define RULE_UPDATE                                                            \
 	"UPDATE rules SET app = ?1, uid = ?2, dest_kind = ?3, dest = ?4, "     \
 	"addr = ?5, prefix = ?6, port_lo = ?7, port_hi = ?8, proto = ?9, "     \
 	"action = ?10, duration = ?11, expires = ?12, priority = ?13, "        \
-	"enabled = ?14, updated = ?16, note = ?19, via = ?21 WHERE id = ?20"
+	"enabled = ?14, updated = ?16, note = ?19, via = ?21, digest = ?22 "   \
+	"WHERE id = ?20"
 
 /* --- rows ----------------------------------------------------------------- */
 
@@ -78,6 +80,9 @@ check_rule(const struct rule *r, const char *what, char *err, size_t errlen)
 		bad = "via is too long";
 	else if (r->via[0] != '\0' && r->action != ACTION_ALLOW)
 		bad = "via on a rule that does not allow";
+	else if (r->digest[0] != '\0' &&
+	         strnlen(r->digest, sizeof(r->digest)) != RULE_DIGEST_HEX)
+		bad = "digest is not a SHA-256";
 	else if ((unsigned)r->dest_kind >= NWORDS(dest_words))
 		bad = "unknown dest kind";
 	else if ((unsigned)r->proto >= NWORDS(proto_words))
@@ -155,6 +160,7 @@ bind_rule(sqlite3_stmt *st, const struct rule *r)
 	rc |= sqlite3_bind_int64(st, 18, r->last_hit);
 	rc |= sqlite3_bind_text(st, 19, r->note, -1, SQLITE_STATIC);
 	rc |= sqlite3_bind_text(st, 21, r->via, -1, SQLITE_STATIC);
+	rc |= sqlite3_bind_text(st, 22, r->digest, -1, SQLITE_STATIC);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -223,6 +229,9 @@ row_rule(struct store *s, sqlite3_stmt *st, struct rule *r, char *err,
 		bad = "note";
 	if (store_col_text(st, 20, r->via, sizeof(r->via)) == -1)
 		bad = "via";
+	if (store_col_text(st, 21, r->digest, sizeof(r->digest)) == -1 ||
+	    (r->digest[0] != '\0' && strlen(r->digest) != RULE_DIGEST_HEX))
+		bad = "digest";
 	if (bad != NULL) {
 		store_fail(err, errlen, "%s: rule %lld has a bad %s", s->path,
 		           (long long)r->id, bad);

@@ -119,6 +119,13 @@ static const char *const store_migrations[] = {
     " last_used INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX fake_ips_v4 ON fake_ips(v4);"
     "CREATE INDEX fake_ips_used ON fake_ips(last_used, name);",
+
+    /*
+     * 6: the SHA-256 of the file an event's process runs (events.h), and
+     * the digest a rule is pinned to (rules/rule.h: "" when not pinned).
+     */
+    "ALTER TABLE events ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rules ADD COLUMN digest TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

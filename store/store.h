@@ -66,7 +66,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  5    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  6    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */

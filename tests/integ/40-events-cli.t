@@ -266,7 +266,7 @@ ok "$(printf '%s' "$out$err" | grep -c "$ESC")" \
 
 tg --wide
 like "$(printf '%s\n' "$out" | grep www.example.com)" \
-    "$FF +www\.example\.com +sni +93\.184\.216\.34:443 +127\.0\.0\.1:0 +tcp +allow +rule 3 .* 1834 +5242880 +12500ms +- +$FF -P default$" \
+    "$FF +www\.example\.com +sni +93\.184\.216\.34:443 +127\.0\.0\.1:0 +tcp +allow +rule 3 .* 1834 +5242880 +12500ms +- +- +$FF -P default$" \
     "--wide: full path, name source, IP:port, exact bytes, command line"
 
 # --- filters --------------------------------------------------------------

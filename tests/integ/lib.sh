@@ -66,7 +66,8 @@
 #              gateway_stray count what reached it (details below).
 #   SOCKS      socks_setup, socks_conf: tollgated with its SOCKS and
 #              CONNECT fronts and the gateway as its upstreams;
-#              tg_event NAME EXPR reads its event rows.
+#              tg_event NAME EXPR, tg_event_conn CONN EXPR read its event
+#              rows (by name, by connection).
 #   resolver   unbound_start [LOCAL-DATA...]: a real recursive server
 #              (Debian's unbound) in the server namespace on $TG_S4 and
 #              $TG_S6 port 53 (in place of the UDP echo there), serving
@@ -1767,17 +1768,30 @@ socks_conf() {
 
 # shellcheck disable=SC2153 # CONF is the script's
 tg_event() {
-	local end out
+	_tg_event_where 'r.get("name") == key' "$1" "$2" --domain "$1"
+}
+
+# tg_event_conn CONN EXPR: as tg_event, for the row of connection CONN.
+tg_event_conn() {
+	_tg_event_where 'r.get("conn_id") == int(key)' "$1" "$2"
+}
+
+# _tg_event_where COND KEY EXPR [EVENTS-OPTION...]: EXPR of the newest
+# decision row for which COND holds (r the row, key KEY), within 5 s.
+_tg_event_where() {
+	local cond=$1 key=$2 expr=$3 end out
+	shift 3
 	end=$(($(tg_ms) + 5000))
 	while :; do
-		out=$("$TG" -c "$CONF" events --json --domain "$1" --limit 0 \
+		out=$("$TG" -c "$CONF" events --json "$@" --limit 0 \
 		    2>/dev/null | python3 -c '
 import json, sys
+key = sys.argv[2]
 rows = [json.loads(l) for l in sys.stdin if l.strip()]
-rows = [r for r in rows if r.get("kind") == "decision" and r.get("name") == sys.argv[1]]
+rows = [r for r in rows if r.get("kind") == "decision" and eval(sys.argv[1])]
 if rows:
     r = rows[-1]
-    print(eval(sys.argv[2]))' "$1" "$2")
+    print(eval(sys.argv[3]))' "$cond" "$key" "$expr")
 		[ -n "$out" ] && { echo "$out"; return 0; }
 		[ "$(tg_ms)" -lt "$end" ] || return 1
 		sleep 0.1

@@ -1125,6 +1125,169 @@ test_benchmark_many_fds(void **state)
 	       MANY_FDS, top_mru, low_mru, turns, top_scan);
 }
 
+/*
+ * The test's own connection: it runs the installed file (its path stats to
+ * the file it runs), in tollgated's user namespace, and the digest is
+ * that of the file, as sha256sum says.
+ */
+static void
+test_identity_of_this_process(void **state)
+{
+	char cmd[PATH_MAX + 32], want[DIGEST_HEX_LEN], hex[DIGEST_HEX_LEN];
+	struct attr_stats before, after;
+	struct conn c;
+	struct app app;
+	FILE *p;
+
+	conn_open(&c, AF_INET);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&c.caddr,
+	                             (struct sockaddr *)&c.laddr, &app),
+	                 0);
+	assert_is_me(&app);
+	assert_false(app.flags & APP_F_NOT_INSTALLED);
+	assert_false(app.flags & APP_F_USERNS);
+	assert_false(app.flags & APP_F_SHARED);
+	assert_int_equal(
+	    !!(app.flags & APP_F_PRELOAD),
+	    (getenv("LD_PRELOAD") != NULL && *getenv("LD_PRELOAD") != '\0') ||
+	        (getenv("LD_LIBRARY_PATH") != NULL &&
+	         *getenv("LD_LIBRARY_PATH") != '\0') ||
+	        (getenv("LD_AUDIT") != NULL && *getenv("LD_AUDIT") != '\0'));
+	assert_true(app.has_digest);
+	snprintf(cmd, sizeof(cmd), "sha256sum '%s'", app.exe);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_int_equal(fscanf(p, "%64s", want), 1);
+	pclose(p);
+	assert_string_equal(digest_hex(app.digest, hex), want);
+
+	/* Hashed once: the next lookup takes it from the cache. */
+	attr_stats(*state, &before);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&c.caddr,
+	                             (struct sockaddr *)&c.laddr, &app),
+	                 0);
+	attr_stats(*state, &after);
+	assert_true(app.has_digest);
+	assert_string_equal(digest_hex(app.digest, hex), want);
+	assert_int_equal(after.digests, before.digests);
+	conn_close(&c);
+}
+
+/*
+ * A socket made here, inherited by a child that execs another program
+ * (sleep) before this process connects with it: the lookup names one
+ * holder and lists the other program; a forked child that runs the same
+ * program is no other program.
+ */
+/* The exe of pid once it is no longer this program's: after its exec. */
+static void
+exe_after_exec(pid_t pid, char *exe, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	exe[0] = '\0';
+	for (i = 0; i < 200; i++) {
+		n = readlink(path, exe, len - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			if (strstr(exe, "sleep") != NULL)
+				return;
+		}
+		usleep(10000);
+	}
+	fail_msg("pid %d did not exec sleep", (int)pid);
+}
+
+static void
+test_shared_socket_lists_the_other_program(void **state)
+{
+	char sleep_exe[PATH_MAX];
+	struct sockaddr_storage caddr, laddr;
+	struct app app;
+	pid_t kid, twin;
+	int lfd, fd, afd;
+
+	lfd = listener(AF_INET);
+	local_addr(lfd, &laddr);
+	fd = socket(AF_INET, SOCK_STREAM, 0); /* inheritable */
+	assert_true(fd >= 0);
+	kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		execl("/bin/sleep", "sleep", "10", (char *)NULL);
+		_exit(127);
+	}
+	twin = fork();
+	assert_true(twin >= 0);
+	if (twin == 0) {
+		pause();
+		_exit(0);
+	}
+	exe_after_exec(kid, sleep_exe, sizeof(sleep_exe));
+	assert_int_equal(connect(fd, (struct sockaddr *)&laddr, sa_len(&laddr)),
+	                 0);
+	local_addr(fd, &caddr);
+	afd = accept(lfd, NULL, NULL);
+	assert_true(afd >= 0);
+	assert_int_equal(attr_lookup(*state, (struct sockaddr *)&caddr,
+	                             (struct sockaddr *)&laddr, &app),
+	                 0);
+
+	assert_true(app.known);
+	assert_true(app.flags & APP_F_SHARED);
+	assert_false(app.flags & APP_F_HOLDERS_MORE);
+	/* The twin runs this program: no other program. */
+	assert_int_equal(app.n_others, 1);
+	if (app.pid == kid) { /* found first: this program is the other */
+		assert_string_equal(app.exe, sleep_exe);
+		assert_true(app.others[0].pid == getpid() ||
+		            app.others[0].pid == twin);
+	} else {
+		assert_true(app.pid == getpid() || app.pid == twin);
+		assert_string_equal(app.others[0].exe, sleep_exe);
+		assert_int_equal(app.others[0].pid, kid);
+	}
+	kill(kid, SIGKILL);
+	kill(twin, SIGKILL);
+	waitpid(kid, NULL, 0);
+	waitpid(twin, NULL, 0);
+	close(afd);
+	close(fd);
+	close(lfd);
+}
+
+static void
+test_rule_exe_and_label(void **state)
+{
+	struct app app;
+	char buf[PATH_MAX + 64];
+
+	(void)state;
+	memset(&app, 0, sizeof(app));
+	snprintf(app.exe, sizeof(app.exe), "/usr/bin/curl");
+	assert_string_equal(attr_rule_exe(app.exe, 0, true), "/usr/bin/curl");
+	assert_null(attr_rule_exe(app.exe, APP_F_NOT_INSTALLED, false));
+	assert_null(attr_rule_exe(app.exe, APP_F_PRELOAD, true));
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_PRELOAD, false),
+	                    "/usr/bin/curl");
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_USERNS, true),
+	                    "/usr/bin/curl");
+	assert_null(attr_rule_exe("", 0, false));
+	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	app.flags = APP_F_PRELOAD;
+	assert_string_equal(attr_app_label(&app, false, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	                    "/usr/bin/curl (with LD_PRELOAD)");
+	app.flags |= APP_F_NOT_INSTALLED;
+	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	                    "/usr/bin/curl (not the installed file)");
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1147,6 +1310,9 @@ main(void)
 	    T(test_process_that_changed_user_is_found_last),
 	    T(test_closed_socket_is_never_root),
 	    T(test_describe),
+	    T(test_identity_of_this_process),
+	    T(test_shared_socket_lists_the_other_program),
+	    T(test_rule_exe_and_label),
 	    T(test_process_of_many_fds_is_found_quickly),
 	    T(test_benchmark),
 	    T(test_benchmark_many_fds),

@@ -361,6 +361,41 @@ test_step5_proto(void **state)
 	      "rule 2)");
 }
 
+/* A pinned rule matches only a process whose file has its digest. */
+static void
+test_pinned_digest(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t abc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+	                   0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+	                   0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+	                   0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+	uint8_t other[32];
+	struct rule back;
+
+	add(f,
+	    "id=1 app=" CURL
+	    " dest=x.org action=allow "
+	    "digest="
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+	    NULL);
+	add(f, "id=2 app=* dest=x.org action=deny", NULL);
+	build(f);
+	f->q.digest = abc;
+	assert_int_equal(decide(f, "x.org"), 1);
+	memcpy(other, abc, sizeof(other));
+	other[31] ^= 1;
+	f->q.digest = other;
+	assert_int_equal(decide(f, "x.org"), 2);
+	f->q.digest = NULL;
+	assert_int_equal(decide(f, "x.org"), 2);
+	/* Back to the full rule, pin and all. */
+	rules_entry_rule(rules_index_entry(f->idx, 0), &back);
+	assert_string_equal(
+	    back.digest,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
 static void
 test_step6_deny_beats_allow(void **state)
 {
@@ -831,6 +866,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_entry_carries_the_route, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_many_rules, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pinned_digest, setup,
+	                                    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

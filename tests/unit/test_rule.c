@@ -629,6 +629,74 @@ test_note_limits(void **state)
 	free(r);
 }
 
+/* A pinned digest: 64 hex digits, stored lower case, for one app only. */
+static void
+test_digest(void **state)
+{
+	struct rule *r = rule_new(), *other = rule_new();
+	char line[RULE_LINE_MAX], err[256];
+
+	(void)state;
+	assert_string_equal(r->digest, "");
+	assert_int_equal(rule_parse_digest(r,
+	                                   "BA7816BF8F01CFEA414140DE5DAE2223"
+	                                   "B00361A396177A9CB410FF61F20015AD",
+	                                   err, sizeof(err)),
+	                 0);
+	assert_string_equal(
+	    r->digest,
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_int_equal(rule_parse_digest(r, "none", err, sizeof(err)), 0);
+	assert_string_equal(r->digest, "");
+	assert_int_equal(rule_parse_digest(r,
+	                                   "ba7816bf8f01cfea414140de5dae2223b00"
+	                                   "361a396177a9cb410ff61f20015ad0",
+	                                   err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "is not 64 hex digits"));
+	assert_int_equal(rule_parse_digest(r, "ba78", err, sizeof(err)), -1);
+	assert_int_equal(rule_parse_digest(r,
+	                                   "ggggggggggggggggggggggggggggggggggg"
+	                                   "ggggggggggggggggggggggggggggg",
+	                                   err, sizeof(err)),
+	                 -1);
+	assert_string_equal(r->digest, "");
+
+	/* Written after the action (and via), only when pinned. */
+	assert_int_equal(
+	    rule_parse_line(r,
+	                    "rule id=7 app=/usr/bin/curl dest=x.org "
+	                    "action=allow "
+	                    "digest="
+	                    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb4"
+	                    "10ff61f20015ad",
+	                    err, sizeof(err)),
+	    0);
+	rule_format(r, line, sizeof(line));
+	assert_non_null(strstr(line, " action=allow "
+	                             "digest="
+	                             "ba7816bf8f01cfea414140de5dae2223b00361a39"
+	                             "6177a9cb410ff61f20015ad duration="));
+	round_trip(r);
+	*other = *r;
+	other->digest[0] = '\0';
+	assert_false(rule_equal(r, other));
+	rule_format(other, line, sizeof(line));
+	assert_null(strstr(line, "digest="));
+
+	/* Not for any app. */
+	assert_int_equal(rule_parse_line(r,
+	                                 "rule app=* "
+	                                 "digest="
+	                                 "ba7816bf8f01cfea414140de5dae2223b0036"
+	                                 "1a396177a9cb410ff61f20015ad",
+	                                 err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "digest: pins one app's file"));
+	free(r);
+	free(other);
+}
+
 /* A route: via=direct|upstream|NAME, on allow rules only. */
 static void
 test_via(void **state)
@@ -756,6 +824,7 @@ main(void)
 	    cmocka_unit_test(test_bad_lines_name_the_key),
 	    cmocka_unit_test(test_note_limits),
 	    cmocka_unit_test(test_via),
+	    cmocka_unit_test(test_digest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,207 @@
+#!/bin/bash
+# An allowed program's name is not enough: curl may go to the server, and
+# a guarded user tries to get other code out under curl's rule.  Each case
+# first does what got through before: python3 bind-mounted over curl in a
+# mount namespace of its own, a socket made by python3 and inherited by a
+# curl exec'ed in the parent while the child connects, a library preloaded
+# into curl.  Each is now told apart (the event's flags say how), and the
+# plain curl still goes; events carry the SHA-256 of the file that ran; a
+# prompt agent is asked about "curl (with LD_PRELOAD)" and "curl (not the
+# installed file)", once only.
+
+. "$(dirname "$0")/lib.sh"
+
+plan 42
+tg_setup
+chmod 711 "$TG_TMP"
+TG=$TG_ROOT/build/tollgate
+DB=$TG_TMP/db/tollgate.db
+conf() {
+	tg_conf default_action=deny database="$DB" \
+	    control_socket="$TG_TMP/run/control.sock" "$@"
+}
+CURL=/usr/bin/curl
+PY=$(readlink -f /usr/bin/python3)
+
+# hello ARGV...: ARGV as tgguard; true when it printed the server's page.
+hello() {
+	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
+}
+
+# A program that fetches the page from its first argument's address.
+cat >"$TG_TMP/get.py" <<'EOF'
+import socket, sys
+s = socket.create_connection((sys.argv[1], 80), timeout=15)
+s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+print(s.recv(4096).decode(errors="replace"))
+EOF
+# The shared socket: made here, inheritable; the parent becomes curl
+# (waiting on a port where nothing ever answers, holding the socket), the
+# child connects with it once curl runs.
+cat >"$TG_TMP/shared.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket()
+os.set_inheritable(s.fileno(), True)
+if os.fork() == 0:
+    time.sleep(0.5)
+    try:
+        s.settimeout(5)
+        s.connect((sys.argv[1], 80))
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        print(s.recv(4096).decode(errors="replace"))
+    except OSError as e:
+        print("child:", e)
+    sys.exit(0)
+os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
+                           "/dev/null", "http://%s:9/" % sys.argv[1]])
+EOF
+chmod 644 "$TG_TMP/get.py" "$TG_TMP/shared.py"
+
+CONF=$(conf)
+tg_start "$CONF"
+ok $? "tollgated starts with default_action = deny"
+"$TG" -c "$CONF" rules add --app "$CURL" --dest "$TG_S4" \
+    --action allow >/dev/null
+ok $? "curl is allowed to $TG_S4"
+
+# --- the plain curl, and its digest -------------------------------------------
+
+tg_mark
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "curl gets the page"
+d=$(tg_decision exe="$CURL" verdict=allow)
+is "$(kv "$d" reason)" rule "by its rule"
+is "$(kv "$d" flags)" "" "with no flag"
+conn=$(kv "$d" conn)
+want=$(sha256sum "$(readlink -f "$CURL")" | cut -d' ' -f1)
+is "$(tg_event_conn "$conn" 'r["sha256"]')" "$want" "its event carries the SHA-256 of $CURL"
+like "$("$TG" -c "$CONF" events --wide --limit 0 2>/dev/null)" "$want" \
+    "tollgate events --wide shows it"
+
+# --- python3 mounted over curl ------------------------------------------------
+
+if ! as_guard unshare -Urm true 2>/dev/null; then
+	for ((i = 0; i < 6; i++)); do
+		ok 0 "# SKIP unprivileged user namespaces are not available"
+	done
+else
+	tg_mark
+	# The hole: exe reads /usr/bin/curl while python3 runs the script.
+	hello unshare -Urm sh -c 'mount --bind /usr/bin/python3 /usr/bin/curl &&
+	    exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" "$TG_S4"
+	nok $? "python3 bind-mounted over curl does not get the page"
+	d=$(tg_decision exe="$CURL" verdict=deny)
+	ok $? "its decision names $CURL, denied"
+	is "$(kv "$d" reason)" no-agent \
+	    "by no rule: no rule for curl matches it (and no agent asks)"
+	like "$(kv "$d" flags)" "not-installed" "flagged not-installed"
+	like "$(kv "$d" flags)" "userns" "and userns"
+	want=$(sha256sum "$PY" | cut -d' ' -f1)
+	is "$(tg_event_conn "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
+	    "its event's SHA-256 is python3's, the file that ran"
+fi
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "the plain curl still gets the page"
+
+# --- one socket, two programs -------------------------------------------------
+
+tg_mark
+out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+unlike "$out" "hello from tgs" \
+    "python3's child, connecting on a socket curl holds too, gets nothing"
+# Named after python3 or curl, whichever holder was found first.
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" verdict)" deny "the connection is denied"
+is "$(kv "$d" reason)" shared-socket "for its shared socket"
+like "$(kv "$d" flags)" "shared-socket" "and flagged so"
+is "$(tg_event_conn "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
+    "its event says what decided"
+
+# --- LD_PRELOAD ----------------------------------------------------------------
+
+LIBC=$(ldd "$CURL" | awk '$1 ~ /^libc\.so/ {print $3}')
+tg_mark
+hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+ok $? "curl with LD_PRELOAD=$LIBC gets the page while preloading is trusted"
+d=$(tg_decision exe="$CURL" verdict=allow)
+like "$(kv "$d" flags)" "preload" "flagged preload"
+like "$(tg_event_conn "$(kv "$d" conn)" 'r["flags"]')" "preload" "on its event too"
+
+tg_stop
+CONF=$(conf distrust_preload=yes)
+tg_start "$CONF"
+ok $? "tollgated starts again with distrust_preload = yes"
+tg_mark
+hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+nok $? "curl with LD_PRELOAD no longer gets the page"
+d=$(tg_decision exe="$CURL" verdict=deny)
+is "$(kv "$d" reason)" no-agent "no rule for curl matches it"
+hello curl -s --max-time 5 "http://$TG_S4/"
+ok $? "the plain curl still does"
+
+# --- a rule pinned to the file's digest ---------------------------------------
+
+mkdir -p "$TG_TMP/bin"
+cp "$(readlink -f "$CURL")" "$TG_TMP/bin/tgcurl"
+chmod 755 "$TG_TMP/bin" "$TG_TMP/bin/tgcurl"
+out=$("$TG" -c "$CONF" rules add --app "$TG_TMP/bin/tgcurl" --dest "$TG_S4" \
+    --action allow --digest pin 2>&1)
+ok $? "a rule for a copy of curl, pinned to its digest ($out)"
+pin_id=$(sed -n 's/.*rule \([0-9][0-9]*\).*/\1/p' <<<"$out" | head -n 1)
+is "$(rj "[r['digest'] for r in rs if r['id'] == $pin_id]")" \
+    "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" \
+    "tollgate rules list --json shows the digest"
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+ok $? "the copy gets the page"
+printf 'x' >>"$TG_TMP/bin/tgcurl" # still runs: a byte past its end
+tg_mark
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+nok $? "changed, it no longer does"
+d=$(tg_decision exe="$TG_TMP/bin/tgcurl" verdict=deny)
+is "$(kv "$d" reason)" no-agent "no rule matches the changed file"
+"$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
+ok $? "tollgate rules edit --digest pin pins the file as it is now"
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+ok $? "and the copy gets the page again"
+
+# --- what the prompt says -----------------------------------------------------
+
+tg_stop
+prompt_setup
+CONF=$(prompt_conf distrust_preload=yes prompt_timeout=30s)
+tg_start "$CONF"
+agent_start
+wait_agent
+ok $? "with a prompt agent running"
+TG_T=25 as_guard env LD_PRELOAD="$LIBC" curl -s --max-time 20 \
+    "http://$TG_S4/" >/dev/null 2>&1 &
+wait_pj '[p["app"] for p in ps]' "['$CURL (with LD_PRELOAD)']" 10
+ok $? "the preloaded curl is asked about as '$CURL (with LD_PRELOAD)'"
+is "$(pj '[p["durations"] for p in ps]')" "[['once']]" \
+    "and only once: no rule for $CURL could ever match it"
+tty_wait agent "with LD_PRELOAD" 5
+ok $? "the agent shows it so"
+"$TG" -c "$CONF" answer --scope app "$(pj 'ps[0]["id"]')" deny >/dev/null
+ok $? "answered: deny, once"
+wait_pj 'len(ps)' 0 5
+printf 'y' >>"$TG_TMP/bin/tgcurl"
+TG_T=25 as_guard "$TG_TMP/bin/tgcurl" -s --max-time 20 "http://$TG_S4/" \
+    >/dev/null 2>&1 &
+wait_pj '[p["app"] for p in ps]' \
+    "['$TG_TMP/bin/tgcurl (changed since the rule was made)']" 10
+ok $? "the pinned copy, changed again, is asked about as changed since the rule was made"
+"$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
+wait_pj 'len(ps)' 0 10
+ok $? "pinned anew, the rule answers the waiting connection"
+if as_guard unshare -Urm true 2>/dev/null; then
+	TG_T=25 as_guard unshare -Urm sh -c 'mount --bind /usr/bin/python3 \
+	    /usr/bin/curl && exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" \
+	    "$TG_S4" >/dev/null 2>&1 &
+	wait_pj '[p["app"] for p in ps]' \
+	    "['$CURL (not the installed file)']" 10
+	ok $? "python3 mounted over curl is asked about as '$CURL (not the installed file)'"
+	is "$(pj '[p["durations"] for p in ps]')" "[['once']]" "only once"
+else
+	ok 0 "# SKIP unprivileged user namespaces are not available"
+	ok 0 "# SKIP unprivileged user namespaces are not available"
+fi
