@@ -32,8 +32,10 @@ struct prompt {
 	bool has_uid;
 	struct parked_list conns;
 	unsigned n_conns;
-	struct event *timer; /* prompt_timeout */
-	int verdict;         /* answered: the answer's */
+	struct event *timer;         /* prompt_timeout */
+	int verdict;                 /* answered: the answer's */
+	int64_t repin;               /* broker_ask.repin, or 0 */
+	char digest[DIGEST_HEX_LEN]; /* with repin: the new SHA-256 */
 };
 
 TAILQ_HEAD(prompt_list, prompt);
@@ -322,9 +324,13 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 	/* A rule needs an app: an unknown process, or one no rule for its
 	 * exe may match (attr_rule_exe()), is answered once. */
 	d->durations = 1u << CTL_DUR_ONCE;
-	if (app->known && app->uid_known &&
-	    attr_rule_exe(app->exe, app->flags, b->pd->cfg.distrust_preload) !=
-	        NULL)
+	if (ask->repin != 0)
+		/* Its program changed since its rule was pinned: "forever"
+		 * is that rule pinned anew (broker_answer()). */
+		d->durations |= 1u << CTL_DUR_FOREVER;
+	else if (app->known && app->uid_known &&
+	         attr_rule_exe(app->exe, app->flags,
+	                       b->pd->cfg.distrust_preload) != NULL)
 		d->durations |= 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
 		                1u << CTL_DUR_FOREVER;
 }
@@ -439,6 +445,10 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	p->b = b;
 	p->info = want;
 	p->has_uid = has_uid;
+	if (ask->repin != 0 && ask->app->has_digest) {
+		p->repin = ask->repin;
+		digest_hex(ask->app->digest, p->digest);
+	}
 	TAILQ_INIT(&p->conns);
 	p->timer = evtimer_new(pd->base, prompt_timeout_cb, p);
 	tv.tv_sec = pd->cfg.prompt_timeout_ms / 1000;
@@ -722,6 +732,15 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		    ctl_scope_name(scope), ctl_duration_name(duration));
 		return;
 	}
+	if (p->repin != 0 && duration == CTL_DUR_FOREVER &&
+	    verdict != ACTION_ALLOW) {
+		answer_fail(done, arg, id, RULESVC_E_INVALID,
+		            "prompt %llu: its program changed since rule %lld "
+		            "was made; for good it takes only allow, which "
+		            "pins that rule anew",
+		            (unsigned long long)id, (long long)p->repin);
+		return;
+	}
 	change = NULL;
 	if (duration != CTL_DUR_ONCE) {
 		change = calloc(1, sizeof(*change));
@@ -731,8 +750,16 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 			return;
 		}
 		change->op = RULESVC_ADD;
-		if (answer_rule(&p->info, verdict, scope, duration, answerer,
-		                &change->rule, err, sizeof(err)) == -1) {
+		if (p->repin != 0) {
+			/* The changed program's rule, pinned to its new
+			 * file: the user confirmed the change. */
+			change->op = RULESVC_PIN;
+			change->id = p->repin;
+			snprintf(change->rule.digest,
+			         sizeof(change->rule.digest), "%s", p->digest);
+		} else if (answer_rule(&p->info, verdict, scope, duration,
+		                       answerer, &change->rule, err,
+		                       sizeof(err)) == -1) {
 			free(change);
 			answer_fail(done, arg, id, RULESVC_E_INTERNAL,
 			            "cannot make the rule: %s", err);

@@ -96,6 +96,11 @@ struct broker_ask {
 	 * when it is to be parked, not for the usual no-agent answer. */
 	const char *(*who)(const void *owner, char *buf, size_t len);
 	const void *owner;
+	/* Not 0: the id of a rule pinned to another SHA-256 of app's file,
+	 * which would have decided but for that (the file changed since the
+	 * rule was made; app->digest is the new one).  Its prompt offers
+	 * "allow, forever", which pins that rule to the new digest. */
+	int64_t repin;
 };
 
 /* How the broker reaches the prompt agents (control.c's). */

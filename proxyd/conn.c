@@ -925,7 +925,7 @@ conn_judge(struct conn *c)
 {
 	const struct rules_entry *e;
 	struct rules_query q;
-	bool pin_missed = false;
+	int64_t pin_missed = 0;
 
 	c->app->flags &= ~APP_F_CHANGED; /* judged anew after a change */
 	memset(&q, 0, sizeof(q));
@@ -946,8 +946,12 @@ conn_judge(struct conn *c)
 	e = rulesvc_decide(c->pd, &q, NULL);
 	q.digest = NULL; /* the other holders' files are not hashed */
 	q.pin_missed = NULL;
-	if (e == NULL && pin_missed && c->app->known)
+	c->repin = 0;
+	if (e == NULL && pin_missed != 0 && c->app->known) {
 		c->app->flags |= APP_F_CHANGED; /* the prompt says so */
+		if (c->app->has_digest)
+			c->repin = pin_missed; /* an answer may pin it anew */
+	}
 	if (conn_judge_shared(c, &q, e))
 		return true;
 	if (e == NULL)
@@ -978,6 +982,7 @@ conn_ask(struct conn *c)
 	    .port = c->port,
 	    .who = conn_ask_who,
 	    .owner = c,
+	    .repin = c->repin,
 	};
 
 	c->via[0] = '\0';

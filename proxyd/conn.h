@@ -128,7 +128,9 @@ struct conn {
 	struct sockaddr_storage local;       /* its socket's other end */
 	struct sockaddr_storage self;        /* redirected: our address it
 	                                      * reached (else AF_UNSPEC) */
-	bool has_cred;                       /* a unix client: pid and uid */
+	int64_t repin; /* the pinned rule that would have decided but for
+	                * its digest (the app changed), else 0 */
+	bool has_cred; /* a unix client: pid and uid */
 	pid_t peer_pid;
 	uid_t peer_uid;
 	struct sockaddr_storage dst; /* where the client wants to go: an IP

@@ -211,6 +211,11 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 		                     sizeof(res->err));
 		res->id = ch->id;
 		break;
+	case RULESVC_PIN:
+		rc = store_rule_pin(rs->store, ch->id, ch->rule.digest,
+		                    res->err, sizeof(res->err));
+		res->id = ch->id;
+		break;
 	case RULESVC_IMPORT:
 		rc = ch->import == NULL
 		         ? 0

@@ -39,6 +39,8 @@ enum rulesvc_op {
 	RULESVC_ENABLE,
 	RULESVC_DISABLE,
 	RULESVC_EDIT,   /* replace rule change->id by change->rule */
+	RULESVC_PIN,    /* rule change->id pinned to change->rule.digest
+	                 * (its hex), its other fields kept */
 	RULESVC_IMPORT, /* change->import, in one transaction */
 	RULESVC_RELOAD, /* re-read the store (another writer) */
 };

@@ -1056,8 +1056,8 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 	if (e->pinned &&
 	    (q->digest == NULL ||
 	     memcmp(e->digest, q->digest, sizeof(e->digest)) != 0)) {
-		if (q->pin_missed != NULL)
-			*q->pin_missed = true;
+		if (q->pin_missed != NULL && *q->pin_missed == 0)
+			*q->pin_missed = e->id;
 		return false;
 	}
 	return true;

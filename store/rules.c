@@ -524,6 +524,19 @@ store_rule_enable(struct store *s, int64_t id, bool enabled, char *err,
 }
 
 int
+store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
+               size_t errlen)
+{
+	struct rule r;
+	int rc;
+
+	if ((rc = store_rule_get(s, id, &r, err, errlen)) != STORE_OK)
+		return rc;
+	snprintf(r.digest, sizeof(r.digest), "%s", digest);
+	return store_rule_edit(s, &r, NULL, 0, err, errlen);
+}
+
+int
 store_rule_edit(struct store *s, struct rule *r, const char *const *names,
                 size_t n_names, char *err, size_t errlen)
 {

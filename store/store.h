@@ -146,6 +146,13 @@ int store_rule_enable(struct store *s, int64_t id, bool enabled, char *err,
 int store_rule_edit(struct store *s, struct rule *r, const char *const *names,
                     size_t n_names, char *err, size_t errlen);
 
+/*
+ * Pin rule id to digest (digest_hex()'s text), its other fields and its
+ * list kept.  STORE_OK, STORE_NOTFOUND or STORE_ERROR.
+ */
+int store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
+                   size_t errlen);
+
 /* Read rule id into *r.  STORE_OK, STORE_NOTFOUND or STORE_ERROR. */
 int store_rule_get(struct store *s, int64_t id, struct rule *r, char *err,
                    size_t errlen);

@@ -11,7 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 42
+plan 49
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -193,6 +193,34 @@ ok $? "the pinned copy, changed again, is asked about as changed since the rule 
 "$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
 wait_pj 'len(ps)' 0 10
 ok $? "pinned anew, the rule answers the waiting connection"
+# The update case: changed again, the prompt offers "forever", which pins
+# the rule anew (root's answer here; an agent's, when prompt_answers
+# lets it answer for good).
+printf 'z' >>"$TG_TMP/bin/tgcurl"
+TG_T=25 as_guard "$TG_TMP/bin/tgcurl" -s --max-time 20 "http://$TG_S4/" \
+    >"$TG_TMP/repin.out" 2>&1 &
+repin_pid=$!
+wait_pj '[p["app"] for p in ps]' \
+    "['$TG_TMP/bin/tgcurl (changed since the rule was made)']" 10
+ok $? "changed once more, the copy is asked about again"
+is "$(pj '[p["durations"] for p in ps]')" "[['once', 'forever']]" \
+    "with forever among the answers, which pins its rule anew"
+out=$("$TG" -c "$CONF" answer --scope app "$(pj 'ps[0]["id"]')" deny --duration forever 2>&1)
+nok $? "deny, forever, is refused: only allow pins the rule anew ($out)"
+"$TG" -c "$CONF" answer --scope app "$(pj 'ps[0]["id"]')" allow --duration forever >/dev/null
+ok $? "root answers allow, forever"
+wait "$repin_pid"
+grep -q "hello from tgs" "$TG_TMP/repin.out"
+ok $? "the waiting connection gets the page"
+for ((i = 0; i < 100; i++)); do
+	got=$(rj "[r['digest'] for r in rs if r['id'] == $pin_id]")
+	[ "$got" = "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" ] && break
+	sleep 0.1
+done
+is "$got" "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" \
+    "the same rule ($pin_id) is pinned to the changed file"
+hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+ok $? "and the next connection goes through without a prompt"
 if as_guard unshare -Urm true 2>/dev/null; then
 	TG_T=25 as_guard unshare -Urm sh -c 'mount --bind /usr/bin/python3 \
 	    /usr/bin/curl && exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" \
