@@ -91,6 +91,10 @@ enum event_decider {
 #define EVENT_F_ENCDNS                                                         \
 	0x8 /* DNS over TLS (port 853) or to a known                           \
 	     * DNS-over-HTTPS resolver */
+#define EVENT_F_INTERRUPTED                                                    \
+	0x10 /* still open when tollgated stopped without closing it (a        \
+	      * crash, SIGKILL, or its end not written): bytes and duration    \
+	      * are not known */
 
 struct event_row {
 	int64_t id; /* 0 until stored (events_insert() sets it) */
@@ -133,7 +137,8 @@ struct event_row {
 
 const char *event_decider_str(enum event_decider d);
 
-/* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns"),
+/* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns",
+ * "interrupted"),
  * in bit order: fn(word, arg) for each flag set in flags. */
 void event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
                       void *arg);
@@ -204,6 +209,15 @@ int events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
  */
 int64_t events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
                      int64_t now_ms, size_t step, char *err, size_t errlen);
+
+/*
+ * At tollgated's start, before its first decision: flag EVENT_F_INTERRUPTED
+ * on every allowed decision row still open (bytes_up -1), as these are the
+ * connections of a run that ended without recording their ends.  Their
+ * bytes and duration stay -1 (not known).  Returns how many rows it
+ * flagged, or -1 + err (none).
+ */
+int64_t events_interrupt_open(struct store *s, char *err, size_t errlen);
 
 /* The largest id stored, 0 when there is none, or -1 + err. */
 int64_t events_max_id(struct store *s, char *err, size_t errlen);

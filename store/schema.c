@@ -119,6 +119,18 @@ static const char *const store_migrations[] = {
     " last_used INTEGER NOT NULL) WITHOUT ROWID;"
     "CREATE INDEX fake_ips_v4 ON fake_ips(v4);"
     "CREATE INDEX fake_ips_used ON fake_ips(last_used, name);",
+
+    /*
+     * 6: the run a rule belongs to (store_start_run()): tollgated counts
+     * its runs in daemon_run, and only the once and until-restart rules
+     * of the runs that ended go at its start.  Rules from before have
+     * run 0, of a run that ended.
+     */
+    "ALTER TABLE rules ADD COLUMN run INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE daemon_run ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " run INTEGER NOT NULL);"
+    "INSERT INTO daemon_run VALUES (1, 0);",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))
