@@ -23,22 +23,42 @@ cleanup_small() {
 # Before lib.sh's own cleanup, which keeps the script's exit status.
 trap 'st=$?; cleanup_small; (exit $st); _tg_cleanup' EXIT
 
-# hold N: N echo connections of python3, open until $TG_TMP/release
-# appears (or 60 s); waits until every one was answered.
+# A server that takes connections and never reads them.
+tg_bg ip netns exec "$TG_SNS" socat TCP6-LISTEN:8,ipv6only=0,fork,reuseaddr \
+    EXEC:'sleep 120' </dev/null >"$TG_TMP/sink.log" 2>&1
+_tg_wait_listen tcp 8 || echo "Bail out! no sink server"
+
+# hold N [stuck]: N echo connections of python3, open until
+# $TG_TMP/release appears (or 60 s); waits until every one was answered.
+# stuck: N connections to the sink instead, each sending until nothing
+# more goes, so that tollgated waits at once to write to the server and to
+# read from it.
 hold() {
 	local n=$1 i out=$TG_TMP/hold.out
 	rm -f "$TG_TMP/release" "$out"
 	as_guard python3 -c '
 import os, socket, sys, time
 socks = []
+stuck = sys.argv[4] == "stuck"
 for _ in range(int(sys.argv[2])):
-    s = socket.create_connection((sys.argv[1], 7), timeout=10)
-    s.sendall(b"x\n"); s.recv(10); socks.append(s)
+    s = socket.create_connection((sys.argv[1], 8 if stuck else 7), timeout=10)
+    if not stuck:
+        s.sendall(b"x\n"); s.recv(10)
+    socks.append(s)
+if stuck:
+    for s in socks:
+        s.setblocking(False)
+        idle = 0
+        while idle < 20:
+            try:
+                s.send(b"y" * 65536); idle = 0
+            except BlockingIOError:
+                idle += 1; time.sleep(0.05)
 print("open", flush=True)
 for _ in range(600):
     if os.path.exists(sys.argv[3]): break
     time.sleep(0.1)
-' "$TG_S4" "$n" "$TG_TMP/release" >"$out" 2>&1 &
+' "$TG_S4" "$n" "$TG_TMP/release" "${2:-idle}" >"$out" 2>&1 &
 	HOLDER=$!
 	for ((i = 0; i < 400; i++)); do
 		grep -q open "$out" && return 0
@@ -128,8 +148,8 @@ is "$out" 3 "the wide table says interrupted"
 
 # --- SIGTERM with connections open: no libevent warning ------------------
 
-hold 5
-ok $? "five echo connections of python3 are open"
+hold 5 stuck
+ok $? "five connections of python3 to a server that does not read are open"
 tg_stop TERM
 release
 is "$TG_DEXIT" 0 "SIGTERM with connections open: tollgated exits 0"

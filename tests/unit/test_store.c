@@ -255,6 +255,8 @@ assert_refused(const char *path, enum store_mode mode, const char *want)
 		fail_msg("store_open %s succeeded; wanted \"%s\"", path, want);
 	if (strstr(err, want) == NULL)
 		fail_msg("store_open error \"%s\" lacks \"%s\"", err, want);
+	if (strchr(err, '\n') != NULL)
+		fail_msg("store_open error \"%s\" is not one line", err);
 	after = slurp(path, &len1);
 	assert_int_equal(len0, len1);
 	assert_memory_equal(before, after, len0);
@@ -1141,6 +1143,19 @@ test_corrupt_and_foreign_files_refused(void **state)
 	assert_int_equal(truncate(f->db, 2 * 4096), 0);
 	assert_refused(f->db, STORE_READWRITE, "corrupt");
 	assert_refused(f->db, STORE_READONLY, "corrupt");
+
+	/* A page in the middle overwritten: SQLite reports each problem on
+	 * a line of its own; the error is still one line. */
+	unlink(f->db);
+	make_db(f->db, 300);
+	fd = open(f->db, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, garbage, sizeof(garbage), 3 * 4096),
+	                 sizeof(garbage));
+	assert_int_equal(pwrite(fd, garbage, sizeof(garbage), 6 * 4096),
+	                 sizeof(garbage));
+	close(fd);
+	assert_refused(f->db, STORE_READWRITE, "corrupt");
 
 	/* A database, but someone else's. */
 	unlink(f->db);
