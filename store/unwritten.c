@@ -13,15 +13,15 @@
 #include "store/store.h"
 #include "store/unwritten.h"
 
-/* A decimal number of at most 19 digits at *p, then one space or the
- * end; 0 and p moved past it, or -1. */
+/* A decimal number of at most 18 digits at *p (no overflow), then
+ * whatever is not a digit; 0 and p moved past it, or -1. */
 static int
 parse_num(const char **p, const char *end, int64_t *v)
 {
 	int64_t x = 0;
 	int digits = 0;
 
-	while (*p < end && **p >= '0' && **p <= '9' && digits < 19) {
+	while (*p < end && **p >= '0' && **p <= '9' && digits < 18) {
 		x = x * 10 + (**p - '0');
 		(*p)++;
 		digits++;
