@@ -36,7 +36,7 @@ int
 unwritten_parse(const char *buf, size_t len, struct unwritten *u)
 {
 	const char *p = buf, *end = buf + len;
-	struct unwritten r;
+	struct unwritten r = {0};
 	int64_t *f[] = {&r.n, &r.first_ms, &r.last_ms};
 	size_t i;
 

@@ -42,8 +42,11 @@ setup(void **state)
 	snprintf(f->db, sizeof(f->db), "%s/tollgate.db", f->dir);
 	snprintf(f->state, sizeof(f->state), "%s" UNWRITTEN_SUFFIX, f->db);
 	fd = open(f->db, O_WRONLY | O_CREAT, 0640);
-	if (fd == -1)
+	if (fd == -1) {
+		rmdir(f->dir);
+		free(f);
 		return -1;
+	}
 	close(fd);
 	*state = f;
 	return 0;
