@@ -561,13 +561,13 @@ events_interrupt_open(struct store *s, char *err, size_t errlen)
 {
 	const char *what = "closing the events of connections open at the "
 	                   "last stop";
-	char sql[192];
+	char sql[256];
 	int64_t n;
 
 	snprintf(sql, sizeof(sql),
 	         "UPDATE events SET flags = flags | %d WHERE kind = "
-	         "'decision' AND verdict = 'allow' AND bytes_up = -1 AND "
-	         "flags & %d = 0",
+	         "'decision' AND verdict = 'allow' AND proto = 'tcp' AND "
+	         "bytes_up = -1 AND flags & %d = 0",
 	         EVENT_F_INTERRUPTED, EVENT_F_INTERRUPTED);
 	if (write_begin(s, what, err, errlen) == -1)
 		return -1;

@@ -212,8 +212,9 @@ int64_t events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
 
 /*
  * At tollgated's start, before its first decision: flag EVENT_F_INTERRUPTED
- * on every allowed decision row still open (bytes_up -1), as these are the
- * connections of a run that ended without recording their ends.  Their
+ * on every allowed TCP decision row still open (bytes_up -1), as these are
+ * the connections of a run that ended without recording their ends (a
+ * DNS query's row has no end, and a refused connection's none either).  Their
  * bytes and duration stay -1 (not known).  Returns how many rows it
  * flagged, or -1 + err (none).
  */

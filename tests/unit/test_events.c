@@ -558,15 +558,15 @@ test_flag_words(void **state)
 	assert_string_equal(buf, "ech,interrupted");
 }
 
-/* The start after a crash: the allowed rows still open are flagged
- * interrupted, once; closed rows, refusals (never open) and gaps are
- * left alone. */
+/* The start after a crash: the allowed TCP rows still open are flagged
+ * interrupted, once; closed rows, refusals and DNS queries (never open)
+ * and gaps are left alone. */
 static void
 test_interrupt_open(void **state)
 {
 	struct fixture *f = *state;
 	char err[STORE_ERRLEN] = "";
-	struct event_row ev[5];
+	struct event_row ev[6];
 	struct events_filter flt = {0};
 	struct got *g;
 
@@ -579,11 +579,14 @@ test_interrupt_open(void **state)
 	gap(&ev[3], T0 + 3, 7, T0, T0 + 2);
 	decision(&ev[4], 4, T0 + 4, "/usr/bin/wget", "d.test", ACTION_ALLOW);
 	ev[4].flags = EVENT_F_ECH;
-	insert(f->s, ev, 5);
+	decision(&ev[5], 5, T0 + 5, "/usr/bin/curl", "e.test", ACTION_ALLOW);
+	snprintf(ev[5].proto, sizeof(ev[5].proto), "dns");
+	insert(f->s, ev, 6);
 	assert_int_equal(events_interrupt_open(f->s, err, sizeof(err)), 2);
 	assert_int_equal(events_interrupt_open(f->s, err, sizeof(err)), 0);
 	g = query(f->s, &flt);
-	assert_int_equal(g->n, 5);
+	assert_int_equal(g->n, 6);
+	assert_int_equal(g->rows[5].flags, 0);
 	assert_int_equal(g->rows[0].flags, EVENT_F_INTERRUPTED);
 	assert_int_equal(g->rows[0].bytes_up, -1);
 	assert_int_equal(g->rows[0].duration_ms, -1);
