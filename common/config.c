@@ -384,7 +384,9 @@ config_describe_guarded(const struct config *cfg, char *buf, size_t len)
 static int
 parse_user(struct config *cfg, const struct config_key *k, const char *v)
 {
-	if (strlen(v) >= sizeof(cfg->user) || v[0] == '\0')
+	/* Known now, so that --print-config says so as the start would. */
+	if (strlen(v) >= sizeof(cfg->user) || v[0] == '\0' ||
+	    getpwnam(v) == NULL)
 		return -1;
 	snprintf(cfg->user, sizeof(cfg->user), "%s", v);
 	return 0;
@@ -1236,7 +1238,9 @@ static const struct config_key config_keys[] = {
     },
     {
         .name = "user",
-        .expected = "the name of the account tollgated runs as",
+        .expected = "the name of an account of this system, for "
+                    "tollgated to run as (sudo make install-user makes "
+                    "_tollgate)",
         .parse = parse_user,
         .print = print_user,
     },
@@ -1589,12 +1593,114 @@ trim(char *s)
 	return s;
 }
 
+static int config_check_port(const struct config *cfg, const char *key,
+                             const struct sockaddr_storage *addrs, size_t n,
+                             unsigned line, char *err, size_t errlen);
+
+/* The keys of a file and the line of each, to refuse one given twice. */
+struct config_seen {
+	char **key;
+	unsigned *line;
+	size_t n, cap;
+};
+
+/* The line key was first given on, or 0. */
+static unsigned
+seen_line(const struct config_seen *sn, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sn->n; i++)
+		if (strcmp(sn->key[i], key) == 0)
+			return sn->line[i];
+	return 0;
+}
+
+static int
+seen_add(struct config_seen *sn, const char *key, unsigned line)
+{
+	size_t cap;
+	char **k;
+	unsigned *l;
+
+	if (sn->n == sn->cap) {
+		cap = sn->cap == 0 ? 32 : 2 * sn->cap;
+		if ((k = realloc(sn->key, cap * sizeof(*k))) == NULL)
+			return -1;
+		sn->key = k;
+		if ((l = realloc(sn->line, cap * sizeof(*l))) == NULL)
+			return -1;
+		sn->line = l;
+		sn->cap = cap;
+	}
+	if ((sn->key[sn->n] = strdup(key)) == NULL)
+		return -1;
+	sn->line[sn->n++] = line;
+	return 0;
+}
+
+static void
+seen_free(struct config_seen *sn)
+{
+	size_t i;
+
+	for (i = 0; i < sn->n; i++)
+		free(sn->key[i]);
+	free(sn->key);
+	free(sn->line);
+}
+
+/*
+ * The next line of f into line (CONFIG_LINE_MAX + 2 bytes): 1, 0 at the
+ * end, -1 when it is too long or holds a NUL byte (err says which).  The
+ * buffer is filled with a byte that is not NUL first, so the NUL fgets()
+ * ends the line with is the last one in it: any before is the file's.
+ */
+static int
+config_line(FILE *f, char *line, const char *file, unsigned lineno, char *err,
+            size_t errlen)
+{
+	const char *end;
+
+	memset(line, 'x', CONFIG_LINE_MAX + 2);
+	if (fgets(line, CONFIG_LINE_MAX + 2, f) == NULL)
+		return 0;
+	end = memrchr(line, '\0', CONFIG_LINE_MAX + 2);
+	if (end != NULL && strlen(line) < (size_t)(end - line)) {
+		snprintf(err, errlen, "%s:%u: NUL byte", file, lineno);
+		return -1;
+	}
+	if (strchr(line, '\n') == NULL && !feof(f)) {
+		snprintf(err, errlen, "%s:%u: line longer than %d bytes", file,
+		         lineno, CONFIG_LINE_MAX);
+		return -1;
+	}
+	return 1;
+}
+
+/* The checks of config_check() that concern one key, with its line. */
+static int
+config_check_lines(const struct config *cfg, const struct config_seen *sn,
+                   char *err, size_t errlen)
+{
+	if (config_check_port(cfg, "transparent_listen",
+	                      cfg->transparent_listen, cfg->n_transparent,
+	                      seen_line(sn, "transparent_listen"), err,
+	                      errlen) == -1 ||
+	    config_check_port(cfg, "dns_listen", cfg->dns_listen,
+	                      cfg->n_dns_listen, seen_line(sn, "dns_listen"),
+	                      err, errlen) == -1)
+		return -1;
+	return 0;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 {
 	char line[CONFIG_LINE_MAX + 2];
 	const char *file = path != NULL ? path : CONFIG_DEFAULT_PATH;
-	unsigned lineno = 0;
+	struct config_seen seen = {0};
+	unsigned lineno = 0, first;
 	FILE *f;
 	size_t i;
 	int rc;
@@ -1608,16 +1714,15 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(cfg->path, sizeof(cfg->path), "%s", file);
-	while (fgets(line, sizeof(line), f) != NULL) {
+	for (;;) {
 		char *key, *value, *eq, *hash;
 
 		lineno++;
-		if (strchr(line, '\n') == NULL && !feof(f)) {
-			snprintf(err, errlen,
-			         "%s:%u: line longer than %d bytes", file,
-			         lineno, CONFIG_LINE_MAX);
+		rc = config_line(f, line, file, lineno, err, errlen);
+		if (rc == -1)
 			goto fail;
-		}
+		if (rc == 0)
+			break;
 		if ((hash = strchr(line, '#')) != NULL)
 			*hash = '\0';
 		key = trim(line);
@@ -1647,6 +1752,19 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 			         file, lineno, key);
 			goto fail;
 		}
+		/* No key is meant to repeat: a second one is a mistake
+		 * (last wins would hide the first). */
+		if ((first = seen_line(&seen, key)) != 0) {
+			snprintf(err, errlen,
+			         "%s:%u: %.60s given again (first at line %u)",
+			         file, lineno, key, first);
+			goto fail;
+		}
+		if (seen_add(&seen, key, lineno) == -1) {
+			snprintf(err, errlen, "%s:%u: %s", file, lineno,
+			         strerror(errno));
+			goto fail;
+		}
 		if (config_keys[i].parse_named != NULL)
 			rc = config_keys[i].parse_named(
 			    cfg, &config_keys[i],
@@ -1673,8 +1791,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		goto fail;
 	}
 	fclose(f);
+	rc = config_check_lines(cfg, &seen, err, errlen);
+	seen_free(&seen);
+	if (rc == -1)
+		return -1;
 	return config_check(cfg, err, errlen);
 fail:
+	seen_free(&seen);
 	fclose(f);
 	return -1;
 }
@@ -1749,18 +1872,22 @@ config_check_listen(const struct config *cfg, char *err, size_t errlen)
 /* Every address of a list on one port: nftables redirects to a port. */
 static int
 config_check_port(const struct config *cfg, const char *key,
-                  const struct sockaddr_storage *addrs, size_t n, char *err,
-                  size_t errlen)
+                  const struct sockaddr_storage *addrs, size_t n, unsigned line,
+                  char *err, size_t errlen)
 {
+	char where[32] = "";
 	size_t i;
 
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%u", line);
 	for (i = 1; i < n; i++)
 		if (addr_port((const struct sockaddr *)&addrs[i]) !=
 		    addr_port((const struct sockaddr *)&addrs[0])) {
 			snprintf(err, errlen,
-			         "%s: %s: every address must use the same "
+			         "%s%s: %s: every address must use the same "
 			         "port (nftables redirects to one port)",
-			         cfg->path[0] ? cfg->path : "defaults", key);
+			         cfg->path[0] ? cfg->path : "defaults", where,
+			         key);
 			return -1;
 		}
 	return 0;
@@ -1828,10 +1955,10 @@ int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	if (config_check_port(cfg, "transparent_listen",
-	                      cfg->transparent_listen, cfg->n_transparent, err,
-	                      errlen) == -1 ||
+	                      cfg->transparent_listen, cfg->n_transparent, 0,
+	                      err, errlen) == -1 ||
 	    config_check_port(cfg, "dns_listen", cfg->dns_listen,
-	                      cfg->n_dns_listen, err, errlen) == -1 ||
+	                      cfg->n_dns_listen, 0, err, errlen) == -1 ||
 	    config_check_fake_ip(cfg, err, errlen) == -1 ||
 	    config_check_front_routes(cfg, "socks_listen", cfg->socks_listen,
 	                              cfg->n_socks_listen, err, errlen) == -1 ||

@@ -1581,6 +1581,11 @@ conn_end(struct conn *c, bool reset, const char *error)
 		             up, down, ms, error);
 	}
 	if (reset) {
+		/* Events go before their descriptors: libevent told of a
+		 * descriptor already closed warns (epoll's EBADF). */
+		if (c->state == CONN_RELAY)
+			relay_stop(&c->relay);
+		conn_events_free(c);
 		front_reset(c->cfd);
 		front_reset(c->sfd);
 		c->cfd = c->sfd = -1;

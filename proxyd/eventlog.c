@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "proxyd/eventlog.h"
 #include "store/store.h"
+#include "store/unwritten.h"
 
 #define EVENTLOG_FLAGS_MAX 160 /* the log line's flags=, every word */
 
@@ -41,6 +42,9 @@ struct eventlog {
 	int64_t lost, lost_first_ms, lost_last_ms;
 	int64_t lost_closes;
 	int64_t max_age_s, max_rows;
+	/* PATH-unwritten: what the exit could not write, for the next start */
+	int unwritten_fd;
+	char unwritten_path[4096 + sizeof(UNWRITTEN_SUFFIX)];
 };
 
 static int64_t
@@ -50,6 +54,85 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A gap row of n events, first_ms..last_ms, stamped now. */
+static void
+gap_row(struct event_row *r, int64_t n, int64_t first_ms, int64_t last_ms)
+{
+	memset(r, 0, sizeof(*r));
+	r->kind = EVENT_GAP;
+	r->time_ms = now_ms();
+	r->n_lost = n;
+	r->lost_first_ms = first_ms;
+	r->lost_last_ms = last_ms;
+	r->bytes_up = r->bytes_down = r->duration_ms = -1;
+}
+
+/* Count n events of first_ms..last_ms as not written; the caller holds
+ * the lock. */
+static void
+lose_span_locked(struct eventlog *el, int64_t n, int64_t first_ms,
+                 int64_t last_ms)
+{
+	if (n <= 0)
+		return;
+	if (el->lost == 0 || first_ms < el->lost_first_ms)
+		el->lost_first_ms = first_ms;
+	if (el->lost == 0 || last_ms > el->lost_last_ms)
+		el->lost_last_ms = last_ms;
+	el->lost += n;
+}
+
+/*
+ * What the last run left behind: its connections still open (flagged
+ * interrupted) and the events its exit could not write (a gap row now;
+ * when that cannot be written either, the writer's first gap row carries
+ * them).  Nothing here stops the start: the log says what failed.
+ */
+static void
+eventlog_recover(struct eventlog *el, const char *db)
+{
+	static const struct unwritten none;
+	struct unwritten u;
+	struct event_row gap;
+	char err[STORE_ERRLEN];
+	int64_t n;
+
+	n = events_interrupt_open(el->store, err, sizeof(err));
+	if (n == -1)
+		log_warn("events: %s", err);
+	else if (n > 0)
+		log_info("events: %lld connections open when tollgated last "
+		         "stopped flagged interrupted",
+		         (long long)n);
+	snprintf(el->unwritten_path, sizeof(el->unwritten_path),
+	         "%s" UNWRITTEN_SUFFIX, db);
+	el->unwritten_fd = unwritten_open(db, &u, err, sizeof(err));
+	if (el->unwritten_fd == -1) {
+		log_warn("events: %s; events not written at exit will be "
+		         "in the log only",
+		         err);
+		return;
+	}
+	if (err[0] != '\0')
+		log_warn("events: %s", err);
+	if (u.n <= 0)
+		return;
+	gap_row(&gap, u.n, u.first_ms, u.last_ms);
+	if (events_insert(el->store, &gap, 1, err, sizeof(err)) == 0)
+		log_info("events: %lld events not written at the last exit "
+		         "recorded as a gap",
+		         (long long)u.n);
+	else {
+		log_warn("events: %s; the %lld events not written at the "
+		         "last exit go into the next gap row",
+		         err, (long long)u.n);
+		lose_span_locked(el, u.n, u.first_ms, u.last_ms);
+	}
+	if (unwritten_put(el->unwritten_fd, el->unwritten_path, &none, err,
+	                  sizeof(err)) == -1)
+		log_warn("events: %s", err);
 }
 
 int
@@ -62,6 +145,7 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 		snprintf(err, errlen, "events: calloc: %s", strerror(errno));
 		return -1;
 	}
+	el->unwritten_fd = -1;
 	el->cap = pd->cfg.event_queue;
 	el->ring = calloc(el->cap, sizeof(*el->ring));
 	if (el->ring == NULL) {
@@ -78,6 +162,7 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 	}
 	el->max_age_s = pd->cfg.event_max_age_s;
 	el->max_rows = pd->cfg.event_max_rows;
+	eventlog_recover(el, pd->cfg.database);
 	pthread_mutex_init(&el->lock, NULL);
 	pthread_cond_init(&el->cond, NULL);
 	pd->events = el;
@@ -116,6 +201,27 @@ fold_close(struct event_row *rows, size_t n, const struct event_close *c)
 	return false;
 }
 
+/* A batch given up at exit: its decisions, and the events of its gap
+ * rows, count as not written. */
+static void
+give_up(struct eventlog *el, const struct event_row *rows, size_t nr, size_t nc)
+{
+	size_t i;
+
+	pthread_mutex_lock(&el->lock);
+	for (i = 0; i < nr; i++) {
+		if (rows[i].kind == EVENT_GAP)
+			lose_span_locked(el, rows[i].n_lost,
+			                 rows[i].lost_first_ms,
+			                 rows[i].lost_last_ms);
+		else
+			lose_span_locked(el, 1, rows[i].time_ms,
+			                 rows[i].time_ms);
+	}
+	el->lost_closes += (int64_t)nc;
+	pthread_mutex_unlock(&el->lock);
+}
+
 static void
 drain_once(struct eventlog *el, struct evitem *items, size_t n)
 {
@@ -140,9 +246,7 @@ drain_once(struct eventlog *el, struct evitem *items, size_t n)
 		pthread_mutex_lock(&el->lock);
 		if (el->stopping) {
 			pthread_mutex_unlock(&el->lock);
-			log_error("events: %zu events and %zu connection ends "
-			          "not written at exit",
-			          nr, nc);
+			give_up(el, rows, nr, nc);
 			return;
 		}
 		pthread_mutex_unlock(&el->lock);
@@ -247,6 +351,45 @@ eventlog_start(struct proxyd *pd)
 	return 0;
 }
 
+/*
+ * At exit: the events not written become a gap row now if the database
+ * takes one, else the record of PATH-unwritten, for the next start.  The
+ * ends not written leave their rows open: the next start flags them
+ * interrupted.
+ */
+static void
+eventlog_owe(struct eventlog *el)
+{
+	struct unwritten u = {el->lost, el->lost_first_ms, el->lost_last_ms};
+	struct event_row gap;
+	char err[STORE_ERRLEN];
+
+	if (el->lost_closes > 0)
+		log_warn("events: %lld connection ends not written at exit: "
+		         "their rows are flagged interrupted at the next start",
+		         (long long)el->lost_closes);
+	if (el->lost <= 0)
+		return;
+	gap_row(&gap, u.n, u.first_ms, u.last_ms);
+	if (events_insert(el->store, &gap, 1, err, sizeof(err)) == 0) {
+		log_warn("events: %lld events not written at exit, recorded "
+		         "as a gap",
+		         (long long)u.n);
+		return;
+	}
+	if (el->unwritten_fd != -1 &&
+	    unwritten_put(el->unwritten_fd, el->unwritten_path, &u, err,
+	                  sizeof(err)) == 0) {
+		log_warn("events: %lld events not written at exit: counted "
+		         "in %s, a gap row at the next start",
+		         (long long)u.n, el->unwritten_path);
+		return;
+	}
+	log_error("events: %lld events not written at exit, and not "
+	          "counted for the next start (%s)",
+	          (long long)u.n, el->unwritten_fd != -1 ? err : "no file");
+}
+
 void
 eventlog_stop(struct proxyd *pd)
 {
@@ -264,10 +407,9 @@ eventlog_stop(struct proxyd *pd)
 	}
 	for (i = 0; i < el->n; i++)
 		free(el->ring[(el->head + i) % el->cap].row);
-	if (el->lost > 0 || el->lost_closes > 0)
-		log_warn("events: %lld events and %lld connection ends not "
-		         "recorded at exit",
-		         (long long)el->lost, (long long)el->lost_closes);
+	eventlog_owe(el);
+	if (el->unwritten_fd != -1)
+		close(el->unwritten_fd);
 	store_close(el->store);
 	pthread_mutex_destroy(&el->lock);
 	pthread_cond_destroy(&el->cond);
@@ -303,10 +445,7 @@ wake_locked(struct eventlog *el, size_t was)
 static void
 lose_locked(struct eventlog *el, int64_t n, int64_t t)
 {
-	if (el->lost == 0)
-		el->lost_first_ms = t;
-	el->lost += n;
-	el->lost_last_ms = t;
+	lose_span_locked(el, n, t, t);
 }
 
 void
@@ -341,15 +480,11 @@ eventlog_queue(struct proxyd *pd, struct event_row *ev)
 	was = el->n;
 	/* A gap first: the events lost before this one, in their place. */
 	if (el->lost > 0 && el->n < el->cap) {
-		gap.row = calloc(1, sizeof(*gap.row));
+		gap.row = malloc(sizeof(*gap.row));
 		if (gap.row != NULL) {
-			gap.row->kind = EVENT_GAP;
+			gap_row(gap.row, el->lost, el->lost_first_ms,
+			        el->lost_last_ms);
 			gap.row->time_ms = t;
-			gap.row->n_lost = el->lost;
-			gap.row->lost_first_ms = el->lost_first_ms;
-			gap.row->lost_last_ms = el->lost_last_ms;
-			gap.row->bytes_up = gap.row->bytes_down = -1;
-			gap.row->duration_ms = -1;
 			push_locked(el, &gap);
 			el->lost = 0;
 		}

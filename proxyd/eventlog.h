@@ -47,14 +47,20 @@
 struct eventlog;
 
 /* Open the writer's database connection (as root, before the privilege
- * drop; rulesvc_open() has created and migrated the file).  0, or -1 +
- * err. */
+ * drop; rulesvc_open() has created and migrated the file), and account
+ * for what the last run left: its rows still open are flagged
+ * EVENT_F_INTERRUPTED, and the events its exit counted in
+ * DATABASE-unwritten (store/unwritten.h) become a gap row.  0, or -1 +
+ * err (only the database itself stops the start; the rest is logged). */
 int eventlog_open(struct proxyd *pd, char *err, size_t errlen);
 
 /* Start the writer thread (after the privilege drop).  0 or -1 (logged). */
 int eventlog_start(struct proxyd *pd);
 
-/* Write what is queued, stop the thread, close the database. */
+/* Write what is queued, stop the thread, close the database.  What
+ * cannot be written (a full disk) is given up and counted: a gap row now
+ * if the database takes one, else in DATABASE-unwritten for the next
+ * start; the log says which. */
 void eventlog_stop(struct proxyd *pd);
 
 /* One decision, as the log line and the event row record it. */

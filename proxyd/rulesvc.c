@@ -126,7 +126,7 @@ rulesvc_open(struct proxyd *pd, uid_t owner, gid_t group, char *err,
 		goto fail;
 	if (store_chown(rs->store, owner, group, err, errlen) == -1)
 		goto fail;
-	n = store_delete_transient(rs->store, err, errlen);
+	n = store_start_run(rs->store, err, errlen);
 	if (n == -1)
 		goto fail;
 	if (n > 0)

@@ -28,16 +28,43 @@ const char *const store_action_words[ACTION_REJECT + 1] = {
 
 /* --- helpers -------------------------------------------------------------- */
 
+/*
+ * Copy text into err as one line: each run of line breaks (SQLite's
+ * integrity reports come one problem a line) becomes "; ", other control
+ * characters a space.
+ */
+static void
+store_fold(char *err, size_t errlen, const char *text)
+{
+	size_t o = 0;
+	const char *p;
+
+	for (p = text; *p != '\0' && o + 1 < errlen; p++) {
+		if (*p == '\n' || *p == '\r') {
+			while (p[1] == '\n' || p[1] == '\r')
+				p++;
+			if (p[1] == '\0' || o + 2 >= errlen)
+				break;
+			err[o++] = ';';
+			err[o++] = ' ';
+		} else
+			err[o++] = (unsigned char)*p < 0x20 ? ' ' : *p;
+	}
+	err[o] = '\0';
+}
+
 void
 store_fail(char *err, size_t errlen, const char *fmt, ...)
 {
+	char text[STORE_ERRLEN * 2];
 	va_list ap;
 
 	if (err == NULL || errlen == 0)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
+	store_fold(err, errlen, text);
 }
 
 void

@@ -26,6 +26,7 @@ struct store {
 	sqlite3 *db;
 	enum store_mode mode;
 	int version; /* PRAGMA user_version */
+	int64_t run; /* store_start_run()'s run; 0: not tollgated's */
 	char path[PATH_MAX];
 	/* store_stmt()'s statements and the SQL they were made from */
 	const char *stmt_sql[STORE_STMT_MAX];

@@ -44,6 +44,7 @@ static const char *const decider_words[] = {
 static const char *const flag_words[] = {
     "ech",           "mismatch", "unknown", "encrypted-dns",
     "not-installed", "preload",  "userns",  "shared-socket",
+    "interrupted",
 };
 static const char *const proto_words[] = {"tcp", "udp", "dns"};
 
@@ -557,6 +558,31 @@ events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
 fail:
 	write_abort(s);
 	return -1;
+}
+
+/* Only rows of an earlier run can be open at start: the whole table is
+ * theirs.  A scan (no index on bytes_up), once per start. */
+int64_t
+events_interrupt_open(struct store *s, char *err, size_t errlen)
+{
+	const char *what = "closing the events of connections open at the "
+	                   "last stop";
+	char sql[256];
+	int64_t n;
+
+	snprintf(sql, sizeof(sql),
+	         "UPDATE events SET flags = flags | %d WHERE kind = "
+	         "'decision' AND verdict = 'allow' AND proto = 'tcp' AND "
+	         "bytes_up = -1 AND flags & %d = 0",
+	         EVENT_F_INTERRUPTED, EVENT_F_INTERRUPTED);
+	if (write_begin(s, what, err, errlen) == -1)
+		return -1;
+	n = kept_write(s, sql, 0, 0, what, err, errlen);
+	if (n == -1 || write_commit(s, what, err, errlen) == -1) {
+		write_abort(s);
+		return -1;
+	}
+	return n;
 }
 
 int64_t

@@ -98,6 +98,10 @@ enum event_decider {
 #define EVENT_F_PRELOAD       0x20 /* LD_PRELOAD/_LIBRARY_PATH/LD_AUDIT set */
 #define EVENT_F_USERNS        0x40 /* in a non-initial user namespace */
 #define EVENT_F_SHARED        0x80 /* other programs hold the socket too */
+#define EVENT_F_INTERRUPTED                                                    \
+	0x100 /* still open when tollgated stopped without closing it (a       \
+	       * crash, SIGKILL, or its end not written): bytes and duration   \
+	       * are not known */
 
 struct event_row {
 	int64_t id; /* 0 until stored (events_insert() sets it) */
@@ -143,8 +147,8 @@ struct event_row {
 const char *event_decider_str(enum event_decider d);
 
 /* The word of each flag ("ech", "mismatch", "unknown", "encrypted-dns",
- * "not-installed", "preload", "userns", "shared-socket"), in bit order:
- * fn(word, arg) for each flag set in flags. */
+ * "not-installed", "preload", "userns", "shared-socket", "interrupted"),
+ * in bit order: fn(word, arg) for each flag set in flags. */
 void event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
                       void *arg);
 
@@ -214,6 +218,16 @@ int events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
  */
 int64_t events_prune(struct store *s, int64_t max_age_s, int64_t max_rows,
                      int64_t now_ms, size_t step, char *err, size_t errlen);
+
+/*
+ * At tollgated's start, before its first decision: flag EVENT_F_INTERRUPTED
+ * on every allowed TCP decision row still open (bytes_up -1), as these are
+ * the connections of a run that ended without recording their ends (a
+ * DNS query's row has no end, and a refused connection's none either).  Their
+ * bytes and duration stay -1 (not known).  Returns how many rows it
+ * flagged, or -1 + err (none).
+ */
+int64_t events_interrupt_open(struct store *s, char *err, size_t errlen);
 
 /* The largest id stored, 0 when there is none, or -1 + err. */
 int64_t events_max_id(struct store *s, char *err, size_t errlen);

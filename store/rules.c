@@ -389,6 +389,27 @@ fail:
 	return -1;
 }
 
+/* Inside a write transaction: the rule id belongs to this daemon's run,
+ * or, added from outside tollgated, to its next (store_start_run()). */
+static int
+set_run(struct store *s, int64_t id, const char *what, char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (store_prepare(s,
+	                  "UPDATE rules SET run = CASE WHEN ?2 > 0 THEN ?2 "
+	                  "ELSE (SELECT run + 1 FROM daemon_run) END "
+	                  "WHERE id = ?1",
+	                  &st, what, err, errlen) == -1)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, s->run);
+	rc = store_step_done(s, st, what, err, errlen);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /* Inside a write transaction: insert *r (fields as they are) and its
  * names; sets r->id. */
 static int
@@ -417,6 +438,8 @@ insert_rule(struct store *s, struct rule *r, const char *const *names,
 	}
 	sqlite3_finalize(st);
 	r->id = sqlite3_last_insert_rowid(s->db);
+	if (set_run(s, r->id, what, err, errlen) == -1)
+		return -1;
 	if (r->dest_kind == DEST_LIST &&
 	    insert_names(s, r->id, names, n_names, what, err, errlen) == -1)
 		return -1;
@@ -573,6 +596,8 @@ store_rule_edit(struct store *s, struct rule *r, const char *const *names,
 		goto fail;
 	sqlite3_finalize(st);
 	st = NULL;
+	if (set_run(s, r->id, what, err, errlen) == -1)
+		goto fail;
 	/* The list: replaced, kept, or dropped with the list kind. */
 	if (r->dest_kind != DEST_LIST || names != NULL) {
 		if (store_prepare(s,
@@ -738,13 +763,47 @@ store_delete_expired(struct store *s, time_t now, char *err, size_t errlen)
 }
 
 int
-store_delete_transient(struct store *s, char *err, size_t errlen)
+store_start_run(struct store *s, char *err, size_t errlen)
 {
-	return write_one(s,
-	                 "DELETE FROM rules WHERE duration IN "
-	                 "('once', 'restart')",
-	                 0, 0, 0, "deleting once and restart rules", err,
-	                 errlen);
+	const char *what = "deleting the once and restart rules of the last "
+	                   "run";
+	sqlite3_stmt *st = NULL;
+	int64_t run;
+	int n;
+
+	if (store_check_writable(s, what, err, errlen) == -1 ||
+	    store_txn_begin(s, what, err, errlen) == -1)
+		return -1;
+	if (store_query_int(s, "SELECT run FROM daemon_run", &run, what, err,
+	                    errlen) == -1)
+		goto fail;
+	if (store_prepare(s,
+	                  "DELETE FROM rules WHERE duration IN ('once', "
+	                  "'restart') AND run <= ?1",
+	                  &st, what, err, errlen) == -1)
+		goto fail;
+	sqlite3_bind_int64(st, 1, run);
+	if (store_step_done(s, st, what, err, errlen) == -1)
+		goto fail;
+	n = sqlite3_changes(s->db);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_prepare(s, "UPDATE daemon_run SET run = ?1", &st, what, err,
+	                  errlen) == -1)
+		goto fail;
+	sqlite3_bind_int64(st, 1, run + 1);
+	if (store_step_done(s, st, what, err, errlen) == -1)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (store_txn_commit(s, what, err, errlen) == -1)
+		goto fail;
+	s->run = run + 1;
+	return n;
+fail:
+	sqlite3_finalize(st);
+	store_txn_abort(s);
+	return -1;
 }
 
 /* --- reads ---------------------------------------------------------------- */

@@ -126,6 +126,18 @@ static const char *const store_migrations[] = {
      */
     "ALTER TABLE events ADD COLUMN sha256 TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE rules ADD COLUMN digest TEXT NOT NULL DEFAULT '';",
+
+    /*
+     * 7: the run a rule belongs to (store_start_run()): tollgated counts
+     * its runs in daemon_run, and only the once and until-restart rules
+     * of the runs that ended go at its start.  Rules from before have
+     * run 0, of a run that ended.
+     */
+    "ALTER TABLE rules ADD COLUMN run INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE daemon_run ("
+    " id INTEGER PRIMARY KEY CHECK (id = 1),"
+    " run INTEGER NOT NULL);"
+    "INSERT INTO daemon_run VALUES (1, 0);",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

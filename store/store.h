@@ -17,6 +17,7 @@
  *   3  events and its indexes (events.h)
  *   4  rules.via, secrets
  *   5  fake_ips and its indexes (fakeip.h)
+ *   6  rules.run, daemon_run (store_start_run())
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
@@ -25,7 +26,7 @@
  *   rules(id, app, uid NULL when none, dest_kind, dest, addr BLOB NULL
  *         unless ip/cidr, prefix, port_lo, port_hi, proto, action,
  *         duration, expires, priority, enabled, created, updated, hits,
- *         last_hit, note, via)
+ *         last_hit, note, via, run)
  *   list_names(rule_id -> rules(id) ON DELETE CASCADE, name), one row per
  *         name of a DEST_LIST rule's list; the list's own name is the
  *         rule's dest.
@@ -38,6 +39,8 @@
  *         store_secret().
  *   fake_ips(name, v4 BLOB, v6 BLOB NULL, last_used), the DNS stub's
  *         map of names to fake addresses; see fakeip.h.
+ *   daemon_run(id = 1, run), one row: the number of tollgated's latest
+ *         start; rules.run is the run a rule was added or edited for.
  *
  * Files: the database and its -wal and -shm files (kept when the last
  * writer closes, the -wal emptied) share STORE_FILE_MODE and the owner
@@ -66,7 +69,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  6    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  7    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */
@@ -214,9 +217,16 @@ int store_add_hits(struct store *s, const struct store_hit *hits, size_t n,
  * -1 + err. */
 int store_delete_expired(struct store *s, time_t now, char *err, size_t errlen);
 
-/* Delete every DUR_ONCE and DUR_RESTART rule: tollgated calls it when it
- * starts.  Returns how many, or -1 + err. */
-int store_delete_transient(struct store *s, char *err, size_t errlen);
+/*
+ * tollgated's start: in one transaction, count a new run in daemon_run
+ * and delete the DUR_ONCE and DUR_RESTART rules of the runs before it.
+ * Every rule added or edited belongs to a run: through this struct
+ * store, to the run started here; through any other (the CLI, while
+ * tollgated is stopped), to the next run, so that it lives through that
+ * run and goes at the start after.  Returns how many rules it deleted,
+ * or -1 + err (nothing changed).
+ */
+int store_start_run(struct store *s, char *err, size_t errlen);
 
 #define STORE_SECRET_MAX 64 /* bytes of one secret */
 

@@ -101,6 +101,7 @@ sed -e "s|socks5://GATEWAY:|socks5://$GW:|" \
     -e "s|unix:/run/anon-ws-disable-stacked-tor/|unix:$RUN/|g" \
     -e "s|unix:/run/tor/socks:|unix:$RUN/socks:|" \
     -e "s|^guard_users = user, sdwdate\$|guard_users = $TG_GUARD, $SDW|" \
+    -e "s|^default_action = deny\$|default_action = allow|" \
     -e "s|@BINDIR@|$TG_ROOT/build|g" \
     "$TG_ROOT/contrib/whonix/tollgate.conf" >"$CONF" &&
     cat >>"$CONF" <<EOF &&
@@ -108,7 +109,6 @@ sed -e "s|socks5://GATEWAY:|socks5://$GW:|" \
 database = $TG_TMP/db/tollgate.db
 control_socket = $TG_TMP/run/control.sock
 log_level = info
-default_action = allow
 EOF
     chmod 644 "$CONF"
 ok '! grep -v "^#" "$CONF" | grep -q -e /run/anon -e /run/tor/ -e GATEWAY -e @BINDIR@' \

@@ -410,9 +410,7 @@ test_dns_keys(void **state)
 	/* none: never forward; nothing: /etc/resolv.conf's again; an odd
 	 * prefix is masked mid-byte. */
 	assert_int_equal(load(&cfg,
-	                      "dns_upstream = 192.0.2.2\n"
 	                      "dns_upstream = none\n"
-	                      "fake_ip6_range = fd00:7467::/64\n"
 	                      "fake_ip6_range = none\n"
 	                      "fake_ip_range = 10.255.255.255/12\n",
 	                      err, sizeof(err)),
@@ -423,9 +421,7 @@ test_dns_keys(void **state)
 	assert_string_equal(
 	    inet_ntop(AF_INET, &cfg.fake_ip_net, buf, sizeof(buf)),
 	    "10.240.0.0");
-	assert_int_equal(load(&cfg, "dns_upstream = none\ndns_upstream =\n",
-	                      err, sizeof(err)),
-	                 0);
+	assert_int_equal(load(&cfg, "dns_upstream =\n", err, sizeof(err)), 0);
 	assert_false(cfg.dns_upstream_none);
 	assert_int_equal(cfg.n_dns_upstream, 0);
 	/* The widest range and a /30 with room for 2 fit their counts. */
@@ -551,7 +547,6 @@ test_fronts(void **state)
 
 	/* A later line replaces the list; none empties it. */
 	assert_int_equal(load(&cfg,
-	                      "socks_listen = 127.0.0.1:9050\n"
 	                      "socks_listen = none\n"
 	                      "http_connect_listen = unix:/run/c.sock:0\n",
 	                      err, sizeof(err)),
@@ -559,10 +554,9 @@ test_fronts(void **state)
 	assert_int_equal(cfg.n_socks_listen, 0);
 	assert_int_equal(cfg.connect_listen[0].mode, 0);
 
-	/* KEY.NAME: fronts whose clients take upstream.NAME; each key
-	 * replaces its own items only. */
+	/* KEY.NAME: fronts whose clients take upstream.NAME, apart from
+	 * KEY's own. */
 	assert_int_equal(load(&cfg,
-	                      "socks_listen = 127.0.0.1:9050\n"
 	                      "socks_listen.tb = 127.0.0.1:9150, "
 	                      "unix:/run/x/::1_9150.sock:0666\n"
 	                      "upstream.tb = socks5://10.0.0.1:9150\n"
@@ -599,11 +593,10 @@ test_upstreams(void **state)
 	assert_int_equal(
 	    load(&cfg,
 	         "upstream = socks5://10.152.152.10:9050\n"
-	         "upstream.mail = socks5://10.152.152.10:9102\n"
+	         "upstream.mail = socks5://10.152.152.10:9103\n"
 	         "upstream.apt_2 = socks5://[2001:db8::1]:9104\n"
 	         "upstream.local-tor = socks5://unix:/run/tor/socks:1\n"
 	         "upstream.lan = direct\n"
-	         "upstream.mail = socks5://10.152.152.10:9103\n"
 	         "isolation = app-name\n",
 	         err, sizeof(err)),
 	    0);
@@ -624,7 +617,7 @@ test_upstreams(void **state)
 	assert_int_equal(u->kind, UPSTREAM_DIRECT);
 	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)), "direct");
 
-	/* Given twice: the later line wins, in the first one's place. */
+	/* In the order given. */
 	u = config_upstream_find(&cfg, "mail");
 	assert_ptr_equal(u, &cfg.upstreams[1]);
 	assert_string_equal(config_upstream_fmt(u, buf, sizeof(buf)),
@@ -695,6 +688,77 @@ test_long_line(void **state)
 	assert_int_equal(load(&cfg, text, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":1: line longer than"));
 	free(text);
+}
+
+/* config_load() of len bytes (NULs and all); err as it says. */
+static int
+load_bytes(struct config *cfg, const char *bytes, size_t len, char *err,
+           size_t errlen)
+{
+	char path[64];
+	int fd, rc;
+
+	snprintf(path, sizeof(path), "/tmp/tg-test-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bytes, len), (int)len);
+	close(fd);
+	config_defaults(cfg);
+	rc = config_load(cfg, path, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+/* Each mistake of a file is one line naming the file and its line. */
+static void
+test_line_errors(void **state)
+{
+	static const char nul[] = "user = nobody\nlog_level = de\0bug\n";
+	static const char nul_last[] = "user = nobody\nlog_level = de\0bug";
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"guard_users = 1001\nuser = nobody\n\n# again\n"
+	     "guard_users = 1002\n",
+	     ":5: guard_users given again (first at line 1)"},
+	    {"log_level = info\nlog_level = info\n",
+	     ":2: log_level given again (first at line 1)"},
+	    {"upstream.mail = direct\nupstream.lan = direct\n"
+	     "upstream.mail = socks5://10.0.0.1:9050\n",
+	     ":3: upstream.mail given again (first at line 1)"},
+	    {"user = nobody\ntransparent_listen = 127.0.0.1:9040, "
+	     "[::1]:9041\n",
+	     ":2: transparent_listen: every address must use the same port"},
+	    {"\ndns_listen = 127.0.0.1:53, [::1]:5353\n",
+	     ":2: dns_listen: every address must use the same port"},
+	    {"log_level = info\nuser = tg-no-such-user-here\n",
+	     ":2: bad value \"tg-no-such-user-here\" for user: expected the "
+	     "name of an account of this system"},
+	};
+	struct config cfg;
+	char err[CONFIG_ERRLEN];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(load(&cfg, cases[i].text, err, sizeof(err)),
+		                 -1);
+		if (strstr(err, cases[i].want) == NULL)
+			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err,
+			         cases[i].want);
+		assert_null(strchr(err, '\n'));
+	}
+	err[0] = '\0';
+	assert_int_equal(
+	    load_bytes(&cfg, nul, sizeof(nul) - 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2: NUL byte"));
+	err[0] = '\0';
+	assert_int_equal(
+	    load_bytes(&cfg, nul_last, sizeof(nul_last) - 1, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, ":2: NUL byte"));
+	/* The same key twice is still fine in two files' worth of loads. */
+	assert_int_equal(load(&cfg, "log_level = info\n", err, sizeof(err)), 0);
 }
 
 /* What --print-config prints reads back to the same configuration. */
@@ -884,6 +948,7 @@ main(void)
 	    cmocka_unit_test(test_errors_name_file_line_and_expectation),
 	    cmocka_unit_test(test_missing_files),
 	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_line_errors),
 	    cmocka_unit_test(test_print_round_trip),
 	    cmocka_unit_test(test_fronts),
 	    cmocka_unit_test(test_upstreams),

@@ -554,6 +554,48 @@ test_flag_words(void **state)
 	buf[0] = '\0';
 	event_flags_each(0, add_word, buf);
 	assert_string_equal(buf, "");
+	event_flags_each(EVENT_F_INTERRUPTED | EVENT_F_ECH, add_word, buf);
+	assert_string_equal(buf, "ech,interrupted");
+}
+
+/* The start after a crash: the allowed TCP rows still open are flagged
+ * interrupted, once; closed rows, refusals and DNS queries (never open)
+ * and gaps are left alone. */
+static void
+test_interrupt_open(void **state)
+{
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN] = "";
+	struct event_row ev[6];
+	struct events_filter flt = {0};
+	struct got *g;
+
+	decision(&ev[0], 1, T0, "/usr/bin/curl", "a.test", ACTION_ALLOW);
+	decision(&ev[1], 2, T0 + 1, "/usr/bin/curl", "b.test", ACTION_ALLOW);
+	ev[1].bytes_up = 10;
+	ev[1].bytes_down = 20;
+	ev[1].duration_ms = 30;
+	decision(&ev[2], 3, T0 + 2, "/usr/bin/curl", "c.test", ACTION_DENY);
+	gap(&ev[3], T0 + 3, 7, T0, T0 + 2);
+	decision(&ev[4], 4, T0 + 4, "/usr/bin/wget", "d.test", ACTION_ALLOW);
+	ev[4].flags = EVENT_F_ECH;
+	decision(&ev[5], 5, T0 + 5, "/usr/bin/curl", "e.test", ACTION_ALLOW);
+	snprintf(ev[5].proto, sizeof(ev[5].proto), "dns");
+	insert(f->s, ev, 6);
+	assert_int_equal(events_interrupt_open(f->s, err, sizeof(err)), 2);
+	assert_int_equal(events_interrupt_open(f->s, err, sizeof(err)), 0);
+	g = query(f->s, &flt);
+	assert_int_equal(g->n, 6);
+	assert_int_equal(g->rows[5].flags, 0);
+	assert_int_equal(g->rows[0].flags, EVENT_F_INTERRUPTED);
+	assert_int_equal(g->rows[0].bytes_up, -1);
+	assert_int_equal(g->rows[0].duration_ms, -1);
+	assert_int_equal(g->rows[1].flags, 0);
+	assert_int_equal(g->rows[1].bytes_up, 10);
+	assert_int_equal(g->rows[2].flags, 0);
+	assert_int_equal(g->rows[3].kind, EVENT_GAP);
+	assert_int_equal(g->rows[3].flags, 0);
+	assert_int_equal(g->rows[4].flags, EVENT_F_ECH | EVENT_F_INTERRUPTED);
 }
 
 static void
@@ -947,6 +989,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_interrupt_open, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_every_field_round_trips, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rows_store_nothing, setup,

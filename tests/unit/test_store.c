@@ -255,6 +255,8 @@ assert_refused(const char *path, enum store_mode mode, const char *want)
 		fail_msg("store_open %s succeeded; wanted \"%s\"", path, want);
 	if (strstr(err, want) == NULL)
 		fail_msg("store_open error \"%s\" lacks \"%s\"", err, want);
+	if (strchr(err, '\n') != NULL)
+		fail_msg("store_open error \"%s\" is not one line", err);
 	after = slurp(path, &len1);
 	assert_int_equal(len0, len1);
 	assert_memory_equal(before, after, len0);
@@ -950,8 +952,15 @@ test_expired_and_transient_cleanup(void **state)
 	/* At 2000: the rules that ran out at 1000 and at 2000 go. */
 	assert_int_equal(store_delete_expired(s, 2000, err, sizeof(err)), 2);
 	assert_int_equal(store_delete_expired(s, 2000, err, sizeof(err)), 0);
-	/* A daemon start: once and restart rules go. */
-	assert_int_equal(store_delete_transient(s, err, sizeof(err)), 2);
+	/* Added with no daemon running: they are the next run's, and its
+	 * start keeps them. */
+	assert_int_equal(store_start_run(s, err, sizeof(err)), 0);
+	assert_int_equal(store_rule_list(s, NULL, &rules, &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 4);
+	free(rules);
+	/* The start after: once and restart rules of that run go. */
+	assert_int_equal(store_start_run(s, err, sizeof(err)), 2);
 	assert_int_equal(store_rule_list(s, NULL, &rules, &n, err, sizeof(err)),
 	                 0);
 	assert_int_equal(n, 2);
@@ -959,6 +968,59 @@ test_expired_and_transient_cleanup(void **state)
 	assert_int_equal(rules[1].id, ids[5]);
 	free(rules);
 	store_close(s);
+}
+
+/* Rules the daemon adds in its run go at the next start; those added
+ * from outside while it is stopped, and edited ones, at the start after
+ * next. */
+static void
+test_rules_of_a_run(void **state)
+{
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN] = "";
+	struct rule r, *rules;
+	struct store *d, *cli;
+	int64_t in_run, outside, edited;
+	size_t n;
+
+	d = open_rw(f->db);
+	cli = open_rw(f->db);
+	assert_int_equal(store_start_run(d, err, sizeof(err)), 0);
+	plain_rule(&r, "*", "a.example");
+	r.duration = DUR_ONCE;
+	in_run = add(d, &r);
+	plain_rule(&r, "*", "b.example");
+	r.duration = DUR_FOREVER;
+	edited = add(d, &r);
+	store_close(d);
+	/* Stopped: a restart rule added, a forever one made once. */
+	plain_rule(&r, "*", "c.example");
+	r.duration = DUR_RESTART;
+	outside = add(cli, &r);
+	assert_int_equal(store_rule_get(cli, edited, &r, err, sizeof(err)),
+	                 STORE_OK);
+	r.duration = DUR_ONCE;
+	assert_int_equal(store_rule_edit(cli, &r, NULL, 0, err, sizeof(err)),
+	                 STORE_OK);
+	d = open_rw(f->db);
+	assert_int_equal(store_start_run(d, err, sizeof(err)), 1);
+	assert_int_equal(store_rule_get(d, in_run, &r, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	assert_int_equal(store_rule_list(d, NULL, &rules, &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(rules[0].id, edited);
+	assert_int_equal(rules[1].id, outside);
+	free(rules);
+	store_close(d);
+	d = open_rw(f->db);
+	assert_int_equal(store_start_run(d, err, sizeof(err)), 2);
+	assert_int_equal(store_rule_list(d, NULL, &rules, &n, err, sizeof(err)),
+	                 0);
+	assert_int_equal(n, 0);
+	free(rules);
+	store_close(d);
+	store_close(cli);
 }
 
 /* Schema 1 exactly as the first tollgate wrote it; never edit. */
@@ -1081,6 +1143,19 @@ test_corrupt_and_foreign_files_refused(void **state)
 	assert_int_equal(truncate(f->db, 2 * 4096), 0);
 	assert_refused(f->db, STORE_READWRITE, "corrupt");
 	assert_refused(f->db, STORE_READONLY, "corrupt");
+
+	/* A page in the middle overwritten: SQLite reports each problem on
+	 * a line of its own; the error is still one line. */
+	unlink(f->db);
+	make_db(f->db, 300);
+	fd = open(f->db, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, garbage, sizeof(garbage), 3 * 4096),
+	                 sizeof(garbage));
+	assert_int_equal(pwrite(fd, garbage, sizeof(garbage), 6 * 4096),
+	                 sizeof(garbage));
+	close(fd);
+	assert_refused(f->db, STORE_READWRITE, "corrupt");
 
 	/* A database, but someone else's. */
 	unlink(f->db);
@@ -1375,6 +1450,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(
 	        test_import_replaces_a_list_of_that_name, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hit_batches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rules_of_a_run, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_expired_and_transient_cleanup,
 	                                    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
