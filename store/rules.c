@@ -656,16 +656,16 @@ drop_lists_of(struct store *s, const struct rules_set *set, char *err,
 		if (sqlite3_bind_text(st, 1, set->rules[i].dest, -1,
 		                      SQLITE_STATIC) != SQLITE_OK) {
 			store_fail_db(s, err, errlen, what);
-			sqlite3_finalize(st);
-			return -1;
+			goto fail;
 		}
-		if (store_step_done(s, st, what, err, errlen) == -1) {
-			sqlite3_finalize(st);
-			return -1;
-		}
+		if (store_step_done(s, st, what, err, errlen) == -1)
+			goto fail;
 	}
 	sqlite3_finalize(st);
 	return 0;
+fail:
+	sqlite3_finalize(st);
+	return -1;
 }
 
 int
