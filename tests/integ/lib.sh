@@ -666,7 +666,9 @@ tg_start() {
 		return 1
 	fi
 	# Background jobs of a script ignore SIGINT; give it back.
-	ip netns exec "$TG_CNS" env --default-signal=INT,QUIT \
+	# TG_DAEMON_WRAP: words run before it (e.g. prlimit), unquoted.
+	# shellcheck disable=SC2086
+	ip netns exec "$TG_CNS" env --default-signal=INT,QUIT $TG_DAEMON_WRAP \
 	    "$TG_DAEMON" -c "$conf" </dev/null >"$TG_LOG.out" 2>"$TG_LOG" &
 	TG_DPID=$!
 	for ((i = 0; i < 200; i++)); do
