@@ -20,7 +20,7 @@ prompt_setup
 # there is one (the writer batches: at most 5 s).
 ev() {
 	local i out
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 		out=$("$TG" -c "$CONF" events --json --domain "$1" --limit 0 \
 		    2>/dev/null | python3 -c '
 import json, sys
@@ -130,7 +130,7 @@ mkdir -p "$TG_TMP/copy" && cp "$PROMPT" "$TG_TMP/copy/tollgate-prompt" &&
     chmod 755 "$TG_TMP/copy" "$TG_TMP/copy/tollgate-prompt"
 guard_argv TERM=tmux-256color "$TG_TMP/copy/tollgate-prompt" -c "$CONF" --tty
 tty_start copy "${TG_ARGV[@]}"
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	tty_dead copy && break
 	sleep 0.1
 done
@@ -166,7 +166,7 @@ EOF
 guard_argv TERM=tmux-256color /usr/bin/python3 -I "$TG_TMP/fork/fork.py" \
     "$SOCK" "$PROMPT" "$CONF" "$id" "$TG_TMP/fork/out"
 tty_start fork "${TG_ARGV[@]}"
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	[ -s "$TG_TMP/fork/out" ] && break
 	sleep 0.1
 done
@@ -177,7 +177,7 @@ like "$(sed -n 2p "$TG_TMP/fork/out" 2>/dev/null)" '^(ERR perm |\(closed)' \
 # That tollgate-prompt is a real agent of tgguard's: it goes again.
 tty_wait fork 'curl wants to connect to b\.test:443' 5 >/dev/null
 tty_keys fork q
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	tty_dead fork && break
 	sleep 0.1
 done

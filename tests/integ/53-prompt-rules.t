@@ -180,7 +180,7 @@ refused() {
 	done
 	echo "$n"
 }
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	[ "$(refused)" -ge 1 ] && break
 	sleep 0.1
 done
@@ -198,7 +198,7 @@ for i in $(seq 1 65); do
 	fetch same.c-bound.test "$TG_TMP/s$i"
 	pids+=($!)
 done
-for ((i = 0; i < 150; i++)); do
+for ((i = 0; i < 150 * TG_WAIT_SCALE; i++)); do
 	tg_decision reason=prompt-full >/dev/null 2>&1 && break
 	sleep 0.1
 done
