@@ -377,12 +377,13 @@ follow() {
 # wait_for FILE REGEX MS: until FILE has a line matching REGEX; 0 or 1.
 # wait_for FILE REGEX MS: until FILE holds REGEX, at most MS times
 # TG_WAIT_SCALE ms (a loaded machine is slow); says how long it took.
+TG_WAIT_SCALE=${TG_WAIT_SCALE:-4} # as tests/integ/lib.sh has it
 wait_for() {
 	local i t0
-	t0=$(tg_ms)
+	t0=$(date +%s%3N)
 	for ((i = 0; i < $3 * TG_WAIT_SCALE / 20; i++)); do
 		if grep -q -- "$2" "$1" 2>/dev/null; then
-			diag "$2 in $(basename "$1") after $(($(tg_ms) - t0)) ms"
+			echo "# $2 in $(basename "$1") after $(($(date +%s%3N) - t0)) ms"
 			return 0
 		fi
 		sleep 0.02
