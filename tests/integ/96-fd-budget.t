@@ -76,6 +76,10 @@ allowed=$(tg_decisions dst="$TG_S4:$PORT" verdict=allow)
 is "$allowed" "$served" "every allowed client was served (allowed $allowed)"
 over=$(tg_decisions dst="$TG_S4:$PORT" reason=overload)
 diag "refused for overload: $over"
+# Said, not asserted: attribution misses under load are another matter
+# (issue 14, failure 1); none comes of a /proc read without a descriptor.
+diag "unknown-process among the allowed: $(tg_decisions dst="$TG_S4:$PORT" \
+    verdict=allow flags=unknown-process)"
 emfile=$(_tg_since | grep -c 'Too many open files')
 is "$emfile" 0 "no descriptor ran out (no 'Too many open files' in the log)"
 lines=$(_tg_since | grep -vc '^tollgated: info: \(decision\|close\) ')
