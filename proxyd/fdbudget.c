@@ -28,8 +28,7 @@ fdbudget_connections(unsigned long nofile)
 	return n > 1000000 ? 1000000 : (unsigned)n;
 }
 
-/* The descriptor limit that holds n connections. */
-static unsigned long
+unsigned long
 fdbudget_needs(unsigned n)
 {
 	unsigned long conns = (unsigned long)n * FDBUDGET_PER_CONN;

@@ -32,6 +32,10 @@
  */
 unsigned fdbudget_connections(unsigned long nofile);
 
+/* The descriptor limit that holds n connections (what the start line
+ * tells to raise it to): fdbudget_connections() of it is n or more. */
+unsigned long fdbudget_needs(unsigned n);
+
 /*
  * Raise the soft descriptor limit to the hard one (and the hard one too,
  * as far as CAP_SYS_RESOURCE and fs.nr_open allow, when it is below what
