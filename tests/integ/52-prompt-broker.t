@@ -191,12 +191,13 @@ is "$(rj 'len(rs)')" 1 "no rule was added"
 out=$("$TG" -c "$CONF" answer "$id" allow 2>&1)
 ok $? "root: tollgate answer $id allow"
 is "$out" "prompt $id: allow (1 connection); no rule added (once)" "which says: $out"
+# The agent shows that for 6 s (TTY_MSG_S): look before the slower checks.
+scr=$(tty_wait agent "Prompt $id \\(b\\.test:443\\): withdrawn" 5)
+ok $? "the agent says the prompt was answered elsewhere" || diag "$scr"
 is "$(done_status "$TG_TMP/b1" 5)" 0 "the waiting curl goes through"
 like "$(cat "$TG_TMP/b1")" 'code=200' "with the page"
 is "$(ev b.test)" "allow prompt" "its event: verdict allow, decider prompt"
 is "$(rj 'len(rs)')" 1 "once: still one rule"
-scr=$(tty_wait agent "Prompt $id \\(b\\.test:443\\): withdrawn" 5)
-ok $? "the agent says the prompt was answered elsewhere" || diag "$scr"
 out=$("$TG" -c "$CONF" answer "$id" deny 2>&1)
 st=$?
 ok '[ "$st" = 1 ] && [[ $out =~ notfound ]]' "answering it again: exit $st, notfound ($out)"
