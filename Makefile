@@ -4,6 +4,7 @@
 #   sudo make run   install what is missing, run tollgated guarding $SUDO_USER
 #   sudo make test  install what is missing, run every test (unit, fuzz, integration)
 #   sudo make bench side-by-side benchmarks (not part of make test)
+#   sudo make soak  SOAK_MINUTES (10) of mixed load with a kill (bench/soak)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   sudo make install-whonix  after make install, on a Whonix-Workstation:
 #                   contrib/whonix/install (see contrib/whonix/README.md)
@@ -35,12 +36,13 @@ FUZZ_SECONDS ?= 60
 DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
             libmnl-dev libssl-dev libsqlite3-dev libidn2-dev libpsl-dev \
             publicsuffix libnotify-dev
-DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 \
+DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 stress-ng \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
             imagemagick x11-utils dante-server torsocks tor unbound uidmap \
             systemd
-DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server dnsperf
+DEB_BENCH = iperf3 apache2-utils redsocks microsocks dante-server dnsperf \
+            sqlite3
 DEB_ALL   = $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
 # What `make deps` installs: everything, but for `make test` (and CI, which
 # runs it) only what the build and the tests need.
@@ -80,7 +82,7 @@ FUZZ_BIN  = $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
 PROGS     = build/tollgated build/tollgate build/tollgate-prompt
 
 .PHONY: all deps check-deps test unit integ integ-tools fuzz fuzz-build \
-        bench run \
+        bench soak run \
         install install-user install-whonix uninstall format lint clean
 
 all: check-deps $(PROGS)
@@ -200,6 +202,10 @@ test: deps
 
 integ: all integ-tools
 	tests/run --integ-only
+
+soak: deps
+	$(MAKE) all
+	bench/soak
 
 bench: deps
 	$(MAKE) all

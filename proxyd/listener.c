@@ -18,6 +18,7 @@
 #include "proxyd/accept.h"
 #include "proxyd/conn.h"
 #include "proxyd/front.h"
+#include "proxyd/fdbudget.h"
 #include "proxyd/listener.h"
 
 #define LISTEN_BACKLOG 1024
@@ -102,7 +103,7 @@ listener_accept_proxy(struct listener *l, int fd, const struct sockaddr *client)
 	socklen_t len = sizeof(cred);
 	char a[ADDR_STRLEN + 120];
 
-	if (pd->n_conns >= pd->cfg.max_connections) {
+	if (!fdbudget_room(pd)) {
 		conn_refuse_early(pd, fd, client,
 		                  (const struct sockaddr *)&l->addr,
 		                  REASON_OVERLOAD);
@@ -161,7 +162,7 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 		                  REASON_LOOP);
 		return;
 	}
-	if (pd->n_conns >= pd->cfg.max_connections) {
+	if (!fdbudget_room(pd)) {
 		conn_refuse_early(pd, fd, client, (struct sockaddr *)&dst,
 		                  REASON_OVERLOAD);
 		return;

@@ -34,6 +34,7 @@
 #include "proxyd/fakeip.h"
 #include "proxyd/broker.h"
 #include "proxyd/control.h"
+#include "proxyd/fdbudget.h"
 #include "proxyd/listener.h"
 #include "proxyd/privs.h"
 #include "proxyd/proxyd.h"
@@ -45,10 +46,7 @@
 #include "redirect/redirect.h"
 
 #define TOLLGATE_VERSION "0.1.0"
-/* Descriptors beyond two per connection: pipes, listeners, netlink, the
- * /proc directories attribution keeps open (two per process it knows). */
-#define FD_HEADROOM (2 * RELAY_POOL_MAX + 2 * ATTR_MRU_SIZE + 256)
-#define SWEEP_MAX_S 30
+#define SWEEP_MAX_S      30
 
 static void
 usage(FILE *out)
@@ -244,7 +242,6 @@ main(int argc, char **argv)
 	             *sig_usr1 = NULL;
 	struct timeval sweep;
 	int opt, print = 0, rc = 1, redirect_on = 0, keep_table = 0, n;
-	unsigned long nofile;
 
 	while ((opt = getopt_long(argc, argv, "c:phV", opts, NULL)) != -1) {
 		switch (opt) {
@@ -306,12 +303,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	nofile = privs_raise_nofile(2UL * pd.cfg.max_connections + FD_HEADROOM);
-	if (nofile < 2UL * pd.cfg.max_connections + FD_HEADROOM)
-		log_warn("descriptor limit is %lu, below the %lu that "
-		         "max_connections = %u needs; accept will back off",
-		         nofile, 2UL * pd.cfg.max_connections + FD_HEADROOM,
-		         pd.cfg.max_connections);
+	if (fdbudget_setup(&pd) == -1)
+		return 1;
 
 	pd.base = event_base_new();
 	pd.pipes = relay_pool_new();

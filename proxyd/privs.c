@@ -110,16 +110,15 @@ privs_raise_nofile(unsigned long want)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
 		return 0;
-	if (rl.rlim_cur >= want)
-		return rl.rlim_cur;
 	if (rl.rlim_max < want) {
 		struct rlimit up = {.rlim_cur = want, .rlim_max = want};
 
 		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
 			return want;
 	}
-	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	rl.rlim_cur = rl.rlim_max;
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
-	getrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return 0;
 	return rl.rlim_cur;
 }

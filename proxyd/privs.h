@@ -20,8 +20,9 @@
 /* 0, or -1 with err saying which step failed and why. */
 int privs_drop(const char *user, char *err, size_t errlen);
 
-/* Raise RLIMIT_NOFILE (soft and hard) to at least want, as far as the
- * kernel allows.  Returns the soft limit now in force. */
+/* Raise the soft RLIMIT_NOFILE to the hard one; when the hard one is
+ * below want, both to want if the kernel allows (CAP_SYS_RESOURCE,
+ * fs.nr_open).  Returns the soft limit now in force (0 when unknown). */
 unsigned long privs_raise_nofile(unsigned long want);
 
 #endif

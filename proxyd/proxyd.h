@@ -59,6 +59,7 @@ struct proxyd {
 	struct relay_pool *pipes; /* spare pipes for splice */
 	struct conn_list conns;   /* every live connection */
 	unsigned n_conns;
+	unsigned long nofile; /* descriptor limit got at start (fdbudget.h) */
 	/* Connections of each uid in the peek and attribution stages
 	 * (max_pending_per_user); made by the first that needs it. */
 	struct fairshare *pending;

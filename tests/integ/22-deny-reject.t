@@ -15,7 +15,8 @@ curl6=(curl -sS --max-time 8 --cacert "$TG_CA"
     --resolve "a.test:443:[$TG_S6]")
 
 # refused WHAT CMD...: run a client that tollgated should turn away; it
-# must fail with a reset (curl 7, 35 or 56) within 3 seconds.
+# must fail with a reset (curl 7, 35 or 56) well before curl's own
+# --max-time of 8 s: a loaded machine may take seconds, a hang takes 8.
 refused() {
 	local what=$1 t0 st ms
 	shift
@@ -24,7 +25,7 @@ refused() {
 	st=$?
 	ms=$(($(tg_ms) - t0))
 	like "$st" "$TG_CURL_RESET" "$what fails like a reset (curl exit $st: $(head -c 120 "$TG_TMP/client.err"))"
-	ok '[ "$ms" -lt 3000 ]' "$what fails at once (${ms} ms)"
+	ok '[ "$ms" -lt 6000 ]' "$what fails at once, not after --max-time (${ms} ms)"
 }
 
 for action in deny reject; do

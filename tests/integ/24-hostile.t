@@ -157,7 +157,9 @@ out=$(as_guard "${TG_SHOWPID[@]}" "${curl4[@]}" https://a.test/)
 st=$?
 ms=$(($(tg_ms) - t0))
 ok $st "with 9 odd clients connected, tgguard still fetches https://a.test/"
-ok '[ "$ms" -lt 2000 ]' "without waiting for them (${ms} ms)"
+# Waiting for them would take until the slow ones are cut off or give up
+# (--max-time 5 and 6 s); a loaded machine may take seconds for the fetch.
+ok '[ "$ms" -lt 5000 ]' "without waiting for them (${ms} ms)"
 d=$(tg_decision pid="$(sed -n 's/^pid=//p' <<<"$out")")
 is "$(kv "$d" name)" a.test "its decision names a.test"
 for pid in "${bg[@]}"; do

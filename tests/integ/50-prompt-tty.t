@@ -190,7 +190,7 @@ pstate() {
 
 wait_pstate() {
 	local i
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 		[ "$(pstate "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
@@ -231,7 +231,7 @@ is "$(tty_alt job) $(tty_icanon job)" "1 -icanon" \
     "and sets the terminal up again"
 
 tty_keys job 'C-\'
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	tty_dead job && break
 	sleep 0.1
 done

@@ -20,7 +20,7 @@ prompt_setup
 # there is one (the writer batches: at most 5 s).
 ev() {
 	local i out
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 		out=$("$TG" -c "$CONF" events --json --domain "$1" --limit 0 \
 		    2>/dev/null | python3 -c '
 import json, sys
@@ -130,7 +130,7 @@ mkdir -p "$TG_TMP/copy" && cp "$PROMPT" "$TG_TMP/copy/tollgate-prompt" &&
     chmod 755 "$TG_TMP/copy" "$TG_TMP/copy/tollgate-prompt"
 guard_argv TERM=tmux-256color "$TG_TMP/copy/tollgate-prompt" -c "$CONF" --tty
 tty_start copy "${TG_ARGV[@]}"
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	tty_dead copy && break
 	sleep 0.1
 done
@@ -166,7 +166,7 @@ EOF
 guard_argv TERM=tmux-256color /usr/bin/python3 -I "$TG_TMP/fork/fork.py" \
     "$SOCK" "$PROMPT" "$CONF" "$id" "$TG_TMP/fork/out"
 tty_start fork "${TG_ARGV[@]}"
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	[ -s "$TG_TMP/fork/out" ] && break
 	sleep 0.1
 done
@@ -177,7 +177,7 @@ like "$(sed -n 2p "$TG_TMP/fork/out" 2>/dev/null)" '^(ERR perm |\(closed)' \
 # That tollgate-prompt is a real agent of tgguard's: it goes again.
 tty_wait fork 'curl wants to connect to b\.test:443' 5 >/dev/null
 tty_keys fork q
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	tty_dead fork && break
 	sleep 0.1
 done
@@ -191,12 +191,13 @@ is "$(rj 'len(rs)')" 1 "no rule was added"
 out=$("$TG" -c "$CONF" answer "$id" allow 2>&1)
 ok $? "root: tollgate answer $id allow"
 is "$out" "prompt $id: allow (1 connection); no rule added (once)" "which says: $out"
+# The agent shows that for 6 s (TTY_MSG_S): look before the slower checks.
+scr=$(tty_wait agent "Prompt $id \\(b\\.test:443\\): withdrawn" 5)
+ok $? "the agent says the prompt was answered elsewhere" || diag "$scr"
 is "$(done_status "$TG_TMP/b1" 5)" 0 "the waiting curl goes through"
 like "$(cat "$TG_TMP/b1")" 'code=200' "with the page"
 is "$(ev b.test)" "allow prompt" "its event: verdict allow, decider prompt"
 is "$(rj 'len(rs)')" 1 "once: still one rule"
-scr=$(tty_wait agent "Prompt $id \\(b\\.test:443\\): withdrawn" 5)
-ok $? "the agent says the prompt was answered elsewhere" || diag "$scr"
 out=$("$TG" -c "$CONF" answer "$id" deny 2>&1)
 st=$?
 ok '[ "$st" = 1 ] && [[ $out =~ notfound ]]' "answering it again: exit $st, notfound ($out)"

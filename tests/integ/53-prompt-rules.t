@@ -20,9 +20,11 @@ wait_agent
 ok $? "tollgate-prompt --tty runs as $TG_GUARD and subscribes"
 
 # fetch NAME OUT: a guarded curl of https://NAME/ in the background,
-# writing the HTTP status (000: refused) to OUT.
+# writing the HTTP status (000: refused) to OUT.  It waits on prompts
+# (prompt_timeout is 60 s): neither curl nor as_guard's timeout may end
+# it first, however slowly a loaded machine gets to the answer.
 fetch() {
-	as_guard curl -s --max-time 30 --cacert "$TG_CA" \
+	TG_T=100 as_guard curl -s --max-time 90 --cacert "$TG_CA" \
 	    --resolve "$1:443:$TG_S4" -o /dev/null -w '%{http_code}' \
 	    "https://$1/" >"$2" 2>/dev/null &
 }
@@ -123,7 +125,7 @@ wait_pj 'len(ps)' 0
 # socat sends its request and shuts down its sending side at the end of
 # its input, then waits for the answer: that is not leaving.
 (printf 'GET / HTTP/1.0\r\nHost: hc.d.test\r\n\r\n' |
-    as_guard socat -t 20 - "TCP:$TG_S4:80" >"$TG_TMP/hc.out" 2>/dev/null) &
+    TG_T=60 as_guard socat -t 20 - "TCP:$TG_S4:80" >"$TG_TMP/hc.out" 2>/dev/null) &
 hp=$!
 wait_pj 'len(ps)' 1
 sleep 1.5
@@ -138,7 +140,7 @@ ok $? "on the answer it gets the server's reply"
 # 30000 STATUS requests in one go (210 KB, more than a line's worth of
 # input, whose reading pauses) with the replies (7 MB, more than the
 # 256 KiB tollgated queues) read only after 2 s: every one is answered.
-out=$(as_guard python3 -c '
+out=$(TG_T=60 as_guard python3 -c '
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(sys.argv[1])
@@ -180,7 +182,7 @@ refused() {
 	done
 	echo "$n"
 }
-for ((i = 0; i < 50; i++)); do
+for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
 	[ "$(refused)" -ge 1 ] && break
 	sleep 0.1
 done
@@ -198,7 +200,7 @@ for i in $(seq 1 65); do
 	fetch same.c-bound.test "$TG_TMP/s$i"
 	pids+=($!)
 done
-for ((i = 0; i < 150; i++)); do
+for ((i = 0; i < 150 * TG_WAIT_SCALE; i++)); do
 	tg_decision reason=prompt-full >/dev/null 2>&1 && break
 	sleep 0.1
 done
