@@ -1398,6 +1398,13 @@ static const struct config_key config_keys[] = {
         .field = offsetof(struct config, distrust_preload),
     },
     {
+        .name = "shared_socket_check",
+        .expected = "yes or no",
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, shared_socket_check),
+    },
+    {
         .name = "peek_timeout",
         .expected = "a duration of at least 10ms, like 500ms, 3s or 1m",
         .parse = parse_duration_key,

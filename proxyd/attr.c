@@ -114,7 +114,8 @@ struct attr {
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
 	struct digest_cache *dc;
-	bool has_userns; /* userns_* is tollgated's own user namespace */
+	bool holder_scan; /* look for the other holders of a TCP socket */
+	bool has_userns;  /* userns_* is tollgated's own user namespace */
 	dev_t userns_dev;
 	ino_t userns_ino;
 	struct attr_stats st;
@@ -267,8 +268,14 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
 	a->st.lookups++;
 	if (attr_diag(a, client, dst, &uid, &inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, true, app);
+	attr_owner(a, uid, inode, a->holder_scan, app);
 	return 0;
+}
+
+void
+attr_set_holder_scan(struct attr *a, bool on)
+{
+	a->holder_scan = on;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that

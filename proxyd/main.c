@@ -69,11 +69,16 @@ usage(FILE *out)
 	    CONFIG_DEFAULT_PATH);
 }
 
+/* shared_socket_check, for the worker thread's struct attr. */
+static bool attr_holder_scan;
+
 static void *
 attr_thread_init(void)
 {
 	struct attr *a = attr_new();
 
+	if (a != NULL)
+		attr_set_holder_scan(a, attr_holder_scan);
 	if (a == NULL)
 		log_error("attribution: cannot open sock_diag socket: %s; "
 		          "every connection will be of an unknown process",
@@ -410,6 +415,7 @@ main(int argc, char **argv)
 		log_error("dropping privileges: %s", err);
 		goto out;
 	}
+	attr_holder_scan = pd.cfg.shared_socket_check;
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
 	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1 ||

@@ -17,7 +17,7 @@ chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
 DB=$TG_TMP/db/tollgate.db
 conf() {
-	tg_conf default_action=deny database="$DB" \
+	tg_conf default_action=deny database="$DB" shared_socket_check=yes \
 	    control_socket="$TG_TMP/run/control.sock" "$@"
 }
 CURL=/usr/bin/curl
