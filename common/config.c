@@ -311,6 +311,18 @@ config_uid_guarded(const struct config *cfg, uid_t uid)
 	       subid_contains(cfg->guard_subuid, cfg->n_guard_subuid, uid);
 }
 
+uid_t
+config_uid_owner(const struct config *cfg, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->n_guard_subuid; i++)
+		if (uid >= cfg->guard_subuid[i].first &&
+		    uid <= cfg->guard_subuid[i].last)
+			return cfg->guard_subuid[i].owner;
+	return uid;
+}
+
 /* Append to buf at *off what fmt says, never past len. */
 static void
 describe_add(char *buf, size_t len, size_t *off, const char *fmt, ...)

@@ -267,6 +267,14 @@ const char *config_listen_fmt(const struct config_listen *l, char *buf,
 const char *config_upstream_fmt(const struct config_upstream *u, char *buf,
                                 size_t len);
 
+/*
+ * The user a uid's share is counted against: the guarded user whose
+ * subordinate range (guard_subuid) holds uid, else uid itself.  A user
+ * runs processes as any of its subordinate uids (unshare --map-auto),
+ * so per-uid caps must not count each of them apart.
+ */
+uid_t config_uid_owner(const struct config *cfg, uid_t uid);
+
 /* The port that guarded TCP is redirected to. */
 uint16_t config_transparent_port(const struct config *cfg);
 

@@ -12,7 +12,7 @@
  * What /proc/PID/environ shows is the process's own memory: a program
  * may rewrite it after it started, and a preloaded library may erase its
  * variable once loaded.  So this tells only about processes that did not
- * take that trouble; see docs/attribution.md.
+ * take that trouble.
  */
 #ifndef TG_ATTRENV_H
 #define TG_ATTRENV_H

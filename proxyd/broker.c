@@ -351,11 +351,15 @@ static void
 broker_of_uid(const struct broker *b, bool has_uid, uid_t uid,
               unsigned *prompts, unsigned *parked)
 {
+	const struct config *cfg = &b->pd->cfg;
 	const struct prompt *p;
 
+	/* A user's subordinate uids share its share. */
+	uid = config_uid_owner(cfg, uid);
 	*prompts = *parked = 0;
 	TAILQ_FOREACH(p, &b->prompts, entry)
-	if (p->has_uid == has_uid && (!has_uid || p->info.uid == uid)) {
+	if (p->has_uid == has_uid &&
+	    (!has_uid || config_uid_owner(cfg, p->info.uid) == uid)) {
 		(*prompts)++;
 		*parked += p->n_conns;
 	}
@@ -730,6 +734,14 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		    p->info.durations & 1u << CTL_DUR_HOUR ? "1h " : "",
 		    p->info.durations & 1u << CTL_DUR_FOREVER ? "forever" : "",
 		    ctl_scope_name(scope), ctl_duration_name(duration));
+		return;
+	}
+	if (p->repin != 0 && duration == CTL_DUR_FOREVER && uid != -1) {
+		answer_fail(done, arg, id, RULESVC_E_INVALID,
+		            "prompt %llu: pinning rule %lld anew is for root "
+		            "or admin_group (it decides for whom the rule "
+		            "does); this answer may only be once",
+		            (unsigned long long)id, (long long)p->repin);
 		return;
 	}
 	if (p->repin != 0 && duration == CTL_DUR_FOREVER &&

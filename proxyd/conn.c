@@ -112,6 +112,7 @@ conn_share_take(struct conn *c, uid_t uid)
 		         "memory");
 		return;
 	}
+	uid = config_uid_owner(&pd->cfg, uid); /* subordinate uids: its own */
 	rc = fairshare_take(pd->pending, uid);
 	if (rc == 0) {
 		c->pending_held = true;
@@ -460,10 +461,17 @@ conn_attr_run(struct worker_job *job, void *ctx)
 	/* A redirected client's port may have been rewritten by conntrack
 	 * (ctorig.h): its socket is known by the original one. */
 	client = (const struct sockaddr *)&c->client;
-	if (c->self.ss_family != AF_UNSPEC &&
-	    ctorig_source(client, (const struct sockaddr *)&c->self, &orig) ==
-	        0)
-		client = (const struct sockaddr *)&orig;
+	if (c->self.ss_family != AF_UNSPEC) {
+		if (ctorig_source(client, (const struct sockaddr *)&c->self,
+		                  &orig) == 0)
+			client = (const struct sockaddr *)&orig;
+		else
+			/* Rate-limited by log.c when it repeats. */
+			log_warn("attr: conntrack has no original source for "
+			         "a redirected client: %s; looked up as it "
+			         "reached us",
+			         strerror(errno));
+	}
 	attr_lookup(ctx, client, (const struct sockaddr *)&c->local, c->app);
 }
 

@@ -634,11 +634,14 @@ client_evictable(const struct control_client *c)
 static unsigned
 clients_of(const struct control *ctl, uid_t uid)
 {
+	const struct config *cfg = &ctl->pd->cfg;
 	const struct control_client *c;
 	unsigned n = 0;
 
+	/* A user's subordinate uids share its share. */
+	uid = config_uid_owner(cfg, uid);
 	TAILQ_FOREACH(c, &ctl->clients, entry)
-	if (!c->admin && c->uid == uid)
+	if (!c->admin && config_uid_owner(cfg, c->uid) == uid)
 		n++;
 	return n;
 }

@@ -9,20 +9,29 @@
  * keeps open; and a share for pipes.  max_connections is lowered at start
  * to what the descriptor limit holds, and a client is refused as
  * "overload" before accept() would take the descriptors an allowed
- * connection needs later: an allowed connection is never reset for want
- * of a descriptor.
+ * connection needs later, so an allowed connection does not fail for want
+ * of a socket.  Not bounded by the budget: pipes borrowed beyond the
+ * pipes' share (a relay that cannot get one ends its connection), and the
+ * few descriptors SQLite, inotify and the identity checks open for a
+ * moment, which the fixed reserve's margin covers.
  */
 #ifndef TG_FDBUDGET_H
 #define TG_FDBUDGET_H
 
 #include "proxyd/attr.h"
+#include "proxyd/control.h"
+#include "proxyd/dnsfwd.h"
 #include "proxyd/proxyd.h"
 
 /* Descriptors per connection: client and onward socket. */
 #define FDBUDGET_PER_CONN 2
-/* Kept back: listeners, control, netlink, nftables, the DNS stub and the
- * attribution worker's reads and cache (two per pid it remembers). */
-#define FDBUDGET_FIXED (2 * ATTR_MRU_SIZE + 64)
+/* Kept back: the attribution worker's cache (three per pid it
+ * remembers: /proc/PID, its fd/ and its cmdline), the control clients,
+ * the DNS stub's queries retried over TCP, and 64 for listeners,
+ * netlink and nftables sockets, the database and the rest. */
+#define FDBUDGET_FIXED                                                         \
+	(3 * ATTR_MRU_SIZE + CONTROL_MAX_CLIENTS + CONTROL_MAX_ADMIN +         \
+	 DNSFWD_TCP_MAX + 64)
 
 /*
  * The connections a descriptor limit of nofile holds: what is left after

@@ -1056,7 +1056,9 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 	if (e->pinned &&
 	    (q->digest == NULL ||
 	     memcmp(e->digest, q->digest, sizeof(e->digest)) != 0)) {
-		if (q->pin_missed != NULL && *q->pin_missed == 0)
+		/* Only an allow rule is offered to be pinned anew. */
+		if (q->pin_missed != NULL && *q->pin_missed == 0 &&
+		    e->action == ACTION_ALLOW)
 			*q->pin_missed = e->id;
 		return false;
 	}

@@ -136,10 +136,11 @@ struct rules_query {
 	const uint8_t *digest;       /* the SHA-256 of the file the process
 	                              * runs (DIGEST_LEN bytes), or NULL: no pinned
 	                              * rule matches */
-	int64_t *pin_missed;         /* when not NULL, set to the id of a
-	                              * rule pinned to another digest that
-	                              * would have matched but for its pin
-	                              * (the first such), else left alone */
+	int64_t *pin_missed;         /* when not NULL, set to the id of an
+	                              * allow rule pinned to another digest
+	                              * that would have matched but for its
+	                              * pin (the first such), else left
+	                              * alone */
 };
 
 /* The precedence steps, as numbered above. */

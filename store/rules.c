@@ -555,6 +555,13 @@ store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
 
 	if ((rc = store_rule_get(s, id, &r, err, errlen)) != STORE_OK)
 		return rc;
+	/* Changed since it was offered to be pinned anew: not that rule. */
+	if (r.action != ACTION_ALLOW || r.digest[0] == '\0') {
+		store_fail(err, errlen,
+		           "rule %lld is no longer a pinned allow rule",
+		           (long long)id);
+		return STORE_NOTFOUND;
+	}
 	snprintf(r.digest, sizeof(r.digest), "%s", digest);
 	return store_rule_edit(s, &r, NULL, 0, err, errlen);
 }

@@ -17,7 +17,8 @@
  *   3  events and its indexes (events.h)
  *   4  rules.via, secrets
  *   5  fake_ips and its indexes (fakeip.h)
- *   6  rules.run, daemon_run (store_start_run())
+ *   6  events.sha256, rules.digest
+ *   7  rules.run, daemon_run (store_start_run())
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
