@@ -50,9 +50,10 @@ static const struct cli_opt ev_opts[] = {
     {"verdict", 0, "V", "allow, deny or reject", EV_FIELD(verdict)},
     {"proto", 0, "P", "tcp, udp or dns", EV_FIELD(proto)},
     {"since", 0, "T",
-     "from T: 30s, 10m, 2h, 3d, 1w ago, today, yesterday,\n"
-     "HH:MM, or YYYY-MM-DD[THH:MM[:SS]][Z] (local time\n"
-     "unless Z or +HH:MM)",
+     "from T: 90s, 30m, 2h, 3d, 1w ago (or \"30 min\",\n"
+     "\"1 hour\", \"2 days\"), today, yesterday, HH:MM, or\n"
+     "YYYY-MM-DD[THH:MM[:SS]][Z] (local time unless Z\n"
+     "or +HH:MM)",
      EV_FIELD(since)},
     {"until", 0, "T", "before T (same forms, and now)", EV_FIELD(until)},
     {"pid", 0, "N", "one process", EV_FIELD(pid)},
@@ -193,20 +194,14 @@ ev_build_filter(struct ev_ctx *ctx, bool stats)
 	}
 	if (a->since != NULL &&
 	    cli_parse_time(a->since, now_ms, &f->since_ms) == -1)
-		return cli_usage(
-		    &ctx->who,
-		    "--since \"%s\": expected a time back from now "
-		    "(30s, 10m, 2h, 3d, 1w), today, yesterday, "
-		    "HH:MM or YYYY-MM-DD[THH:MM[:SS]][Z]",
-		    a->since);
+		return cli_usage(&ctx->who,
+		                 "--since \"%s\": expected " CLI_TIME_FORMS,
+		                 a->since);
 	if (a->until != NULL &&
 	    cli_parse_time(a->until, now_ms, &f->until_ms) == -1)
-		return cli_usage(
-		    &ctx->who,
-		    "--until \"%s\": expected a time back from now "
-		    "(30s, 10m, 2h, 3d, 1w), now, today, "
-		    "yesterday, HH:MM or YYYY-MM-DD[THH:MM[:SS]][Z]",
-		    a->until);
+		return cli_usage(&ctx->who,
+		                 "--until \"%s\": expected " CLI_TIME_FORMS,
+		                 a->until);
 	if (f->since_ms != 0 && f->until_ms != 0 && f->until_ms <= f->since_ms)
 		return cli_usage(&ctx->who,
 		                 "--until \"%s\" is not after --since \"%s\"",

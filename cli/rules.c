@@ -85,36 +85,38 @@ static const struct cli_optset rules_optset = {
 static const struct rules_action rules_actions[] = {
     {"list", "[--app EXE] [--wide] [--json]",
      "show the rules (--wide: full paths, uid, priority, times)",
-     RO_BIT(RO_APP) | RO_BIT(RO_WIDE) | RO_BIT(RO_JSON), NULL, rules_list},
+     RO_BIT(RO_APP) | RO_BIT(RO_WIDE) | RO_BIT(RO_JSON), NULL, false,
+     rules_list},
     {"add",
      "--app EXE|'*' --dest NAME|*.NAME|IP|CIDR|'*' "
      "--action allow|deny|reject " RULE_OPTS " [--digest pin]",
      "add a rule (--digest pin: only while the app's file has the SHA-256 "
      "it has now)",
-     RO_RULE | RO_BIT(RO_DIGEST), NULL, rules_add},
-    {"del", "ID", "delete a rule", 0, "ID", rules_del},
-    {"enable", "ID", "enable a rule", 0, "ID", rules_enable},
-    {"disable", "ID", "disable a rule (kept, but it decides nothing)", 0, "ID",
-     rules_disable},
+     RO_RULE | RO_BIT(RO_DIGEST), NULL, false, rules_add},
+    {"del", "ID...", "delete rules", 0, "ID", true, rules_del},
+    {"enable", "ID...", "enable rules", 0, "ID", true, rules_enable},
+    {"disable", "ID...", "disable rules (kept, but they decide nothing)", 0,
+     "ID", true, rules_disable},
     {"edit",
      "ID [--app EXE] [--dest DEST] [--action ACTION] " RULE_OPTS
      " [--digest pin|none]",
      "change the given fields of a rule (--digest pin: to the app's file "
      "as it is now)",
-     RO_RULE | RO_BIT(RO_DIGEST), "ID", rules_edit},
+     RO_RULE | RO_BIT(RO_DIGEST), "ID", false, rules_edit},
     {"test",
      "--app EXE --dest NAME|IP --port N [--proto tcp|udp|dns] [--uid N] "
      "[--json]",
      "which rule decides this connection, and why",
      RO_BIT(RO_APP) | RO_BIT(RO_DEST) | RO_BIT(RO_UID) | RO_BIT(RO_PORT) |
          RO_BIT(RO_PROTO) | RO_BIT(RO_JSON),
-     NULL, rules_test},
+     NULL, false, rules_test},
     {"import",
      "FILE [--app EXE|'*'] [--action ACTION] [--list-name NAME] " RULE_OPTS,
      "import export text, or a hosts file or name list as one list rule",
-     (RO_RULE & ~RO_BIT(RO_DEST)) | RO_BIT(RO_LIST_NAME), "FILE", rules_import},
+     (RO_RULE & ~RO_BIT(RO_DEST)) | RO_BIT(RO_LIST_NAME), "FILE", false,
+     rules_import},
     {"export", "[--app EXE]", "print the rules as export text (for import)",
-     RO_BIT(RO_APP), NULL, rules_export},
+     RO_BIT(RO_APP), NULL, false, rules_export},
 };
 
 #define RULES_N_ACTIONS (sizeof(rules_actions) / sizeof(rules_actions[0]))
@@ -391,10 +393,12 @@ rules_store_rw(struct rules_ctx *ctx, const char *down)
 		cli_fail(&ctx->who, "%s", err);
 		return NULL;
 	}
-	cli_note(&ctx->who,
-	         "%s; changed %s directly (tollgated reads it when it "
-	         "starts)",
-	         down, ctx->cfg.database);
+	if (!ctx->said_direct)
+		cli_note(&ctx->who,
+		         "%s; changed %s directly (tollgated reads it when it "
+		         "starts)",
+		         down, ctx->cfg.database);
+	ctx->said_direct = true;
 	return s;
 }
 
@@ -535,7 +539,7 @@ cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	n_pos = ctx.act->pos != NULL ? 1 : 0;
 	if (ctx.a.n_pos < n_pos)
 		return cli_usage(&ctx.who, "missing %s", ctx.act->pos);
-	if (ctx.a.n_pos > n_pos)
+	if (ctx.a.n_pos > n_pos && !ctx.act->pos_many)
 		return cli_usage(&ctx.who, "unexpected argument \"%s\"",
 		                 ctx.a.pos[n_pos]);
 	if (cli_config_load(opts, "rules", &ctx.cfg) == -1)

@@ -36,6 +36,7 @@ struct rules_ctx {
 	struct cli_who who; /* its messages */
 	struct config cfg;
 	struct rules_args a;
+	bool said_direct; /* the note that tollgated is down was given */
 };
 
 struct rules_action {
@@ -44,6 +45,7 @@ struct rules_action {
 	const char *help;
 	uint32_t opts;   /* the options it takes: bits of rules_opts[] */
 	const char *pos; /* the argument it needs ("ID"); NULL: none */
+	bool pos_many;   /* pos may be given more than once ("ID...") */
 	int (*run)(struct rules_ctx *ctx); /* an enum cli_exit */
 };
 
@@ -84,7 +86,8 @@ int rules_call(struct rules_ctx *ctx, const char *request,
 struct store;
 
 /* The database for writing when tollgated does not run (down says why):
- * root only, since the file is tollgated's.  NULL after the error. */
+ * root only, since the file is tollgated's.  The note that says so is
+ * given once an invocation.  NULL after the error. */
 struct store *rules_store_rw(struct rules_ctx *ctx, const char *down);
 
 /* The database for reading.  NULL with *missing set when there is none

@@ -102,26 +102,66 @@ rules_store_by_id(struct store *s, void *arg, char *err, size_t errlen)
 	                         errlen);
 }
 
+/*
+ * One change by id; 0, or -1 after the error naming the rule (tollgated's
+ * ERR says "no rule N", the database's likewise).
+ */
 static int
-rules_by_id(struct rules_ctx *ctx, enum ctl_verb verb, const char *done)
+rules_one_by_id(struct rules_ctx *ctx, struct rules_by_id *b)
 {
 	char req[64], down[CTL_ERRLEN], err[STORE_ERRLEN];
-	struct rules_by_id b = {verb, 0};
 	struct ctl_reply rep;
 	int rc;
 
-	if (rules_parse_id(ctx, ctx->a.pos[0], &b.id) == -1)
-		return CLI_EXIT_USAGE;
-	snprintf(req, sizeof(req), "%s %lld", ctl_verb_name(verb),
-	         (long long)b.id);
+	snprintf(req, sizeof(req), "%s %lld", ctl_verb_name(b->verb),
+	         (long long)b->id);
 	rc = rules_change(ctx, rules_call(ctx, req, &rep, down, sizeof(down)),
-	                  &rep, down, rules_store_by_id, &b, err, sizeof(err));
+	                  &rep, down, rules_store_by_id, b, err, sizeof(err));
 	if (rc == -1)
-		return CLI_EXIT_FAIL;
+		return -1;
 	if (rc == 1)
 		ctl_reply_free(&rep);
-	printf("%s rule %lld\n", done, (long long)b.id);
-	return CLI_EXIT_OK;
+	return 0;
+}
+
+/*
+ * del, enable, disable ID...: every id is checked before anything is
+ * changed; then each is changed and reported on its own line, and a
+ * failure does not stop the others.  The exit status is CLI_EXIT_FAIL
+ * when one failed, after a last line naming those that did.
+ */
+static int
+rules_by_id(struct rules_ctx *ctx, enum ctl_verb verb, const char *done)
+{
+	struct rules_by_id b = {verb, 0};
+	char failed[256];
+	size_t off = 0;
+	int64_t id;
+	int i, n_failed = 0;
+
+	for (i = 0; i < ctx->a.n_pos; i++)
+		if (rules_parse_id(ctx, ctx->a.pos[i], &id) == -1)
+			return CLI_EXIT_USAGE;
+	failed[0] = '\0';
+	for (i = 0; i < ctx->a.n_pos; i++) {
+		rules_parse_id(ctx, ctx->a.pos[i], &b.id);
+		if (rules_one_by_id(ctx, &b) == 0) {
+			printf("%s rule %lld\n", done, (long long)b.id);
+			continue;
+		}
+		n_failed++;
+		if (off < sizeof(failed))
+			off += (size_t)snprintf(
+			    failed + off, sizeof(failed) - off, "%s%lld",
+			    n_failed > 1 ? ", " : "", (long long)b.id);
+	}
+	if (n_failed == 0)
+		return CLI_EXIT_OK;
+	if (ctx->a.n_pos > 1)
+		cli_fail(&ctx->who, "%d of %d rules not %s: %s%s", n_failed,
+		         ctx->a.n_pos, done, failed,
+		         off >= sizeof(failed) ? "..." : "");
+	return CLI_EXIT_FAIL;
 }
 
 int

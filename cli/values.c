@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cli/values.h"
@@ -99,45 +100,82 @@ time_parse_clock(const char **p, struct tm *tm, int *ms)
 	return 0;
 }
 
+/* The units of a time back from now, by every name they go by. */
+static const struct {
+	const char *name;
+	int64_t ms;
+} time_units[] = {
+    {"s", 1000},        {"sec", 1000},       {"secs", 1000},
+    {"second", 1000},   {"seconds", 1000},   {"m", 60000},
+    {"min", 60000},     {"mins", 60000},     {"minute", 60000},
+    {"minutes", 60000}, {"h", 3600000},      {"hr", 3600000},
+    {"hrs", 3600000},   {"hour", 3600000},   {"hours", 3600000},
+    {"d", 86400000},    {"day", 86400000},   {"days", 86400000},
+    {"w", 604800000},   {"week", 604800000}, {"weeks", 604800000},
+};
+
+/*
+ * "N UNIT" back from now_ms: N decimal digits, optional spaces, a unit of
+ * time_units[], and optionally " ago".  1 with *out, 0 when s does not
+ * start with a digit (another form), -1 when it does but is not this.
+ */
+static int
+time_parse_ago(const char *s, int64_t now_ms, int64_t *out)
+{
+	const char *p = s, *unit;
+	long long n = 0;
+	size_t i, len;
+
+	if (*p < '0' || *p > '9')
+		return 0;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (n > (INT64_MAX - 9) / 10)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	while (*p == ' ')
+		p++;
+	unit = p;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'))
+		p++;
+	len = (size_t)(p - unit);
+	while (*p == ' ')
+		p++;
+	if (strcasecmp(p, "ago") != 0 && *p != '\0')
+		return -1;
+	for (i = 0; i < sizeof(time_units) / sizeof(time_units[0]); i++)
+		if (strlen(time_units[i].name) == len &&
+		    strncasecmp(unit, time_units[i].name, len) == 0)
+			break;
+	if (len == 0 || i == sizeof(time_units) / sizeof(time_units[0]) ||
+	    n > now_ms / time_units[i].ms)
+		return -1;
+	*out = now_ms - n * time_units[i].ms;
+	return 1;
+}
+
 int
 cli_parse_time(const char *s, int64_t now_ms, int64_t *out)
 {
-	static const struct {
-		char unit;
-		int64_t ms;
-	} units[] = {{'s', 1000},
-	             {'m', 60000},
-	             {'h', 3600000},
-	             {'d', 86400000},
-	             {'w', 604800000}};
 	time_t now = (time_t)(now_ms / 1000), t;
 	const char *p = s;
 	struct tm tm;
-	char *end;
-	long long n;
 	int ms = 0, zh, zm, sign;
 	bool zone = false, has_date = false;
 	int64_t off = 0;
-	size_t i;
 
 	if (strcmp(s, "now") == 0) {
 		*out = now_ms;
 		return 0;
 	}
-	if (s[0] >= '0' && s[0] <= '9' && strchr(s, ':') == NULL &&
-	    strchr(s, '-') == NULL) {
-		errno = 0;
-		n = strtoll(s, &end, 10);
-		if (errno != 0 || n < 0 || end[0] == '\0' || end[1] != '\0')
+	/* 30m, "1 hour", "2 days ago"; not 12:30 nor 2026-12-01. */
+	if (strchr(s, ':') == NULL && strchr(s, '-') == NULL) {
+		switch (time_parse_ago(s, now_ms, out)) {
+		case 1:
+			return 0;
+		case -1:
 			return -1;
-		for (i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-			if (units[i].unit == end[0])
-				break;
-		if (i == sizeof(units) / sizeof(units[0]) ||
-		    n > now_ms / units[i].ms)
-			return -1;
-		*out = now_ms - n * units[i].ms;
-		return 0;
+		}
 	}
 	if (localtime_r(&now, &tm) == NULL)
 		return -1;

@@ -28,7 +28,9 @@ int64_t cli_now_ms(void);
 
 /*
  * A point in time, as Unix ms:
- *   30s, 10m, 2h, 3d, 1w   that long before now_ms
+ *   30s, 10m, 2h, 3d, 1w   that long before now_ms; also with the
+ *                          unit spelt out, a space between and "ago"
+ *                          after: "90 sec", "1 hour", "2 days ago"
  *   now, today, yesterday  (midnight, local time)
  *   HH:MM[:SS[.fff]]       today, local time
  *   YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+HH:MM|-HH:MM]
@@ -36,5 +38,11 @@ int64_t cli_now_ms(void);
  * 0 with *out, or -1.
  */
 int cli_parse_time(const char *s, int64_t now_ms, int64_t *out);
+
+/* What cli_parse_time() takes, for the error that refuses a value. */
+#define CLI_TIME_FORMS                                                         \
+	"a time back from now (90s, 30m, 2h, 3d, 1w, or spelt out: "           \
+	"\"30 min\", \"1 hour\", \"2 days ago\"), now, today, yesterday, "     \
+	"HH:MM[:SS] or YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM]"
 
 #endif
