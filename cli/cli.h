@@ -72,6 +72,10 @@ void cli_say(const struct cli_who *who, const char *fmt, ...)
 void cli_note(const struct cli_who *who, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* "tollgate: NAME: warning: MESSAGE": done, but maybe not as meant. */
+void cli_warn(const struct cli_who *who, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* "tollgate: NAME: MESSAGE"; returns CLI_EXIT_FAIL. */
 int cli_fail(const struct cli_who *who, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/apps.h"
 #include "cli/events.h"
 #include "cli/opts.h"
 #include "cli/values.h"
@@ -44,7 +45,9 @@
 /* clang-format on */
 
 static const struct cli_opt ev_opts[] = {
-    {"app", 0, "EXE", "one program: its path, or its name (firefox-esr)",
+    {"app", 0, "EXE",
+     "one program: its path, or its name (firefox-esr;\n"
+     "python3 shows python3.11's when it runs that)",
      EV_FIELD(app)},
     {"domain", 0, "NAME", "one name and every name under it", EV_FIELD(domain)},
     {"verdict", 0, "V", "allow, deny or reject", EV_FIELD(verdict)},
@@ -108,6 +111,28 @@ ev_help(void)
  */
 
 /*
+ * --app NAME where NAME runs a file of another name in the guarded users'
+ * PATH (python3 -> /usr/bin/python3.11): the kernel names the file, so
+ * the filter becomes its name, said in a note.  True with ctx->app set.
+ */
+static bool
+ev_app_runs(struct ev_ctx *ctx, const char *name)
+{
+	char path[APPS_PATH_MAX], found[PATH_MAX], real[PATH_MAX];
+
+	if (strchr(name, '/') != NULL)
+		return false;
+	apps_user_path(path, sizeof(path));
+	if (apps_find(name, path, found, sizeof(found)) == -1 ||
+	    realpath(found, real) == NULL || strcmp(apps_base(real), name) == 0)
+		return false;
+	snprintf(ctx->app, sizeof(ctx->app), "%s", apps_base(real));
+	cli_note(&ctx->who, "%s is %s: showing %s's events", found, real,
+	         ctx->app);
+	return true;
+}
+
+/*
  * The options into ctx->f.  stats takes only the time span and the
  * output options.  An enum cli_exit: 0, or 2 after the error.
  */
@@ -143,6 +168,8 @@ ev_build_filter(struct ev_ctx *ctx, bool stats)
 		 * path exists, keep it as given when it does not. */
 		if (strchr(a->app, '/') != NULL &&
 		    realpath(a->app, ctx->app) != NULL)
+			f->app = ctx->app;
+		else if (ev_app_runs(ctx, a->app))
 			f->app = ctx->app;
 		else if (strlen(a->app) < sizeof(ctx->app)) {
 			snprintf(ctx->app, sizeof(ctx->app), "%s", a->app);

@@ -68,6 +68,16 @@ cli_note(const struct cli_who *who, const char *fmt, ...)
 	va_end(ap);
 }
 
+void
+cli_warn(const struct cli_who *who, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	cli_vsay(who, "warning: ", fmt, ap, "\n");
+	va_end(ap);
+}
+
 int
 cli_fail(const struct cli_who *who, const char *fmt, ...)
 {

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/apps.h"
 #include "common/ctl_client.h"
 #include "common/digest.h"
 #include "cli/opts.h"
@@ -54,27 +55,90 @@ enum {
 	 RO_BIT(RO_PRIORITY) | RO_BIT(RO_NOTE) | RO_BIT(RO_VIA))
 
 #define RULES_FIELD(f) offsetof(struct rules_args, f)
+#define RULES_N(a)     (sizeof(a) / sizeof((a)[0]))
 
+/* Each row's help is what the option means to add and edit; the actions
+ * where it means something else say so in rules_opt_helps[]. */
 static const struct cli_opt rules_opts[] = {
-    [RO_APP] = {"app", 0, "EXE", NULL, RULES_FIELD(app)},
-    [RO_DEST] = {"dest", 0, "DEST", NULL, RULES_FIELD(dest)},
-    [RO_UID] = {"uid", 0, "N", NULL, RULES_FIELD(uid)},
-    [RO_PORT] = {"port", 0, "N", NULL, RULES_FIELD(port)},
-    [RO_PROTO] = {"proto", 0, "PROTO", NULL, RULES_FIELD(proto)},
-    [RO_ACTION] = {"action", 0, "ACTION", NULL, RULES_FIELD(action)},
-    [RO_DURATION] = {"duration", 0, "DURATION", NULL, RULES_FIELD(duration)},
-    [RO_PRIORITY] = {"priority", 0, "N", NULL, RULES_FIELD(priority)},
-    [RO_NOTE] = {"note", 0, "TEXT", NULL, RULES_FIELD(note)},
-    [RO_VIA] = {"via", 0, "ROUTE", NULL, RULES_FIELD(via)},
-    [RO_DIGEST] = {"digest", 0, "pin|none", NULL, RULES_FIELD(digest)},
-    [RO_LIST_NAME] = {"list-name", 0, "NAME", NULL, RULES_FIELD(list_name)},
-    [RO_JSON] = {"json", 0, NULL, NULL, RULES_FIELD(json)},
-    [RO_WIDE] = {"wide", 0, NULL, NULL, RULES_FIELD(wide)},
+    [RO_APP] = {"app", 0, "EXE",
+                "the program: its path (one not installed yet\n"
+                "too), or a command found in the guarded users'\n"
+                "PATH (ENV_PATH of " APPS_LOGIN_DEFS "); '*': every\n"
+                "program.  The path chosen is printed",
+                RULES_FIELD(app)},
+    [RO_DEST] = {"dest", 0, "DEST",
+                 "a name (example.com), *.example.com (it and every\n"
+                 "name under it), an IP, a CIDR, or '*'",
+                 RULES_FIELD(dest)},
+    [RO_UID] = {"uid", 0, "N|USER",
+                "only this user's connections (default: any user)",
+                RULES_FIELD(uid)},
+    [RO_PORT] = {"port", 0, "N|N-M", "only this port or range (default any)",
+                 RULES_FIELD(port)},
+    [RO_PROTO] = {"proto", 0, "PROTO", "tcp, udp, dns or any (default any)",
+                  RULES_FIELD(proto)},
+    [RO_ACTION] = {"action", 0, "ACTION", "allow, deny or reject",
+                   RULES_FIELD(action)},
+    [RO_DURATION] = {"duration", 0, "DURATION",
+                     "once, restart (until tollgated restarts), 30m,\n"
+                     "2h, 7d, or forever (default)",
+                     RULES_FIELD(duration)},
+    [RO_PRIORITY] = {"priority", 0, "N",
+                     "higher wins among rules of the same step\n"
+                     "(default 0)",
+                     RULES_FIELD(priority)},
+    [RO_NOTE] = {"note", 0, "TEXT", "a note shown in rules list",
+                 RULES_FIELD(note)},
+    [RO_VIA] = {"via", 0, "ROUTE",
+                "allow only: direct, upstream, or the NAME of an\n"
+                "upstream.NAME key of tollgate.conf",
+                RULES_FIELD(via)},
+    [RO_DIGEST] = {"digest", 0, "pin|none",
+                   "pin: only while the app's file has the SHA-256 it\n"
+                   "has now; none: drop a pin",
+                   RULES_FIELD(digest)},
+    [RO_LIST_NAME] = {"list-name", 0, "NAME",
+                      "the list's name (default: the file's); a list\n"
+                      "of that name is replaced",
+                      RULES_FIELD(list_name)},
+    [RO_JSON] = {"json", 0, NULL, "JSON instead of a table", RULES_FIELD(json)},
+    [RO_WIDE] = {"wide", 0, NULL, "full paths, uid, priority and times",
+                 RULES_FIELD(wide)},
 };
 
 static const struct cli_optset rules_optset = {
     .opts = rules_opts,
     .n_opts = sizeof(rules_opts) / sizeof(rules_opts[0]),
+    .help_col = 23,
+};
+
+/* Where an option means something else than in add and edit. */
+static const struct {
+	const char *action;
+	int opt;
+	const char *help;
+} rules_opt_helps[] = {
+    {"list", RO_APP,
+     "only this program's rules: its path, or its name\n"
+     "(python3 finds /usr/bin/python3 and /usr/bin/python3.11)"},
+    {"export", RO_APP, "only this program's rules: its path, or its name"},
+    {"test", RO_APP,
+     "the program that connects: its path, or a command\n"
+     "found in the guarded users' PATH"},
+    {"test", RO_DEST, "the name or IP it connects to"},
+    {"test", RO_PORT, "the port it connects to"},
+    {"test", RO_PROTO, "tcp (default), udp or dns"},
+    {"test", RO_UID,
+     "as this user (default: each guarded user, one line\n"
+     "each where their answers differ)"},
+    {"test", RO_JSON, "one JSON object (a JSON array without --uid)"},
+    {"add", RO_DIGEST,
+     "pin: only while the app's file has the SHA-256 it\n"
+     "has now"},
+    {"import", RO_APP,
+     "a name list's program (default '*'); export text\n"
+     "keeps its own"},
+    {"import", RO_ACTION, "a name list's verdict (default deny)"},
 };
 
 #define RULE_OPTS                                                              \
@@ -129,9 +193,10 @@ int
 rules_resolve_app(const struct rules_ctx *ctx, const char *in, char *out,
                   size_t len, bool quiet)
 {
-	char cand[PATH_MAX], real[PATH_MAX], *path, *dir, *save = NULL;
-	const char *env;
+	char cand[PATH_MAX], real[PATH_MAX], path[APPS_PATH_MAX];
+	char how[PATH_MAX + 64];
 
+	how[0] = '\0';
 	if (strcmp(in, "*") == 0 || in[0] == '/') {
 		snprintf(cand, sizeof(cand), "%s", in);
 	} else if (strchr(in, '/') != NULL) {
@@ -140,46 +205,68 @@ rules_resolve_app(const struct rules_ctx *ctx, const char *in, char *out,
 			                     strerror(errno));
 		snprintf(cand, sizeof(cand), "%s", real);
 	} else {
-		env = getenv("PATH");
-		path = strdup(env != NULL ? env : "/usr/bin:/bin");
-		if (path == NULL) {
-			cli_fail(&ctx->who, "out of memory");
-			return -1;
-		}
-		cand[0] = '\0';
-		for (dir = strtok_r(path, ":", &save); dir != NULL;
-		     dir = strtok_r(NULL, ":", &save)) {
-			snprintf(cand, sizeof(cand), "%s/%s", dir, in);
-			if (cand[0] == '/' && access(cand, X_OK) == 0)
-				break;
-			cand[0] = '\0';
-		}
-		free(path);
-		if (cand[0] == '\0') {
+		apps_user_path(path, sizeof(path));
+		if (apps_find(in, path, cand, sizeof(cand)) == -1)
 			return cli_bad_value(
 			    &ctx->who,
-			    "--app \"%s\": no such command in "
-			    "PATH (give the program's absolute "
-			    "path, or '*')",
-			    in);
-		}
+			    "--app \"%s\": no such command in the guarded "
+			    "users' PATH (%s); give the program's absolute "
+			    "path (it may be one not installed yet), or '*'",
+			    in, path);
+		snprintf(how, sizeof(how), " (%s in the guarded users' PATH)",
+		         in);
 	}
 	if (strcmp(cand, "*") != 0 && realpath(cand, real) != NULL &&
 	    strcmp(real, cand) != 0) {
-		if (!quiet)
-			cli_note(&ctx->who,
-			         "%s is %s; the rule names the latter, as "
-			         "the kernel reports it",
-			         cand, real);
+		/* /proc/PID/exe names the file, not the link. */
+		if (strchr(in, '/') == NULL)
+			snprintf(how, sizeof(how),
+			         " (%s in the guarded users' PATH: %s, a link "
+			         "to it)",
+			         in, cand);
+		else
+			snprintf(how, sizeof(how), " (%s is a link to it)",
+			         cand);
 		snprintf(cand, sizeof(cand), "%s", real);
-	} else if (strcmp(cand, "*") != 0 && !quiet && access(cand, F_OK) == -1)
-		cli_note(&ctx->who, "%s does not exist (yet); the rule is kept",
-		         cand);
+	}
 	if (strlen(cand) >= len) {
 		return cli_bad_value(
 		    &ctx->who, "--app: path longer than %zu bytes", len - 1);
 	}
 	snprintf(out, len, "%s", cand);
+	if (quiet || strcmp(cand, "*") == 0)
+		return 0;
+	printf("app: %s%s\n", cand, how);
+	if (access(cand, F_OK) == -1)
+		cli_warn(&ctx->who,
+		         "%s does not exist (yet); the rule will match it once "
+		         "installed",
+		         cand);
+	return 0;
+}
+
+int
+rules_app_filter(const struct rules_ctx *ctx, const char *want, char *real,
+                 size_t len)
+{
+	char path[APPS_PATH_MAX], cand[PATH_MAX], r[PATH_MAX];
+
+	real[0] = '\0';
+	if (want[0] == '\0' || strlen(want) >= RULE_APP_MAX)
+		return cli_bad_value(&ctx->who,
+		                     "--app \"%s\": expected a program's path "
+		                     "or name",
+		                     want);
+	if (strcmp(want, "*") == 0)
+		return 0;
+	if (strchr(want, '/') == NULL) {
+		apps_user_path(path, sizeof(path));
+		if (apps_find(want, path, cand, sizeof(cand)) == -1)
+			return 0;
+	} else
+		snprintf(cand, sizeof(cand), "%s", want);
+	if (realpath(cand, r) != NULL && strlen(r) < len)
+		snprintf(real, len, "%s", r);
 	return 0;
 }
 
@@ -478,6 +565,51 @@ rules_load(struct rules_ctx *ctx, struct rules_set *set)
  * Dispatch
  */
 
+/* What each positional argument is, for an action's --help. */
+static const struct {
+	const char *pos;
+	const char *help;
+} rules_pos_helps[] = {
+    {"ID", "a rule's id, as rules list shows it"},
+    {"FILE", "export text, a hosts file or a list of names\n"
+             "('-': standard input)"},
+};
+
+/* "tollgate rules ACTION --help": the synopsis, then one line an option. */
+static void
+rules_action_help(const struct rules_action *act, const char *name)
+{
+	const char *text;
+	char left[64];
+	size_t i, j;
+
+	cli_help_head(name, act->args, act->help);
+	printf("\n");
+	for (i = 0; act->pos != NULL && i < RULES_N(rules_pos_helps); i++)
+		if (strcmp(rules_pos_helps[i].pos, act->pos) == 0) {
+			snprintf(left, sizeof(left), "%s%s", act->pos,
+			         act->pos_many ? "..." : "");
+			cli_help_row(stdout, rules_optset.help_col, left,
+			             rules_pos_helps[i].help);
+		}
+	for (i = 0; i < rules_optset.n_opts; i++) {
+		if (!(act->opts & RO_BIT(i)))
+			continue;
+		text = rules_opts[i].help;
+		for (j = 0; j < RULES_N(rules_opt_helps); j++)
+			if ((int)i == rules_opt_helps[j].opt &&
+			    strcmp(rules_opt_helps[j].action, act->name) == 0)
+				text = rules_opt_helps[j].help;
+		snprintf(left, sizeof(left), "--%s%s%s", rules_opts[i].name,
+		         rules_opts[i].arg != NULL ? " " : "",
+		         rules_opts[i].arg != NULL ? rules_opts[i].arg : "");
+		cli_help_row(stdout, rules_optset.help_col, left, text);
+	}
+	printf("\nChanges go through tollgated when it runs (live at once);\n"
+	       "without it they are written to the database (root only).\n"
+	       "See tollgate(8).\n");
+}
+
 static void
 rules_help(const struct cli_cmd *cmd)
 {
@@ -488,7 +620,8 @@ rules_help(const struct cli_cmd *cmd)
 	for (i = 0; i < RULES_N_ACTIONS; i++)
 		printf("  %s %s\n      %s\n", rules_actions[i].name,
 		       rules_actions[i].args, rules_actions[i].help);
-	printf("\nChanges go through tollgated when it runs (live at once);\n"
+	printf("\n" CLI_PROG " rules ACTION --help lists an action's options.\n"
+	       "Changes go through tollgated when it runs (live at once);\n"
 	       "without it they are written to the database (root only).\n"
 	       "See tollgate(8).\n");
 }
@@ -529,7 +662,7 @@ cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	rc = cli_opts_parse(&rules_optset, ctx.act->opts, &ctx.who, argc - 1,
 	                    argv + 1, &ctx.a, &next);
 	if (rc == CLI_OPTS_HELP) {
-		cli_help_head(ctx.name, ctx.act->args, ctx.act->help);
+		rules_action_help(ctx.act, ctx.name);
 		return CLI_EXIT_OK;
 	}
 	if (rc != CLI_OPTS_GO)

@@ -62,12 +62,23 @@ int rules_export(struct rules_ctx *ctx);
 
 /*
  * The app as the daemon will see it into out[len]: /proc/PID/exe is the
- * real path, so a bare command is looked up in PATH and symbolic links
- * are resolved (with a note, unless quiet).  A path that does not exist
- * is kept as given (a rule for a program not installed yet).  0 or -1.
+ * real path, so a bare command is looked up in the guarded users' PATH
+ * (apps.h) and symbolic links are resolved.  A path that does not exist
+ * is kept as given (a rule for a program not installed yet).  Unless
+ * quiet, prints "app: PATH" and how it was found, and warns when PATH
+ * does not exist.  0 or -1.
  */
 int rules_resolve_app(const struct rules_ctx *ctx, const char *in, char *out,
                       size_t len, bool quiet);
+
+/*
+ * --app WANT of a filter (list, export): real[len] gets the real path of
+ * what WANT runs (a bare name through the guarded users' PATH), "" when
+ * it runs nothing; the filter is then apps_match(app, WANT, real).  0,
+ * or -1 after the error (an empty or too long WANT).
+ */
+int rules_app_filter(const struct rules_ctx *ctx, const char *want, char *real,
+                     size_t len);
 
 /* A uid into r: a number, "any", or a user name.  0 or -1. */
 int rules_parse_uid(struct rules_ctx *ctx, struct rule *r, const char *s);

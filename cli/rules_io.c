@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/ctl_client.h"
+#include "cli/apps.h"
 #include "cli/rules.h"
 #include "rules/export.h"
 #include "rules/list.h"
@@ -331,7 +332,7 @@ out:
 int
 rules_export(struct rules_ctx *ctx)
 {
-	char err[STORE_ERRLEN], app[RULE_APP_MAX];
+	char err[STORE_ERRLEN], real[RULE_APP_MAX];
 	struct rules_set set, picked;
 	const struct rules_set *out = &set;
 	size_t i;
@@ -340,13 +341,13 @@ rules_export(struct rules_ctx *ctx)
 	rules_set_init(&set);
 	rules_set_init(&picked);
 	if (ctx->a.app != NULL &&
-	    rules_resolve_app(ctx, ctx->a.app, app, sizeof(app), true) == -1)
+	    rules_app_filter(ctx, ctx->a.app, real, sizeof(real)) == -1)
 		return CLI_EXIT_USAGE;
 	if (rules_load(ctx, &set) == -1)
 		goto out;
 	if (ctx->a.app != NULL) {
 		for (i = 0; i < set.n_rules; i++) {
-			if (strcmp(set.rules[i].app, app) != 0)
+			if (!apps_match(set.rules[i].app, ctx->a.app, real))
 				continue;
 			if (rules_set_add(
 			        &picked, &set.rules[i],

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "cli/apps.h"
 #include "cli/rules.h"
 #include "cli/table.h"
 #include "cli/values.h"
@@ -171,10 +172,23 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 	}
 }
 
+/* Keep, in order, the rules of rules[n] whose app the filter --app want
+ * names (rules_app_filter()); returns how many are kept. */
+static size_t
+rules_pick_app(struct rule *rules, size_t n, const char *want, const char *real)
+{
+	size_t i, kept = 0;
+
+	for (i = 0; i < n; i++)
+		if (apps_match(rules[i].app, want, real))
+			rules[kept++] = rules[i];
+	return kept;
+}
+
 int
 rules_list(struct rules_ctx *ctx)
 {
-	char err[STORE_ERRLEN], app[RULE_APP_MAX];
+	char err[STORE_ERRLEN], real[RULE_APP_MAX];
 	struct rule *rules = NULL;
 	struct table t;
 	struct store *s;
@@ -183,6 +197,7 @@ rules_list(struct rules_ctx *ctx)
 	bool missing;
 	int rc = CLI_EXIT_FAIL;
 
+	real[0] = '\0';
 	/* As it has always been: cells as stored, widths in bytes, the
 	 * terminal's width not looked at. */
 	if (ctx->a.wide)
@@ -194,17 +209,21 @@ rules_list(struct rules_ctx *ctx)
 		           sizeof(rules_cols) / sizeof(rules_cols[0]), 2, 0,
 		           NULL, TABLE_RAW);
 	if (ctx->a.app != NULL &&
-	    rules_resolve_app(ctx, ctx->a.app, app, sizeof(app), true) == -1)
+	    rules_app_filter(ctx, ctx->a.app, real, sizeof(real)) == -1) {
+		table_free(&t);
 		return CLI_EXIT_USAGE;
+	}
 	s = rules_store_ro(ctx, &missing);
 	if (s == NULL && !missing)
 		return CLI_EXIT_FAIL;
 	if (s != NULL) {
-		if (store_rule_list(s, ctx->a.app != NULL ? app : NULL, &rules,
-		                    &n, err, sizeof(err)) == -1) {
+		if (store_rule_list(s, NULL, &rules, &n, err, sizeof(err)) ==
+		    -1) {
 			cli_fail(&ctx->who, "%s", err);
 			goto out;
 		}
+		if (ctx->a.app != NULL)
+			n = rules_pick_app(rules, n, ctx->a.app, real);
 		counts = calloc(n + 1, sizeof(*counts));
 		if (counts == NULL) {
 			cli_fail(&ctx->who, "out of memory");
@@ -234,8 +253,11 @@ rules_list(struct rules_ctx *ctx)
 		goto out;
 	}
 	if (n == 0) {
-		printf("no rules%s%s\n", ctx->a.app != NULL ? " for " : "",
-		       ctx->a.app != NULL ? app : "");
+		printf("no rules%s%s%s%s%s\n",
+		       ctx->a.app != NULL ? " for " : "",
+		       ctx->a.app != NULL ? ctx->a.app : "",
+		       real[0] != '\0' ? " (" : "", real,
+		       real[0] != '\0' ? ")" : "");
 		rc = CLI_EXIT_OK;
 		goto out;
 	}
@@ -315,7 +337,7 @@ rules_test(struct rules_ctx *ctx)
 	memset(&q, 0, sizeof(q));
 	memset(&ss, 0, sizeof(ss));
 	rule_init(&tmp);
-	if (rules_resolve_app(ctx, a->app, app, sizeof(app), true) == -1)
+	if (rules_resolve_app(ctx, a->app, app, sizeof(app), a->json) == -1)
 		return CLI_EXIT_USAGE;
 	q.app = strcmp(app, "*") == 0 ? NULL : app;
 	if (a->uid != NULL) {

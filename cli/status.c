@@ -20,13 +20,17 @@ struct status_args {
 };
 
 static const struct cli_opt status_opts[] = {
-    {"json", 'j', NULL, NULL, offsetof(struct status_args, json)},
+    {"json", 'j', NULL,
+     "one JSON object: the daemon's counters, or why it\n"
+     "cannot be asked",
+     offsetof(struct status_args, json)},
 };
 
 static const struct cli_optset status_optset = {
     .opts = status_opts,
     .n_opts = sizeof(status_opts) / sizeof(status_opts[0]),
     .in_order = true,
+    .help_col = 13,
 };
 
 /* The STATUS keys --json passes on, and whether each is a number. */
@@ -187,7 +191,10 @@ cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	                    &next);
 	if (rc == CLI_OPTS_HELP) {
 		cli_help_head(cmd->name, cmd->args, cmd->help);
-		printf("Exit 0 when tollgated runs, 1 when it does not.\n");
+		printf("\n");
+		cli_opts_help(stdout, &status_optset);
+		printf("\nExit 0 when tollgated runs, 1 when it does not.  "
+		       "See tollgate(8).\n");
 		return CLI_EXIT_OK;
 	}
 	if (rc != CLI_OPTS_GO)
