@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,12 @@
 #include "common/name.h"
 #include "rules/match.h"
 #include "store/store.h"
+
+/* rules test without --uid: at most this many users, the accounts from
+ * this uid on when every user is guarded, never nobody. */
+#define RULES_TEST_USERS_MAX 256
+#define RULES_TEST_UID_MIN   1000
+#define RULES_TEST_NOBODY    65534
 
 static const char *const rules_dest_kinds[] = {
     [DEST_ANY] = "any", [DEST_NAME] = "name", [DEST_WILDCARD] = "wildcard",
@@ -306,26 +313,201 @@ rules_route(const struct rules_ctx *ctx, const char *via, char *buf, size_t len)
 	return buf;
 }
 
-int
-rules_test(struct rules_ctx *ctx)
+/* One user's answer: the rule that decides, or none (default_action). */
+struct rules_answer {
+	const struct rules_entry *e;
+	struct rules_explain why;
+};
+
+/* A uid as "alice (uid 1001)", or "uid 100000" without a name. */
+static const char *
+rules_user_str(uid_t uid, char *buf, size_t len)
 {
-	char app[RULE_APP_MAX], name[NAME_MAX_LEN + 1], err[STORE_ERRLEN];
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, len, "%s (uid %u)", pw->pw_name, (unsigned)uid);
+	else
+		snprintf(buf, len, "uid %u", (unsigned)uid);
+	return buf;
+}
+
+static bool
+rules_uid_in(const uid_t *uids, size_t n, uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (uids[i] == uid)
+			return true;
+	return false;
+}
+
+/*
+ * The users "rules test" without --uid answers for, into uids[max]: the
+ * guarded users (with guard_users = *, the accounts from UID 1000 that
+ * are guarded), and every guarded uid a rule is bound to.  Returns how
+ * many, in that order.
+ */
+static size_t
+rules_test_uids(const struct rules_ctx *ctx, const struct rules_set *set,
+                uid_t *uids, size_t max)
+{
+	const struct config *cfg = &ctx->cfg;
+	struct passwd *pw;
+	size_t i, n = 0;
+
+	for (i = 0; i < cfg->n_guard && n < max; i++)
+		if (!rules_uid_in(uids, n, cfg->guard_uids[i]))
+			uids[n++] = cfg->guard_uids[i];
+	if (cfg->guard_all) {
+		setpwent();
+		while (n < max && (pw = getpwent()) != NULL)
+			if (pw->pw_uid >= RULES_TEST_UID_MIN &&
+			    pw->pw_uid != RULES_TEST_NOBODY &&
+			    config_uid_guarded(cfg, pw->pw_uid) &&
+			    !rules_uid_in(uids, n, pw->pw_uid))
+				uids[n++] = pw->pw_uid;
+		endpwent();
+	}
+	for (i = 0; i < set->n_rules && n < max; i++)
+		if (set->rules[i].has_uid &&
+		    config_uid_guarded(cfg, set->rules[i].uid) &&
+		    !rules_uid_in(uids, n, set->rules[i].uid))
+			uids[n++] = set->rules[i].uid;
+	return n;
+}
+
+/* The whole explanation of one answer, as text or one JSON object (with
+ * "uid" and "user" when user is not NULL). */
+static void
+rules_test_print(const struct rules_ctx *ctx, const struct rules_answer *ans,
+                 const uid_t *uid)
+{
 	char line[RULE_LINE_MAX], dest[NAME_MAX_LEN + 64], portbuf[16];
 	char route[CONFIG_UPSTREAM_STRLEN + 2 * CONFIG_UPSTREAM_NAME_MAX + 64];
 	char routeat[CONFIG_UPSTREAM_STRLEN];
 	const struct config_upstream *u;
+	const struct rules_entry *e = ans->e;
+	struct passwd *pw;
 	enum action verdict;
 	const char *via;
+	struct rule r;
+
+	if (e != NULL)
+		rules_entry_rule(e, &r);
+	verdict = e != NULL ? e->action : ctx->cfg.default_action;
+	via = e != NULL ? e->via : "";
+	rules_route(ctx, via, route, sizeof(route));
+	if (ctx->a.json) {
+		printf("{");
+		if (uid != NULL) {
+			printf("\"uid\":%u,\"user\":", (unsigned)*uid);
+			pw = getpwuid(*uid);
+			if (pw != NULL)
+				cli_json_str(stdout, pw->pw_name);
+			else
+				printf("null");
+			printf(",");
+		}
+		printf("\"verdict\":\"%s\",\"default\":%s,\"step\":",
+		       action_name(verdict), e != NULL ? "false" : "true");
+		cli_json_str(stdout, rules_step_name(ans->why.step));
+		printf(",\"matches\":%zu,\"why\":", ans->why.n_matches);
+		cli_json_str(stdout,
+		             e != NULL ? ans->why.text : "no rule matches");
+		printf(",\"rule\":");
+		if (e != NULL)
+			rules_json_rule(stdout, &r, -1);
+		else
+			printf("null");
+		/* route: the upstream's name ("direct" for the direct row);
+		 * upstream: where it is, null when tollgate.conf lacks it. */
+		u = config_upstream_find(&ctx->cfg, via);
+		printf(",\"route\":");
+		if (verdict != ACTION_ALLOW)
+			printf("null,\"upstream\":null");
+		else {
+			cli_json_str(stdout, u != NULL ? u->name : via);
+			printf(",\"upstream\":");
+			if (u != NULL)
+				cli_json_str(stdout,
+				             config_upstream_fmt(
+				                 u, routeat, sizeof(routeat)));
+			else
+				printf("null");
+		}
+		printf("}\n");
+		return;
+	}
+	if (e == NULL) {
+		printf("no rule: default_action (%s)\n",
+		       action_name(ctx->cfg.default_action));
+		if (verdict == ACTION_ALLOW)
+			printf("  route:   %s\n", route);
+		return;
+	}
+	rule_format(&r, line, sizeof(line));
+	printf("%s by rule %lld (app %s, dest %s, port %s, proto %s)\n",
+	       action_name(r.action), (long long)r.id, r.app,
+	       rule_dest_str(&r, dest, sizeof(dest)),
+	       rules_port_str(&r, portbuf, sizeof(portbuf)),
+	       rule_proto_str(r.proto));
+	printf("  step:    %d (%s)\n", (int)ans->why.step,
+	       rules_step_name(ans->why.step));
+	printf("  why:     %s\n", ans->why.text);
+	printf("  matches: %zu rule%s\n", ans->why.n_matches,
+	       ans->why.n_matches == 1 ? "" : "s");
+	if (verdict == ACTION_ALLOW)
+		printf("  route:   %s\n", route);
+	printf("  %s\n", line);
+}
+
+/* One line of an answer that differs by user: "alice (uid 1001): deny by
+ * rule 3 (app ..., uid 1001, dest ..., port ...)". */
+static void
+rules_test_line(const struct rules_ctx *ctx, uid_t uid,
+                const struct rules_answer *ans)
+{
+	char who[128], dest[NAME_MAX_LEN + 64], portbuf[16], ruid[16];
+	struct rule r;
+
+	rules_user_str(uid, who, sizeof(who));
+	if (ans->e == NULL) {
+		printf("%s: %s: no rule, default_action\n", who,
+		       action_name(ctx->cfg.default_action));
+		return;
+	}
+	rules_entry_rule(ans->e, &r);
+	if (r.has_uid)
+		snprintf(ruid, sizeof(ruid), "%u", (unsigned)r.uid);
+	else
+		snprintf(ruid, sizeof(ruid), "any");
+	printf("%s: %s by rule %lld (app %s, uid %s, dest %s, port %s, "
+	       "proto %s)\n",
+	       who, action_name(r.action), (long long)r.id, r.app, ruid,
+	       rule_dest_str(&r, dest, sizeof(dest)),
+	       rules_port_str(&r, portbuf, sizeof(portbuf)),
+	       rule_proto_str(r.proto));
+}
+
+int
+rules_test(struct rules_ctx *ctx)
+{
+	char app[RULE_APP_MAX], name[NAME_MAX_LEN + 1], err[STORE_ERRLEN];
+	char who[128];
 	const struct rules_args *a = &ctx->a;
-	const struct rules_entry *e;
-	struct rules_explain why;
+	struct rules_answer *ans = NULL, one;
 	struct rules_index *idx = NULL;
 	struct rules_query q;
 	struct rules_set set;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	struct rule tmp, r;
+	struct rule tmp;
+	uid_t uids[RULES_TEST_USERS_MAX];
+	size_t n_uids = 0, i;
+	bool differ = false;
 	long long port;
 	int rc = CLI_EXIT_FAIL;
 
@@ -385,68 +567,51 @@ rules_test(struct rules_ctx *ctx)
 		cli_fail(&ctx->who, "building the index: %s", err);
 		goto out;
 	}
-	memset(&why, 0, sizeof(why));
-	e = rules_match(idx, &q, &why);
-	if (e != NULL)
-		rules_entry_rule(e, &r);
-	verdict = e != NULL ? e->action : ctx->cfg.default_action;
-	via = e != NULL ? e->via : "";
-	rules_route(ctx, via, route, sizeof(route));
-	if (ctx->a.json) {
-		printf("{\"verdict\":\"%s\",\"default\":%s,\"step\":",
-		       action_name(verdict), e != NULL ? "false" : "true");
-		cli_json_str(stdout, rules_step_name(why.step));
-		printf(",\"matches\":%zu,\"why\":", why.n_matches);
-		cli_json_str(stdout, e != NULL ? why.text : "no rule matches");
-		printf(",\"rule\":");
-		if (e != NULL)
-			rules_json_rule(stdout, &r, -1);
-		else
-			printf("null");
-		/* route: the upstream's name ("direct" for the direct row);
-		 * upstream: where it is, null when tollgate.conf lacks it. */
-		u = config_upstream_find(&ctx->cfg, via);
-		printf(",\"route\":");
-		if (verdict != ACTION_ALLOW)
-			printf("null,\"upstream\":null");
-		else {
-			cli_json_str(stdout, u != NULL ? u->name : via);
-			printf(",\"upstream\":");
-			if (u != NULL)
-				cli_json_str(stdout,
-				             config_upstream_fmt(
-				                 u, routeat, sizeof(routeat)));
-			else
-				printf("null");
+	/* tollgated asks with the connection's uid: without --uid, ask as
+	 * each guarded user. */
+	if (a->uid == NULL)
+		n_uids = rules_test_uids(ctx, &set, uids, RULES_TEST_USERS_MAX);
+	if (n_uids == 0) {
+		memset(&one.why, 0, sizeof(one.why));
+		one.e = rules_match(idx, &q, &one.why);
+		rules_test_print(ctx, &one, NULL);
+		rc = CLI_EXIT_OK;
+		goto out;
+	}
+	ans = calloc(n_uids, sizeof(*ans));
+	if (ans == NULL) {
+		cli_fail(&ctx->who, "out of memory");
+		goto out;
+	}
+	q.has_uid = true;
+	for (i = 0; i < n_uids; i++) {
+		q.uid = uids[i];
+		ans[i].e = rules_match(idx, &q, &ans[i].why);
+		if ((ans[i].e == NULL) != (ans[0].e == NULL) ||
+		    (ans[i].e != NULL && ans[i].e->id != ans[0].e->id))
+			differ = true;
+	}
+	if (!differ) {
+		rules_test_print(ctx, &ans[0], NULL);
+		if (!a->json) {
+			printf("  users:   the same for every guarded user (");
+			for (i = 0; i < n_uids; i++)
+				printf(
+				    "%s%s", i > 0 ? ", " : "",
+				    rules_user_str(uids[i], who, sizeof(who)));
+			printf(")\n");
 		}
-		printf("}\n");
-		rc = CLI_EXIT_OK;
-		goto out;
+	} else if (a->json) {
+		for (i = 0; i < n_uids; i++)
+			rules_test_print(ctx, &ans[i], &uids[i]);
+	} else {
+		printf("the answer differs by user:\n");
+		for (i = 0; i < n_uids; i++)
+			rules_test_line(ctx, uids[i], &ans[i]);
 	}
-	if (e == NULL) {
-		printf("no rule: default_action (%s)\n",
-		       action_name(ctx->cfg.default_action));
-		if (verdict == ACTION_ALLOW)
-			printf("  route:   %s\n", route);
-		rc = CLI_EXIT_OK;
-		goto out;
-	}
-	rule_format(&r, line, sizeof(line));
-	printf("%s by rule %lld (app %s, dest %s, port %s, proto %s)\n",
-	       action_name(r.action), (long long)r.id, r.app,
-	       rule_dest_str(&r, dest, sizeof(dest)),
-	       rules_port_str(&r, portbuf, sizeof(portbuf)),
-	       rule_proto_str(r.proto));
-	printf("  step:    %d (%s)\n", (int)why.step,
-	       rules_step_name(why.step));
-	printf("  why:     %s\n", why.text);
-	printf("  matches: %zu rule%s\n", why.n_matches,
-	       why.n_matches == 1 ? "" : "s");
-	if (verdict == ACTION_ALLOW)
-		printf("  route:   %s\n", route);
-	printf("  %s\n", line);
 	rc = CLI_EXIT_OK;
 out:
+	free(ans);
 	rules_index_free(idx);
 	rules_set_free(&set);
 	return rc;
