@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,32 @@
 /* An import may be big: a million names are parsed, stored and indexed
  * before the daemon answers. */
 #define RULES_IMPORT_TIMEOUT_MS 300000
+
+/* Export text for people names users (getpwuid(3)); a uid without a
+ * name, a subordinate uid, stays a number.  Import maps them back. */
+static const char *
+rules_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw == NULL || strlen(pw->pw_name) >= len)
+		return NULL;
+	snprintf(buf, len, "%s", pw->pw_name);
+	return buf;
+}
+
+static int
+rules_user_uid(const char *name, uid_t *uid)
+{
+	struct passwd *pw = getpwnam(name);
+
+	if (pw == NULL)
+		return -1;
+	*uid = pw->pw_uid;
+	return 0;
+}
+
+static const struct rule_users rules_users = {rules_user_name, rules_user_uid};
 
 /* Read all of path ("-": standard input), at most max bytes. */
 static char *
@@ -253,8 +280,8 @@ rules_import(struct rules_ctx *ctx)
 			cli_fail(&ctx->who, "fmemopen: %s", strerror(errno));
 			goto out;
 		}
-		if (export_read_file(m, &set, &n_rules, &n_names, err,
-		                     sizeof(err)) == -1) {
+		if (export_read_file_users(m, &rules_users, &set, &n_rules,
+		                           &n_names, err, sizeof(err)) == -1) {
 			fclose(m);
 			cli_fail(&ctx->who, "%s: %s", path, err);
 			goto out;
@@ -360,7 +387,7 @@ rules_export(struct rules_ctx *ctx)
 		}
 		out = &picked;
 	}
-	if (export_write(stdout, out) == -1) {
+	if (export_write_users(stdout, out, &rules_users) == -1) {
 		cli_fail(&ctx->who, "writing: %s", strerror(errno));
 		goto out;
 	}

@@ -27,6 +27,7 @@ struct export_reader {
 	struct export_list *lists;
 	size_t n_lists, cap_lists;
 	size_t last_list; /* list lines come in runs: try this one first */
+	const struct rule_users *users; /* uid=NAME: rule_parse_line_users() */
 	char line[RULE_LINE_MAX + 1];
 };
 
@@ -60,6 +61,12 @@ struct export_reader *
 export_reader_new(void)
 {
 	return calloc(1, sizeof(struct export_reader));
+}
+
+void
+export_reader_users(struct export_reader *rd, const struct rule_users *u)
+{
+	rd->users = u;
 }
 
 void
@@ -110,8 +117,8 @@ export_rule_line(struct export_reader *rd, char *err, size_t errlen)
 		rd->rules = grown;
 		rd->cap_rules = cap;
 	}
-	if (rule_parse_line(&rd->rules[rd->n_rules], rd->line, rerr,
-	                    sizeof(rerr)) == -1)
+	if (rule_parse_line_users(&rd->rules[rd->n_rules], rd->line, rd->users,
+	                          rerr, sizeof(rerr)) == -1)
 		return export_err(rd, err, errlen, "%s", rerr);
 	rd->n_rules++;
 	return 0;
@@ -282,6 +289,15 @@ int
 export_read_file(FILE *f, struct rules_set *set, size_t *n_rules,
                  size_t *n_names, char *err, size_t errlen)
 {
+	return export_read_file_users(f, NULL, set, n_rules, n_names, err,
+	                              errlen);
+}
+
+int
+export_read_file_users(FILE *f, const struct rule_users *u,
+                       struct rules_set *set, size_t *n_rules, size_t *n_names,
+                       char *err, size_t errlen)
+{
 	struct export_reader *rd;
 	char *line = NULL;
 	size_t cap = 0;
@@ -293,6 +309,7 @@ export_read_file(FILE *f, struct rules_set *set, size_t *n_rules,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	export_reader_users(rd, u);
 	errno = 0;
 	while ((n = getline(&line, &cap, f)) != -1) {
 		if (n > 0 && line[n - 1] == '\n')
@@ -316,6 +333,13 @@ out:
 long
 export_write(FILE *out, const struct rules_set *set)
 {
+	return export_write_users(out, set, NULL);
+}
+
+long
+export_write_users(FILE *out, const struct rules_set *set,
+                   const struct rule_users *u)
+{
 	const struct rule *r;
 	char *buf;
 	long lines = 1;
@@ -327,7 +351,7 @@ export_write(FILE *out, const struct rules_set *set)
 	fputs(EXPORT_HEADER "\n", out);
 	for (i = 0; i < set->n_rules; i++) {
 		r = &set->rules[i];
-		rule_format(r, buf, RULE_LINE_MAX);
+		rule_format_users(r, u, buf, RULE_LINE_MAX);
 		fprintf(out, "%s\n", buf);
 		lines++;
 		if (r->dest_kind != DEST_LIST || set->lists == NULL)

@@ -56,10 +56,19 @@ int export_reader_finish(struct export_reader *rd, struct rules_set *set,
                          size_t errlen);
 void export_reader_free(struct export_reader *rd);
 
+/* Take uid=NAME in rule lines from now on (rule_parse_line_users()); u
+ * must outlive the reader. */
+void export_reader_users(struct export_reader *rd, const struct rule_users *u);
+
 /* A whole text from a stream through the reader.  0, or -1 + err (the read
  * error, or "line N: ..."). */
 int export_read_file(FILE *f, struct rules_set *set, size_t *n_rules,
                      size_t *n_names, char *err, size_t errlen);
+
+/* The same, taking uid=NAME through u (NULL: numbers only). */
+int export_read_file_users(FILE *f, const struct rule_users *u,
+                           struct rules_set *set, size_t *n_rules,
+                           size_t *n_names, char *err, size_t errlen);
 
 /*
  * Write the header, then each rule of set with, after a list rule, its
@@ -67,5 +76,9 @@ int export_read_file(FILE *f, struct rules_set *set, size_t *n_rules,
  * the stream failed.
  */
 long export_write(FILE *out, const struct rules_set *set);
+
+/* The same, with users by name where u gives one (rule_format_users()). */
+long export_write_users(FILE *out, const struct rules_set *set,
+                        const struct rule_users *u);
 
 #endif

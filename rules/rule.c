@@ -676,6 +676,13 @@ rule_duration_str(const struct rule *r, char *buf, size_t len)
 void
 rule_format(const struct rule *r, char *buf, size_t len)
 {
+	rule_format_users(r, NULL, buf, len);
+}
+
+void
+rule_format_users(const struct rule *r, const struct rule_users *u, char *buf,
+                  size_t len)
+{
 	char v[NAME_MAX_LEN + 64];
 	size_t off = 0;
 
@@ -687,9 +694,10 @@ rule_format(const struct rule *r, char *buf, size_t len)
 	snprintf(v, sizeof(v), "%lld", (long long)r->id);
 	log_kv(buf, len, &off, "id", v);
 	log_kv(buf, len, &off, "app", r->app);
-	if (r->has_uid)
+	if (r->has_uid && (u == NULL || u->name == NULL ||
+	                   u->name(r->uid, v, sizeof(v)) == NULL))
 		snprintf(v, sizeof(v), "%u", (unsigned)r->uid);
-	else
+	else if (!r->has_uid)
 		snprintf(v, sizeof(v), "any");
 	log_kv(buf, len, &off, "uid", v);
 	log_kv(buf, len, &off, "dest", rule_dest_str(r, v, sizeof(v)));
@@ -770,9 +778,26 @@ rule_read_value(const char **pp, const char *end, const char *key, char *val,
 	return errbuf_set(err, errlen, "%s: internal: bad quoting", key);
 }
 
+/* uid=NAME of a text with users by name (rule_parse_line_users()). */
 static int
-rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
-               size_t errlen)
+rule_set_uid(struct rule *r, const char *v, const struct rule_users *u,
+             char *err, size_t errlen)
+{
+	uid_t uid;
+
+	if (u == NULL || u->uid == NULL || rule_is_any(v) ||
+	    (v[0] >= '0' && v[0] <= '9'))
+		return rule_parse_uid(r, v, err, errlen);
+	if (u->uid(v, &uid) == -1)
+		return errbuf_set(err, errlen, "uid: no user \"%.32s\"", v);
+	r->has_uid = true;
+	r->uid = uid;
+	return 0;
+}
+
+static int
+rule_set_field(struct rule *r, enum rule_key k, const char *v,
+               const struct rule_users *users, char *err, size_t errlen)
 {
 	uint64_t u;
 	int a;
@@ -788,7 +813,7 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 	case KEY_APP:
 		return rule_parse_app(r, v, err, errlen);
 	case KEY_UID:
-		return rule_parse_uid(r, v, err, errlen);
+		return rule_set_uid(r, v, users, err, errlen);
 	case KEY_DEST:
 		return rule_parse_dest(r, v, err, errlen);
 	case KEY_PORT:
@@ -870,6 +895,13 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v, char *err,
 int
 rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 {
+	return rule_parse_line_users(out, line, NULL, err, errlen);
+}
+
+int
+rule_parse_line_users(struct rule *out, const char *line,
+                      const struct rule_users *u, char *err, size_t errlen)
+{
 	char key[16], val[RULE_APP_MAX];
 	const char *p = line, *end = line + strlen(line), *k;
 	unsigned seen = 0;
@@ -910,8 +942,8 @@ rule_parse_line(struct rule *out, const char *line, char *err, size_t errlen)
 		seen |= 1u << i;
 		if (rule_read_value(&p, end, key, val, sizeof(val), err,
 		                    errlen) == -1 ||
-		    rule_set_field(out, (enum rule_key)i, val, err, errlen) ==
-		        -1)
+		    rule_set_field(out, (enum rule_key)i, val, u, err,
+		                   errlen) == -1)
 			return -1;
 	}
 	return rule_check(out, err, errlen);

@@ -185,6 +185,26 @@ const char *rule_duration_str(const struct rule *r, char *buf, size_t len);
 void rule_format(const struct rule *r, char *buf, size_t len);
 int rule_parse_line(struct rule *r, const char *line, char *err, size_t errlen);
 
+/*
+ * The text form with users by name, for a person's export text (the
+ * control socket takes numbers only): rule_format_users() writes uid=NAME
+ * when u->name() gives one, else the number; rule_parse_line_users()
+ * takes a uid value that is neither a number nor any through u->uid(),
+ * "uid: no user \"NAME\"" when it fails.  u NULL: numbers only, as
+ * rule_format() and rule_parse_line().
+ */
+struct rule_users {
+	/* uid's name into buf[len]; NULL when it has none */
+	const char *(*name)(uid_t uid, char *buf, size_t len);
+	/* name's uid into *uid: 0, or -1 when there is no such user */
+	int (*uid)(const char *name, uid_t *uid);
+};
+
+void rule_format_users(const struct rule *r, const struct rule_users *u,
+                       char *buf, size_t len);
+int rule_parse_line_users(struct rule *r, const char *line,
+                          const struct rule_users *u, char *err, size_t errlen);
+
 /* Every field equal (strings as strings; expires only for DUR_UNTIL). */
 bool rule_equal(const struct rule *a, const struct rule *b);
 

@@ -251,6 +251,92 @@ test_streaming_and_limits(void **state)
 	export_reader_free(rd);
 }
 
+/* A system of two users, for the users by name. */
+static const char *
+two_names(uid_t uid, char *buf, size_t len)
+{
+	if (uid != 1001 && uid != 1002)
+		return NULL; /* a subordinate uid: no name */
+	snprintf(buf, len, "%s", uid == 1001 ? "alice" : "bob");
+	return buf;
+}
+
+static int
+two_uids(const char *name, uid_t *uid)
+{
+	if (strcmp(name, "alice") == 0 || strcmp(name, "bob") == 0) {
+		*uid = name[0] == 'a' ? 1001 : 1002;
+		return 0;
+	}
+	return -1;
+}
+
+static const struct rule_users two_users = {two_names, two_uids};
+
+/* Export text for people names users; it reads back to the same uids,
+ * old text with numbers still reads, and an unknown user is named with
+ * its line. */
+static void
+test_users_by_name(void **state)
+{
+	struct rules_set set, back;
+	size_t n_rules, n_names;
+	char err[EXPORT_ERRLEN], *text = NULL;
+	const char *bad = "# tollgate rules v1\n"
+	                  "rule app=* dest=a.test action=deny uid=alice\n"
+	                  "rule app=* dest=b.test action=deny uid=carol\n";
+	size_t len = 0;
+	struct rule r;
+	FILE *m;
+
+	(void)state;
+	rules_set_init(&set);
+	rule_init(&r);
+	assert_int_equal(rule_parse_line(&r,
+	                                 "rule app=* dest=a.test "
+	                                 "action=deny uid=1001",
+	                                 err, sizeof(err)),
+	                 0);
+	assert_int_equal(rules_set_add(&set, &r, NULL, 0, err, sizeof(err)), 0);
+	r.uid = 100000;
+	assert_int_equal(rules_set_add(&set, &r, NULL, 0, err, sizeof(err)), 0);
+	m = open_memstream(&text, &len);
+	assert_non_null(m);
+	assert_int_equal(export_write_users(m, &set, &two_users), 3);
+	fclose(m);
+	assert_non_null(strstr(text, " uid=alice "));
+	assert_non_null(strstr(text, " uid=100000 "));
+	assert_null(strstr(text, "uid=1001"));
+
+	m = fmemopen(text, len, "r");
+	rules_set_init(&back);
+	assert_int_equal(export_read_file_users(m, &two_users, &back, &n_rules,
+	                                        &n_names, err, sizeof(err)),
+	                 0);
+	fclose(m);
+	assert_int_equal(back.n_rules, 2);
+	assert_true(back.rules[0].has_uid && back.rules[0].uid == 1001);
+	assert_true(back.rules[1].has_uid && back.rules[1].uid == 100000);
+	rules_set_free(&back);
+
+	/* Without users, a name is not a uid (the control socket's IMPORT). */
+	assert_int_equal(
+	    read_text(text, &back, &n_rules, &n_names, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 2: uid"));
+	rules_set_free(&back);
+
+	m = fmemopen((void *)bad, strlen(bad), "r");
+	rules_set_init(&back);
+	assert_int_equal(export_read_file_users(m, &two_users, &back, &n_rules,
+	                                        &n_names, err, sizeof(err)),
+	                 -1);
+	fclose(m);
+	assert_string_equal(err, "line 3: uid: no user \"carol\"");
+	rules_set_free(&back);
+	free(text);
+	rules_set_free(&set);
+}
+
 int
 main(void)
 {
@@ -260,6 +346,7 @@ main(void)
 	    cmocka_unit_test(test_round_trip),
 	    cmocka_unit_test(test_via_round_trip),
 	    cmocka_unit_test(test_streaming_and_limits),
+	    cmocka_unit_test(test_users_by_name),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
