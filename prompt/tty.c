@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -328,29 +329,50 @@ tty_draw_header(struct tty_screen *sc, struct agent *a)
 	tty_line(sc, NULL, "%s", "");
 }
 
-/* Nothing to answer: say why, and what we wait for. */
+/*
+ * Nothing to answer: say why, and what we wait for.  Connected, nothing
+ * is wrong: no connection waits for an answer.  Only a daemon that is
+ * really gone is called not running, and the reason is the one true now
+ * (the socket file is looked at as the screen is drawn).
+ */
 static void
 tty_draw_idle(struct tty_screen *sc, struct agent *a)
 {
 	const char *dash = sc->t->utf8 ? "\xe2\x80\x94" : "-";
+	struct stat st;
 
 	switch (a->state) {
 	case AGENT_SUBSCRIBED:
 		tty_line(sc, NULL,
-		         "No pending prompts %s waiting for tollgated "
-		         "at %s",
-		         dash, a->path);
+		         "No pending prompts %s no connection waiting for an "
+		         "answer",
+		         dash);
+		tty_line(sc, TTY_DIM, "  connected to tollgated at %s",
+		         a->path);
 		break;
 	case AGENT_SUBSCRIBING:
 		tty_line(sc, NULL, "Subscribing to tollgated at %s ...",
 		         a->path);
 		break;
 	case AGENT_DOWN:
-		tty_line(sc, NULL, "%s; retrying every %d s",
-		         a->down ? "tollgated is not running"
-		                 : "Not connected to tollgated",
-		         AGENT_RETRY_MS / 1000);
-		tty_wrap(sc, TTY_DIM, "  ", "  ", TTY_WRAP_MAX, a->note);
+		if (a->down && lstat(a->path, &st) == -1 && errno == ENOENT)
+			tty_line(sc, NULL,
+			         "tollgated is not running (no control socket "
+			         "at %s); retrying every %d s",
+			         a->path, AGENT_RETRY_MS / 1000);
+		else if (a->down)
+			tty_line(sc, NULL,
+			         "tollgated is not running (nothing answers on "
+			         "%s); retrying every %d s",
+			         a->path, AGENT_RETRY_MS / 1000);
+		else {
+			tty_line(sc, NULL,
+			         "Not connected to tollgated at %s; retrying "
+			         "every %d s",
+			         a->path, AGENT_RETRY_MS / 1000);
+			tty_wrap(sc, TTY_DIM, "  ", "  ", TTY_WRAP_MAX,
+			         a->note);
+		}
 		break;
 	}
 	tty_line(sc, NULL, "%s", "");
