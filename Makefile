@@ -159,11 +159,12 @@ build/tests/test_prompt_actions: tests/unit/test_prompt_actions.c \
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< prompt/actions.c \
 	    build/libtg-san.a $(LDLIBS) -lcmocka
 
-# cli/ is not in the library either; values.c is pure.
+# cli/ is not in the library either; values.c and apps.c need nothing of
+# it.
 build/tests/test_cli_values: tests/unit/test_cli_values.c cli/values.c \
-    build/libtg-san.a $(HEADERS)
+    cli/apps.c build/libtg-san.a $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< cli/values.c \
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< cli/values.c cli/apps.c \
 	    build/libtg-san.a $(LDLIBS) -lcmocka
 
 build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
