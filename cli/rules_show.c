@@ -569,8 +569,15 @@ rules_test(struct rules_ctx *ctx)
 	}
 	/* tollgated asks with the connection's uid: without --uid, ask as
 	 * each guarded user. */
-	if (a->uid == NULL)
+	if (a->uid == NULL) {
+		/* A rule bound to a subordinate uid is a guarded user's. */
+		if (config_load_subids(&ctx->cfg, NULL, NULL, err,
+		                       sizeof(err)) == -1)
+			cli_note(&ctx->who,
+			         "%s; rules for subordinate uids are left out",
+			         err);
 		n_uids = rules_test_uids(ctx, &set, uids, RULES_TEST_USERS_MAX);
+	}
 	if (n_uids == 0) {
 		memset(&one.why, 0, sizeof(one.why));
 		one.e = rules_match(idx, &q, &one.why);
