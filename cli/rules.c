@@ -84,7 +84,7 @@ static const struct cli_opt rules_opts[] = {
                      "2h, 7d, or forever (default)",
                      RULES_FIELD(duration)},
     [RO_PRIORITY] = {"priority", 0, "N",
-                     "higher wins among rules of the same step\n"
+                     "the higher wins, before any other precedence\n"
                      "(default 0)",
                      RULES_FIELD(priority)},
     [RO_NOTE] = {"note", 0, "TEXT", "a note shown in rules list",
@@ -131,7 +131,9 @@ static const struct {
     {"test", RO_UID,
      "as this user (default: each guarded user, one line\n"
      "each where their answers differ)"},
-    {"test", RO_JSON, "one JSON object (a JSON array without --uid)"},
+    {"test", RO_JSON,
+     "one JSON object; one a line, with uid and user,\n"
+     "when the answers differ by user"},
     {"add", RO_DIGEST,
      "pin: only while the app's file has the SHA-256 it\n"
      "has now"},
@@ -605,9 +607,14 @@ rules_action_help(const struct rules_action *act, const char *name)
 		         rules_opts[i].arg != NULL ? rules_opts[i].arg : "");
 		cli_help_row(stdout, rules_optset.help_col, left, text);
 	}
-	printf("\nChanges go through tollgated when it runs (live at once);\n"
-	       "without it they are written to the database (root only).\n"
-	       "See tollgate(8).\n");
+	if (act->run == rules_list || act->run == rules_test ||
+	    act->run == rules_export)
+		printf("\nReads the database read-only; works while tollgated "
+		       "is down.\nSee tollgate(8).\n");
+	else
+		printf("\nChanges go through tollgated when it runs (live at "
+		       "once);\nwithout it they are written to the database "
+		       "(root only).\nSee tollgate(8).\n");
 }
 
 static void
