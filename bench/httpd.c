@@ -9,6 +9,8 @@
  *                 client's ClientHello carries the SNI the proxy peeks.
  *   --hold PORT   accepts, reads and discards, never answers or closes
  *                 first: the idle far end of holdclient.py's connections.
+ *   --http1k PORT as --http, with an answer of 1 KiB (tgb-connload).
+ *   --echo PORT   writes back what it reads, closes at EOF (tgb-connload).
  *
  * Every listener is [::]:PORT with IPV6_V6ONLY off, so IPv4 and IPv6
  * clients both reach it.  The descriptor limit is raised to the hard
@@ -38,7 +40,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-enum kind { K_HTTP, K_HTTPS, K_HOLD };
+enum kind { K_HTTP, K_HTTPS, K_HOLD, K_HTTP1K, K_ECHO };
 
 #define MAX_LISTEN 8
 #define MAX_EVENTS 256
@@ -50,6 +52,10 @@ static const char response[] = "HTTP/1.0 200 OK\r\n"
                                "Connection: close\r\n"
                                "\r\n"
                                "hello\n";
+
+/* The --http1k answer: the headers above, then a body up to 1 KiB. */
+static char response1k[1024];
+static size_t response1k_len;
 
 struct listener {
 	int is_listener; /* first member in both structs */
@@ -162,6 +168,9 @@ headers_done(struct conn *c, const char *buf, ssize_t n)
 static int
 serve_http(struct conn *c)
 {
+	const char *resp = c->kind == K_HTTP1K ? response1k : response;
+	size_t rlen =
+	    c->kind == K_HTTP1K ? response1k_len : sizeof(response) - 1;
 	char buf[4096];
 	ssize_t n;
 
@@ -177,9 +186,8 @@ serve_http(struct conn *c)
 		conn_close(c);
 		return -1;
 	}
-	while (c->sent < sizeof(response) - 1) {
-		n = write(c->fd, response + c->sent,
-		          sizeof(response) - 1 - c->sent);
+	while (c->sent < rlen) {
+		n = write(c->fd, resp + c->sent, rlen - c->sent);
 		if (n > 0) {
 			c->sent += n;
 			continue;
@@ -267,11 +275,37 @@ serve_hold(struct conn *c)
 	}
 }
 
+/* Echo: write back what was read (small: a blocked write drops it). */
+static int
+serve_echo(struct conn *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	for (;;) {
+		n = read(c->fd, buf, sizeof(buf));
+		if (n > 0) {
+			if (write(c->fd, buf, (size_t)n) != n)
+				break;
+			continue;
+		}
+		if (n == -1 && errno == EAGAIN)
+			return 0;
+		break;
+	}
+	conn_close(c);
+	return -1;
+}
+
 static void
 serve(struct conn *c)
 {
 	switch (c->kind) {
+	case K_ECHO:
+		(void)serve_echo(c);
+		break;
 	case K_HTTP:
+	case K_HTTP1K:
 		(void)serve_http(c);
 		break;
 	case K_HTTPS:
@@ -361,7 +395,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: tgb-httpd [--http PORT] [--https PORT "
-	                "--cert PEM --key PEM] [--hold PORT] [-w WORKERS]\n");
+	                "--cert PEM --key PEM] [--hold PORT] [--http1k PORT] "
+	                "[--echo PORT] [-w WORKERS]\n");
 	exit(2);
 }
 
@@ -372,6 +407,8 @@ main(int argc, char **argv)
 	    {"http", required_argument, NULL, 'h'},
 	    {"https", required_argument, NULL, 's'},
 	    {"hold", required_argument, NULL, 'o'},
+	    {"http1k", required_argument, NULL, '1'},
+	    {"echo", required_argument, NULL, 'e'},
 	    {"cert", required_argument, NULL, 'c'},
 	    {"key", required_argument, NULL, 'k'},
 	    {"workers", required_argument, NULL, 'w'},
@@ -395,6 +432,12 @@ main(int argc, char **argv)
 		case 'o':
 			add_listener(atoi(optarg), K_HOLD);
 			break;
+		case '1':
+			add_listener(atoi(optarg), K_HTTP1K);
+			break;
+		case 'e':
+			add_listener(atoi(optarg), K_ECHO);
+			break;
 		case 'c':
 			cert = optarg;
 			break;
@@ -408,9 +451,24 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (optind != argc || n_listeners == 0 || workers < 1 ||
-	    workers > 64 || (want_tls && (cert == NULL || key == NULL)))
+	if (optind != argc || n_listeners == 0 || workers < 1 || workers > 64 ||
+	    (want_tls && (cert == NULL || key == NULL)))
 		usage();
+
+	response1k_len = (size_t)snprintf(
+	    response1k, sizeof(response1k),
+	    "HTTP/1.0 200 OK\r\nServer: tgb-httpd\r\n"
+	    "Content-Type: text/plain\r\nContent-Length: %4d\r\n"
+	    "Connection: close\r\n\r\n",
+	    0);
+	i = (int)(sizeof(response1k) - response1k_len);
+	snprintf(response1k, sizeof(response1k),
+	         "HTTP/1.0 200 OK\r\nServer: tgb-httpd\r\n"
+	         "Content-Type: text/plain\r\nContent-Length: %4d\r\n"
+	         "Connection: close\r\n\r\n",
+	         i);
+	memset(response1k + response1k_len, 'a', (size_t)i);
+	response1k_len = sizeof(response1k);
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;

@@ -4,12 +4,14 @@
 usage: report.py RAW.tsv NOTES.txt META.txt OUT.md
 
 RAW.tsv   lines "PATH<TAB>METRIC<TAB>ROUND<TAB>VALUE", PATH one of direct,
-          tollgated, peer; a metric measured in several rounds is reported
-          as the median of its rounds.
+          bare, tollgated, peer; a metric measured in several rounds is
+          reported as the median of its rounds.
 NOTES.txt free lines, printed under the table (path checks, errors).
 META.txt  "key: value" lines describing the run (printed as the header).
 
-Prints the table as text on stdout and writes the same, plus the value of
+Prints the table, and the floor table (direct, the bare proxy and
+tollgated: connection rate, latency and CPU per connection, tollgated's
+ratios to the bare proxy and to direct), as text on stdout and writes the same, plus the value of
 every round, as markdown to OUT.md.  Exit status 0 when every goal that
 could be judged passed, 3 when one missed, 4 when tollgated could not be
 measured at all.
@@ -19,8 +21,14 @@ import statistics
 import sys
 
 PATHS = ("direct", "tollgated", "peer")
+ALL_PATHS = ("direct", "bare", "tollgated", "peer")
 TITLES = {"direct": "direct", "tollgated": "tollgated",
-          "peer": "redsocks+microsocks"}
+          "peer": "redsocks+microsocks", "bare": "bare proxy"}
+
+# The floor table: tgb-connload's loads (mode, client processes).
+LOADS = [("http", 1, "HTTP 1 KiB, 1 client"), ("http", 4, "HTTP 1 KiB, 4 clients"),
+         ("echo", 1, "1-byte echo, 1 client"), ("echo", 4, "1-byte echo, 4 clients")]
+FLOOR_GOALS = {"rate": 0.8, "p50": 50.0, "p99": 150.0, "cpu": 60.0}
 
 # key, label, format, how the proxies compare with direct, goal.
 #   compare: "ratio" (path / direct), "delta" (path - direct, in the
@@ -131,12 +139,12 @@ def fmt(f, v):
     return "-" if v is None else f % v
 
 
-def paired(data, p, m):
-    """Median ratio and median difference of PATH to direct over the
+def paired(data, p, m, against="direct"):
+    """Median ratio and median difference of PATH to AGAINST over the
     rounds that measured both (each round runs the paths back to back, so
     a pair shares the machine's state); (None, None) without a pair."""
     mine = data.get((p, m), {})
-    base = data.get(("direct", m), {})
+    base = data.get((against, m), {})
     rounds = [r for r in mine if r in base]
     if not rounds:
         return None, None
@@ -196,6 +204,53 @@ def build(data):
     return head, rows, verdicts
 
 
+def floor_build(data):
+    """The floor table: per load, conn/s of each path and tollgated's
+    paired ratios; p50/p99 and tollgated's added us over the bare proxy;
+    the proxies' CPU per connection.  Returns head, rows, verdicts."""
+    head = ["load", "figure", "direct", "bare proxy", "tollgated",
+            "tg/bare", "tg/direct", "bare/direct", "goal", "result"]
+    rows, verdicts = [], []
+
+    def verdict(label, ok):
+        v = "n/a" if ok is None else ("PASS" if ok else "MISS")
+        verdicts.append((label, v))
+        return v
+
+    for mode, c, label in LOADS:
+        key = "%s%d" % (mode, c)
+        d, b, t = (median(data, p, "cr_" + key)
+                   for p in ("direct", "bare", "tollgated"))
+        if d is None and b is None and t is None:
+            continue
+        rb, _ = paired(data, "tollgated", "cr_" + key, "bare")
+        rd, _ = paired(data, "tollgated", "cr_" + key)
+        bd, _ = paired(data, "bare", "cr_" + key)
+        g = FLOOR_GOALS["rate"]
+        rows.append([label, "conn/s", fmt("%.0f", d), fmt("%.0f", b),
+                     fmt("%.0f", t), fmt("%.2fx", rb), fmt("%.2fx", rd),
+                     fmt("%.2fx", bd), ">= %.1fx bare" % g,
+                     verdict(label + " conn/s",
+                             None if rb is None else rb >= g)])
+        for q in ("p50", "p99"):
+            m = "cr%s_%s" % (q, key)
+            d, b, t = (median(data, p, m)
+                       for p in ("direct", "bare", "tollgated"))
+            _, add = paired(data, "tollgated", m, "bare")
+            g = FLOOR_GOALS[q]
+            rows.append(["", q + " connect..1st byte (us)", fmt("%.0f", d),
+                         fmt("%.0f", b), fmt("%.0f", t),
+                         fmt("%+.0f us", add), "", "", "<= +%.0f us" % g,
+                         verdict("%s %s" % (label, q),
+                                 None if add is None else add <= g)])
+        b, t = (median(data, p, "crcpu_" + key) for p in ("bare", "tollgated"))
+        g = FLOOR_GOALS["cpu"]
+        rows.append(["", "proxy CPU per conn (us)", "", fmt("%.1f", b),
+                     fmt("%.1f", t), "", "", "", "<= %.0f us" % g,
+                     verdict(label + " CPU", None if t is None else t <= g)])
+    return head, rows, verdicts
+
+
 def text_table(head, rows):
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     out = []
@@ -223,8 +278,12 @@ def rounds_table(data):
                     key=lambda s: (len(s), s))
     head = ["metric", "path"] + ["round %s" % r for r in rounds]
     rows = []
-    for key, label, f, kind, goal in ROWS:
-        for p in PATHS:
+    keys = [(key, f) for key, label, f, kind, goal in ROWS]
+    for mode, c, label in LOADS:
+        keys += [("%s_%s%d" % (m, mode, c), "%.1f")
+                 for m in ("cr", "crp50", "crp99", "crcpu")]
+    for key, f in keys:
+        for p in ALL_PATHS:
             vals = data.get((p, key))
             if not vals:
                 continue
@@ -243,17 +302,35 @@ def main():
     notes = lines_of(notes_path) + background_notes(data)
     meta = lines_of(meta_path)
     head, rows, verdicts = build(data)
+    fhead, frows, fverdicts = floor_build(data)
 
     print()
     print("tollgate bench: " + "; ".join(meta))
-    print()
-    print(text_table(head, rows))
-    print()
-    print("Figures are medians over the rounds.  'vs direct' is the median "
-          "over the rounds of the path's ratio to direct in the same round "
-          "(for latency and CPU: the difference, then the ratio).")
+    if rows:
+        print()
+        print(text_table(head, rows))
+        print()
+        print("Figures are medians over the rounds.  'vs direct' is the "
+              "median over the rounds of the path's ratio to direct in the "
+              "same round (for latency and CPU: the difference, then the "
+              "ratio).")
+    if frows:
+        print()
+        print("The floor: new connections through no proxy, the bare "
+              "transparent proxy (bench/bareproxy.c) and tollgated, "
+              "tgb-connload, each client process one connection after "
+              "the other")
+        print()
+        print(text_table(fhead, frows))
+        print()
+        print("tg/bare, tg/direct, bare/direct: medians of the ratios "
+              "measured in the same round; p50/p99 'tg/bare' is tollgated's "
+              "added time over the bare proxy.")
     if verdicts:
         print("Goals: " + ", ".join("%s %s" % (v, l) for l, v in verdicts))
+    if fverdicts:
+        print("Floor goals: " + ", ".join("%s %s" % (v, l)
+                                          for l, v in fverdicts))
     for n in notes:
         print("note: " + n)
 
@@ -265,6 +342,15 @@ def main():
            "same round, back to back (for latency and CPU: the difference, "
            "then the ratio), so a slow round on a shared machine counts "
            "against both. *result* judges tollgated against its goal.", ""]
+    if frows:
+        md += ["## The floor: direct, the bare proxy, tollgated", "",
+               md_table(fhead, frows), "",
+               "tgb-connload: each client process makes one connection "
+               "after the other. *tg/bare*, *tg/direct*, *bare/direct*: "
+               "medians of the ratios measured in the same round; for "
+               "p50/p99, tollgated's added time over the bare proxy; proxy "
+               "CPU per connection is utime+stime of all its threads over "
+               "the run divided by the connections.", ""]
     if notes:
         md += ["## Notes", ""] + ["- " + n for n in notes] + [""]
     rh, rr = rounds_table(data)
@@ -275,7 +361,7 @@ def main():
 
     if not any(p == "tollgated" for (p, m) in data):
         return 4
-    if any(v == "MISS" for l, v in verdicts):
+    if any(v == "MISS" for l, v in verdicts + fverdicts):
         return 3
     return 0
 

@@ -138,6 +138,7 @@ eventlog_recover(struct eventlog *el, const char *db)
 int
 eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 {
+	char derr[STORE_ERRLEN];
 	struct eventlog *el;
 
 	el = calloc(1, sizeof(*el));
@@ -163,6 +164,10 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 	el->max_age_s = pd->cfg.event_max_age_s;
 	el->max_rows = pd->cfg.event_max_rows;
 	eventlog_recover(el, pd->cfg.database);
+	/* Only this thread writes events through it: synchronous=NORMAL and
+	 * the checkpoint interval once, not around each batch. */
+	if (events_dedicate(el->store, derr, sizeof(derr)) == -1)
+		log_warn("events: %s; each batch sets them itself", derr);
 	pthread_mutex_init(&el->lock, NULL);
 	pthread_cond_init(&el->cond, NULL);
 	pd->events = el;
@@ -285,6 +290,7 @@ eventlog_main(void *arg)
 	struct timespec deadline;
 	time_t last_prune = 0;
 	bool lingered = false;
+	long linger_ms = EVENTLOG_LINGER_MS;
 	size_t n, i;
 
 	pthread_mutex_lock(&el->lock);
@@ -313,8 +319,8 @@ eventlog_main(void *arg)
 			 * calls, whatever its size).  A full batch or the
 			 * stop ends the wait early. */
 			clock_gettime(CLOCK_REALTIME, &deadline);
-			deadline.tv_nsec += EVENTLOG_LINGER_MS * 1000000L;
-			if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_nsec += linger_ms * 1000000L;
+			while (deadline.tv_nsec >= 1000000000L) {
 				deadline.tv_sec++;
 				deadline.tv_nsec -= 1000000000L;
 			}
@@ -324,6 +330,10 @@ eventlog_main(void *arg)
 		}
 		lingered = false;
 		n = el->n < EVENTLOG_BATCH ? el->n : EVENTLOG_BATCH;
+		/* A busy stream of events: longer batches, fewer
+		 * transactions (each costs about as much as ten rows). */
+		linger_ms = n >= EVENTLOG_BUSY_ITEMS ? EVENTLOG_LINGER_BUSY_MS
+		                                     : EVENTLOG_LINGER_MS;
 		for (i = 0; i < n; i++)
 			items[i] = el->ring[(el->head + i) % el->cap];
 		el->head = (el->head + n) % el->cap;

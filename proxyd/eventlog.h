@@ -4,16 +4,20 @@
  * duration are added when it ends.
  *
  * The loop only queues (a copy, never a wait); a writer thread of its own,
- * with its own connection to the database, stores the queue in batches,
- * one transaction each (rows gather for EVENTLOG_LINGER_MS first, so a
- * busy daemon writes many rows per transaction; a row is in the database
- * at most that much later than it would be otherwise), and prunes by age
- * and row count in small steps every few seconds.  The queue is bounded
- * (event_queue): when it is full, events are counted instead of queued,
- * and the first one that fits again is preceded by a gap row, "N events not
- * recorded between T1 and T2": the log says what it lost, never silently.  A
- * writer that cannot write (database locked or failing) keeps its batch and
- * tries again; the loop is never held up by it.
+ * with its own connection to the database (given to events only:
+ * events_dedicate()), stores the queue in batches, one transaction each
+ * (rows gather for EVENTLOG_LINGER_MS first, EVENTLOG_LINGER_BUSY_MS
+ * while the last batch had EVENTLOG_BUSY_ITEMS items or more, so a busy
+ * daemon writes many rows per transaction; a row is in the database at
+ * most that much later than it would be otherwise).  A connection that
+ * ends within the batch of its decision is written once, its row whole;
+ * a longer one gets its row with the batch and an update at its end.  The
+ * writer prunes by age and row count in small steps every few seconds.  The
+ * queue is bounded (event_queue): when it is full, events are counted instead
+ * of queued, and the first one that fits again is preceded by a gap row, "N
+ * events not recorded between T1 and T2": the log says what it lost, never
+ * silently.  A writer that cannot write (database locked or failing) keeps its
+ * batch and tries again; the loop is never held up by it.
  *
  * Each decision and each end of an allowed connection is also one log
  * line, key=value, greppable ("decision conn=N verdict=... reason=...",
@@ -33,9 +37,13 @@
 #include "store/events.h"
 
 /* Rows per transaction, at most; how long the writer lets rows gather
- * before a transaction that is not full. */
-#define EVENTLOG_BATCH     512
-#define EVENTLOG_LINGER_MS 20
+ * before a transaction that is not full: when quiet, and while busy (the
+ * batch before had EVENTLOG_BUSY_ITEMS items or more, i.e. 400 events a
+ * second and up).  A transaction costs about as much as ten rows. */
+#define EVENTLOG_BATCH          512
+#define EVENTLOG_LINGER_MS      20
+#define EVENTLOG_LINGER_BUSY_MS 100
+#define EVENTLOG_BUSY_ITEMS     8
 /* How often an idle writer wakes to prune, and rows per prune step. */
 #define EVENTLOG_PRUNE_EVERY_S 10
 #define EVENTLOG_PRUNE_STEP    2000

@@ -32,6 +32,9 @@ struct store {
 	const char *stmt_sql[STORE_STMT_MAX];
 	sqlite3_stmt *stmt[STORE_STMT_MAX];
 	size_t n_stmt;
+	/* events_dedicate(): this connection writes events only, with
+	 * synchronous=NORMAL and the events' checkpoint interval for good */
+	bool events_only;
 };
 
 #define NWORDS(a) (sizeof(a) / sizeof((a)[0]))

@@ -42,9 +42,8 @@ static const char *const decider_words[] = {
     [DECIDER_SHARED] = "shared-socket",
 };
 static const char *const flag_words[] = {
-    "ech",           "mismatch", "unknown", "encrypted-dns",
-    "not-installed", "preload",  "userns",  "shared-socket",
-    "interrupted",
+    "ech",     "mismatch", "unknown",       "encrypted-dns", "not-installed",
+    "preload", "userns",   "shared-socket", "interrupted",
 };
 static const char *const proto_words[] = {"tcp", "udp", "dns"};
 
@@ -152,25 +151,42 @@ static void
 write_abort(struct store *s)
 {
 	store_txn_abort(s);
+	if (s->events_only)
+		return;
 	sqlite3_exec(s->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL);
 	sqlite3_wal_autocheckpoint(s->db, SQLITE_CHECKPOINT_PAGES);
 }
 
+/* BEGIN IMMEDIATE or COMMIT, as kept statements: not parsed again for
+ * every batch. */
+static int
+write_txn(struct store *s, const char *sql, const char *what, char *err,
+          size_t errlen)
+{
+	sqlite3_stmt *st;
+
+	if ((st = store_stmt(s, sql, err, errlen)) == NULL)
+		return -1;
+	return store_step_done(s, st, what, err, errlen);
+}
+
 /*
  * An event write: synchronous=NORMAL for this transaction only (see
- * events.h), then the write lock, waiting for another writer up to the
- * store's busy timeout.
+ * events.h; for good after events_dedicate()), then the write lock,
+ * waiting for another writer up to the store's busy timeout.
  */
 static int
 write_begin(struct store *s, const char *what, char *err, size_t errlen)
 {
 	if (store_check_writable(s, what, err, errlen) == -1)
 		return -1;
-	if (store_exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) ==
-	    -1)
-		return -1;
-	sqlite3_wal_autocheckpoint(s->db, EVENTS_CHECKPOINT_PAGES);
-	if (store_txn_begin(s, what, err, errlen) == -1) {
+	if (!s->events_only) {
+		if (store_exec(s, "PRAGMA synchronous = NORMAL", what, err,
+		               errlen) == -1)
+			return -1;
+		sqlite3_wal_autocheckpoint(s->db, EVENTS_CHECKPOINT_PAGES);
+	}
+	if (write_txn(s, "BEGIN IMMEDIATE", what, err, errlen) == -1) {
 		write_abort(s);
 		return -1;
 	}
@@ -178,19 +194,36 @@ write_begin(struct store *s, const char *what, char *err, size_t errlen)
 }
 
 /*
- * Commit and put FULL back.  Setting a pragma fails only when SQLite is
- * out of memory; then the rows are stored, the connection stays at
- * NORMAL, and -1 tells the caller something is wrong.
+ * Commit and put FULL back (not after events_dedicate()).  Setting a
+ * pragma fails only when SQLite is out of memory; then the rows are
+ * stored, the connection stays at NORMAL, and -1 tells the caller
+ * something is wrong.
  */
 static int
 write_commit(struct store *s, const char *what, char *err, size_t errlen)
 {
-	if (store_txn_commit(s, what, err, errlen) == -1) {
+	if (write_txn(s, "COMMIT", what, err, errlen) == -1) {
 		write_abort(s);
 		return -1;
 	}
+	if (s->events_only)
+		return 0;
 	sqlite3_wal_autocheckpoint(s->db, SQLITE_CHECKPOINT_PAGES);
 	return store_exec(s, "PRAGMA synchronous = FULL", what, err, errlen);
+}
+
+int
+events_dedicate(struct store *s, char *err, size_t errlen)
+{
+	const char *what = "dedicating the connection to events";
+
+	if (store_check_writable(s, what, err, errlen) == -1 ||
+	    store_exec(s, "PRAGMA synchronous = NORMAL", what, err, errlen) ==
+	        -1)
+		return -1;
+	sqlite3_wal_autocheckpoint(s->db, EVENTS_CHECKPOINT_PAGES);
+	s->events_only = true;
+	return 0;
 }
 
 /* Which field of ev the store would not read back, or NULL. */

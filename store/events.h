@@ -30,9 +30,10 @@
  * these choices cost and save, measured: docs/storage.md.
  *
  * Durability: the event writes run with synchronous=NORMAL (set for their
- * transaction, FULL put back after): in WAL mode a committed batch
- * survives tollgated crashing, and a power loss may lose the last batches
- * written before the last checkpoint, never the database.  Rule writes
+ * transaction, FULL put back after; for good on a connection given to
+ * events_dedicate()): in WAL mode a committed batch survives tollgated
+ * crashing, and a power loss may lose the last batches written before the
+ * last checkpoint, never the database.  Rule writes
  * keep FULL.  An fsync per batch would cost more than the batch itself,
  * for events nobody would miss.
  *
@@ -193,6 +194,14 @@ struct event_close {
 int events_write(struct store *s, struct event_row *ev, size_t n,
                  const struct event_close *c, size_t nc, char *err,
                  size_t errlen);
+
+/*
+ * Make s a connection that writes events only (tollgated's event
+ * writer): synchronous=NORMAL and the events' checkpoint interval are set
+ * once, for good, instead of around each batch.  Rule writes must not go
+ * through s afterwards.  0, or -1 + err (s unchanged).
+ */
+int events_dedicate(struct store *s, char *err, size_t errlen);
 
 /* events_write() of rows only (0 < n): 0 or -1 + err. */
 int events_insert(struct store *s, struct event_row *ev, size_t n, char *err,
