@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 22
+plan 29
 tg_setup
 prompt_setup
 OTHER_UID=$(id -u "$TG_OTHER")
@@ -48,7 +48,7 @@ unhold() {
 	eval "fd=\$HOLD_$1"
 	exec {fd}>&-
 	for ((i = 0; i < 300; i++)); do
-		grep -q '^open=\|^held=' "$TG_TMP/hold.$1" &&
+		grep -q '^open=\|^held=\|^rounds=' "$TG_TMP/hold.$1" &&
 		    [ "$(grep -c . "$TG_TMP/hold.$1")" -ge 2 ] && return 0
 		sleep 0.1
 	done
@@ -190,5 +190,45 @@ diag "tgother's 20 curls took ${MS} ms in all"
 unhold silent
 out=$(cat "$TG_TMP/hold.silent")
 like "$out" 'open=512 ' "tgguard kept 512 of them open ($(tail -n 1 "$TG_TMP/hold.silent"))"
+
+# --- a flood of requests ------------------------------------------------------
+#
+# tgguard opens 2,000 connections at once, each sending a request, and
+# again as soon as they are all turned away, while tgother's 20 curls
+# run one after the other.  Attribution is one thread: the uid of each
+# connection is asked of sock_diag first (cheap, in arrival order), and
+# the /proc work per uid in turn, so that past its max_pending_per_user
+# tgguard's connections are refused before they cost /proc work, and
+# tgother's wait behind one of tgguard's at most.
+
+CONF=$(prompt_conf guard_users="$TG_GUARD, $TG_OTHER" peek_timeout=60s \
+    max_connections=3000 max_pending_per_user=64)
+tg_stop TERM
+tg_start "$CONF"
+ok $? "tollgated starts with max_pending_per_user = 64"
+tg_mark
+hold "$TG_GUARD" flood "[$TG_S6]:80" 2000 300 flood.test
+hold_ready flood 60
+ok $? "tgguard floods: 2,000 requests at once, again and again"
+SERVED=0
+t0=$(tg_ms)
+for i in $(seq 1 20); do
+	out=$(TG_T=45 as_other curl -sS --max-time 40 --resolve "a.test:80:$TG_S4" \
+	    http://a.test/ 2>&1) && [[ $out =~ "hello from tgs" ]] &&
+	    SERVED=$((SERVED + 1))
+done
+MS=$(($(tg_ms) - t0))
+is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)"
+diag "tgother's 20 curls took ${MS} ms in all, beside the flood"
+unhold flood
+diag "the flood: $(tail -n 1 "$TG_TMP/hold.flood")"
+n=$(tg_decisions reason=overload-user user=tgguard)
+ok '[ "$n" -ge 1 ]' "past its 64, $n of tgguard's connections are refused with reason=overload-user"
+n=$(($(tg_decisions reason=overload-user user=tgother) +
+    $(tg_decisions reason=overload user=tgother)))
+is "$n" 0 "none of tgother's connections is refused for overload"
+n=$(tg_decisions name=a.test verdict=allow user=tgother)
+is "$n" 20 "tgother's 20 connections to a.test are allowed, each with its user"
+
 tg_stop TERM
 is "$TG_DEXIT" 0 "tollgated exits 0"
