@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 29
+plan 28
 tg_setup
 prompt_setup
 OTHER_UID=$(id -u "$TG_OTHER")
