@@ -36,6 +36,7 @@ struct worker {
 	struct job_fifo todo, done;
 	struct worker_share *last; /* the ring; its turn is over; NULL: empty */
 	int stopping;
+	int drop; /* with stopping: the queued jobs are not run */
 	int efd;
 	struct event *ev;
 	void *(*init)(void);
@@ -112,7 +113,10 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while ((j = worker_next(w)) == NULL && !w->stopping)
+		/* Stopping without finish: what is queued is dropped. */
+		j = NULL;
+		while (!(w->stopping && w->drop) &&
+		       (j = worker_next(w)) == NULL && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
 		if (j == NULL)
 			break;
@@ -247,9 +251,20 @@ worker_free(struct worker *w, bool finish)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
+	w->drop = !finish;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	/* Dropped unrun (their owners free them): the uids' queues go. */
+	while (w->last != NULL) {
+		struct worker_share *s = w->last->next;
+
+		if (s == w->last)
+			w->last = NULL;
+		else
+			w->last->next = s->next;
+		free(s);
+	}
 	if (finish)
 		for (j = fifo_take_all(&w->done); j != NULL; j = next) {
 			next = j->next;

@@ -52,10 +52,11 @@ void worker_submit(struct worker *w, struct worker_job *job);
 void worker_submit_share(struct worker *w, struct worker_job *job, uid_t uid);
 
 /*
- * Stop the thread after it has run the jobs already queued.  With finish,
+ * Stop the thread.  With finish, it first runs every job queued, and
  * done() is then called, on the caller's thread, for every job whose
- * done() the loop has not called yet; without, those jobs are dropped
- * (their owner frees them).
+ * done() the loop has not called yet.  Without, it stops after the job
+ * it is running: the jobs not started are dropped unrun, and no done()
+ * is called (their owners free them).
  */
 void worker_free(struct worker *w, bool finish);
 
