@@ -5,8 +5,8 @@
  *
  * A follower polls by id every EVENTS_POLL_MS; it reopens the database
  * when one of its files (itself, -wal, -shm) is replaced or it fails, and
- * waits for it when it is missing.  Each row is printed as it is read, in columns that keep room
- * for what comes later.
+ * waits for it when it is missing.  Each row is printed as it is read, in
+ * columns that keep room for what comes later.
  */
 #include <signal.h>
 #include <stdio.h>
