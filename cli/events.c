@@ -276,14 +276,42 @@ ev_build_filter(struct ev_ctx *ctx, bool stats)
  * The database
  */
 
+/* The files path is now, as struct ev_files has them; -1 and errno when
+ * the database's own file cannot be stat'ed. */
+static int
+ev_files_stat(const char *path, struct ev_files *files)
+{
+	static const char *const suffix[EV_FILES] = {"", "-wal", "-shm"};
+	char name[PATH_MAX];
+	struct stat sb;
+	size_t i;
+
+	memset(files, 0, sizeof(*files));
+	for (i = 0; i < EV_FILES; i++) {
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", path,
+		                     suffix[i]) >= sizeof(name)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (stat(name, &sb) == -1) {
+			if (i == 0)
+				return -1;
+			continue;
+		}
+		files->dev[i] = sb.st_dev;
+		files->ino[i] = sb.st_ino;
+	}
+	return 0;
+}
+
 enum ev_open_rc
-ev_open(struct ev_ctx *ctx, struct store **s, struct stat *sb, char *err,
+ev_open(struct ev_ctx *ctx, struct store **s, struct ev_files *files, char *err,
         size_t errlen)
 {
-	struct stat after;
-
 	*s = NULL;
-	if (stat(ctx->cfg.database, sb) == -1) {
+	/* Before the open: a file replaced while SQLite opens it is seen
+	 * as replaced at the next look, never taken for the one it has. */
+	if (ev_files_stat(ctx->cfg.database, files) == -1) {
 		if (errno == ENOENT)
 			return EV_OPEN_MISSING;
 		snprintf(err, errlen, "cannot read database %s: %s",
@@ -293,20 +321,24 @@ ev_open(struct ev_ctx *ctx, struct store **s, struct stat *sb, char *err,
 	*s = store_open(ctx->cfg.database, STORE_READONLY, err, errlen);
 	if (*s == NULL)
 		return EV_OPEN_ERROR;
-	/* Replaced between the stat and the open: the next look sees it. */
-	if (stat(ctx->cfg.database, &after) == 0)
-		*sb = after;
 	return EV_OPEN_OK;
 }
 
 bool
-ev_replaced(const char *path, const struct stat *sb)
+ev_replaced(const char *path, const struct ev_files *files)
 {
-	struct stat now;
+	struct ev_files now;
+	size_t i;
 
-	if (stat(path, &now) == -1)
+	if (ev_files_stat(path, &now) == -1)
 		return true;
-	return now.st_dev != sb->st_dev || now.st_ino != sb->st_ino;
+	for (i = 0; i < EV_FILES; i++) {
+		if (i > 0 && (files->ino[i] == 0 || now.ino[i] == 0))
+			continue;
+		if (now.dev[i] != files->dev[i] || now.ino[i] != files->ino[i])
+			return true;
+	}
+	return false;
 }
 
 /* --------------------------------------------------------------------
@@ -395,10 +427,10 @@ ev_list(struct ev_ctx *ctx)
 {
 	char err[EVENTS_ERRLEN];
 	struct store *s = NULL;
-	struct stat sb;
+	struct ev_files files;
 	int rc;
 
-	switch (ev_open(ctx, &s, &sb, err, sizeof(err))) {
+	switch (ev_open(ctx, &s, &files, err, sizeof(err))) {
 	case EV_OPEN_MISSING:
 		ev_missing(ctx);
 		return CLI_EXIT_OK;
@@ -430,7 +462,7 @@ ev_stats(struct ev_ctx *ctx)
 {
 	char err[EVENTS_ERRLEN];
 	struct store *s = NULL;
-	struct stat sb;
+	struct ev_files files;
 	int64_t since, until = ctx->f.until_ms;
 	int rc;
 
@@ -453,7 +485,7 @@ ev_stats(struct ev_ctx *ctx)
 		                 "--limit: stats shows 1 to %d apps and "
 		                 "domains",
 		                 EVENTS_TOP_MAX);
-	switch (ev_open(ctx, &s, &sb, err, sizeof(err))) {
+	switch (ev_open(ctx, &s, &files, err, sizeof(err))) {
 	case EV_OPEN_MISSING:
 		ev_missing(ctx);
 		return CLI_EXIT_OK;

@@ -56,14 +56,32 @@ enum ev_open_rc {
 };
 
 /*
- * Open the database read-only into *s, and tell which file it is (*sb),
- * so that a follower sees when it is replaced (events.c).
+ * Which files a database is: its own, its -wal and its -shm (ino 0: that
+ * one was not there).  SQLite reads a database through all three, so a
+ * database replaced file by file (a restore) is another one as soon as
+ * any of them is: the new file read with the old -wal would show the
+ * old one's pages for good.
  */
-enum ev_open_rc ev_open(struct ev_ctx *ctx, struct store **s, struct stat *sb,
-                        char *err, size_t errlen);
+#define EV_FILES 3
+struct ev_files {
+	dev_t dev[EV_FILES];
+	ino_t ino[EV_FILES];
+};
 
-/* Whether path is no longer the file that sb describes. */
-bool ev_replaced(const char *path, const struct stat *sb);
+/*
+ * Open the database read-only into *s, and tell which files it is as
+ * they were just before it was opened (*files), so that a follower sees
+ * any replacement from then on (events.c).
+ */
+enum ev_open_rc ev_open(struct ev_ctx *ctx, struct store **s,
+                        struct ev_files *files, char *err, size_t errlen);
+
+/*
+ * Whether path is no longer the database that files describe: its own
+ * file is gone or another, or a -wal or -shm that was there is another
+ * file now (one that came or went is SQLite's own doing).
+ */
+bool ev_replaced(const char *path, const struct ev_files *files);
 
 /*
  * Show what f selects (after_id 0: the newest f.limit rows, oldest

@@ -4,9 +4,9 @@
  * database (events.h).
  *
  * A follower polls by id every EVENTS_POLL_MS; it reopens the database
- * when the file is replaced or fails, and waits for it when it is
- * missing.  Each row is printed as it is read, in columns that keep room
- * for what comes later.
+ * when one of its files (itself, -wal, -shm) is replaced or it fails, and
+ * waits for it when it is missing.  Each row is printed as it is read, in
+ * columns that keep room for what comes later.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -127,7 +127,7 @@ ev_follow(struct ev_ctx *ctx)
 	char said[sizeof(msg)] = "";
 	struct sigaction sa;
 	struct store *s = NULL;
-	struct stat sb;
+	struct ev_files files;
 	bool first = true, was_open = false, waited = false;
 	int64_t resume_ms = 0;
 	int rc = 0;
@@ -141,7 +141,7 @@ ev_follow(struct ev_ctx *ctx)
 
 	while (!ev_stop) {
 		if (s == NULL) {
-			switch (ev_open(ctx, &s, &sb, err, sizeof(err))) {
+			switch (ev_open(ctx, &s, &files, err, sizeof(err))) {
 			case EV_OPEN_MISSING:
 				snprintf(msg, sizeof(msg),
 				         was_open
@@ -185,7 +185,7 @@ ev_follow(struct ev_ctx *ctx)
 			                     sizeof(err));
 			first = false;
 			was_open = true;
-		} else if (ev_replaced(ctx->cfg.database, &sb)) {
+		} else if (ev_replaced(ctx->cfg.database, &files)) {
 			snprintf(err, sizeof(err), "%s was replaced or removed",
 			         ctx->cfg.database);
 			rc = -1;

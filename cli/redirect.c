@@ -14,7 +14,8 @@
 #include "common/config.h"
 #include "redirect/redirect.h"
 
-#define CLI_REDIRECT_ERRLEN 512
+#define CLI_REDIRECT_ERRLEN  512
+#define CLI_REDIRECT_DESCLEN 4096 /* the guarded set, told */
 
 struct cli_redirect_action {
 	const char *name;
@@ -61,8 +62,7 @@ cli_redirect_on(const struct cli_opts *opts)
 {
 	struct config cfg;
 	struct redirect_spec spec = {0};
-	char err[CLI_REDIRECT_ERRLEN];
-	size_t i;
+	char err[CLI_REDIRECT_ERRLEN], desc[CLI_REDIRECT_DESCLEN];
 
 	if (cli_config_load(opts, "redirect on", &cfg) == -1)
 		return CLI_EXIT_FAIL;
@@ -79,22 +79,9 @@ cli_redirect_on(const struct cli_opts *opts)
 		printf("no guard_users, nothing is redirected\n");
 		return CLI_EXIT_OK;
 	}
-	if (spec.all)
-		printf("TCP of every uid but");
-	else
-		printf("TCP of uid");
-	for (i = 0; !spec.all && i < spec.n_uids; i++)
-		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.uids[i]);
-	for (i = 0; spec.all && i < spec.n_exempt; i++)
-		printf("%s %u", i == 0 ? "" : ",", (unsigned)spec.exempt[i]);
-	for (i = 0; i < spec.n_uid_ranges; i++)
-		printf(", %u-%u", (unsigned)spec.uid_ranges[i].first,
-		       (unsigned)spec.uid_ranges[i].last);
-	for (i = 0; i < spec.n_gid_ranges; i++)
-		printf("%s gid %u-%u", i == 0 ? ", and of" : ",",
-		       (unsigned)spec.gid_ranges[i].first,
-		       (unsigned)spec.gid_ranges[i].last);
-	printf(" goes to port %u, their DNS to port %u\n",
+	printf("guarding %s; their TCP goes to port %u, their DNS to port "
+	       "%u\n",
+	       config_describe_guarded(&cfg, desc, sizeof(desc)),
 	       (unsigned)spec.tcp_port, (unsigned)spec.dns_port);
 	return CLI_EXIT_OK;
 }

@@ -365,32 +365,61 @@ describe_ranges(const char *what, const struct subid_range *r, size_t n,
 }
 
 const char *
-config_describe_guarded(const struct config *cfg, char *buf, size_t len)
+config_describe_guard_set(const struct config_guard_set *g, char *buf,
+                          size_t len)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	if (cfg->guard_all) {
-		describe_add(buf, len, &off, "every uid but ");
-		describe_uids(cfg->guard_exempt, cfg->n_exempt, buf, len, &off);
-		if (cfg->user_uid_known &&
-		    !uid_in(cfg->guard_exempt, cfg->n_exempt, cfg->user_uid)) {
-			describe_add(buf, len, &off, ", ");
-			describe_uids(&cfg->user_uid, 1, buf, len, &off);
+	if (g->all) {
+		describe_add(buf, len, &off, "every uid");
+		if (g->n_exempt > 0) {
+			describe_add(buf, len, &off, " but ");
+			describe_uids(g->exempt, g->n_exempt, buf, len, &off);
 		}
 		return buf;
 	}
-	if (cfg->n_guard == 0) {
-		describe_add(buf, len, &off, "nobody (guard_users is empty)");
+	if (g->n_uids == 0 && g->n_subuid == 0 && g->n_subgid == 0) {
+		describe_add(buf, len, &off, "nobody");
 		return buf;
 	}
-	describe_add(buf, len, &off, "uid ");
-	describe_uids(cfg->guard_uids, cfg->n_guard, buf, len, &off);
-	describe_ranges("; subordinate uids ", cfg->guard_subuid,
-	                cfg->n_guard_subuid, buf, len, &off);
-	describe_ranges("; subordinate gids ", cfg->guard_subgid,
-	                cfg->n_guard_subgid, buf, len, &off);
+	if (g->n_uids > 0) {
+		describe_add(buf, len, &off, "uid ");
+		describe_uids(g->uids, g->n_uids, buf, len, &off);
+	}
+	describe_ranges(off > 0 ? "; subordinate uids " : "subordinate uids ",
+	                g->subuid, g->n_subuid, buf, len, &off);
+	describe_ranges(off > 0 ? "; subordinate gids " : "subordinate gids ",
+	                g->subgid, g->n_subgid, buf, len, &off);
 	return buf;
+}
+
+const char *
+config_describe_guarded(const struct config *cfg, char *buf, size_t len)
+{
+	uid_t exempt[CONFIG_MAX_GUARD + 1];
+	struct config_guard_set g = {
+	    .all = cfg->guard_all,
+	    .uids = cfg->guard_uids,
+	    .n_uids = cfg->n_guard,
+	    .exempt = exempt,
+	    .n_exempt = cfg->n_exempt,
+	    .subuid = cfg->guard_subuid,
+	    .n_subuid = cfg->n_guard_subuid,
+	    .subgid = cfg->guard_subgid,
+	    .n_subgid = cfg->n_guard_subgid,
+	};
+
+	/* tollgated's own user is exempt too. */
+	memcpy(exempt, cfg->guard_exempt, cfg->n_exempt * sizeof(exempt[0]));
+	if (cfg->guard_all && cfg->user_uid_known &&
+	    !uid_in(cfg->guard_exempt, cfg->n_exempt, cfg->user_uid))
+		exempt[g.n_exempt++] = cfg->user_uid;
+	if (!cfg->guard_all && cfg->n_guard == 0) {
+		snprintf(buf, len, "nobody (guard_users is empty)");
+		return buf;
+	}
+	return config_describe_guard_set(&g, buf, len);
 }
 
 static int

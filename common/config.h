@@ -230,12 +230,31 @@ int config_load_subids(struct config *cfg, const char *subuid,
 bool config_uid_guarded(const struct config *cfg, uid_t uid);
 
 /*
- * "uid 1001 (alice), subordinate uids 100000-165535" or "every uid but
- * 0 (root), 999 (_tollgate)" or "nobody (guard_users is empty)" into buf
- * (cut to fit); returns buf.
+ * "uid 1001 (alice); subordinate uids 100000-165535; subordinate gids
+ * 100000-165535" or "every uid but 0 (root), 999 (_tollgate)" or "nobody
+ * (guard_users is empty)" into buf (cut to fit); returns buf.  The one
+ * way the guarded set is told: tollgated's start line and status,
+ * "tollgate redirect on" and "redirect status" (through
+ * config_describe_guard_set()).
  */
 const char *config_describe_guarded(const struct config *cfg, char *buf,
                                     size_t len);
+
+/* A guarded set as lists, for one that is not a configuration's (the
+ * table read back from the kernel, redirect/status.c). */
+struct config_guard_set {
+	bool all; /* every uid but exempt[]; uids[] and the ranges unused */
+	const uid_t *uids;
+	size_t n_uids;
+	const uid_t *exempt;
+	size_t n_exempt;
+	const struct subid_range *subuid, *subgid;
+	size_t n_subuid, n_subgid;
+};
+
+/* As config_describe_guarded(); "nobody" when it is empty. */
+const char *config_describe_guard_set(const struct config_guard_set *g,
+                                      char *buf, size_t len);
 
 /* Print the effective configuration in the file's own syntax. */
 void config_print(const struct config *cfg, FILE *out);

@@ -261,15 +261,33 @@ int
 attr_lookup(struct attr *a, const struct sockaddr *client,
             const struct sockaddr *dst, struct app *app)
 {
-	unsigned long inode;
-	uid_t uid;
+	struct attr_sock sk;
 
+	if (attr_lookup_uid(a, client, dst, &sk, app) == -1)
+		return -1;
+	attr_lookup_proc(a, &sk, app);
+	return 0;
+}
+
+int
+attr_lookup_uid(struct attr *a, const struct sockaddr *client,
+                const struct sockaddr *dst, struct attr_sock *sk,
+                struct app *app)
+{
 	memset(app, 0, sizeof(*app));
 	a->st.lookups++;
-	if (attr_diag(a, client, dst, &uid, &inode) == -1)
+	if (attr_diag(a, client, dst, &sk->uid, &sk->inode) == -1)
 		return -1;
-	attr_owner(a, uid, inode, a->holder_scan, app);
+	app->uid_known = true;
+	app->uid = sk->uid;
+	attr_user(a, sk->uid, app->user, sizeof(app->user));
 	return 0;
+}
+
+void
+attr_lookup_proc(struct attr *a, const struct attr_sock *sk, struct app *app)
+{
+	attr_owner(a, sk->uid, sk->inode, a->holder_scan, app);
 }
 
 void

@@ -159,6 +159,27 @@ void attr_set_holder_scan(struct attr *a, bool on);
 int attr_lookup(struct attr *a, const struct sockaddr *client,
                 const struct sockaddr *dst, struct app *app);
 
+/* A TCP socket as sock_diag told of it: what attr_lookup_proc() needs. */
+struct attr_sock {
+	uid_t uid;           /* its owner */
+	unsigned long inode; /* 0: orphaned, no process holds it */
+};
+
+/*
+ * attr_lookup() in its two halves, for a caller that wants the uid before
+ * the /proc work is spent (tollgated's per-user shares, conn.c).
+ * attr_lookup_uid() asks sock_diag only (one netlink round trip) and
+ * fills *sk, and *app's uid and user (app->known stays false); it
+ * returns as attr_lookup() does.  attr_lookup_proc() then finds the
+ * process from *sk into the same *app (not cleared again), as
+ * attr_lookup() would have.
+ */
+int attr_lookup_uid(struct attr *a, const struct sockaddr *client,
+                    const struct sockaddr *dst, struct attr_sock *sk,
+                    struct app *app);
+void attr_lookup_proc(struct attr *a, const struct attr_sock *sk,
+                      struct app *app);
+
 /*
  * Fill *app for the UDP socket that sent a datagram from client (its
  * local address and port), as attr_lookup() does for TCP, but without

@@ -174,7 +174,10 @@ conn_expect(const struct conn *c, unsigned mask, const char *where)
 
 /* --- helpers -------------------------------------------------------------- */
 
-static void conn_attr_run(struct worker_job *job, void *ctx);
+static void conn_attr_uid_run(struct worker_job *job, void *ctx);
+static void conn_attr_uid_done(struct worker_job *job);
+static void conn_attr_proc_submit(struct conn *c, uid_t uid);
+static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
 static void conn_peek_finish(struct conn *c);
 static void conn_request_cb(evutil_socket_t fd, short what, void *arg);
@@ -427,37 +430,42 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		conn_abort(c, NULL);
 		return;
 	}
-	c->job.run = conn_attr_run;
-	c->job.done = conn_attr_done;
 	c->attr_pending = true;
-	worker_submit(pd->worker, &c->job);
-	/* A unix client's uid is the kernel's word: counted from now. */
-	if (o->has_cred) {
-		conn_share_take(c, o->uid);
-		if (c->over_share)
-			conn_peek_finish(c);
+	if (!o->has_cred) {
+		c->job.run = conn_attr_uid_run;
+		c->job.done = conn_attr_uid_done;
+		worker_submit(pd->worker, &c->job);
+		return;
 	}
+	/* A unix client's uid is the kernel's word: counted from now. */
+	conn_attr_proc_submit(c, o->uid);
+	conn_share_take(c, o->uid);
+	if (c->over_share)
+		conn_peek_finish(c);
 }
 
 /* --- peek and attribution ------------------------------------------------- */
 
+/*
+ * Attribution is two jobs on the worker thread, so that one user's many
+ * connections cannot hold back another user's: the uid, from sock_diag
+ * (cheap; plain jobs, in the order the connections came), then the
+ * process, from /proc (the costly part; each uid's jobs wait their turn,
+ * worker.h).  Between them the loop counts the connection against its
+ * uid's max_pending_per_user: one over it is refused without the /proc
+ * work.  While attr_pending the worker owns c->app and the addresses.
+ */
 static void
-conn_attr_run(struct worker_job *job, void *ctx)
+conn_attr_uid_run(struct worker_job *job, void *ctx)
 {
 	struct conn *c =
 	    (struct conn *)((char *)job - offsetof(struct conn, job));
 	const struct sockaddr *client;
 	struct sockaddr_storage orig;
 
-	/* Runs on the worker thread: touches only c->app and reads the
-	 * client's origin, which the loop leaves alone while attr_pending. */
 	memset(c->app, 0, sizeof(*c->app));
 	if (ctx == NULL)
 		return;
-	if (c->has_cred) {
-		attr_lookup_pid(ctx, c->peer_pid, c->peer_uid, c->app);
-		return;
-	}
 	/* A redirected client's port may have been rewritten by conntrack
 	 * (ctorig.h): its socket is known by the original one. */
 	client = (const struct sockaddr *)&c->client;
@@ -472,7 +480,48 @@ conn_attr_run(struct worker_job *job, void *ctx)
 			         "reached us",
 			         strerror(errno));
 	}
-	attr_lookup(ctx, client, (const struct sockaddr *)&c->local, c->app);
+	(void)attr_lookup_uid(ctx, client, (const struct sockaddr *)&c->local,
+	                      &c->attr_sock, c->app);
+}
+
+static void
+conn_attr_uid_done(struct worker_job *job)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	if (c->state != CONN_DEAD && c->app->uid_known) {
+		conn_share_take(c, c->app->uid);
+		if (!c->over_share) {
+			conn_attr_proc_submit(c, c->app->uid);
+			return;
+		}
+	}
+	conn_attr_done(job);
+}
+
+/* The second job: the process, in the turn of uid's owner. */
+static void
+conn_attr_proc_submit(struct conn *c, uid_t uid)
+{
+	c->job.run = conn_attr_proc_run;
+	c->job.done = conn_attr_done;
+	worker_submit_share(c->pd->worker, &c->job,
+	                    config_uid_owner(&c->pd->cfg, uid));
+}
+
+static void
+conn_attr_proc_run(struct worker_job *job, void *ctx)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	if (c->has_cred) {
+		memset(c->app, 0, sizeof(*c->app));
+		if (ctx != NULL)
+			attr_lookup_pid(ctx, c->peer_pid, c->peer_uid, c->app);
+	} else if (ctx != NULL)
+		attr_lookup_proc(ctx, &c->attr_sock, c->app);
 }
 
 static void
@@ -494,9 +543,8 @@ conn_attr_done(struct worker_job *job)
 		/* Still reading: the peek's end decides. */
 		conn_expect(c, CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK),
 		            "attribution done");
-		/* A transparent client's uid is known from now. */
-		if (c->app->uid_known)
-			conn_share_take(c, c->app->uid);
+		/* Its uid was counted when it was known (conn_attr_uid_done,
+		 * or at accept): one over its share is refused now. */
 		if (c->over_share)
 			conn_peek_finish(c);
 		break;

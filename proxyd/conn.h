@@ -151,8 +151,9 @@ struct conn {
 	enum peek_result peek_res;
 
 	/* Attribution, run on the worker thread: while attr_pending the
-	 * worker owns app and the addresses. */
+	 * worker owns app, attr_sock and the addresses. */
 	struct worker_job job;
+	struct attr_sock attr_sock; /* between its two jobs (conn.c) */
 	bool attr_pending;
 	struct app *app; /* until the decision: most of a conn's size */
 	/* Counted in pd->pending for pending_uid from when its uid is

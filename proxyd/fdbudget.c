@@ -16,6 +16,9 @@ fdbudget_pipes(unsigned long left)
 	                                       : 2UL * RELAY_POOL_MAX;
 }
 
+/* What fdbudget_connections() holds at most. */
+#define FDBUDGET_CONN_MAX 1000000
+
 unsigned
 fdbudget_connections(unsigned long nofile)
 {
@@ -25,18 +28,33 @@ fdbudget_connections(unsigned long nofile)
 		return 0;
 	left = nofile - FDBUDGET_FIXED;
 	n = (left - fdbudget_pipes(left)) / FDBUDGET_PER_CONN;
-	return n > 1000000 ? 1000000 : (unsigned)n;
+	return n > FDBUDGET_CONN_MAX ? FDBUDGET_CONN_MAX : (unsigned)n;
 }
 
+/*
+ * The inverse of fdbudget_connections(), found by asking it: the smallest
+ * limit that holds n, between the connections' own descriptors (no pipes)
+ * and those with a third more (the pipes' largest share: a quarter of
+ * what is left).  fdbudget_connections() never falls as the limit rises.
+ */
 unsigned long
 fdbudget_needs(unsigned n)
 {
-	unsigned long conns = (unsigned long)n * FDBUDGET_PER_CONN;
+	unsigned long conns, lo, hi, mid;
 
-	return FDBUDGET_FIXED + conns +
-	       (conns / 3 < 2UL * RELAY_POOL_MAX ? conns / 3
-	                                         : 2UL * RELAY_POOL_MAX) +
-	       1;
+	if (n > FDBUDGET_CONN_MAX)
+		n = FDBUDGET_CONN_MAX;
+	conns = (unsigned long)n * FDBUDGET_PER_CONN;
+	lo = FDBUDGET_FIXED + conns;
+	hi = lo + conns / 3 + FDBUDGET_PER_CONN + 1;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (fdbudget_connections(mid) >= n)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return lo;
 }
 
 int

@@ -42,7 +42,8 @@
 unsigned fdbudget_connections(unsigned long nofile);
 
 /* The descriptor limit that holds n connections (what the start line
- * tells to raise it to): fdbudget_connections() of it is n or more. */
+ * tells to raise it to): the smallest whose fdbudget_connections() is n
+ * or more, found by asking it, so that the two cannot disagree. */
 unsigned long fdbudget_needs(unsigned n);
 
 /*

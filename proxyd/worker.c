@@ -1,8 +1,11 @@
 /*
  * worker.c - the blocking-job thread; see worker.h.
  *
- * Two singly linked FIFOs under one mutex: todo (loop → thread) and done
- * (thread → loop).  The thread wakes the loop through an eventfd.
+ * Singly linked FIFOs under one mutex: todo (loop → thread, plain jobs),
+ * one per uid with share jobs waiting, and done (thread → loop).  The
+ * uids' queues form a ring: the next one to run a job is last->next, and
+ * a queue that empties leaves the ring and is freed.  The thread wakes
+ * the loop through an eventfd.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -19,12 +22,21 @@ struct job_fifo {
 	struct worker_job *head, *tail;
 };
 
+/* A uid's share jobs waiting, in the ring of those that have some. */
+struct worker_share {
+	struct worker_share *next;
+	uid_t uid;
+	struct job_fifo jobs;
+};
+
 struct worker {
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct job_fifo todo, done;
+	struct worker_share *last; /* the ring; its turn is over; NULL: empty */
 	int stopping;
+	int drop; /* with stopping: the queued jobs are not run */
 	int efd;
 	struct event *ev;
 	void *(*init)(void);
@@ -43,11 +55,51 @@ fifo_push(struct job_fifo *f, struct worker_job *j)
 }
 
 static struct worker_job *
+fifo_take(struct job_fifo *f)
+{
+	struct worker_job *j = f->head;
+
+	f->head = j->next;
+	if (f->head == NULL)
+		f->tail = NULL;
+	return j;
+}
+
+static struct worker_job *
 fifo_take_all(struct job_fifo *f)
 {
 	struct worker_job *j = f->head;
 
 	f->head = f->tail = NULL;
+	return j;
+}
+
+/*
+ * The next job to run, taken off its queue (under the lock): a plain one,
+ * else the first of the uid whose turn it is, which ends that uid's turn.
+ * NULL when there is none.
+ */
+static struct worker_job *
+worker_next(struct worker *w)
+{
+	struct worker_share *s;
+	struct worker_job *j;
+
+	if (w->todo.head != NULL)
+		return fifo_take(&w->todo);
+	if (w->last == NULL)
+		return NULL;
+	s = w->last->next;
+	j = fifo_take(&s->jobs);
+	if (s->jobs.head != NULL)
+		w->last = s;
+	else {
+		if (s == w->last)
+			w->last = NULL;
+		else
+			w->last->next = s->next;
+		free(s);
+	}
 	return j;
 }
 
@@ -61,14 +113,13 @@ worker_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (w->todo.head == NULL && !w->stopping)
+		/* Stopping without finish: what is queued is dropped. */
+		j = NULL;
+		while (!(w->stopping && w->drop) &&
+		       (j = worker_next(w)) == NULL && !w->stopping)
 			pthread_cond_wait(&w->cond, &w->lock);
-		if (w->todo.head == NULL && w->stopping)
+		if (j == NULL)
 			break;
-		j = w->todo.head;
-		w->todo.head = j->next;
-		if (w->todo.head == NULL)
-			w->todo.tail = NULL;
 		pthread_mutex_unlock(&w->lock);
 
 		j->run(j, ctx);
@@ -155,6 +206,43 @@ worker_submit(struct worker *w, struct worker_job *job)
 }
 
 void
+worker_submit_share(struct worker *w, struct worker_job *job, uid_t uid)
+{
+	struct worker_share *s = NULL;
+
+	pthread_mutex_lock(&w->lock);
+	if (w->last != NULL) {
+		s = w->last;
+		do
+			s = s->next;
+		while (s->uid != uid && s != w->last);
+		if (s->uid != uid)
+			s = NULL;
+	}
+	if (s == NULL && (s = calloc(1, sizeof(*s))) != NULL) {
+		/* Last in the ring: its first turn comes after every other
+		 * uid's next one. */
+		s->uid = uid;
+		if (w->last != NULL) {
+			s->next = w->last->next;
+			w->last->next = s;
+		} else
+			s->next = s;
+		w->last = s;
+	}
+	if (s != NULL)
+		fifo_push(&s->jobs, job);
+	else {
+		log_error("worker: a queue for uid %u: %s; its job runs as a "
+		          "plain one",
+		          (unsigned)uid, strerror(errno));
+		fifo_push(&w->todo, job);
+	}
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void
 worker_free(struct worker *w, bool finish)
 {
 	struct worker_job *j, *next;
@@ -163,9 +251,20 @@ worker_free(struct worker *w, bool finish)
 		return;
 	pthread_mutex_lock(&w->lock);
 	w->stopping = 1;
+	w->drop = !finish;
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
+	/* Dropped unrun (their owners free them): the uids' queues go. */
+	while (w->last != NULL) {
+		struct worker_share *s = w->last->next;
+
+		if (s == w->last)
+			w->last = NULL;
+		else
+			w->last->next = s->next;
+		free(s);
+	}
 	if (finish)
 		for (j = fifo_take_all(&w->done); j != NULL; j = next) {
 			next = j->next;

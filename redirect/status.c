@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,10 +28,12 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "common/config.h"
 #include "redirect/nl.h"
 #include "redirect/redirect.h"
 
-#define REDIRECT_STATUS_TRIES 3
+#define REDIRECT_STATUS_TRIES   3
+#define REDIRECT_STATUS_DESCLEN 16384 /* the guarded set, told */
 
 /* Width of the comment column, so counters line up. */
 #define REDIRECT_COMMENT_COLUMN 42
@@ -364,10 +365,14 @@ hook_name(uint32_t hook)
  * where refused UDP is logged, from the log rule.
  */
 struct guard_summary {
-	FILE *out;
-	size_t n_uids; /* uids and uid ranges printed */
-	size_t n_gids; /* gid ranges printed */
-	uint32_t exempt[REDIRECT_MAX_EXEMPT];
+	/* The guarded set as the redirects have it, told in one piece at
+	 * the end (config_describe_guard_set()). */
+	bool all;
+	uid_t uids[REDIRECT_MAX_UIDS];
+	size_t n_uids;
+	struct subid_range subuid[CONFIG_MAX_SUBID], subgid[CONFIG_MAX_SUBID];
+	size_t n_subuid, n_subgid;
+	uid_t exempt[REDIRECT_MAX_EXEMPT];
 	size_t n_exempt;
 	bool has_port;
 	uint16_t port;
@@ -377,49 +382,22 @@ struct guard_summary {
 	uint16_t log_group;
 };
 
-/* " 1001 (alice)" or " 1001" */
-static void
-print_uid(FILE *out, uint32_t uid)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw != NULL)
-		fprintf(out, " %" PRIu32 " (%s)", uid, pw->pw_name);
-	else
-		fprintf(out, " %" PRIu32, uid);
-}
-
-/* One guarded match of a TCP redirect, as its part of the summary. */
+/* One guarded match of a TCP redirect: a uid, every uid, or a range. */
 static void
 summary_guarded(struct guard_summary *s, const struct rule_facts *f)
 {
-	size_t i;
+	struct subid_range r = {.first = f->uid, .last = f->uid_last};
 
 	if (f->is_gid) {
-		fputs(s->n_gids == 0 ? (s->n_uids == 0 ? "guarded gids:"
-		                                       : "; guarded gids:")
-		                     : ",",
-		      s->out);
-		fprintf(s->out, " %" PRIu32 "-%" PRIu32, f->uid, f->uid_last);
-		s->n_gids++;
-		return;
-	}
-	fputs(s->n_uids == 0 ? "guarded uids:" : ",", s->out);
-	s->n_uids++;
-	if (f->uid == 0 && f->uid_last == UINT32_MAX) {
-		fputs(" every uid but", s->out);
-		for (i = 0; i < s->n_exempt; i++) {
-			if (i > 0)
-				fputc(',', s->out);
-			print_uid(s->out, s->exempt[i]);
-		}
-		if (s->n_exempt == 0)
-			fputs(" none", s->out);
-	} else if (f->uid == f->uid_last)
-		print_uid(s->out, f->uid);
-	else
-		fprintf(s->out, " %" PRIu32 "-%" PRIu32 " (subordinate)",
-		        f->uid, f->uid_last);
+		if (s->n_subgid < CONFIG_MAX_SUBID)
+			s->subgid[s->n_subgid++] = r;
+	} else if (f->uid == 0 && f->uid_last == UINT32_MAX)
+		s->all = true;
+	else if (f->uid == f->uid_last) {
+		if (s->n_uids < REDIRECT_MAX_UIDS)
+			s->uids[s->n_uids++] = f->uid;
+	} else if (s->n_subuid < CONFIG_MAX_SUBID)
+		s->subuid[s->n_subuid++] = r;
 }
 
 static int
@@ -515,12 +493,27 @@ print_chain_cb(struct nftnl_chain *c, void *data)
 static void
 snap_print(struct status_snap *snap, FILE *out)
 {
-	struct guard_summary s = {.out = out};
+	struct guard_summary s = {0};
+	char desc[REDIRECT_STATUS_DESCLEN];
+	struct config_guard_set g;
 
 	fprintf(out, "table inet %s is installed\n", REDIRECT_TABLE);
 	nftnl_chain_list_foreach(snap->chains, summary_chain_cb, &s);
-	if (s.n_uids == 0 && s.n_gids == 0)
-		fputs("guarded uids: none (nothing is redirected)\n", out);
+	g = (struct config_guard_set){
+	    .all = s.all,
+	    .uids = s.uids,
+	    .n_uids = s.n_uids,
+	    .exempt = s.exempt,
+	    .n_exempt = s.n_exempt,
+	    .subuid = s.subuid,
+	    .n_subuid = s.n_subuid,
+	    .subgid = s.subgid,
+	    .n_subgid = s.n_subgid,
+	};
+	fprintf(out, "guarded: %s",
+	        config_describe_guard_set(&g, desc, sizeof(desc)));
+	if (!s.all && s.n_uids == 0 && s.n_subuid == 0 && s.n_subgid == 0)
+		fputs(" (nothing is redirected)\n", out);
 	else if (s.has_port)
 		fprintf(out, "; their TCP goes to port %u\n", (unsigned)s.port);
 	else

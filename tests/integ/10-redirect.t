@@ -242,7 +242,7 @@ conf typo "guard_users = $GUARD" "gaurd_users = $GUARD2"
 
 tg -c "$TMP/guard1.conf" redirect on
 is "$RC" 0 "redirect on exits 0"
-like "$OUT" "installed .*uid $GUARD goes to port $PORT" \
+like "$OUT" "installed .*guarding uid $GUARD .*; their TCP goes to port $PORT" \
     "redirect on says whom it guards and where TCP goes"
 NFT=$(listing)
 like "$NFT" "meta skuid $GUARD meta l4proto tcp redirect to :$PORT " \
@@ -256,7 +256,7 @@ is "$NFT" "$WANT" "the table reads as nft -f makes the documented ruleset"
 tg redirect status
 is "$RC" 0 "status exits 0 when the table is installed"
 like "$OUT" "^table inet tollgate is installed" "status says it is installed"
-like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT" \
+like "$OUT" "^guarded: uid $GUARD \(no such user\); their TCP goes to port $PORT" \
     "status names the guarded uid and the port"
 like "$OUT" "^ +guarded uid $GUARD: TCP to tollgated" \
     "status lists the redirect rule of chain nat_out"
@@ -399,7 +399,7 @@ tg -c "$TMP/nobody.conf" redirect on
 NFT=$(listing)
 unlike "$NFT" "skuid" "with no guard_users the table guards nobody"
 tg redirect status
-like "$OUT" "^guarded uids: none" "status says nobody is guarded"
+like "$OUT" "^guarded: nobody \(nothing is redirected\)" "status says nobody is guarded"
 
 OUT=$(ip netns exec "$NS" setpriv --reuid=$OTHER --regid=$OTHER \
     --clear-groups env -i timeout $T "$TMP/tollgate" redirect status 2>&1)
@@ -428,7 +428,7 @@ like "$NFT" "meta l4proto udp log group $GROUP snaplen 64 counter" \
 unlike "$NFT" "dport 53 .*accept" "guarded DNS no longer passes"
 
 tg redirect status
-like "$OUT" "^guarded uids: $GUARD; their TCP goes to port $PORT$" \
+like "$OUT" "^guarded: uid $GUARD \(no such user\); their TCP goes to port $PORT$" \
     "status names the guarded uid and the TCP port, once"
 like "$OUT" "^guarded DNS \(UDP and TCP port 53\) goes to port $DNSPORT$" \
     "status names the DNS stub's port"

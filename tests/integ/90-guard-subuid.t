@@ -86,7 +86,7 @@ ok $? "tollgated starts guarding tgguard"
 like "$(grep 'ready:' "$TG_LOG")" "subordinate uids $SUB-$((SUB + 999))" \
     "its ready line names the subordinate range"
 st=$(in_client "$TG" -c "$CONF" redirect status)
-like "$st" "guarded uids: $TG_GUARD_UID \($TG_GUARD\), $SUB-$((SUB + 999)) \(subordinate\); guarded gids: $SUB-$((SUB + 999))" \
+like "$st" "guarded: uid $TG_GUARD_UID \($TG_GUARD\); subordinate uids $SUB-$((SUB + 999)); subordinate gids $SUB-$((SUB + 999))" \
     "tollgate redirect status shows the uid and gid ranges"
 like "$(in_client "$TG" -c "$CONF" status)" "guarded ids: +uid $TG_GUARD_UID \($TG_GUARD\); subordinate uids $SUB-" \
     "tollgate status shows them too"

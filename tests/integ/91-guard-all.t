@@ -42,7 +42,7 @@ ok $? "tollgated starts guarding every uid but root and $TG_OTHER"
 like "$(grep 'ready:' "$TG_LOG")" "guarding every uid but 0 \(root\), $TG_OTHER_UID \($TG_OTHER\), [0-9]+ \(_tollgate\)" \
     "its ready line names the exempt uids, its own among them"
 like "$(in_client "$TG" -c "$CONF" redirect status)" \
-    "guarded uids: every uid but 0 \(root\), $TG_OTHER_UID \($TG_OTHER\), [0-9]+ \(_tollgate\)" \
+    "guarded: every uid but 0 \(root\), $TG_OTHER_UID \($TG_OTHER\), [0-9]+ \(_tollgate\)" \
     "tollgate redirect status says the same"
 
 curl_as() {

@@ -62,8 +62,11 @@ test_the_limit_told_holds_what_was_asked(void **state)
 {
 	unsigned n;
 
-	for (n = 1; n < 300000; n = n * 3 / 2 + 1)
+	for (n = 1; n < 300000; n = n * 3 / 2 + 1) {
 		assert_true(fdbudget_connections(fdbudget_needs(n)) >= n);
+		/* The smallest such limit: the two cannot disagree. */
+		assert_true(fdbudget_connections(fdbudget_needs(n) - 1) < n);
+	}
 	assert_true(fdbudget_connections(fdbudget_needs(16384)) >= 16384);
 	/* And not wastefully more: within the pipes' share. */
 	assert_true(fdbudget_needs(16384) <= 16384UL * FDBUDGET_PER_CONN +
