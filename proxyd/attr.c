@@ -52,6 +52,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/attrenv.h"
+#include "proxyd/connbpf.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
 #define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
@@ -114,8 +115,10 @@ struct attr {
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
 	struct digest_cache *dc;
-	bool holder_scan; /* look for the other holders of a TCP socket */
-	bool has_userns;  /* userns_* is tollgated's own user namespace */
+	bool holder_scan;   /* look for the other holders of a TCP socket */
+	struct connbpf *cb; /* who called connect(), or NULL */
+	long clk_tck;       /* /proc/PID/stat's unit of time */
+	bool has_userns;    /* userns_* is tollgated's own user namespace */
 	dev_t userns_dev;
 	ino_t userns_ino;
 	struct attr_stats st;
@@ -144,7 +147,10 @@ static int attr_nl_send(struct attr *, void *, size_t);
 static struct nlmsghdr *attr_nl_recv(struct attr *, uint32_t);
 static int attr_probe(struct attr *);
 static int attr_diag(struct attr *, const struct sockaddr *,
-                     const struct sockaddr *, uid_t *, unsigned long *);
+                     const struct sockaddr *, uid_t *, unsigned long *,
+                     uint64_t *);
+static int attr_connector(struct attr *, uint64_t, uid_t, struct app *);
+static int attr_started_by(int, pid_t, long, uint64_t);
 static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
@@ -215,6 +221,8 @@ attr_new(void)
 	}
 	if ((a->dc = digest_cache_new()) == NULL)
 		goto fail;
+	if ((a->clk_tck = sysconf(_SC_CLK_TCK)) <= 0)
+		a->clk_tck = 100;
 	/* Read before any privilege is dropped; a process in another user
 	 * namespace than this one is flagged. */
 	if (stat("/proc/self/ns/user", &ns) == 0) {
@@ -262,12 +270,16 @@ attr_lookup(struct attr *a, const struct sockaddr *client,
             const struct sockaddr *dst, struct app *app)
 {
 	unsigned long inode;
+	uint64_t cookie;
 	uid_t uid;
 
 	memset(app, 0, sizeof(*app));
 	a->st.lookups++;
-	if (attr_diag(a, client, dst, &uid, &inode) == -1)
+	if (attr_diag(a, client, dst, &uid, &inode, &cookie) == -1)
 		return -1;
+	/* The process that called connect() wins over every holder. */
+	if (a->cb != NULL && attr_connector(a, cookie, uid, app) == 0)
+		return 0;
 	attr_owner(a, uid, inode, a->holder_scan, app);
 	return 0;
 }
@@ -276,6 +288,103 @@ void
 attr_set_holder_scan(struct attr *a, bool on)
 {
 	a->holder_scan = on;
+}
+
+void
+attr_set_connbpf(struct attr *a, struct connbpf *cb)
+{
+	a->cb = cb;
+}
+
+/*
+ * The process that called connect() on the socket of cookie, as the
+ * connect program recorded it (connbpf.h): 0 with *app filled (uid,
+ * user, process), -1 when there is no record or it does not fit, and
+ * the caller looks in /proc instead.  A record fits when its uid is the
+ * socket's (a socket made by one user and connected by another is left
+ * to /proc), and the process of its pid is still there and started
+ * before the connect (not a later one given the same pid).
+ */
+static int
+attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
+{
+	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
+	struct connbpf_rec rec;
+	char name[16];
+	ssize_t at;
+
+	if (connbpf_lookup(a->cb, cookie, &rec) != 1)
+		goto miss;
+	if (rec.uid != uid) {
+		log_debug("attr: socket cookie %llu: connected by pid %ld of "
+		          "uid %u, owned by uid %u; looking in /proc",
+		          (unsigned long long)cookie, (long)rec.tgid,
+		          (unsigned)rec.uid, (unsigned)uid);
+		goto miss;
+	}
+	if ((at = attr_mru_index(a, rec.tgid)) != -1)
+		p = &a->mru[at];
+	else {
+		tmp.pid = rec.tgid;
+		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
+		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
+			goto miss;
+	}
+	if (attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns) != 1 ||
+	    attr_fill(a, p, app) == -1) {
+		if (p == &tmp)
+			attr_proc_close(&tmp);
+		else
+			attr_mru_drop(a, (size_t)at);
+		goto miss;
+	}
+	attr_mru_front(a, p);
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
+	a->st.connect_hits++;
+	connbpf_note(a->cb, true);
+	return 0;
+
+miss:
+	memset(app, 0, sizeof(*app));
+	a->st.connect_misses++;
+	connbpf_note(a->cb, false);
+	return -1;
+}
+
+/*
+ * Whether the process of directory pfd started no later than boot_ns
+ * (CLOCK_BOOTTIME, ns): 1 yes, 0 no, -1 when its stat cannot be read
+ * (it exited).  /proc/PID/stat's start time counts clock ticks of tck a
+ * second since boot, rounded down: a process started in the same tick
+ * as the connect counts as before it.
+ */
+static int
+attr_started_by(int pfd, pid_t pid, long tck, uint64_t boot_ns)
+{
+	char buf[512], *p;
+	unsigned long long start;
+	ssize_t n;
+	int fd, i;
+
+	if ((fd = openat(pfd, "stat", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "PID (COMM) S f4 ... f22": COMM may hold ')' and spaces. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1) {
+		log_warn("attr: /proc/%ld/stat: no start time", (long)pid);
+		return -1;
+	}
+	return start * (1000000000ull / (unsigned long long)tck) <= boot_ns;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
@@ -609,7 +718,8 @@ attr_probe(struct attr *a)
  */
 static int
 attr_diag(struct attr *a, const struct sockaddr *client,
-          const struct sockaddr *dst, uid_t *uid, unsigned long *inode)
+          const struct sockaddr *dst, uid_t *uid, unsigned long *inode,
+          uint64_t *cookie)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -731,6 +841,7 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 	}
 	*uid = m->idiag_uid;
 	*inode = m->idiag_inode;
+	*cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
 	return 0;
 }
 
