@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -190,16 +191,20 @@ connbpf_unescape(char *s)
 	*w = '\0';
 }
 
-/* Where the cgroup v2 hierarchy is mounted, into path; 0 or -1. */
+/*
+ * Where a cgroup v2 hierarchy is mounted according to mountinfo, into
+ * path after prefix; 0, or -1 (err says why).
+ */
 static int
-connbpf_cgroup2(char *path, size_t len, char *err, size_t errlen)
+connbpf_cgroup2_in(const char *mountinfo, const char *prefix, char *path,
+                   size_t len, char *err, size_t errlen)
 {
 	char line[CONNBPF_LINE_MAX], *f[5], *dash, *save, *fs;
 	FILE *fp;
 	int i, found = -1;
 
-	if ((fp = fopen(CONNBPF_MOUNTINFO, "re")) == NULL) {
-		snprintf(err, errlen, "open %s: %s", CONNBPF_MOUNTINFO,
+	if ((fp = fopen(mountinfo, "re")) == NULL) {
+		snprintf(err, errlen, "open %s: %s", mountinfo,
 		         strerror(errno));
 		return -1;
 	}
@@ -217,16 +222,70 @@ connbpf_cgroup2(char *path, size_t len, char *err, size_t errlen)
 		if (i < 5 || f[4] == NULL)
 			continue;
 		connbpf_unescape(f[4]);
-		if (strlen(f[4]) < len) {
-			memcpy(path, f[4], strlen(f[4]) + 1);
+		if ((size_t)snprintf(path, len, "%s%s", prefix, f[4]) < len)
 			found = 0;
-		}
 	}
 	fclose(fp);
 	if (found == -1)
 		snprintf(err, errlen, "no cgroup2 file system in %s",
-		         CONNBPF_MOUNTINFO);
+		         mountinfo);
 	return found;
+}
+
+/*
+ * A cgroup v2 hierarchy of our own, mounted nowhere (fsopen, fsmount):
+ * the same cgroups as anyone's.  The directory's descriptor, or -1.
+ */
+static int
+connbpf_cgroup2_private(char *err, size_t errlen)
+{
+	int fs = -1, mnt = -1, fd = -1;
+	const char *what = "fsopen cgroup2";
+
+	if ((fs = fsopen("cgroup2", FSOPEN_CLOEXEC)) == -1)
+		goto out;
+	what = "fsconfig FSCONFIG_CMD_CREATE (cgroup2)";
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == -1)
+		goto out;
+	what = "fsmount (cgroup2)";
+	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) == -1)
+		goto out;
+	what = "opening the cgroup2 root";
+	fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+	if (fd == -1)
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	if (mnt != -1)
+		close(mnt);
+	if (fs != -1)
+		close(fs);
+	return fd;
+}
+
+/*
+ * The root of the cgroup v2 hierarchy, opened, and a name for it in
+ * where: where this mount namespace has it, else (`ip netns exec`
+ * mounts a sysfs of its own over /sys, hiding the cgroup file systems)
+ * a mount of our own.  The descriptor, or -1.
+ */
+static int
+connbpf_cgroup2(char *where, size_t len, char *err, size_t errlen)
+{
+	char why[CONNBPF_LINE_MAX];
+	int fd;
+
+	if (connbpf_cgroup2_in(CONNBPF_MOUNTINFO, "", where, len, why,
+	                       sizeof(why)) == 0) {
+		if ((fd = open(where, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1)
+			snprintf(err, errlen, "open %s: %s", where,
+			         strerror(errno));
+		return fd;
+	}
+	snprintf(where, len, "the cgroup2 root");
+	if ((fd = connbpf_cgroup2_private(err, errlen)) == -1)
+		snprintf(err + strlen(err), errlen - strlen(err), " (%s)", why);
+	return fd;
 }
 
 static int
@@ -339,12 +398,8 @@ connbpf_open(char *err, size_t errlen)
 	for (i = 0; i < CONNBPF_N_HOOKS; i++)
 		cb->links[i] = -1;
 	if ((cb->map = connbpf_map_new(err, errlen)) == -1 ||
-	    connbpf_cgroup2(where, sizeof(where), err, errlen) == -1)
+	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
 		goto fail;
-	if ((cgroup = open(where, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "open %s: %s", where, strerror(errno));
-		goto fail;
-	}
 	for (i = 0; i < CONNBPF_N_HOOKS; i++) {
 		prog = connbpf_prog_load(cb->map, hooks[i], err, errlen);
 		if (prog == -1)

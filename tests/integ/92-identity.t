@@ -109,13 +109,15 @@ tg_mark
 out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" \
     "python3's child, connecting on a socket curl holds too, gets nothing"
-# Named after python3 or curl, whichever holder was found first.
+# Connect tracking (on by default) names the process that called
+# connect(): curl holding the socket too does not matter.  Without it,
+# 98-connect-tracking: every holder is judged (shared-socket).
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" verdict)" deny "the connection is denied"
-is "$(kv "$d" reason)" shared-socket "for its shared socket"
-like "$(kv "$d" flags)" "shared-socket" "and flagged so"
-is "$(tg_event_conn "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
-    "its event says what decided"
+is "$(kv "$d" exe)" "$PY" "as python3's, the program that connected"
+is "$(kv "$d" reason)" no-agent "by no rule (no agent asks)"
+is "$(tg_event_conn "$(kv "$d" conn)" 'r["exe"]')" "$PY" \
+    "its event names python3"
 
 # --- LD_PRELOAD ----------------------------------------------------------------
 
