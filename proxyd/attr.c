@@ -53,9 +53,9 @@
 #include "proxyd/attr.h"
 #include "proxyd/attrenv.h"
 #include "proxyd/connbpf.h"
+#include "proxyd/nlreq.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
-#define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
 #define ATTR_NL_DUMP_READS 64   /* datagrams of one UDP dump, at most */
 #define ATTR_PWBUF_SIZE    4096 /* getpwuid_r scratch */
 #define ATTR_LINK_MAX      32   /* "socket:[4294967295]" fits */
@@ -106,8 +106,7 @@ struct attr_proc {
 };
 
 struct attr {
-	int nl;                              /* NETLINK_SOCK_DIAG socket */
-	uint32_t seq;                        /* of the last request sent */
+	struct nlreq nl;                     /* NETLINK_SOCK_DIAG */
 	DIR *proc;                           /* /proc, rewound for each scan */
 	struct attr_proc mru[ATTR_MRU_SIZE]; /* most recently matched first */
 	size_t n_mru;
@@ -143,7 +142,7 @@ struct attr_scan {
 	pid_t pid;       /* the process being scanned */
 };
 
-static int attr_nl_send(struct attr *, void *, size_t);
+static int attr_nl_send(struct attr *, struct nlmsghdr *);
 static struct nlmsghdr *attr_nl_recv(struct attr *, uint32_t);
 static int attr_probe(struct attr *);
 static int attr_diag(struct attr *, const struct sockaddr *,
@@ -192,7 +191,6 @@ struct attr *
 attr_new(void)
 {
 	struct attr *a;
-	struct timeval tv;
 	struct stat ns;
 	int saved;
 
@@ -200,18 +198,9 @@ attr_new(void)
 		log_error("attr: allocating state: %s", strerror(errno));
 		return NULL;
 	}
-	a->nl = -1;
-	a->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (a->nl == -1) {
-		log_error("attr: socket NETLINK_SOCK_DIAG: %s",
-		          strerror(errno));
-		goto fail;
-	}
 	/* A kernel that does not answer must not hang the worker thread. */
-	tv.tv_sec = ATTR_TIMEOUT_MS / 1000;
-	tv.tv_usec = (ATTR_TIMEOUT_MS % 1000) * 1000;
-	if (setsockopt(a->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
-		log_error("attr: setsockopt SO_RCVTIMEO on sock_diag: %s",
+	if (nlreq_open(&a->nl, NETLINK_SOCK_DIAG, ATTR_TIMEOUT_MS) == -1) {
+		log_error("attr: opening a NETLINK_SOCK_DIAG socket: %s",
 		          strerror(errno));
 		goto fail;
 	}
@@ -249,8 +238,7 @@ attr_free(struct attr *a)
 {
 	if (a == NULL)
 		return;
-	if (a->nl != -1)
-		close(a->nl);
+	nlreq_close(&a->nl);
 	if (a->proc != NULL)
 		closedir(a->proc);
 	while (a->n_mru > 0)
@@ -447,7 +435,6 @@ attr_diag_udp(struct attr *a, const struct sockaddr *client, uid_t *uid,
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = client->sa_family;
 	msg.req.sdiag_protocol = IPPROTO_UDP;
 	msg.req.idiag_states = ~0U;
@@ -459,14 +446,13 @@ attr_diag_udp(struct attr *a, const struct sockaddr *client, uid_t *uid,
 	msg.bc[0].no = sizeof(msg.bc) + 4;
 	msg.bc[1].no = ntohs(want.port);
 	a->st.lookups++;
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1) {
+	if (attr_nl_send(a, &msg.nlh) == -1) {
 		a->st.errors++;
 		return -1;
 	}
 	for (i = 0; i < ATTR_NL_DUMP_READS; i++) {
-		n = recv(a->nl, a->buf, sizeof(a->buf), 0);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = nlreq_recv(&a->nl, msg.nlh.nlmsg_seq, a->buf,
+		               sizeof(a->buf));
 		if (n == -1) {
 			log_error("attr: sock_diag UDP dump: %s",
 			          strerror(errno));
@@ -584,79 +570,44 @@ attr_describe(const struct app *app, char *buf, size_t len)
  */
 
 static int
-attr_nl_send(struct attr *a, void *msg, size_t len)
+attr_nl_send(struct attr *a, struct nlmsghdr *msg)
 {
-	struct sockaddr_nl kernel;
-	ssize_t n;
-
-	memset(&kernel, 0, sizeof(kernel));
-	kernel.nl_family = AF_NETLINK;
-	n = sendto(a->nl, msg, len, 0, (struct sockaddr *)&kernel,
-	           sizeof(kernel));
-	if (n == -1) {
+	if (nlreq_send(&a->nl, msg) == -1) {
 		log_error("attr: sending sock_diag request: %s",
 		          strerror(errno));
-		return -1;
-	}
-	if ((size_t)n != len) {
-		log_error("attr: sending sock_diag request: short write");
-		errno = EIO;
 		return -1;
 	}
 	return 0;
 }
 
 /*
- * The kernel's first message answering request seq, in a->buf.  Answers
- * to earlier requests that came after their timeout are skipped.  NULL
- * with errno (logged) when none comes within the bounds.
+ * The kernel's first message answering request seq, in a->buf (nlreq.h:
+ * late answers to earlier requests are skipped).  NULL with errno
+ * (logged) when none comes within the bounds.
  */
 static struct nlmsghdr *
 attr_nl_recv(struct attr *a, uint32_t seq)
 {
-	struct sockaddr_nl from;
 	struct nlmsghdr *nlh;
-	socklen_t fromlen;
 	ssize_t n;
-	int i;
+	int len;
 
-	for (i = 0; i < ATTR_NL_MAX_READS; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(a->nl, a->buf, sizeof(a->buf), MSG_TRUNC,
-		             (struct sockaddr *)&from, &fromlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				log_warn("attr: sock_diag: no answer within "
-				         "%d ms",
-				         ATTR_TIMEOUT_MS);
-				errno = ETIMEDOUT;
-			} else
-				log_error("attr: receiving sock_diag answer: "
-				          "%s",
-				          strerror(errno));
-			return NULL;
-		}
-		if ((size_t)n > sizeof(a->buf)) {
-			log_warn("attr: sock_diag answer of %zd bytes "
-			         "truncated, ignored",
-			         n);
-			continue;
-		}
-		/* Only the kernel may answer. */
-		if (fromlen < sizeof(from) || from.nl_pid != 0)
-			continue;
-		for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, n);
-		     nlh = NLMSG_NEXT(nlh, n)) {
-			if (nlh->nlmsg_seq == seq)
-				return nlh;
-		}
+	if ((n = nlreq_recv(&a->nl, seq, a->buf, sizeof(a->buf))) == -1) {
+		if (errno == ETIMEDOUT)
+			log_warn("attr: sock_diag: no answer within %d ms",
+			         ATTR_TIMEOUT_MS);
+		else
+			log_error("attr: receiving sock_diag answer to "
+			          "request %u: %s",
+			          seq, strerror(errno));
+		return NULL;
 	}
-	log_error("attr: sock_diag: no answer to request %u among %d "
-	          "messages",
-	          seq, ATTR_NL_MAX_READS);
-	errno = EPROTO;
+	len = (int)n;
+	for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, len);
+	     nlh = NLMSG_NEXT(nlh, len))
+		if (nlh->nlmsg_seq == seq)
+			return nlh;
+	errno = EPROTO; /* nlreq_recv() said it holds one */
 	return NULL;
 }
 
@@ -679,12 +630,11 @@ attr_probe(struct attr *a)
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = AF_INET;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
 	msg.req.idiag_states = 0;
 
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1)
+	if (attr_nl_send(a, &msg.nlh) == -1)
 		return -1;
 	if ((nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL)
 		return -1;
@@ -749,7 +699,6 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = client->sa_family;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
 	msg.req.idiag_states = ~0U;
@@ -777,7 +726,7 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 		                                      : c6->sin6_scope_id;
 	}
 
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1 ||
+	if (attr_nl_send(a, &msg.nlh) == -1 ||
 	    (nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL) {
 		a->st.errors++;
 		return -1;
