@@ -35,27 +35,7 @@ s = socket.create_connection((sys.argv[1], 80), timeout=15)
 s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
 print(s.recv(4096).decode(errors="replace"))
 EOF
-# The shared socket: made here, inheritable; the parent becomes curl
-# (waiting on a port where nothing ever answers, holding the socket), the
-# child connects with it once curl runs.
-cat >"$TG_TMP/shared.py" <<'EOF'
-import os, socket, sys, time
-s = socket.socket()
-os.set_inheritable(s.fileno(), True)
-if os.fork() == 0:
-    time.sleep(0.5)
-    try:
-        s.settimeout(5)
-        s.connect((sys.argv[1], 80))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        print(s.recv(4096).decode(errors="replace"))
-    except OSError as e:
-        print("child:", e)
-    sys.exit(0)
-os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
-                           "/dev/null", "http://%s:9/" % sys.argv[1]])
-EOF
-chmod 644 "$TG_TMP/get.py" "$TG_TMP/shared.py"
+chmod 644 "$TG_TMP/get.py"
 
 CONF=$(conf)
 tg_start "$CONF"
@@ -106,7 +86,7 @@ ok $? "the plain curl still gets the page"
 # --- one socket, two programs -------------------------------------------------
 
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" \
     "python3's child, connecting on a socket curl holds too, gets nothing"
 # Connect tracking (on by default) names the process that called

@@ -33,29 +33,6 @@ status() {
 	"$TG" -c "$CONF" status --json 2>/dev/null | jq -r ".$1"
 }
 
-# The shared socket of 92-identity: made by python3, inheritable; the
-# parent becomes curl (holding the socket, waiting on a port where
-# nothing answers), the child connects with it once curl runs.  With
-# "nodump", the child makes itself non-dumpable first.
-cat >"$TG_TMP/shared.py" <<'EOF'
-import ctypes, os, socket, sys, time
-s = socket.socket()
-os.set_inheritable(s.fileno(), True)
-if os.fork() == 0:
-    if len(sys.argv) > 2 and sys.argv[2] == "nodump":
-        ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE
-    time.sleep(0.5)
-    try:
-        s.settimeout(5)
-        s.connect((sys.argv[1], 80))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        print(s.recv(4096).decode(errors="replace"))
-    except OSError as e:
-        print("child:", e)
-    sys.exit(0)
-os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
-                           "/dev/null", "http://%s:9/" % sys.argv[1]])
-EOF
 # SCM_RIGHTS: recv.py (run by the allowed tgpy) takes a connected socket
 # from whoever connects to its unix socket, and fetches the page on it;
 # send.py (python3) connects, passes the socket on and closes its own.
@@ -110,7 +87,7 @@ ok "$([ "${answered:-0}" -ge 1 ]; echo $?)" \
 # --- (1) one socket, two programs ------------------------------------------------
 
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" \
     "python3's child, connecting on a socket curl holds too, gets nothing"
 d=$(tg_decision dst="$TG_S4:80")
@@ -141,7 +118,7 @@ is "$(kv "$d" verdict)" deny "denied"
 # --- (3) a non-dumpable caller ------------------------------------------------------
 
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" nodump 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" nodump 2>&1)
 unlike "$out" "hello from tgs" \
     "a non-dumpable python3 child, on a socket curl holds too, gets nothing"
 d=$(tg_decision dst="$TG_S4:80")
@@ -157,7 +134,7 @@ tg_start "$CONF"
 ok $? "tollgated starts with connect_tracking = no"
 is "$(status connect_tracking)" off "tollgate status: connect tracking off"
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" "the shared socket's child still gets nothing"
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" reason)" shared-socket "judged by all of its holders"
