@@ -286,12 +286,16 @@ attr_set_connbpf(struct attr *a, struct connbpf *cb)
 
 /*
  * The process that called connect() on the socket of cookie, as the
- * connect program recorded it (connbpf.h): 0 with *app filled (uid,
- * user, process), -1 when there is no record or it does not fit, and
- * the caller looks in /proc instead.  A record fits when its uid is the
- * socket's (a socket made by one user and connected by another is left
- * to /proc), and the process of its pid is still there and started
- * before the connect (not a later one given the same pid).
+ * connect program recorded it (connbpf.h): 0 with *app filled (uid and
+ * user of the socket, and the process), -1 when there is no record and
+ * the caller looks in /proc instead.  A record names a process only
+ * while the process of its pid is there and started before the connect
+ * (not a later one given the same pid).  When it is gone the connection
+ * is an unknown process's: the holders of the socket are not asked, for
+ * a process may connect, pass its socket to an allowed program and exit.
+ * The caller's uid may differ from the socket's (a setuid program, a
+ * socket passed to another user before connecting): the caller is still
+ * named, under the socket's uid, which the rules go by.
  */
 static int
 attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
@@ -301,22 +305,23 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 	char name[16];
 	ssize_t at;
 
-	if (connbpf_lookup(a->cb, cookie, &rec) != 1)
-		goto miss;
-	if (rec.uid != uid) {
-		log_debug("attr: socket cookie %llu: connected by pid %ld of "
-		          "uid %u, owned by uid %u; looking in /proc",
-		          (unsigned long long)cookie, (long)rec.tgid,
-		          (unsigned)rec.uid, (unsigned)uid);
-		goto miss;
+	if (connbpf_lookup(a->cb, cookie, &rec) != 1) {
+		a->st.connect_misses++;
+		connbpf_note(a->cb, false);
+		return -1;
 	}
+	a->st.connect_hits++;
+	connbpf_note(a->cb, true);
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
 	if ((at = attr_mru_index(a, rec.tgid)) != -1)
 		p = &a->mru[at];
 	else {
 		tmp.pid = rec.tgid;
 		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
 		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
-			goto miss;
+			goto gone;
 	}
 	if (attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns) != 1 ||
 	    attr_fill(a, p, app) == -1) {
@@ -324,21 +329,20 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 			attr_proc_close(&tmp);
 		else
 			attr_mru_drop(a, (size_t)at);
-		goto miss;
+		goto gone;
 	}
 	attr_mru_front(a, p);
-	app->uid_known = true;
-	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
-	a->st.connect_hits++;
-	connbpf_note(a->cb, true);
 	return 0;
 
-miss:
-	memset(app, 0, sizeof(*app));
-	a->st.connect_misses++;
-	connbpf_note(a->cb, false);
-	return -1;
+gone:
+	log_info("attr: socket cookie %llu was connected by pid %ld (uid %u), "
+	         "which has exited: an unknown process of uid %u",
+	         (unsigned long long)cookie, (long)rec.tgid, (unsigned)rec.uid,
+	         (unsigned)uid);
+	a->st.no_process++;
+	app->known = false;
+	app->exe[0] = app->cmdline[0] = '\0';
+	return 0;
 }
 
 /*

@@ -46,9 +46,11 @@
  * socket's cookie from sock_diag is looked up among the connects the
  * kernel recorded (connbpf.h), and the process that called connect()
  * is named, whoever holds the socket now: no fd scan, no holder scan,
- * no APP_F_SHARED.  Without a record (a socket connected before
- * tollgated started, one forgotten by the LRU map, connected by another
- * user than its owner, or a process gone), the /proc path above.
+ * no APP_F_SHARED.  When the recorded process has exited, the
+ * connection is an unknown process's (its holders are not asked: a
+ * process may connect, pass its socket on and exit).  Without a record
+ * (a socket connected before tollgated started, or one forgotten by the
+ * LRU map), the /proc path above.
  */
 #ifndef TG_ATTR_H
 #define TG_ATTR_H

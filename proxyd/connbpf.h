@@ -52,9 +52,9 @@ struct connbpf_rec {
 
 /* Counters since connbpf_open(), readable from any thread. */
 struct connbpf_stats {
-	uint64_t answered; /* lookups that named the process */
-	uint64_t fallback; /* lookups that fell back to /proc: no record,
-	                    * or a record that did not fit (connbpf_note) */
+	uint64_t answered; /* lookups answered by a record (its process,
+	                    * or an unknown one when it has exited) */
+	uint64_t fallback; /* lookups without a record: /proc was read */
 };
 
 struct connbpf;
@@ -79,7 +79,7 @@ void connbpf_close(struct connbpf *cb);
 int connbpf_lookup(struct connbpf *cb, uint64_t cookie,
                    struct connbpf_rec *rec);
 
-/* Count one attribution: answered by a record, or not. */
+/* Count one attribution: answered by a record, or not (connbpf_stats). */
 void connbpf_note(struct connbpf *cb, bool answered);
 
 /* The counters; zero for NULL. */

@@ -12,7 +12,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 26
+plan 28
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -58,6 +58,9 @@ u.connect("\0" + sys.argv[1])
 s = socket.create_connection((sys.argv[2], 80), timeout=5)
 socket.send_fds(u, [b"x"], [s.fileno()])
 s.close()
+# Until the receiver is done, unless asked to go at once.
+if len(sys.argv) < 4 or sys.argv[3] != "exit":
+    u.recv(1)
 u.close()
 EOF
 chmod 644 "$TG_TMP"/*.py
@@ -113,6 +116,23 @@ unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
     "$TGPY, allowed, gets nothing on python3's socket"
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" exe)" "$PY" "the connection is python3's"
+is "$(kv "$d" verdict)" deny "denied"
+
+# The same, the sender exiting at once: its socket is never the
+# receiver's, but an unknown process's once it has gone.
+tg_mark
+name=tg98-$$-$RANDOM
+as_guard "$TGPY" "$TG_TMP/recv.py" "$name" >"$TG_TMP/recv.out" 2>&1 &
+recv_pid=$!
+for ((i = 0; i < 100 * TG_WAIT_SCALE; i++)); do
+	ip netns exec "$TG_CNS" ss -xl | grep -q "@$name" && break
+	sleep 0.05
+done
+as_guard python3 "$TG_TMP/send.py" "$name" "$TG_S4" exit
+wait "$recv_pid"
+unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
+    "when python3 exits at once, $TGPY still gets nothing"
+d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" verdict)" deny "denied"
 
 # --- (3) a non-dumpable caller ------------------------------------------------------

@@ -119,8 +119,8 @@ test_none(void **state)
 /*
  * A child connects, passes its socket to us by SCM_RIGHTS and closes its
  * own copy: the /proc path can only name us, the holder; the records
- * name the child.  A socket connected before the program was loaded has
- * no record, and falls back to /proc.
+ * name the child, and once it has exited, nobody.  A socket connected
+ * before the program was loaded has no record, and falls back to /proc.
  */
 static void
 test_caller_named(void **state)
@@ -202,13 +202,16 @@ test_caller_named(void **state)
 
 	close(sv[0]);
 	assert_int_equal(waitpid(child, &status, 0), child);
-	/* The caller gone, its record does not name another process. */
+	/* The caller gone, the connection is an unknown process's: not
+	 * the holder's. */
 	attr_set_connbpf(a, cb);
 	assert_int_equal(lookup(a, &p, &app), 0);
-	assert_int_equal(app.pid, getpid());
+	assert_false(app.known);
+	assert_true(app.uid_known);
+	assert_int_equal(app.uid, getuid());
 	connbpf_stats(cb, &st);
-	assert_int_equal(st.answered, 1);
-	assert_int_equal(st.fallback, 2);
+	assert_int_equal(st.answered, 2);
+	assert_int_equal(st.fallback, 1);
 
 	attr_free(a);
 	connbpf_close(cb);
