@@ -65,6 +65,23 @@ u.close()
 EOF
 chmod 644 "$TG_TMP"/*.py
 
+# pass_socket [exit]: tgpy runs recv.py, python3 send.py passes it its
+# socket (and with "exit", goes at once); true when send.py did its part.
+# What the receiver printed is in recv.out.
+pass_socket() {
+	local name=tg98-$$-$RANDOM i rc recv_pid
+	as_guard "$TGPY" "$TG_TMP/recv.py" "$name" >"$TG_TMP/recv.out" 2>&1 &
+	recv_pid=$!
+	for ((i = 0; i < 100 * TG_WAIT_SCALE; i++)); do
+		ip netns exec "$TG_CNS" ss -xl | grep -q "@$name" && break
+		sleep 0.05
+	done
+	as_guard python3 "$TG_TMP/send.py" "$name" "$TG_S4" "$@"
+	rc=$?
+	wait "$recv_pid"
+	return $rc
+}
+
 CONF=$(conf)
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = deny"
@@ -102,16 +119,8 @@ unlike "$(kv "$d" flags)" "shared-socket" "not flagged shared-socket"
 # --- (2) a socket passed by SCM_RIGHTS --------------------------------------------
 
 tg_mark
-name=tg98-$$-$RANDOM
-as_guard "$TGPY" "$TG_TMP/recv.py" "$name" >"$TG_TMP/recv.out" 2>&1 &
-recv_pid=$!
-for ((i = 0; i < 100 * TG_WAIT_SCALE; i++)); do
-	ip netns exec "$TG_CNS" ss -xl | grep -q "@$name" && break
-	sleep 0.05
-done
-as_guard python3 "$TG_TMP/send.py" "$name" "$TG_S4"
+pass_socket
 ok $? "python3 connects and passes the socket to $TGPY"
-wait "$recv_pid"
 unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
     "$TGPY, allowed, gets nothing on python3's socket"
 d=$(tg_decision dst="$TG_S4:80")
@@ -121,15 +130,7 @@ is "$(kv "$d" verdict)" deny "denied"
 # The same, the sender exiting at once: its socket is never the
 # receiver's, but an unknown process's once it has gone.
 tg_mark
-name=tg98-$$-$RANDOM
-as_guard "$TGPY" "$TG_TMP/recv.py" "$name" >"$TG_TMP/recv.out" 2>&1 &
-recv_pid=$!
-for ((i = 0; i < 100 * TG_WAIT_SCALE; i++)); do
-	ip netns exec "$TG_CNS" ss -xl | grep -q "@$name" && break
-	sleep 0.05
-done
-as_guard python3 "$TG_TMP/send.py" "$name" "$TG_S4" exit
-wait "$recv_pid"
+pass_socket exit
 unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
     "when python3 exits at once, $TGPY still gets nothing"
 d=$(tg_decision dst="$TG_S4:80")
