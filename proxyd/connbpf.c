@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@
 #define CONNBPF_MOUNTINFO "/proc/self/mountinfo"
 #define CONNBPF_LINE_MAX  4096
 #define CONNBPF_N_HOOKS   2
+/* The initial pid namespace's inode (include/linux/proc_ns.h) */
+#define CONNBPF_INIT_PIDNS 0xEFFFFFFCu
 
 /* struct bpf_sock_addr's type field */
 #define CONNBPF_CTX_TYPE offsetof(struct bpf_sock_addr, type)
@@ -67,10 +70,12 @@ struct connbpf {
 #define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
 #define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
 #define EXIT()           INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
-/* A map's descriptor into d: one instruction in two slots. */
-#define LD_MAP_FD(d, fd)                                                       \
-	INSN(BPF_LD | BPF_DW | BPF_IMM, d, BPF_PSEUDO_MAP_FD, 0, fd),          \
-	    INSN(0, 0, 0, 0, 0)
+#define LDX_DW(d, s, o)  INSN(BPF_LDX | BPF_DW | BPF_MEM, d, s, o, 0)
+/* A 64-bit constant into d: one instruction in two slots. */
+#define LD_IMM64_LO(d, v)                                                      \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, d, 0, 0, (int32_t)(uint32_t)(v))
+#define LD_IMM64_HI(v)                                                         \
+	INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
 
 static long
 connbpf_sys(int cmd, union bpf_attr *attr)
@@ -80,36 +85,63 @@ connbpf_sys(int cmd, union bpf_attr *attr)
 
 /*
  * The program for a map: n instructions into prog (at least
- * CONNBPF_PROG_MAX).  Kept apart so that the unit test can look at it.
+ * CONNBPF_PROG_MAX).  With pidns (tollgated's own pid namespace, as
+ * /proc/self/ns/pid's device and inode), pids are recorded as that
+ * namespace numbers them, and the connects of processes of other pid
+ * namespaces not at all: bpf_get_ns_current_pid_tgid() answers only for
+ * a process whose own namespace is that one.
  */
-#define CONNBPF_PROG_MAX 24
+#define CONNBPF_PROG_MAX 40
 static size_t
-connbpf_program(int map, struct bpf_insn *prog)
+connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 {
-	const struct bpf_insn p[] = {
-	    LDX_W(BPF_REG_2, BPF_REG_1, CONNBPF_CTX_TYPE),
-	    JNE_IMM(BPF_REG_2, SOCK_STREAM, 16), /* to "r0 = 1" */
-	    CALL(BPF_FUNC_get_socket_cookie),    /* r1 is still ctx */
-	    STX_DW(BPF_REG_10, BPF_REG_0, -8),
-	    CALL(BPF_FUNC_get_current_pid_tgid),
-	    STX_DW(BPF_REG_10, BPF_REG_0, -32),
-	    CALL(BPF_FUNC_get_current_uid_gid),
-	    STX_DW(BPF_REG_10, BPF_REG_0, -24),
-	    CALL(BPF_FUNC_ktime_get_boot_ns),
-	    STX_DW(BPF_REG_10, BPF_REG_0, -16),
-	    LD_MAP_FD(BPF_REG_1, map),
-	    MOV64_REG(BPF_REG_2, BPF_REG_10),
-	    ADD64_IMM(BPF_REG_2, -8),
-	    MOV64_REG(BPF_REG_3, BPF_REG_10),
-	    ADD64_IMM(BPF_REG_3, -32),
-	    MOV64_IMM(BPF_REG_4, BPF_ANY),
-	    CALL(BPF_FUNC_map_update_elem),
-	    MOV64_IMM(BPF_REG_0, 1),
-	    EXIT(),
-	};
+	size_t n = 0, j_type, j_ns = 0, out;
 
-	memcpy(prog, p, sizeof(p));
-	return sizeof(p) / sizeof(p[0]);
+	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_1, CONNBPF_CTX_TYPE);
+	j_type = n;
+	prog[n++] = JNE_IMM(BPF_REG_2, SOCK_STREAM, 0); /* to out */
+	if (pidns != NULL) {
+		prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
+		prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
+		prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+		prog[n++] = ADD64_IMM(BPF_REG_3, -40);
+		prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
+		prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+		j_ns = n;
+		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
+		prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	}
+	prog[n++] = CALL(BPF_FUNC_get_socket_cookie); /* r1 is ctx */
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -8);
+	/* struct bpf_pidns_info {pid, tgid} reads as tgid << 32 | pid. */
+	if (pidns != NULL)
+		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -40);
+	else
+		prog[n++] = CALL(BPF_FUNC_get_current_pid_tgid);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -32);
+	prog[n++] = CALL(BPF_FUNC_get_current_uid_gid);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -24);
+	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
+	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[n++] = LD_IMM64_HI(0);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, -32);
+	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
+	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	out = n;
+	prog[n++] = MOV64_IMM(BPF_REG_0, 1);
+	prog[n++] = EXIT();
+	prog[j_type].off = (int16_t)(out - j_type - 1);
+	if (pidns != NULL)
+		prog[j_ns].off = (int16_t)(out - j_ns - 1);
+	return n;
 }
 
 static int
@@ -132,7 +164,8 @@ connbpf_map_new(char *err, size_t errlen)
 
 /* The program for hook (BPF_CGROUP_INET4_CONNECT or _INET6_), loaded. */
 static int
-connbpf_prog_load(int map, enum bpf_attach_type hook, char *err, size_t errlen)
+connbpf_prog_load(int map, const struct stat *pidns, enum bpf_attach_type hook,
+                  char *err, size_t errlen)
 {
 	struct bpf_insn prog[CONNBPF_PROG_MAX];
 	char *vlog, *nl;
@@ -145,7 +178,7 @@ connbpf_prog_load(int map, enum bpf_attach_type hook, char *err, size_t errlen)
 		         strerror(errno));
 		return -1;
 	}
-	n = connbpf_program(map, prog);
+	n = connbpf_program(map, pidns, prog);
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
 	attr.expected_attach_type = hook;
@@ -388,6 +421,7 @@ connbpf_open(char *err, size_t errlen)
 	    BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT};
 	char where[CONNBPF_LINE_MAX];
 	struct connbpf *cb;
+	struct stat ns;
 	int cgroup = -1, prog, i, v6;
 
 	if ((cb = calloc(1, sizeof(*cb))) == NULL) {
@@ -397,11 +431,19 @@ connbpf_open(char *err, size_t errlen)
 	cb->map = -1;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++)
 		cb->links[i] = -1;
+	/* Not the initial pid namespace: its pids, not the host's. */
+	if (stat("/proc/self/ns/pid", &ns) == -1) {
+		snprintf(err, errlen, "stat /proc/self/ns/pid: %s",
+		         strerror(errno));
+		goto fail;
+	}
 	if ((cb->map = connbpf_map_new(err, errlen)) == -1 ||
 	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
 		goto fail;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++) {
-		prog = connbpf_prog_load(cb->map, hooks[i], err, errlen);
+		prog = connbpf_prog_load(
+		    cb->map, ns.st_ino == CONNBPF_INIT_PIDNS ? NULL : &ns,
+		    hooks[i], err, errlen);
 		if (prog == -1)
 			goto fail;
 		/* The link holds the program from now on. */

@@ -10,8 +10,8 @@
  * the connection another identity.  And the common case needs no /proc
  * fd scan.  The map is keyed by the socket cookie (bpf_get_socket_cookie,
  * the same number sock_diag reports as idiag_cookie and SO_COOKIE
- * returns); each value holds the caller's pid and tid (initial pid
- * namespace), real uid and gid, and the boot-time clock at connect.
+ * returns); each value holds the caller's pid and tid (in tollgated's
+ * pid namespace), real uid and gid, and the boot-time clock at connect.
  * The map is an LRU hash of CONNBPF_MAP_ENTRIES entries: the oldest
  * record goes when it is full, so a lookup can miss, and the caller
  * falls back to /proc.
@@ -62,9 +62,11 @@ struct connbpf;
 /*
  * Load the map and the two programs and attach them, then check that
  * they work here: a connect() of tollgated's own to a loopback listener
- * must be recorded with tollgated's own pid (it is not when tollgated
- * runs in another pid namespace than the initial one, where the
- * recorded pids would name other processes).  NULL with err saying which
+ * must be recorded with tollgated's own pid.  When tollgated runs in
+ * another pid namespace than the initial one, the program records pids
+ * as that namespace numbers them (bpf_get_ns_current_pid_tgid, Linux
+ * 6.10 or later for this program type), and only the connects of the
+ * processes of that namespace itself.  NULL with err saying which
  * step failed and why (the verifier's log included); nothing stays
  * loaded then.
  */
