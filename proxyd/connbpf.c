@@ -5,16 +5,19 @@
  * (ctx is struct bpf_sock_addr):
  *
  *	if (ctx->type != SOCK_STREAM) return 1;
+ *	[in a pid namespace of tollgated's own:
+ *	 if (bpf_get_ns_current_pid_tgid(DEV, INO, &ns, 8) != 0) return 1;]
  *	key = bpf_get_socket_cookie(ctx);
- *	val = {bpf_get_current_pid_tgid(), bpf_get_current_uid_gid(),
- *	       bpf_ktime_get_boot_ns()};
+ *	val = {bpf_get_current_pid_tgid() [or ns.tgid << 32 | ns.pid],
+ *	       bpf_get_current_uid_gid(), bpf_ktime_get_boot_ns()};
  *	bpf_map_update_elem(&map, &key, &val, BPF_ANY);
  *	return 1;
  *
  * Only stream sockets are recorded: datagram connects (every resolver
  * query of glibc connects a UDP socket) would push the TCP records out
  * of the LRU map, and attribution of UDP does not look here.  The key
- * lives at fp-8 and the value at fp-32..fp-8 on the program's stack.
+ * lives at fp-8, the value at fp-32..fp-8 and ns at fp-40 on the
+ * program's stack.
  */
 #include <errno.h>
 #include <fcntl.h>

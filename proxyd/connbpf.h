@@ -36,14 +36,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CONNBPF_MAP_ENTRIES                                                    \
-	65536                 /* connects remembered, the oldest               \
-	                       * forgotten first */
-#define CONNBPF_LOG_SIZE 4096 /* the verifier's words on a refusal */
+/* Connects remembered; the oldest is forgotten first. */
+#define CONNBPF_MAP_ENTRIES 65536
+#define CONNBPF_LOG_SIZE    4096 /* the verifier's words on a refusal */
 
 /* What the program recorded for one socket. */
 struct connbpf_rec {
-	pid_t tgid; /* process (thread group), initial pid namespace */
+	pid_t tgid; /* process (thread group), as tollgated sees it */
 	pid_t tid;  /* the thread that called connect() */
 	uid_t uid;  /* its real uid and gid then */
 	gid_t gid;
