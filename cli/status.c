@@ -38,17 +38,31 @@ static const struct {
 	const char *key;
 	bool number;
 } status_keys[] = {
-    {"pid", true},           {"uptime", true},
-    {"rules", true},         {"connections", true},
-    {"accepted", true},      {"allowed", true},
-    {"refused", true},       {"bytes_up", true},
-    {"bytes_down", true},    {"default_action", false},
-    {"guarded", true},       {"clients", true},
-    {"agents", true},        {"prompts", true},
-    {"parked", true},        {"admin", false},
-    {"dns_answered", true},  {"dns_denied", true},
-    {"dns_forwarded", true}, {"dns_other", true},
-    {"dns_mappings", true},  {"guarded_ids", false},
+    {"pid", true},
+    {"uptime", true},
+    {"rules", true},
+    {"connections", true},
+    {"accepted", true},
+    {"allowed", true},
+    {"refused", true},
+    {"bytes_up", true},
+    {"bytes_down", true},
+    {"default_action", false},
+    {"guarded", true},
+    {"clients", true},
+    {"agents", true},
+    {"prompts", true},
+    {"parked", true},
+    {"admin", false},
+    {"dns_answered", true},
+    {"dns_denied", true},
+    {"dns_forwarded", true},
+    {"dns_other", true},
+    {"dns_mappings", true},
+    {"guarded_ids", false},
+    {"connect_tracking", false},
+    {"connect_answered", true},
+    {"connect_fallback", true},
 };
 
 #define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -157,6 +171,14 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	       get(rep, "dns_answered"), get(rep, "dns_denied"),
 	       get(rep, "dns_forwarded"), get(rep, "dns_other"),
 	       get(rep, "dns_mappings"));
+	if (strcmp(get(rep, "connect_tracking"), "on") == 0)
+		printf("attribution:     connect tracking on; %s connections "
+		       "named by it, %s looked up in /proc\n",
+		       get(rep, "connect_answered"),
+		       get(rep, "connect_fallback"));
+	else if (ctl_reply_get(rep, "connect_tracking") != NULL)
+		printf("attribution:     connect tracking off; processes are "
+		       "found in /proc\n");
 	printf("default_action:  %s\n", get(rep, "default_action"));
 	printf("guarded users:   %s\n", get(rep, "guarded"));
 	if (ctl_reply_get(rep, "guarded_ids") != NULL)

@@ -1160,6 +1160,27 @@ print_bool_key(const struct config *cfg, const struct config_key *k, FILE *out)
 	        *bool_field((struct config *)cfg, k) ? "yes" : "no");
 }
 
+/* connect_tracking: auto (a bool true) or no. */
+static int
+parse_connect_tracking(struct config *cfg, const struct config_key *k,
+                       const char *v)
+{
+	if (strcasecmp(v, "auto") == 0)
+		cfg->connect_tracking = true;
+	else if (strcasecmp(v, "no") == 0)
+		cfg->connect_tracking = false;
+	else
+		return -1;
+	return 0;
+}
+
+static void
+print_connect_tracking(const struct config *cfg, const struct config_key *k,
+                       FILE *out)
+{
+	fprintf(out, "%s\n", cfg->connect_tracking ? "auto" : "no");
+}
+
 static int
 parse_log_level(struct config *cfg, const struct config_key *k, const char *v)
 {
@@ -1446,6 +1467,12 @@ static const struct config_key config_keys[] = {
         .field = offsetof(struct config, shared_socket_check),
     },
     {
+        .name = "connect_tracking",
+        .expected = "auto or no",
+        .parse = parse_connect_tracking,
+        .print = print_connect_tracking,
+    },
+    {
         .name = "peek_timeout",
         .expected = "a duration of at least 10ms, like 500ms, 3s or 1m",
         .parse = parse_duration_key,
@@ -1615,6 +1642,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->prompt_program, sizeof(cfg->prompt_program), "%s",
 	         CONFIG_DEFAULT_PROMPT_PROGRAM);
 	cfg->keep_redirect_on_exit = true;
+	cfg->connect_tracking = true;
 	cfg->log_level = LOG_INFO;
 	cfg->max_connections = 16384;
 	cfg->max_pending_per_user = 512;

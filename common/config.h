@@ -132,6 +132,9 @@ struct config {
 	 * matches no rule for its exe (proxyd/attr.h attr_rule_exe()). */
 	bool distrust_preload;
 	bool shared_socket_check; /* attr.h: the other holders of a socket */
+	/* proxyd/connbpf.h: name the process that called connect() when the
+	 * program loads and passes its self-test (auto), or never (no). */
+	bool connect_tracking;
 	unsigned peek_timeout_ms;
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;

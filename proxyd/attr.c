@@ -52,9 +52,10 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/attrenv.h"
+#include "proxyd/connbpf.h"
+#include "proxyd/nlreq.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
-#define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
 #define ATTR_NL_DUMP_READS 64   /* datagrams of one UDP dump, at most */
 #define ATTR_PWBUF_SIZE    4096 /* getpwuid_r scratch */
 #define ATTR_LINK_MAX      32   /* "socket:[4294967295]" fits */
@@ -105,8 +106,7 @@ struct attr_proc {
 };
 
 struct attr {
-	int nl;                              /* NETLINK_SOCK_DIAG socket */
-	uint32_t seq;                        /* of the last request sent */
+	struct nlreq nl;                     /* NETLINK_SOCK_DIAG */
 	DIR *proc;                           /* /proc, rewound for each scan */
 	struct attr_proc mru[ATTR_MRU_SIZE]; /* most recently matched first */
 	size_t n_mru;
@@ -114,8 +114,10 @@ struct attr {
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
 	struct digest_cache *dc;
-	bool holder_scan; /* look for the other holders of a TCP socket */
-	bool has_userns;  /* userns_* is tollgated's own user namespace */
+	bool holder_scan;   /* look for the other holders of a TCP socket */
+	struct connbpf *cb; /* who called connect(), or NULL */
+	long clk_tck;       /* /proc/PID/stat's unit of time */
+	bool has_userns;    /* userns_* is tollgated's own user namespace */
 	dev_t userns_dev;
 	ino_t userns_ino;
 	struct attr_stats st;
@@ -140,11 +142,14 @@ struct attr_scan {
 	pid_t pid;       /* the process being scanned */
 };
 
-static int attr_nl_send(struct attr *, void *, size_t);
+static int attr_nl_send(struct attr *, struct nlmsghdr *);
 static struct nlmsghdr *attr_nl_recv(struct attr *, uint32_t);
 static int attr_probe(struct attr *);
 static int attr_diag(struct attr *, const struct sockaddr *,
-                     const struct sockaddr *, uid_t *, unsigned long *);
+                     const struct sockaddr *, uid_t *, unsigned long *,
+                     uint64_t *);
+static int attr_connector(struct attr *, uint64_t, uid_t, struct app *);
+static int attr_started_by(int, pid_t, long, uint64_t);
 static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
@@ -186,7 +191,6 @@ struct attr *
 attr_new(void)
 {
 	struct attr *a;
-	struct timeval tv;
 	struct stat ns;
 	int saved;
 
@@ -194,18 +198,9 @@ attr_new(void)
 		log_error("attr: allocating state: %s", strerror(errno));
 		return NULL;
 	}
-	a->nl = -1;
-	a->nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (a->nl == -1) {
-		log_error("attr: socket NETLINK_SOCK_DIAG: %s",
-		          strerror(errno));
-		goto fail;
-	}
 	/* A kernel that does not answer must not hang the worker thread. */
-	tv.tv_sec = ATTR_TIMEOUT_MS / 1000;
-	tv.tv_usec = (ATTR_TIMEOUT_MS % 1000) * 1000;
-	if (setsockopt(a->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1) {
-		log_error("attr: setsockopt SO_RCVTIMEO on sock_diag: %s",
+	if (nlreq_open(&a->nl, NETLINK_SOCK_DIAG, ATTR_TIMEOUT_MS) == -1) {
+		log_error("attr: opening a NETLINK_SOCK_DIAG socket: %s",
 		          strerror(errno));
 		goto fail;
 	}
@@ -215,6 +210,8 @@ attr_new(void)
 	}
 	if ((a->dc = digest_cache_new()) == NULL)
 		goto fail;
+	if ((a->clk_tck = sysconf(_SC_CLK_TCK)) <= 0)
+		a->clk_tck = 100;
 	/* Read before any privilege is dropped; a process in another user
 	 * namespace than this one is flagged. */
 	if (stat("/proc/self/ns/user", &ns) == 0) {
@@ -241,8 +238,7 @@ attr_free(struct attr *a)
 {
 	if (a == NULL)
 		return;
-	if (a->nl != -1)
-		close(a->nl);
+	nlreq_close(&a->nl);
 	if (a->proc != NULL)
 		closedir(a->proc);
 	while (a->n_mru > 0)
@@ -276,7 +272,7 @@ attr_lookup_uid(struct attr *a, const struct sockaddr *client,
 {
 	memset(app, 0, sizeof(*app));
 	a->st.lookups++;
-	if (attr_diag(a, client, dst, &sk->uid, &sk->inode) == -1)
+	if (attr_diag(a, client, dst, &sk->uid, &sk->inode, &sk->cookie) == -1)
 		return -1;
 	app->uid_known = true;
 	app->uid = sk->uid;
@@ -287,6 +283,9 @@ attr_lookup_uid(struct attr *a, const struct sockaddr *client,
 void
 attr_lookup_proc(struct attr *a, const struct attr_sock *sk, struct app *app)
 {
+	/* The process that called connect() wins over every holder. */
+	if (a->cb != NULL && attr_connector(a, sk->cookie, sk->uid, app) == 0)
+		return;
 	attr_owner(a, sk->uid, sk->inode, a->holder_scan, app);
 }
 
@@ -294,6 +293,107 @@ void
 attr_set_holder_scan(struct attr *a, bool on)
 {
 	a->holder_scan = on;
+}
+
+void
+attr_set_connbpf(struct attr *a, struct connbpf *cb)
+{
+	a->cb = cb;
+}
+
+/*
+ * The process that called connect() on the socket of cookie, as the
+ * connect program recorded it (connbpf.h): 0 with *app filled (uid and
+ * user of the socket, and the process), -1 when there is no record and
+ * the caller looks in /proc instead.  A record names a process only
+ * while the process of its pid is there and started before the connect
+ * (not a later one given the same pid).  When it is gone the connection
+ * is an unknown process's: the holders of the socket are not asked, for
+ * a process may connect, pass its socket to an allowed program and exit.
+ * The caller's uid may differ from the socket's (a setuid program, a
+ * socket passed to another user before connecting): the caller is still
+ * named, under the socket's uid, which the rules go by.
+ */
+static int
+attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
+{
+	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
+	struct connbpf_rec rec;
+	char name[16];
+	ssize_t at;
+
+	if (connbpf_lookup(a->cb, cookie, &rec) != 1) {
+		a->st.connect_misses++;
+		connbpf_note(a->cb, false);
+		return -1;
+	}
+	a->st.connect_hits++;
+	connbpf_note(a->cb, true);
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
+	if ((at = attr_mru_index(a, rec.tgid)) != -1)
+		p = &a->mru[at];
+	else {
+		tmp.pid = rec.tgid;
+		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
+		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
+			goto gone;
+	}
+	if (attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns) != 1 ||
+	    attr_fill(a, p, app) == -1) {
+		if (p == &tmp)
+			attr_proc_close(&tmp);
+		else
+			attr_mru_drop(a, (size_t)at);
+		goto gone;
+	}
+	attr_mru_front(a, p);
+	return 0;
+
+gone:
+	log_info("attr: socket cookie %llu was connected by pid %ld (uid %u), "
+	         "which has exited: an unknown process of uid %u",
+	         (unsigned long long)cookie, (long)rec.tgid, (unsigned)rec.uid,
+	         (unsigned)uid);
+	a->st.no_process++;
+	app->known = false;
+	app->exe[0] = app->cmdline[0] = '\0';
+	return 0;
+}
+
+/*
+ * Whether the process of directory pfd started no later than boot_ns
+ * (CLOCK_BOOTTIME, ns): 1 yes, 0 no, -1 when its stat cannot be read
+ * (it exited).  /proc/PID/stat's start time counts clock ticks of tck a
+ * second since boot, rounded down: a process started in the same tick
+ * as the connect counts as before it.
+ */
+static int
+attr_started_by(int pfd, pid_t pid, long tck, uint64_t boot_ns)
+{
+	char buf[512], *p;
+	unsigned long long start;
+	ssize_t n;
+	int fd, i;
+
+	if ((fd = openat(pfd, "stat", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* "PID (COMM) S f4 ... f22": COMM may hold ')' and spaces. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	for (i = 2; i < 22 && p != NULL; i++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL || sscanf(p + 1, "%llu", &start) != 1) {
+		log_warn("attr: /proc/%ld/stat: no start time", (long)pid);
+		return -1;
+	}
+	return start * (1000000000ull / (unsigned long long)tck) <= boot_ns;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
@@ -356,7 +456,6 @@ attr_diag_udp(struct attr *a, const struct sockaddr *client, uid_t *uid,
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = client->sa_family;
 	msg.req.sdiag_protocol = IPPROTO_UDP;
 	msg.req.idiag_states = ~0U;
@@ -368,14 +467,13 @@ attr_diag_udp(struct attr *a, const struct sockaddr *client, uid_t *uid,
 	msg.bc[0].no = sizeof(msg.bc) + 4;
 	msg.bc[1].no = ntohs(want.port);
 	a->st.lookups++;
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1) {
+	if (attr_nl_send(a, &msg.nlh) == -1) {
 		a->st.errors++;
 		return -1;
 	}
 	for (i = 0; i < ATTR_NL_DUMP_READS; i++) {
-		n = recv(a->nl, a->buf, sizeof(a->buf), 0);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = nlreq_recv(&a->nl, msg.nlh.nlmsg_seq, a->buf,
+		               sizeof(a->buf));
 		if (n == -1) {
 			log_error("attr: sock_diag UDP dump: %s",
 			          strerror(errno));
@@ -493,79 +591,44 @@ attr_describe(const struct app *app, char *buf, size_t len)
  */
 
 static int
-attr_nl_send(struct attr *a, void *msg, size_t len)
+attr_nl_send(struct attr *a, struct nlmsghdr *msg)
 {
-	struct sockaddr_nl kernel;
-	ssize_t n;
-
-	memset(&kernel, 0, sizeof(kernel));
-	kernel.nl_family = AF_NETLINK;
-	n = sendto(a->nl, msg, len, 0, (struct sockaddr *)&kernel,
-	           sizeof(kernel));
-	if (n == -1) {
+	if (nlreq_send(&a->nl, msg) == -1) {
 		log_error("attr: sending sock_diag request: %s",
 		          strerror(errno));
-		return -1;
-	}
-	if ((size_t)n != len) {
-		log_error("attr: sending sock_diag request: short write");
-		errno = EIO;
 		return -1;
 	}
 	return 0;
 }
 
 /*
- * The kernel's first message answering request seq, in a->buf.  Answers
- * to earlier requests that came after their timeout are skipped.  NULL
- * with errno (logged) when none comes within the bounds.
+ * The kernel's first message answering request seq, in a->buf (nlreq.h:
+ * late answers to earlier requests are skipped).  NULL with errno
+ * (logged) when none comes within the bounds.
  */
 static struct nlmsghdr *
 attr_nl_recv(struct attr *a, uint32_t seq)
 {
-	struct sockaddr_nl from;
 	struct nlmsghdr *nlh;
-	socklen_t fromlen;
 	ssize_t n;
-	int i;
+	int len;
 
-	for (i = 0; i < ATTR_NL_MAX_READS; i++) {
-		fromlen = sizeof(from);
-		n = recvfrom(a->nl, a->buf, sizeof(a->buf), MSG_TRUNC,
-		             (struct sockaddr *)&from, &fromlen);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				log_warn("attr: sock_diag: no answer within "
-				         "%d ms",
-				         ATTR_TIMEOUT_MS);
-				errno = ETIMEDOUT;
-			} else
-				log_error("attr: receiving sock_diag answer: "
-				          "%s",
-				          strerror(errno));
-			return NULL;
-		}
-		if ((size_t)n > sizeof(a->buf)) {
-			log_warn("attr: sock_diag answer of %zd bytes "
-			         "truncated, ignored",
-			         n);
-			continue;
-		}
-		/* Only the kernel may answer. */
-		if (fromlen < sizeof(from) || from.nl_pid != 0)
-			continue;
-		for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, n);
-		     nlh = NLMSG_NEXT(nlh, n)) {
-			if (nlh->nlmsg_seq == seq)
-				return nlh;
-		}
+	if ((n = nlreq_recv(&a->nl, seq, a->buf, sizeof(a->buf))) == -1) {
+		if (errno == ETIMEDOUT)
+			log_warn("attr: sock_diag: no answer within %d ms",
+			         ATTR_TIMEOUT_MS);
+		else
+			log_error("attr: receiving sock_diag answer to "
+			          "request %u: %s",
+			          seq, strerror(errno));
+		return NULL;
 	}
-	log_error("attr: sock_diag: no answer to request %u among %d "
-	          "messages",
-	          seq, ATTR_NL_MAX_READS);
-	errno = EPROTO;
+	len = (int)n;
+	for (nlh = (struct nlmsghdr *)a->buf; NLMSG_OK(nlh, len);
+	     nlh = NLMSG_NEXT(nlh, len))
+		if (nlh->nlmsg_seq == seq)
+			return nlh;
+	errno = EPROTO; /* nlreq_recv() said it holds one */
 	return NULL;
 }
 
@@ -588,12 +651,11 @@ attr_probe(struct attr *a)
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = AF_INET;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
 	msg.req.idiag_states = 0;
 
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1)
+	if (attr_nl_send(a, &msg.nlh) == -1)
 		return -1;
 	if ((nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL)
 		return -1;
@@ -627,7 +689,8 @@ attr_probe(struct attr *a)
  */
 static int
 attr_diag(struct attr *a, const struct sockaddr *client,
-          const struct sockaddr *dst, uid_t *uid, unsigned long *inode)
+          const struct sockaddr *dst, uid_t *uid, unsigned long *inode,
+          uint64_t *cookie)
 {
 	struct {
 		struct nlmsghdr nlh;
@@ -657,7 +720,6 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-	msg.nlh.nlmsg_seq = ++a->seq;
 	msg.req.sdiag_family = client->sa_family;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
 	msg.req.idiag_states = ~0U;
@@ -685,7 +747,7 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 		                                      : c6->sin6_scope_id;
 	}
 
-	if (attr_nl_send(a, &msg, sizeof(msg)) == -1 ||
+	if (attr_nl_send(a, &msg.nlh) == -1 ||
 	    (nlh = attr_nl_recv(a, msg.nlh.nlmsg_seq)) == NULL) {
 		a->st.errors++;
 		return -1;
@@ -749,6 +811,7 @@ attr_diag(struct attr *a, const struct sockaddr *client,
 	}
 	*uid = m->idiag_uid;
 	*inode = m->idiag_inode;
+	*cookie = (uint64_t)m->id.idiag_cookie[1] << 32 | m->id.idiag_cookie[0];
 	return 0;
 }
 

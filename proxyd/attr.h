@@ -40,8 +40,17 @@
  * a process); attr_stats.holder_scans and holder_links count them.
  * Measured (-O2, 2 cores, about 100 processes on the machine): a lookup
  * of a socket found in the MRU took 16 us before this scan, and now 0.3
- * ms for a uid with no other process, 2.7 ms for one with 80.  A cgroup
- * connect BPF program naming the caller would make the scan unneeded.
+ * ms for a uid with no other process, 2.7 ms for one with 80.
+ *
+ * Who called connect(): with a struct connbpf (attr_set_connbpf), a TCP
+ * socket's cookie from sock_diag is looked up among the connects the
+ * kernel recorded (connbpf.h), and the process that called connect()
+ * is named, whoever holds the socket now: no fd scan, no holder scan,
+ * no APP_F_SHARED.  When the recorded process has exited, the
+ * connection is an unknown process's (its holders are not asked: a
+ * process may connect, pass its socket on and exit).  Without a record
+ * (a socket connected before tollgated started, or one forgotten by the
+ * LRU map), the /proc path above.
  */
 #ifndef TG_ATTR_H
 #define TG_ATTR_H
@@ -125,6 +134,8 @@ struct attr_stats {
 	uint64_t holder_scans;  /* /proc/PID/fd read looking for more holders */
 	uint64_t holder_links;  /* their links read */
 	uint64_t digests;       /* executables hashed (cache misses) */
+	uint64_t connect_hits;  /* named by the connect record (connbpf.h) */
+	uint64_t connect_misses; /* no fitting record: /proc was looked at */
 };
 
 struct attr;
@@ -146,6 +157,14 @@ void attr_free(struct attr *a);
 void attr_set_holder_scan(struct attr *a, bool on);
 
 /*
+ * Name the process that called connect() from cb's records (connbpf.h)
+ * when there is one; NULL: never (the /proc path only).  cb is not
+ * owned and must outlive a.
+ */
+struct connbpf;
+void attr_set_connbpf(struct attr *a, struct connbpf *cb);
+
+/*
  * Fill *app for the TCP socket whose local address is client and whose
  * remote address is dst (both AF_INET or both AF_INET6, IPv4-mapped IPv6
  * allowed: the kernel matches either kind of socket).  Returns 0 when at
@@ -163,6 +182,7 @@ int attr_lookup(struct attr *a, const struct sockaddr *client,
 struct attr_sock {
 	uid_t uid;           /* its owner */
 	unsigned long inode; /* 0: orphaned, no process holds it */
+	uint64_t cookie;     /* the kernel's socket cookie (connbpf.h) */
 };
 
 /*

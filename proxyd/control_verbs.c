@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/ctl.h"
 #include "proxyd/broker.h"
+#include "proxyd/connbpf.h"
 #include "proxyd/control_int.h"
 #include "proxyd/fakeip.h"
 #include "proxyd/rulesvc.h"
@@ -50,6 +51,7 @@ control_status(struct control_client *c, const struct ctl_req *req)
 {
 	struct proxyd *pd = c->ctl->pd;
 	char buf[2048], gbuf[512];
+	struct connbpf_stats cst;
 	struct ctl_line l;
 
 	ctl_line_init(&l, buf, sizeof(buf));
@@ -90,5 +92,11 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	            (unsigned long long)pd->dns_stats.other);
 	ctl_put_kvf(&l, "dns_mappings", "%zu",
 	            pd->fakeip != NULL ? fakeip_count(pd->fakeip) : 0);
+	connbpf_stats(pd->connbpf, &cst);
+	ctl_put_kv(&l, "connect_tracking", pd->connbpf != NULL ? "on" : "off");
+	ctl_put_kvf(&l, "connect_answered", "%llu",
+	            (unsigned long long)cst.answered);
+	ctl_put_kvf(&l, "connect_fallback", "%llu",
+	            (unsigned long long)cst.fallback);
 	control_reply_ok(c, &l);
 }

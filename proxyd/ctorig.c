@@ -6,8 +6,6 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
 
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -15,10 +13,10 @@
 
 #include "common/log.h"
 #include "proxyd/ctorig.h"
+#include "proxyd/nlreq.h"
 
 /* The calling thread's socket, opened on first use. */
-static __thread struct mnl_socket *ctorig_sock;
-static __thread uint32_t ctorig_seq;
+static __thread struct nlreq ctorig_nl = {.fd = -1};
 
 struct ctorig_found {
 	int family;
@@ -27,27 +25,13 @@ struct ctorig_found {
 	uint16_t port; /* network order */
 };
 
-static struct mnl_socket *
+static struct nlreq *
 ctorig_open(void)
 {
-	struct timeval tv = {.tv_sec = 0, .tv_usec = CTORIG_TIMEOUT_MS * 1000};
-	struct mnl_socket *nl;
-
-	if (ctorig_sock != NULL)
-		return ctorig_sock;
-	if ((nl = mnl_socket_open(NETLINK_NETFILTER)) == NULL)
+	if (ctorig_nl.fd == -1 &&
+	    nlreq_open(&ctorig_nl, NETLINK_NETFILTER, CTORIG_TIMEOUT_MS) == -1)
 		return NULL;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) == -1 ||
-	    setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv,
-	               sizeof(tv)) == -1) {
-		int e = errno;
-
-		mnl_socket_close(nl);
-		errno = e;
-		return NULL;
-	}
-	ctorig_seq = (uint32_t)time(NULL);
-	return ctorig_sock = nl;
+	return &ctorig_nl;
 }
 
 /* Nested attribute of type t in the nest, or NULL. */
@@ -119,7 +103,7 @@ ctorig_source(const struct sockaddr *peer, const struct sockaddr *self,
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct ctorig_found f = {.family = peer->sa_family};
 	struct nlattr *tuple, *nest;
-	struct mnl_socket *nl;
+	struct nlreq *nl;
 	struct nlmsghdr *nlh;
 	struct nfgenmsg *nfg;
 	uint16_t pport, sport;
@@ -143,7 +127,6 @@ ctorig_source(const struct sockaddr *peer, const struct sockaddr *self,
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_GET;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = seq = ++ctorig_seq;
 	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
 	nfg->nfgen_family = peer->sa_family;
 	nfg->version = NFNETLINK_V0;
@@ -166,20 +149,14 @@ ctorig_source(const struct sockaddr *peer, const struct sockaddr *self,
 	mnl_attr_nest_end(nlh, nest);
 	mnl_attr_nest_end(nlh, tuple);
 
-	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) == -1)
+	if (nlreq_send(nl, nlh) == -1)
 		return -1;
+	seq = nlh->nlmsg_seq;
+	/* nlreq_recv() skips answers to earlier questions that timed out. */
 	do {
-		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-		if (n == -1) {
-			if (errno == EAGAIN)
-				errno = ETIMEDOUT;
+		if ((n = nlreq_recv(nl, seq, buf, sizeof(buf))) == -1)
 			return -1;
-		}
-		ret = mnl_cb_run(buf, n, seq, mnl_socket_get_portid(nl),
-		                 ctorig_msg_cb, &f);
-		/* An answer to an earlier question that timed out: skip. */
-		if (ret == -1 && errno == EPROTO)
-			ret = MNL_CB_OK;
+		ret = mnl_cb_run(buf, n, seq, nl->portid, ctorig_msg_cb, &f);
 	} while (ret > MNL_CB_STOP);
 	if (ret == -1)
 		return -1;

@@ -3,7 +3,8 @@
  *
  * Start-up order matters:
  *   1. configuration (any error stops us before anything changes)
- *   2. listeners bound, so the redirect points at a live port; the
+ *   2. the connect program loaded (connbpf.h: it needs CAP_BPF);
+ *      listeners bound, so the redirect points at a live port; the
  *      NFLOG group of refused UDP bound, so the table logs to a reader
  *   3. nftables table installed (root)
  *   4. root dropped, keeping three capabilities (privs.h)
@@ -28,6 +29,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/conn.h"
+#include "proxyd/connbpf.h"
 #include "proxyd/dnsstub.h"
 #include "proxyd/encdns.h"
 #include "proxyd/eventlog.h"
@@ -69,16 +71,20 @@ usage(FILE *out)
 	    CONFIG_DEFAULT_PATH);
 }
 
-/* shared_socket_check, for the worker thread's struct attr. */
+/* shared_socket_check and the connect records, for the worker thread's
+ * struct attr. */
 static bool attr_holder_scan;
+static struct connbpf *attr_connbpf;
 
 static void *
 attr_thread_init(void)
 {
 	struct attr *a = attr_new();
 
-	if (a != NULL)
+	if (a != NULL) {
 		attr_set_holder_scan(a, attr_holder_scan);
+		attr_set_connbpf(a, attr_connbpf);
+	}
 	if (a == NULL)
 		log_error("attribution: cannot open sock_diag socket: %s; "
 		          "every connection will be of an unknown process",
@@ -139,6 +145,30 @@ static void
 on_rules_changed(void *arg)
 {
 	broker_rules_changed(arg);
+}
+
+/*
+ * connect_tracking: load the connect program (needs CAP_BPF and
+ * CAP_NET_ADMIN, so before the drop).  When it cannot be had, one line
+ * says why and attribution reads /proc as before.
+ */
+static void
+open_connect_tracking(struct proxyd *pd)
+{
+	char err[CONNBPF_LOG_SIZE + 256];
+
+	if (!pd->cfg.connect_tracking) {
+		log_info("connect tracking: off (connect_tracking = no)");
+		return;
+	}
+	if ((pd->connbpf = connbpf_open(err, sizeof(err))) == NULL) {
+		log_info("connect tracking: off, processes are found in /proc "
+		         "only: %s",
+		         err);
+		return;
+	}
+	log_info("connect tracking: on (a cgroup connect program names the "
+	         "process that called connect())");
 }
 
 /* The table of tollgate.conf, logging refused UDP to nflog_group (0:
@@ -317,6 +347,7 @@ main(int argc, char **argv)
 		log_error("cannot create the event loop");
 		goto out;
 	}
+	open_connect_tracking(&pd);
 	if (listener_open_all(&pd) == -1)
 		goto out;
 	if (udplog_open(&pd, UDPLOG_NFLOG_GROUP, err, sizeof(err)) == -1)
@@ -416,6 +447,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	attr_holder_scan = pd.cfg.shared_socket_check;
+	attr_connbpf = pd.connbpf;
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
 	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1 ||
@@ -469,6 +501,7 @@ out:
 	encdns_free(pd.encdns);
 	broker_close(&pd);  /* after its connections */
 	eventlog_stop(&pd); /* after the last connection's end is queued */
+	connbpf_close(pd.connbpf); /* after the worker */
 	rulesvc_stop(&pd);
 	if (redirect_on && !pd.cfg.keep_redirect_on_exit && !keep_table) {
 		if (redirect_remove(err, sizeof(err)) == -1) {

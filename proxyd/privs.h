@@ -1,7 +1,8 @@
 /*
  * privs.h - give up root after set-up.
  *
- * tollgated starts as root (nftables, raising the descriptor limit), then
+ * tollgated starts as root (nftables, raising the descriptor limit,
+ * loading the connect program of connbpf.h, which needs CAP_BPF), then
  * becomes `user` keeping only:
  *   CAP_NET_ADMIN       SO_MARK on onward sockets; updating or removing
  *                       the nftables table

@@ -28,6 +28,7 @@ struct udplog;
 struct evdns_base;
 struct encdns;
 struct fairshare;
+struct connbpf;
 
 TAILQ_HEAD(conn_list, conn);
 
@@ -81,6 +82,9 @@ struct proxyd {
 	struct proxyd_dns_stats dns_stats;
 	struct encdns *encdns; /* encrypted DNS servers: port 853 and the
 	                        * encrypted_dns_list names */
+	/* Who called connect() (connbpf.h); NULL when connect_tracking is
+	 * off or the program did not load.  Read by the worker too. */
+	struct connbpf *connbpf;
 };
 
 #endif

@@ -35,27 +35,7 @@ s = socket.create_connection((sys.argv[1], 80), timeout=15)
 s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
 print(s.recv(4096).decode(errors="replace"))
 EOF
-# The shared socket: made here, inheritable; the parent becomes curl
-# (waiting on a port where nothing ever answers, holding the socket), the
-# child connects with it once curl runs.
-cat >"$TG_TMP/shared.py" <<'EOF'
-import os, socket, sys, time
-s = socket.socket()
-os.set_inheritable(s.fileno(), True)
-if os.fork() == 0:
-    time.sleep(0.5)
-    try:
-        s.settimeout(5)
-        s.connect((sys.argv[1], 80))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        print(s.recv(4096).decode(errors="replace"))
-    except OSError as e:
-        print("child:", e)
-    sys.exit(0)
-os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
-                           "/dev/null", "http://%s:9/" % sys.argv[1]])
-EOF
-chmod 644 "$TG_TMP/get.py" "$TG_TMP/shared.py"
+chmod 644 "$TG_TMP/get.py"
 
 CONF=$(conf)
 tg_start "$CONF"
@@ -106,16 +86,18 @@ ok $? "the plain curl still gets the page"
 # --- one socket, two programs -------------------------------------------------
 
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" \
     "python3's child, connecting on a socket curl holds too, gets nothing"
-# Named after python3 or curl, whichever holder was found first.
+# Connect tracking (on by default) names the process that called
+# connect(): curl holding the socket too does not matter.  Without it,
+# 98-connect-tracking: every holder is judged (shared-socket).
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" verdict)" deny "the connection is denied"
-is "$(kv "$d" reason)" shared-socket "for its shared socket"
-like "$(kv "$d" flags)" "shared-socket" "and flagged so"
-is "$(tg_event_conn "$(kv "$d" conn)" 'r["decider"]')" shared-socket \
-    "its event says what decided"
+is "$(kv "$d" exe)" "$PY" "as python3's, the program that connected"
+is "$(kv "$d" reason)" no-agent "by no rule (no agent asks)"
+is "$(tg_event_conn "$(kv "$d" conn)" 'r["exe"]')" "$PY" \
+    "its event names python3"
 
 # --- LD_PRELOAD ----------------------------------------------------------------
 

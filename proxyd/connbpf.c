@@ -1,0 +1,537 @@
+/*
+ * connbpf.c - who called connect(); see connbpf.h.
+ *
+ * The program, for BPF_PROG_TYPE_CGROUP_SOCK_ADDR at connect4/connect6
+ * (ctx is struct bpf_sock_addr):
+ *
+ *	if (ctx->type != SOCK_STREAM) return 1;
+ *	[in a pid namespace of tollgated's own:
+ *	 if (bpf_get_ns_current_pid_tgid(DEV, INO, &ns, 8) != 0) return 1;]
+ *	key = bpf_get_socket_cookie(ctx);
+ *	val = {bpf_get_current_pid_tgid() [or ns.tgid << 32 | ns.pid],
+ *	       bpf_get_current_uid_gid(), bpf_ktime_get_boot_ns()};
+ *	bpf_map_update_elem(&map, &key, &val, BPF_ANY);
+ *	return 1;
+ *
+ * Only stream sockets are recorded: datagram connects (every resolver
+ * query of glibc connects a UDP socket) would push the TCP records out
+ * of the LRU map, and attribution of UDP does not look here.  The key
+ * lives at fp-8, the value at fp-32..fp-8 and ns at fp-40 on the
+ * program's stack.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "proxyd/connbpf.h"
+
+#define CONNBPF_MOUNTINFO "/proc/self/mountinfo"
+#define CONNBPF_LINE_MAX  4096
+#define CONNBPF_N_HOOKS   2
+/* The initial pid namespace's inode (include/linux/proc_ns.h) */
+#define CONNBPF_INIT_PIDNS 0xEFFFFFFCu
+
+/* struct bpf_sock_addr's type field */
+#define CONNBPF_CTX_TYPE offsetof(struct bpf_sock_addr, type)
+
+/* The value as the program stores it (three u64 at fp-32). */
+struct connbpf_val {
+	uint64_t pid_tgid; /* tgid << 32 | tid */
+	uint64_t uid_gid;  /* gid << 32 | uid */
+	uint64_t boot_ns;
+};
+
+struct connbpf {
+	int map;
+	int links[CONNBPF_N_HOOKS];
+	uint64_t answered; /* __atomic */
+	uint64_t fallback; /* __atomic */
+};
+
+/* Instructions, as struct bpf_insn {code, dst_reg, src_reg, off, imm}. */
+#define INSN(c, d, s, o, i)                                                    \
+	((struct bpf_insn){.code = (c),                                        \
+	                   .dst_reg = (d),                                     \
+	                   .src_reg = (s),                                     \
+	                   .off = (o),                                         \
+	                   .imm = (i)})
+#define MOV64_REG(d, s)  INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
+#define MOV64_IMM(d, i)  INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
+#define ADD64_IMM(d, i)  INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
+#define LDX_W(d, s, o)   INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
+#define STX_DW(d, s, o)  INSN(BPF_STX | BPF_DW | BPF_MEM, d, s, o, 0)
+#define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
+#define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
+#define EXIT()           INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0)
+#define LDX_DW(d, s, o)  INSN(BPF_LDX | BPF_DW | BPF_MEM, d, s, o, 0)
+/* A 64-bit constant into d: one instruction in two slots. */
+#define LD_IMM64_LO(d, v)                                                      \
+	INSN(BPF_LD | BPF_DW | BPF_IMM, d, 0, 0, (int32_t)(uint32_t)(v))
+#define LD_IMM64_HI(v)                                                         \
+	INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
+
+static long
+connbpf_sys(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+/*
+ * The program for a map: n instructions into prog (at least
+ * CONNBPF_PROG_MAX).  With pidns (tollgated's own pid namespace, as
+ * /proc/self/ns/pid's device and inode), pids are recorded as that
+ * namespace numbers them, and the connects of processes of other pid
+ * namespaces not at all: bpf_get_ns_current_pid_tgid() answers only for
+ * a process whose own namespace is that one.
+ */
+#define CONNBPF_PROG_MAX 40
+static size_t
+connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
+{
+	size_t n = 0, j_type, j_ns = 0, out;
+
+	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_1, CONNBPF_CTX_TYPE);
+	j_type = n;
+	prog[n++] = JNE_IMM(BPF_REG_2, SOCK_STREAM, 0); /* to out */
+	if (pidns != NULL) {
+		prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
+		prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
+		prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+		prog[n++] = ADD64_IMM(BPF_REG_3, -40);
+		prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
+		prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+		j_ns = n;
+		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
+		prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	}
+	prog[n++] = CALL(BPF_FUNC_get_socket_cookie); /* r1 is ctx */
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -8);
+	/* struct bpf_pidns_info {pid, tgid} reads as tgid << 32 | pid. */
+	if (pidns != NULL)
+		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -40);
+	else
+		prog[n++] = CALL(BPF_FUNC_get_current_pid_tgid);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -32);
+	prog[n++] = CALL(BPF_FUNC_get_current_uid_gid);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -24);
+	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
+	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[n++] = LD_IMM64_HI(0);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, -32);
+	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
+	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	out = n;
+	prog[n++] = MOV64_IMM(BPF_REG_0, 1);
+	prog[n++] = EXIT();
+	prog[j_type].off = (int16_t)(out - j_type - 1);
+	if (pidns != NULL)
+		prog[j_ns].off = (int16_t)(out - j_ns - 1);
+	return n;
+}
+
+static int
+connbpf_map_new(char *err, size_t errlen)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.map_type = BPF_MAP_TYPE_LRU_HASH;
+	attr.key_size = sizeof(uint64_t);
+	attr.value_size = sizeof(struct connbpf_val);
+	attr.max_entries = CONNBPF_MAP_ENTRIES;
+	snprintf(attr.map_name, sizeof(attr.map_name), "tg_connect");
+	if ((fd = (int)connbpf_sys(BPF_MAP_CREATE, &attr)) == -1)
+		snprintf(err, errlen, "bpf BPF_MAP_CREATE (LRU hash of %d): %s",
+		         CONNBPF_MAP_ENTRIES, strerror(errno));
+	return fd;
+}
+
+/* The program for hook (BPF_CGROUP_INET4_CONNECT or _INET6_), loaded. */
+static int
+connbpf_prog_load(int map, const struct stat *pidns, enum bpf_attach_type hook,
+                  char *err, size_t errlen)
+{
+	struct bpf_insn prog[CONNBPF_PROG_MAX];
+	char *vlog, *nl;
+	union bpf_attr attr;
+	size_t n;
+	int fd;
+
+	if ((vlog = calloc(1, CONNBPF_LOG_SIZE)) == NULL) {
+		snprintf(err, errlen, "allocating the verifier's log: %s",
+		         strerror(errno));
+		return -1;
+	}
+	n = connbpf_program(map, pidns, prog);
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
+	attr.expected_attach_type = hook;
+	attr.insns = (uint64_t)(uintptr_t)prog;
+	attr.insn_cnt = (uint32_t)n;
+	attr.license = (uint64_t)(uintptr_t) "GPL";
+	attr.log_buf = (uint64_t)(uintptr_t)vlog;
+	attr.log_size = CONNBPF_LOG_SIZE;
+	attr.log_level = 1;
+	snprintf(attr.prog_name, sizeof(attr.prog_name), "tg_connect%c",
+	         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6');
+	if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1) {
+		/* The log's last lines say what the verifier refused. */
+		while ((nl = strrchr(vlog, '\n')) != NULL && nl[1] == '\0')
+			*nl = '\0';
+		for (nl = vlog; *nl != '\0'; nl++)
+			if (*nl == '\n')
+				*nl = '|';
+		snprintf(err, errlen, "bpf BPF_PROG_LOAD (connect%c): %s%s%s",
+		         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6',
+		         strerror(errno), vlog[0] != '\0' ? ": " : "",
+		         vlog[0] != '\0' ? vlog : "");
+	}
+	free(vlog);
+	return fd;
+}
+
+/* Undo \040-style escapes of a mountinfo field, in place. */
+static void
+connbpf_unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s != '\0'; s++, w++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
+		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*w = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+			            (s[3] - '0'));
+			s += 3;
+		} else
+			*w = *s;
+	}
+	*w = '\0';
+}
+
+/*
+ * Where a cgroup v2 hierarchy is mounted according to mountinfo, into
+ * path after prefix; 0, or -1 (err says why).
+ */
+static int
+connbpf_cgroup2_in(const char *mountinfo, const char *prefix, char *path,
+                   size_t len, char *err, size_t errlen)
+{
+	char line[CONNBPF_LINE_MAX], *f[5], *dash, *save, *fs;
+	FILE *fp;
+	int i, found = -1;
+
+	if ((fp = fopen(mountinfo, "re")) == NULL) {
+		snprintf(err, errlen, "open %s: %s", mountinfo,
+		         strerror(errno));
+		return -1;
+	}
+	while (found == -1 && fgets(line, sizeof(line), fp) != NULL) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT ... - FSTYPE ..." */
+		if ((dash = strstr(line, " - ")) == NULL)
+			continue;
+		*dash = '\0';
+		fs = strtok_r(dash + 3, " \n", &save);
+		if (fs == NULL || strcmp(fs, "cgroup2") != 0)
+			continue;
+		f[0] = strtok_r(line, " ", &save);
+		for (i = 1; i < 5 && f[i - 1] != NULL; i++)
+			f[i] = strtok_r(NULL, " ", &save);
+		if (i < 5 || f[4] == NULL)
+			continue;
+		connbpf_unescape(f[4]);
+		if ((size_t)snprintf(path, len, "%s%s", prefix, f[4]) < len)
+			found = 0;
+	}
+	fclose(fp);
+	if (found == -1)
+		snprintf(err, errlen, "no cgroup2 file system in %s",
+		         mountinfo);
+	return found;
+}
+
+/*
+ * A cgroup v2 hierarchy of our own, mounted nowhere (fsopen, fsmount):
+ * the same cgroups as anyone's.  The directory's descriptor, or -1.
+ */
+static int
+connbpf_cgroup2_private(char *err, size_t errlen)
+{
+	int fs = -1, mnt = -1, fd = -1;
+	const char *what = "fsopen cgroup2";
+
+	if ((fs = fsopen("cgroup2", FSOPEN_CLOEXEC)) == -1)
+		goto out;
+	what = "fsconfig FSCONFIG_CMD_CREATE (cgroup2)";
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == -1)
+		goto out;
+	what = "fsmount (cgroup2)";
+	if ((mnt = fsmount(fs, FSMOUNT_CLOEXEC, 0)) == -1)
+		goto out;
+	what = "opening the cgroup2 root";
+	fd = openat(mnt, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+	if (fd == -1)
+		snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	if (mnt != -1)
+		close(mnt);
+	if (fs != -1)
+		close(fs);
+	return fd;
+}
+
+/*
+ * The root of the cgroup v2 hierarchy, opened, and a name for it in
+ * where: where this mount namespace has it, else (`ip netns exec`
+ * mounts a sysfs of its own over /sys, hiding the cgroup file systems)
+ * a mount of our own.  The descriptor, or -1.
+ */
+static int
+connbpf_cgroup2(char *where, size_t len, char *err, size_t errlen)
+{
+	char why[CONNBPF_LINE_MAX];
+	int fd;
+
+	if (connbpf_cgroup2_in(CONNBPF_MOUNTINFO, "", where, len, why,
+	                       sizeof(why)) == 0) {
+		if ((fd = open(where, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1)
+			snprintf(err, errlen, "open %s: %s", where,
+			         strerror(errno));
+		return fd;
+	}
+	snprintf(where, len, "the cgroup2 root");
+	if ((fd = connbpf_cgroup2_private(err, errlen)) == -1)
+		snprintf(err + strlen(err), errlen - strlen(err), " (%s)", why);
+	return fd;
+}
+
+static int
+connbpf_attach(int prog, int cgroup, enum bpf_attach_type hook,
+               const char *where, char *err, size_t errlen)
+{
+	union bpf_attr attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.link_create.prog_fd = (uint32_t)prog;
+	attr.link_create.target_fd = (uint32_t)cgroup;
+	attr.link_create.attach_type = hook;
+	if ((fd = (int)connbpf_sys(BPF_LINK_CREATE, &attr)) == -1)
+		snprintf(err, errlen,
+		         "bpf BPF_LINK_CREATE (connect%c on %s): %s",
+		         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6', where,
+		         strerror(errno));
+	return fd;
+}
+
+/*
+ * A connect() of our own, from family's loopback to a listener there:
+ * 1 when the map names this process for it, 0 when it names another or
+ * none (why in err), -1 when the test itself could not be made.
+ */
+static int
+connbpf_selftest(struct connbpf *cb, int family, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	struct connbpf_rec rec;
+	socklen_t sl;
+	uint64_t cookie;
+	int lfd = -1, cfd = -1, r = -1;
+	const char *fam = family == AF_INET ? "IPv4" : "IPv6";
+
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else
+		in6->sin6_addr = in6addr_loopback;
+	sl = family == AF_INET ? sizeof(*in) : sizeof(*in6);
+	if ((lfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&ss, sl) == -1 ||
+	    listen(lfd, 1) == -1 ||
+	    getsockname(lfd, (struct sockaddr *)&ss, &sl) == -1 ||
+	    (cfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "self-test: a %s loopback listener: %s",
+		         fam, strerror(errno));
+		goto out;
+	}
+	/* The program runs before the connect itself: even a failed one is
+	 * recorded. */
+	(void)connect(cfd, (struct sockaddr *)&ss, sl);
+	sl = sizeof(cookie);
+	if (getsockopt(cfd, SOL_SOCKET, SO_COOKIE, &cookie, &sl) == -1) {
+		snprintf(err, errlen, "self-test: getsockopt SO_COOKIE: %s",
+		         strerror(errno));
+		goto out;
+	}
+	switch (connbpf_lookup(cb, cookie, &rec)) {
+	case -1:
+		snprintf(err, errlen, "self-test: looking up a cookie: %s",
+		         strerror(errno));
+		goto out;
+	case 0:
+		snprintf(err, errlen,
+		         "self-test: a %s connect() of tollgated's own was not "
+		         "recorded (its cgroup is not under the root the "
+		         "program is attached to?)",
+		         fam);
+		r = 0;
+		goto out;
+	}
+	if (rec.tgid != getpid()) {
+		snprintf(err, errlen,
+		         "self-test: the program names pid %ld for tollgated's "
+		         "own connect(), tollgated is pid %ld here: it runs in "
+		         "another pid namespace than the initial one",
+		         (long)rec.tgid, (long)getpid());
+		r = 0;
+		goto out;
+	}
+	r = 1;
+out:
+	if (lfd != -1)
+		close(lfd);
+	if (cfd != -1)
+		close(cfd);
+	return r;
+}
+
+struct connbpf *
+connbpf_open(char *err, size_t errlen)
+{
+	static const enum bpf_attach_type hooks[CONNBPF_N_HOOKS] = {
+	    BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT};
+	char where[CONNBPF_LINE_MAX];
+	struct connbpf *cb;
+	struct stat ns;
+	int cgroup = -1, prog, i, v6;
+
+	if ((cb = calloc(1, sizeof(*cb))) == NULL) {
+		snprintf(err, errlen, "allocating: %s", strerror(errno));
+		return NULL;
+	}
+	cb->map = -1;
+	for (i = 0; i < CONNBPF_N_HOOKS; i++)
+		cb->links[i] = -1;
+	/* Not the initial pid namespace: its pids, not the host's. */
+	if (stat("/proc/self/ns/pid", &ns) == -1) {
+		snprintf(err, errlen, "stat /proc/self/ns/pid: %s",
+		         strerror(errno));
+		goto fail;
+	}
+	if ((cb->map = connbpf_map_new(err, errlen)) == -1 ||
+	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
+		goto fail;
+	for (i = 0; i < CONNBPF_N_HOOKS; i++) {
+		prog = connbpf_prog_load(
+		    cb->map, ns.st_ino == CONNBPF_INIT_PIDNS ? NULL : &ns,
+		    hooks[i], err, errlen);
+		if (prog == -1)
+			goto fail;
+		/* The link holds the program from now on. */
+		cb->links[i] =
+		    connbpf_attach(prog, cgroup, hooks[i], where, err, errlen);
+		close(prog);
+		if (cb->links[i] == -1)
+			goto fail;
+	}
+	close(cgroup);
+	cgroup = -1;
+	if (connbpf_selftest(cb, AF_INET, err, errlen) != 1)
+		goto fail;
+	/* A host without IPv6 has nothing to test there. */
+	if ((v6 = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		close(v6);
+		if (connbpf_selftest(cb, AF_INET6, err, errlen) != 1)
+			goto fail;
+	}
+	return cb;
+
+fail:
+	if (cgroup != -1)
+		close(cgroup);
+	connbpf_close(cb);
+	return NULL;
+}
+
+void
+connbpf_close(struct connbpf *cb)
+{
+	int i;
+
+	if (cb == NULL)
+		return;
+	for (i = 0; i < CONNBPF_N_HOOKS; i++)
+		if (cb->links[i] != -1)
+			close(cb->links[i]);
+	if (cb->map != -1)
+		close(cb->map);
+	free(cb);
+}
+
+int
+connbpf_lookup(struct connbpf *cb, uint64_t cookie, struct connbpf_rec *rec)
+{
+	struct connbpf_val v;
+	union bpf_attr attr;
+
+	if (cb == NULL)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)cb->map;
+	attr.key = (uint64_t)(uintptr_t)&cookie;
+	attr.value = (uint64_t)(uintptr_t)&v;
+	if (connbpf_sys(BPF_MAP_LOOKUP_ELEM, &attr) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("connbpf: looking up socket cookie %llu: %s",
+		          (unsigned long long)cookie, strerror(errno));
+		return -1;
+	}
+	rec->tgid = (pid_t)(v.pid_tgid >> 32);
+	rec->tid = (pid_t)(v.pid_tgid & 0xffffffffu);
+	rec->uid = (uid_t)(v.uid_gid & 0xffffffffu);
+	rec->gid = (gid_t)(v.uid_gid >> 32);
+	rec->boot_ns = v.boot_ns;
+	return 1;
+}
+
+void
+connbpf_note(struct connbpf *cb, bool answered)
+{
+	if (cb == NULL)
+		return;
+	__atomic_fetch_add(answered ? &cb->answered : &cb->fallback, 1,
+	                   __ATOMIC_RELAXED);
+}
+
+void
+connbpf_stats(const struct connbpf *cb, struct connbpf_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (cb == NULL)
+		return;
+	st->answered = __atomic_load_n(&cb->answered, __ATOMIC_RELAXED);
+	st->fallback = __atomic_load_n(&cb->fallback, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,89 @@
+/*
+ * connbpf.h - who called connect(): a cgroup connect4/connect6 BPF
+ * program that records, for every TCP or UDP connect() on the machine,
+ * the socket's cookie and the calling process.
+ *
+ * The kernel runs the program in the caller's context, so it names the
+ * process that connected, not whichever process holds the socket when
+ * tollgated looks: a socket shared with an allowed program, passed on by
+ * SCM_RIGHTS, or held by a process whose /proc/PID is hidden cannot lend
+ * the connection another identity.  And the common case needs no /proc
+ * fd scan.  The map is keyed by the socket cookie (bpf_get_socket_cookie,
+ * the same number sock_diag reports as idiag_cookie and SO_COOKIE
+ * returns); each value holds the caller's pid and tid (in tollgated's
+ * pid namespace), real uid and gid, and the boot-time clock at connect.
+ * The map is an LRU hash of CONNBPF_MAP_ENTRIES entries: the oldest
+ * record goes when it is full, so a lookup can miss, and the caller
+ * falls back to /proc.
+ *
+ * The program is written as raw BPF instructions and loaded with the
+ * bpf(2) system call (no libbpf, no compiler); it is attached with
+ * BPF_LINK_CREATE to the root of the cgroup v2 hierarchy found in
+ * /proc/self/mountinfo, so that it goes away with the last descriptor of
+ * its link: when tollgated exits or crashes.  Links attach with multi
+ * semantics, so several tollgated instances coexist, each with its map.
+ * It always allows the connect.
+ *
+ * Loading needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN; a lookup
+ * needs only the map's descriptor, so connbpf_open() runs before the
+ * privileges are dropped and connbpf_lookup() after, from any thread.
+ */
+#ifndef TG_CONNBPF_H
+#define TG_CONNBPF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Connects remembered; the oldest is forgotten first. */
+#define CONNBPF_MAP_ENTRIES 65536
+#define CONNBPF_LOG_SIZE    4096 /* the verifier's words on a refusal */
+
+/* What the program recorded for one socket. */
+struct connbpf_rec {
+	pid_t tgid; /* process (thread group), as tollgated sees it */
+	pid_t tid;  /* the thread that called connect() */
+	uid_t uid;  /* its real uid and gid then */
+	gid_t gid;
+	uint64_t boot_ns; /* CLOCK_BOOTTIME at connect, in ns */
+};
+
+/* Counters since connbpf_open(), readable from any thread. */
+struct connbpf_stats {
+	uint64_t answered; /* lookups answered by a record (its process,
+	                    * or an unknown one when it has exited) */
+	uint64_t fallback; /* lookups without a record: /proc was read */
+};
+
+struct connbpf;
+
+/*
+ * Load the map and the two programs and attach them, then check that
+ * they work here: a connect() of tollgated's own to a loopback listener
+ * must be recorded with tollgated's own pid.  When tollgated runs in
+ * another pid namespace than the initial one, the program records pids
+ * as that namespace numbers them (bpf_get_ns_current_pid_tgid, Linux
+ * 6.10 or later for this program type), and only the connects of the
+ * processes of that namespace itself.  NULL with err saying which
+ * step failed and why (the verifier's log included); nothing stays
+ * loaded then.
+ */
+struct connbpf *connbpf_open(char *err, size_t errlen);
+void connbpf_close(struct connbpf *cb);
+
+/*
+ * The record of the socket whose cookie is cookie: 1 with *rec filled,
+ * 0 when there is none (never recorded, or forgotten), -1 with errno
+ * when the lookup failed (logged).  Thread-safe.  cb NULL: 0.
+ */
+int connbpf_lookup(struct connbpf *cb, uint64_t cookie,
+                   struct connbpf_rec *rec);
+
+/* Count one attribution: answered by a record, or not (connbpf_stats). */
+void connbpf_note(struct connbpf *cb, bool answered);
+
+/* The counters; zero for NULL. */
+void connbpf_stats(const struct connbpf *cb, struct connbpf_stats *st);
+
+#endif

@@ -1,0 +1,165 @@
+#!/bin/bash
+# Connect tracking: the kernel tells tollgated which process called
+# connect(), so whoever else holds the socket cannot lend the connection
+# its identity.  curl may go to the server, nothing else may (no agent:
+# default_action = deny decides).  python3 connects and lets an allowed
+# program hold the socket: a curl its parent became (the shared socket),
+# an allowed program it passes the socket to by SCM_RIGHTS, and a curl
+# parent of a child that made itself non-dumpable (its /proc/PID is
+# root's, so no holder scan sees it).  Each is judged as python3, the
+# program that connected.  With connect_tracking = no the /proc path is
+# as before: the shared socket is judged by all of its holders.
+
+. "$(dirname "$0")/lib.sh"
+
+plan 28
+tg_setup
+chmod 711 "$TG_TMP"
+TG=$TG_ROOT/build/tollgate
+DB=$TG_TMP/db/tollgate.db
+conf() {
+	tg_conf default_action=deny database="$DB" shared_socket_check=yes \
+	    control_socket="$TG_TMP/run/control.sock" "$@"
+}
+CURL=/usr/bin/curl
+PY=$(readlink -f /usr/bin/python3)
+mkdir -p "$TG_TMP/bin"
+cp "$PY" "$TG_TMP/bin/tgpy"
+chmod 755 "$TG_TMP/bin" "$TG_TMP/bin/tgpy"
+TGPY=$TG_TMP/bin/tgpy
+
+# status KEY: a key of tollgate status --json.
+status() {
+	"$TG" -c "$CONF" status --json 2>/dev/null | jq -r ".$1"
+}
+
+# SCM_RIGHTS: recv.py (run by the allowed tgpy) takes a connected socket
+# from whoever connects to its unix socket, and fetches the page on it;
+# send.py (python3) connects, passes the socket on and closes its own.
+cat >"$TG_TMP/recv.py" <<'EOF'
+import socket, sys
+srv = socket.socket(socket.AF_UNIX)
+srv.bind("\0" + sys.argv[1])
+srv.listen(1)
+c, _ = srv.accept()
+_, fds, _, _ = socket.recv_fds(c, 1, 1)
+s = socket.socket(fileno=fds[0])
+try:
+    s.settimeout(5)
+    s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+    print(s.recv(4096).decode(errors="replace"))
+except OSError as e:
+    print("receiver:", e)
+EOF
+cat >"$TG_TMP/send.py" <<'EOF'
+import socket, sys
+u = socket.socket(socket.AF_UNIX)
+u.connect("\0" + sys.argv[1])
+s = socket.create_connection((sys.argv[2], 80), timeout=5)
+socket.send_fds(u, [b"x"], [s.fileno()])
+s.close()
+# Until the receiver is done, unless asked to go at once.
+if len(sys.argv) < 4 or sys.argv[3] != "exit":
+    u.recv(1)
+u.close()
+EOF
+chmod 644 "$TG_TMP"/*.py
+
+# pass_socket [exit]: tgpy runs recv.py, python3 send.py passes it its
+# socket (and with "exit", goes at once); true when send.py did its part.
+# What the receiver printed is in recv.out.
+pass_socket() {
+	local name=tg98-$$-$RANDOM i rc recv_pid
+	as_guard "$TGPY" "$TG_TMP/recv.py" "$name" >"$TG_TMP/recv.out" 2>&1 &
+	recv_pid=$!
+	for ((i = 0; i < 100 * TG_WAIT_SCALE; i++)); do
+		ip netns exec "$TG_CNS" ss -xl | grep -q "@$name" && break
+		sleep 0.05
+	done
+	as_guard python3 "$TG_TMP/send.py" "$name" "$TG_S4" "$@"
+	rc=$?
+	wait "$recv_pid"
+	return $rc
+}
+
+CONF=$(conf)
+tg_start "$CONF"
+ok $? "tollgated starts with default_action = deny"
+like "$(cat "$TG_LOG")" "connect tracking: on" "it says connect tracking is on"
+"$TG" -c "$CONF" rules add --app "$CURL" --dest "$TG_S4" \
+    --action allow >/dev/null &&
+    "$TG" -c "$CONF" rules add --app "$TGPY" --dest "$TG_S4" \
+        --action allow >/dev/null
+ok $? "curl and $TGPY are allowed to $TG_S4"
+
+# --- a plain curl ---------------------------------------------------------------
+
+tg_mark
+as_guard curl -s --max-time 5 "http://$TG_S4/" | grep -q "hello from tgs"
+ok $? "curl gets the page"
+d=$(tg_decision exe="$CURL" verdict=allow)
+ok $? "its decision names curl, allowed"
+is "$(status connect_tracking)" on "tollgate status: connect tracking on"
+answered=$(status connect_answered)
+ok "$([ "${answered:-0}" -ge 1 ]; echo $?)" \
+    "and it named at least one connection ($answered)"
+
+# --- (1) one socket, two programs ------------------------------------------------
+
+tg_mark
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
+unlike "$out" "hello from tgs" \
+    "python3's child, connecting on a socket curl holds too, gets nothing"
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" exe)" "$PY" "the connection is python3's, the caller of connect()"
+is "$(kv "$d" verdict)" deny "denied"
+is "$(kv "$d" reason)" no-agent "by no rule (no agent asks), not as a shared socket"
+unlike "$(kv "$d" flags)" "shared-socket" "not flagged shared-socket"
+
+# --- (2) a socket passed by SCM_RIGHTS --------------------------------------------
+
+tg_mark
+pass_socket
+ok $? "python3 connects and passes the socket to $TGPY"
+unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
+    "$TGPY, allowed, gets nothing on python3's socket"
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" exe)" "$PY" "the connection is python3's"
+is "$(kv "$d" verdict)" deny "denied"
+
+# The same, the sender exiting at once: its socket is never the
+# receiver's, but an unknown process's once it has gone.
+tg_mark
+pass_socket exit
+unlike "$(cat "$TG_TMP/recv.out")" "hello from tgs" \
+    "when python3 exits at once, $TGPY still gets nothing"
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" verdict)" deny "denied"
+
+# --- (3) a non-dumpable caller ------------------------------------------------------
+
+tg_mark
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" nodump 2>&1)
+unlike "$out" "hello from tgs" \
+    "a non-dumpable python3 child, on a socket curl holds too, gets nothing"
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" exe)" "$PY" "the connection is python3's"
+is "$(kv "$d" verdict)" deny "denied"
+tg_stop
+ok $? "tollgated stops"
+
+# --- (4) connect_tracking = no: the /proc path ---------------------------------
+
+CONF=$(conf connect_tracking=no)
+tg_start "$CONF"
+ok $? "tollgated starts with connect_tracking = no"
+is "$(status connect_tracking)" off "tollgate status: connect tracking off"
+tg_mark
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
+unlike "$out" "hello from tgs" "the shared socket's child still gets nothing"
+d=$(tg_decision dst="$TG_S4:80")
+is "$(kv "$d" reason)" shared-socket "judged by all of its holders"
+as_guard curl -s --max-time 5 "http://$TG_S4/" | grep -q "hello from tgs"
+ok $? "a plain curl still gets the page"
+is "$(status connect_answered)" 0 "no connection named by connect tracking"
+tg_stop

@@ -1,0 +1,307 @@
+/*
+ * test_connbpf.c - who called connect(): the connect program loaded for
+ * real, and attribution that names the caller of connect() rather than
+ * the holder of the socket.
+ *
+ * Loading needs root (CAP_BPF, CAP_NET_ADMIN); without it those tests
+ * skip with a message.  test_bench prints the cost of a lookup with and
+ * without the records; it asserts nothing about time.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/log.h"
+#include "proxyd/attr.h"
+#include "proxyd/connbpf.h"
+
+#define BENCH_ROUNDS 200
+
+/* A loopback listener and a client socket connected to it. */
+struct pair {
+	int lfd, cfd, afd;
+	struct sockaddr_in laddr, caddr;
+};
+
+static void
+pair_listen(struct pair *p)
+{
+	socklen_t sl = sizeof(p->laddr);
+
+	memset(p, 0, sizeof(*p));
+	p->cfd = p->afd = -1;
+	p->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(p->lfd >= 0);
+	p->laddr.sin_family = AF_INET;
+	p->laddr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&p->laddr, sl), 0);
+	assert_int_equal(listen(p->lfd, 16), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&p->laddr, &sl),
+	                 0);
+}
+
+/* Connect a new client socket of this process. */
+static int
+pair_connect(struct pair *p)
+{
+	socklen_t sl = sizeof(p->caddr);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	assert_int_equal(
+	    connect(fd, (struct sockaddr *)&p->laddr, sizeof(p->laddr)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&p->caddr, &sl), 0);
+	return fd;
+}
+
+static void
+pair_close(struct pair *p)
+{
+	if (p->afd != -1)
+		close(p->afd);
+	if (p->cfd != -1)
+		close(p->cfd);
+	close(p->lfd);
+}
+
+static int
+lookup(struct attr *a, const struct pair *p, struct app *app)
+{
+	return attr_lookup(a, (const struct sockaddr *)&p->caddr,
+	                   (const struct sockaddr *)&p->laddr, app);
+}
+
+static struct connbpf *
+open_or_skip(void)
+{
+	char err[CONNBPF_LOG_SIZE + 256];
+	struct connbpf *cb;
+
+	if (geteuid() != 0) {
+		print_message("not root: the connect program is not loaded\n");
+		return NULL;
+	}
+	cb = connbpf_open(err, sizeof(err));
+	if (cb == NULL)
+		print_message("connect program not loaded: %s\n", err);
+	return cb;
+}
+
+/* Without records every answer is "none", and nothing is counted. */
+static void
+test_none(void **state)
+{
+	struct connbpf_stats st;
+	struct connbpf_rec rec;
+
+	assert_int_equal(connbpf_lookup(NULL, 1, &rec), 0);
+	connbpf_note(NULL, true);
+	connbpf_stats(NULL, &st);
+	assert_int_equal(st.answered, 0);
+	assert_int_equal(st.fallback, 0);
+}
+
+/*
+ * A child connects, passes its socket to us by SCM_RIGHTS and closes its
+ * own copy: the /proc path can only name us, the holder; the records
+ * name the child, and once it has exited, nobody.  A socket connected
+ * before the program was loaded has no record, and falls back to /proc.
+ */
+static void
+test_caller_named(void **state)
+{
+	char c = 0, cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {&c, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct connbpf_stats st;
+	struct connbpf *cb;
+	struct cmsghdr *cm;
+	struct pair p;
+	struct app app;
+	struct attr *a;
+	int sv[2], early, status;
+	socklen_t sl = sizeof(p.caddr);
+	pid_t child;
+
+	pair_listen(&p);
+	early = pair_connect(&p); /* before the program */
+	if ((cb = open_or_skip()) == NULL) {
+		close(early);
+		pair_close(&p);
+		skip();
+	}
+	a = attr_new();
+	assert_non_null(a);
+	attr_set_connbpf(a, cb);
+
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_true(app.known);
+	assert_int_equal(app.pid, getpid());
+	connbpf_stats(cb, &st);
+	assert_int_equal(st.fallback, 1);
+	close(early);
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		int fd = pair_connect(&p);
+
+		close(sv[0]);
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		if (sendmsg(sv[1], &mh, 0) != 1)
+			_exit(1);
+		close(fd);
+		/* Stay until the parent has looked. */
+		(void)read(sv[1], &c, 1);
+		_exit(0);
+	}
+	close(sv[1]);
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	assert_int_equal(recvmsg(sv[0], &mh, 0), 1);
+	cm = CMSG_FIRSTHDR(&mh);
+	assert_non_null(cm);
+	memcpy(&p.cfd, CMSG_DATA(cm), sizeof(int));
+	assert_int_equal(getsockname(p.cfd, (struct sockaddr *)&p.caddr, &sl),
+	                 0);
+
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_true(app.known);
+	assert_int_equal(app.pid, child);
+	assert_false(app.flags & APP_F_SHARED);
+	connbpf_stats(cb, &st);
+	assert_int_equal(st.answered, 1);
+
+	/* The /proc path names the holder. */
+	attr_set_connbpf(a, NULL);
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_int_equal(app.pid, getpid());
+
+	close(sv[0]);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	/* The caller gone, the connection is an unknown process's: not
+	 * the holder's. */
+	attr_set_connbpf(a, cb);
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_false(app.known);
+	assert_true(app.uid_known);
+	assert_int_equal(app.uid, getuid());
+	connbpf_stats(cb, &st);
+	assert_int_equal(st.answered, 2);
+	assert_int_equal(st.fallback, 1);
+
+	attr_free(a);
+	connbpf_close(cb);
+	pair_close(&p);
+}
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/*
+ * Mean µs of a lookup of a new connection from a new process (as of
+ * each curl run), by one struct attr (its MRU and digest cache warm).
+ */
+static double
+bench(struct pair *p, struct connbpf *cb)
+{
+	socklen_t sl = sizeof(p->caddr);
+	struct attr *a;
+	struct app app;
+	double t, total = 0;
+	int i, sv[2];
+	pid_t child;
+	char c;
+
+	a = attr_new();
+	assert_non_null(a);
+	attr_set_connbpf(a, cb);
+	for (i = 0; i < BENCH_ROUNDS; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		child = fork();
+		assert_true(child >= 0);
+		if (child == 0) {
+			close(sv[0]);
+			(void)pair_connect(p);
+			if (write(sv[1], "r", 1) != 1)
+				_exit(1);
+			(void)read(sv[1], &c, 1);
+			_exit(0);
+		}
+		close(sv[1]);
+		assert_int_equal(read(sv[0], &c, 1), 1);
+		p->afd = accept(p->lfd, (struct sockaddr *)&p->caddr, &sl);
+		assert_true(p->afd >= 0);
+		t = now_us();
+		assert_int_equal(lookup(a, p, &app), 0);
+		total += now_us() - t;
+		assert_int_equal(app.pid, child);
+		close(p->afd);
+		p->afd = -1;
+		close(sv[0]);
+		assert_int_equal(waitpid(child, NULL, 0), child);
+	}
+	attr_free(a);
+	return total / BENCH_ROUNDS;
+}
+
+static void
+test_bench(void **state)
+{
+	struct connbpf *cb;
+	struct pair p;
+	double with, without;
+
+	if ((cb = open_or_skip()) == NULL)
+		skip();
+	pair_listen(&p);
+	without = bench(&p, NULL);
+	with = bench(&p, cb);
+	print_message("lookup of a new process's connection: %.1f us from "
+	              "/proc, %.1f us from the connect records\n",
+	              without, with);
+	pair_close(&p);
+	connbpf_close(cb);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_none),
+	    cmocka_unit_test(test_caller_named),
+	    cmocka_unit_test(test_bench),
+	};
+
+	log_init("test_connbpf", LOG_WARNING);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
