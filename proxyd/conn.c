@@ -895,9 +895,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * A socket that other programs hold too (attr.h APP_F_SHARED): each of
- * them is judged as c's app was (q, which e decided), and the connection
- * goes only where a rule allows every one.  True when that settles it (a
- * deny, verdict and reason set); false when e's verdict stands.
+ * them is judged as c's app was (q, which e would decide), and the
+ * connection goes only where a rule allows every one.  True when that
+ * settles it (a deny, verdict and reason set; a rule of another holder
+ * that denies is the one used); false when e's verdict stands (the
+ * caller uses e: the other holders' rules were only looked at).
  */
 static bool
 conn_judge_shared(struct conn *c, struct rules_query *q,
@@ -913,7 +915,8 @@ conn_judge_shared(struct conn *c, struct rules_query *q,
 	for (i = 0; i < app->n_others && e != NULL; i++) {
 		q->app = attr_rule_exe(app->others[i].exe, app->others[i].flags,
 		                       c->pd->cfg.distrust_preload);
-		if ((o = rulesvc_decide(c->pd, q, NULL)) == NULL ||
+		/* Looked at, not used: only the rule that decides counts. */
+		if ((o = rulesvc_match(c->pd, q, NULL)) == NULL ||
 		    o->action != ACTION_ALLOW)
 			break;
 	}
@@ -923,6 +926,8 @@ conn_judge_shared(struct conn *c, struct rules_query *q,
 	c->verdict = ACTION_DENY;
 	c->reason = REASON_SHARED_SOCKET;
 	c->rule_id = o != NULL && o->action != ACTION_ALLOW ? o->id : 0;
+	if (c->rule_id != 0)
+		rulesvc_use(c->pd, o, q->now);
 	return true;
 }
 
@@ -951,7 +956,7 @@ conn_judge(struct conn *c)
 	q.now = time(NULL);
 	q.digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
 	q.pin_missed = &pin_missed;
-	e = rulesvc_decide(c->pd, &q, NULL);
+	e = rulesvc_match(c->pd, &q, NULL);
 	q.digest = NULL; /* the other holders' files are not hashed */
 	q.pin_missed = NULL;
 	c->repin = 0;
@@ -964,6 +969,7 @@ conn_judge(struct conn *c)
 		return true;
 	if (e == NULL)
 		return false;
+	rulesvc_use(c->pd, e, q.now);
 	c->verdict = e->action;
 	c->reason = REASON_RULE;
 	c->rule_id = e->id;
