@@ -687,6 +687,34 @@ answer_fail(void (*done)(void *, const struct broker_result *), void *arg,
 	done(arg, &r);
 }
 
+/* An answer that would last longer than prompt_answers lets answerer's
+ * (the only place that decides it; control.c relays the text). */
+static void
+answer_refuse(struct proxyd *pd, uint64_t id, uid_t answerer,
+              enum ctl_duration duration,
+              void (*done)(void *, const struct broker_result *), void *arg)
+{
+	const struct config *cfg = &pd->cfg;
+
+	log_info("prompt %llu: uid %u may not answer %s (prompt_answers = "
+	         "%s)",
+	         (unsigned long long)id, (unsigned)answerer,
+	         ctl_duration_name(duration),
+	         prompt_answers_name(cfg->prompt_answers));
+	if (cfg->prompt_answers == PROMPT_ANSWERS_ONCE_ONLY)
+		answer_fail(done, arg, id, RULESVC_E_PERM,
+		            "prompt_answers = once-only: an answer decides the "
+		            "waiting connections only (once); rules come from "
+		            "tollgate rules add");
+	else
+		answer_fail(done, arg, id, RULESVC_E_PERM,
+		            "prompt_answers = admin-forever: you may answer "
+		            "once, 1h or restart; %s answers need root%s%s",
+		            ctl_duration_name(duration),
+		            cfg->admin_group[0] != '\0' ? " or group " : "",
+		            cfg->admin_group);
+}
+
 void
 broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
               int verdict, enum ctl_scope scope, enum ctl_duration duration,
@@ -711,10 +739,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		return;
 	}
 	if (!(broker_answer_durations(&pd->cfg, uid == -1) & 1u << duration)) {
-		answer_fail(done, arg, id, RULESVC_E_INVALID,
-		            "prompt_answers = %s does not let uid %u answer %s",
-		            prompt_answers_name(pd->cfg.prompt_answers),
-		            (unsigned)answerer, ctl_duration_name(duration));
+		answer_refuse(pd, id, answerer, duration, done, arg);
 		return;
 	}
 	if (!(p->info.scopes & 1u << scope) ||

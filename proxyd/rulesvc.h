@@ -59,6 +59,8 @@ enum rulesvc_error {
 	RULESVC_E_NOTFOUND, /* no rule of that id */
 	RULESVC_E_INVALID,  /* the change itself is wrong */
 	RULESVC_E_INTERNAL, /* the database or memory failed */
+	RULESVC_E_PERM,     /* the one asking may not (broker_answer():
+	                     * prompt_answers) */
 };
 
 struct rulesvc_result {
