@@ -891,7 +891,7 @@ attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
 static void
 attr_holder_add(struct app *app, pid_t pid, const char *exe, unsigned flags)
 {
-	const unsigned id = APP_F_NOT_INSTALLED | APP_F_PRELOAD;
+	const unsigned id = APP_F_NOT_INSTALLED | APP_F_PRELOAD | APP_F_USERNS;
 	struct app_holder *h;
 	const char *kept;
 	size_t i;
@@ -1679,28 +1679,42 @@ attr_app_alive(const struct app *app)
 	       p[2] != 'x';
 }
 
-const char *
-attr_rule_exe(const char *exe, unsigned flags, bool distrust_preload)
+/*
+ * The one place that says whether a rule for its exe may match a process
+ * of these flags: NULL when it may (the installed file, as it is, and
+ * nothing cfg distrusts), else why not, as attr_app_label() shows it.
+ */
+static const char *
+attr_distrust(unsigned flags, const struct config *cfg)
 {
-	if (exe == NULL || exe[0] == '\0' ||
-	    (flags & (APP_F_NOT_INSTALLED | APP_F_CHANGED)) ||
-	    (distrust_preload && (flags & APP_F_PRELOAD)))
+	if (flags & APP_F_NOT_INSTALLED)
+		return "not the installed file";
+	if (cfg->distrust_userns && (flags & APP_F_USERNS))
+		return "in a user namespace";
+	if (cfg->distrust_preload && (flags & APP_F_PRELOAD))
+		return "with LD_PRELOAD";
+	if (flags & APP_F_CHANGED)
+		return "changed since the rule was made";
+	return NULL;
+}
+
+const char *
+attr_rule_exe(const char *exe, unsigned flags, const struct config *cfg)
+{
+	if (exe == NULL || exe[0] == '\0' || attr_distrust(flags, cfg) != NULL)
 		return NULL;
 	return exe;
 }
 
 const char *
-attr_app_label(const struct app *app, bool distrust_preload, char *buf,
+attr_app_label(const struct app *app, const struct config *cfg, char *buf,
                size_t len)
 {
-	const char *why = "";
+	const char *why = attr_distrust(app->flags, cfg);
 
-	if (app->flags & APP_F_NOT_INSTALLED)
-		why = " (not the installed file)";
-	else if (distrust_preload && (app->flags & APP_F_PRELOAD))
-		why = " (with LD_PRELOAD)";
-	else if (app->flags & APP_F_CHANGED)
-		why = " (changed since the rule was made)";
-	snprintf(buf, len, "%s%s", app->exe, why);
+	if (why != NULL)
+		snprintf(buf, len, "%s (%s)", app->exe, why);
+	else
+		snprintf(buf, len, "%s", app->exe);
 	return buf;
 }

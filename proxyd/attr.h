@@ -52,6 +52,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/config.h"
 #include "common/digest.h"
 
 #define ATTR_CMDLINE_MAX    512
@@ -68,7 +69,10 @@
  *    replaced binary, a bind mount in another mount namespace).
  *  PRELOAD: LD_PRELOAD, LD_LIBRARY_PATH or LD_AUDIT with a value in its
  *    /proc/PID/environ (attrenv.h), or an environment too long to read.
- *  USERNS: it runs in another user namespace than tollgated.
+ *  USERNS: it runs in another user namespace than tollgated.  Its mount
+ *    namespace may then be its own, where it may have mounted other
+ *    libraries (or anything) under an installed exe; distrust_userns
+ *    makes such a process another app than the plain exe.
  *  SHARED: other processes that run other programs (another exe, or the
  *    same path with other APP_F_NOT_INSTALLED/PRELOAD) hold the socket
  *    too: app->others.
@@ -87,7 +91,7 @@
 /* Another process holding the same socket. */
 struct app_holder {
 	pid_t pid;
-	unsigned flags;                /* APP_F_NOT_INSTALLED, APP_F_PRELOAD */
+	unsigned flags; /* APP_F_NOT_INSTALLED, APP_F_PRELOAD, APP_F_USERNS */
 	char exe[ATTR_HOLDER_EXE_MAX]; /* "" when longer: judged as an
 	                                * unknown process */
 };
@@ -204,22 +208,26 @@ bool attr_app_alive(const struct app *app);
 
 /*
  * The exe a rule may match a process by: exe itself when the file it runs
- * is the installed one (no APP_F_NOT_INSTALLED) and, with distrust_preload,
- * nothing is preloaded (no APP_F_PRELOAD); NULL otherwise, and for an
- * empty exe: then only rules for any app ("*") match.  flags as
- * struct app's or struct app_holder's.  With APP_F_CHANGED too (for what
- * a prompt offers: a rule made from its answer would not be pinned).
+ * is the installed one (no APP_F_NOT_INSTALLED), unchanged since a rule
+ * pinned it (no APP_F_CHANGED: for what a prompt offers, a rule made from
+ * its answer would not be pinned), and it has nothing cfg distrusts:
+ * with distrust_userns no APP_F_USERNS, with distrust_preload no
+ * APP_F_PRELOAD.  NULL otherwise, and for an empty exe: then only rules
+ * for any app ("*") match.  flags as struct app's or struct
+ * app_holder's.  One function in attr.c decides this for both calls
+ * below.
  */
 const char *attr_rule_exe(const char *exe, unsigned flags,
-                          bool distrust_preload);
+                          const struct config *cfg);
 
 /*
- * What a prompt shows as the app: "/usr/bin/curl", "/usr/bin/curl (not
- * the installed file)", with distrust_preload "/usr/bin/curl (with
- * LD_PRELOAD)", or "/usr/bin/curl (changed since the rule was made)".
+ * What a prompt shows as the app: "/usr/bin/curl" when a rule for it may
+ * match it (attr_rule_exe()), else with the reason: "/usr/bin/curl (not
+ * the installed file)", "(in a user namespace)", "(with LD_PRELOAD)" or
+ * "(changed since the rule was made)", the first that applies.
  * Truncates to len; returns buf.
  */
-const char *attr_app_label(const struct app *app, bool distrust_preload,
+const char *attr_app_label(const struct app *app, const struct config *cfg,
                            char *buf, size_t len);
 
 #endif

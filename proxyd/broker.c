@@ -295,8 +295,7 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 	}
 	if (app->known) {
 		d->pid = app->pid;
-		attr_app_label(app, b->pd->cfg.distrust_preload, d->app,
-		               sizeof(d->app));
+		attr_app_label(app, &b->pd->cfg, d->app, sizeof(d->app));
 		snprintf(d->cmdline, sizeof(d->cmdline), "%s", app->cmdline);
 	}
 	if (ask->name != NULL && ask->source != NAME_NONE)
@@ -329,8 +328,7 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 		 * is that rule pinned anew (broker_answer()). */
 		d->durations |= 1u << CTL_DUR_FOREVER;
 	else if (app->known && app->uid_known &&
-	         attr_rule_exe(app->exe, app->flags,
-	                       b->pd->cfg.distrust_preload) != NULL)
+	         attr_rule_exe(app->exe, app->flags, &b->pd->cfg) != NULL)
 		d->durations |= 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
 		                1u << CTL_DUR_FOREVER;
 }

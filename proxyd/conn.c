@@ -914,7 +914,7 @@ conn_judge_shared(struct conn *c, struct rules_query *q,
 		return false;
 	for (i = 0; i < app->n_others && e != NULL; i++) {
 		q->app = attr_rule_exe(app->others[i].exe, app->others[i].flags,
-		                       c->pd->cfg.distrust_preload);
+		                       &c->pd->cfg);
 		/* Looked at, not used: only the rule that decides counts. */
 		if ((o = rulesvc_match(c->pd, q, NULL)) == NULL ||
 		    o->action != ACTION_ALLOW)
@@ -942,9 +942,9 @@ conn_judge(struct conn *c)
 
 	c->app->flags &= ~APP_F_CHANGED; /* judged anew after a change */
 	memset(&q, 0, sizeof(q));
-	q.app = c->app->known ? attr_rule_exe(c->app->exe, c->app->flags,
-	                                      c->pd->cfg.distrust_preload)
-	                      : NULL;
+	q.app = c->app->known
+	            ? attr_rule_exe(c->app->exe, c->app->flags, &c->pd->cfg)
+	            : NULL;
 	q.has_uid = c->app->uid_known;
 	q.uid = c->app->uid;
 	q.name = conn_name(c);

@@ -34,6 +34,7 @@
 #include <cmocka.h>
 
 #include "common/log.h"
+#include "common/config.h"
 #include "proxyd/attr.h"
 
 #define NOBODY_UID        65534
@@ -1265,30 +1266,47 @@ test_shared_socket_lists_the_other_program(void **state)
 static void
 test_rule_exe_and_label(void **state)
 {
+	struct config trust, distrust;
 	struct app app;
 	char buf[PATH_MAX + 64];
 
 	(void)state;
+	config_defaults(&trust);
+	config_defaults(&distrust);
+	distrust.distrust_preload = distrust.distrust_userns = true;
 	memset(&app, 0, sizeof(app));
 	snprintf(app.exe, sizeof(app.exe), "/usr/bin/curl");
-	assert_string_equal(attr_rule_exe(app.exe, 0, true), "/usr/bin/curl");
-	assert_null(attr_rule_exe(app.exe, APP_F_NOT_INSTALLED, false));
-	assert_null(attr_rule_exe(app.exe, APP_F_PRELOAD, true));
-	assert_string_equal(attr_rule_exe(app.exe, APP_F_PRELOAD, false),
+	assert_string_equal(attr_rule_exe(app.exe, 0, &distrust),
 	                    "/usr/bin/curl");
-	assert_string_equal(attr_rule_exe(app.exe, APP_F_USERNS, true),
+	assert_null(attr_rule_exe(app.exe, APP_F_NOT_INSTALLED, &trust));
+	assert_null(attr_rule_exe(app.exe, APP_F_PRELOAD, &distrust));
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_PRELOAD, &trust),
 	                    "/usr/bin/curl");
-	assert_null(attr_rule_exe("", 0, false));
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_USERNS, &trust),
 	                    "/usr/bin/curl");
+	/* In a user namespace its own mounts may have put other libraries
+	 * under the installed exe. */
+	assert_null(attr_rule_exe(app.exe, APP_F_USERNS, &distrust));
+	assert_null(attr_rule_exe(app.exe, APP_F_CHANGED, &trust));
+	assert_null(attr_rule_exe("", 0, &trust));
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	app.flags = APP_F_USERNS;
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
+	                    "/usr/bin/curl (in a user namespace)");
 	app.flags = APP_F_PRELOAD;
-	assert_string_equal(attr_app_label(&app, false, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
 	                    "/usr/bin/curl");
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
 	                    "/usr/bin/curl (with LD_PRELOAD)");
 	app.flags |= APP_F_NOT_INSTALLED;
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
 	                    "/usr/bin/curl (not the installed file)");
+	app.flags = APP_F_CHANGED;
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
+	                    "/usr/bin/curl (changed since the rule was made)");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
