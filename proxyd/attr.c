@@ -52,6 +52,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/attrenv.h"
+#include "proxyd/hashq.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
 #define ATTR_NL_MAX_READS  8    /* datagrams read per query, stale included */
@@ -113,7 +114,8 @@ struct attr {
 	struct attr_user_ent users[ATTR_USERS_SIZE];
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
-	struct digest_cache *dc;
+	struct digest_cache *dc; /* without hq */
+	struct hashq *hq;        /* attr_set_hashq() */
 	bool holder_scan; /* look for the other holders of a TCP socket */
 	bool has_userns;  /* userns_* is tollgated's own user namespace */
 	dev_t userns_dev;
@@ -165,6 +167,8 @@ static ssize_t attr_mru_index(const struct attr *, pid_t);
 static int attr_fill(struct attr *, struct attr_proc *, struct app *);
 static unsigned attr_identity(struct attr *, int, pid_t, const char *,
                               struct app *);
+static void attr_digest(struct attr *, int, pid_t, const struct stat *,
+                        struct app *);
 static bool attr_preload(int, pid_t);
 static void attr_holders(struct attr *, struct attr_scan *, uid_t,
                          struct app *);
@@ -276,6 +280,12 @@ void
 attr_set_holder_scan(struct attr *a, bool on)
 {
 	a->holder_scan = on;
+}
+
+void
+attr_set_hashq(struct attr *a, struct hashq *hq)
+{
+	a->hq = hq;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
@@ -925,9 +935,7 @@ attr_identity(struct attr *a, int pfd, pid_t pid, const char *exe,
 {
 	struct stat run, inst, ns;
 	unsigned flags = 0;
-	bool ran, hashed;
-	char what[64];
-	int fd;
+	bool ran;
 
 	/* The file the process runs, through its own mount namespace. */
 	ran = fstatat(pfd, "exe", &run, 0) == 0;
@@ -941,21 +949,45 @@ attr_identity(struct attr *a, int pfd, pid_t pid, const char *exe,
 		flags |= APP_F_PRELOAD;
 	if (app == NULL || !ran || !S_ISREG(run.st_mode))
 		return flags;
-	if (digest_cached(a->dc, &run, app->digest) == 0) {
+	attr_digest(a, pfd, pid, &run, app);
+	return flags;
+}
+
+/*
+ * app's digest, of the file run describes: from the cache; else, with a
+ * hash queue, the file is queued and app has none yet; else hashed here.
+ */
+static void
+attr_digest(struct attr *a, int pfd, pid_t pid, const struct stat *run,
+            struct app *app)
+{
+	char what[64];
+	bool hashed;
+	int fd;
+
+	digest_key_of(run, &app->file);
+	app->has_file = true;
+	if (a->hq != NULL
+	        ? hashq_cached(a->hq, &app->file, app->digest) == 0
+	        : digest_cache_get(a->dc, &app->file, app->digest) == 0) {
 		app->has_digest = true;
-		return flags;
+		return;
 	}
 	snprintf(what, sizeof(what), "/proc/%ld/exe", (long)pid);
 	if ((fd = openat(pfd, "exe", O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		log_warn("attr: open %s: %s", what, strerror(errno));
-		return flags;
+		return;
+	}
+	if (a->hq != NULL) {
+		/* fd is the queue's now, whatever it answers. */
+		app->digest_pending = hashq_submit(a->hq, fd, run, what) == 0;
+		return;
 	}
 	app->has_digest =
 	    digest_file(a->dc, fd, what, app->digest, &hashed) == 0;
 	if (hashed)
 		a->st.digests++;
 	close(fd);
-	return flags;
 }
 
 /* Whether the environment of the process of directory pfd preloads
@@ -1693,6 +1725,9 @@ attr_distrust(unsigned flags, const struct config *cfg)
 		return "in a user namespace";
 	if (cfg->distrust_preload && (flags & APP_F_PRELOAD))
 		return "with LD_PRELOAD";
+	if ((flags & (APP_F_CHANGED | APP_F_UNHASHED)) ==
+	    (APP_F_CHANGED | APP_F_UNHASHED))
+		return "file not verified";
 	if (flags & APP_F_CHANGED)
 		return "changed since the rule was made";
 	return NULL;

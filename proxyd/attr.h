@@ -23,8 +23,9 @@
  * inode (one stat), and /proc/PID/environ (one open and read of at most
  * ATTRENV_READ_MAX bytes; a few us for a usual environment).  The digest
  * is read through /proc/PID/exe, so it is the file the process runs,
- * and hashed once per file (digest.h); a file larger than
- * DIGEST_FILE_MAX has none.
+ * and hashed once per file (digest.h), on the hash queue's thread
+ * (hashq.h) when one is set; a file larger than DIGEST_FILE_MAX has
+ * none.
  *
  * More holders: after the socket is found, every other process owned by
  * the socket's uid (the owner of /proc/PID) has its descriptors read for
@@ -87,6 +88,10 @@
  * its file would have matched (the file changed since the rule was made):
  * asked about once, as "PATH (changed since the rule was made)". */
 #define APP_F_CHANGED 0x20
+/* Set by the judge with APP_F_CHANGED when the file's digest was not
+ * known (not hashed yet, or not at all: hashq.h): "PATH (file not
+ * verified)". */
+#define APP_F_UNHASHED 0x40
 
 /* Another process holding the same socket. */
 struct app_holder {
@@ -109,7 +114,11 @@ struct app {
 	bool has_digest;                /* digest is the SHA-256 of the file
 	                                 * it runs (digest.h) */
 	uint8_t digest[DIGEST_LEN];
-	size_t n_others; /* with APP_F_SHARED: the other programs */
+	bool has_file;          /* file is the key of the file it runs */
+	struct digest_key file; /* (its digest looked up by it) */
+	bool digest_pending;    /* !has_digest: the file is queued to be
+	                         * hashed (attr_set_hashq()) */
+	size_t n_others;        /* with APP_F_SHARED: the other programs */
 	struct app_holder others[ATTR_HOLDERS_MAX - 1];
 };
 
@@ -148,6 +157,16 @@ void attr_free(struct attr *a);
  * user's connections.
  */
 void attr_set_holder_scan(struct attr *a, bool on);
+
+/*
+ * Hash executables on hq's thread (hashq.h), not on the calling one: a
+ * process whose file's digest is not known yet then has none
+ * (app->digest_pending tells that it is on its way).  Without it
+ * (after attr_new()), a file is hashed right here, the first time it is
+ * seen.
+ */
+struct hashq;
+void attr_set_hashq(struct attr *a, struct hashq *hq);
 
 /*
  * Fill *app for the TCP socket whose local address is client and whose
