@@ -11,7 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 18
+plan 21
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -137,4 +137,24 @@ for ((i = 0; i < 150 * TG_WAIT_SCALE; i++)); do
 done
 is "$(rj "sorted(r['hits'] for r in rs)")" "[0, 1]" \
     "one rule counted the connection, the one of the holder it was judged for; the other holder's was only looked at"
+
+# --- a pinned rule, its file not hashed yet -----------------------------------
+
+# A copy of curl, 300 MB long (sparse: hashing it still reads all of it),
+# pinned; tollgated has never seen it, so its first connection comes
+# while the file is being hashed on the queue's thread.
+mkdir -p "$TG_TMP/bin"
+cp "$(readlink -f "$CURL")" "$TG_TMP/bin/bigcurl"
+truncate -s 300M "$TG_TMP/bin/bigcurl"
+chmod 755 "$TG_TMP/bin" "$TG_TMP/bin/bigcurl"
+want=$(sha256sum "$TG_TMP/bin/bigcurl" | cut -d' ' -f1)
+"$TG" -c "$CONF" rules add --app "$TG_TMP/bin/bigcurl" --dest "$TG_S4" \
+    --action allow --digest pin >/dev/null
+ok $? "a 300 MB copy of curl is allowed to $TG_S4, pinned to its digest"
+tg_mark
+hello "$TG_TMP/bin/bigcurl" -s --max-time 20 "http://$TG_S4/"
+ok $? "its first connection waits for the digest and gets the page"
+d=$(tg_decision exe="$TG_TMP/bin/bigcurl" verdict=allow)
+is "$(tg_event_conn "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
+    "by its pinned rule, and its event carries the digest"
 tg_stop
