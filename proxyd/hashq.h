@@ -23,6 +23,12 @@
  * is shared by every thread, under a lock held only to look up or keep
  * an entry, never while a file is read.
  *
+ * Measured (2 shared cores): 50 processes of one guarded user exec 50
+ * distinct 50 MB executables at once, each connecting once; another
+ * user's curl started 50 ms later took 6.7, 7.3 and 7.2 s in three
+ * rounds while the attribution thread hashed (3 ms alone), and 7, 4 and
+ * 5 ms with this queue (its next four curls: 3 to 47 ms).
+ *
  * Threads: hashq_new(), hashq_wait(), hashq_unwait() and hashq_free() on
  * the event loop; hashq_cached() and hashq_submit() on any thread (the
  * attribution thread).  A waiter's ready() runs on the loop.
