@@ -1460,6 +1460,13 @@ static const struct config_key config_keys[] = {
         .field = offsetof(struct config, distrust_preload),
     },
     {
+        .name = "distrust_userns",
+        .expected = "yes or no",
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, distrust_userns),
+    },
+    {
         .name = "shared_socket_check",
         .expected = "yes or no",
         .parse = parse_bool_key,

@@ -131,6 +131,10 @@ struct config {
 	/* A process started with LD_PRELOAD, LD_LIBRARY_PATH or LD_AUDIT
 	 * matches no rule for its exe (proxyd/attr.h attr_rule_exe()). */
 	bool distrust_preload;
+	/* A process in another user namespace than tollgated matches no
+	 * rule for its exe (attr_rule_exe()): its own mounts may have put
+	 * other code under it. */
+	bool distrust_userns;
 	bool shared_socket_check; /* attr.h: the other holders of a socket */
 	/* proxyd/connbpf.h: name the process that called connect() when the
 	 * program loads and passes its self-test (auto), or never (no). */

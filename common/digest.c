@@ -24,11 +24,9 @@ struct digest_ent {
 struct digest_cache {
 	uint64_t clock;
 	struct digest_ent ent[DIGEST_CACHE_SIZE];
-	uint8_t buf[DIGEST_CHUNK];
 };
 
-static int digest_read(struct digest_cache *, int, const char *, off_t,
-                       uint8_t *);
+static int digest_read(int, const char *, off_t, uint8_t *, uint8_t *);
 
 struct digest_cache *
 digest_cache_new(void)
@@ -91,16 +89,58 @@ digest_find(struct digest_cache *dc, const struct digest_key *key,
 }
 
 int
-digest_cached(struct digest_cache *dc, const struct stat *st,
-              uint8_t out[DIGEST_LEN])
+digest_cache_get(struct digest_cache *dc, const struct digest_key *k,
+                 uint8_t out[DIGEST_LEN])
 {
 	struct digest_ent *e, *slot;
-	struct digest_key key;
 
-	digest_key_of(st, &key);
-	if ((e = digest_find(dc, &key, &slot)) == NULL)
+	if ((e = digest_find(dc, k, &slot)) == NULL)
 		return -1;
 	memcpy(out, e->md, DIGEST_LEN);
+	return 0;
+}
+
+void
+digest_cache_put(struct digest_cache *dc, const struct digest_key *k,
+                 const uint8_t md[DIGEST_LEN])
+{
+	struct digest_ent *e, *slot;
+
+	if ((e = digest_find(dc, k, &slot)) == NULL)
+		e = slot;
+	e->used = true;
+	e->last = dc->clock;
+	e->key = *k;
+	memcpy(e->md, md, DIGEST_LEN);
+}
+
+int
+digest_fd(int fd, const char *what, const struct stat *st,
+          uint8_t out[DIGEST_LEN], bool *same)
+{
+	struct digest_key key, after;
+	struct stat now;
+	uint8_t *buf;
+	int rc;
+
+	*same = false;
+	if (!S_ISREG(st->st_mode) || st->st_size > DIGEST_FILE_MAX)
+		return 1;
+	if ((buf = malloc(DIGEST_CHUNK)) == NULL) {
+		log_error("digest: allocating a buffer for %s: %s", what,
+		          strerror(errno));
+		return -1;
+	}
+	rc = digest_read(fd, what, st->st_size, buf, out);
+	free(buf);
+	if (rc == -1)
+		return -1;
+	/* Written to meanwhile: right for no one, so not to be kept. */
+	digest_key_of(st, &key);
+	if (fstat(fd, &now) == 0) {
+		digest_key_of(&now, &after);
+		*same = digest_key_equal(&key, &after);
+	}
 	return 0;
 }
 
@@ -108,10 +148,10 @@ int
 digest_file(struct digest_cache *dc, int fd, const char *what,
             uint8_t out[DIGEST_LEN], bool *hashed)
 {
-	struct digest_ent *e, *slot;
-	struct digest_key key, after;
+	struct digest_key key;
 	struct stat st;
-	uint8_t md[DIGEST_LEN];
+	bool same;
+	int rc;
 
 	if (hashed != NULL)
 		*hashed = false;
@@ -122,32 +162,21 @@ digest_file(struct digest_cache *dc, int fd, const char *what,
 	if (!S_ISREG(st.st_mode) || st.st_size > DIGEST_FILE_MAX)
 		return 1;
 	digest_key_of(&st, &key);
-	if ((e = digest_find(dc, &key, &slot)) != NULL) {
-		memcpy(out, e->md, DIGEST_LEN);
+	if (digest_cache_get(dc, &key, out) == 0)
 		return 0;
-	}
-	if (digest_read(dc, fd, what, st.st_size, md) == -1)
-		return -1;
+	if ((rc = digest_fd(fd, what, &st, out, &same)) != 0)
+		return rc;
 	if (hashed != NULL)
 		*hashed = true;
-	memcpy(out, md, DIGEST_LEN);
-	/* Written to meanwhile: right for no one, so not kept. */
-	if (fstat(fd, &st) == -1)
-		return 0;
-	digest_key_of(&st, &after);
-	if (!digest_key_equal(&key, &after))
-		return 0;
-	slot->used = true;
-	slot->last = dc->clock;
-	slot->key = key;
-	memcpy(slot->md, md, DIGEST_LEN);
+	if (same)
+		digest_cache_put(dc, &key, out);
 	return 0;
 }
 
-/* SHA-256 of fd's first size bytes (the whole file, as stat saw it). */
+/* SHA-256 of fd's first size bytes (the whole file, as stat saw it),
+ * read through buf (DIGEST_CHUNK bytes). */
 static int
-digest_read(struct digest_cache *dc, int fd, const char *what, off_t size,
-            uint8_t *md)
+digest_read(int fd, const char *what, off_t size, uint8_t *buf, uint8_t *md)
 {
 	EVP_MD_CTX *ctx;
 	unsigned int mdlen = 0;
@@ -162,7 +191,7 @@ digest_read(struct digest_cache *dc, int fd, const char *what, off_t size,
 		goto fail;
 	}
 	while (off < size) {
-		n = pread(fd, dc->buf, sizeof(dc->buf), off);
+		n = pread(fd, buf, DIGEST_CHUNK, off);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
@@ -172,7 +201,7 @@ digest_read(struct digest_cache *dc, int fd, const char *what, off_t size,
 		}
 		if (n == 0)
 			break; /* shrunk meanwhile: the key check drops it */
-		if (!EVP_DigestUpdate(ctx, dc->buf, (size_t)n))
+		if (!EVP_DigestUpdate(ctx, buf, (size_t)n))
 			goto fail_md;
 		off += n;
 	}

@@ -8,7 +8,8 @@
  * changes one of them (the change time moves with any write or chmod;
  * a new file has a new inode), so a cached digest is used only while all
  * five are equal.  DIGEST_CACHE_SIZE files are kept, the least recently
- * used one forgotten first.  Not thread-safe: one cache per thread.
+ * used one forgotten first.  A cache is not thread-safe: one per thread,
+ * or a lock around it (proxyd/hashq.c); digest_fd() is.
  */
 #ifndef TG_DIGEST_H
 #define TG_DIGEST_H
@@ -43,18 +44,32 @@ void digest_cache_free(struct digest_cache *dc);
 void digest_key_of(const struct stat *st, struct digest_key *k);
 bool digest_key_equal(const struct digest_key *a, const struct digest_key *b);
 
-/* The digest of the file st describes into out when the cache holds it:
- * 0, or -1 when it does not. */
-int digest_cached(struct digest_cache *dc, const struct stat *st,
-                  uint8_t out[DIGEST_LEN]);
+/* The digest of the file of key k into out when the cache holds it: 0,
+ * or -1 when it does not. */
+int digest_cache_get(struct digest_cache *dc, const struct digest_key *k,
+                     uint8_t out[DIGEST_LEN]);
+
+/* Keep md as the digest of the file of key k (the least recently used
+ * entry makes room). */
+void digest_cache_put(struct digest_cache *dc, const struct digest_key *k,
+                      const uint8_t md[DIGEST_LEN]);
 
 /*
- * The digest of the open regular file fd into out: from the cache when
- * fstat(fd) gives a key it holds, else read from offset 0 (pread: fd's
- * offset is left alone) and kept, unless the file changed while it was
- * read.  0; 1 when the file is not hashed (not a regular file, larger than
+ * The SHA-256 of the open file fd, which st (its fstat) describes, read
+ * from offset 0 (pread: fd's offset is left alone) into out, with no
+ * cache: thread-safe.  0, with *same telling whether fstat(fd) after the
+ * read still gives st's key (only then is the digest the file's, to be
+ * kept); 1 when the file is not hashed (not a regular file, larger than
  * DIGEST_FILE_MAX); -1 + errno when a read failed (logged with what).
- * hashed, when not NULL, is set when this call read the file.
+ */
+int digest_fd(int fd, const char *what, const struct stat *st,
+              uint8_t out[DIGEST_LEN], bool *same);
+
+/*
+ * digest_fd() through the cache: from it when fstat(fd) gives a key it
+ * holds, else read and kept, unless the file changed while it was read.
+ * 0, 1 or -1 as digest_fd().  hashed, when not NULL, is set when this
+ * call read the file.
  */
 int digest_file(struct digest_cache *dc, int fd, const char *what,
                 uint8_t out[DIGEST_LEN], bool *hashed);

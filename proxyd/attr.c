@@ -54,6 +54,7 @@
 #include "proxyd/attrenv.h"
 #include "proxyd/connbpf.h"
 #include "proxyd/nlreq.h"
+#include "proxyd/hashq.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */
 #define ATTR_NL_DUMP_READS 64   /* datagrams of one UDP dump, at most */
@@ -113,7 +114,8 @@ struct attr {
 	struct attr_user_ent users[ATTR_USERS_SIZE];
 	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
-	struct digest_cache *dc;
+	struct digest_cache *dc; /* without hq */
+	struct hashq *hq;        /* attr_set_hashq() */
 	bool holder_scan;   /* look for the other holders of a TCP socket */
 	struct connbpf *cb; /* who called connect(), or NULL */
 	long clk_tck;       /* /proc/PID/stat's unit of time */
@@ -170,6 +172,8 @@ static ssize_t attr_mru_index(const struct attr *, pid_t);
 static int attr_fill(struct attr *, struct attr_proc *, struct app *);
 static unsigned attr_identity(struct attr *, int, pid_t, const char *,
                               struct app *);
+static void attr_digest(struct attr *, int, pid_t, const struct stat *,
+                        struct app *);
 static bool attr_preload(int, pid_t);
 static void attr_holders(struct attr *, struct attr_scan *, uid_t,
                          struct app *);
@@ -394,6 +398,12 @@ attr_started_by(int pfd, pid_t pid, long tck, uint64_t boot_ns)
 		return -1;
 	}
 	return start * (1000000000ull / (unsigned long long)tck) <= boot_ns;
+}
+
+void
+attr_set_hashq(struct attr *a, struct hashq *hq)
+{
+	a->hq = hq;
 }
 
 /* A socket's owner uid and inode found: its user, and the process that
@@ -972,7 +982,7 @@ attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
 static void
 attr_holder_add(struct app *app, pid_t pid, const char *exe, unsigned flags)
 {
-	const unsigned id = APP_F_NOT_INSTALLED | APP_F_PRELOAD;
+	const unsigned id = APP_F_NOT_INSTALLED | APP_F_PRELOAD | APP_F_USERNS;
 	struct app_holder *h;
 	const char *kept;
 	size_t i;
@@ -1006,9 +1016,7 @@ attr_identity(struct attr *a, int pfd, pid_t pid, const char *exe,
 {
 	struct stat run, inst, ns;
 	unsigned flags = 0;
-	bool ran, hashed;
-	char what[64];
-	int fd;
+	bool ran;
 
 	/* The file the process runs, through its own mount namespace. */
 	ran = fstatat(pfd, "exe", &run, 0) == 0;
@@ -1022,21 +1030,45 @@ attr_identity(struct attr *a, int pfd, pid_t pid, const char *exe,
 		flags |= APP_F_PRELOAD;
 	if (app == NULL || !ran || !S_ISREG(run.st_mode))
 		return flags;
-	if (digest_cached(a->dc, &run, app->digest) == 0) {
+	attr_digest(a, pfd, pid, &run, app);
+	return flags;
+}
+
+/*
+ * app's digest, of the file run describes: from the cache; else, with a
+ * hash queue, the file is queued and app has none yet; else hashed here.
+ */
+static void
+attr_digest(struct attr *a, int pfd, pid_t pid, const struct stat *run,
+            struct app *app)
+{
+	char what[64];
+	bool hashed;
+	int fd;
+
+	digest_key_of(run, &app->file);
+	app->has_file = true;
+	if (a->hq != NULL
+	        ? hashq_cached(a->hq, &app->file, app->digest) == 0
+	        : digest_cache_get(a->dc, &app->file, app->digest) == 0) {
 		app->has_digest = true;
-		return flags;
+		return;
 	}
 	snprintf(what, sizeof(what), "/proc/%ld/exe", (long)pid);
 	if ((fd = openat(pfd, "exe", O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
 		log_warn("attr: open %s: %s", what, strerror(errno));
-		return flags;
+		return;
+	}
+	if (a->hq != NULL) {
+		/* fd is the queue's now, whatever it answers. */
+		app->digest_pending = hashq_submit(a->hq, fd, run, what) == 0;
+		return;
 	}
 	app->has_digest =
 	    digest_file(a->dc, fd, what, app->digest, &hashed) == 0;
 	if (hashed)
 		a->st.digests++;
 	close(fd);
-	return flags;
 }
 
 /* Whether the environment of the process of directory pfd preloads
@@ -1760,28 +1792,45 @@ attr_app_alive(const struct app *app)
 	       p[2] != 'x';
 }
 
-const char *
-attr_rule_exe(const char *exe, unsigned flags, bool distrust_preload)
+/*
+ * The one place that says whether a rule for its exe may match a process
+ * of these flags: NULL when it may (the installed file, as it is, and
+ * nothing cfg distrusts), else why not, as attr_app_label() shows it.
+ */
+static const char *
+attr_distrust(unsigned flags, const struct config *cfg)
 {
-	if (exe == NULL || exe[0] == '\0' ||
-	    (flags & (APP_F_NOT_INSTALLED | APP_F_CHANGED)) ||
-	    (distrust_preload && (flags & APP_F_PRELOAD)))
+	if (flags & APP_F_NOT_INSTALLED)
+		return "not the installed file";
+	if (cfg->distrust_userns && (flags & APP_F_USERNS))
+		return "in a user namespace";
+	if (cfg->distrust_preload && (flags & APP_F_PRELOAD))
+		return "with LD_PRELOAD";
+	if ((flags & (APP_F_CHANGED | APP_F_UNHASHED)) ==
+	    (APP_F_CHANGED | APP_F_UNHASHED))
+		return "file not verified";
+	if (flags & APP_F_CHANGED)
+		return "changed since the rule was made";
+	return NULL;
+}
+
+const char *
+attr_rule_exe(const char *exe, unsigned flags, const struct config *cfg)
+{
+	if (exe == NULL || exe[0] == '\0' || attr_distrust(flags, cfg) != NULL)
 		return NULL;
 	return exe;
 }
 
 const char *
-attr_app_label(const struct app *app, bool distrust_preload, char *buf,
+attr_app_label(const struct app *app, const struct config *cfg, char *buf,
                size_t len)
 {
-	const char *why = "";
+	const char *why = attr_distrust(app->flags, cfg);
 
-	if (app->flags & APP_F_NOT_INSTALLED)
-		why = " (not the installed file)";
-	else if (distrust_preload && (app->flags & APP_F_PRELOAD))
-		why = " (with LD_PRELOAD)";
-	else if (app->flags & APP_F_CHANGED)
-		why = " (changed since the rule was made)";
-	snprintf(buf, len, "%s%s", app->exe, why);
+	if (why != NULL)
+		snprintf(buf, len, "%s (%s)", app->exe, why);
+	else
+		snprintf(buf, len, "%s", app->exe);
 	return buf;
 }

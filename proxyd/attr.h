@@ -23,8 +23,9 @@
  * inode (one stat), and /proc/PID/environ (one open and read of at most
  * ATTRENV_READ_MAX bytes; a few us for a usual environment).  The digest
  * is read through /proc/PID/exe, so it is the file the process runs,
- * and hashed once per file (digest.h); a file larger than
- * DIGEST_FILE_MAX has none.
+ * and hashed once per file (digest.h), on the hash queue's thread
+ * (hashq.h) when one is set; a file larger than DIGEST_FILE_MAX has
+ * none.
  *
  * More holders: after the socket is found, every other process owned by
  * the socket's uid (the owner of /proc/PID) has its descriptors read for
@@ -61,6 +62,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "common/config.h"
 #include "common/digest.h"
 
 #define ATTR_CMDLINE_MAX    512
@@ -77,7 +79,10 @@
  *    replaced binary, a bind mount in another mount namespace).
  *  PRELOAD: LD_PRELOAD, LD_LIBRARY_PATH or LD_AUDIT with a value in its
  *    /proc/PID/environ (attrenv.h), or an environment too long to read.
- *  USERNS: it runs in another user namespace than tollgated.
+ *  USERNS: it runs in another user namespace than tollgated.  Its mount
+ *    namespace may then be its own, where it may have mounted other
+ *    libraries (or anything) under an installed exe; distrust_userns
+ *    makes such a process another app than the plain exe.
  *  SHARED: other processes that run other programs (another exe, or the
  *    same path with other APP_F_NOT_INSTALLED/PRELOAD) hold the socket
  *    too: app->others.
@@ -92,11 +97,15 @@
  * its file would have matched (the file changed since the rule was made):
  * asked about once, as "PATH (changed since the rule was made)". */
 #define APP_F_CHANGED 0x20
+/* Set by the judge with APP_F_CHANGED when the file's digest was not
+ * known (not hashed yet, or not at all: hashq.h): "PATH (file not
+ * verified)". */
+#define APP_F_UNHASHED 0x40
 
 /* Another process holding the same socket. */
 struct app_holder {
 	pid_t pid;
-	unsigned flags;                /* APP_F_NOT_INSTALLED, APP_F_PRELOAD */
+	unsigned flags; /* APP_F_NOT_INSTALLED, APP_F_PRELOAD, APP_F_USERNS */
 	char exe[ATTR_HOLDER_EXE_MAX]; /* "" when longer: judged as an
 	                                * unknown process */
 };
@@ -114,7 +123,11 @@ struct app {
 	bool has_digest;                /* digest is the SHA-256 of the file
 	                                 * it runs (digest.h) */
 	uint8_t digest[DIGEST_LEN];
-	size_t n_others; /* with APP_F_SHARED: the other programs */
+	bool has_file;          /* file is the key of the file it runs */
+	struct digest_key file; /* (its digest looked up by it) */
+	bool digest_pending;    /* !has_digest: the file is queued to be
+	                         * hashed (attr_set_hashq()) */
+	size_t n_others;        /* with APP_F_SHARED: the other programs */
 	struct app_holder others[ATTR_HOLDERS_MAX - 1];
 };
 
@@ -163,6 +176,16 @@ void attr_set_holder_scan(struct attr *a, bool on);
  */
 struct connbpf;
 void attr_set_connbpf(struct attr *a, struct connbpf *cb);
+
+/*
+ * Hash executables on hq's thread (hashq.h), not on the calling one: a
+ * process whose file's digest is not known yet then has none
+ * (app->digest_pending tells that it is on its way).  Without it
+ * (after attr_new()), a file is hashed right here, the first time it is
+ * seen.
+ */
+struct hashq;
+void attr_set_hashq(struct attr *a, struct hashq *hq);
 
 /*
  * Fill *app for the TCP socket whose local address is client and whose
@@ -245,22 +268,26 @@ bool attr_app_alive(const struct app *app);
 
 /*
  * The exe a rule may match a process by: exe itself when the file it runs
- * is the installed one (no APP_F_NOT_INSTALLED) and, with distrust_preload,
- * nothing is preloaded (no APP_F_PRELOAD); NULL otherwise, and for an
- * empty exe: then only rules for any app ("*") match.  flags as
- * struct app's or struct app_holder's.  With APP_F_CHANGED too (for what
- * a prompt offers: a rule made from its answer would not be pinned).
+ * is the installed one (no APP_F_NOT_INSTALLED), unchanged since a rule
+ * pinned it (no APP_F_CHANGED: for what a prompt offers, a rule made from
+ * its answer would not be pinned), and it has nothing cfg distrusts:
+ * with distrust_userns no APP_F_USERNS, with distrust_preload no
+ * APP_F_PRELOAD.  NULL otherwise, and for an empty exe: then only rules
+ * for any app ("*") match.  flags as struct app's or struct
+ * app_holder's.  One function in attr.c decides this for both calls
+ * below.
  */
 const char *attr_rule_exe(const char *exe, unsigned flags,
-                          bool distrust_preload);
+                          const struct config *cfg);
 
 /*
- * What a prompt shows as the app: "/usr/bin/curl", "/usr/bin/curl (not
- * the installed file)", with distrust_preload "/usr/bin/curl (with
- * LD_PRELOAD)", or "/usr/bin/curl (changed since the rule was made)".
+ * What a prompt shows as the app: "/usr/bin/curl" when a rule for it may
+ * match it (attr_rule_exe()), else with the reason: "/usr/bin/curl (not
+ * the installed file)", "(in a user namespace)", "(with LD_PRELOAD)" or
+ * "(changed since the rule was made)", the first that applies.
  * Truncates to len; returns buf.
  */
-const char *attr_app_label(const struct app *app, bool distrust_preload,
+const char *attr_app_label(const struct app *app, const struct config *cfg,
                            char *buf, size_t len);
 
 #endif

@@ -295,8 +295,7 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 	}
 	if (app->known) {
 		d->pid = app->pid;
-		attr_app_label(app, b->pd->cfg.distrust_preload, d->app,
-		               sizeof(d->app));
+		attr_app_label(app, &b->pd->cfg, d->app, sizeof(d->app));
 		snprintf(d->cmdline, sizeof(d->cmdline), "%s", app->cmdline);
 	}
 	if (ask->name != NULL && ask->source != NAME_NONE)
@@ -329,8 +328,7 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 		 * is that rule pinned anew (broker_answer()). */
 		d->durations |= 1u << CTL_DUR_FOREVER;
 	else if (app->known && app->uid_known &&
-	         attr_rule_exe(app->exe, app->flags,
-	                       b->pd->cfg.distrust_preload) != NULL)
+	         attr_rule_exe(app->exe, app->flags, &b->pd->cfg) != NULL)
 		d->durations |= 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
 		                1u << CTL_DUR_FOREVER;
 }
@@ -687,6 +685,34 @@ answer_fail(void (*done)(void *, const struct broker_result *), void *arg,
 	done(arg, &r);
 }
 
+/* An answer that would last longer than prompt_answers lets answerer's
+ * (the only place that decides it; control.c relays the text). */
+static void
+answer_refuse(struct proxyd *pd, uint64_t id, uid_t answerer,
+              enum ctl_duration duration,
+              void (*done)(void *, const struct broker_result *), void *arg)
+{
+	const struct config *cfg = &pd->cfg;
+
+	log_info("prompt %llu: uid %u may not answer %s (prompt_answers = "
+	         "%s)",
+	         (unsigned long long)id, (unsigned)answerer,
+	         ctl_duration_name(duration),
+	         prompt_answers_name(cfg->prompt_answers));
+	if (cfg->prompt_answers == PROMPT_ANSWERS_ONCE_ONLY)
+		answer_fail(done, arg, id, RULESVC_E_PERM,
+		            "prompt_answers = once-only: an answer decides the "
+		            "waiting connections only (once); rules come from "
+		            "tollgate rules add");
+	else
+		answer_fail(done, arg, id, RULESVC_E_PERM,
+		            "prompt_answers = admin-forever: you may answer "
+		            "once, 1h or restart; %s answers need root%s%s",
+		            ctl_duration_name(duration),
+		            cfg->admin_group[0] != '\0' ? " or group " : "",
+		            cfg->admin_group);
+}
+
 void
 broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
               int verdict, enum ctl_scope scope, enum ctl_duration duration,
@@ -711,10 +737,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		return;
 	}
 	if (!(broker_answer_durations(&pd->cfg, uid == -1) & 1u << duration)) {
-		answer_fail(done, arg, id, RULESVC_E_INVALID,
-		            "prompt_answers = %s does not let uid %u answer %s",
-		            prompt_answers_name(pd->cfg.prompt_answers),
-		            (unsigned)answerer, ctl_duration_name(duration));
+		answer_refuse(pd, id, answerer, duration, done, arg);
 		return;
 	}
 	if (!(p->info.scopes & 1u << scope) ||

@@ -185,8 +185,11 @@ struct broker_result {
  * connections get the verdict at once; done(arg, result) runs when it is
  * all done: at once for "once" and for an error, else when the rule is
  * stored and in force (or its storing failed).  Errors: RULESVC_E_NOTFOUND
- * (no such prompt of that uid), RULESVC_E_INVALID (a scope or duration
- * it does not offer), RULESVC_E_INTERNAL.
+ * (no such prompt of that uid), RULESVC_E_PERM (a duration prompt_answers
+ * does not let this answerer give: the broker is the one place that
+ * decides it, and err says why for the answerer to be told),
+ * RULESVC_E_INVALID (a scope or duration it does not offer),
+ * RULESVC_E_INTERNAL.
  */
 void broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
                    int verdict, enum ctl_scope scope,
@@ -205,7 +208,8 @@ bool broker_share_ok(bool new_prompt, unsigned mine_prompts,
 /*
  * The durations (1 << enum ctl_duration, OR-ed) an answerer may give
  * under cfg's prompt_answers; admin: root or admin_group.  Always
- * includes once.  broker_answer() refuses the others.
+ * includes once.  broker_answer() refuses the others; control.c uses
+ * it only to tell an agent what it may answer.
  */
 unsigned broker_answer_durations(const struct config *cfg, bool admin);
 

@@ -46,10 +46,10 @@ static const struct {
                                CONN_BIT(CONN_DEAD)},
     [CONN_ATTR_WAIT] = {"attr-wait",
                         CONN_BIT(CONN_DECIDE) | CONN_BIT(CONN_DEAD)},
-    [CONN_DECIDE] = {"decide", CONN_BIT(CONN_PARKED) | CONN_BIT(CONN_RESOLVE) |
-                                   CONN_BIT(CONN_CONNECT) |
-                                   CONN_BIT(CONN_SEND_PEEKED) |
-                                   CONN_BIT(CONN_DEAD)},
+    [CONN_DECIDE] = {"decide",
+                     CONN_BIT(CONN_ATTR_WAIT) | CONN_BIT(CONN_PARKED) |
+                         CONN_BIT(CONN_RESOLVE) | CONN_BIT(CONN_CONNECT) |
+                         CONN_BIT(CONN_SEND_PEEKED) | CONN_BIT(CONN_DEAD)},
     [CONN_PARKED] = {"parked", CONN_BIT(CONN_DECIDE) | CONN_BIT(CONN_DEAD)},
     [CONN_RESOLVE] = {"resolve", CONN_BIT(CONN_CONNECT) | CONN_BIT(CONN_DEAD)},
     [CONN_CONNECT] = {"connect", CONN_BIT(CONN_UPSTREAM) |
@@ -184,6 +184,7 @@ static void conn_request_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_peek_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_decide(struct conn *c);
+static void conn_digest_ready(struct hashq_waiter *w);
 static void conn_act(struct conn *c);
 static void conn_park(struct conn *c);
 static void conn_parked_gone(struct conn *c);
@@ -385,6 +386,7 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	c->front = front;
 	c->up = &upstream_direct;
 	c->wait.ops = &conn_waiter_ops;
+	c->digest_wait.ready = conn_digest_ready;
 	c->cfd = fd;
 	c->sfd = -1;
 	if (o->client != NULL)
@@ -903,9 +905,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	conn_expect(c,
 	            CONN_BIT(CONN_REQUEST) | CONN_BIT(CONN_PEEK) |
-	                CONN_BIT(CONN_WATCH) | CONN_BIT(CONN_PARKED) |
-	                CONN_BIT(CONN_RESOLVE) | CONN_BIT(CONN_CONNECT) |
-	                CONN_BIT(CONN_UPSTREAM) | CONN_BIT(CONN_SEND_PEEKED),
+	                CONN_BIT(CONN_ATTR_WAIT) | CONN_BIT(CONN_WATCH) |
+	                CONN_BIT(CONN_PARKED) | CONN_BIT(CONN_RESOLVE) |
+	                CONN_BIT(CONN_CONNECT) | CONN_BIT(CONN_UPSTREAM) |
+	                CONN_BIT(CONN_SEND_PEEKED),
 	            "timer");
 	switch (c->state) {
 	case CONN_REQUEST:
@@ -916,6 +919,14 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case CONN_PEEK:
 		conn_peek_timeout(c);
+		break;
+	case CONN_ATTR_WAIT:
+		/* Its file's digest is late: judged without it. */
+		hashq_unwait(c->pd->hashq, &c->digest_wait);
+		conn_log(c, LOG_INFO, "no digest of %s within %u ms",
+		         c->app->exe, HASHQ_WAIT_MS);
+		conn_set_state(c, CONN_DECIDE);
+		conn_decide(c);
 		break;
 	case CONN_WATCH:
 		/* The late first message is still incomplete. */
@@ -943,9 +954,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 /*
  * A socket that other programs hold too (attr.h APP_F_SHARED): each of
- * them is judged as c's app was (q, which e decided), and the connection
- * goes only where a rule allows every one.  True when that settles it (a
- * deny, verdict and reason set); false when e's verdict stands.
+ * them is judged as c's app was (q, which e would decide), and the
+ * connection goes only where a rule allows every one.  True when that
+ * settles it (a deny, verdict and reason set; a rule of another holder
+ * that denies is the one used); false when e's verdict stands (the
+ * caller uses e: the other holders' rules were only looked at).
  */
 static bool
 conn_judge_shared(struct conn *c, struct rules_query *q,
@@ -960,8 +973,9 @@ conn_judge_shared(struct conn *c, struct rules_query *q,
 		return false;
 	for (i = 0; i < app->n_others && e != NULL; i++) {
 		q->app = attr_rule_exe(app->others[i].exe, app->others[i].flags,
-		                       c->pd->cfg.distrust_preload);
-		if ((o = rulesvc_decide(c->pd, q, NULL)) == NULL ||
+		                       &c->pd->cfg);
+		/* Looked at, not used: only the rule that decides counts. */
+		if ((o = rulesvc_match(c->pd, q, NULL)) == NULL ||
 		    o->action != ACTION_ALLOW)
 			break;
 	}
@@ -971,7 +985,92 @@ conn_judge_shared(struct conn *c, struct rules_query *q,
 	c->verdict = ACTION_DENY;
 	c->reason = REASON_SHARED_SOCKET;
 	c->rule_id = o != NULL && o->action != ACTION_ALLOW ? o->id : 0;
+	if (c->rule_id != 0)
+		rulesvc_use(c->pd, o, q->now);
 	return true;
+}
+
+/* What c asks the rules: its app's own question, with its digest when
+ * known; pin_missed as rules_query's. */
+static void
+conn_query(struct conn *c, struct rules_query *q, int64_t *pin_missed)
+{
+	memset(q, 0, sizeof(*q));
+	q->app = c->app->known
+	             ? attr_rule_exe(c->app->exe, c->app->flags, &c->pd->cfg)
+	             : NULL;
+	q->has_uid = c->app->uid_known;
+	q->uid = c->app->uid;
+	q->name = conn_name(c);
+	q->addr = c->dst.ss_family != AF_UNSPEC
+	              ? (const struct sockaddr *)&c->dst
+	              : NULL;
+	q->port = c->port;
+	q->proto = RPROTO_TCP;
+	q->now = time(NULL);
+	q->digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
+	q->pin_missed = pin_missed;
+}
+
+/* The digest of c's file, if the hash queue has it by now. */
+static void
+conn_digest_fetch(struct conn *c)
+{
+	struct app *app = c->app;
+
+	if (app->known && !app->has_digest && app->has_file &&
+	    c->pd->hashq != NULL &&
+	    hashq_cached(c->pd->hashq, &app->file, app->digest) == 0)
+		app->has_digest = true;
+}
+
+/*
+ * CONN_DECIDE -> CONN_ATTR_WAIT: c's file is still being hashed
+ * (hashq.h) and a rule pinned to a digest would decide c but for that:
+ * the digest is part of its attribution, waited for at most
+ * HASHQ_WAIT_MS, once.  A pinned rule never matches without the digest;
+ * this wait only spares the pinned program a refusal while its file is
+ * read.  True when c waits (conn_digest_ready() or the timer goes on).
+ */
+static bool
+conn_digest_wait(struct conn *c)
+{
+	struct rules_query q;
+	int64_t pin_missed = 0;
+
+	conn_digest_fetch(c);
+	if (!c->app->known || c->app->has_digest || !c->app->digest_pending ||
+	    c->digest_waited)
+		return false;
+	c->digest_waited = true;
+	conn_query(c, &q, &pin_missed);
+	(void)rulesvc_match(c->pd, &q, NULL); /* looked at, not used */
+	if (pin_missed == 0)
+		return false;
+	if (hashq_wait(c->pd->hashq, &c->digest_wait, &c->app->file) == -1) {
+		conn_digest_fetch(c); /* hashed just now, or dropped */
+		return false;
+	}
+	if (conn_arm(c, HASHQ_WAIT_MS) == -1) {
+		hashq_unwait(c->pd->hashq, &c->digest_wait);
+		return false;
+	}
+	conn_set_state(c, CONN_ATTR_WAIT);
+	return true;
+}
+
+/* CONN_ATTR_WAIT -> CONN_DECIDE: the file is hashed (or could not be). */
+static void
+conn_digest_ready(struct hashq_waiter *w)
+{
+	struct conn *c =
+	    (struct conn *)((char *)w - offsetof(struct conn, digest_wait));
+
+	conn_expect(c, CONN_BIT(CONN_ATTR_WAIT), "digest ready");
+	evtimer_del(c->timer);
+	conn_digest_fetch(c);
+	conn_set_state(c, CONN_DECIDE);
+	conn_decide(c);
 }
 
 /* Ask the rules about a connection that peeked cleanly: true when a rule
@@ -983,23 +1082,11 @@ conn_judge(struct conn *c)
 	struct rules_query q;
 	int64_t pin_missed = 0;
 
-	c->app->flags &= ~APP_F_CHANGED; /* judged anew after a change */
-	memset(&q, 0, sizeof(q));
-	q.app = c->app->known ? attr_rule_exe(c->app->exe, c->app->flags,
-	                                      c->pd->cfg.distrust_preload)
-	                      : NULL;
-	q.has_uid = c->app->uid_known;
-	q.uid = c->app->uid;
-	q.name = conn_name(c);
-	q.addr = c->dst.ss_family != AF_UNSPEC
-	             ? (const struct sockaddr *)&c->dst
-	             : NULL;
-	q.port = c->port;
-	q.proto = RPROTO_TCP;
-	q.now = time(NULL);
-	q.digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
-	q.pin_missed = &pin_missed;
-	e = rulesvc_decide(c->pd, &q, NULL);
+	/* judged anew after a change, with the digest if it came since */
+	c->app->flags &= ~(APP_F_CHANGED | APP_F_UNHASHED);
+	conn_digest_fetch(c);
+	conn_query(c, &q, &pin_missed);
+	e = rulesvc_match(c->pd, &q, NULL);
 	q.digest = NULL; /* the other holders' files are not hashed */
 	q.pin_missed = NULL;
 	c->repin = 0;
@@ -1007,11 +1094,14 @@ conn_judge(struct conn *c)
 		c->app->flags |= APP_F_CHANGED; /* the prompt says so */
 		if (c->app->has_digest)
 			c->repin = pin_missed; /* an answer may pin it anew */
+		else
+			c->app->flags |= APP_F_UNHASHED;
 	}
 	if (conn_judge_shared(c, &q, e))
 		return true;
 	if (e == NULL)
 		return false;
+	rulesvc_use(c->pd, e, q.now);
 	c->verdict = e->action;
 	c->reason = REASON_RULE;
 	c->rule_id = e->id;
@@ -1153,6 +1243,8 @@ conn_decide(struct conn *c)
 		/* DNS tollgate cannot see: names no rule would judge. */
 		c->verdict = ACTION_DENY;
 		c->reason = REASON_ENCRYPTED_DNS;
+	} else if (conn_digest_wait(c)) {
+		return;
 	} else if (!conn_judge(c) && !conn_ask(c)) {
 		conn_park(c);
 		return;
@@ -1668,6 +1760,8 @@ conn_free(struct conn *c)
 	if (c->state != CONN_DEAD) {
 		if (c->state == CONN_PARKED)
 			broker_unpark(&c->wait, "gone");
+		if (c->pd->hashq != NULL)
+			hashq_unwait(c->pd->hashq, &c->digest_wait);
 		if (c->state == CONN_RELAY)
 			relay_stop(&c->relay);
 		conn_events_free(c);

@@ -60,6 +60,7 @@
 #include "proxyd/attr.h"
 #include "proxyd/broker.h"
 #include "proxyd/front.h"
+#include "proxyd/hashq.h"
 #include "proxyd/peek.h"
 #include "proxyd/proxyd.h"
 #include "proxyd/reason.h"
@@ -155,6 +156,10 @@ struct conn {
 	struct worker_job job;
 	struct attr_sock attr_sock; /* between its two jobs (conn.c) */
 	bool attr_pending;
+	/* Waiting in CONN_ATTR_WAIT, after a first look at the rules, for
+	 * its file's digest (hashq.h); digest_waited: once at most. */
+	struct hashq_waiter digest_wait;
+	bool digest_waited;
 	struct app *app; /* until the decision: most of a conn's size */
 	/* Counted in pd->pending for pending_uid from when its uid is
 	 * known until it leaves the peek and attribution stages; over_share:

@@ -178,6 +178,8 @@ control_code(enum rulesvc_error e)
 		return CTL_E_NOTFOUND;
 	case RULESVC_E_INVALID:
 		return CTL_E_INVALID;
+	case RULESVC_E_PERM:
+		return CTL_E_PERM;
 	default:
 		return CTL_E_INTERNAL;
 	}

@@ -163,31 +163,6 @@ control_answered(void *arg, const struct broker_result *r)
 	                      r->err);
 }
 
-/* An answer that would last longer than prompt_answers lets c's. */
-static void
-control_answer_refuse(struct control_client *c, const struct ctl_req *req)
-{
-	const struct config *cfg = &c->ctl->pd->cfg;
-	char err[CTL_ERRLEN], d[64];
-
-	if (cfg->prompt_answers == PROMPT_ANSWERS_ONCE_ONLY)
-		snprintf(err, sizeof(err),
-		         "prompt_answers = once-only: an answer decides the "
-		         "waiting connections only (once); rules come from "
-		         "tollgate rules add");
-	else
-		snprintf(err, sizeof(err),
-		         "prompt_answers = admin-forever: you may answer "
-		         "once, 1h or restart; %s answers need root%s%s",
-		         ctl_duration_name(req->duration),
-		         cfg->admin_group[0] != '\0' ? " or group " : "",
-		         cfg->admin_group);
-	log_info("control: %s: ANSWER %lld %s refused: %s",
-	         control_client_desc(c, d, sizeof(d)), (long long)req->id,
-	         ctl_duration_name(req->duration), err);
-	control_reply_err(c, CTL_E_PERM, err);
-}
-
 void
 control_answer(struct control_client *c, const struct ctl_req *req)
 {
@@ -200,14 +175,12 @@ control_answer(struct control_client *c, const struct ctl_req *req)
 		                  "user");
 		return;
 	}
-	if (!(client_durations(c) & 1u << req->duration)) {
-		control_answer_refuse(c, req);
-		return;
-	}
 	p = control_client_wait(c, CTL_ANSWER, req->id);
 	if (p == NULL)
 		return;
-	/* done() may run before this returns; p is not ours after it. */
+	/* The broker decides what c may answer (prompt_answers) and says
+	 * why not.  done() may run before this returns; p is not ours
+	 * after it. */
 	broker_answer(c->ctl->pd, (uint64_t)req->id, client_sees(c), c->uid,
 	              req->verdict, req->scope, req->duration, control_answered,
 	              p);

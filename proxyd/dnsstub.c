@@ -257,9 +257,8 @@ dnsstub_answer(struct dnsstub *stub, const struct dnsfwd_origin *o,
 		goto send;
 	}
 	memset(&rq, 0, sizeof(rq));
-	rq.app = app->known ? attr_rule_exe(app->exe, app->flags,
-	                                    pd->cfg.distrust_preload)
-	                    : NULL;
+	rq.app =
+	    app->known ? attr_rule_exe(app->exe, app->flags, &pd->cfg) : NULL;
 	rq.has_uid = app->uid_known;
 	rq.uid = app->uid;
 	rq.name = q->name;

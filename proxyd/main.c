@@ -34,6 +34,7 @@
 #include "proxyd/encdns.h"
 #include "proxyd/eventlog.h"
 #include "proxyd/fakeip.h"
+#include "proxyd/hashq.h"
 #include "proxyd/broker.h"
 #include "proxyd/control.h"
 #include "proxyd/fdbudget.h"
@@ -71,10 +72,11 @@ usage(FILE *out)
 	    CONFIG_DEFAULT_PATH);
 }
 
-/* shared_socket_check and the connect records, for the worker thread's
- * struct attr. */
+/* shared_socket_check, the connect records and the hash queue, for the
+ * worker thread's struct attr. */
 static bool attr_holder_scan;
 static struct connbpf *attr_connbpf;
+static struct hashq *attr_hashq;
 
 static void *
 attr_thread_init(void)
@@ -84,6 +86,7 @@ attr_thread_init(void)
 	if (a != NULL) {
 		attr_set_holder_scan(a, attr_holder_scan);
 		attr_set_connbpf(a, attr_connbpf);
+		attr_set_hashq(a, attr_hashq);
 	}
 	if (a == NULL)
 		log_error("attribution: cannot open sock_diag socket: %s; "
@@ -448,6 +451,8 @@ main(int argc, char **argv)
 	}
 	attr_holder_scan = pd.cfg.shared_socket_check;
 	attr_connbpf = pd.connbpf;
+	if ((pd.hashq = attr_hashq = hashq_new(pd.base)) == NULL)
+		goto out;
 	pd.worker = worker_new(pd.base, attr_thread_init, attr_thread_fini);
 	if (pd.worker == NULL || rulesvc_start(&pd) == -1 ||
 	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1 ||
@@ -495,6 +500,7 @@ out:
 	dnsstub_close(&pd); /* its queries the worker dropped */
 	udplog_close(&pd);  /* its datagrams the worker dropped */
 	conn_close_all(&pd);
+	hashq_free(pd.hashq); /* after the connections that wait on it */
 	if (pd.dns != NULL)
 		evdns_base_free(pd.dns, 1); /* after its requests' conns */
 	fakeip_free(pd.fakeip);

@@ -16,6 +16,7 @@
 
 struct conn;
 struct worker;
+struct hashq;
 struct relay_pool;
 struct listener;
 struct rulesvc;
@@ -57,6 +58,7 @@ struct proxyd {
 	struct event_base *base;
 	struct config cfg;
 	struct worker *worker;    /* attribution off the loop */
+	struct hashq *hashq;      /* executables hashed off it (hashq.h) */
 	struct relay_pool *pipes; /* spare pipes for splice */
 	struct conn_list conns;   /* every live connection */
 	unsigned n_conns;

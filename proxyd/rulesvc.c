@@ -633,13 +633,12 @@ rulesvc_stop(struct proxyd *pd)
 }
 
 const struct rules_entry *
-rulesvc_decide(struct proxyd *pd, const struct rules_query *q,
-               struct rules_explain *why)
+rulesvc_match(struct proxyd *pd, const struct rules_query *q,
+              struct rules_explain *why)
 {
 	struct rulesvc *rs = pd->rules;
 	const struct rules_entry *e;
 	struct rules_explain local;
-	struct rulesvc_hit *h;
 
 	if (rs == NULL || rs->idx == NULL)
 		return NULL;
@@ -653,21 +652,38 @@ rulesvc_decide(struct proxyd *pd, const struct rules_query *q,
 		            !rs->hits[why->runner_up->slot].used
 		        ? why->runner_up
 		        : NULL;
-	if (e == NULL)
-		return NULL;
+	return e;
+}
+
+void
+rulesvc_use(struct proxyd *pd, const struct rules_entry *e, time_t now)
+{
+	struct rulesvc *rs = pd->rules;
+	struct rulesvc_change ch;
+	struct rulesvc_hit *h;
+
+	if (rs == NULL || e == NULL)
+		return;
 	h = &rs->hits[e->slot];
 	h->hits++;
-	h->last = q->now;
-	if (e->duration == DUR_ONCE) {
-		struct rulesvc_change ch;
+	h->last = now;
+	if (e->duration != DUR_ONCE || h->used)
+		return;
+	h->used = true;
+	memset(&ch, 0, sizeof(ch));
+	ch.op = RULESVC_DEL;
+	ch.id = e->id;
+	if (!rs->stopping)
+		rulesvc_apply(pd, &ch, NULL, NULL);
+}
 
-		h->used = true;
-		memset(&ch, 0, sizeof(ch));
-		ch.op = RULESVC_DEL;
-		ch.id = e->id;
-		if (!rs->stopping)
-			rulesvc_apply(pd, &ch, NULL, NULL);
-	}
+const struct rules_entry *
+rulesvc_decide(struct proxyd *pd, const struct rules_query *q,
+               struct rules_explain *why)
+{
+	const struct rules_entry *e = rulesvc_match(pd, q, why);
+
+	rulesvc_use(pd, e, q->now);
 	return e;
 }
 

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "proxyd/proxyd.h"
 #include "rules/match.h"
@@ -58,6 +59,8 @@ enum rulesvc_error {
 	RULESVC_E_NOTFOUND, /* no rule of that id */
 	RULESVC_E_INVALID,  /* the change itself is wrong */
 	RULESVC_E_INTERNAL, /* the database or memory failed */
+	RULESVC_E_PERM,     /* the one asking may not (broker_answer():
+	                     * prompt_answers) */
 };
 
 struct rulesvc_result {
@@ -121,11 +124,25 @@ void rulesvc_apply(struct proxyd *pd, const struct rulesvc_change *change,
                    void *arg);
 
 /*
- * On the loop: the rule that decides q (NULL: none, default_action), with
- * why filled when not NULL.  Counts a hit for it; a "once" rule is used up
- * by this call (and deleted from the store).  The entry is valid until the
- * next change is put in force: copy what you keep.
+ * On the loop: the rule that would decide q (NULL: none, default_action),
+ * with why filled when not NULL, and nothing else: no hit is counted and
+ * a "once" rule is not used up (one used up already matches no more).
+ * For what is looked at without being decided by it, e.g. the other
+ * holders of a shared socket.  The entry is valid until the next change
+ * is put in force: copy what you keep.
  */
+const struct rules_entry *rulesvc_match(struct proxyd *pd,
+                                        const struct rules_query *q,
+                                        struct rules_explain *why);
+
+/*
+ * On the loop: e (from rulesvc_match(), not NULL) decided at now: a hit
+ * is counted for it, and a "once" rule is used up (deleted from the
+ * store).  Nothing when e is NULL.
+ */
+void rulesvc_use(struct proxyd *pd, const struct rules_entry *e, time_t now);
+
+/* rulesvc_match(), then rulesvc_use() of what it found. */
 const struct rules_entry *rulesvc_decide(struct proxyd *pd,
                                          const struct rules_query *q,
                                          struct rules_explain *why);

@@ -546,24 +546,50 @@ store_rule_enable(struct store *s, int64_t id, bool enabled, char *err,
 	                   err, errlen);
 }
 
+/*
+ * One statement: the check that the rule is still a pinned allow rule
+ * and the write are the same, so no other writer can change the rule in
+ * between (it was offered to be pinned anew as such a rule).
+ */
 int
 store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
                size_t errlen)
 {
-	struct rule r;
-	int rc;
+	const char *what = "pinning a rule anew";
+	sqlite3_stmt *st = NULL;
+	int rc = STORE_ERROR;
 
-	if ((rc = store_rule_get(s, id, &r, err, errlen)) != STORE_OK)
-		return rc;
-	/* Changed since it was offered to be pinned anew: not that rule. */
-	if (r.action != ACTION_ALLOW || r.digest[0] == '\0') {
-		store_fail(err, errlen,
-		           "rule %lld is no longer a pinned allow rule",
-		           (long long)id);
-		return STORE_NOTFOUND;
+	if (store_check_writable(s, what, err, errlen) == -1)
+		return STORE_ERROR;
+	if (strlen(digest) != RULE_DIGEST_HEX) {
+		store_fail(err, errlen, "%s: digest is not a SHA-256", what);
+		return STORE_ERROR;
 	}
-	snprintf(r.digest, sizeof(r.digest), "%s", digest);
-	return store_rule_edit(s, &r, NULL, 0, err, errlen);
+	if (store_prepare(s,
+	                  "UPDATE rules SET digest = ?2, updated = ?3 "
+	                  "WHERE id = ?1 AND action = 'allow' AND digest != ''",
+	                  &st, what, err, errlen) == -1)
+		return STORE_ERROR;
+	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (int64_t)time(NULL)) != SQLITE_OK) {
+		store_fail_db(s, err, errlen, what);
+		goto done;
+	}
+	if (store_step_done(s, st, what, err, errlen) == -1)
+		goto done;
+	if (sqlite3_changes(s->db) == 0) {
+		store_fail(err, errlen,
+		           "rule %lld is gone or no longer a pinned "
+		           "allow rule",
+		           (long long)id);
+		rc = STORE_NOTFOUND;
+		goto done;
+	}
+	rc = STORE_OK;
+done:
+	sqlite3_finalize(st);
+	return rc;
 }
 
 int

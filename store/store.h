@@ -151,8 +151,11 @@ int store_rule_edit(struct store *s, struct rule *r, const char *const *names,
                     size_t n_names, char *err, size_t errlen);
 
 /*
- * Pin rule id to digest (digest_hex()'s text), its other fields and its
- * list kept.  STORE_OK, STORE_NOTFOUND or STORE_ERROR.
+ * Pin rule id anew to digest (digest_hex()'s text), its other fields and
+ * its list kept, only while it is a pinned allow rule: checked and
+ * written by one UPDATE, so no other writer's change comes in between.
+ * STORE_OK, STORE_NOTFOUND (no such rule, or no longer a pinned allow
+ * rule) or STORE_ERROR.
  */
 int store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
                    size_t errlen);

@@ -32,9 +32,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "common/log.h"
+#include "common/config.h"
 #include "proxyd/attr.h"
+#include "proxyd/hashq.h"
 
 #define NOBODY_UID        65534
 #define BENCH_MRU_ROUNDS  2000
@@ -1174,6 +1177,61 @@ test_identity_of_this_process(void **state)
 }
 
 /*
+ * With a hash queue, attribution does not read the file itself: the
+ * first lookup has no digest yet (the file is queued; a user running
+ * many big executables cannot hold up the attribution thread), and once
+ * the queue's thread has hashed it, the next lookup has it from the
+ * shared cache.  No lookup hashed anything.
+ */
+static void
+test_digest_on_the_hash_queue(void **state)
+{
+	char want[DIGEST_HEX_LEN], hex[DIGEST_HEX_LEN];
+	struct event_base *base;
+	struct attr_stats st;
+	struct hashq *hq;
+	struct attr *a;
+	struct conn c;
+	struct app app;
+	uint8_t md[DIGEST_LEN];
+	int i;
+
+	(void)state;
+	base = event_base_new();
+	assert_non_null(base);
+	hq = hashq_new(base);
+	assert_non_null(hq);
+	a = attr_new();
+	assert_non_null(a);
+	attr_set_hashq(a, hq);
+	conn_open(&c, AF_INET);
+	assert_int_equal(attr_lookup(a, (struct sockaddr *)&c.caddr,
+	                             (struct sockaddr *)&c.laddr, &app),
+	                 0);
+	assert_is_me(&app);
+	assert_true(app.has_file);
+	if (!app.has_digest) /* (known already only if hashed meanwhile) */
+		assert_true(app.digest_pending);
+	for (i = 0; i < 5000 && hashq_cached(hq, &app.file, md) == -1; i++) {
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		usleep(1000);
+	}
+	assert_int_equal(hashq_cached(hq, &app.file, md), 0);
+	digest_hex(md, want);
+	assert_int_equal(attr_lookup(a, (struct sockaddr *)&c.caddr,
+	                             (struct sockaddr *)&c.laddr, &app),
+	                 0);
+	assert_true(app.has_digest);
+	assert_string_equal(digest_hex(app.digest, hex), want);
+	attr_stats(a, &st);
+	assert_int_equal(st.digests, 0);
+	conn_close(&c);
+	attr_free(a);
+	hashq_free(hq);
+	event_base_free(base);
+}
+
+/*
  * A socket made here, inherited by a child that execs another program
  * (sleep) before this process connects with it: the lookup names one
  * holder and lists the other program; a forked child that runs the same
@@ -1265,30 +1323,51 @@ test_shared_socket_lists_the_other_program(void **state)
 static void
 test_rule_exe_and_label(void **state)
 {
+	struct config trust, distrust;
 	struct app app;
 	char buf[PATH_MAX + 64];
 
 	(void)state;
+	config_defaults(&trust);
+	config_defaults(&distrust);
+	distrust.distrust_preload = distrust.distrust_userns = true;
 	memset(&app, 0, sizeof(app));
 	snprintf(app.exe, sizeof(app.exe), "/usr/bin/curl");
-	assert_string_equal(attr_rule_exe(app.exe, 0, true), "/usr/bin/curl");
-	assert_null(attr_rule_exe(app.exe, APP_F_NOT_INSTALLED, false));
-	assert_null(attr_rule_exe(app.exe, APP_F_PRELOAD, true));
-	assert_string_equal(attr_rule_exe(app.exe, APP_F_PRELOAD, false),
+	assert_string_equal(attr_rule_exe(app.exe, 0, &distrust),
 	                    "/usr/bin/curl");
-	assert_string_equal(attr_rule_exe(app.exe, APP_F_USERNS, true),
+	assert_null(attr_rule_exe(app.exe, APP_F_NOT_INSTALLED, &trust));
+	assert_null(attr_rule_exe(app.exe, APP_F_PRELOAD, &distrust));
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_PRELOAD, &trust),
 	                    "/usr/bin/curl");
-	assert_null(attr_rule_exe("", 0, false));
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_rule_exe(app.exe, APP_F_USERNS, &trust),
 	                    "/usr/bin/curl");
+	/* In a user namespace its own mounts may have put other libraries
+	 * under the installed exe. */
+	assert_null(attr_rule_exe(app.exe, APP_F_USERNS, &distrust));
+	assert_null(attr_rule_exe(app.exe, APP_F_CHANGED, &trust));
+	assert_null(attr_rule_exe("", 0, &trust));
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	app.flags = APP_F_USERNS;
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
+	                    "/usr/bin/curl");
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
+	                    "/usr/bin/curl (in a user namespace)");
 	app.flags = APP_F_PRELOAD;
-	assert_string_equal(attr_app_label(&app, false, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
 	                    "/usr/bin/curl");
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
 	                    "/usr/bin/curl (with LD_PRELOAD)");
 	app.flags |= APP_F_NOT_INSTALLED;
-	assert_string_equal(attr_app_label(&app, true, buf, sizeof(buf)),
+	assert_string_equal(attr_app_label(&app, &distrust, buf, sizeof(buf)),
 	                    "/usr/bin/curl (not the installed file)");
+	app.flags = APP_F_CHANGED;
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
+	                    "/usr/bin/curl (changed since the rule was made)");
+	/* Its digest not known: a pinned rule cannot have been checked. */
+	app.flags |= APP_F_UNHASHED;
+	assert_string_equal(attr_app_label(&app, &trust, buf, sizeof(buf)),
+	                    "/usr/bin/curl (file not verified)");
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -1298,6 +1377,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    T(test_own_v4_connection_names_this_process),
+	    T(test_digest_on_the_hash_queue),
 	    T(test_own_v6_connection_names_this_process),
 	    T(test_v4_client_asked_as_mapped_v6),
 	    T(test_mapped_v6_client_asked_as_v4),

@@ -430,15 +430,18 @@ test_prompt_answers(void **state)
 	id = f->waiters[0].w.prompt_id;
 	answer(f, id, 1000, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_FOREVER);
 	assert_false(f->answer.ok);
-	assert_int_equal(f->answer.code, RULESVC_E_INVALID);
-	assert_non_null(strstr(f->answer.err, "admin-forever"));
+	assert_int_equal(f->answer.code, RULESVC_E_PERM);
+	assert_string_equal(f->answer.err,
+	                    "prompt_answers = admin-forever: you may answer "
+	                    "once, 1h or restart; forever answers need root");
 	assert_int_equal(f->waiters[0].decided, 0);
 	assert_int_equal(broker_pending(&f->pd), 1);
 
 	f->pd.cfg.prompt_answers = PROMPT_ANSWERS_ONCE_ONLY;
 	answer(f, id, -1, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_HOUR);
 	assert_false(f->answer.ok);
-	assert_int_equal(f->answer.code, RULESVC_E_INVALID);
+	assert_int_equal(f->answer.code, RULESVC_E_PERM);
+	assert_non_null(strstr(f->answer.err, "prompt_answers = once-only"));
 	assert_int_equal(f->waiters[0].decided, 0);
 	answer(f, id, 1000, ACTION_ALLOW, CTL_SCOPE_NAME, CTL_DUR_ONCE);
 	assert_true(f->answer.ok);

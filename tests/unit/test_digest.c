@@ -74,6 +74,7 @@ test_hashed_once_while_unchanged(void **state)
 {
 	struct fx *f = *state;
 	char hex[DIGEST_HEX_LEN];
+	struct digest_key k;
 	struct stat st;
 	uint8_t md[DIGEST_LEN];
 	bool hashed;
@@ -87,7 +88,8 @@ test_hashed_once_while_unchanged(void **state)
 	assert_false(hashed);
 	/* Known by its stat alone. */
 	assert_int_equal(fstat(f->fd, &st), 0);
-	assert_int_equal(digest_cached(f->dc, &st, md), 0);
+	digest_key_of(&st, &k);
+	assert_int_equal(digest_cache_get(f->dc, &k, md), 0);
 	assert_string_equal(digest_hex(md, hex), SHA_ABC);
 	/* The file's offset is left alone: pread. */
 	assert_int_equal(lseek(f->fd, 0, SEEK_CUR), 3);
@@ -120,7 +122,7 @@ test_any_part_of_the_key_counts(void **state)
 	m.ctime.tv_sec++;
 	assert_false(digest_key_equal(&k, &m));
 	/* Never seen: not cached. */
-	assert_int_equal(digest_cached(f->dc, &st, md), -1);
+	assert_int_equal(digest_cache_get(f->dc, &k, md), -1);
 }
 
 static void

@@ -28,6 +28,7 @@
 #include <sqlite3.h>
 
 #include "rules/match.h"
+#include "store/db.h"
 #include "store/store.h"
 #include "tests/unit/schema_v1.h"
 
@@ -629,6 +630,106 @@ test_delete_enable_edit(void **state)
 	 * id). */
 	plain_rule(&r, "*", "new.example");
 	assert_true(add(s, &r) > b);
+	store_close(s);
+}
+
+/* A second writer that changes rule `id` to deny when the first
+ * connection starts to write (BEGIN or UPDATE): after whatever it read
+ * before, as store_rule_pin() did when it read the rule first. */
+struct pin_race {
+	const char *db;
+	int64_t id;
+	bool done;
+};
+
+static int
+pin_race_hook(unsigned type, void *arg, void *p, void *x)
+{
+	struct pin_race *race = arg;
+	char sql[128];
+	sqlite3 *other;
+
+	if (race->done ||
+	    (strncmp(x, "BEGIN", 5) != 0 && strncmp(x, "UPDATE", 6) != 0))
+		return 0;
+	race->done = true;
+	snprintf(sql, sizeof(sql),
+	         "UPDATE rules SET action = 'deny' WHERE id = %lld",
+	         (long long)race->id);
+	if (sqlite3_open(race->db, &other) != SQLITE_OK ||
+	    sqlite3_exec(other, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("the second writer: %s", sqlite3_errmsg(other));
+	sqlite3_close(other);
+	return 0;
+}
+
+/* store_rule_pin(): a pinned allow rule gets the new digest, its other
+ * fields kept; a rule that is not (any more) a pinned allow rule is not
+ * touched, even when another writer made it so at the last moment. */
+static void
+test_pin(void **state)
+{
+	static const char d1[] = "1111111111111111111111111111111111111111111"
+	                         "111111111111111111111",
+	                  d2[] = "2222222222222222222222222222222222222222222"
+	                         "222222222222222222222";
+	struct fixture *f = *state;
+	char err[STORE_ERRLEN] = "";
+	struct pin_race race = {f->db, 0, false};
+	struct rule r, got;
+	struct store *s;
+	int64_t pinned, plain, deny;
+
+	s = open_rw(f->db);
+	plain_rule(&r, "/usr/bin/curl", "a.example");
+	snprintf(r.digest, sizeof(r.digest), "%s", d1);
+	snprintf(r.note, sizeof(r.note), "kept");
+	r.priority = 7;
+	pinned = add(s, &r);
+	plain_rule(&r, "/usr/bin/curl", "b.example");
+	plain = add(s, &r);
+	plain_rule(&r, "/usr/bin/curl", "c.example");
+	snprintf(r.digest, sizeof(r.digest), "%s", d1);
+	r.action = ACTION_DENY;
+	deny = add(s, &r);
+
+	assert_int_equal(store_rule_pin(s, pinned, d2, err, sizeof(err)),
+	                 STORE_OK);
+	assert_int_equal(store_rule_get(s, pinned, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.digest, d2);
+	assert_string_equal(got.note, "kept");
+	assert_int_equal(got.priority, 7);
+	assert_int_equal(got.action, ACTION_ALLOW);
+	assert_string_equal(got.dest, "a.example");
+
+	/* Not pinned, not allow, not there: nothing pinned. */
+	assert_int_equal(store_rule_pin(s, plain, d2, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	assert_non_null(strstr(err, "no longer a pinned allow rule"));
+	assert_int_equal(store_rule_get(s, plain, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.digest, "");
+	assert_int_equal(store_rule_pin(s, deny, d2, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	assert_int_equal(store_rule_get(s, deny, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.digest, d1);
+	assert_int_equal(store_rule_pin(s, 4242, d2, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+
+	/* Made a deny rule by another writer while the pin is on its way:
+	 * it stays a deny rule of its old digest. */
+	race.id = pinned;
+	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, pin_race_hook, &race);
+	assert_int_equal(store_rule_pin(s, pinned, d1, err, sizeof(err)),
+	                 STORE_NOTFOUND);
+	sqlite3_trace_v2(s->db, 0, NULL, NULL);
+	assert_true(race.done);
+	assert_int_equal(store_rule_get(s, pinned, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_int_equal(got.action, ACTION_DENY);
+	assert_string_equal(got.digest, d2);
 	store_close(s);
 }
 
@@ -1441,6 +1542,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_secrets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_delete_enable_edit, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_pin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_filtered_by_app, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_import_big_list, setup,
