@@ -96,38 +96,20 @@ fi
 
 # --- one socket, two programs: only the deciding rule counts ------------------
 
-# The shared socket: made here, inheritable; the parent becomes curl
-# (waiting on a port where nothing answers, holding the socket), the
-# child connects with it once curl runs.
-cat >"$TG_TMP/shared.py" <<'PYEOF'
-import os, socket, sys, time
-s = socket.socket()
-os.set_inheritable(s.fileno(), True)
-if os.fork() == 0:
-    time.sleep(0.5)
-    try:
-        s.settimeout(5)
-        s.connect((sys.argv[1], 80))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        print(s.recv(4096).decode(errors="replace"))
-    except OSError as e:
-        print("child:", e)
-    sys.exit(0)
-os.execv("/usr/bin/curl", ["curl", "-s", "--max-time", "3", "-o",
-                           "/dev/null", "http://%s:9/" % sys.argv[1]])
-PYEOF
-chmod 644 "$TG_TMP/shared.py"
+# The shared socket (tools/sharedsock.py): curl holds it, python3's child
+# connects with it.  Without connect tracking, so that the holders are
+# judged (with it, the caller alone is named: test 98).
 rm -f "$DB"*
-CONF=$(conf shared_socket_check=yes)
+CONF=$(conf shared_socket_check=yes connect_tracking=no)
 tg_start "$CONF"
-ok $? "tollgated starts with shared_socket_check = yes"
+ok $? "tollgated starts with shared_socket_check = yes, connect_tracking = no"
 "$TG" -c "$CONF" rules add --app "$CURL" --dest "$TG_S4" --port 80 \
     --action allow >/dev/null &&
     "$TG" -c "$CONF" rules add --app "$PY" --dest "$TG_S4" --port 80 \
         --action allow >/dev/null
 ok $? "curl and python3 are both allowed to $TG_S4 port 80"
 tg_mark
-out=$(as_guard python3 "$TG_TMP/shared.py" "$TG_S4" 2>&1)
+out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 like "$out" "hello from tgs" "python3's child, on a socket curl holds too, gets the page: both are allowed"
 # Hits reach the store every 5 s, all of one flush together.
 for ((i = 0; i < 150 * TG_WAIT_SCALE; i++)); do
