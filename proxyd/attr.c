@@ -316,13 +316,17 @@ attr_set_connbpf(struct attr *a, struct connbpf *cb)
  * a process may connect, pass its socket to an allowed program and exit.
  * The caller's uid may differ from the socket's (a setuid program, a
  * socket passed to another user before connecting): the caller is still
- * named, under the socket's uid, which the rules go by.
+ * named, under the socket's uid, which the rules go by.  A process that
+ * has exec'd since it connected is no longer the program that connected
+ * (a script that connects, writes its request and becomes an allowed
+ * program, the socket kept open): an unknown process's too.
  */
 static int
 attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 {
 	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
 	struct connbpf_rec rec;
+	uint64_t exec_ns;
 	char name[16];
 	ssize_t at;
 
@@ -353,6 +357,16 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 		goto gone;
 	}
 	attr_mru_front(a, p);
+	/* Read after the exe: an exec that shows there is recorded by now
+	 * (but for the few microseconds connbpf.h owns up to). */
+	if (connbpf_exec_lookup(a->cb, rec.tgid, &exec_ns) == 1 &&
+	    exec_ns > rec.boot_ns) {
+		log_info("attr: socket cookie %llu: pid %ld exec'd %s after it "
+		         "connected: an unknown process of uid %u",
+		         (unsigned long long)cookie, (long)rec.tgid, app->exe,
+		         (unsigned)uid);
+		goto unknown;
+	}
 	return 0;
 
 gone:
@@ -360,8 +374,12 @@ gone:
 	         "which has exited: an unknown process of uid %u",
 	         (unsigned long long)cookie, (long)rec.tgid, (unsigned)rec.uid,
 	         (unsigned)uid);
+unknown:
 	a->st.no_process++;
 	app->known = false;
+	app->pid = 0;
+	app->flags = 0;
+	app->has_digest = app->has_file = app->digest_pending = false;
 	app->exe[0] = app->cmdline[0] = '\0';
 	return 0;
 }

@@ -54,6 +54,8 @@ struct connbpf_val {
 struct connbpf {
 	int map;
 	int links[CONNBPF_N_HOOKS];
+	int exec_map;      /* tgid -> CLOCK_BOOTTIME of its latest exec */
+	int exec_link;     /* the exec program, attached; -1 when not */
 	uint64_t answered; /* __atomic */
 	uint64_t fallback; /* __atomic */
 };
@@ -68,6 +70,7 @@ struct connbpf {
 #define MOV64_REG(d, s)  INSN(BPF_ALU64 | BPF_MOV | BPF_X, d, s, 0, 0)
 #define MOV64_IMM(d, i)  INSN(BPF_ALU64 | BPF_MOV | BPF_K, d, 0, 0, i)
 #define ADD64_IMM(d, i)  INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
+#define RSH64_IMM(d, i)  INSN(BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, i)
 #define LDX_W(d, s, o)   INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
 #define STX_DW(d, s, o)  INSN(BPF_STX | BPF_DW | BPF_MEM, d, s, o, 0)
 #define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
@@ -147,21 +150,121 @@ connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	return n;
 }
 
+/*
+ * The exec program, for BPF_PROG_TYPE_RAW_TRACEPOINT at
+ * sched_process_exec, where current is the process that has just
+ * become its new program:
+ *
+ *	[in a pid namespace of tollgated's own:
+ *	 if (bpf_get_ns_current_pid_tgid(DEV, INO, &ns, 8) != 0) return 0;]
+ *	key = bpf_get_current_pid_tgid() >> 32 [or ns.tgid];
+ *	val = bpf_ktime_get_boot_ns();
+ *	bpf_map_update_elem(&exec_map, &key, &val, BPF_ANY);
+ *	return 0;
+ *
+ * The key lives at fp-8, the value at fp-16, ns at fp-24.
+ */
+static size_t
+connbpf_exec_program(int map, const struct stat *pidns, struct bpf_insn *prog)
+{
+	size_t n = 0, j_ns = 0, out;
+
+	if (pidns != NULL) {
+		prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
+		prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
+		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
+		prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+		prog[n++] = ADD64_IMM(BPF_REG_3, -24);
+		prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
+		prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+		j_ns = n;
+		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
+		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -24);
+	} else
+		prog[n++] = CALL(BPF_FUNC_get_current_pid_tgid);
+	prog[n++] = RSH64_IMM(BPF_REG_0, 32);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -8);
+	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
+	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[n++] = LD_IMM64_HI(0);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, -16);
+	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
+	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	out = n;
+	prog[n++] = MOV64_IMM(BPF_REG_0, 0);
+	prog[n++] = EXIT();
+	if (pidns != NULL)
+		prog[j_ns].off = (int16_t)(out - j_ns - 1);
+	return n;
+}
+
 static int
-connbpf_map_new(char *err, size_t errlen)
+connbpf_map_new(const char *name, uint32_t key_size, uint32_t value_size,
+                char *err, size_t errlen)
 {
 	union bpf_attr attr;
 	int fd;
 
 	memset(&attr, 0, sizeof(attr));
 	attr.map_type = BPF_MAP_TYPE_LRU_HASH;
-	attr.key_size = sizeof(uint64_t);
-	attr.value_size = sizeof(struct connbpf_val);
+	attr.key_size = key_size;
+	attr.value_size = value_size;
 	attr.max_entries = CONNBPF_MAP_ENTRIES;
-	snprintf(attr.map_name, sizeof(attr.map_name), "tg_connect");
+	snprintf(attr.map_name, sizeof(attr.map_name), "%s", name);
 	if ((fd = (int)connbpf_sys(BPF_MAP_CREATE, &attr)) == -1)
-		snprintf(err, errlen, "bpf BPF_MAP_CREATE (LRU hash of %d): %s",
+		snprintf(err, errlen,
+		         "bpf BPF_MAP_CREATE (%s, LRU hash of %d): %s", name,
 		         CONNBPF_MAP_ENTRIES, strerror(errno));
+	return fd;
+}
+
+/*
+ * n instructions of prog, of type (and hook, for the connect programs),
+ * loaded under name; the descriptor, or -1 with err saying why (the
+ * verifier's last words included).
+ */
+static int
+connbpf_load(const struct bpf_insn *prog, size_t n, enum bpf_prog_type type,
+             enum bpf_attach_type hook, const char *name, char *err,
+             size_t errlen)
+{
+	char *vlog, *nl;
+	union bpf_attr attr;
+	int fd;
+
+	if ((vlog = calloc(1, CONNBPF_LOG_SIZE)) == NULL) {
+		snprintf(err, errlen, "allocating the verifier's log: %s",
+		         strerror(errno));
+		return -1;
+	}
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_type = type;
+	attr.expected_attach_type = hook;
+	attr.insns = (uint64_t)(uintptr_t)prog;
+	attr.insn_cnt = (uint32_t)n;
+	attr.license = (uint64_t)(uintptr_t) "GPL";
+	attr.log_buf = (uint64_t)(uintptr_t)vlog;
+	attr.log_size = CONNBPF_LOG_SIZE;
+	attr.log_level = 1;
+	snprintf(attr.prog_name, sizeof(attr.prog_name), "%s", name);
+	if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1) {
+		/* The log's last lines say what the verifier refused. */
+		while ((nl = strrchr(vlog, '\n')) != NULL && nl[1] == '\0')
+			*nl = '\0';
+		for (nl = vlog; *nl != '\0'; nl++)
+			if (*nl == '\n')
+				*nl = '|';
+		snprintf(err, errlen, "bpf BPF_PROG_LOAD (%s): %s%s%s", name,
+		         strerror(errno), vlog[0] != '\0' ? ": " : "",
+		         vlog[0] != '\0' ? vlog : "");
+	}
+	free(vlog);
 	return fd;
 }
 
@@ -171,42 +274,52 @@ connbpf_prog_load(int map, const struct stat *pidns, enum bpf_attach_type hook,
                   char *err, size_t errlen)
 {
 	struct bpf_insn prog[CONNBPF_PROG_MAX];
-	char *vlog, *nl;
+
+	return connbpf_load(prog, connbpf_program(map, pidns, prog),
+	                    BPF_PROG_TYPE_CGROUP_SOCK_ADDR, hook,
+	                    hook == BPF_CGROUP_INET4_CONNECT ? "tg_connect4"
+	                                                     : "tg_connect6",
+	                    err, errlen);
+}
+
+/*
+ * The exec map and program, the program attached to sched_process_exec
+ * (BPF_RAW_TRACEPOINT_OPEN: no tracefs needed; detached when the
+ * descriptor is closed).  0, or -1 with err saying why, nothing kept.
+ */
+static int
+connbpf_exec_open(struct connbpf *cb, const struct stat *pidns, char *err,
+                  size_t errlen)
+{
+	struct bpf_insn prog[CONNBPF_PROG_MAX];
 	union bpf_attr attr;
-	size_t n;
 	int fd;
 
-	if ((vlog = calloc(1, CONNBPF_LOG_SIZE)) == NULL) {
-		snprintf(err, errlen, "allocating the verifier's log: %s",
-		         strerror(errno));
+	if ((cb->exec_map = connbpf_map_new("tg_exec", sizeof(uint64_t),
+	                                    sizeof(uint64_t), err, errlen)) ==
+	    -1)
 		return -1;
-	}
-	n = connbpf_program(map, pidns, prog);
+	fd = connbpf_load(prog, connbpf_exec_program(cb->exec_map, pidns, prog),
+	                  BPF_PROG_TYPE_RAW_TRACEPOINT, 0, "tg_exec", err,
+	                  errlen);
+	if (fd == -1)
+		goto fail;
 	memset(&attr, 0, sizeof(attr));
-	attr.prog_type = BPF_PROG_TYPE_CGROUP_SOCK_ADDR;
-	attr.expected_attach_type = hook;
-	attr.insns = (uint64_t)(uintptr_t)prog;
-	attr.insn_cnt = (uint32_t)n;
-	attr.license = (uint64_t)(uintptr_t) "GPL";
-	attr.log_buf = (uint64_t)(uintptr_t)vlog;
-	attr.log_size = CONNBPF_LOG_SIZE;
-	attr.log_level = 1;
-	snprintf(attr.prog_name, sizeof(attr.prog_name), "tg_connect%c",
-	         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6');
-	if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1) {
-		/* The log's last lines say what the verifier refused. */
-		while ((nl = strrchr(vlog, '\n')) != NULL && nl[1] == '\0')
-			*nl = '\0';
-		for (nl = vlog; *nl != '\0'; nl++)
-			if (*nl == '\n')
-				*nl = '|';
-		snprintf(err, errlen, "bpf BPF_PROG_LOAD (connect%c): %s%s%s",
-		         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6',
-		         strerror(errno), vlog[0] != '\0' ? ": " : "",
-		         vlog[0] != '\0' ? vlog : "");
-	}
-	free(vlog);
-	return fd;
+	attr.raw_tracepoint.name = (uint64_t)(uintptr_t) "sched_process_exec";
+	attr.raw_tracepoint.prog_fd = (uint32_t)fd;
+	cb->exec_link = (int)connbpf_sys(BPF_RAW_TRACEPOINT_OPEN, &attr);
+	if (cb->exec_link == -1)
+		snprintf(err, errlen,
+		         "bpf BPF_RAW_TRACEPOINT_OPEN (sched_process_exec): %s",
+		         strerror(errno));
+	/* The attachment holds the program from now on. */
+	close(fd);
+	if (cb->exec_link != -1)
+		return 0;
+fail:
+	close(cb->exec_map);
+	cb->exec_map = -1;
+	return -1;
 }
 
 /* Undo \040-style escapes of a mountinfo field, in place. */
@@ -422,7 +535,7 @@ connbpf_open(char *err, size_t errlen)
 {
 	static const enum bpf_attach_type hooks[CONNBPF_N_HOOKS] = {
 	    BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT};
-	char where[CONNBPF_LINE_MAX];
+	char where[CONNBPF_LINE_MAX], xerr[CONNBPF_LOG_SIZE + 256];
 	struct connbpf *cb;
 	struct stat ns;
 	int cgroup = -1, prog, i, v6;
@@ -431,7 +544,7 @@ connbpf_open(char *err, size_t errlen)
 		snprintf(err, errlen, "allocating: %s", strerror(errno));
 		return NULL;
 	}
-	cb->map = -1;
+	cb->map = cb->exec_map = cb->exec_link = -1;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++)
 		cb->links[i] = -1;
 	/* Not the initial pid namespace: its pids, not the host's. */
@@ -440,7 +553,9 @@ connbpf_open(char *err, size_t errlen)
 		         strerror(errno));
 		goto fail;
 	}
-	if ((cb->map = connbpf_map_new(err, errlen)) == -1 ||
+	if ((cb->map = connbpf_map_new("tg_connect", sizeof(uint64_t),
+	                               sizeof(struct connbpf_val), err,
+	                               errlen)) == -1 ||
 	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
 		goto fail;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++) {
@@ -466,6 +581,14 @@ connbpf_open(char *err, size_t errlen)
 		if (connbpf_selftest(cb, AF_INET6, err, errlen) != 1)
 			goto fail;
 	}
+	/* Without it, connect tracking still names the caller of connect(),
+	 * only not a program it has become since. */
+	if (connbpf_exec_open(cb, ns.st_ino == CONNBPF_INIT_PIDNS ? NULL : &ns,
+	                      xerr, sizeof(xerr)) == -1)
+		log_warn("connect tracking: exec tracking off, a process that "
+		         "execs after connect() is named as its new program: "
+		         "%s",
+		         xerr);
 	return cb;
 
 fail:
@@ -485,6 +608,10 @@ connbpf_close(struct connbpf *cb)
 	for (i = 0; i < CONNBPF_N_HOOKS; i++)
 		if (cb->links[i] != -1)
 			close(cb->links[i]);
+	if (cb->exec_link != -1)
+		close(cb->exec_link);
+	if (cb->exec_map != -1)
+		close(cb->exec_map);
 	if (cb->map != -1)
 		close(cb->map);
 	free(cb);
@@ -515,6 +642,34 @@ connbpf_lookup(struct connbpf *cb, uint64_t cookie, struct connbpf_rec *rec)
 	rec->gid = (gid_t)(v.uid_gid >> 32);
 	rec->boot_ns = v.boot_ns;
 	return 1;
+}
+
+int
+connbpf_exec_lookup(struct connbpf *cb, pid_t tgid, uint64_t *boot_ns)
+{
+	union bpf_attr attr;
+	uint64_t key = (uint64_t)(uint32_t)tgid;
+
+	if (cb == NULL || cb->exec_map == -1)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)cb->exec_map;
+	attr.key = (uint64_t)(uintptr_t)&key;
+	attr.value = (uint64_t)(uintptr_t)boot_ns;
+	if (connbpf_sys(BPF_MAP_LOOKUP_ELEM, &attr) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("connbpf: looking up the exec of pid %ld: %s",
+		          (long)tgid, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+bool
+connbpf_exec_tracked(const struct connbpf *cb)
+{
+	return cb != NULL && cb->exec_link != -1;
 }
 
 void

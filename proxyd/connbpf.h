@@ -24,6 +24,17 @@
  * semantics, so several tollgated instances coexist, each with its map.
  * It always allows the connect.
  *
+ * A second program, a raw tracepoint at sched_process_exec, records for
+ * every process the boot-time clock of its latest execve() (keyed by its
+ * tgid, in a second LRU map of CONNBPF_MAP_ENTRIES): a process that
+ * connects and then execs an allowed program, the socket kept open, is
+ * told apart from that program (connbpf_exec_lookup()).  It needs
+ * CAP_PERFMON (or CAP_SYS_ADMIN) on top; when it cannot be loaded,
+ * connect tracking works without it (one line logged).  Known limits:
+ * an exec is recorded when the new program is set up, a few
+ * microseconds after /proc/PID/exe already shows it; and a record
+ * forgotten by the LRU map reads as no exec.
+ *
  * Loading needs CAP_BPF (or CAP_SYS_ADMIN) and CAP_NET_ADMIN; a lookup
  * needs only the map's descriptor, so connbpf_open() runs before the
  * privileges are dropped and connbpf_lookup() after, from any thread.
@@ -59,7 +70,7 @@ struct connbpf_stats {
 struct connbpf;
 
 /*
- * Load the map and the two programs and attach them, then check that
+ * Load the map and the two connect programs and attach them, then check that
  * they work here: a connect() of tollgated's own to a loopback listener
  * must be recorded with tollgated's own pid.  When tollgated runs in
  * another pid namespace than the initial one, the program records pids
@@ -67,7 +78,8 @@ struct connbpf;
  * 6.10 or later for this program type), and only the connects of the
  * processes of that namespace itself.  NULL with err saying which
  * step failed and why (the verifier's log included); nothing stays
- * loaded then.
+ * loaded then.  The exec program is loaded last; its failure is logged
+ * and leaves the rest working (connbpf_exec_tracked()).
  */
 struct connbpf *connbpf_open(char *err, size_t errlen);
 void connbpf_close(struct connbpf *cb);
@@ -79,6 +91,18 @@ void connbpf_close(struct connbpf *cb);
  */
 int connbpf_lookup(struct connbpf *cb, uint64_t cookie,
                    struct connbpf_rec *rec);
+
+/*
+ * When the process tgid (as connbpf_rec.tgid numbers it) last exec'd:
+ * 1 with *boot_ns (CLOCK_BOOTTIME, ns, comparable with
+ * connbpf_rec.boot_ns), 0 when no exec of it is recorded (none since
+ * the program was loaded, forgotten, or exec tracking is off), -1 with
+ * errno when the lookup failed (logged).  Thread-safe.  cb NULL: 0.
+ */
+int connbpf_exec_lookup(struct connbpf *cb, pid_t tgid, uint64_t *boot_ns);
+
+/* Whether the exec program is loaded; false for NULL. */
+bool connbpf_exec_tracked(const struct connbpf *cb);
 
 /* Count one attribution: answered by a record, or not (connbpf_stats). */
 void connbpf_note(struct connbpf *cb, bool answered);

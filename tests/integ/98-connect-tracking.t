@@ -7,12 +7,14 @@
 # an allowed program it passes the socket to by SCM_RIGHTS, and a curl
 # parent of a child that made itself non-dumpable (its /proc/PID is
 # root's, so no holder scan sees it).  Each is judged as python3, the
-# program that connected.  With connect_tracking = no the /proc path is
+# program that connected.  A python3 that connects, writes its request
+# and execs curl (the socket kept open) is an unknown process: the exec
+# program records when each process last exec'd.  With connect_tracking = no the /proc path is
 # as before: the shared socket is judged by all of its holders.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 28
+plan 30
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -145,10 +147,32 @@ unlike "$out" "hello from tgs" \
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" exe)" "$PY" "the connection is python3's"
 is "$(kv "$d" verdict)" deny "denied"
+
+# --- (4) connect, write, exec an allowed program ---------------------------------
+
+# python3 connects, writes its request and becomes curl, the socket kept
+# open: the process now runs curl, but the request is python3's.  Whether
+# tollgated looks before or after the exec is a race, so it is run
+# several times; no run may be let out as curl.
+allowed=0 execd=0 denied=0
+for ((run = 0; run < 10; run++)); do
+	tg_mark
+	as_guard python3 "$TG_TOOLS/execafter.py" "$TG_S4" >/dev/null 2>&1 &
+	pid=$!
+	d=$(tg_decision dst="$TG_S4:80")
+	[ "$(kv "$d" verdict)" = allow ] && allowed=$((allowed + 1))
+	[ "$(kv "$d" verdict)" = deny ] && denied=$((denied + 1))
+	_tg_since | grep -q "exec'd $CURL after it connected" &&
+		execd=$((execd + 1))
+	wait "$pid"
+done
+is "$allowed" 0 "python3 that became curl after connect(): never let out as curl"
+is "$denied" 10 "all 10 runs denied"
+diag "runs where the exec came first and was seen: $execd of 10"
 tg_stop
 ok $? "tollgated stops"
 
-# --- (4) connect_tracking = no: the /proc path ---------------------------------
+# --- (5) connect_tracking = no: the /proc path ---------------------------------
 
 CONF=$(conf connect_tracking=no)
 tg_start "$CONF"
