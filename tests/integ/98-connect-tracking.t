@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 30
+plan 32
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -154,21 +154,26 @@ is "$(kv "$d" verdict)" deny "denied"
 # open: the process now runs curl, but the request is python3's.  Whether
 # tollgated looks before or after the exec is a race, so it is run
 # several times; no run may be let out as curl.
-allowed=0 execd=0 denied=0
+allowed=0 denied=0 named=0 execd=0 unknown=0
 for ((run = 0; run < 10; run++)); do
 	tg_mark
 	as_guard python3 "$TG_TOOLS/execafter.py" "$TG_S4" >/dev/null 2>&1 &
 	pid=$!
 	d=$(tg_decision dst="$TG_S4:80")
+	exe=$(kv "$d" exe)
 	[ "$(kv "$d" verdict)" = allow ] && allowed=$((allowed + 1))
 	[ "$(kv "$d" verdict)" = deny ] && denied=$((denied + 1))
-	_tg_since | grep -q "exec'd $CURL after it connected" &&
+	[ "$exe" = "$PY" ] || [ "$exe" = - ] && named=$((named + 1))
+	if _tg_since | grep -q "exec'd $CURL after it connected"; then
 		execd=$((execd + 1))
+		[ "$exe" = - ] && unknown=$((unknown + 1))
+	fi
 	wait "$pid"
 done
 is "$allowed" 0 "python3 that became curl after connect(): never let out as curl"
 is "$denied" 10 "all 10 runs denied"
-diag "runs where the exec came first and was seen: $execd of 10"
+is "$named" 10 "each named python3, or an unknown process (exe=-), never curl"
+is "$unknown" "$execd" "an unknown process each time tollgated saw curl ($execd of 10)"
 tg_stop
 ok $? "tollgated stops"
 
