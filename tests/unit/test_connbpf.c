@@ -4,7 +4,9 @@
  * the holder of the socket.
  *
  * Loading needs root (CAP_BPF, CAP_NET_ADMIN); without it those tests
- * skip with a message.  test_bench prints the cost of a lookup with and
+ * skip with a message.  test_exec_after checks the exec record: a
+ * process that execs after it connected is not named as its new program.
+ * test_bench prints the cost of a lookup with and
  * without the records; it asserts nothing about time.
  */
 #include <sys/socket.h>
@@ -15,6 +17,8 @@
 #include <netinet/in.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -109,7 +113,11 @@ test_none(void **state)
 	struct connbpf_stats st;
 	struct connbpf_rec rec;
 
+	uint64_t ns;
+
 	assert_int_equal(connbpf_lookup(NULL, 1, &rec), 0);
+	assert_int_equal(connbpf_exec_lookup(NULL, getpid(), &ns), 0);
+	assert_false(connbpf_exec_tracked(NULL));
 	connbpf_note(NULL, true);
 	connbpf_stats(NULL, &st);
 	assert_int_equal(st.answered, 0);
@@ -218,6 +226,116 @@ test_caller_named(void **state)
 	pair_close(&p);
 }
 
+/* Accept the next connection of p's listener: p->caddr is its client. */
+static void
+pair_accept(struct pair *p)
+{
+	socklen_t sl = sizeof(p->caddr);
+
+	if (p->afd != -1)
+		close(p->afd);
+	p->afd = accept(p->lfd, (struct sockaddr *)&p->caddr, &sl);
+	assert_true(p->afd >= 0);
+}
+
+/* Wait (bounded) until pid runs another program than this one. */
+static void
+wait_exec(pid_t pid)
+{
+	char path[64], self[4096], exe[4096];
+	ssize_t n;
+	int i;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	assert_true(n > 0);
+	self[n] = '\0';
+	snprintf(path, sizeof(path), "/proc/%ld/exe", (long)pid);
+	for (i = 0; i < 1000; i++) {
+		n = readlink(path, exe, sizeof(exe) - 1);
+		assert_true(n > 0);
+		exe[n] = '\0';
+		if (strcmp(exe, self) != 0)
+			return;
+		usleep(10000);
+	}
+	fail_msg("pid %ld did not exec within 10 s", (long)pid);
+}
+
+static void
+reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/*
+ * The exec record: a child that connects and then execs sleep, the
+ * socket kept open, is not named as sleep but as an unknown process;
+ * a child that execs python3, which then connects, is python3.
+ */
+static void
+test_exec_after(void **state)
+{
+	char prog[256];
+	struct connbpf *cb;
+	struct pair p;
+	struct app app;
+	struct attr *a;
+	uint64_t ns;
+	pid_t child;
+	int fd;
+
+	if ((cb = open_or_skip()) == NULL)
+		skip();
+	/* Root has CAP_PERFMON: the exec program must load. */
+	assert_true(connbpf_exec_tracked(cb));
+	a = attr_new();
+	assert_non_null(a);
+	attr_set_connbpf(a, cb);
+	pair_listen(&p);
+
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		fd = pair_connect(&p);
+		if (fcntl(fd, F_SETFD, 0) == -1)
+			_exit(1);
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(1);
+	}
+	pair_accept(&p);
+	wait_exec(child);
+	assert_int_equal(connbpf_exec_lookup(cb, child, &ns), 1);
+	assert_true(ns > 0);
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_false(app.known);
+	assert_true(app.uid_known);
+	reap(child);
+
+	/* Exec'd before it connected: named as what it runs. */
+	snprintf(prog, sizeof(prog),
+	         "import socket, time; s = socket.create_connection("
+	         "('127.0.0.1', %u)); time.sleep(30)",
+	         (unsigned)ntohs(p.laddr.sin_port));
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		execl("/usr/bin/python3", "python3", "-c", prog, (char *)NULL);
+		_exit(1);
+	}
+	pair_accept(&p);
+	assert_int_equal(connbpf_exec_lookup(cb, child, &ns), 1);
+	assert_int_equal(lookup(a, &p, &app), 0);
+	assert_true(app.known);
+	assert_int_equal(app.pid, child);
+	assert_non_null(strstr(app.exe, "python3"));
+	reap(child);
+
+	attr_free(a);
+	connbpf_close(cb);
+	pair_close(&p);
+}
+
 static double
 now_us(void)
 {
@@ -299,6 +417,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_none),
 	    cmocka_unit_test(test_caller_named),
+	    cmocka_unit_test(test_exec_after),
 	    cmocka_unit_test(test_bench),
 	};
 
