@@ -152,8 +152,10 @@ on_rules_changed(void *arg)
 
 /*
  * connect_tracking: load the connect program (needs CAP_BPF and
- * CAP_NET_ADMIN, so before the drop).  When it cannot be had, one line
- * says why and attribution reads /proc as before.
+ * CAP_NET_ADMIN, so before the drop) and the exec program (CAP_PERFMON
+ * too).  When the connect program cannot be had, one line says why and
+ * attribution reads /proc as before; without the exec program, one line
+ * says so and the connect program works alone.
  */
 static void
 open_connect_tracking(struct proxyd *pd)
@@ -171,7 +173,8 @@ open_connect_tracking(struct proxyd *pd)
 		return;
 	}
 	log_info("connect tracking: on (a cgroup connect program names the "
-	         "process that called connect())");
+	         "process that called connect()), exec tracking %s",
+	         connbpf_exec_tracked(pd->connbpf) ? "on" : "off");
 }
 
 /* The table of tollgate.conf, logging refused UDP to nflog_group (0:

@@ -100,7 +100,7 @@ is "$(awk '/^Uid:/ {print $2}' <<<"$st")" "$(id -u _tollgate)" "tollgated runs a
 is "$(awk '/^NoNewPrivs:/ {print $2} /^Seccomp:/ {print $2}' <<<"$st" | tr '\n' ' ')" "1 2 " \
     "with no_new_privs and a seccomp filter (SystemCallFilter)"
 is "$(sd systemctl show -P CapabilityBoundingSet tollgated.service | tr ' ' '\n' | sort | tr '\n' ' ')" \
-    "cap_bpf cap_chown cap_dac_override cap_dac_read_search cap_net_admin cap_setgid cap_setpcap cap_setuid cap_sys_ptrace cap_sys_resource " \
+    "cap_bpf cap_chown cap_dac_override cap_dac_read_search cap_net_admin cap_perfmon cap_setgid cap_setpcap cap_setuid cap_sys_ptrace cap_sys_resource " \
     "systemd holds it to the unit's capability bounding set"
 # tollgated then narrows both sets to NET_ADMIN, DAC_READ_SEARCH and
 # SYS_PTRACE (bits 12, 2, 19).

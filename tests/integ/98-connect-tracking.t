@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 32
+plan 33
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -88,6 +88,7 @@ CONF=$(conf)
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = deny"
 like "$(cat "$TG_LOG")" "connect tracking: on" "it says connect tracking is on"
+like "$(cat "$TG_LOG")" "exec tracking on" "and exec tracking with it"
 "$TG" -c "$CONF" rules add --app "$CURL" --dest "$TG_S4" \
     --action allow >/dev/null &&
     "$TG" -c "$CONF" rules add --app "$TGPY" --dest "$TG_S4" \
