@@ -90,6 +90,45 @@ connbpf_sys(int cmd, union bpf_attr *attr)
 }
 
 /*
+ * At prog[n]: r0 = bpf_get_ns_current_pid_tgid(pidns's device and inode,
+ * fp + off, 8), which fills the struct bpf_pidns_info at fp + off.  The
+ * next free index.
+ */
+static size_t
+connbpf_emit_ns(struct bpf_insn *prog, size_t n, const struct stat *pidns,
+                int off)
+{
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
+	prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
+	prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
+	prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, off);
+	prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
+	prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+	return n;
+}
+
+/*
+ * At prog[n]: bpf_map_update_elem(map, fp - 8, fp + off, BPF_ANY), the
+ * key at fp-8.  The next free index.
+ */
+static size_t
+connbpf_emit_update(struct bpf_insn *prog, size_t n, int map, int off)
+{
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
+	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[n++] = LD_IMM64_HI(0);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, off);
+	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
+	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	return n;
+}
+
+/*
  * The program for a map: n instructions into prog (at least
  * CONNBPF_PROG_MAX).  With pidns (tollgated's own pid namespace, as
  * /proc/self/ns/pid's device and inode), pids are recorded as that
@@ -108,14 +147,7 @@ connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	prog[n++] = JNE_IMM(BPF_REG_2, SOCK_STREAM, 0); /* to out */
 	if (pidns != NULL) {
 		prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
-		prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
-		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
-		prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
-		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
-		prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
-		prog[n++] = ADD64_IMM(BPF_REG_3, -40);
-		prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
-		prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+		n = connbpf_emit_ns(prog, n, pidns, -40);
 		j_ns = n;
 		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
 		prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
@@ -132,15 +164,7 @@ connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -24);
 	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
-	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
-	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
-	prog[n++] = LD_IMM64_HI(0);
-	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
-	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_3, -32);
-	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
-	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	n = connbpf_emit_update(prog, n, map, -32);
 	out = n;
 	prog[n++] = MOV64_IMM(BPF_REG_0, 1);
 	prog[n++] = EXIT();
@@ -170,14 +194,7 @@ connbpf_exec_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	size_t n = 0, j_ns = 0, out;
 
 	if (pidns != NULL) {
-		prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)pidns->st_dev);
-		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_dev);
-		prog[n++] = LD_IMM64_LO(BPF_REG_2, (uint64_t)pidns->st_ino);
-		prog[n++] = LD_IMM64_HI((uint64_t)pidns->st_ino);
-		prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
-		prog[n++] = ADD64_IMM(BPF_REG_3, -24);
-		prog[n++] = MOV64_IMM(BPF_REG_4, sizeof(struct bpf_pidns_info));
-		prog[n++] = CALL(BPF_FUNC_get_ns_current_pid_tgid);
+		n = connbpf_emit_ns(prog, n, pidns, -24);
 		j_ns = n;
 		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
 		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -24);
@@ -187,15 +204,7 @@ connbpf_exec_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -8);
 	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
-	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
-	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
-	prog[n++] = LD_IMM64_HI(0);
-	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_2, -8);
-	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_3, -16);
-	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
-	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	n = connbpf_emit_update(prog, n, map, -16);
 	out = n;
 	prog[n++] = MOV64_IMM(BPF_REG_0, 0);
 	prog[n++] = EXIT();
