@@ -1077,6 +1077,14 @@ attr_digest(struct attr *a, int pfd, pid_t pid, const struct stat *run,
 		log_warn("attr: open %s: %s", what, strerror(errno));
 		return;
 	}
+	if (a->hq != NULL && run->st_size <= HASHQ_INLINE_MAX) {
+		app->has_digest =
+		    hashq_now(a->hq, fd, run, what, app->digest) == 0;
+		if (app->has_digest)
+			a->st.digests++;
+		close(fd);
+		return;
+	}
 	if (a->hq != NULL) {
 		/* fd is the queue's now, whatever it answers. */
 		app->digest_pending = hashq_submit(a->hq, fd, run, what) == 0;

@@ -101,6 +101,23 @@ hashq_cached(struct hashq *hq, const struct digest_key *k,
 	return rc;
 }
 
+int
+hashq_now(struct hashq *hq, int fd, const struct stat *st, const char *what,
+          uint8_t out[DIGEST_LEN])
+{
+	struct digest_key k;
+	bool same = false;
+
+	if (digest_fd(fd, what, st, out, &same) != 0 || !same)
+		return -1;
+	digest_key_of(st, &k);
+	pthread_mutex_lock(&hq->lock);
+	digest_cache_put(hq->cache, &k, out);
+	hq->st.hashed++;
+	pthread_mutex_unlock(&hq->lock);
+	return 0;
+}
+
 /* On the queue's thread: hash the file, keep its digest. */
 static void
 hashq_run(struct worker_job *job, void *ctx)

@@ -5,10 +5,11 @@
  * seen, hashing it reads all of it: up to DIGEST_FILE_MAX bytes.  Done on
  * the one attribution thread, a user who runs many big executables (or
  * copies of one, each a new inode) would hold up every user's
- * connections.  So attribution only looks the digest up here
- * (hashq_cached()) and, when it is not known, hands the file to this
- * queue's own thread (hashq_submit()); the connection goes on without a
- * digest, and its event has none (docs/events.md).
+ * connections.  So attribution looks the digest up here
+ * (hashq_cached()) and, when it is not known, hashes a file of up to
+ * HASHQ_INLINE_MAX bytes at once (hashq_now()) and hands a bigger one to
+ * this queue's own thread (hashq_submit()); the connection then goes on
+ * without a digest, and its event has none (docs/events.md).
  *
  * A rule pinned to a digest never matches a process whose digest is not
  * known (rules/match.h): fail closed.  So that a pinned program is not
@@ -48,6 +49,12 @@
 
 #define HASHQ_MAX     32    /* files queued or being hashed */
 #define HASHQ_WAIT_MS 10000 /* longest a connection waits for a digest */
+/* Files up to this size are hashed by the caller at once (hashq_now()):
+ * most programs' files (curl 0.3 MB, python3 6.8 MB; a browser's big
+ * code is in its libraries), a few ms each.  With attribution's turns per
+ * user (worker.h), one user's such files delay another user's connection
+ * by one file at most. */
+#define HASHQ_INLINE_MAX (8 * 1024 * 1024)
 
 struct hashq;
 
@@ -89,6 +96,15 @@ int hashq_cached(struct hashq *hq, const struct digest_key *k,
  */
 int hashq_submit(struct hashq *hq, int fd, const struct stat *st,
                  const char *what);
+
+/*
+ * Hash the open file fd (not taken), which st describes, on the calling
+ * thread, and keep its digest in the shared cache: 0 with the digest in
+ * out; -1 when it could not be read or changed while it was (logged as
+ * digest_fd() does, with what).
+ */
+int hashq_now(struct hashq *hq, int fd, const struct stat *st, const char *what,
+              uint8_t out[DIGEST_LEN]);
 
 /*
  * w->ready(w) once the file of key k is hashed: 0, w waits; -1 when the
