@@ -333,7 +333,10 @@ ev_replaced(const char *path, const struct ev_files *files)
 	if (ev_files_stat(path, &now) == -1)
 		return true;
 	for (i = 0; i < EV_FILES; i++) {
-		if (i > 0 && (files->ino[i] == 0 || now.ino[i] == 0))
+		/* A -wal or -shm that went is no change (SQLite removes
+		 * them at a clean close); one that came is: tollgated
+		 * started, and its WAL index is to be shared. */
+		if (i > 0 && now.ino[i] == 0)
 			continue;
 		if (now.dev[i] != files->dev[i] || now.ino[i] != files->ino[i])
 			return true;

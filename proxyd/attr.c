@@ -329,6 +329,7 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 	uint64_t exec_ns;
 	char name[16];
 	ssize_t at;
+	int started = -1;
 
 	if (connbpf_lookup(a->cb, cookie, &rec) != 1) {
 		a->st.connect_misses++;
@@ -340,16 +341,27 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 	app->uid_known = true;
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
-	if ((at = attr_mru_index(a, rec.tgid)) != -1)
+	if ((at = attr_mru_index(a, rec.tgid)) != -1) {
 		p = &a->mru[at];
-	else {
+		started =
+		    attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns);
+		if (started == -1) {
+			/* The remembered process is gone; its pid may be
+			 * another's now: looked up anew. */
+			attr_mru_drop(a, (size_t)at);
+			at = -1;
+			p = &tmp;
+		}
+	}
+	if (at == -1) {
 		tmp.pid = rec.tgid;
 		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
 		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
 			goto gone;
+		started =
+		    attr_started_by(tmp.pfd, tmp.pid, a->clk_tck, rec.boot_ns);
 	}
-	if (attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns) != 1 ||
-	    attr_fill(a, p, app) == -1) {
+	if (started != 1 || attr_fill(a, p, app) == -1) {
 		if (p == &tmp)
 			attr_proc_close(&tmp);
 		else

@@ -439,11 +439,18 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		worker_submit(pd->worker, &c->job);
 		return;
 	}
-	/* A unix client's uid is the kernel's word: counted from now. */
-	conn_attr_proc_submit(c, o->uid);
+	/* A unix client's uid is the kernel's word: counted from now, and
+	 * one over its share is refused without the /proc work. */
 	conn_share_take(c, o->uid);
-	if (c->over_share)
+	if (c->over_share) {
+		c->attr_pending = false;
+		memset(c->app, 0, sizeof(*c->app));
+		c->app->uid_known = true;
+		c->app->uid = o->uid;
 		conn_peek_finish(c);
+		return;
+	}
+	conn_attr_proc_submit(c, o->uid);
 }
 
 /* --- peek and attribution ------------------------------------------------- */
