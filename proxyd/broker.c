@@ -32,10 +32,11 @@ struct prompt {
 	bool has_uid;
 	struct parked_list conns;
 	unsigned n_conns;
-	struct event *timer;         /* prompt_timeout */
-	int verdict;                 /* answered: the answer's */
-	int64_t repin;               /* broker_ask.repin, or 0 */
-	char digest[DIGEST_HEX_LEN]; /* with repin: the new SHA-256 */
+	struct event *timer;          /* prompt_timeout */
+	int verdict;                  /* answered: the answer's */
+	int64_t repin;                /* broker_ask.repin, or 0 */
+	char digest[DIGEST_HEX_LEN];  /* with repin: the new SHA-256 */
+	char repin_app[RULE_APP_MAX]; /* with repin: the program's path */
 };
 
 TAILQ_HEAD(prompt_list, prompt);
@@ -450,6 +451,8 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	if (ask->repin != 0 && ask->app->has_digest) {
 		p->repin = ask->repin;
 		digest_hex(ask->app->digest, p->digest);
+		snprintf(p->repin_app, sizeof(p->repin_app), "%s",
+		         ask->app->exe);
 	}
 	TAILQ_INIT(&p->conns);
 	p->timer = evtimer_new(pd->base, prompt_timeout_cb, p);
@@ -790,6 +793,8 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 			 * file: the user confirmed the change. */
 			change->op = RULESVC_PIN;
 			change->id = p->repin;
+			snprintf(change->rule.app, sizeof(change->rule.app),
+			         "%s", p->repin_app);
 			snprintf(change->rule.digest,
 			         sizeof(change->rule.digest), "%s", p->digest);
 		} else if (answer_rule(&p->info, verdict, scope, duration,

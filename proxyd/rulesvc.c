@@ -212,8 +212,9 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 		res->id = ch->id;
 		break;
 	case RULESVC_PIN:
-		rc = store_rule_pin(rs->store, ch->id, ch->rule.digest,
-		                    res->err, sizeof(res->err));
+		rc =
+		    store_rule_pin(rs->store, ch->id, ch->rule.app,
+		                   ch->rule.digest, res->err, sizeof(res->err));
 		res->id = ch->id;
 		break;
 	case RULESVC_IMPORT:

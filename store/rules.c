@@ -552,8 +552,8 @@ store_rule_enable(struct store *s, int64_t id, bool enabled, char *err,
  * between (it was offered to be pinned anew as such a rule).
  */
 int
-store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
-               size_t errlen)
+store_rule_pin(struct store *s, int64_t id, const char *app, const char *digest,
+               char *err, size_t errlen)
 {
 	const char *what = "pinning a rule anew";
 	sqlite3_stmt *st = NULL;
@@ -567,12 +567,14 @@ store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
 	}
 	if (store_prepare(s,
 	                  "UPDATE rules SET digest = ?2, updated = ?3 "
-	                  "WHERE id = ?1 AND action = 'allow' AND digest != ''",
+	                  "WHERE id = ?1 AND action = 'allow' AND digest != '' "
+	                  "AND app = ?4",
 	                  &st, what, err, errlen) == -1)
 		return STORE_ERROR;
 	if (sqlite3_bind_int64(st, 1, id) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, (int64_t)time(NULL)) != SQLITE_OK) {
+	    sqlite3_bind_int64(st, 3, (int64_t)time(NULL)) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 4, app, -1, SQLITE_STATIC) != SQLITE_OK) {
 		store_fail_db(s, err, errlen, what);
 		goto done;
 	}
@@ -581,8 +583,8 @@ store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
 	if (sqlite3_changes(s->db) == 0) {
 		store_fail(err, errlen,
 		           "rule %lld is gone or no longer a pinned "
-		           "allow rule",
-		           (long long)id);
+		           "allow rule of %s",
+		           (long long)id, app);
 		rc = STORE_NOTFOUND;
 		goto done;
 	}

@@ -154,11 +154,12 @@ int store_rule_edit(struct store *s, struct rule *r, const char *const *names,
  * Pin rule id anew to digest (digest_hex()'s text), its other fields and
  * its list kept, only while it is a pinned allow rule: checked and
  * written by one UPDATE, so no other writer's change comes in between.
- * STORE_OK, STORE_NOTFOUND (no such rule, or no longer a pinned allow
- * rule) or STORE_ERROR.
+ * It must still be app's rule (an edit while the prompt waited may have
+ * made it another program's).  STORE_OK, STORE_NOTFOUND (no such rule,
+ * or no longer a pinned allow rule of app) or STORE_ERROR.
  */
-int store_rule_pin(struct store *s, int64_t id, const char *digest, char *err,
-                   size_t errlen);
+int store_rule_pin(struct store *s, int64_t id, const char *app,
+                   const char *digest, char *err, size_t errlen);
 
 /* Read rule id into *r.  STORE_OK, STORE_NOTFOUND or STORE_ERROR. */
 int store_rule_get(struct store *s, int64_t id, struct rule *r, char *err,

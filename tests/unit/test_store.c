@@ -693,8 +693,9 @@ test_pin(void **state)
 	r.action = ACTION_DENY;
 	deny = add(s, &r);
 
-	assert_int_equal(store_rule_pin(s, pinned, d2, err, sizeof(err)),
-	                 STORE_OK);
+	assert_int_equal(
+	    store_rule_pin(s, pinned, "/usr/bin/curl", d2, err, sizeof(err)),
+	    STORE_OK);
 	assert_int_equal(store_rule_get(s, pinned, &got, err, sizeof(err)),
 	                 STORE_OK);
 	assert_string_equal(got.digest, d2);
@@ -704,26 +705,38 @@ test_pin(void **state)
 	assert_string_equal(got.dest, "a.example");
 
 	/* Not pinned, not allow, not there: nothing pinned. */
-	assert_int_equal(store_rule_pin(s, plain, d2, err, sizeof(err)),
-	                 STORE_NOTFOUND);
+	assert_int_equal(
+	    store_rule_pin(s, plain, "/usr/bin/curl", d2, err, sizeof(err)),
+	    STORE_NOTFOUND);
 	assert_non_null(strstr(err, "no longer a pinned allow rule"));
 	assert_int_equal(store_rule_get(s, plain, &got, err, sizeof(err)),
 	                 STORE_OK);
 	assert_string_equal(got.digest, "");
-	assert_int_equal(store_rule_pin(s, deny, d2, err, sizeof(err)),
-	                 STORE_NOTFOUND);
+	assert_int_equal(
+	    store_rule_pin(s, deny, "/usr/bin/curl", d2, err, sizeof(err)),
+	    STORE_NOTFOUND);
 	assert_int_equal(store_rule_get(s, deny, &got, err, sizeof(err)),
 	                 STORE_OK);
 	assert_string_equal(got.digest, d1);
-	assert_int_equal(store_rule_pin(s, 4242, d2, err, sizeof(err)),
-	                 STORE_NOTFOUND);
+	assert_int_equal(
+	    store_rule_pin(s, 4242, "/usr/bin/curl", d2, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	/* Made another app's rule while the prompt waited: not pinned to
+	 * this app's file. */
+	assert_int_equal(
+	    store_rule_pin(s, pinned, "/usr/bin/wget", d1, err, sizeof(err)),
+	    STORE_NOTFOUND);
+	assert_int_equal(store_rule_get(s, pinned, &got, err, sizeof(err)),
+	                 STORE_OK);
+	assert_string_equal(got.digest, d2);
 
 	/* Made a deny rule by another writer while the pin is on its way:
 	 * it stays a deny rule of its old digest. */
 	race.id = pinned;
 	sqlite3_trace_v2(s->db, SQLITE_TRACE_STMT, pin_race_hook, &race);
-	assert_int_equal(store_rule_pin(s, pinned, d1, err, sizeof(err)),
-	                 STORE_NOTFOUND);
+	assert_int_equal(
+	    store_rule_pin(s, pinned, "/usr/bin/curl", d1, err, sizeof(err)),
+	    STORE_NOTFOUND);
 	sqlite3_trace_v2(s->db, 0, NULL, NULL);
 	assert_true(race.done);
 	assert_int_equal(store_rule_get(s, pinned, &got, err, sizeof(err)),
