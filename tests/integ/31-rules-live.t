@@ -12,8 +12,7 @@ chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
 getent group tgadmin >/dev/null || groupadd --system tgadmin
 usermod -a -G tgadmin "$TG_OTHER"
-CONF=$(tg_conf default_action=allow database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock" admin_group=tgadmin)
+CONF=$(tg_conf_kept default_action=allow admin_group=tgadmin)
 tg_start "$CONF"
 ok $? "tollgated starts with admin_group = tgadmin"
 py=$(readlink -f /usr/bin/python3) # what /proc/PID/exe will say

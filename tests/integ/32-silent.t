@@ -10,8 +10,7 @@ plan 10
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
-CONF=$(tg_conf default_action=allow peek_timeout=1s \
-    database="$TG_TMP/db/tollgate.db" control_socket="$TG_TMP/run/control.sock")
+CONF=$(tg_conf_kept default_action=allow peek_timeout=1s)
 tg_start "$CONF"
 ok $? "tollgated starts with default_action = allow, peek_timeout = 1s"
 "$TG" -c "$CONF" rules add --app '*' --dest c.test --action deny >/dev/null

@@ -14,9 +14,7 @@ plan 21
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 TG=$TG_ROOT/build/tollgate
-CONF=$(tg_conf database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock" \
-    upstream.mail=socks5://127.0.0.1:9102)
+CONF=$(tg_conf_kept upstream.mail=socks5://127.0.0.1:9102)
 tg_start "$CONF"
 ok $? "tollgated starts with upstream.mail = socks5://127.0.0.1:9102"
 
@@ -62,7 +60,7 @@ nok $? "importing a rule via news fails"
 like "$out" "no upstream named 'news' in tollgate.conf" \
     "tollgated refuses it: no upstream named 'news'"
 like "$(printf 'RULE-ADD app=* dest=y.test action=allow via=news\n' |
-    socat -t 5 - "UNIX-CONNECT:$TG_TMP/run/control.sock")" \
+    socat -t 5 - "UNIX-CONNECT:$TG_SOCK")" \
     "^ERR invalid no upstream named 'news' in tollgate.conf" \
     "so does RULE-ADD on the control socket"
 is "$("$TG" -c "$CONF" rules list --json | python3 -c '
@@ -85,8 +83,7 @@ print(",".join(str(r["via"]) for r in json.load(sys.stdin)))')" \
     "mail,direct,mail,direct" "importing it back adds the rules with their routes"
 
 tg_stop
-CONF2=$(tg_conf database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock")
+CONF2=$(tg_conf_kept)
 tg_start "$CONF2"
 ok $? "tollgated starts with a tollgate.conf without upstream.mail"
 like "$(cat "$TG_LOG")" "rule 1 goes via mail, but there is no upstream named 'mail'" \

@@ -11,10 +11,10 @@
 plan 21
 tg_setup
 chmod 711 "$TG_TMP"
-DB=$TG_TMP/db/tollgate.db
+DB=$TG_DB
 TG=$TG_ROOT/build/tollgate
 conf() {
-	tg_conf database="$DB" control_socket="$TG_TMP/run/control.sock" "$@"
+	tg_conf_kept "$@"
 }
 # sql QUERY: one value from the database, read-only.
 sql() {

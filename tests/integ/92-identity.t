@@ -15,18 +15,12 @@ plan 49
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
-DB=$TG_TMP/db/tollgate.db
+DB=$TG_DB
 conf() {
-	tg_conf default_action=deny database="$DB" shared_socket_check=yes \
-	    control_socket="$TG_TMP/run/control.sock" "$@"
+	tg_conf_kept default_action=deny shared_socket_check=yes "$@"
 }
 CURL=/usr/bin/curl
 PY=$(readlink -f /usr/bin/python3)
-
-# hello ARGV...: ARGV as tgguard; true when it printed the server's page.
-hello() {
-	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
-}
 
 # A program that fetches the page from its first argument's address.
 cat >"$TG_TMP/get.py" <<'EOF'
@@ -47,7 +41,7 @@ ok $? "curl is allowed to $TG_S4"
 # --- the plain curl, and its digest -------------------------------------------
 
 tg_mark
-hello curl -s --max-time 5 "http://$TG_S4/"
+guard_hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "curl gets the page"
 d=$(tg_decision exe="$CURL" verdict=allow)
 is "$(kv "$d" reason)" rule "by its rule"
@@ -67,7 +61,7 @@ if ! as_guard unshare -Urm true 2>/dev/null; then
 else
 	tg_mark
 	# The hole: exe reads /usr/bin/curl while python3 runs the script.
-	hello unshare -Urm sh -c 'mount --bind /usr/bin/python3 /usr/bin/curl &&
+	guard_hello unshare -Urm sh -c 'mount --bind /usr/bin/python3 /usr/bin/curl &&
 	    exec /usr/bin/curl "$0" "$1"' "$TG_TMP/get.py" "$TG_S4"
 	nok $? "python3 bind-mounted over curl does not get the page"
 	d=$(tg_decision exe="$CURL" verdict=deny)
@@ -80,7 +74,7 @@ else
 	is "$(tg_event_conn "$(kv "$d" conn)" 'r["sha256"]')" "$want" \
 	    "its event's SHA-256 is python3's, the file that ran"
 fi
-hello curl -s --max-time 5 "http://$TG_S4/"
+guard_hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "the plain curl still gets the page"
 
 # --- one socket, two programs -------------------------------------------------
@@ -103,7 +97,7 @@ is "$(tg_event_conn "$(kv "$d" conn)" 'r["exe"]')" "$PY" \
 
 LIBC=$(ldd "$CURL" | awk '$1 ~ /^libc\.so/ {print $3}')
 tg_mark
-hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+guard_hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
 ok $? "curl with LD_PRELOAD=$LIBC gets the page while preloading is trusted"
 d=$(tg_decision exe="$CURL" verdict=allow)
 like "$(kv "$d" flags)" "preload" "flagged preload"
@@ -114,11 +108,11 @@ CONF=$(conf distrust_preload=yes)
 tg_start "$CONF"
 ok $? "tollgated starts again with distrust_preload = yes"
 tg_mark
-hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
+guard_hello env LD_PRELOAD="$LIBC" curl -s --max-time 5 "http://$TG_S4/"
 nok $? "curl with LD_PRELOAD no longer gets the page"
 d=$(tg_decision exe="$CURL" verdict=deny)
 is "$(kv "$d" reason)" no-agent "no rule for curl matches it"
-hello curl -s --max-time 5 "http://$TG_S4/"
+guard_hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "the plain curl still does"
 
 # --- a rule pinned to the file's digest ---------------------------------------
@@ -133,17 +127,17 @@ pin_id=$(sed -n 's/.*rule \([0-9][0-9]*\).*/\1/p' <<<"$out" | head -n 1)
 is "$(rj "[r['digest'] for r in rs if r['id'] == $pin_id]")" \
     "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" \
     "tollgate rules list --json shows the digest"
-hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+guard_hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
 ok $? "the copy gets the page"
 printf 'x' >>"$TG_TMP/bin/tgcurl" # still runs: a byte past its end
 tg_mark
-hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+guard_hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
 nok $? "changed, it no longer does"
 d=$(tg_decision exe="$TG_TMP/bin/tgcurl" verdict=deny)
 is "$(kv "$d" reason)" no-agent "no rule matches the changed file"
 "$TG" -c "$CONF" rules edit "$pin_id" --digest pin >/dev/null
 ok $? "tollgate rules edit --digest pin pins the file as it is now"
-hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+guard_hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
 ok $? "and the copy gets the page again"
 
 # --- what the prompt says -----------------------------------------------------
@@ -201,7 +195,7 @@ for ((i = 0; i < 100; i++)); do
 done
 is "$got" "['$(sha256sum "$TG_TMP/bin/tgcurl" | cut -d' ' -f1)']" \
     "the same rule ($pin_id) is pinned to the changed file"
-hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
+guard_hello "$TG_TMP/bin/tgcurl" -s --max-time 5 "http://$TG_S4/"
 ok $? "and the next connection goes through without a prompt"
 if as_guard unshare -Urm true 2>/dev/null; then
 	TG_T=25 as_guard unshare -Urm sh -c 'mount --bind /usr/bin/python3 \

@@ -131,8 +131,7 @@ cleanup_small
 
 # --- SIGKILL with connections open ---------------------------------------
 
-CONF=$(tg_conf database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock")
+CONF=$(tg_conf_kept)
 tg_start "$CONF"
 hold 3
 ok $? "three echo connections of python3 are open"
@@ -158,8 +157,7 @@ unlike "$(cat "$TG_LOG")" 'Epoll|Bad file descriptor|\[warn\]' \
 
 # --- rules added while tollgated is stopped ------------------------------
 
-CONF=$(tg_conf default_action=reject database="$TG_TMP/db/tollgate.db" \
-    control_socket="$TG_TMP/run/control.sock")
+CONF=$(tg_conf_kept default_action=reject)
 "$TG" -c "$CONF" rules add --app /usr/bin/curl --dest a.test --action allow \
     --duration once >/dev/null &&
     "$TG" -c "$CONF" rules add --app "$py" --dest "$TG_S4" --action allow \

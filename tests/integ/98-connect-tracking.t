@@ -18,10 +18,9 @@ plan 33
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
-DB=$TG_TMP/db/tollgate.db
+DB=$TG_DB
 conf() {
-	tg_conf default_action=deny database="$DB" shared_socket_check=yes \
-	    control_socket="$TG_TMP/run/control.sock" "$@"
+	tg_conf_kept default_action=deny shared_socket_check=yes "$@"
 }
 CURL=/usr/bin/curl
 PY=$(readlink -f /usr/bin/python3)
@@ -98,7 +97,7 @@ ok $? "curl and $TGPY are allowed to $TG_S4"
 # --- a plain curl ---------------------------------------------------------------
 
 tg_mark
-as_guard curl -s --max-time 5 "http://$TG_S4/" | grep -q "hello from tgs"
+guard_hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "curl gets the page"
 d=$(tg_decision exe="$CURL" verdict=allow)
 ok $? "its decision names curl, allowed"
@@ -189,7 +188,7 @@ out=$(as_guard python3 "$TG_TOOLS/sharedsock.py" "$TG_S4" 2>&1)
 unlike "$out" "hello from tgs" "the shared socket's child still gets nothing"
 d=$(tg_decision dst="$TG_S4:80")
 is "$(kv "$d" reason)" shared-socket "judged by all of its holders"
-as_guard curl -s --max-time 5 "http://$TG_S4/" | grep -q "hello from tgs"
+guard_hello curl -s --max-time 5 "http://$TG_S4/"
 ok $? "a plain curl still gets the page"
 is "$(status connect_answered)" 0 "no connection named by connect tracking"
 tg_stop

@@ -15,18 +15,12 @@ plan 21
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
-DB=$TG_TMP/db/tollgate.db
+DB=$TG_DB
 conf() {
-	tg_conf default_action=deny database="$DB" \
-	    control_socket="$TG_TMP/run/control.sock" "$@"
+	tg_conf_kept default_action=deny "$@"
 }
 CURL=/usr/bin/curl
 PY=$(readlink -f /usr/bin/python3)
-
-# hello ARGV...: ARGV as tgguard; true when it printed the server's page.
-hello() {
-	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
-}
 
 # The library swapped in: a copy of one curl loads (what it runs is the
 # user's to choose; tollgated cannot tell a copy from anything else).
@@ -36,7 +30,7 @@ chmod 755 "$TG_TMP/evil.so"
 # swapped: curl to $TG_S4 in a user and mount namespace of its own, with
 # evil.so mounted over $LIBZ.
 swapped() {
-	hello unshare -Urm sh -c 'mount --bind "$0" "$1" &&
+	guard_hello unshare -Urm sh -c 'mount --bind "$0" "$1" &&
 	    exec /usr/bin/curl -s --max-time 5 "http://$2/"' \
 	    "$TG_TMP/evil.so" "$LIBZ" "$TG_S4"
 }
@@ -65,7 +59,7 @@ else
 	CONF=$(conf distrust_userns=yes)
 	tg_start "$CONF"
 	ok $? "tollgated starts again with distrust_userns = yes"
-	hello curl -s --max-time 5 "http://$TG_S4/"
+	guard_hello curl -s --max-time 5 "http://$TG_S4/"
 	ok $? "the plain curl gets the page"
 	tg_mark
 	swapped
@@ -134,7 +128,7 @@ want=$(sha256sum "$TG_TMP/bin/bigcurl" | cut -d' ' -f1)
     --action allow --digest pin >/dev/null
 ok $? "a 300 MB copy of curl is allowed to $TG_S4, pinned to its digest"
 tg_mark
-hello "$TG_TMP/bin/bigcurl" -s --max-time 20 "http://$TG_S4/"
+guard_hello "$TG_TMP/bin/bigcurl" -s --max-time 20 "http://$TG_S4/"
 ok $? "its first connection waits for the digest and gets the page"
 d=$(tg_decision exe="$TG_TMP/bin/bigcurl" verdict=allow)
 is "$(tg_event_conn "$(kv "$d" conn)" 'r["sha256"]')" "$want" \

@@ -109,6 +109,8 @@ TG_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 TG_WAIT_SCALE=${TG_WAIT_SCALE:-4}
 
 TG_TMP=
+TG_DB=   # tg_conf_kept's database and control socket, set by tg_setup
+TG_SOCK=
 TG_PROMPT_COPY= # prompt_setup's copy of tollgate-prompt, off a nosuid mount
 TG_PIDS=()
 TG_NETNS=()
@@ -552,6 +554,8 @@ _tg_servers() {
 tg_setup() {
 	TG_TMP=$(mktemp -d /tmp/tollgate-integ.XXXXXX) || exit 1
 	chmod 755 "$TG_TMP"
+	TG_DB=$TG_TMP/db/tollgate.db
+	TG_SOCK=$TG_TMP/run/control.sock
 	if ! { _tg_users && _tg_pki && _tg_net && _tg_net_warm && _tg_counters &&
 	    _tg_servers; }; then
 		echo "Bail out! cannot set up the test network"
@@ -657,6 +661,20 @@ tg_conf() {
 		done
 	} >"$f"
 	echo "$f"
+}
+
+# tg_conf_kept KEY=VALUE...: tg_conf with the database at $TG_DB and the
+# control socket at $TG_SOCK, in directories tollgated makes its own, so
+# the guarded user can neither read the one nor replace the other, as in
+# an installed system.
+tg_conf_kept() {
+	tg_conf database="$TG_DB" control_socket="$TG_SOCK" "$@"
+}
+
+# guard_hello ARGV...: run ARGV as tgguard; true when it printed the test
+# server's page.
+guard_hello() {
+	as_guard "$@" 2>/dev/null | grep -q "hello from tgs"
 }
 
 # tg_start [CONF]: start tollgated in the client namespace; wait (at most
@@ -1379,7 +1397,7 @@ prompt_setup() {
 	chmod 711 "$TG_TMP"
 	TG=$TG_ROOT/build/tollgate
 	PROMPT=$TG_ROOT/build/tollgate-prompt
-	SOCK=$TG_TMP/run/control.sock
+	SOCK=$TG_SOCK
 	[ -x "$PROMPT" ] || { echo "Bail out! no $PROMPT (make all)"; exit 1; }
 	# setgid does nothing on a nosuid mount: then a copy where it works.
 	if _tg_nosuid "$PROMPT"; then
@@ -1407,8 +1425,7 @@ _tg_nosuid() {
 }
 
 prompt_conf() {
-	tg_conf default_action=deny database="$TG_TMP/db/tollgate.db" \
-	    control_socket="$SOCK" prompt_program="$PROMPT" "$@"
+	tg_conf_kept default_action=deny prompt_program="$PROMPT" "$@"
 }
 
 # shellcheck disable=SC2153 # CONF is the script's: prompt_conf's output
@@ -1759,15 +1776,15 @@ socks_setup() {
 		exit 1
 	fi
 	TG=$TG_ROOT/build/tollgate
-	DB=$TG_TMP/db/tollgate.db
-	SOCK=$TG_TMP/run/control.sock
+	DB=$TG_DB
+	SOCK=$TG_SOCK
 	TG_SOCKS=127.0.0.1:1080
 	TG_CONNECT=127.0.0.1:8080
 	TG_SOCKS_UNIX=$TG_TMP/socks/socks.sock
 }
 
 socks_conf() {
-	tg_conf default_action=allow database="$DB" control_socket="$SOCK" \
+	tg_conf_kept default_action=allow \
 	    socks_listen="$TG_SOCKS, unix:$TG_SOCKS_UNIX:0666" \
 	    http_connect_listen="$TG_CONNECT" \
 	    upstream="socks5://$TG_GW4:$TG_GWP" \
