@@ -466,11 +466,11 @@ tty_draw_pick(struct tty_screen *sc, struct agent *a,
 	snprintf(line, sizeof(line), "Your answer: %s%s", label,
 	         memcmp(&dflt, k, sizeof(dflt)) == 0 ? " (the default)" : "");
 	tty_wrap(sc, TTY_BOLD, "  ", "    ", TTY_WRAP_MAX, line);
+	tty_line(sc, TTY_DIM,
+	         "  [Enter] send it  [v] allow/deny  [t] how long  [u] the "
+	         "default");
 	actions_scope_text(&ap->p, k->scope, scope, sizeof(scope));
-	snprintf(line, sizeof(line),
-	         "[Enter] sends it. Change it first: [v] allow/deny, [s] "
-	         "scope (%s), [t] how long, [u] back to the default",
-	         scope);
+	snprintf(line, sizeof(line), "[s] scope of a rule: %s", scope);
 	tty_wrap(sc, TTY_DIM, "  ", "    ", TTY_WRAP_MAX, line);
 }
 

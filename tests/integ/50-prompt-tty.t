@@ -13,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 62
+plan 91
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -177,6 +177,96 @@ ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
     "d (deny once) resets python3's connection (exit $st: $err)"
 is "$(pj 'len(ps)')" 0 "nothing is pending any more"
 is "$(rj 'len(rs)')" 2 "and the rules are the two answered always"
+
+# --- Enter alone: the default ---------------------------------------------------
+
+# until_in RULE-EXPR: seconds from now to the expiry of the one rule
+# rules list --json shows for the python condition RULE-EXPR on r.
+until_in() {
+	rj "[int(__import__('datetime').datetime.fromisoformat(r['expires'].replace('Z', '+00:00')).timestamp() - __import__('time').time()) for r in rs if $1]"
+}
+
+bg_curl w.b.test "$TG_TMP/w1"
+scr=$(tty_wait agent 'curl wants to connect to w\.b\.test:443' 10)
+ok $? "a curl to w.b.test brings up its prompt" || diag "$scr"
+like "$scr" 'Your answer: Deny once \(no rule\) \(the default\)' \
+    "the answer Enter sends is on a line of its own: deny once, no rule, the default"
+like "$scr" '\[Enter\] send it +\[v\] allow/deny +\[t\] how long' "with the keys that change it"
+tty_keys agent Enter
+st=$(done_status "$TG_TMP/w1" 10)
+like "$st" "$TG_CURL_RESET" "Enter alone sends it: the waiting curl is reset (exit $st)"
+is "$(rj 'len(rs)')" 2 "and no rule is stored"
+scr=$(tty_wait agent 'denied \(1 connection\); no rule added' 5)
+ok $? "the screen says: denied (1 connection); no rule added" || diag "$scr"
+like "$scr" 'No pending prompts' "and the prompt left it"
+
+# --- put together: allow *.b.test for 1 hour ----------------------------------
+
+bg_curl y.b.test "$TG_TMP/y1"
+scr=$(tty_wait agent 'curl wants to connect to y\.b\.test:443' 10)
+ok $? "a curl to y.b.test brings up its prompt" || diag "$scr"
+like "$scr" '\[s\] scope of a rule: y\.b\.test' "the scope a rule would cover starts at the name (y.b.test)"
+tty_keys agent v
+scr=$(tty_wait agent 'Your answer: Allow once \(no rule\)' 5)
+ok $? "v makes it Allow once" || diag "$scr"
+tty_keys agent s
+scr=$(tty_wait agent '\[s\] scope of a rule: \*\.b\.test' 5)
+ok $? "s makes the scope *.b.test" || diag "$scr"
+tty_keys agent t
+scr=$(tty_wait agent 'Your answer: Allow for 30 minutes \(\*\.b\.test\)' 5)
+ok $? "t makes it for 30 minutes" || diag "$scr"
+tty_keys agent t
+scr=$(tty_wait agent 'Your answer: Allow for 1 hour \(\*\.b\.test\)' 5)
+ok $? "t again: Allow for 1 hour (*.b.test)" || diag "$scr"
+sleep 0.3
+is "$(done_status "$TG_TMP/y1" 0)/$(pj 'len(ps)')" "/1" \
+    "none of these keys answers: curl still waits on its prompt"
+tty_keys agent Enter
+st=$(done_status "$TG_TMP/y1" 10)
+is "$st" 0 "Enter sends it: the waiting curl finishes (exit 0)"
+like "$(cat "$TG_TMP/y1")" 'code=200' "with the page (HTTP 200)"
+is "$(rj '[(r["app"], r["uid"], r["port"], r["action"], r["duration"][:6]) for r in rs if r["dest"] == "*.b.test"]')" \
+    "[('/usr/bin/curl', $TG_GUARD_UID, 'any', 'allow', 'until:')]" \
+    "tollgate rules list shows curl, uid $TG_GUARD_UID, *.b.test, any port, allow, until:"
+left=$(until_in 'r["dest"] == "*.b.test"')
+ok '[[ $left =~ ^\[([0-9]+)\]$ ]] && [ "${BASH_REMATCH[1]}" -gt 3300 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]' \
+    "an hour ahead ($left s)"
+tty_wait agent 'No pending prompts' 5 >/dev/null
+tg_mark
+curl_to z.b.test
+ok $? "a curl to z.b.test goes straight through"
+d=$(tg_decision name=z.b.test)
+is "$(kv "$d" reason)" rule "decided by the *.b.test rule, without asking"
+
+# --- put together at 80x24: deny python3 port 443 for 30 minutes ----------------
+
+_tmux resize-window -t agent -x 80 -y 24
+( TG_T=45 python3_get b.test >"$TG_TMP/py2" 2>&1; echo "exit=$?" >>"$TG_TMP/py2" ) &
+scr=$(tty_wait agent 'python3[^ ]* wants to connect to b\.test:443' 10)
+ok $? "python3 to b.test brings up a prompt on an 80x24 terminal" || diag "$scr"
+like "$scr" '\[x\] Deny always \(this app, anywhere\)' "the six answers fit"
+like "$scr" 'Your answer: Deny once \(no rule\) \(the default\)' "and so does the answer Enter sends"
+tty_keys agent s s s
+scr=$(tty_wait agent '\[s\] scope of a rule: any address, port 443' 5)
+ok $? "s s s: the scope is any address, port 443" || diag "$scr"
+tty_keys agent t
+scr=$(tty_wait agent 'Your answer: Deny for 30 minutes \(any address, port 443\)' 5)
+ok $? "t: Deny for 30 minutes (any address, port 443)" || diag "$scr"
+tty_keys agent Enter
+st=$(done_status "$TG_TMP/py2" 10)
+err=$(grep -v '^exit=' "$TG_TMP/py2" | tail -n 1)
+ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
+    "Enter: python3's connection is reset (exit $st: $err)"
+is "$(rj '[(r["app"].split("/")[-1][:7], r["dest"], r["port"], r["action"]) for r in rs if r["app"] != "/usr/bin/curl"]')" \
+    "[('python3', '*', '443', 'deny')]" \
+    "tollgate rules list shows python3, any destination, port 443, deny"
+left=$(until_in 'r["app"] != "/usr/bin/curl"')
+ok '[[ $left =~ ^\[([0-9]+)\]$ ]] && [ "${BASH_REMATCH[1]}" -gt 1500 ] && [ "${BASH_REMATCH[1]}" -le 1800 ]' \
+    "until half an hour ahead ($left s)"
+tty_wait agent 'No pending prompts' 5 >/dev/null
+out=$(TG_T=20 python3_get a.test 2>&1)
+ok '[ $? != 0 ] && [[ $out =~ Reset|EOF|reset ]] && [ "$(pj "len(ps)")" = 0 ]' \
+    "python3 to a.test, on port 443 too, is reset at once without a prompt"
 
 # --- stopped and continued; Ctrl-\ -------------------------------------------
 #
