@@ -357,7 +357,8 @@ desktop_page_rows(struct agent *a, struct agent_prompt *ap,
 	*ask = NULL;
 }
 
-/* The page of scopes: for allow, then deny, each scope p offers. */
+/* The page of scopes: for allow, then deny, each scope p offers, in
+ * the order the terminal steps through them. */
 static void
 desktop_page_scopes(struct agent *a, struct agent_prompt *ap,
                     NotifyNotification *n, const char **ask)
@@ -365,44 +366,54 @@ desktop_page_scopes(struct agent *a, struct agent_prompt *ap,
 	static const enum action verdicts[] = {ACTION_ALLOW, ACTION_DENY};
 	char id[DESKTOP_PAGE_MAX], label[ACTIONS_LABEL_MAX];
 	char scope[CTL_PROMPT_NAME_MAX + 8];
-	struct actions_pick k;
+	struct actions_pick k, with;
+	enum ctl_scope first;
 	size_t v;
-	int s;
 
-	for (v = 0; v < sizeof(verdicts) / sizeof(verdicts[0]); v++)
-		for (s = 0; s < CTL_N_SCOPES; s++) {
+	for (v = 0; v < sizeof(verdicts) / sizeof(verdicts[0]); v++) {
+		if (!actions_pick_default(&ap->p, &k))
+			break;
+		first = k.scope;
+		do {
 			snprintf(id, sizeof(id), "%s:%s",
 			         action_name(verdicts[v]),
-			         ctl_scope_name((enum ctl_scope)s));
-			if (!desktop_parse_pick(&ap->p, id, false, &k))
-				continue;
-			actions_scope_text(&ap->p, k.scope, scope,
-			                   sizeof(scope));
-			snprintf(label, sizeof(label), "%s: %s",
-			         verdicts[v] == ACTION_ALLOW ? "Allow" : "Deny",
-			         scope);
-			snprintf(id, sizeof(id), "scope:%s:%s",
-			         action_name(verdicts[v]),
-			         ctl_scope_name((enum ctl_scope)s));
-			desktop_add(a, n, id, label);
-		}
+			         ctl_scope_name(k.scope));
+			if (desktop_parse_pick(&ap->p, id, false, &with)) {
+				actions_scope_text(&ap->p, k.scope, scope,
+				                   sizeof(scope));
+				snprintf(label, sizeof(label), "%s: %s",
+				         verdicts[v] == ACTION_ALLOW ? "Allow"
+				                                     : "Deny",
+				         scope);
+				snprintf(id, sizeof(id), "scope:%s:%s",
+				         action_name(verdicts[v]),
+				         ctl_scope_name(k.scope));
+				desktop_add(a, n, id, label);
+			}
+			actions_pick_scope(&ap->p, &k);
+		} while (k.scope != first);
+	}
 	desktop_add(a, n, "back", "Back");
 	*ask = "Choose what the rule covers; then how long.";
 }
 
-/* The page of durations for the verdict and scope of k. */
+/* The page of durations for the verdict and scope of k: those that add
+ * a rule, shortest first. */
 static void
 desktop_page_durations(struct agent *a, struct agent_prompt *ap,
                        NotifyNotification *n, struct actions_pick *k,
                        const char **ask)
 {
 	char id[DESKTOP_PAGE_MAX], label[ACTIONS_LABEL_MAX];
-	int d;
+	unsigned seen = 0;
 
-	for (d = 0; d < CTL_N_DURATIONS; d++) {
-		k->duration = (enum ctl_duration)d;
-		if (d == CTL_DUR_ONCE || !actions_pick_ok(&ap->p, k))
-			continue;
+	/* Stepped from once, which comes first, to once again. */
+	k->duration = CTL_DUR_ONCE;
+	for (;;) {
+		actions_pick_duration(&ap->p, k);
+		if (k->duration == CTL_DUR_ONCE || seen & 1u << k->duration)
+			break;
+		seen |= 1u << k->duration;
 		snprintf(id, sizeof(id), "pick:%s:%s:%s",
 		         action_name(k->verdict), ctl_scope_name(k->scope),
 		         ctl_duration_name(k->duration));
