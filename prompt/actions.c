@@ -117,14 +117,14 @@ actions_scope_text(const struct ctl_prompt *p, enum ctl_scope s, char *buf,
 }
 
 /* The orders in which the parts of a pick are shown and stepped. */
-static const enum ctl_scope actions_scope_order[] = {
+static const int actions_scope_order[] = {
     CTL_SCOPE_NAME, CTL_SCOPE_DOMAIN, CTL_SCOPE_IP,
     CTL_SCOPE_PORT, CTL_SCOPE_APP,
 };
 #define ACTIONS_N_SCOPES                                                       \
 	(sizeof(actions_scope_order) / sizeof(actions_scope_order[0]))
 
-static const enum ctl_duration actions_duration_order[] = {
+static const int actions_duration_order[] = {
     CTL_DUR_ONCE,    CTL_DUR_HALF_HOUR, CTL_DUR_HOUR,
     CTL_DUR_RESTART, CTL_DUR_FOREVER,
 };
@@ -169,11 +169,14 @@ actions_pick_default(const struct ctl_prompt *p, struct actions_pick *k)
 
 	k->verdict = p->deflt >= 0 ? (enum action)p->deflt : ACTION_DENY;
 	for (i = 0; i < ACTIONS_N_SCOPES && !scope; i++)
-		if ((scope = actions_scope_ok(p, actions_scope_order[i])))
-			k->scope = actions_scope_order[i];
+		if ((scope = actions_scope_ok(
+		         p, (enum ctl_scope)actions_scope_order[i])))
+			k->scope = (enum ctl_scope)actions_scope_order[i];
 	for (i = 0; i < ACTIONS_N_DURATIONS && !dur; i++)
-		if ((dur = actions_duration_ok(p, actions_duration_order[i])))
-			k->duration = actions_duration_order[i];
+		if ((dur = actions_duration_ok(
+		         p, (enum ctl_duration)actions_duration_order[i])))
+			k->duration =
+			    (enum ctl_duration)actions_duration_order[i];
 	return scope && dur;
 }
 
@@ -188,38 +191,53 @@ actions_pick_verdict(const struct ctl_prompt *p, struct actions_pick *k)
 		k->verdict = ACTION_ALLOW;
 }
 
+/*
+ * The member after cur in order[n], round again at the end, that p
+ * offers (ok); cur when none does.  The orders are the enums', as int.
+ */
+static int
+actions_step(const struct ctl_prompt *p, const int *order, size_t n, int cur,
+             bool (*ok)(const struct ctl_prompt *, int))
+{
+	size_t i, at = 0, step;
+
+	for (i = 0; i < n; i++)
+		if (order[i] == cur)
+			at = i;
+	for (step = 1; step <= n; step++) {
+		i = (at + step) % n;
+		if (ok(p, order[i]))
+			return order[i];
+	}
+	return cur;
+}
+
+static bool
+actions_scope_ok_int(const struct ctl_prompt *p, int s)
+{
+	return actions_scope_ok(p, (enum ctl_scope)s);
+}
+
+static bool
+actions_duration_ok_int(const struct ctl_prompt *p, int d)
+{
+	return actions_duration_ok(p, (enum ctl_duration)d);
+}
+
 void
 actions_pick_scope(const struct ctl_prompt *p, struct actions_pick *k)
 {
-	size_t i, at = 0, n;
-
-	for (i = 0; i < ACTIONS_N_SCOPES; i++)
-		if (actions_scope_order[i] == k->scope)
-			at = i;
-	for (n = 1; n <= ACTIONS_N_SCOPES; n++) {
-		i = (at + n) % ACTIONS_N_SCOPES;
-		if (actions_scope_ok(p, actions_scope_order[i])) {
-			k->scope = actions_scope_order[i];
-			return;
-		}
-	}
+	k->scope = (enum ctl_scope)actions_step(p, actions_scope_order,
+	                                        ACTIONS_N_SCOPES, (int)k->scope,
+	                                        actions_scope_ok_int);
 }
 
 void
 actions_pick_duration(const struct ctl_prompt *p, struct actions_pick *k)
 {
-	size_t i, at = 0, n;
-
-	for (i = 0; i < ACTIONS_N_DURATIONS; i++)
-		if (actions_duration_order[i] == k->duration)
-			at = i;
-	for (n = 1; n <= ACTIONS_N_DURATIONS; n++) {
-		i = (at + n) % ACTIONS_N_DURATIONS;
-		if (actions_duration_ok(p, actions_duration_order[i])) {
-			k->duration = actions_duration_order[i];
-			return;
-		}
-	}
+	k->duration = (enum ctl_duration)actions_step(
+	    p, actions_duration_order, ACTIONS_N_DURATIONS, (int)k->duration,
+	    actions_duration_ok_int);
 }
 
 const char *

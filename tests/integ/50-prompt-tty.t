@@ -137,6 +137,15 @@ with socket.create_connection((sys.argv[2], 443), timeout=40) as s:
         t.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[3].encode() + b"\r\n\r\n")
         print(t.recv(100).split(b"\r\n")[0].decode())' "$TG_CA" "$TG_S4" "$1"
 }
+# py_refused FILE: once python3_get of FILE ended (10 s at most), print
+# "exit STATUS: its last line"; true when its connection was reset.
+py_refused() {
+	local st err
+	st=$(done_status "$1" 10)
+	err=$(grep -v '^exit=' "$1" | tail -n 1)
+	echo "exit $st: $err"
+	[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]
+}
 ( TG_T=45 python3_get x.b.test >"$TG_TMP/py" 2>&1; echo "exit=$?" >>"$TG_TMP/py" ) &
 wait_pj 'len(ps)' 2 10
 ok $? "python3 to x.b.test meanwhile opens a second prompt"
@@ -171,12 +180,19 @@ is "$(done_status "$TG_TMP/py" 0)" "" "and python3 still waits"
 scr=$(tty_wait agent '\[1/1\] python3[^ ]* wants to connect to x\.b\.test:443' 5)
 ok $? "the terminal shows it now" || diag "$scr"
 tty_keys agent d
-st=$(done_status "$TG_TMP/py" 10)
-err=$(grep -v '^exit=' "$TG_TMP/py" | tail -n 1)
-ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
-    "d (deny once) resets python3's connection (exit $st: $err)"
+out=$(py_refused "$TG_TMP/py")
+ok $? "d (deny once) resets python3's connection ($out)"
 is "$(pj 'len(ps)')" 0 "nothing is pending any more"
 is "$(rj 'len(rs)')" 2 "and the rules are the two answered always"
+
+# press KEYS REGEX DESCRIPTION: type KEYS in the agent's terminal; ok when
+# its screen then matches REGEX (within 5 s).
+press() {
+	local scr
+	tty_keys agent $1
+	scr=$(tty_wait agent "$2" 5)
+	ok $? "$3" || diag "$scr"
+}
 
 # --- Enter alone: the default ---------------------------------------------------
 
@@ -206,18 +222,14 @@ bg_curl y.b.test "$TG_TMP/y1"
 scr=$(tty_wait agent 'curl wants to connect to y\.b\.test:443' 10)
 ok $? "a curl to y.b.test brings up its prompt" || diag "$scr"
 like "$scr" '\[s\] scope of a rule: y\.b\.test' "the scope a rule would cover starts at the name (y.b.test)"
-tty_keys agent v
-scr=$(tty_wait agent 'Your answer: Allow once \(no rule\)' 5)
-ok $? "v makes it Allow once" || diag "$scr"
-tty_keys agent s
-scr=$(tty_wait agent '\[s\] scope of a rule: \*\.b\.test' 5)
-ok $? "s makes the scope *.b.test" || diag "$scr"
-tty_keys agent t
-scr=$(tty_wait agent 'Your answer: Allow for 30 minutes \(\*\.b\.test\)' 5)
-ok $? "t makes it for 30 minutes" || diag "$scr"
-tty_keys agent t
-scr=$(tty_wait agent 'Your answer: Allow for 1 hour \(\*\.b\.test\)' 5)
-ok $? "t again: Allow for 1 hour (*.b.test)" || diag "$scr"
+press 'v' 'Your answer: Allow once \(no rule\)' \
+    "v makes it Allow once"
+press 's' '\[s\] scope of a rule: \*\.b\.test' \
+    "s makes the scope *.b.test"
+press 't' 'Your answer: Allow for 30 minutes \(\*\.b\.test\)' \
+    "t makes it for 30 minutes"
+press 't' 'Your answer: Allow for 1 hour \(\*\.b\.test\)' \
+    "t again: Allow for 1 hour (*.b.test)"
 sleep 0.3
 is "$(done_status "$TG_TMP/y1" 0)/$(pj 'len(ps)')" "/1" \
     "none of these keys answers: curl still waits on its prompt"
@@ -246,17 +258,13 @@ scr=$(tty_wait agent 'python3[^ ]* wants to connect to b\.test:443' 10)
 ok $? "python3 to b.test brings up a prompt on an 80x24 terminal" || diag "$scr"
 like "$scr" '\[x\] Deny always \(this app, anywhere\)' "the six answers fit"
 like "$scr" 'Your answer: Deny once \(no rule\) \(the default\)' "and so does the answer Enter sends"
-tty_keys agent s s s
-scr=$(tty_wait agent '\[s\] scope of a rule: any address, port 443' 5)
-ok $? "s s s: the scope is any address, port 443" || diag "$scr"
-tty_keys agent t
-scr=$(tty_wait agent 'Your answer: Deny for 30 minutes \(any address, port 443\)' 5)
-ok $? "t: Deny for 30 minutes (any address, port 443)" || diag "$scr"
+press 's s s' '\[s\] scope of a rule: any address, port 443' \
+    "s s s: the scope is any address, port 443"
+press 't' 'Your answer: Deny for 30 minutes \(any address, port 443\)' \
+    "t: Deny for 30 minutes (any address, port 443)"
 tty_keys agent Enter
-st=$(done_status "$TG_TMP/py2" 10)
-err=$(grep -v '^exit=' "$TG_TMP/py2" | tail -n 1)
-ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
-    "Enter: python3's connection is reset (exit $st: $err)"
+out=$(py_refused "$TG_TMP/py2")
+ok $? "Enter: python3's connection is reset ($out)"
 is "$(rj '[(r["app"].split("/")[-1][:7], r["dest"], r["port"], r["action"]) for r in rs if r["app"] != "/usr/bin/curl"]')" \
     "[('python3', '*', '443', 'deny')]" \
     "tollgate rules list shows python3, any destination, port 443, deny"
