@@ -34,7 +34,7 @@ static const struct cli_opt answer_opts[] = {
     {"duration", 0, "D",
      "once (default: no rule, only the connections\n"
      "waiting now), restart (until tollgated restarts),\n"
-     "1h, or forever",
+     "30m, 1h, or forever",
      offsetof(struct answer_args, duration)},
 };
 
@@ -109,7 +109,7 @@ cli_answer(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	    (duration = ctl_duration_parse(a.duration)) == -1)
 		return cli_usage(&who,
 		                 "--duration \"%s\": expected once, "
-		                 "restart, 1h or forever",
+		                 "restart, 30m, 1h or forever",
 		                 a.duration);
 	if (cli_config_load(opts, "answer", &cfg) == -1)
 		return CLI_EXIT_FAIL;

@@ -43,6 +43,8 @@ static const char *const ctl_durations[CTL_N_DURATIONS] = {
     [CTL_DUR_RESTART] = "restart",
     [CTL_DUR_HOUR] = "1h",
     [CTL_DUR_FOREVER] = "forever",
+    /* Added last: the numbers before it stay. */
+    [CTL_DUR_HALF_HOUR] = "30m",
 };
 
 #define CTL_N_VERBS (sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))

@@ -73,9 +73,11 @@ enum ctl_duration {
 	CTL_DUR_RESTART, /* a rule until tollgated restarts */
 	CTL_DUR_HOUR,    /* a rule that expires in an hour */
 	CTL_DUR_FOREVER,
+	CTL_DUR_HALF_HOUR, /* a rule that expires in 30 minutes */
 };
-#define CTL_N_DURATIONS 4
+#define CTL_N_DURATIONS 5
 #define CTL_HOUR_S      3600
+#define CTL_HALF_HOUR_S 1800
 
 const char *ctl_scope_name(enum ctl_scope s);
 const char *ctl_duration_name(enum ctl_duration d);

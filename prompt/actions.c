@@ -68,6 +68,239 @@ actions_has_scope(const struct ctl_prompt *p, enum ctl_scope s)
 	return (p->scopes & (1u << s)) != 0;
 }
 
+/*
+ * What scope s covers, in words: the name and the IP themselves when
+ * concrete, else "this name", "this IP" (the rows' labels, where the
+ * summary names them already).
+ */
+static void
+actions_scope_words(const struct ctl_prompt *p, enum ctl_scope s, bool concrete,
+                    char *buf, size_t len)
+{
+	if (len < 3) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	switch (s) {
+	case CTL_SCOPE_NAME:
+		if (concrete)
+			actions_clean(p->name, false, buf, len);
+		else
+			snprintf(buf, len, "this name");
+		break;
+	case CTL_SCOPE_DOMAIN:
+		/* The daemon checked the name; clean it all the same. */
+		memcpy(buf, "*.", 2);
+		actions_clean(p->domain, false, buf + 2, len - 2);
+		break;
+	case CTL_SCOPE_APP:
+		snprintf(buf, len, "this app, anywhere");
+		break;
+	case CTL_SCOPE_IP:
+		if (concrete)
+			actions_clean(p->dst, false, buf, len);
+		else
+			snprintf(buf, len, "this IP");
+		break;
+	case CTL_SCOPE_PORT:
+		snprintf(buf, len, "any address, port %u", p->port);
+		break;
+	}
+}
+
+void
+actions_scope_text(const struct ctl_prompt *p, enum ctl_scope s, char *buf,
+                   size_t len)
+{
+	actions_scope_words(p, s, true, buf, len);
+}
+
+/* The orders in which the parts of a pick are shown and stepped. */
+static const int actions_scope_order[] = {
+    CTL_SCOPE_NAME, CTL_SCOPE_DOMAIN, CTL_SCOPE_IP,
+    CTL_SCOPE_PORT, CTL_SCOPE_APP,
+};
+#define ACTIONS_N_SCOPES                                                       \
+	(sizeof(actions_scope_order) / sizeof(actions_scope_order[0]))
+
+static const int actions_duration_order[] = {
+    CTL_DUR_ONCE,    CTL_DUR_HALF_HOUR, CTL_DUR_HOUR,
+    CTL_DUR_RESTART, CTL_DUR_FOREVER,
+};
+#define ACTIONS_N_DURATIONS                                                    \
+	(sizeof(actions_duration_order) / sizeof(actions_duration_order[0]))
+
+/* Whether p offers scope s with something for it to name. */
+static bool
+actions_scope_ok(const struct ctl_prompt *p, enum ctl_scope s)
+{
+	if (!actions_has_scope(p, s))
+		return false;
+	if (s == CTL_SCOPE_NAME)
+		return p->name[0] != '\0';
+	if (s == CTL_SCOPE_DOMAIN)
+		return p->domain[0] != '\0';
+	if (s == CTL_SCOPE_IP)
+		return p->dst[0] != '\0';
+	return true;
+}
+
+static bool
+actions_duration_ok(const struct ctl_prompt *p, enum ctl_duration d)
+{
+	return (p->durations & (1u << d)) != 0;
+}
+
+bool
+actions_pick_ok(const struct ctl_prompt *p, const struct actions_pick *k)
+{
+	return actions_scope_ok(p, k->scope) &&
+	       actions_duration_ok(p, k->duration) &&
+	       (k->verdict == ACTION_ALLOW || k->verdict == ACTION_DENY ||
+	        (k->verdict == ACTION_REJECT && p->deflt == ACTION_REJECT));
+}
+
+bool
+actions_pick_default(const struct ctl_prompt *p, struct actions_pick *k)
+{
+	size_t i;
+	bool scope = false, dur = false;
+
+	k->verdict = p->deflt >= 0 ? (enum action)p->deflt : ACTION_DENY;
+	for (i = 0; i < ACTIONS_N_SCOPES && !scope; i++)
+		if ((scope = actions_scope_ok(
+		         p, (enum ctl_scope)actions_scope_order[i])))
+			k->scope = (enum ctl_scope)actions_scope_order[i];
+	for (i = 0; i < ACTIONS_N_DURATIONS && !dur; i++)
+		if ((dur = actions_duration_ok(
+		         p, (enum ctl_duration)actions_duration_order[i])))
+			k->duration =
+			    (enum ctl_duration)actions_duration_order[i];
+	return scope && dur;
+}
+
+void
+actions_pick_verdict(const struct ctl_prompt *p, struct actions_pick *k)
+{
+	if (k->verdict == ACTION_ALLOW)
+		k->verdict = ACTION_DENY;
+	else if (k->verdict == ACTION_DENY && p->deflt == ACTION_REJECT)
+		k->verdict = ACTION_REJECT;
+	else
+		k->verdict = ACTION_ALLOW;
+}
+
+/*
+ * The member after cur in order[n], round again at the end, that p
+ * offers (ok); cur when none does.  The orders are the enums', as int.
+ */
+static int
+actions_step(const struct ctl_prompt *p, const int *order, size_t n, int cur,
+             bool (*ok)(const struct ctl_prompt *, int))
+{
+	size_t i, at = 0, step;
+
+	for (i = 0; i < n; i++)
+		if (order[i] == cur)
+			at = i;
+	for (step = 1; step <= n; step++) {
+		i = (at + step) % n;
+		if (ok(p, order[i]))
+			return order[i];
+	}
+	return cur;
+}
+
+static bool
+actions_scope_ok_int(const struct ctl_prompt *p, int s)
+{
+	return actions_scope_ok(p, (enum ctl_scope)s);
+}
+
+static bool
+actions_duration_ok_int(const struct ctl_prompt *p, int d)
+{
+	return actions_duration_ok(p, (enum ctl_duration)d);
+}
+
+void
+actions_pick_scope(const struct ctl_prompt *p, struct actions_pick *k)
+{
+	k->scope = (enum ctl_scope)actions_step(p, actions_scope_order,
+	                                        ACTIONS_N_SCOPES, (int)k->scope,
+	                                        actions_scope_ok_int);
+}
+
+void
+actions_pick_duration(const struct ctl_prompt *p, struct actions_pick *k)
+{
+	k->duration = (enum ctl_duration)actions_step(
+	    p, actions_duration_order, ACTIONS_N_DURATIONS, (int)k->duration,
+	    actions_duration_ok_int);
+}
+
+const char *
+actions_duration_text(enum ctl_duration d)
+{
+	switch (d) {
+	case CTL_DUR_ONCE:
+		return "once";
+	case CTL_DUR_HALF_HOUR:
+		return "for 30 minutes";
+	case CTL_DUR_HOUR:
+		return "for 1 hour";
+	case CTL_DUR_RESTART:
+		return "until tollgated restarts";
+	case CTL_DUR_FOREVER:
+		return "always";
+	}
+	return "?";
+}
+
+/* "Allow", "Deny", "Reject". */
+static const char *
+actions_verdict_word(enum action v)
+{
+	switch (v) {
+	case ACTION_ALLOW:
+		return "Allow";
+	case ACTION_DENY:
+		return "Deny";
+	case ACTION_REJECT:
+		return "Reject";
+	}
+	return "?";
+}
+
+void
+actions_pick_label(const struct ctl_prompt *p, const struct actions_pick *k,
+                   char *buf, size_t len)
+{
+	char scope[CTL_PROMPT_NAME_MAX + 8];
+
+	if (k->duration == CTL_DUR_ONCE) {
+		snprintf(buf, len, "%s once (no rule)",
+		         actions_verdict_word(k->verdict));
+		return;
+	}
+	actions_scope_text(p, k->scope, scope, sizeof(scope));
+	snprintf(buf, len, "%s %s (%s)", actions_verdict_word(k->verdict),
+	         actions_duration_text(k->duration), scope);
+}
+
+void
+actions_pick_def(const struct actions_pick *k, struct actions_def *def)
+{
+	memset(def, 0, sizeof(*def));
+	def->id = "pick";
+	def->label = actions_verdict_word(k->verdict);
+	def->show_scope = k->duration != CTL_DUR_ONCE;
+	def->verdict = k->verdict;
+	def->scope = k->scope;
+	def->duration = k->duration;
+}
+
 bool
 actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
                 struct actions_choice *c)
@@ -99,25 +332,7 @@ actions_resolve(const struct ctl_prompt *p, const struct actions_def *def,
 	c->duration = dur;
 	c->deflt = dur == CTL_DUR_ONCE && p->deflt >= 0 &&
 	           def->verdict == (enum action)p->deflt;
-	switch (s) {
-	case CTL_SCOPE_NAME:
-		snprintf(scope, sizeof(scope), "this name");
-		break;
-	case CTL_SCOPE_DOMAIN:
-		/* The daemon checked the name; clean it all the same. */
-		memcpy(scope, "*.", 2);
-		actions_clean(p->domain, false, scope + 2, sizeof(scope) - 2);
-		break;
-	case CTL_SCOPE_APP:
-		snprintf(scope, sizeof(scope), "this app, anywhere");
-		break;
-	case CTL_SCOPE_IP:
-		snprintf(scope, sizeof(scope), "this IP");
-		break;
-	case CTL_SCOPE_PORT:
-		snprintf(scope, sizeof(scope), "any address, port %u", p->port);
-		break;
-	}
+	actions_scope_words(p, s, false, scope, sizeof(scope));
 	snprintf(c->label, sizeof(c->label), "%s%s%s%s%s", label,
 	         def->show_scope ? " (" : "", def->show_scope ? scope : "",
 	         def->show_scope ? ")" : "", c->deflt ? " (default)" : "");

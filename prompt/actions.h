@@ -75,6 +75,55 @@ size_t actions_offered(const struct ctl_prompt *p, struct actions_choice *out);
  * true with *c filled.  A default of "reject" has no such row. */
 bool actions_default(const struct ctl_prompt *p, struct actions_choice *c);
 
+/*
+ * An answer put together part by part (the terminal's v, s and t keys,
+ * the desktop's "More choices" pages): any verdict, scope and duration
+ * the prompt offers, not only the six rows above.
+ */
+struct actions_pick {
+	enum action verdict;
+	enum ctl_scope scope;
+	enum ctl_duration duration;
+};
+
+/*
+ * The safe answer, which Enter sends: p's default verdict (deny when p
+ * names none), "this destination" (the name, else the IP), once.  false
+ * when p offers no scope or no duration at all.
+ */
+bool actions_pick_default(const struct ctl_prompt *p, struct actions_pick *k);
+
+/*
+ * Change one part of *k to the next that p offers, wrapping round, in
+ * the order they are shown: allow, deny (and reject when it is p's
+ * default); the name, *.DOMAIN, the IP, the port, the app anywhere; once,
+ * 30 minutes, 1 hour, until restart, always.
+ */
+void actions_pick_verdict(const struct ctl_prompt *p, struct actions_pick *k);
+void actions_pick_scope(const struct ctl_prompt *p, struct actions_pick *k);
+void actions_pick_duration(const struct ctl_prompt *p, struct actions_pick *k);
+
+/* Whether p offers k: its scope and its duration are among p's. */
+bool actions_pick_ok(const struct ctl_prompt *p, const struct actions_pick *k);
+
+/* What k covers, for people: "*.example.com", "any address, port 443". */
+void actions_scope_text(const struct ctl_prompt *p, enum ctl_scope s, char *buf,
+                        size_t len);
+
+/* "for 30 minutes", "until tollgated restarts", "always", "once". */
+const char *actions_duration_text(enum ctl_duration d);
+
+/*
+ * The answer k in words: "Allow *.example.com for 1 hour", "Deny
+ * any address, port 443 always", "Deny once (no rule)"; a once answer
+ * covers only the connections waiting, so it names no scope.
+ */
+void actions_pick_label(const struct ctl_prompt *p,
+                        const struct actions_pick *k, char *buf, size_t len);
+
+/* k as a row that agent_answer() takes (its id and label are k's). */
+void actions_pick_def(const struct actions_pick *k, struct actions_def *def);
+
 /* The row with this key or notification action id; NULL when none. */
 const struct actions_def *actions_by_key(int key);
 const struct actions_def *actions_by_id(const char *id);

@@ -31,25 +31,47 @@ enum {
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: " PROMPT_PROG " [-c FILE] [--tty]\n"
-	        "       " PROMPT_PROG " -h | --help | --version\n"
-	        "\n"
-	        "Asks whether an app may make a connection that no rule of "
-	        "tollgated decides:\n"
-	        "as desktop notifications, or with --tty in this terminal.\n"
-	        "\n"
-	        "Options:\n"
-	        "  -c, --config FILE  where control_socket is set\n"
-	        "                     (default %s)\n"
-	        "      --tty          ask in this terminal instead of "
-	        "notifications\n"
-	        "  -h, --help         this help\n"
-	        "      --version      print the version\n"
-	        "\n"
-	        "Exit status: 0 success, 1 failure, 2 usage error.  "
-	        "See tollgate-prompt(1).\n",
-	        CONFIG_DEFAULT_PATH);
+	fprintf(
+	    out,
+	    "usage: " PROMPT_PROG " [-c FILE] [--tty]\n"
+	    "       " PROMPT_PROG " -h | --help | --version\n"
+	    "\n"
+	    "Asks whether an app may make a connection that no rule of "
+	    "tollgated decides:\n"
+	    "as desktop notifications, or with --tty in this terminal.\n"
+	    "\n"
+	    "Options:\n"
+	    "  -c, --config FILE  where control_socket is set\n"
+	    "                     (default %s)\n"
+	    "      --tty          ask in this terminal instead of "
+	    "notifications\n"
+	    "  -h, --help         this help\n"
+	    "      --version      print the version\n"
+	    "\n"
+	    "Answers (each when the prompt offers it):\n"
+	    "  o  allow once                  d  deny once (the usual "
+	    "default)\n"
+	    "  a  allow always (the name)     n  deny always (the name)\n"
+	    "  w  allow always (*.DOMAIN)     x  deny always (this app, "
+	    "anywhere)\n"
+	    "Or put one together (--tty), shown as \"Your answer: ...\":\n"
+	    "  v      allow / deny\n"
+	    "  s      scope: the name, *.DOMAIN, the IP, the port only, "
+	    "the app anywhere\n"
+	    "  t      how long: once, 30 minutes, 1 hour, until restart, "
+	    "always\n"
+	    "  u      back to the default\n"
+	    "  Enter  send it; alone, the default: default_action, once, "
+	    "no rule\n"
+	    "Other keys: j/k/Tab/Up/Down other prompt, Ctrl-L redraw, q "
+	    "quit.\n"
+	    "Desktop: the six as actions, \"More choices...\" for the rest, "
+	    "a click on\n"
+	    "the notification for the default.\n"
+	    "\n"
+	    "Exit status: 0 success, 1 failure, 2 usage error.  "
+	    "See tollgate-prompt(1).\n",
+	    CONFIG_DEFAULT_PATH);
 }
 
 /*

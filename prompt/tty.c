@@ -14,6 +14,13 @@
  *
  * Every string from the daemon passes actions_clean() before it is
  * written, so a command line cannot move the cursor or set colours.
+ *
+ * The keys: each row of actions_table[] answers at once (o a w d n x);
+ * or an answer is put together with v (allow/deny), s (scope), t (how
+ * long) and u (the default again), shown in one line, and Enter sends
+ * it: Enter alone sends the default.  j, k, Tab, Up, Down and Shift-Tab
+ * show another prompt; q quits.  Nothing needs the cursor or colour: a
+ * screen reader reads the lines as they are.
  */
 #include <errno.h>
 #include <glib-unix.h>
@@ -75,6 +82,11 @@ struct tty {
 	unsigned rows, cols;
 	uint64_t current; /* the prompt shown in full; 0 when none */
 	size_t pos;       /* its place among the pending, kept when it goes */
+	/* The answer being put together for it (v, s, t; Enter sends it):
+	 * the default again whenever another prompt is shown. */
+	uint64_t pick_for;
+	struct actions_pick pick;
+	bool pick_ok; /* the prompt offers an answer to start from */
 	char msg[AGENT_NOTE_MAX]; /* the last reply or complaint */
 	int64_t msg_until;
 	char fatal[AGENT_NOTE_MAX]; /* said on stderr once the screen is back */
@@ -418,6 +430,50 @@ tty_draw_actions(struct tty_screen *sc, const struct agent_prompt *ap)
 		         "program knows)");
 }
 
+/* The answer for the prompt shown, put together so far: the default
+ * until a key changes it. */
+static const struct actions_pick *
+tty_pick(struct agent *a, const struct agent_prompt *ap)
+{
+	struct tty *t = a->ui_data;
+
+	if (t->pick_for != ap->p.id) {
+		t->pick_for = ap->p.id;
+		t->pick_ok = actions_pick_default(&ap->p, &t->pick);
+	}
+	return t->pick_ok ? &t->pick : NULL;
+}
+
+/*
+ * The answer Enter sends, on a line of its own, and the keys that change
+ * it: plain lines a screen reader reads as they are, which say what
+ * each key would change (the scope a rule would cover among them).
+ */
+static void
+tty_draw_pick(struct tty_screen *sc, struct agent *a,
+              const struct agent_prompt *ap)
+{
+	const struct actions_pick *k = tty_pick(a, ap);
+	struct actions_pick dflt;
+	char label[ACTIONS_LABEL_MAX], scope[CTL_PROMPT_NAME_MAX + 8];
+	char line[ACTIONS_LABEL_MAX * 2 + 128];
+
+	if (k == NULL || ap->answering)
+		return;
+	actions_pick_label(&ap->p, k, label, sizeof(label));
+	actions_pick_default(&ap->p, &dflt);
+	tty_line(sc, NULL, "%s", "");
+	snprintf(line, sizeof(line), "Your answer: %s%s", label,
+	         memcmp(&dflt, k, sizeof(dflt)) == 0 ? " (the default)" : "");
+	tty_wrap(sc, TTY_BOLD, "  ", "    ", TTY_WRAP_MAX, line);
+	tty_line(sc, TTY_DIM,
+	         "  [Enter] send it  [v] allow/deny  [t] how long  [u] the "
+	         "default");
+	actions_scope_text(&ap->p, k->scope, scope, sizeof(scope));
+	snprintf(line, sizeof(line), "[s] scope of a rule: %s", scope);
+	tty_wrap(sc, TTY_DIM, "  ", "    ", TTY_WRAP_MAX, line);
+}
+
 static void
 tty_draw_prompt(struct tty_screen *sc, struct agent *a,
                 const struct agent_prompt *ap, int64_t now)
@@ -449,6 +505,7 @@ tty_draw_prompt(struct tty_screen *sc, struct agent *a,
 		         left);
 	tty_line(sc, NULL, "%s", "");
 	tty_draw_actions(sc, ap);
+	tty_draw_pick(sc, a, ap);
 	if (strcmp(a->answers, "admin-forever") == 0)
 		tty_line(sc, TTY_DIM,
 		         "  (prompt_answers = admin-forever: longer answers "
@@ -559,24 +616,23 @@ tty_draw(struct agent *a)
 	g_string_free(sc.s, TRUE);
 }
 
-/* An answer key: answer the prompt shown, if it offers that answer. */
+/* Send def for ap, and say so as label (the row's own when NULL). */
 static void
-tty_answer(struct agent *a, const struct actions_def *def)
+tty_send(struct agent *a, struct agent_prompt *ap,
+         const struct actions_def *def, const char *label)
 {
 	struct tty *t = a->ui_data;
-	struct agent_prompt *ap = tty_current(a);
 	struct actions_choice c;
 	char err[AGENT_NOTE_MAX];
 
-	if (ap == NULL) {
-		tty_beep();
-		tty_say(t, "Nothing to answer.");
-		return;
-	}
 	if (!actions_resolve(&ap->p, def, &c)) {
 		tty_beep();
-		tty_say(t, "%c: this prompt does not offer that answer.",
-		        def->key);
+		if (def->key != '\0')
+			tty_say(t,
+			        "%c: this prompt does not offer that answer.",
+			        def->key);
+		else
+			tty_say(t, "This prompt does not offer that answer.");
 		return;
 	}
 	if (agent_answer(a, ap, def, err, sizeof(err)) == -1) {
@@ -585,7 +641,71 @@ tty_answer(struct agent *a, const struct actions_def *def)
 		return;
 	}
 	tty_say(t, "Prompt %llu: \"%s\" sent.", (unsigned long long)ap->p.id,
-	        c.label);
+	        label != NULL ? label : c.label);
+}
+
+/* The prompt shown, or NULL after saying there is none. */
+static struct agent_prompt *
+tty_shown(struct agent *a)
+{
+	struct agent_prompt *ap = tty_current(a);
+
+	if (ap == NULL) {
+		tty_beep();
+		tty_say(a->ui_data, "Nothing to answer.");
+	}
+	return ap;
+}
+
+/* An answer key: answer the prompt shown, if it offers that answer. */
+static void
+tty_answer(struct agent *a, const struct actions_def *def)
+{
+	struct agent_prompt *ap = tty_shown(a);
+
+	if (ap != NULL)
+		tty_send(a, ap, def, NULL);
+}
+
+/*
+ * The keys that put an answer together: v, s and t change its verdict,
+ * scope and duration, u makes it the default again, Enter sends it.
+ * Each change is on the screen at once, in the "Your answer" line.
+ */
+static void
+tty_compose(struct agent *a, int key)
+{
+	struct tty *t = a->ui_data;
+	struct agent_prompt *ap = tty_shown(a);
+	struct actions_def def;
+	char label[ACTIONS_LABEL_MAX];
+
+	if (ap == NULL)
+		return;
+	if (tty_pick(a, ap) == NULL) {
+		tty_beep();
+		tty_say(t, "This prompt offers no answer this program knows.");
+		return;
+	}
+	switch (key) {
+	case 'v':
+		actions_pick_verdict(&ap->p, &t->pick);
+		break;
+	case 's':
+		actions_pick_scope(&ap->p, &t->pick);
+		break;
+	case 't':
+		actions_pick_duration(&ap->p, &t->pick);
+		break;
+	case 'u':
+		actions_pick_default(&ap->p, &t->pick);
+		break;
+	default: /* Enter */
+		actions_pick_def(&t->pick, &def);
+		actions_pick_label(&ap->p, &t->pick, label, sizeof(label));
+		tty_send(a, ap, &def, label);
+		break;
+	}
 }
 
 /* A key that does nothing: say which keys do.  Upper case is never
@@ -629,6 +749,14 @@ tty_key(struct agent *a, int key)
 		tty_move(a, -1);
 		return;
 	case '\f': /* ^L: draw again, as everywhere */
+		return;
+	case 'v':
+	case 's':
+	case 't':
+	case 'u':
+	case '\r':
+	case '\n':
+		tty_compose(a, key);
 		return;
 	}
 	/* Only the exact key answers: actions_by_key() knows lower case. */

@@ -331,7 +331,7 @@ prompt_describe(struct broker *b, const struct broker_ask *ask,
 	else if (app->known && app->uid_known &&
 	         attr_rule_exe(app->exe, app->flags, &b->pd->cfg) != NULL)
 		d->durations |= 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
-		                1u << CTL_DUR_FOREVER;
+		                1u << CTL_DUR_HALF_HOUR | 1u << CTL_DUR_FOREVER;
 }
 
 static void
@@ -568,7 +568,8 @@ broker_answer_durations(const struct config *cfg, bool admin)
 {
 	unsigned once = 1u << CTL_DUR_ONCE, bounded;
 
-	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR;
+	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
+	          1u << CTL_DUR_HALF_HOUR;
 	switch (cfg->prompt_answers) {
 	case PROMPT_ANSWERS_ONCE_ONLY:
 		return once;
@@ -635,6 +636,10 @@ answer_rule(const struct ctl_prompt *info, int verdict, enum ctl_scope scope,
 	case CTL_DUR_HOUR:
 		r->duration = DUR_UNTIL;
 		r->expires = time(NULL) + CTL_HOUR_S;
+		break;
+	case CTL_DUR_HALF_HOUR:
+		r->duration = DUR_UNTIL;
+		r->expires = time(NULL) + CTL_HALF_HOUR_S;
 		break;
 	default:
 		r->duration = DUR_FOREVER;
@@ -710,7 +715,8 @@ answer_refuse(struct proxyd *pd, uint64_t id, uid_t answerer,
 	else
 		answer_fail(done, arg, id, RULESVC_E_PERM,
 		            "prompt_answers = admin-forever: you may answer "
-		            "once, 1h or restart; %s answers need root%s%s",
+		            "once, 30m, 1h or restart; %s answers need "
+		            "root%s%s",
 		            ctl_duration_name(duration),
 		            cfg->admin_group[0] != '\0' ? " or group " : "",
 		            cfg->admin_group);
@@ -748,7 +754,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		answer_fail(
 		    done, arg, id, RULESVC_E_INVALID,
 		    "prompt %llu offers scopes %s%s%s%s%s and "
-		    "durations %s%s%s%s, not %s %s",
+		    "durations %s%s%s%s%s, not %s %s",
 		    (unsigned long long)id,
 		    p->info.scopes & 1u << CTL_SCOPE_NAME ? "name " : "",
 		    p->info.scopes & 1u << CTL_SCOPE_DOMAIN ? "domain " : "",
@@ -757,6 +763,7 @@ broker_answer(struct proxyd *pd, uint64_t id, int64_t uid, uid_t answerer,
 		    p->info.scopes & 1u << CTL_SCOPE_PORT ? "port" : "",
 		    p->info.durations & 1u << CTL_DUR_ONCE ? "once " : "",
 		    p->info.durations & 1u << CTL_DUR_RESTART ? "restart " : "",
+		    p->info.durations & 1u << CTL_DUR_HALF_HOUR ? "30m " : "",
 		    p->info.durations & 1u << CTL_DUR_HOUR ? "1h " : "",
 		    p->info.durations & 1u << CTL_DUR_FOREVER ? "forever" : "",
 		    ctl_scope_name(scope), ctl_duration_name(duration));

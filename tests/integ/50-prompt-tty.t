@@ -13,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 62
+plan 91
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -137,6 +137,15 @@ with socket.create_connection((sys.argv[2], 443), timeout=40) as s:
         t.sendall(b"GET / HTTP/1.0\r\nHost: " + sys.argv[3].encode() + b"\r\n\r\n")
         print(t.recv(100).split(b"\r\n")[0].decode())' "$TG_CA" "$TG_S4" "$1"
 }
+# py_refused FILE: once python3_get of FILE ended (10 s at most), print
+# "exit STATUS: its last line"; true when its connection was reset.
+py_refused() {
+	local st err
+	st=$(done_status "$1" 10)
+	err=$(grep -v '^exit=' "$1" | tail -n 1)
+	echo "exit $st: $err"
+	[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]
+}
 ( TG_T=45 python3_get x.b.test >"$TG_TMP/py" 2>&1; echo "exit=$?" >>"$TG_TMP/py" ) &
 wait_pj 'len(ps)' 2 10
 ok $? "python3 to x.b.test meanwhile opens a second prompt"
@@ -171,12 +180,101 @@ is "$(done_status "$TG_TMP/py" 0)" "" "and python3 still waits"
 scr=$(tty_wait agent '\[1/1\] python3[^ ]* wants to connect to x\.b\.test:443' 5)
 ok $? "the terminal shows it now" || diag "$scr"
 tty_keys agent d
-st=$(done_status "$TG_TMP/py" 10)
-err=$(grep -v '^exit=' "$TG_TMP/py" | tail -n 1)
-ok '[ -n "$st" ] && [ "$st" != 0 ] && [[ $err =~ Reset|EOF|reset ]]' \
-    "d (deny once) resets python3's connection (exit $st: $err)"
+out=$(py_refused "$TG_TMP/py")
+ok $? "d (deny once) resets python3's connection ($out)"
 is "$(pj 'len(ps)')" 0 "nothing is pending any more"
 is "$(rj 'len(rs)')" 2 "and the rules are the two answered always"
+
+# press KEYS REGEX DESCRIPTION: type KEYS in the agent's terminal; ok when
+# its screen then matches REGEX (within 5 s).
+press() {
+	local scr
+	tty_keys agent $1
+	scr=$(tty_wait agent "$2" 5)
+	ok $? "$3" || diag "$scr"
+}
+
+# --- Enter alone: the default ---------------------------------------------------
+
+# until_in RULE-EXPR: seconds from now to the expiry of the one rule
+# rules list --json shows for the python condition RULE-EXPR on r.
+until_in() {
+	rj "[int(__import__('datetime').datetime.fromisoformat(r['expires'].replace('Z', '+00:00')).timestamp() - __import__('time').time()) for r in rs if $1]"
+}
+
+bg_curl w.b.test "$TG_TMP/w1"
+scr=$(tty_wait agent 'curl wants to connect to w\.b\.test:443' 10)
+ok $? "a curl to w.b.test brings up its prompt" || diag "$scr"
+like "$scr" 'Your answer: Deny once \(no rule\) \(the default\)' \
+    "the answer Enter sends is on a line of its own: deny once, no rule, the default"
+like "$scr" '\[Enter\] send it +\[v\] allow/deny +\[t\] how long' "with the keys that change it"
+tty_keys agent Enter
+st=$(done_status "$TG_TMP/w1" 10)
+like "$st" "$TG_CURL_RESET" "Enter alone sends it: the waiting curl is reset (exit $st)"
+is "$(rj 'len(rs)')" 2 "and no rule is stored"
+scr=$(tty_wait agent 'denied \(1 connection\); no rule added' 5)
+ok $? "the screen says: denied (1 connection); no rule added" || diag "$scr"
+like "$scr" 'No pending prompts' "and the prompt left it"
+
+# --- put together: allow *.b.test for 1 hour ----------------------------------
+
+bg_curl y.b.test "$TG_TMP/y1"
+scr=$(tty_wait agent 'curl wants to connect to y\.b\.test:443' 10)
+ok $? "a curl to y.b.test brings up its prompt" || diag "$scr"
+like "$scr" '\[s\] scope of a rule: y\.b\.test' "the scope a rule would cover starts at the name (y.b.test)"
+press 'v' 'Your answer: Allow once \(no rule\)' \
+    "v makes it Allow once"
+press 's' '\[s\] scope of a rule: \*\.b\.test' \
+    "s makes the scope *.b.test"
+press 't' 'Your answer: Allow for 30 minutes \(\*\.b\.test\)' \
+    "t makes it for 30 minutes"
+press 't' 'Your answer: Allow for 1 hour \(\*\.b\.test\)' \
+    "t again: Allow for 1 hour (*.b.test)"
+sleep 0.3
+is "$(done_status "$TG_TMP/y1" 0)/$(pj 'len(ps)')" "/1" \
+    "none of these keys answers: curl still waits on its prompt"
+tty_keys agent Enter
+st=$(done_status "$TG_TMP/y1" 10)
+is "$st" 0 "Enter sends it: the waiting curl finishes (exit 0)"
+like "$(cat "$TG_TMP/y1")" 'code=200' "with the page (HTTP 200)"
+is "$(rj '[(r["app"], r["uid"], r["port"], r["action"], r["duration"][:6]) for r in rs if r["dest"] == "*.b.test"]')" \
+    "[('/usr/bin/curl', $TG_GUARD_UID, 'any', 'allow', 'until:')]" \
+    "tollgate rules list shows curl, uid $TG_GUARD_UID, *.b.test, any port, allow, until:"
+left=$(until_in 'r["dest"] == "*.b.test"')
+ok '[[ $left =~ ^\[([0-9]+)\]$ ]] && [ "${BASH_REMATCH[1]}" -gt 3300 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]' \
+    "an hour ahead ($left s)"
+tty_wait agent 'No pending prompts' 5 >/dev/null
+tg_mark
+curl_to z.b.test
+ok $? "a curl to z.b.test goes straight through"
+d=$(tg_decision name=z.b.test)
+is "$(kv "$d" reason)" rule "decided by the *.b.test rule, without asking"
+
+# --- put together at 80x24: deny python3 port 443 for 30 minutes ----------------
+
+_tmux resize-window -t agent -x 80 -y 24
+( TG_T=45 python3_get b.test >"$TG_TMP/py2" 2>&1; echo "exit=$?" >>"$TG_TMP/py2" ) &
+scr=$(tty_wait agent 'python3[^ ]* wants to connect to b\.test:443' 10)
+ok $? "python3 to b.test brings up a prompt on an 80x24 terminal" || diag "$scr"
+like "$scr" '\[x\] Deny always \(this app, anywhere\)' "the six answers fit"
+like "$scr" 'Your answer: Deny once \(no rule\) \(the default\)' "and so does the answer Enter sends"
+press 's s s' '\[s\] scope of a rule: any address, port 443' \
+    "s s s: the scope is any address, port 443"
+press 't' 'Your answer: Deny for 30 minutes \(any address, port 443\)' \
+    "t: Deny for 30 minutes (any address, port 443)"
+tty_keys agent Enter
+out=$(py_refused "$TG_TMP/py2")
+ok $? "Enter: python3's connection is reset ($out)"
+is "$(rj '[(r["app"].split("/")[-1][:7], r["dest"], r["port"], r["action"]) for r in rs if r["app"] != "/usr/bin/curl"]')" \
+    "[('python3', '*', '443', 'deny')]" \
+    "tollgate rules list shows python3, any destination, port 443, deny"
+left=$(until_in 'r["app"] != "/usr/bin/curl"')
+ok '[[ $left =~ ^\[([0-9]+)\]$ ]] && [ "${BASH_REMATCH[1]}" -gt 1500 ] && [ "${BASH_REMATCH[1]}" -le 1800 ]' \
+    "until half an hour ahead ($left s)"
+tty_wait agent 'No pending prompts' 5 >/dev/null
+out=$(TG_T=20 python3_get a.test 2>&1)
+ok '[ $? != 0 ] && [[ $out =~ Reset|EOF|reset ]] && [ "$(pj "len(ps)")" = 0 ]' \
+    "python3 to a.test, on port 443 too, is reset at once without a prompt"
 
 # --- stopped and continued; Ctrl-\ -------------------------------------------
 #

@@ -13,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 39
+plan 58
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -66,6 +66,7 @@ actions=$(kv "$n" actions)
 like "$actions" '(^|;)allow-name=Allow always \(this name\)(;|$)' "its actions offer Allow always (this name)"
 like "$actions" '(^|;)deny-name=Deny always \(this name\)(;|$)' "and Deny always (this name)"
 like "$actions" '(^|;)allow-once=Allow once(;|$)' "and Allow once"
+like "$actions" '(^|;)more=More choices…(;|$)' "and More choices… for the other answers"
 is "$(kv "$n" urgency)/$(kv "$n" timeout)" 2/62000 \
     "it is critical and expires 2 s after the prompt (prompt_timeout = 60s), should its WITHDRAW not come"
 desk_wait_count 1
@@ -130,3 +131,43 @@ desk_wait_note "^close id=$nid " 5 >/dev/null
 ok $? "tollgate-prompt closes the notification ($nid)"
 desk_wait_count 0
 ok $? "and it leaves the screen"
+
+# --- More choices: the scopes, then the durations ------------------------------
+
+bg_curl y.b.test "$TG_TMP/y1"
+n=$(desk_wait_note 'summary="curl wants to connect to y\.b\.test:443"')
+ok $? "a curl to y.b.test raises a notification" || diag "$(desk_notifications)"
+desk_wait_count 1
+desk_pick 'More choices'
+ok $? "More choices… is chosen in dunst's menu"
+n=$(desk_wait_note 'summary="curl wants to connect to y\.b\.test:443".*scope:allow:domain=')
+ok $? "the prompt comes back, its actions the scopes" || diag "$(desk_notifications)"
+actions=$(kv "$n" actions)
+like "$actions" '^scope:allow:name=Allow: y\.b\.test;scope:allow:domain=Allow: \*\.b\.test;' \
+    "for allow: y.b.test, *.b.test, ..."
+like "$actions" '(^|;)scope:allow:app=Allow: this app, anywhere(;|$)' "this app, anywhere"
+like "$actions" '(^|;)scope:deny:ip=Deny: 192\.0\.2\.2(;|$)' "and for deny: the IP"
+like "$actions" '(^|;)scope:deny:port=Deny: any address, port 443(;|$)' "any address, port 443"
+like "$actions" '(^|;)back=Back$' "and Back"
+like "$(kv "$n" body)" 'Choose what the rule covers' "its body says what to choose"
+is "$(done_status "$TG_TMP/y1" 0)/$(pj 'len(ps)')" "/1" "meanwhile curl waits on its prompt"
+desk_wait_count 1
+desk_pick 'Allow: *.b.test'
+ok $? "Allow: *.b.test is chosen"
+n=$(desk_wait_note 'summary="curl wants to connect to y\.b\.test:443".*pick:allow:domain:1h=')
+ok $? "the prompt comes back, its actions the durations" || diag "$(desk_notifications)"
+is "$(kv "$n" actions)" \
+    "pick:allow:domain:30m=Allow for 30 minutes (*.b.test);pick:allow:domain:1h=Allow for 1 hour (*.b.test);pick:allow:domain:restart=Allow until tollgated restarts (*.b.test);pick:allow:domain:forever=Allow always (*.b.test);back=Back" \
+    "for *.b.test: 30 minutes, 1 hour, until restart, always; and Back"
+desk_wait_count 1
+desk_pick 'Allow for 1 hour (*.b.test)'
+ok $? "Allow for 1 hour (*.b.test) is chosen"
+is "$(done_status "$TG_TMP/y1" 10)" 0 "the waiting curl finishes (exit 0)"
+is "$(rj '[(r["app"], r["uid"], r["action"], r["duration"][:6]) for r in rs if r["dest"] == "*.b.test"]')" \
+    "[('/usr/bin/curl', $TG_GUARD_UID, 'allow', 'until:')]" \
+    "tollgate rules list shows curl, uid $TG_GUARD_UID, *.b.test, allow, until:"
+left=$(rj "[int(__import__('datetime').datetime.fromisoformat(r['expires'].replace('Z', '+00:00')).timestamp() - __import__('time').time()) for r in rs if r['dest'] == '*.b.test']")
+ok '[[ $left =~ ^\[([0-9]+)\]$ ]] && [ "${BASH_REMATCH[1]}" -gt 3300 ] && [ "${BASH_REMATCH[1]}" -le 3600 ]' \
+    "an hour ahead ($left s)"
+desk_wait_count 0
+ok $? "no notification is left"

@@ -433,7 +433,8 @@ test_prompt_answers(void **state)
 	assert_int_equal(f->answer.code, RULESVC_E_PERM);
 	assert_string_equal(f->answer.err,
 	                    "prompt_answers = admin-forever: you may answer "
-	                    "once, 1h or restart; forever answers need root");
+	                    "once, 30m, 1h or restart; forever answers need "
+	                    "root");
 	assert_int_equal(f->waiters[0].decided, 0);
 	assert_int_equal(broker_pending(&f->pd), 1);
 

@@ -149,7 +149,8 @@ test_answer_durations(void **state)
 	unsigned once = 1u << CTL_DUR_ONCE, all, bounded;
 	struct config cfg;
 
-	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR;
+	bounded = once | 1u << CTL_DUR_RESTART | 1u << CTL_DUR_HOUR |
+	          1u << CTL_DUR_HALF_HOUR;
 	all = bounded | 1u << CTL_DUR_FOREVER;
 	config_defaults(&cfg);
 	assert_int_equal(cfg.prompt_answers, PROMPT_ANSWERS_ALL);

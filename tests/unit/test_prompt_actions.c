@@ -793,6 +793,128 @@ test_withdrawn(void **state)
 	assert_string_equal(actions_verdict_done(99), "decided");
 }
 
+/* The label of *k for p, in a static buffer. */
+static const char *
+pick_label(const struct ctl_prompt *p, const struct actions_pick *k)
+{
+	static char buf[ACTIONS_LABEL_MAX];
+
+	actions_pick_label(p, k, buf, sizeof(buf));
+	return buf;
+}
+
+/* An answer put together part by part: it starts as the default (deny,
+ * the name, once), and each part steps through what the prompt offers,
+ * in the order shown, round again at the end. */
+static void
+test_pick_steps(void **state)
+{
+	struct actions_pick k;
+	struct actions_def def;
+	struct actions_choice c;
+	struct ctl_prompt p;
+
+	curl_prompt(&p);
+	p.durations |= 1u << CTL_DUR_HALF_HOUR;
+	assert_true(actions_pick_default(&p, &k));
+	assert_int_equal(k.verdict, ACTION_DENY);
+	assert_int_equal(k.scope, CTL_SCOPE_NAME);
+	assert_int_equal(k.duration, CTL_DUR_ONCE);
+	assert_true(actions_pick_ok(&p, &k));
+	assert_string_equal(pick_label(&p, &k), "Deny once (no rule)");
+
+	actions_pick_verdict(&p, &k);
+	assert_int_equal(k.verdict, ACTION_ALLOW);
+	actions_pick_verdict(&p, &k);
+	assert_int_equal(k.verdict, ACTION_DENY);
+	actions_pick_verdict(&p, &k);
+
+	actions_pick_duration(&p, &k);
+	assert_string_equal(pick_label(&p, &k),
+	                    "Allow for 30 minutes (www.example.com)");
+	actions_pick_duration(&p, &k);
+	assert_int_equal(k.duration, CTL_DUR_HOUR);
+	actions_pick_scope(&p, &k);
+	assert_string_equal(pick_label(&p, &k),
+	                    "Allow for 1 hour (*.example.com)");
+	actions_pick_scope(&p, &k);
+	assert_string_equal(pick_label(&p, &k),
+	                    "Allow for 1 hour (93.184.216.34)");
+	actions_pick_scope(&p, &k);
+	actions_pick_duration(&p, &k);
+	assert_string_equal(pick_label(&p, &k),
+	                    "Allow until tollgated restarts (any address, "
+	                    "port 443)");
+	actions_pick_scope(&p, &k);
+	actions_pick_duration(&p, &k);
+	assert_string_equal(pick_label(&p, &k),
+	                    "Allow always (this app, anywhere)");
+	actions_pick_scope(&p, &k);
+	assert_int_equal(k.scope, CTL_SCOPE_NAME);
+	actions_pick_duration(&p, &k);
+	assert_int_equal(k.duration, CTL_DUR_ONCE);
+
+	/* As a row for agent_answer(): resolved as it is. */
+	k.verdict = ACTION_DENY;
+	k.scope = CTL_SCOPE_PORT;
+	k.duration = CTL_DUR_HOUR;
+	actions_pick_def(&k, &def);
+	assert_true(actions_resolve(&p, &def, &c));
+	assert_int_equal(c.def->verdict, ACTION_DENY);
+	assert_int_equal(c.scope, CTL_SCOPE_PORT);
+	assert_int_equal(c.duration, CTL_DUR_HOUR);
+	assert_int_equal(def.key, '\0');
+}
+
+/* What a prompt does not offer is stepped over; a prompt with no name
+ * starts on the IP; reject is a verdict only where it is the default. */
+static void
+test_pick_what_is_offered(void **state)
+{
+	struct actions_pick k;
+	struct ctl_prompt p;
+
+	unknown_prompt(&p);
+	assert_true(actions_pick_default(&p, &k));
+	assert_int_equal(k.scope, CTL_SCOPE_IP);
+	actions_pick_scope(&p, &k);
+	assert_int_equal(k.scope, CTL_SCOPE_PORT);
+	actions_pick_scope(&p, &k);
+	assert_int_equal(k.scope, CTL_SCOPE_IP);
+	actions_pick_duration(&p, &k);
+	assert_int_equal(k.duration, CTL_DUR_ONCE);
+	k.duration = CTL_DUR_FOREVER;
+	assert_false(actions_pick_ok(&p, &k));
+
+	/* No 30m in the list (an older tollgated): 1h follows once. */
+	curl_prompt(&p);
+	assert_true(actions_pick_default(&p, &k));
+	actions_pick_duration(&p, &k);
+	assert_int_equal(k.duration, CTL_DUR_HOUR);
+	/* No domain to name: *.DOMAIN is stepped over. */
+	p.domain[0] = '\0';
+	actions_pick_scope(&p, &k);
+	assert_int_equal(k.scope, CTL_SCOPE_IP);
+
+	p.deflt = ACTION_REJECT;
+	assert_true(actions_pick_default(&p, &k));
+	assert_int_equal(k.verdict, ACTION_REJECT);
+	assert_true(actions_pick_ok(&p, &k));
+	actions_pick_verdict(&p, &k);
+	assert_int_equal(k.verdict, ACTION_ALLOW);
+	actions_pick_verdict(&p, &k);
+	actions_pick_verdict(&p, &k);
+	assert_int_equal(k.verdict, ACTION_REJECT);
+	p.deflt = ACTION_DENY;
+	assert_false(actions_pick_ok(&p, &k));
+	actions_pick_verdict(&p, &k);
+	assert_int_equal(k.verdict, ACTION_ALLOW);
+
+	/* Nothing to answer with. */
+	p.durations = 0;
+	assert_false(actions_pick_default(&p, &k));
+}
+
 int
 main(void)
 {
@@ -817,6 +939,8 @@ main(void)
 	    cmocka_unit_test(test_the_reply_to_an_answer),
 	    cmocka_unit_test(test_withdrawn),
 	    cmocka_unit_test(test_bounded_answers),
+	    cmocka_unit_test(test_pick_steps),
+	    cmocka_unit_test(test_pick_what_is_offered),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
