@@ -5,8 +5,8 @@
  * finding the first word that is not an option needs: which option
  * letters end the options with a program that is no file, which take a
  * value (the rest of the word, else the next word), which take only an
- * optional value in the rest of their word, and which long options take
- * the next word.
+ * optional value in the rest of their word or only optional digits, and
+ * which long options take the next word.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +22,7 @@ struct interp_spec {
 	const char *ends;            /* code, a module or stdin follows */
 	const char *takes;           /* a value: rest of word, or next word */
 	const char *rest;            /* an optional value in the rest only */
+	const char *digits;          /* optional digits follow (perl -l0) */
 	const char *const *long_arg; /* long options taking the next word */
 	const char *const *long_end; /* long options ending as ends does */
 	bool plus;                   /* "+o" as well as "-o" (sh) */
@@ -37,14 +38,14 @@ static const char *const sh_long[] = {"rcfile", "init-file", NULL};
 static const char *const none[] = {NULL};
 
 static const struct interp_spec interp_specs[] = {
-    {"python", "cm", "WX", "", python_long, none, false},
-    {"perl", "eE", "IMm", "0lCixdDV", none, none, false},
-    {"ruby", "e", "IrCE", "0FiKTWx", ruby_long, none, false},
-    {"node", "ep", "rC", "", node_long, node_end, false},
-    {"nodejs", "ep", "rC", "", node_long, node_end, false},
-    {"sh", "cs", "oO", "", sh_long, none, true},
-    {"bash", "cs", "oO", "", sh_long, none, true},
-    {"dash", "cs", "oO", "", sh_long, none, true},
+    {"python", "cm", "WX", "", "", python_long, none, false},
+    {"perl", "eE", "IMm", "CixdDV", "0l", none, none, false},
+    {"ruby", "e", "IrCE", "FiKWx", "0T", ruby_long, none, false},
+    {"node", "ep", "rC", "", "", node_long, node_end, false},
+    {"nodejs", "ep", "rC", "", "", node_long, node_end, false},
+    {"sh", "cs", "oO", "", "", sh_long, none, true},
+    {"bash", "cs", "oO", "", "", sh_long, none, true},
+    {"dash", "cs", "oO", "", "", sh_long, none, true},
 };
 
 /* The spec of exe's last component without its version, or NULL. */
@@ -123,6 +124,9 @@ interp_find(const struct interp_spec *sp, const char *const *argv, size_t argc,
 			}
 			if (interp_letter(sp->rest, *p))
 				break;
+			if (interp_letter(sp->digits, *p))
+				while (p[1] >= '0' && p[1] <= '9')
+					p++;
 		}
 	}
 	if (i < argc && strcmp(argv[i], "-") == 0)
