@@ -766,7 +766,7 @@ ix_apps_shrink(struct rules_index *idx)
 }
 
 /*
- * A struct rule is almost 5 KB, so each rule of a set is on pages of its
+ * A struct rule is over 6 KB, so each rule of a set is on pages of its
  * own and no hardware prefetcher sees the next one coming: ask for the
  * lines the build reads a few rules ahead.
  */

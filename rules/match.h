@@ -12,7 +12,7 @@
  *
  * The index copies what it needs: the set may be freed right after the
  * build.  It keeps each rule as a compact struct rules_entry (a name rule
- * costs about 250 bytes of index in all, a struct rule almost 5 KB), which
+ * costs about 250 bytes of index in all, a struct rule over 6 KB), which
  * is what rules_match() returns; rules_entry_rule() turns one back into a full
  * struct rule for display.
  *
