@@ -485,9 +485,23 @@ rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 	if (a->digest != NULL && rules_pin(ctx, r, a->digest) == -1)
 		return -1;
 	if (a->script != NULL) {
+		if (a->script[0] != '\0' && strcmp(r->app, "*") == 0)
+			return cli_bad_value(&ctx->who,
+			                     "--script goes with one "
+			                     "interpreter's --app (python3, "
+			                     "perl, ruby, node, sh, bash, "
+			                     "dash), not '*'");
 		if (rules_resolve_script(ctx, a->script, path, sizeof(path),
 		                         false) == -1)
 			return -1;
+		if (a->script[0] != '\0' && !interp_known(r->app))
+			cli_warn(
+			    &ctx->who,
+			    "%s is no interpreter tollgated knows (python, "
+			    "perl, ruby, node, sh, bash, dash): its "
+			    "processes have no script, and the rule "
+			    "matches none of them",
+			    r->app);
 		if (rule_parse_script(r, path, err, sizeof(err)) == -1)
 			return cli_bad_value(&ctx->who, "--script \"%s\": %s",
 			                     a->script, err);

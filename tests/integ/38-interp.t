@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 44
+plan 48
 tg_setup
 chmod 711 "$TG_TMP" # the control socket's directory must be reachable
 DB=$TG_TMP/db/tollgate.db
@@ -89,6 +89,19 @@ out=$("$TG" -c "$CONF" rules list)
 like "$out" "$(basename "$PY") a.py" "rules list shows the interpreter and the script"
 out=$("$TG" -c "$CONF" rules list --wide)
 like "$out" "$PY $A" "rules list --wide the full paths"
+
+is "$("$TG" -c "$CONF" rules list --json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["script"])')" \
+    "$A" "rules list --json has the script"
+out=$("$TG" -c "$CONF" rules add --app '*' --script "$A" --dest a.test \
+    --action allow 2>&1)
+is "$?" 2 "--script with --app '*' is a usage error"
+like "$out" "goes with one interpreter's --app" "saying why ($out)"
+out=$("$TG" -c "$CONF" rules add --app /usr/bin/curl --script "$A" \
+    --dest a.test --action allow 2>&1)
+like "$out" "no interpreter tollgated knows" \
+    "--script for curl is added with a warning that it matches nothing"
+"$TG" -c "$CONF" rules del "$(rule_id <<<"$out")" >/dev/null
 
 # --- app and script beat the app alone ---------------------------------------
 
