@@ -190,11 +190,10 @@ static void
 test_step2_app_and_uid_over_app(void **state)
 {
 	/* The query is uid 1000. */
-	beats(
-	    "id=1 app=" CURL " uid=1000 dest=*", "id=2 app=" CURL " dest=x.org",
-	    "x.org", RULES_STEP_APP,
-	    "decided by rule 1 at step 2: more specific app (this app and "
-	    "uid beats this app, rule 2)");
+	beats("id=1 app=" CURL " uid=1000 dest=*",
+	      "id=2 app=" CURL " dest=x.org", "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app and "
+	      "uid beats this app, rule 2)");
 }
 
 /* Step 2, interpreters: a script or a command line makes the app more
