@@ -27,6 +27,7 @@
 #include "cli/opts.h"
 #include "cli/rules.h"
 #include "cli/values.h"
+#include "rules/interp.h"
 #include "store/store.h"
 
 /* The options of every action; each action takes some (rules_actions[]). */
@@ -42,6 +43,8 @@ enum {
 	RO_NOTE,
 	RO_VIA,
 	RO_DIGEST,
+	RO_SCRIPT,
+	RO_CMDLINE,
 	RO_LIST_NAME,
 	RO_JSON,
 	RO_WIDE,
@@ -53,6 +56,8 @@ enum {
 	(RO_BIT(RO_APP) | RO_BIT(RO_DEST) | RO_BIT(RO_UID) | RO_BIT(RO_PORT) | \
 	 RO_BIT(RO_PROTO) | RO_BIT(RO_ACTION) | RO_BIT(RO_DURATION) |          \
 	 RO_BIT(RO_PRIORITY) | RO_BIT(RO_NOTE) | RO_BIT(RO_VIA))
+/* What an interpreter runs: add, edit and test. */
+#define RO_INTERP (RO_BIT(RO_SCRIPT) | RO_BIT(RO_CMDLINE))
 
 #define RULES_FIELD(f) offsetof(struct rules_args, f)
 #define RULES_N(a)     (sizeof(a) / sizeof((a)[0]))
@@ -97,6 +102,17 @@ static const struct cli_opt rules_opts[] = {
                    "pin: only while the app's file has the SHA-256 it\n"
                    "has now; none: drop a pin",
                    RULES_FIELD(digest)},
+    [RO_SCRIPT] = {"script", 0, "PATH",
+                   "an interpreter's script (--app python3, perl,\n"
+                   "ruby, node, sh, bash, dash): only while it runs\n"
+                   "this file; '' drops it.  A label, not a security\n"
+                   "boundary: a program can rewrite its argv",
+                   RULES_FIELD(script)},
+    [RO_CMDLINE] = {"cmdline", 0, "GLOB",
+                    "only while its command line (argv joined by\n"
+                    "spaces, as events show it) matches GLOB\n"
+                    "(fnmatch: * also matches '/'); '' drops it",
+                    RULES_FIELD(cmdline)},
     [RO_LIST_NAME] = {"list-name", 0, "NAME",
                       "the list's name (default: the file's); a list\n"
                       "of that name is replaced",
@@ -134,6 +150,8 @@ static const struct {
     {"test", RO_JSON,
      "one JSON object; one a line, with uid and user,\n"
      "when the answers differ by user"},
+    {"test", RO_SCRIPT, "the script the interpreter runs"},
+    {"test", RO_CMDLINE, "its command line, argv joined by spaces"},
     {"add", RO_DIGEST,
      "pin: only while the app's file has the SHA-256 it\n"
      "has now"},
@@ -155,26 +173,28 @@ static const struct rules_action rules_actions[] = {
      rules_list},
     {"add",
      "--app EXE|'*' --dest NAME|*.NAME|IP|CIDR|'*' "
-     "--action allow|deny|reject " RULE_OPTS " [--digest pin]",
+     "--action allow|deny|reject " RULE_OPTS " [--digest pin] "
+     "[--script PATH] [--cmdline GLOB]",
      "add a rule (--digest pin: only while the app's file has the SHA-256 "
-     "it has now)",
-     RO_RULE | RO_BIT(RO_DIGEST), NULL, false, rules_add},
+     "it has now; --script, --cmdline: only while the interpreter runs "
+     "that)",
+     RO_RULE | RO_BIT(RO_DIGEST) | RO_INTERP, NULL, false, rules_add},
     {"del", "ID...", "delete rules", 0, "ID", true, rules_del},
     {"enable", "ID...", "enable rules", 0, "ID", true, rules_enable},
     {"disable", "ID...", "disable rules (kept, but they decide nothing)", 0,
      "ID", true, rules_disable},
     {"edit",
      "ID [--app EXE] [--dest DEST] [--action ACTION] " RULE_OPTS
-     " [--digest pin|none]",
+     " [--digest pin|none] [--script PATH] [--cmdline GLOB]",
      "change the given fields of a rule (--digest pin: to the app's file "
      "as it is now)",
-     RO_RULE | RO_BIT(RO_DIGEST), "ID", false, rules_edit},
+     RO_RULE | RO_BIT(RO_DIGEST) | RO_INTERP, "ID", false, rules_edit},
     {"test",
      "--app EXE --dest NAME|IP --port N [--proto tcp|udp|dns] [--uid N] "
-     "[--json]",
+     "[--script PATH] [--cmdline TEXT] [--json]",
      "which rule decides this connection, and why",
      RO_BIT(RO_APP) | RO_BIT(RO_DEST) | RO_BIT(RO_UID) | RO_BIT(RO_PORT) |
-         RO_BIT(RO_PROTO) | RO_BIT(RO_JSON),
+         RO_BIT(RO_PROTO) | RO_BIT(RO_JSON) | RO_INTERP,
      NULL, false, rules_test},
     {"import",
      "FILE [--app EXE|'*'] [--action ACTION] [--list-name NAME] " RULE_OPTS,
@@ -245,6 +265,50 @@ rules_resolve_app(const struct rules_ctx *ctx, const char *in, char *out,
 		         "installed",
 		         cand);
 	return 0;
+}
+
+int
+rules_resolve_script(const struct rules_ctx *ctx, const char *in, char *out,
+                     size_t len, bool quiet)
+{
+	char cand[PATH_MAX + 1], real[PATH_MAX], cwd[PATH_MAX];
+	bool found = false;
+
+	if (in[0] == '\0') {
+		out[0] = '\0';
+		return 0;
+	}
+	if (in[0] == '/')
+		snprintf(cand, sizeof(cand), "%s", in);
+	else if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return cli_bad_value(&ctx->who,
+		                     "--script \"%s\": the current directory: "
+		                     "%s; give an absolute path",
+		                     in, strerror(errno));
+	else if (snprintf(cand, sizeof(cand), "%s/%s", cwd, in) >=
+	         (int)sizeof(cand))
+		goto toolong;
+	/* tollgated names the file as realpath(3) does (rules/interp.h). */
+	if (realpath(cand, real) != NULL) {
+		snprintf(cand, sizeof(cand), "%s", real);
+		found = true;
+	} else
+		interp_clean(cand);
+	if (strlen(cand) >= len)
+		goto toolong;
+	snprintf(out, len, "%s", cand);
+	if (quiet)
+		return 0;
+	printf("script: %s\n", cand);
+	if (!found)
+		cli_warn(&ctx->who,
+		         "%s does not exist (yet); the rule will match it once "
+		         "it does",
+		         cand);
+	return 0;
+toolong:
+	return cli_bad_value(&ctx->who, "--script: path longer than %zu bytes",
+	                     len - 1);
 }
 
 int
@@ -342,7 +406,7 @@ int
 rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 {
 	const struct rules_args *a = &ctx->a;
-	char err[RULES_ERRLEN], app[RULE_APP_MAX];
+	char err[RULES_ERRLEN], app[RULE_APP_MAX], path[RULE_SCRIPT_MAX];
 	long long v;
 	int act;
 	size_t i;
@@ -420,9 +484,38 @@ rules_apply_opts(struct rules_ctx *ctx, struct rule *r)
 	}
 	if (a->digest != NULL && rules_pin(ctx, r, a->digest) == -1)
 		return -1;
+	if (a->script != NULL) {
+		if (a->script[0] != '\0' && strcmp(r->app, "*") == 0)
+			return cli_bad_value(&ctx->who,
+			                     "--script goes with one "
+			                     "interpreter's --app (python3, "
+			                     "perl, ruby, node, sh, bash, "
+			                     "dash), not '*'");
+		if (rules_resolve_script(ctx, a->script, path, sizeof(path),
+		                         false) == -1)
+			return -1;
+		if (a->script[0] != '\0' && !interp_known(r->app))
+			cli_warn(
+			    &ctx->who,
+			    "%s is no interpreter tollgated knows (python, "
+			    "perl, ruby, node, sh, bash, dash): its "
+			    "processes have no script, and the rule "
+			    "matches none of them",
+			    r->app);
+		if (rule_parse_script(r, path, err, sizeof(err)) == -1)
+			return cli_bad_value(&ctx->who, "--script \"%s\": %s",
+			                     a->script, err);
+	}
+	if (a->cmdline != NULL &&
+	    rule_parse_cmdline(r, a->cmdline, err, sizeof(err)) == -1)
+		return cli_bad_value(&ctx->who, "--cmdline \"%s\": %s",
+		                     a->cmdline, err);
 	if (rule_check(r, err, sizeof(err)) == -1) {
 		if (a->digest != NULL && r->digest[0] != '\0')
 			return cli_bad_value(&ctx->who, "--digest: %s", err);
+		if ((r->script[0] != '\0' || r->cmdline[0] != '\0') &&
+		    strcmp(r->app, "*") == 0)
+			return cli_bad_value(&ctx->who, "%s", err);
 		if (a->via != NULL)
 			return cli_bad_value(&ctx->who,
 			                     "--via only goes with allow");

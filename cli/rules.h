@@ -25,6 +25,7 @@
 struct rules_args {
 	const char *app, *dest, *uid, *port, *proto, *action, *duration;
 	const char *priority, *note, *via, *list_name, *digest;
+	const char *script, *cmdline;
 	bool json, wide;
 	char **pos; /* positional arguments after the action */
 	int n_pos;
@@ -70,6 +71,16 @@ int rules_export(struct rules_ctx *ctx);
  */
 int rules_resolve_app(const struct rules_ctx *ctx, const char *in, char *out,
                       size_t len, bool quiet);
+
+/*
+ * --script IN into out[len]: an absolute path (a relative one joined to
+ * the current directory), its symbolic links resolved as tollgated
+ * resolves a running script's (rules/interp.h); one that does not exist
+ * is taken cleaned, with a warning.  "" stays "" (no script).  Prints
+ * "script: PATH" unless quiet.  0, or -1 after the error.
+ */
+int rules_resolve_script(const struct rules_ctx *ctx, const char *in, char *out,
+                         size_t len, bool quiet);
 
 /*
  * --app WANT of a filter (list, export): real[len] gets the real path of

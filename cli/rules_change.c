@@ -204,7 +204,8 @@ rules_edit(struct rules_ctx *ctx)
 	if (a->app == NULL && a->dest == NULL && a->uid == NULL &&
 	    a->port == NULL && a->proto == NULL && a->action == NULL &&
 	    a->duration == NULL && a->priority == NULL && a->note == NULL &&
-	    a->via == NULL && a->digest == NULL)
+	    a->via == NULL && a->digest == NULL && a->script == NULL &&
+	    a->cmdline == NULL)
 		return cli_usage(&ctx->who,
 		                 "nothing to change: give at least one "
 		                 "option");

@@ -100,6 +100,16 @@ rules_json_rule(FILE *out, const struct rule *r, int64_t n_names)
 		cli_json_str(out, r->digest);
 	else
 		fputs("null", out);
+	fputs(",\"script\":", out);
+	if (r->script[0] != '\0')
+		cli_json_str(out, r->script);
+	else
+		fputs("null", out);
+	fputs(",\"cmdline\":", out);
+	if (r->cmdline[0] != '\0')
+		cli_json_str(out, r->cmdline);
+	else
+		fputs("null", out);
 	fputc('}', out);
 }
 
@@ -123,19 +133,26 @@ static int
 rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
                 bool wide)
 {
-	char id[24], app[RULE_APP_MAX + 32], dest[NAME_MAX_LEN + 64];
+	char id[24], dest[NAME_MAX_LEN + 64];
+	char app[RULE_APP_MAX + RULE_SCRIPT_MAX + RULE_CMDLINE_MAX + 64];
 	char port[16], action[64], dur[64], hits[24], uid[16], prio[16];
 	char created[32], last[32], tmp[NAME_MAX_LEN + 8];
-	const char *base;
+	const char *base, *sbase;
+	int off;
 
 	snprintf(id, sizeof(id), "%lld", (long long)r->id);
 	base = strrchr(r->app, '/');
 	base = wide || base == NULL || base[1] == '\0' ? r->app : base + 1;
-	if (r->has_uid && !wide)
-		snprintf(app, sizeof(app), "%s (uid %u)", base,
+	/* an interpreter's script (its file name) and command line glob */
+	sbase = strrchr(r->script, '/');
+	sbase = wide || sbase == NULL ? r->script : sbase + 1;
+	off = snprintf(app, sizeof(app), "%s%s%s%s%s%s", base,
+	               sbase[0] != '\0' ? " " : "", sbase,
+	               r->cmdline[0] != '\0' ? " [" : "", r->cmdline,
+	               r->cmdline[0] != '\0' ? "]" : "");
+	if (r->has_uid && !wide && off > 0 && (size_t)off < sizeof(app))
+		snprintf(app + off, sizeof(app) - (size_t)off, " (uid %u)",
 		         (unsigned)r->uid);
-	else
-		snprintf(app, sizeof(app), "%s", base);
 	rule_dest_str(r, tmp, sizeof(tmp));
 	if (n_names >= 0)
 		snprintf(dest, sizeof(dest), "%s (%lld names)", tmp,
@@ -495,7 +512,7 @@ int
 rules_test(struct rules_ctx *ctx)
 {
 	char app[RULE_APP_MAX], name[NAME_MAX_LEN + 1], err[STORE_ERRLEN];
-	char who[128];
+	char who[128], script[RULE_SCRIPT_MAX];
 	const struct rules_args *a = &ctx->a;
 	struct rules_answer *ans = NULL, one;
 	struct rules_index *idx = NULL;
@@ -558,6 +575,12 @@ rules_test(struct rules_ctx *ctx)
 	if (a->proto != NULL)
 		q.proto = tmp.proto;
 	q.now = time(NULL);
+	if (a->script != NULL &&
+	    rules_resolve_script(ctx, a->script, script, sizeof(script),
+	                         true) == -1)
+		return CLI_EXIT_USAGE;
+	q.script = a->script != NULL ? script : NULL;
+	q.cmdline = a->cmdline;
 
 	rules_set_init(&set);
 	if (rules_load(ctx, &set) == -1)

@@ -182,7 +182,10 @@ static int attr_seen_find(struct attr *, unsigned long, struct attr_scan *,
                           struct app *);
 static void attr_seen_note(struct attr *, const char *, size_t, pid_t, int);
 static int attr_read_exe(int, pid_t, char *, size_t);
-static int attr_read_cmdline(struct attr_proc *, char *, size_t);
+static int attr_read_cmdline(struct attr_proc *, const char *, char *, size_t,
+                             char *, size_t);
+static void attr_script(struct attr_proc *, const char *, const char *, size_t,
+                        char *, size_t);
 static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
 static int attr_parse_uint(const char *);
@@ -392,7 +395,7 @@ unknown:
 	app->pid = 0;
 	app->flags = 0;
 	app->has_digest = app->has_file = app->digest_pending = false;
-	app->exe[0] = app->cmdline[0] = '\0';
+	app->exe[0] = app->cmdline[0] = app->script[0] = '\0';
 	return 0;
 }
 
@@ -1552,8 +1555,9 @@ attr_fill(struct attr *a, struct attr_proc *p, struct app *app)
 
 	for (try = 1;; try++) {
 		if (attr_read_exe(pfd, pid, app->exe, sizeof(app->exe)) == -1 ||
-		    attr_read_cmdline(p, app->cmdline, sizeof(app->cmdline)) ==
-		        -1 ||
+		    attr_read_cmdline(p, app->exe, app->cmdline,
+		                      sizeof(app->cmdline), app->script,
+		                      sizeof(app->script)) == -1 ||
 		    attr_read_exe(pfd, pid, again, sizeof(again)) == -1)
 			goto fail;
 		if (strcmp(app->exe, again) == 0 && app->cmdline[0] != '\0')
@@ -1575,6 +1579,7 @@ attr_fill(struct attr *a, struct attr_proc *p, struct app *app)
 fail:
 	app->exe[0] = '\0';
 	app->cmdline[0] = '\0';
+	app->script[0] = '\0';
 	return -1;
 }
 
@@ -1604,13 +1609,15 @@ attr_read_exe(int pfd, pid_t pid, char *buf, size_t len)
 }
 
 /*
- * The command line of p into buf.  Its descriptor is kept: a read at
+ * The command line of p into buf, and when exe is an interpreter the
+ * script it runs into script (else "").  Its descriptor is kept: a read at
  * offset 0 shows the process's command line as it is at that moment, so
  * after an execve too.  One read gets all of it up to len - 1 bytes: the
  * kernel fills the buffer unless the command line ends first.
  */
 static int
-attr_read_cmdline(struct attr_proc *p, char *buf, size_t len)
+attr_read_cmdline(struct attr_proc *p, const char *exe, char *buf, size_t len,
+                  char *script, size_t slen)
 {
 	size_t off, i;
 	ssize_t n;
@@ -1632,6 +1639,10 @@ attr_read_cmdline(struct attr_proc *p, char *buf, size_t len)
 
 	while (off > 0 && buf[off - 1] == '\0')
 		off--;
+	buf[off] = '\0';
+	script[0] = '\0';
+	if (interp_known(exe))
+		attr_script(p, exe, buf, off, script, slen);
 	for (i = 0; i < off; i++) {
 		if (buf[i] == '\0')
 			buf[i] = ' ';
@@ -1641,6 +1652,40 @@ attr_read_cmdline(struct attr_proc *p, char *buf, size_t len)
 	}
 	buf[off] = '\0';
 	return 0;
+}
+
+/*
+ * The script of interpreter exe from its argv (n bytes of buf, words
+ * NUL-separated, buf[n] a NUL) into script: interp_script() against the
+ * process's cwd, then its symbolic links resolved by realpath(3) in
+ * tollgated's view of the files; when that fails (the file is gone, or in
+ * a mount namespace of the process's own), the path as interp_script()
+ * cleaned it.  "" when there is none.
+ */
+static void
+attr_script(struct attr_proc *p, const char *exe, const char *buf, size_t n,
+            char *script, size_t slen)
+{
+	const char *argv[INTERP_ARGV_MAX];
+	char cwd[PATH_MAX], real[PATH_MAX];
+	ssize_t k;
+	size_t argc;
+
+	argc = interp_split(buf, n, argv, INTERP_ARGV_MAX);
+	k = readlinkat(p->pfd, "cwd", cwd, sizeof(cwd));
+	if (k == -1 && errno != ENOENT && errno != ESRCH)
+		log_debug("attr: readlink /proc/%ld/cwd: %s", (long)p->pid,
+		          strerror(errno));
+	if (k < 0 || (size_t)k >= sizeof(cwd))
+		k = 0; /* unknown: only an absolute script is named */
+	cwd[k] = '\0';
+	if (interp_script(exe, argv, argc, k > 0 ? cwd : NULL, script, slen) !=
+	    1) {
+		script[0] = '\0';
+		return;
+	}
+	if (realpath(script, real) != NULL && strlen(real) < slen)
+		memcpy(script, real, strlen(real) + 1);
 }
 
 /*

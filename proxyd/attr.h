@@ -64,6 +64,7 @@
 
 #include "common/config.h"
 #include "common/digest.h"
+#include "rules/interp.h"
 
 #define ATTR_CMDLINE_MAX    512
 #define ATTR_MRU_SIZE       64
@@ -129,6 +130,12 @@ struct app {
 	                         * hashed (attr_set_hashq()) */
 	size_t n_others;        /* with APP_F_SHARED: the other programs */
 	struct app_holder others[ATTR_HOLDERS_MAX - 1];
+	/* The script an interpreter runs (rules/interp.h), from the read
+	 * that gave cmdline, joined to its cwd, symbolic links resolved in
+	 * tollgated's view of the files when it can reach the file; "" when
+	 * none.  A label (a process can rewrite its argv), not an identity:
+	 * exe and digest are that. */
+	char script[INTERP_SCRIPT_MAX];
 };
 
 /* Counters since attr_new(), for logs, tests and benchmarks. */

@@ -1016,6 +1016,8 @@ conn_query(struct conn *c, struct rules_query *q, int64_t *pin_missed)
 	q->proto = RPROTO_TCP;
 	q->now = time(NULL);
 	q->digest = c->app->known && c->app->has_digest ? c->app->digest : NULL;
+	q->script = c->app->known ? c->app->script : NULL;
+	q->cmdline = c->app->known ? c->app->cmdline : NULL;
 	q->pin_missed = pin_missed;
 }
 
@@ -1095,6 +1097,7 @@ conn_judge(struct conn *c)
 	conn_query(c, &q, &pin_missed);
 	e = rulesvc_match(c->pd, &q, NULL);
 	q.digest = NULL; /* the other holders' files are not hashed */
+	q.script = q.cmdline = NULL; /* nor their argv read */
 	q.pin_missed = NULL;
 	c->repin = 0;
 	if (e == NULL && pin_missed != 0 && c->app->known) {

@@ -265,6 +265,8 @@ dnsstub_answer(struct dnsstub *stub, const struct dnsfwd_origin *o,
 	rq.proto = RPROTO_DNS;
 	rq.now = time(NULL);
 	rq.digest = app->known && app->has_digest ? app->digest : NULL;
+	rq.script = app->known ? app->script : NULL;
+	rq.cmdline = app->known ? app->cmdline : NULL;
 	e = rulesvc_decide(pd, &rq, NULL);
 	if (e != NULL && e->action != ACTION_ALLOW) {
 		pd->dns_stats.denied++;

@@ -20,6 +20,7 @@
  * query (app, uid, port, protocol, expiry) and ranks the rest.
  */
 #include <arpa/inet.h>
+#include <fnmatch.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -476,8 +477,10 @@ ix_rule_check(const struct rule *r, char *err, size_t errlen)
 		what = "no app";
 	else if (memchr(r->dest, '\0', sizeof(r->dest)) == NULL ||
 	         memchr(r->note, '\0', sizeof(r->note)) == NULL ||
-	         memchr(r->via, '\0', sizeof(r->via)) == NULL)
-		what = "dest, note or via not terminated";
+	         memchr(r->via, '\0', sizeof(r->via)) == NULL ||
+	         memchr(r->script, '\0', sizeof(r->script)) == NULL ||
+	         memchr(r->cmdline, '\0', sizeof(r->cmdline)) == NULL)
+		what = "dest, note, via, script or cmdline not terminated";
 	else if ((r->dest_kind == DEST_NAME || r->dest_kind == DEST_WILDCARD) &&
 	         r->dest[0] == '\0')
 		what = "no name";
@@ -763,7 +766,7 @@ ix_apps_shrink(struct rules_index *idx)
 }
 
 /*
- * A struct rule is almost 5 KB, so each rule of a set is on pages of its
+ * A struct rule is over 6 KB, so each rule of a set is on pages of its
  * own and no hardware prefetcher sees the next one coming: ask for the
  * lines the build reads a few rules ahead.
  */
@@ -844,7 +847,9 @@ rules_index_build(const struct rules_set *set, time_t now, char *err,
 		ix_entry_fill(e, r, (uint32_t)s);
 		if ((rapp[s] = ix_app_add(idx, r->app)) == IX_NONE ||
 		    (e->note = ix_strdup(idx, r->note)) == NULL ||
-		    (e->via = ix_strdup(idx, r->via)) == NULL)
+		    (e->via = ix_strdup(idx, r->via)) == NULL ||
+		    (e->script = ix_strdup(idx, r->script)) == NULL ||
+		    (e->cmdline = ix_strdup(idx, r->cmdline)) == NULL)
 			goto nomem;
 		e->app = idx->apps[rapp[s]].name;
 		switch (r->dest_kind) {
@@ -952,6 +957,8 @@ rules_entry_rule(const struct rules_entry *e, struct rule *out)
 		digest_hex(e->digest, out->digest);
 	snprintf(out->note, sizeof(out->note), "%s", e->note);
 	snprintf(out->via, sizeof(out->via), "%s", e->via);
+	snprintf(out->script, sizeof(out->script), "%s", e->script);
+	snprintf(out->cmdline, sizeof(out->cmdline), "%s", e->cmdline);
 }
 
 /*
@@ -991,7 +998,8 @@ ix_rank(const struct ix_search *sr, struct ix_cand *c, size_t via_len)
 	int64_t d;
 
 	c->rank[0] = e->priority;
-	c->rank[1] = (e->app != sr->star) * 2 + e->has_uid;
+	c->rank[1] = (e->app != sr->star) * 8 + (e->script[0] != '\0') * 4 +
+	             (e->cmdline[0] != '\0') * 2 + e->has_uid;
 	switch (e->dest_kind) {
 	case DEST_NAME:
 		d = IX_DEST_EXACT * 1024;
@@ -1052,6 +1060,12 @@ ix_fits(const struct ix_search *sr, const struct rules_entry *e)
 	    (q->port < e->port_lo || q->port > e->port_hi))
 		return false;
 	if (e->proto != RPROTO_ANY && e->proto != q->proto)
+		return false;
+	if (e->script[0] != '\0' &&
+	    (q->script == NULL || strcmp(e->script, q->script) != 0))
+		return false;
+	if (e->cmdline[0] != '\0' &&
+	    (q->cmdline == NULL || fnmatch(e->cmdline, q->cmdline, 0) != 0))
 		return false;
 	if (e->pinned &&
 	    (q->digest == NULL ||
@@ -1285,13 +1299,26 @@ ix_is_star(const char *app)
 	return app[0] == '*' && app[1] == '\0';
 }
 
+/* "any app", "this app and uid", "this app, script and cmdline", ... */
 static const char *
-ix_app_desc(const struct rules_entry *e)
+ix_app_desc(const struct rules_entry *e, char *buf, size_t len)
 {
-	static const char *const desc[] = {"any app", "any app and uid",
-	                                   "this app", "this app and uid"};
+	const char *part[3];
+	size_t n = 0, i;
+	int off;
 
-	return desc[!ix_is_star(e->app) * 2 + e->has_uid];
+	if (e->script[0] != '\0')
+		part[n++] = "script";
+	if (e->cmdline[0] != '\0')
+		part[n++] = "cmdline";
+	if (e->has_uid)
+		part[n++] = "uid";
+	off = snprintf(buf, len, "%s",
+	               ix_is_star(e->app) ? "any app" : "this app");
+	for (i = 0; i < n && off > 0 && (size_t)off < len; i++)
+		off += snprintf(buf + off, len - (size_t)off, "%s%s",
+		                i + 1 < n ? ", " : " and ", part[i]);
+	return buf;
 }
 
 static const char *
@@ -1339,9 +1366,11 @@ ix_explain(const struct ix_search *sr, struct rules_explain *why)
 		snprintf(b, sizeof(b), "%d", r->priority);
 		break;
 	case RULES_STEP_APP:
-		what = "this app over any app";
-		snprintf(a, sizeof(a), "%s", ix_app_desc(w));
-		snprintf(b, sizeof(b), "%s", ix_app_desc(r));
+		what = !ix_is_star(w->app) && ix_is_star(r->app)
+		           ? "this app over any app"
+		           : "more specific app";
+		ix_app_desc(w, a, sizeof(a));
+		ix_app_desc(r, b, sizeof(b));
 		break;
 	case RULES_STEP_DEST:
 		what = "more specific destination";

@@ -12,7 +12,7 @@
  *
  * The index copies what it needs: the set may be freed right after the
  * build.  It keeps each rule as a compact struct rules_entry (a name rule
- * costs about 250 bytes of index in all, a struct rule almost 5 KB), which
+ * costs about 250 bytes of index in all, a struct rule over 6 KB), which
  * is what rules_match() returns; rules_entry_rule() turns one back into a full
  * struct rule for display.
  *
@@ -21,8 +21,9 @@
  *
  * Precedence (the first step that tells two matching rules apart decides):
  *   1. the higher priority;
- *   2. the app: this app with this uid, then this app, then any app with
- *      this uid, then any app;
+ *   2. the app: this app with a script and a command line glob, then
+ *      with a script, then with a command line glob, then this app alone;
+ *      then any app; each with this uid before without;
  *   3. the more specific destination: the exact name, then the longest
  *      wildcard or list suffix (a list entry "x.org" ranks as "*.x.org";
  *      "x.org" beats "*.x.org"), then an IP, then the narrowest CIDR,
@@ -116,6 +117,8 @@ struct rules_entry {
 	const char *via; /* the route of an allow rule; "" when none */
 	bool pinned;     /* matches only a file of this SHA-256: */
 	uint8_t digest[DIGEST_LEN];
+	const char *script;  /* the script it runs; "" when any */
+	const char *cmdline; /* a glob of its command line; "" when any */
 };
 
 /* A question: who connects where. */
@@ -136,6 +139,11 @@ struct rules_query {
 	const uint8_t *digest;       /* the SHA-256 of the file the process
 	                              * runs (DIGEST_LEN bytes), or NULL: no pinned
 	                              * rule matches */
+	const char *script;          /* the script an interpreter runs
+	                              * (interp.h), or NULL: no rule with a
+	                              * script matches */
+	const char *cmdline;         /* argv joined by spaces, or NULL: no
+	                              * rule with a cmdline glob matches */
 	int64_t *pin_missed;         /* when not NULL, set to the id of an
 	                              * allow rule pinned to another digest
 	                              * that would have matched but for its

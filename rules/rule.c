@@ -45,13 +45,16 @@ enum rule_key {
 	KEY_LAST_HIT,
 	KEY_NOTE,
 	KEY_DIGEST,
+	KEY_SCRIPT,
+	KEY_CMDLINE,
 	KEY_COUNT
 };
 
 static const char *const rule_keys[KEY_COUNT] = {
-    "id",      "app",  "uid",      "dest",     "port",    "proto",
-    "action",  "via",  "duration", "priority", "enabled", "created",
-    "updated", "hits", "last_hit", "note",     "digest",
+    "id",      "app",     "uid",     "dest",     "port",
+    "proto",   "action",  "via",     "duration", "priority",
+    "enabled", "created", "updated", "hits",     "last_hit",
+    "note",    "digest",  "script",  "cmdline",
 };
 
 /*
@@ -519,28 +522,57 @@ rule_parse_uid(struct rule *r, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * s into out (of size max) when it is shorter than max and holds no
+ * control byte; 0, or -1 + err naming key and what.
+ */
+static int
+rule_copy_text(char *out, size_t max, const char *s, const char *key,
+               const char *what, char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+	const char *p;
+
+	if (n >= max)
+		return errbuf_set(err, errlen,
+		                  "%s: %zu bytes; a %s has at most %zu", key, n,
+		                  what, max - 1);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return errbuf_set(err, errlen,
+			                  "%s: a control character in the %s",
+			                  key, what);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 int
 rule_parse_app(struct rule *r, const char *s, char *err, size_t errlen)
 {
-	size_t n;
-	const char *p;
-
-	n = strlen(s);
 	if (strcmp(s, "*") != 0 && s[0] != '/')
 		return errbuf_set(err, errlen,
 		                  "app: \"%.64s\" is not * or an absolute path",
 		                  s);
-	if (n >= RULE_APP_MAX)
+	return rule_copy_text(r->app, sizeof(r->app), s, "app", "path", err,
+	                      errlen);
+}
+
+int
+rule_parse_script(struct rule *r, const char *s, char *err, size_t errlen)
+{
+	if (s[0] != '\0' && s[0] != '/')
 		return errbuf_set(err, errlen,
-		                  "app: %zu bytes; a path has at most %d", n,
-		                  RULE_APP_MAX - 1);
-	for (p = s; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			return errbuf_set(
-			    err, errlen,
-			    "app: a control character in the path");
-	memcpy(r->app, s, n + 1);
-	return 0;
+		                  "script: \"%.64s\" is not an absolute path",
+		                  s);
+	return rule_copy_text(r->script, sizeof(r->script), s, "script", "path",
+	                      err, errlen);
+}
+
+int
+rule_parse_cmdline(struct rule *r, const char *s, char *err, size_t errlen)
+{
+	return rule_copy_text(r->cmdline, sizeof(r->cmdline), s, "cmdline",
+	                      "glob", err, errlen);
 }
 
 int
@@ -694,6 +726,10 @@ rule_format_users(const struct rule *r, const struct rule_users *u, char *buf,
 	snprintf(v, sizeof(v), "%lld", (long long)r->id);
 	log_kv(buf, len, &off, "id", v);
 	log_kv(buf, len, &off, "app", r->app);
+	if (r->script[0] != '\0')
+		log_kv(buf, len, &off, "script", r->script);
+	if (r->cmdline[0] != '\0')
+		log_kv(buf, len, &off, "cmdline", r->cmdline);
 	if (r->has_uid && (u == NULL || u->name == NULL ||
 	                   u->name(r->uid, v, sizeof(v)) == NULL))
 		snprintf(v, sizeof(v), "%u", (unsigned)r->uid);
@@ -832,6 +868,10 @@ rule_set_field(struct rule *r, enum rule_key k, const char *v,
 		return rule_parse_via(r, v, err, errlen);
 	case KEY_DIGEST:
 		return rule_parse_digest(r, v, err, errlen);
+	case KEY_SCRIPT:
+		return rule_parse_script(r, v, err, errlen);
+	case KEY_CMDLINE:
+		return rule_parse_cmdline(r, v, err, errlen);
 	case KEY_DURATION:
 		if (strcmp(v, "once") != 0 && strcmp(v, "restart") != 0 &&
 		    strcmp(v, "forever") != 0 && strncmp(v, "until:", 6) != 0)
@@ -994,6 +1034,14 @@ rule_check(const struct rule *r, char *err, size_t errlen)
 	if (r->digest[0] != '\0' && strcmp(r->app, "*") == 0)
 		return errbuf_set(err, errlen,
 		                  "digest: pins one app's file, not any app's");
+	if (r->script[0] != '\0' && strcmp(r->app, "*") == 0)
+		return errbuf_set(err, errlen,
+		                  "script: goes with one interpreter's app "
+		                  "(app=/usr/bin/python3), not any app");
+	if (r->cmdline[0] != '\0' && strcmp(r->app, "*") == 0)
+		return errbuf_set(err, errlen,
+		                  "cmdline: goes with one app (app=PATH), not "
+		                  "any app");
 	if (r->via[0] != '\0' && r->action != ACTION_ALLOW)
 		return errbuf_set(err, errlen,
 		                  "via: only goes with action=allow (a %s rule "
@@ -1018,7 +1066,9 @@ rule_equal(const struct rule *a, const struct rule *b)
 	       a->created == b->created && a->updated == b->updated &&
 	       a->hits == b->hits && a->last_hit == b->last_hit &&
 	       strcmp(a->note, b->note) == 0 && strcmp(a->via, b->via) == 0 &&
-	       strcmp(a->digest, b->digest) == 0;
+	       strcmp(a->digest, b->digest) == 0 &&
+	       strcmp(a->script, b->script) == 0 &&
+	       strcmp(a->cmdline, b->cmdline) == 0;
 }
 
 bool

@@ -43,9 +43,14 @@
 #define RULE_PRIORITY_MAX  1000000
 #define RULE_DURATION_MAX  (10 * 365 * 86400) /* longest "30m"/"2h"/"7d" */
 #define RULE_DIGEST_HEX    64                 /* a SHA-256 in hex */
-/* The longest rule_format() line: the app with every byte escaped ("\\"),
- * the note with every byte escaped ("\xNN"), and the rest. */
-#define RULE_LINE_MAX (2 * RULE_APP_MAX + 4 * RULE_NOTE_MAX + 1024)
+#define RULE_SCRIPT_MAX    1024 /* an interpreter's script, absolute */
+#define RULE_CMDLINE_MAX   512  /* a command line glob */
+/* The longest rule_format() line: the app, script and glob with every byte
+ * escaped ("\\"), the note with every byte escaped ("\xNN"), and the
+ * rest. */
+#define RULE_LINE_MAX                                                          \
+	(2 * RULE_APP_MAX + 2 * RULE_SCRIPT_MAX + 2 * RULE_CMDLINE_MAX +       \
+	 4 * RULE_NOTE_MAX + 1024)
 
 enum rule_dest {
 	DEST_ANY,      /* "*" */
@@ -102,6 +107,14 @@ struct rule {
 	 * the rule matches only a process running a file of that digest.
 	 * "" when not pinned.  Only with an app other than "*". */
 	char digest[RULE_DIGEST_HEX + 1];
+	/* For an interpreter (rules/interp.h): the script it runs, an
+	 * absolute path, and a fnmatch(3) glob over its command line (argv
+	 * joined by spaces, as events show it).  "" when the rule does not
+	 * say.  Only with an app other than "*".  A label of convenience for
+	 * the user's own programs: a process can rewrite its argv, so neither
+	 * tells a hostile program from another (the app and digest do). */
+	char script[RULE_SCRIPT_MAX];
+	char cmdline[RULE_CMDLINE_MAX];
 };
 
 /* Defaults: app "*", dest any, any port and protocol, deny, forever,
@@ -123,6 +136,10 @@ void rule_init(struct rule *r);
  *             than RULE_APP_MAX.
  *   digest:   RULE_DIGEST_HEX hex digits (stored lower case), or "" or
  *             "none": not pinned.
+ *   script:   an absolute path without control bytes, shorter than
+ *             RULE_SCRIPT_MAX, or "": any script (and none).
+ *   cmdline:  a glob without control bytes, shorter than
+ *             RULE_CMDLINE_MAX, or "": any command line.
  *   via:      "direct", "upstream", or a NAME as config_upstream_name_ok()
  *             takes it; "" drops the via (the default upstream).  Whether
  *             such an upstream is configured is the daemon's to check.
@@ -143,10 +160,13 @@ int rule_parse_duration(struct rule *r, const char *s, time_t now, char *err,
 int rule_parse_app(struct rule *r, const char *s, char *err, size_t errlen);
 int rule_parse_via(struct rule *r, const char *s, char *err, size_t errlen);
 int rule_parse_digest(struct rule *r, const char *s, char *err, size_t errlen);
+int rule_parse_script(struct rule *r, const char *s, char *err, size_t errlen);
+int rule_parse_cmdline(struct rule *r, const char *s, char *err, size_t errlen);
 
 /*
  * What no single field shows: a via only on an allow rule (a rule that
- * blocks goes nowhere); a digest only on a rule for one app.  Returns 0, or -1
+ * blocks goes nowhere); a digest, script or cmdline only on a rule for one
+ * app.  Returns 0, or -1
  * + err ("via: only goes with action=allow ...").
  */
 int rule_check(const struct rule *r, char *err, size_t errlen);
@@ -170,9 +190,10 @@ const char *rule_duration_str(const struct rule *r, char *buf, size_t len);
 /*
  * The text form.  rule_format() writes one "rule ..." line (no newline)
  * with every field, in this order:
- *   id app uid dest port proto action via digest duration priority
- *   enabled created updated hits last_hit note
- * (uid=any when none; via and digest only when not ""; times as
+ *   id app script cmdline uid dest port proto action via digest duration
+ *   priority enabled created updated hits last_hit note
+ * (uid=any when none; script, cmdline, via and digest only when not "";
+ * times as
  * rule_time_str(), "-" for 0; enabled=yes|no; duration as rule_duration_str()).
  * A buffer of RULE_LINE_MAX always holds a rule whose app passed
  * rule_parse_app(). rule_parse_line() reads one back: fields it does not find

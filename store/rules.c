@@ -38,22 +38,24 @@ static const char *const duration_words[] = {
 #define RULE_COLUMNS                                                           \
 	"id, app, uid, dest_kind, dest, addr, prefix, port_lo, port_hi, "      \
 	"proto, action, duration, expires, priority, enabled, created, "       \
-	"updated, hits, last_hit, note, via, digest"
+	"updated, hits, last_hit, note, via, digest, script, cmdline"
 
-/* Parameters ?1..?19, ?21 and ?22 are bind_rule()'s; ?20 is the id where
+/* Parameters ?1..?19 and ?21..?24 are bind_rule()'s; ?20 is the id where
  * one is needed. */
 #define RULE_INSERT                                                            \
 	"INSERT INTO rules (app, uid, dest_kind, dest, addr, prefix, "         \
 	"port_lo, port_hi, proto, action, duration, expires, priority, "       \
-	"enabled, created, updated, hits, last_hit, note, via, digest) "       \
+	"enabled, created, updated, hits, last_hit, note, via, digest, "       \
+	"script, cmdline) "                                                    \
 	"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "     \
 	"?14, "                                                                \
-	"?15, ?16, ?17, ?18, ?19, ?21, ?22)"
+	"?15, ?16, ?17, ?18, ?19, ?21, ?22, ?23, ?24)"
 #define RULE_UPDATE                                                            \
 	"UPDATE rules SET app = ?1, uid = ?2, dest_kind = ?3, dest = ?4, "     \
 	"addr = ?5, prefix = ?6, port_lo = ?7, port_hi = ?8, proto = ?9, "     \
 	"action = ?10, duration = ?11, expires = ?12, priority = ?13, "        \
-	"enabled = ?14, updated = ?16, note = ?19, via = ?21, digest = ?22 "   \
+	"enabled = ?14, updated = ?16, note = ?19, via = ?21, digest = ?22, "  \
+	"script = ?23, cmdline = ?24 "                                         \
 	"WHERE id = ?20"
 
 /* --- rows ----------------------------------------------------------------- */
@@ -83,6 +85,12 @@ check_rule(const struct rule *r, const char *what, char *err, size_t errlen)
 	else if (r->digest[0] != '\0' &&
 	         strnlen(r->digest, sizeof(r->digest)) != RULE_DIGEST_HEX)
 		bad = "digest is not a SHA-256";
+	else if (strnlen(r->script, sizeof(r->script)) == sizeof(r->script) ||
+	         strnlen(r->cmdline, sizeof(r->cmdline)) == sizeof(r->cmdline))
+		bad = "script or cmdline is too long";
+	else if ((r->script[0] != '\0' || r->cmdline[0] != '\0') &&
+	         strcmp(r->app, "*") == 0)
+		bad = "script or cmdline on a rule for any app";
 	else if ((unsigned)r->dest_kind >= NWORDS(dest_words))
 		bad = "unknown dest kind";
 	else if ((unsigned)r->proto >= NWORDS(proto_words))
@@ -120,7 +128,7 @@ clamp_u64(uint64_t v)
 	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
 }
 
-/* Bind a rule to ?1..?19 and ?21 of RULE_INSERT / RULE_UPDATE. */
+/* Bind a rule to ?1..?19 and ?21..?24 of RULE_INSERT / RULE_UPDATE. */
 static int
 bind_rule(sqlite3_stmt *st, const struct rule *r)
 {
@@ -161,6 +169,8 @@ bind_rule(sqlite3_stmt *st, const struct rule *r)
 	rc |= sqlite3_bind_text(st, 19, r->note, -1, SQLITE_STATIC);
 	rc |= sqlite3_bind_text(st, 21, r->via, -1, SQLITE_STATIC);
 	rc |= sqlite3_bind_text(st, 22, r->digest, -1, SQLITE_STATIC);
+	rc |= sqlite3_bind_text(st, 23, r->script, -1, SQLITE_STATIC);
+	rc |= sqlite3_bind_text(st, 24, r->cmdline, -1, SQLITE_STATIC);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -232,6 +242,11 @@ row_rule(struct store *s, sqlite3_stmt *st, struct rule *r, char *err,
 	if (store_col_text(st, 21, r->digest, sizeof(r->digest)) == -1 ||
 	    (r->digest[0] != '\0' && strlen(r->digest) != RULE_DIGEST_HEX))
 		bad = "digest";
+	if (store_col_text(st, 22, r->script, sizeof(r->script)) == -1 ||
+	    (r->script[0] != '\0' && r->script[0] != '/'))
+		bad = "script";
+	if (store_col_text(st, 23, r->cmdline, sizeof(r->cmdline)) == -1)
+		bad = "cmdline";
 	if (bad != NULL) {
 		store_fail(err, errlen, "%s: rule %lld has a bad %s", s->path,
 		           (long long)r->id, bad);

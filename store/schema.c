@@ -138,6 +138,14 @@ static const char *const store_migrations[] = {
     " id INTEGER PRIMARY KEY CHECK (id = 1),"
     " run INTEGER NOT NULL);"
     "INSERT INTO daemon_run VALUES (1, 0);",
+
+    /*
+     * 8: what an interpreter runs (rules/rule.h, rules/interp.h): the
+     * script a rule is for and a glob of the command line; "" when the
+     * rule does not say, as every rule from before.
+     */
+    "ALTER TABLE rules ADD COLUMN script TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE rules ADD COLUMN cmdline TEXT NOT NULL DEFAULT '';",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

@@ -19,6 +19,7 @@
  *   5  fake_ips and its indexes (fakeip.h)
  *   6  events.sha256, rules.digest
  *   7  rules.run, daemon_run (store_start_run())
+ *   8  rules.script, rules.cmdline
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
@@ -27,7 +28,7 @@
  *   rules(id, app, uid NULL when none, dest_kind, dest, addr BLOB NULL
  *         unless ip/cidr, prefix, port_lo, port_hi, proto, action,
  *         duration, expires, priority, enabled, created, updated, hits,
- *         last_hit, note, via, run)
+ *         last_hit, note, via, digest, run, script, cmdline)
  *   list_names(rule_id -> rules(id) ON DELETE CASCADE, name), one row per
  *         name of a DEST_LIST rule's list; the list's own name is the
  *         rule's dest.
@@ -70,7 +71,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  7    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  8    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */

@@ -21,6 +21,10 @@
 #define NOW  ((time_t)1795867200)
 #define CURL "/usr/bin/curl"
 #define WGET "/usr/bin/wget"
+/* What attribution gives for an interpreter's process (rules/interp.h);
+ * the matcher compares whatever it is given, whichever the app. */
+#define SCRIPT  "/home/u/bin/sync.py"
+#define CMDLINE "python3 -u /home/u/bin/sync.py --daemon"
 
 /* A rule set being written by a test, and its index once built. */
 struct fixture {
@@ -45,6 +49,8 @@ setup(void **state)
 	f->q.proto = RPROTO_TCP;
 	f->q.port = 443;
 	f->q.now = NOW;
+	f->q.script = SCRIPT;
+	f->q.cmdline = CMDLINE;
 	*state = f;
 	return 0;
 }
@@ -184,11 +190,121 @@ static void
 test_step2_app_and_uid_over_app(void **state)
 {
 	/* The query is uid 1000. */
-	beats(
-	    "id=1 app=" CURL " uid=1000 dest=*", "id=2 app=" CURL " dest=x.org",
-	    "x.org", RULES_STEP_APP,
-	    "decided by rule 1 at step 2: this app over any app (this app and "
-	    "uid beats this app, rule 2)");
+	beats("id=1 app=" CURL " uid=1000 dest=*",
+	      "id=2 app=" CURL " dest=x.org", "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app and "
+	      "uid beats this app, rule 2)");
+}
+
+/* Step 2, interpreters: a script or a command line makes the app more
+ * specific, whatever the destination below. */
+static void
+test_step2_script_over_app(void **state)
+{
+	beats("id=1 app=" CURL " script=" SCRIPT " dest=* action=allow",
+	      "id=2 app=" CURL " dest=x.org port=443 proto=tcp action=deny",
+	      "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app and "
+	      "script beats this app, rule 2)");
+	beats("id=1 app=" CURL " script=" SCRIPT " dest=* action=allow",
+	      "id=2 app=" CURL " uid=1000 dest=x.org action=deny", "x.org",
+	      RULES_STEP_APP, NULL);
+	/* any app stays below this app, with a script or not */
+	beats("id=1 app=" CURL " script=" SCRIPT " dest=*",
+	      "id=2 app=* uid=1000 dest=x.org", "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: this app over any app (this app "
+	      "and script beats any app and uid, rule 2)");
+}
+
+static void
+test_step2_cmdline_over_app(void **state)
+{
+	beats("id=1 app=" CURL " cmdline=\"*sync.py*\" dest=* action=deny",
+	      "id=2 app=" CURL " dest=x.org action=allow", "x.org",
+	      RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app and "
+	      "cmdline beats this app, rule 2)");
+	beats("id=1 app=" CURL " cmdline=* uid=1000 dest=*",
+	      "id=2 app=" CURL " cmdline=* dest=x.org", "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app, "
+	      "cmdline and uid beats this app and cmdline, rule 2)");
+}
+
+static void
+test_step2_script_over_cmdline(void **state)
+{
+	beats("id=1 app=" CURL " script=" SCRIPT " dest=*",
+	      "id=2 app=" CURL " cmdline=* uid=1000 dest=x.org", "x.org",
+	      RULES_STEP_APP, NULL);
+	beats("id=1 app=" CURL " script=" SCRIPT " cmdline=*daemon dest=*",
+	      "id=2 app=" CURL " script=" SCRIPT " uid=1000 dest=x.org",
+	      "x.org", RULES_STEP_APP,
+	      "decided by rule 1 at step 2: more specific app (this app, "
+	      "script and cmdline beats this app, script and uid, rule 2)");
+	beats("id=1 app=" CURL " script=" SCRIPT " dest=*",
+	      "id=2 app=" CURL " cmdline=* dest=x.org", "x.org", RULES_STEP_APP,
+	      NULL);
+	/* equal at step 2: the destination decides */
+	beats("id=1 app=" CURL " cmdline=*sync* dest=x.org",
+	      "id=2 app=" CURL " cmdline=*daemon dest=*", "x.org",
+	      RULES_STEP_DEST, NULL);
+}
+
+/* What script= and cmdline= match, and that they never match without. */
+static void
+test_script_and_cmdline_match(void **state)
+{
+	struct fixture *f = *state;
+
+	add(f, "id=1 app=" CURL " script=" SCRIPT " dest=x.com action=allow",
+	    NULL);
+	add(f, "id=2 app=" CURL " script=/home/u/bin/other.py dest=*", NULL);
+	add(f, "id=3 app=" CURL " cmdline=\"python3 -u /home/*\" dest=*.org",
+	    NULL);
+	add(f, "id=4 app=" CURL " cmdline=\"* --daemon\" dest=x.net", NULL);
+	add(f, "id=5 app=" CURL " cmdline=\"*--once*\" dest=y.net", NULL);
+	add(f, "id=6 app=" WGET " script=" SCRIPT " dest=z.net", NULL);
+	build(f);
+	assert_int_equal(decide(f, "x.com"), 1);
+	/* * matches '/' too: the glob is no path pattern */
+	assert_int_equal(decide(f, "x.org"), 3);
+	assert_int_equal(decide(f, "x.net"), 4);
+	assert_int_equal(decide(f, "y.net"), -1);
+	assert_int_equal(decide(f, "z.net"), -1); /* another app's */
+	/* another script: neither script rule */
+	f->q.script = "/home/u/bin/third.py";
+	assert_int_equal(decide(f, "x.com"), -1);
+	assert_int_equal(decide(f, "x.org"), 3);
+	/* no script (python3 -m mod, sh -c) and no command line */
+	f->q.script = NULL;
+	f->q.cmdline = NULL;
+	assert_int_equal(decide(f, "x.com"), -1);
+	assert_int_equal(decide(f, "x.org"), -1);
+	/* a script is compared whole, byte for byte */
+	f->q.script = "/home/u/bin/sync.py/";
+	assert_int_equal(decide(f, "x.com"), -1);
+	f->q.script = "/home/u/bin/sync.p";
+	assert_int_equal(decide(f, "x.com"), -1);
+}
+
+/* rules_entry_rule() gives the fields back. */
+static void
+test_entry_carries_script_and_cmdline(void **state)
+{
+	struct fixture *f = *state;
+	const struct rules_entry *e;
+	struct rule r;
+
+	add(f, "id=1 app=" CURL " script=" SCRIPT " cmdline=\"*a b*\" dest=*",
+	    NULL);
+	build(f);
+	e = rules_index_entry(f->idx, 0);
+	assert_non_null(e);
+	assert_string_equal(e->script, SCRIPT);
+	assert_string_equal(e->cmdline, "*a b*");
+	rules_entry_rule(e, &r);
+	assert_string_equal(r.script, SCRIPT);
+	assert_string_equal(r.cmdline, "*a b*");
 }
 
 static void
@@ -374,8 +490,7 @@ test_pinned_digest(void **state)
 	struct rule back;
 
 	add(f,
-	    "id=1 app=" CURL
-	    " dest=x.org action=allow "
+	    "id=1 app=" CURL " dest=x.org action=allow "
 	    "digest="
 	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
 	    NULL);
@@ -868,6 +983,13 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_many_rules, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_pinned_digest, setup,
 	                                    teardown),
+	    cmocka_unit_test(test_step2_script_over_app),
+	    cmocka_unit_test(test_step2_cmdline_over_app),
+	    cmocka_unit_test(test_step2_script_over_cmdline),
+	    cmocka_unit_test_setup_teardown(test_script_and_cmdline_match,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_entry_carries_script_and_cmdline, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -523,6 +523,12 @@ test_longest_line_fits(void **state)
 	r->app[RULE_APP_MAX - 1] = '\0';
 	memset(r->note, '\x01', RULE_NOTE_MAX - 1);
 	r->note[RULE_NOTE_MAX - 1] = '\0';
+	/* and of an interpreter's script and command line glob */
+	memset(r->script, '"', RULE_SCRIPT_MAX - 1);
+	r->script[0] = '/';
+	r->script[RULE_SCRIPT_MAX - 1] = '\0';
+	memset(r->cmdline, '\\', RULE_CMDLINE_MAX - 1);
+	r->cmdline[RULE_CMDLINE_MAX - 1] = '\0';
 	/* The longest name: 63 + 1 + 63 + 1 + 63 + 1 + 61 bytes. */
 	memset(name, 'a', 253);
 	name[63] = name[127] = name[191] = '.';
@@ -697,6 +703,91 @@ test_digest(void **state)
 	free(other);
 }
 
+/* An interpreter's script=PATH and cmdline=GLOB: written after the app,
+ * only when set, read back; one app only; what each takes. */
+static void
+test_script_and_cmdline(void **state)
+{
+	struct rule *r = rule_new(), *other = rule_new();
+	char line[RULE_LINE_MAX], err[256], *big;
+
+	(void)state;
+	assert_int_equal(
+	    rule_parse_line(r,
+	                    "rule id=4 app=/usr/bin/python3.11 "
+	                    "script=/home/u/bin/sync.py "
+	                    "cmdline=\"python3 -u * --\\\"x\\\"\" dest=x.org "
+	                    "action=allow",
+	                    err, sizeof(err)),
+	    0);
+	assert_string_equal(r->script, "/home/u/bin/sync.py");
+	assert_string_equal(r->cmdline, "python3 -u * --\"x\"");
+	rule_format(r, line, sizeof(line));
+	assert_non_null(strstr(line, "rule id=4 app=/usr/bin/python3.11 "
+	                             "script=/home/u/bin/sync.py "
+	                             "cmdline=\"python3 -u * --\\\"x\\\"\" "
+	                             "uid=any "));
+	round_trip(r);
+	*other = *r;
+	other->script[0] = '\0';
+	assert_false(rule_equal(r, other));
+	*other = *r;
+	other->cmdline[0] = '\0';
+	assert_false(rule_equal(r, other));
+	other->script[0] = '\0';
+	rule_format(other, line, sizeof(line));
+	assert_null(strstr(line, "script="));
+	assert_null(strstr(line, "cmdline="));
+	/* an old export (no such fields) reads as no script, no glob */
+	assert_int_equal(rule_parse_line(r,
+	                                 "rule id=4 app=/usr/bin/python3.11 "
+	                                 "dest=x.org action=allow",
+	                                 err, sizeof(err)),
+	                 0);
+	assert_string_equal(r->script, "");
+	assert_string_equal(r->cmdline, "");
+
+	/* Not for any app. */
+	assert_int_equal(
+	    rule_parse_line(r, "rule app=* script=/x.py", err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "script: goes with one interpreter's app"));
+	assert_int_equal(
+	    rule_parse_line(r, "rule cmdline=*x*", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cmdline: goes with one app"));
+	/* A script is an absolute path; neither holds a control byte. */
+	assert_int_equal(rule_parse_script(r, "bin/x.py", err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "is not an absolute path"));
+	assert_int_equal(rule_parse_script(r, "/x\ty.py", err, sizeof(err)),
+	                 -1);
+	assert_non_null(strstr(err, "script: a control character"));
+	assert_int_equal(rule_parse_cmdline(r, "a\x01b", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cmdline: a control character"));
+	/* "" drops either */
+	assert_int_equal(rule_parse_script(r, "/x.py", err, sizeof(err)), 0);
+	assert_int_equal(rule_parse_script(r, "", err, sizeof(err)), 0);
+	assert_string_equal(r->script, "");
+	/* and the lengths */
+	big = malloc(RULE_SCRIPT_MAX + 1);
+	assert_non_null(big);
+	memset(big, 'a', RULE_SCRIPT_MAX);
+	big[0] = '/';
+	big[RULE_SCRIPT_MAX] = '\0';
+	assert_int_equal(rule_parse_script(r, big, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "script: 1024 bytes; a path has at most "
+	                            "1023"));
+	big[RULE_SCRIPT_MAX - 1] = '\0';
+	assert_int_equal(rule_parse_script(r, big, err, sizeof(err)), 0);
+	big[RULE_CMDLINE_MAX] = '\0';
+	assert_int_equal(rule_parse_cmdline(r, big, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cmdline: 512 bytes; a glob has at most "
+	                            "511"));
+	free(big);
+	free(r);
+	free(other);
+}
+
 /* A route: via=direct|upstream|NAME, on allow rules only. */
 static void
 test_via(void **state)
@@ -825,6 +916,7 @@ main(void)
 	    cmocka_unit_test(test_note_limits),
 	    cmocka_unit_test(test_via),
 	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_script_and_cmdline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -344,6 +344,8 @@ test_every_field_round_trips(void **state)
 	in[0].last_hit = 1700000000;
 	snprintf(in[0].note, sizeof(in[0].note),
 	         "work \"proxy\"\\ \xc3\xa9t\xc3\xa9 = ok");
+	snprintf(in[0].script, sizeof(in[0].script), "/home/u/bin/sync.py");
+	snprintf(in[0].cmdline, sizeof(in[0].cmdline), "* --\"daemon\" *");
 
 	plain_rule(&in[1], "*", NULL);
 	in[1].dest_kind = DEST_IP;
@@ -420,6 +422,11 @@ test_bad_rules_are_refused(void **state)
 	plain_rule(&r, "*", "example.com");
 	assert_int_equal(store_rule_add(s, &r, names, 1, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "without a list"));
+
+	plain_rule(&r, "*", "example.com");
+	snprintf(r.script, sizeof(r.script), "/x.py");
+	assert_int_equal(store_rule_add(s, &r, NULL, 0, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "script or cmdline on a rule for any app"));
 
 	assert_int_equal(count_rules(s), 0);
 	store_close(s);
@@ -1179,17 +1186,21 @@ test_migration_from_v1(void **state)
 	assert_int_equal(r.updated, 1500000001);
 	assert_int_equal(r.hits, 42);
 	assert_int_equal(r.last_hit, 1600000000);
-	assert_string_equal(r.note, ""); /* the column schema 2 added */
-	assert_string_equal(r.via, "");  /* and the one schema 4 added */
+	assert_string_equal(r.note, "");   /* the column schema 2 added */
+	assert_string_equal(r.via, "");    /* and the one schema 4 added */
+	assert_string_equal(r.script, ""); /* and those of schema 8 */
+	assert_string_equal(r.cmdline, "");
 
 	/* The new column works, and the list came through. */
 	snprintf(r.note, sizeof(r.note), "from v1");
+	snprintf(r.script, sizeof(r.script), "/home/u/x.py");
 	assert_int_equal(store_rule_edit(s, &r, NULL, 0, err, sizeof(err)),
 	                 STORE_OK);
 	rules_set_init(&set);
 	assert_int_equal(store_load(s, &set, err, sizeof(err)), 0);
 	assert_int_equal(set.n_rules, 2);
 	assert_string_equal(set.rules[0].note, "from v1");
+	assert_string_equal(set.rules[0].script, "/home/u/x.py");
 	assert_int_equal(set.rules[1].dest_kind, DEST_LIST);
 	assert_false(set.rules[1].enabled);
 	assert_int_equal(set.rules[1].expires, 1900000000);
