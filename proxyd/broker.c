@@ -398,11 +398,14 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	unsigned mine_prompts, mine_parked;
 	bool has_uid;
 
-	/* While an agent may see a prompt, it lasts: with none for this
-	 * user there is nothing to join either.  Asked first, as it is
-	 * cheap and the usual case of a daemon nobody is asked through. */
+	/* no_agent_action = default: while an agent may see a prompt, it
+	 * lasts, and with none for this user there is nothing to join
+	 * either.  Asked first, as it is cheap and the usual case of a
+	 * daemon nobody is asked through.  With wait, the prompt is raised
+	 * for an agent that comes later, or an admin's tollgate answer. */
 	if (b == NULL ||
-	    !broker_has_agent(b, ask->app->uid_known, ask->app->uid))
+	    (!pd->cfg.no_agent_wait &&
+	     !broker_has_agent(b, ask->app->uid_known, ask->app->uid)))
 		return BROKER_NO_AGENT;
 	who = ask->who(ask->owner, whobuf, sizeof(whobuf));
 	prompt_describe(b, ask, &want, &has_uid);
@@ -531,7 +534,9 @@ broker_agents_changed(struct proxyd *pd)
 	struct broker *b = pd->broker;
 	struct prompt *p, *next;
 
-	if (b == NULL)
+	/* With wait, a prompt outlives its agents: the next one, or an
+	 * admin, or the timeout decides it. */
+	if (b == NULL || pd->cfg.no_agent_wait)
 		return;
 	for (p = TAILQ_FIRST(&b->prompts); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);

@@ -13,6 +13,7 @@
  *               verdict; a rule is added unless the answer is "once"
  *   timeout     no answer in prompt_timeout: default_action
  *   no-agent    the last agent that could see it left: default_action
+ *               (no_agent_action = default only; with wait it stays)
  *   rule        a rule put in force meanwhile decided every connection
  *   gone        every parked client closed its connection
  * and is then withdrawn through the sink.
@@ -121,7 +122,8 @@ struct broker_sink {
 
 enum broker_park {
 	BROKER_PARKED,   /* the verdict comes later: ops->decided() */
-	BROKER_NO_AGENT, /* nobody could be asked: default_action now */
+	BROKER_NO_AGENT, /* nobody could be asked (no_agent_action =
+	                  * default): default_action now */
 	BROKER_FULL,     /* past a bound: default_action now */
 	BROKER_ANSWERED, /* its prompt was just answered, the rule is on
 	                  * its way: *verdict and w->prompt_id set */
@@ -157,7 +159,9 @@ void broker_unpark(struct broker_waiter *w, const char *why);
  * (ops->rejudge()). */
 void broker_rules_changed(struct proxyd *pd);
 
-/* An agent left: prompts no remaining agent may see get default_action. */
+/* An agent left: with no_agent_action = default, prompts no remaining
+ * agent may see get default_action (reason no-agent); with wait, they
+ * wait on for another agent, an admin's answer or their timeout. */
 void broker_agents_changed(struct proxyd *pd);
 
 /*
