@@ -1,6 +1,6 @@
 /*
- * ctl_prompt.c - the prompt lines of the control protocol: PROMPT written
- * and read, WITHDRAW read; see ctl_prompt.h.
+ * ctl_prompt.c - the prompt lines of the control protocol: PROMPT and
+ * DENIED written and read, WITHDRAW read; see ctl_prompt.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -266,4 +266,88 @@ ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
 		snprintf(err, errlen, "WITHDRAW line without a valid id");
 	free(buf);
 	return rc;
+}
+
+void
+ctl_denied_put(struct ctl_line *l, const struct ctl_denied *d)
+{
+	ctl_put_kvf(l, "uid", "%u", d->uid);
+	ctl_put_str(l, "app", d->app);
+	ctl_put_str(l, "name", d->name);
+	ctl_put_str(l, "dst", d->dst);
+	ctl_put_kvf(l, "port", "%u", d->port);
+	ctl_put_str(l, "proto", d->proto);
+	ctl_put_kv(l, "verdict", action_name((enum action)d->verdict));
+	ctl_put_str(l, "decider", d->decider);
+	ctl_put_kvf(l, "rule", "%lld", (long long)d->rule);
+	ctl_put_kvf(l, "count", "%u", d->count);
+	ctl_put_kvf(l, "time", "%lld", (long long)d->time);
+}
+
+int
+ctl_denied_parse(const char *line, size_t len, struct ctl_denied *d, char *err,
+                 size_t errlen)
+{
+	struct ctl_word w[CTL_WORDS_MAX];
+	unsigned long long num = 0;
+	unsigned need = 0;
+	char *buf;
+	const char *k, *v;
+	int n, i, bad = 0;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = -1;
+	if ((n = ctl_split_event(line, len, "DENIED", &buf, w, err, errlen)) ==
+	    -1)
+		return -1;
+	for (i = 1; i < n && !bad; i++) {
+		k = w[i].key;
+		v = w[i].value;
+		if (k == NULL)
+			continue;
+		if (strcmp(k, "uid") == 0) {
+			bad = ctl_get_num(v, UINT32_MAX - 1, &num) == -1;
+			d->uid = (unsigned)num;
+			need |= 1;
+		} else if (strcmp(k, "app") == 0) {
+			bad = ctl_get_str(d->app, sizeof(d->app), v);
+			need |= 2;
+		} else if (strcmp(k, "port") == 0) {
+			bad = ctl_get_num(v, 65535, &num) == -1;
+			d->port = (unsigned)num;
+			need |= 4;
+		} else if (strcmp(k, "verdict") == 0) {
+			d->verdict = action_parse(v);
+			bad = d->verdict == -1;
+			need |= 8;
+		} else if (strcmp(k, "decider") == 0) {
+			bad = ctl_get_str(d->decider, sizeof(d->decider), v) ||
+			      d->decider[0] == '\0';
+			need |= 16;
+		} else if (strcmp(k, "count") == 0) {
+			bad = ctl_get_num(v, UINT32_MAX, &num) == -1 || num == 0;
+			d->count = (unsigned)num;
+			need |= 32;
+		} else if (strcmp(k, "rule") == 0) {
+			bad = ctl_get_num(v, INT64_MAX, &num) == -1;
+			d->rule = (int64_t)num;
+		} else if (strcmp(k, "time") == 0) {
+			bad = ctl_get_num(v, INT64_MAX, &num) == -1;
+			d->time = (int64_t)num;
+		} else if (strcmp(k, "name") == 0)
+			bad = ctl_get_str(d->name, sizeof(d->name), v);
+		else if (strcmp(k, "dst") == 0)
+			bad = ctl_get_str(d->dst, sizeof(d->dst), v);
+		else if (strcmp(k, "proto") == 0)
+			bad = ctl_get_str(d->proto, sizeof(d->proto), v);
+	}
+	if (bad)
+		snprintf(err, errlen, "DENIED line: bad %s=%.64s", w[i - 1].key,
+		         w[i - 1].value);
+	else if (need != 63)
+		snprintf(err, errlen,
+		         "DENIED line without uid, app, port, verdict, decider "
+		         "or count");
+	free(buf);
+	return bad || need != 63 ? -1 : 0;
 }
