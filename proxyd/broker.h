@@ -117,6 +117,9 @@ struct broker_sink {
 	/* Whether an agent is subscribed that may see a prompt of this
 	 * uid (has_uid false: of an unknown uid, admins' agents only). */
 	bool (*has_agent)(void *arg, bool has_uid, uid_t uid);
+	/* A connection of d->uid was refused (notify_denials): tell the
+	 * agents of that uid, and only them. */
+	void (*denied)(void *arg, const struct ctl_denied *d);
 	void *arg;
 };
 
@@ -216,6 +219,14 @@ bool broker_share_ok(bool new_prompt, unsigned mine_prompts,
  * it only to tell an agent what it may answer.
  */
 unsigned broker_answer_durations(const struct config *cfg, bool admin);
+
+/*
+ * A connection of d->uid was refused (eventlog.c, for every refusal of a
+ * known uid but those the user made: an answer, an abandoned prompt).
+ * With notify_denials, d goes to that user's agents through the sink,
+ * rate-limited (denials.h: d->count is set here).  Nothing otherwise.
+ */
+void broker_refused(struct proxyd *pd, struct ctl_denied *d);
 
 /* Prompts pending and connections parked, for STATUS. */
 unsigned broker_pending(const struct proxyd *pd);
