@@ -325,7 +325,8 @@ ctl_denied_parse(const char *line, size_t len, struct ctl_denied *d, char *err,
 			      d->decider[0] == '\0';
 			need |= 16;
 		} else if (strcmp(k, "count") == 0) {
-			bad = ctl_get_num(v, UINT32_MAX, &num) == -1 || num == 0;
+			bad =
+			    ctl_get_num(v, UINT32_MAX, &num) == -1 || num == 0;
 			d->count = (unsigned)num;
 			need |= 32;
 		} else if (strcmp(k, "rule") == 0) {

@@ -79,13 +79,13 @@ struct ctl_denied {
 	char dst[64]; /* the destination IP; "": known only by name */
 	unsigned port;
 	char proto[8];
-	int verdict;       /* enum action: deny or reject */
-	char decider[24];  /* the event's: "rule", "default", "timeout" ... */
-	int64_t rule;      /* the deciding rule's id; 0: none */
-	unsigned count;    /* refusals of this app and name told by this
-	                    * line: this one and those not told since the
-	                    * last line about them (at least 1) */
-	int64_t time;      /* Unix time of this refusal */
+	int verdict;      /* enum action: deny or reject */
+	char decider[24]; /* the event's: "rule", "default", "timeout" ... */
+	int64_t rule;     /* the deciding rule's id; 0: none */
+	unsigned count;   /* refusals of this app and name told by this
+	                   * line: this one and those not told since the
+	                   * last line about them (at least 1) */
+	int64_t time;     /* Unix time of this refusal */
 };
 
 /* Append d's words (after "DENIED") to l. */

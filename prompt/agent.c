@@ -1,7 +1,7 @@
 /*
  * agent.c - the prompt agent's connection to tollgated: connect,
- * SUBSCRIBE, read PROMPT, WITHDRAW, DENIED and reply lines, send ANSWER, and try
- * again every AGENT_RETRY_MS while the daemon is away; see agent.h.
+ * SUBSCRIBE, read PROMPT, WITHDRAW, DENIED and reply lines, send ANSWER, and
+ * try again every AGENT_RETRY_MS while the daemon is away; see agent.h.
  */
 #include <errno.h>
 #include <fcntl.h>

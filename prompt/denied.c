@@ -98,8 +98,8 @@ denied_show(struct agent *a, const struct ctl_denied *d)
 		return;
 	}
 	log_info("%s", summary);
-	shown = denied_markup() ? g_markup_escape_text(body, -1)
-	                        : g_strdup(body);
+	shown =
+	    denied_markup() ? g_markup_escape_text(body, -1) : g_strdup(body);
 	n = notify_notification_new(summary, shown, "dialog-information");
 	notify_notification_set_app_name(n, "tollgate");
 	notify_notification_set_category(n, "network");

@@ -1169,11 +1169,11 @@ conn_record(struct conn *c)
 	d.verdict = c->verdict;
 	d.reason = c->reason;
 	d.rule_id = c->rule_id;
-	d.prompt_id =
-	    c->reason == REASON_PROMPT || c->reason == REASON_PROMPT_TIMEOUT ||
-	            c->reason == REASON_ABANDONED
-	        ? c->wait.prompt_id
-	        : 0;
+	d.prompt_id = c->reason == REASON_PROMPT ||
+	                      c->reason == REASON_PROMPT_TIMEOUT ||
+	                      c->reason == REASON_ABANDONED
+	                  ? c->wait.prompt_id
+	                  : 0;
 	d.app = c->app;
 	d.client = (const struct sockaddr *)&c->client;
 	d.dst = (const struct sockaddr *)&c->dst;

@@ -2,7 +2,8 @@
  * control_prompts.c - the verbs of prompts: SUBSCRIBE (become a prompt
  * agent), PROMPTS (list those pending) and ANSWER (docs/control.md,
  * "Prompts").  Who may subscribe is control_agent.c's to say; what an
- * agent is sent afterwards, the broker's (control_notify()).
+ * agent is sent afterwards, the broker's through its sink: PROMPT and
+ * WITHDRAW lines, and DENIED lines for the agents of the refused uid.
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -9,7 +9,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 21
+plan 23
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s notify_denials=yes)

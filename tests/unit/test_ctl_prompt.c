@@ -545,7 +545,7 @@ test_denied(void **state)
 	char buf[CTL_LINE_MAX + 2], err[CTL_ERRLEN];
 	static const char *const bad[] = {
 	    "DENIED app=/usr/bin/curl port=443 verdict=deny decider=rule "
-	    "count=1",                                     /* no uid */
+	    "count=1", /* no uid */
 	    "DENIED uid=1 port=443 verdict=deny decider=rule count=1",
 	    "DENIED uid=1 app=- verdict=deny decider=rule count=1",
 	    "DENIED uid=1 app=- port=443 decider=rule count=1",

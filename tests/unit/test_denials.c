@@ -26,8 +26,8 @@ test_one_line_a_window(void **state)
 
 	(void)state;
 	assert_non_null(d);
-	assert_true(denials_take(d, 1000, "/usr/bin/curl", "a.test", T0,
-	                         &count));
+	assert_true(
+	    denials_take(d, 1000, "/usr/bin/curl", "a.test", T0, &count));
 	assert_int_equal(count, 1);
 	/* Nine more in a row: counted, not told. */
 	for (i = 1; i < 10; i++)
@@ -40,13 +40,13 @@ test_one_line_a_window(void **state)
 	                         T0 + DENIALS_WINDOW_S, &count));
 	assert_int_equal(count, 11);
 	/* Other pairs, other uids: their own limits. */
-	assert_true(denials_take(d, 1000, "/usr/bin/curl", "b.test", T0 + 61,
-	                         &count));
+	assert_true(
+	    denials_take(d, 1000, "/usr/bin/curl", "b.test", T0 + 61, &count));
 	assert_int_equal(count, 1);
-	assert_true(denials_take(d, 1000, "/usr/bin/wget", "a.test", T0 + 61,
-	                         &count));
-	assert_true(denials_take(d, 1001, "/usr/bin/curl", "a.test", T0 + 61,
-	                         &count));
+	assert_true(
+	    denials_take(d, 1000, "/usr/bin/wget", "a.test", T0 + 61, &count));
+	assert_true(
+	    denials_take(d, 1001, "/usr/bin/curl", "a.test", T0 + 61, &count));
 	/* app and name are not one string: "ab"+"c" is not "a"+"bc". */
 	assert_true(denials_take(d, 1002, "ab", "c", T0, &count));
 	assert_true(denials_take(d, 1002, "a", "bc", T0, &count));
@@ -64,13 +64,13 @@ test_cap_per_uid(void **state)
 	(void)state;
 	for (i = 0; i < 50; i++) {
 		snprintf(name, sizeof(name), "t%d.test", i);
-		told += denials_take(d, 1000, "/usr/bin/firefox", name, T0,
-		                     &count);
+		told +=
+		    denials_take(d, 1000, "/usr/bin/firefox", name, T0, &count);
 	}
 	assert_int_equal(told, DENIALS_PER_UID);
 	/* Another user is not held back by the first. */
-	assert_true(denials_take(d, 1001, "/usr/bin/firefox", "t49.test", T0,
-	                         &count));
+	assert_true(
+	    denials_take(d, 1001, "/usr/bin/firefox", "t49.test", T0, &count));
 	/* A pair held back by the cap is told in the next window, with
 	 * every refusal since its first: three. */
 	assert_false(denials_take(d, 1000, "/usr/bin/firefox", "t49.test",
@@ -98,8 +98,8 @@ test_full_table(void **state)
 	}
 	/* Every pair told within the window: a new one is not told (and
 	 * none told is forgotten, so none is told twice). */
-	assert_false(denials_take(d, 9999, "/bin/x", "new.test", T0 + 1,
-	                          &count));
+	assert_false(
+	    denials_take(d, 9999, "/bin/x", "new.test", T0 + 1, &count));
 	assert_false(
 	    denials_take(d, 2000, "/bin/x", "n0.test", T0 + 1, &count));
 	/* The window over: there is room again. */
