@@ -986,6 +986,23 @@ prompt_answers_name(enum prompt_answers a)
 }
 
 static int
+parse_no_agent_action(struct config *cfg, const struct config_key *k,
+                      const char *v)
+{
+	if (strcmp(v, "default") != 0 && strcmp(v, "wait") != 0)
+		return -1;
+	cfg->no_agent_wait = v[0] == 'w';
+	return 0;
+}
+
+static void
+print_no_agent_action(const struct config *cfg, const struct config_key *k,
+                      FILE *out)
+{
+	fprintf(out, "%s\n", cfg->no_agent_wait ? "wait" : "default");
+}
+
+static int
 parse_prompt_answers(struct config *cfg, const struct config_key *k,
                      const char *v)
 {
@@ -1525,6 +1542,19 @@ static const struct config_key config_keys[] = {
         .expected = "all, once-only or admin-forever",
         .parse = parse_prompt_answers,
         .print = print_prompt_answers,
+    },
+    {
+        .name = "no_agent_action",
+        .expected = "default or wait",
+        .parse = parse_no_agent_action,
+        .print = print_no_agent_action,
+    },
+    {
+        .name = "notify_denials",
+        .expected = "yes or no",
+        .parse = parse_bool_key,
+        .print = print_bool_key,
+        .field = offsetof(struct config, notify_denials),
     },
     {
         .name = "keep_redirect_on_exit",

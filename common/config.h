@@ -145,6 +145,13 @@ struct config {
 	unsigned prompt_timeout_ms; /* no answer: default_action */
 	char prompt_program[4096];  /* the one executable that may subscribe */
 	enum prompt_answers prompt_answers;
+	/* no_agent_action: with no agent to see it, a prompt is raised
+	 * anyway and waits up to prompt_timeout (wait), or default_action
+	 * decides at once (default, false). */
+	bool no_agent_wait;
+	/* notify_denials: tell a user's agents what was refused of theirs
+	 * (DENIED lines, rate-limited). */
+	bool notify_denials;
 	bool keep_redirect_on_exit;
 	int log_level;
 	unsigned max_connections;

@@ -1,8 +1,11 @@
 /*
- * ctl_prompt.c - the prompt lines of the control protocol: PROMPT written
- * and read, WITHDRAW read; see ctl_prompt.h.
+ * ctl_prompt.c - the prompt lines of the control protocol: PROMPT and
+ * DENIED written and read, WITHDRAW read; see ctl_prompt.h.
  */
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,89 +151,178 @@ fail:
 	return -1;
 }
 
+/* How a key's value is read, and where it goes. */
+enum ctl_field_kind {
+	CTL_F_NUM,       /* unsigned, at most max; 0 refused with nonzero */
+	CTL_F_STR,       /* "-" is ""; "" refused with nonzero */
+	CTL_F_ACTION,    /* allow, deny or reject, as an int */
+	CTL_F_SCOPES,    /* a set of scope words */
+	CTL_F_DURATIONS, /* a set of duration words */
+};
+
+struct ctl_field {
+	const char *key;
+	enum ctl_field_kind kind;
+	size_t off;  /* in the struct filled */
+	size_t size; /* the member's: a string's array, a number's type */
+	unsigned long long max;
+	bool nonzero;
+	unsigned need; /* its bit among the keys a line must have, or 0 */
+};
+
+/* clang-format off */
+#define CTL_FIELD(type, member, kind, max, nonzero, need)                      \
+	{#member, kind, offsetof(type, member), sizeof(((type *)0)->member),   \
+	 max, nonzero, need}
+/* clang-format on */
+
+/* Store num in the member of size bytes at dst (an integer type). */
+static void
+ctl_field_num(void *dst, size_t size, unsigned long long num)
+{
+	uint64_t u64 = num;
+	uint32_t u32 = (uint32_t)num;
+
+	if (size == sizeof(u64))
+		memcpy(dst, &u64, sizeof(u64));
+	else
+		memcpy(dst, &u32, sizeof(u32));
+}
+
+/* One value v of field f into obj; -1 when it is bad. */
+static int
+ctl_field_read(const struct ctl_field *f, const char *v, void *obj)
+{
+	char *dst = (char *)obj + f->off;
+	unsigned long long num;
+	unsigned set;
+	int a;
+
+	switch (f->kind) {
+	case CTL_F_NUM:
+		if (ctl_get_num(v, f->max, &num) == -1 ||
+		    (f->nonzero && num == 0))
+			return -1;
+		ctl_field_num(dst, f->size, num);
+		return 0;
+	case CTL_F_STR:
+		return ctl_get_str(dst, f->size, v) == -1 ||
+		               (f->nonzero && dst[0] == '\0')
+		           ? -1
+		           : 0;
+	case CTL_F_ACTION:
+		if ((a = action_parse(v)) == -1)
+			return -1;
+		memcpy(dst, &a, sizeof(a));
+		return 0;
+	case CTL_F_SCOPES:
+	case CTL_F_DURATIONS:
+		if (ctl_parse_set(v,
+		                  f->kind == CTL_F_SCOPES ? ctl_scope_parse
+		                                          : ctl_duration_parse,
+		                  &set) == -1)
+			return -1;
+		memcpy(dst, &set, sizeof(set));
+		return 0;
+	}
+	return -1;
+}
+
+/*
+ * A whole line "WORD k=v..." whose keys are the n fields of f, into obj
+ * (its unset members left as they are).  Unknown keys are skipped.  0,
+ * or -1 + err: not such a line, a bad value, or a key of need_all
+ * missing (err then says "WORD line without " and needs).
+ */
+static int
+ctl_fields_parse(const char *line, size_t len, const char *word,
+                 const struct ctl_field *f, size_t n, unsigned need_all,
+                 const char *needs, void *obj, char *err, size_t errlen)
+{
+	struct ctl_word w[CTL_WORDS_MAX];
+	unsigned need = 0;
+	char *buf;
+	int nw, i;
+	size_t j;
+
+	if ((nw = ctl_split_event(line, len, word, &buf, w, err, errlen)) == -1)
+		return -1;
+	for (i = 1; i < nw; i++) {
+		if (w[i].key == NULL)
+			continue;
+		for (j = 0; j < n && strcmp(w[i].key, f[j].key) != 0; j++)
+			;
+		if (j == n)
+			continue;
+		if (ctl_field_read(&f[j], w[i].value, obj) == -1) {
+			snprintf(err, errlen, "%s line: bad %s=%.64s", word,
+			         w[i].key, w[i].value);
+			free(buf);
+			return -1;
+		}
+		need |= f[j].need;
+	}
+	free(buf);
+	if (need != need_all) {
+		snprintf(err, errlen, "%s line without %s", word, needs);
+		return -1;
+	}
+	return 0;
+}
+
+#define NUM(t, m, max, nz, need) CTL_FIELD(t, m, CTL_F_NUM, max, nz, need)
+#define STR(t, m, nz, need)      CTL_FIELD(t, m, CTL_F_STR, 0, nz, need)
+#define KIND(t, m, kind, need)   CTL_FIELD(t, m, kind, 0, false, need)
+
+/* The keys of a PROMPT line ("default" is struct ctl_prompt's deflt). */
+static const struct ctl_field prompt_fields[] = {
+    NUM(struct ctl_prompt, id, UINT64_MAX, true, 1),
+    NUM(struct ctl_prompt, uid, UINT32_MAX - 1, false, 2),
+    NUM(struct ctl_prompt, pid, INT32_MAX, false, 0),
+    NUM(struct ctl_prompt, port, 65535, false, 4),
+    NUM(struct ctl_prompt, created, INT64_MAX, false, 0),
+    NUM(struct ctl_prompt, expires, INT64_MAX, false, 0),
+    NUM(struct ctl_prompt, connections, UINT32_MAX, false, 0),
+    {"default", CTL_F_ACTION, offsetof(struct ctl_prompt, deflt), sizeof(int),
+     0, false, 0},
+    KIND(struct ctl_prompt, scopes, CTL_F_SCOPES, 8),
+    KIND(struct ctl_prompt, durations, CTL_F_DURATIONS, 16),
+    STR(struct ctl_prompt, dst, false, 32),
+    STR(struct ctl_prompt, user, false, 0),
+    STR(struct ctl_prompt, app, false, 0),
+    STR(struct ctl_prompt, cmdline, false, 0),
+    STR(struct ctl_prompt, name, false, 0),
+    STR(struct ctl_prompt, source, false, 0),
+    STR(struct ctl_prompt, proto, false, 0),
+    STR(struct ctl_prompt, domain, false, 0),
+};
+
+/* The keys of a DENIED line. */
+static const struct ctl_field denied_fields[] = {
+    NUM(struct ctl_denied, uid, UINT32_MAX - 1, false, 1),
+    STR(struct ctl_denied, app, false, 2),
+    NUM(struct ctl_denied, port, 65535, false, 4),
+    KIND(struct ctl_denied, verdict, CTL_F_ACTION, 8),
+    STR(struct ctl_denied, decider, true, 16),
+    NUM(struct ctl_denied, count, UINT32_MAX, true, 32),
+    NUM(struct ctl_denied, rule, INT64_MAX, false, 0),
+    NUM(struct ctl_denied, time, INT64_MAX, false, 0),
+    STR(struct ctl_denied, name, false, 0),
+    STR(struct ctl_denied, dst, false, 0),
+    STR(struct ctl_denied, proto, false, 0),
+};
+
+#define NFIELDS(f) (sizeof(f) / sizeof((f)[0]))
+
 int
 ctl_prompt_parse(const char *line, size_t len, struct ctl_prompt *p, char *err,
                  size_t errlen)
 {
-	struct ctl_word w[CTL_WORDS_MAX];
-	unsigned long long num = 0;
-	unsigned need = 0;
-	char *buf;
-	const char *k, *v;
-	int n, i, bad = 0, a;
-
 	memset(p, 0, sizeof(*p));
 	p->deflt = -1;
-	if ((n = ctl_split_event(line, len, "PROMPT", &buf, w, err, errlen)) ==
-	    -1)
-		return -1;
-	for (i = 1; i < n && !bad; i++) {
-		k = w[i].key;
-		v = w[i].value;
-		if (k == NULL)
-			continue;
-		if (strcmp(k, "id") == 0) {
-			bad =
-			    ctl_get_num(v, UINT64_MAX, &num) == -1 || num == 0;
-			p->id = num;
-			need |= 1;
-		} else if (strcmp(k, "uid") == 0) {
-			bad = ctl_get_num(v, UINT32_MAX - 1, &num) == -1;
-			p->uid = (unsigned)num;
-			need |= 2;
-		} else if (strcmp(k, "pid") == 0) {
-			bad = ctl_get_num(v, INT32_MAX, &num) == -1;
-			p->pid = (long)num;
-		} else if (strcmp(k, "port") == 0) {
-			bad = ctl_get_num(v, 65535, &num) == -1;
-			p->port = (unsigned)num;
-			need |= 4;
-		} else if (strcmp(k, "created") == 0 ||
-		           strcmp(k, "expires") == 0) {
-			bad = ctl_get_num(v, INT64_MAX, &num) == -1;
-			*(k[0] == 'c' ? &p->created : &p->expires) =
-			    (int64_t)num;
-		} else if (strcmp(k, "connections") == 0) {
-			bad = ctl_get_num(v, UINT32_MAX, &num) == -1;
-			p->connections = (unsigned)num;
-		} else if (strcmp(k, "default") == 0) {
-			bad = (a = action_parse(v)) == -1;
-			p->deflt = a;
-		} else if (strcmp(k, "scopes") == 0) {
-			bad =
-			    ctl_parse_set(v, ctl_scope_parse, &p->scopes) == -1;
-			need |= 8;
-		} else if (strcmp(k, "durations") == 0) {
-			bad = ctl_parse_set(v, ctl_duration_parse,
-			                    &p->durations) == -1;
-			need |= 16;
-		} else if (strcmp(k, "dst") == 0) {
-			bad = ctl_get_str(p->dst, sizeof(p->dst), v);
-			need |= 32;
-		} else if (strcmp(k, "user") == 0)
-			bad = ctl_get_str(p->user, sizeof(p->user), v);
-		else if (strcmp(k, "app") == 0)
-			bad = ctl_get_str(p->app, sizeof(p->app), v);
-		else if (strcmp(k, "cmdline") == 0)
-			bad = ctl_get_str(p->cmdline, sizeof(p->cmdline), v);
-		else if (strcmp(k, "name") == 0)
-			bad = ctl_get_str(p->name, sizeof(p->name), v);
-		else if (strcmp(k, "source") == 0)
-			bad = ctl_get_str(p->source, sizeof(p->source), v);
-		else if (strcmp(k, "proto") == 0)
-			bad = ctl_get_str(p->proto, sizeof(p->proto), v);
-		else if (strcmp(k, "domain") == 0)
-			bad = ctl_get_str(p->domain, sizeof(p->domain), v);
-	}
-	if (bad)
-		snprintf(err, errlen, "PROMPT line: bad %s=%.64s", w[i - 1].key,
-		         w[i - 1].value);
-	else if (need != 63)
-		snprintf(err, errlen,
-		         "PROMPT line without id, uid, port, scopes, "
-		         "durations or dst");
-	free(buf);
-	return bad || need != 63 ? -1 : 0;
+	return ctl_fields_parse(
+	    line, len, "PROMPT", prompt_fields, NFIELDS(prompt_fields), 63,
+	    "id, uid, port, scopes, durations or dst", p, err, errlen);
 }
 
 int
@@ -266,4 +358,31 @@ ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
 		snprintf(err, errlen, "WITHDRAW line without a valid id");
 	free(buf);
 	return rc;
+}
+
+void
+ctl_denied_put(struct ctl_line *l, const struct ctl_denied *d)
+{
+	ctl_put_kvf(l, "uid", "%u", d->uid);
+	ctl_put_str(l, "app", d->app);
+	ctl_put_str(l, "name", d->name);
+	ctl_put_str(l, "dst", d->dst);
+	ctl_put_kvf(l, "port", "%u", d->port);
+	ctl_put_str(l, "proto", d->proto);
+	ctl_put_kv(l, "verdict", action_name((enum action)d->verdict));
+	ctl_put_str(l, "decider", d->decider);
+	ctl_put_kvf(l, "rule", "%lld", (long long)d->rule);
+	ctl_put_kvf(l, "count", "%u", d->count);
+	ctl_put_kvf(l, "time", "%lld", (long long)d->time);
+}
+
+int
+ctl_denied_parse(const char *line, size_t len, struct ctl_denied *d, char *err,
+                 size_t errlen)
+{
+	memset(d, 0, sizeof(*d));
+	d->verdict = -1;
+	return ctl_fields_parse(
+	    line, len, "DENIED", denied_fields, NFIELDS(denied_fields), 63,
+	    "uid, app, port, verdict, decider or count", d, err, errlen);
 }

@@ -66,4 +66,38 @@ struct ctl_withdraw {
 int ctl_withdraw_parse(const char *line, size_t len, struct ctl_withdraw *w,
                        char *err, size_t errlen);
 
+/*
+ * A refusal of one of the agent's user's connections (notify_denials):
+ * one "DENIED key=value..." line, sent unasked to that user's agents,
+ * rate-limited by the daemon (docs/control.md, DENIED).  Strings are ""
+ * where the line says "-".
+ */
+struct ctl_denied {
+	unsigned uid;
+	char app[CTL_PROMPT_APP_MAX]; /* the executable; "": unknown */
+	char name[CTL_PROMPT_NAME_MAX];
+	char dst[64]; /* the destination IP; "": known only by name */
+	unsigned port;
+	char proto[8];
+	int verdict;      /* enum action: deny or reject */
+	char decider[24]; /* the event's: "rule", "default", "timeout" ... */
+	int64_t rule;     /* the deciding rule's id; 0: none */
+	unsigned count;   /* refusals of this app and name told by this
+	                   * line: this one and those not told since the
+	                   * last line about them (at least 1) */
+	int64_t time;     /* Unix time of this refusal */
+};
+
+/* Append d's words (after "DENIED") to l. */
+void ctl_denied_put(struct ctl_line *l, const struct ctl_denied *d);
+
+/*
+ * Parse a whole "DENIED ..." line (without its "\n").  Keys it does not
+ * know are skipped.  0: complete, *d filled; -1 + err: invalid (not a
+ * DENIED line, a bad value, or no uid, app, port, verdict, decider or
+ * count).  A line is whole when it is given: there is no "need more".
+ */
+int ctl_denied_parse(const char *line, size_t len, struct ctl_denied *d,
+                     char *err, size_t errlen);
+
 #endif

@@ -10,7 +10,8 @@
  *   - ctl_prompt_parse() and ctl_withdraw_parse(), which agents and the
  *     tollgate command run on the daemon's PROMPT and WITHDRAW lines,
  *     give values within their bounds, and a prompt they read is written
- *     by ctl_prompt_put() to a line that reads back the same.
+ *     by ctl_prompt_put() to a line that reads back the same;
+ *   - ctl_denied_parse() likewise for DENIED lines (notify_denials).
  * A broken promise aborts with the reason, which libFuzzer reports.
  */
 #include <stdint.h>
@@ -241,6 +242,48 @@ fuzz_withdraw(const uint8_t *data, size_t size)
 		fuzz_fail("WITHDRAW with an unknown verdict", size);
 }
 
+/* A DENIED line: values within their bounds, and what it reads is
+ * written to a line that reads back the same. */
+static void
+fuzz_denied(const uint8_t *data, size_t size)
+{
+	static struct ctl_denied d, e;
+	static char line[CTL_LINE_MAX + 2];
+	char err[CTL_ERRLEN];
+	struct ctl_line l;
+
+	err[0] = '\0';
+	if (ctl_denied_parse((const char *)data, size, &d, err, sizeof(err)) ==
+	    -1) {
+		if (err[0] == '\0')
+			fuzz_fail("DENIED refused without a message", size);
+		return;
+	}
+	if (d.port > 65535 || d.count == 0 || d.rule < 0 || d.time < 0 ||
+	    d.verdict < ACTION_ALLOW || d.verdict > ACTION_REJECT ||
+	    d.decider[0] == '\0')
+		fuzz_fail("DENIED value out of its bounds", size);
+	if (!fuzz_str_ok(d.app, sizeof(d.app)) ||
+	    !fuzz_str_ok(d.name, sizeof(d.name)) ||
+	    !fuzz_str_ok(d.dst, sizeof(d.dst)) ||
+	    !fuzz_str_ok(d.proto, sizeof(d.proto)) ||
+	    !fuzz_str_ok(d.decider, sizeof(d.decider)))
+		fuzz_fail("DENIED string not terminated", size);
+	ctl_line_init(&l, line, sizeof(line));
+	ctl_put_word(&l, "DENIED");
+	ctl_denied_put(&l, &d);
+	if (l.over)
+		return;
+	if (ctl_denied_parse(line, l.len, &e, err, sizeof(err)) == -1)
+		fuzz_fail("a written DENIED line does not read back", size);
+	if (d.uid != e.uid || d.port != e.port || d.verdict != e.verdict ||
+	    d.rule != e.rule || d.count != e.count || d.time != e.time ||
+	    strcmp(d.app, e.app) != 0 || strcmp(d.name, e.name) != 0 ||
+	    strcmp(d.dst, e.dst) != 0 || strcmp(d.proto, e.proto) != 0 ||
+	    strcmp(d.decider, e.decider) != 0)
+		fuzz_fail("a DENIED changed on the round trip", size);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -248,6 +291,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_words(data, size);
 	fuzz_reply(data, size);
 	fuzz_prompt(data, size);
+	fuzz_denied(data, size);
 	fuzz_withdraw(data, size);
 	return 0;
 }

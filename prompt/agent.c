@@ -1,7 +1,7 @@
 /*
  * agent.c - the prompt agent's connection to tollgated: connect,
- * SUBSCRIBE, read PROMPT, WITHDRAW and reply lines, send ANSWER, and try
- * again every AGENT_RETRY_MS while the daemon is away; see agent.h.
+ * SUBSCRIBE, read PROMPT, WITHDRAW, DENIED and reply lines, send ANSWER, and
+ * try again every AGENT_RETRY_MS while the daemon is away; see agent.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +16,7 @@
 
 #include "common/ctl_client.h"
 #include "prompt/agent.h"
+#include "prompt/denied.h"
 
 static void agent_connect(struct agent *a);
 static void agent_drop(struct agent *a, const char *fmt, ...)
@@ -490,6 +491,26 @@ agent_on_withdraw(struct agent *a, const char *line, size_t len)
 	agent_remove_at(a, (size_t)i, why);
 }
 
+/* A refusal of our user's (notify_denials): shown, never answered. */
+static void
+agent_on_denied(struct agent *a, const char *line, size_t len)
+{
+	struct ctl_denied *d;
+	char err[CTL_ERRLEN];
+
+	/* 5 KB: not on the stack of a GLib callback. */
+	d = malloc(sizeof(*d));
+	if (d == NULL) {
+		agent_tell(a, LOG_ERR, "out of memory: a refusal is not shown");
+		return;
+	}
+	if (ctl_denied_parse(line, len, d, err, sizeof(err)) == -1)
+		agent_tell(a, LOG_WARNING, "ignored a DENIED line: %s", err);
+	else
+		denied_show(a, d);
+	free(d);
+}
+
 /* True when line[0..len) starts with the word w. */
 static bool
 agent_word_is(const char *line, size_t len, const char *w)
@@ -501,7 +522,8 @@ agent_word_is(const char *line, size_t len, const char *w)
 }
 
 /* One line from the daemon (without "\n"), told apart by its first word:
- * PROMPT and WITHDRAW come unasked, OK and ERR answer our requests. */
+ * PROMPT, WITHDRAW and DENIED come unasked, OK and ERR answer our
+ * requests. */
 static void
 agent_line(struct agent *a, const char *line, size_t len)
 {
@@ -516,6 +538,8 @@ agent_line(struct agent *a, const char *line, size_t len)
 		agent_on_prompt(a, line, len);
 	else if (agent_word_is(line, len, "WITHDRAW"))
 		agent_on_withdraw(a, line, len);
+	else if (agent_word_is(line, len, "DENIED"))
+		agent_on_denied(a, line, len);
 	else
 		/* A newer daemon may say more; what we do not know we skip. */
 		agent_tell(a, LOG_DEBUG, "skipped a line: %.*s",

@@ -4,7 +4,8 @@
  *
  * The agent connects to the control socket, sends SUBSCRIBE, and then
  * keeps the set of pending prompts as PROMPT and WITHDRAW lines arrive
- * (docs/control.md, Prompts).  It owns every struct agent_prompt; the
+ * (docs/control.md, Prompts); a DENIED line (notify_denials) is shown
+ * at once by denied.c and not kept.  It owns every struct agent_prompt; the
  * front end learns of them through struct agent_ui and may keep its own
  * state in agent_prompt.ui, which it must release in its removed().
  *

@@ -22,6 +22,7 @@
 #include "common/log.h"
 #include "common/name.h"
 #include "proxyd/broker.h"
+#include "proxyd/denials.h"
 
 TAILQ_HEAD(parked_list, broker_waiter);
 
@@ -53,6 +54,7 @@ struct broker {
 	unsigned n_parked;
 	uint64_t next_id;
 	struct broker_sink sink; /* the agents; all NULL: none */
+	struct denials *denials; /* DENIED lines' rate limit */
 };
 
 /* An ANSWER whose rule is being stored: its reply waits for rulesvc. */
@@ -74,6 +76,13 @@ broker_open(struct proxyd *pd, char *err, size_t errlen)
 		return -1;
 	}
 	b->pd = pd;
+	b->denials = denials_new();
+	if (b->denials == NULL) {
+		snprintf(err, errlen, "prompts: denials: calloc: %s",
+		         strerror(errno));
+		free(b);
+		return -1;
+	}
 	TAILQ_INIT(&b->prompts);
 	TAILQ_INIT(&b->answered);
 	b->next_id = 1;
@@ -88,6 +97,7 @@ broker_open(struct proxyd *pd, char *err, size_t errlen)
 	}
 	if (b->psl == NULL) {
 		snprintf(err, errlen, "prompts: no public suffix list");
+		denials_free(b->denials);
 		free(b);
 		return -1;
 	}
@@ -139,6 +149,7 @@ broker_close(struct proxyd *pd)
 		answered_free(b, p->info.id);
 	if (b->psl_owned)
 		psl_free(b->psl);
+	denials_free(b->denials);
 	free(b);
 	pd->broker = NULL;
 }
@@ -398,11 +409,14 @@ broker_park(struct proxyd *pd, struct broker_waiter *w,
 	unsigned mine_prompts, mine_parked;
 	bool has_uid;
 
-	/* While an agent may see a prompt, it lasts: with none for this
-	 * user there is nothing to join either.  Asked first, as it is
-	 * cheap and the usual case of a daemon nobody is asked through. */
+	/* no_agent_action = default: while an agent may see a prompt, it
+	 * lasts, and with none for this user there is nothing to join
+	 * either.  Asked first, as it is cheap and the usual case of a
+	 * daemon nobody is asked through.  With wait, the prompt is raised
+	 * for an agent that comes later, or an admin's tollgate answer. */
 	if (b == NULL ||
-	    !broker_has_agent(b, ask->app->uid_known, ask->app->uid))
+	    (!pd->cfg.no_agent_wait &&
+	     !broker_has_agent(b, ask->app->uid_known, ask->app->uid)))
 		return BROKER_NO_AGENT;
 	who = ask->who(ask->owner, whobuf, sizeof(whobuf));
 	prompt_describe(b, ask, &want, &has_uid);
@@ -531,7 +545,9 @@ broker_agents_changed(struct proxyd *pd)
 	struct broker *b = pd->broker;
 	struct prompt *p, *next;
 
-	if (b == NULL)
+	/* With wait, a prompt outlives its agents: the next one, or an
+	 * admin, or the timeout decides it. */
+	if (b == NULL || pd->cfg.no_agent_wait)
 		return;
 	for (p = TAILQ_FIRST(&b->prompts); p != NULL; p = next) {
 		next = TAILQ_NEXT(p, entry);
@@ -581,6 +597,21 @@ broker_answer_durations(const struct config *cfg, bool admin)
 		break;
 	}
 	return bounded | 1u << CTL_DUR_FOREVER;
+}
+
+void
+broker_refused(struct proxyd *pd, struct ctl_denied *d)
+{
+	struct broker *b = pd->broker;
+
+	if (b == NULL || !pd->cfg.notify_denials || b->sink.denied == NULL ||
+	    !broker_has_agent(b, true, (uid_t)d->uid))
+		return;
+	if (!denials_take(b->denials, (uid_t)d->uid, d->app,
+	                  d->name[0] != '\0' ? d->name : d->dst, d->time,
+	                  &d->count))
+		return;
+	b->sink.denied(b->sink.arg, d);
 }
 
 unsigned

@@ -13,6 +13,7 @@
  *               verdict; a rule is added unless the answer is "once"
  *   timeout     no answer in prompt_timeout: default_action
  *   no-agent    the last agent that could see it left: default_action
+ *               (no_agent_action = default only; with wait it stays)
  *   rule        a rule put in force meanwhile decided every connection
  *   gone        every parked client closed its connection
  * and is then withdrawn through the sink.
@@ -116,12 +117,16 @@ struct broker_sink {
 	/* Whether an agent is subscribed that may see a prompt of this
 	 * uid (has_uid false: of an unknown uid, admins' agents only). */
 	bool (*has_agent)(void *arg, bool has_uid, uid_t uid);
+	/* A connection of d->uid was refused (notify_denials): tell the
+	 * agents of that uid, and only them. */
+	void (*denied)(void *arg, const struct ctl_denied *d);
 	void *arg;
 };
 
 enum broker_park {
 	BROKER_PARKED,   /* the verdict comes later: ops->decided() */
-	BROKER_NO_AGENT, /* nobody could be asked: default_action now */
+	BROKER_NO_AGENT, /* nobody could be asked (no_agent_action =
+	                  * default): default_action now */
 	BROKER_FULL,     /* past a bound: default_action now */
 	BROKER_ANSWERED, /* its prompt was just answered, the rule is on
 	                  * its way: *verdict and w->prompt_id set */
@@ -157,7 +162,9 @@ void broker_unpark(struct broker_waiter *w, const char *why);
  * (ops->rejudge()). */
 void broker_rules_changed(struct proxyd *pd);
 
-/* An agent left: prompts no remaining agent may see get default_action. */
+/* An agent left: with no_agent_action = default, prompts no remaining
+ * agent may see get default_action (reason no-agent); with wait, they
+ * wait on for another agent, an admin's answer or their timeout. */
 void broker_agents_changed(struct proxyd *pd);
 
 /*
@@ -212,6 +219,14 @@ bool broker_share_ok(bool new_prompt, unsigned mine_prompts,
  * it only to tell an agent what it may answer.
  */
 unsigned broker_answer_durations(const struct config *cfg, bool admin);
+
+/*
+ * A connection of d->uid was refused (eventlog.c, for every refusal of a
+ * known uid but those the user made: an answer, an abandoned prompt).
+ * With notify_denials, d goes to that user's agents through the sink,
+ * rate-limited (denials.h: d->count is set here).  Nothing otherwise.
+ */
+void broker_refused(struct proxyd *pd, struct ctl_denied *d);
 
 /* Prompts pending and connections parked, for STATUS. */
 unsigned broker_pending(const struct proxyd *pd);

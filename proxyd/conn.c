@@ -1172,10 +1172,11 @@ conn_record(struct conn *c)
 	d.verdict = c->verdict;
 	d.reason = c->reason;
 	d.rule_id = c->rule_id;
-	d.prompt_id =
-	    c->reason == REASON_PROMPT || c->reason == REASON_PROMPT_TIMEOUT
-	        ? c->wait.prompt_id
-	        : 0;
+	d.prompt_id = c->reason == REASON_PROMPT ||
+	                      c->reason == REASON_PROMPT_TIMEOUT ||
+	                      c->reason == REASON_ABANDONED
+	                  ? c->wait.prompt_id
+	                  : 0;
 	d.app = c->app;
 	d.client = (const struct sockaddr *)&c->client;
 	d.dst = (const struct sockaddr *)&c->dst;
@@ -1354,12 +1355,17 @@ conn_act(struct conn *c)
 
 /* --- waiting on a prompt -------------------------------------------------- */
 
-/* CONN_PARKED: the client left; nothing was sent onward. */
+/* CONN_PARKED: the client left; nothing was sent onward.  Its event
+ * row says so: a refusal nobody answered (reason abandoned). */
 static void
 conn_parked_gone(struct conn *c)
 {
 	conn_log(c, LOG_INFO, "client left while waiting on prompt %llu",
 	         (unsigned long long)c->wait.prompt_id);
+	c->verdict = ACTION_DENY;
+	c->reason = REASON_ABANDONED;
+	c->rule_id = 0;
+	conn_record(c);
 	conn_end(c, true, "client left while waiting for an answer");
 }
 

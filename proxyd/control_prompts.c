@@ -2,7 +2,8 @@
  * control_prompts.c - the verbs of prompts: SUBSCRIBE (become a prompt
  * agent), PROMPTS (list those pending) and ANSWER (docs/control.md,
  * "Prompts").  Who may subscribe is control_agent.c's to say; what an
- * agent is sent afterwards, the broker's (control_notify()).
+ * agent is sent afterwards, the broker's through its sink: PROMPT and
+ * WITHDRAW lines, and DENIED lines for the agents of the refused uid.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -222,6 +223,43 @@ control_withdraw(void *arg, const struct ctl_prompt *p, bool has_uid,
 		control_notify(arg, has_uid, p->uid, buf, (size_t)len);
 }
 
+/* A DENIED line and whose agents it is for. */
+struct denied_line {
+	uid_t uid;
+	const char *line;
+	size_t len;
+};
+
+static void
+denied_send(struct control_client *c, void *arg)
+{
+	const struct denied_line *dl = arg;
+
+	/* An admin's agent sees every prompt, but is told only of its own
+	 * user's refusals. */
+	if (c->uid == dl->uid)
+		control_reply_raw(c, dl->line, dl->len);
+}
+
+/* The broker's sink: a refusal, for the agents of its uid. */
+static void
+control_denied(void *arg, const struct ctl_denied *d)
+{
+	struct denied_line dl = {(uid_t)d->uid, prompt_buf, 0};
+	struct ctl_line l;
+	int n;
+
+	ctl_line_init(&l, prompt_buf, sizeof(prompt_buf));
+	ctl_put_word(&l, "DENIED");
+	ctl_denied_put(&l, d);
+	if ((n = ctl_line_end(&l)) == -1) {
+		log_error("a DENIED line is too long");
+		return;
+	}
+	dl.len = (size_t)n;
+	control_notify_each(arg, true, (uid_t)d->uid, denied_send, &dl);
+}
+
 static bool
 control_sink_has_agent(void *arg, bool has_uid, uid_t uid)
 {
@@ -234,5 +272,6 @@ control_broker_sink(struct control *ctl, struct broker_sink *sink)
 	sink->announce = control_announce;
 	sink->withdraw = control_withdraw;
 	sink->has_agent = control_sink_has_agent;
+	sink->denied = control_denied;
 	sink->arg = ctl;
 }

@@ -18,6 +18,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "proxyd/broker.h"
 #include "proxyd/eventlog.h"
 #include "store/store.h"
 #include "store/unwritten.h"
@@ -676,6 +677,36 @@ decision_log(const struct decision *d)
 	log_info("%s", line);
 }
 
+/*
+ * A refusal of a known user, as its agents may be told of it
+ * (notify_denials).  Not the refusals the user made: an answer to a
+ * prompt, a client that gave up waiting on one.
+ */
+static void
+decision_notify(struct proxyd *pd, const struct decision *d,
+                const struct event_row *ev)
+{
+	static struct ctl_denied dn; /* 5 KB: the loop's, one at a time */
+
+	if (!pd->cfg.notify_denials || d->verdict == ACTION_ALLOW ||
+	    !ev->has_uid || d->reason == REASON_PROMPT ||
+	    d->reason == REASON_ABANDONED)
+		return;
+	memset(&dn, 0, sizeof(dn));
+	dn.uid = ev->uid;
+	snprintf(dn.app, sizeof(dn.app), "%s", ev->exe);
+	snprintf(dn.name, sizeof(dn.name), "%s", ev->name);
+	snprintf(dn.dst, sizeof(dn.dst), "%s", ev->dst_ip);
+	dn.port = ev->dst_port;
+	snprintf(dn.proto, sizeof(dn.proto), "%s", ev->proto);
+	dn.verdict = d->verdict;
+	snprintf(dn.decider, sizeof(dn.decider), "%s",
+	         event_decider_str(ev->decider));
+	dn.rule = d->reason == REASON_RULE ? d->rule_id : 0;
+	dn.time = ev->time_ms / 1000;
+	broker_refused(pd, &dn);
+}
+
 bool
 eventlog_decision(struct proxyd *pd, const struct decision *d)
 {
@@ -688,6 +719,7 @@ eventlog_decision(struct proxyd *pd, const struct decision *d)
 		eventlog_lost(pd, 1);
 		return false;
 	}
+	decision_notify(pd, d, ev);
 	return eventlog_queue(pd, ev);
 }
 

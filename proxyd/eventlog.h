@@ -93,9 +93,10 @@ struct decision {
 
 /*
  * On the loop: record a decision, its log line (at info level) and its
- * event row.  True when the row was queued, so that the connection's end
- * may be recorded too (eventlog_end()); false when it was counted for a
- * gap row instead.
+ * event row; a refusal of a known user also goes to the broker, which
+ * tells that user's agents when notify_denials is set (broker_refused()).  True
+ * when the row was queued, so that the connection's end may be recorded too
+ * (eventlog_end()); false when it was counted for a gap row instead.
  */
 bool eventlog_decision(struct proxyd *pd, const struct decision *d);
 

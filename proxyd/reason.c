@@ -27,6 +27,7 @@ static const struct {
     [REASON_ENCRYPTED_DNS] = {"encrypted-dns", DECIDER_ENCDNS},
     [REASON_OVERLOAD_USER] = {"overload-user", DECIDER_OVERLOAD},
     [REASON_SHARED_SOCKET] = {"shared-socket", DECIDER_SHARED},
+    [REASON_ABANDONED] = {"abandoned", DECIDER_ABANDONED},
 };
 
 const char *

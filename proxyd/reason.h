@@ -37,6 +37,8 @@ enum reason {
 	                         * stages already */
 	REASON_SHARED_SOCKET,   /* other programs hold the socket too, and
 	                         * not every one of them is allowed */
+	REASON_ABANDONED,       /* its client gave up while it waited on a
+	                         * prompt: nothing went onward */
 	REASON_COUNT
 };
 

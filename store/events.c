@@ -40,6 +40,7 @@ static const char *const decider_words[] = {
     [DECIDER_UDP] = "udp-not-proxied",
     [DECIDER_ENCDNS] = "encrypted-dns",
     [DECIDER_SHARED] = "shared-socket",
+    [DECIDER_ABANDONED] = "abandoned",
 };
 static const char *const flag_words[] = {
     "ech",     "mismatch", "unknown",       "encrypted-dns", "not-installed",

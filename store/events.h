@@ -86,6 +86,7 @@ enum event_decider {
 	DECIDER_UDP,         /* guarded UDP, refused: tollgate proxies none */
 	DECIDER_ENCDNS,      /* encrypted DNS, refused: block_encrypted_dns */
 	DECIDER_SHARED,      /* a socket held by programs not all allowed */
+	DECIDER_ABANDONED,   /* its client gave up waiting on a prompt */
 };
 
 /* Flags, OR-ed. */

@@ -33,6 +33,8 @@ struct sink_log {
 	struct ctl_prompt last; /* the last prompt announced */
 	char why[MAX_SEEN][32]; /* each WITHDRAW's reason */
 	int verdict[MAX_SEEN];  /* and verdict (-1: none) */
+	unsigned denied;        /* DENIED lines */
+	struct ctl_denied last_denied;
 };
 
 /* A stand-in connection. */
@@ -84,6 +86,15 @@ sink_has_agent(void *arg, bool has_uid, uid_t uid)
 }
 
 static void
+sink_denied(void *arg, const struct ctl_denied *d)
+{
+	struct sink_log *s = arg;
+
+	s->denied++;
+	s->last_denied = *d;
+}
+
+static void
 waiter_decided(struct broker_waiter *bw, enum action verdict,
                enum reason reason)
 {
@@ -118,6 +129,7 @@ setup(void **state)
 	    .announce = sink_announce,
 	    .withdraw = sink_withdraw,
 	    .has_agent = sink_has_agent,
+	    .denied = sink_denied,
 	};
 	char err[256];
 	socklen_t dlen;
@@ -483,6 +495,63 @@ test_list(void **state)
 	assert_int_equal(broker_list(&f->pd, -1, list_each, &all), 2);
 }
 
+/* no_agent_action = wait: with nobody to ask, the prompt is raised all
+ * the same; agents leaving deny nothing; an answer (an admin's) or the
+ * timeout decides it. */
+static void
+test_wait_for_an_agent(void **state)
+{
+	struct fixture *f = *state;
+
+	f->pd.cfg.no_agent_wait = true;
+	f->sink.agent = false;
+	assert_int_equal(park(f, 0, "a.test", NULL), BROKER_PARKED);
+	assert_int_equal(broker_pending(&f->pd), 1);
+	assert_int_equal(f->sink.announced, 1); /* to nobody, as yet */
+	broker_agents_changed(&f->pd);
+	assert_int_equal(f->waiters[0].decided, 0);
+	assert_int_equal(f->sink.withdrawn, 0);
+	answer(f, f->sink.last.id, -1, ACTION_ALLOW, CTL_SCOPE_NAME,
+	       CTL_DUR_ONCE);
+	assert_true(f->answer.ok);
+	assert_int_equal(f->waiters[0].decided, 1);
+	assert_int_equal(f->waiters[0].verdict, ACTION_ALLOW);
+	assert_int_equal(f->waiters[0].reason, REASON_PROMPT);
+}
+
+/* DENIED lines: only with notify_denials and an agent, rate-limited,
+ * count= set by the broker. */
+static void
+test_refusals_told(void **state)
+{
+	struct fixture *f = *state;
+	struct ctl_denied d = {.uid = 1000,
+	                       .port = 443,
+	                       .verdict = ACTION_DENY,
+	                       .time = 1764340000};
+	int i;
+
+	snprintf(d.app, sizeof(d.app), "/usr/bin/curl");
+	snprintf(d.name, sizeof(d.name), "a.test");
+	snprintf(d.decider, sizeof(d.decider), "rule");
+	broker_refused(&f->pd, &d);
+	assert_int_equal(f->sink.denied, 0); /* notify_denials = no */
+	f->pd.cfg.notify_denials = true;
+	f->sink.agent = false;
+	broker_refused(&f->pd, &d);
+	assert_int_equal(f->sink.denied, 0); /* nobody to tell */
+	f->sink.agent = true;
+	for (i = 0; i < 10; i++)
+		broker_refused(&f->pd, &d);
+	assert_int_equal(f->sink.denied, 1);
+	assert_int_equal(f->sink.last_denied.count, 1);
+	assert_string_equal(f->sink.last_denied.name, "a.test");
+	d.time += 60;
+	broker_refused(&f->pd, &d);
+	assert_int_equal(f->sink.denied, 2);
+	assert_int_equal(f->sink.last_denied.count, 10);
+}
+
 int
 main(void)
 {
@@ -500,6 +569,8 @@ main(void)
 	    T(test_share_per_uid),
 	    T(test_prompt_answers),
 	    T(test_list),
+	    T(test_wait_for_an_agent),
+	    T(test_refusals_told),
 	};
 
 	log_init("test_broker", LOG_WARNING);

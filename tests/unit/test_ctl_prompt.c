@@ -3,8 +3,8 @@
  * (common/ctl.h, docs/control.md "Prompts"): a prompt written by the
  * daemon reads back the same in an agent and in "tollgate prompts", a
  * WITHDRAW line is read or refused, an ANSWER request is parsed or
- * refused with a usage line, and the lines after "OK count=N" are read
- * one at a time.
+ * refused with a usage line, the lines after "OK count=N" are read
+ * one at a time, and a DENIED line reads back the same or is refused.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -534,6 +534,108 @@ test_reading_the_prompts_reply(void **state)
 	close(sv[0]);
 }
 
+/* A DENIED line as tollgated writes it reads back the same; one with a
+ * hostile app path (any byte) too; broken ones are refused, each with a
+ * message, and unknown keys are skipped. */
+static void
+test_denied(void **state)
+{
+	struct ctl_denied d, back;
+	struct ctl_line l;
+	char buf[CTL_LINE_MAX + 2], err[CTL_ERRLEN];
+	static const char *const bad[] = {
+	    "DENIED app=/usr/bin/curl port=443 verdict=deny decider=rule "
+	    "count=1", /* no uid */
+	    "DENIED uid=1 port=443 verdict=deny decider=rule count=1",
+	    "DENIED uid=1 app=- verdict=deny decider=rule count=1",
+	    "DENIED uid=1 app=- port=443 decider=rule count=1",
+	    "DENIED uid=1 app=- port=443 verdict=deny count=1",
+	    "DENIED uid=1 app=- port=443 verdict=deny decider=rule",
+	    "DENIED uid=1 app=- port=443 verdict=deny decider=rule count=0",
+	    "DENIED uid=1 app=- port=65536 verdict=deny decider=rule count=1",
+	    "DENIED uid=1 app=- port=443 verdict=maybe decider=rule count=1",
+	    "DENIED uid=x app=- port=443 verdict=deny decider=rule count=1",
+	    "DENIED uid=1 app=- port=443 verdict=deny decider=- count=1",
+	    "DENIED uid=1 app=- port=443 verdict=deny decider=rule count=1 "
+	    "rule=-3",
+	    "PROMPT uid=1 app=- port=443 verdict=deny decider=rule count=1",
+	    "DENIED uid=1 app=- port=443 verdict=deny decider=rule count=1 "
+	    "dst=\"unterminated",
+	};
+	size_t i;
+
+	(void)state;
+	memset(&d, 0, sizeof(d));
+	d.uid = 1000;
+	snprintf(d.app, sizeof(d.app), "/usr/bin/curl");
+	snprintf(d.name, sizeof(d.name), "tracker.example.com");
+	snprintf(d.dst, sizeof(d.dst), "192.0.2.7");
+	d.port = 443;
+	snprintf(d.proto, sizeof(d.proto), "tcp");
+	d.verdict = ACTION_DENY;
+	snprintf(d.decider, sizeof(d.decider), "rule");
+	d.rule = 12;
+	d.count = 10;
+	d.time = 1764340000;
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "DENIED");
+	ctl_denied_put(&l, &d);
+	assert_false(l.over);
+	assert_string_equal(buf,
+	                    "DENIED uid=1000 app=/usr/bin/curl "
+	                    "name=tracker.example.com dst=192.0.2.7 port=443 "
+	                    "proto=tcp verdict=deny decider=rule rule=12 "
+	                    "count=10 time=1764340000");
+	assert_int_equal(ctl_denied_parse(buf, l.len, &back, err, sizeof(err)),
+	                 0);
+	assert_int_equal(back.uid, 1000);
+	assert_string_equal(back.app, d.app);
+	assert_string_equal(back.name, d.name);
+	assert_string_equal(back.dst, d.dst);
+	assert_int_equal(back.port, 443);
+	assert_string_equal(back.proto, "tcp");
+	assert_int_equal(back.verdict, ACTION_DENY);
+	assert_string_equal(back.decider, "rule");
+	assert_int_equal(back.rule, 12);
+	assert_int_equal(back.count, 10);
+	assert_int_equal(back.time, 1764340000);
+
+	/* An unknown process, no name: "-" both ways; a \r and a key of a
+	 * newer daemon are fine. */
+	assert_int_equal(
+	    ctl_denied_parse("DENIED uid=7 app=- name=- dst=- port=80 "
+	                     "verdict=reject decider=no-agent count=1 "
+	                     "colour=red\r",
+	                     strlen("DENIED uid=7 app=- name=- dst=- port=80 "
+	                            "verdict=reject decider=no-agent count=1 "
+	                            "colour=red\r"),
+	                     &back, err, sizeof(err)),
+	    0);
+	assert_string_equal(back.app, "");
+	assert_string_equal(back.name, "");
+	assert_int_equal(back.verdict, ACTION_REJECT);
+	assert_string_equal(back.decider, "no-agent");
+
+	/* Any byte of a path survives, escaped. */
+	snprintf(d.app, sizeof(d.app), "/tmp/x\x1b]0;owned\x07 \"y\"\xff");
+	ctl_line_init(&l, buf, sizeof(buf));
+	ctl_put_word(&l, "DENIED");
+	ctl_denied_put(&l, &d);
+	assert_false(l.over);
+	assert_null(memchr(buf, '\x1b', l.len));
+	assert_int_equal(ctl_denied_parse(buf, l.len, &back, err, sizeof(err)),
+	                 0);
+	assert_string_equal(back.app, d.app);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (ctl_denied_parse(bad[i], strlen(bad[i]), &back, err,
+		                     sizeof(err)) != -1)
+			fail_msg("accepted: %s", bad[i]);
+		assert_true(err[0] != '\0');
+	}
+}
+
 int
 main(void)
 {
@@ -547,6 +649,7 @@ main(void)
 	    cmocka_unit_test(test_prompts_and_subscribe_requests),
 	    cmocka_unit_test(test_scope_and_duration_names),
 	    cmocka_unit_test(test_reading_the_prompts_reply),
+	    cmocka_unit_test(test_denied),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
