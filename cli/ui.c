@@ -702,6 +702,7 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	char err[UI_ERRLEN];
 	struct ui *u;
 	bool ascii = false, go = true;
+	int64_t loaded;
 	int rc, next, ch;
 
 	rc = cli_opts_parse(&ui_optset, CLI_OPTS_ALL, &who, argc, argv, &ascii,
@@ -744,18 +745,20 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		init_pair(3, COLOR_YELLOW, -1);
 		init_pair(4, COLOR_CYAN, -1);
 	}
+	/* getch() waits a tick at most; the data is looked at again once a
+	 * tick, also while keys come. */
 	timeout(UI_TICK_MS);
 	ui_load(u);
+	loaded = cli_now_ms();
 	while (go) {
 		ui_draw(u);
 		ch = getch();
-		if (ch == ERR) {
+		if (ch != ERR)
+			go = ui_key(u, ch == '\r' ? '\n' : ch);
+		if (go && cli_now_ms() - loaded >= UI_TICK_MS) {
 			ui_load(u);
-			continue;
+			loaded = cli_now_ms();
 		}
-		if (ch == '\r')
-			ch = '\n';
-		go = ui_key(u, ch);
 	}
 	endwin();
 	ui_data_close(&u->d);

@@ -63,11 +63,11 @@ ui_said_drop(struct ui_data *d)
 	ui_said(d, "", scratch, sizeof(scratch));
 }
 
-/* Who speaks for the next call: "ui: NAME". */
+/* Who speaks for the next call: "rules del: ..." on the status line. */
 static void
 ui_who(struct ui_data *d, const char *name)
 {
-	snprintf(d->rc.name, sizeof(d->rc.name), "ui: %s", name);
+	snprintf(d->rc.name, sizeof(d->rc.name), "%s", name);
 	d->rc.who.name = d->rc.name;
 	d->rc.who.args = NULL;
 	d->rc.who.help = "ui";
@@ -501,11 +501,11 @@ ui_data_answer(struct ui_data *d, uint64_t id, enum action verdict,
 	         ctl_duration_name(duration));
 	if (ctl_call(d->rc.cfg.control_socket, req, &rep, cerr, sizeof(cerr)) !=
 	    0) {
-		snprintf(err, errlen, "ui: answer: %s", cerr);
+		snprintf(err, errlen, "answer: %s", cerr);
 		return -1;
 	}
 	if (!rep.ok) {
-		snprintf(err, errlen, "ui: answer: tollgated refused: %s (%s)",
+		snprintf(err, errlen, "answer: tollgated refused: %s (%s)",
 		         rep.msg, rep.codestr);
 		ctl_reply_free(&rep);
 		return -1;

@@ -365,6 +365,8 @@ ui_draw_rules(struct ui *u)
 	};
 	struct ui_cursor *c = &u->cur[UI_RULES];
 	char id[32], dest[NAME_MAX_LEN + 32], user[64], dur[64], hits[32];
+	char left[32];
+	int64_t now = cli_now_ms();
 	const char *cells[8];
 	attr_t attrs[8] = {0};
 	const struct rule *r;
@@ -405,7 +407,16 @@ ui_draw_rules(struct ui *u)
 		cells[3] = strcmp(r->app, "*") == 0 ? "*" : ui_base(r->app);
 		cells[4] = dest;
 		cells[5] = ui_user(r->has_uid, r->uid, user, sizeof(user));
-		cells[6] = rule_duration_str(r, dur, sizeof(dur));
+		if (r->duration == DUR_UNTIL) {
+			/* What is left: "59m left", not a time to work out. */
+			cli_ev_duration(r->expires > now / 1000
+			                    ? (r->expires - now / 1000) * 1000
+			                    : 0,
+			                left, sizeof(left));
+			snprintf(dur, sizeof(dur), "%s left", left);
+			cells[6] = dur;
+		} else
+			cells[6] = rule_duration_str(r, dur, sizeof(dur));
 		cells[7] = hits;
 		attrs[1] = r->enabled ? A_NORMAL : A_DIM;
 		attrs[2] = ui_verdict_attr(u, r->action);
@@ -519,6 +530,34 @@ static const char *const ui_tab_keys[UI_N_TABS] = {
     "/ filter  j/k: app (its names on the right)",
 };
 
+/* The status line: msg on the last line, or on the last two (over the
+ * keys) when it is wider than the terminal: a refusal's reason is at
+ * its end. */
+static void
+ui_draw_status(const struct ui *u, const char *msg, attr_t attr)
+{
+	const char *p = msg;
+	char first[UI_ERRLEN];
+	int w = 0;
+
+	attron(attr);
+	if ((int)cli_ev_width(msg) <= COLS) {
+		ui_put(u, LINES - 1, 0, COLS, msg, false, false);
+		attroff(attr);
+		return;
+	}
+	/* Cut after COLS characters, at a character's first byte. */
+	for (; *p != '\0'; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80 && w++ == COLS)
+			break;
+	snprintf(first, sizeof(first), "%.*s", (int)(p - msg), msg);
+	move(LINES - 2, 0);
+	clrtoeol();
+	ui_put(u, LINES - 2, 0, COLS, first, false, false);
+	ui_put(u, LINES - 1, 0, COLS, p, false, false);
+	attroff(attr);
+}
+
 static void
 ui_draw_bottom(const struct ui *u)
 {
@@ -563,20 +602,13 @@ ui_draw_bottom(const struct ui *u)
 	attroff(ui_color(u, 4));
 	/* The status line: what was done or refused, for a while; else why
 	 * the tab has nothing. */
-	y = LINES - 1;
-	move(y, 0);
+	move(LINES - 1, 0);
 	clrtoeol();
-	if (u->say[0] != '\0' && cli_now_ms() - u->say_ms < UI_SAY_S * 1000) {
-		if (u->say_err)
-			attron(A_BOLD | ui_color(u, 2));
-		ui_put(u, y, 0, COLS, u->say, false, false);
-		if (u->say_err)
-			attroff(A_BOLD | ui_color(u, 2));
-	} else if (u->load_err[u->tab][0] != '\0') {
-		attron(A_BOLD);
-		ui_put(u, y, 0, COLS, u->load_err[u->tab], false, false);
-		attroff(A_BOLD);
-	}
+	if (u->say[0] != '\0' && cli_now_ms() - u->say_ms < UI_SAY_S * 1000)
+		ui_draw_status(u, u->say,
+		               u->say_err ? A_BOLD | ui_color(u, 2) : A_NORMAL);
+	else if (u->load_err[u->tab][0] != '\0')
+		ui_draw_status(u, u->load_err[u->tab], A_BOLD);
 }
 
 static void
