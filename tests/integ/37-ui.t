@@ -41,6 +41,13 @@ ui_status() {
 	[[ $line =~ $2 ]]
 }
 
+# ui_shot NAME TAB: with TG_UI_SHOTS set (a directory), keep what
+# the screen shows as TG_UI_SHOTS/TAB.txt (the README's pictures).
+ui_shot() {
+	[ -n "${TG_UI_SHOTS:-}" ] || return 0
+	tty_screen "$1" >"$TG_UI_SHOTS/$2.txt"
+}
+
 # ui_filter NAME TEXT: / TEXT Enter.
 ui_filter() {
 	tty_keys "$1" /
@@ -67,6 +74,7 @@ tty_keys ui 3
 scr=$(tty_wait ui "$ra +on +allow +curl +a\.test +\* +forever")
 ok $? "Rules shows the rule the CLI added: id, on, allow, curl, a.test"
 [ $? = 0 ] || diag "$scr"
+ui_shot ui rules
 
 tty_keys ui 4
 scr=$(tty_wait ui "allow +curl +$TG_GUARD +a\.test +443 +rule $ra")
@@ -77,11 +85,13 @@ tty_keys ui 2
 scr=$(tty_wait ui "allow +curl +a\.test +443 +sni")
 ok $? "Connections shows it: verdict, app, name, port, where the name came from"
 [ $? = 0 ] || diag "$scr"
+ui_shot ui connections
 
 tty_keys ui 5
 scr=$(tty_wait ui "/usr/bin/curl +[0-9]+ +0% +a\.test +[0-9]+ +0%")
 ok $? "Apps shows curl, its count, nothing denied, and a.test among its names"
 [ $? = 0 ] || diag "$scr"
+ui_shot ui apps
 
 # --- a prompt answered for an hour --------------------------------------
 
@@ -92,6 +102,7 @@ tty_keys ui 1
 scr=$(tty_wait ui "curl +$TG_GUARD +c\.test:443")
 ok $? "Prompts lists it (tab 1)"
 [ $? = 0 ] || diag "$scr"
+ui_shot ui prompts
 like "$scr" '1 Prompts\(1\)' "the tab counts it"
 like "$scr" '\[a\] Allow always' "the answers are the keys of tollgate-prompt --tty"
 
@@ -126,6 +137,7 @@ ok $? "curl reaches c.test again, on the answer's rule"
 tty_keys ui 4
 tty_wait ui "c\.test +443 +rule $rc" >/dev/null
 ok $? "Events follows: the new connection shows, decided by rule $rc"
+ui_shot ui events
 ui_filter ui a.test
 scr=$(tty_wait ui 'filter: a\.test')
 ok $? "/ filters the events"
