@@ -299,6 +299,25 @@ ui_answer(struct ui *u, const struct actions_def *def)
 	ui_load_prompts(u);
 }
 
+/* Prompts: Enter, the answer no answer amounts to, now. */
+static void
+ui_answer_default(struct ui *u)
+{
+	struct actions_choice c;
+	long k;
+
+	if ((k = ui_chosen(u, UI_PROMPTS)) < 0) {
+		ui_say(u, true, "no prompt to answer");
+		return;
+	}
+	if (!actions_default(&u->prompts[k], &c)) {
+		ui_say(u, true, "prompt %llu has no default among its answers",
+		       (unsigned long long)u->prompts[k].id);
+		return;
+	}
+	ui_answer(u, c.def);
+}
+
 /* Prompts: t, the next duration the chosen prompt offers for an
  * "always" answer. */
 static void
@@ -548,6 +567,10 @@ ui_key_tab(struct ui *u, int ch)
 			ui_next_duration(u);
 			return true;
 		}
+		if (ch == '\n' || ch == KEY_ENTER) {
+			ui_answer_default(u);
+			return true;
+		}
 		if ((def = actions_by_key(ch)) != NULL) {
 			ui_answer(u, def);
 			return true;
@@ -560,7 +583,8 @@ ui_key_tab(struct ui *u, int ch)
 		}
 		return false;
 	case UI_RULES:
-		if (strchr("exDtEv \n\r", ch) == NULL && ch != KEY_ENTER)
+		if ((ch <= 0 || ch > 0x7f || strchr("exDtEv \n", ch) == NULL) &&
+		    ch != KEY_ENTER)
 			return false;
 		ui_key_rules(u, ch);
 		return true;

@@ -522,7 +522,7 @@ ui_draw_tabs(const struct ui *u)
 
 /* The keys of the tab shown, or the filter and what is typed. */
 static const char *const ui_tab_keys[UI_N_TABS] = {
-    "keys above answer  t: how long \"always\" lasts  j/k: prompt",
+    "keys above answer, Enter the default  t: how long \"always\" lasts",
     "d: deny this app and name from now on  j/k: move",
     "/ filter  e/x/space: enable/disable  D delete  t action  "
     "E duration  v events",
@@ -621,8 +621,8 @@ ui_draw_help(const struct ui *u)
 	    "q  quit     ?  these keys        ^L  draw again",
 	    "",
 	    "Prompts      o a w d n x: the answers (as tollgate-prompt",
-	    "             --tty), t: what \"always\" lasts (1h, restart,",
-	    "             forever)",
+	    "             --tty), Enter: the default, t: what \"always\"",
+	    "             lasts (1h, restart, forever)",
 	    "Connections  d: deny this app and name from now on",
 	    "Rules        / filter, e enable, x disable, space both,",
 	    "             D delete (y/n), t action, E duration,",

@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 44
+plan 49
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -46,6 +46,17 @@ ui_status() {
 ui_shot() {
 	[ -n "${TG_UI_SHOTS:-}" ] || return 0
 	tty_screen "$1" >"$TG_UI_SHOTS/$2.txt"
+}
+
+# ui_gone NAME REGEX [SECONDS]: wait until the screen no longer matches
+# REGEX.
+ui_gone() {
+	local i
+	for ((i = 0; i < ${3:-10} * TG_WAIT_SCALE * 10; i++)); do
+		[[ $(tty_screen "$1") =~ $2 ]] || return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 # ui_filter NAME TEXT: / TEXT Enter.
@@ -92,6 +103,20 @@ scr=$(tty_wait ui "/usr/bin/curl +[0-9]+ +0% +a\.test +[0-9]+ +0%")
 ok $? "Apps shows curl, its count, nothing denied, and a.test among its names"
 [ $? = 0 ] || diag "$scr"
 ui_shot ui apps
+
+_tmux resize-window -t ui -x 100 -y 30
+scr=$(tty_wait ui '5 Apps {25,}\?:keys q:quit')
+ok $? "resized to 100x30, it draws the tab line across the new width"
+like "$(tty_screen ui | sed -n 29p)" '^/ filter' "and its keys' line on the new next-to-last row"
+_tmux resize-window -t ui -x 80 -y 24
+tty_wait ui '5 Apps {5,15}\?:keys q:quit' >/dev/null
+ok $? "back to 80x24"
+tty_keys ui '?'
+tty_wait ui 'tollgate ui: the keys' >/dev/null
+ok $? "? shows the keys"
+tty_keys ui Space
+ui_gone ui 'tollgate ui: the keys'
+ok $? "any key goes back"
 
 # --- a prompt answered for an hour --------------------------------------
 
@@ -225,6 +250,6 @@ wait_pj 'len(ps)' 1
 tty_keys guest 1
 tty_wait guest 'b\.test:443' >/dev/null
 ok $? "$TG_GUARD's Prompts tab lists their prompt"
-tty_keys guest o
-st=$(ui_status guest 'refused|allow')
-like "$st" 'tollgated refused: .*\(perm\)' "answering it is refused, and the status line says so ($st)"
+tty_keys guest Enter
+st=$(ui_status guest 'refused|deny')
+like "$st" 'tollgated refused: .*\(perm\)' "answering it (Enter: its default) is refused, and the status line says so ($st)"
