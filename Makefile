@@ -174,6 +174,15 @@ build/tests/test_cli_values: tests/unit/test_cli_values.c cli/values.c \
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< cli/values.c cli/apps.c \
 	    build/libtg-san.a $(LDLIBS) -lcmocka
 
+# tollgate ui's data layer without its screen: cli/ but for main.c and
+# the curses files.
+UI_DATA_SRC = $(filter-out cli/main.c cli/ui.c cli/ui_draw.c,$(CLI_SRC))
+build/tests/test_cli_ui_data: tests/unit/test_cli_ui_data.c $(UI_DATA_SRC) \
+    build/libtg-san.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UI_DATA_SRC) \
+	    build/libtg-san.a $(LDLIBS) -lcmocka
+
 build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< build/libtg-san.a \
