@@ -183,26 +183,68 @@ ui_load_rules(struct ui *u)
 	u->load_err[UI_RULES][0] = '\0';
 }
 
-/* The newest events again (their bytes fill in when they close). */
+/*
+ * Keep rows[0..n) (after what is held, or instead of it when whole), the
+ * newest UI_EVENTS_MAX in all.  A cursor that is not on the newest row
+ * stays on its event: it moves down by the new rows it shows.
+ */
 static void
-ui_load_events(struct ui *u, enum ui_tab tab)
+ui_events_keep(struct ui *u, const struct event_row *rows, size_t n, bool whole)
+{
+	int64_t held = u->n_events > 0 ? u->events[u->n_events - 1].id : 0;
+	size_t drop, i, t, shown;
+	static const enum ui_tab tabs[] = {UI_CONNS, UI_EVENTS};
+
+	if (whole)
+		u->n_events = 0;
+	if (n > UI_EVENTS_MAX) {
+		rows += n - UI_EVENTS_MAX;
+		n = UI_EVENTS_MAX;
+	}
+	if (u->n_events + n > UI_EVENTS_MAX) {
+		drop = u->n_events + n - UI_EVENTS_MAX;
+		memmove(u->events, u->events + drop,
+		        (u->n_events - drop) * sizeof(*u->events));
+		u->n_events -= drop;
+	}
+	memcpy(u->events + u->n_events, rows, n * sizeof(*rows));
+	u->n_events += n;
+	for (t = 0; t < sizeof(tabs) / sizeof(tabs[0]); t++) {
+		struct ui_cursor *c = &u->cur[tabs[t]];
+
+		if (c->sel == 0 || held == 0)
+			continue;
+		for (i = 0, shown = 0; i < u->n_events; i++)
+			if (u->events[i].id > held && ui_keep(u, tabs[t], i))
+				shown++;
+		c->sel += shown;
+		c->top += shown;
+	}
+}
+
+/* The events after the newest held; all of the newest again when whole
+ * (their bytes fill in when they close). */
+static void
+ui_load_events(struct ui *u, enum ui_tab tab, bool whole)
 {
 	struct event_row *rows;
-	int64_t max_id;
+	int64_t max_id, after = 0;
 	size_t n;
 
-	if (ui_data_events(&u->d, 0, UI_EVENTS_MAX, &rows, &n, &max_id,
+	if (!whole && u->n_events > 0)
+		after = u->events[u->n_events - 1].id;
+	if (ui_data_events(&u->d, after, UI_EVENTS_MAX, &rows, &n, &max_id,
 	                   u->load_err[tab], sizeof(u->load_err[tab])) == -1)
 		return;
-	free(u->events);
-	u->events = rows;
-	u->n_events = n;
-	u->ev_max = max_id;
+	ui_events_keep(u, rows, n, after == 0);
+	free(rows);
 	u->load_err[UI_CONNS][0] = u->load_err[UI_EVENTS][0] = '\0';
 }
 
+/* The apps of the last day (with stats), and the names of the one
+ * chosen. */
 static void
-ui_load_apps(struct ui *u)
+ui_load_apps(struct ui *u, bool stats)
 {
 	struct events_stats st;
 	struct events_top *tops;
@@ -210,14 +252,16 @@ ui_load_apps(struct ui *u)
 	size_t n;
 	long k;
 
-	if (ui_data_apps(&u->d, since, &st, u->load_err[UI_APPS],
-	                 sizeof(u->load_err[UI_APPS])) == -1) {
-		events_stats_free(&st);
-		return;
+	if (stats) {
+		if (ui_data_apps(&u->d, since, &st, u->load_err[UI_APPS],
+		                 sizeof(u->load_err[UI_APPS])) == -1) {
+			events_stats_free(&st);
+			return;
+		}
+		events_stats_free(&u->apps);
+		u->apps = st;
+		u->load_err[UI_APPS][0] = '\0';
 	}
-	events_stats_free(&u->apps);
-	u->apps = st;
-	u->load_err[UI_APPS][0] = '\0';
 	free(u->domains);
 	u->domains = NULL;
 	u->n_domains = 0;
@@ -231,24 +275,36 @@ ui_load_apps(struct ui *u)
 	}
 }
 
-/* What the tab shown needs, again; the prompts always (their count is
- * on the tab). */
+/* What the tab shown needs, again: each kind when its time has come,
+ * or at once with now. */
 static void
-ui_load(struct ui *u)
+ui_load(struct ui *u, bool now)
 {
+	int64_t t = cli_now_ms();
+
 	ui_load_prompts(u);
 	switch (u->tab) {
 	case UI_RULES:
-		ui_load_rules(u);
+		if (now || t - u->rules_ms >= UI_RULES_EVERY_MS) {
+			ui_load_rules(u);
+			u->rules_ms = t;
+		}
 		break;
 	case UI_CONNS:
 	case UI_EVENTS:
-		ui_load_events(u, u->tab);
+		if (now || t - u->events_ms >= UI_EVENTS_EVERY_MS) {
+			ui_load_events(u, u->tab, true);
+			u->events_ms = t;
+		} else
+			ui_load_events(u, u->tab, false);
 		if (u->tab == UI_EVENTS && u->rules.n_rules == 0)
 			ui_load_rules(u); /* to jump to */
 		break;
 	case UI_APPS:
-		ui_load_apps(u);
+		if (now || t - u->apps_ms >= UI_APPS_EVERY_MS) {
+			ui_load_apps(u, true);
+			u->apps_ms = t;
+		}
 		break;
 	default:
 		break;
@@ -353,6 +409,11 @@ ui_rule_from_event(struct ui *u, enum action act)
 		return;
 	}
 	e = &u->events[k];
+	if (e->exe[0] == '\0') {
+		/* A rule for "*" would be every program's. */
+		ui_say(u, true, "the app of this event is not known: no rule");
+		return;
+	}
 	ui_done(u,
 	        ui_data_rule_add(&u->d, e->exe, ui_event_dest(e), act, msg,
 	                         sizeof(msg), err, sizeof(err)),
@@ -447,7 +508,7 @@ ui_move(struct ui *u, long by)
 		sel = 0;
 	c->sel = (size_t)sel;
 	if (u->tab == UI_APPS)
-		ui_load_apps(u);
+		ui_load_apps(u, false);
 }
 
 /* Typing into inbuf: true while it goes on; *done when Enter ended it,
@@ -684,7 +745,7 @@ ui_key(struct ui *u, int ch)
 		break;
 	}
 	if (u->tab != was)
-		ui_load(u);
+		ui_load(u, true);
 	return true;
 }
 
@@ -772,7 +833,13 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	/* getch() waits a tick at most; the data is looked at again once a
 	 * tick, also while keys come. */
 	timeout(UI_TICK_MS);
-	ui_load(u);
+	if ((u->events = calloc(UI_EVENTS_MAX, sizeof(*u->events))) == NULL) {
+		endwin();
+		ui_data_close(&u->d);
+		free(u);
+		return cli_fail(&who, "out of memory");
+	}
+	ui_load(u, true);
 	loaded = cli_now_ms();
 	while (go) {
 		ui_draw(u);
@@ -780,7 +847,7 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		if (ch != ERR)
 			go = ui_key(u, ch == '\r' ? '\n' : ch);
 		if (go && cli_now_ms() - loaded >= UI_TICK_MS) {
-			ui_load(u);
+			ui_load(u, false);
 			loaded = cli_now_ms();
 		}
 	}

@@ -110,9 +110,17 @@ int ui_data_answer(struct ui_data *d, uint64_t id, enum action verdict,
  * data of the tab shown every UI_TICK_MS; ui_draw.c draws it.  Nothing
  * there reads or changes anything but through ui_data_*().
  */
-#define UI_TICK_MS    500 /* how often the data is looked at again */
-#define UI_SAY_S      8   /* seconds a message stays on the status line */
-#define UI_FILTER_MAX 64
+#define UI_TICK_MS                                                             \
+	500 /* how often the data is looked at again: the                      \
+	     * prompts, and events since the newest held */
+/* What costs more is read less often (and at once on a tab switch or
+ * after an action): the rules with their lists' names, the events whole
+ * (their bytes, filled in when they close), the day's counts per app. */
+#define UI_RULES_EVERY_MS  2000
+#define UI_EVENTS_EVERY_MS 2000
+#define UI_APPS_EVERY_MS   5000
+#define UI_SAY_S           8 /* seconds a message stays on the status line */
+#define UI_FILTER_MAX      64
 
 enum ui_tab { UI_PROMPTS, UI_CONNS, UI_RULES, UI_EVENTS, UI_APPS, UI_N_TABS };
 
@@ -148,9 +156,9 @@ struct ui {
 	struct ctl_prompt *prompts;
 	size_t n_prompts;
 	bool prompts_ok;
-	struct event_row *events; /* oldest first */
+	struct event_row *events; /* oldest first, room for UI_EVENTS_MAX */
 	size_t n_events;
-	int64_t ev_max;
+	int64_t rules_ms, events_ms, apps_ms; /* when last read whole */
 	struct events_stats apps;
 	struct events_top *domains; /* of apps.apps[cur[UI_APPS].sel] */
 	size_t n_domains;
