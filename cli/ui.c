@@ -275,12 +275,22 @@ ui_load_apps(struct ui *u, bool stats)
 	}
 }
 
-/* What the tab shown needs, again: each kind when its time has come,
- * or at once with now. */
+/*
+ * What the tab shown needs, again: each kind when its time has come, or
+ * at once with now; the apps' counts at once only with all (^L), as they
+ * may take a second.
+ */
+enum ui_load_how {
+	UI_LOAD_TICK,
+	UI_LOAD_NOW,
+	UI_LOAD_ALL,
+};
+
 static void
-ui_load(struct ui *u, bool now)
+ui_load(struct ui *u, enum ui_load_how how)
 {
 	int64_t t = cli_now_ms();
+	bool now = how != UI_LOAD_TICK;
 
 	ui_load_prompts(u);
 	switch (u->tab) {
@@ -297,11 +307,10 @@ ui_load(struct ui *u, bool now)
 			u->events_ms = t;
 		} else
 			ui_load_events(u, u->tab, false);
-		if (u->tab == UI_EVENTS && u->rules.n_rules == 0)
-			ui_load_rules(u); /* to jump to */
 		break;
 	case UI_APPS:
-		if (now || t - u->apps_ms >= UI_APPS_EVERY_MS) {
+		if (how == UI_LOAD_ALL || u->apps_ms == 0 ||
+		    t - u->apps_ms >= UI_APPS_EVERY_MS) {
 			ui_load_apps(u, true);
 			u->apps_ms = t;
 		}
@@ -734,8 +743,9 @@ ui_key(struct ui *u, int ch)
 		} else
 			ui_say(u, true, "/ filters Rules, Events and Apps");
 		break;
-	case 12: /* ^L */
+	case 12: /* ^L: draw and read everything again */
 		clearok(curscr, TRUE);
+		ui_load(u, UI_LOAD_ALL);
 		break;
 	case KEY_RESIZE:
 	case ERR:
@@ -745,7 +755,7 @@ ui_key(struct ui *u, int ch)
 		break;
 	}
 	if (u->tab != was)
-		ui_load(u, true);
+		ui_load(u, UI_LOAD_NOW);
 	return true;
 }
 
@@ -839,7 +849,7 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		free(u);
 		return cli_fail(&who, "out of memory");
 	}
-	ui_load(u, true);
+	ui_load(u, UI_LOAD_ALL);
 	loaded = cli_now_ms();
 	while (go) {
 		ui_draw(u);
@@ -847,7 +857,7 @@ cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		if (ch != ERR)
 			go = ui_key(u, ch == '\r' ? '\n' : ch);
 		if (go && cli_now_ms() - loaded >= UI_TICK_MS) {
-			ui_load(u, false);
+			ui_load(u, UI_LOAD_TICK);
 			loaded = cli_now_ms();
 		}
 	}

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli/events.h"
 #include "cli/rules.h"
 #include "common/ctl_prompt.h"
 #include "rules/match.h"
@@ -43,6 +44,9 @@ struct ui_data {
 	int stderr_fd;       /* the real stderr, while the UI runs */
 	bool root;           /* the UI runs as root */
 	uid_t uid;
+	struct ev_ctx *ev;     /* for ev_open(): the database's path */
+	struct store *s;       /* the database, held open for reading */
+	struct ev_files files; /* which files it is */
 };
 
 /* Load the configuration and take stderr.  0, or -1 + err (stderr is
@@ -118,9 +122,11 @@ int ui_data_answer(struct ui_data *d, uint64_t id, enum action verdict,
  * (their bytes, filled in when they close), the day's counts per app. */
 #define UI_RULES_EVERY_MS  2000
 #define UI_EVENTS_EVERY_MS 2000
-#define UI_APPS_EVERY_MS   5000
-#define UI_SAY_S           8 /* seconds a message stays on the status line */
-#define UI_FILTER_MAX      64
+#define UI_APPS_EVERY_MS                                                       \
+	30000           /* a day of a busy machine's events:                   \
+	                 * about a second to count */
+#define UI_SAY_S      8 /* seconds a message stays on the status line */
+#define UI_FILTER_MAX 64
 
 enum ui_tab { UI_PROMPTS, UI_CONNS, UI_RULES, UI_EVENTS, UI_APPS, UI_N_TABS };
 

@@ -73,6 +73,16 @@ ui_who(struct ui_data *d, const char *name)
 	d->rc.who.help = "ui";
 }
 
+/* Close the database held; a query that failed may have found it
+ * broken, so the next call opens it again. */
+static void
+ui_store_drop(struct ui_data *d)
+{
+	if (d->s != NULL)
+		store_close(d->s);
+	d->s = NULL;
+}
+
 int
 ui_data_open(struct ui_data *d, const struct cli_opts *opts, char *err,
              size_t errlen)
@@ -85,6 +95,11 @@ ui_data_open(struct ui_data *d, const struct cli_opts *opts, char *err,
 	}
 	d->uid = getuid();
 	d->root = geteuid() == 0;
+	if ((d->ev = calloc(1, sizeof(*d->ev))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->ev->cfg = d->rc.cfg;
 	d->said_fd = memfd_create("tollgate-ui-said", MFD_CLOEXEC);
 	if (d->said_fd == -1) {
 		snprintf(err, errlen, "memfd_create: %s", strerror(errno));
@@ -109,6 +124,9 @@ ui_data_close(struct ui_data *d)
 	char buf[4096];
 	ssize_t n;
 
+	ui_store_drop(d);
+	free(d->ev);
+	d->ev = NULL;
 	if (d->stderr_fd == -1)
 		return;
 	fflush(stderr);
@@ -128,33 +146,56 @@ ui_data_close(struct ui_data *d)
  * Reading
  */
 
+/*
+ * The database for reading, held open from one call to the next (opening
+ * checks the whole file, too dear for every tick), as "events --follow"
+ * holds it: opened again when one of its files was replaced.  NULL with
+ * err set: none yet (*missing), or it cannot be read.
+ */
+static struct store *
+ui_store(struct ui_data *d, bool *missing, char *err, size_t errlen)
+{
+	*missing = false;
+	if (d->s != NULL && !ev_replaced(d->rc.cfg.database, &d->files))
+		return d->s;
+	ui_store_drop(d);
+	switch (ev_open(d->ev, &d->s, &d->files, err, errlen)) {
+	case EV_OPEN_MISSING:
+		*missing = true;
+		snprintf(err, errlen, "no database yet at %s",
+		         d->rc.cfg.database);
+		return NULL;
+	case EV_OPEN_ERROR:
+		d->s = NULL;
+		return NULL;
+	case EV_OPEN_OK:
+		break;
+	}
+	return d->s;
+}
+
 int
 ui_data_rules(struct ui_data *d, struct rules_set *set, char *err,
               size_t errlen)
 {
-	ui_who(d, "rules");
-	if (rules_load(&d->rc, set) == -1)
-		return ui_said(d, "cannot load the rules", err, errlen);
-	return 0;
-}
-
-/* The database for reading; NULL with err set ("no events yet" when
- * there is none). */
-static struct store *
-ui_store(struct ui_data *d, char *err, size_t errlen)
-{
-	bool missing;
+	char why[UI_ERRLEN];
 	struct store *s;
+	bool missing;
 
-	s = rules_store_ro(&d->rc, &missing);
-	if (s != NULL)
-		return s;
+	ui_who(d, "rules");
+	if ((s = ui_store(d, &missing, err, errlen)) != NULL) {
+		if (store_load(s, set, err, errlen) == 0)
+			return 0;
+		ui_store_drop(d);
+		return -1;
+	}
 	if (missing)
-		snprintf(err, errlen, "no database yet at %s",
-		         d->rc.cfg.database);
-	else
-		ui_said(d, "cannot open the database", err, errlen);
-	return NULL;
+		return 0; /* no database, no rules */
+	/* Not readable here: the command's loader knows the other ways. */
+	snprintf(why, sizeof(why), "%s", err);
+	if (rules_load(&d->rc, set) == -1)
+		return ui_said(d, why, err, errlen);
+	return 0;
 }
 
 struct ui_rows {
@@ -181,12 +222,12 @@ ui_data_events(struct ui_data *d, int64_t after_id, size_t limit,
 	struct events_filter f;
 	struct ui_rows a;
 	struct store *s;
-	int rc = -1;
+	bool missing;
 
 	*rows = NULL;
 	*n = 0;
 	ui_who(d, "events");
-	if ((s = ui_store(d, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
 		return -1;
 	if (limit == 0 || limit > UI_EVENTS_MAX)
 		limit = UI_EVENTS_MAX;
@@ -195,7 +236,7 @@ ui_data_events(struct ui_data *d, int64_t after_id, size_t limit,
 	a.rows = calloc(limit, sizeof(*a.rows));
 	if (a.rows == NULL) {
 		snprintf(err, errlen, "out of memory");
-		goto out;
+		return -1;
 	}
 	memset(&f, 0, sizeof(f));
 	f.no_gaps = true;
@@ -204,14 +245,12 @@ ui_data_events(struct ui_data *d, int64_t after_id, size_t limit,
 	if ((*max_id = events_max_id(s, err, errlen)) == -1 ||
 	    events_query(s, &f, ui_row_add, &a, err, errlen) == -1) {
 		free(a.rows);
-		goto out;
+		ui_store_drop(d);
+		return -1;
 	}
 	*rows = a.rows;
 	*n = a.n;
-	rc = 0;
-out:
-	store_close(s);
-	return rc;
+	return 0;
 }
 
 int
@@ -230,16 +269,18 @@ ui_data_apps(struct ui_data *d, int64_t since_ms, struct events_stats *st,
              char *err, size_t errlen)
 {
 	struct store *s;
-	int rc;
+	bool missing;
 
 	memset(st, 0, sizeof(*st));
 	ui_who(d, "apps");
-	if ((s = ui_store(d, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
 		return -1;
-	rc = events_stats(s, since_ms, cli_now_ms() + 1, EVENTS_TOP_MAX, st,
-	                  err, errlen);
-	store_close(s);
-	return rc;
+	if (events_stats(s, since_ms, cli_now_ms() + 1, EVENTS_TOP_MAX, st, err,
+	                 errlen) == -1) {
+		ui_store_drop(d);
+		return -1;
+	}
+	return 0;
 }
 
 struct ui_domains {
@@ -288,16 +329,15 @@ ui_data_app_domains(struct ui_data *d, const char *exe, int64_t since_ms,
 	struct events_filter f;
 	struct ui_domains a = {NULL, 0};
 	struct store *s;
-	int rc;
+	bool missing;
 
 	*tops = NULL;
 	*n = 0;
 	ui_who(d, "apps");
-	if ((s = ui_store(d, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
 		return -1;
 	a.tops = calloc(UI_DOMAINS_MAX, sizeof(*a.tops));
 	if (a.tops == NULL) {
-		store_close(s);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -306,10 +346,9 @@ ui_data_app_domains(struct ui_data *d, const char *exe, int64_t since_ms,
 	f.since_ms = since_ms;
 	f.no_gaps = true;
 	f.limit = UI_APP_ROWS;
-	rc = events_query(s, &f, ui_domain_add, &a, err, errlen);
-	store_close(s);
-	if (rc == -1) {
+	if (events_query(s, &f, ui_domain_add, &a, err, errlen) == -1) {
 		free(a.tops);
+		ui_store_drop(d);
 		return -1;
 	}
 	qsort(a.tops, a.n, sizeof(*a.tops), ui_top_cmp);
@@ -451,6 +490,7 @@ ui_data_rule_edit(struct ui_data *d, int64_t id, int action,
 	struct store *s;
 	struct rule *r;
 	int64_t done;
+	bool missing;
 	int rc = -1;
 
 	ui_who(d, "rules edit");
@@ -458,13 +498,9 @@ ui_data_rule_edit(struct ui_data *d, int64_t id, int action,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if ((s = ui_store(d, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL ||
+	    store_rule_get(s, id, r, err, errlen) != STORE_OK)
 		goto out;
-	if (store_rule_get(s, id, r, err, errlen) != STORE_OK) {
-		store_close(s);
-		goto out;
-	}
-	store_close(s);
 	if (action >= 0)
 		r->action = (enum action)action;
 	if (r->action != ACTION_ALLOW)

@@ -618,7 +618,7 @@ ui_draw_help(const struct ui *u)
 	    "tollgate ui: the keys",
 	    "",
 	    "1-5, Tab, Left/Right  tabs       j/k, Up/Down, PgUp/PgDn  move",
-	    "q  quit     ?  these keys        ^L  draw again",
+	    "q  quit     ?  these keys        ^L  read and draw again",
 	    "",
 	    "Prompts      o a w d n x: the answers (as tollgate-prompt",
 	    "             --tty), Enter: the default, t: what \"always\"",
@@ -629,7 +629,8 @@ ui_draw_help(const struct ui *u)
 	    "             v or Enter: the events it decided",
 	    "Events       / filter (app, name, verdict, user), a/d: allow",
 	    "             or deny app+name, Enter: its rule, Esc: all",
-	    "Apps         j/k: an app; its names on the right",
+	    "Apps         j/k: an app; its names on the right (the",
+	    "             counts are read every 30 s, ^L: now)",
 	    "",
 	    "any key to go back",
 	};
