@@ -737,8 +737,9 @@ ui_key(struct ui *u, int ch)
 	case '/':
 		if (u->tab == UI_RULES || u->tab == UI_EVENTS ||
 		    u->tab == UI_APPS) {
-			snprintf(u->inbuf, sizeof(u->inbuf), "%s",
-			         u->filter[u->tab]);
+			/* A new filter, as a search starts anew. */
+			u->inbuf[0] = '\0';
+			u->filter[u->tab][0] = '\0';
 			u->input = UI_IN_FILTER;
 		} else
 			ui_say(u, true, "/ filters Rules, Events and Apps");

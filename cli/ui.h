@@ -5,10 +5,13 @@
  * The data layer is the one way the terminal UI reads and changes
  * anything: rules, events, prompts, app counts, and changes to rules and
  * answers to prompts.  It calls the tollgate command's own loaders and
- * senders (rules.h, cli_prompts_fetch(), the store's queries), so the UI
- * sees and may do exactly what the commands see and may do: tollgated
- * decides who may change what, and its refusal is passed on as the
- * sentence the command would print.
+ * senders (rules.h, cli_prompts_fetch(), events.h's ev_open() and the
+ * store's queries), so the UI sees and may do exactly what the commands
+ * see and may do: tollgated decides who may change what, and its refusal
+ * is passed on as the sentence the command would print.  The database
+ * is held open for reading between calls (opening it checks the whole
+ * file), and opened again when it was replaced, as "events --follow"
+ * does; rules that cannot be read there are asked of rules_load().
  *
  * Those loaders speak on stderr (cli_fail() and friends), which would
  * scribble over a full-screen terminal.  ui_data_open() therefore points

@@ -10,7 +10,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 49
+plan 52
 tg_setup
 prompt_setup
 CONF=$(prompt_conf prompt_timeout=60s)
@@ -208,6 +208,22 @@ st=$(ui_status ui 'added rule|refused')
 like "$st" 'added rule [0-9]+: deny c\.test' "d on curl's connection adds a deny rule"
 is "$(rj '[(r["app"], r["action"]) for r in rs if r["dest"] == "c.test" and r["action"] == "deny"]')" \
     "[('/usr/bin/curl', 'deny')]" "for curl and c.test"
+
+# --- rules: a new duration -------------------------------------------------------
+
+tty_keys ui 3
+ui_filter ui c.test
+tty_wait ui "filter: c\.test" >/dev/null
+tty_keys ui g E
+tty_wait ui "rule $rc lasts: _" >/dev/null
+ok $? "E asks rule $rc's new duration"
+tty_keys ui -l 2h
+tty_keys ui Enter
+st=$(ui_status ui 'edited rule|refused|rules edit')
+like "$st" "edited rule $rc" "2h Enter changes it"
+scr=$(tty_wait ui "$rc +on +allow +curl +c\.test +$TG_GUARD +(1h59m|2h00m) left")
+ok $? "Rules shows two hours left"
+[ $? = 0 ] || diag "$scr"
 
 tty_keys ui q
 for ((i = 0; i < 50 * TG_WAIT_SCALE; i++)); do
