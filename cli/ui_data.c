@@ -4,6 +4,7 @@
  * senders.  No drawing, no keys: it can be driven without a terminal.
  */
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +31,18 @@ static int
 ui_said(struct ui_data *d, const char *fallback, char *err, size_t errlen)
 {
 	char buf[4096], *end, *line;
+	struct stat st;
 	ssize_t n;
+	off_t at;
 
 	fflush(stderr);
-	n = pread(d->said_fd, buf, sizeof(buf) - 1, 0);
+	/* The last line is at the end: read the end. */
+	if (fstat(d->said_fd, &st) == -1)
+		st.st_size = 0;
+	at = st.st_size > (off_t)sizeof(buf) - 1
+	         ? st.st_size - (off_t)sizeof(buf) + 1
+	         : 0;
+	n = pread(d->said_fd, buf, sizeof(buf) - 1, at);
 	if (n < 0)
 		n = 0;
 	buf[n] = '\0';
