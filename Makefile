@@ -30,12 +30,14 @@ PKG_CONFIG ?= pkg-config
 PKGS        = libevent libnftnl libmnl libssl libcrypto sqlite3 libidn2 libpsl
 # tollgate-prompt alone: the desktop notifications (GLib comes with them).
 PROMPT_PKGS = libnotify
+# tollgate alone: its terminal UI (tollgate ui).
+CLI_PKGS    = ncursesw
 FUZZ_SECONDS ?= 60
 
 # Debian packages: to build, to test, to benchmark.
 DEB_BUILD = gcc make pkg-config libc6-dev libevent-dev libnftnl-dev \
             libmnl-dev libssl-dev libsqlite3-dev libidn2-dev libpsl-dev \
-            publicsuffix libnotify-dev
+            publicsuffix libnotify-dev libncurses-dev
 DEB_TEST  = libcmocka-dev clang libclang-rt-14-dev nftables iproute2 stress-ng \
             curl openssl socat python3 perl util-linux procps passwd \
             dnsutils jq dbus dbus-x11 dunst xvfb libnotify-bin tmux \
@@ -88,8 +90,9 @@ PROGS     = build/tollgated build/tollgate build/tollgate-prompt
 all: check-deps $(PROGS)
 
 check-deps:
-	@$(PKG_CONFIG) --exists $(PKGS) $(PROMPT_PKGS) || { \
-	  echo "tollgate: missing build libraries ($(PKGS) $(PROMPT_PKGS));" \
+	@$(PKG_CONFIG) --exists $(PKGS) $(PROMPT_PKGS) $(CLI_PKGS) || { \
+	  echo "tollgate: missing build libraries ($(PKGS) $(PROMPT_PKGS)" \
+	       "$(CLI_PKGS));" \
 	       "run 'sudo make deps' first" >&2; exit 1; }
 
 deps:
@@ -143,8 +146,12 @@ build/libtg-san.a: $(SAN_OBJ)
 build/tollgated: proxyd/main.c build/libtg.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) -o $@ proxyd/main.c build/libtg.a $(LDLIBS)
 
-build/tollgate: $(CLI_SRC) build/libtg.a $(HEADERS)
-	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_SRC) build/libtg.a $(LDLIBS)
+# The terminal UI answers prompts with tollgate-prompt's own answers
+# (prompt/actions.c, which needs nothing beyond the library).
+build/tollgate: $(CLI_SRC) prompt/actions.c build/libtg.a $(HEADERS)
+	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(CLI_PKGS)) \
+	    -o $@ $(CLI_SRC) prompt/actions.c build/libtg.a \
+	    $(shell $(PKG_CONFIG) --libs $(CLI_PKGS)) $(LDLIBS)
 
 build/tollgate-prompt: $(PROMPT_SRC) build/libtg.a $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(PROMPT_PKGS)) \
@@ -165,6 +172,15 @@ build/tests/test_cli_values: tests/unit/test_cli_values.c cli/values.c \
     cli/apps.c build/libtg-san.a $(HEADERS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< cli/values.c cli/apps.c \
+	    build/libtg-san.a $(LDLIBS) -lcmocka
+
+# tollgate ui's data layer without its screen: cli/ but for main.c and
+# the curses files.
+UI_DATA_SRC = $(filter-out cli/main.c cli/ui.c cli/ui_draw.c,$(CLI_SRC))
+build/tests/test_cli_ui_data: tests/unit/test_cli_ui_data.c $(UI_DATA_SRC) \
+    build/libtg-san.a $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -o $@ $< $(UI_DATA_SRC) \
 	    build/libtg-san.a $(LDLIBS) -lcmocka
 
 build/tests/%: tests/unit/%.c build/libtg-san.a $(HEADERS)

@@ -165,6 +165,16 @@ int cli_events_stats(struct store *s, int64_t since_ms, int64_t until_ms,
                      size_t n_top, const struct cli_term *t, bool json,
                      char *err, size_t errlen);
 
+struct ctl_prompt;
+
+/*
+ * Ask tollgated at path for its pending prompts (prompts.c).  0 with *ps
+ * (the caller frees it) and *n, or -1 after saying why as who: not
+ * running, refused, or a reply that is not what docs/control.md says.
+ */
+int cli_prompts_fetch(const struct cli_who *who, const char *path,
+                      struct ctl_prompt **ps, size_t *n);
+
 /* Handlers, one per subcommand. */
 int cli_answer(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
                char **argv);
@@ -180,5 +190,7 @@ int cli_rules(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
               char **argv);
 int cli_status(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
                char **argv);
+int cli_ui(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
+           char **argv);
 
 #endif

@@ -27,6 +27,8 @@ static const struct cli_cmd cli_cmds[] = {
      cli_rules},
     {"status", "[--json]", "whether tollgated runs, and what it is doing",
      cli_status},
+    {"ui", "[--ascii]",
+     "a terminal UI: prompts, connections, rules, events and apps", cli_ui},
 };
 
 #define CLI_N_CMDS (sizeof(cli_cmds) / sizeof(cli_cmds[0]))

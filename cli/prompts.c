@@ -83,14 +83,10 @@ static const struct cli_optset prompts_optset = {
     .help_col = 11,
 };
 
-/*
- * Ask tollgated for its pending prompts.  0 with *ps (the caller frees
- * it) and *n, or -1 after saying why: not running, refused, or a reply
- * that is not what docs/control.md says.
- */
-static int
-prompts_fetch(const struct cli_who *who, const char *path,
-              struct ctl_prompt **ps, size_t *n)
+/* cli.h: the pending prompts, for this command and tollgate ui. */
+int
+cli_prompts_fetch(const struct cli_who *who, const char *path,
+                  struct ctl_prompt **ps, size_t *n)
 {
 	static const char request[] = "PROMPTS\n";
 	char err[CTL_ERRLEN], perr[CTL_ERRLEN], *line;
@@ -331,7 +327,7 @@ cli_prompts(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 		                 argv[next]);
 	if (cli_config_load(opts, "prompts", &cfg) == -1)
 		return CLI_EXIT_FAIL;
-	if (prompts_fetch(&who, cfg.control_socket, &ps, &n) == -1)
+	if (cli_prompts_fetch(&who, cfg.control_socket, &ps, &n) == -1)
 		return CLI_EXIT_FAIL;
 	now = time(NULL);
 	if (a.json) {
