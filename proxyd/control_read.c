@@ -58,6 +58,7 @@ struct read_job {
 	unsigned count;
 	bool more;
 	int64_t last;
+	int64_t top; /* EVENTS: the largest id before the query */
 	bool failed;
 	enum ctl_code code;
 	char err[CTL_ERRLEN];
@@ -324,6 +325,13 @@ read_events(struct read_job *j, struct store *st)
 
 	if (read_filter(j, &f) == -1)
 		return;
+	/* Before the query, so that every row up to it is in the query's
+	 * picture: a follower may go on from there. */
+	j->top = events_max_id(st, err, sizeof(err));
+	if (j->top == -1) {
+		read_fail(j, CTL_E_INTERNAL, "%s", err);
+		return;
+	}
 	if (!j->q.has_after) {
 		/* The newest rows: the database picks them when it selects
 		 * only the peer's; else they are the last the ring holds. */
@@ -397,6 +405,8 @@ read_done(struct worker_job *job)
 	ctl_put_kvf(&l, "count", "%u", j->count);
 	ctl_put_kv(&l, "more", j->more ? "yes" : "no");
 	ctl_put_kvf(&l, "last", "%lld", (long long)j->last);
+	if (j->verb == CTL_EVENTS)
+		ctl_put_kvf(&l, "top", "%lld", (long long)j->top);
 	if (j->p->client != NULL)
 		log_debug("control: %s: %s: %u rows, %zu bytes",
 		          control_client_desc(j->p->client, d, sizeof(d)),
