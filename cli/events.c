@@ -512,8 +512,8 @@ ev_sock_follow(struct ev_ctx *ctx)
 		if (ev_sock_stop)
 			break;
 		/* From nothing seen, every row (after_id 0 and no limit). */
-		f.after_id = ctx->max_id > ctx->sock_top ? ctx->max_id
-		                                         : ctx->sock_top;
+		f.after_id =
+		    ctx->max_id > ctx->sock_top ? ctx->max_id : ctx->sock_top;
 		f.limit = 0;
 		rc = ev_show(ctx, NULL, &f, err, sizeof(err));
 		if (rc == -1 && strcmp(err, said) != 0) {

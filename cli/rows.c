@@ -102,8 +102,8 @@ cli_rules_sock(const struct config *cfg, struct cli_rules *out, char *err,
 	for (;;) {
 		snprintf(req, sizeof(req), "RULES after=%lld limit=%d", after,
 		         CTL_ROWS_MAX);
-		if (ctl_call_rows(fd, req, &rep, rows_rule, out, err,
-		                  errlen) == -1)
+		if (ctl_call_rows(fd, req, &rep, rows_rule, out, err, errlen) ==
+		    -1)
 			break;
 		if (!rep.ok) {
 			rows_refused(&rep, err, errlen);
@@ -247,8 +247,8 @@ cli_events_sock(const struct config *cfg, const struct events_filter *f,
 		}
 		if (paging && left > 0) {
 			const char *count = ctl_reply_get(&rep, "count");
-			size_t got = count != NULL ? strtoul(count, NULL, 10)
-			                           : 0;
+			size_t got =
+			    count != NULL ? strtoul(count, NULL, 10) : 0;
 
 			left = got >= left ? 0 : left - got;
 			if (left == 0) {

@@ -39,7 +39,7 @@ struct cli_rules {
 	struct rule *rules; /* by id */
 	int64_t *n_names;   /* n_names[i]: names of rule i's list, -1: none */
 	size_t n;
-	bool via_socket;    /* tollgated served them (only the caller's) */
+	bool via_socket; /* tollgated served them (only the caller's) */
 };
 
 /*

@@ -343,8 +343,8 @@ enum ctl_qkey {
 };
 
 static const char *const ctl_qkeys[CTL_N_QKEYS] = {
-    "after", "limit", "app",   "domain", "verdict", "proto",
-    "since", "until", "pid",   "uid",    "gaps",
+    "after", "limit", "app", "domain", "verdict", "proto",
+    "since", "until", "pid", "uid",    "gaps",
 };
 
 /* One key=value word of a query into q; 0, or -1 + err. */
@@ -532,7 +532,8 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		free(raw);
 		return ctl_req_fail(code, CTL_E_USAGE, err, errlen,
 		                    "empty request (expected a verb: "
-		                    "%s)", CTL_VERB_LIST);
+		                    "%s)",
+		                    CTL_VERB_LIST);
 	}
 	verb = words[0].value;
 	for (i = 0; i < CTL_N_VERBS; i++)

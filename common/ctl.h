@@ -44,17 +44,17 @@
 #define CTL_IMPORT_BYTES_MAX (64UL * 1024 * 1024)
 
 enum ctl_verb {
-	CTL_STATUS,       /* STATUS */
-	CTL_RULE_ADD,     /* RULE-ADD <rule fields> */
-	CTL_RULE_DEL,     /* RULE-DEL ID */
-	CTL_RULE_ENABLE,  /* RULE-ENABLE ID */
-	CTL_RULE_DISABLE, /* RULE-DISABLE ID */
-	CTL_RULE_EDIT,    /* RULE-EDIT ID <rule fields> */
-	CTL_IMPORT,       /* IMPORT N, then N lines of export text */
-	CTL_RELOAD,       /* RELOAD */
-	CTL_SUBSCRIBE,    /* SUBSCRIBE: become a prompt agent */
-	CTL_PROMPTS,      /* PROMPTS: list pending prompts */
-	CTL_ANSWER,       /* ANSWER ID VERDICT SCOPE DURATION */
+	CTL_STATUS,        /* STATUS */
+	CTL_RULE_ADD,      /* RULE-ADD <rule fields> */
+	CTL_RULE_DEL,      /* RULE-DEL ID */
+	CTL_RULE_ENABLE,   /* RULE-ENABLE ID */
+	CTL_RULE_DISABLE,  /* RULE-DISABLE ID */
+	CTL_RULE_EDIT,     /* RULE-EDIT ID <rule fields> */
+	CTL_IMPORT,        /* IMPORT N, then N lines of export text */
+	CTL_RELOAD,        /* RELOAD */
+	CTL_SUBSCRIBE,     /* SUBSCRIBE: become a prompt agent */
+	CTL_PROMPTS,       /* PROMPTS: list pending prompts */
+	CTL_ANSWER,        /* ANSWER ID VERDICT SCOPE DURATION */
 	CTL_RULE_DURATION, /* RULE-DURATION ID DURATION */
 	CTL_RULES,         /* RULES [after=ID] [limit=N] */
 	CTL_EVENTS,        /* EVENTS [key=value...]: struct ctl_query */
@@ -187,9 +187,9 @@ struct ctl_req {
 	const char *duration_text; /* RULE-DURATION: as rule_parse_duration()
 	                            * takes it */
 	struct ctl_query query;    /* RULES, EVENTS */
-	const char *fields; /* RULE-ADD, RULE-EDIT: the rule's key=value
-	                     * fields as sent (the rule text form of rules/
-	                     * rule.h without its leading word "rule") */
+	const char *fields;        /* RULE-ADD, RULE-EDIT: the rule's key=value
+	                            * fields as sent (the rule text form of rules/
+	                            * rule.h without its leading word "rule") */
 	char *buf;
 };
 

@@ -82,9 +82,15 @@ static const struct {
 	enum ctl_ev_type type;
 	size_t off, size;
 } ctl_ev_fields[] = {
-#define S(k, f) {k, EV_T_STR, offsetof(struct event_row, f), \
-                 sizeof(((struct event_row *)0)->f)}
-#define I(k, f) {k, EV_T_I64, offsetof(struct event_row, f), 8}
+#define S(k, f)                                                                \
+	{                                                                      \
+		k, EV_T_STR, offsetof(struct event_row, f),                    \
+		    sizeof(((struct event_row *)0)->f)                         \
+	}
+#define I(k, f)                                                                \
+	{                                                                      \
+		k, EV_T_I64, offsetof(struct event_row, f), 8                  \
+	}
     I("conn", conn_id),
     I("time_ms", time_ms),
     S("user", user),

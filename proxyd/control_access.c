@@ -51,7 +51,7 @@ control_admins(const struct control_peer *p, char *buf, size_t len)
 	if (p->group[0] != '\0')
 		snprintf(buf, len, "root or group %s", p->group);
 	else
-		snprintf(buf, len, "root (admin_group is not set)");
+		snprintf(buf, len, "root");
 	return buf;
 }
 
@@ -89,8 +89,9 @@ control_may_send(const struct control_peer *p, enum ctl_verb verb, char *why,
 		         v, control_admins(p, who, sizeof(who)),
 		         (unsigned)p->uid);
 	else
-		snprintf(why, len, "%s needs %s (you are uid %u)", v,
-		         control_admins(p, who, sizeof(who)), (unsigned)p->uid);
+		snprintf(why, len, "%s needs %s (you are uid %u%s)", v,
+		         control_admins(p, who, sizeof(who)), (unsigned)p->uid,
+		         p->group[0] == '\0' ? "; admin_group is not set" : "");
 	return false;
 }
 
@@ -131,6 +132,6 @@ control_may_change(const struct control_peer *p, enum ctl_verb verb,
 bool
 control_may_see_rule(const struct control_peer *p, const struct rule *r)
 {
-	return p->admin || (p->guarded && r->has_uid &&
-	                    control_peer_owns(p, r->uid));
+	return p->admin ||
+	       (p->guarded && r->has_uid && control_peer_owns(p, r->uid));
 }

@@ -26,10 +26,10 @@
 #define CONTROL_PEER_SUBIDS 16
 
 struct control_peer {
-	uid_t uid;     /* as SO_PEERCRED said */
-	uid_t owner;   /* the guarded user uid counts as (config_uid_owner()) */
-	bool admin;    /* uid 0 or admin_group */
-	bool guarded;  /* tollgated guards uid */
+	uid_t uid;    /* as SO_PEERCRED said */
+	uid_t owner;  /* the guarded user uid counts as (config_uid_owner()) */
+	bool admin;   /* uid 0 or admin_group */
+	bool guarded; /* tollgated guards uid */
 	char group[64]; /* admin_group, "" when not set: for the messages */
 	struct subid_range sub[CONTROL_PEER_SUBIDS]; /* owner's */
 	size_t n_sub;

@@ -142,8 +142,7 @@ void control_import(struct control_client *c, const struct ctl_req *req);
 void control_subscribe(struct control_client *c, const struct ctl_req *req);
 void control_prompts(struct control_client *c, const struct ctl_req *req);
 void control_answer(struct control_client *c, const struct ctl_req *req);
-void control_rule_duration(struct control_client *c,
-                           const struct ctl_req *req);
+void control_rule_duration(struct control_client *c, const struct ctl_req *req);
 void control_rules_list(struct control_client *c, const struct ctl_req *req);
 void control_events(struct control_client *c, const struct ctl_req *req);
 

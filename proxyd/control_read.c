@@ -33,8 +33,8 @@ TAILQ_HEAD(read_jobs, read_job);
 
 struct control_reader {
 	struct worker *w;
-	struct store *store; /* the thread's; opened by its first job */
-	char path[4096];     /* the database */
+	struct store *store;   /* the thread's; opened by its first job */
+	char path[4096];       /* the database */
 	struct read_jobs jobs; /* submitted, done() not called yet */
 };
 
@@ -48,10 +48,10 @@ struct read_job {
 	struct ctl_query q; /* its strings point into qbuf */
 	char *qbuf;
 	/* On the thread: */
-	char *line;   /* one row's line (CTL_LINE_MAX + 2 bytes) */
-	char **ring;  /* EVENTS without after: the newest rows held */
+	char *line;  /* one row's line (CTL_LINE_MAX + 2 bytes) */
+	char **ring; /* EVENTS without after: the newest rows held */
 	size_t ring_n, ring_head;
-	bool exact;   /* the query selects only rows the peer may see */
+	bool exact; /* the query selects only rows the peer may see */
 	/* The answer: */
 	char *rows;
 	size_t len, cap;
@@ -193,7 +193,8 @@ read_rules(struct read_job *j, struct store *st)
 		len = ctl_rule_format(&rules[i], names, j->line,
 		                      CTL_LINE_MAX + 2);
 		if (len == -1) {
-			read_fail(j, CTL_E_INTERNAL, "rule %lld: too long a line",
+			read_fail(j, CTL_E_INTERNAL,
+			          "rule %lld: too long a line",
 			          (long long)rules[i].id);
 			break;
 		}
@@ -335,7 +336,7 @@ read_events(struct read_job *j, struct store *st)
 	if (!j->q.has_after) {
 		/* The newest rows: the database picks them when it selects
 		 * only the peer's; else they are the last the ring holds. */
-		f.limit = j->exact ? j->q.limit : 0;
+		f.limit = j->exact ? j->q.limit + 1 : 0; /* +1: more? */
 		j->ring = calloc(j->q.limit, sizeof(*j->ring));
 		if (j->ring == NULL) {
 			read_fail(j, CTL_E_INTERNAL, "out of memory");
