@@ -39,13 +39,15 @@ enum rulesvc_op {
 	RULESVC_DEL, /* by change->id */
 	RULESVC_ENABLE,
 	RULESVC_DISABLE,
-	RULESVC_EDIT,     /* replace rule change->id by change->rule */
-	RULESVC_PIN,      /* rule change->id pinned to change->rule.digest
-	                   * (its hex), its other fields kept */
-	RULESVC_IMPORT,   /* change->import, in one transaction */
-	RULESVC_RELOAD,   /* re-read the store (another writer) */
-	RULESVC_DURATION, /* rule change->id's duration and expires become
-	                   * change->rule's, its other fields kept */
+	RULESVC_EDIT,   /* replace rule change->id by change->rule */
+	RULESVC_PIN,    /* rule change->id pinned to change->rule.digest
+	                 * (its hex), its other fields kept */
+	RULESVC_IMPORT, /* change->import, in one transaction */
+	RULESVC_RELOAD, /* re-read the store (another writer) */
+
+	/* Rule change->id's duration and expires become change->rule's,
+	 * its other fields kept. */
+	RULESVC_DURATION,
 };
 
 struct rulesvc_change {

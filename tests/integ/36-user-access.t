@@ -13,7 +13,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 51
+plan 53
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER")
@@ -113,6 +113,9 @@ like "$(rj "[r['duration'] for r in rs if r['id'] == $C]")" "until:" \
     "rule $C now lasts until a time"
 is "$(rj "[(r['dest'], r['action'], r['uid']) for r in rs if r['id'] == $C]")" \
     "[('c.test', 'allow', $GUID)]" "its other fields are as they were"
+out=$(as_guard "$TG" -c "$CONF" rules edit "$C" --duration forever 2>&1)
+like "$out" "edited rule $C" "tollgate rules edit $C --duration forever as $TG_GUARD" || diag "$out"
+is "$(rj "[r['duration'] for r in rs if r['id'] == $C]")" "['forever']" "and it lasts forever again"
 
 out=$(as_guard "$TG" -c "$CONF" rules del "$A" 2>&1)
 like "$out" "deleted rule $A" "$TG_GUARD deletes their allow rule $A" || diag "$out"
