@@ -54,6 +54,44 @@ rows_refused(const struct ctl_reply *rep, char *err, size_t errlen)
 	         rep->codestr);
 }
 
+/* What the OK line of one page of rows said. */
+struct rows_page {
+	unsigned long count;
+	bool more;
+	int64_t last, top; /* top: -1 when not said */
+};
+
+/*
+ * One page: request (a whole line, without "\n"), its rows to row(arg).
+ * 0 with *pg filled, or -1 + err (tollgated's refusal among them).
+ */
+static int
+rows_page(int fd, const char *request,
+          int (*row)(const char *line, size_t len, void *arg), void *arg,
+          struct rows_page *pg, char *err, size_t errlen)
+{
+	struct ctl_reply rep;
+	const char *v;
+
+	if (ctl_call_rows(fd, request, &rep, row, arg, err, errlen) == -1)
+		return -1;
+	if (!rep.ok) {
+		rows_refused(&rep, err, errlen);
+		ctl_reply_free(&rep);
+		return -1;
+	}
+	v = ctl_reply_get(&rep, "count");
+	pg->count = v != NULL ? strtoul(v, NULL, 10) : 0;
+	v = ctl_reply_get(&rep, "more");
+	pg->more = v != NULL && strcmp(v, "yes") == 0;
+	v = ctl_reply_get(&rep, "last");
+	pg->last = v != NULL ? atoll(v) : 0;
+	v = ctl_reply_get(&rep, "top");
+	pg->top = v != NULL ? atoll(v) : -1;
+	ctl_reply_free(&rep);
+	return 0;
+}
+
 /* --------------------------------------------------------------------
  * RULES
  */
@@ -88,8 +126,7 @@ int
 cli_rules_sock(const struct config *cfg, struct cli_rules *out, char *err,
                size_t errlen)
 {
-	struct ctl_reply rep;
-	const char *more, *last;
+	struct rows_page pg;
 	char req[64];
 	long long after = 0;
 	int fd, rc = -1;
@@ -102,24 +139,13 @@ cli_rules_sock(const struct config *cfg, struct cli_rules *out, char *err,
 	for (;;) {
 		snprintf(req, sizeof(req), "RULES after=%lld limit=%d", after,
 		         CTL_ROWS_MAX);
-		if (ctl_call_rows(fd, req, &rep, rows_rule, out, err, errlen) ==
-		    -1)
+		if (rows_page(fd, req, rows_rule, out, &pg, err, errlen) == -1)
 			break;
-		if (!rep.ok) {
-			rows_refused(&rep, err, errlen);
-			ctl_reply_free(&rep);
-			break;
-		}
-		more = ctl_reply_get(&rep, "more");
-		last = ctl_reply_get(&rep, "last");
-		if (more == NULL || strcmp(more, "yes") != 0 || last == NULL ||
-		    atoll(last) <= after) {
-			ctl_reply_free(&rep);
+		if (!pg.more || pg.last <= after) {
 			rc = 0;
 			break;
 		}
-		after = atoll(last);
-		ctl_reply_free(&rep);
+		after = pg.last;
 	}
 	close(fd);
 	return rc;
@@ -175,10 +201,9 @@ cli_events_sock(const struct config *cfg, const struct events_filter *f,
                 bool *cut, int64_t *top, char *err, size_t errlen)
 {
 	struct rows_events re = {fn, arg, NULL, 0};
-	struct ctl_reply rep;
+	struct rows_page pg;
 	struct ctl_query q;
 	struct ctl_line l;
-	const char *more, *last;
 	char req[4096];
 	size_t left = f->limit; /* paging: rows still wanted, 0: all */
 	bool paging;
@@ -209,62 +234,33 @@ cli_events_sock(const struct config *cfg, const struct events_filter *f,
 		return -1;
 	}
 	for (;;) {
-		q.limit = !paging || left == 0 || left > CTL_ROWS_MAX
-		              ? CTL_ROWS_MAX
-		              : left;
-		if (!paging && f->limit < CTL_ROWS_MAX)
-			q.limit = f->limit;
+		q.limit =
+		    left == 0 || left > CTL_ROWS_MAX ? CTL_ROWS_MAX : left;
 		ctl_line_init(&l, req, sizeof(req));
 		ctl_put_word(&l, "EVENTS");
 		ctl_put_query(&l, &q);
+		rc = -1;
 		if (l.over) {
 			snprintf(err, errlen, "filter too long to send");
 			break;
 		}
-		if (ctl_call_rows(fd, req, &rep, rows_event, &re, err,
-		                  errlen) == -1)
+		if (rows_page(fd, req, rows_event, &re, &pg, err, errlen) == -1)
 			break;
-		if (!rep.ok) {
-			rows_refused(&rep, err, errlen);
-			ctl_reply_free(&rep);
+		if (top != NULL && pg.last > *top)
+			*top = pg.last;
+		/* Paging, rows after top may be left: top counts once the
+		 * last page is in. */
+		if (top != NULL && (!paging || !pg.more) && pg.top > *top)
+			*top = pg.top;
+		rc = re.stopped;
+		if (rc != 0 || !paging || !pg.more || pg.last <= q.after)
 			break;
-		}
-		more = ctl_reply_get(&rep, "more");
-		last = ctl_reply_get(&rep, "last");
-		if (top != NULL && last != NULL && atoll(last) > *top)
-			*top = atoll(last);
-		/* Paging, rows after top may be left: top counts once
-		 * the last page is in. */
-		if (top != NULL &&
-		    (!paging || (more != NULL && strcmp(more, "no") == 0)) &&
-		    ctl_reply_get(&rep, "top") != NULL &&
-		    atoll(ctl_reply_get(&rep, "top")) > *top)
-			*top = atoll(ctl_reply_get(&rep, "top"));
-		if (re.stopped != 0) {
-			rc = re.stopped;
-			ctl_reply_free(&rep);
-			break;
-		}
-		if (paging && left > 0) {
-			const char *count = ctl_reply_get(&rep, "count");
-			size_t got =
-			    count != NULL ? strtoul(count, NULL, 10) : 0;
-
-			left = got >= left ? 0 : left - got;
-			if (left == 0) {
-				rc = 0;
-				ctl_reply_free(&rep);
+		if (left > 0) {
+			left -= pg.count < left ? pg.count : left;
+			if (left == 0)
 				break;
-			}
 		}
-		if (!paging || more == NULL || strcmp(more, "yes") != 0 ||
-		    last == NULL || atoll(last) <= q.after) {
-			rc = 0;
-			ctl_reply_free(&rep);
-			break;
-		}
-		q.after = atoll(last);
-		ctl_reply_free(&rep);
+		q.after = pg.last;
 	}
 	close(fd);
 	free(re.row);
