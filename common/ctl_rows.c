@@ -208,8 +208,11 @@ ctl_event_word(struct event_row *ev, const char *key, const char *v)
 		           ? -1
 		           : (ev->pid = (pid_t)n, 0);
 	if (strcmp(key, "uid") == 0) {
-		if (strcmp(v, "-") == 0)
+		if (strcmp(v, "-") == 0) {
+			ev->has_uid = false;
+			ev->uid = 0;
 			return 0;
+		}
 		if (ctl_ev_num(v, 0, UINT32_MAX - 1, &n) == -1)
 			return -1;
 		ev->has_uid = true;
@@ -239,7 +242,11 @@ ctl_event_word(struct event_row *ev, const char *key, const char *v)
 		case EV_T_STR:
 			if (strlen(v) >= ctl_ev_fields[i].size)
 				return -1;
-			memcpy(base + ctl_ev_fields[i].off, v, strlen(v) + 1);
+			/* All of it: a key given twice leaves nothing of
+			 * the first value. */
+			memset(base + ctl_ev_fields[i].off, 0,
+			       ctl_ev_fields[i].size);
+			memcpy(base + ctl_ev_fields[i].off, v, strlen(v));
 			return 0;
 		case EV_T_I64:
 			if (ctl_ev_num(v, INT64_MIN, INT64_MAX, &n) == -1)

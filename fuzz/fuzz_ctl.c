@@ -10,7 +10,10 @@
  *   - ctl_prompt_parse() and ctl_withdraw_parse(), which agents and the
  *     tollgate command run on the daemon's PROMPT and WITHDRAW lines,
  *     give values within their bounds, and a prompt they read is written
- *     by ctl_prompt_put() to a line that reads back the same.
+ *     by ctl_prompt_put() to a line that reads back the same;
+ *   - ctl_event_parse(), which the tollgate command runs on the daemon's
+ *     EVENT lines, gives terminated strings, and an event it read is
+ *     written by ctl_event_format() to a line that reads back the same.
  * A broken promise aborts with the reason, which libFuzzer reports.
  */
 #include <stdint.h>
@@ -21,6 +24,7 @@
 #include "common/config.h"
 #include "common/ctl.h"
 #include "common/ctl_prompt.h"
+#include "common/ctl_rows.h"
 
 static void
 fuzz_fail(const char *what, size_t len)
@@ -80,6 +84,16 @@ fuzz_request(const uint8_t *data, size_t size)
 		    (unsigned)req.duration >= CTL_N_DURATIONS)
 			fuzz_fail("ANSWER with an unknown scope or duration",
 			          size);
+		break;
+	case CTL_RULE_DURATION:
+		if (req.id <= 0 || req.duration_text == NULL ||
+		    req.duration_text[0] == '\0')
+			fuzz_fail("RULE-DURATION without id or duration", size);
+		break;
+	case CTL_RULES:
+	case CTL_EVENTS:
+		if (req.query.limit == 0 || req.query.limit > CTL_ROWS_MAX)
+			fuzz_fail("a query's limit out of its bounds", size);
 		break;
 	case CTL_STATUS:
 	case CTL_RELOAD:
@@ -241,6 +255,30 @@ fuzz_withdraw(const uint8_t *data, size_t size)
 		fuzz_fail("WITHDRAW with an unknown verdict", size);
 }
 
+static void
+fuzz_event(const uint8_t *data, size_t size)
+{
+	static struct event_row a, b;
+	static char line[CTL_LINE_MAX + 2];
+	char err[CTL_ERRLEN];
+	int n;
+
+	if (ctl_event_parse((const char *)data, size, &a, err, sizeof(err)) ==
+	    -1)
+		return;
+	if (!fuzz_str_ok(a.exe, sizeof(a.exe)) ||
+	    !fuzz_str_ok(a.cmdline, sizeof(a.cmdline)) ||
+	    !fuzz_str_ok(a.name, sizeof(a.name)) ||
+	    !fuzz_str_ok(a.user, sizeof(a.user)))
+		fuzz_fail("EVENT string not terminated", size);
+	n = ctl_event_format(&a, line, sizeof(line));
+	if (n == -1)
+		fuzz_fail("an EVENT read cannot be written", size);
+	if (ctl_event_parse(line, (size_t)n - 1, &b, err, sizeof(err)) == -1 ||
+	    memcmp(&a, &b, sizeof(a)) != 0)
+		fuzz_fail("an EVENT changed on the round trip", size);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -249,5 +287,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_reply(data, size);
 	fuzz_prompt(data, size);
 	fuzz_withdraw(data, size);
+	fuzz_event(data, size);
 	return 0;
 }
