@@ -48,8 +48,9 @@ struct read_job {
 	struct ctl_query q; /* its strings point into qbuf */
 	char *qbuf;
 	/* On the thread: */
-	char *line;  /* one row's line (CTL_LINE_MAX + 2 bytes) */
-	char **ring; /* EVENTS without after: the newest rows held */
+	char *line;       /* one row's line (CTL_LINE_MAX + 2 bytes) */
+	char **ring;      /* EVENTS without after: the newest rows held */
+	int64_t *ring_id; /* and their ids */
 	size_t ring_n, ring_head;
 	bool exact; /* the query selects only rows the peer may see */
 	/* The answer: */
@@ -100,6 +101,7 @@ read_job_free(struct read_job *j)
 		for (i = 0; i < j->q.limit; i++)
 			free(j->ring[i]);
 	free(j->ring);
+	free(j->ring_id);
 	free(j->line);
 	free(j->rows);
 	free(j->qbuf);
@@ -218,10 +220,10 @@ read_sees(const struct read_job *j, const struct event_row *r)
 	return r->has_uid && control_peer_owns(&j->peer, r->uid);
 }
 
-/* The ring of the newest rows: keep this one, dropping the oldest while
- * there are too many or too many bytes.  0 or -1. */
+/* The ring of the newest rows: keep this one (row id), dropping the
+ * oldest while there are too many or too many bytes.  0 or -1. */
 static int
-read_ring_add(struct read_job *j, size_t n)
+read_ring_add(struct read_job *j, int64_t id, size_t n)
 {
 	size_t slot;
 	char *copy;
@@ -242,6 +244,7 @@ read_ring_add(struct read_job *j, size_t n)
 	}
 	slot = (j->ring_head + j->ring_n) % j->q.limit;
 	j->ring[slot] = copy;
+	j->ring_id[slot] = id;
 	j->ring_n++;
 	j->len += n;
 	return 0;
@@ -263,7 +266,7 @@ read_event(const struct event_row *r, void *arg)
 		return 1;
 	}
 	if (j->ring != NULL)
-		return read_ring_add(j, (size_t)n) == -1 ? 1 : 0;
+		return read_ring_add(j, r->id, (size_t)n) == -1 ? 1 : 0;
 	return read_take(j, r->id, (size_t)n) != 0 ? 1 : 0;
 }
 
@@ -279,7 +282,7 @@ read_ring_out(struct read_job *j)
 		if (read_append(j, j->ring[slot], strlen(j->ring[slot])) == -1)
 			return;
 		j->count++;
-		sscanf(j->ring[slot], "EVENT id=%lld", (long long *)&j->last);
+		j->last = j->ring_id[slot];
 	}
 }
 
@@ -338,7 +341,8 @@ read_events(struct read_job *j, struct store *st)
 		 * only the peer's; else they are the last the ring holds. */
 		f.limit = j->exact ? j->q.limit + 1 : 0; /* +1: more? */
 		j->ring = calloc(j->q.limit, sizeof(*j->ring));
-		if (j->ring == NULL) {
+		j->ring_id = calloc(j->q.limit, sizeof(*j->ring_id));
+		if (j->ring == NULL || j->ring_id == NULL) {
 			read_fail(j, CTL_E_INTERNAL, "out of memory");
 			return;
 		}
