@@ -9,15 +9,17 @@
 # refused); never another user's rule, a uid=any rule, RULE-ADD,
 # RULE-EDIT or IMPORT: each is "ERR perm" with the reason, and nothing
 # changes.  A user who is neither guarded nor an admin is told what they
-# may do.  A reply is bounded, whatever LIMIT asks.
+# may do.  A reply is bounded, whatever LIMIT asks.  A guarded user's
+# subordinate uids (/etc/subuid) are theirs: their rules and events too.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 53
+plan 58
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER")
 DB=$TG_TMP/db/tollgate.db
+SUB=320000 # tgguard's subordinate uids: 320000-320999
 GUID=$(id -u "$TG_GUARD")
 OUID=$(id -u "$TG_OTHER")
 NOBODY=daemon # neither guarded nor an admin
@@ -40,15 +42,24 @@ other_curl() {
 	    --resolve "$1:443:$TG_S4" -o /dev/null "https://$1/" 2>/dev/null
 }
 
+# /etc/subuid as it was, put back whatever happens.
+SAVED=$TG_TMP/saved
+mkdir -p "$SAVED" && cp -p /etc/subuid /etc/subgid "$SAVED/" ||
+    { echo "Bail out! cannot save /etc/subuid and /etc/subgid"; exit 1; }
+trap 'st=$?; cp -p "$SAVED/subuid" /etc/subuid; cp -p "$SAVED/subgid" /etc/subgid; (exit $st); _tg_cleanup' EXIT
+usermod --add-subuids $SUB-$((SUB + 999)) "$TG_GUARD" ||
+    { echo "Bail out! cannot give $TG_GUARD subordinate uids"; exit 1; }
+
 tg_start "$CONF"
-ok $? "tollgated starts, guarding $TG_GUARD and $TG_OTHER"
+ok $? "tollgated starts, guarding $TG_GUARD (and uids $SUB-$((SUB + 999))) and $TG_OTHER"
 A=$(add --app /usr/bin/curl --uid "$TG_GUARD" --dest a.test --action allow)
 B=$(add --app /usr/bin/curl --uid "$TG_GUARD" --dest b.test --action allow)
 C=$(add --app /usr/bin/curl --uid "$TG_GUARD" --dest c.test --action allow)
 O=$(add --app /usr/bin/curl --uid "$TG_OTHER" --dest a.test --action allow)
 Y=$(add --app /usr/bin/curl --dest c.test --port 8443 --action allow)
-ok '[ -n "$A" ] && [ -n "$B" ] && [ -n "$C" ] && [ -n "$O" ] && [ -n "$Y" ]' \
-    "root adds three rules bound to $TG_GUARD ($A $B $C), one to $TG_OTHER ($O), one for any uid ($Y)"
+S=$(add --app /usr/bin/curl --uid $((SUB + 5)) --dest s.test --action allow)
+ok '[ -n "$A" ] && [ -n "$B" ] && [ -n "$C" ] && [ -n "$O" ] && [ -n "$Y" ] && [ -n "$S" ]' \
+    "root adds three rules bound to $TG_GUARD ($A $B $C), one to $TG_OTHER ($O), one for any uid ($Y), one to uid $((SUB + 5)) ($S)"
 as_guard cat "$DB" >/dev/null 2>&1
 nok $? "the database stays unreadable to $TG_GUARD"
 
@@ -63,12 +74,12 @@ out=$(as_guard "$TG" -c "$CONF" rules list 2>&1)
 ok $? "tollgate rules list as $TG_GUARD succeeds" || diag "$out"
 like "$out" "ID +APP +DEST" "with the table root sees"
 like "$out" "curl \\(uid $GUID\\) +a\\.test" "it shows $TG_GUARD's rule for a.test"
-is "$(ids "$TG_GUARD")" "$A $B $C" "rules list --json shows $TG_GUARD exactly their rules"
+is "$(ids "$TG_GUARD")" "$A $B $C $S" "rules list --json shows $TG_GUARD exactly their rules, their subordinate uid's among them"
 is "$(ids "$TG_OTHER")" "$O" "and $TG_OTHER exactly theirs"
-is "$(ids root)" "$A $B $C $O $Y" "root, reading the database, sees every rule"
+is "$(ids root)" "$A $B $C $O $Y $S" "root, reading the database, sees every rule"
 
 out=$(say "$TG_GUARD" "RULES")
-like "$out" "^OK count=3 more=no last=$C" "RULES over socat as $TG_GUARD: OK count=3" || diag "$out"
+like "$out" "^OK count=4 more=no last=$S" "RULES over socat as $TG_GUARD: OK count=4" || diag "$out"
 like "$out" "RULE names=- id=$A app=/usr/bin/curl uid=$GUID dest=a\\.test" \
     "the rule lines are the rule's text form"
 unlike "$out" "id=($O|$Y) " "neither $TG_OTHER's rule nor the uid=any rule"
@@ -121,6 +132,8 @@ out=$(as_guard "$TG" -c "$CONF" rules del "$A" 2>&1)
 like "$out" "deleted rule $A" "$TG_GUARD deletes their allow rule $A" || diag "$out"
 curl_to a.test
 nok $? "and the next curl to a.test is refused: the deletion is in force"
+out=$(as_guard "$TG" -c "$CONF" rules del "$S" 2>&1)
+like "$out" "deleted rule $S" "$TG_GUARD deletes rule $S, bound to their subordinate uid $((SUB + 5))" || diag "$out"
 
 # --- what they may not do ----------------------------------------------------
 
@@ -173,6 +186,30 @@ like "$(head -n 1 <<<"$out")" "^OK count=500 more=yes" "EVENTS limit=100000000 i
 is "$(grep -c '^EVENT ' <<<"$out")" 500 "and 500 EVENT lines follow"
 n=$(as_guard "$TG" -c "$CONF" events --json --limit 0 | grep -c '"name":"bulk')
 is "$n" 600 "tollgate events --limit 0 pages through all 600 of them"
+out=$(as_other "$TG" -c "$CONF" events --json --limit 0 2>&1)
+unlike "$out" '"name":"bulk' "none of them is $TG_OTHER's to see"
+
+# Events of a subordinate uid of tgguard's (a program in a user namespace).
+python3 - "$DB" "$GUID" "$((SUB + 7))" <<'EOF2'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=10)
+cur = db.execute("SELECT * FROM events WHERE uid = ? ORDER BY id DESC LIMIT 1", (int(sys.argv[2]),))
+cols = [d[0] for d in cur.description]
+row = dict(zip(cols, cur.fetchone()))
+del row["id"]
+row["uid"] = int(sys.argv[3])
+with db:
+    for i in range(3):
+        row["name"] = "sub%d.test" % i
+        db.execute("INSERT INTO events (%s) VALUES (%s)" % (",".join(row), ",".join("?" * len(row))), list(row.values()))
+EOF2
+out=$(say "$TG_GUARD" "EVENTS limit=4")
+like "$(head -n 1 <<<"$out")" "^OK count=4 more=yes" "EVENTS limit=4 as $TG_GUARD: the newest 4, more before them" ||
+    diag "$(head -n 1 <<<"$out")"
+is "$(grep -o 'name=[a-z0-9]*\.test' <<<"$out" | tr '\n' ' ')" "name=bulk599.test name=sub0.test name=sub1.test name=sub2.test " \
+    "they are $TG_GUARD's newest, their subordinate uid's ones with them, oldest first"
+out=$(as_other "$TG" -c "$CONF" events --json --limit 0 2>&1)
+unlike "$out" '"name":"sub' "$TG_OTHER sees none of those"
 
 # --- follow ---------------------------------------------------------------------
 
