@@ -439,10 +439,12 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client *c = arg;
 
-	/* Called when the output has drained. */
+	/* Called when the output has drained.  A client that sent all it
+	 * will send and waited for a long reply (RULES, EVENTS) is closed
+	 * now that it has it. */
 	if (c->state == CLIENT_CLOSING)
 		client_free(c);
-	else if (evbuffer_get_length(c->in) > 0)
+	else if (evbuffer_get_length(c->in) > 0 || c->eof)
 		client_process(c);
 }
 
