@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 59
+plan 60
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER")
@@ -83,6 +83,8 @@ like "$out" "^OK count=4 more=no last=$S" "RULES over socat as $TG_GUARD: OK cou
 like "$out" "RULE names=- id=$A app=/usr/bin/curl uid=$GUID dest=a\\.test" \
     "the rule lines are the rule's text form"
 unlike "$out" "id=($O|$Y) " "neither $TG_OTHER's rule nor the uid=any rule"
+out=$(say root "RULES")
+like "$out" "^OK count=6 more=no last=$S" "RULES over socat as root: every rule, theirs and the others'"
 out=$(say "$TG_GUARD" "RULES after=$A limit=1")
 like "$out" "^OK count=1 more=yes last=$B" "RULES pages by id: after=$A limit=1 gives rule $B, more to come"
 
