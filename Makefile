@@ -204,7 +204,9 @@ FUZZ_LIB_SRC = common/log.c common/name.c proxyd/peek.c common/ctl.c \
                common/errbuf.c common/config.c common/addr.c rules/rule.c \
                rules/list.c proxyd/socks5c.c proxyd/socks.c \
                proxyd/httpconnect.c redirect/nflog.c redirect/nl.c \
-               common/subid.c proxyd/attrenv.c rules/interp.c
+               common/subid.c proxyd/attrenv.c rules/interp.c \
+               common/ctl_rows.c \
+               $(wildcard store/*.c) rules/match.c common/digest.c
 build/fuzz/%: fuzz/%.c $(FUZZ_LIB_SRC) $(HEADERS)
 	@mkdir -p $(@D)
 	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \

@@ -6,7 +6,10 @@
  * and docs/events.md say what the user sees.
  *
  * The events are read from the database (rules/events.h), read-only: it
- * works with tollgated down and never blocks its writer.  Memory is
+ * works with tollgated down and never blocks its writer.  A user who may
+ * not read it (a guarded user) gets their own events from tollgated over
+ * the control socket instead, shown the same way (cli_events_load(),
+ * rows.h).  Memory is
  * bounded whatever comes: a listing holds at most EVENTS_MEASURE_MAX rows
  * (to fit the columns to them) and streams beyond that.
  */
@@ -14,6 +17,7 @@
 
 #include <errno.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,8 @@
 #include "cli/apps.h"
 #include "cli/events.h"
 #include "cli/opts.h"
+#include "cli/rows.h"
+#include "common/ctl.h"
 #include "cli/values.h"
 
 #define EVENTS_LIMIT_PIPE 50 /* default --limit when not a terminal */
@@ -390,16 +396,53 @@ out:
 }
 
 int
+cli_events_load(const struct config *cfg, const struct events_filter *f,
+                int (*fn)(const struct event_row *row, void *arg), void *arg,
+                bool *cut, char *err, size_t errlen)
+{
+	struct store *s;
+	int rc;
+
+	if (cut != NULL)
+		*cut = false;
+	switch (cli_source(cfg)) {
+	case CLI_SOURCE_MISSING:
+		return 0;
+	case CLI_SOURCE_SOCKET:
+		return cli_events_sock(cfg, f, fn, arg, cut, NULL, err, errlen);
+	case CLI_SOURCE_DB:
+		break;
+	}
+	s = store_open(cfg->database, STORE_READONLY, err, errlen);
+	if (s == NULL)
+		return -1;
+	rc = events_query(s, f, fn, arg, err, errlen);
+	store_close(s);
+	return rc;
+}
+
+int
 ev_show(struct ev_ctx *ctx, struct store *s, const struct events_filter *f,
         char *err, size_t errlen)
 {
+	bool cut = false;
 	int rc;
 
 	ctx->hold = !ctx->a.json && f->after_id == 0 && f->limit > 0 &&
 	            f->limit <= EVENTS_MEASURE_MAX;
 	ctx->cb_error = 0;
 	ctx->now = time(NULL);
-	rc = events_query(s, f, ev_row, ctx, err, errlen);
+	/* No store: tollgated serves them. */
+	if (s != NULL)
+		rc = events_query(s, f, ev_row, ctx, err, errlen);
+	else
+		rc = cli_events_sock(&ctx->cfg, f, ev_row, ctx, &cut,
+		                     &ctx->sock_top, err, errlen);
+	if (cut)
+		cli_note(&ctx->who,
+		         "tollgated serves at most %d events a request: the "
+		         "newest %d are shown (--limit 0 shows all)",
+		         CTL_ROWS_MAX, CTL_ROWS_MAX);
 	/* A follower's columns keep room for what comes later. */
 	if (ctx->hold)
 		table_print(&ctx->t, ctx->a.follow);
@@ -425,6 +468,85 @@ ev_missing(const struct ev_ctx *ctx)
 	        ctx->cfg.database);
 }
 
+/* --------------------------------------------------------------------
+ * Through tollgated: a user who may not read the database
+ */
+
+static volatile sig_atomic_t ev_sock_stop;
+
+static void
+ev_sock_signal(int sig)
+{
+	ev_sock_stop = 1;
+}
+
+/*
+ * --follow through tollgated: the newest rows, then a look for new ones
+ * every EVENTS_SOCK_POLL_MS until SIGINT or SIGTERM (exit 0).  While
+ * tollgated is down it says so once and keeps trying.
+ */
+static int
+ev_sock_follow(struct ev_ctx *ctx)
+{
+	char err[EVENTS_ERRLEN], said[EVENTS_ERRLEN] = "";
+	struct events_filter f = ctx->f;
+	struct timespec ts = {EVENTS_SOCK_POLL_MS / 1000,
+	                      (EVENTS_SOCK_POLL_MS % 1000) * 1000000L};
+	struct sigaction sa;
+	int rc;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ev_sock_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	ev_table_init(ctx);
+	f.after_id = 0;
+	rc = ev_show(ctx, NULL, &f, err, sizeof(err));
+	if (rc == -1) {
+		table_free(&ctx->t);
+		return cli_fail(&ctx->who, "%s", err);
+	}
+	while (rc != EV_WRITE_FAILED && !ev_sock_stop) {
+		nanosleep(&ts, NULL);
+		if (ev_sock_stop)
+			break;
+		/* From nothing seen, every row (after_id 0 and no limit). */
+		f.after_id =
+		    ctx->max_id > ctx->sock_top ? ctx->max_id : ctx->sock_top;
+		f.limit = 0;
+		rc = ev_show(ctx, NULL, &f, err, sizeof(err));
+		if (rc == -1 && strcmp(err, said) != 0) {
+			cli_say(&ctx->who, "%s; trying again", err);
+			snprintf(said, sizeof(said), "%s", err);
+		} else if (rc == 0)
+			said[0] = '\0';
+	}
+	table_free(&ctx->t);
+	return rc == EV_WRITE_FAILED ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static int
+ev_list_sock(struct ev_ctx *ctx)
+{
+	char err[EVENTS_ERRLEN];
+	int rc;
+
+	ev_table_init(ctx);
+	rc = ev_show(ctx, NULL, &ctx->f, err, sizeof(err));
+	if (rc == -1)
+		cli_fail(&ctx->who, "%s", err);
+	if (rc == 0 && ctx->n_shown == 0 && !ctx->a.json)
+		printf("no events of yours%s\n",
+		       ctx->a.app != NULL || ctx->a.domain != NULL ||
+		               ctx->a.verdict != NULL || ctx->a.since != NULL
+		           ? " match (fewer options, or an earlier --since, "
+		             "show more)"
+		           : " yet");
+	table_free(&ctx->t);
+	return rc == 0 ? CLI_EXIT_OK : CLI_EXIT_FAIL;
+}
+
 static int
 ev_list(struct ev_ctx *ctx)
 {
@@ -433,6 +555,8 @@ ev_list(struct ev_ctx *ctx)
 	struct ev_files files;
 	int rc;
 
+	if (cli_source(&ctx->cfg) == CLI_SOURCE_SOCKET)
+		return ev_list_sock(ctx);
 	switch (ev_open(ctx, &s, &files, err, sizeof(err))) {
 	case EV_OPEN_MISSING:
 		ev_missing(ctx);
@@ -488,6 +612,12 @@ ev_stats(struct ev_ctx *ctx)
 		                 "--limit: stats shows 1 to %d apps and "
 		                 "domains",
 		                 EVENTS_TOP_MAX);
+	if (cli_source(&ctx->cfg) == CLI_SOURCE_SOCKET)
+		return cli_fail(&ctx->who,
+		                "the database %s is not readable to you, and "
+		                "the glance needs it (root or admin_group); "
+		                "your own events: " CLI_PROG " events",
+		                ctx->cfg.database);
 	switch (ev_open(ctx, &s, &files, err, sizeof(err))) {
 	case EV_OPEN_MISSING:
 		ev_missing(ctx);
@@ -547,6 +677,8 @@ cli_events(const struct cli_cmd *cmd, const struct cli_opts *opts, int argc,
 	if (stats)
 		return ev_stats(&ctx);
 	if (ctx.a.follow)
-		return ev_follow(&ctx);
+		return cli_source(&ctx.cfg) == CLI_SOURCE_SOCKET
+		           ? ev_sock_follow(&ctx)
+		           : ev_follow(&ctx);
 	return ev_list(&ctx);
 }

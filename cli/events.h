@@ -20,10 +20,11 @@
 #include "store/events.h"
 #include "store/store.h"
 
-#define EVENTS_POLL_MS     200  /* --follow: how often to look */
-#define EVENTS_MEASURE_MAX 5000 /* rows held to fit the columns */
-#define EVENTS_ERRLEN      5120
-#define EVENTS_DEST_MIN    16 /* the name column's width, at least */
+#define EVENTS_POLL_MS      200  /* --follow: how often to look */
+#define EVENTS_SOCK_POLL_MS 1000 /* --follow through tollgated */
+#define EVENTS_MEASURE_MAX  5000 /* rows held to fit the columns */
+#define EVENTS_ERRLEN       5120
+#define EVENTS_DEST_MIN     16 /* the name column's width, at least */
 
 /* The options of one invocation; NULL or false when not given. */
 struct ev_args {
@@ -46,7 +47,8 @@ struct ev_ctx {
 	int64_t max_id;  /* the largest id shown */
 	int64_t last_ms; /* the newest time shown */
 	size_t n_shown;
-	int cb_error; /* errno of a failed write */
+	int cb_error;     /* errno of a failed write */
+	int64_t sock_top; /* through tollgated: the last id it looked at */
 };
 
 enum ev_open_rc {
@@ -85,9 +87,10 @@ bool ev_replaced(const char *path, const struct ev_files *files);
 
 /*
  * Show what f selects (after_id 0: the newest f.limit rows, oldest
- * first).  Returns 0; -1 with err set when the database failed; or
- * EV_WRITE_FAILED after saying why stdout failed (the command is over).
- * Exits 0 when stdout is a pipe that was closed.
+ * first), from s, or from tollgated when s is NULL (cli_events_sock()). Returns
+ * 0; -1 with err set when the database failed; or EV_WRITE_FAILED after saying
+ * why stdout failed (the command is over). Exits 0 when stdout is a pipe that
+ * was closed.
  */
 #define EV_WRITE_FAILED (-2)
 

@@ -1,7 +1,8 @@
 /*
  * rules_show.c - "tollgate rules list" and "tollgate rules test": the
  * rules as a table or as JSON, and which rule decides a connection
- * (rules.h).  Both read the database read-only.
+ * (rules.h).  Both read the database read-only; a list of a user who may
+ * not read it comes from tollgated (cli_rules_load(), rows.h).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -13,6 +14,7 @@
 #include <time.h>
 
 #include "cli/apps.h"
+#include "cli/rows.h"
 #include "cli/rules.h"
 #include "cli/table.h"
 #include "cli/values.h"
@@ -196,29 +198,63 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 	}
 }
 
-/* Keep, in order, the rules of rules[n] whose app the filter --app want
- * names (rules_app_filter()); returns how many are kept. */
-static size_t
-rules_pick_app(struct rule *rules, size_t n, const char *want, const char *real)
+int
+cli_rules_load(const struct config *cfg, struct cli_rules *out, char *err,
+               size_t errlen)
 {
-	size_t i, kept = 0;
+	struct store *s;
+	size_t i;
+	int rc = -1;
 
-	for (i = 0; i < n; i++)
-		if (apps_match(rules[i].app, want, real))
-			rules[kept++] = rules[i];
-	return kept;
+	memset(out, 0, sizeof(*out));
+	switch (cli_source(cfg)) {
+	case CLI_SOURCE_MISSING:
+		return 0;
+	case CLI_SOURCE_SOCKET:
+		return cli_rules_sock(cfg, out, err, errlen);
+	case CLI_SOURCE_DB:
+		break;
+	}
+	s = store_open(cfg->database, STORE_READONLY, err, errlen);
+	if (s == NULL)
+		return -1;
+	if (store_rule_list(s, NULL, &out->rules, &out->n, err, errlen) == -1)
+		goto out;
+	out->n_names = calloc(out->n + 1, sizeof(*out->n_names));
+	if (out->n_names == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < out->n; i++) {
+		out->n_names[i] = -1;
+		if (out->rules[i].dest_kind == DEST_LIST &&
+		    (out->n_names[i] = store_list_count(s, out->rules[i].id,
+		                                        err, errlen)) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	store_close(s);
+	return rc;
+}
+
+void
+cli_rules_free(struct cli_rules *out)
+{
+	free(out->rules);
+	free(out->n_names);
+	memset(out, 0, sizeof(*out));
 }
 
 int
 rules_list(struct rules_ctx *ctx)
 {
-	char err[STORE_ERRLEN], real[RULE_APP_MAX];
-	struct rule *rules = NULL;
+	char err[CLI_ROWS_ERRLEN], real[RULE_APP_MAX];
+	struct cli_rules got;
+	struct rule *rules;
+	int64_t *counts;
 	struct table t;
-	struct store *s;
-	int64_t *counts = NULL;
-	size_t n = 0, i;
-	bool missing;
+	size_t n, i, kept;
 	int rc = CLI_EXIT_FAIL;
 
 	real[0] = '\0';
@@ -237,33 +273,20 @@ rules_list(struct rules_ctx *ctx)
 		table_free(&t);
 		return CLI_EXIT_USAGE;
 	}
-	s = rules_store_ro(ctx, &missing);
-	if (s == NULL && !missing)
-		return CLI_EXIT_FAIL;
-	if (s != NULL) {
-		if (store_rule_list(s, NULL, &rules, &n, err, sizeof(err)) ==
-		    -1) {
-			cli_fail(&ctx->who, "%s", err);
-			goto out;
-		}
-		if (ctx->a.app != NULL)
-			n = rules_pick_app(rules, n, ctx->a.app, real);
-		counts = calloc(n + 1, sizeof(*counts));
-		if (counts == NULL) {
-			cli_fail(&ctx->who, "out of memory");
-			goto out;
-		}
-		for (i = 0; i < n; i++) {
-			counts[i] = -1;
-			if (rules[i].dest_kind != DEST_LIST)
-				continue;
-			counts[i] =
-			    store_list_count(s, rules[i].id, err, sizeof(err));
-			if (counts[i] == -1) {
-				cli_fail(&ctx->who, "%s", err);
-				goto out;
+	if (cli_rules_load(&ctx->cfg, &got, err, sizeof(err)) == -1) {
+		cli_fail(&ctx->who, "%s", err);
+		goto out;
+	}
+	rules = got.rules;
+	counts = got.n_names;
+	n = got.n;
+	if (ctx->a.app != NULL) {
+		for (i = 0, kept = 0; i < n; i++)
+			if (apps_match(rules[i].app, ctx->a.app, real)) {
+				counts[kept] = counts[i];
+				rules[kept++] = rules[i];
 			}
-		}
+		n = kept;
 	}
 	if (ctx->a.json) {
 		putchar('[');
@@ -277,7 +300,8 @@ rules_list(struct rules_ctx *ctx)
 		goto out;
 	}
 	if (n == 0) {
-		printf("no rules%s%s%s%s%s\n",
+		printf("no rules%s%s%s%s%s%s\n",
+		       got.via_socket ? " of yours" : "",
 		       ctx->a.app != NULL ? " for " : "",
 		       ctx->a.app != NULL ? ctx->a.app : "",
 		       real[0] != '\0' ? " (" : "", real,
@@ -296,9 +320,7 @@ nomem:
 	cli_fail(&ctx->who, "out of memory");
 out:
 	table_free(&t);
-	free(counts);
-	free(rules);
-	store_close(s);
+	cli_rules_free(&got);
 	return rc;
 }
 

@@ -15,22 +15,31 @@
 
 static const struct {
 	const char *name;
-	bool admin;
+	enum ctl_access access;
 } ctl_verbs[] = {
-    [CTL_STATUS] = {"STATUS", false},
-    [CTL_RULE_ADD] = {"RULE-ADD", true},
-    [CTL_RULE_DEL] = {"RULE-DEL", true},
-    [CTL_RULE_ENABLE] = {"RULE-ENABLE", true},
-    [CTL_RULE_DISABLE] = {"RULE-DISABLE", true},
-    [CTL_RULE_EDIT] = {"RULE-EDIT", true},
-    [CTL_IMPORT] = {"IMPORT", true},
-    [CTL_RELOAD] = {"RELOAD", true},
+    [CTL_STATUS] = {"STATUS", CTL_ACCESS_ANY},
+    [CTL_RULE_ADD] = {"RULE-ADD", CTL_ACCESS_ADMIN},
+    [CTL_RULE_DEL] = {"RULE-DEL", CTL_ACCESS_OWN},
+    [CTL_RULE_ENABLE] = {"RULE-ENABLE", CTL_ACCESS_OWN},
+    [CTL_RULE_DISABLE] = {"RULE-DISABLE", CTL_ACCESS_OWN},
+    [CTL_RULE_EDIT] = {"RULE-EDIT", CTL_ACCESS_ADMIN},
+    [CTL_IMPORT] = {"IMPORT", CTL_ACCESS_ADMIN},
+    [CTL_RELOAD] = {"RELOAD", CTL_ACCESS_ADMIN},
     /* Checked by the server itself: who may subscribe and answer is
      * more than "admin or not" (docs/control.md). */
-    [CTL_SUBSCRIBE] = {"SUBSCRIBE", false},
-    [CTL_PROMPTS] = {"PROMPTS", false},
-    [CTL_ANSWER] = {"ANSWER", false},
+    [CTL_SUBSCRIBE] = {"SUBSCRIBE", CTL_ACCESS_ANY},
+    [CTL_PROMPTS] = {"PROMPTS", CTL_ACCESS_ANY},
+    [CTL_ANSWER] = {"ANSWER", CTL_ACCESS_ANY},
+    [CTL_RULE_DURATION] = {"RULE-DURATION", CTL_ACCESS_OWN},
+    [CTL_RULES] = {"RULES", CTL_ACCESS_OWN},
+    [CTL_EVENTS] = {"EVENTS", CTL_ACCESS_OWN},
 };
+
+/* The verbs, for a request that names none of them. */
+#define CTL_VERB_LIST                                                          \
+	"STATUS, RULE-ADD, RULE-DEL, RULE-ENABLE, RULE-DISABLE, RULE-EDIT, "   \
+	"RULE-DURATION, IMPORT, RELOAD, SUBSCRIBE, PROMPTS, ANSWER, RULES "    \
+	"or EVENTS"
 
 static const char *const ctl_scopes[CTL_N_SCOPES] = {
     [CTL_SCOPE_NAME] = "name", [CTL_SCOPE_DOMAIN] = "domain",
@@ -100,13 +109,19 @@ ctl_verb_name(enum ctl_verb v)
 	return ctl_verbs[v].name;
 }
 
-bool
-ctl_verb_needs_admin(enum ctl_verb v)
+enum ctl_access
+ctl_verb_access(enum ctl_verb v)
 {
 	/* An unknown verb changes nothing, but is refused all the same. */
 	if ((size_t)v >= CTL_N_VERBS)
-		return true;
-	return ctl_verbs[v].admin;
+		return CTL_ACCESS_ADMIN;
+	return ctl_verbs[v].access;
+}
+
+bool
+ctl_verb_needs_admin(enum ctl_verb v)
+{
+	return ctl_verb_access(v) == CTL_ACCESS_ADMIN;
 }
 
 const char *
@@ -294,6 +309,178 @@ ctl_skip_words(const char *s, size_t n)
 	return s;
 }
 
+/* A number from lo to hi, decimal, no sign; -1 when s is none. */
+static int
+ctl_parse_num(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+	int64_t v = 0;
+
+	if (*s == '\0' || strlen(s) > 18)
+		return -1;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The keys of struct ctl_query; RULES takes the first two. */
+enum ctl_qkey {
+	CTL_Q_AFTER,
+	CTL_Q_LIMIT,
+	CTL_Q_APP,
+	CTL_Q_DOMAIN,
+	CTL_Q_VERDICT,
+	CTL_Q_PROTO,
+	CTL_Q_SINCE,
+	CTL_Q_UNTIL,
+	CTL_Q_PID,
+	CTL_Q_UID,
+	CTL_Q_GAPS,
+	CTL_N_QKEYS,
+};
+
+static const char *const ctl_qkeys[CTL_N_QKEYS] = {
+    "after", "limit", "app", "domain", "verdict", "proto",
+    "since", "until", "pid", "uid",    "gaps",
+};
+
+/* One key=value word of a query into q; 0, or -1 + err. */
+static int
+ctl_query_word(struct ctl_query *q, enum ctl_qkey k, const char *v, char *err,
+               size_t errlen)
+{
+	int64_t n;
+
+	switch (k) {
+	case CTL_Q_AFTER:
+		if (ctl_parse_num(v, 0, INT64_MAX / 2, &n) == -1)
+			goto bad;
+		q->has_after = true;
+		q->after = n;
+		return 0;
+	case CTL_Q_LIMIT:
+		if (ctl_parse_num(v, 0, INT64_MAX / 2, &n) == -1)
+			goto bad;
+		/* Bounded here: nobody makes the daemon build more. */
+		q->limit = n == 0 || n > CTL_ROWS_MAX ? CTL_ROWS_MAX
+		                                      : (unsigned long)n;
+		return 0;
+	case CTL_Q_APP:
+		q->app = v;
+		return v[0] != '\0' ? 0 : -1;
+	case CTL_Q_DOMAIN:
+		q->domain = v;
+		return v[0] != '\0' ? 0 : -1;
+	case CTL_Q_VERDICT:
+		if (action_parse(v) == -1)
+			goto bad;
+		q->verdict = v;
+		return 0;
+	case CTL_Q_PROTO:
+		if (strcmp(v, "tcp") != 0 && strcmp(v, "udp") != 0 &&
+		    strcmp(v, "dns") != 0)
+			goto bad;
+		q->proto = v;
+		return 0;
+	case CTL_Q_SINCE:
+	case CTL_Q_UNTIL:
+		if (ctl_parse_num(v, 1, INT64_MAX / 2, &n) == -1)
+			goto bad;
+		*(k == CTL_Q_SINCE ? &q->since_ms : &q->until_ms) = n;
+		return 0;
+	case CTL_Q_PID:
+		if (ctl_parse_num(v, 1, INT32_MAX, &n) == -1)
+			goto bad;
+		q->pid = (long)n;
+		return 0;
+	case CTL_Q_UID:
+		if (ctl_parse_num(v, 0, UINT32_MAX - 1, &n) == -1)
+			goto bad;
+		q->has_uid = true;
+		q->uid = (uint32_t)n;
+		return 0;
+	case CTL_Q_GAPS:
+		if (strcmp(v, "no") != 0 && strcmp(v, "yes") != 0)
+			goto bad;
+		q->no_gaps = strcmp(v, "no") == 0;
+		return 0;
+	default:
+		break;
+	}
+bad:
+	snprintf(err, errlen, "%s=\"%.64s\": not a value it takes",
+	         ctl_qkeys[k], v);
+	return -1;
+}
+
+/* The words after RULES or EVENTS into q; 0, or -1 + err. */
+static int
+ctl_query_parse(enum ctl_verb verb, const struct ctl_word *w, size_t n,
+                struct ctl_query *q, char *err, size_t errlen)
+{
+	size_t n_keys = verb == CTL_RULES ? CTL_Q_APP : CTL_N_QKEYS, i, k;
+	unsigned seen = 0;
+
+	memset(q, 0, sizeof(*q));
+	q->limit = CTL_ROWS_MAX;
+	for (i = 0; i < n; i++) {
+		for (k = 0; w[i].key != NULL && k < n_keys; k++)
+			if (strcmp(w[i].key, ctl_qkeys[k]) == 0)
+				break;
+		if (w[i].key == NULL || k == n_keys || (seen & (1U << k))) {
+			snprintf(err, errlen,
+			         "usage: %s [KEY=VALUE]... (keys: %s; each "
+			         "once)",
+			         ctl_verb_name(verb),
+			         verb == CTL_RULES
+			             ? "after, limit"
+			             : "after, limit, app, domain, verdict, "
+			               "proto, since, until, pid, uid, gaps");
+			return -1;
+		}
+		seen |= 1U << k;
+		if (ctl_query_word(q, (enum ctl_qkey)k, w[i].value, err,
+		                   errlen) == -1) {
+			if (w[i].value[0] == '\0')
+				snprintf(err, errlen, "%s: empty", w[i].key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+ctl_put_query(struct ctl_line *l, const struct ctl_query *q)
+{
+	if (q->has_after)
+		ctl_put_kvf(l, "after", "%lld", (long long)q->after);
+	if (q->limit > 0)
+		ctl_put_kvf(l, "limit", "%lu", q->limit);
+	if (q->app != NULL)
+		ctl_put_kv(l, "app", q->app);
+	if (q->domain != NULL)
+		ctl_put_kv(l, "domain", q->domain);
+	if (q->verdict != NULL)
+		ctl_put_kv(l, "verdict", q->verdict);
+	if (q->proto != NULL)
+		ctl_put_kv(l, "proto", q->proto);
+	if (q->since_ms != 0)
+		ctl_put_kvf(l, "since", "%lld", (long long)q->since_ms);
+	if (q->until_ms != 0)
+		ctl_put_kvf(l, "until", "%lld", (long long)q->until_ms);
+	if (q->pid != 0)
+		ctl_put_kvf(l, "pid", "%ld", q->pid);
+	if (q->has_uid)
+		ctl_put_kvf(l, "uid", "%u", (unsigned)q->uid);
+	if (q->no_gaps)
+		ctl_put_kv(l, "gaps", "no");
+}
+
 static int ctl_req_fail(enum ctl_code *code, enum ctl_code c, char *err,
                         size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -346,10 +533,9 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 	if (n == 0) {
 		free(raw);
 		return ctl_req_fail(code, CTL_E_USAGE, err, errlen,
-		                    "empty request (expected a verb: STATUS, "
-		                    "RULE-ADD, RULE-DEL, RULE-ENABLE, "
-		                    "RULE-DISABLE, RULE-EDIT, IMPORT, RELOAD, "
-		                    "SUBSCRIBE, PROMPTS, ANSWER)");
+		                    "empty request (expected a verb: "
+		                    "%s)",
+		                    CTL_VERB_LIST);
 	}
 	verb = words[0].value;
 	for (i = 0; i < CTL_N_VERBS; i++)
@@ -359,11 +545,9 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 	if (i == CTL_N_VERBS) {
 		/* The words point into raw: say it before freeing. */
 		ctl_req_fail(code, CTL_E_USAGE, err, errlen,
-		             "unknown verb \"%.64s\" (expected STATUS, "
-		             "RULE-ADD, RULE-DEL, RULE-ENABLE, RULE-DISABLE, "
-		             "RULE-EDIT, IMPORT, RELOAD, SUBSCRIBE, PROMPTS "
-		             "or ANSWER)",
-		             words[0].key != NULL ? words[0].key : verb);
+		             "unknown verb \"%.64s\" (expected %s)",
+		             words[0].key != NULL ? words[0].key : verb,
+		             CTL_VERB_LIST);
 		free(raw);
 		return -1;
 	}
@@ -428,6 +612,26 @@ ctl_req_parse(const char *line, size_t len, struct ctl_req *req,
 		req->scope = (enum ctl_scope)ctl_scope_parse(words[3].value);
 		req->duration =
 		    (enum ctl_duration)ctl_duration_parse(words[4].value);
+		return 0;
+	case CTL_RULE_DURATION:
+		if (n != 3 || words[1].key != NULL || words[2].key != NULL ||
+		    (req->id = ctl_parse_id(words[1].value)) == -1) {
+			ctl_req_free(req);
+			return ctl_req_fail(
+			    code, CTL_E_USAGE, err, errlen,
+			    "usage: RULE-DURATION ID once|restart|forever|"
+			    "until:TIME|30m|2h|7d");
+		}
+		req->duration_text = words[2].value;
+		return 0;
+	case CTL_RULES:
+	case CTL_EVENTS:
+		if (ctl_query_parse(req->verb, words + 1, (size_t)n - 1,
+		                    &req->query, serr, sizeof(serr)) == -1) {
+			ctl_req_free(req);
+			return ctl_req_fail(code, CTL_E_USAGE, err, errlen,
+			                    "%s", serr);
+		}
 		return 0;
 	default:
 		ctl_req_free(req);

@@ -44,18 +44,39 @@
 #define CTL_IMPORT_BYTES_MAX (64UL * 1024 * 1024)
 
 enum ctl_verb {
-	CTL_STATUS,       /* STATUS */
-	CTL_RULE_ADD,     /* RULE-ADD <rule fields> */
-	CTL_RULE_DEL,     /* RULE-DEL ID */
-	CTL_RULE_ENABLE,  /* RULE-ENABLE ID */
-	CTL_RULE_DISABLE, /* RULE-DISABLE ID */
-	CTL_RULE_EDIT,    /* RULE-EDIT ID <rule fields> */
-	CTL_IMPORT,       /* IMPORT N, then N lines of export text */
-	CTL_RELOAD,       /* RELOAD */
-	CTL_SUBSCRIBE,    /* SUBSCRIBE: become a prompt agent */
-	CTL_PROMPTS,      /* PROMPTS: list pending prompts */
-	CTL_ANSWER,       /* ANSWER ID VERDICT SCOPE DURATION */
+	CTL_STATUS,        /* STATUS */
+	CTL_RULE_ADD,      /* RULE-ADD <rule fields> */
+	CTL_RULE_DEL,      /* RULE-DEL ID */
+	CTL_RULE_ENABLE,   /* RULE-ENABLE ID */
+	CTL_RULE_DISABLE,  /* RULE-DISABLE ID */
+	CTL_RULE_EDIT,     /* RULE-EDIT ID <rule fields> */
+	CTL_IMPORT,        /* IMPORT N, then N lines of export text */
+	CTL_RELOAD,        /* RELOAD */
+	CTL_SUBSCRIBE,     /* SUBSCRIBE: become a prompt agent */
+	CTL_PROMPTS,       /* PROMPTS: list pending prompts */
+	CTL_ANSWER,        /* ANSWER ID VERDICT SCOPE DURATION */
+	CTL_RULE_DURATION, /* RULE-DURATION ID DURATION */
+	CTL_RULES,         /* RULES [after=ID] [limit=N] */
+	CTL_EVENTS,        /* EVENTS [key=value...]: struct ctl_query */
 };
+
+/*
+ * Who may send a verb (docs/control.md, "Who may connect, who may
+ * change").  An admin is uid 0 or a member of admin_group; a guarded user
+ * is one tollgated guards (a subordinate uid of theirs counts as them).
+ */
+enum ctl_access {
+	CTL_ACCESS_ANY,   /* everyone; the handler may narrow (PROMPTS,
+	                   * SUBSCRIBE, ANSWER) */
+	CTL_ACCESS_ADMIN, /* admins only */
+	CTL_ACCESS_OWN,   /* admins; and guarded users, on their own rules
+	                   * or rows only (the handler checks which) */
+};
+
+/* RULES and EVENTS: rows in one reply, at most (a bigger limit is cut to
+ * it), and bytes of the rows' lines, at most. */
+#define CTL_ROWS_MAX       500
+#define CTL_ROWS_BYTES_MAX (1024 * 1024)
 
 /* What a prompt's answer covers: the rule it adds (docs/control.md). */
 enum ctl_scope {
@@ -95,8 +116,10 @@ enum ctl_code {
 };
 
 const char *ctl_verb_name(enum ctl_verb v);
-/* True for the verbs that change rules: root or admin_group only. */
+/* True for the verbs only root and admin_group may send, whatever they
+ * name (CTL_ACCESS_ADMIN). */
 bool ctl_verb_needs_admin(enum ctl_verb v);
+enum ctl_access ctl_verb_access(enum ctl_verb v);
 
 const char *ctl_code_name(enum ctl_code c);
 /* The code named s; -1 when s names none. */
@@ -124,6 +147,34 @@ int ctl_split(char *line, size_t len, struct ctl_word *words, size_t max,
               char *err, size_t errlen);
 
 /*
+ * What RULES and EVENTS select (RULES takes after and limit only).  The
+ * words, all optional, each once:
+ *   after=ID    rows with a larger id, oldest first (paging, following);
+ *               without it, the newest `limit` rows, oldest first
+ *   limit=N     at most N rows (0 or more than CTL_ROWS_MAX: CTL_ROWS_MAX)
+ *   app=EXE     a path (exactly) or a file name (the exe's last part)
+ *   domain=NAME the name and every name under it
+ *   verdict=V   allow, deny, reject
+ *   proto=P     tcp, udp, dns
+ *   since=MS until=MS   Unix time in ms: since <= time < until
+ *   pid=N uid=N one process, one user (a guarded user sees only their
+ *               own whatever uid says)
+ *   gaps=no     leave out the rows that stand for events not recorded
+ * Strings point into the request's buffer.
+ */
+struct ctl_query {
+	bool has_after;
+	int64_t after;
+	unsigned long limit; /* 1 .. CTL_ROWS_MAX */
+	const char *app, *domain, *verdict, *proto;
+	int64_t since_ms, until_ms; /* 0: no bound */
+	long pid;                   /* 0: any */
+	bool has_uid;
+	uint32_t uid;
+	bool no_gaps;
+};
+
+/*
  * A request, parsed.  Everything points into buf, which belongs to the
  * request: free with ctl_req_free().
  */
@@ -135,9 +186,12 @@ struct ctl_req {
 	int verdict; /* enum action of common/config.h */
 	enum ctl_scope scope;
 	enum ctl_duration duration;
-	const char *fields; /* RULE-ADD, RULE-EDIT: the rule's key=value
-	                     * fields as sent (the rule text form of rules/
-	                     * rule.h without its leading word "rule") */
+	const char *duration_text; /* RULE-DURATION: as rule_parse_duration()
+	                            * takes it */
+	struct ctl_query query;    /* RULES, EVENTS */
+	const char *fields;        /* RULE-ADD, RULE-EDIT: the rule's key=value
+	                            * fields as sent (the rule text form of rules/
+	                            * rule.h without its leading word "rule") */
 	char *buf;
 };
 
@@ -178,6 +232,12 @@ void ctl_put_kvf(struct ctl_line *l, const char *key, const char *fmt, ...)
 /* Append text that is already words (a rule's fields), after a space. */
 void ctl_put_raw(struct ctl_line *l, const char *text);
 int ctl_line_end(struct ctl_line *l);
+
+/*
+ * Append q's words to l (a request being built: the verb is there
+ * already), those that are set.  For the clients of RULES and EVENTS.
+ */
+void ctl_put_query(struct ctl_line *l, const struct ctl_query *q);
 
 /*
  * A whole ERR line (with its "\n") in buf: control bytes of the message

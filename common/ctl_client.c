@@ -236,11 +236,82 @@ ctl_recv_reply(int fd, struct ctl_reply *rep, int timeout_ms, char *err,
 	return rc;
 }
 
+/* request as one line with its "\n" into buf (CTL_LINE_MAX + 2 bytes).
+ * The length, or -1 + err. */
+static int
+ctl_request_line(const char *request, char *buf, char *err, size_t errlen)
+{
+	struct ctl_line l;
+	int len;
+
+	ctl_line_init(&l, buf, CTL_LINE_MAX + 2);
+	ctl_put_raw(&l, request);
+	len = ctl_line_end(&l);
+	if (len == -1)
+		snprintf(err, errlen,
+		         "request too long or not one line (%zu bytes)",
+		         strlen(request));
+	return len;
+}
+
+int
+ctl_call_rows(int fd, const char *request, struct ctl_reply *rep,
+              int (*row)(const char *line, size_t len, void *arg), void *arg,
+              char *err, size_t errlen)
+{
+	const char *count;
+	unsigned long n, i;
+	char *buf, *line, *end;
+	size_t len;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	buf = malloc(CTL_LINE_MAX + 2);
+	if (buf == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	len = 0;
+	if (ctl_request_line(request, buf, err, errlen) == -1)
+		goto out;
+	if ((ctl_send(fd, buf, strlen(buf), CTL_TIMEOUT_MS, err, errlen) ==
+	         -1 &&
+	     errno != EPIPE && errno != ECONNRESET) ||
+	    ctl_recv_reply(fd, rep, CTL_TIMEOUT_MS, err, errlen) == -1)
+		goto out;
+	if (!rep->ok) {
+		rc = 0;
+		goto out;
+	}
+	count = ctl_reply_get(rep, "count");
+	n = count != NULL ? strtoul(count, &end, 10) : 0;
+	if (count == NULL || *end != '\0' || n > CTL_ROWS_MAX) {
+		snprintf(err, errlen, "reply without a count of rows");
+		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		if (ctl_recv_line(fd, &line, &len, CTL_TIMEOUT_MS, err,
+		                  errlen) == -1)
+			goto fail;
+		rc = row(line, len, arg);
+		free(line);
+		if (rc == -1)
+			goto fail;
+	}
+	rc = 0;
+	goto out;
+fail:
+	rc = -1;
+	ctl_reply_free(rep);
+out:
+	free(buf);
+	return rc;
+}
+
 int
 ctl_call(const char *path, const char *request, struct ctl_reply *rep,
          char *err, size_t errlen)
 {
-	struct ctl_line l;
 	char *buf;
 	int fd, len, rc = -1;
 
@@ -250,13 +321,8 @@ ctl_call(const char *path, const char *request, struct ctl_reply *rep,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	ctl_line_init(&l, buf, CTL_LINE_MAX + 2);
-	ctl_put_raw(&l, request);
-	len = ctl_line_end(&l);
+	len = ctl_request_line(request, buf, err, errlen);
 	if (len == -1) {
-		snprintf(err, errlen,
-		         "request too long or not one line (%zu bytes)",
-		         strlen(request));
 		free(buf);
 		return -1;
 	}

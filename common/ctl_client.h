@@ -59,4 +59,16 @@ int ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
 int ctl_call(const char *path, const char *request, struct ctl_reply *rep,
              char *err, size_t errlen);
 
+/*
+ * On a connected fd: send request (one line without "\n"), read the
+ * reply, and when it is "OK count=N ..." the N lines that follow it, each
+ * handed to row(line, len, arg) (line NUL-terminated, the caller's only
+ * during the call; row returns 0, or -1 with err set to stop).  Returns
+ * 0 with *rep filled (an ERR too: no rows then), or -1 + err (*rep
+ * freed).  For RULES, EVENTS and PROMPTS.
+ */
+int ctl_call_rows(int fd, const char *request, struct ctl_reply *rep,
+                  int (*row)(const char *line, size_t len, void *arg),
+                  void *arg, char *err, size_t errlen);
+
 #endif

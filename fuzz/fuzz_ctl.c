@@ -11,7 +11,10 @@
  *     tollgate command run on the daemon's PROMPT and WITHDRAW lines,
  *     give values within their bounds, and a prompt they read is written
  *     by ctl_prompt_put() to a line that reads back the same;
- *   - ctl_denied_parse() likewise for DENIED lines (notify_denials).
+ *   - ctl_denied_parse() likewise for DENIED lines (notify_denials);
+ *   - ctl_event_parse(), which the tollgate command runs on the daemon's
+ *     EVENT lines, gives terminated strings, and an event it read is
+ *     written by ctl_event_format() to a line that reads back the same.
  * A broken promise aborts with the reason, which libFuzzer reports.
  */
 #include <stdint.h>
@@ -22,6 +25,7 @@
 #include "common/config.h"
 #include "common/ctl.h"
 #include "common/ctl_prompt.h"
+#include "common/ctl_rows.h"
 
 static void
 fuzz_fail(const char *what, size_t len)
@@ -81,6 +85,16 @@ fuzz_request(const uint8_t *data, size_t size)
 		    (unsigned)req.duration >= CTL_N_DURATIONS)
 			fuzz_fail("ANSWER with an unknown scope or duration",
 			          size);
+		break;
+	case CTL_RULE_DURATION:
+		if (req.id <= 0 || req.duration_text == NULL ||
+		    req.duration_text[0] == '\0')
+			fuzz_fail("RULE-DURATION without id or duration", size);
+		break;
+	case CTL_RULES:
+	case CTL_EVENTS:
+		if (req.query.limit == 0 || req.query.limit > CTL_ROWS_MAX)
+			fuzz_fail("a query's limit out of its bounds", size);
 		break;
 	case CTL_STATUS:
 	case CTL_RELOAD:
@@ -284,6 +298,32 @@ fuzz_denied(const uint8_t *data, size_t size)
 		fuzz_fail("a DENIED changed on the round trip", size);
 }
 
+/* An EVENT line (RULES and EVENTS replies): terminated strings, and what
+ * it reads is written to a line that reads back the same. */
+static void
+fuzz_event(const uint8_t *data, size_t size)
+{
+	static struct event_row a, b;
+	static char line[CTL_LINE_MAX + 2];
+	char err[CTL_ERRLEN];
+	int n;
+
+	if (ctl_event_parse((const char *)data, size, &a, err, sizeof(err)) ==
+	    -1)
+		return;
+	if (!fuzz_str_ok(a.exe, sizeof(a.exe)) ||
+	    !fuzz_str_ok(a.cmdline, sizeof(a.cmdline)) ||
+	    !fuzz_str_ok(a.name, sizeof(a.name)) ||
+	    !fuzz_str_ok(a.user, sizeof(a.user)))
+		fuzz_fail("EVENT string not terminated", size);
+	n = ctl_event_format(&a, line, sizeof(line));
+	if (n == -1)
+		fuzz_fail("an EVENT read cannot be written", size);
+	if (ctl_event_parse(line, (size_t)n - 1, &b, err, sizeof(err)) == -1 ||
+	    memcmp(&a, &b, sizeof(a)) != 0)
+		fuzz_fail("an EVENT changed on the round trip", size);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -293,5 +333,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_prompt(data, size);
 	fuzz_denied(data, size);
 	fuzz_withdraw(data, size);
+	fuzz_event(data, size);
 	return 0;
 }

@@ -29,6 +29,7 @@
 #include "proxyd/accept.h"
 #include "proxyd/broker.h"
 #include "proxyd/control.h"
+#include "proxyd/control_access.h"
 #include "proxyd/control_agent.h"
 #include "proxyd/control_int.h"
 
@@ -189,6 +190,14 @@ void
 control_pending_reply(struct control_pending *p, struct ctl_line *ok,
                       enum ctl_code code, const char *err)
 {
+	control_pending_reply_rows(p, ok, NULL, 0, code, err);
+}
+
+void
+control_pending_reply_rows(struct control_pending *p, struct ctl_line *ok,
+                           const char *rows, size_t len, enum ctl_code code,
+                           const char *err)
+{
 	struct control_client *c = p->client;
 
 	free(p);
@@ -196,9 +205,11 @@ control_pending_reply(struct control_pending *p, struct ctl_line *ok,
 		return;
 	c->pending = NULL;
 	control_client_timeouts(c, true);
-	if (ok != NULL)
+	if (ok != NULL) {
 		control_reply_ok(c, ok);
-	else
+		if (len > 0 && c->state != CLIENT_CLOSING)
+			control_reply_raw(c, rows, len);
+	} else
 		control_reply_err(c, code, err);
 	if (c->state == CLIENT_WAITING) {
 		c->state = CLIENT_READY;
@@ -267,39 +278,40 @@ client_body_line(struct control_client *c, const char *line, size_t len)
 		client_body_end(c);
 }
 
-/* Refused: root or admin_group only.  A request that lines follow
- * closes, for those lines would be read as requests. */
+/* Refused (why says so).  A request that lines follow closes, for those
+ * lines would be read as requests. */
 static void
 client_refuse(struct control_client *c, const struct control_verb *v,
-              const char *d)
+              const char *d, const char *why)
 {
-	const struct config *cfg = &c->ctl->pd->cfg;
-	const char *verb = ctl_verb_name(v->verb);
-	char err[CTL_ERRLEN];
-
-	if (cfg->admin_group[0] != '\0')
-		snprintf(err, sizeof(err),
-		         "%s needs root or group %s (you are uid %u)", verb,
-		         cfg->admin_group, (unsigned)c->uid);
-	else
-		snprintf(err, sizeof(err),
-		         "%s needs root (you are uid %u; admin_group is not "
-		         "set)",
-		         verb, (unsigned)c->uid);
 	if (v->flags & CONTROL_VERB_BODY)
-		control_reply_fail(c, CTL_E_PERM, err);
+		control_reply_fail(c, CTL_E_PERM, why);
 	else {
-		log_info("control: %s: %s refused: not root nor in "
-		         "admin_group",
-		         d, verb);
-		control_reply_err(c, CTL_E_PERM, err);
+		log_info("control: %s: %s refused: %s", d,
+		         ctl_verb_name(v->verb), why);
+		control_reply_err(c, CTL_E_PERM, why);
 	}
+}
+
+void
+control_client_peer(const struct control_client *c, struct control_peer *p)
+{
+	char d[64];
+	size_t left;
+
+	left = control_peer_init(p, &c->ctl->pd->cfg, c->uid, c->admin);
+	if (left > 0)
+		log_warn("control: %s: %zu subordinate uid ranges of uid %u "
+		         "are not counted as theirs (%d at most)",
+		         control_client_desc(c, d, sizeof(d)), left,
+		         (unsigned)p->owner, CONTROL_PEER_SUBIDS);
 }
 
 static void
 client_request(struct control_client *c, const char *line, size_t len)
 {
 	const struct control_verb *v;
+	struct control_peer peer;
 	struct ctl_req req;
 	enum ctl_code code;
 	char err[CTL_ERRLEN], d[64];
@@ -313,10 +325,13 @@ client_request(struct control_client *c, const char *line, size_t len)
 	v = control_verb_find(req.verb);
 	if (v == NULL)
 		control_reply_fail(c, CTL_E_INTERNAL, "verb without a handler");
-	else if (ctl_verb_needs_admin(req.verb) && !c->admin)
-		client_refuse(c, v, d);
-	else
-		v->exec(c, &req);
+	else {
+		control_client_peer(c, &peer);
+		if (!control_may_send(&peer, req.verb, err, sizeof(err)))
+			client_refuse(c, v, d, err);
+		else
+			v->exec(c, &req);
+	}
 	ctl_req_free(&req);
 }
 
@@ -424,10 +439,12 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client *c = arg;
 
-	/* Called when the output has drained. */
+	/* Called when the output has drained.  A client that sent all it
+	 * will send and waited for a long reply (RULES, EVENTS) is closed
+	 * now that it has it. */
 	if (c->state == CLIENT_CLOSING)
 		client_free(c);
-	else if (evbuffer_get_length(c->in) > 0)
+	else if (evbuffer_get_length(c->in) > 0 || c->eof)
 		client_process(c);
 }
 
@@ -1013,6 +1030,7 @@ control_close(struct control *ctl)
 	if (ctl->fd != -1)
 		close(ctl->fd);
 	accept_backoff_free(&ctl->backoff);
+	control_read_close(ctl);
 	if (unlink(ctl->path) == -1) {
 		if (errno == EACCES || errno == EPERM)
 			log_info("control: %s stays (its directory is not "

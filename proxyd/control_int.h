@@ -8,6 +8,9 @@
  *   control_rules.c    the verbs that change rules, IMPORT among them
  *   control_prompts.c  SUBSCRIBE, PROMPTS, ANSWER
  *   control_agent.c    whether a client is the installed tollgate-prompt
+ *   control_read.c     RULES and EVENTS: a peer's rules and events, read
+ *                      on a thread of their own
+ *   control_access.c   who may read and change what (pure)
  *
  * A client is in one of four states:
  *   READY    reading request lines
@@ -35,6 +38,7 @@
 #include "common/ctl.h"
 #include "proxyd/accept.h"
 #include "proxyd/control.h"
+#include "proxyd/control_access.h"
 #include "proxyd/control_agent.h"
 #include "proxyd/rulesvc.h"
 
@@ -90,6 +94,7 @@ struct control {
 	uint64_t next_id;
 	time_t started;
 	bool closing; /* control_close(): agents leaving end no prompt */
+	struct control_reader *reader; /* RULES, EVENTS; made at first use */
 };
 
 /*
@@ -106,6 +111,9 @@ struct control_pending {
 	enum ctl_verb verb;
 	int64_t id;
 	size_t n_rules, n_names; /* IMPORT */
+	/* A change asked by a peer who is not an admin: who, for the
+	 * store thread's check (rulesvc_change.may). */
+	struct control_peer peer;
 };
 
 /*
@@ -134,6 +142,17 @@ void control_import(struct control_client *c, const struct ctl_req *req);
 void control_subscribe(struct control_client *c, const struct ctl_req *req);
 void control_prompts(struct control_client *c, const struct ctl_req *req);
 void control_answer(struct control_client *c, const struct ctl_req *req);
+void control_rule_duration(struct control_client *c, const struct ctl_req *req);
+void control_rules_list(struct control_client *c, const struct ctl_req *req);
+void control_events(struct control_client *c, const struct ctl_req *req);
+
+/* Stop the reading thread of RULES and EVENTS, if it was started
+ * (control_read.c); the replies it had not given are not given. */
+void control_read_close(struct control *ctl);
+
+/* Who c is, as tollgate.conf and /etc/subuid say now. */
+void control_client_peer(const struct control_client *c,
+                         struct control_peer *p);
 
 /*
  * The lines that follow a request, taken by its handler: line() for each,
@@ -190,6 +209,10 @@ struct control_pending *control_client_wait(struct control_client *c,
  * is still connected, which then goes on with its requests.  Frees p. */
 void control_pending_reply(struct control_pending *p, struct ctl_line *ok,
                            enum ctl_code code, const char *err);
+/* The same, and after ok's line the lines rows[0..len) (RULES, EVENTS). */
+void control_pending_reply_rows(struct control_pending *p, struct ctl_line *ok,
+                                const char *rows, size_t len,
+                                enum ctl_code code, const char *err);
 /* The control protocol's code for a change or an answer that failed. */
 enum ctl_code control_code(enum rulesvc_error e);
 

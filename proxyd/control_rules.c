@@ -1,10 +1,17 @@
 /*
  * control_rules.c - the verbs that change rules: RULE-ADD, RULE-EDIT,
- * RULE-DEL, RULE-ENABLE, RULE-DISABLE, RELOAD and IMPORT (docs/control.md).
- * The dispatcher lets only root and admin_group here.  Each change goes to
+ * RULE-DEL, RULE-ENABLE, RULE-DISABLE, RULE-DURATION, RELOAD and IMPORT
+ * (docs/control.md).  The dispatcher lets only root and admin_group here,
+ * but for RULE-DEL, RULE-ENABLE, RULE-DISABLE and RULE-DURATION, which a
+ * guarded user may send for the rules bound to their uid: whose the rule
+ * is, is checked on the store's thread with the rule as stored
+ * (rulesvc_change.may, control_access.h), so no change that comes in
+ * between makes another's rule look like theirs.  Each change goes to
  * rulesvc_apply(); its reply is written from control_done(), once the
  * change is stored and live.
  */
+#include <time.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,11 +71,24 @@ control_done(void *arg, const struct rulesvc_result *res)
 	                      res->err);
 }
 
-/* Hand change to rulesvc; the reply comes from control_done(). */
+/* rulesvc_change.may of a peer who is not an admin: on the store's
+ * thread, with the rule as stored. */
+static bool
+control_may(void *arg, const struct rule *stored, char *err, size_t errlen)
+{
+	const struct control_pending *p = arg;
+
+	return control_may_change(&p->peer, p->verb, stored, err, errlen);
+}
+
+/* Hand change to rulesvc; the reply comes from control_done().  A change
+ * of one rule asked by a peer who is not an admin is checked against the
+ * rule as stored. */
 static void
 control_apply(struct control_client *c, const struct rulesvc_change *change,
               enum ctl_verb verb, size_t n_rules, size_t n_names)
 {
+	struct rulesvc_change ch = *change;
 	struct control_pending *p;
 
 	p = control_client_wait(c, verb, change->id);
@@ -82,8 +102,13 @@ control_apply(struct control_client *c, const struct rulesvc_change *change,
 	}
 	p->n_rules = n_rules;
 	p->n_names = n_names;
+	control_client_peer(c, &p->peer);
+	if (!p->peer.admin) {
+		ch.may = control_may;
+		ch.may_arg = p;
+	}
 	/* done() may run before this returns; p is not ours after it. */
-	rulesvc_apply(c->ctl->pd, change, control_done, p);
+	rulesvc_apply(c->ctl->pd, &ch, control_done, p);
 }
 
 /* RULE-ADD and RULE-EDIT: the fields as one rule. */
@@ -158,6 +183,25 @@ control_rule_simple(struct control_client *c, const struct ctl_req *req)
 	}
 	memset(&change, 0, sizeof(change));
 	change.op = control_simple_ops[i].op;
+	change.id = req->id;
+	control_apply(c, &change, req->verb, 0, 0);
+}
+
+/* RULE-DURATION ID DURATION: the rule's duration, nothing else. */
+void
+control_rule_duration(struct control_client *c, const struct ctl_req *req)
+{
+	struct rulesvc_change change;
+	char err[CTL_ERRLEN];
+
+	memset(&change, 0, sizeof(change));
+	rule_init(&change.rule);
+	if (rule_parse_duration(&change.rule, req->duration_text, time(NULL),
+	                        err, sizeof(err)) == -1) {
+		control_reply_err(c, CTL_E_INVALID, err);
+		return;
+	}
+	change.op = RULESVC_DURATION;
 	change.id = req->id;
 	control_apply(c, &change, req->verb, 0, 0);
 }

@@ -30,6 +30,9 @@ static const struct control_verb control_verbs[] = {
     {CTL_SUBSCRIBE, 0, control_subscribe},
     {CTL_PROMPTS, 0, control_prompts},
     {CTL_ANSWER, 0, control_answer},
+    {CTL_RULE_DURATION, 0, control_rule_duration},
+    {CTL_RULES, 0, control_rules_list},
+    {CTL_EVENTS, 0, control_events},
 };
 
 #define CONTROL_N_VERBS (sizeof(control_verbs) / sizeof(control_verbs[0]))

@@ -161,6 +161,40 @@ fail:
 	return -1;
 }
 
+/*
+ * On the worker thread: whether the change's may() lets it go on, with
+ * the rule as stored; a DURATION's rule becomes the stored one with the
+ * new duration.  0, or -1 with res filled.
+ */
+static int
+rulesvc_job_may(struct rulesvc *rs, struct rulesvc_change *ch,
+                struct rulesvc_result *res)
+{
+	struct rule stored;
+	int rc;
+
+	if (ch->may == NULL && ch->op != RULESVC_DURATION)
+		return 0;
+	rc = store_rule_get(rs->store, ch->id, &stored, res->err,
+	                    sizeof(res->err));
+	if (rc != STORE_OK) {
+		res->code = rc == STORE_NOTFOUND ? RULESVC_E_NOTFOUND
+		                                 : RULESVC_E_INTERNAL;
+		return -1;
+	}
+	if (ch->may != NULL &&
+	    !ch->may(ch->may_arg, &stored, res->err, sizeof(res->err))) {
+		res->code = RULESVC_E_PERM;
+		return -1;
+	}
+	if (ch->op == RULESVC_DURATION) {
+		stored.duration = ch->rule.duration;
+		stored.expires = ch->rule.expires;
+		ch->rule = stored;
+	}
+	return 0;
+}
+
 /* On the worker thread: apply the change, then rebuild the index. */
 static void
 rulesvc_job_run(struct worker_job *job, void *ctx)
@@ -189,7 +223,15 @@ rulesvc_job_run(struct worker_job *job, void *ctx)
 			log_warn("rules: removing expired rules: %s", res->err);
 		return;
 	}
+	if (rulesvc_job_may(rs, ch, res) == -1)
+		return;
 	switch (ch->op) {
+	case RULESVC_DURATION:
+		/* ch->rule is the stored rule now (rulesvc_job_may()). */
+		rc = store_rule_edit(rs->store, &ch->rule, NULL, 0, res->err,
+		                     sizeof(res->err));
+		res->id = ch->id;
+		break;
 	case RULESVC_ADD:
 		rc = store_rule_add(rs->store, &ch->rule, NULL, 0, res->err,
 		                    sizeof(res->err));

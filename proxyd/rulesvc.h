@@ -44,6 +44,10 @@ enum rulesvc_op {
 	                 * (its hex), its other fields kept */
 	RULESVC_IMPORT, /* change->import, in one transaction */
 	RULESVC_RELOAD, /* re-read the store (another writer) */
+
+	/* Rule change->id's duration and expires become change->rule's,
+	 * its other fields kept. */
+	RULESVC_DURATION,
 };
 
 struct rulesvc_change {
@@ -51,6 +55,16 @@ struct rulesvc_change {
 	int64_t id;
 	struct rule rule;
 	struct rules_set *import; /* owned by the change; freed after */
+	/*
+	 * When not NULL (a change asked by someone who may change only some
+	 * rules): called on the store's thread with rule id as stored, just
+	 * before a DEL, ENABLE, DISABLE or DURATION of it, no other change
+	 * in between; false refuses the change (RULESVC_E_PERM, err its
+	 * reason).  may_arg must live until done() is called.
+	 */
+	bool (*may)(void *arg, const struct rule *stored, char *err,
+	            size_t errlen);
+	void *may_arg;
 };
 
 /* Why a change failed. */
