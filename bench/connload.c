@@ -12,6 +12,10 @@
  *                (tgb-httpd --echo closes first, as the HTTP server does,
  *                so no TIME_WAIT socket is left on the client's side).
  *
+ * --from ADDR binds each socket to that source address first (the port
+ * still chosen by connect(): IP_BIND_ADDRESS_NO_PORT); bench/run gives
+ * each load an address of its own.
+ *
  * Each connection's time from before connect() until the first byte of
  * the answer (CLOCK_MONOTONIC) is kept; a connection is complete when an
  * answer came back whole.  Prints one line:
@@ -45,7 +49,8 @@ struct result {
 	uint32_t us[MAX_SAMPLES]; /* connect .. first byte, per connection */
 };
 
-static struct sockaddr_in to;
+static struct sockaddr_in to, from;
+static int have_from;
 static int echo_mode;
 static char req[REQ_SIZE + 1];
 static size_t req_len;
@@ -77,6 +82,11 @@ one(void)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* The port is still chosen by connect(), for this destination. */
+	if (have_from && (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+	                             &on, sizeof(on)) < 0 ||
+	                  bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0))
+		goto out;
 	t0 = now();
 	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
 	    write(fd, req, req_len) != (ssize_t)req_len)
@@ -130,8 +140,9 @@ cmp_u32(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tgb-connload --to ADDR:PORT --mode http|echo "
-	                "[--name NAME] [-c PROCS] [-t SECONDS]\n");
+	fprintf(stderr,
+	        "usage: tgb-connload --to ADDR:PORT --mode http|echo "
+	        "[--from ADDR] [--name NAME] [-c PROCS] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -140,6 +151,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"to", required_argument, NULL, 'o'},
+	    {"from", required_argument, NULL, 'f'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"name", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
@@ -167,6 +179,12 @@ main(int argc, char **argv)
 			if (inet_pton(AF_INET, host, &to.sin_addr) != 1)
 				usage();
 			have_to = 1;
+			break;
+		case 'f':
+			from.sin_family = AF_INET;
+			if (inet_pton(AF_INET, optarg, &from.sin_addr) != 1)
+				usage();
+			have_from = 1;
 			break;
 		case 'm':
 			mode = optarg;
