@@ -448,6 +448,11 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		c->job.run = conn_attr_uid_run;
 		c->job.done = conn_attr_uid_done;
 		worker_submit(pd->worker, &c->job);
+		/* Most clients send their first message with the handshake's
+		 * end (HTTP, TLS): read it now rather than after one more
+		 * turn of the loop.  Nothing there: the event reads it. */
+		if (c->state == CONN_PEEK)
+			conn_peek_readable(c);
 		return;
 	}
 	/* A unix client's uid is the kernel's word: counted from now, and
