@@ -8,7 +8,13 @@
  *                read the answer until the server closes (tgb-httpd
  *                --http1k answers 1 KiB);
  *   --mode echo  connect, send one byte ("x": no protocol a proxy could
- *                wait for more of), read it back, close (tgb-httpd --echo).
+ *                wait for more of), read it back until the server closes
+ *                (tgb-httpd --echo closes first, as the HTTP server does,
+ *                so no TIME_WAIT socket is left on the client's side).
+ *
+ * --from ADDR binds each socket to that source address first (the port
+ * still chosen by connect(): IP_BIND_ADDRESS_NO_PORT); bench/run gives
+ * each load an address of its own.
  *
  * Each connection's time from before connect() until the first byte of
  * the answer (CLOCK_MONOTONIC) is kept; a connection is complete when an
@@ -43,7 +49,8 @@ struct result {
 	uint32_t us[MAX_SAMPLES]; /* connect .. first byte, per connection */
 };
 
-static struct sockaddr_in to;
+static struct sockaddr_in to, from;
+static int have_from;
 static int echo_mode;
 static char req[REQ_SIZE + 1];
 static size_t req_len;
@@ -75,6 +82,11 @@ one(void)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	/* The port is still chosen by connect(), for this destination. */
+	if (have_from && (setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT,
+	                             &on, sizeof(on)) < 0 ||
+	                  bind(fd, (struct sockaddr *)&from, sizeof(from)) < 0))
+		goto out;
 	t0 = now();
 	if (connect(fd, (struct sockaddr *)&to, sizeof(to)) < 0 ||
 	    write(fd, req, req_len) != (ssize_t)req_len)
@@ -91,10 +103,8 @@ one(void)
 		    (n < 7 || memcmp(buf, "HTTP/1.", 7)))
 			goto out;
 		got += (size_t)n;
-		if (echo_mode)
-			break;
 	}
-	if (got > 0)
+	if (got > 0 && (!echo_mode || got == req_len))
 		rc = (long)((t1 - t0) * 1e6);
 out:
 	close(fd);
@@ -130,8 +140,9 @@ cmp_u32(const void *a, const void *b)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: tgb-connload --to ADDR:PORT --mode http|echo "
-	                "[--name NAME] [-c PROCS] [-t SECONDS]\n");
+	fprintf(stderr,
+	        "usage: tgb-connload --to ADDR:PORT --mode http|echo "
+	        "[--from ADDR] [--name NAME] [-c PROCS] [-t SECONDS]\n");
 	exit(2);
 }
 
@@ -140,6 +151,7 @@ main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"to", required_argument, NULL, 'o'},
+	    {"from", required_argument, NULL, 'f'},
 	    {"mode", required_argument, NULL, 'm'},
 	    {"name", required_argument, NULL, 'n'},
 	    {NULL, 0, NULL, 0},
@@ -167,6 +179,12 @@ main(int argc, char **argv)
 			if (inet_pton(AF_INET, host, &to.sin_addr) != 1)
 				usage();
 			have_to = 1;
+			break;
+		case 'f':
+			from.sin_family = AF_INET;
+			if (inet_pton(AF_INET, optarg, &from.sin_addr) != 1)
+				usage();
+			have_from = 1;
 			break;
 		case 'm':
 			mode = optarg;

@@ -10,7 +10,8 @@
  *   --hold PORT   accepts, reads and discards, never answers or closes
  *                 first: the idle far end of holdclient.py's connections.
  *   --http1k PORT as --http, with an answer of 1 KiB (tgb-connload).
- *   --echo PORT   writes back what it reads, closes at EOF (tgb-connload).
+ *   --echo PORT   writes back the first bytes it reads and closes
+ *                 (tgb-connload's 1-byte echo; see serve_echo()).
  *
  * Every listener is [::]:PORT with IPV6_V6ONLY off, so IPv4 and IPv6
  * clients both reach it.  The descriptor limit is raised to the hard
@@ -275,24 +276,26 @@ serve_hold(struct conn *c)
 	}
 }
 
-/* Echo: write back what was read (small: a blocked write drops it). */
+/*
+ * Echo: write back the first bytes read (small: a blocked write drops
+ * them) and close, as the HTTP ports do after their answer.  The server
+ * closes first, so the TIME_WAIT sockets stay in the server's namespace:
+ * a client that closed first left one per connection in the client's,
+ * and a proxy's onward socket a second one there, on the same addresses
+ * and ports its next connects choose from, which made the echo rows'
+ * rates swing by a factor of ten between runs.
+ */
 static int
 serve_echo(struct conn *c)
 {
 	char buf[4096];
 	ssize_t n;
 
-	for (;;) {
-		n = read(c->fd, buf, sizeof(buf));
-		if (n > 0) {
-			if (write(c->fd, buf, (size_t)n) != n)
-				break;
-			continue;
-		}
-		if (n == -1 && errno == EAGAIN)
-			return 0;
-		break;
-	}
+	n = read(c->fd, buf, sizeof(buf));
+	if (n == -1 && errno == EAGAIN)
+		return 0;
+	if (n > 0)
+		(void)write(c->fd, buf, (size_t)n);
 	conn_close(c);
 	return -1;
 }

@@ -180,8 +180,11 @@ static void conn_attr_proc_submit(struct conn *c, uid_t uid);
 static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
 static void conn_peek_finish(struct conn *c);
-static void conn_request_cb(evutil_socket_t fd, short what, void *arg);
-static void conn_peek_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_client_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_server_cb(evutil_socket_t fd, short what, void *arg);
+static void conn_request_read(struct conn *c);
+static void conn_peek_readable(struct conn *c);
+static void conn_watch_client(struct conn *c);
 static void conn_timer_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_decide(struct conn *c);
 static void conn_digest_ready(struct hashq_waiter *w);
@@ -312,16 +315,29 @@ conn_events_free(struct conn *c)
 	c->cev = c->sev = c->timer = NULL;
 }
 
-/* Replace c->cev by a new event on fd; 0, or -1 (c->cev NULL). */
+/*
+ * Watch fd (c's client or onward socket) for what with cb, on the one
+ * event that socket has for its life (c->cev or c->sev).  Already so and
+ * pending: nothing to do, no system call; the same but not pending:
+ * added; else assigned anew (deleted first).  0, or -1.
+ */
 int
 conn_watch_fd(struct conn *c, int fd, short what, event_callback_fn cb)
 {
-	if (c->cev != NULL)
-		event_free(c->cev);
-	c->cev = event_new(c->pd->base, fd, what, cb, c);
-	if (c->cev == NULL || event_add(c->cev, NULL) == -1)
-		return -1;
-	return 0;
+	struct event **ev = fd == c->cfd ? &c->cev : &c->sev;
+
+	if (*ev == NULL) {
+		*ev = event_new(c->pd->base, fd, what, cb, c);
+		if (*ev == NULL)
+			return -1;
+	} else if (event_get_callback(*ev) != cb ||
+	           event_get_events(*ev) != what) {
+		event_del(*ev);
+		if (event_assign(*ev, c->pd->base, fd, what, cb, c) == -1)
+			return -1;
+	} else if (event_pending(*ev, EV_READ | EV_WRITE | EV_CLOSED, NULL))
+		return 0;
+	return event_add(*ev, NULL);
 }
 
 /* --- accept --------------------------------------------------------------- */
@@ -372,7 +388,6 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
             const struct conn_origin *o)
 {
 	struct conn *c;
-	int one = 1;
 
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -410,9 +425,7 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	TAILQ_INSERT_TAIL(&pd->conns, c, entry);
 	pd->n_conns++;
 	pd->stats.accepted++;
-	if (o->client != NULL)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-		                 sizeof(one));
+	/* TCP_NODELAY: inherited from the listening socket (listener.c). */
 
 	c->app = calloc(1, sizeof(*c->app));
 	c->timer = evtimer_new(pd->base, conn_timer_cb, c);
@@ -421,9 +434,7 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		front->init(c->fstate);
 	if (c->app == NULL || c->timer == NULL ||
 	    (front->state_size > 0 && c->fstate == NULL) ||
-	    conn_watch_fd(c, fd, EV_READ | EV_PERSIST,
-	                  c->state == CONN_REQUEST ? conn_request_cb
-	                                           : conn_peek_cb) == -1) {
+	    conn_watch_fd(c, fd, EV_READ | EV_PERSIST, conn_client_cb) == -1) {
 		conn_log(c, LOG_ERR, "cannot add client events");
 		conn_abort(c, NULL);
 		return;
@@ -437,6 +448,11 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 		c->job.run = conn_attr_uid_run;
 		c->job.done = conn_attr_uid_done;
 		worker_submit(pd->worker, &c->job);
+		/* Most clients send their first message with the handshake's
+		 * end (HTTP, TLS): read it now rather than after one more
+		 * turn of the loop.  Nothing there: the event reads it. */
+		if (c->state == CONN_PEEK)
+			conn_peek_readable(c);
 		return;
 	}
 	/* A unix client's uid is the kernel's word: counted from now, and
@@ -565,7 +581,9 @@ conn_attr_done(struct worker_job *job)
 static void
 conn_peek_finish(struct conn *c)
 {
-	event_del(c->cev);
+	/* The client's event stays: it is the relay's later, and should the
+	 * client send more meanwhile, conn_client_cb() stops watching it
+	 * then (a delete and an add saved for a client that waits). */
 	evtimer_del(c->timer);
 	if (c->attr_pending) {
 		conn_set_state(c, CONN_ATTR_WAIT);
@@ -667,11 +685,8 @@ conn_peek_read(struct conn *c)
 
 /* CONN_PEEK: the client sent bytes (or closed). */
 static void
-conn_peek_cb(evutil_socket_t fd, short what, void *arg)
+conn_peek_readable(struct conn *c)
 {
-	struct conn *c = arg;
-
-	conn_expect(c, CONN_BIT(CONN_PEEK), "client readable");
 	switch (conn_peek_read(c)) {
 	case 1:
 		conn_peek_finish(c);
@@ -700,7 +715,7 @@ conn_peek_start(struct conn *c)
 		conn_peek_finish(c);
 		return;
 	}
-	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST, conn_peek_cb) ==
+	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST, conn_client_cb) ==
 	        -1 ||
 	    conn_arm(c, c->pd->cfg.peek_timeout_ms) == -1) {
 		conn_log(c, LOG_ERR, "cannot add client events");
@@ -832,16 +847,14 @@ conn_request_invalid(struct conn *c, const char *error)
  * the request is whole or broken.
  */
 static void
-conn_request_cb(evutil_socket_t fd, short what, void *arg)
+conn_request_read(struct conn *c)
 {
-	struct conn *c = arg;
 	struct front_ask ask;
 	const uint8_t *out;
 	const char *error = NULL;
 	size_t used, outlen;
 	ssize_t n;
 
-	conn_expect(c, CONN_BIT(CONN_REQUEST), "client readable");
 	n = conn_read_client(c);
 	if (n == -1)
 		return;
@@ -1334,6 +1347,7 @@ conn_act(struct conn *c)
 	}
 	if (c->verdict != ACTION_ALLOW) {
 		pd->stats.refused++;
+		event_del(c->cev); /* before its descriptor goes */
 		c->front->refuse(c->fstate, c->cfd, c->verdict);
 		c->cfd = -1;
 		conn_abort(c, connected ? "refused on its first message, sent "
@@ -1412,9 +1426,7 @@ conn_park(struct conn *c)
 	struct proxyd *pd = c->pd;
 
 	conn_set_state(c, CONN_PARKED);
-	if (c->cev != NULL)
-		event_free(c->cev);
-	c->cev = NULL;
+	event_del(c->cev);
 	if (c->sev != NULL)
 		event_del(c->sev);
 	evtimer_del(c->timer);
@@ -1477,6 +1489,7 @@ conn_prompt_rejudge(struct broker_waiter *w)
 void
 conn_fail(struct conn *c, uint8_t code, const char *error)
 {
+	event_del(c->cev); /* before its descriptor goes */
 	c->front->failed(c->fstate, c->cfd, code);
 	c->cfd = -1;
 	conn_abort(c, error);
@@ -1566,23 +1579,10 @@ conn_send_late(struct conn *c)
 
 /* --- a silent client: who speaks first? ----------------------------------- */
 
-/* CONN_WATCH: the destination spoke first: a server-first protocol. */
-static void
-conn_watch_server_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-
-	conn_expect(c, CONN_BIT(CONN_WATCH), "server spoke");
-	conn_relay_begin(c);
-}
-
 /* CONN_WATCH: the client spoke first after all: peek at it. */
 static void
-conn_watch_client_cb(evutil_socket_t fd, short what, void *arg)
+conn_watch_client(struct conn *c)
 {
-	struct conn *c = arg;
-
-	conn_expect(c, CONN_BIT(CONN_WATCH), "client spoke");
 	switch (conn_peek_read(c)) {
 	case 0:
 		if (c->peek_len > 0 && evtimer_pending(c->timer, NULL) == 0) {
@@ -1608,16 +1608,13 @@ conn_watch_client_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_watch_start(struct conn *c)
 {
-	struct proxyd *pd = c->pd;
-
 	conn_set_state(c, CONN_WATCH);
 	c->last_active = now_coarse();
 	evtimer_del(c->timer);
-	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST,
-	                  conn_watch_client_cb) == -1 ||
-	    (c->sev = event_new(pd->base, c->sfd, EV_READ, conn_watch_server_cb,
-	                        c)) == NULL ||
-	    event_add(c->sev, NULL) == -1) {
+	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST, conn_client_cb) ==
+	        -1 ||
+	    conn_watch_fd(c, c->sfd, EV_READ | EV_PERSIST, conn_server_cb) ==
+	        -1) {
 		conn_log(c, LOG_ERR, "cannot add watch events");
 		conn_abort(c, "cannot watch the connection");
 	}
@@ -1643,6 +1640,61 @@ conn_watch_decide(struct conn *c)
 	}
 	conn_set_state(c, CONN_DECIDE);
 	conn_decide(c);
+}
+
+/* --- the sockets' events ---------------------------------------------- */
+
+/*
+ * The client socket's one event, EV_READ | EV_PERSIST from accept to the
+ * end (a parked client's EV_CLOSED watch aside): what its bytes mean
+ * depends on the state.  In a state that does not read the client
+ * (attributing, deciding, connecting, ...) the event was left pending to
+ * save a delete and an add: should the client send more or close there,
+ * it stops being watched until a state that reads it adds it again.
+ * Nothing the client sends is read, let alone sent on, before a verdict.
+ */
+static void
+conn_client_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_expect(c, ~CONN_BIT(CONN_DEAD), "client readable");
+	switch (c->state) {
+	case CONN_REQUEST:
+		conn_request_read(c);
+		break;
+	case CONN_PEEK:
+		conn_peek_readable(c);
+		break;
+	case CONN_WATCH:
+		conn_watch_client(c);
+		break;
+	case CONN_RELAY:
+		relay_readable(&c->relay, true);
+		break;
+	default:
+		event_del(c->cev);
+		break;
+	}
+}
+
+/*
+ * The onward socket's event once connected (the connect and the
+ * upstream's exchange have their own callbacks, conn_onward.c):
+ * EV_READ | EV_PERSIST from the watch of a silent client on, then the
+ * relay's.
+ */
+static void
+conn_server_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	conn_expect(c, CONN_BIT(CONN_WATCH) | CONN_BIT(CONN_RELAY),
+	            "onward readable");
+	if (c->state == CONN_WATCH)
+		conn_relay_begin(c); /* the destination spoke first */
+	else
+		relay_readable(&c->relay, false);
 }
 
 /* --- relay ---------------------------------------------------------------- */
@@ -1689,10 +1741,18 @@ conn_relay_begin(struct conn *c)
 	}
 	free(c->ask);
 	c->ask = NULL;
-	conn_events_free(c);
+	/* The sockets' events go on as the relay's read events (added
+	 * already unless a state before stopped or never made them); no
+	 * timer is needed any more. */
+	event_free(c->timer);
+	c->timer = NULL;
 	c->last_active = now_coarse();
-	if (relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd,
-	                conn_relay_end, conn_relay_activity, c) == -1) {
+	if (conn_watch_fd(c, c->cfd, EV_READ | EV_PERSIST, conn_client_cb) ==
+	        -1 ||
+	    conn_watch_fd(c, c->sfd, EV_READ | EV_PERSIST, conn_server_cb) ==
+	        -1 ||
+	    relay_start(&c->relay, pd->base, pd->pipes, c->cfd, c->sfd, c->cev,
+	                c->sev, conn_relay_end, conn_relay_activity, c) == -1) {
 		conn_log(c, LOG_ERR, "cannot start relay");
 		conn_abort(c, "cannot start relay");
 		return;

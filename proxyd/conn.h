@@ -139,8 +139,8 @@ struct conn {
 	uint16_t port;               /* the destination's port */
 	struct timespec started;
 	time_t last_active;  /* monotonic seconds, for idle */
-	struct event *cev;   /* client readable / onward writable */
-	struct event *sev;   /* CONN_WATCH: the server spoke */
+	struct event *cev;   /* the client socket's, for its life */
+	struct event *sev;   /* the onward socket's, for its life */
 	struct event *timer; /* peek_timeout, connect_timeout, parked checks */
 
 	/* The first bytes, kept until they are sent onward.  A client that

@@ -27,7 +27,9 @@ void conn_expect(const struct conn *c, unsigned mask, const char *where);
 /* Arm c's timer for ms.  0, or -1 (logged) when libevent cannot. */
 int conn_arm(struct conn *c, unsigned ms);
 
-/* Replace c->cev by a new event on fd; 0, or -1 (c->cev NULL). */
+/* Watch fd, c's client or onward socket, for what with cb, on the one
+ * event that socket has for its life (c->cev, c->sev): no system call
+ * when it is so already.  0, or -1. */
 int conn_watch_fd(struct conn *c, int fd, short what, event_callback_fn cb);
 
 /* The name c is judged by, or NULL when it has none. */

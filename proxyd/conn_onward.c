@@ -282,7 +282,7 @@ conn_upstream_cb(evutil_socket_t fd, short what, void *arg)
 	case S5C_GRANTED:
 		free(c->s5);
 		c->s5 = NULL;
-		event_del(c->cev);
+		event_del(c->sev);
 		conn_granted(c);
 		return;
 	case S5C_REFUSED:

@@ -3,6 +3,8 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,19 @@ listener_name(const struct listener *l, char *buf, size_t len)
 	else
 		addr_fmt((const struct sockaddr *)&l->addr, buf, len);
 	return buf;
+}
+
+/* Whether sa is a wildcard address (0.0.0.0 or ::), whose accepted
+ * sockets each have their own local address. */
+static bool
+listener_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr ==
+		       htonl(INADDR_ANY);
+	return sa->sa_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(
+	           &((const struct sockaddr_in6 *)sa)->sin6_addr);
 }
 
 /* 1 when dst is one of our own listeners (or any loopback address: the
@@ -169,7 +184,11 @@ listener_accept_cb(struct evconnlistener *evl, evutil_socket_t fd,
 	}
 	o.client = client;
 	o.local = (const struct sockaddr *)&dst;
-	if (getsockname(fd, (struct sockaddr *)&self, &slen) == 0)
+	/* Our address it reached: the listener's, unless that is a wildcard
+	 * one (a system call saved per connection). */
+	if (!listener_wildcard((const struct sockaddr *)&l->addr))
+		o.self = (const struct sockaddr *)&l->addr;
+	else if (getsockname(fd, (struct sockaddr *)&self, &slen) == 0)
 		o.self = (const struct sockaddr *)&self;
 	if ((u = upstream_at(&pd->cfg, (const struct sockaddr *)&dst)) !=
 	    NULL) {
@@ -216,6 +235,13 @@ listener_bind_tcp(const struct sockaddr *sa, const char *a)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1) {
 		log_error("listener %s: SO_REUSEADDR: %s", a, strerror(errno));
+		goto fail;
+	}
+	/* Inherited by every accepted socket (Linux copies it), so that no
+	 * client costs a setsockopt of its own: its small writes (a proxy
+	 * front's replies, a relay's) go out at once. */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+		log_error("listener %s: TCP_NODELAY: %s", a, strerror(errno));
 		goto fail;
 	}
 	if (sa->sa_family == AF_INET6 &&

@@ -87,6 +87,8 @@ pipe_return(struct relay_pool *pool, int p[2], int empty)
 	p[0] = p[1] = -1;
 }
 
+static int relay_wev_new(struct relay *r, struct relay_dir *d);
+
 static void
 relay_end(struct relay *r, enum relay_end how, int err)
 {
@@ -104,6 +106,7 @@ relay_end(struct relay *r, enum relay_end how, int err)
 static int
 relay_pump(struct relay *r, struct relay_dir *d)
 {
+	struct relay_dir *other = d == &r->up ? &r->down : &r->up;
 	ssize_t n;
 	int round;
 
@@ -149,6 +152,14 @@ relay_pump(struct relay *r, struct relay_dir *d)
 		pipe_return(r->pool, d->pipe, 1);
 	if (d->eof && d->in_pipe == 0 && !d->shut) {
 		d->shut = true;
+		/* The other way is done too: the relay ends now and its owner
+		 * closes both sockets, which sends this FIN (both were read to
+		 * their end, so close() does not reset).  A shutdown() here
+		 * would be one more system call for nothing. */
+		if (other->shut) {
+			relay_end(r, RELAY_END_EOF, 0);
+			return -1;
+		}
 		if (shutdown(d->to, SHUT_WR) == -1 && errno != ENOTCONN) {
 			relay_end(r, RELAY_END_ERROR, errno);
 			return -1;
@@ -157,12 +168,14 @@ relay_pump(struct relay *r, struct relay_dir *d)
 	/* Arm exactly the event this direction now waits for. */
 	if (d->in_pipe > 0) {
 		event_del(d->rev);
-		if (event_add(d->wev, NULL) == -1) {
+		if ((d->wev == NULL && relay_wev_new(r, d) == -1) ||
+		    event_add(d->wev, NULL) == -1) {
 			relay_end(r, RELAY_END_ERROR, ENOMEM);
 			return -1;
 		}
 	} else {
-		event_del(d->wev);
+		if (d->wev != NULL)
+			event_del(d->wev);
 		if (d->eof)
 			event_del(d->rev);
 		else if (event_add(d->rev, NULL) == -1) {
@@ -177,6 +190,12 @@ relay_pump(struct relay *r, struct relay_dir *d)
 		return -1;
 	}
 	return 0;
+}
+
+void
+relay_readable(struct relay *r, bool up)
+{
+	relay_pump(r, up ? &r->up : &r->down);
 }
 
 static void
@@ -195,34 +214,42 @@ relay_down_cb(evutil_socket_t fd, short what, void *arg)
 	relay_pump(r, &r->down);
 }
 
+/* d's write event, made the first time one of its writes must wait. */
 static int
-relay_dir_init(struct relay_dir *d, struct event_base *base, int from, int to,
-               event_callback_fn cb, struct relay *r)
+relay_wev_new(struct relay *r, struct relay_dir *d)
+{
+	d->wev = event_new(r->base, d->to, EV_WRITE | EV_PERSIST,
+	                   d == &r->up ? relay_up_cb : relay_down_cb, r);
+	return d->wev != NULL ? 0 : -1;
+}
+
+static void
+relay_dir_init(struct relay_dir *d, int from, int to, struct event *rev)
 {
 	memset(d, 0, sizeof(*d));
 	d->from = from;
 	d->to = to;
+	d->rev = rev;
 	d->pipe[0] = d->pipe[1] = -1;
-	d->rev = event_new(base, from, EV_READ | EV_PERSIST, cb, r);
-	d->wev = event_new(base, to, EV_WRITE | EV_PERSIST, cb, r);
-	if (d->rev == NULL || d->wev == NULL)
-		return -1;
-	return event_add(d->rev, NULL);
 }
 
 int
 relay_start(struct relay *r, struct event_base *base, struct relay_pool *pool,
-            int cfd, int sfd,
+            int cfd, int sfd, struct event *crev, struct event *srev,
             void (*on_end)(struct relay *, enum relay_end, int, void *),
             void (*on_activity)(void *), void *arg)
 {
 	memset(r, 0, sizeof(*r));
+	r->base = base;
 	r->pool = pool;
 	r->on_end = on_end;
 	r->on_activity = on_activity;
 	r->arg = arg;
-	if (relay_dir_init(&r->up, base, cfd, sfd, relay_up_cb, r) == -1 ||
-	    relay_dir_init(&r->down, base, sfd, cfd, relay_down_cb, r) == -1) {
+	relay_dir_init(&r->up, cfd, sfd, crev);
+	relay_dir_init(&r->down, sfd, cfd, srev);
+	/* Pending already when the caller watched the sockets before: no
+	 * system call then. */
+	if (event_add(crev, NULL) == -1 || event_add(srev, NULL) == -1) {
 		relay_stop(r);
 		r->ended = true;
 		return -1;
@@ -234,7 +261,7 @@ static void
 relay_dir_stop(struct relay *r, struct relay_dir *d)
 {
 	if (d->rev != NULL) {
-		event_free(d->rev);
+		event_del(d->rev);
 		d->rev = NULL;
 	}
 	if (d->wev != NULL) {
