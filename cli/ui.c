@@ -384,25 +384,30 @@ ui_answer_default(struct ui *u)
 }
 
 /* Prompts: t, the next duration the chosen prompt offers for an
- * "always" answer. */
+ * "always" answer, in the prompt agent's order (once, 30 minutes, 1 hour,
+ * until restart, always; once is not an "always"). */
 static void
 ui_next_duration(struct ui *u)
 {
-	unsigned offered = CTL_N_DURATIONS > 0 ? ~0u : 0;
-	long k;
-	int i, d;
+	static struct ctl_prompt any; /* no prompt chosen: every duration */
+	const struct ctl_prompt *p = &any;
+	struct actions_pick k;
+	long at;
+	int i;
 
-	if ((k = ui_chosen(u, UI_PROMPTS)) >= 0)
-		offered = u->prompts[k].durations;
-	d = u->dur_pick < 0 ? CTL_DUR_FOREVER : u->dur_pick;
+	any.durations = ~0u;
+	if ((at = ui_chosen(u, UI_PROMPTS)) >= 0)
+		p = &u->prompts[at];
+	k.duration =
+	    u->dur_pick < 0 ? CTL_DUR_FOREVER : (enum ctl_duration)u->dur_pick;
 	for (i = 0; i < CTL_N_DURATIONS; i++) {
-		d = (d + 1) % CTL_N_DURATIONS;
-		if (d != CTL_DUR_ONCE && (offered & (1u << d)))
+		actions_pick_duration(p, &k);
+		if (k.duration != CTL_DUR_ONCE)
 			break;
 	}
-	u->dur_pick = d;
+	u->dur_pick = k.duration;
 	ui_say(u, false, "\"always\" answers now last: %s",
-	       ctl_duration_name((enum ctl_duration)d));
+	       ctl_duration_name(k.duration));
 }
 
 /* Connections and Events: a rule for the chosen event's app and name. */

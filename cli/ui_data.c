@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/rows.h"
 #include "cli/ui.h"
 #include "cli/values.h"
 #include "common/ctl_client.h"
@@ -183,13 +184,25 @@ ui_store(struct ui_data *d, bool *missing, char *err, size_t errlen)
 	return d->s;
 }
 
+/*
+ * Whether reads go to tollgated instead: the database is there but this
+ * user may not read it (a guarded user: tollgated serves their own rules
+ * and events, rows.h).
+ */
+static bool
+ui_by_socket(const struct ui_data *d)
+{
+	return cli_source(&d->rc.cfg) == CLI_SOURCE_SOCKET;
+}
+
 int
 ui_data_rules(struct ui_data *d, struct rules_set *set, char *err,
               size_t errlen)
 {
-	char why[UI_ERRLEN];
+	struct cli_rules got;
 	struct store *s;
 	bool missing;
+	size_t i;
 
 	ui_who(d, "rules");
 	if ((s = ui_store(d, &missing, err, errlen)) != NULL) {
@@ -200,10 +213,20 @@ ui_data_rules(struct ui_data *d, struct rules_set *set, char *err,
 	}
 	if (missing)
 		return 0; /* no database, no rules */
-	/* Not readable here: the command's loader knows the other ways. */
-	snprintf(why, sizeof(why), "%s", err);
-	if (rules_load(&d->rc, set) == -1)
-		return ui_said(d, why, err, errlen);
+	if (!ui_by_socket(d))
+		return -1;
+	/* Not readable here: tollgated serves the rules this user may see. */
+	if (cli_rules_sock(&d->rc.cfg, &got, err, errlen) == -1) {
+		cli_rules_free(&got);
+		return -1;
+	}
+	for (i = 0; i < got.n; i++)
+		if (rules_set_add(set, &got.rules[i], NULL, 0, err, errlen) ==
+		    -1) {
+			cli_rules_free(&got);
+			return -1;
+		}
+	cli_rules_free(&got);
 	return 0;
 }
 
@@ -236,7 +259,8 @@ ui_data_events(struct ui_data *d, int64_t after_id, size_t limit,
 	*rows = NULL;
 	*n = 0;
 	ui_who(d, "events");
-	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL &&
+	    !ui_by_socket(d))
 		return -1;
 	if (limit == 0 || limit > UI_EVENTS_MAX)
 		limit = UI_EVENTS_MAX;
@@ -251,8 +275,20 @@ ui_data_events(struct ui_data *d, int64_t after_id, size_t limit,
 	f.no_gaps = true;
 	f.limit = limit;
 	f.after_id = after_id;
-	if ((*max_id = events_max_id(s, err, errlen)) == -1 ||
-	    events_query(s, &f, ui_row_add, &a, err, errlen) == -1) {
+	if (s == NULL) {
+		/* Not readable here: tollgated serves this user's own; the
+		 * last id it looked at is where the next tick goes on. */
+		if (cli_events_sock(&d->rc.cfg, &f, ui_row_add, &a, NULL,
+		                    max_id, err, errlen) == -1) {
+			free(a.rows);
+			return -1;
+		}
+		if (a.n > 0 && a.rows[a.n - 1].id > *max_id)
+			*max_id = a.rows[a.n - 1].id;
+		if (*max_id < after_id)
+			*max_id = after_id;
+	} else if ((*max_id = events_max_id(s, err, errlen)) == -1 ||
+	           events_query(s, &f, ui_row_add, &a, err, errlen) == -1) {
 		free(a.rows);
 		ui_store_drop(d);
 		return -1;
@@ -273,49 +309,39 @@ ui_data_prompts(struct ui_data *d, struct ctl_prompt **ps, size_t *n, char *err,
 	return 0;
 }
 
-int
-ui_data_apps(struct ui_data *d, int64_t since_ms, struct events_stats *st,
-             char *err, size_t errlen)
-{
-	struct store *s;
-	bool missing;
-
-	memset(st, 0, sizeof(*st));
-	ui_who(d, "apps");
-	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
-		return -1;
-	if (events_stats(s, since_ms, cli_now_ms() + 1, EVENTS_TOP_MAX, st, err,
-	                 errlen) == -1) {
-		ui_store_drop(d);
-		return -1;
-	}
-	return 0;
-}
-
-struct ui_domains {
+/* Counts of rows under a key, at most cap keys. */
+struct ui_tops {
 	struct events_top *tops;
-	size_t n;
+	size_t n, cap;
+	bool by_app;    /* the key is the app, else the name (or address) */
+	int64_t denied; /* rows deny or reject */
+	int64_t total;
 };
 
-/* Count one row under its name (its address when it has none). */
+/* Count one row under its key. */
 static int
-ui_domain_add(const struct event_row *r, void *arg)
+ui_tops_add(const struct event_row *r, void *arg)
 {
-	struct ui_domains *a = arg;
-	const char *key = r->name[0] != '\0' ? r->name : r->dst_ip;
+	struct ui_tops *a = arg;
+	const char *key = a->by_app            ? r->exe
+	                  : r->name[0] != '\0' ? r->name
+	                                       : r->dst_ip;
+	bool denied = r->verdict != ACTION_ALLOW;
 	size_t i;
 
+	a->total++;
+	a->denied += denied;
 	for (i = 0; i < a->n; i++)
 		if (strcmp(a->tops[i].key, key) == 0)
 			break;
 	if (i == a->n) {
-		if (a->n == UI_DOMAINS_MAX)
+		if (a->n == a->cap)
 			return 0;
 		snprintf(a->tops[i].key, sizeof(a->tops[i].key), "%s", key);
 		a->n++;
 	}
 	a->tops[i].count++;
-	if (r->verdict != ACTION_ALLOW)
+	if (denied)
 		a->tops[i].denied++;
 	return 0;
 }
@@ -330,37 +356,97 @@ ui_top_cmp(const void *pa, const void *pb)
 	return strcmp(a->key, b->key);
 }
 
+/*
+ * Count the rows f selects into a (its tops calloc()ed for a->cap keys,
+ * sorted most first): from s, or from tollgated when s is NULL (there at
+ * most the newest CTL_ROWS_MAX rows of this user's own).  0 or -1 + err,
+ * a->tops freed.
+ */
+static int
+ui_tops_count(struct ui_data *d, struct store *s, struct events_filter *f,
+              struct ui_tops *a, char *err, size_t errlen)
+{
+	int rc;
+
+	if ((a->tops = calloc(a->cap, sizeof(*a->tops))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	f->no_gaps = true;
+	if (s != NULL)
+		rc = events_query(s, f, ui_tops_add, a, err, errlen);
+	else
+		rc = cli_events_sock(&d->rc.cfg, f, ui_tops_add, a, NULL, NULL,
+		                     err, errlen);
+	if (rc == -1) {
+		free(a->tops);
+		a->tops = NULL;
+		if (s != NULL)
+			ui_store_drop(d);
+		return -1;
+	}
+	qsort(a->tops, a->n, sizeof(*a->tops), ui_top_cmp);
+	return 0;
+}
+
+int
+ui_data_apps(struct ui_data *d, int64_t since_ms, struct events_stats *st,
+             char *err, size_t errlen)
+{
+	struct events_filter f;
+	struct ui_tops a = {.cap = EVENTS_TOP_MAX, .by_app = true};
+	struct store *s;
+	bool missing;
+
+	memset(st, 0, sizeof(*st));
+	ui_who(d, "apps");
+	if ((s = ui_store(d, &missing, err, errlen)) != NULL) {
+		if (events_stats(s, since_ms, cli_now_ms() + 1, EVENTS_TOP_MAX,
+		                 st, err, errlen) == -1) {
+			ui_store_drop(d);
+			return -1;
+		}
+		return 0;
+	}
+	if (!ui_by_socket(d))
+		return -1;
+	/* Not readable here: counted from this user's newest events. */
+	memset(&f, 0, sizeof(f));
+	f.since_ms = since_ms;
+	f.limit = UI_APP_ROWS;
+	if (ui_tops_count(d, NULL, &f, &a, err, errlen) == -1)
+		return -1;
+	st->since_ms = since_ms;
+	st->until_ms = cli_now_ms() + 1;
+	st->total = a.total;
+	st->denied = a.denied;
+	st->apps = a.tops;
+	st->n_apps = a.n;
+	return 0;
+}
+
 int
 ui_data_app_domains(struct ui_data *d, const char *exe, int64_t since_ms,
                     struct events_top **tops, size_t *n, char *err,
                     size_t errlen)
 {
 	struct events_filter f;
-	struct ui_domains a = {NULL, 0};
+	struct ui_tops a = {.cap = UI_DOMAINS_MAX};
 	struct store *s;
 	bool missing;
 
 	*tops = NULL;
 	*n = 0;
 	ui_who(d, "apps");
-	if ((s = ui_store(d, &missing, err, errlen)) == NULL)
+	if ((s = ui_store(d, &missing, err, errlen)) == NULL &&
+	    !ui_by_socket(d))
 		return -1;
-	a.tops = calloc(UI_DOMAINS_MAX, sizeof(*a.tops));
-	if (a.tops == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	memset(&f, 0, sizeof(f));
 	f.app = exe;
 	f.since_ms = since_ms;
-	f.no_gaps = true;
 	f.limit = UI_APP_ROWS;
-	if (events_query(s, &f, ui_domain_add, &a, err, errlen) == -1) {
-		free(a.tops);
-		ui_store_drop(d);
+	if (ui_tops_count(d, s, &f, &a, err, errlen) == -1)
 		return -1;
-	}
-	qsort(a.tops, a.n, sizeof(*a.tops), ui_top_cmp);
 	*tops = a.tops;
 	*n = a.n;
 	return 0;
