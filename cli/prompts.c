@@ -238,14 +238,16 @@ prompts_json_set(bool scopes, unsigned set)
 {
 	size_t i, n = scopes ? CTL_N_SCOPES : CTL_N_DURATIONS;
 	const char *sep = "";
+	int b;
 
 	printf(",\"%s\":[", scopes ? "scopes" : "durations");
 	for (i = 0; i < n; i++) {
-		if (!(set & (1u << i)))
+		b = scopes ? (int)i : ctl_duration_order[i];
+		if (!(set & (1u << b)))
 			continue;
 		printf("%s\"%s\"", sep,
-		       scopes ? ctl_scope_name((enum ctl_scope)i)
-		              : ctl_duration_name((enum ctl_duration)i));
+		       scopes ? ctl_scope_name((enum ctl_scope)b)
+		              : ctl_duration_name((enum ctl_duration)b));
 		sep = ",";
 	}
 	putchar(']');

@@ -56,6 +56,11 @@ static const char *const ctl_durations[CTL_N_DURATIONS] = {
     [CTL_DUR_HALF_HOUR] = "30m",
 };
 
+const int ctl_duration_order[CTL_N_DURATIONS] = {
+    CTL_DUR_ONCE,    CTL_DUR_HALF_HOUR, CTL_DUR_HOUR,
+    CTL_DUR_RESTART, CTL_DUR_FOREVER,
+};
+
 #define CTL_N_VERBS (sizeof(ctl_verbs) / sizeof(ctl_verbs[0]))
 
 static const char *const ctl_codes[] = {

@@ -100,6 +100,11 @@ enum ctl_duration {
 #define CTL_HOUR_S      3600
 #define CTL_HALF_HOUR_S 1800
 
+/* The durations as people read them, shortest first (once, 30m, 1h,
+ * restart, forever): the order every list shows them in; the enum's
+ * numbers are the protocol's. */
+extern const int ctl_duration_order[CTL_N_DURATIONS];
+
 const char *ctl_scope_name(enum ctl_scope s);
 const char *ctl_duration_name(enum ctl_duration d);
 /* The scope or duration named s; -1 when none. */

@@ -26,19 +26,23 @@ ctl_duration_word(unsigned i)
 	return ctl_duration_name((enum ctl_duration)i);
 }
 
-/* "name,domain,app" from a bit set over word(0..n). */
+/* "name,domain,app" from a bit set over word(0..n), in the order of
+ * order[0..n) (NULL: by number). */
 static void
 ctl_put_set(struct ctl_line *l, const char *key, unsigned set,
-            const char *(*word)(unsigned), size_t n)
+            const char *(*word)(unsigned), const int *order, size_t n)
 {
 	char buf[128];
 	size_t i, off = 0;
+	unsigned b;
 
 	buf[0] = '\0';
-	for (i = 0; i < n; i++)
-		if (set & (1u << i))
+	for (i = 0; i < n; i++) {
+		b = order != NULL ? (unsigned)order[i] : (unsigned)i;
+		if (set & (1u << b))
 			off += snprintf(buf + off, sizeof(buf) - off, "%s%s",
-			                off > 0 ? "," : "", word(i));
+			                off > 0 ? "," : "", word(b));
+	}
 	ctl_put_kv(l, key, off > 0 ? buf : "-");
 }
 
@@ -67,9 +71,9 @@ ctl_prompt_put(struct ctl_line *l, const struct ctl_prompt *p)
 	ctl_put_kvf(l, "connections", "%u", p->connections);
 	ctl_put_kv(l, "default", action_name((enum action)p->deflt));
 	ctl_put_str(l, "domain", p->domain);
-	ctl_put_set(l, "scopes", p->scopes, ctl_scope_word, CTL_N_SCOPES);
+	ctl_put_set(l, "scopes", p->scopes, ctl_scope_word, NULL, CTL_N_SCOPES);
 	ctl_put_set(l, "durations", p->durations, ctl_duration_word,
-	            CTL_N_DURATIONS);
+	            ctl_duration_order, CTL_N_DURATIONS);
 }
 
 /* "a,b,c" into a bit set, each word's bit as parse() numbers it; -1 on

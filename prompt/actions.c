@@ -124,13 +124,6 @@ static const int actions_scope_order[] = {
 #define ACTIONS_N_SCOPES                                                       \
 	(sizeof(actions_scope_order) / sizeof(actions_scope_order[0]))
 
-static const int actions_duration_order[] = {
-    CTL_DUR_ONCE,    CTL_DUR_HALF_HOUR, CTL_DUR_HOUR,
-    CTL_DUR_RESTART, CTL_DUR_FOREVER,
-};
-#define ACTIONS_N_DURATIONS                                                    \
-	(sizeof(actions_duration_order) / sizeof(actions_duration_order[0]))
-
 /* Whether p offers scope s with something for it to name. */
 static bool
 actions_scope_ok(const struct ctl_prompt *p, enum ctl_scope s)
@@ -172,11 +165,10 @@ actions_pick_default(const struct ctl_prompt *p, struct actions_pick *k)
 		if ((scope = actions_scope_ok(
 		         p, (enum ctl_scope)actions_scope_order[i])))
 			k->scope = (enum ctl_scope)actions_scope_order[i];
-	for (i = 0; i < ACTIONS_N_DURATIONS && !dur; i++)
+	for (i = 0; i < CTL_N_DURATIONS && !dur; i++)
 		if ((dur = actions_duration_ok(
-		         p, (enum ctl_duration)actions_duration_order[i])))
-			k->duration =
-			    (enum ctl_duration)actions_duration_order[i];
+		         p, (enum ctl_duration)ctl_duration_order[i])))
+			k->duration = (enum ctl_duration)ctl_duration_order[i];
 	return scope && dur;
 }
 
@@ -236,7 +228,7 @@ void
 actions_pick_duration(const struct ctl_prompt *p, struct actions_pick *k)
 {
 	k->duration = (enum ctl_duration)actions_step(
-	    p, actions_duration_order, ACTIONS_N_DURATIONS, (int)k->duration,
+	    p, ctl_duration_order, CTL_N_DURATIONS, (int)k->duration,
 	    actions_duration_ok_int);
 }
 

@@ -50,7 +50,8 @@ curl_prompt(struct ctl_prompt *p)
 	            1u << CTL_SCOPE_APP | 1u << CTL_SCOPE_IP |
 	            1u << CTL_SCOPE_PORT;
 	p->durations = 1u << CTL_DUR_ONCE | 1u << CTL_DUR_RESTART |
-	               1u << CTL_DUR_HOUR | 1u << CTL_DUR_FOREVER;
+	               1u << CTL_DUR_HOUR | 1u << CTL_DUR_FOREVER |
+	               1u << CTL_DUR_HALF_HOUR;
 }
 
 /* "PROMPT ..." of p, without its "\n", in buf. */
@@ -112,7 +113,7 @@ test_prompt_round_trip(void **state)
 	         "created=1764340000 expires=1764340099 connections=1 "
 	         "default=deny domain=example.com "
 	         "scopes=name,domain,app,ip,port "
-	         "durations=once,restart,1h,forever");
+	         "durations=once,30m,1h,restart,forever");
 	assert_int_equal(ctl_prompt_parse(buf, len, &q, err, sizeof(err)), 0);
 	assert_prompt_equal(&p, &q);
 
