@@ -25,6 +25,7 @@
 #include "common/ctl_client.h"
 #include "common/digest.h"
 #include "cli/opts.h"
+#include "cli/rows.h"
 #include "cli/rules.h"
 #include "cli/values.h"
 #include "rules/interp.h"
@@ -645,6 +646,16 @@ rules_load(struct rules_ctx *ctx, struct rules_set *set)
 	bool missing;
 	int rc = 0;
 
+	if (cli_source(&ctx->cfg) == CLI_SOURCE_SOCKET) {
+		/* tollgated serves this user their own rules only, and every
+		 * rule can decide their connections: no partial answer. */
+		cli_fail(&ctx->who,
+		         "%s needs every rule, in %s, which this user may not "
+		         "read: run it as root or as a member of admin_group "
+		         "(\"tollgate rules list\" shows your own rules)",
+		         ctx->who.name, ctx->cfg.database);
+		return -1;
+	}
 	s = rules_store_ro(ctx, &missing);
 	if (s == NULL)
 		return missing ? 0 : -1;

@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 60
+plan 61
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER")
@@ -77,6 +77,9 @@ like "$out" "curl \\(uid $GUID\\) +a\\.test" "it shows $TG_GUARD's rule for a.te
 is "$(ids "$TG_GUARD")" "$A $B $C $S" "rules list --json shows $TG_GUARD exactly their rules, their subordinate uid's among them"
 is "$(ids "$TG_OTHER")" "$O" "and $TG_OTHER exactly theirs"
 is "$(ids root)" "$A $B $C $O $Y $S" "root, reading the database, sees every rule"
+out=$(as_guard "$TG" -c "$CONF" rules test --app /usr/bin/curl --dest a.test --port 443 2>&1)
+like "$out" "rules test needs every rule.*run it as root" \
+    "rules test as $TG_GUARD (their own rules would be half the answer) says who may run it"
 
 out=$(say "$TG_GUARD" "RULES")
 like "$out" "^OK count=4 more=no last=$S" "RULES over socat as $TG_GUARD: OK count=4" || diag "$out"
