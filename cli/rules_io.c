@@ -15,6 +15,7 @@
 #include "common/ctl_client.h"
 #include "cli/apps.h"
 #include "cli/rules.h"
+#include "cli/values.h"
 #include "rules/export.h"
 #include "rules/list.h"
 #include "store/store.h"
@@ -28,12 +29,7 @@
 static const char *
 rules_user_name(uid_t uid, char *buf, size_t len)
 {
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw == NULL || strlen(pw->pw_name) >= len)
-		return NULL;
-	snprintf(buf, len, "%s", pw->pw_name);
-	return buf;
+	return cli_user_name(uid, buf, len) ? buf : NULL;
 }
 
 static int

@@ -137,7 +137,7 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 {
 	char id[24], dest[NAME_MAX_LEN + 64];
 	char app[RULE_APP_MAX + RULE_SCRIPT_MAX + RULE_CMDLINE_MAX + 64];
-	char port[16], action[64], dur[64], hits[24], uid[16], prio[16];
+	char port[16], action[64], dur[64], hits[24], uid[64], prio[16];
 	char created[32], last[32], tmp[NAME_MAX_LEN + 8];
 	const char *base, *sbase;
 	int off;
@@ -153,8 +153,9 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 	               r->cmdline[0] != '\0' ? " [" : "", r->cmdline,
 	               r->cmdline[0] != '\0' ? "]" : "");
 	if (r->has_uid && !wide && off > 0 && (size_t)off < sizeof(app))
-		snprintf(app + off, sizeof(app) - (size_t)off, " (uid %u)",
-		         (unsigned)r->uid);
+		snprintf(app + off, sizeof(app) - (size_t)off, " (%s%s)",
+		         cli_user_name(r->uid, uid, sizeof(uid)) ? "" : "uid ",
+		         uid);
 	rule_dest_str(r, tmp, sizeof(tmp));
 	if (n_names >= 0)
 		snprintf(dest, sizeof(dest), "%s (%lld names)", tmp,
@@ -190,7 +191,7 @@ rules_table_row(struct table *t, const struct rule *r, int64_t n_names,
 		    r->note};
 
 		if (r->has_uid)
-			snprintf(uid, sizeof(uid), "%u", (unsigned)r->uid);
+			cli_user_name(r->uid, uid, sizeof(uid));
 		else
 			snprintf(uid, sizeof(uid), "any");
 		snprintf(prio, sizeof(prio), "%d", r->priority);

@@ -8,7 +8,6 @@
  * chosen is reversed): a monochrome terminal shows everything.
  */
 #include <curses.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,14 +161,9 @@ ui_empty(const struct ui *u, const char *what)
 static const char *
 ui_user(bool has, uid_t uid, char *buf, size_t len)
 {
-	struct passwd *pw;
-
 	if (!has)
 		return "*";
-	if ((pw = getpwuid(uid)) != NULL)
-		snprintf(buf, len, "%s", pw->pw_name);
-	else
-		snprintf(buf, len, "%u", (unsigned)uid);
+	cli_user_name(uid, buf, len);
 	return buf;
 }
 

@@ -3,6 +3,8 @@
  * numbers, protocol ids, points in time (values.h).
  */
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,4 +232,17 @@ cli_parse_time(const char *s, int64_t now_ms, int64_t *out)
 		return -1;
 	*out = ((int64_t)t - off) * 1000 + ms;
 	return 0;
+}
+
+bool
+cli_user_name(uid_t uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL && strlen(pw->pw_name) < len) {
+		snprintf(buf, len, "%s", pw->pw_name);
+		return true;
+	}
+	snprintf(buf, len, "%u", (unsigned)uid);
+	return false;
 }

@@ -1,13 +1,17 @@
 /*
  * values.h - the values that options and arguments of the tollgate
  * command take: numbers, the control protocol's ids, points in time
- * (values.c).  Each parser takes the whole string or nothing; the
- * caller says what was wrong, in its own words.
+ * (values.c), and users' names as they are shown.  Each parser takes
+ * the whole string or nothing; the caller says what was wrong, in its
+ * own words.
  */
 #ifndef TG_CLI_VALUES_H
 #define TG_CLI_VALUES_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * A decimal number in [lo, hi], and nothing else: no sign but a '-' when
@@ -25,6 +29,12 @@ int cli_parse_id(const char *s, unsigned long long max,
 
 /* Now, as Unix ms. */
 int64_t cli_now_ms(void);
+
+/*
+ * The name of uid into buf (getpwuid(3)): true; a uid without a name that
+ * fits (a subordinate uid, a user since removed) as its number: false.
+ */
+bool cli_user_name(uid_t uid, char *buf, size_t len);
 
 /*
  * A point in time, as Unix ms:

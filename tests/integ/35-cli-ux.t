@@ -12,7 +12,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 64
+plan 66
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=allow guard_users="$TG_GUARD, $TG_OTHER")
@@ -146,6 +146,11 @@ out=$("$TG" -c "$CONF" rules add --app curl --dest c.test --action deny \
     --uid "$TG_OTHER" 2>&1)
 other_deny=$(rule_id <<<"$out")
 ok '[ -n "$other_deny" ]' "a curl rule for $TG_OTHER alone is added ($other_deny)"
+out=$("$TG" -c "$CONF" rules list --wide)
+like "$out" "$other_deny +/usr/bin/curl +$TG_OTHER +c\.test" \
+    "rules list --wide names its user, not the uid"
+like "$("$TG" -c "$CONF" rules list)" "curl \\($TG_OTHER\\) +c\.test" \
+    "and so does rules list"
 out=$("$TG" -c "$CONF" rules test --app curl --dest c.test --port 443 2>&1)
 like "$out" "the answer differs by user:" "rules test without --uid says the answer differs by user"
 like "$out" "$TG_OTHER \\(uid $TG_OTHER_UID\\): deny by rule $other_deny \\(app /usr/bin/curl, uid $TG_OTHER_UID" \

@@ -73,7 +73,7 @@ ok $? "$TG_OTHER's curl to a.test goes through (rule $O)"
 out=$(as_guard "$TG" -c "$CONF" rules list 2>&1)
 ok $? "tollgate rules list as $TG_GUARD succeeds" || diag "$out"
 like "$out" "ID +APP +DEST" "with the table root sees"
-like "$out" "curl \\(uid $GUID\\) +a\\.test" "it shows $TG_GUARD's rule for a.test"
+like "$out" "curl \\($TG_GUARD\\) +a\\.test" "it shows $TG_GUARD's rule for a.test"
 is "$(ids "$TG_GUARD")" "$A $B $C $S" "rules list --json shows $TG_GUARD exactly their rules, their subordinate uid's among them"
 is "$(ids "$TG_OTHER")" "$O" "and $TG_OTHER exactly theirs"
 is "$(ids root)" "$A $B $C $O $Y $S" "root, reading the database, sees every rule"
