@@ -1922,10 +1922,19 @@ conn_close_all(struct proxyd *pd)
 	while ((c = TAILQ_FIRST(&pd->conns)) != NULL) {
 		/* The worker has stopped: no job is in flight any more. */
 		c->attr_pending = false;
-		if (c->state == CONN_DEAD)
+		if (c->state == CONN_DEAD) {
 			conn_free(c);
-		else
-			conn_abort(c, "tollgated stopping");
+			continue;
+		}
+		if (c->state == CONN_PARKED) {
+			/* A refusal like any other: its row is queued now and
+			 * written by eventlog_stop(), which runs after. */
+			c->verdict = ACTION_DENY;
+			c->reason = REASON_SHUTDOWN;
+			c->rule_id = 0;
+			conn_record(c);
+		}
+		conn_abort(c, "tollgated stopping");
 	}
 	fairshare_free(pd->pending);
 	pd->pending = NULL;
