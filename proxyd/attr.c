@@ -16,7 +16,11 @@
  *
  * Cached: the MRU pids with the descriptor their last socket had (an
  * order to try, never an answer: a process is named only when the link
- * read now is the socket) and user names (see attr_user).  Not cached:
+ * read now is the socket), user names (see attr_user), and a remembered
+ * process's start time, which connect tracking compares with the
+ * connect's (read once: the kept directory of a process that exited
+ * stops answering, so the exe read through it after tells that the
+ * process is still the one remembered).  Not cached:
  * exe and cmdline, read afresh each time.  Telling a cached entry's
  * process from a later one of the same pid takes /proc/PID/stat's start
  * time, and reading stat (about 7 us) costs more than exe and cmdline
@@ -104,6 +108,9 @@ struct attr_proc {
 	int pfd;  /* /proc/PID, or -1 */
 	DIR *fds; /* /proc/PID/fd, or NULL */
 	int cmd;  /* /proc/PID/cmdline (read at offset 0), or -1 */
+	/* Its start, CLOCK_BOOTTIME ns rounded down to a clock tick, read
+	 * once (attr_connector()); 0: not read yet. */
+	uint64_t start_ns;
 };
 
 struct attr {
@@ -151,7 +158,7 @@ static int attr_diag(struct attr *, const struct sockaddr *,
                      const struct sockaddr *, uid_t *, unsigned long *,
                      uint64_t *);
 static int attr_connector(struct attr *, uint64_t, uid_t, struct app *);
-static int attr_started_by(int, pid_t, long, uint64_t);
+static int attr_start_ns(int, pid_t, long, uint64_t *);
 static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
                               struct attr_ep *);
@@ -344,10 +351,19 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 	app->uid_known = true;
 	app->uid = uid;
 	attr_user(a, uid, app->user, sizeof(app->user));
+	/* A remembered process's start was read once: whether it is still
+	 * there is told by attr_fill(), whose reads of its kept directory
+	 * fail once it has exited (three system calls saved). */
 	if ((at = attr_mru_index(a, rec.tgid)) != -1) {
 		p = &a->mru[at];
-		started =
-		    attr_started_by(p->pfd, p->pid, a->clk_tck, rec.boot_ns);
+		if (p->start_ns == 0 &&
+		    attr_start_ns(p->pfd, p->pid, a->clk_tck, &p->start_ns) ==
+		        -1)
+			started = -1;
+		else
+			started = p->start_ns <= rec.boot_ns;
+		if (started == 1 && attr_fill(a, p, app) == -1)
+			started = -1;
 		if (started == -1) {
 			/* The remembered process is gone; its pid may be
 			 * another's now: looked up anew. */
@@ -361,10 +377,15 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
 		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
 			goto gone;
-		started =
-		    attr_started_by(tmp.pfd, tmp.pid, a->clk_tck, rec.boot_ns);
+		if (attr_start_ns(tmp.pfd, tmp.pid, a->clk_tck,
+		                  &tmp.start_ns) == -1)
+			started = -1;
+		else
+			started = tmp.start_ns <= rec.boot_ns;
+		if (started == 1 && attr_fill(a, p, app) == -1)
+			started = -1;
 	}
-	if (started != 1 || attr_fill(a, p, app) == -1) {
+	if (started != 1) {
 		if (p == &tmp)
 			attr_proc_close(&tmp);
 		else
@@ -400,14 +421,14 @@ unknown:
 }
 
 /*
- * Whether the process of directory pfd started no later than boot_ns
- * (CLOCK_BOOTTIME, ns): 1 yes, 0 no, -1 when its stat cannot be read
- * (it exited).  /proc/PID/stat's start time counts clock ticks of tck a
- * second since boot, rounded down: a process started in the same tick
- * as the connect counts as before it.
+ * When the process of directory pfd started, into *ns (CLOCK_BOOTTIME,
+ * ns): 0, or -1 when its stat cannot be read (it exited).
+ * /proc/PID/stat's start time counts clock ticks of tck a second since
+ * boot, so *ns is rounded down: a process started in the same tick as a
+ * connect counts as started before it.
  */
 static int
-attr_started_by(int pfd, pid_t pid, long tck, uint64_t boot_ns)
+attr_start_ns(int pfd, pid_t pid, long tck, uint64_t *ns)
 {
 	char buf[512], *p;
 	unsigned long long start;
@@ -430,7 +451,8 @@ attr_started_by(int pfd, pid_t pid, long tck, uint64_t boot_ns)
 		log_warn("attr: /proc/%ld/stat: no start time", (long)pid);
 		return -1;
 	}
-	return start * (1000000000ull / (unsigned long long)tck) <= boot_ns;
+	*ns = start * (1000000000ull / (unsigned long long)tck);
+	return 0;
 }
 
 void

@@ -117,6 +117,8 @@ conn_share_take(struct conn *c, uid_t uid)
 	if (rc == 0) {
 		c->pending_held = true;
 		c->pending_uid = uid;
+		if (fairshare_full(pd->pending) > 0)
+			worker_set_shortcut(pd->worker, false);
 	} else if (rc == 1) {
 		c->over_share = true;
 		conn_log(c, LOG_DEBUG,
@@ -137,6 +139,8 @@ conn_share_put(struct conn *c)
 		return;
 	c->pending_held = false;
 	fairshare_put(c->pd->pending, c->pending_uid);
+	if (fairshare_full(c->pd->pending) == 0)
+		worker_set_shortcut(c->pd->worker, true);
 }
 
 /*
@@ -176,6 +180,7 @@ conn_expect(const struct conn *c, unsigned mask, const char *where)
 
 static void conn_attr_uid_run(struct worker_job *job, void *ctx);
 static void conn_attr_uid_done(struct worker_job *job);
+static void conn_attr_joined_done(struct worker_job *job);
 static void conn_attr_proc_submit(struct conn *c, uid_t uid);
 static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
@@ -472,13 +477,20 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 /* --- peek and attribution ------------------------------------------------- */
 
 /*
- * Attribution is two jobs on the worker thread, so that one user's many
+ * Attribution is two stages on the worker thread, so that one user's many
  * connections cannot hold back another user's: the uid, from sock_diag
  * (cheap; plain jobs, in the order the connections came), then the
  * process, from /proc (the costly part; each uid's jobs wait their turn,
  * worker.h).  Between them the loop counts the connection against its
  * uid's max_pending_per_user: one over it is refused without the /proc
- * work.  While attr_pending the worker owns c->app and the addresses.
+ * work.  When nothing else waits for the thread and no uid is at its
+ * bound (worker_idle()), there is no turn to wait for: the uid stage
+ * goes on with the process in the same job, and the loop counts the
+ * connection when it comes back (conn_attr_joined_done()); one trip to
+ * the thread instead of two.  (The loop turns that shortcut off when a
+ * uid reaches its bound; a job already running may not see it yet, and
+ * its connection, refused all the same, has had its /proc work.)  While
+ * attr_pending the worker owns c->app, c->job and the addresses.
  */
 static void
 conn_attr_uid_run(struct worker_job *job, void *ctx)
@@ -505,8 +517,12 @@ conn_attr_uid_run(struct worker_job *job, void *ctx)
 			         "reached us",
 			         strerror(errno));
 	}
-	(void)attr_lookup_uid(ctx, client, (const struct sockaddr *)&c->local,
-	                      &c->attr_sock, c->app);
+	if (attr_lookup_uid(ctx, client, (const struct sockaddr *)&c->local,
+	                    &c->attr_sock, c->app) == 0 &&
+	    worker_idle(c->pd->worker)) {
+		attr_lookup_proc(ctx, &c->attr_sock, c->app);
+		c->job.done = conn_attr_joined_done;
+	}
 }
 
 static void
@@ -522,6 +538,19 @@ conn_attr_uid_done(struct worker_job *job)
 			return;
 		}
 	}
+	conn_attr_done(job);
+}
+
+/* Both stages in one job: the uid is counted now (one over its share is
+ * refused, its /proc work done already). */
+static void
+conn_attr_joined_done(struct worker_job *job)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	if (c->state != CONN_DEAD)
+		conn_share_take(c, c->app->uid);
 	conn_attr_done(job);
 }
 
@@ -1893,10 +1922,19 @@ conn_close_all(struct proxyd *pd)
 	while ((c = TAILQ_FIRST(&pd->conns)) != NULL) {
 		/* The worker has stopped: no job is in flight any more. */
 		c->attr_pending = false;
-		if (c->state == CONN_DEAD)
+		if (c->state == CONN_DEAD) {
 			conn_free(c);
-		else
-			conn_abort(c, "tollgated stopping");
+			continue;
+		}
+		if (c->state == CONN_PARKED) {
+			/* A refusal like any other: its row is queued now and
+			 * written by eventlog_stop(), which runs after. */
+			c->verdict = ACTION_DENY;
+			c->reason = REASON_SHUTDOWN;
+			c->rule_id = 0;
+			conn_record(c);
+		}
+		conn_abort(c, "tollgated stopping");
 	}
 	fairshare_free(pd->pending);
 	pd->pending = NULL;

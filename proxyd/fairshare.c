@@ -23,6 +23,7 @@ struct fairshare {
 	struct fairshare_slot *slots;
 	size_t n_slots; /* a power of two */
 	size_t n_used;
+	size_t n_full; /* uids holding cap */
 	unsigned cap;
 };
 
@@ -102,7 +103,8 @@ fairshare_take(struct fairshare *fs, uid_t uid)
 	if (s->held >= fs->cap)
 		return 1;
 	if (s->held > 0) {
-		s->held++;
+		if (++s->held == fs->cap)
+			fs->n_full++;
 		return 0;
 	}
 	if ((fs->n_used + 1) * 2 > fs->n_slots) {
@@ -113,6 +115,8 @@ fairshare_take(struct fairshare *fs, uid_t uid)
 	s->uid = uid;
 	s->held = 1;
 	fs->n_used++;
+	if (fs->cap == 1)
+		fs->n_full++;
 	return 0;
 }
 
@@ -144,6 +148,8 @@ fairshare_put(struct fairshare *fs, uid_t uid)
 
 	if (s->held == 0)
 		return;
+	if (s->held == fs->cap)
+		fs->n_full--;
 	if (--s->held == 0) {
 		fairshare_remove(fs, (size_t)(s - fs->slots));
 		fs->n_used--;
@@ -160,4 +166,10 @@ size_t
 fairshare_uids(const struct fairshare *fs)
 {
 	return fs->n_used;
+}
+
+size_t
+fairshare_full(const struct fairshare *fs)
+{
+	return fs->n_full;
 }

@@ -36,4 +36,7 @@ unsigned fairshare_held(const struct fairshare *fs, uid_t uid);
 /* How many uids hold something. */
 size_t fairshare_uids(const struct fairshare *fs);
 
+/* How many uids hold cap (the next take of theirs would return 1). */
+size_t fairshare_full(const struct fairshare *fs);
+
 #endif

@@ -28,6 +28,7 @@ static const struct {
     [REASON_OVERLOAD_USER] = {"overload-user", DECIDER_OVERLOAD},
     [REASON_SHARED_SOCKET] = {"shared-socket", DECIDER_SHARED},
     [REASON_ABANDONED] = {"abandoned", DECIDER_ABANDONED},
+    [REASON_SHUTDOWN] = {"shutdown", DECIDER_SHUTDOWN},
 };
 
 const char *

@@ -39,6 +39,8 @@ enum reason {
 	                         * not every one of them is allowed */
 	REASON_ABANDONED,       /* its client gave up while it waited on a
 	                         * prompt: nothing went onward */
+	REASON_SHUTDOWN,        /* tollgated stopped while it waited on a
+	                         * prompt: reset, nothing went onward */
 	REASON_COUNT
 };
 

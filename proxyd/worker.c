@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ struct worker {
 	struct worker_share *last; /* the ring; its turn is over; NULL: empty */
 	int stopping;
 	int drop; /* with stopping: the queued jobs are not run */
+	atomic_bool no_shortcut; /* worker_set_shortcut(w, false) */
 	int efd;
 	struct event *ev;
 	void *(*init)(void);
@@ -240,6 +242,25 @@ worker_submit_share(struct worker *w, struct worker_job *job, uid_t uid)
 	}
 	pthread_cond_signal(&w->cond);
 	pthread_mutex_unlock(&w->lock);
+}
+
+bool
+worker_idle(struct worker *w)
+{
+	bool idle;
+
+	if (atomic_load_explicit(&w->no_shortcut, memory_order_relaxed))
+		return false;
+	pthread_mutex_lock(&w->lock);
+	idle = w->todo.head == NULL && w->last == NULL;
+	pthread_mutex_unlock(&w->lock);
+	return idle;
+}
+
+void
+worker_set_shortcut(struct worker *w, bool on)
+{
+	atomic_store_explicit(&w->no_shortcut, !on, memory_order_relaxed);
 }
 
 void

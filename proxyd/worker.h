@@ -52,6 +52,22 @@ void worker_submit(struct worker *w, struct worker_job *job);
 void worker_submit_share(struct worker *w, struct worker_job *job, uid_t uid);
 
 /*
+ * From a job's run(), on the thread: true when no other job waits, plain
+ * or share, and the loop has not turned the shortcut off.  Then the job
+ * may do in the same turn the work it would otherwise submit as its
+ * uid's share (one trip to the thread instead of two); false: it
+ * submits it from done() as a share job, to wait its uid's turn.
+ */
+bool worker_idle(struct worker *w);
+
+/*
+ * From the loop: the shortcut of worker_idle() on (the default) or off
+ * (a uid is at its bound, and its share work must wait for the loop to
+ * count it first).
+ */
+void worker_set_shortcut(struct worker *w, bool on);
+
+/*
  * Stop the thread.  With finish, it first runs every job queued, and
  * done() is then called, on the caller's thread, for every job whose
  * done() the loop has not called yet.  Without, it stops after the job

@@ -41,6 +41,7 @@ static const char *const decider_words[] = {
     [DECIDER_ENCDNS] = "encrypted-dns",
     [DECIDER_SHARED] = "shared-socket",
     [DECIDER_ABANDONED] = "abandoned",
+    [DECIDER_SHUTDOWN] = "shutdown",
 };
 static const char *const flag_words[] = {
     "ech",     "mismatch", "unknown",       "encrypted-dns", "not-installed",

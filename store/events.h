@@ -87,6 +87,7 @@ enum event_decider {
 	DECIDER_ENCDNS,      /* encrypted DNS, refused: block_encrypted_dns */
 	DECIDER_SHARED,      /* a socket held by programs not all allowed */
 	DECIDER_ABANDONED,   /* its client gave up waiting on a prompt */
+	DECIDER_SHUTDOWN,    /* tollgated stopped while it waited on one */
 };
 
 /* Flags, OR-ed. */

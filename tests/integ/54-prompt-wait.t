@@ -6,12 +6,13 @@
 # prompt at once; an agent that quits leaves it pending (not denied), and
 # a second agent answers it.  No answer within prompt_timeout applies
 # default_action (decider timeout).  A curl killed while it waits leaves
-# an event row with decider abandoned.  With no_agent_action = default
+# an event row with decider abandoned, and one waiting when tollgated
+# stops, decider shutdown.  With no_agent_action = default
 # (the default), nothing waits: default_action at once, decider no-agent.
 
 . "$(dirname "$0")/lib.sh"
 
-plan 36
+plan 40
 tg_setup
 prompt_setup
 
@@ -96,9 +97,18 @@ is "$(tg_event c.test 'r["exe"] + " " + str(r["dst_port"])')" "/usr/bin/curl 443
     "naming the app and the destination"
 is "$(syn_count 443)" "$syn" "nothing reached the server"
 
+# --- tollgated stops while a connection waits: event shutdown ------------------------
+
+bg_curl e.test "$TG_TMP/e1"
+wait_pj '[p["name"] for p in ps]' "['e.test']" 10
+ok $? "a curl to e.test waits on a prompt"
+tg_stop TERM
+is "$TG_DEXIT" 0 "tollgated stops (TERM) while it waits, and exits 0"
+like "$(done_status "$TG_TMP/e1" 10)" "$TG_CURL_RESET" "the waiting curl is reset"
+is "$(ev e.test)" "deny shutdown" "its event: verdict deny, decider shutdown"
+
 # --- no answer: the timeout applies default_action ------------------------------------
 
-tg_stop TERM
 CONF=$(prompt_conf prompt_timeout=3s no_agent_action=wait)
 tg_start "$CONF"
 ok $? "tollgated starts again with prompt_timeout = 3s"

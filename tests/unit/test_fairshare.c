@@ -32,18 +32,22 @@ test_cap_per_uid(void **state)
 		assert_int_equal(fairshare_take(fs, 1000), 0);
 	assert_int_equal(fairshare_take(fs, 1000), 1);
 	assert_int_equal(fairshare_held(fs, 1000), 3);
+	assert_int_equal(fairshare_full(fs), 1);
 	assert_int_equal(fairshare_take(fs, 1001), 0);
 	assert_int_equal(fairshare_held(fs, 1001), 1);
 	assert_int_equal(fairshare_uids(fs), 2);
 	/* One given back: one more may be taken, and only one. */
 	fairshare_put(fs, 1000);
+	assert_int_equal(fairshare_full(fs), 0);
 	assert_int_equal(fairshare_take(fs, 1000), 0);
+	assert_int_equal(fairshare_full(fs), 1);
 	assert_int_equal(fairshare_take(fs, 1000), 1);
 	/* Given back to zero, the uid is gone from the table. */
 	for (i = 0; i < 3; i++)
 		fairshare_put(fs, 1000);
 	assert_int_equal(fairshare_held(fs, 1000), 0);
 	assert_int_equal(fairshare_uids(fs), 1);
+	assert_int_equal(fairshare_full(fs), 0);
 	/* A uid that holds nothing gives nothing back. */
 	fairshare_put(fs, 1000);
 	fairshare_put(fs, 4242);

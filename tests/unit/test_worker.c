@@ -157,12 +157,69 @@ test_free_runs_what_is_queued(void **state)
 	event_base_free(base);
 }
 
+/* What worker_idle() told each job of test_idle, in the order they ran. */
+static struct worker *idle_w;
+static bool idle_seen[4];
+static size_t n_idle;
+
+static void
+idle_run(struct worker_job *job, void *ctx)
+{
+	tjob_run(job, ctx); /* the gate waits first */
+	if (n_idle < 4)
+		idle_seen[n_idle++] = worker_idle(idle_w);
+}
+
+/*
+ * A job is told the thread is idle when no other job waits and the
+ * shortcut is on: not while another waits behind it, nor with the
+ * shortcut off.
+ */
+static void
+test_idle(void **state)
+{
+	struct tjob gate, p, q;
+
+	base = event_base_new();
+	assert_non_null(base);
+	idle_w = worker_new(base, NULL, NULL);
+	assert_non_null(idle_w);
+	n_ran = n_finished = n_idle = 0;
+	n_expected = 0;
+	gate_open = false;
+	tjob_init(&gate, "gate");
+	tjob_init(&p, "p");
+	gate.job.run = p.job.run = idle_run;
+	worker_submit(idle_w, &gate.job);
+	worker_submit_share(idle_w, &p.job, 1000);
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_signal(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	worker_free(idle_w, true);
+	assert_int_equal(n_idle, 2);
+	assert_false(idle_seen[0]); /* p waited behind the gate */
+	assert_true(idle_seen[1]);  /* nothing waited behind p */
+
+	idle_w = worker_new(base, NULL, NULL);
+	assert_non_null(idle_w);
+	worker_set_shortcut(idle_w, false);
+	tjob_init(&q, "q");
+	q.job.run = idle_run;
+	worker_submit(idle_w, &q.job);
+	worker_free(idle_w, true);
+	assert_int_equal(n_idle, 3);
+	assert_false(idle_seen[2]); /* alone, but the shortcut is off */
+	event_base_free(base);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_plain_first_then_uids_in_turn),
 	    cmocka_unit_test(test_free_runs_what_is_queued),
+	    cmocka_unit_test(test_idle),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
