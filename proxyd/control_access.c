@@ -18,6 +18,7 @@ control_peer_init(struct control_peer *p, const struct config *cfg, uid_t uid,
 	p->owner = config_uid_owner(cfg, uid);
 	p->admin = admin;
 	p->guarded = config_uid_guarded(cfg, uid);
+	p->may_widen = cfg->prompt_answers == PROMPT_ANSWERS_ALL;
 	snprintf(p->group, sizeof(p->group), "%s", cfg->admin_group);
 	for (i = 0; i < cfg->n_guard_subuid; i++) {
 		if (cfg->guard_subuid[i].owner != p->owner)
@@ -95,9 +96,52 @@ control_may_send(const struct control_peer *p, enum ctl_verb verb, char *why,
 	return false;
 }
 
+/*
+ * Whether a rule of duration a (and expiry a_exp) surely ends no later
+ * than one of b: forever ends last, restart and once only tie with their
+ * own kind (a restart may come before or after any time), times compare.
+ */
+static bool
+control_ends_by(enum rule_duration a, time_t a_exp, enum rule_duration b,
+                time_t b_exp)
+{
+	if (b == DUR_FOREVER)
+		return true;
+	if (a != b)
+		return false;
+	return a != DUR_UNTIL || a_exp <= b_exp;
+}
+
+/* Whether verb (with want for RULE-DURATION) lets through no more than r
+ * as stored does. */
+static bool
+control_stricter(enum ctl_verb verb, const struct rule *r,
+                 const struct control_end *want)
+{
+	bool allow = r->action == ACTION_ALLOW;
+
+	switch (verb) {
+	case CTL_RULE_DEL:
+	case CTL_RULE_DISABLE:
+		return allow;
+	case CTL_RULE_ENABLE:
+		return !allow;
+	case CTL_RULE_DURATION:
+		if (want == NULL)
+			return false;
+		return allow ? control_ends_by(want->duration, want->expires,
+		                               r->duration, r->expires)
+		             : control_ends_by(r->duration, r->expires,
+		                               want->duration, want->expires);
+	default:
+		return false;
+	}
+}
+
 bool
 control_may_change(const struct control_peer *p, enum ctl_verb verb,
-                   const struct rule *r, char *why, size_t len)
+                   const struct rule *r, const struct control_end *want,
+                   char *why, size_t len)
 {
 	char who[96];
 
@@ -124,6 +168,18 @@ control_may_change(const struct control_peer *p, enum ctl_verb verb,
 		         "rule %lld is not yours (it is bound to another "
 		         "user): only %s may change it",
 		         (long long)r->id, control_admins(p, who, sizeof(who)));
+		return false;
+	}
+	if (!p->may_widen && !control_stricter(verb, r, want)) {
+		snprintf(why, len,
+		         "%s would let more through rule %lld (%s) than it "
+		         "does, and prompt_answers is not \"all\": you may "
+		         "only make your rules stricter (delete, disable or "
+		         "shorten an allow rule, enable or lengthen a deny "
+		         "rule); ask %s",
+		         ctl_verb_name(verb), (long long)r->id,
+		         action_name(r->action),
+		         control_admins(p, who, sizeof(who)));
 		return false;
 	}
 	return true;

@@ -9,6 +9,13 @@
  * theirs, events of a uid of theirs), or anyone else (STATUS, PROMPTS).
  * A guarded user's uids are their own and those of their subordinate
  * ranges (/etc/subuid), as everywhere in the control server.
+ *
+ * A guarded user may make their own rules stricter (delete or disable an
+ * allow rule, enable a deny rule, shorten an allow rule or lengthen a
+ * deny rule).  A change that lets more through (delete, disable or
+ * shorten a deny rule, enable or lengthen an allow rule) only when
+ * prompt_answers is "all": an answer to a prompt could have made the
+ * same; under "once-only" and "admin-forever" it would get round them.
  */
 #ifndef TG_CONTROL_ACCESS_H
 #define TG_CONTROL_ACCESS_H
@@ -30,6 +37,7 @@ struct control_peer {
 	uid_t owner;  /* the guarded user uid counts as (config_uid_owner()) */
 	bool admin;   /* uid 0 or admin_group */
 	bool guarded; /* tollgated guards uid */
+	bool may_widen; /* prompt_answers = all: see above */
 	char group[64]; /* admin_group, "" when not set: for the messages */
 	struct subid_range sub[CONTROL_PEER_SUBIDS]; /* owner's */
 	size_t n_sub;
@@ -53,15 +61,23 @@ bool control_peer_owns(const struct control_peer *p, uid_t uid);
 bool control_may_send(const struct control_peer *p, enum ctl_verb verb,
                       char *why, size_t len);
 
+/* When a rule ends: RULE-DURATION's new duration. */
+struct control_end {
+	enum rule_duration duration;
+	time_t expires; /* DUR_UNTIL only */
+};
+
 /*
  * Whether p may do verb (RULE-DEL, RULE-ENABLE, RULE-DISABLE,
  * RULE-DURATION) to rule r as stored: an admin any rule; a guarded user
- * a rule bound to a uid of theirs; never a rule of uid=any nor another's.
- * True, or false with why ("rule 7 is not yours (uid=any): only an admin
- * may change it").
+ * a rule bound to a uid of theirs, when the change makes it stricter or
+ * p->may_widen (above); never a rule of uid=any nor another's.  want:
+ * RULE-DURATION's new duration, else NULL.  True, or false with why ("rule 7 is
+ * not yours (uid=any): only an admin may change it").
  */
 bool control_may_change(const struct control_peer *p, enum ctl_verb verb,
-                        const struct rule *r, char *why, size_t len);
+                        const struct rule *r, const struct control_end *want,
+                        char *why, size_t len);
 
 /* Whether p may see rule r in RULES (an admin: all; else its own). */
 bool control_may_see_rule(const struct control_peer *p, const struct rule *r);

@@ -114,6 +114,7 @@ struct control_pending {
 	/* A change asked by a peer who is not an admin: who, for the
 	 * store thread's check (rulesvc_change.may). */
 	struct control_peer peer;
+	struct control_end want; /* RULE-DURATION: the new duration */
 };
 
 /*

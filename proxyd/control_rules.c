@@ -78,7 +78,9 @@ control_may(void *arg, const struct rule *stored, char *err, size_t errlen)
 {
 	const struct control_pending *p = arg;
 
-	return control_may_change(&p->peer, p->verb, stored, err, errlen);
+	return control_may_change(
+	    &p->peer, p->verb, stored,
+	    p->verb == CTL_RULE_DURATION ? &p->want : NULL, err, errlen);
 }
 
 /* Hand change to rulesvc; the reply comes from control_done().  A change
@@ -102,6 +104,8 @@ control_apply(struct control_client *c, const struct rulesvc_change *change,
 	}
 	p->n_rules = n_rules;
 	p->n_names = n_names;
+	p->want.duration = change->rule.duration;
+	p->want.expires = change->rule.expires;
 	control_client_peer(c, &p->peer);
 	if (!p->peer.admin) {
 		ch.may = control_may;

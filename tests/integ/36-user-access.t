@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 61
+plan 70
 tg_setup
 prompt_setup
 CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER")
@@ -196,6 +196,7 @@ is "$(grep -c '^EVENT ' <<<"$out")" 500 "and 500 EVENT lines follow"
 n=$(as_guard "$TG" -c "$CONF" events --json --limit 0 | grep -c '"name":"bulk')
 is "$n" 600 "tollgate events --limit 0 pages through all 600 of them"
 out=$(as_other "$TG" -c "$CONF" events --json --limit 0 2>&1)
+like "$out" '"name":"a\.test"' "$TG_OTHER's events --limit 0 lists their own" || diag "$out"
 unlike "$out" '"name":"bulk' "none of them is $TG_OTHER's to see"
 
 # Events of a subordinate uid of tgguard's (a program in a user namespace).
@@ -218,6 +219,7 @@ like "$(head -n 1 <<<"$out")" "^OK count=4 more=yes" "EVENTS limit=4 as $TG_GUAR
 is "$(grep -o 'name=[a-z0-9]*\.test' <<<"$out" | tr '\n' ' ')" "name=bulk599.test name=sub0.test name=sub1.test name=sub2.test " \
     "they are $TG_GUARD's newest, their subordinate uid's ones with them, oldest first"
 out=$(as_other "$TG" -c "$CONF" events --json --limit 0 2>&1)
+like "$out" '"name":"a\.test"' "$TG_OTHER's events --limit 0 still lists their own" || diag "$out"
 unlike "$out" '"name":"sub' "$TG_OTHER sees none of those"
 
 # --- follow ---------------------------------------------------------------------
@@ -236,3 +238,29 @@ done
 grep -q '"name":"c.test"' "$TG_TMP/follow"
 ok $? "tollgate events --follow as $TG_GUARD shows their new connection to c.test" ||
     diag "$(tail -n 3 "$TG_TMP/follow")"
+
+# --- prompt_answers = admin-forever: their rules only stricter ----------------
+
+tg_stop
+CONF=$(prompt_conf default_action=deny guard_users="$TG_GUARD, $TG_OTHER" \
+    prompt_answers=admin-forever)
+tg_start "$CONF"
+ok $? "tollgated starts again with prompt_answers = admin-forever"
+# What an answer of theirs makes (allow for an hour), and an admin's deny.
+H=$(add --app /usr/bin/curl --uid "$TG_GUARD" --dest h.test --action allow --duration 1h)
+D=$(add --app /usr/bin/curl --uid "$TG_GUARD" --dest d.test --action deny --duration 1h)
+out=$(say "$TG_GUARD" "RULE-DURATION $H forever")
+like "$out" "^ERR perm RULE-DURATION would let more through rule $H \\(allow\\)" \
+    "lengthening their allow rule to forever: ERR perm" || diag "$out"
+like "$(rj "[r['duration'] for r in rs if r['id'] == $H]")" "until:" \
+    "rule $H still lasts until a time"
+out=$(say "$TG_GUARD" "RULE-DISABLE $H" "RULE-ENABLE $H")
+like "$out" "OK id=$H.*ERR perm RULE-ENABLE would let more through" \
+    "disabling their allow rule is theirs, enabling it again is not" || diag "$out"
+out=$(say "$TG_GUARD" "RULE-DEL $D")
+like "$out" "^ERR perm RULE-DEL would let more through rule $D \\(deny\\)" \
+    "deleting the deny rule bound to them: ERR perm"
+out=$(say "$TG_GUARD" "RULE-DURATION $D 2h")
+is "$out" "OK id=$D" "lengthening it: theirs to do"
+out=$(say "$TG_GUARD" "RULE-DEL $H")
+is "$out" "OK id=$H" "deleting their allow rule: theirs to do"

@@ -74,20 +74,20 @@ test_guarded_user(void **state)
 	for (i = 0; i < N_CHANGES; i++) {
 		assert_true(
 		    control_may_send(&alice, changes[i], why, sizeof(why)));
-		assert_true(control_may_change(&alice, changes[i], &mine, why,
-		                               sizeof(why)));
-		/* A subordinate uid is theirs, both ways. */
-		assert_true(control_may_change(&alice, changes[i], &sub, why,
-		                               sizeof(why)));
-		assert_true(control_may_change(&alice_in_ns, changes[i], &mine,
+		assert_true(control_may_change(&alice, changes[i], &mine, NULL,
 		                               why, sizeof(why)));
-		assert_false(control_may_change(&alice, changes[i], &bobs, why,
-		                                sizeof(why)));
+		/* A subordinate uid is theirs, both ways. */
+		assert_true(control_may_change(&alice, changes[i], &sub, NULL,
+		                               why, sizeof(why)));
+		assert_true(control_may_change(&alice_in_ns, changes[i], &mine,
+		                               NULL, why, sizeof(why)));
+		assert_false(control_may_change(&alice, changes[i], &bobs, NULL,
+		                                why, sizeof(why)));
 		assert_non_null(strstr(why, "rule 9 is not yours"));
 		/* Whose it is, is not told. */
 		assert_null(strstr(why, "1001"));
-		assert_false(control_may_change(&alice, changes[i], &any, why,
-		                                sizeof(why)));
+		assert_false(control_may_change(&alice, changes[i], &any, NULL,
+		                                why, sizeof(why)));
 		assert_string_equal(why, "rule 10 is not yours (uid=any): "
 		                         "only root may change it");
 	}
@@ -97,8 +97,8 @@ test_guarded_user(void **state)
 	assert_false(control_may_send(&alice, CTL_RULE_EDIT, why, sizeof(why)));
 	assert_false(control_may_send(&alice, CTL_IMPORT, why, sizeof(why)));
 	assert_false(control_may_send(&alice, CTL_RELOAD, why, sizeof(why)));
-	assert_false(
-	    control_may_change(&alice, CTL_RULE_EDIT, &mine, why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_EDIT, &mine, NULL, why,
+	                                sizeof(why)));
 	/* Reading: their own. */
 	assert_true(control_may_send(&alice, CTL_RULES, why, sizeof(why)));
 	assert_true(control_may_send(&alice, CTL_EVENTS, why, sizeof(why)));
@@ -110,6 +110,82 @@ test_guarded_user(void **state)
 	assert_true(control_peer_owns(&alice, ALICE_SUB + 65535));
 	assert_false(control_peer_owns(&alice, ALICE_SUB + 65536));
 	assert_false(control_peer_owns(&alice, BOB));
+}
+
+/* Under prompt_answers once-only or admin-forever a guarded user may only
+ * make their own rules stricter: what an answer of theirs could not have
+ * made, a change of theirs does not make either. */
+static void
+test_stricter_only(void **state)
+{
+	struct config cfg;
+	struct control_peer alice;
+	struct rule allow, deny;
+	struct control_end hour = {DUR_UNTIL, 5000}, half = {DUR_UNTIL, 4000},
+	                   forever = {DUR_FOREVER, 0},
+	                   restart = {DUR_RESTART, 0};
+	char why[512];
+
+	(void)state;
+	cfg_make(&cfg, "");
+	cfg.prompt_answers = PROMPT_ANSWERS_ADMIN_FOREVER;
+	control_peer_init(&alice, &cfg, ALICE, false);
+	assert_false(alice.may_widen);
+	rule_of(&allow, 7, true, ALICE);
+	allow.action = ACTION_ALLOW;
+	allow.duration = DUR_UNTIL;
+	allow.expires = 4500;
+	rule_of(&deny, 8, true, ALICE);
+	deny.action = ACTION_DENY;
+	deny.duration = DUR_UNTIL;
+	deny.expires = 4500;
+
+	/* An allow rule: gone, off or shorter only. */
+	assert_true(control_may_change(&alice, CTL_RULE_DEL, &allow, NULL, why,
+	                               sizeof(why)));
+	assert_true(control_may_change(&alice, CTL_RULE_DISABLE, &allow, NULL,
+	                               why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_ENABLE, &allow, NULL,
+	                                why, sizeof(why)));
+	assert_non_null(strstr(why, "RULE-ENABLE would let more through "
+	                            "rule 7 (allow)"));
+	assert_true(control_may_change(&alice, CTL_RULE_DURATION, &allow, &half,
+	                               why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_DURATION, &allow,
+	                                &hour, why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_DURATION, &allow,
+	                                &forever, why, sizeof(why)));
+	/* A restart may come before or after any time. */
+	assert_false(control_may_change(&alice, CTL_RULE_DURATION, &allow,
+	                                &restart, why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_DURATION, &allow, NULL,
+	                                why, sizeof(why)));
+
+	/* A deny rule: on or longer only. */
+	assert_false(control_may_change(&alice, CTL_RULE_DEL, &deny, NULL, why,
+	                                sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_DISABLE, &deny, NULL,
+	                                why, sizeof(why)));
+	assert_true(control_may_change(&alice, CTL_RULE_ENABLE, &deny, NULL,
+	                               why, sizeof(why)));
+	assert_true(control_may_change(&alice, CTL_RULE_DURATION, &deny,
+	                               &forever, why, sizeof(why)));
+	assert_true(control_may_change(&alice, CTL_RULE_DURATION, &deny, &hour,
+	                               why, sizeof(why)));
+	assert_false(control_may_change(&alice, CTL_RULE_DURATION, &deny, &half,
+	                                why, sizeof(why)));
+
+	/* once-only alike; all lets them do either. */
+	cfg.prompt_answers = PROMPT_ANSWERS_ONCE_ONLY;
+	control_peer_init(&alice, &cfg, ALICE, false);
+	assert_false(control_may_change(&alice, CTL_RULE_DEL, &deny, NULL, why,
+	                                sizeof(why)));
+	cfg.prompt_answers = PROMPT_ANSWERS_ALL;
+	control_peer_init(&alice, &cfg, ALICE, false);
+	assert_true(control_may_change(&alice, CTL_RULE_DEL, &deny, NULL, why,
+	                               sizeof(why)));
+	assert_true(control_may_change(&alice, CTL_RULE_DURATION, &allow,
+	                               &forever, why, sizeof(why)));
 }
 
 static void
@@ -128,14 +204,14 @@ test_admin_and_stranger(void **state)
 	rule_of(&bobs, 9, true, BOB);
 	assert_false(stranger.guarded);
 	for (i = 0; i < N_CHANGES; i++) {
-		assert_true(control_may_change(&admin, changes[i], &any, why,
-		                               sizeof(why)));
-		assert_true(control_may_change(&admin, changes[i], &bobs, why,
-		                               sizeof(why)));
+		assert_true(control_may_change(&admin, changes[i], &any, NULL,
+		                               why, sizeof(why)));
+		assert_true(control_may_change(&admin, changes[i], &bobs, NULL,
+		                               why, sizeof(why)));
 		assert_false(
 		    control_may_send(&stranger, changes[i], why, sizeof(why)));
 		assert_false(control_may_change(&stranger, changes[i], &bobs,
-		                                why, sizeof(why)));
+		                                NULL, why, sizeof(why)));
 	}
 	assert_true(control_may_send(&admin, CTL_IMPORT, why, sizeof(why)));
 	assert_true(control_may_see_rule(&admin, &any));
@@ -287,6 +363,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_guarded_user),
+	    cmocka_unit_test(test_stricter_only),
 	    cmocka_unit_test(test_admin_and_stranger),
 	    cmocka_unit_test(test_query_words),
 	    cmocka_unit_test(test_rows),
