@@ -605,7 +605,7 @@ broker_refused(struct proxyd *pd, struct ctl_denied *d)
 	struct broker *b = pd->broker;
 
 	if (b == NULL || !pd->cfg.notify_denials || b->sink.denied == NULL ||
-	    !broker_has_agent(b, true, (uid_t)d->uid))
+	    b->sink.told == NULL || !b->sink.told(b->sink.arg, (uid_t)d->uid))
 		return;
 	if (!denials_take(b->denials, (uid_t)d->uid, d->app,
 	                  d->name[0] != '\0' ? d->name : d->dst, d->time,

@@ -118,8 +118,10 @@ struct broker_sink {
 	 * uid (has_uid false: of an unknown uid, admins' agents only). */
 	bool (*has_agent)(void *arg, bool has_uid, uid_t uid);
 	/* A connection of d->uid was refused (notify_denials): tell the
-	 * agents of that uid, and only them. */
+	 * agents of that uid's own user, and only them. */
 	void (*denied)(void *arg, const struct ctl_denied *d);
+	/* Whether denied() would tell an agent of uid. */
+	bool (*told)(void *arg, uid_t uid);
 	void *arg;
 };
 

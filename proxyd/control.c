@@ -61,6 +61,26 @@ agent_sees(const struct control_client *c, bool has_uid, uid_t uid)
 	       (c->admin || (has_uid && c->uid == uid));
 }
 
+/* Whether agent c is told of uid's refusals (notify_denials): the agent
+ * of uid's own user, that is of uid or of the guarded user whose
+ * subordinate uid it is; an admin's agent of its own user's only. */
+static bool
+agent_told(const struct control_client *c, uid_t uid)
+{
+	return c->agent.subscribed && c->state != CLIENT_CLOSING &&
+	       (c->uid == uid ||
+	        c->uid == config_uid_owner(&c->ctl->pd->cfg, uid));
+}
+
+/* Whether agent c is among who (control_int.h) for uid. */
+static bool
+agent_is(const struct control_client *c, enum control_agents who, bool has_uid,
+         uid_t uid)
+{
+	return who == CONTROL_TOLD ? has_uid && agent_told(c, uid)
+	                           : agent_sees(c, has_uid, uid);
+}
+
 static void client_process(struct control_client *c);
 static void client_resume(struct control_client *c);
 
@@ -1046,18 +1066,26 @@ control_close(struct control *ctl)
 bool
 control_has_agent(struct control *ctl, bool has_uid, uid_t uid)
 {
+	return control_has_agents(ctl, CONTROL_SEE, has_uid, uid);
+}
+
+bool
+control_has_agents(struct control *ctl, enum control_agents who, bool has_uid,
+                   uid_t uid)
+{
 	struct control_client *c;
 
 	if (ctl == NULL)
 		return false;
 	TAILQ_FOREACH(c, &ctl->clients, entry)
-	if (agent_sees(c, has_uid, uid))
+	if (agent_is(c, who, has_uid, uid))
 		return true;
 	return false;
 }
 
 void
-control_notify_each(struct control *ctl, bool has_uid, uid_t uid,
+control_notify_each(struct control *ctl, enum control_agents who, bool has_uid,
+                    uid_t uid,
                     void (*send)(struct control_client *c, void *arg),
                     void *arg)
 {
@@ -1068,7 +1096,7 @@ control_notify_each(struct control *ctl, bool has_uid, uid_t uid,
 		return;
 	TAILQ_FOREACH(c, &ctl->clients, entry)
 	{
-		if (!agent_sees(c, has_uid, uid))
+		if (!agent_is(c, who, has_uid, uid))
 			continue;
 		if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 		    CONTROL_OUTPUT_MAX) {
@@ -1099,10 +1127,10 @@ notify_send(struct control_client *c, void *arg)
 }
 
 void
-control_notify(struct control *ctl, bool has_uid, uid_t uid, const char *line,
-               size_t len)
+control_notify(struct control *ctl, enum control_agents who, bool has_uid,
+               uid_t uid, const char *line, size_t len)
 {
 	struct notify_line nl = {line, len};
 
-	control_notify_each(ctl, has_uid, uid, notify_send, &nl);
+	control_notify_each(ctl, who, has_uid, uid, notify_send, &nl);
 }

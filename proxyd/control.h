@@ -91,10 +91,18 @@ void control_close(struct control *ctl);
  * of its own uid, an admin's agent every prompt; a prompt of an unknown
  * user (has_uid false) only admins' agents.  NULL ctl: no agents.
  */
+/* Which agents: those that see a prompt of uid (control_has_agent()),
+ * or those told of uid's refusals (notify_denials: the agents of uid's
+ * own user). */
+enum control_agents {
+	CONTROL_SEE,
+	CONTROL_TOLD,
+};
+
 bool control_has_agent(struct control *ctl, bool has_uid, uid_t uid);
-/* Send line (with its "\n") to every agent that sees a prompt of uid. */
-void control_notify(struct control *ctl, bool has_uid, uid_t uid,
-                    const char *line, size_t len);
+/* Send line (with its "\n") to every agent of who for uid. */
+void control_notify(struct control *ctl, enum control_agents who, bool has_uid,
+                    uid_t uid, const char *line, size_t len);
 
 /*
  * Whether a newcomer is taken (Fair shares, above).  admin: it is root or

@@ -217,12 +217,17 @@ void control_pending_reply_rows(struct control_pending *p, struct ctl_line *ok,
 /* The control protocol's code for a change or an answer that failed. */
 enum ctl_code control_code(enum rulesvc_error e);
 
+/* Whether an agent of who for uid is subscribed. */
+bool control_has_agents(struct control *ctl, enum control_agents who,
+                        bool has_uid, uid_t uid);
+
 /*
- * Send to every agent that sees a prompt of uid (control_has_agent()):
- * send(c, arg) queues c's line with control_reply_raw().  An agent that
- * does not read what it is sent is closed instead.
+ * Send to every agent of who for uid: send(c, arg) queues c's line with
+ * control_reply_raw().  An agent that does not read what it is sent is
+ * closed instead.
  */
-void control_notify_each(struct control *ctl, bool has_uid, uid_t uid,
+void control_notify_each(struct control *ctl, enum control_agents who,
+                         bool has_uid, uid_t uid,
                          void (*send)(struct control_client *c, void *arg),
                          void *arg);
 

@@ -201,7 +201,8 @@ announce_send(struct control_client *c, void *arg)
 static void
 control_announce(void *arg, const struct ctl_prompt *p, bool has_uid)
 {
-	control_notify_each(arg, has_uid, p->uid, announce_send, (void *)p);
+	control_notify_each(arg, CONTROL_SEE, has_uid, p->uid, announce_send,
+	                    (void *)p);
 }
 
 /* The broker's sink: a prompt ended; its WITHDRAW line. */
@@ -220,32 +221,14 @@ control_withdraw(void *arg, const struct ctl_prompt *p, bool has_uid,
 	if (verdict != -1)
 		ctl_put_kv(&l, "verdict", action_name((enum action)verdict));
 	if ((len = ctl_line_end(&l)) > 0)
-		control_notify(arg, has_uid, p->uid, buf, (size_t)len);
+		control_notify(arg, CONTROL_SEE, has_uid, p->uid, buf,
+		               (size_t)len);
 }
 
-/* A DENIED line and whose agents it is for. */
-struct denied_line {
-	uid_t uid;
-	const char *line;
-	size_t len;
-};
-
-static void
-denied_send(struct control_client *c, void *arg)
-{
-	const struct denied_line *dl = arg;
-
-	/* An admin's agent sees every prompt, but is told only of its own
-	 * user's refusals. */
-	if (c->uid == dl->uid)
-		control_reply_raw(c, dl->line, dl->len);
-}
-
-/* The broker's sink: a refusal, for the agents of its uid. */
+/* The broker's sink: a refusal, for the agents of its uid's own user. */
 static void
 control_denied(void *arg, const struct ctl_denied *d)
 {
-	struct denied_line dl = {(uid_t)d->uid, prompt_buf, 0};
 	struct ctl_line l;
 	int n;
 
@@ -256,14 +239,21 @@ control_denied(void *arg, const struct ctl_denied *d)
 		log_error("a DENIED line is too long");
 		return;
 	}
-	dl.len = (size_t)n;
-	control_notify_each(arg, true, (uid_t)d->uid, denied_send, &dl);
+	control_notify(arg, CONTROL_TOLD, true, (uid_t)d->uid, prompt_buf,
+	               (size_t)n);
 }
 
 static bool
 control_sink_has_agent(void *arg, bool has_uid, uid_t uid)
 {
 	return control_has_agent(arg, has_uid, uid);
+}
+
+/* The broker's sink: whether control_denied() would tell anyone. */
+static bool
+control_sink_told(void *arg, uid_t uid)
+{
+	return control_has_agents(arg, CONTROL_TOLD, true, uid);
 }
 
 void
@@ -273,5 +263,6 @@ control_broker_sink(struct control *ctl, struct broker_sink *sink)
 	sink->withdraw = control_withdraw;
 	sink->has_agent = control_sink_has_agent;
 	sink->denied = control_denied;
+	sink->told = control_sink_told;
 	sink->arg = ctl;
 }

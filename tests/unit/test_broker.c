@@ -35,6 +35,7 @@ struct sink_log {
 	int verdict[MAX_SEEN];  /* and verdict (-1: none) */
 	unsigned denied;        /* DENIED lines */
 	struct ctl_denied last_denied;
+	bool admin_only; /* the agent there is an admin's, not the user's */
 };
 
 /* A stand-in connection. */
@@ -85,6 +86,16 @@ sink_has_agent(void *arg, bool has_uid, uid_t uid)
 	return ((struct sink_log *)arg)->agent;
 }
 
+/* Whom a DENIED line is for: the agent of its user's own (here the one
+ * agent, there or not; an admin's agent alone is told nothing). */
+static bool
+sink_told(void *arg, uid_t uid)
+{
+	struct sink_log *s = arg;
+
+	return s->agent && !s->admin_only;
+}
+
 static void
 sink_denied(void *arg, const struct ctl_denied *d)
 {
@@ -130,6 +141,7 @@ setup(void **state)
 	    .withdraw = sink_withdraw,
 	    .has_agent = sink_has_agent,
 	    .denied = sink_denied,
+	    .told = sink_told,
 	};
 	char err[256];
 	socklen_t dlen;
@@ -540,7 +552,10 @@ test_refusals_told(void **state)
 	f->sink.agent = false;
 	broker_refused(&f->pd, &d);
 	assert_int_equal(f->sink.denied, 0); /* nobody to tell */
-	f->sink.agent = true;
+	f->sink.agent = f->sink.admin_only = true;
+	broker_refused(&f->pd, &d);
+	assert_int_equal(f->sink.denied, 0); /* an admin's agent is not told */
+	f->sink.admin_only = false;
 	for (i = 0; i < 10; i++)
 		broker_refused(&f->pd, &d);
 	assert_int_equal(f->sink.denied, 1);
