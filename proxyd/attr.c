@@ -1679,17 +1679,17 @@ attr_read_cmdline(struct attr_proc *p, const char *exe, char *buf, size_t len,
 /*
  * The script of interpreter exe from its argv (n bytes of buf, words
  * NUL-separated, buf[n] a NUL) into script: interp_script() against the
- * process's cwd, then its symbolic links resolved by realpath(3) in
- * tollgated's view of the files; when that fails (the file is gone, or in
- * a mount namespace of the process's own), the path as interp_script()
- * cleaned it.  "" when there is none.
+ * process's cwd (which the kernel gives), cleaned as text.  No file is
+ * looked at: a path the program names may be on a file system that never
+ * answers (FUSE), and this thread serves every user.  A script run
+ * through a link is named as the link.  "" when there is none.
  */
 static void
 attr_script(struct attr_proc *p, const char *exe, const char *buf, size_t n,
             char *script, size_t slen)
 {
 	const char *argv[INTERP_ARGV_MAX];
-	char cwd[PATH_MAX], real[PATH_MAX];
+	char cwd[PATH_MAX];
 	ssize_t k;
 	size_t argc;
 
@@ -1702,12 +1702,8 @@ attr_script(struct attr_proc *p, const char *exe, const char *buf, size_t n,
 		k = 0; /* unknown: only an absolute script is named */
 	cwd[k] = '\0';
 	if (interp_script(exe, argv, argc, k > 0 ? cwd : NULL, script, slen) !=
-	    1) {
+	    1)
 		script[0] = '\0';
-		return;
-	}
-	if (realpath(script, real) != NULL && strlen(real) < slen)
-		memcpy(script, real, strlen(real) + 1);
 }
 
 /*

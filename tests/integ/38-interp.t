@@ -2,8 +2,9 @@
 # Rules for interpreters, as a user lives with them: real python3 scripts
 # run by the guarded user.  A rule for python3 with --script lets that
 # script out and not another one run by the same python3 (default deny
-# refuses it); a relative path and a link to the script are the same
-# script; python3 -c is no script; a --cmdline glob picks a command line;
+# refuses it); a relative path to the script is the same script, a link
+# to it is not (tollgated follows no path a program names);
+# python3 -c is no script; a --cmdline glob picks a command line;
 # python3 with a script beats python3 alone; export and import keep both
 # fields; a database of the schema before (7) keeps its rules when the new
 # tollgated opens it.
@@ -79,7 +80,7 @@ ok $? "python3 -u ./a.py from the script's directory is a.py too"
 as_guard sh -c "cd '$S/..' && exec python3 scripts/../scripts/a.py a.test"
 ok $? "and so is scripts/../scripts/a.py from its parent"
 as_guard python3 "$S/link.py" a.test
-ok $? "and a link to a.py (its target is the script)"
+nok $? "a link to a.py is named as the link (tollgated follows no path a program names): refused"
 as_guard python3 -c "import runpy, sys; sys.argv = ['$A', 'a.test']; runpy.run_path('$A', run_name='__main__')"
 nok $? "python3 -c running a.py's code is no script: refused"
 as_guard python3 "$A" c.test
