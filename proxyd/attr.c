@@ -1000,9 +1000,9 @@ attr_holders(struct attr *a, struct attr_scan *scan, uid_t uid, struct app *app)
 			continue; /* exited */
 		if (st.st_uid != uid)
 			continue;
-		tmp.pid = pid;
-		tmp.hint = tmp.pfd = tmp.cmd = -1;
-		tmp.fds = NULL;
+		/* Whole: no start time of another process's. */
+		tmp = (struct attr_proc){
+		    .pid = pid, .hint = -1, .pfd = -1, .cmd = -1};
 		if (attr_scan_pid(a, &tmp, scan, 0, &whole) == 1 &&
 		    attr_read_exe(tmp.pfd, pid, exe, sizeof(exe)) == 0) {
 			flags = attr_identity(a, tmp.pfd, pid, exe, NULL);
@@ -1252,9 +1252,9 @@ attr_find_first(struct attr *a, unsigned long inode, uid_t uid, struct app *app)
 				continue; /* exited */
 			if ((st.st_uid == uid) != (pass == 0))
 				continue;
-			tmp.pid = pid;
-			tmp.hint = tmp.pfd = tmp.cmd = -1;
-			tmp.fds = NULL;
+			/* Whole: no start time of another process's. */
+			tmp = (struct attr_proc){
+			    .pid = pid, .hint = -1, .pfd = -1, .cmd = -1};
 			r = attr_scan_pid(a, &tmp, &scan, 0, &whole);
 			if (r == 1) {
 				if (pass == 0)
@@ -1505,9 +1505,9 @@ attr_seen_find(struct attr *a, unsigned long inode, struct attr_scan *scan,
 	if ((at = attr_mru_index(a, e->pid)) != -1) {
 		p = &a->mru[at];
 	} else {
-		tmp.pid = e->pid;
-		tmp.hint = tmp.pfd = tmp.cmd = -1;
-		tmp.fds = NULL;
+		/* Whole: no start time of another process's. */
+		tmp = (struct attr_proc){
+		    .pid = e->pid, .hint = -1, .pfd = -1, .cmd = -1};
 		p = &tmp;
 	}
 	/* The directory listing is not read: the link alone tells. */
