@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <pwd.h>
-#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,14 +471,6 @@ ev_missing(const struct ev_ctx *ctx)
  * Through tollgated: a user who may not read the database
  */
 
-static volatile sig_atomic_t ev_sock_stop;
-
-static void
-ev_sock_signal(int sig)
-{
-	ev_sock_stop = 1;
-}
-
 /*
  * --follow through tollgated: the newest rows, then a look for new ones
  * every EVENTS_SOCK_POLL_MS until SIGINT or SIGTERM (exit 0).  While
@@ -490,16 +481,9 @@ ev_sock_follow(struct ev_ctx *ctx)
 {
 	char err[EVENTS_ERRLEN], said[EVENTS_ERRLEN] = "";
 	struct events_filter f = ctx->f;
-	struct timespec ts = {EVENTS_SOCK_POLL_MS / 1000,
-	                      (EVENTS_SOCK_POLL_MS % 1000) * 1000000L};
-	struct sigaction sa;
 	int rc;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = ev_sock_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ev_catch_stop();
 	ev_table_init(ctx);
 	f.after_id = 0;
 	rc = ev_show(ctx, NULL, &f, err, sizeof(err));
@@ -507,9 +491,9 @@ ev_sock_follow(struct ev_ctx *ctx)
 		table_free(&ctx->t);
 		return cli_fail(&ctx->who, "%s", err);
 	}
-	while (rc != EV_WRITE_FAILED && !ev_sock_stop) {
-		nanosleep(&ts, NULL);
-		if (ev_sock_stop)
+	while (rc != EV_WRITE_FAILED && !ev_stopped()) {
+		ev_sleep_ms(EVENTS_SOCK_POLL_MS);
+		if (ev_stopped())
 			break;
 		/* From nothing seen, every row (after_id 0 and no limit). */
 		f.after_id =

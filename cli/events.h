@@ -100,6 +100,13 @@ int ev_show(struct ev_ctx *ctx, struct store *s, const struct events_filter *f,
 /* --follow (events_follow.c): an enum cli_exit. */
 int ev_follow(struct ev_ctx *ctx);
 
+/* SIGINT and SIGTERM end a follow: ev_catch_stop() installs the handler,
+ * ev_stopped() says whether one came, ev_sleep_ms() waits ms unless it
+ * did (a signal cuts the wait short). */
+void ev_catch_stop(void);
+bool ev_stopped(void);
+void ev_sleep_ms(long ms);
+
 /* The table of ctx: the short columns or --wide (events_row.c). */
 void ev_table_init(struct ev_ctx *ctx);
 

@@ -27,7 +27,25 @@ ev_on_signal(int sig)
 	ev_stop = 1;
 }
 
-static void
+void
+ev_catch_stop(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = ev_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+bool
+ev_stopped(void)
+{
+	return ev_stop != 0;
+}
+
+void
 ev_sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -125,18 +143,13 @@ ev_follow(struct ev_ctx *ctx)
 {
 	char err[EVENTS_ERRLEN], msg[EVENTS_ERRLEN + 64];
 	char said[sizeof(msg)] = "";
-	struct sigaction sa;
 	struct store *s = NULL;
 	struct ev_files files;
 	bool first = true, was_open = false, waited = false;
 	int64_t resume_ms = 0;
 	int rc = 0;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = ev_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ev_catch_stop();
 	ev_table_init(ctx);
 
 	while (!ev_stop) {
