@@ -63,6 +63,8 @@ static const struct {
     {"connect_tracking", false},
     {"connect_answered", true},
     {"connect_fallback", true},
+    {"connect_syn", false},
+    {"attr_cached", true},
 };
 
 #define STATUS_N_KEYS (sizeof(status_keys) / sizeof(status_keys[0]))
@@ -173,8 +175,9 @@ print_human(const struct config *cfg, const struct ctl_reply *rep)
 	       get(rep, "dns_mappings"));
 	if (strcmp(get(rep, "connect_tracking"), "on") == 0)
 		printf("attribution:     connect tracking on; %s connections "
-		       "named by it, %s looked up in /proc\n",
-		       get(rep, "connect_answered"),
+		       "named by it (%s on the event loop, from processes "
+		       "looked at a moment before), %s looked up in /proc\n",
+		       get(rep, "connect_answered"), get(rep, "attr_cached"),
 		       get(rep, "connect_fallback"));
 	else if (ctl_reply_get(rep, "connect_tracking") != NULL)
 		printf("attribution:     connect tracking off; processes are "

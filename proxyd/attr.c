@@ -33,6 +33,7 @@
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/types.h>
 
@@ -158,6 +159,8 @@ static int attr_diag(struct attr *, const struct sockaddr *,
                      const struct sockaddr *, uid_t *, unsigned long *,
                      uint64_t *);
 static int attr_connector(struct attr *, uint64_t, uid_t, struct app *);
+static void attr_connector_rec(struct attr *, const struct connbpf_rec *,
+                               uid_t, struct app *, struct attr_ident *);
 static int attr_start_ns(int, pid_t, long, uint64_t *);
 static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,
@@ -334,17 +337,51 @@ attr_set_connbpf(struct attr *a, struct connbpf *cb)
 static int
 attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 {
-	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
 	struct connbpf_rec rec;
-	uint64_t exec_ns;
-	char name[16];
-	ssize_t at;
-	int started = -1;
 
 	if (connbpf_lookup(a->cb, cookie, &rec) != 1) {
 		a->st.connect_misses++;
 		connbpf_note(a->cb, false);
 		return -1;
+	}
+	attr_connector_rec(a, &rec, uid, app, NULL);
+	return 0;
+}
+
+void
+attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec, struct app *app,
+                struct attr_ident *id)
+{
+	memset(app, 0, sizeof(*app));
+	a->st.lookups++;
+	attr_connector_rec(a, rec, rec->sk_uid, app, id);
+}
+
+/*
+ * attr_connector() from the record rec; with id, what a cache needs to
+ * keep the answer (attr_ident): the process's pidfd, opened before its
+ * /proc files are read, so that it is the process they showed; not
+ * kept (id->pidfd -1) when the process exec'd while it was read, or its
+ * digest is still on its way.
+ */
+static void
+attr_connector_rec(struct attr *a, const struct connbpf_rec *rec, uid_t uid,
+                   struct app *app, struct attr_ident *id)
+{
+	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
+	uint64_t exec_ns = 0, exec_before = 0, start_ns;
+	int exec_rc = 0, before_rc = 0;
+	char name[16];
+	ssize_t at;
+	int started = -1;
+
+	if (id != NULL) {
+		id->tgid = rec->tgid;
+		before_rc = connbpf_exec_lookup(a->cb, rec->tgid, &exec_before);
+		id->pidfd = (int)syscall(SYS_pidfd_open, rec->tgid, 0);
+		if (id->pidfd == -1 && errno != ESRCH)
+			log_debug("attr: pidfd_open %ld: %s", (long)rec->tgid,
+			          strerror(errno));
 	}
 	a->st.connect_hits++;
 	connbpf_note(a->cb, true);
@@ -354,14 +391,14 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 	/* A remembered process's start was read once: whether it is still
 	 * there is told by attr_fill(), whose reads of its kept directory
 	 * fail once it has exited (three system calls saved). */
-	if ((at = attr_mru_index(a, rec.tgid)) != -1) {
+	if ((at = attr_mru_index(a, rec->tgid)) != -1) {
 		p = &a->mru[at];
 		if (p->start_ns == 0 &&
 		    attr_start_ns(p->pfd, p->pid, a->clk_tck, &p->start_ns) ==
 		        -1)
 			started = -1;
 		else
-			started = p->start_ns <= rec.boot_ns;
+			started = p->start_ns <= rec->boot_ns;
 		if (started == 1 && attr_fill(a, p, app) == -1)
 			started = -1;
 		if (started == -1) {
@@ -373,15 +410,15 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 		}
 	}
 	if (at == -1) {
-		tmp.pid = rec.tgid;
-		snprintf(name, sizeof(name), "%ld", (long)rec.tgid);
+		tmp.pid = rec->tgid;
+		snprintf(name, sizeof(name), "%ld", (long)rec->tgid);
 		if ((tmp.pfd = attr_open_pid(a, name)) == -1)
 			goto gone;
 		if (attr_start_ns(tmp.pfd, tmp.pid, a->clk_tck,
 		                  &tmp.start_ns) == -1)
 			started = -1;
 		else
-			started = tmp.start_ns <= rec.boot_ns;
+			started = tmp.start_ns <= rec->boot_ns;
 		if (started == 1 && attr_fill(a, p, app) == -1)
 			started = -1;
 	}
@@ -392,24 +429,32 @@ attr_connector(struct attr *a, uint64_t cookie, uid_t uid, struct app *app)
 			attr_mru_drop(a, (size_t)at);
 		goto gone;
 	}
+	start_ns = p->start_ns;
 	attr_mru_front(a, p);
 	/* Read after the exe: an exec that shows there is recorded by now
 	 * (but for the few microseconds connbpf.h owns up to). */
-	if (connbpf_exec_lookup(a->cb, rec.tgid, &exec_ns) == 1 &&
-	    exec_ns > rec.boot_ns) {
+	if ((exec_rc = connbpf_exec_lookup(a->cb, rec->tgid, &exec_ns)) == 1 &&
+	    exec_ns > rec->boot_ns) {
 		log_info("attr: socket cookie %llu: pid %ld exec'd %s after it "
 		         "connected: an unknown process of uid %u",
-		         (unsigned long long)cookie, (long)rec.tgid, app->exe,
-		         (unsigned)uid);
+		         (unsigned long long)rec->cookie, (long)rec->tgid,
+		         app->exe, (unsigned)uid);
 		goto unknown;
 	}
-	return 0;
+	if (id == NULL)
+		return;
+	if (exec_rc == -1 || exec_rc != before_rc ||
+	    (exec_rc == 1 && exec_ns != exec_before) || app->digest_pending)
+		goto uncached;
+	id->start_ns = start_ns;
+	id->exec_ns = exec_rc == 1 ? exec_ns : 0;
+	return;
 
 gone:
 	log_info("attr: socket cookie %llu was connected by pid %ld (uid %u), "
 	         "which has exited: an unknown process of uid %u",
-	         (unsigned long long)cookie, (long)rec.tgid, (unsigned)rec.uid,
-	         (unsigned)uid);
+	         (unsigned long long)rec->cookie, (long)rec->tgid,
+	         (unsigned)rec->uid, (unsigned)uid);
 unknown:
 	a->st.no_process++;
 	app->known = false;
@@ -417,7 +462,11 @@ unknown:
 	app->flags = 0;
 	app->has_digest = app->has_file = app->digest_pending = false;
 	app->exe[0] = app->cmdline[0] = app->script[0] = '\0';
-	return 0;
+uncached:
+	if (id != NULL && id->pidfd != -1) {
+		close(id->pidfd);
+		id->pidfd = -1;
+	}
 }
 
 /*

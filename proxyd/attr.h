@@ -231,6 +231,32 @@ void attr_lookup_proc(struct attr *a, const struct attr_sock *sk,
                       struct app *app);
 
 /*
+ * What a cache of answers needs to know that an answer of
+ * attr_lookup_rec() is still the process's (appcache.h): the process
+ * itself as a pidfd, which polls readable once it has exited, its start
+ * and its latest exec as connbpf_exec_lookup() told it (0: none
+ * recorded), both CLOCK_BOOTTIME ns.
+ */
+struct attr_ident {
+	int pidfd; /* -1: the answer is not to be kept */
+	pid_t tgid;
+	uint64_t start_ns;
+	uint64_t exec_ns;
+};
+
+/*
+ * attr_lookup() for a TCP connection whose connect record is known
+ * already (connbpf_syn_take(): its sk_uid is the socket's owner): no
+ * sock_diag.  Names the process that called connect(), or an unknown
+ * process of the uid as attr_lookup() does with a record.  With id, it
+ * is filled for a cache: id->pidfd is the caller's to close when not
+ * -1.
+ */
+struct connbpf_rec;
+void attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec,
+                     struct app *app, struct attr_ident *id);
+
+/*
  * Fill *app for the UDP socket that sent a datagram from client (its
  * local address and port), as attr_lookup() does for TCP, but without
  * looking for more holders (no APP_F_SHARED): the DNS stub and the UDP

@@ -20,6 +20,7 @@
 #include <event2/dns.h>
 #include <event2/util.h>
 
+#include "proxyd/appcache.h"
 #include "proxyd/conn_int.h"
 #include "proxyd/ctorig.h"
 #include "proxyd/encdns.h"
@@ -184,6 +185,16 @@ static void conn_attr_joined_done(struct worker_job *job);
 static void conn_attr_proc_submit(struct conn *c, uid_t uid);
 static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
+static int conn_attr_by_syn(struct conn *c);
+static void conn_attr_rec_run(struct worker_job *job, void *ctx);
+static void conn_attr_rec_done(struct worker_job *job);
+
+/* What conn_attr_by_syn() did. */
+enum {
+	CONN_SYN_NONE,  /* no SYN record: attribution as before */
+	CONN_SYN_READ,  /* attributed or on its way: read the first message */
+	CONN_SYN_ENDED, /* over its user's share: decided (c may be gone) */
+};
 static void conn_peek_finish(struct conn *c);
 static void conn_client_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_server_cb(evutil_socket_t fd, short what, void *arg);
@@ -450,9 +461,15 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	}
 	c->attr_pending = true;
 	if (!o->has_cred) {
-		c->job.run = conn_attr_uid_run;
-		c->job.done = conn_attr_uid_done;
-		worker_submit(pd->worker, &c->job);
+		switch (conn_attr_by_syn(c)) {
+		case CONN_SYN_ENDED:
+			return;
+		case CONN_SYN_NONE:
+			c->job.run = conn_attr_uid_run;
+			c->job.done = conn_attr_uid_done;
+			worker_submit(pd->worker, &c->job);
+			break;
+		}
 		/* Most clients send their first message with the handshake's
 		 * end (HTTP, TLS): read it now rather than after one more
 		 * turn of the loop.  Nothing there: the event reads it. */
@@ -523,6 +540,79 @@ conn_attr_uid_run(struct worker_job *job, void *ctx)
 		attr_lookup_proc(ctx, &c->attr_sock, c->app);
 		c->job.done = conn_attr_joined_done;
 	}
+}
+
+/*
+ * With the SYN record of c (connbpf_syn_take()) its uid is known at
+ * accept, with no sock_diag: counted now, one over its share refused
+ * at once; then its process, from pd->appcache when a recent answer
+ * for it still holds (no worker trip at all), else in one job on the
+ * worker in its user's turn, whose answer is kept for the next one.
+ */
+static int
+conn_attr_by_syn(struct conn *c)
+{
+	struct proxyd *pd = c->pd;
+
+	if (pd->connbpf == NULL ||
+	    connbpf_syn_take(pd->connbpf, (const struct sockaddr *)&c->client,
+	                     (const struct sockaddr *)&c->local,
+	                     &c->rec) != 1)
+		return CONN_SYN_NONE;
+	conn_share_take(c, c->rec.sk_uid);
+	if (c->over_share) {
+		c->attr_pending = false;
+		memset(c->app, 0, sizeof(*c->app));
+		c->app->uid_known = true;
+		c->app->uid = c->rec.sk_uid;
+		conn_peek_finish(c);
+		return CONN_SYN_ENDED;
+	}
+	if (pd->appcache == NULL && (pd->appcache = appcache_new()) == NULL)
+		conn_log(c, LOG_WARNING, "attribution cache: out of memory");
+	if (pd->appcache != NULL &&
+	    appcache_get(pd->appcache, pd->connbpf, &c->rec, c->app) == 1) {
+		connbpf_note(pd->connbpf, true);
+		c->attr_pending = false;
+		return CONN_SYN_READ;
+	}
+	c->job.run = conn_attr_rec_run;
+	c->job.done = conn_attr_rec_done;
+	worker_submit_share(pd->worker, &c->job,
+	                    config_uid_owner(&pd->cfg, c->rec.sk_uid));
+	return CONN_SYN_READ;
+}
+
+static void
+conn_attr_rec_run(struct worker_job *job, void *ctx)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	c->ident.pidfd = -1;
+	if (ctx == NULL) {
+		memset(c->app, 0, sizeof(*c->app));
+		c->app->uid_known = true;
+		c->app->uid = c->rec.sk_uid;
+		return;
+	}
+	attr_lookup_rec(ctx, &c->rec, c->app, &c->ident);
+}
+
+static void
+conn_attr_rec_done(struct worker_job *job)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	if (c->ident.pidfd != -1) {
+		if (c->pd->appcache != NULL)
+			appcache_put(c->pd->appcache, &c->ident, c->app);
+		else
+			close(c->ident.pidfd);
+		c->ident.pidfd = -1;
+	}
+	conn_attr_done(job);
 }
 
 static void
@@ -1938,4 +2028,6 @@ conn_close_all(struct proxyd *pd)
 	}
 	fairshare_free(pd->pending);
 	pd->pending = NULL;
+	appcache_free(pd->appcache);
+	pd->appcache = NULL;
 }

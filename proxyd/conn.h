@@ -59,6 +59,7 @@
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/broker.h"
+#include "proxyd/connbpf.h"
 #include "proxyd/front.h"
 #include "proxyd/hashq.h"
 #include "proxyd/peek.h"
@@ -155,6 +156,8 @@ struct conn {
 	 * worker owns app, attr_sock and the addresses. */
 	struct worker_job job;
 	struct attr_sock attr_sock; /* between its two jobs (conn.c) */
+	struct connbpf_rec rec;     /* its SYN record (conn_attr_by_syn) */
+	struct attr_ident ident;    /* the answer's, for pd->appcache */
 	bool attr_pending;
 	/* Waiting in CONN_ATTR_WAIT, after a first look at the rules, for
 	 * its file's digest (hashq.h); digest_waited: once at most. */

@@ -18,11 +18,40 @@
  * of the LRU map, and attribution of UDP does not look here.  The key
  * lives at fp-8, the value at fp-32..fp-8 and ns at fp-40 on the
  * program's stack.
+ *
+ * The SYN program, for BPF_PROG_TYPE_CGROUP_SKB at egress (ctx is struct
+ * __sk_buff; it runs in ip_finish_output, after netfilter's LOCAL_OUT
+ * and POSTROUTING hooks), files the connect record under the address
+ * pair tollgated will see, so that a redirected connection needs no
+ * sock_diag round trip:
+ *
+ *	sk = ctx->sk; if (!sk || sk->state != TCP_SYN_SENT) return 1;
+ *	[IPv4 or IPv6 header with TCP after it, else return 1]
+ *	key = {bpf_get_netns_cookie(ctx), the packet's source port,
+ *	       sk->dst_port, 4 or 6, the packet's source address,
+ *	       sk's destination address};
+ *	cookie = bpf_get_socket_cookie(ctx);
+ *	rec = bpf_map_lookup_elem(&connect_map, &cookie);
+ *	if (!rec) { bpf_map_delete_elem(&syn_map, &key); return 1; }
+ *	val = {*rec, cookie, bpf_get_socket_uid(ctx)};
+ *	bpf_map_update_elem(&syn_map, &key, &val, BPF_ANY);
+ *	return 1;
+ *
+ * The source is the packet's, not the socket's: conntrack gives a
+ * redirected connection another source port when its own would clash
+ * (ctorig.h), at POSTROUTING, before this program; tollgated accepts
+ * that port.  The destination is the socket's: the one the redirect
+ * replaced, which SO_ORIGINAL_DST gives back.  Every SYN of the host
+ * passes here, so the record under a key is always the latest SYN's;
+ * tollgated takes it out as it reads it (connbpf_syn_take()).  Stack:
+ * the key at fp-48..fp-1, the value at fp-88..fp-49, the cookie at
+ * fp-96, a scratch byte at fp-104.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +67,7 @@
 #define CONNBPF_MOUNTINFO "/proc/self/mountinfo"
 #define CONNBPF_LINE_MAX  4096
 #define CONNBPF_N_HOOKS   2
+#define CONNBPF_TCP_SYN_SENT 2 /* include/net/tcp_states.h */
 /* The initial pid namespace's inode (include/linux/proc_ns.h) */
 #define CONNBPF_INIT_PIDNS 0xEFFFFFFCu
 
@@ -51,9 +81,28 @@ struct connbpf_val {
 	uint64_t boot_ns;
 };
 
+/* The SYN map's key and value (connbpf_syn_program()'s stack). */
+struct connbpf_skey {
+	uint64_t netns;  /* fp-48 */
+	uint16_t sport;  /* fp-40, network order */
+	uint16_t dport;  /* fp-38, network order */
+	uint32_t family; /* fp-36: 4 or 6 */
+	uint8_t src[16]; /* fp-32: IPv4 in the first four bytes */
+	uint8_t dst[16]; /* fp-16 */
+};
+
+struct connbpf_sval {
+	struct connbpf_val rec; /* fp-88 */
+	uint64_t cookie;        /* fp-64 */
+	uint64_t sk_uid;        /* fp-56 */
+};
+
 struct connbpf {
 	int map;
 	int links[CONNBPF_N_HOOKS];
+	int syn_map;       /* address pair -> record; -1 when off */
+	int syn_link;      /* the SYN program, attached; -1 when not */
+	uint64_t netns;    /* tollgated's network namespace's cookie */
 	int exec_map;      /* tgid -> CLOCK_BOOTTIME of its latest exec */
 	int exec_link;     /* the exec program, attached; -1 when not */
 	uint64_t answered; /* __atomic */
@@ -72,6 +121,16 @@ struct connbpf {
 #define ADD64_IMM(d, i)  INSN(BPF_ALU64 | BPF_ADD | BPF_K, d, 0, 0, i)
 #define RSH64_IMM(d, i)  INSN(BPF_ALU64 | BPF_RSH | BPF_K, d, 0, 0, i)
 #define LDX_W(d, s, o)   INSN(BPF_LDX | BPF_W | BPF_MEM, d, s, o, 0)
+#define LDX_H(d, s, o)   INSN(BPF_LDX | BPF_H | BPF_MEM, d, s, o, 0)
+#define LDX_B(d, s, o)   INSN(BPF_LDX | BPF_B | BPF_MEM, d, s, o, 0)
+#define STX_W(d, s, o)   INSN(BPF_STX | BPF_W | BPF_MEM, d, s, o, 0)
+#define STX_H(d, s, o)   INSN(BPF_STX | BPF_H | BPF_MEM, d, s, o, 0)
+#define ST_DW(d, o, i)   INSN(BPF_ST | BPF_DW | BPF_MEM, d, 0, o, i)
+#define ST_W(d, o, i)    INSN(BPF_ST | BPF_W | BPF_MEM, d, 0, o, i)
+#define AND64_IMM(d, i)  INSN(BPF_ALU64 | BPF_AND | BPF_K, d, 0, 0, i)
+#define LSH64_IMM(d, i)  INSN(BPF_ALU64 | BPF_LSH | BPF_K, d, 0, 0, i)
+#define JEQ_IMM(d, i, o) INSN(BPF_JMP | BPF_JEQ | BPF_K, d, 0, o, i)
+#define JA(o)            INSN(BPF_JMP | BPF_JA, 0, 0, o, 0)
 #define STX_DW(d, s, o)  INSN(BPF_STX | BPF_DW | BPF_MEM, d, s, o, 0)
 #define JNE_IMM(d, i, o) INSN(BPF_JMP | BPF_JNE | BPF_K, d, 0, o, i)
 #define CALL(f)          INSN(BPF_JMP | BPF_CALL, 0, 0, 0, f)
@@ -82,6 +141,9 @@ struct connbpf {
 	INSN(BPF_LD | BPF_DW | BPF_IMM, d, 0, 0, (int32_t)(uint32_t)(v))
 #define LD_IMM64_HI(v)                                                         \
 	INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
+
+static int connbpf_attach(int, int, enum bpf_attach_type, const char *,
+                          char *, size_t);
 
 static long
 connbpf_sys(int cmd, union bpf_attr *attr)
@@ -213,9 +275,160 @@ connbpf_exec_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 	return n;
 }
 
+/* Jumps to the SYN program's end, patched once it is known. */
+#define CONNBPF_SYN_JUMPS 16
+struct connbpf_jumps {
+	size_t at[CONNBPF_SYN_JUMPS];
+	size_t n;
+};
+
+/* prog[n]: "if reg != imm goto out" (or "== imm" when eq), out patched
+ * later.  The next free index. */
+static size_t
+connbpf_emit_out(struct bpf_insn *prog, size_t n, struct connbpf_jumps *j,
+                 int reg, int32_t imm, bool eq)
+{
+	j->at[j->n++] = n;
+	prog[n++] = eq ? JEQ_IMM(reg, imm, 0) : JNE_IMM(reg, imm, 0);
+	return n;
+}
+
+/*
+ * prog[n]: bpf_skb_load_bytes(ctx (r6), offset, fp + to, len), offset
+ * the constant off, or register r8 when off is -1; on failure to out.
+ * The next free index.
+ */
+static size_t
+connbpf_emit_load(struct bpf_insn *prog, size_t n, struct connbpf_jumps *j,
+                  int off, int to, int len)
+{
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = off == -1 ? MOV64_REG(BPF_REG_2, BPF_REG_8)
+	                      : MOV64_IMM(BPF_REG_2, off);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, to);
+	prog[n++] = MOV64_IMM(BPF_REG_4, len);
+	prog[n++] = CALL(BPF_FUNC_skb_load_bytes);
+	return connbpf_emit_out(prog, n, j, BPF_REG_0, 0, false);
+}
+
+/* prog[n]: r1 = the descriptor of map (a map's pseudo load).  Next. */
+static size_t
+connbpf_emit_map(struct bpf_insn *prog, size_t n, int map)
+{
+	prog[n++] = LD_IMM64_LO(BPF_REG_1, (uint64_t)map);
+	prog[n - 1].src_reg = BPF_PSEUDO_MAP_FD;
+	prog[n++] = LD_IMM64_HI(0);
+	return n;
+}
+
+/*
+ * The SYN program (see the top of this file) for the connect map cmap
+ * and the SYN map smap: n instructions into prog (at least
+ * CONNBPF_SYN_MAX).  r6 holds ctx, r7 the socket, r8 the IPv4 header's
+ * length.
+ */
+#define CONNBPF_SYN_MAX 160
+#define CONNBPF_SK(f)   ((int16_t)offsetof(struct bpf_sock, f))
+static size_t
+connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
+{
+	struct connbpf_jumps j = {.n = 0};
+	size_t n = 0, to_v4, to_common, to_miss, i;
+	int off;
+
+	prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
+	prog[n++] = LDX_DW(BPF_REG_7, BPF_REG_6,
+	                   (int16_t)offsetof(struct __sk_buff, sk));
+	n = connbpf_emit_out(prog, n, &j, BPF_REG_7, 0, true);
+	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7, CONNBPF_SK(state));
+	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, CONNBPF_TCP_SYN_SENT,
+	                     false);
+	for (off = -48; off < 0; off += 8)
+		prog[n++] = ST_DW(BPF_REG_10, off, 0);
+	/* The IP version. */
+	n = connbpf_emit_load(prog, n, &j, 0, -104, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	prog[n++] = RSH64_IMM(BPF_REG_2, 4);
+	to_v4 = n;
+	prog[n++] = JEQ_IMM(BPF_REG_2, 4, 0);
+	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, 6, false);
+	/* IPv6: TCP right after the fixed header, or not looked at. */
+	n = connbpf_emit_load(prog, n, &j, 6, -104, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, IPPROTO_TCP, false);
+	n = connbpf_emit_load(prog, n, &j, 8, -32, 16);
+	n = connbpf_emit_load(prog, n, &j, 40, -40, 2);
+	for (i = 0; i < 4; i++) {
+		prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7,
+		                  (int16_t)(CONNBPF_SK(dst_ip6) + 4 * i));
+		prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, (int16_t)(-16 + 4 * i));
+	}
+	prog[n++] = ST_W(BPF_REG_10, -36, 6);
+	to_common = n;
+	prog[n++] = JA(0);
+	/* IPv4: the header's length, then TCP. */
+	prog[to_v4].off = (int16_t)(n - to_v4 - 1);
+	prog[n++] = LDX_B(BPF_REG_8, BPF_REG_10, -104);
+	prog[n++] = AND64_IMM(BPF_REG_8, 0xf);
+	prog[n++] = LSH64_IMM(BPF_REG_8, 2);
+	n = connbpf_emit_load(prog, n, &j, 9, -104, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, IPPROTO_TCP, false);
+	n = connbpf_emit_load(prog, n, &j, 12, -32, 4);
+	n = connbpf_emit_load(prog, n, &j, -1, -40, 2);
+	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_ip4));
+	prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, -16);
+	prog[n++] = ST_W(BPF_REG_10, -36, 4);
+	/* Both: the destination port, the namespace, the record. */
+	prog[to_common].off = (int16_t)(n - to_common - 1);
+	prog[n++] = LDX_H(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_port));
+	prog[n++] = STX_H(BPF_REG_10, BPF_REG_2, -38);
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = CALL(BPF_FUNC_get_netns_cookie);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -48);
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = CALL(BPF_FUNC_get_socket_cookie);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -96);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -64);
+	n = connbpf_emit_map(prog, n, cmap);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -96);
+	prog[n++] = CALL(BPF_FUNC_map_lookup_elem);
+	to_miss = n;
+	prog[n++] = JEQ_IMM(BPF_REG_0, 0, 0);
+	for (i = 0; i < 3; i++) {
+		prog[n++] = LDX_DW(BPF_REG_2, BPF_REG_0, (int16_t)(8 * i));
+		prog[n++] = STX_DW(BPF_REG_10, BPF_REG_2, (int16_t)(-88 + 8 * i));
+	}
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = CALL(BPF_FUNC_get_socket_uid);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -56);
+	n = connbpf_emit_map(prog, n, smap);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -48);
+	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_3, -88);
+	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
+	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	j.at[j.n++] = n;
+	prog[n++] = JA(0);
+	/* No connect record: no stale record under this key either. */
+	prog[to_miss].off = (int16_t)(n - to_miss - 1);
+	n = connbpf_emit_map(prog, n, smap);
+	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
+	prog[n++] = ADD64_IMM(BPF_REG_2, -48);
+	prog[n++] = CALL(BPF_FUNC_map_delete_elem);
+	for (i = 0; i < j.n; i++)
+		prog[j.at[i]].off = (int16_t)(n - j.at[i] - 1);
+	prog[n++] = MOV64_IMM(BPF_REG_0, 1);
+	prog[n++] = EXIT();
+	return n;
+}
+
 static int
 connbpf_map_new(const char *name, uint32_t key_size, uint32_t value_size,
-                char *err, size_t errlen)
+                uint32_t entries, char *err, size_t errlen)
 {
 	union bpf_attr attr;
 	int fd;
@@ -224,12 +437,12 @@ connbpf_map_new(const char *name, uint32_t key_size, uint32_t value_size,
 	attr.map_type = BPF_MAP_TYPE_LRU_HASH;
 	attr.key_size = key_size;
 	attr.value_size = value_size;
-	attr.max_entries = CONNBPF_MAP_ENTRIES;
+	attr.max_entries = entries;
 	snprintf(attr.map_name, sizeof(attr.map_name), "%s", name);
 	if ((fd = (int)connbpf_sys(BPF_MAP_CREATE, &attr)) == -1)
 		snprintf(err, errlen,
-		         "bpf BPF_MAP_CREATE (%s, LRU hash of %d): %s", name,
-		         CONNBPF_MAP_ENTRIES, strerror(errno));
+		         "bpf BPF_MAP_CREATE (%s, LRU hash of %u): %s", name,
+		         (unsigned)entries, strerror(errno));
 	return fd;
 }
 
@@ -258,11 +471,16 @@ connbpf_load(const struct bpf_insn *prog, size_t n, enum bpf_prog_type type,
 	attr.insns = (uint64_t)(uintptr_t)prog;
 	attr.insn_cnt = (uint32_t)n;
 	attr.license = (uint64_t)(uintptr_t) "GPL";
-	attr.log_buf = (uint64_t)(uintptr_t)vlog;
-	attr.log_size = CONNBPF_LOG_SIZE;
-	attr.log_level = 1;
 	snprintf(attr.prog_name, sizeof(attr.prog_name), "%s", name);
+	/* Without a log first: a log that overflows its buffer fails the
+	 * load (ENOSPC).  Loaded again with one only to say why not. */
 	if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1) {
+		attr.log_buf = (uint64_t)(uintptr_t)vlog;
+		attr.log_size = CONNBPF_LOG_SIZE;
+		attr.log_level = 1;
+		fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr);
+	}
+	if (fd == -1) {
 		/* The log's last lines say what the verifier refused. */
 		while ((nl = strrchr(vlog, '\n')) != NULL && nl[1] == '\0')
 			*nl = '\0';
@@ -305,7 +523,8 @@ connbpf_exec_open(struct connbpf *cb, const struct stat *pidns, char *err,
 	int fd;
 
 	if ((cb->exec_map = connbpf_map_new("tg_exec", sizeof(uint64_t),
-	                                    sizeof(uint64_t), err, errlen)) ==
+	                                    sizeof(uint64_t),
+	                                    CONNBPF_MAP_ENTRIES, err, errlen)) ==
 	    -1)
 		return -1;
 	fd = connbpf_load(prog, connbpf_exec_program(cb->exec_map, pidns, prog),
@@ -329,6 +548,58 @@ fail:
 	close(cb->exec_map);
 	cb->exec_map = -1;
 	return -1;
+}
+
+/*
+ * The SYN map and program, the program attached at egress of cgroup
+ * (where names it).  0, or -1 with err saying why, nothing kept.
+ */
+static int
+connbpf_syn_open(struct connbpf *cb, int cgroup, const char *where, char *err,
+                 size_t errlen)
+{
+	struct bpf_insn prog[CONNBPF_SYN_MAX];
+	socklen_t sl = sizeof(cb->netns);
+	int fd, s;
+
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cb->netns, &sl) == -1) {
+		snprintf(err, errlen, "getsockopt SO_NETNS_COOKIE: %s",
+		         strerror(errno));
+		if (s != -1)
+			close(s);
+		return -1;
+	}
+	close(s);
+	if ((cb->syn_map = connbpf_map_new(
+	         "tg_syn", sizeof(struct connbpf_skey),
+	         sizeof(struct connbpf_sval), CONNBPF_SYN_ENTRIES, err,
+	         errlen)) == -1)
+		return -1;
+	fd = connbpf_load(prog, connbpf_syn_program(cb->map, cb->syn_map, prog),
+	                  BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS,
+	                  "tg_syn", err, errlen);
+	if (fd != -1) {
+		cb->syn_link = connbpf_attach(fd, cgroup, BPF_CGROUP_INET_EGRESS,
+		                              where, err, errlen);
+		close(fd);
+		if (cb->syn_link != -1)
+			return 0;
+	}
+	close(cb->syn_map);
+	cb->syn_map = -1;
+	return -1;
+}
+
+/* The SYN program off again (its self-test failed). */
+static void
+connbpf_syn_close(struct connbpf *cb)
+{
+	if (cb->syn_link != -1)
+		close(cb->syn_link);
+	if (cb->syn_map != -1)
+		close(cb->syn_map);
+	cb->syn_link = cb->syn_map = -1;
 }
 
 /* Undo \040-style escapes of a mountinfo field, in place. */
@@ -458,11 +729,45 @@ connbpf_attach(int prog, int cgroup, enum bpf_attach_type hook,
 	attr.link_create.target_fd = (uint32_t)cgroup;
 	attr.link_create.attach_type = hook;
 	if ((fd = (int)connbpf_sys(BPF_LINK_CREATE, &attr)) == -1)
-		snprintf(err, errlen,
-		         "bpf BPF_LINK_CREATE (connect%c on %s): %s",
-		         hook == BPF_CGROUP_INET4_CONNECT ? '4' : '6', where,
-		         strerror(errno));
+		snprintf(err, errlen, "bpf BPF_LINK_CREATE (%s on %s): %s",
+		         hook == BPF_CGROUP_INET4_CONNECT   ? "connect4"
+		         : hook == BPF_CGROUP_INET6_CONNECT ? "connect6"
+		                                            : "egress",
+		         where, strerror(errno));
 	return fd;
+}
+
+/*
+ * Whether the SYN of tollgated's own connected socket cfd (to dst, with
+ * cookie) was filed under its address pair; when not, the SYN program is
+ * turned off with a warning (lookups go by sock_diag then).
+ */
+static void
+connbpf_syn_selftest(struct connbpf *cb, int cfd, const struct sockaddr *dst,
+                     uint64_t cookie, const char *fam)
+{
+	struct sockaddr_storage self;
+	socklen_t sl = sizeof(self);
+	struct connbpf_rec rec;
+	const char *why;
+	int r;
+
+	if (getsockname(cfd, (struct sockaddr *)&self, &sl) == -1)
+		why = strerror(errno);
+	else if ((r = connbpf_syn_take(cb, (struct sockaddr *)&self, dst,
+	                               &rec)) == -1)
+		why = strerror(errno);
+	else if (r == 0)
+		why = "no record under its addresses";
+	else if (rec.tgid != getpid() || rec.cookie != cookie)
+		why = "the record names another socket";
+	else
+		return;
+	log_warn("connect tracking: self-test: the SYN of a %s connect() of "
+	         "tollgated's own: %s; the SYN program is off, each "
+	         "connection is found by sock_diag first",
+	         fam, why);
+	connbpf_syn_close(cb);
 }
 
 /*
@@ -531,6 +836,9 @@ connbpf_selftest(struct connbpf *cb, int family, char *err, size_t errlen)
 		goto out;
 	}
 	r = 1;
+	if (cb->syn_map != -1)
+		connbpf_syn_selftest(cb, cfd, (struct sockaddr *)&ss, cookie,
+		                     fam);
 out:
 	if (lfd != -1)
 		close(lfd);
@@ -554,6 +862,7 @@ connbpf_open(char *err, size_t errlen)
 		return NULL;
 	}
 	cb->map = cb->exec_map = cb->exec_link = -1;
+	cb->syn_map = cb->syn_link = -1;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++)
 		cb->links[i] = -1;
 	/* Not the initial pid namespace: its pids, not the host's. */
@@ -563,8 +872,9 @@ connbpf_open(char *err, size_t errlen)
 		goto fail;
 	}
 	if ((cb->map = connbpf_map_new("tg_connect", sizeof(uint64_t),
-	                               sizeof(struct connbpf_val), err,
-	                               errlen)) == -1 ||
+	                               sizeof(struct connbpf_val),
+	                               CONNBPF_MAP_ENTRIES, err, errlen)) ==
+	        -1 ||
 	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
 		goto fail;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++) {
@@ -580,6 +890,11 @@ connbpf_open(char *err, size_t errlen)
 		if (cb->links[i] == -1)
 			goto fail;
 	}
+	/* Without it, every lookup asks sock_diag for the socket first. */
+	if (connbpf_syn_open(cb, cgroup, where, xerr, sizeof(xerr)) == -1)
+		log_warn("connect tracking: the SYN program is off, each "
+		         "connection is found by sock_diag first: %s",
+		         xerr);
 	close(cgroup);
 	cgroup = -1;
 	if (connbpf_selftest(cb, AF_INET, err, errlen) != 1)
@@ -621,9 +936,21 @@ connbpf_close(struct connbpf *cb)
 		close(cb->exec_link);
 	if (cb->exec_map != -1)
 		close(cb->exec_map);
+	connbpf_syn_close(cb);
 	if (cb->map != -1)
 		close(cb->map);
 	free(cb);
+}
+
+/* A value as the programs store it, as struct connbpf_rec. */
+static void
+connbpf_rec_of(const struct connbpf_val *v, struct connbpf_rec *rec)
+{
+	rec->tgid = (pid_t)(v->pid_tgid >> 32);
+	rec->tid = (pid_t)(v->pid_tgid & 0xffffffffu);
+	rec->uid = (uid_t)(v->uid_gid & 0xffffffffu);
+	rec->gid = (gid_t)(v->uid_gid >> 32);
+	rec->boot_ns = v->boot_ns;
 }
 
 int
@@ -645,12 +972,76 @@ connbpf_lookup(struct connbpf *cb, uint64_t cookie, struct connbpf_rec *rec)
 		          (unsigned long long)cookie, strerror(errno));
 		return -1;
 	}
-	rec->tgid = (pid_t)(v.pid_tgid >> 32);
-	rec->tid = (pid_t)(v.pid_tgid & 0xffffffffu);
-	rec->uid = (uid_t)(v.uid_gid & 0xffffffffu);
-	rec->gid = (gid_t)(v.uid_gid >> 32);
-	rec->boot_ns = v.boot_ns;
+	connbpf_rec_of(&v, rec);
+	rec->cookie = cookie;
+	rec->sk_uid = (uid_t)-1;
 	return 1;
+}
+
+/* One end's address into the key's form: IPv4 (an IPv4-mapped IPv6
+ * address too) as 4 bytes and family 4.  -1 for another family. */
+static int
+connbpf_skey_addr(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port,
+                  uint32_t *family)
+{
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+	if (sa->sa_family == AF_INET) {
+		memcpy(ip, &in->sin_addr, 4);
+		*port = in->sin_port;
+		*family = 4;
+	} else if (sa->sa_family == AF_INET6 &&
+	           IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		memcpy(ip, &in6->sin6_addr.s6_addr[12], 4);
+		*port = in6->sin6_port;
+		*family = 4;
+	} else if (sa->sa_family == AF_INET6) {
+		memcpy(ip, &in6->sin6_addr, 16);
+		*port = in6->sin6_port;
+		*family = 6;
+	} else
+		return -1;
+	return 0;
+}
+
+int
+connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
+                 const struct sockaddr *dst, struct connbpf_rec *rec)
+{
+	struct connbpf_skey k;
+	struct connbpf_sval v;
+	union bpf_attr attr;
+	uint32_t fdst;
+
+	if (cb == NULL || cb->syn_map == -1)
+		return 0;
+	memset(&k, 0, sizeof(k));
+	k.netns = cb->netns;
+	if (connbpf_skey_addr(client, k.src, &k.sport, &k.family) == -1 ||
+	    connbpf_skey_addr(dst, k.dst, &k.dport, &fdst) == -1 ||
+	    fdst != k.family)
+		return 0;
+	memset(&attr, 0, sizeof(attr));
+	attr.map_fd = (uint32_t)cb->syn_map;
+	attr.key = (uint64_t)(uintptr_t)&k;
+	attr.value = (uint64_t)(uintptr_t)&v;
+	if (connbpf_sys(BPF_MAP_LOOKUP_AND_DELETE_ELEM, &attr) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("connbpf: taking a SYN record: %s", strerror(errno));
+		return -1;
+	}
+	connbpf_rec_of(&v.rec, rec);
+	rec->cookie = v.cookie;
+	rec->sk_uid = (uid_t)(v.sk_uid & 0xffffffffu);
+	return 1;
+}
+
+bool
+connbpf_syn_tracked(const struct connbpf *cb)
+{
+	return cb != NULL && cb->syn_link != -1;
 }
 
 int

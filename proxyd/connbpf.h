@@ -45,10 +45,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Connects remembered; the oldest is forgotten first. */
 #define CONNBPF_MAP_ENTRIES 65536
+/* SYN records waiting to be taken: each lives from the SYN to
+ * tollgated's accept, unless its connection was not redirected. */
+#define CONNBPF_SYN_ENTRIES 16384
 #define CONNBPF_LOG_SIZE    4096 /* the verifier's words on a refusal */
 
 /* What the program recorded for one socket. */
@@ -58,6 +62,9 @@ struct connbpf_rec {
 	uid_t uid;  /* its real uid and gid then */
 	gid_t gid;
 	uint64_t boot_ns; /* CLOCK_BOOTTIME at connect, in ns */
+	uint64_t cookie;  /* the socket's */
+	uid_t sk_uid;     /* the socket's owner (connbpf_syn_take() only;
+	                   * else (uid_t)-1) */
 };
 
 /* Counters since connbpf_open(), readable from any thread. */
@@ -91,6 +98,28 @@ void connbpf_close(struct connbpf *cb);
  */
 int connbpf_lookup(struct connbpf *cb, uint64_t cookie,
                    struct connbpf_rec *rec);
+
+/*
+ * The record of the TCP connection tollgated accepted from client
+ * whose destination was dst (the redirect's original one, or
+ * tollgated's own address for a front), filed by the SYN program (a
+ * cgroup egress program that files each SYN's connect record under its
+ * address pair, with the socket's cookie and its owner's uid in
+ * sk_uid): no sock_diag round trip.  The record is taken out of the
+ * map.  1 with *rec filled, 0 when there is none (the SYN program is
+ * off, or the record was forgotten: look by sock_diag), -1 with errno
+ * when the lookup failed (logged).  Thread-safe.  cb NULL: 0.
+ *
+ * The key is the SYN's own: its source as it left (conntrack may have
+ * given it another port than the socket's: ctorig.h), the socket's
+ * destination, and the network namespace's cookie, tollgated's own; the
+ * record under it is always the latest SYN's.
+ */
+int connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
+                     const struct sockaddr *dst, struct connbpf_rec *rec);
+
+/* Whether the SYN program is loaded; false for NULL. */
+bool connbpf_syn_tracked(const struct connbpf *cb);
 
 /*
  * When the process tgid (as connbpf_rec.tgid numbers it) last exec'd:

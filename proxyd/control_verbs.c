@@ -13,6 +13,7 @@
 #include "common/config.h"
 #include "common/ctl.h"
 #include "proxyd/broker.h"
+#include "proxyd/appcache.h"
 #include "proxyd/connbpf.h"
 #include "proxyd/control_int.h"
 #include "proxyd/fakeip.h"
@@ -55,6 +56,7 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	struct proxyd *pd = c->ctl->pd;
 	char buf[2048], gbuf[512];
 	struct connbpf_stats cst;
+	struct appcache_stats ast;
 	struct ctl_line l;
 
 	ctl_line_init(&l, buf, sizeof(buf));
@@ -101,5 +103,9 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	            (unsigned long long)cst.answered);
 	ctl_put_kvf(&l, "connect_fallback", "%llu",
 	            (unsigned long long)cst.fallback);
+	ctl_put_kv(&l, "connect_syn",
+	           connbpf_syn_tracked(pd->connbpf) ? "on" : "off");
+	appcache_stats(pd->appcache, &ast);
+	ctl_put_kvf(&l, "attr_cached", "%llu", (unsigned long long)ast.hits);
 	control_reply_ok(c, &l);
 }

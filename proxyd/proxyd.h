@@ -87,6 +87,9 @@ struct proxyd {
 	/* Who called connect() (connbpf.h); NULL when connect_tracking is
 	 * off or the program did not load.  Read by the worker too. */
 	struct connbpf *connbpf;
+	/* The processes of recent connections, for attribution on the
+	 * loop (appcache.h); made at the first SYN record. */
+	struct appcache *appcache;
 };
 
 #endif

@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 33
+plan 39
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -63,6 +63,30 @@ s.close()
 if len(sys.argv) < 4 or sys.argv[3] != "exit":
     u.recv(1)
 u.close()
+EOF
+# fetch.py HOST N [exec]: N pages one after the other, each on a new
+# connection, "page: True" printed for each that came; with "exec",
+# then become python3 (the same process) and fetch one more.
+cat >"$TG_TMP/fetch.py" <<'EOF'
+import os, socket, sys
+host, n = sys.argv[1], int(sys.argv[2])
+for _ in range(n):
+    try:
+        s = socket.create_connection((host, 80), timeout=5)
+        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
+        data = b""
+        while len(data) < 65536:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        s.close()
+        print("page:", "hello from tgs" in data.decode(errors="replace"))
+    except OSError as e:
+        print("page:", e)
+sys.stdout.flush()
+if len(sys.argv) > 3 and sys.argv[3] == "exec":
+    os.execv("/usr/bin/python3", ["python3", sys.argv[0], host, "1"])
 EOF
 chmod 644 "$TG_TMP"/*.py
 
@@ -174,10 +198,41 @@ is "$allowed" 0 "python3 that became curl after connect(): never let out as curl
 is "$denied" 10 "all 10 runs denied"
 is "$named" 10 "each named python3, or an unknown process (exe=-), never curl"
 is "$unknown" "$execd" "an unknown process each time tollgated saw curl ($execd of 10)"
+# --- (5) attribution on the event loop -----------------------------------------
+
+# A process that connects again a moment later is named from the answer
+# kept for it (appcache.h): no worker trip, the same decision.
+is "$(status connect_syn)" on "tollgate status: the SYN program is on"
+cached0=$(status attr_cached)
+tg_mark
+out=$(as_guard "$TGPY" "$TG_TMP/fetch.py" "$TG_S4" 20 2>&1)
+is "$(grep -c 'page: True' <<<"$out")" 20 \
+    "$TGPY fetches 20 pages one after the other"
+is "$(tg_decisions exe="$TGPY" verdict=allow)" 20 \
+    "each decision names it, allowed"
+cached=$(status attr_cached)
+ok "$([ "${cached:-0}" -gt "${cached0:-0}" ]; echo $?)" \
+    "connections of it were named on the event loop ($cached0 -> $cached)"
+
+# The same process execs python3 and connects again: the kept answer is
+# not its any more.
+allowed=0 denied=0
+for ((run = 0; run < 3; run++)); do
+	tg_mark
+	out=$(as_guard "$TGPY" "$TG_TMP/fetch.py" "$TG_S4" 2 exec 2>&1)
+	[ "$(grep -c 'page: True' <<<"$out")" = 2 ] &&
+		[ "$(tg_decisions exe="$TGPY" verdict=allow)" = 2 ] &&
+		allowed=$((allowed + 1))
+	tg_decision exe="$PY" verdict=deny >/dev/null &&
+		! grep -q 'page: True' <<<"$(sed -n 3p <<<"$out")" &&
+		denied=$((denied + 1))
+done
+is "$allowed" 3 "$TGPY, kept as allowed, fetched its two pages (3 runs)"
+is "$denied" 3 "then, as python3 in the same process, was denied (3 runs)"
 tg_stop
 ok $? "tollgated stops"
 
-# --- (5) connect_tracking = no: the /proc path ---------------------------------
+# --- (6) connect_tracking = no: the /proc path ---------------------------------
 
 CONF=$(conf connect_tracking=no)
 tg_start "$CONF"

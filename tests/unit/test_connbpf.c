@@ -411,6 +411,75 @@ test_bench(void **state)
 	connbpf_close(cb);
 }
 
+/*
+ * The SYN record: a connection of ours is found by the addresses its
+ * listener saw (an IPv4-mapped peer too), once (it is taken out), named
+ * with its cookie and owner; attr_lookup_rec() names this process from
+ * it, with a pidfd and a start no later than the connect for a cache.
+ */
+static void
+test_syn_take(void **state)
+{
+	struct sockaddr_in6 peer6;
+	struct connbpf_rec rec;
+	struct attr_ident id;
+	struct connbpf *cb;
+	struct pair p;
+	struct app app;
+	struct attr *a;
+	socklen_t sl;
+	uint64_t cookie;
+
+	(void)state;
+	assert_int_equal(connbpf_syn_take(NULL, NULL, NULL, &rec), 0);
+	assert_false(connbpf_syn_tracked(NULL));
+	if ((cb = open_or_skip()) == NULL)
+		skip();
+	assert_true(connbpf_syn_tracked(cb));
+	pair_listen(&p);
+	p.cfd = pair_connect(&p);
+	sl = sizeof(cookie);
+	assert_int_equal(getsockopt(p.cfd, SOL_SOCKET, SO_COOKIE, &cookie, &sl),
+	                 0);
+	/* A record under other addresses is none. */
+	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
+	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&p.caddr,
+	                                  (struct sockaddr *)&p.laddr, &rec),
+	                 0);
+	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
+	/* The peer as a dual-stack listener gives it. */
+	memset(&peer6, 0, sizeof(peer6));
+	peer6.sin6_family = AF_INET6;
+	peer6.sin6_port = p.caddr.sin_port;
+	peer6.sin6_addr.s6_addr[10] = peer6.sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&peer6.sin6_addr.s6_addr[12], &p.caddr.sin_addr, 4);
+	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&peer6,
+	                                  (struct sockaddr *)&p.laddr, &rec),
+	                 1);
+	assert_int_equal(rec.tgid, getpid());
+	assert_int_equal(rec.sk_uid, geteuid());
+	assert_true(rec.cookie == cookie);
+	/* Taken: not there a second time. */
+	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&p.caddr,
+	                                  (struct sockaddr *)&p.laddr, &rec),
+	                 0);
+
+	a = attr_new();
+	assert_non_null(a);
+	attr_set_connbpf(a, cb);
+	attr_lookup_rec(a, &rec, &app, &id);
+	assert_true(app.known && app.uid_known);
+	assert_int_equal(app.pid, getpid());
+	assert_int_equal(app.uid, geteuid());
+	assert_true(id.pidfd >= 0);
+	assert_int_equal(id.tgid, getpid());
+	assert_true(id.start_ns > 0 && id.start_ns <= rec.boot_ns);
+	close(id.pidfd);
+	attr_free(a);
+	pair_close(&p);
+	connbpf_close(cb);
+}
+
 int
 main(void)
 {
@@ -418,6 +487,7 @@ main(void)
 	    cmocka_unit_test(test_none),
 	    cmocka_unit_test(test_caller_named),
 	    cmocka_unit_test(test_exec_after),
+	    cmocka_unit_test(test_syn_take),
 	    cmocka_unit_test(test_bench),
 	};
 
