@@ -36,6 +36,10 @@
 
 #define APPCACHE_SIZE   64   /* processes kept, least recently used out */
 #define APPCACHE_TTL_MS 1000 /* an answer's life */
+/* Answers on their way from the worker with a pidfd, at most: the others
+ * come without one (not kept).  With APPCACHE_SIZE, the descriptors the
+ * cache may hold (fdbudget.h). */
+#define APPCACHE_INFLIGHT_MAX 16
 
 struct appcache_ent {
 	bool used;

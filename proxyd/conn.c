@@ -596,7 +596,16 @@ conn_attr_rec_run(struct worker_job *job, void *ctx)
 		c->app->uid = c->rec.sk_uid;
 		return;
 	}
-	attr_lookup_rec(ctx, &c->rec, c->app, &c->ident);
+	/* A pidfd for the cache, unless many are on their way already
+	 * (the descriptor budget counts APPCACHE_INFLIGHT_MAX). */
+	c->ident_counted =
+	    __atomic_add_fetch(&c->pd->idents_inflight, 1, __ATOMIC_RELAXED) <=
+	    APPCACHE_INFLIGHT_MAX;
+	if (!c->ident_counted)
+		__atomic_sub_fetch(&c->pd->idents_inflight, 1,
+		                   __ATOMIC_RELAXED);
+	attr_lookup_rec(ctx, &c->rec, c->app,
+	                c->ident_counted ? &c->ident : NULL);
 }
 
 static void
@@ -611,6 +620,11 @@ conn_attr_rec_done(struct worker_job *job)
 		else
 			close(c->ident.pidfd);
 		c->ident.pidfd = -1;
+	}
+	if (c->ident_counted) {
+		c->ident_counted = false;
+		__atomic_sub_fetch(&c->pd->idents_inflight, 1,
+		                   __ATOMIC_RELAXED);
 	}
 	conn_attr_done(job);
 }

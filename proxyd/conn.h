@@ -158,6 +158,7 @@ struct conn {
 	struct attr_sock attr_sock; /* between its two jobs (conn.c) */
 	struct connbpf_rec rec;     /* its SYN record (conn_attr_by_syn) */
 	struct attr_ident ident;    /* the answer's, for pd->appcache */
+	bool ident_counted;         /* in pd->idents_inflight */
 	bool attr_pending;
 	/* Waiting in CONN_ATTR_WAIT, after a first look at the rules, for
 	 * its file's digest (hashq.h); digest_waited: once at most. */

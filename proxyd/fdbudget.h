@@ -18,6 +18,7 @@
 #ifndef TG_FDBUDGET_H
 #define TG_FDBUDGET_H
 
+#include "proxyd/appcache.h"
 #include "proxyd/attr.h"
 #include "proxyd/control.h"
 #include "proxyd/dnsfwd.h"
@@ -26,12 +27,13 @@
 /* Descriptors per connection: client and onward socket. */
 #define FDBUDGET_PER_CONN 2
 /* Kept back: the attribution worker's cache (three per pid it
- * remembers: /proc/PID, its fd/ and its cmdline), the control clients,
- * the DNS stub's queries retried over TCP, and 64 for listeners,
- * netlink and nftables sockets, the database and the rest. */
+ * remembers: /proc/PID, its fd/ and its cmdline), the event loop's (a
+ * pidfd per process, and those on their way: appcache.h), the control
+ * clients, the DNS stub's queries retried over TCP, and 64 for
+ * listeners, netlink and nftables sockets, the database and the rest. */
 #define FDBUDGET_FIXED                                                         \
-	(3 * ATTR_MRU_SIZE + CONTROL_MAX_CLIENTS + CONTROL_MAX_ADMIN +         \
-	 DNSFWD_TCP_MAX + 64)
+	(3 * ATTR_MRU_SIZE + APPCACHE_SIZE + APPCACHE_INFLIGHT_MAX +          \
+	 CONTROL_MAX_CLIENTS + CONTROL_MAX_ADMIN + DNSFWD_TCP_MAX + 64)
 
 /*
  * The connections a descriptor limit of nofile holds: what is left after

@@ -90,6 +90,9 @@ struct proxyd {
 	/* The processes of recent connections, for attribution on the
 	 * loop (appcache.h); made at the first SYN record. */
 	struct appcache *appcache;
+	/* Worker answers on their way to it with a pidfd (__atomic: the
+	 * worker counts up, the loop down; APPCACHE_INFLIGHT_MAX). */
+	unsigned idents_inflight;
 };
 
 #endif

@@ -51,7 +51,7 @@ static void
 test_known_limits(void **state)
 {
 	/* Test 96's limit, and the default max_connections' need. */
-	assert_int_equal(fdbudget_connections(1024), 228);
+	assert_int_equal(fdbudget_connections(1024), 198);
 	assert_true(fdbudget_connections(20000) > 9000);
 	assert_true(fdbudget_connections(20000) < 10000);
 	assert_true(fdbudget_connections(1048576) >= 16384);
