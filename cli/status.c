@@ -64,6 +64,7 @@ static const struct {
     {"connect_answered", true},
     {"connect_fallback", true},
     {"connect_syn", false},
+    {"connect_syn_taken", true},
     {"attr_cached", true},
 };
 

@@ -105,8 +105,9 @@ struct connbpf {
 	uint64_t netns;    /* tollgated's network namespace's cookie */
 	int exec_map;      /* tgid -> CLOCK_BOOTTIME of its latest exec */
 	int exec_link;     /* the exec program, attached; -1 when not */
-	uint64_t answered; /* __atomic */
-	uint64_t fallback; /* __atomic */
+	uint64_t answered;  /* __atomic */
+	uint64_t fallback;  /* __atomic */
+	uint64_t syn_taken; /* __atomic */
 };
 
 /* Instructions, as struct bpf_insn {code, dst_reg, src_reg, off, imm}. */
@@ -1035,6 +1036,7 @@ connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
 	connbpf_rec_of(&v.rec, rec);
 	rec->cookie = v.cookie;
 	rec->sk_uid = (uid_t)(v.sk_uid & 0xffffffffu);
+	__atomic_fetch_add(&cb->syn_taken, 1, __ATOMIC_RELAXED);
 	return 1;
 }
 
@@ -1089,4 +1091,5 @@ connbpf_stats(const struct connbpf *cb, struct connbpf_stats *st)
 		return;
 	st->answered = __atomic_load_n(&cb->answered, __ATOMIC_RELAXED);
 	st->fallback = __atomic_load_n(&cb->fallback, __ATOMIC_RELAXED);
+	st->syn_taken = __atomic_load_n(&cb->syn_taken, __ATOMIC_RELAXED);
 }

@@ -105,6 +105,8 @@ control_status(struct control_client *c, const struct ctl_req *req)
 	            (unsigned long long)cst.fallback);
 	ctl_put_kv(&l, "connect_syn",
 	           connbpf_syn_tracked(pd->connbpf) ? "on" : "off");
+	ctl_put_kvf(&l, "connect_syn_taken", "%llu",
+	            (unsigned long long)cst.syn_taken);
 	appcache_stats(pd->appcache, &ast);
 	ctl_put_kvf(&l, "attr_cached", "%llu", (unsigned long long)ast.hits);
 	control_reply_ok(c, &l);
