@@ -555,7 +555,8 @@ conn_attr_by_syn(struct conn *c)
 	struct proxyd *pd = c->pd;
 
 	if (pd->connbpf == NULL ||
-	    connbpf_syn_take(pd->connbpf, (const struct sockaddr *)&c->client,
+	    connbpf_syn_take(pd->connbpf, c->cfd,
+	                     (const struct sockaddr *)&c->client,
 	                     (const struct sockaddr *)&c->local,
 	                     &c->rec) != 1)
 		return CONN_SYN_NONE;

@@ -33,7 +33,7 @@
  *	cookie = bpf_get_socket_cookie(ctx);
  *	rec = bpf_map_lookup_elem(&connect_map, &cookie);
  *	if (!rec) { bpf_map_delete_elem(&syn_map, &key); return 1; }
- *	val = {*rec, cookie, bpf_get_socket_uid(ctx)};
+ *	val = {*rec, cookie, bpf_get_socket_uid(ctx), the SYN's seq};
  *	bpf_map_update_elem(&syn_map, &key, &val, BPF_ANY);
  *	return 1;
  *
@@ -41,16 +41,20 @@
  * redirected connection another source port when its own would clash
  * (ctorig.h), at POSTROUTING, before this program; tollgated accepts
  * that port.  The destination is the socket's: the one the redirect
- * replaced, which SO_ORIGINAL_DST gives back.  Every SYN of the host
- * passes here, so the record under a key is always the latest SYN's;
- * tollgated takes it out as it reads it (connbpf_syn_take()).  Stack:
- * the key at fp-48..fp-1, the value at fp-88..fp-49, the cookie at
- * fp-96, a scratch byte at fp-104.
+ * replaced, which SO_ORIGINAL_DST gives back.  tollgated takes a record
+ * out as it reads it (connbpf_syn_take()), and only when the sequence
+ * number is that of the SYN its listener saved for the accepted socket:
+ * a record that no SYN of this connection wrote (one left by a
+ * connection that was never redirected, while this one's SYN was one
+ * the program skipped) is never taken for it.  The stack layout is at
+ * connbpf_syn_program().
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/bpf.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +72,8 @@
 #define CONNBPF_LINE_MAX  4096
 #define CONNBPF_N_HOOKS   2
 #define CONNBPF_TCP_SYN_SENT 2 /* include/net/tcp_states.h */
+#define CONNBPF_SAVED_SYN_MAX 512 /* IP and TCP headers of a SYN */
+#define CONNBPF_SELFTEST_MS   2000 /* for the self-test's own connection */
 /* The initial pid namespace's inode (include/linux/proc_ns.h) */
 #define CONNBPF_INIT_PIDNS 0xEFFFFFFCu
 
@@ -92,9 +98,11 @@ struct connbpf_skey {
 };
 
 struct connbpf_sval {
-	struct connbpf_val rec; /* fp-88 */
-	uint64_t cookie;        /* fp-64 */
-	uint64_t sk_uid;        /* fp-56 */
+	struct connbpf_val rec; /* fp-96 */
+	uint64_t cookie;        /* fp-72 */
+	uint64_t sk_uid;        /* fp-64 */
+	uint8_t seq[8];         /* fp-56: the SYN's sequence number, as the
+	                         * packet has it, then zeros */
 };
 
 struct connbpf {
@@ -296,16 +304,19 @@ connbpf_emit_out(struct bpf_insn *prog, size_t n, struct connbpf_jumps *j,
 
 /*
  * prog[n]: bpf_skb_load_bytes(ctx (r6), offset, fp + to, len), offset
- * the constant off, or register r8 when off is -1; on failure to out.
- * The next free index.
+ * off, or r8 + off when ihl (r8 holds the IPv4 header's length); on
+ * failure to out.  The next free index.
  */
 static size_t
 connbpf_emit_load(struct bpf_insn *prog, size_t n, struct connbpf_jumps *j,
-                  int off, int to, int len)
+                  bool ihl, int off, int to, int len)
 {
 	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
-	prog[n++] = off == -1 ? MOV64_REG(BPF_REG_2, BPF_REG_8)
-	                      : MOV64_IMM(BPF_REG_2, off);
+	if (ihl) {
+		prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_8);
+		prog[n++] = ADD64_IMM(BPF_REG_2, off);
+	} else
+		prog[n++] = MOV64_IMM(BPF_REG_2, off);
 	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
 	prog[n++] = ADD64_IMM(BPF_REG_3, to);
 	prog[n++] = MOV64_IMM(BPF_REG_4, len);
@@ -327,10 +338,18 @@ connbpf_emit_map(struct bpf_insn *prog, size_t n, int map)
  * The SYN program (see the top of this file) for the connect map cmap
  * and the SYN map smap: n instructions into prog (at least
  * CONNBPF_SYN_MAX).  r6 holds ctx, r7 the socket, r8 the IPv4 header's
- * length.
+ * length.  The stack: the key (struct connbpf_skey) at SYN_KEY, the
+ * value (struct connbpf_sval) at SYN_VAL, the cookie to look the
+ * connect record up by at SYN_COOKIE, one byte read at SYN_BYTE.
  */
-#define CONNBPF_SYN_MAX 160
+#define CONNBPF_SYN_MAX 170
 #define CONNBPF_SK(f)   ((int16_t)offsetof(struct bpf_sock, f))
+#define SYN_KEY         (-48)
+#define SYN_KEY_AT(f)   ((int16_t)(SYN_KEY + offsetof(struct connbpf_skey, f)))
+#define SYN_VAL         (-96)
+#define SYN_VAL_AT(f)   ((int16_t)(SYN_VAL + offsetof(struct connbpf_sval, f)))
+#define SYN_COOKIE      (-104)
+#define SYN_BYTE        (-112)
 static size_t
 connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 {
@@ -345,71 +364,77 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7, CONNBPF_SK(state));
 	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, CONNBPF_TCP_SYN_SENT,
 	                     false);
-	for (off = -48; off < 0; off += 8)
+	/* The key and the value's sequence number start as zeros. */
+	for (off = SYN_KEY; off < 0; off += 8)
 		prog[n++] = ST_DW(BPF_REG_10, off, 0);
+	prog[n++] = ST_DW(BPF_REG_10, SYN_VAL_AT(seq), 0);
 	/* The IP version. */
-	n = connbpf_emit_load(prog, n, &j, 0, -104, 1);
-	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	n = connbpf_emit_load(prog, n, &j, false, 0, SYN_BYTE, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, SYN_BYTE);
 	prog[n++] = RSH64_IMM(BPF_REG_2, 4);
 	to_v4 = n;
 	prog[n++] = JEQ_IMM(BPF_REG_2, 4, 0);
 	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, 6, false);
 	/* IPv6: TCP right after the fixed header, or not looked at. */
-	n = connbpf_emit_load(prog, n, &j, 6, -104, 1);
-	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	n = connbpf_emit_load(prog, n, &j, false, 6, SYN_BYTE, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, SYN_BYTE);
 	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, IPPROTO_TCP, false);
-	n = connbpf_emit_load(prog, n, &j, 8, -32, 16);
-	n = connbpf_emit_load(prog, n, &j, 40, -40, 2);
+	n = connbpf_emit_load(prog, n, &j, false, 8, SYN_KEY_AT(src), 16);
+	n = connbpf_emit_load(prog, n, &j, false, 40, SYN_KEY_AT(sport), 2);
+	n = connbpf_emit_load(prog, n, &j, false, 44, SYN_VAL_AT(seq), 4);
 	for (i = 0; i < 4; i++) {
 		prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7,
 		                  (int16_t)(CONNBPF_SK(dst_ip6) + 4 * i));
-		prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, (int16_t)(-16 + 4 * i));
+		prog[n++] = STX_W(BPF_REG_10, BPF_REG_2,
+		                  (int16_t)(SYN_KEY_AT(dst) + 4 * i));
 	}
-	prog[n++] = ST_W(BPF_REG_10, -36, 6);
+	prog[n++] = ST_W(BPF_REG_10, SYN_KEY_AT(family), 6);
 	to_common = n;
 	prog[n++] = JA(0);
 	/* IPv4: the header's length, then TCP. */
 	prog[to_v4].off = (int16_t)(n - to_v4 - 1);
-	prog[n++] = LDX_B(BPF_REG_8, BPF_REG_10, -104);
+	prog[n++] = LDX_B(BPF_REG_8, BPF_REG_10, SYN_BYTE);
 	prog[n++] = AND64_IMM(BPF_REG_8, 0xf);
 	prog[n++] = LSH64_IMM(BPF_REG_8, 2);
-	n = connbpf_emit_load(prog, n, &j, 9, -104, 1);
-	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, -104);
+	n = connbpf_emit_load(prog, n, &j, false, 9, SYN_BYTE, 1);
+	prog[n++] = LDX_B(BPF_REG_2, BPF_REG_10, SYN_BYTE);
 	n = connbpf_emit_out(prog, n, &j, BPF_REG_2, IPPROTO_TCP, false);
-	n = connbpf_emit_load(prog, n, &j, 12, -32, 4);
-	n = connbpf_emit_load(prog, n, &j, -1, -40, 2);
+	n = connbpf_emit_load(prog, n, &j, false, 12, SYN_KEY_AT(src), 4);
+	n = connbpf_emit_load(prog, n, &j, true, 0, SYN_KEY_AT(sport), 2);
+	n = connbpf_emit_load(prog, n, &j, true, 4, SYN_VAL_AT(seq), 4);
 	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_ip4));
-	prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, -16);
-	prog[n++] = ST_W(BPF_REG_10, -36, 4);
+	prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, SYN_KEY_AT(dst));
+	prog[n++] = ST_W(BPF_REG_10, SYN_KEY_AT(family), 4);
 	/* Both: the destination port, the namespace, the record. */
 	prog[to_common].off = (int16_t)(n - to_common - 1);
 	prog[n++] = LDX_H(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_port));
-	prog[n++] = STX_H(BPF_REG_10, BPF_REG_2, -38);
+	prog[n++] = STX_H(BPF_REG_10, BPF_REG_2, SYN_KEY_AT(dport));
 	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
 	prog[n++] = CALL(BPF_FUNC_get_netns_cookie);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -48);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_KEY_AT(netns));
 	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
 	prog[n++] = CALL(BPF_FUNC_get_socket_cookie);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -96);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -64);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_COOKIE);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_VAL_AT(cookie));
 	n = connbpf_emit_map(prog, n, cmap);
 	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_2, -96);
+	prog[n++] = ADD64_IMM(BPF_REG_2, SYN_COOKIE);
 	prog[n++] = CALL(BPF_FUNC_map_lookup_elem);
 	to_miss = n;
 	prog[n++] = JEQ_IMM(BPF_REG_0, 0, 0);
 	for (i = 0; i < 3; i++) {
 		prog[n++] = LDX_DW(BPF_REG_2, BPF_REG_0, (int16_t)(8 * i));
-		prog[n++] = STX_DW(BPF_REG_10, BPF_REG_2, (int16_t)(-88 + 8 * i));
+		prog[n++] = STX_DW(BPF_REG_10, BPF_REG_2,
+		                   (int16_t)(SYN_VAL_AT(rec) + 8 * i));
 	}
 	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
 	prog[n++] = CALL(BPF_FUNC_get_socket_uid);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -56);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_VAL_AT(sk_uid));
 	n = connbpf_emit_map(prog, n, smap);
 	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_2, -48);
+	prog[n++] = ADD64_IMM(BPF_REG_2, SYN_KEY);
 	prog[n++] = MOV64_REG(BPF_REG_3, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_3, -88);
+	prog[n++] = ADD64_IMM(BPF_REG_3, SYN_VAL);
 	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
 	prog[n++] = CALL(BPF_FUNC_map_update_elem);
 	j.at[j.n++] = n;
@@ -418,7 +443,7 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[to_miss].off = (int16_t)(n - to_miss - 1);
 	n = connbpf_emit_map(prog, n, smap);
 	prog[n++] = MOV64_REG(BPF_REG_2, BPF_REG_10);
-	prog[n++] = ADD64_IMM(BPF_REG_2, -48);
+	prog[n++] = ADD64_IMM(BPF_REG_2, SYN_KEY);
 	prog[n++] = CALL(BPF_FUNC_map_delete_elem);
 	for (i = 0; i < j.n; i++)
 		prog[j.at[i]].off = (int16_t)(n - j.at[i] - 1);
@@ -738,24 +763,41 @@ connbpf_attach(int prog, int cgroup, enum bpf_attach_type hook,
 	return fd;
 }
 
+int
+connbpf_save_syn(const struct connbpf *cb, int lfd)
+{
+	int one = 1;
+
+	if (!connbpf_syn_tracked(cb))
+		return 0;
+	return setsockopt(lfd, IPPROTO_TCP, TCP_SAVE_SYN, &one, sizeof(one));
+}
+
 /*
  * Whether the SYN of tollgated's own connected socket cfd (to dst, with
  * cookie) was filed under its address pair; when not, the SYN program is
  * turned off with a warning (lookups go by sock_diag then).
  */
 static void
-connbpf_syn_selftest(struct connbpf *cb, int cfd, const struct sockaddr *dst,
+connbpf_syn_selftest(struct connbpf *cb, int lfd, const struct sockaddr *dst,
                      uint64_t cookie, const char *fam)
 {
-	struct sockaddr_storage self;
-	socklen_t sl = sizeof(self);
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+	struct sockaddr_storage peer;
+	socklen_t sl = sizeof(peer);
 	struct connbpf_rec rec;
 	const char *why;
-	int r;
+	bool fits = false;
+	int afd = -1, r;
 
-	if (getsockname(cfd, (struct sockaddr *)&self, &sl) == -1)
+	/* The connect() has returned: its connection waits, unless it
+	 * failed. */
+	if ((r = poll(&pfd, 1, CONNBPF_SELFTEST_MS)) <= 0)
+		why = r == 0 ? "the connection never came" : strerror(errno);
+	else if ((afd = accept4(lfd, (struct sockaddr *)&peer, &sl,
+	                        SOCK_CLOEXEC)) == -1)
 		why = strerror(errno);
-	else if ((r = connbpf_syn_take(cb, (struct sockaddr *)&self, dst,
+	else if ((r = connbpf_syn_take(cb, afd, (struct sockaddr *)&peer, dst,
 	                               &rec)) == -1)
 		why = strerror(errno);
 	else if (r == 0)
@@ -763,6 +805,10 @@ connbpf_syn_selftest(struct connbpf *cb, int cfd, const struct sockaddr *dst,
 	else if (rec.tgid != getpid() || rec.cookie != cookie)
 		why = "the record names another socket";
 	else
+		fits = true;
+	if (afd != -1)
+		close(afd);
+	if (fits)
 		return;
 	log_warn("connect tracking: self-test: the SYN of a %s connect() of "
 	         "tollgated's own: %s; the SYN program is off, each "
@@ -796,6 +842,7 @@ connbpf_selftest(struct connbpf *cb, int family, char *err, size_t errlen)
 		in6->sin6_addr = in6addr_loopback;
 	sl = family == AF_INET ? sizeof(*in) : sizeof(*in6);
 	if ((lfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connbpf_save_syn(cb, lfd) == -1 ||
 	    bind(lfd, (struct sockaddr *)&ss, sl) == -1 ||
 	    listen(lfd, 1) == -1 ||
 	    getsockname(lfd, (struct sockaddr *)&ss, &sl) == -1 ||
@@ -838,7 +885,7 @@ connbpf_selftest(struct connbpf *cb, int family, char *err, size_t errlen)
 	}
 	r = 1;
 	if (cb->syn_map != -1)
-		connbpf_syn_selftest(cb, cfd, (struct sockaddr *)&ss, cookie,
+		connbpf_syn_selftest(cb, lfd, (struct sockaddr *)&ss, cookie,
 		                     fam);
 out:
 	if (lfd != -1)
@@ -1006,16 +1053,45 @@ connbpf_skey_addr(const struct sockaddr *sa, uint8_t ip[16], uint16_t *port,
 	return 0;
 }
 
+/*
+ * The sequence number of the SYN that made the accepted socket fd, from
+ * its saved headers (TCP_SAVE_SYN on the listener): 0, or -1 when there
+ * are none (the listener did not save it, a SYN cookie, read already) or
+ * they are not an IPv4 or IPv6 header with TCP right after it.
+ */
+static int
+connbpf_saved_seq(int fd, uint8_t seq[4])
+{
+	uint8_t syn[CONNBPF_SAVED_SYN_MAX];
+	socklen_t sl = sizeof(syn);
+	size_t at;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_SAVED_SYN, syn, &sl) == -1 ||
+	    sl < 1)
+		return -1;
+	if (syn[0] >> 4 == 4 && syn[9] == IPPROTO_TCP)
+		at = (size_t)(syn[0] & 0xf) * 4;
+	else if (syn[0] >> 4 == 6 && sl >= 40 && syn[6] == IPPROTO_TCP)
+		at = 40;
+	else
+		return -1;
+	if (at + 8 > (size_t)sl)
+		return -1;
+	memcpy(seq, syn + at + 4, 4);
+	return 0;
+}
+
 int
-connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
+connbpf_syn_take(struct connbpf *cb, int fd, const struct sockaddr *client,
                  const struct sockaddr *dst, struct connbpf_rec *rec)
 {
 	struct connbpf_skey k;
 	struct connbpf_sval v;
 	union bpf_attr attr;
 	uint32_t fdst;
+	uint8_t seq[4];
 
-	if (cb == NULL || cb->syn_map == -1)
+	if (cb == NULL || cb->syn_map == -1 || connbpf_saved_seq(fd, seq) == -1)
 		return 0;
 	memset(&k, 0, sizeof(k));
 	k.netns = cb->netns;
@@ -1033,6 +1109,10 @@ connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
 		log_error("connbpf: taking a SYN record: %s", strerror(errno));
 		return -1;
 	}
+	/* Under these addresses, but another connection's SYN (one never
+	 * redirected, whose record nobody took): not this one's. */
+	if (memcmp(v.seq, seq, sizeof(seq)) != 0)
+		return 0;
 	connbpf_rec_of(&v.rec, rec);
 	rec->cookie = v.cookie;
 	rec->sk_uid = (uid_t)(v.sk_uid & 0xffffffffu);

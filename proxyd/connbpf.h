@@ -102,23 +102,35 @@ int connbpf_lookup(struct connbpf *cb, uint64_t cookie,
                    struct connbpf_rec *rec);
 
 /*
- * The record of the TCP connection tollgated accepted from client
+ * The record of the TCP connection tollgated accepted as fd from client,
  * whose destination was dst (the redirect's original one, or
  * tollgated's own address for a front), filed by the SYN program (a
  * cgroup egress program that files each SYN's connect record under its
- * address pair, with the socket's cookie and its owner's uid in
- * sk_uid): no sock_diag round trip.  The record is taken out of the
- * map.  1 with *rec filled, 0 when there is none (the SYN program is
- * off, or the record was forgotten: look by sock_diag), -1 with errno
- * when the lookup failed (logged).  Thread-safe.  cb NULL: 0.
+ * address pair, with the socket's cookie, its owner's uid in sk_uid and
+ * the SYN's sequence number): no sock_diag round trip.  The record is
+ * taken out of the map.  1 with *rec filled, 0 when there is none (the
+ * SYN program is off, the record was forgotten, or the one under these
+ * addresses is another SYN's: look by sock_diag), -1 with errno when
+ * the lookup failed (logged).  Thread-safe.  cb NULL: 0.
  *
  * The key is the SYN's own: its source as it left (conntrack may have
  * given it another port than the socket's: ctorig.h), the socket's
- * destination, and the network namespace's cookie, tollgated's own; the
- * record under it is always the latest SYN's.
+ * destination, and the network namespace's cookie, tollgated's own.  A
+ * record is taken only when its SYN is fd's: the sequence number in
+ * the SYN fd's listener saved (connbpf_save_syn()) must be the
+ * record's, so that a record left by a SYN that tollgated never
+ * accepted (a connection not redirected, one the program could not
+ * read) cannot name another connection with the same addresses later.
  */
-int connbpf_syn_take(struct connbpf *cb, const struct sockaddr *client,
+int connbpf_syn_take(struct connbpf *cb, int fd, const struct sockaddr *client,
                      const struct sockaddr *dst, struct connbpf_rec *rec);
+
+/*
+ * Have the listening socket lfd save each SYN's headers (TCP_SAVE_SYN)
+ * for connbpf_syn_take(), when the SYN program is on; 0, or -1 with
+ * errno from setsockopt.
+ */
+int connbpf_save_syn(const struct connbpf *cb, int lfd);
 
 /* Whether the SYN program is loaded; false for NULL. */
 bool connbpf_syn_tracked(const struct connbpf *cb);

@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "proxyd/accept.h"
 #include "proxyd/conn.h"
+#include "proxyd/connbpf.h"
 #include "proxyd/front.h"
 #include "proxyd/fdbudget.h"
 #include "proxyd/listener.h"
@@ -330,6 +331,11 @@ listener_open(struct proxyd *pd, const struct front *front,
 	         : listener_bind_tcp((const struct sockaddr *)&at->addr, a);
 	if (fd == -1)
 		goto fail;
+	/* Each SYN's headers kept for its SYN record (connbpf.h); without
+	 * them each connection is looked up by sock_diag. */
+	if (!at->is_unix && connbpf_save_syn(pd->connbpf, fd) == -1)
+		log_warn("listener %s: setsockopt TCP_SAVE_SYN: %s", a,
+		         strerror(errno));
 	l->evl = evconnlistener_new(
 	    pd->base, listener_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, LISTEN_BACKLOG, fd);

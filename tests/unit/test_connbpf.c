@@ -182,7 +182,10 @@ test_caller_named(void **state)
 		if (sendmsg(sv[1], &mh, 0) != 1)
 			_exit(1);
 		close(fd);
-		/* Stay until the parent has looked. */
+		/* Say it holds the socket no more, and stay until the
+		 * parent has looked. */
+		if (write(sv[1], &c, 1) != 1)
+			_exit(1);
 		(void)read(sv[1], &c, 1);
 		_exit(0);
 	}
@@ -190,6 +193,9 @@ test_caller_named(void **state)
 	mh.msg_control = cbuf;
 	mh.msg_controllen = sizeof(cbuf);
 	assert_int_equal(recvmsg(sv[0], &mh, 0), 1);
+	/* Until the child has closed its copy: else the /proc path below
+	 * may find it holding the socket still. */
+	assert_int_equal(read(sv[0], &c, 1), 1);
 	cm = CMSG_FIRSTHDR(&mh);
 	assert_non_null(cm);
 	memcpy(&p.cfd, CMSG_DATA(cm), sizeof(int));
@@ -261,6 +267,21 @@ wait_exec(pid_t pid)
 	fail_msg("pid %ld did not exec within 10 s", (long)pid);
 }
 
+/* Until the exec program has recorded an exec of pid (10 s at most). */
+static void
+wait_exec_record(struct connbpf *cb, pid_t pid)
+{
+	uint64_t ns;
+	int i;
+
+	for (i = 0; i < 1000; i++) {
+		if (connbpf_exec_lookup(cb, pid, &ns) == 1)
+			return;
+		usleep(10000);
+	}
+	fail_msg("no exec of pid %ld recorded within 10 s", (long)pid);
+}
+
 static void
 reap(pid_t pid)
 {
@@ -305,6 +326,8 @@ test_exec_after(void **state)
 	}
 	pair_accept(&p);
 	wait_exec(child);
+	/* The exec is recorded a moment after /proc shows it. */
+	wait_exec_record(cb, child);
 	assert_int_equal(connbpf_exec_lookup(cb, child, &ns), 1);
 	assert_true(ns > 0);
 	assert_int_equal(lookup(a, &p, &app), 0);
@@ -412,10 +435,12 @@ test_bench(void **state)
 }
 
 /*
- * The SYN record: a connection of ours is found by the addresses its
- * listener saw (an IPv4-mapped peer too), once (it is taken out), named
- * with its cookie and owner; attr_lookup_rec() names this process from
- * it, with a pidfd and a start no later than the connect for a cache.
+ * The SYN record: a connection of ours is found by its accepted socket
+ * and the addresses its listener saw (an IPv4-mapped peer too), once
+ * (it is taken out), named with its cookie and owner; not through a
+ * socket whose saved SYN is another's, nor from a listener that saved
+ * none.  attr_lookup_rec() names this process from it, with a pidfd and
+ * a start no later than the connect for a cache.
  */
 static void
 test_syn_take(void **state)
@@ -424,45 +449,76 @@ test_syn_take(void **state)
 	struct connbpf_rec rec;
 	struct attr_ident id;
 	struct connbpf *cb;
-	struct pair p;
+	struct pair p, q;
 	struct app app;
 	struct attr *a;
 	socklen_t sl;
+	struct sockaddr_in ca;
 	uint64_t cookie;
+	int fdA, fdB, afdA, afdB;
 
 	(void)state;
-	assert_int_equal(connbpf_syn_take(NULL, NULL, NULL, &rec), 0);
+	assert_int_equal(connbpf_syn_take(NULL, -1, NULL, NULL, &rec), 0);
 	assert_false(connbpf_syn_tracked(NULL));
 	if ((cb = open_or_skip()) == NULL)
 		skip();
 	assert_true(connbpf_syn_tracked(cb));
 	pair_listen(&p);
+	assert_int_equal(connbpf_save_syn(cb, p.lfd), 0);
+	/* Three connections.  A is asked by addresses of no record; B's
+	 * accepted socket by A's addresses takes nothing (the saved SYN is
+	 * not the record's); C by its own is found. */
+	fdA = pair_connect(&p);
+	ca = p.caddr;
+	fdB = pair_connect(&p);
+	afdA = accept(p.lfd, NULL, NULL);
+	assert_true(afdA >= 0);
+	afdB = accept(p.lfd, NULL, NULL);
+	assert_true(afdB >= 0);
+	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
+	assert_int_equal(connbpf_syn_take(cb, afdA, (struct sockaddr *)&ca,
+	                                  (struct sockaddr *)&p.laddr, &rec),
+	                 0);
+	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
+	assert_int_equal(connbpf_syn_take(cb, afdB, (struct sockaddr *)&ca,
+	                                  (struct sockaddr *)&p.laddr, &rec),
+	                 0);
+	close(afdA);
+	close(afdB);
+	close(fdA);
+	close(fdB);
 	p.cfd = pair_connect(&p);
 	sl = sizeof(cookie);
 	assert_int_equal(getsockopt(p.cfd, SOL_SOCKET, SO_COOKIE, &cookie, &sl),
 	                 0);
-	/* A record under other addresses is none. */
-	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
-	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&p.caddr,
-	                                  (struct sockaddr *)&p.laddr, &rec),
-	                 0);
-	p.laddr.sin_port = htons((uint16_t)(ntohs(p.laddr.sin_port) ^ 1));
+	p.afd = accept(p.lfd, NULL, NULL);
+	assert_true(p.afd >= 0);
 	/* The peer as a dual-stack listener gives it. */
 	memset(&peer6, 0, sizeof(peer6));
 	peer6.sin6_family = AF_INET6;
 	peer6.sin6_port = p.caddr.sin_port;
 	peer6.sin6_addr.s6_addr[10] = peer6.sin6_addr.s6_addr[11] = 0xff;
 	memcpy(&peer6.sin6_addr.s6_addr[12], &p.caddr.sin_addr, 4);
-	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&peer6,
+	assert_int_equal(connbpf_syn_take(cb, p.afd, (struct sockaddr *)&peer6,
 	                                  (struct sockaddr *)&p.laddr, &rec),
 	                 1);
 	assert_int_equal(rec.tgid, getpid());
 	assert_int_equal(rec.sk_uid, geteuid());
 	assert_true(rec.cookie == cookie);
-	/* Taken: not there a second time. */
-	assert_int_equal(connbpf_syn_take(cb, (struct sockaddr *)&p.caddr,
+	/* Taken, and its saved SYN read: nothing a second time. */
+	assert_int_equal(connbpf_syn_take(cb, p.afd, (struct sockaddr *)&p.caddr,
 	                                  (struct sockaddr *)&p.laddr, &rec),
 	                 0);
+
+	/* A listener that saves no SYN: nothing, whatever the map holds. */
+	pair_listen(&q);
+	q.cfd = pair_connect(&q);
+	q.afd = accept(q.lfd, NULL, NULL);
+	assert_true(q.afd >= 0);
+	assert_int_equal(connbpf_syn_take(cb, q.afd, (struct sockaddr *)&q.caddr,
+	                                  (struct sockaddr *)&q.laddr, &rec),
+	                 0);
+	pair_close(&q);
 
 	a = attr_new();
 	assert_non_null(a);
