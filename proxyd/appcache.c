@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,10 +13,18 @@
 #include "common/log.h"
 #include "proxyd/appcache.h"
 
+struct appcache_user {
+	bool used;
+	uid_t uid;
+	char name[sizeof(((struct app *)0)->user)];
+};
+
 struct appcache {
 	struct appcache_ent ent[APPCACHE_SIZE];
 	uint64_t clock; /* last use's counter */
 	struct appcache_stats st;
+	struct appcache_user users[APPCACHE_USERS];
+	size_t next_user; /* the slot a new uid takes */
 };
 
 static uint64_t
@@ -69,7 +78,7 @@ appcache_fits_cheap(const struct appcache_ent *e, const struct connbpf_rec *rec,
 	return e->used && e->app.known && e->tgid == rec->tgid &&
 	       e->app.uid == rec->sk_uid && now_ms >= e->kept_ms &&
 	       now_ms - e->kept_ms < APPCACHE_TTL_MS &&
-	       e->start_ns <= rec->boot_ns;
+	       e->start_ns + e->tick_ns <= rec->boot_ns;
 }
 
 bool
@@ -97,6 +106,9 @@ appcache_exited(int pidfd)
 	do
 		n = poll(&p, 1, 0);
 	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		log_warn("appcache: poll of a pidfd: %s; its entry is dropped",
+		         strerror(errno));
 	return n != 0;
 }
 
@@ -163,8 +175,9 @@ appcache_put(struct appcache *ac, const struct attr_ident *id,
 	e->tgid = id->tgid;
 	e->pidfd = id->pidfd;
 	e->start_ns = id->start_ns;
+	e->tick_ns = id->tick_ns;
 	e->exec_ns = id->exec_ns;
-	e->kept_ms = appcache_now_ms();
+	e->kept_ms = id->read_ms;
 	e->last = ++ac->clock;
 	memcpy(&e->app, app, sizeof(*app));
 }
@@ -177,4 +190,39 @@ appcache_stats(const struct appcache *ac, struct appcache_stats *st)
 		return;
 	}
 	*st = ac->st;
+}
+
+void
+appcache_note_user(struct appcache *ac, uid_t uid, const char *user)
+{
+	struct appcache_user *u = NULL;
+	size_t i;
+
+	if (user[0] == '\0')
+		return;
+	for (i = 0; i < APPCACHE_USERS; i++)
+		if (ac->users[i].used && ac->users[i].uid == uid) {
+			u = &ac->users[i];
+			break;
+		}
+	if (u == NULL) {
+		u = &ac->users[ac->next_user];
+		ac->next_user = (ac->next_user + 1) % APPCACHE_USERS;
+	}
+	u->used = true;
+	u->uid = uid;
+	snprintf(u->name, sizeof(u->name), "%s", user);
+}
+
+void
+appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < APPCACHE_USERS; i++)
+		if (ac->users[i].used && ac->users[i].uid == uid) {
+			snprintf(user, len, "%s", ac->users[i].name);
+			return;
+		}
+	snprintf(user, len, "%u", (unsigned)uid);
 }

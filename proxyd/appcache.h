@@ -11,7 +11,9 @@
  *  - the process itself, as a pidfd: once it polls readable the process
  *    has exited, and its pid may name another one (pids wrap: pid_max
  *    may be as low as 32768);
- *  - its start: a connect from before it started was another process's;
+ *  - its start: a connect from before it started was another process's
+ *    (and /proc gives the start in clock ticks: a connect within the
+ *    tick of its start is not taken as its);
  *  - its latest exec as the exec program recorded it (connbpf.h): one
  *    recorded since, or one that the LRU map has forgotten, means it may
  *    run another program now; one after the connect means the program
@@ -21,7 +23,9 @@
  *    path is still the one it runs, a user namespace it has entered
  *    since, its command line) is read again after APPCACHE_TTL_MS.
  * When any of these fails the entry is dropped and the connection goes
- * to the worker, whose answer is kept anew.
+ * to the worker, whose answer is kept anew.  Without the exec program
+ * (connbpf_exec_tracked()) nothing is kept: an exec since could not be
+ * told.
  *
  * The event loop's only: not thread-safe.
  */
@@ -29,7 +33,9 @@
 #define TG_APPCACHE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proxyd/attr.h"
 #include "proxyd/connbpf.h"
@@ -45,9 +51,10 @@ struct appcache_ent {
 	bool used;
 	pid_t tgid;
 	int pidfd;
-	uint64_t start_ns; /* CLOCK_BOOTTIME */
+	uint64_t start_ns; /* CLOCK_BOOTTIME, rounded down to a tick */
+	uint64_t tick_ns;  /* that tick */
 	uint64_t exec_ns;  /* 0: none recorded */
-	uint64_t kept_ms;  /* CLOCK_MONOTONIC when kept */
+	uint64_t kept_ms;  /* CLOCK_MONOTONIC when /proc was read */
 	uint64_t last;     /* use counter, for the LRU */
 	struct app app;    /* uid and user included */
 };
@@ -81,6 +88,18 @@ void appcache_put(struct appcache *ac, const struct attr_ident *id,
                   const struct app *app);
 
 void appcache_stats(const struct appcache *ac, struct appcache_stats *st);
+
+/*
+ * User names, for a connection refused on the loop before its process
+ * is looked up (over max_pending_per_user): the names of the last
+ * APPCACHE_USERS uids that the worker's answers gave (the password
+ * database is not read on the loop).  appcache_user() fills user with
+ * uid's name, or its digits when none is known.
+ */
+#define APPCACHE_USERS 16
+void appcache_note_user(struct appcache *ac, uid_t uid, const char *user);
+void appcache_user(const struct appcache *ac, uid_t uid, char *user,
+                   size_t len);
 
 /*
  * Whether entry e may answer for the connection of rec: the checks that

@@ -371,17 +371,23 @@ attr_connector_rec(struct attr *a, const struct connbpf_rec *rec, uid_t uid,
 	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
 	uint64_t exec_ns = 0, exec_before = 0, start_ns;
 	int exec_rc = 0, before_rc = 0;
+	struct timespec now;
 	char name[16];
 	ssize_t at;
 	int started = -1;
 
 	if (id != NULL) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		id->read_ms = (uint64_t)now.tv_sec * 1000u +
+		              (uint64_t)now.tv_nsec / 1000000u;
+		id->tick_ns = 1000000000ull / (unsigned long long)a->clk_tck;
 		id->tgid = rec->tgid;
 		before_rc = connbpf_exec_lookup(a->cb, rec->tgid, &exec_before);
 		id->pidfd = (int)syscall(SYS_pidfd_open, rec->tgid, 0);
 		if (id->pidfd == -1 && errno != ESRCH)
-			log_debug("attr: pidfd_open %ld: %s", (long)rec->tgid,
-			          strerror(errno));
+			log_warn("attr: pidfd_open %ld: %s; its answer is not "
+			         "kept",
+			         (long)rec->tgid, strerror(errno));
 	}
 	a->st.connect_hits++;
 	connbpf_note(a->cb, true);

@@ -235,13 +235,16 @@ void attr_lookup_proc(struct attr *a, const struct attr_sock *sk,
  * attr_lookup_rec() is still the process's (appcache.h): the process
  * itself as a pidfd, which polls readable once it has exited, its start
  * and its latest exec as connbpf_exec_lookup() told it (0: none
- * recorded), both CLOCK_BOOTTIME ns.
+ * recorded), both CLOCK_BOOTTIME ns, and when the answer was read.
  */
 struct attr_ident {
 	int pidfd; /* -1: the answer is not to be kept */
 	pid_t tgid;
-	uint64_t start_ns;
+	uint64_t start_ns; /* rounded down to a clock tick */
+	uint64_t tick_ns;  /* that tick: the start is before start_ns +
+	                    * tick_ns */
 	uint64_t exec_ns;
+	uint64_t read_ms; /* CLOCK_MONOTONIC when /proc was read */
 };
 
 /*

@@ -185,12 +185,12 @@ static void conn_attr_joined_done(struct worker_job *job);
 static void conn_attr_proc_submit(struct conn *c, uid_t uid);
 static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
-static int conn_attr_by_syn(struct conn *c);
+static enum conn_syn conn_attr_by_syn(struct conn *c);
 static void conn_attr_rec_run(struct worker_job *job, void *ctx);
 static void conn_attr_rec_done(struct worker_job *job);
 
 /* What conn_attr_by_syn() did. */
-enum {
+enum conn_syn {
 	CONN_SYN_NONE,  /* no SYN record: attribution as before */
 	CONN_SYN_READ,  /* attributed or on its way: read the first message */
 	CONN_SYN_ENDED, /* over its user's share: decided (c may be gone) */
@@ -420,6 +420,7 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	c->digest_wait.ready = conn_digest_ready;
 	c->cfd = fd;
 	c->sfd = -1;
+	c->ident.pidfd = -1;
 	if (o->client != NULL)
 		memcpy(&c->client, o->client, addr_len(o->client));
 	if (o->local != NULL)
@@ -468,6 +469,8 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 			c->job.run = conn_attr_uid_run;
 			c->job.done = conn_attr_uid_done;
 			worker_submit(pd->worker, &c->job);
+			break;
+		case CONN_SYN_READ:
 			break;
 		}
 		/* Most clients send their first message with the handshake's
@@ -549,7 +552,7 @@ conn_attr_uid_run(struct worker_job *job, void *ctx)
  * for it still holds (no worker trip at all), else in one job on the
  * worker in its user's turn, whose answer is kept for the next one.
  */
-static int
+static enum conn_syn
 conn_attr_by_syn(struct conn *c)
 {
 	struct proxyd *pd = c->pd;
@@ -560,18 +563,24 @@ conn_attr_by_syn(struct conn *c)
 	                     (const struct sockaddr *)&c->local,
 	                     &c->rec) != 1)
 		return CONN_SYN_NONE;
+	if (pd->appcache == NULL && (pd->appcache = appcache_new()) == NULL) {
+		conn_log(c, LOG_ERR, "attribution cache: out of memory");
+		return CONN_SYN_NONE;
+	}
 	conn_share_take(c, c->rec.sk_uid);
 	if (c->over_share) {
 		c->attr_pending = false;
 		memset(c->app, 0, sizeof(*c->app));
 		c->app->uid_known = true;
 		c->app->uid = c->rec.sk_uid;
+		appcache_user(pd->appcache, c->rec.sk_uid, c->app->user,
+		              sizeof(c->app->user));
 		conn_peek_finish(c);
 		return CONN_SYN_ENDED;
 	}
-	if (pd->appcache == NULL && (pd->appcache = appcache_new()) == NULL)
-		conn_log(c, LOG_WARNING, "attribution cache: out of memory");
-	if (pd->appcache != NULL &&
+	/* Kept answers only with the exec program: else an exec since
+	 * could not be told (appcache.h). */
+	if (connbpf_exec_tracked(pd->connbpf) &&
 	    appcache_get(pd->appcache, pd->connbpf, &c->rec, c->app) == 1) {
 		connbpf_note(pd->connbpf, true);
 		c->attr_pending = false;
@@ -597,12 +606,14 @@ conn_attr_rec_run(struct worker_job *job, void *ctx)
 		c->app->uid = c->rec.sk_uid;
 		return;
 	}
-	/* A pidfd for the cache, unless many are on their way already
-	 * (the descriptor budget counts APPCACHE_INFLIGHT_MAX). */
+	/* A pidfd for the cache (only with the exec program: appcache.h),
+	 * unless many are on their way already (the descriptor budget
+	 * counts APPCACHE_INFLIGHT_MAX). */
 	c->ident_counted =
+	    connbpf_exec_tracked(c->pd->connbpf) &&
 	    __atomic_add_fetch(&c->pd->idents_inflight, 1, __ATOMIC_RELAXED) <=
-	    APPCACHE_INFLIGHT_MAX;
-	if (!c->ident_counted)
+	        APPCACHE_INFLIGHT_MAX;
+	if (!c->ident_counted && connbpf_exec_tracked(c->pd->connbpf))
 		__atomic_sub_fetch(&c->pd->idents_inflight, 1,
 		                   __ATOMIC_RELAXED);
 	attr_lookup_rec(ctx, &c->rec, c->app,
@@ -615,11 +626,11 @@ conn_attr_rec_done(struct worker_job *job)
 	struct conn *c =
 	    (struct conn *)((char *)job - offsetof(struct conn, job));
 
+	/* pd->appcache was made before the job was submitted. */
+	if (c->app->uid_known)
+		appcache_note_user(c->pd->appcache, c->app->uid, c->app->user);
 	if (c->ident.pidfd != -1) {
-		if (c->pd->appcache != NULL)
-			appcache_put(c->pd->appcache, &c->ident, c->app);
-		else
-			close(c->ident.pidfd);
+		appcache_put(c->pd->appcache, &c->ident, c->app);
 		c->ident.pidfd = -1;
 	}
 	if (c->ident_counted) {

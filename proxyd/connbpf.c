@@ -9,14 +9,15 @@
  *	 if (bpf_get_ns_current_pid_tgid(DEV, INO, &ns, 8) != 0) return 1;]
  *	key = bpf_get_socket_cookie(ctx);
  *	val = {bpf_get_current_pid_tgid() [or ns.tgid << 32 | ns.pid],
- *	       bpf_get_current_uid_gid(), bpf_ktime_get_boot_ns()};
+ *	       bpf_get_current_uid_gid(), bpf_ktime_get_boot_ns(),
+ *	       bpf_get_netns_cookie(ctx)};
  *	bpf_map_update_elem(&map, &key, &val, BPF_ANY);
  *	return 1;
  *
  * Only stream sockets are recorded: datagram connects (every resolver
  * query of glibc connects a UDP socket) would push the TCP records out
  * of the LRU map, and attribution of UDP does not look here.  The key
- * lives at fp-8, the value at fp-32..fp-8 and ns at fp-40 on the
+ * lives at fp-8, the value at fp-40..fp-9 and ns at fp-48 on the
  * program's stack.
  *
  * The SYN program, for BPF_PROG_TYPE_CGROUP_SKB at egress (ctx is struct
@@ -27,9 +28,8 @@
  *
  *	sk = ctx->sk; if (!sk || sk->state != TCP_SYN_SENT) return 1;
  *	[IPv4 or IPv6 header with TCP after it, else return 1]
- *	key = {bpf_get_netns_cookie(ctx), the packet's source port,
- *	       sk->dst_port, 4 or 6, the packet's source address,
- *	       sk's destination address};
+ *	key = {the packet's source port, sk->dst_port, 4 or 6, the
+ *	       packet's source address, sk's destination address};
  *	cookie = bpf_get_socket_cookie(ctx);
  *	rec = bpf_map_lookup_elem(&connect_map, &cookie);
  *	if (!rec) { bpf_map_delete_elem(&syn_map, &key); return 1; }
@@ -80,29 +80,29 @@
 /* struct bpf_sock_addr's type field */
 #define CONNBPF_CTX_TYPE offsetof(struct bpf_sock_addr, type)
 
-/* The value as the program stores it (three u64 at fp-32). */
+/* The value as the program stores it (four u64 at fp-40). */
 struct connbpf_val {
 	uint64_t pid_tgid; /* tgid << 32 | tid */
 	uint64_t uid_gid;  /* gid << 32 | uid */
 	uint64_t boot_ns;
+	uint64_t netns; /* the socket's network namespace's cookie */
 };
 
 /* The SYN map's key and value (connbpf_syn_program()'s stack). */
 struct connbpf_skey {
-	uint64_t netns;  /* fp-48 */
-	uint16_t sport;  /* fp-40, network order */
-	uint16_t dport;  /* fp-38, network order */
-	uint32_t family; /* fp-36: 4 or 6 */
-	uint8_t src[16]; /* fp-32: IPv4 in the first four bytes */
-	uint8_t dst[16]; /* fp-16 */
+	uint16_t sport;  /* network order */
+	uint16_t dport;  /* network order */
+	uint32_t family; /* 4 or 6 */
+	uint8_t src[16]; /* IPv4 in the first four bytes */
+	uint8_t dst[16];
 };
 
 struct connbpf_sval {
-	struct connbpf_val rec; /* fp-96 */
-	uint64_t cookie;        /* fp-72 */
-	uint64_t sk_uid;        /* fp-64 */
-	uint8_t seq[8];         /* fp-56: the SYN's sequence number, as the
-	                         * packet has it, then zeros */
+	struct connbpf_val rec; /* its network namespace included */
+	uint64_t cookie;
+	uint64_t sk_uid;
+	uint8_t seq[8]; /* the SYN's sequence number, as the packet has
+	                 * it, then zeros */
 };
 
 struct connbpf {
@@ -213,29 +213,32 @@ connbpf_program(int map, const struct stat *pidns, struct bpf_insn *prog)
 {
 	size_t n = 0, j_type, j_ns = 0, out;
 
+	prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
 	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_1, CONNBPF_CTX_TYPE);
 	j_type = n;
 	prog[n++] = JNE_IMM(BPF_REG_2, SOCK_STREAM, 0); /* to out */
 	if (pidns != NULL) {
-		prog[n++] = MOV64_REG(BPF_REG_6, BPF_REG_1);
-		n = connbpf_emit_ns(prog, n, pidns, -40);
+		n = connbpf_emit_ns(prog, n, pidns, -48);
 		j_ns = n;
 		prog[n++] = JNE_IMM(BPF_REG_0, 0, 0); /* to out */
-		prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
 	}
-	prog[n++] = CALL(BPF_FUNC_get_socket_cookie); /* r1 is ctx */
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = CALL(BPF_FUNC_get_socket_cookie);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -8);
 	/* struct bpf_pidns_info {pid, tgid} reads as tgid << 32 | pid. */
 	if (pidns != NULL)
-		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -40);
+		prog[n++] = LDX_DW(BPF_REG_0, BPF_REG_10, -48);
 	else
 		prog[n++] = CALL(BPF_FUNC_get_current_pid_tgid);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -32);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -40);
 	prog[n++] = CALL(BPF_FUNC_get_current_uid_gid);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -24);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -32);
 	prog[n++] = CALL(BPF_FUNC_ktime_get_boot_ns);
+	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -24);
+	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
+	prog[n++] = CALL(BPF_FUNC_get_netns_cookie);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, -16);
-	n = connbpf_emit_update(prog, n, map, -32);
+	n = connbpf_emit_update(prog, n, map, -40);
 	out = n;
 	prog[n++] = MOV64_IMM(BPF_REG_0, 1);
 	prog[n++] = EXIT();
@@ -297,6 +300,9 @@ static size_t
 connbpf_emit_out(struct bpf_insn *prog, size_t n, struct connbpf_jumps *j,
                  int reg, int32_t imm, bool eq)
 {
+	/* The program has 13; more is a mistake in this file. */
+	if (j->n == CONNBPF_SYN_JUMPS)
+		abort();
 	j->at[j->n++] = n;
 	prog[n++] = eq ? JEQ_IMM(reg, imm, 0) : JNE_IMM(reg, imm, 0);
 	return n;
@@ -344,9 +350,10 @@ connbpf_emit_map(struct bpf_insn *prog, size_t n, int map)
  */
 #define CONNBPF_SYN_MAX 170
 #define CONNBPF_SK(f)   ((int16_t)offsetof(struct bpf_sock, f))
-#define SYN_KEY         (-48)
+#define SYN_KEY         (-40)
 #define SYN_KEY_AT(f)   ((int16_t)(SYN_KEY + offsetof(struct connbpf_skey, f)))
 #define SYN_VAL         (-96)
+#define SYN_VAL_RECS    4 /* u64 of struct connbpf_val */
 #define SYN_VAL_AT(f)   ((int16_t)(SYN_VAL + offsetof(struct connbpf_sval, f)))
 #define SYN_COOKIE      (-104)
 #define SYN_BYTE        (-112)
@@ -410,9 +417,6 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[n++] = LDX_H(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_port));
 	prog[n++] = STX_H(BPF_REG_10, BPF_REG_2, SYN_KEY_AT(dport));
 	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
-	prog[n++] = CALL(BPF_FUNC_get_netns_cookie);
-	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_KEY_AT(netns));
-	prog[n++] = MOV64_REG(BPF_REG_1, BPF_REG_6);
 	prog[n++] = CALL(BPF_FUNC_get_socket_cookie);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_COOKIE);
 	prog[n++] = STX_DW(BPF_REG_10, BPF_REG_0, SYN_VAL_AT(cookie));
@@ -422,7 +426,7 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[n++] = CALL(BPF_FUNC_map_lookup_elem);
 	to_miss = n;
 	prog[n++] = JEQ_IMM(BPF_REG_0, 0, 0);
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < SYN_VAL_RECS; i++) {
 		prog[n++] = LDX_DW(BPF_REG_2, BPF_REG_0, (int16_t)(8 * i));
 		prog[n++] = STX_DW(BPF_REG_10, BPF_REG_2,
 		                   (int16_t)(SYN_VAL_AT(rec) + 8 * i));
@@ -437,6 +441,8 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[n++] = ADD64_IMM(BPF_REG_3, SYN_VAL);
 	prog[n++] = MOV64_IMM(BPF_REG_4, BPF_ANY);
 	prog[n++] = CALL(BPF_FUNC_map_update_elem);
+	if (j.n == CONNBPF_SYN_JUMPS)
+		abort();
 	j.at[j.n++] = n;
 	prog[n++] = JA(0);
 	/* No connect record: no stale record under this key either. */
@@ -484,7 +490,7 @@ connbpf_load(const struct bpf_insn *prog, size_t n, enum bpf_prog_type type,
 {
 	char *vlog, *nl;
 	union bpf_attr attr;
-	int fd;
+	int fd, first;
 
 	if ((vlog = calloc(1, CONNBPF_LOG_SIZE)) == NULL) {
 		snprintf(err, errlen, "allocating the verifier's log: %s",
@@ -501,10 +507,15 @@ connbpf_load(const struct bpf_insn *prog, size_t n, enum bpf_prog_type type,
 	/* Without a log first: a log that overflows its buffer fails the
 	 * load (ENOSPC).  Loaded again with one only to say why not. */
 	if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1) {
+		first = errno;
 		attr.log_buf = (uint64_t)(uintptr_t)vlog;
 		attr.log_size = CONNBPF_LOG_SIZE;
 		attr.log_level = 1;
-		fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr);
+		if ((fd = (int)connbpf_sys(BPF_PROG_LOAD, &attr)) == -1 &&
+		    errno == ENOSPC)
+			/* The log outgrew its buffer: the first refusal is
+			 * the one to tell, the log a part of it. */
+			errno = first;
 	}
 	if (fd == -1) {
 		/* The log's last lines say what the verifier refused. */
@@ -588,12 +599,14 @@ connbpf_syn_open(struct connbpf *cb, int cgroup, const char *where, char *err,
 	socklen_t sl = sizeof(cb->netns);
 	int fd, s;
 
-	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cb->netns, &sl) == -1) {
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (getsockopt(s, SOL_SOCKET, SO_NETNS_COOKIE, &cb->netns, &sl) == -1) {
 		snprintf(err, errlen, "getsockopt SO_NETNS_COOKIE: %s",
 		         strerror(errno));
-		if (s != -1)
-			close(s);
+		close(s);
 		return -1;
 	}
 	close(s);
@@ -1094,7 +1107,6 @@ connbpf_syn_take(struct connbpf *cb, int fd, const struct sockaddr *client,
 	if (cb == NULL || cb->syn_map == -1 || connbpf_saved_seq(fd, seq) == -1)
 		return 0;
 	memset(&k, 0, sizeof(k));
-	k.netns = cb->netns;
 	if (connbpf_skey_addr(client, k.src, &k.sport, &k.family) == -1 ||
 	    connbpf_skey_addr(dst, k.dst, &k.dport, &fdst) == -1 ||
 	    fdst != k.family)
@@ -1110,8 +1122,9 @@ connbpf_syn_take(struct connbpf *cb, int fd, const struct sockaddr *client,
 		return -1;
 	}
 	/* Under these addresses, but another connection's SYN (one never
-	 * redirected, whose record nobody took): not this one's. */
-	if (memcmp(v.seq, seq, sizeof(seq)) != 0)
+	 * redirected, whose record nobody took, or one of another network
+	 * namespace): not this one's. */
+	if (memcmp(v.seq, seq, sizeof(seq)) != 0 || v.rec.netns != cb->netns)
 		return 0;
 	connbpf_rec_of(&v.rec, rec);
 	rec->cookie = v.cookie;

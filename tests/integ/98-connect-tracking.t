@@ -14,7 +14,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 39
+plan 45
 tg_setup
 chmod 711 "$TG_TMP"
 TG=$TG_ROOT/build/tollgate
@@ -232,7 +232,41 @@ is "$denied" 3 "then, as python3 in the same process, was denied (3 runs)"
 tg_stop
 ok $? "tollgated stops"
 
-# --- (6) connect_tracking = no: the /proc path ---------------------------------
+# --- (6) without the exec program: nothing kept --------------------------------
+
+# Without CAP_PERFMON (nor CAP_SYS_ADMIN) the exec program is not loaded:
+# an exec could not be told, so no answer is kept for the loop and the
+# same process that execs python3 is still caught.
+# (cgroup2 mounted first, which tollgated would need CAP_SYS_ADMIN for
+# in this namespace's mounts.)
+cat >"$TG_TMP/noperfmon.sh" <<'EOF'
+#!/bin/sh
+mount -t cgroup2 none /sys/fs/cgroup || exit 1
+exec setpriv --bounding-set -perfmon,-sys_admin "$@"
+EOF
+chmod 755 "$TG_TMP/noperfmon.sh"
+TG_DAEMON_WRAP=$TG_TMP/noperfmon.sh
+tg_start "$CONF"
+ok $? "tollgated starts without CAP_PERFMON and CAP_SYS_ADMIN"
+TG_DAEMON_WRAP=
+like "$(cat "$TG_LOG")" "exec tracking off" "it says exec tracking is off"
+is "$(status connect_syn)" on "connect tracking and its SYN program are on"
+allowed=0 denied=0
+for ((run = 0; run < 3; run++)); do
+	tg_mark
+	out=$(as_guard "$TGPY" "$TG_TMP/fetch.py" "$TG_S4" 2 exec 2>&1)
+	[ "$(grep -c 'page: True' <<<"$out")" = 2 ] && allowed=$((allowed + 1))
+	tg_decision exe="$PY" verdict=deny >/dev/null &&
+		! grep -q 'page: True' <<<"$(sed -n 3p <<<"$out")" &&
+		denied=$((denied + 1))
+done
+is "$allowed/$denied" 3/3 \
+    "$TGPY fetched its two pages, then as python3 was denied (3 runs)"
+is "$(status attr_cached)" 0 "no connection named from a kept answer"
+tg_stop
+ok $? "tollgated stops"
+
+# --- (7) connect_tracking = no: the /proc path ---------------------------------
 
 CONF=$(conf connect_tracking=no)
 tg_start "$CONF"

@@ -16,11 +16,22 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "proxyd/appcache.h"
+
+/* CLOCK_MONOTONIC in ms, as the cache keeps time. */
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 /* An entry kept at 10,000 ms for pid 42 of uid 1000, started at 100 ns,
  * last exec'd at 200 ns. */
@@ -75,6 +86,14 @@ test_fits_cheap(void **state)
 	assert_false(appcache_fits_cheap(&e, &r, 10000));
 	r.boot_ns = 100;
 	assert_true(appcache_fits_cheap(&e, &r, 10000));
+	/* A start known to the clock tick: a connect within the tick of
+	 * the start may be from before it. */
+	e.tick_ns = 10;
+	r.boot_ns = 109;
+	assert_false(appcache_fits_cheap(&e, &r, 10000));
+	r.boot_ns = 110;
+	assert_true(appcache_fits_cheap(&e, &r, 10000));
+	e.tick_ns = 0;
 	/* Another pid, an unknown process, an unused slot. */
 	rec_init(&r);
 	r.tgid = 43;
@@ -149,7 +168,9 @@ test_put_get(void **state)
 	snprintf(app.exe, sizeof(app.exe), "/usr/bin/child");
 	id.tgid = child;
 	id.start_ns = 1;
+	id.tick_ns = 10;
 	id.exec_ns = 0;
+	id.read_ms = now_ms();
 	id.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	assert_true(id.pidfd >= 0);
 	appcache_put(ac, &id, &app);
@@ -205,7 +226,9 @@ test_lru(void **state)
 	for (i = 0; i <= APPCACHE_SIZE; i++) {
 		id.tgid = (pid_t)(1000000 + i);
 		id.start_ns = 1;
+		id.tick_ns = 10;
 		id.exec_ns = 0;
+		id.read_ms = now_ms();
 		id.pidfd = (int)syscall(SYS_pidfd_open, me, 0);
 		assert_true(id.pidfd >= 0);
 		snprintf(app.exe, sizeof(app.exe), "/p/%d", i);
@@ -230,6 +253,38 @@ test_lru(void **state)
 	appcache_free(ac);
 }
 
+/* User names the worker gave, for refusals on the loop. */
+static void
+test_users(void **state)
+{
+	struct appcache *ac = appcache_new();
+	char user[64];
+	unsigned i;
+
+	(void)state;
+	assert_non_null(ac);
+	appcache_user(ac, 1000, user, sizeof(user));
+	assert_string_equal(user, "1000");
+	appcache_note_user(ac, 1000, "alice");
+	appcache_note_user(ac, 1001, "");
+	appcache_user(ac, 1000, user, sizeof(user));
+	assert_string_equal(user, "alice");
+	appcache_user(ac, 1001, user, sizeof(user));
+	assert_string_equal(user, "1001");
+	/* Renamed: the newest name. */
+	appcache_note_user(ac, 1000, "alicia");
+	appcache_user(ac, 1000, user, sizeof(user));
+	assert_string_equal(user, "alicia");
+	/* More uids than it holds: the oldest goes. */
+	for (i = 0; i < APPCACHE_USERS; i++)
+		appcache_note_user(ac, 2000 + i, "x");
+	appcache_user(ac, 1000, user, sizeof(user));
+	assert_string_equal(user, "1000");
+	appcache_user(ac, 2000 + APPCACHE_USERS - 1, user, sizeof(user));
+	assert_string_equal(user, "x");
+	appcache_free(ac);
+}
+
 int
 main(void)
 {
@@ -238,6 +293,7 @@ main(void)
 	    cmocka_unit_test(test_fits_process),
 	    cmocka_unit_test(test_put_get),
 	    cmocka_unit_test(test_lru),
+	    cmocka_unit_test(test_users),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
