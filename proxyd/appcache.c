@@ -27,7 +27,7 @@ struct appcache {
 	size_t next_user; /* the slot a new uid takes */
 };
 
-static uint64_t
+uint64_t
 appcache_now_ms(void)
 {
 	struct timespec ts;

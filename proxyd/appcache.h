@@ -89,6 +89,9 @@ void appcache_put(struct appcache *ac, const struct attr_ident *id,
 
 void appcache_stats(const struct appcache *ac, struct appcache_stats *st);
 
+/* The cache's clock: CLOCK_MONOTONIC in ms (attr_ident.read_ms). */
+uint64_t appcache_now_ms(void);
+
 /*
  * User names, for a connection refused on the loop before its process
  * is looked up (over max_pending_per_user): the names of the last

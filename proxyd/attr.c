@@ -55,6 +55,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "proxyd/appcache.h"
 #include "proxyd/attr.h"
 #include "proxyd/attrenv.h"
 #include "proxyd/connbpf.h"
@@ -371,15 +372,12 @@ attr_connector_rec(struct attr *a, const struct connbpf_rec *rec, uid_t uid,
 	struct attr_proc tmp = {.hint = -1, .pfd = -1, .cmd = -1}, *p = &tmp;
 	uint64_t exec_ns = 0, exec_before = 0, start_ns;
 	int exec_rc = 0, before_rc = 0;
-	struct timespec now;
 	char name[16];
 	ssize_t at;
 	int started = -1;
 
 	if (id != NULL) {
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		id->read_ms = (uint64_t)now.tv_sec * 1000u +
-		              (uint64_t)now.tv_nsec / 1000000u;
+		id->read_ms = appcache_now_ms();
 		id->tick_ns = 1000000000ull / (unsigned long long)a->clk_tck;
 		id->tgid = rec->tgid;
 		before_rc = connbpf_exec_lookup(a->cb, rec->tgid, &exec_before);

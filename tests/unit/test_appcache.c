@@ -16,22 +16,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "proxyd/appcache.h"
-
-/* CLOCK_MONOTONIC in ms, as the cache keeps time. */
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* An entry kept at 10,000 ms for pid 42 of uid 1000, started at 100 ns,
  * last exec'd at 200 ns. */
@@ -170,7 +159,7 @@ test_put_get(void **state)
 	id.start_ns = 1;
 	id.tick_ns = 10;
 	id.exec_ns = 0;
-	id.read_ms = now_ms();
+	id.read_ms = appcache_now_ms();
 	id.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	assert_true(id.pidfd >= 0);
 	appcache_put(ac, &id, &app);
@@ -228,7 +217,7 @@ test_lru(void **state)
 		id.start_ns = 1;
 		id.tick_ns = 10;
 		id.exec_ns = 0;
-		id.read_ms = now_ms();
+		id.read_ms = appcache_now_ms();
 		id.pidfd = (int)syscall(SYS_pidfd_open, me, 0);
 		assert_true(id.pidfd >= 0);
 		snprintf(app.exe, sizeof(app.exe), "/p/%d", i);
