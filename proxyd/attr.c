@@ -160,8 +160,8 @@ static int attr_diag(struct attr *, const struct sockaddr *,
                      const struct sockaddr *, uid_t *, unsigned long *,
                      uint64_t *);
 static int attr_connector(struct attr *, uint64_t, uid_t, struct app *);
-static void attr_connector_rec(struct attr *, const struct connbpf_rec *,
-                               uid_t, struct app *, struct attr_ident *);
+static void attr_connector_rec(struct attr *, const struct connbpf_rec *, uid_t,
+                               struct app *, struct attr_ident *);
 static int attr_start_ns(int, pid_t, long, uint64_t *);
 static int attr_ep_from_sa(const struct sockaddr *, struct attr_ep *);
 static void attr_ep_from_diag(uint8_t, const __be32 *, __be16,

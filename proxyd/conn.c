@@ -560,8 +560,7 @@ conn_attr_by_syn(struct conn *c)
 	if (pd->connbpf == NULL ||
 	    connbpf_syn_take(pd->connbpf, c->cfd,
 	                     (const struct sockaddr *)&c->client,
-	                     (const struct sockaddr *)&c->local,
-	                     &c->rec) != 1)
+	                     (const struct sockaddr *)&c->local, &c->rec) != 1)
 		return CONN_SYN_NONE;
 	if (pd->appcache == NULL && (pd->appcache = appcache_new()) == NULL) {
 		conn_log(c, LOG_ERR, "attribution cache: out of memory");

@@ -68,11 +68,11 @@
 #include "common/log.h"
 #include "proxyd/connbpf.h"
 
-#define CONNBPF_MOUNTINFO "/proc/self/mountinfo"
-#define CONNBPF_LINE_MAX  4096
-#define CONNBPF_N_HOOKS   2
-#define CONNBPF_TCP_SYN_SENT 2 /* include/net/tcp_states.h */
-#define CONNBPF_SAVED_SYN_MAX 512 /* IP and TCP headers of a SYN */
+#define CONNBPF_MOUNTINFO     "/proc/self/mountinfo"
+#define CONNBPF_LINE_MAX      4096
+#define CONNBPF_N_HOOKS       2
+#define CONNBPF_TCP_SYN_SENT  2    /* include/net/tcp_states.h */
+#define CONNBPF_SAVED_SYN_MAX 512  /* IP and TCP headers of a SYN */
 #define CONNBPF_SELFTEST_MS   2000 /* for the self-test's own connection */
 /* The initial pid namespace's inode (include/linux/proc_ns.h) */
 #define CONNBPF_INIT_PIDNS 0xEFFFFFFCu
@@ -108,11 +108,11 @@ struct connbpf_sval {
 struct connbpf {
 	int map;
 	int links[CONNBPF_N_HOOKS];
-	int syn_map;       /* address pair -> record; -1 when off */
-	int syn_link;      /* the SYN program, attached; -1 when not */
-	uint64_t netns;    /* tollgated's network namespace's cookie */
-	int exec_map;      /* tgid -> CLOCK_BOOTTIME of its latest exec */
-	int exec_link;     /* the exec program, attached; -1 when not */
+	int syn_map;        /* address pair -> record; -1 when off */
+	int syn_link;       /* the SYN program, attached; -1 when not */
+	uint64_t netns;     /* tollgated's network namespace's cookie */
+	int exec_map;       /* tgid -> CLOCK_BOOTTIME of its latest exec */
+	int exec_link;      /* the exec program, attached; -1 when not */
 	uint64_t answered;  /* __atomic */
 	uint64_t fallback;  /* __atomic */
 	uint64_t syn_taken; /* __atomic */
@@ -151,8 +151,8 @@ struct connbpf {
 #define LD_IMM64_HI(v)                                                         \
 	INSN(0, 0, 0, 0, (int32_t)(uint32_t)((uint64_t)(v) >> 32))
 
-static int connbpf_attach(int, int, enum bpf_attach_type, const char *,
-                          char *, size_t);
+static int connbpf_attach(int, int, enum bpf_attach_type, const char *, char *,
+                          size_t);
 
 static long
 connbpf_sys(int cmd, union bpf_attr *attr)
@@ -559,10 +559,9 @@ connbpf_exec_open(struct connbpf *cb, const struct stat *pidns, char *err,
 	union bpf_attr attr;
 	int fd;
 
-	if ((cb->exec_map = connbpf_map_new("tg_exec", sizeof(uint64_t),
-	                                    sizeof(uint64_t),
-	                                    CONNBPF_MAP_ENTRIES, err, errlen)) ==
-	    -1)
+	if ((cb->exec_map =
+	         connbpf_map_new("tg_exec", sizeof(uint64_t), sizeof(uint64_t),
+	                         CONNBPF_MAP_ENTRIES, err, errlen)) == -1)
 		return -1;
 	fd = connbpf_load(prog, connbpf_exec_program(cb->exec_map, pidns, prog),
 	                  BPF_PROG_TYPE_RAW_TRACEPOINT, 0, "tg_exec", err,
@@ -610,17 +609,17 @@ connbpf_syn_open(struct connbpf *cb, int cgroup, const char *where, char *err,
 		return -1;
 	}
 	close(s);
-	if ((cb->syn_map = connbpf_map_new(
-	         "tg_syn", sizeof(struct connbpf_skey),
-	         sizeof(struct connbpf_sval), CONNBPF_SYN_ENTRIES, err,
-	         errlen)) == -1)
+	if ((cb->syn_map =
+	         connbpf_map_new("tg_syn", sizeof(struct connbpf_skey),
+	                         sizeof(struct connbpf_sval),
+	                         CONNBPF_SYN_ENTRIES, err, errlen)) == -1)
 		return -1;
 	fd = connbpf_load(prog, connbpf_syn_program(cb->map, cb->syn_map, prog),
 	                  BPF_PROG_TYPE_CGROUP_SKB, BPF_CGROUP_INET_EGRESS,
 	                  "tg_syn", err, errlen);
 	if (fd != -1) {
-		cb->syn_link = connbpf_attach(fd, cgroup, BPF_CGROUP_INET_EGRESS,
-		                              where, err, errlen);
+		cb->syn_link = connbpf_attach(
+		    fd, cgroup, BPF_CGROUP_INET_EGRESS, where, err, errlen);
 		close(fd);
 		if (cb->syn_link != -1)
 			return 0;
@@ -932,10 +931,9 @@ connbpf_open(char *err, size_t errlen)
 		         strerror(errno));
 		goto fail;
 	}
-	if ((cb->map = connbpf_map_new("tg_connect", sizeof(uint64_t),
-	                               sizeof(struct connbpf_val),
-	                               CONNBPF_MAP_ENTRIES, err, errlen)) ==
-	        -1 ||
+	if ((cb->map = connbpf_map_new(
+	         "tg_connect", sizeof(uint64_t), sizeof(struct connbpf_val),
+	         CONNBPF_MAP_ENTRIES, err, errlen)) == -1 ||
 	    (cgroup = connbpf_cgroup2(where, sizeof(where), err, errlen)) == -1)
 		goto fail;
 	for (i = 0; i < CONNBPF_N_HOOKS; i++) {

@@ -69,9 +69,9 @@ struct connbpf_rec {
 
 /* Counters since connbpf_open(), readable from any thread. */
 struct connbpf_stats {
-	uint64_t answered; /* lookups answered by a record (its process,
-	                    * or an unknown one when it has exited) */
-	uint64_t fallback; /* lookups without a record: /proc was read */
+	uint64_t answered;  /* lookups answered by a record (its process,
+	                     * or an unknown one when it has exited) */
+	uint64_t fallback;  /* lookups without a record: /proc was read */
 	uint64_t syn_taken; /* connections found by their SYN record
 	                     * (connbpf_syn_take()): no sock_diag */
 };

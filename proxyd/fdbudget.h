@@ -32,7 +32,7 @@
  * clients, the DNS stub's queries retried over TCP, and 64 for
  * listeners, netlink and nftables sockets, the database and the rest. */
 #define FDBUDGET_FIXED                                                         \
-	(3 * ATTR_MRU_SIZE + APPCACHE_SIZE + APPCACHE_INFLIGHT_MAX +          \
+	(3 * ATTR_MRU_SIZE + APPCACHE_SIZE + APPCACHE_INFLIGHT_MAX +           \
 	 CONTROL_MAX_CLIENTS + CONTROL_MAX_ADMIN + DNSFWD_TCP_MAX + 64)
 
 /*

@@ -506,7 +506,8 @@ test_syn_take(void **state)
 	assert_int_equal(rec.sk_uid, geteuid());
 	assert_true(rec.cookie == cookie);
 	/* Taken, and its saved SYN read: nothing a second time. */
-	assert_int_equal(connbpf_syn_take(cb, p.afd, (struct sockaddr *)&p.caddr,
+	assert_int_equal(connbpf_syn_take(cb, p.afd,
+	                                  (struct sockaddr *)&p.caddr,
 	                                  (struct sockaddr *)&p.laddr, &rec),
 	                 0);
 
@@ -515,7 +516,8 @@ test_syn_take(void **state)
 	q.cfd = pair_connect(&q);
 	q.afd = accept(q.lfd, NULL, NULL);
 	assert_true(q.afd >= 0);
-	assert_int_equal(connbpf_syn_take(cb, q.afd, (struct sockaddr *)&q.caddr,
+	assert_int_equal(connbpf_syn_take(cb, q.afd,
+	                                  (struct sockaddr *)&q.caddr,
 	                                  (struct sockaddr *)&q.laddr, &rec),
 	                 0);
 	pair_close(&q);
