@@ -251,6 +251,34 @@ def floor_build(data):
     return head, rows, verdicts
 
 
+CROWD_GOAL = 0.9
+
+
+def crowd_build(data):
+    """The crowd table: tollgated's conn/s alone and with the crowd
+    about, per load, and the median of the rounds' ratios.  Returns
+    head, rows, verdicts."""
+    head = ["load", "alone (conn/s)", "with the crowd (conn/s)", "ratio",
+            "goal", "result"]
+    rows, verdicts = [], []
+    for c in (1, 4):
+        a = data.get(("tollgated", "crowd0_http%d" % c), {})
+        b = data.get(("tollgated", "crowd1_http%d" % c), {})
+        if not a and not b:
+            continue
+        ratios = [b[r] / a[r] for r in a if r in b and a[r] > 0]
+        ratio = statistics.median(ratios) if ratios else None
+        v = "n/a" if ratio is None else (
+            "PASS" if ratio >= CROWD_GOAL else "MISS")
+        label = "HTTP 1 KiB, %d client%s" % (c, "" if c == 1 else "s")
+        verdicts.append((label + " with the crowd", v))
+        rows.append([label,
+                     fmt("%.0f", statistics.median(a.values()) if a else None),
+                     fmt("%.0f", statistics.median(b.values()) if b else None),
+                     fmt("%.2fx", ratio), ">= %.1fx" % CROWD_GOAL, v])
+    return head, rows, verdicts
+
+
 def text_table(head, rows):
     widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
     out = []
@@ -282,6 +310,8 @@ def rounds_table(data):
     for mode, c, label in LOADS:
         keys += [("%s_%s%d" % (m, mode, c), "%.1f")
                  for m in ("cr", "crp50", "crp99", "crcpu")]
+    keys += [("crowd%d_http%d" % (w, c), "%.1f") for w in (0, 1)
+             for c in (1, 4)]
     for key, f in keys:
         for p in ALL_PATHS:
             vals = data.get((p, key))
@@ -303,6 +333,8 @@ def main():
     meta = lines_of(meta_path)
     head, rows, verdicts = build(data)
     fhead, frows, fverdicts = floor_build(data)
+    chead, crows, cverdicts = crowd_build(data)
+    fverdicts += cverdicts
 
     print()
     print("tollgate bench: " + "; ".join(meta))
@@ -326,6 +358,13 @@ def main():
         print("tg/bare, tg/direct, bare/direct: medians of the ratios "
               "measured in the same round; p50/p99 'tg/bare' is tollgated's "
               "added time over the bare proxy.")
+    if crows:
+        print()
+        print("A crowd about: tollgated's new connections alone and with "
+              "the test user's processes and idle connections about, back "
+              "to back")
+        print()
+        print(text_table(chead, crows))
     if verdicts:
         print("Goals: " + ", ".join("%s %s" % (v, l) for l, v in verdicts))
     if fverdicts:
@@ -351,6 +390,14 @@ def main():
                "p50/p99, tollgated's added time over the bare proxy; proxy "
                "CPU per connection is utime+stime of all its threads over "
                "the run divided by the connections.", ""]
+    if crows:
+        md += ["## A crowd about: tollgated alone and with it", "",
+               md_table(chead, crows), "",
+               "The floor's HTTP loads on tollgated, in each round first "
+               "alone, then with the test user's processes holding "
+               "descriptors and idle connections relayed by tollgated "
+               "(bench/run: CROWD_PROCS, CROWD_FDS, CROWD_CONNS); *ratio* "
+               "is the median of the rounds' ratios.", ""]
     if notes:
         md += ["## Notes", ""] + ["- " + n for n in notes] + [""]
     rh, rr = rounds_table(data)
