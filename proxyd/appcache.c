@@ -214,7 +214,7 @@ appcache_note_user(struct appcache *ac, uid_t uid, const char *user)
 	snprintf(u->name, sizeof(u->name), "%s", user);
 }
 
-void
+int
 appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len)
 {
 	size_t i;
@@ -222,7 +222,8 @@ appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len)
 	for (i = 0; i < APPCACHE_USERS; i++)
 		if (ac->users[i].used && ac->users[i].uid == uid) {
 			snprintf(user, len, "%s", ac->users[i].name);
-			return;
+			return 1;
 		}
 	snprintf(user, len, "%u", (unsigned)uid);
+	return 0;
 }

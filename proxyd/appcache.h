@@ -97,12 +97,12 @@ uint64_t appcache_now_ms(void);
  * is looked up (over max_pending_per_user): the names of the last
  * APPCACHE_USERS uids that the worker's answers gave (the password
  * database is not read on the loop).  appcache_user() fills user with
- * uid's name, or its digits when none is known.
+ * uid's name and returns 1, or with its digits and returns 0 when none
+ * is known.
  */
 #define APPCACHE_USERS 16
 void appcache_note_user(struct appcache *ac, uid_t uid, const char *user);
-void appcache_user(const struct appcache *ac, uid_t uid, char *user,
-                   size_t len);
+int appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len);
 
 /*
  * Whether entry e may answer for the connection of rec: the checks that

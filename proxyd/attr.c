@@ -358,6 +358,15 @@ attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec, struct app *app,
 	attr_connector_rec(a, rec, rec->sk_uid, app, id);
 }
 
+void
+attr_lookup_user(struct attr *a, uid_t uid, struct app *app)
+{
+	memset(app, 0, sizeof(*app));
+	app->uid_known = true;
+	app->uid = uid;
+	attr_user(a, uid, app->user, sizeof(app->user));
+}
+
 /*
  * attr_connector() from the record rec; with id, what a cache needs to
  * keep the answer (attr_ident): the process's pidfd, opened before its

@@ -260,6 +260,12 @@ void attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec,
                      struct app *app, struct attr_ident *id);
 
 /*
+ * Only the user of uid into *app (uid_known, uid, user; the rest
+ * cleared): the name from a->users, or the password database.
+ */
+void attr_lookup_user(struct attr *a, uid_t uid, struct app *app);
+
+/*
  * Fill *app for the UDP socket that sent a datagram from client (its
  * local address and port), as attr_lookup() does for TCP, but without
  * looking for more holders (no APP_F_SHARED): the DNS stub and the UDP

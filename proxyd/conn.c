@@ -187,6 +187,7 @@ static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
 static enum conn_syn conn_attr_by_syn(struct conn *c);
 static void conn_attr_rec_run(struct worker_job *job, void *ctx);
+static void conn_attr_user_run(struct worker_job *job, void *ctx);
 static void conn_attr_rec_done(struct worker_job *job);
 
 /* What conn_attr_by_syn() did. */
@@ -568,14 +569,22 @@ conn_attr_by_syn(struct conn *c)
 	}
 	conn_share_take(c, c->rec.sk_uid);
 	if (c->over_share) {
-		c->attr_pending = false;
 		memset(c->app, 0, sizeof(*c->app));
 		c->app->uid_known = true;
 		c->app->uid = c->rec.sk_uid;
-		appcache_user(pd->appcache, c->rec.sk_uid, c->app->user,
-		              sizeof(c->app->user));
-		conn_peek_finish(c);
-		return CONN_SYN_ENDED;
+		if (appcache_user(pd->appcache, c->rec.sk_uid, c->app->user,
+		                  sizeof(c->app->user)) == 1) {
+			c->attr_pending = false;
+			conn_peek_finish(c);
+			return CONN_SYN_ENDED;
+		}
+		/* Its user's name is not known here: the worker's, in one
+		 * plain job with no /proc work; refused when it is back
+		 * (conn_attr_done()). */
+		c->job.run = conn_attr_user_run;
+		c->job.done = conn_attr_rec_done;
+		worker_submit(pd->worker, &c->job);
+		return CONN_SYN_READ;
 	}
 	/* Kept answers only with the exec program: else an exec since
 	 * could not be told (appcache.h). */
@@ -590,6 +599,17 @@ conn_attr_by_syn(struct conn *c)
 	worker_submit_share(pd->worker, &c->job,
 	                    config_uid_owner(&pd->cfg, c->rec.sk_uid));
 	return CONN_SYN_READ;
+}
+
+static void
+conn_attr_user_run(struct worker_job *job, void *ctx)
+{
+	struct conn *c =
+	    (struct conn *)((char *)job - offsetof(struct conn, job));
+
+	c->ident.pidfd = -1;
+	if (ctx != NULL)
+		attr_lookup_user(ctx, c->rec.sk_uid, c->app);
 }
 
 static void

@@ -252,11 +252,11 @@ test_users(void **state)
 
 	(void)state;
 	assert_non_null(ac);
-	appcache_user(ac, 1000, user, sizeof(user));
+	assert_int_equal(appcache_user(ac, 1000, user, sizeof(user)), 0);
 	assert_string_equal(user, "1000");
 	appcache_note_user(ac, 1000, "alice");
 	appcache_note_user(ac, 1001, "");
-	appcache_user(ac, 1000, user, sizeof(user));
+	assert_int_equal(appcache_user(ac, 1000, user, sizeof(user)), 1);
 	assert_string_equal(user, "alice");
 	appcache_user(ac, 1001, user, sizeof(user));
 	assert_string_equal(user, "1001");
