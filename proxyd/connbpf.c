@@ -412,7 +412,7 @@ connbpf_syn_program(int cmap, int smap, struct bpf_insn *prog)
 	prog[n++] = LDX_W(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_ip4));
 	prog[n++] = STX_W(BPF_REG_10, BPF_REG_2, SYN_KEY_AT(dst));
 	prog[n++] = ST_W(BPF_REG_10, SYN_KEY_AT(family), 4);
-	/* Both: the destination port, the namespace, the record. */
+	/* Both: the destination port, then the record. */
 	prog[to_common].off = (int16_t)(n - to_common - 1);
 	prog[n++] = LDX_H(BPF_REG_2, BPF_REG_7, CONNBPF_SK(dst_port));
 	prog[n++] = STX_H(BPF_REG_10, BPF_REG_2, SYN_KEY_AT(dport));

@@ -27,7 +27,14 @@ cat >"$TG_TMP/get.py" <<'EOF'
 import socket, sys
 s = socket.create_connection((sys.argv[1], 80), timeout=15)
 s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-print(s.recv(4096).decode(errors="replace"))
+# To the end: header and body may come apart.
+data = b""
+while len(data) < 65536:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+print(data.decode(errors="replace"))
 EOF
 chmod 644 "$TG_TMP/get.py"
 

@@ -48,7 +48,14 @@ s = socket.socket(fileno=fds[0])
 try:
     s.settimeout(5)
     s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-    print(s.recv(4096).decode(errors="replace"))
+    # To the end: header and body may come apart.
+    data = b""
+    while len(data) < 65536:
+        b = s.recv(4096)
+        if not b:
+            break
+        data += b
+    print(data.decode(errors="replace"))
 except OSError as e:
     print("receiver:", e)
 EOF

@@ -21,7 +21,15 @@ if os.fork() == 0:
         s.settimeout(5)
         s.connect((sys.argv[1], 80))
         s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        print(s.recv(4096).decode(errors="replace"))
+        # To the end: the server may write its header and its body
+        # apart, and one recv() would see only the first.
+        data = b""
+        while len(data) < 65536:
+            b = s.recv(4096)
+            if not b:
+                break
+            data += b
+        print(data.decode(errors="replace"))
     except OSError as e:
         print("child:", e)
     sys.exit(0)
