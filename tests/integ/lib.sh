@@ -436,19 +436,21 @@ _tg_net() {
 	return 1
 }
 
-# _tg_net_warm: one UDP datagram each way over IPv6, so that both sides
-# know each other's link address before a test's first connection (the
-# first IPv6 SYN on a fresh veth was lost, and came again only after the
-# 1 s retransmission timeout).
+# _tg_net_warm: one UDP datagram each way over IPv6 and over IPv4, so
+# that both sides know each other's link address before a test's first
+# packet (the first IPv6 SYN on a fresh veth was lost, and came again only
+# after the 1 s retransmission timeout; a lone datagram, as a dig with
+# +tries=1 sends, is not sent again at all).  The counters are made after
+# this, so these datagrams are not counted.
 _tg_net_warm() {
-	ip netns exec "$TG_CNS" python3 -c '
+	local warm='
 import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.sendto(b"warm", (sys.argv[1], 9))' "$TG_S6" &&
-	ip netns exec "$TG_SNS" python3 -c '
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.sendto(b"warm", (sys.argv[1], 9))' "$TG_C6"
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+socket.socket(fam, socket.SOCK_DGRAM).sendto(b"warm", (sys.argv[1], 9))'
+	ip netns exec "$TG_CNS" python3 -c "$warm" "$TG_S6" &&
+	    ip netns exec "$TG_SNS" python3 -c "$warm" "$TG_C6" &&
+	    ip netns exec "$TG_CNS" python3 -c "$warm" "$TG_S4" &&
+	    ip netns exec "$TG_SNS" python3 -c "$warm" "$TG_C4"
 }
 
 _tg_counters() {
