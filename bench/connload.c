@@ -19,9 +19,10 @@
  * Each connection's time from before connect() until the first byte of
  * the answer (CLOCK_MONOTONIC) is kept; a connection is complete when an
  * answer came back whole.  Prints one line:
- *   complete N failed N seconds S rate R p50_us X p99_us Y
- * (R = complete / S, over all processes; percentiles over every complete
- * connection).  Only libc: built by bench/run into build/bench/.
+ *   complete N failed N seconds S rate R p50_us X p99_us Y p90_us Z
+ *   p999_us W max_us M
+ * (R = complete / S, over all processes; percentiles, nearest rank, over
+ * every complete connection).  Only libc: built by bench/run into build/bench/.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -146,6 +147,13 @@ usage(void)
 	exit(2);
 }
 
+/* The PERMILLE-th permille of the K sorted samples (nearest rank). */
+static uint32_t
+pct(const uint32_t *sorted, unsigned long k, unsigned long permille)
+{
+	return k > 0 ? sorted[(k * permille + 999) / 1000 - 1] : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -259,9 +267,9 @@ main(int argc, char **argv)
 	}
 	qsort(all, k, sizeof(*all), cmp_u32);
 	printf("complete %lu failed %lu seconds %.3f rate %.1f p50_us %u "
-	       "p99_us %u\n",
-	       complete, failed, secs, complete / secs,
-	       k > 0 ? all[(k - 1) / 2] : 0,
-	       k > 0 ? all[(k * 99 + 99) / 100 - 1] : 0);
+	       "p99_us %u p90_us %u p999_us %u max_us %u\n",
+	       complete, failed, secs, complete / secs, pct(all, k, 500),
+	       pct(all, k, 990), pct(all, k, 900), pct(all, k, 999),
+	       k > 0 ? all[k - 1] : 0);
 	return 0;
 }
