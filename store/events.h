@@ -190,8 +190,9 @@ struct event_close {
  * skipped.
  *
  * Rows go in batches (the writer's are up to 512 rows; rates in
- * docs/storage.md).  Returns how many rows the ends filled, or -1 + err
- * (nothing written).
+ * docs/storage.md), giving way to the threads waiting for the CPU every
+ * few rows (sched_yield()).  Returns how many rows the ends filled, or -1
+ * + err (nothing written).
  */
 int events_write(struct store *s, struct event_row *ev, size_t n,
                  const struct event_close *c, size_t nc, char *err,
