@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/ctl_client.h"
 
 int
@@ -73,15 +74,6 @@ ctl_connect(const char *path, char *err, size_t errlen)
 	return -1;
 }
 
-static int64_t
-ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait for events on fd until deadline.  1 ready, 0 timed out, -1 error. */
 static int
 ctl_wait(int fd, short events, int64_t deadline, char *err, size_t errlen)
@@ -91,7 +83,7 @@ ctl_wait(int fd, short events, int64_t deadline, char *err, size_t errlen)
 	int rc;
 
 	for (;;) {
-		left = deadline - ctl_now_ms();
+		left = deadline - mono_ms();
 		if (left < 0)
 			left = 0;
 		pfd.fd = fd;
@@ -117,7 +109,7 @@ int
 ctl_send(int fd, const char *buf, size_t len, int timeout_ms, char *err,
          size_t errlen)
 {
-	int64_t deadline = ctl_now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	ssize_t n;
 	int rc;
 
@@ -154,7 +146,7 @@ int
 ctl_recv_line(int fd, char **line, size_t *len, int timeout_ms, char *err,
               size_t errlen)
 {
-	int64_t deadline = ctl_now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	size_t have = 0, cap = CTL_LINE_MAX + 2, want;
 	char *buf, *nl;
 	ssize_t n;

@@ -10,31 +10,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/appcache.h"
-
-struct appcache_user {
-	bool used;
-	uid_t uid;
-	char name[sizeof(((struct app *)0)->user)];
-};
+#include "proxyd/usernames.h"
 
 struct appcache {
 	struct appcache_ent ent[APPCACHE_SIZE];
 	uint64_t clock; /* last use's counter */
 	struct appcache_stats st;
-	struct appcache_user users[APPCACHE_USERS];
-	size_t next_user; /* the slot a new uid takes */
+	struct username users[APPCACHE_USERS];
 };
-
-uint64_t
-appcache_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static void
 appcache_drop(struct appcache_ent *e)
@@ -73,7 +59,7 @@ appcache_free(struct appcache *ac)
 
 bool
 appcache_fits_cheap(const struct appcache_ent *e, const struct connbpf_rec *rec,
-                    uint64_t now_ms)
+                    int64_t now_ms)
 {
 	return e->used && e->app.known && e->tgid == rec->tgid &&
 	       e->app.uid == rec->sk_uid && now_ms >= e->kept_ms &&
@@ -112,23 +98,40 @@ appcache_exited(int pidfd)
 	return n != 0;
 }
 
+/*
+ * The entry of tgid; else NULL, and *slot (when asked for) where one
+ * would go: a free entry, else the least recently used.
+ */
+static struct appcache_ent *
+appcache_find(struct appcache *ac, pid_t tgid, struct appcache_ent **slot)
+{
+	struct appcache_ent *x, *lru = NULL;
+	size_t i;
+
+	for (i = 0; i < APPCACHE_SIZE; i++) {
+		x = &ac->ent[i];
+		if (x->used && x->tgid == tgid)
+			return x;
+		if (lru == NULL ||
+		    (lru->used && (!x->used || x->last < lru->last)))
+			lru = x;
+	}
+	if (slot != NULL)
+		*slot = lru;
+	return NULL;
+}
+
 int
 appcache_get(struct appcache *ac, struct connbpf *cb,
              const struct connbpf_rec *rec, struct app *app)
 {
-	struct appcache_ent *e = NULL;
+	struct appcache_ent *e;
 	uint64_t exec_ns = 0;
 	int exec_rc;
-	size_t i;
 
-	for (i = 0; i < APPCACHE_SIZE; i++)
-		if (ac->ent[i].used && ac->ent[i].tgid == rec->tgid) {
-			e = &ac->ent[i];
-			break;
-		}
-	if (e == NULL)
+	if ((e = appcache_find(ac, rec->tgid, NULL)) == NULL)
 		return 0;
-	if (!appcache_fits_cheap(e, rec, appcache_now_ms()))
+	if (!appcache_fits_cheap(e, rec, mono_ms()))
 		goto stale;
 	exec_rc = connbpf_exec_lookup(cb, rec->tgid, &exec_ns);
 	if (!appcache_fits_process(e, rec, exec_rc, exec_ns,
@@ -149,8 +152,7 @@ void
 appcache_put(struct appcache *ac, const struct attr_ident *id,
              const struct app *app)
 {
-	struct appcache_ent *e = NULL;
-	size_t i;
+	struct appcache_ent *e, *slot = NULL;
 
 	if (id->pidfd == -1)
 		return;
@@ -159,16 +161,8 @@ appcache_put(struct appcache *ac, const struct attr_ident *id,
 		return;
 	}
 	/* Its own entry, else a free one, else the least recently used. */
-	for (i = 0; i < APPCACHE_SIZE; i++) {
-		struct appcache_ent *x = &ac->ent[i];
-
-		if (x->used && x->tgid == id->tgid) {
-			e = x;
-			break;
-		}
-		if (e == NULL || (e->used && (!x->used || x->last < e->last)))
-			e = x;
-	}
+	if ((e = appcache_find(ac, id->tgid, &slot)) == NULL)
+		e = slot;
 	if (e->used)
 		appcache_drop(e);
 	e->used = true;
@@ -195,35 +189,15 @@ appcache_stats(const struct appcache *ac, struct appcache_stats *st)
 void
 appcache_note_user(struct appcache *ac, uid_t uid, const char *user)
 {
-	struct appcache_user *u = NULL;
-	size_t i;
-
-	if (user[0] == '\0')
-		return;
-	for (i = 0; i < APPCACHE_USERS; i++)
-		if (ac->users[i].used && ac->users[i].uid == uid) {
-			u = &ac->users[i];
-			break;
-		}
-	if (u == NULL) {
-		u = &ac->users[ac->next_user];
-		ac->next_user = (ac->next_user + 1) % APPCACHE_USERS;
-	}
-	u->used = true;
-	u->uid = uid;
-	snprintf(u->name, sizeof(u->name), "%s", user);
+	if (user[0] != '\0')
+		usernames_put(ac->users, APPCACHE_USERS, uid, user, mono_ms());
 }
 
 int
 appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < APPCACHE_USERS; i++)
-		if (ac->users[i].used && ac->users[i].uid == uid) {
-			snprintf(user, len, "%s", ac->users[i].name);
-			return 1;
-		}
+	if (usernames_get(ac->users, APPCACHE_USERS, uid, mono_ms(), user, len))
+		return 1;
 	snprintf(user, len, "%u", (unsigned)uid);
 	return 0;
 }

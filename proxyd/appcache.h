@@ -54,7 +54,7 @@ struct appcache_ent {
 	uint64_t start_ns; /* CLOCK_BOOTTIME, rounded down to a tick */
 	uint64_t tick_ns;  /* that tick */
 	uint64_t exec_ns;  /* 0: none recorded */
-	uint64_t kept_ms;  /* CLOCK_MONOTONIC when /proc was read */
+	int64_t kept_ms;   /* mono_ms() when /proc was read */
 	uint64_t last;     /* use counter, for the LRU */
 	struct app app;    /* uid and user included */
 };
@@ -89,14 +89,12 @@ void appcache_put(struct appcache *ac, const struct attr_ident *id,
 
 void appcache_stats(const struct appcache *ac, struct appcache_stats *st);
 
-/* The cache's clock: CLOCK_MONOTONIC in ms (attr_ident.read_ms). */
-uint64_t appcache_now_ms(void);
-
 /*
  * User names, for a connection refused on the loop before its process
  * is looked up (over max_pending_per_user): the names of the last
- * APPCACHE_USERS uids that the worker's answers gave (the password
- * database is not read on the loop).  appcache_user() fills user with
+ * APPCACHE_USERS uids that the worker's answers gave, each for
+ * USERNAMES_TTL_MS (usernames.h; the password database is not read on
+ * the loop).  appcache_user() fills user with
  * uid's name and returns 1, or with its digits and returns 0 when none
  * is known.
  */
@@ -113,7 +111,7 @@ int appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len);
  * tests.
  */
 bool appcache_fits_cheap(const struct appcache_ent *e,
-                         const struct connbpf_rec *rec, uint64_t now_ms);
+                         const struct connbpf_rec *rec, int64_t now_ms);
 bool appcache_fits_process(const struct appcache_ent *e,
                            const struct connbpf_rec *rec, int exec_rc,
                            uint64_t exec_ns, bool exited);

@@ -54,9 +54,11 @@
 #include <unistd.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/appcache.h"
 #include "proxyd/attr.h"
+#include "proxyd/usernames.h"
 #include "proxyd/attrenv.h"
 #include "proxyd/connbpf.h"
 #include "proxyd/nlreq.h"
@@ -69,21 +71,12 @@
 #define ATTR_FD_BATCH      4096 /* fd numbers of a process checked newest first */
 #define ATTR_FD_SHALLOW    16 /* highest fds of each MRU process tried first */
 #define ATTR_USERS_SIZE    64 /* uid -> user name cache entries */
-#define ATTR_USER_TTL_S    60 /* a cached user name is read again after it */
 #define ATTR_SEEN_SIZE     16384 /* socket inodes seen in scans (power of 2) */
 #define ATTR_EXEC_TRIES    8     /* reads of a process caught inside execve */
 #define ATTR_EXEC_WAIT_US  250   /* between them */
 
 /* include/net/tcp_states.h */
 #define ATTR_TCP_TIME_WAIT 6
-
-/* A user name as read from the password database at fetched. */
-struct attr_user_ent {
-	bool used;
-	uid_t uid;
-	time_t fetched; /* CLOCK_MONOTONIC seconds */
-	char name[sizeof(((struct app *)0)->user)]; /* or the uid as digits */
-};
 
 /*
  * A socket seen while scanning for another one: in a burst of new
@@ -120,8 +113,8 @@ struct attr {
 	DIR *proc;                           /* /proc, rewound for each scan */
 	struct attr_proc mru[ATTR_MRU_SIZE]; /* most recently matched first */
 	size_t n_mru;
-	struct attr_user_ent users[ATTR_USERS_SIZE];
-	int fds[ATTR_FD_BATCH]; /* scratch of attr_scan_pid */
+	struct username users[ATTR_USERS_SIZE]; /* or the uid as digits */
+	int fds[ATTR_FD_BATCH];                 /* scratch of attr_scan_pid */
 	struct attr_seen seen[ATTR_SEEN_SIZE];
 	struct digest_cache *dc; /* without hq */
 	struct hashq *hq;        /* attr_set_hashq() */
@@ -386,7 +379,7 @@ attr_connector_rec(struct attr *a, const struct connbpf_rec *rec, uid_t uid,
 	int started = -1;
 
 	if (id != NULL) {
-		id->read_ms = appcache_now_ms();
+		id->read_ms = mono_ms();
 		id->tick_ns = 1000000000ull / (unsigned long long)a->clk_tck;
 		id->tgid = rec->tgid;
 		before_rc = connbpf_exec_lookup(a->cb, rec->tgid, &exec_before);
@@ -1772,43 +1765,22 @@ attr_script(struct attr_proc *p, const char *exe, const char *buf, size_t n,
  * The name of uid into user.  getpwuid_r reads the whole of /etc/passwd
  * (or asks NSS) each time, which cost more than the rest of a lookup
  * from the MRU: answers are kept in a->users, the oldest replaced when
- * full, and asked again after ATTR_USER_TTL_S so that a renamed or new
+ * full, and asked again after USERNAMES_TTL_MS so that a renamed or new
  * user is seen within that time.  A failed lookup is not kept.
  */
 static void
 attr_user(struct attr *a, uid_t uid, char *user, size_t len)
 {
-	struct attr_user_ent *e, *slot = NULL;
-	struct timespec now;
-	size_t i;
+	int64_t now = mono_ms();
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	for (i = 0; i < ATTR_USERS_SIZE; i++) {
-		e = &a->users[i];
-		if (e->used && e->uid == uid) {
-			slot = e;
-			break;
-		}
-		if (slot == NULL || (slot->used && !e->used) ||
-		    (slot->used && e->fetched < slot->fetched))
-			slot = e;
-	}
-	if (slot->used && slot->uid == uid &&
-	    now.tv_sec - slot->fetched < ATTR_USER_TTL_S) {
-		snprintf(user, len, "%s", slot->name);
+	if (usernames_get(a->users, ATTR_USERS_SIZE, uid, now, user, len))
 		return;
-	}
-
 	a->st.users_read++;
 	if (attr_user_read(uid, user, len) == -1) {
-		if (slot->used && slot->uid == uid)
-			slot->used = false;
+		usernames_drop(a->users, ATTR_USERS_SIZE, uid);
 		return;
 	}
-	slot->used = true;
-	slot->uid = uid;
-	slot->fetched = now.tv_sec;
-	snprintf(slot->name, sizeof(slot->name), "%s", user);
+	usernames_put(a->users, ATTR_USERS_SIZE, uid, user, now);
 }
 
 /*

@@ -244,7 +244,7 @@ struct attr_ident {
 	uint64_t tick_ns;  /* that tick: the start is before start_ns +
 	                    * tick_ns */
 	uint64_t exec_ns;
-	uint64_t read_ms; /* appcache_now_ms() when /proc was read */
+	int64_t read_ms; /* mono_ms() when /proc was read */
 };
 
 /*

@@ -20,6 +20,7 @@
 #include <event2/util.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/dnsfwd.h"
 #include "proxyd/srccache.h"
@@ -108,7 +109,7 @@ dnsfwd_upstreams_of(const struct config *cfg, struct evdns_base *dns,
 static uint64_t
 dnsfwd_now_ms(void)
 {
-	return (uint64_t)srccache_now_ms();
+	return (uint64_t)mono_ms();
 }
 
 static uint16_t

@@ -21,6 +21,7 @@
 #include <event2/listener.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/dns.h"
@@ -357,7 +358,7 @@ dnsq_done(struct worker_job *job)
 	stub->n_pending--;
 	if (dq->app.uid_known)
 		srccache_add(&stub->seen, (const struct sockaddr *)&dq->client,
-		             &dq->app, srccache_now_ms());
+		             &dq->app, mono_ms());
 	dnsstub_answer_udp(stub, dq->fd, &dq->client, dq->clen, &dq->q, dq->msg,
 	                   dq->len, &dq->app);
 	free(dq);
@@ -388,7 +389,7 @@ dnsstub_datagram(struct dnsstub *stub, int fd, const uint8_t *msg, size_t len,
 		break;
 	}
 	if ((seen = srccache_find(&stub->seen, (const struct sockaddr *)client,
-	                          srccache_now_ms())) != NULL) {
+	                          mono_ms())) != NULL) {
 		dnsstub_answer_udp(stub, fd, client, clen, &q, msg, len, seen);
 		return;
 	}

@@ -45,12 +45,3 @@ srccache_add(struct srccache *c, const struct sockaddr *src,
 	e->at_ms = now_ms;
 	e->app = *app;
 }
-
-int64_t
-srccache_now_ms(void)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-	return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-}

@@ -39,7 +39,4 @@ const struct app *srccache_find(const struct srccache *c,
 void srccache_add(struct srccache *c, const struct sockaddr *src,
                   const struct app *app, int64_t now_ms);
 
-/* The loop's clock for it: CLOCK_MONOTONIC_COARSE in ms. */
-int64_t srccache_now_ms(void);
-
 #endif

@@ -18,6 +18,7 @@
 #include <event2/event.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "proxyd/attr.h"
 #include "proxyd/eventlog.h"
@@ -198,7 +199,7 @@ udplog_note(struct udplog *ul, const struct nflog_pkt *p, const struct app *app)
 	const struct sockaddr *dst = (const struct sockaddr *)&p->dst;
 	struct udplog_seen *s;
 	uint32_t hash = udplog_hash(app, dst);
-	int64_t now = srccache_now_ms();
+	int64_t now = mono_ms();
 
 	if ((s = udplog_seen_find(ul, hash, app, dst)) != NULL) {
 		if (now - s->at_ms < UDPLOG_WINDOW_MS) {
@@ -219,7 +220,7 @@ static const struct app *
 udplog_src_find(struct udplog *ul, const struct nflog_pkt *p)
 {
 	const struct app *app = srccache_find(
-	    &ul->srcs, (const struct sockaddr *)&p->src, srccache_now_ms());
+	    &ul->srcs, (const struct sockaddr *)&p->src, mono_ms());
 
 	if (app != NULL && p->has_uid && app->uid != p->uid)
 		return NULL;
@@ -251,7 +252,7 @@ udpq_done(struct worker_job *job)
 		udplog_app_of_pkt(&q->pkt, &q->app);
 	else
 		srccache_add(&ul->srcs, (const struct sockaddr *)&q->pkt.src,
-		             &q->app, srccache_now_ms());
+		             &q->app, mono_ms());
 	udplog_note(ul, &q->pkt, &q->app);
 	free(q);
 }
@@ -318,7 +319,7 @@ udplog_read_cb(evutil_socket_t fd, short what, void *arg)
 	ul->st.read_errors++;
 	/* At most one line per window: a failing socket must not flood
 	 * the log either. */
-	now = srccache_now_ms();
+	now = mono_ms();
 	if (ul->warned_ms != 0 && now - ul->warned_ms < UDPLOG_WINDOW_MS) {
 		ul->unlogged++;
 		return;

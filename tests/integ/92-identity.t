@@ -22,19 +22,13 @@ conf() {
 CURL=/usr/bin/curl
 PY=$(readlink -f /usr/bin/python3)
 
-# A program that fetches the page from its first argument's address.
-cat >"$TG_TMP/get.py" <<'EOF'
+# A program that fetches the page from its first argument's address
+# (tools/httpget.py: its own directory cannot be listed by the user).
+cat >"$TG_TMP/get.py" <<EOF
 import socket, sys
-s = socket.create_connection((sys.argv[1], 80), timeout=15)
-s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-# To the end: header and body may come apart.
-data = b""
-while len(data) < 65536:
-    b = s.recv(4096)
-    if not b:
-        break
-    data += b
-print(data.decode(errors="replace"))
+sys.path.insert(0, "$TG_TOOLS")
+from httpget import fetch
+print(fetch(socket.create_connection((sys.argv[1], 80), timeout=15)))
 EOF
 chmod 644 "$TG_TMP/get.py"
 

@@ -20,6 +20,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "proxyd/appcache.h"
 
 /* An entry kept at 10,000 ms for pid 42 of uid 1000, started at 100 ns,
@@ -159,7 +160,7 @@ test_put_get(void **state)
 	id.start_ns = 1;
 	id.tick_ns = 10;
 	id.exec_ns = 0;
-	id.read_ms = appcache_now_ms();
+	id.read_ms = mono_ms();
 	id.pidfd = (int)syscall(SYS_pidfd_open, child, 0);
 	assert_true(id.pidfd >= 0);
 	appcache_put(ac, &id, &app);
@@ -217,7 +218,7 @@ test_lru(void **state)
 		id.start_ns = 1;
 		id.tick_ns = 10;
 		id.exec_ns = 0;
-		id.read_ms = appcache_now_ms();
+		id.read_ms = mono_ms();
 		id.pidfd = (int)syscall(SYS_pidfd_open, me, 0);
 		assert_true(id.pidfd >= 0);
 		snprintf(app.exe, sizeof(app.exe), "/p/%d", i);

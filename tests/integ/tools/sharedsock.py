@@ -11,6 +11,8 @@ import socket
 import sys
 import time
 
+from httpget import fetch
+
 s = socket.socket()
 os.set_inheritable(s.fileno(), True)
 if os.fork() == 0:
@@ -20,16 +22,7 @@ if os.fork() == 0:
     try:
         s.settimeout(5)
         s.connect((sys.argv[1], 80))
-        s.sendall(b"GET / HTTP/1.0\r\nHost: x\r\n\r\n")
-        # To the end: the server may write its header and its body
-        # apart, and one recv() would see only the first.
-        data = b""
-        while len(data) < 65536:
-            b = s.recv(4096)
-            if not b:
-                break
-            data += b
-        print(data.decode(errors="replace"))
+        print(fetch(s))
     except OSError as e:
         print("child:", e)
     sys.exit(0)
