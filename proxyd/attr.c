@@ -58,10 +58,10 @@
 #include "common/log.h"
 #include "proxyd/appcache.h"
 #include "proxyd/attr.h"
-#include "proxyd/usernames.h"
 #include "proxyd/attrenv.h"
 #include "proxyd/connbpf.h"
 #include "proxyd/nlreq.h"
+#include "proxyd/usernames.h"
 #include "proxyd/hashq.h"
 
 #define ATTR_NL_BUFSIZE    8192 /* one inet_diag_msg and its attributes */

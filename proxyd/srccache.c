@@ -2,7 +2,6 @@
  * srccache.c - who sent from an address and port, lately; see srccache.h.
  */
 #include <string.h>
-#include <time.h>
 
 #include "common/addr.h"
 #include "proxyd/srccache.h"

@@ -1,7 +1,7 @@
 """httpget: a page over a connected socket, for the test programs that
-fetch one themselves (tools/sharedsock.py, the scripts of 92 and 98).  The answer is read to the end: the
-server may write its header and its body apart, and one recv() would see
-only the first."""
+fetch one themselves (tools/sharedsock.py, the scripts of 92 and 98).
+The answer is read to the end: the server may write its header and its
+body apart, and one recv() would see only the first."""
 
 REQUEST = b"GET / HTTP/1.0\r\nHost: x\r\n\r\n"
 
