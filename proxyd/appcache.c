@@ -14,11 +14,21 @@
 #include "proxyd/appcache.h"
 #include "proxyd/usernames.h"
 
+/* A name asked of the worker (appcache_ask_user()). */
+struct appcache_ask {
+	struct worker_job job;
+	struct appcache *ac;
+	bool busy; /* submitted, its done() not called yet */
+	uid_t uid;
+	char name[sizeof(((struct app *)0)->user)]; /* the worker's answer */
+};
+
 struct appcache {
 	struct appcache_ent ent[APPCACHE_SIZE];
 	uint64_t clock; /* last use's counter */
 	struct appcache_stats st;
 	struct username users[APPCACHE_USERS];
+	struct appcache_ask asks[APPCACHE_USERS];
 };
 
 static void
@@ -193,10 +203,66 @@ appcache_note_user(struct appcache *ac, uid_t uid, const char *user)
 }
 
 int
-appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len)
+appcache_user(struct appcache *ac, struct worker *w, uid_t uid, char *user,
+              size_t len)
 {
-	if (usernames_get(ac->users, APPCACHE_USERS, uid, mono_ms(), user, len))
+	switch (usernames_lookup(ac->users, APPCACHE_USERS, uid, mono_ms(),
+	                         user, len)) {
+	case USERNAME_FRESH:
 		return 1;
+	case USERNAME_STALE:
+		appcache_ask_user(ac, w, uid);
+		return 1;
+	case USERNAME_NONE:
+		break;
+	}
+	appcache_ask_user(ac, w, uid);
 	snprintf(user, len, "%u", (unsigned)uid);
 	return 0;
+}
+
+static void
+appcache_ask_run(struct worker_job *job, void *ctx)
+{
+	struct appcache_ask *q =
+	    (struct appcache_ask *)((char *)job -
+	                            offsetof(struct appcache_ask, job));
+
+	if (ctx != NULL)
+		attr_user_name(ctx, q->uid, q->name, sizeof(q->name));
+	else
+		q->name[0] = '\0';
+}
+
+static void
+appcache_ask_done(struct worker_job *job)
+{
+	struct appcache_ask *q =
+	    (struct appcache_ask *)((char *)job -
+	                            offsetof(struct appcache_ask, job));
+
+	q->busy = false;
+	appcache_note_user(q->ac, q->uid, q->name);
+}
+
+void
+appcache_ask_user(struct appcache *ac, struct worker *w, uid_t uid)
+{
+	struct appcache_ask *free_q = NULL;
+	size_t i;
+
+	for (i = 0; i < APPCACHE_USERS; i++) {
+		if (ac->asks[i].busy && ac->asks[i].uid == uid)
+			return;
+		if (!ac->asks[i].busy && free_q == NULL)
+			free_q = &ac->asks[i];
+	}
+	if (free_q == NULL || w == NULL)
+		return;
+	free_q->busy = true;
+	free_q->ac = ac;
+	free_q->uid = uid;
+	free_q->job.run = appcache_ask_run;
+	free_q->job.done = appcache_ask_done;
+	worker_submit(w, &free_q->job);
 }

@@ -39,6 +39,7 @@
 
 #include "proxyd/attr.h"
 #include "proxyd/connbpf.h"
+#include "proxyd/worker.h"
 
 #define APPCACHE_SIZE   64   /* processes kept, least recently used out */
 #define APPCACHE_TTL_MS 1000 /* an answer's life */
@@ -92,15 +93,31 @@ void appcache_stats(const struct appcache *ac, struct appcache_stats *st);
 /*
  * User names, for a connection refused on the loop before its process
  * is looked up (over max_pending_per_user): the names of the last
- * APPCACHE_USERS uids that the worker's answers gave, each for
- * USERNAMES_TTL_MS (usernames.h; the password database is not read on
- * the loop).  appcache_user() fills user with
- * uid's name and returns 1, or with its digits and returns 0 when none
- * is known.
+ * APPCACHE_USERS uids that the worker gave, with its answers or when
+ * asked (usernames.h; the password database is not read on the loop).
+ *
+ * appcache_user() never waits: a flood over its share comes faster than
+ * the worker's queue empties, and each refused connection that waited
+ * for its name would hold a descriptor and a place under max_connections
+ * meanwhile, until other users' connections were refused for overload.
+ * It fills user with uid's name and returns 1, or with its digits and
+ * returns 0 when none is known.  A name kept longer than
+ * USERNAMES_TTL_MS still serves, and is asked again; an unknown one is
+ * asked: appcache_ask_user().
  */
 #define APPCACHE_USERS 16
 void appcache_note_user(struct appcache *ac, uid_t uid, const char *user);
-int appcache_user(const struct appcache *ac, uid_t uid, char *user, size_t len);
+int appcache_user(struct appcache *ac, struct worker *w, uid_t uid, char *user,
+                  size_t len);
+
+/*
+ * Ask the worker w for uid's name, in a plain job (it runs before the
+ * attribution work waiting, worker.h), unless that is being asked
+ * already or APPCACHE_USERS names are (then a later call asks).  The
+ * answer is kept as appcache_note_user() keeps one.  The worker must
+ * stop before ac is freed.
+ */
+void appcache_ask_user(struct appcache *ac, struct worker *w, uid_t uid);
 
 /*
  * Whether entry e may answer for the connection of rec: the checks that

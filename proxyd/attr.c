@@ -16,8 +16,8 @@
  *
  * Cached: the MRU pids with the descriptor their last socket had (an
  * order to try, never an answer: a process is named only when the link
- * read now is the socket), user names (see attr_user), and a remembered
- * process's start time, which connect tracking compares with the
+ * read now is the socket), user names (see attr_user_name), and a
+ * remembered process's start time, which connect tracking compares with the
  * connect's (read once: the kept directory of a process that exited
  * stops answering, so the exe read through it after tells that the
  * process is still the one remembered).  Not cached:
@@ -190,7 +190,6 @@ static int attr_read_cmdline(struct attr_proc *, const char *, char *, size_t,
                              char *, size_t);
 static void attr_script(struct attr_proc *, const char *, const char *, size_t,
                         char *, size_t);
-static void attr_user(struct attr *, uid_t, char *, size_t);
 static int attr_user_read(uid_t, char *, size_t);
 static int attr_parse_uint(const char *);
 static pid_t attr_parse_pid(const char *);
@@ -287,7 +286,7 @@ attr_lookup_uid(struct attr *a, const struct sockaddr *client,
 		return -1;
 	app->uid_known = true;
 	app->uid = sk->uid;
-	attr_user(a, sk->uid, app->user, sizeof(app->user));
+	attr_user_name(a, sk->uid, app->user, sizeof(app->user));
 	return 0;
 }
 
@@ -351,15 +350,6 @@ attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec, struct app *app,
 	attr_connector_rec(a, rec, rec->sk_uid, app, id);
 }
 
-void
-attr_lookup_user(struct attr *a, uid_t uid, struct app *app)
-{
-	memset(app, 0, sizeof(*app));
-	app->uid_known = true;
-	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
-}
-
 /*
  * attr_connector() from the record rec; with id, what a cache needs to
  * keep the answer (attr_ident): the process's pidfd, opened before its
@@ -393,7 +383,7 @@ attr_connector_rec(struct attr *a, const struct connbpf_rec *rec, uid_t uid,
 	connbpf_note(a->cb, true);
 	app->uid_known = true;
 	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
+	attr_user_name(a, uid, app->user, sizeof(app->user));
 	/* A remembered process's start was read once: whether it is still
 	 * there is told by attr_fill(), whose reads of its kept directory
 	 * fail once it has exited (three system calls saved). */
@@ -524,7 +514,7 @@ attr_owner(struct attr *a, uid_t uid, unsigned long inode, bool holders,
 {
 	app->uid_known = true;
 	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
+	attr_user_name(a, uid, app->user, sizeof(app->user));
 	/* An orphaned socket (its process closed it) has no inode. */
 	if (inode == 0 || attr_find(a, inode, uid, holders, app) == -1)
 		a->st.no_process++;
@@ -660,7 +650,7 @@ attr_lookup_pid(struct attr *a, pid_t pid, uid_t uid, struct app *app)
 	a->st.lookups++;
 	app->uid_known = true;
 	app->uid = uid;
-	attr_user(a, uid, app->user, sizeof(app->user));
+	attr_user_name(a, uid, app->user, sizeof(app->user));
 	snprintf(name, sizeof(name), "%ld", (long)pid);
 	if (pid <= 0 || (p.pfd = attr_open_pid(a, name)) == -1) {
 		a->st.no_process++;
@@ -1768,8 +1758,8 @@ attr_script(struct attr_proc *p, const char *exe, const char *buf, size_t n,
  * full, and asked again after USERNAMES_TTL_MS so that a renamed or new
  * user is seen within that time.  A failed lookup is not kept.
  */
-static void
-attr_user(struct attr *a, uid_t uid, char *user, size_t len)
+void
+attr_user_name(struct attr *a, uid_t uid, char *user, size_t len)
 {
 	int64_t now = mono_ms();
 

@@ -260,10 +260,10 @@ void attr_lookup_rec(struct attr *a, const struct connbpf_rec *rec,
                      struct app *app, struct attr_ident *id);
 
 /*
- * Only the user of uid into *app (uid_known, uid, user; the rest
- * cleared): the name from a->users, or the password database.
+ * The name of uid into user (cut to len): from a->users, or the password
+ * database; the uid's digits when it has none.
  */
-void attr_lookup_user(struct attr *a, uid_t uid, struct app *app);
+void attr_user_name(struct attr *a, uid_t uid, char *user, size_t len);
 
 /*
  * Fill *app for the UDP socket that sent a datagram from client (its

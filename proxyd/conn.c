@@ -187,7 +187,7 @@ static void conn_attr_proc_run(struct worker_job *job, void *ctx);
 static void conn_attr_done(struct worker_job *job);
 static enum conn_syn conn_attr_by_syn(struct conn *c);
 static void conn_attr_rec_run(struct worker_job *job, void *ctx);
-static void conn_attr_user_run(struct worker_job *job, void *ctx);
+static void conn_refuse_share(struct conn *c, uid_t uid);
 static void conn_attr_rec_done(struct worker_job *job);
 
 /* What conn_attr_by_syn() did. */
@@ -485,14 +485,61 @@ conn_accept(struct proxyd *pd, const struct front *front, int fd,
 	 * one over its share is refused without the /proc work. */
 	conn_share_take(c, o->uid);
 	if (c->over_share) {
-		c->attr_pending = false;
-		memset(c->app, 0, sizeof(*c->app));
-		c->app->uid_known = true;
-		c->app->uid = o->uid;
-		conn_peek_finish(c);
+		conn_refuse_share(c, o->uid);
 		return;
 	}
 	conn_attr_proc_submit(c, o->uid);
+}
+
+/*
+ * The loop's memory of recent processes and user names (appcache.h),
+ * made by conn_prepare() or when first needed; it then asks the worker
+ * for the guarded users' names.  NULL when out of memory (logged).
+ */
+static struct appcache *
+conn_appcache(struct proxyd *pd)
+{
+	size_t i;
+
+	if (pd->appcache != NULL)
+		return pd->appcache;
+	if ((pd->appcache = appcache_new()) == NULL) {
+		log_error("attribution cache: out of memory");
+		return NULL;
+	}
+	for (i = 0; i < pd->cfg.n_guard && i < APPCACHE_USERS; i++)
+		appcache_ask_user(pd->appcache, pd->worker,
+		                  pd->cfg.guard_uids[i]);
+	return pd->appcache;
+}
+
+void
+conn_prepare(struct proxyd *pd)
+{
+	conn_appcache(pd);
+}
+
+/*
+ * c, of uid, is over its user's max_pending_per_user: refused now, with
+ * no trip to the worker, not even for its user's name
+ * (appcache_user()).  c may be gone on return.
+ */
+static void
+conn_refuse_share(struct conn *c, uid_t uid)
+{
+	struct appcache *ac = conn_appcache(c->pd);
+
+	c->attr_pending = false;
+	memset(c->app, 0, sizeof(*c->app));
+	c->app->uid_known = true;
+	c->app->uid = uid;
+	if (ac != NULL)
+		appcache_user(ac, c->pd->worker, uid, c->app->user,
+		              sizeof(c->app->user));
+	else
+		snprintf(c->app->user, sizeof(c->app->user), "%u",
+		         (unsigned)uid);
+	conn_peek_finish(c);
 }
 
 /* --- peek and attribution ------------------------------------------------- */
@@ -563,28 +610,12 @@ conn_attr_by_syn(struct conn *c)
 	                     (const struct sockaddr *)&c->client,
 	                     (const struct sockaddr *)&c->local, &c->rec) != 1)
 		return CONN_SYN_NONE;
-	if (pd->appcache == NULL && (pd->appcache = appcache_new()) == NULL) {
-		conn_log(c, LOG_ERR, "attribution cache: out of memory");
+	if (conn_appcache(pd) == NULL)
 		return CONN_SYN_NONE;
-	}
 	conn_share_take(c, c->rec.sk_uid);
 	if (c->over_share) {
-		memset(c->app, 0, sizeof(*c->app));
-		c->app->uid_known = true;
-		c->app->uid = c->rec.sk_uid;
-		if (appcache_user(pd->appcache, c->rec.sk_uid, c->app->user,
-		                  sizeof(c->app->user)) == 1) {
-			c->attr_pending = false;
-			conn_peek_finish(c);
-			return CONN_SYN_ENDED;
-		}
-		/* Its user's name is not known here: the worker's, in one
-		 * plain job with no /proc work; refused when it is back
-		 * (conn_attr_done()). */
-		c->job.run = conn_attr_user_run;
-		c->job.done = conn_attr_rec_done;
-		worker_submit(pd->worker, &c->job);
-		return CONN_SYN_READ;
+		conn_refuse_share(c, c->rec.sk_uid);
+		return CONN_SYN_ENDED;
 	}
 	/* Kept answers only with the exec program: else an exec since
 	 * could not be told (appcache.h). */
@@ -599,17 +630,6 @@ conn_attr_by_syn(struct conn *c)
 	worker_submit_share(pd->worker, &c->job,
 	                    config_uid_owner(&pd->cfg, c->rec.sk_uid));
 	return CONN_SYN_READ;
-}
-
-static void
-conn_attr_user_run(struct worker_job *job, void *ctx)
-{
-	struct conn *c =
-	    (struct conn *)((char *)job - offsetof(struct conn, job));
-
-	c->ident.pidfd = -1;
-	if (ctx != NULL)
-		attr_lookup_user(ctx, c->rec.sk_uid, c->app);
 }
 
 static void

@@ -191,6 +191,15 @@ struct conn {
 };
 
 /*
+ * Once the worker runs, before the first connection: the loop's cache of
+ * processes and user names made (appcache.h), and the guarded users'
+ * names asked of the worker, so that the refusals of a flood over
+ * max_pending_per_user are named from the first.  Made later, when first
+ * needed, should this fail.
+ */
+void conn_prepare(struct proxyd *pd);
+
+/*
  * Take a freshly accepted client socket (non-blocking) that came in
  * through front.  Starts the request's read (a proxy front) or the peek
  * (transparent: o->dst is where it goes), and the attribution.  The conn

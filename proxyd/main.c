@@ -461,6 +461,7 @@ main(int argc, char **argv)
 	    eventlog_start(&pd) == -1 || dnsstub_start(&pd) == -1 ||
 	    udplog_start(&pd) == -1)
 		goto out;
+	conn_prepare(&pd);
 
 	if (control_start(control) == -1) /* the control socket */
 		goto out;

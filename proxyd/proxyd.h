@@ -88,7 +88,7 @@ struct proxyd {
 	 * off or the program did not load.  Read by the worker too. */
 	struct connbpf *connbpf;
 	/* The processes of recent connections, for attribution on the
-	 * loop (appcache.h); made at the first SYN record. */
+	 * loop (appcache.h); made at start (conn_prepare()). */
 	struct appcache *appcache;
 	/* Worker answers on their way to it with a pidfd (__atomic: the
 	 * worker counts up, the loop down; APPCACHE_INFLIGHT_MAX). */

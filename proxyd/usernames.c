@@ -16,16 +16,30 @@ usernames_find(const struct username *t, size_t n, uid_t uid)
 	return NULL;
 }
 
+enum username_age
+usernames_lookup(const struct username *t, size_t n, uid_t uid, int64_t now_ms,
+                 char *user, size_t len)
+{
+	const struct username *e = usernames_find(t, n, uid);
+
+	if (e == NULL)
+		return USERNAME_NONE;
+	snprintf(user, len, "%s", e->name);
+	if (now_ms - e->at_ms >= USERNAMES_TTL_MS || now_ms < e->at_ms)
+		return USERNAME_STALE;
+	return USERNAME_FRESH;
+}
+
 bool
 usernames_get(const struct username *t, size_t n, uid_t uid, int64_t now_ms,
               char *user, size_t len)
 {
-	const struct username *e = usernames_find(t, n, uid);
+	char name[sizeof(t->name)];
 
-	if (e == NULL || now_ms - e->at_ms >= USERNAMES_TTL_MS ||
-	    now_ms < e->at_ms)
+	if (usernames_lookup(t, n, uid, now_ms, name, sizeof(name)) !=
+	    USERNAME_FRESH)
 		return false;
-	snprintf(user, len, "%s", e->name);
+	snprintf(user, len, "%s", name);
 	return true;
 }
 

@@ -26,8 +26,21 @@ struct username {
 	char name[sizeof(((struct app *)0)->user)];
 };
 
-/* uid's name in t[0..n), kept less than USERNAMES_TTL_MS before now_ms:
- * into user (cut to len), true.  Else false and user untouched. */
+/* What usernames_lookup() found. */
+enum username_age {
+	USERNAME_NONE,  /* no name kept for the uid: user untouched */
+	USERNAME_FRESH, /* kept less than USERNAMES_TTL_MS ago */
+	USERNAME_STALE, /* kept longer ago (or the clock went back): to be
+	                 * asked again, meanwhile the best there is */
+};
+
+/* uid's name in t[0..n) into user (cut to len), and how old it is. */
+enum username_age usernames_lookup(const struct username *t, size_t n,
+                                   uid_t uid, int64_t now_ms, char *user,
+                                   size_t len);
+
+/* usernames_lookup() of a fresh name only: true with user filled, else
+ * false and user untouched. */
 bool usernames_get(const struct username *t, size_t n, uid_t uid,
                    int64_t now_ms, char *user, size_t len);
 

@@ -148,21 +148,33 @@ tty_stop
 # That is the redirect's and attribution's to solve, not the counting's.)
 
 # other_curls: tgother's 20 sequential curls to a.test; sets SERVED (how
-# many got the page), MS (how long the 20 took, starting curl included)
-# and CURL_MS (the sum of curl's own time_total: the wait tollgated made).
+# many got the page), MS (how long the 20 took, starting curl included),
+# CURL_MS (the sum of curl's own time_total: the wait tollgated made) and
+# UNSERVED (what each curl that failed said).
 other_curls() {
 	local i out t t0
-	SERVED=0 CURL_MS=0
+	SERVED=0 CURL_MS=0 UNSERVED=
 	t0=$(tg_ms)
 	for i in $(seq 1 20); do
-		out=$(TG_T=45 as_other curl -sS --max-time 40 \
+		if out=$(TG_T=45 as_other curl -sS --max-time 40 \
 		    --resolve "a.test:80:$TG_S4" -w '\ntime=%{time_total}' \
-		    http://a.test/ 2>&1) && [[ $out =~ "hello from tgs" ]] &&
-		    SERVED=$((SERVED + 1))
+		    http://a.test/ 2>&1) && [[ $out =~ "hello from tgs" ]]; then
+			SERVED=$((SERVED + 1))
+		else
+			UNSERVED+="curl $i at $(($(tg_ms) - t0)) ms: $(tr '\n' ' ' <<<"$out")"$'\n'
+		fi
 		t=$(sed -n 's/^time=//p' <<<"$out")
 		CURL_MS=$((CURL_MS + $(awk -v t="${t:-0}" 'BEGIN { printf "%d", t * 1000 }')))
 	done
 	MS=$(($(tg_ms) - t0))
+}
+
+# unserved_diag: after other_curls, what the curls that failed said and
+# what tollgated logged of tgother's connections to a.test.
+unserved_diag() {
+	diag "$UNSERVED"
+	diag "tgother's connections in tollgated's log:"
+	diag "$(_tg_since | grep -E "user=$TG_OTHER |dst=$TG_S4:80" | tail -n 60)"
 }
 
 # stall MAX-PENDING: tollgated with max_connections = 3000 and that
@@ -192,20 +204,22 @@ unhold silent
 
 stall 512
 ok $? "with max_pending_per_user = 512, tgguard opens 6,000 silent connections"
-n=$(_tg_since | grep -c 'reason=overload-user.*user=tgguard')
-ok '[ "$n" -ge 2000 ]' "past its 512, $n of them are refused with reason=overload-user (the rest past max_connections)"
-is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)"
+is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)" ||
+    unserved_diag
 # How long they took is the machine's (each waits behind the flood's
-# sock_diag lookups, which come in order, and one /proc lookup of
-# tgguard's at most): said, not asserted.
+# backlog of connections to accept): said, not asserted.
 diag "tgother's 20 curls took ${MS} ms in all; ${CURL_MS} ms from connect to the last byte"
-# tgother may be done before tollgated is through the flood's backlog:
-# in the end every one past the 512 is refused (overload-user, or
-# overload past max_connections).
+# tgother may be done before tollgated is through the flood's backlog.
+# In the end every one past the 512 is refused for its user's share, at
+# once: none waits on the worker, not even for its user's name, so none
+# holds a place under max_connections (which tgother's would then find
+# taken, and be refused for overload).
 for ((i = 0; i < 300 * TG_WAIT_SCALE; i++)); do
 	[ "$(_tg_since | grep -c 'reason=overload')" -ge 5488 ] && break
 	sleep 0.1
 done
+n=$(_tg_since | grep -c 'reason=overload-user.*user=tgguard')
+is "$n" 5488 "past its 512, each of the other 5,488 is refused with reason=overload-user, named tgguard; none for max_connections"
 unhold silent
 out=$(cat "$TG_TMP/hold.silent")
 like "$out" 'open=512 ' "tgguard kept 512 of them open ($(tail -n 1 "$TG_TMP/hold.silent"))"
@@ -232,7 +246,8 @@ hold "$TG_GUARD" flood "[$TG_S6]:80" 2000 300 flood.test
 hold_ready flood 60
 ok $? "tgguard floods: 2,000 requests at once, again and again"
 other_curls
-is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)"
+is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} ms)" ||
+    unserved_diag
 diag "tgother's 20 curls took ${MS} ms in all, beside the flood; ${CURL_MS} ms from connect to the last byte"
 unhold flood
 diag "the flood: $(tail -n 1 "$TG_TMP/hold.flood")"

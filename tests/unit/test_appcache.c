@@ -3,7 +3,8 @@
  * processes (proxyd/appcache.h): when a kept answer may name a new
  * connection's process, and when it must not (another uid, too old, a
  * connect from before the process started, an exec since it was kept or
- * after the connect, an exec record forgotten, the process gone).
+ * after the connect, an exec record forgotten, the process gone); the
+ * user names it keeps for refusals, and asks of the worker.
  */
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -19,9 +20,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 
 #include "common/clock.h"
 #include "proxyd/appcache.h"
+#include "proxyd/attr.h"
+#include "proxyd/worker.h"
 
 /* An entry kept at 10,000 ms for pid 42 of uid 1000, started at 100 ns,
  * last exec'd at 200 ns. */
@@ -253,26 +257,68 @@ test_users(void **state)
 
 	(void)state;
 	assert_non_null(ac);
-	assert_int_equal(appcache_user(ac, 1000, user, sizeof(user)), 0);
+	assert_int_equal(appcache_user(ac, NULL, 1000, user, sizeof(user)), 0);
 	assert_string_equal(user, "1000");
 	appcache_note_user(ac, 1000, "alice");
 	appcache_note_user(ac, 1001, "");
-	assert_int_equal(appcache_user(ac, 1000, user, sizeof(user)), 1);
+	assert_int_equal(appcache_user(ac, NULL, 1000, user, sizeof(user)), 1);
 	assert_string_equal(user, "alice");
-	appcache_user(ac, 1001, user, sizeof(user));
+	appcache_user(ac, NULL, 1001, user, sizeof(user));
 	assert_string_equal(user, "1001");
 	/* Renamed: the newest name. */
 	appcache_note_user(ac, 1000, "alicia");
-	appcache_user(ac, 1000, user, sizeof(user));
+	appcache_user(ac, NULL, 1000, user, sizeof(user));
 	assert_string_equal(user, "alicia");
 	/* More uids than it holds: the oldest goes. */
 	for (i = 0; i < APPCACHE_USERS; i++)
 		appcache_note_user(ac, 2000 + i, "x");
-	appcache_user(ac, 1000, user, sizeof(user));
+	appcache_user(ac, NULL, 1000, user, sizeof(user));
 	assert_string_equal(user, "1000");
-	appcache_user(ac, 2000 + APPCACHE_USERS - 1, user, sizeof(user));
+	appcache_user(ac, NULL, 2000 + APPCACHE_USERS - 1, user, sizeof(user));
 	assert_string_equal(user, "x");
 	appcache_free(ac);
+}
+
+static void *
+ask_init(void)
+{
+	return attr_new();
+}
+
+static void
+ask_fini(void *ctx)
+{
+	attr_free(ctx);
+}
+
+/* A name not known is the uid's digits at once, and asked of the worker
+ * (once while it is on its way); its answer serves from then on. */
+static void
+test_users_asked(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct appcache *ac = appcache_new();
+	struct worker *w;
+	char user[64];
+	int i;
+
+	(void)state;
+	assert_non_null(base);
+	assert_non_null(ac);
+	w = worker_new(base, ask_init, ask_fini);
+	assert_non_null(w);
+	assert_int_equal(appcache_user(ac, w, 0, user, sizeof(user)), 0);
+	assert_string_equal(user, "0");
+	appcache_ask_user(ac, w, 0); /* on its way already: not again */
+	for (i = 0;
+	     i < 1000 && appcache_user(ac, NULL, 0, user, sizeof(user)) == 0;
+	     i++)
+		event_base_loop(base, EVLOOP_ONCE);
+	assert_int_equal(appcache_user(ac, NULL, 0, user, sizeof(user)), 1);
+	assert_string_equal(user, "root");
+	worker_free(w, true);
+	appcache_free(ac);
+	event_base_free(base);
 }
 
 int
@@ -284,6 +330,7 @@ main(void)
 	    cmocka_unit_test(test_put_get),
 	    cmocka_unit_test(test_lru),
 	    cmocka_unit_test(test_users),
+	    cmocka_unit_test(test_users_asked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,9 @@
 /*
  * test_usernames.c - the uid -> user name table (proxyd/usernames.h):
  * a name is found while young, not after USERNAMES_TTL_MS, not once
- * dropped; a full table gives up its oldest entry; a name is cut to the
- * caller's buffer.
+ * dropped; a lookup tells a stale name from a fresh one and gives both;
+ * a full table gives up its oldest entry; a name is cut to the caller's
+ * buffer.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,6 +42,36 @@ test_get_put_ttl(void **state)
 	assert_int_equal(t[1].used, false);
 	usernames_drop(t, 4, 1000);
 	assert_false(usernames_get(t, 4, 1000, 9000, user, sizeof(user)));
+}
+
+static void
+test_lookup_stale(void **state)
+{
+	struct username t[2] = {0};
+	char user[32];
+
+	(void)state;
+	strcpy(user, "untouched");
+	assert_int_equal(usernames_lookup(t, 2, 1000, 0, user, sizeof(user)),
+	                 USERNAME_NONE);
+	assert_string_equal(user, "untouched");
+	usernames_put(t, 2, 1000, "alice", 5000);
+	assert_int_equal(usernames_lookup(t, 2, 1000,
+	                                  5000 + USERNAMES_TTL_MS - 1, user,
+	                                  sizeof(user)),
+	                 USERNAME_FRESH);
+	assert_string_equal(user, "alice");
+	strcpy(user, "");
+	assert_int_equal(usernames_lookup(t, 2, 1000, 5000 + USERNAMES_TTL_MS,
+	                                  user, sizeof(user)),
+	                 USERNAME_STALE);
+	assert_string_equal(user, "alice");
+	assert_int_equal(usernames_lookup(t, 2, 1000, 4999, user, sizeof(user)),
+	                 USERNAME_STALE);
+	usernames_put(t, 2, 1000, "alice", 5000 + USERNAMES_TTL_MS);
+	assert_int_equal(usernames_lookup(t, 2, 1000, 5000 + USERNAMES_TTL_MS,
+	                                  user, sizeof(user)),
+	                 USERNAME_FRESH);
 }
 
 static void
@@ -85,6 +116,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_get_put_ttl),
+	    cmocka_unit_test(test_lookup_stale),
 	    cmocka_unit_test(test_full_gives_up_oldest),
 	    cmocka_unit_test(test_cut_to_buffer),
 	};
