@@ -22,6 +22,7 @@
 #include "proxyd/isolation.h"
 
 static void conn_upstream_start(struct conn *c);
+static bool conn_connect_early(struct conn *c);
 
 /*
  * The SOCKS5 request for the upstream, made while c's app is still known:
@@ -211,14 +212,49 @@ conn_connect(struct conn *c)
 		    msg);
 		return;
 	}
-	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1) {
-		conn_fail(c, FRONT_GENERAL, "cannot add connect event");
-		return;
-	}
 	/* A resolve has armed it already: one bound for every step. */
 	if (!evtimer_pending(c->timer, NULL) &&
-	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1)
+	    conn_arm(c, pd->cfg.connect_timeout_ms) == -1) {
 		conn_fail(c, FRONT_GENERAL, "cannot arm the connect timer");
+		return;
+	}
+	if (conn_connect_early(c))
+		return;
+	if (conn_watch_fd(c, c->sfd, EV_WRITE, conn_connect_cb) == -1)
+		conn_fail(c, FRONT_GENERAL, "cannot add connect event");
+}
+
+/*
+ * CONN_CONNECT, the connect just started: a destination close by has
+ * often answered the SYN within the connect call.  Then the peeked
+ * bytes go at once, with no wait for the socket to turn writable (an
+ * epoll add and delete, a turn of the loop and a getsockopt saved per
+ * connection).  A socket still connecting takes no byte (EAGAIN): false,
+ * and the caller waits as for any connect; so for a route through a
+ * SOCKS5 proxy, or nothing peeked.  True when c went on (granted, or
+ * failed: c may be gone).
+ */
+static bool
+conn_connect_early(struct conn *c)
+{
+	char msg[128];
+	ssize_t n;
+
+	if (c->up->socks5 || c->peek_len == 0)
+		return false;
+	n = send(c->sfd, c->peek_buf, c->peek_len, MSG_NOSIGNAL);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n < 0) {
+		/* The connect's own error (refused, unreachable), as the
+		 * socket turning writable would have told it. */
+		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
+		conn_fail(c, front_code_errno(errno), msg);
+		return true;
+	}
+	c->peek_sent = (size_t)n;
+	conn_granted(c);
+	return true;
 }
 
 /* CONN_UPSTREAM: send what the SOCKS5 exchange says next. */

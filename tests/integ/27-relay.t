@@ -66,7 +66,7 @@ d=$(tg_decision dst="$TG_S4:81")
 is "$(kv "$d" verdict)" allow "the decision was allow"
 c=$(tg_close_line "$(kv "$d" conn)")
 ok $? "a close line ends the allowed connection"
-like "$c" 'error=' "naming an error"
+like "$c" 'error=.*connect: Connection refused' "naming the refusal: connect: Connection refused"
 
 # --- a destination that never answers --------------------------------------
 
