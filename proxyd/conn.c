@@ -522,7 +522,10 @@ conn_prepare(struct proxyd *pd)
 /*
  * c, of uid, is over its user's max_pending_per_user: refused now, with
  * no trip to the worker, not even for its user's name
- * (appcache_user()).  c may be gone on return.
+ * (appcache_user()).  A guarded user's subordinate uid is shown by its
+ * number, not asked: the password database seldom names one, and a
+ * container's many would push the guarded users' names out of the
+ * table.  c may be gone on return.
  */
 static void
 conn_refuse_share(struct conn *c, uid_t uid)
@@ -533,7 +536,7 @@ conn_refuse_share(struct conn *c, uid_t uid)
 	memset(c->app, 0, sizeof(*c->app));
 	c->app->uid_known = true;
 	c->app->uid = uid;
-	if (ac != NULL)
+	if (ac != NULL && config_uid_owner(&c->pd->cfg, uid) == uid)
 		appcache_user(ac, c->pd->worker, uid, c->app->user,
 		              sizeof(c->app->user));
 	else

@@ -193,8 +193,9 @@ struct conn {
 /*
  * Once the worker runs, before the first connection: the loop's cache of
  * processes and user names made (appcache.h), and the guarded users'
- * names asked of the worker, so that the refusals of a flood over
- * max_pending_per_user are named from the first.  Made later, when first
+ * names asked of the worker (the first APPCACHE_USERS of them), so that
+ * the refusals of a flood over max_pending_per_user are named from the
+ * first.  Made later, when first
  * needed, should this fail.
  */
 void conn_prepare(struct proxyd *pd);

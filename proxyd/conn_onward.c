@@ -231,25 +231,28 @@ conn_connect(struct conn *c)
  * epoll add and delete, a turn of the loop and a getsockopt saved per
  * connection).  A socket still connecting takes no byte (EAGAIN): false,
  * and the caller waits as for any connect; so for a route through a
- * SOCKS5 proxy, or nothing peeked.  True when c went on (granted, or
- * failed: c may be gone).
+ * SOCKS5 proxy, nothing peeked, or a proxy front's client (told it is
+ * connected before anything goes onward, conn_granted()).  True when c
+ * went on (granted, or failed: c may be gone).
  */
 static bool
 conn_connect_early(struct conn *c)
 {
 	char msg[128];
 	ssize_t n;
+	int err;
 
-	if (c->up->socks5 || c->peek_len == 0)
+	if (c->up->socks5 || c->peek_len == 0 || c->front->granted != NULL)
 		return false;
 	n = send(c->sfd, c->peek_buf, c->peek_len, MSG_NOSIGNAL);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	err = errno;
+	if (n < 0 && (err == EAGAIN || err == EINTR))
 		return false;
 	if (n < 0) {
 		/* The connect's own error (refused, unreachable), as the
 		 * socket turning writable would have told it. */
-		snprintf(msg, sizeof(msg), "connect: %s", strerror(errno));
-		conn_fail(c, front_code_errno(errno), msg);
+		snprintf(msg, sizeof(msg), "connect: %s", strerror(err));
+		conn_fail(c, front_code_errno(err), msg);
 		return true;
 	}
 	c->peek_sent = (size_t)n;

@@ -501,6 +501,7 @@ out:
 	broker_set_sink(&pd, NULL); /* its agents are gone with it */
 	listener_close_all(&pd);
 	worker_free(pd.worker, false);
+	pd.worker = NULL;   /* the connections closed below count no more */
 	dnsstub_close(&pd); /* its queries the worker dropped */
 	udplog_close(&pd);  /* its datagrams the worker dropped */
 	conn_close_all(&pd);

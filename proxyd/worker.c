@@ -260,6 +260,8 @@ worker_idle(struct worker *w)
 void
 worker_set_shortcut(struct worker *w, bool on)
 {
+	if (w == NULL)
+		return;
 	atomic_store_explicit(&w->no_shortcut, !on, memory_order_relaxed);
 }
 

@@ -63,7 +63,7 @@ bool worker_idle(struct worker *w);
 /*
  * From the loop: the shortcut of worker_idle() on (the default) or off
  * (a uid is at its bound, and its share work must wait for the loop to
- * count it first).
+ * count it first).  w NULL (stopped already): nothing.
  */
 void worker_set_shortcut(struct worker *w, bool on);
 

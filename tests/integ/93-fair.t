@@ -211,9 +211,10 @@ is "$SERVED" 20 "meanwhile tgother's 20 sequential curls are all served (${MS} m
 diag "tgother's 20 curls took ${MS} ms in all; ${CURL_MS} ms from connect to the last byte"
 # tgother may be done before tollgated is through the flood's backlog.
 # In the end every one past the 512 is refused for its user's share, at
-# once: none waits on the worker, not even for its user's name, so none
-# holds a place under max_connections (which tgother's would then find
-# taken, and be refused for overload).
+# once: with its SYN record (connect tracking) none waits on the worker,
+# not even for its user's name, so none holds a place under
+# max_connections (which tgother's would then find taken, and be refused
+# for overload).
 for ((i = 0; i < 300 * TG_WAIT_SCALE; i++)); do
 	[ "$(_tg_since | grep -c 'reason=overload')" -ge 5488 ] && break
 	sleep 0.1
