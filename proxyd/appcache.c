@@ -206,17 +206,13 @@ int
 appcache_user(struct appcache *ac, struct worker *w, uid_t uid, char *user,
               size_t len)
 {
-	switch (usernames_lookup(ac->users, APPCACHE_USERS, uid, mono_ms(),
-	                         user, len)) {
-	case USERNAME_FRESH:
-		return 1;
-	case USERNAME_STALE:
+	enum username_age age = usernames_lookup(ac->users, APPCACHE_USERS, uid,
+	                                         mono_ms(), user, len);
+
+	if (age != USERNAME_FRESH)
 		appcache_ask_user(ac, w, uid);
+	if (age != USERNAME_NONE)
 		return 1;
-	case USERNAME_NONE:
-		break;
-	}
-	appcache_ask_user(ac, w, uid);
 	snprintf(user, len, "%u", (unsigned)uid);
 	return 0;
 }
