@@ -3,9 +3,9 @@
  *
  * The queue is a ring of items under one mutex, shared by the loop (the
  * only producer) and the writer thread (the only consumer).  An item is a
- * decision (a malloc()ed event row) or a close; the writer stores runs of
- * each kind in order, so a connection's close never overtakes its
- * decision.
+ * decision (an event row, packed: event_row_pack()) or a close; the writer
+ * stores runs of each kind in order, so a connection's close never overtakes
+ * its decision.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,7 +26,7 @@
 #define EVENTLOG_FLAGS_MAX 160 /* the log line's flags=, every word */
 
 struct evitem {
-	struct event_row *row; /* a decision or a gap; NULL: a close */
+	void *row; /* a decision or a gap, packed; NULL: a close */
 	struct event_close close;
 };
 
@@ -239,7 +239,7 @@ drain_once(struct eventlog *el, struct evitem *items, size_t n)
 
 	for (i = 0; i < n; i++) {
 		if (items[i].row != NULL) {
-			rows[nr++] = *items[i].row;
+			event_row_unpack(&rows[nr++], items[i].row);
 			free(items[i].row);
 		} else if (!fold_close(rows, nr, &items[i].close))
 			closes[nc++] = items[i].close;
@@ -471,31 +471,31 @@ eventlog_lost(struct proxyd *pd, int64_t n)
 	pthread_mutex_unlock(&el->lock);
 }
 
-/* Queue a row, malloc()ed: the log owns it now.  False when it could not
- * be queued (it is counted for a gap row). */
+/* Queue a copy of a row (packed: a few hundred bytes, not its 5 KiB).
+ * False when it could not be queued (it is counted for a gap row). */
 static bool
-eventlog_queue(struct proxyd *pd, struct event_row *ev)
+eventlog_queue(struct proxyd *pd, const struct event_row *ev)
 {
 	struct eventlog *el = pd->events;
 	struct evitem it = {0}, gap = {0};
+	struct event_row g;
 	int64_t t = ev->time_ms;
 	bool queued = true;
 	size_t was;
 
-	if (el == NULL) {
-		free(ev);
+	if (el == NULL)
+		return false;
+	if ((it.row = event_row_pack(ev)) == NULL) {
+		eventlog_lost(pd, 1);
 		return false;
 	}
-	it.row = ev;
 	pthread_mutex_lock(&el->lock);
 	was = el->n;
 	/* A gap first: the events lost before this one, in their place. */
 	if (el->lost > 0 && el->n < el->cap) {
-		gap.row = malloc(sizeof(*gap.row));
-		if (gap.row != NULL) {
-			gap_row(gap.row, el->lost, el->lost_first_ms,
-			        el->lost_last_ms);
-			gap.row->time_ms = t;
+		gap_row(&g, el->lost, el->lost_first_ms, el->lost_last_ms);
+		g.time_ms = t;
+		if ((gap.row = event_row_pack(&g)) != NULL) {
 			push_locked(el, &gap);
 			el->lost = 0;
 		}
@@ -556,15 +556,13 @@ decision_flags(const struct decision *d)
 	return f;
 }
 
-/* The event row of a decision. */
-static struct event_row *
-decision_row(const struct decision *d)
+/* The event row of a decision, in ev. */
+static void
+decision_row(const struct decision *d, struct event_row *ev)
 {
-	struct event_row *ev;
 	struct timespec now;
 
-	if ((ev = calloc(1, sizeof(*ev))) == NULL)
-		return NULL;
+	memset(ev, 0, sizeof(*ev));
 	clock_gettime(CLOCK_REALTIME, &now);
 	ev->kind = EVENT_DECISION;
 	ev->conn_id = d->id;
@@ -601,7 +599,6 @@ decision_row(const struct decision *d)
 	snprintf(ev->upstream, sizeof(ev->upstream), "%s", d->upstream);
 	ev->flags = decision_flags(d);
 	ev->bytes_up = ev->bytes_down = ev->duration_ms = -1;
-	return ev;
 }
 
 /* Append a flag's word to the log line's flags (EVENTLOG_FLAGS_MAX bytes): the
@@ -710,17 +707,14 @@ decision_notify(struct proxyd *pd, const struct decision *d,
 bool
 eventlog_decision(struct proxyd *pd, const struct decision *d)
 {
-	struct event_row *ev;
+	static struct event_row ev; /* 5 KiB: the loop's, one at a time */
 
 	/* The line costs microseconds to build: only when it is printed. */
 	if (log_get_level() >= LOG_INFO)
 		decision_log(d);
-	if ((ev = decision_row(d)) == NULL) {
-		eventlog_lost(pd, 1);
-		return false;
-	}
-	decision_notify(pd, d, ev);
-	return eventlog_queue(pd, ev);
+	decision_row(d, &ev);
+	decision_notify(pd, d, &ev);
+	return eventlog_queue(pd, &ev);
 }
 
 void

@@ -11,6 +11,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,11 +243,70 @@ events_dedicate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The texts of struct event_row, all after its numbers (events.h). */
+#define ROW_TEXT(f)                                                            \
+	{                                                                      \
+		.field = #f, .off = offsetof(struct event_row, f),             \
+		.size = sizeof(((struct event_row *)0)->f)                     \
+	}
+static const struct {
+	const char *field;
+	size_t off, size;
+} row_texts[] = {
+    ROW_TEXT(user),   ROW_TEXT(exe),         ROW_TEXT(cmdline),
+    ROW_TEXT(proto),  ROW_TEXT(src_ip),      ROW_TEXT(dst_ip),
+    ROW_TEXT(name),   ROW_TEXT(name_source), ROW_TEXT(upstream),
+    ROW_TEXT(sha256),
+};
+#undef ROW_TEXT
+/* Where the texts start: the numbers are the bytes before. */
+#define ROW_NUMS offsetof(struct event_row, user)
+_Static_assert(offsetof(struct event_row, lost_last_ms) < ROW_NUMS,
+               "struct event_row: its numbers before its texts");
+
+void *
+event_row_pack(const struct event_row *r)
+{
+	size_t i, len[NWORDS(row_texts)], n = ROW_NUMS;
+	char *packed, *p;
+
+	for (i = 0; i < NWORDS(row_texts); i++) {
+		len[i] = strnlen((const char *)r + row_texts[i].off,
+		                 row_texts[i].size - 1);
+		n += len[i] + 1;
+	}
+	if ((packed = malloc(n)) == NULL)
+		return NULL;
+	memcpy(packed, r, ROW_NUMS);
+	p = packed + ROW_NUMS;
+	for (i = 0; i < NWORDS(row_texts); i++) {
+		memcpy(p, (const char *)r + row_texts[i].off, len[i]);
+		p[len[i]] = '\0';
+		p += len[i] + 1;
+	}
+	return packed;
+}
+
+void
+event_row_unpack(struct event_row *r, const void *packed)
+{
+	const char *p = (const char *)packed + ROW_NUMS;
+	size_t i, len;
+
+	memcpy(r, packed, ROW_NUMS);
+	for (i = 0; i < NWORDS(row_texts); i++) {
+		len = strlen(p) + 1; /* < row_texts[i].size: packed so */
+		memcpy((char *)r + row_texts[i].off, p, len);
+		p += len;
+	}
+}
+
 /* Which field of ev the store would not read back, or NULL. */
 static const char *
 check_row(const struct event_row *ev)
 {
-#define TOO_LONG(f) (strnlen(ev->f, sizeof(ev->f)) == sizeof(ev->f))
+	size_t i;
+
 	if ((unsigned)ev->kind >= NWORDS(kind_words))
 		return "kind";
 	if (ev->kind == EVENT_GAP)
@@ -257,28 +317,11 @@ check_row(const struct event_row *ev)
 		return "decider";
 	if (ev->has_uid && ev->uid == (uid_t)-1)
 		return "uid";
-	if (TOO_LONG(user))
-		return "user";
-	if (TOO_LONG(exe))
-		return "exe";
-	if (TOO_LONG(cmdline))
-		return "cmdline";
-	if (TOO_LONG(proto))
-		return "proto";
-	if (TOO_LONG(src_ip))
-		return "src_ip";
-	if (TOO_LONG(dst_ip))
-		return "dst_ip";
-	if (TOO_LONG(name))
-		return "name";
-	if (TOO_LONG(name_source))
-		return "name_source";
-	if (TOO_LONG(upstream))
-		return "upstream";
-	if (TOO_LONG(sha256))
-		return "sha256";
+	for (i = 0; i < NWORDS(row_texts); i++)
+		if (memchr((const char *)ev + row_texts[i].off, '\0',
+		           row_texts[i].size) == NULL)
+			return row_texts[i].field;
 	return NULL;
-#undef TOO_LONG
 }
 
 static int

@@ -106,6 +106,11 @@ enum event_decider {
 	       * crash, SIGKILL, or its end not written): bytes and duration   \
 	       * are not known */
 
+/*
+ * One row.  Its numbers come first and its texts after, from user on
+ * (event_row_pack() keeps the numbers as they are and only the used
+ * bytes of each text).
+ */
 struct event_row {
 	int64_t id; /* 0 until stored (events_insert() sets it) */
 	enum event_kind kind;
@@ -115,6 +120,17 @@ struct event_row {
 	pid_t pid;       /* 0 = unknown */
 	bool has_uid;
 	uid_t uid;
+	uint16_t src_port;
+	uint16_t dst_port;
+	enum action verdict;
+	enum event_decider decider;
+	int64_t rule_id; /* DECIDER_RULE */
+	unsigned flags;
+	/* filled when the connection ends; -1 until then */
+	int64_t bytes_up, bytes_down, duration_ms;
+	/* EVENT_GAP: how many were lost, and the first and last time */
+	int64_t n_lost, lost_first_ms, lost_last_ms;
+	/* The texts, each NUL-terminated within its array. */
 	char user[EVENT_USER_MAX];
 	char exe[EVENT_EXE_MAX]; /* "" = unknown process */
 	char cmdline[EVENT_CMDLINE_MAX];
@@ -122,21 +138,11 @@ struct event_row {
 	                                * hex; "" = not known */
 	char proto[8];                 /* "tcp", "udp", "dns" */
 	char src_ip[EVENT_IP_MAX];     /* the client */
-	uint16_t src_port;
 	char dst_ip[EVENT_IP_MAX];
-	uint16_t dst_port;
 	char name[NAME_MAX_LEN + 1]; /* "" = none */
 	char name_source[8];         /* "sni", "http", "socks", "fakeip",
 	                              * "dns", "none" */
-	enum action verdict;
-	enum event_decider decider;
-	int64_t rule_id;   /* DECIDER_RULE */
-	char upstream[64]; /* "direct" or "socks5://..." */
-	unsigned flags;
-	/* filled when the connection ends; -1 until then */
-	int64_t bytes_up, bytes_down, duration_ms;
-	/* EVENT_GAP: how many were lost, and the first and last time */
-	int64_t n_lost, lost_first_ms, lost_last_ms;
+	char upstream[64];           /* "direct" or "socks5://..." */
 };
 
 /* Bounds. */
@@ -157,6 +163,16 @@ void event_flags_each(unsigned flags, void (*fn)(const char *word, void *arg),
 
 /* Whether s is a proto an event can have: "tcp", "udp" or "dns". */
 bool event_proto_ok(const char *s);
+
+/*
+ * A row packed for a queue: its numbers, then each text's used bytes and
+ * NUL, one after the other; a few hundred bytes where the row takes 5
+ * KiB.  event_row_pack() returns it malloc()ed (NULL: out of memory);
+ * event_row_unpack() fills a row from it (the texts' unused bytes are
+ * left as they were).
+ */
+void *event_row_pack(const struct event_row *r);
+void event_row_unpack(struct event_row *r, const void *packed);
 
 /* A connection's end, for events_write() and events_close_batch(). */
 struct event_close {

@@ -184,6 +184,49 @@ conns(struct store *s, const struct events_filter *flt)
 	return buf;
 }
 
+/* A row packed for the writer's queue comes back whole: every number,
+ * every text, empty or filling its array. */
+static void
+test_pack_keeps_every_field(void **state)
+{
+	static struct event_row in[2], out;
+	void *packed;
+	size_t i;
+
+	(void)state;
+	decision(&in[0], 7, T0, "/usr/lib/firefox-esr/firefox-esr",
+	         "www.example.org", ACTION_REJECT);
+	in[0].rule_id = 12;
+	in[0].flags = EVENT_F_ECH | EVENT_F_SHARED;
+	in[0].bytes_down = INT64_MAX;
+	in[0].n_lost = -7;
+	in[1] = in[0];
+	memset(in[1].user, 0, sizeof(in[1].user));
+	memset(in[1].name, 0, sizeof(in[1].name));
+	memset(in[1].exe, 'x', sizeof(in[1].exe) - 1);
+	memset(in[1].upstream, 'u', sizeof(in[1].upstream) - 1);
+	memset(in[1].sha256, 'f', sizeof(in[1].sha256) - 1);
+	for (i = 0; i < 2; i++) {
+		packed = event_row_pack(&in[i]);
+		assert_non_null(packed);
+		/* Over what another row left: its texts' tails stay. */
+		memset(&out, 0, sizeof(out));
+		event_row_unpack(&out, packed);
+		assert_memory_equal(&out, &in[i], sizeof(out));
+		memset(&out, 'z', sizeof(out));
+		event_row_unpack(&out, packed);
+		assert_int_equal(out.conn_id, 7);
+		assert_int_equal(out.bytes_down, INT64_MAX);
+		assert_int_equal(out.n_lost, -7);
+		assert_string_equal(out.exe, in[i].exe);
+		assert_string_equal(out.user, in[i].user);
+		assert_string_equal(out.upstream, in[i].upstream);
+		assert_string_equal(out.sha256, in[i].sha256);
+		assert_string_equal(out.name_source, in[i].name_source);
+		free(packed);
+	}
+}
+
 static void
 test_every_field_round_trips(void **state)
 {
@@ -991,6 +1034,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_interrupt_open, setup,
 	                                    teardown),
+	    cmocka_unit_test(test_pack_keeps_every_field),
 	    cmocka_unit_test_setup_teardown(test_every_field_round_trips, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rows_store_nothing, setup,
