@@ -244,6 +244,10 @@ main(int argc, char **argv)
 			for (nc = 0; nc < BATCH; nc++) {
 				ends[nc].conn_id =
 				    conn - 2 * BATCH + (int64_t)nc;
+				/* conn k's row: the time of row k - 1 */
+				ends[nc].time_ms =
+				    start + (ends[nc].conn_id - 1) *
+				                (DAYS * DAY_MS / ROWS);
 				ends[nc].bytes_up = 1000 + (int64_t)nc;
 				ends[nc].bytes_down = 50000;
 				ends[nc].duration_ms = 1234;

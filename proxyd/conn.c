@@ -1404,7 +1404,7 @@ conn_record(struct conn *c)
 		d.error = error;
 	}
 	d.upstream = upstream_route_name(c->route);
-	c->event_queued = eventlog_decision(c->pd, &d);
+	c->event_time_ms = eventlog_decision(c->pd, &d);
 }
 
 /*
@@ -1986,7 +1986,7 @@ conn_end(struct conn *c, bool reset, const char *error)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		ms = (now.tv_sec - c->started.tv_sec) * 1000LL +
 		     (now.tv_nsec - c->started.tv_nsec) / 1000000;
-		eventlog_end(pd, c->id, c->event_queued,
+		eventlog_end(pd, c->id, c->event_time_ms,
 		             c->dst_resolved ? (const struct sockaddr *)&c->dst
 		                             : NULL,
 		             up, down, ms, error);

@@ -185,7 +185,8 @@ struct conn {
 	                    * decision (its event row has the fake IP) */
 	int dns_err;
 	struct evutil_addrinfo *dns_res;
-	bool event_queued;         /* its decision row went to the event log */
+	int64_t event_time_ms; /* its decision row's time (eventlog_decision());
+	                        * 0: the row was not queued */
 	struct broker_waiter wait; /* CONN_PARKED: its prompt */
 	struct relay relay;        /* CONN_RELAY */
 };

@@ -193,7 +193,8 @@ fold_close(struct event_row *rows, size_t n, const struct event_close *c)
 
 	while (n > 0) {
 		r = &rows[--n];
-		if (r->kind != EVENT_DECISION || r->conn_id != c->conn_id)
+		if (r->kind != EVENT_DECISION || r->conn_id != c->conn_id ||
+		    r->time_ms != c->time_ms)
 			continue;
 		r->bytes_up = c->bytes_up;
 		r->bytes_down = c->bytes_down;
@@ -512,7 +513,7 @@ eventlog_queue(struct proxyd *pd, const struct event_row *ev)
 
 /* Queue the end of a connection whose decision row was queued. */
 static void
-eventlog_queue_close(struct proxyd *pd, int64_t conn_id,
+eventlog_queue_close(struct proxyd *pd, int64_t conn_id, int64_t row_time_ms,
                      const struct sockaddr *dst, uint64_t bytes_up,
                      uint64_t bytes_down, int64_t duration_ms)
 {
@@ -523,6 +524,7 @@ eventlog_queue_close(struct proxyd *pd, int64_t conn_id,
 	if (el == NULL)
 		return;
 	it.close.conn_id = conn_id;
+	it.close.time_ms = row_time_ms;
 	if (dst != NULL) {
 		addr_fmt_ip(dst, it.close.dst_ip, sizeof(it.close.dst_ip));
 		it.close.dst_port = addr_port(dst);
@@ -704,7 +706,7 @@ decision_notify(struct proxyd *pd, const struct decision *d,
 	broker_refused(pd, &dn);
 }
 
-bool
+int64_t
 eventlog_decision(struct proxyd *pd, const struct decision *d)
 {
 	static struct event_row ev; /* 5 KiB: the loop's, one at a time */
@@ -714,20 +716,20 @@ eventlog_decision(struct proxyd *pd, const struct decision *d)
 		decision_log(d);
 	decision_row(d, &ev);
 	decision_notify(pd, d, &ev);
-	return eventlog_queue(pd, &ev);
+	return eventlog_queue(pd, &ev) ? ev.time_ms : 0;
 }
 
 void
-eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
+eventlog_end(struct proxyd *pd, uint64_t conn_id, int64_t row_time_ms,
              const struct sockaddr *dst, uint64_t bytes_up, uint64_t bytes_down,
              int64_t duration_ms, const char *error)
 {
 	char line[256], num[32];
 	size_t off = 0;
 
-	if (row_queued)
-		eventlog_queue_close(pd, (int64_t)conn_id, dst, bytes_up,
-		                     bytes_down, duration_ms);
+	if (row_time_ms != 0)
+		eventlog_queue_close(pd, (int64_t)conn_id, row_time_ms, dst,
+		                     bytes_up, bytes_down, duration_ms);
 	if (log_get_level() < LOG_INFO)
 		return;
 	line[0] = '\0';

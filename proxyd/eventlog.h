@@ -94,11 +94,12 @@ struct decision {
 /*
  * On the loop: record a decision, its log line (at info level) and its
  * event row; a refusal of a known user also goes to the broker, which
- * tells that user's agents when notify_denials is set (broker_refused()).  True
- * when the row was queued, so that the connection's end may be recorded too
- * (eventlog_end()); false when it was counted for a gap row instead.
+ * tells that user's agents when notify_denials is set (broker_refused()).
+ * Returns the row's time (Unix ms) when it was queued, for the
+ * connection's end (eventlog_end()); 0 when it was counted for a gap row
+ * instead.
  */
-bool eventlog_decision(struct proxyd *pd, const struct decision *d);
+int64_t eventlog_decision(struct proxyd *pd, const struct decision *d);
 
 /* On the loop: n events that could not even be made (out of memory);
  * they go into the next gap row. */
@@ -108,13 +109,13 @@ void eventlog_lost(struct proxyd *pd, int64_t n);
  * On the loop: the end of an allowed connection, with the bytes each way
  * and how long it lasted; error says why it ended when that was not an
  * orderly close from both sides (else NULL).  Its log line always; the
- * update of its event row only when row_queued (eventlog_decision()
- * returned true: conn ids start again with each run, and an end whose
- * row was never recorded would fill an older run's row of the same id).
+ * update of its event row only when row_time_ms is not 0 (what
+ * eventlog_decision() returned: the row is found by its time and conn
+ * id).
  * dst, when not NULL, is where it went after all (a fake IP's name,
  * resolved after the decision): the row's destination becomes it.
  */
-void eventlog_end(struct proxyd *pd, uint64_t conn_id, bool row_queued,
+void eventlog_end(struct proxyd *pd, uint64_t conn_id, int64_t row_time_ms,
                   const struct sockaddr *dst, uint64_t bytes_up,
                   uint64_t bytes_down, int64_t duration_ms, const char *error);
 

@@ -88,12 +88,13 @@ static const char *const proto_words[] = {"tcp", "udp", "dns"};
 	"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "    \
 	"?23, ?24, ?25, ?26, ?27, ?28, ?29)"
 
-/* The newest decision of a connection: conn_id's index, then the row. */
+/* The newest decision of a connection, at its time: the time index leads
+ * to the few rows of that millisecond. */
 #define EVENT_CLOSE                                                            \
 	"UPDATE events SET bytes_up = ?2, bytes_down = ?3, duration_ms = ?4, " \
 	"dst_ip = coalesce(?5, dst_ip), dst_port = coalesce(?6, dst_port) "    \
-	"WHERE id = (SELECT max(id) FROM events WHERE conn_id = ?1 AND "       \
-	"kind = 'decision')"
+	"WHERE id = (SELECT max(id) FROM events WHERE time_ms = ?7 AND "       \
+	"conn_id = ?1 AND kind = 'decision')"
 
 /* What row_event() reads, in its order. */
 #define EVENT_COLUMNS                                                          \
@@ -443,6 +444,7 @@ close_rows(struct store *s, const struct event_close *c, size_t n, int *filled,
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (sqlite3_bind_int64(st, 1, c[i].conn_id) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 7, c[i].time_ms) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 2, c[i].bytes_up) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 3, c[i].bytes_down) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 4, c[i].duration_ms) != SQLITE_OK ||
@@ -530,11 +532,13 @@ events_close_batch(struct store *s, const struct event_close *c, size_t n,
 }
 
 int
-events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
-             int64_t bytes_down, int64_t duration_ms, char *err, size_t errlen)
+events_close(struct store *s, int64_t conn_id, int64_t time_ms,
+             int64_t bytes_up, int64_t bytes_down, int64_t duration_ms,
+             char *err, size_t errlen)
 {
 	struct event_close c = {
 	    .conn_id = conn_id,
+	    .time_ms = time_ms,
 	    .bytes_up = bytes_up,
 	    .bytes_down = bytes_down,
 	    .duration_ms = duration_ms,

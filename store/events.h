@@ -21,7 +21,8 @@
  * a trailing dot: "www.a.test" is "test.a.www.") so that "this app" is an
  * equality and "this domain and every name under it" one range of rname
  * ("test.a." up to "test.a/"), no LIKE.  Indexes: (time_ms, exe_base,
- * rname), conn_id, and gap rows.  A query walks its time span on the
+ * rname) and gap rows (the one on conn_id went in step 9: a connection's
+ * end finds its row by time and conn id).  A query walks its time span on the
  * first and checks app and domain there, reading only the rows that
  * match; an app or domain with no time bound reads the index back from
  * the newest row until limit rows match.  Indexes led by exe_base or rname
@@ -177,6 +178,7 @@ void event_row_unpack(struct event_row *r, const void *packed);
 /* A connection's end, for events_write() and events_close_batch(). */
 struct event_close {
 	int64_t conn_id;
+	int64_t time_ms; /* its decision row's */
 	int64_t bytes_up, bytes_down, duration_ms;
 	/* Where it went, when that is known only after the decision (a fake
 	 * IP's name resolved): replaces the row's destination.  "": kept. */
@@ -188,7 +190,7 @@ struct event_close {
  * The writer's call: in one transaction (all or nothing), insert the
  * rows ev[0..n), then fill bytes_up, bytes_down and duration_ms (and the
  * destination, when c[i].dst_ip is set) of the newest decision row of
- * each c[i].conn_id (n and nc from 0 to
+ * each c[i].conn_id and c[i].time_ms (n and nc from 0 to
  * EVENTS_BATCH_MAX, not both 0).  Rows first, so a connection's decision
  * and its end may come in the same call.  One call per batch whatever the
  * mix: a transaction costs about as much as a few hundred rows.
@@ -200,8 +202,9 @@ struct event_close {
  * given (-1: not closed yet).  A row of kind EVENT_GAP keeps only
  * time_ms, n_lost, lost_first_ms and lost_last_ms.
  *
- * Ends: conn ids restart when tollgated restarts; an end always follows
- * its decision in the same run, so the newest row of the conn id is its
+ * Ends: conn ids restart when tollgated restarts, so a row is found by
+ * its time too (on the time index: no index of its own); an end always
+ * follows its decision in the same run, so the newest row of both is its
  * row.  An end with no row (pruned meanwhile, or never written) is
  * skipped.
  *
@@ -232,9 +235,9 @@ int events_close_batch(struct store *s, const struct event_close *c, size_t n,
                        char *err, size_t errlen);
 
 /* events_close_batch() for one connection: 1, 0 (no row) or -1 + err. */
-int events_close(struct store *s, int64_t conn_id, int64_t bytes_up,
-                 int64_t bytes_down, int64_t duration_ms, char *err,
-                 size_t errlen);
+int events_close(struct store *s, int64_t conn_id, int64_t time_ms,
+                 int64_t bytes_up, int64_t bytes_down, int64_t duration_ms,
+                 char *err, size_t errlen);
 
 /*
  * Delete rows older than max_age_s seconds before now_ms (time_ms <

@@ -146,6 +146,14 @@ static const char *const store_migrations[] = {
      */
     "ALTER TABLE rules ADD COLUMN script TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE rules ADD COLUMN cmdline TEXT NOT NULL DEFAULT '';",
+
+    /*
+     * 9: no index of events by conn_id.  A connection's end finds its
+     * row by its time (the time index) and conn id; the index cost every
+     * event written an insert into it for the few that outlive their
+     * batch (events.h).
+     */
+    "DROP INDEX IF EXISTS events_conn;",
 };
 
 #define N_MIGRATIONS (sizeof(store_migrations) / sizeof(store_migrations[0]))

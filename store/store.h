@@ -20,6 +20,7 @@
  *   6  events.sha256, rules.digest
  *   7  rules.run, daemon_run (store_start_run())
  *   8  rules.script, rules.cmdline
+ *   9  no index events(conn_id)
  * A database from a newer tollgate, a corrupt one, or a file that is not
  * tollgate's is refused and left untouched; the check (PRAGMA
  * quick_check) runs at every open (its cost: docs/storage.md).
@@ -71,7 +72,7 @@
 #include "rules/match.h" /* struct rules_set */
 #include "rules/rule.h"
 
-#define STORE_SCHEMA_VERSION  8    /* what this tollgate writes */
+#define STORE_SCHEMA_VERSION  9    /* what this tollgate writes */
 #define STORE_BUSY_TIMEOUT_MS 5000 /* wait for another writer */
 #define STORE_ERRLEN          512
 #define STORE_RULES_MAX       10000     /* rules in one database */

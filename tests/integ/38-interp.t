@@ -193,7 +193,7 @@ ok $? "the database is taken back to schema 7"
 is "$(sqlite3 "$DB" 'PRAGMA user_version')" 7 "it says schema 7"
 tg_start "$CONF"
 ok $? "the new tollgated starts on it"
-is "$(sqlite3 "$DB" 'PRAGMA user_version')" 8 "and moved it to schema 8"
+is "$(sqlite3 "$DB" 'PRAGMA user_version')" 9 "and moved it to schema 9"
 like "$("$TG" -c "$CONF" rules list)" "from schema 7" "the rule is still there"
 as_guard python3 "$B" a.test
 ok $? "and it still lets python3 (any script) reach a.test"

@@ -365,10 +365,14 @@ test_close_fills_the_newest_row_of_a_connection(void **state)
 	decision(&ev[2], 5, T0 + 2, "/usr/bin/wget", "c.test", ACTION_ALLOW);
 	insert(f->s, ev, 3);
 
-	assert_int_equal(events_close(f->s, 5, 100, 2000, 30, err, sizeof(err)),
-	                 1);
-	/* A connection with no row (pruned, or never written): skipped. */
-	assert_int_equal(events_close(f->s, 99, 1, 1, 1, err, sizeof(err)), 0);
+	assert_int_equal(
+	    events_close(f->s, 5, T0 + 2, 100, 2000, 30, err, sizeof(err)), 1);
+	/* A connection with no row (pruned, or never written): skipped;
+	 * so is one whose row has another time. */
+	assert_int_equal(events_close(f->s, 99, T0, 1, 1, 1, err, sizeof(err)),
+	                 0);
+	assert_int_equal(
+	    events_close(f->s, 6, T0 + 2, 1, 1, 1, err, sizeof(err)), 0);
 
 	g = query(f->s, &all);
 	assert_int_equal(g->n, 3);
@@ -381,9 +385,13 @@ test_close_fills_the_newest_row_of_a_connection(void **state)
 	/* The writer's call: new decisions and ends, one of them of a row
 	 * in the same call. */
 	decision(&ev[0], 7, T0 + 3, "/usr/bin/curl", "d.test", ACTION_DENY);
-	c[0] = (struct event_close){
-	    .conn_id = 6, .bytes_up = 1, .bytes_down = 2, .duration_ms = 3};
+	c[0] = (struct event_close){.conn_id = 6,
+	                            .time_ms = T0 + 1,
+	                            .bytes_up = 1,
+	                            .bytes_down = 2,
+	                            .duration_ms = 3};
 	c[1] = (struct event_close){.conn_id = 7,
+	                            .time_ms = T0 + 3,
 	                            .bytes_up = 0,
 	                            .bytes_down = 0,
 	                            .duration_ms = 4,
@@ -835,6 +843,17 @@ static const char v2_sql[] = SCHEMA_V1_TABLES
     "  0, 1, 1500000002, 1500000003, 0, 0, '');"
     "INSERT INTO list_names VALUES (2, 'b.example'), (2, 'a.example');";
 
+/* sqlite3_exec()'s callback: one more row in *(size_t *)arg. */
+static int
+count_rows(void *arg, int ncols, char **values, char **names)
+{
+	(void)ncols;
+	(void)values;
+	(void)names;
+	(*(size_t *)arg)++;
+	return 0;
+}
+
 static void
 test_migration_from_v2_keeps_the_rules(void **state)
 {
@@ -859,6 +878,14 @@ test_migration_from_v2_keeps_the_rules(void **state)
 	f->s = store_open(f->db, STORE_READWRITE, err, sizeof(err));
 	assert_non_null(f->s);
 	assert_int_equal(store_schema_version(f->s), STORE_SCHEMA_VERSION);
+	/* Step 3 made an index of conn ids, step 9 took it away. */
+	n = 0;
+	assert_int_equal(sqlite3_exec(store_sqlite(f->s),
+	                              "SELECT 1 FROM sqlite_master WHERE "
+	                              "name = 'events_conn'",
+	                              count_rows, &n, NULL),
+	                 SQLITE_OK);
+	assert_int_equal(n, 0);
 	assert_int_equal(
 	    store_rule_list(f->s, NULL, &rules, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
@@ -1012,7 +1039,8 @@ test_reader_never_blocks_the_writer(void **state)
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	decision(&ev[1], 2, T0 + 1, "/usr/bin/curl", "a.test", ACTION_ALLOW);
 	insert(f->s, &ev[1], 1);
-	assert_int_equal(events_close(f->s, 2, 1, 1, 1, err, sizeof(err)), 1);
+	assert_int_equal(
+	    events_close(f->s, 2, T0 + 1, 1, 1, 1, err, sizeof(err)), 1);
 	sqlite3_finalize(st);
 	/* The next read sees it. */
 	assert_int_equal(query(r, &all)->n, 2);
