@@ -8,7 +8,7 @@
 
 . "$(dirname "$0")/lib.sh"
 
-plan 21
+plan 23
 tg_setup
 chmod 711 "$TG_TMP"
 DB=$TG_DB
@@ -91,6 +91,22 @@ ok $? "tollgate events --follow shows a new connection"
 diag "--follow showed it ${ms} ms after curl started"
 kill "$follower" 2>/dev/null
 wait "$follower" 2>/dev/null
+
+# A connection that outlives the batch of its decision: its row is written
+# while it is open (no bytes yet), and its end fills that row in later,
+# found by its time and conn id.
+mkfifo "$TG_TMP/long.in"
+as_guard socat -t 5 - "TCP:$TG_S4:7" <"$TG_TMP/long.in" \
+    >"$TG_TMP/long.out" 2>&1 &
+long=$!
+exec 7>"$TG_TMP/long.in"
+printf 'hello\n' >&7
+wait_sql "SELECT bytes_up FROM events WHERE dst_port = 7" -1
+ok $? "a connection still open has its row, its bytes not known yet"
+exec 7>&-
+wait "$long"
+wait_sql "SELECT bytes_up, bytes_down FROM events WHERE dst_port = 7" "6|6"
+ok $? "its end fills that row in: 6 bytes each way"
 tg_stop TERM
 out=$("$TG" -c "$CONF" events --app curl 2>&1)
 ok $? "tollgate events works with tollgated stopped"
