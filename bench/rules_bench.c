@@ -255,6 +255,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	rules_set_init(&set);
+	/* Its room at once, as the daemon's load makes it (store_load()). */
+	if (rules_set_reserve(&set, n_names + n_cidr + BENCH_APPS, err,
+	                      sizeof(err)) == -1) {
+		fprintf(stderr, "rules_bench: %s\n", err);
+		return 1;
+	}
 	for (i = 0; i < n_names; i++) {
 		rule_init(r);
 		r->id = (int64_t)i + 1;

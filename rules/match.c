@@ -248,16 +248,51 @@ rules_set_free(struct rules_set *set)
 	rules_set_init(set);
 }
 
+/* Room for cap rules in each of set's arrays.  0 or -1 (out of memory;
+ * what was grown stays, the set is unchanged otherwise). */
+static int
+set_grow(struct rules_set *set, size_t cap)
+{
+	struct rules_set_list *lists;
+	struct rule *rules;
+	char **blocks;
+
+	if ((rules = realloc(set->rules, cap * sizeof(*rules))) == NULL)
+		return -1;
+	set->rules = rules;
+	if ((lists = realloc(set->lists, cap * sizeof(*lists))) == NULL)
+		return -1;
+	set->lists = lists;
+	if ((blocks = realloc(set->blocks, cap * sizeof(*blocks))) == NULL)
+		return -1;
+	set->blocks = blocks;
+	set->cap = cap;
+	return 0;
+}
+
+int
+rules_set_reserve(struct rules_set *set, size_t n, char *err, size_t errlen)
+{
+	if (n > RULES_INDEX_MAX)
+		return errbuf_set(err, errlen,
+		                  "room for %zu rules: more than %u", n,
+		                  RULES_INDEX_MAX);
+	if (set->n_rules + n <= set->cap)
+		return 0;
+	if (set_grow(set, set->n_rules + n) == -1)
+		return errbuf_set(err, errlen,
+		                  "room for %zu rules: out of memory", n);
+	return 0;
+}
+
 int
 rules_set_add(struct rules_set *set, const struct rule *r,
               const char *const *names, size_t n_names, char *err,
               size_t errlen)
 {
-	struct rules_set_list *lists;
-	struct rule *rules;
-	char **blocks, *block = NULL, *p;
+	char *block = NULL, *p;
 	const char **copy;
-	size_t cap, bytes, i, len;
+	size_t bytes, i, len;
 
 	if (r->dest_kind != DEST_LIST && (names != NULL || n_names > 0))
 		return errbuf_set(
@@ -268,20 +303,9 @@ rules_set_add(struct rules_set *set, const struct rule *r,
 	if (n_names > RULES_INDEX_MAX)
 		return errbuf_set(err, errlen, "rule %lld: more than %u names",
 		                  (long long)r->id, RULES_INDEX_MAX);
-	if (set->n_rules == set->cap) {
-		cap = set->cap == 0 ? 16 : set->cap * 2;
-		if ((rules = realloc(set->rules, cap * sizeof(*rules))) == NULL)
-			goto nomem;
-		set->rules = rules;
-		if ((lists = realloc(set->lists, cap * sizeof(*lists))) == NULL)
-			goto nomem;
-		set->lists = lists;
-		if ((blocks = realloc(set->blocks, cap * sizeof(*blocks))) ==
-		    NULL)
-			goto nomem;
-		set->blocks = blocks;
-		set->cap = cap;
-	}
+	if (set->n_rules == set->cap &&
+	    set_grow(set, set->cap == 0 ? 16 : set->cap * 2) == -1)
+		goto nomem;
 	if (names != NULL) {
 		bytes = n_names * sizeof(char *);
 		for (i = 0; i < n_names; i++)

@@ -1027,6 +1027,7 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 	struct rule *r;
 	struct names l = {0};
 	size_t n = 0;
+	int64_t count;
 	int rc;
 
 	/* One rule at a time straight into the set: a struct rule is large. */
@@ -1037,6 +1038,18 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 	}
 	/* One read transaction: rules and lists from the same moment. */
 	if (store_txn_read(s, what, err, errlen) == -1)
+		goto fail;
+	/* The set's room at once: growing it would move the rules already
+	 * in it each time it doubled. */
+	if (store_query_int(s, "SELECT count(*) FROM rules", &count, what, err,
+	                    errlen) == -1)
+		goto fail;
+	if (count > STORE_RULES_MAX) {
+		store_fail(err, errlen, "%s: %s: more than %d rules", s->path,
+		           what, STORE_RULES_MAX);
+		goto fail;
+	}
+	if (rules_set_reserve(set, (size_t)count, err, errlen) == -1)
 		goto fail;
 	if (store_prepare(s, "SELECT " RULE_COLUMNS " FROM rules ORDER BY id",
 	                  &st, what, err, errlen) == -1)

@@ -893,6 +893,10 @@ test_bad_sets_are_refused(void **state)
 	                 -1);
 	assert_non_null(strstr(err, "rule 3: names given"));
 	assert_int_equal(f->set.n_rules, 0);
+	assert_int_equal(
+	    rules_set_reserve(&f->set, RULES_INDEX_MAX + 1u, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "more than"));
 	r->dest_kind = DEST_CIDR;
 	r->family = AF_INET;
 	r->prefix = 33;
@@ -921,15 +925,21 @@ static void
 test_many_rules(void **state)
 {
 	struct fixture *f = *state;
-	char fields[256], name[64];
+	char fields[256], name[64], err[256];
+	const struct rule *room;
 	int i;
 
+	/* Room made at once: the rules are never moved as they come. */
+	assert_int_equal(rules_set_reserve(&f->set, 5000, err, sizeof(err)), 0);
+	room = f->set.rules;
+	assert_non_null(room);
 	for (i = 1; i <= 5000; i++) {
 		snprintf(fields, sizeof(fields),
 		         "id=%d app=/bin/app%d dest=%s%d.test", i, i % 7,
 		         i % 2 ? "*.d" : "d", i);
 		add(f, fields, NULL);
 	}
+	assert_ptr_equal(f->set.rules, room);
 	build(f);
 	for (i = 1; i <= 5000; i++) {
 		snprintf(name, sizeof(name), "%sd%d.test", i % 2 ? "w." : "",
