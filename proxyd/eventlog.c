@@ -184,7 +184,8 @@ eventlog_open(struct proxyd *pd, char *err, size_t errlen)
 /*
  * A connection that ended within the batch of its decision: its end goes
  * into the row before it is written, instead of updating it after.  True
- * when rows[0..n) held its decision row (the newest of the conn id).
+ * when rows[0..n) held its decision row (the newest of its conn id and
+ * time).
  */
 static bool
 fold_close(struct event_row *rows, size_t n, const struct event_close *c)

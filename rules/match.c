@@ -273,7 +273,8 @@ set_grow(struct rules_set *set, size_t cap)
 int
 rules_set_reserve(struct rules_set *set, size_t n, char *err, size_t errlen)
 {
-	if (n > RULES_INDEX_MAX)
+	if (n > RULES_INDEX_MAX ||
+	    n > SIZE_MAX / sizeof(*set->rules) - set->n_rules)
 		return errbuf_set(err, errlen,
 		                  "room for %zu rules: more than %u", n,
 		                  RULES_INDEX_MAX);

@@ -244,26 +244,36 @@ events_dedicate(struct store *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* The texts of struct event_row, all after its numbers (events.h). */
+/* The texts of struct event_row, all after its numbers (events.h), in
+ * the order check_row() names a bad one. */
+#define ROW_TEXTS(X)                                                           \
+	X(user)                                                                \
+	X(exe) X(cmdline) X(proto) X(src_ip) X(dst_ip) X(name) X(name_source)  \
+	    X(upstream) X(sha256)
+#define ROW_TEXT_SIZE(f) sizeof(((struct event_row *)0)->f)
 #define ROW_TEXT(f)                                                            \
-	{                                                                      \
-		.field = #f, .off = offsetof(struct event_row, f),             \
-		.size = sizeof(((struct event_row *)0)->f)                     \
-	}
+	{.field = #f,                                                          \
+	 .off = offsetof(struct event_row, f),                                 \
+	 .size = ROW_TEXT_SIZE(f)},
 static const struct {
 	const char *field;
 	size_t off, size;
-} row_texts[] = {
-    ROW_TEXT(user),   ROW_TEXT(exe),         ROW_TEXT(cmdline),
-    ROW_TEXT(proto),  ROW_TEXT(src_ip),      ROW_TEXT(dst_ip),
-    ROW_TEXT(name),   ROW_TEXT(name_source), ROW_TEXT(upstream),
-    ROW_TEXT(sha256),
-};
+} row_texts[] = {ROW_TEXTS(ROW_TEXT)};
 #undef ROW_TEXT
 /* Where the texts start: the numbers are the bytes before. */
 #define ROW_NUMS offsetof(struct event_row, user)
-_Static_assert(offsetof(struct event_row, lost_last_ms) < ROW_NUMS,
-               "struct event_row: its numbers before its texts");
+/* The numbers end before the texts, and the texts listed are all that
+ * follows them (char arrays: no padding between; less than one
+ * alignment unit after the last). */
+#define ROW_PLUS_SIZE(f) +ROW_TEXT_SIZE(f)
+_Static_assert(offsetof(struct event_row, lost_last_ms) < ROW_NUMS &&
+                   ROW_NUMS ROW_TEXTS(ROW_PLUS_SIZE) <=
+                       sizeof(struct event_row) &&
+                   ROW_NUMS ROW_TEXTS(ROW_PLUS_SIZE) +
+                           _Alignof(struct event_row) >
+                       sizeof(struct event_row),
+               "struct event_row: its numbers, then the texts of ROW_TEXTS");
+#undef ROW_PLUS_SIZE
 
 void *
 event_row_pack(const struct event_row *r)
@@ -296,9 +306,11 @@ event_row_unpack(struct event_row *r, const void *packed)
 
 	memcpy(r, packed, ROW_NUMS);
 	for (i = 0; i < NWORDS(row_texts); i++) {
-		len = strlen(p) + 1; /* < row_texts[i].size: packed so */
+		/* At most size - 1 (packed so); bounded all the same. */
+		len = strnlen(p, row_texts[i].size - 1);
 		memcpy((char *)r + row_texts[i].off, p, len);
-		p += len;
+		((char *)r)[row_texts[i].off + len] = '\0';
+		p += strlen(p) + 1;
 	}
 }
 

@@ -168,9 +168,10 @@ bool event_proto_ok(const char *s);
 /*
  * A row packed for a queue: its numbers, then each text's used bytes and
  * NUL, one after the other; a few hundred bytes where the row takes 5
- * KiB.  event_row_pack() returns it malloc()ed (NULL: out of memory);
- * event_row_unpack() fills a row from it (the texts' unused bytes are
- * left as they were).
+ * KiB.  Texts must be terminated within their arrays, as events_write()
+ * wants them (one that is not is cut to its array's size - 1). event_row_pack()
+ * returns it malloc()ed (NULL: out of memory); event_row_unpack() fills a row
+ * from it (the texts' unused bytes are left as they were).
  */
 void *event_row_pack(const struct event_row *r);
 void event_row_unpack(struct event_row *r, const void *packed);

@@ -1028,6 +1028,7 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 	struct names l = {0};
 	size_t n = 0;
 	int64_t count;
+	char rerr[256];
 	int rc;
 
 	/* One rule at a time straight into the set: a struct rule is large. */
@@ -1049,8 +1050,10 @@ store_load(struct store *s, struct rules_set *set, char *err, size_t errlen)
 		           what, STORE_RULES_MAX);
 		goto fail;
 	}
-	if (rules_set_reserve(set, (size_t)count, err, errlen) == -1)
+	if (rules_set_reserve(set, (size_t)count, rerr, sizeof(rerr)) == -1) {
+		store_fail(err, errlen, "%s: %s: %s", s->path, what, rerr);
 		goto fail;
+	}
 	if (store_prepare(s, "SELECT " RULE_COLUMNS " FROM rules ORDER BY id",
 	                  &st, what, err, errlen) == -1)
 		goto fail;
