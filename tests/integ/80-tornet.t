@@ -49,7 +49,8 @@ syn=$(syn_count 80)
 dns=$(dns_queries a.test)
 out=$(fetch --socks5-hostname "$TORNET_SOCKS" --proxy-user u1:p http://a.test/)
 ok $? "tgguard: curl --socks5-hostname $TORNET_SOCKS --proxy-user u1:p http://a.test/"
-is "$out" "hello from tgs" "gets the test server's page"
+is "$out" "hello from tgs" "gets the test server's page" ||
+    tornet_explain a.test
 s1=$(tornet_wait_stream target=a.test:80)
 ok $? "a STREAM event names a.test:80, as asked"
 is "$(kv "$s1" user)" u1 "with the SOCKS username u1"
@@ -68,31 +69,36 @@ ok '[ "$(dns_queries a.test)" -gt "$dns" ]' \
 
 out=$(fetch --cacert "$TG_CA" --socks5-hostname "$TORNET_SOCKS" \
     --proxy-user u1:p https://a.test/)
-like "$out" "s_server" "and https://a.test/ gets the TLS server's page"
+like "$out" "s_server" "and https://a.test/ gets the TLS server's page" ||
+    tornet_explain a.test
 
 # --- isolation by username -------------------------------------------------------
 
 out=$(fetch --socks5-hostname "$TORNET_SOCKS" --proxy-user u2:p http://b.test/)
-is "$out" "hello from tgs" "the same with username u2, to b.test"
+is "$out" "hello from tgs" "the same with username u2, to b.test" ||
+    tornet_explain b.test
 s2=$(tornet_wait_stream target=b.test:80)
 is "$(kv "$s2" user)" u2 "its stream carries u2"
 c2=$(kv "$s2" circ)
 ok '[ -n "$c2" ] && [ "$c2" != "$c1" ]' "on another circuit ($c2, u1's is $c1)"
 
 out=$(fetch --socks5-hostname "$TORNET_SOCKS" --proxy-user u1:p http://c.test/)
-is "$out" "hello from tgs" "u1 again, to c.test"
+is "$out" "hello from tgs" "u1 again, to c.test" ||
+    tornet_explain c.test
 s3=$(tornet_wait_stream target=c.test:80)
 is "$(kv "$s3" user)/$(kv "$s3" circ)" "u1/$c1" "on u1's circuit $c1 again"
 is "$(tornet_circuit_of c.test u1)" "$c1" "tornet_circuit_of c.test u1 says so too"
 
 out=$(fetch --socks5-hostname "u1:q@$TORNET_SOCKS" http://x.b.test/)
-is "$out" "hello from tgs" "u1 with another password, to x.b.test"
+is "$out" "hello from tgs" "u1 with another password, to x.b.test" ||
+    tornet_explain x.b.test
 s4=$(tornet_wait_stream target=x.b.test:80)
 ok '[ -n "$(kv "$s4" circ)" ] && [ "$(kv "$s4" circ)" != "$c1" ]' \
     "on a circuit of its own ($(kv "$s4" circ)): the password isolates too"
 
 out=$(fetch --socks5-hostname "$TORNET_SOCKS" http://y.b.test/)
-is "$out" "hello from tgs" "no username, to y.b.test"
+is "$out" "hello from tgs" "no username, to y.b.test" ||
+    tornet_explain y.b.test
 s5=$(tornet_wait_stream target=y.b.test:80)
 c5=$(kv "$s5" circ)
 is "$(kv "$s5" user)" - "its stream has no username"

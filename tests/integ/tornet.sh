@@ -90,8 +90,8 @@
 #                     the replies (CRLF removed; the AUTHENTICATE and
 #                     QUIT replies left out); 1 if it cannot connect.
 #   tornet_streams_start
-#                     a background reader subscribed to STREAM events
-#                     (SETEVENTS STREAM), appending them to
+#                     a background reader subscribed to STREAM and CIRC
+#                     events (SETEVENTS STREAM CIRC), appending them to
 #                     $TORNET_EVENTS; tornet_streams_mark makes later
 #                     tornet_streams calls see only what comes after.
 #   tornet_streams [KEY=VALUE...]
@@ -117,6 +117,11 @@
 #   tornet_wait_stream KEY=VALUE...
 #                     wait (${TG_WAIT:-10} s) until such a stream is
 #                     attached to a circuit (circ != 0); print it.
+#   tornet_explain NAME
+#                     diag what the client saw of NAME since the mark:
+#                     the STREAM events of its streams (their REASON= on
+#                     failure), its circuits' CIRC events, and the
+#                     client's last log lines; for a fetch that failed.
 #   tornet_circuit_of NAME [USER]
 #                     the circuit of the latest stream to NAME (host, or
 #                     host:port) [with SOCKS username USER]; "" if none.
@@ -621,7 +626,7 @@ tornet_streams_start() {
 	TORNET_MARK=0
 	_tornet_bg "$TORNET_DIR/streams.err" "$TG_GNS" bash -c '
 		exec 3<>"/dev/tcp/${0%:*}/${0##*:}" || exit 1
-		printf "AUTHENTICATE\r\nSETEVENTS STREAM\r\n" >&3
+		printf "AUTHENTICATE\r\nSETEVENTS STREAM CIRC\r\n" >&3
 		exec cat <&3 >>"$1"' "$TORNET_CONTROL" "$TORNET_EVENTS"
 	TORNET_READER_PID=$TORNET_BG
 	local i
@@ -676,6 +681,24 @@ tornet_streams() {
 			print join(" ", map { "$_=$r->{$_}" }
 			    qw(id target user circ status)), "\n";
 		}' "$@"
+}
+
+tornet_explain() {
+	local ids circs
+	ids=$(tornet_streams | awk -v n="$1" '
+		{ t = $2; sub(/^target=/, "", t); sub(/:[0-9]+$/, "", t) }
+		t == n { sub(/^id=/, "", $1); print $1 }')
+	circs=$(tornet_streams | awk -v n="$1" '
+		{ t = $2; sub(/^target=/, "", t); sub(/:[0-9]+$/, "", t) }
+		t == n { c = $4; sub(/^circ=/, "", c); if (c != "0") print c }')
+	diag "tornet: what the client saw of $1:"
+	diag "$(tail -n +"$((TORNET_MARK + 1))" "$TORNET_EVENTS" 2>/dev/null |
+	    tr -d '\r' | awk -v ids=" $(echo $ids) " -v circs=" $(echo $circs) " '
+		$2 == "STREAM" && index(ids, " " $3 " ") { print "    " $0 }
+		$2 == "CIRC" && index(circs, " " $3 " ") { print "    " $0 }')"
+	diag "  the client's last log lines:"
+	diag "$(tail -n 8 "$TORNET_DIR/client/notice.log" 2>/dev/null |
+	    sed 's/^/    /')"
 }
 
 tornet_wait_stream() {
