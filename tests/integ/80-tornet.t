@@ -36,6 +36,22 @@ tcurl=(curl -sS --max-time 12)
 fetch() {
 	as_guard "${tcurl[@]}" "$@" 2>&1
 }
+# tfetch NAME [CURL-ARGS...] URL: fetch into $out, once more when Tor
+# answered a general failure (SOCKS reply 1: each exit it tried ended the
+# stream, REASON=MISC), with what the client saw.  This private network's
+# exits did so now and then beside stress-ng (2 runs in 11, on 4 names
+# at once in one of them); the cause is not found yet, and the isolation
+# these tests check does not depend on one stream.
+tfetch() {
+	local name=$1
+	shift
+	out=$(fetch "$@")
+	case $out in *"SOCKS5 connection to $name. (1)"*)
+		diag "tornet: Tor refused $name with a general failure; once more"
+		tornet_explain "$name"
+		out=$(fetch "$@") ;;
+	esac
+}
 # dns_queries NAME: queries for NAME the internet's DNS has logged (tor
 # randomises the letters' case).
 dns_queries() {
@@ -74,7 +90,7 @@ like "$out" "s_server" "and https://a.test/ gets the TLS server's page" ||
 
 # --- isolation by username -------------------------------------------------------
 
-out=$(fetch --socks5-hostname "$TORNET_SOCKS" --proxy-user u2:p http://b.test/)
+tfetch b.test --socks5-hostname "$TORNET_SOCKS" --proxy-user u2:p http://b.test/
 is "$out" "hello from tgs" "the same with username u2, to b.test" ||
     tornet_explain b.test
 s2=$(tornet_wait_stream target=b.test:80)
@@ -82,21 +98,21 @@ is "$(kv "$s2" user)" u2 "its stream carries u2"
 c2=$(kv "$s2" circ)
 ok '[ -n "$c2" ] && [ "$c2" != "$c1" ]' "on another circuit ($c2, u1's is $c1)"
 
-out=$(fetch --socks5-hostname "$TORNET_SOCKS" --proxy-user u1:p http://c.test/)
+tfetch c.test --socks5-hostname "$TORNET_SOCKS" --proxy-user u1:p http://c.test/
 is "$out" "hello from tgs" "u1 again, to c.test" ||
     tornet_explain c.test
 s3=$(tornet_wait_stream target=c.test:80)
 is "$(kv "$s3" user)/$(kv "$s3" circ)" "u1/$c1" "on u1's circuit $c1 again"
 is "$(tornet_circuit_of c.test u1)" "$c1" "tornet_circuit_of c.test u1 says so too"
 
-out=$(fetch --socks5-hostname "u1:q@$TORNET_SOCKS" http://x.b.test/)
+tfetch x.b.test --socks5-hostname "u1:q@$TORNET_SOCKS" http://x.b.test/
 is "$out" "hello from tgs" "u1 with another password, to x.b.test" ||
     tornet_explain x.b.test
 s4=$(tornet_wait_stream target=x.b.test:80)
 ok '[ -n "$(kv "$s4" circ)" ] && [ "$(kv "$s4" circ)" != "$c1" ]' \
     "on a circuit of its own ($(kv "$s4" circ)): the password isolates too"
 
-out=$(fetch --socks5-hostname "$TORNET_SOCKS" http://y.b.test/)
+tfetch y.b.test --socks5-hostname "$TORNET_SOCKS" http://y.b.test/
 is "$out" "hello from tgs" "no username, to y.b.test" ||
     tornet_explain y.b.test
 s5=$(tornet_wait_stream target=y.b.test:80)
@@ -107,7 +123,7 @@ ok '[ -n "$c5" ] && [ "$c5" != "$c1" ] && [ "$c5" != "$c2" ]' \
 
 # --- the Tor Browser port ---------------------------------------------------------
 
-out=$(fetch --socks5-hostname "$TORNET_SOCKS_TB" --proxy-user u1:p http://a.test/)
+tfetch a.test --socks5-hostname "$TORNET_SOCKS_TB" --proxy-user u1:p http://a.test/
 is "$out" "hello from tgs" "u1 through $TORNET_SOCKS_TB (KeepAliveIsolateSOCKSAuth ExtendedErrors)"
 s6=$(tornet_streams target=a.test:80 user=u1 | tail -n 1)
 s6=$(tornet_wait_stream id="$(kv "$s6" id)")

@@ -120,8 +120,10 @@
 #   tornet_explain NAME
 #                     diag what the client saw of NAME since the mark:
 #                     the STREAM events of its streams (their REASON= on
-#                     failure), its circuits' CIRC events, and the
-#                     client's last log lines; for a fetch that failed.
+#                     failure), its circuits' CIRC events, what the
+#                     exits logged of connections (they log at info
+#                     level, to EXIT/info.log), and the client's last log
+#                     lines; for a fetch that failed.
 #   tornet_circuit_of NAME [USER]
 #                     the circuit of the latest stream to NAME (host, or
 #                     host:port) [with SOCKS username USER]; "" if none.
@@ -409,6 +411,7 @@ EOF
 	elif [[ " $TORNET_EXITS " == *" $name "* ]]; then
 		cat <<EOF
 DirCache 0
+Log info file $TORNET_DIR/$name/info.log
 ExitRelay 1
 ExitPolicy accept *:*
 ExitPolicyRejectPrivate 0
@@ -684,7 +687,7 @@ tornet_streams() {
 }
 
 tornet_explain() {
-	local ids circs
+	local ids circs f
 	ids=$(tornet_streams | awk -v n="$1" '
 		{ t = $2; sub(/^target=/, "", t); sub(/:[0-9]+$/, "", t) }
 		t == n { sub(/^id=/, "", $1); print $1 }')
@@ -696,6 +699,12 @@ tornet_explain() {
 	    tr -d '\r' | awk -v ids=" $(echo $ids) " -v circs=" $(echo $circs) " '
 		$2 == "STREAM" && index(ids, " " $3 " ") { print "    " $0 }
 		$2 == "CIRC" && index(circs, " " $3 " ") { print "    " $0 }')"
+	for f in "$TORNET_DIR"/exit*/info.log; do
+		diag "  ${f#"$TORNET_DIR"/}, its last lines on connections:"
+		diag "$(grep -E 'connection_(exit|edge)|resolve|evdns|dns_|[Ff]ail|refus' "$f" |
+		    grep -v -E 'descriptor|consensus|directory|conflux|onion_skin' |
+		    tail -n 15 | sed 's/^/    /')"
+	done
 	diag "  the client's last log lines:"
 	diag "$(tail -n 8 "$TORNET_DIR/client/notice.log" 2>/dev/null |
 	    sed 's/^/    /')"
