@@ -349,6 +349,105 @@ test_bad_rows_store_nothing(void **state)
 	assert_int_equal(query(f->s, &all)->n, 1);
 }
 
+/*
+ * The daemon's writer: a dedicated connection, batches that go sixteen
+ * rows to a statement and then one at a time.  Every row lands whole, in
+ * order, with ids that follow each other; a bad row or one SQLite
+ * refuses in the middle of a statement stores nothing; the table's own
+ * checks still hold for every other connection.
+ */
+static void
+test_a_dedicated_writer_keeps_every_row(void **state)
+{
+	static const enum action verdicts[] = {ACTION_ALLOW, ACTION_DENY,
+	                                       ACTION_REJECT};
+	struct fixture *f = *state;
+	struct event_row in[37];
+	struct events_filter all = {0};
+	struct store *other;
+	struct got *g;
+	char err[STORE_ERRLEN] = "", exe[64], name[64], *msg = NULL;
+	size_t i;
+
+	assert_int_equal(events_dedicate(f->s, err, sizeof(err)), 0);
+	for (i = 0; i < 37; i++) {
+		snprintf(exe, sizeof(exe), "/usr/bin/app%zu", i % 5);
+		snprintf(name, sizeof(name), "host%zu.example.test", i);
+		decision(&in[i], 100 + (int64_t)i, T0 + (int64_t)i, exe, name,
+		         verdicts[i % 3]);
+		in[i].pid = 5000 + (int)i;
+		in[i].src_port = 30000 + (int)i;
+		snprintf(in[i].cmdline, sizeof(in[i].cmdline), "app --n %zu",
+		         i);
+		if (i % 7 == 6) {
+			in[i].has_uid = false;
+			in[i].uid = 0;
+		}
+	}
+	/* Gaps in the first statement of 16, and among the last five. */
+	gap(&in[3], T0 + 3, 12, T0 - 100, T0 + 2);
+	gap(&in[34], T0 + 34, 1, T0 + 33, T0 + 33);
+
+	/* SQLite refuses row 21, in the middle of the second statement:
+	 * nothing of the batch stays. */
+	assert_int_equal(
+	    sqlite3_exec(store_sqlite(f->s),
+	                 "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events "
+	                 "WHEN new.name = 'host20.example.test' BEGIN SELECT "
+	                 "RAISE(ABORT, 'refused by the test'); END",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	assert_int_equal(events_insert(f->s, in, 37, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "refused by the test"));
+	assert_int_equal(query(f->s, &all)->n, 0);
+	assert_int_equal(sqlite3_exec(store_sqlite(f->s),
+	                              "DROP TRIGGER refuse", NULL, NULL, NULL),
+	                 SQLITE_OK);
+
+	/* A bad verdict is refused before SQLite sees it. */
+	in[17].verdict = (enum action)7;
+	assert_int_equal(events_insert(f->s, in, 37, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "row 18 has a bad verdict"));
+	in[17].verdict = verdicts[17 % 3];
+
+	insert(f->s, in, 37);
+	assert_true(in[0].id > 0);
+	for (i = 1; i < 37; i++)
+		assert_int_equal(in[i].id, in[0].id + (int64_t)i);
+	assert_int_equal(events_max_id(f->s, err, sizeof(err)), in[36].id);
+
+	g = query(f->s, &all);
+	assert_int_equal(g->n, 37);
+	for (i = 0; i < 37; i++) {
+		if (in[i].kind == EVENT_GAP) {
+			assert_int_equal(g->rows[i].kind, EVENT_GAP);
+			assert_int_equal(g->rows[i].id, in[i].id);
+			assert_int_equal(g->rows[i].n_lost, in[i].n_lost);
+			assert_int_equal(g->rows[i].lost_first_ms,
+			                 in[i].lost_first_ms);
+			assert_int_equal(g->rows[i].lost_last_ms,
+			                 in[i].lost_last_ms);
+			continue;
+		}
+		assert_memory_equal(&g->rows[i], &in[i], sizeof(in[i]));
+	}
+
+	/* Another connection still meets the table's CHECK constraints. */
+	other = store_open(f->db, STORE_READWRITE, err, sizeof(err));
+	assert_non_null(other);
+	assert_int_not_equal(
+	    sqlite3_exec(store_sqlite(other),
+	                 "INSERT INTO events (kind, time_ms, verdict) "
+	                 "VALUES ('decision', 1, 'maybe')",
+	                 NULL, NULL, &msg),
+	    SQLITE_OK);
+	assert_non_null(msg);
+	assert_non_null(strstr(msg, "CHECK constraint failed"));
+	sqlite3_free(msg);
+	store_close(other);
+	assert_int_equal(query(f->s, &all)->n, 37);
+}
+
 static void
 test_close_fills_the_newest_row_of_a_connection(void **state)
 {
@@ -1067,6 +1166,8 @@ main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_rows_store_nothing, setup,
 	                                    teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_a_dedicated_writer_keeps_every_row, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 	        test_close_fills_the_newest_row_of_a_connection, setup,
 	        teardown),
