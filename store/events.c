@@ -96,10 +96,10 @@ static const char *const proto_words[] = {"tcp", "udp", "dns"};
 #define EVENT_VALUES_1                                                         \
 	"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "  \
 	"?, ?, ?, ?, ?, ?, ?)"
-#define EVENT_VALUES_2  EVENT_VALUES_1 ", " EVENT_VALUES_1
-#define EVENT_VALUES_4  EVENT_VALUES_2 ", " EVENT_VALUES_2
-#define EVENT_VALUES_8  EVENT_VALUES_4 ", " EVENT_VALUES_4
-#define EVENT_VALUES_16 EVENT_VALUES_8 ", " EVENT_VALUES_8
+#define EVENT_VALUES_2    EVENT_VALUES_1 ", " EVENT_VALUES_1
+#define EVENT_VALUES_4    EVENT_VALUES_2 ", " EVENT_VALUES_2
+#define EVENT_VALUES_8    EVENT_VALUES_4 ", " EVENT_VALUES_4
+#define EVENT_VALUES_16   EVENT_VALUES_8 ", " EVENT_VALUES_8
 #define EVENT_INSERT      EVENT_INSERT_HEAD EVENT_VALUES_1
 #define EVENT_INSERT_MANY EVENT_INSERT_HEAD EVENT_VALUES_16
 _Static_assert(EVENT_INSERT_ROWS == 16, "EVENT_INSERT_MANY has 16 rows");
@@ -446,9 +446,9 @@ insert_rows(struct store *s, const struct event_row *ev, size_t n,
 	for (i = 0; i < n; i += k) {
 		k = n - i >= EVENT_INSERT_ROWS ? EVENT_INSERT_ROWS : 1;
 		if ((st = stmts[k > 1]) == NULL &&
-		    (st = stmts[k > 1] = store_stmt(
-		         s, k > 1 ? EVENT_INSERT_MANY : EVENT_INSERT, err,
-		         errlen)) == NULL)
+		    (st = stmts[k > 1] =
+		         store_stmt(s, k > 1 ? EVENT_INSERT_MANY : EVENT_INSERT,
+		                    err, errlen)) == NULL)
 			goto done;
 		for (j = 0; j < k; j++) {
 			if (ev[i + j].kind == EVENT_GAP)
@@ -466,8 +466,8 @@ insert_rows(struct store *s, const struct event_row *ev, size_t n,
 		/* One writer holds the lock and AUTOINCREMENT counts up by
 		 * one: the statement's rows have the ids up to the last. */
 		if (i == 0)
-			*first = sqlite3_last_insert_rowid(s->db) -
-			         (int64_t)(k - 1);
+			*first =
+			    sqlite3_last_insert_rowid(s->db) - (int64_t)(k - 1);
 		if ((since_yield += k) >= EVENTS_YIELD_ROWS) {
 			(void)sched_yield();
 			since_yield = 0;
@@ -717,17 +717,16 @@ events_interrupt_open(struct store *s, char *err, size_t errlen)
 {
 	const char *what = "closing the events of connections open at the "
 	                   "last stop";
-	char sql[256];
 	int64_t n;
 
-	snprintf(sql, sizeof(sql),
-	         "UPDATE events SET flags = flags | %d WHERE kind = "
-	         "'decision' AND verdict = 'allow' AND proto = 'tcp' AND "
-	         "bytes_up = -1 AND flags & %d = 0",
-	         EVENT_F_INTERRUPTED, EVENT_F_INTERRUPTED);
 	if (write_begin(s, what, err, errlen) == -1)
 		return -1;
-	n = kept_write(s, sql, 0, 0, what, err, errlen);
+	/* A string constant: store_stmt() keeps the pointer as its key. */
+	n = kept_write(s,
+	               "UPDATE events SET flags = flags | ?1 WHERE kind = "
+	               "'decision' AND verdict = 'allow' AND proto = 'tcp' "
+	               "AND bytes_up = -1 AND flags & ?1 = 0",
+	               EVENT_F_INTERRUPTED, 0, what, err, errlen);
 	if (n == -1 || write_commit(s, what, err, errlen) == -1) {
 		write_abort(s);
 		return -1;

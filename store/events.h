@@ -223,10 +223,10 @@ int events_write(struct store *s, struct event_row *ev, size_t n,
  * writer): synchronous=NORMAL and the events' checkpoint interval are set
  * once, for good, instead of around each batch.  Its statements also skip
  * the table's CHECK constraints (ignore_check_constraints): every row is
- * checked before it is bound (the kind, verdict, decider and uid those
+ * checked before it is bound (the kind, verdict and uid those
  * constraints check, and more), and SQLite checks "verdict IN ('allow',
- * 'deny', 'reject')" through a temporary b-tree it builds for each
- * statement, a third of a row's CPU (docs/storage.md).  Rule writes must
+ * 'deny', 'reject')" through a temporary b-tree it builds for every row,
+ * a third of a row's CPU (docs/storage.md).  Rule writes must
  * not go through s afterwards.  0, or -1 + err (s may be left at NORMAL:
  * a pragma fails only when SQLite is out of memory).
  */
